@@ -1,0 +1,400 @@
+package media
+
+import (
+	"bytes"
+	"fmt"
+
+	"github.com/Eyevinn/mp4ff/aac"
+	"github.com/Eyevinn/mp4ff/av1"
+	"github.com/Eyevinn/mp4ff/avc"
+	"github.com/Eyevinn/mp4ff/hevc"
+	mch264 "github.com/bluenviron/mediacommon/v2/pkg/codecs/h264"
+)
+
+// This file turns decoder configurations into Track fields. Both container
+// readers (MP4 sample entries, MPEG-TS in-band parameter sets) and the
+// writers use it, so that a track looks the same whatever it was read from.
+//
+// Bitstream parsing is mp4ff's (SPS, PPS, VPS, AudioSpecificConfig, av1C).
+// What mp4ff lacks — ffprobe's profile names, pix_fmt and channel-layout
+// strings, and the AC-3/E-AC-3/Opus configuration records as raw bytes
+// rather than boxes — is written here.
+
+// guard converts a panic inside a third-party parser into an error: input
+// is hostile, and a parser bug must not take the caller down.
+func guard(what string, err *error) {
+	if r := recover(); r != nil {
+		*err = fmt.Errorf("%w: %s: parser panic: %v", ErrCorrupt, what, r)
+	}
+}
+
+// SetAVC fills the track from H.264 parameter sets (NAL units without
+// start codes or length prefixes). CodecTag selects the RFC 6381 prefix
+// (avc1 or avc3); it defaults to avc1.
+func (t *Track) SetAVC(sps, pps [][]byte) (err error) {
+	defer guard("h264 sps", &err)
+	if len(sps) == 0 {
+		return fmt.Errorf("%w: h264: no SPS", ErrCorrupt)
+	}
+	// mp4ff's SPS parser trusts its length fields (a hostile
+	// num_ref_frames_in_pic_order_cnt_cycle makes it loop for minutes);
+	// mediacommon's bounds them, so it vets the SPS first.
+	var vet mch264.SPS
+	if err := vet.Unmarshal(sps[0]); err != nil {
+		return fmt.Errorf("%w: h264 sps: %v", ErrCorrupt, err)
+	}
+	s, err := avc.ParseSPSNALUnit(sps[0], true)
+	if err != nil {
+		return fmt.Errorf("%w: h264 sps: %v", ErrCorrupt, err)
+	}
+	t.Kind, t.Codec = KindVideo, CodecH264
+	if t.CodecTag == "" {
+		t.CodecTag = "avc1"
+	}
+	t.Config.SPS, t.Config.PPS = sps, pps
+	t.CodecString = avc.CodecString(t.CodecTag, s)
+	t.Profile = h264ProfileName(s.Profile, s.ProfileCompatibility)
+	t.LevelIDC = int(s.Level)
+	t.Width, t.Height = int(s.Width), int(s.Height)
+	t.Interlaced = !s.FrameMbsOnlyFlag
+	t.BitDepth = int(s.BitDepthLumaMinus8) + 8
+	full := false
+	if v := s.VUI; v != nil {
+		if v.SampleAspectRatioWidth > 0 && v.SampleAspectRatioHeight > 0 {
+			t.SampleAspect = Rational{int64(v.SampleAspectRatioWidth), int64(v.SampleAspectRatioHeight)}.Reduce()
+		}
+		if v.TimingInfoPresentFlag && v.NumUnitsInTick > 0 && t.FrameRate.IsZero() {
+			// H.264 VUI time_scale counts fields: frame rate is time_scale / (2 * num_units_in_tick).
+			t.FrameRate = Rational{int64(v.TimeScale), 2 * int64(v.NumUnitsInTick)}.Reduce()
+		}
+		full = v.VideoSignalTypePresentFlag && v.VideoFullRangeFlag
+	}
+	t.PixelFormat = pixFmt(int(s.ChromaFormatIDC), t.BitDepth, full)
+	return nil
+}
+
+// h264ProfileName returns ffprobe's name for profile_idc and the
+// constraint flags byte (constraint_set0_flag is the most significant bit).
+func h264ProfileName(idc, constraints uint32) string {
+	set1 := constraints&0x40 != 0
+	set3 := constraints&0x10 != 0
+	switch idc {
+	case 66:
+		if set1 {
+			return "Constrained Baseline"
+		}
+		return "Baseline"
+	case 77:
+		return "Main"
+	case 88:
+		return "Extended"
+	case 100:
+		return "High"
+	case 110:
+		if set3 {
+			return "High 10 Intra"
+		}
+		return "High 10"
+	case 122:
+		if set3 {
+			return "High 4:2:2 Intra"
+		}
+		return "High 4:2:2"
+	case 244:
+		if set3 {
+			return "High 4:4:4 Intra"
+		}
+		return "High 4:4:4 Predictive"
+	case 44:
+		return "CAVLC 4:4:4"
+	}
+	return fmt.Sprintf("%d", idc)
+}
+
+// pixFmt returns ffprobe's pix_fmt for a chroma_format_idc and bit depth.
+func pixFmt(chroma, depth int, fullRange bool) string {
+	base := map[int]string{0: "gray", 1: "yuv420p", 2: "yuv422p", 3: "yuv444p"}[chroma]
+	if base == "" {
+		return ""
+	}
+	if depth > 8 {
+		if chroma == 0 {
+			return fmt.Sprintf("gray%dle", depth)
+		}
+		return fmt.Sprintf("%s%dle", base, depth)
+	}
+	if fullRange && chroma != 0 {
+		return "yuvj" + base[3:]
+	}
+	return base
+}
+
+// SetHEVC fills the track from HEVC parameter sets. CodecTag selects the
+// RFC 6381 prefix (hvc1 or hev1); it defaults to hvc1.
+func (t *Track) SetHEVC(vps, sps, pps [][]byte) (err error) {
+	defer guard("hevc sps", &err)
+	if len(sps) == 0 {
+		return fmt.Errorf("%w: hevc: no SPS", ErrCorrupt)
+	}
+	s, err := hevc.ParseSPSNALUnit(sps[0])
+	if err != nil {
+		return fmt.Errorf("%w: hevc sps: %v", ErrCorrupt, err)
+	}
+	t.Kind, t.Codec = KindVideo, CodecHEVC
+	if t.CodecTag == "" {
+		t.CodecTag = "hvc1"
+	}
+	t.Config.VPS, t.Config.SPS, t.Config.PPS = vps, sps, pps
+	t.CodecString = hevc.CodecString(t.CodecTag, s)
+	ptl := s.ProfileTierLevel
+	t.Profile = hevcProfileName(ptl.GeneralProfileIDC, ptl.GeneralProfileCompatibilityFlags)
+	t.LevelIDC = int(ptl.GeneralLevelIDC)
+	w, h := s.ImageSize()
+	t.Width, t.Height = int(w), int(h)
+	t.BitDepth = int(s.BitDepthLumaMinus8) + 8
+	full := false
+	if v := s.VUI; v != nil {
+		if v.SampleAspectRatioWidth > 0 && v.SampleAspectRatioHeight > 0 {
+			t.SampleAspect = Rational{int64(v.SampleAspectRatioWidth), int64(v.SampleAspectRatioHeight)}.Reduce()
+		}
+		if v.TimingInfoPresentFlag && v.NumUnitsInTick > 0 && t.FrameRate.IsZero() {
+			t.FrameRate = Rational{int64(v.TimeScale), int64(v.NumUnitsInTick)}.Reduce()
+		}
+		t.Interlaced = v.FieldSeqFlag
+		full = v.VideoSignalTypePresentFlag && v.VideoFullRangeFlag
+	}
+	t.PixelFormat = pixFmt(int(s.ChromaFormatIDC), t.BitDepth, full)
+	return nil
+}
+
+// hevcProfileName returns ffprobe's name for general_profile_idc, falling
+// back on the compatibility flags as libavcodec does.
+func hevcProfileName(idc byte, compat uint32) string {
+	names := map[byte]string{1: "Main", 2: "Main 10", 3: "Main Still Picture", 4: "Rext", 9: "SCC"}
+	if n, ok := names[idc]; ok {
+		return n
+	}
+	// general_profile_compatibility_flag[j] is bit 31-j.
+	for j := byte(1); j <= 4; j++ {
+		if compat&(1<<(31-j)) != 0 {
+			return names[j]
+		}
+	}
+	return fmt.Sprintf("%d", idc)
+}
+
+// SetAV1 fills the track from the body of an av1C box
+// (AV1CodecConfigurationRecord).
+func (t *Track) SetAV1(av1C []byte) (err error) {
+	defer guard("av1C", &err)
+	rec, err := av1.DecodeAV1CodecConfRec(av1C)
+	if err != nil {
+		return fmt.Errorf("%w: av1C: %v", ErrCorrupt, err)
+	}
+	t.Kind, t.Codec = KindVideo, CodecAV1
+	if t.CodecTag == "" {
+		t.CodecTag = "av01"
+	}
+	t.Config.Record = av1C
+	depth := 8
+	if rec.HighBitdepth == 1 {
+		depth = 10
+		if rec.TwelveBit == 1 {
+			depth = 12
+		}
+	}
+	t.BitDepth = depth
+	tier := "M"
+	if rec.SeqTier0 == 1 {
+		tier = "H"
+	}
+	t.CodecString = fmt.Sprintf("av01.%d.%02d%s.%02d", rec.SeqProfile, rec.SeqLevelIdx0, tier, depth)
+	t.Profile = map[byte]string{0: "Main", 1: "High", 2: "Professional"}[rec.SeqProfile]
+	t.LevelIDC = int(rec.SeqLevelIdx0)
+	chroma := 1
+	switch {
+	case rec.MonoChrome == 1:
+		chroma = 0
+	case rec.ChromaSubsamplingX == 0 && rec.ChromaSubsamplingY == 0:
+		chroma = 3
+	case rec.ChromaSubsamplingX == 1 && rec.ChromaSubsamplingY == 0:
+		chroma = 2
+	}
+	t.PixelFormat = pixFmt(chroma, depth, false)
+	if len(rec.ConfigOBUs) > 0 {
+		if sh, err := rec.SequenceHeader(); err == nil && sh != nil {
+			t.Width, t.Height = int(sh.MaxFrameWidthMinus1)+1, int(sh.MaxFrameHeightMinus1)+1
+		}
+	}
+	return nil
+}
+
+// SetAAC fills the track from an MPEG-4 AudioSpecificConfig.
+func (t *Track) SetAAC(asc []byte) (err error) {
+	defer guard("AudioSpecificConfig", &err)
+	cfg, err := aac.DecodeAudioSpecificConfig(bytes.NewReader(asc))
+	if err != nil {
+		return fmt.Errorf("%w: AudioSpecificConfig: %v", ErrCorrupt, err)
+	}
+	t.Kind, t.Codec = KindAudio, CodecAAC
+	if t.CodecTag == "" {
+		t.CodecTag = "mp4a"
+	}
+	t.Config.AudioSpecificConfig = asc
+	aot := int(cfg.ObjectType)
+	// RFC 6381 names the base object type; HE-AAC signalled explicitly
+	// (SBR/PS extension) keeps the explicit type as hls.js and Shaka do.
+	t.CodecString = fmt.Sprintf("mp4a.40.%d", aot)
+	t.Profile = map[int]string{1: "Main", 2: "LC", 3: "SSR", 4: "LTP", 5: "HE-AAC", 29: "HE-AACv2"}[aot]
+	if cfg.SBRPresentFlag && aot == 2 {
+		t.Profile = "HE-AAC"
+	}
+	if cfg.PSPresentFlag {
+		t.Profile = "HE-AACv2"
+	}
+	t.LevelIDC = -99
+	t.SampleRate = cfg.SamplingFrequency
+	if cfg.ExtensionFrequency > 0 {
+		t.SampleRate = cfg.ExtensionFrequency
+	}
+	t.Channels = int(cfg.ChannelConfiguration)
+	if t.Channels == 7 { // channel_configuration 7 is 7.1: eight channels
+		t.Channels = 8
+	}
+	if cfg.PSPresentFlag && t.Channels == 1 {
+		t.Channels = 2
+	}
+	t.ChannelLayout = aacLayout(t.Channels)
+	t.SampleFormat = "fltp"
+	t.FrameSize = 1024
+	if t.Profile == "HE-AAC" || t.Profile == "HE-AACv2" {
+		t.FrameSize = 2048
+	}
+	return nil
+}
+
+// aacLayout returns ffprobe's layout name for an AAC channel count
+// (channel_configuration 1..6, 8 channels for configuration 7).
+func aacLayout(ch int) string {
+	return map[int]string{1: "mono", 2: "stereo", 3: "3.0", 4: "4.0", 5: "5.0", 6: "5.1", 8: "7.1(wide)"}[ch]
+}
+
+// ac3Layout maps an AC-3 audio coding mode (acmod) and LFE flag to the
+// channel count and ffprobe's layout name.
+func ac3Layout(acmod byte, lfe bool) (int, string) {
+	type l struct {
+		n    int
+		name string
+	}
+	base := []l{{2, "stereo"}, {1, "mono"}, {2, "stereo"}, {3, "3.0"}, {3, "3.0(back)"}, {4, "4.0"}, {4, "quad(side)"}, {5, "5.0(side)"}}[acmod&7]
+	if !lfe {
+		return base.n, base.name
+	}
+	withLFE := map[byte]string{1: "mono+LFE", 0: "2.1", 2: "2.1", 3: "3.1", 4: "3.1(back)", 5: "4.1", 6: "quad(side)+LFE", 7: "5.1(side)"}
+	return base.n + 1, withLFE[acmod&7]
+}
+
+var ac3Rates = [4]int{48000, 44100, 32000, 0}
+
+// ac3Bitrates are the nominal bit rates (kbit/s) of bit_rate_code/frmsizecod>>1.
+var ac3Bitrates = [19]int{32, 40, 48, 56, 64, 80, 96, 112, 128, 160, 192, 224, 256, 320, 384, 448, 512, 576, 640}
+
+// SetAC3 fills the track from the 3-byte body of a dac3 box
+// (ETSI TS 102 366 annex F):
+//
+//	fscod(2) bsid(5) bsmod(3) acmod(3) lfeon(1) bit_rate_code(5) reserved(5)
+func (t *Track) SetAC3(dac3 []byte) error {
+	if len(dac3) < 3 {
+		return fmt.Errorf("%w: dac3: %d bytes, need 3", ErrTruncated, len(dac3))
+	}
+	v := uint32(dac3[0])<<16 | uint32(dac3[1])<<8 | uint32(dac3[2])
+	fscod := byte(v >> 22 & 3)
+	acmod := byte(v >> 11 & 7)
+	lfe := v>>10&1 == 1
+	brc := int(v >> 5 & 31)
+	t.Kind, t.Codec = KindAudio, CodecAC3
+	if t.CodecTag == "" {
+		t.CodecTag = "ac-3"
+	}
+	t.CodecString = "ac-3"
+	t.Config.Record = dac3
+	t.SampleRate = ac3Rates[fscod]
+	t.Channels, t.ChannelLayout = ac3Layout(acmod, lfe)
+	if brc < len(ac3Bitrates) && t.Bitrate == 0 {
+		t.Bitrate = int64(ac3Bitrates[brc]) * 1000
+	}
+	t.SampleFormat = "fltp"
+	t.FrameSize = 1536
+	t.LevelIDC = -99
+	return nil
+}
+
+// SetAC3Info fills an AC-3 or E-AC-3 track from values read from a
+// syncframe header (MPEG-TS carries no dac3/dec3).
+func (t *Track) SetAC3Info(codec Codec, sampleRate int, acmod byte, lfe bool, bitrate int64) {
+	t.Kind, t.Codec = KindAudio, codec
+	t.CodecString = "ac-3"
+	if codec == CodecEAC3 {
+		t.CodecString = "ec-3"
+	}
+	t.SampleRate = sampleRate
+	t.Channels, t.ChannelLayout = ac3Layout(acmod, lfe)
+	if bitrate > 0 && t.Bitrate == 0 {
+		t.Bitrate = bitrate
+	}
+	t.SampleFormat = "fltp"
+	t.FrameSize = 1536
+	t.LevelIDC = -99
+}
+
+// SetEAC3 fills the track from the body of a dec3 box (ETSI TS 102 366
+// annex F), using its first independent substream:
+//
+//	data_rate(13) num_ind_sub(3) { fscod(2) bsid(5) reserved(1) asvc(1)
+//	bsmod(3) acmod(3) lfeon(1) reserved(3) num_dep_sub(4) [chan_loc(9)|reserved(1)] }
+func (t *Track) SetEAC3(dec3 []byte) error {
+	if len(dec3) < 5 {
+		return fmt.Errorf("%w: dec3: %d bytes, need at least 5", ErrTruncated, len(dec3))
+	}
+	dataRate := int64(dec3[0])<<5 | int64(dec3[1]>>3)
+	fscod := dec3[2] >> 6
+	acmod := dec3[3] >> 1 & 7
+	lfe := dec3[3]&1 == 1
+	t.Kind, t.Codec = KindAudio, CodecEAC3
+	if t.CodecTag == "" {
+		t.CodecTag = "ec-3"
+	}
+	t.CodecString = "ec-3"
+	t.Config.Record = dec3
+	t.SampleRate = ac3Rates[fscod]
+	t.Channels, t.ChannelLayout = ac3Layout(acmod, lfe)
+	if t.Bitrate == 0 {
+		t.Bitrate = dataRate * 1000
+	}
+	t.SampleFormat = "fltp"
+	t.FrameSize = 1536
+	t.LevelIDC = -99
+	return nil
+}
+
+// SetOpus fills the track from the body of a dOps box (Opus in ISOBMFF
+// §4.3.2): version(8) OutputChannelCount(8) PreSkip(16) InputSampleRate(32)
+// OutputGain(16) ChannelMappingFamily(8) [mapping table].
+func (t *Track) SetOpus(dOps []byte) error {
+	if len(dOps) < 11 {
+		return fmt.Errorf("%w: dOps: %d bytes, need at least 11", ErrTruncated, len(dOps))
+	}
+	t.Kind, t.Codec = KindAudio, CodecOpus
+	if t.CodecTag == "" {
+		t.CodecTag = "Opus"
+	}
+	t.CodecString = "opus"
+	t.Config.Record = dOps
+	t.Channels = int(dOps[1])
+	t.ChannelLayout = map[int]string{1: "mono", 2: "stereo"}[t.Channels]
+	// Opus always decodes at 48 kHz; InputSampleRate is informational.
+	t.SampleRate = 48000
+	t.SampleFormat = "fltp"
+	t.LevelIDC = -99
+	return nil
+}
