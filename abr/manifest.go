@@ -1,0 +1,306 @@
+package abr
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+)
+
+// Manifest is what the simulator needs to know about a piece of content: a
+// bitrate ladder and the size of every segment at every level. A packaged HLS
+// or DASH presentation can implement it from another package (abr imports no
+// container package).
+type Manifest interface {
+	// SegmentDuration is the duration of every segment in milliseconds.
+	SegmentDuration() float64
+	// Bitrates returns the ladder in kbit/s, ascending. The caller must not
+	// modify the slice.
+	Bitrates() []float64
+	// NumSegments is the number of segments in the presentation.
+	NumSegments() int
+	// SegmentSize is the size of segment i at quality q, in bits.
+	SegmentSize(i, q int) float64
+}
+
+// Errors returned by the parsers and by the simulators. Each parse error wraps
+// one of these and names the file and the line or field at fault.
+var (
+	ErrMalformed     = errors.New("abr: malformed input")
+	ErrEmptyLadder   = errors.New("abr: empty bitrate ladder")
+	ErrMismatch      = errors.New("abr: segment count or ladder size mismatch")
+	ErrNeverDelivers = errors.New("abr: trace never delivers any data")
+)
+
+// ParseError describes a bad input: the file, where in it (line, or field
+// path for JSON), and what is wrong.
+type ParseError struct {
+	File  string // file name, or "<input>"
+	Line  int    // 1-based line, 0 when unknown
+	Field string // JSON field path or column name, empty when unknown
+	Msg   string
+	Err   error // ErrMalformed, ErrEmptyLadder, ErrMismatch or ErrNeverDelivers
+}
+
+func (e *ParseError) Error() string {
+	var b strings.Builder
+	b.WriteString(e.File)
+	if e.Line > 0 {
+		fmt.Fprintf(&b, ":%d", e.Line)
+	}
+	if e.Field != "" {
+		fmt.Fprintf(&b, ": %s", e.Field)
+	}
+	fmt.Fprintf(&b, ": %s", e.Msg)
+	return b.String()
+}
+
+func (e *ParseError) Unwrap() error { return e.Err }
+
+func perr(file string, line int, field string, err error, format string, a ...any) error {
+	if file == "" {
+		file = "<input>"
+	}
+	return &ParseError{File: file, Line: line, Field: field, Msg: fmt.Sprintf(format, a...), Err: err}
+}
+
+// Ladder is a Manifest held in memory: the Sabre movie format (segment sizes
+// in bits). It is also the type every other manifest reader in this package
+// returns.
+type Ladder struct {
+	SegmentMs float64     // segment duration, ms
+	Kbps      []float64   // ascending bitrates, kbit/s
+	Sizes     [][]float64 // Sizes[i][q] in bits
+}
+
+// SegmentDuration implements Manifest.
+func (l *Ladder) SegmentDuration() float64 { return l.SegmentMs }
+
+// Bitrates implements Manifest.
+func (l *Ladder) Bitrates() []float64 { return l.Kbps }
+
+// NumSegments implements Manifest.
+func (l *Ladder) NumSegments() int { return len(l.Sizes) }
+
+// SegmentSize implements Manifest.
+func (l *Ladder) SegmentSize(i, q int) float64 { return l.Sizes[i][q] }
+
+// Validate checks the invariants the simulators rely on.
+func (l *Ladder) Validate(file string) error {
+	if len(l.Kbps) == 0 {
+		return perr(file, 0, "bitrates_kbps", ErrEmptyLadder, "no bitrates")
+	}
+	if !(l.SegmentMs > 0) || math.IsInf(l.SegmentMs, 0) {
+		return perr(file, 0, "segment_duration_ms", ErrMalformed, "must be a positive number, got %v", l.SegmentMs)
+	}
+	for q, b := range l.Kbps {
+		if !(b > 0) || math.IsInf(b, 0) {
+			return perr(file, 0, fmt.Sprintf("bitrates_kbps[%d]", q), ErrMalformed, "must be a positive number, got %v", b)
+		}
+		if q > 0 && b <= l.Kbps[q-1] {
+			return perr(file, 0, fmt.Sprintf("bitrates_kbps[%d]", q), ErrMalformed, "bitrates must be strictly ascending (%v after %v)", b, l.Kbps[q-1])
+		}
+	}
+	if len(l.Sizes) == 0 {
+		return perr(file, 0, "segment_sizes_bits", ErrMismatch, "no segments")
+	}
+	for i, row := range l.Sizes {
+		if len(row) != len(l.Kbps) {
+			return perr(file, 0, fmt.Sprintf("segment_sizes_bits[%d]", i), ErrMismatch, "%d sizes, want %d (one per bitrate)", len(row), len(l.Kbps))
+		}
+		for q, s := range row {
+			if !(s > 0) || math.IsInf(s, 0) {
+				return perr(file, 0, fmt.Sprintf("segment_sizes_bits[%d][%d]", i, q), ErrMalformed, "size must be a positive number, got %v", s)
+			}
+		}
+	}
+	return nil
+}
+
+// ReadSabreManifest parses Sabre's movie JSON:
+//
+//	{"segment_duration_ms": 3000, "bitrates_kbps": [230, ...],
+//	 "segment_sizes_bits": [[886360, ...], ...]}
+//
+// name is used in error messages.
+func ReadSabreManifest(r io.Reader, name string) (*Ladder, error) {
+	data, err := io.ReadAll(io.LimitReader(r, 1<<30))
+	if err != nil {
+		return nil, perr(name, 0, "", ErrMalformed, "read: %v", err)
+	}
+	var raw struct {
+		SegmentMs *float64    `json:"segment_duration_ms"`
+		Kbps      []float64   `json:"bitrates_kbps"`
+		Sizes     [][]float64 `json:"segment_sizes_bits"`
+	}
+	if err := json.Unmarshal(data, &raw); err != nil {
+		return nil, jsonErr(name, data, err)
+	}
+	if raw.SegmentMs == nil {
+		return nil, perr(name, 0, "segment_duration_ms", ErrMalformed, "missing")
+	}
+	l := &Ladder{SegmentMs: *raw.SegmentMs, Kbps: raw.Kbps, Sizes: raw.Sizes}
+	if err := l.Validate(name); err != nil {
+		return nil, err
+	}
+	return l, nil
+}
+
+// jsonErr turns an encoding/json error into a ParseError with a line number.
+func jsonErr(name string, data []byte, err error) error {
+	var se *json.SyntaxError
+	var te *json.UnmarshalTypeError
+	switch {
+	case errors.As(err, &se):
+		return perr(name, lineOf(data, se.Offset), "", ErrMalformed, "invalid JSON: %v", se)
+	case errors.As(err, &te):
+		return perr(name, lineOf(data, te.Offset), te.Field, ErrMalformed, "JSON %s where %s expected", te.Value, te.Type)
+	}
+	return perr(name, 0, "", ErrMalformed, "invalid JSON: %v", err)
+}
+
+func lineOf(data []byte, off int64) int {
+	if off > int64(len(data)) {
+		off = int64(len(data))
+	}
+	if off < 0 {
+		off = 0
+	}
+	return bytes.Count(data[:off], []byte{'\n'}) + 1
+}
+
+// LoadSabreManifest reads a Sabre movie JSON file.
+func LoadSabreManifest(path string) (*Ladder, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	return ReadSabreManifest(f, path)
+}
+
+// PensieveLadderKbps is the ladder of Pensieve's test video (MODELS.md §3.1).
+var PensieveLadderKbps = []float64{300, 750, 1200, 1850, 2850, 4300}
+
+// ReadChunkSizes parses one Pensieve video_size_N file: one chunk size in
+// bytes per line. Blank lines are ignored.
+func ReadChunkSizes(r io.Reader, name string) ([]float64, error) {
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 0, 4096), 1<<20)
+	var out []float64
+	line := 0
+	for sc.Scan() {
+		line++
+		s := strings.TrimSpace(sc.Text())
+		if s == "" {
+			continue
+		}
+		v, err := strconv.ParseFloat(s, 64)
+		if err != nil || !(v >= 0) || math.IsInf(v, 0) {
+			return nil, perr(name, line, "", ErrMalformed, "chunk size %q is not a non-negative number", clip(s))
+		}
+		out = append(out, v)
+	}
+	if err := sc.Err(); err != nil {
+		return nil, perr(name, line+1, "", ErrMalformed, "%v", err)
+	}
+	if len(out) == 0 {
+		return nil, perr(name, 0, "", ErrMismatch, "no chunk sizes")
+	}
+	return out, nil
+}
+
+// VideoSizes is Pensieve's chunk-size table: Bytes[q][i] for level q and chunk
+// i, with the ladder in kbit/s. It implements Manifest (sizes in bits, 4 s
+// chunks, Chunks segments).
+type VideoSizes struct {
+	Kbps    []float64
+	Bytes   [][]float64
+	ChunkMs float64
+	Chunks  int // segments exposed through Manifest (48 for Pensieve's video)
+}
+
+// SegmentDuration implements Manifest.
+func (v *VideoSizes) SegmentDuration() float64 { return v.ChunkMs }
+
+// Bitrates implements Manifest.
+func (v *VideoSizes) Bitrates() []float64 { return v.Kbps }
+
+// NumSegments implements Manifest.
+func (v *VideoSizes) NumSegments() int { return v.Chunks }
+
+// SegmentSize implements Manifest (bits).
+func (v *VideoSizes) SegmentSize(i, q int) float64 { return v.Bytes[q][i] * 8 }
+
+// LoadVideoSizes reads dir/video_size_0 ... video_size_{n-1} where n is the
+// number of levels in kbps (PensieveLadderKbps when nil). Every file must
+// have the same number of chunks, at least 48+1 for the Pensieve model.
+func LoadVideoSizes(dir string, kbps []float64) (*VideoSizes, error) {
+	if kbps == nil {
+		kbps = PensieveLadderKbps
+	}
+	if len(kbps) == 0 {
+		return nil, perr(dir, 0, "", ErrEmptyLadder, "no bitrates")
+	}
+	v := &VideoSizes{Kbps: kbps, ChunkMs: 4000}
+	for q := range kbps {
+		p := filepath.Join(dir, fmt.Sprintf("video_size_%d", q))
+		f, err := os.Open(p)
+		if err != nil {
+			return nil, err
+		}
+		s, err := ReadChunkSizes(f, p)
+		f.Close()
+		if err != nil {
+			return nil, err
+		}
+		if q > 0 && len(s) != len(v.Bytes[0]) {
+			return nil, perr(p, 0, "", ErrMismatch, "%d chunk sizes, but video_size_0 has %d", len(s), len(v.Bytes[0]))
+		}
+		v.Bytes = append(v.Bytes, s)
+	}
+	v.Chunks = len(v.Bytes[0]) - 1
+	if v.Chunks > pensieveChunks {
+		v.Chunks = pensieveChunks
+	}
+	if v.Chunks < 1 {
+		return nil, perr(dir, 0, "", ErrMismatch, "need at least 2 chunk sizes per level")
+	}
+	return v, nil
+}
+
+// repeated is a Manifest that repeats and cuts another one to a given number
+// of segments (Sabre's -ml).
+type repeated struct {
+	Manifest
+	n int
+}
+
+func (r repeated) NumSegments() int { return r.n }
+func (r repeated) SegmentSize(i, q int) float64 {
+	return r.Manifest.SegmentSize(i%r.Manifest.NumSegments(), q)
+}
+
+// WithLength returns m repeated end to end and cut to ceil(lengthMs/P)
+// segments, as Sabre's -ml option does.
+func WithLength(m Manifest, lengthMs float64) Manifest {
+	n := int(math.Ceil(lengthMs / m.SegmentDuration()))
+	if n < 1 {
+		n = 1
+	}
+	return repeated{m, n}
+}
+
+func clip(s string) string {
+	if len(s) > 40 {
+		return s[:40] + "..."
+	}
+	return s
+}

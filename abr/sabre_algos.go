@@ -1,0 +1,439 @@
+package abr
+
+import (
+	"math"
+	"strconv"
+)
+
+// Config carries the algorithm switches of Sabre's command line. Buffer size
+// and γp come from the Session.
+type Config struct {
+	Osc   bool // -ao: BOLA-O (anti-oscillation) in bola, bolae, dynamic, dynamicdash
+	Basic bool // -ab: BOLA-BASIC in bola (and dynamic's BOLA)
+	NoIBR bool // -noibr: no insufficient-buffer rule; bolae becomes BOLA-PL
+	// SabreOutput makes BOLA-E (also inside dynamicdash) print its buffer
+	// target to Options.Out at the start of a session, as Sabre does.
+	SabreOutput bool
+	// BufferFromInt tells BOLA-E that Sabre's buffer size was its integer
+	// default (no -b), which only changes how that printed target looks.
+	BufferFromInt bool
+}
+
+// ---- throughput (§2.9.1) ----
+
+// Throughput is Sabre's ThroughputRule: the highest quality sustainable at
+// 0.9× the estimate, capped by an insufficient-buffer rule, with abandonment
+// when a download would take more than 1.8 segment durations.
+type Throughput struct {
+	NoIBR bool
+	ibr   float64
+}
+
+// NewThroughput returns Sabre's throughput rule.
+func NewThroughput(c Config) *Throughput { return &Throughput{NoIBR: c.NoIBR} }
+
+// Init implements Algorithm.
+func (a *Throughput) Init(s *Session) { a.ibr = 0.9 }
+
+// Decide implements Algorithm.
+func (a *Throughput) Decide(s *Session, seg int) (int, float64) {
+	q := s.QualityFromThroughput(s.Throughput() * 0.9)
+	if !a.NoIBR {
+		safe := (a.ibr * (s.BufferLevel() - s.Latency())) * s.Throughput()
+		a.ibr = math.Max(a.ibr*0.9, 0.5)
+		for k := 0; k < q; k++ {
+			if s.kbps[k+1]*s.P > safe {
+				q = k
+				break
+			}
+		}
+	}
+	return q, 0
+}
+
+// Abandon implements Abandoner.
+func (a *Throughput) Abandon(s *Session, p *Progress, _ float64) int {
+	dl := p.TimeMs - p.TTFBMs
+	if !(p.TimeMs >= 500 && dl > 0) {
+		return -1
+	}
+	r := p.Downloaded / dl
+	left := p.SizeBits - p.Downloaded
+	eta := left / r
+	if p.TimeMs+eta > 1.8*s.P {
+		q := s.QualityFromThroughput(r * 0.9)
+		est := p.SizeBits * s.kbps[q] / s.kbps[p.Quality]
+		if q < p.Quality && est < left {
+			return q
+		}
+	}
+	return -1
+}
+
+// ---- bola (§2.9.2) ----
+
+// Bola is Sabre's BOLA: BOLA-BASIC with Config.Basic, BOLA with dynamic Vp
+// and abandonment otherwise, and the BOLA-O variant with Config.Osc.
+type Bola struct {
+	Osc, Basic  bool
+	u           []float64
+	vp, gp      float64
+	lastQuality int
+}
+
+// NewBola returns Sabre's BOLA.
+func NewBola(c Config) *Bola { return &Bola{Osc: c.Osc, Basic: c.Basic} }
+
+// Init implements Algorithm.
+func (a *Bola) Init(s *Session) {
+	a.u = a.u[:0]
+	l0 := math.Log(s.kbps[0])
+	for _, b := range s.kbps {
+		a.u = append(a.u, math.Log(b)+(-l0))
+	}
+	a.gp = s.gp
+	a.vp = (s.B - s.P) / (a.u[s.n-1] + a.gp)
+	a.lastQuality = 0
+}
+
+// Decide implements Algorithm.
+func (a *Bola) Decide(s *Session, i int) (int, float64) {
+	if !a.Basic {
+		t := math.Min(float64(i-0), float64(s.N-i))
+		t = math.Max(t/2, 3)
+		t = t * s.P
+		bv := math.Min(s.B, t)
+		a.vp = (bv - s.P) / (a.u[s.n-1] + a.gp)
+	}
+	L := s.BufferLevel()
+	q, best := 0, math.Inf(-1)
+	for k := 0; k < s.n; k++ {
+		sc := (float64(a.vp*(a.u[k]+a.gp)) - L) / s.kbps[k]
+		if k == 0 || sc > best {
+			q, best = k, sc
+		}
+	}
+	delay := 0.0
+	if q > a.lastQuality {
+		qt := s.QualityFromThroughput(s.Throughput())
+		switch {
+		case q <= qt:
+		case a.lastQuality > qt:
+			q = a.lastQuality
+		case !a.Osc:
+			q = qt + 1
+		default:
+			q = qt
+			delay = math.Max(0, s.BufferLevel()-float64(a.vp*(a.gp+a.u[q])))
+			if q == s.n-1 {
+				delay = 0
+			}
+		}
+	}
+	a.lastQuality = q
+	return q, delay
+}
+
+// Abandon implements Abandoner (never abandons with Basic).
+func (a *Bola) Abandon(s *Session, p *Progress, bl float64) int {
+	if a.Basic {
+		return -1
+	}
+	remain := p.SizeBits - p.Downloaded
+	if p.Downloaded <= 0 || remain <= 0 {
+		return -1
+	}
+	score := (float64(a.vp*(a.gp+a.u[p.Quality])) - bl) / remain
+	if score < 0 {
+		return -1
+	}
+	cand := -1
+	for q := 0; q < p.Quality; q++ {
+		other := p.SizeBits * s.kbps[q] / s.kbps[p.Quality]
+		sq := (float64(a.vp*(a.gp+a.u[q])) - bl) / other
+		if other < remain && sq > score {
+			score, cand = sq, q
+		}
+	}
+	if cand >= 0 {
+		a.lastQuality = cand
+	}
+	return cand
+}
+
+// ---- bolae (§2.9.3) ----
+
+// BolaE is Sabre's BOLA-E (placeholder buffer, insufficient-buffer rule,
+// BOLA-O with Config.Osc), or BOLA-PL with Config.NoIBR.
+type BolaE struct {
+	Osc, NoIBR  bool
+	u           []float64
+	vp, gpe     float64
+	bt          float64
+	btText      string
+	startup     bool
+	placeholder float64
+	lastQuality int
+	ibr         float64
+	// PrintTarget makes Init print the buffer target to the session's Out
+	// the way Sabre's constructor does (set by the Sabre CLI preset).
+	PrintTarget bool
+	// BufferFromInt marks B as an integer in Sabre's Python (no -b given),
+	// which only changes how the printed target looks.
+	BufferFromInt bool
+}
+
+// NewBolaE returns Sabre's BOLA-E.
+func NewBolaE(c Config) *BolaE {
+	return &BolaE{Osc: c.Osc, NoIBR: c.NoIBR, PrintTarget: c.SabreOutput, BufferFromInt: c.BufferFromInt}
+}
+
+// Init implements Algorithm.
+func (a *BolaE) Init(s *Session) {
+	a.u = a.u[:0]
+	off := 1 - math.Log(s.kbps[0])
+	for _, b := range s.kbps {
+		a.u = append(a.u, math.Log(b)+off)
+	}
+	if !a.NoIBR {
+		minB := 10000 + 2000*float64(s.n)
+		a.bt = math.Max(minB, s.B)
+		// Python's max keeps the first (integer) argument unless B is larger.
+		if s.B > minB && !a.BufferFromInt {
+			a.btText = pyFloat(s.B)
+		} else {
+			a.btText = strconv.FormatInt(int64(a.bt), 10)
+		}
+		a.gpe = (a.u[s.n-1] - 1) / (a.bt/10000 - 1)
+		a.vp = 10000 / a.gpe
+		if a.PrintTarget {
+			s.printf("%s\n", a.btText)
+		}
+	} else {
+		a.gpe = s.gp - 1
+		a.vp = (s.B - s.P) / (a.u[s.n-1] + a.gpe)
+	}
+	a.startup = true
+	a.placeholder = 0
+	a.lastQuality = 0
+	a.ibr = 0.9
+}
+
+// pyFloat formats like Python's repr of a float.
+func pyFloat(x float64) string {
+	if x == math.Trunc(x) && math.Abs(x) < 1e16 {
+		return strconv.FormatFloat(x, 'f', 1, 64)
+	}
+	return strconv.FormatFloat(x, 'g', -1, 64)
+}
+
+func (a *BolaE) score(s *Session, L float64) int {
+	q, best := 0, math.Inf(-1)
+	for k := 0; k < s.n; k++ {
+		sc := (float64(a.vp*(a.u[k]+a.gpe)) - L) / s.kbps[k]
+		if k == 0 || sc > best {
+			q, best = k, sc
+		}
+	}
+	return q
+}
+
+func (a *BolaE) minLevel(s *Session, q int) float64 {
+	r := 0.0
+	for k := 0; k < q; k++ {
+		if a.u[k] < a.u[q] {
+			x := a.vp * (a.gpe + (float64(s.kbps[q]*a.u[k])-float64(s.kbps[k]*a.u[q]))/(s.kbps[q]-s.kbps[k]))
+			if x > r {
+				r = x
+			}
+		}
+	}
+	return r
+}
+
+func (a *BolaE) maxLevel(q int) float64 { return a.vp * (a.u[q] + a.gpe) }
+
+// Decide implements Algorithm.
+func (a *BolaE) Decide(s *Session, i int) (int, float64) {
+	L := s.BufferLevel()
+	if a.startup {
+		if !s.HasEstimate() {
+			return a.lastQuality, 0
+		}
+		a.startup = false
+		a.ibr = 0.9
+		q := s.QualityFromThroughput(s.Throughput())
+		a.placeholder = math.Max(0, a.minLevel(s, q)-L)
+		return q, 0
+	}
+	q := a.score(s, L+a.placeholder)
+	qt := s.QualityFromThroughput(s.Throughput())
+	if q > a.lastQuality && q > qt {
+		q = a.lastQuality
+		if qt > q {
+			q = qt
+		}
+		if !a.Osc {
+			q++
+		}
+	}
+	delay := L + a.placeholder - a.maxLevel(q)
+	if delay > 0 {
+		if delay <= a.placeholder {
+			a.placeholder -= delay
+			delay = 0
+		} else {
+			delay -= a.placeholder
+			a.placeholder = 0
+		}
+	} else {
+		delay = 0
+	}
+	if q == s.n-1 {
+		delay = 0
+	}
+	if !a.NoIBR {
+		safe := (a.ibr * (L - s.Latency())) * s.Throughput()
+		a.ibr = math.Max(a.ibr*0.9, 0.5)
+		for k := 0; k < q; k++ {
+			if s.kbps[k+1]*s.P > safe {
+				q = k
+				delay = 0
+				a.placeholder = math.Min(a.placeholder, math.Max(0, a.minLevel(s, q)-L))
+				break
+			}
+		}
+	}
+	return q, delay
+}
+
+// ReportDelay implements DelayReporter.
+func (a *BolaE) ReportDelay(s *Session, ms float64) { a.placeholder += ms }
+
+// ReportDownload implements DownloadReporter.
+func (a *BolaE) ReportDownload(s *Session, d *Download) {
+	L := s.BufferLevel()
+	a.lastQuality = d.Quality
+	if d.AbandonTo < 0 {
+		was := L + d.TimeMs
+		a.placeholder = math.Min(a.placeholder, math.Max(0, a.maxLevel(d.Quality)-was))
+		if L > 0 {
+			a.placeholder = math.Max(a.placeholder, a.minLevel(s, d.Quality)-was)
+		}
+		return
+	}
+	want := 10000.0
+	if d.AbandonTo > 0 {
+		want = a.minLevel(s, d.AbandonTo)
+	}
+	a.placeholder = math.Min(a.placeholder, math.Max(0, want-L))
+}
+
+// Abandon implements Abandoner.
+func (a *BolaE) Abandon(s *Session, p *Progress, bl float64) int {
+	remain := p.SizeBits - p.Downloaded
+	if p.Downloaded <= 0 || remain <= 0 {
+		return -1
+	}
+	bl2 := math.Max(0, bl+a.placeholder-p.TTFBMs)
+	r := p.Downloaded / (p.TimeMs - p.TTFBMs)
+	sz := remain - float64(p.TTFBMs*r)
+	if sz <= 0 {
+		return -1
+	}
+	score := (float64(a.vp*(a.gpe+a.u[p.Quality])) - bl2) / sz
+	cand := -1
+	for q := 0; q < p.Quality; q++ {
+		other := p.SizeBits * s.kbps[q] / s.kbps[p.Quality]
+		sq := (float64(a.vp*(a.gpe+a.u[q])) - bl2) / other
+		if other < sz && sq > score {
+			score, cand = sq, q
+		}
+	}
+	return cand
+}
+
+// ---- dynamic (§2.9.4) ----
+
+// Dynamic is Sabre's DYNAMIC: BOLA when the buffer is large, THROUGHPUT
+// otherwise, always abandoning with THROUGHPUT's rule.
+type Dynamic struct {
+	bola   Bola
+	tput   Throughput
+	isBola bool
+}
+
+// NewDynamic returns Sabre's dynamic.
+func NewDynamic(c Config) *Dynamic {
+	return &Dynamic{bola: Bola{Osc: c.Osc, Basic: c.Basic}, tput: Throughput{NoIBR: c.NoIBR}}
+}
+
+// Init implements Algorithm.
+func (a *Dynamic) Init(s *Session) { a.bola.Init(s); a.tput.Init(s); a.isBola = false }
+
+// Decide implements Algorithm.
+func (a *Dynamic) Decide(s *Session, i int) (int, float64) {
+	L := s.BufferLevel()
+	qb, db := a.bola.Decide(s, i)
+	qt, dt := a.tput.Decide(s, i)
+	if a.isBola {
+		if L < 10000 && qb < qt {
+			a.isBola = false
+		}
+	} else if L > 10000 && qb >= qt {
+		a.isBola = true
+	}
+	if a.isBola {
+		return qb, db
+	}
+	return qt, dt
+}
+
+// Abandon implements Abandoner.
+func (a *Dynamic) Abandon(s *Session, p *Progress, bl float64) int { return a.tput.Abandon(s, p, bl) }
+
+// ---- dynamicdash (§2.9.5) ----
+
+// DynamicDash is Sabre's dynamicdash: BOLA-E and THROUGHPUT with a 5 s/10 s
+// hysteresis.
+type DynamicDash struct {
+	bola   BolaE
+	tput   Throughput
+	isBola bool
+}
+
+// NewDynamicDash returns Sabre's dynamicdash.
+func NewDynamicDash(c Config) *DynamicDash {
+	return &DynamicDash{bola: *NewBolaE(c), tput: Throughput{NoIBR: c.NoIBR}}
+}
+
+// Init implements Algorithm.
+func (a *DynamicDash) Init(s *Session) { a.bola.Init(s); a.tput.Init(s); a.isBola = false }
+
+// Decide implements Algorithm.
+func (a *DynamicDash) Decide(s *Session, i int) (int, float64) {
+	L := s.BufferLevel()
+	if a.isBola && L < 5000 {
+		a.isBola = false
+	} else if !a.isBola && L > 10000 {
+		a.isBola = true
+	}
+	if a.isBola {
+		return a.bola.Decide(s, i)
+	}
+	return a.tput.Decide(s, i)
+}
+
+// ReportDelay implements DelayReporter.
+func (a *DynamicDash) ReportDelay(s *Session, ms float64) { a.bola.ReportDelay(s, ms) }
+
+// ReportDownload implements DownloadReporter.
+func (a *DynamicDash) ReportDownload(s *Session, d *Download) { a.bola.ReportDownload(s, d) }
+
+// Abandon implements Abandoner.
+func (a *DynamicDash) Abandon(s *Session, p *Progress, bl float64) int {
+	if a.isBola {
+		return a.bola.Abandon(s, p, bl)
+	}
+	return a.tput.Abandon(s, p, bl)
+}

@@ -1,0 +1,839 @@
+package abr
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"math"
+)
+
+// Algorithm chooses the quality of each segment. Implementations read what
+// they need from the Session (ladder, segment sizes, buffer level, throughput
+// and latency estimates and history) and keep their own state; Init is called
+// once at the start of every session and must reset that state, so one value
+// can be reused for consecutive sessions (but not shared by concurrent ones).
+type Algorithm interface {
+	// Init prepares the algorithm for a new session.
+	Init(s *Session)
+	// Decide returns the quality (0 = lowest) for segment seg and a delay in
+	// ms to wait before requesting it (0 for none).
+	Decide(s *Session, seg int) (quality int, delayMs float64)
+}
+
+// Abandoner is implemented by algorithms that may abandon a download in
+// progress. Abandon is called every ~50 ms of transfer (at least 12000 bits)
+// and returns the quality to abandon to, or -1 to keep downloading.
+// bufferMs is the buffer level the player would have now.
+type Abandoner interface {
+	Abandon(s *Session, p *Progress, bufferMs float64) int
+}
+
+// DelayReporter is told about full-buffer waits (not about delays the
+// algorithm asked for itself).
+type DelayReporter interface {
+	ReportDelay(s *Session, ms float64)
+}
+
+// DownloadReporter is told about every download after the buffer is updated,
+// including abandoned ones.
+type DownloadReporter interface {
+	ReportDownload(s *Session, d *Download)
+}
+
+// FirstQualityChooser chooses the quality of segment 0 (0 when not
+// implemented, as in Sabre).
+type FirstQualityChooser interface {
+	FirstQuality(s *Session) int
+}
+
+// Progress describes a download in progress, for Abandoner.
+type Progress struct {
+	Index      int     // segment index
+	Quality    int     // quality being downloaded
+	SizeBits   float64 // full size
+	Downloaded float64 // bits received so far
+	TimeMs     float64 // time since the request, latency included
+	TTFBMs     float64 // time to first bit
+}
+
+// Download is the outcome of one request.
+type Download struct {
+	Progress
+	AbandonTo int // -1 when the download completed
+}
+
+// Abandoned reports whether the download was abandoned.
+func (d *Download) Abandoned() bool { return d.AbandonTo >= 0 }
+
+// Sample is one throughput/latency measurement fed to the estimator.
+type Sample struct {
+	DurationMs float64 // transfer time (latency excluded)
+	Kbps       float64 // bits/ms
+	LatencyMs  float64
+}
+
+// Options configure a Sabre-model session (MODELS.md §2). The zero value is
+// completed with Sabre's defaults by NewSession.
+type Options struct {
+	BufferMs        float64   // maximum buffer B (default 25000)
+	GammaP          float64   // γp, Sabre's -gp (default 5); also the score's rebuffer weight
+	HalfLives       []float64 // EWMA half-lives in seconds (default 3, 8)
+	Sliding         bool      // sliding-window estimator instead of EWMA (-ma sliding)
+	WindowSizes     []int     // sliding-window sizes (default 3)
+	NoAbandon       bool      // never step downloads or call Abandoner (-noa)
+	RampupThreshold int       // quality for the rampup metric; <0 (or unset via NoRampupThreshold) = the network's sustainable quality
+	// Out receives Sabre-compatible console output (BOLA-E's buffer target,
+	// and the verbose log when Verbose is set). Nil discards it.
+	Out     io.Writer
+	Verbose bool
+	// OnSegment, when set, is called after every download with its record.
+	OnSegment func(*SegmentRecord)
+}
+
+// NoRampupThreshold marks Options.RampupThreshold as unset.
+const NoRampupThreshold = -1
+
+// SegmentRecord is the per-download log line.
+type SegmentRecord struct {
+	Index        int     `json:"index"`
+	Quality      int     `json:"quality"`
+	BitrateKbps  float64 `json:"bitrate_kbps"`
+	SizeBits     float64 `json:"size_bits"`
+	Downloaded   float64 `json:"downloaded_bits"`
+	StartMs      float64 `json:"start_ms"` // play clock when the request was sent
+	TimeMs       float64 `json:"time_ms"`
+	TTFBMs       float64 `json:"ttfb_ms"`
+	WaitMs       float64 `json:"wait_ms"`  // full-buffer wait before the decision
+	DelayMs      float64 `json:"delay_ms"` // delay asked for by the algorithm
+	BufferBefore float64 `json:"buffer_before_ms"`
+	BufferAfter  float64 `json:"buffer_after_ms"`
+	RebufMs      float64 `json:"rebuffer_ms"` // stall time during this step
+	Abandoned    bool    `json:"abandoned"`
+	AbandonTo    int     `json:"abandon_to"`
+	ThroughputKb float64 `json:"throughput_kbps"` // measured
+	EstimateKbps float64 `json:"estimate_kbps"`   // estimate after this download
+}
+
+type pendingRec struct {
+	start, end float64
+	q          int
+	hasEnd     bool
+}
+
+// Session is one deterministic simulated playback in the Sabre model: a
+// network cursor over a looping trace, a player buffer, an estimator and an
+// Algorithm. Step advances it by one download; Run runs it to the end. A
+// Session uses no goroutines and, after construction, allocates nothing per
+// segment (unless the Algorithm or the verbose log does). Independent sessions
+// may run in parallel.
+type Session struct {
+	opt     Options
+	P       float64
+	kbps    []float64
+	n, N    int
+	sizes   []float64 // N*n, bits
+	U       []float64
+	B       float64
+	gp      float64
+	periods []Period
+	alg     Algorithm
+	ab      Abandoner
+	dr      DelayReporter
+	rr      DownloadReporter
+	trName  string
+
+	// play side
+	buf                                    []int
+	bh                                     int
+	fcc                                    float64
+	tPlay, tRebuf                          float64
+	eRebuf                                 int
+	playedUtility, playedBitrate           float64
+	totalBitrateChange, totalLogBitrateChg float64
+	lastPlayed                             int
+	rampupTime                             float64
+	rampupSet                              bool
+	pending                                []pendingRec
+	ph                                     int
+	totalReaction                          float64
+	startup                                float64
+	switches, abandoned                    int
+	abandonedBits                          float64
+	overCount, leqCount                    int
+	overAvg, leqAvg, estAvg                float64
+
+	// network side
+	index       int
+	ttn, tnet   float64
+	sustainable int
+	deadLoops   int
+
+	est  estimator
+	hist [histLen]Sample
+	nh   int
+
+	next int
+	done bool
+	err  error
+	rec  SegmentRecord
+}
+
+const histLen = 32
+
+// NewSession builds a session of manifest m over trace t with algorithm alg.
+// The trace must be valid (see Trace.Validate); t is not modified.
+func NewSession(m Manifest, t *Trace, alg Algorithm, opt Options) (*Session, error) {
+	if err := t.Validate(); err != nil {
+		return nil, err
+	}
+	kb := m.Bitrates()
+	if len(kb) == 0 {
+		return nil, ErrEmptyLadder
+	}
+	s := &Session{alg: alg}
+	s.P = m.SegmentDuration()
+	if !(s.P > 0) {
+		return nil, fmt.Errorf("%w: segment duration %v", ErrMalformed, s.P)
+	}
+	s.kbps = append([]float64(nil), kb...)
+	s.n = len(kb)
+	s.N = m.NumSegments()
+	if s.N < 1 {
+		return nil, fmt.Errorf("%w: no segments", ErrMismatch)
+	}
+	s.sizes = make([]float64, s.N*s.n)
+	for i := 0; i < s.N; i++ {
+		for q := 0; q < s.n; q++ {
+			s.sizes[i*s.n+q] = m.SegmentSize(i, q)
+		}
+	}
+	s.U = make([]float64, s.n)
+	l0 := math.Log(s.kbps[0])
+	for q := range s.U {
+		s.U[q] = math.Log(s.kbps[q]) + (0 - l0)
+	}
+	s.trName = t.Name
+	s.periods = t.Periods
+	s.buf = make([]int, s.N+1)
+	s.pending = make([]pendingRec, 0, 16)
+	s.ab, _ = alg.(Abandoner)
+	s.dr, _ = alg.(DelayReporter)
+	s.rr, _ = alg.(DownloadReporter)
+	if err := s.Reset(opt); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// Reset rewinds the session to its start with new options, reusing its
+// memory, and re-initialises the algorithm.
+func (s *Session) Reset(opt Options) error {
+	if opt.BufferMs == 0 {
+		opt.BufferMs = 25000
+	}
+	if opt.GammaP == 0 {
+		opt.GammaP = 5
+	}
+	if len(opt.HalfLives) == 0 {
+		opt.HalfLives = []float64{3, 8}
+	}
+	if len(opt.WindowSizes) == 0 {
+		opt.WindowSizes = []int{3}
+	}
+	if !(opt.BufferMs > 0) {
+		return fmt.Errorf("abr: buffer size must be positive, got %v ms", opt.BufferMs)
+	}
+	s.opt = opt
+	s.B = opt.BufferMs
+	s.gp = opt.GammaP
+	s.bh, s.fcc, s.tPlay, s.tRebuf, s.eRebuf = 0, 0, 0, 0, 0
+	s.buf = s.buf[:0]
+	s.playedUtility, s.playedBitrate, s.totalBitrateChange, s.totalLogBitrateChg = 0, 0, 0, 0
+	s.lastPlayed = -1
+	s.rampupTime, s.rampupSet = 0, false
+	s.pending, s.ph = s.pending[:0], 0
+	s.totalReaction, s.startup, s.switches, s.abandoned, s.abandonedBits = 0, 0, 0, 0, 0
+	s.overCount, s.leqCount, s.overAvg, s.leqAvg, s.estAvg = 0, 0, 0, 0, 0
+	s.nh = 0
+	s.next, s.done, s.err = 0, false, nil
+	if err := s.est.init(opt, s.P); err != nil {
+		return err
+	}
+	s.alg.Init(s)
+	// network initialisation (after the ABR is constructed, §2.3)
+	s.index, s.ttn, s.tnet, s.sustainable, s.deadLoops = -1, 0, 0, -1, 0
+	s.nextPeriod()
+	return nil
+}
+
+// ---- accessors for algorithms ----
+
+// SegmentMs is the segment duration P in ms.
+func (s *Session) SegmentMs() float64 { return s.P }
+
+// Bitrates is the ladder in kbit/s (do not modify).
+func (s *Session) Bitrates() []float64 { return s.kbps }
+
+// NumSegments is the number of segments N.
+func (s *Session) NumSegments() int { return s.N }
+
+// SegmentSize is the size of segment i at quality q in bits.
+func (s *Session) SegmentSize(i, q int) float64 { return s.sizes[i*s.n+q] }
+
+// BufferLevel is the buffered media in ms.
+func (s *Session) BufferLevel() float64 { return float64(s.P*float64(len(s.buf)-s.bh)) - s.fcc }
+
+// BufferSize is the maximum buffer B in ms.
+func (s *Session) BufferSize() float64 { return s.B }
+
+// GammaP is the -gp value.
+func (s *Session) GammaP() float64 { return s.gp }
+
+// Throughput is the current throughput estimate in kbit/s (bits/ms).
+func (s *Session) Throughput() float64 { return s.est.throughput }
+
+// Latency is the current latency estimate in ms.
+func (s *Session) Latency() float64 { return s.est.latency }
+
+// HasEstimate reports whether at least one sample was measured.
+func (s *Session) HasEstimate() bool { return s.est.have }
+
+// History returns up to the last 32 measurements, oldest first, into dst.
+func (s *Session) History(dst []Sample) []Sample {
+	k := s.nh
+	if k > histLen {
+		k = histLen
+	}
+	for i := s.nh - k; i < s.nh; i++ {
+		dst = append(dst, s.hist[i%histLen])
+	}
+	return dst
+}
+
+// PlayTimeMs is the play clock (startup and stalls included).
+func (s *Session) PlayTimeMs() float64 { return s.tPlay }
+
+// NetworkTimeMs is the network clock.
+func (s *Session) NetworkTimeMs() float64 { return s.tnet }
+
+// QualityFromThroughput is Sabre's quality_from_throughput (§2.8): the
+// highest level whose segment requested now arrives within one segment
+// duration at x kbit/s, counting the latency estimate.
+func (s *Session) QualityFromThroughput(x float64) int {
+	q := 0
+	for q+1 < s.n && s.est.latency+float64(s.P*s.kbps[q+1])/x <= s.P {
+		q++
+	}
+	return q
+}
+
+func (s *Session) printf(format string, a ...any) {
+	if s.opt.Out != nil {
+		fmt.Fprintf(s.opt.Out, format, a...)
+	}
+}
+
+func (s *Session) verbose() bool { return s.opt.Verbose && s.opt.Out != nil }
+
+// ---- network model (§2.3) ----
+
+func (s *Session) nextPeriod() {
+	s.index++
+	if s.index == len(s.periods) {
+		s.index = 0
+	}
+	p := &s.periods[s.index]
+	s.ttn = p.DurationMs
+	eff := p.Kbps * (1 - p.LatencyMs/s.P)
+	q := 0
+	for k := 1; k < s.n; k++ {
+		if s.kbps[k] > eff {
+			break
+		}
+		q = k
+	}
+	if s.sustainable >= 0 && q != s.sustainable {
+		s.advertise(q, s.sustainable)
+	}
+	s.sustainable = q
+	if s.verbose() {
+		s.printf("[%d] Network: %d,%d  (q=%d: bitrate=%d)\n", int64(math.RoundToEven(s.tnet)), int64(p.Kbps), int64(p.LatencyMs), q, int64(s.kbps[q]))
+	}
+}
+
+func (s *Session) latency() float64 {
+	units, total := 1.0, 0.0
+	for units > 0 {
+		lat := s.periods[s.index].LatencyMs
+		t := units * lat
+		if t <= s.ttn {
+			total += t
+			s.tnet += t
+			s.ttn -= t
+			units = 0
+		} else {
+			total += s.ttn
+			s.tnet += s.ttn
+			units -= s.ttn / lat
+			s.nextPeriod()
+		}
+	}
+	return total
+}
+
+func (s *Session) transfer(size float64) float64 {
+	total := 0.0
+	for size > 0 {
+		w := s.periods[s.index].Kbps
+		if tw := float64(s.ttn * w); size <= tw {
+			t := size / w
+			total += t
+			s.tnet += t
+			s.ttn -= t
+			size = 0
+		} else {
+			total += s.ttn
+			s.tnet += s.ttn
+			size -= tw
+			s.nextPeriod()
+		}
+	}
+	return total
+}
+
+func (s *Session) wait(t float64) {
+	for t > s.ttn {
+		t -= s.ttn
+		s.tnet += s.ttn
+		s.nextPeriod()
+	}
+	s.ttn -= t
+	s.tnet += t
+}
+
+func (s *Session) step(sizeLeft, minSize, minTime float64) (bitsTotal, timeTotal float64) {
+	for sizeLeft > 0 && (minSize > 0 || minTime > 0) {
+		w := s.periods[s.index].Kbps
+		var bits, t float64
+		if w > 0 {
+			minBits := minSize
+			if mw := float64(minTime * w); mw > minBits {
+				minBits = mw
+			}
+			toNext := float64(s.ttn * w)
+			switch {
+			case sizeLeft <= minBits && sizeLeft <= toNext:
+				bits = sizeLeft
+				t = bits / w
+				s.ttn -= t
+				s.tnet += t
+			case minBits <= toNext:
+				bits = minBits
+				t = bits / w
+				minSize, minTime = 0, 0
+				s.ttn -= t
+				s.tnet += t
+			default:
+				bits = toNext
+				t = s.ttn
+				s.tnet += t
+				s.nextPeriod()
+			}
+		} else {
+			if minSize > 0 || minTime > s.ttn {
+				t = s.ttn
+				s.tnet += t
+				s.nextPeriod()
+			} else {
+				t = minTime
+				s.ttn -= t
+				s.tnet += t
+			}
+		}
+		bitsTotal += bits
+		timeTotal += t
+		sizeLeft -= bits
+		minSize -= bits
+		minTime -= t
+	}
+	return
+}
+
+// errStuck guards against float pathologies that would otherwise loop.
+var errStuck = errors.New("abr: download made no progress (trace never delivers?)")
+
+func (s *Session) download(d *Download, size float64, idx, q int, levelAtReq float64, useRule bool) error {
+	*d = Download{Progress: Progress{Index: idx, Quality: q, SizeBits: size}, AbandonTo: -1}
+	if !(size > 0) {
+		return nil
+	}
+	if !useRule {
+		d.TTFBMs = s.latency()
+		d.TimeMs = d.TTFBMs + s.transfer(size)
+		d.Downloaded = size
+		return nil
+	}
+	minTime, minSize := 50.0, 12000.0
+	d.TTFBMs = s.latency()
+	d.TimeMs += d.TTFBMs
+	minTime -= d.TimeMs
+	for iter := 0; d.Downloaded < size && d.AbandonTo < 0; iter++ {
+		if iter > 1<<26 {
+			return errStuck
+		}
+		bits, t := s.step(size-d.Downloaded, minSize, minTime)
+		d.TimeMs += t
+		d.Downloaded += bits
+		if d.Downloaded < size {
+			bl := levelAtReq - d.TimeMs
+			if bl < 0 {
+				bl = 0
+			}
+			d.AbandonTo = s.ab.Abandon(s, &d.Progress, bl)
+			minTime, minSize = 50, 12000
+		}
+	}
+	return nil
+}
+
+// ---- player (§2.5) ----
+
+func (s *Session) popHead() { s.bh++ }
+
+func (s *Session) play(t float64) {
+	if s.bh == len(s.buf) {
+		s.tRebuf += t
+		s.tPlay += t
+		return
+	}
+	if s.fcc > 0 {
+		if t+s.fcc < s.P {
+			s.fcc += t
+			s.tPlay += t
+			return
+		}
+		t -= s.P - s.fcc
+		s.tPlay += s.P - s.fcc
+		s.popHead()
+		s.fcc = 0
+	}
+	for t > 0 && s.bh < len(s.buf) {
+		q := s.buf[s.bh]
+		s.playedUtility += s.U[q]
+		s.playedBitrate += s.kbps[q]
+		if s.lastPlayed >= 0 && q != s.lastPlayed {
+			s.totalBitrateChange += math.Abs(s.kbps[q] - s.kbps[s.lastPlayed])
+			s.totalLogBitrateChg += math.Abs(math.Log(s.kbps[q] / s.kbps[s.lastPlayed]))
+			s.switches++
+		}
+		s.lastPlayed = q
+		if !s.rampupSet {
+			thr := s.opt.RampupThreshold
+			if thr < 0 {
+				thr = s.sustainable
+			}
+			if q >= thr {
+				s.rampupTime = s.tPlay
+				s.rampupSet = true
+			}
+		}
+		for i := s.ph; i < len(s.pending); i++ {
+			if p := &s.pending[i]; !p.hasEnd && p.q <= q {
+				p.end, p.hasEnd = s.tPlay, true
+			}
+		}
+		if t >= s.P {
+			s.popHead()
+			s.tPlay += s.P
+			t -= s.P
+		} else {
+			s.fcc = t
+			s.tPlay += t
+			t = 0
+		}
+	}
+	if t > 0 {
+		s.tRebuf += t
+		s.tPlay += t
+		s.eRebuf++
+	}
+	s.processPending(s.tPlay)
+}
+
+func (s *Session) processPending(now float64) {
+	cutoff := now - s.B
+	for s.ph < len(s.pending) && s.pending[s.ph].start < cutoff {
+		p := &s.pending[s.ph]
+		if !p.hasEnd {
+			s.totalReaction += s.B
+		} else {
+			s.totalReaction += math.Min(s.B, p.end-p.start)
+		}
+		s.ph++
+	}
+	if s.ph == len(s.pending) {
+		s.pending, s.ph = s.pending[:0], 0
+	}
+}
+
+func (s *Session) advertise(q, prev int) {
+	s.processPending(s.tnet)
+	for i := s.ph; i < len(s.pending); i++ {
+		if p := &s.pending[i]; !p.hasEnd && p.q > q {
+			p.end, p.hasEnd = s.tnet, true
+		}
+	}
+	if q <= prev {
+		return
+	}
+	for _, b := range s.buf[s.bh:] {
+		if b >= q {
+			return
+		}
+	}
+	for _, p := range s.pending[s.ph:] {
+		if p.q >= q {
+			return
+		}
+	}
+	if s.ph > 0 && len(s.pending) == cap(s.pending) {
+		n := copy(s.pending, s.pending[s.ph:])
+		s.pending, s.ph = s.pending[:n], 0
+	}
+	s.pending = append(s.pending, pendingRec{start: s.tnet, q: q})
+}
+
+// ---- main loop (§2.6) ----
+
+// Done reports whether the session has finished.
+func (s *Session) Done() bool { return s.done }
+
+// Last returns the record of the most recent download.
+func (s *Session) Last() *SegmentRecord { return &s.rec }
+
+func (s *Session) pushSample(dl, t, l float64) {
+	s.est.push(dl, t, l)
+	s.hist[s.nh%histLen] = Sample{dl, t, l}
+	s.nh++
+}
+
+// Step performs one download (segment 0 first, then one loop iteration of
+// §2.6, which may be an abandoned download) and returns whether the session
+// has finished. After the last segment it plays the buffer out.
+func (s *Session) Step() (done bool, err error) {
+	if s.done || s.err != nil {
+		return s.done, s.err
+	}
+	if err := s.step1(); err != nil {
+		s.err = fmt.Errorf("%s: %w", s.trName, err)
+		return false, s.err
+	}
+	if s.next >= s.N {
+		s.play(s.BufferLevel())
+		s.buf, s.bh, s.fcc = s.buf[:0], 0, 0
+		s.done = true
+	}
+	return s.done, nil
+}
+
+// Run steps the session to its end and returns its metrics.
+func (s *Session) Run() (Metrics, error) {
+	for !s.done {
+		if _, err := s.Step(); err != nil {
+			return Metrics{}, err
+		}
+	}
+	return s.Metrics(), nil
+}
+
+func (s *Session) step1() error {
+	r := &s.rec
+	var d Download
+	if s.next == 0 {
+		q := 0
+		if fq, ok := s.alg.(FirstQualityChooser); ok {
+			q = fq.FirstQuality(s)
+		}
+		if q < 0 || q >= s.n {
+			return fmt.Errorf("abr: algorithm chose quality %d of %d", q, s.n)
+		}
+		size := s.SegmentSize(0, q)
+		if err := s.download(&d, size, 0, q, 0, false); err != nil {
+			return err
+		}
+		dl := d.TimeMs - d.TTFBMs
+		s.buf = append(s.buf, q)
+		s.pushSample(dl, size/dl, d.TTFBMs)
+		s.tPlay += d.TimeMs
+		s.startup = d.TimeMs
+		*r = SegmentRecord{Index: 0, Quality: q, BitrateKbps: s.kbps[q], SizeBits: size, Downloaded: d.Downloaded,
+			TimeMs: d.TimeMs, TTFBMs: d.TTFBMs, BufferAfter: s.BufferLevel(), AbandonTo: -1,
+			ThroughputKb: size / dl, EstimateKbps: s.est.throughput}
+		if s.verbose() {
+			s.printf("[0-%d]  0: q=%d s=%d/%d t=%d=%d+%d bl=0->0->%d\n", int64(math.RoundToEven(d.TimeMs)), q,
+				int64(d.Downloaded), int64(size), int64(d.TimeMs), int64(d.TTFBMs), int64(dl), int64(s.BufferLevel()))
+		}
+		s.next = 1
+		if s.opt.OnSegment != nil {
+			s.opt.OnSegment(r)
+		}
+		return nil
+	}
+	*r = SegmentRecord{AbandonTo: -1}
+	rebuf0 := s.tRebuf
+	if w := s.BufferLevel() + s.P - s.B; w > 0 {
+		s.play(w)
+		s.wait(w)
+		if s.dr != nil {
+			s.dr.ReportDelay(s, w)
+		}
+		r.WaitMs = w
+		if s.verbose() {
+			s.printf("full buffer delay %d bl=%d\n", int64(w), int64(s.BufferLevel()))
+		}
+	}
+	q, delay := s.alg.Decide(s, s.next)
+	if q < 0 || q >= s.n || math.IsNaN(delay) || math.IsInf(delay, 0) {
+		return fmt.Errorf("abr: algorithm returned quality %d (of %d), delay %v for segment %d", q, s.n, delay, s.next)
+	}
+	if delay > 0 {
+		s.play(delay)
+		s.wait(delay)
+		r.DelayMs = delay
+		if s.verbose() {
+			s.printf("abr delay %d bl=%d\n", int64(delay), int64(s.BufferLevel()))
+		}
+	}
+	size := s.SegmentSize(s.next, q)
+	t0 := s.tPlay
+	lvl := s.BufferLevel()
+	useRule := !s.opt.NoAbandon && s.ab != nil
+	if err := s.download(&d, size, s.next, q, lvl, useRule); err != nil {
+		return err
+	}
+	s.play(d.TimeMs)
+	lvlPlayed := s.BufferLevel()
+	idx := s.next
+	if d.AbandonTo < 0 {
+		s.buf = append(s.buf, q)
+		s.next++
+	}
+	if s.rr != nil {
+		s.rr.ReportDownload(s, &d)
+	}
+	dl := d.TimeMs - d.TTFBMs
+	tput := d.Downloaded / dl
+	thr := s.est.throughput
+	if thr > tput {
+		s.overCount++
+		s.overAvg += (thr - tput - s.overAvg) / float64(s.overCount)
+	} else {
+		s.leqCount++
+		s.leqAvg += (tput - thr - s.leqAvg) / float64(s.leqCount)
+	}
+	s.estAvg += (thr - tput - s.estAvg) / float64(s.overCount+s.leqCount)
+	if d.AbandonTo < 0 {
+		s.pushSample(dl, tput, d.TTFBMs)
+	} else {
+		s.abandoned++
+		s.abandonedBits += d.Downloaded
+	}
+	*r = SegmentRecord{Index: idx, Quality: q, BitrateKbps: s.kbps[q], SizeBits: size, Downloaded: d.Downloaded,
+		StartMs: t0, TimeMs: d.TimeMs, TTFBMs: d.TTFBMs, WaitMs: r.WaitMs, DelayMs: r.DelayMs,
+		BufferBefore: lvl, BufferAfter: s.BufferLevel(), RebufMs: s.tRebuf - rebuf0,
+		Abandoned: d.AbandonTo >= 0, AbandonTo: d.AbandonTo, ThroughputKb: tput, EstimateKbps: s.est.throughput}
+	if s.verbose() {
+		s.printf("[%d-%d]  %d: q=%d s=%d/%d t=%d=%d+%d ", int64(math.RoundToEven(t0)), int64(math.RoundToEven(t0+d.TimeMs)),
+			idx, q, int64(d.Downloaded), int64(size), int64(d.TimeMs), int64(d.TTFBMs), int64(dl))
+		if d.AbandonTo < 0 {
+			s.printf("bl=%d->%d->%d\n", int64(lvl), int64(lvlPlayed), int64(s.BufferLevel()))
+		} else {
+			s.printf(" ABANDONED to %d - %d/%d bits in %d=%d+%d ttfb+ttdl  bl=%d\n", d.AbandonTo, int64(d.Downloaded), int64(size),
+				int64(d.TimeMs), int64(d.TTFBMs), int64(dl), int64(s.BufferLevel()))
+		}
+	}
+	if s.opt.OnSegment != nil {
+		s.opt.OnSegment(r)
+	}
+	return nil
+}
+
+// ---- estimator (§2.7) ----
+
+type estimator struct {
+	sliding             bool
+	H, LH               []float64
+	Et, El              []float64
+	Wt, Wl              float64
+	ws                  []int
+	tw, lw              [20]float64
+	nw                  int
+	throughput, latency float64
+	have                bool
+}
+
+func (e *estimator) init(o Options, P float64) error {
+	e.sliding = o.Sliding
+	e.H, e.LH, e.Et, e.El = e.H[:0], e.LH[:0], e.Et[:0], e.El[:0]
+	for _, h := range o.HalfLives {
+		if !(h > 0) {
+			return fmt.Errorf("abr: half-life must be positive, got %v", h)
+		}
+		e.H = append(e.H, h*1000)
+		e.LH = append(e.LH, h*1000/P)
+		e.Et = append(e.Et, 0)
+		e.El = append(e.El, 0)
+	}
+	e.ws = append(e.ws[:0], o.WindowSizes...)
+	for _, k := range e.ws {
+		if k < 1 || k > 20 {
+			return fmt.Errorf("abr: window size must be 1..20, got %d", k)
+		}
+	}
+	e.Wt, e.Wl, e.nw, e.throughput, e.latency, e.have = 0, 0, 0, 0, 0, false
+	return nil
+}
+
+func (e *estimator) push(dl, t, l float64) {
+	e.have = true
+	if e.sliding {
+		e.tw[e.nw%20], e.lw[e.nw%20] = t, l
+		e.nw++
+		for j, k := range e.ws {
+			if k > e.nw {
+				k = e.nw
+			}
+			st, sl := 0.0, 0.0
+			for i := e.nw - k; i < e.nw; i++ {
+				st += e.tw[i%20]
+				sl += e.lw[i%20]
+			}
+			mt, ml := st/float64(k), sl/float64(k)
+			if j == 0 || mt < e.throughput {
+				e.throughput = mt
+			}
+			if j == 0 || ml > e.latency {
+				e.latency = ml
+			}
+		}
+		return
+	}
+	for i := range e.H {
+		a := math.Pow(0.5, dl/e.H[i])
+		e.Et[i] = float64(a*e.Et[i]) + float64((1-a)*t)
+		a = math.Pow(0.5, 1/e.LH[i])
+		e.El[i] = float64(a*e.El[i]) + float64((1-a)*l)
+	}
+	e.Wt += dl
+	e.Wl++
+	for i := range e.H {
+		ti := e.Et[i] / (1 - math.Pow(0.5, e.Wt/e.H[i]))
+		li := e.El[i] / (1 - math.Pow(0.5, e.Wl/e.LH[i]))
+		if i == 0 || ti < e.throughput {
+			e.throughput = ti
+		}
+		if i == 0 || li > e.latency {
+			e.latency = li
+		}
+	}
+}

@@ -1,0 +1,116 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/streamkit-go/streamkit/abr"
+)
+
+// runSabre splits off streamkit's own options (--log, --svg) and runs the
+// rest as a Sabre command line.
+func runSabre(cmd *cobra.Command, args []string) error {
+	var sabreArgs []string
+	var logPath, svgPath string
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		var dst *string
+		switch {
+		case a == "--log" || a == "--svg":
+			if i+1 >= len(args) {
+				return fmt.Errorf("%s expects a file name", a)
+			}
+			if a == "--log" {
+				dst = &logPath
+			} else {
+				dst = &svgPath
+			}
+			i++
+			*dst = args[i]
+			continue
+		case strings.HasPrefix(a, "--log="):
+			logPath = a[len("--log="):]
+			continue
+		case strings.HasPrefix(a, "--svg="):
+			svgPath = a[len("--svg="):]
+			continue
+		}
+		sabreArgs = append(sabreArgs, a)
+	}
+	out := cmd.OutOrStdout()
+	if logPath == "" && svgPath == "" {
+		_, err := abr.RunSabre(sabreArgs, out)
+		return err
+	}
+	pa, err := abr.ParseSabreArgs(sabreArgs)
+	if err != nil {
+		return err
+	}
+	run, err := abr.PrepareSabre(pa)
+	if err != nil {
+		return err
+	}
+	t, err := abr.LoadTrace(run.Args.Network, 0)
+	if err != nil {
+		return err
+	}
+	s, err := run.Session(t, out)
+	if err != nil {
+		return err
+	}
+	var recs []abr.SegmentRecord
+	s.SetOnSegment(func(r *abr.SegmentRecord) { recs = append(recs, *r) })
+	m, err := s.Run()
+	if err != nil {
+		return err
+	}
+	if err := m.WriteSabre(out); err != nil {
+		return err
+	}
+	if logPath != "" {
+		if err := abrWriteFile(logPath, func(f *os.File) error {
+			if strings.HasSuffix(logPath, ".jsonl") {
+				return abr.WriteSegmentJSONL(f, recs)
+			}
+			return abr.WriteSegmentCSV(f, recs)
+		}); err != nil {
+			return err
+		}
+	}
+	if svgPath != "" {
+		tl := abr.Timeline{Title: fmt.Sprintf("%s, %s, %s", filepath.Base(run.Args.Network), filepath.Base(run.Args.Movie), run.Args.Algorithm),
+			Trace: t, Bitrates: run.Manifest.Bitrates(), Records: recs, Metrics: m}
+		if err := abrWriteFile(svgPath, func(f *os.File) error { return tl.WriteSVG(f) }); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// abrWriteFile writes through a temporary file and renames it into place,
+// so a failed run never leaves a half-written file.
+func abrWriteFile(path string, fill func(f *os.File) error) error {
+	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp*")
+	if err != nil {
+		return err
+	}
+	tmp := f.Name()
+	if err := fill(f); err != nil {
+		f.Close()
+		os.Remove(tmp)
+		return err
+	}
+	if err := f.Close(); err != nil {
+		os.Remove(tmp)
+		return err
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		os.Remove(tmp)
+		return err
+	}
+	return nil
+}

@@ -1,0 +1,149 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"math"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+)
+
+const abrTestdata = "../../testdata/abr"
+
+// runCLI runs the streamkit command line in-process.
+func runCLI(t *testing.T, args ...string) (string, error) {
+	t.Helper()
+	var out bytes.Buffer
+	rootCmd.SetOut(&out)
+	rootCmd.SetErr(&out)
+	rootCmd.SetArgs(args)
+	err := rootCmd.Execute()
+	return out.String(), err
+}
+
+// TestAbrSabreCLIReference runs every Sabre example of MODELS.md §5 through
+// `streamkit abr sabre` with the same flags and checks every printed line:
+// same names, same order, values within 1e-6 relative.
+func TestAbrSabreCLIReference(t *testing.T) {
+	f, err := os.Open(filepath.Join(abrTestdata, "reference", "sabre_models_md_5.txt"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	type block struct {
+		head16 bool
+		args   []string
+		want   []string
+	}
+	var blocks []*block
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		l := sc.Text()
+		switch {
+		case strings.HasPrefix(l, "#"):
+		case strings.HasPrefix(l, "$HEAD16 "):
+			blocks = append(blocks, &block{head16: true, args: strings.Fields(l[8:])})
+		case strings.HasPrefix(l, "$ "):
+			blocks = append(blocks, &block{args: strings.Fields(l[2:])})
+		default:
+			blocks[len(blocks)-1].want = append(blocks[len(blocks)-1].want, l)
+		}
+	}
+	if len(blocks) != 6 {
+		t.Fatalf("%d reference blocks, want 6", len(blocks))
+	}
+	for _, b := range blocks {
+		args := append([]string(nil), b.args...)
+		for i := 0; i+1 < len(args); i++ {
+			if args[i] == "-n" || args[i] == "-m" {
+				args[i+1] = filepath.Join(abrTestdata, "sabre", args[i+1])
+			}
+		}
+		t.Run(strings.Join(b.args, " "), func(t *testing.T) {
+			out, err := runCLI(t, append([]string{"abr", "sabre"}, args...)...)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := strings.Split(strings.TrimRight(out, "\n"), "\n")
+			if b.head16 {
+				for i, w := range b.want {
+					if i >= len(got) || got[i] != w {
+						t.Fatalf("verbose line %d: got %q, want %q", i+1, got[min(i, len(got)-1)], w)
+					}
+				}
+				return
+			}
+			if len(got) != len(b.want) {
+				t.Fatalf("got %d lines, want %d:\n%s", len(got), len(b.want), out)
+			}
+			for i, w := range b.want {
+				gn, gv, _ := strings.Cut(got[i], ": ")
+				wn, wv, ok := strings.Cut(w, ": ")
+				if gn != wn {
+					t.Fatalf("line %d: got %q, want %q", i+1, got[i], w)
+				}
+				if !ok {
+					continue
+				}
+				g, _ := strconv.ParseFloat(gv, 64)
+				x, _ := strconv.ParseFloat(wv, 64)
+				if d := math.Abs(g - x); d > 1e-6*math.Abs(x) && d > 1e-9 {
+					t.Errorf("%s: got %s, want %s", wn, gv, wv)
+				}
+			}
+		})
+	}
+}
+
+// TestAbrSabreCLILines checks that every algorithm, with abandonment on and
+// off, prints Sabre's lines in Sabre's order.
+func TestAbrSabreCLILines(t *testing.T) {
+	names := []string{"buffer size", "total played utility", "time average played utility", "total played bitrate",
+		"time average played bitrate", "total play time", "total play time chunks", "total rebuffer", "rebuffer ratio",
+		"time average rebuffer", "total rebuffer events", "time average rebuffer events", "total bitrate change",
+		"time average bitrate change", "total log bitrate change", "time average log bitrate change", "time average score",
+		"over estimate count", "over estimate", "leq estimate count", "leq estimate", "estimate", "rampup time",
+		"total reaction time"}
+	for _, alg := range []string{"throughput", "bola", "bolae", "dynamic", "dynamicdash"} {
+		for _, extra := range [][]string{nil, {"-noa"}, {"-ab"}, {"-noibr"}} {
+			args := append([]string{"abr", "sabre", "-n", filepath.Join(abrTestdata, "sabre/3Glogs/report.2010-09-13_1046CEST.json"),
+				"-m", filepath.Join(abrTestdata, "sabre/bbb.json"), "-a", alg}, extra...)
+			out, err := runCLI(t, args...)
+			if err != nil {
+				t.Fatalf("%v: %v", args, err)
+			}
+			lines := strings.Split(strings.TrimRight(out, "\n"), "\n")
+			if (alg == "bolae" || alg == "dynamicdash") && len(extra) == 0 || (alg == "bolae" || alg == "dynamicdash") && extra[0] != "-noibr" {
+				if lines[0] != "30000" {
+					t.Errorf("%v: first line %q, want BOLA-E's buffer target 30000", args, lines[0])
+				}
+				lines = lines[1:]
+			}
+			if len(lines) != len(names) {
+				t.Fatalf("%v: %d metric lines, want %d:\n%s", args, len(lines), len(names), out)
+			}
+			for i, n := range names {
+				if !strings.HasPrefix(lines[i], n+": ") {
+					t.Errorf("%v line %d: %q, want %q", args, i+1, lines[i], n)
+				}
+			}
+		}
+	}
+}
+
+func TestAbrSabreCLIErrors(t *testing.T) {
+	dir := t.TempDir()
+	bad := filepath.Join(dir, "bad.json")
+	os.WriteFile(bad, []byte("[\n{\"duration_ms\": 1000, \"bandwidth_kbps\": 0, \"latency_ms\": 20}\n]"), 0o644)
+	_, err := runCLI(t, "abr", "sabre", "-n", bad, "-m", filepath.Join(abrTestdata, "sabre/bbb.json"))
+	if err == nil || !strings.Contains(err.Error(), "bad.json") || !strings.Contains(err.Error(), "zero bandwidth") {
+		t.Errorf("zero-bandwidth trace: err = %v", err)
+	}
+	_, err = runCLI(t, "abr", "sabre", "-x")
+	if err == nil || !strings.Contains(err.Error(), "-x") {
+		t.Errorf("unknown flag: err = %v", err)
+	}
+}
