@@ -1,0 +1,642 @@
+package mp4
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"iter"
+	"math"
+
+	mp4ff "github.com/Eyevinn/mp4ff/mp4"
+
+	"github.com/streamkit-go/streamkit/media"
+)
+
+// Errors specific to MP4. They wrap the media sentinels, so
+// errors.Is(err, media.ErrCorrupt) holds for ErrNoMoov too.
+var (
+	// ErrNoMoov means the input has no movie box: it is not a playable
+	// MP4 file (a lone media segment needs its init, see NewSegmentReader).
+	ErrNoMoov = fmt.Errorf("mp4: no moov box: %w", media.ErrCorrupt)
+	// ErrBoxTooLarge means a moov or moof is larger than WithMaxBoxSize.
+	ErrBoxTooLarge = fmt.Errorf("mp4: box larger than the configured limit: %w", media.ErrUnsupported)
+)
+
+// Option configures a Reader.
+type Option func(*config)
+
+type config struct {
+	maxBox   int64
+	scanFrag bool
+}
+
+// DefaultMaxBoxSize is the largest moov or moof a Reader loads into
+// memory unless WithMaxBoxSize says otherwise.
+const DefaultMaxBoxSize = 512 << 20
+
+// WithMaxBoxSize limits the size of the boxes a Reader reads into memory
+// (moov, moof, sidx); larger ones fail with ErrBoxTooLarge. mdat is never
+// read whole.
+func WithMaxBoxSize(n int64) Option { return func(c *config) { c.maxBox = n } }
+
+// WithoutFragmentScan makes NewReader skip reading every moof at open
+// time. Track.SampleCount, Bytes and Duration then cover only the
+// samples described in moov (-1 when the track has fragments), which
+// makes opening a long fragmented recording O(1) in its length. Samples
+// still iterates over all fragments.
+func WithoutFragmentScan() Option { return func(c *config) { c.scanFrag = false } }
+
+// Reader reads an MP4 (ISO BMFF) or QuickTime file: progressive (moov
+// first or last), fragmented, or a CMAF init segment followed by media
+// segments. It implements media.Demuxer. Only box headers, moov and moof
+// are read; sample payloads are read by ReadSample.
+type Reader struct {
+	r    io.ReaderAt
+	size int64
+	cfg  config
+
+	// MajorBrand, MinorVersion and CompatibleBrands come from ftyp (or the
+	// first styp when there is no ftyp).
+	MajorBrand       string
+	MinorVersion     uint32
+	CompatibleBrands []string
+	// MovieTimescale and MovieDuration come from mvhd.
+	MovieTimescale uint32
+	MovieDuration  int64
+
+	moovOff   int64
+	moovFirst bool
+	tracks    []*media.Track
+	tk        []*trackInfo
+	byID      map[int]int
+	trex      map[uint32]trexBox
+	moofs     []int64
+	sidx      []Sidx
+	warnings  []error
+	moovBuf   []byte
+}
+
+// trackInfo is the per-track state behind a media.Track.
+type trackInfo struct {
+	st       sampleTable
+	trex     trexBox
+	moovDTS  int64 // DTS after the last moov sample
+	fragment bool  // has samples in moof boxes
+	where    string
+}
+
+type trexBox struct {
+	sdi, dur, size, flags uint32
+}
+
+// Sidx is one segment index box (ISO/IEC 14496-12 §8.16.3).
+type Sidx struct {
+	Offset                   int64 // of the sidx box
+	ReferenceID              uint32
+	Timescale                uint32
+	EarliestPresentationTime uint64
+	// FirstOffset is the absolute byte position of the first referenced
+	// subsegment (anchor point plus first_offset).
+	FirstOffset int64
+	References  []SidxRef
+}
+
+// SidxRef is one sidx reference: a subsegment (or a nested sidx when
+// ReferenceType is 1) of Size bytes lasting Duration sidx ticks.
+type SidxRef struct {
+	ReferenceType uint8
+	Size          uint32
+	Duration      uint32
+	StartsWithSAP bool
+	SAPType       uint8
+}
+
+// NewReader reads the headers of the MP4 file r of the given size: it
+// walks the top-level boxes with ReadAt, seeking over mdat, and decodes
+// moov, ftyp, sidx and (unless WithoutFragmentScan) every moof's sample
+// tables. Errors are *media.PosError values naming the box and offset.
+func NewReader(r io.ReaderAt, size int64, opts ...Option) (*Reader, error) {
+	m := &Reader{r: r, size: size, moovOff: -1, cfg: config{maxBox: DefaultMaxBoxSize, scanFrag: true},
+		byID: map[int]int{}, trex: map[uint32]trexBox{}}
+	for _, o := range opts {
+		o(&m.cfg)
+	}
+	if err := m.walk(); err != nil {
+		return nil, err
+	}
+	if m.moovOff < 0 {
+		return nil, &media.PosError{Format: "mp4", Offset: 0, What: "file", Err: ErrNoMoov}
+	}
+	if err := m.finishTracks(); err != nil {
+		return nil, err
+	}
+	return m, nil
+}
+
+// walk visits the top-level boxes.
+func (m *Reader) walk() error {
+	var hb [16]byte
+	sawMdat := false
+	for off := int64(0); off < m.size; {
+		n := min(int64(len(hb)), m.size-off)
+		if _, err := m.r.ReadAt(hb[:n], off); err != nil && err != io.EOF {
+			return &media.PosError{Format: "mp4", Offset: off, What: "box header", Err: err}
+		}
+		h, err := parseHeader(hb[:n], off, m.size-off, "")
+		if err != nil {
+			if h.size > 0 && (h.typ == tMdat || h.typ == fcc("free") || h.typ == fcc("skip")) {
+				// The last mdat claims more bytes than the file has
+				// (an interrupted recording): keep what is there.
+				m.warn(err)
+				break
+			}
+			if m.moovOff >= 0 && !errors.Is(err, media.ErrTruncated) {
+				// Garbage after a complete movie: ffmpeg plays what it has.
+				m.warn(err)
+				break
+			}
+			if m.moovOff >= 0 && h.typ != tMoov && (h.typ != tMoof || len(m.moofs) > 0) {
+				m.warn(err)
+				break
+			}
+			return err
+		}
+		switch h.typ {
+		case tFtyp, tStyp:
+			if m.MajorBrand == "" {
+				b, err := m.readBox(h, 1<<20)
+				if err != nil {
+					return err
+				}
+				m.parseFtyp(h, b)
+			}
+		case tMoov:
+			if m.moovOff >= 0 {
+				m.warn(posErr(h.off, "moov", media.ErrCorrupt, "second moov ignored"))
+				break
+			}
+			b, err := m.readBox(h, m.cfg.maxBox)
+			if err != nil {
+				return err
+			}
+			m.moovOff, m.moovFirst, m.moovBuf = h.off, !sawMdat, b
+			if err := m.parseMoov(h, b); err != nil {
+				return err
+			}
+		case tMoof:
+			m.moofs = append(m.moofs, h.off)
+		case tSidx:
+			b, err := m.readBox(h, m.cfg.maxBox)
+			if err != nil {
+				return err
+			}
+			if err := m.parseSidx(h, b); err != nil {
+				m.warn(err)
+			}
+		case tMdat:
+			sawMdat = true
+		}
+		off = h.end()
+	}
+	return nil
+}
+
+func (m *Reader) warn(err error) { m.warnings = append(m.warnings, err) }
+
+// Warnings returns problems that did not stop the reader: a truncated
+// last box, garbage after the movie, an unparsable codec configuration.
+func (m *Reader) Warnings() []error { return m.warnings }
+
+// readBox reads a whole box into memory, refusing boxes over limit.
+func (m *Reader) readBox(h header, limit int64) ([]byte, error) {
+	if h.size > limit {
+		return nil, &media.PosError{Format: "mp4", Offset: h.off, What: h.typ.String(),
+			Err: fmt.Errorf("%w: %d bytes, limit %d", ErrBoxTooLarge, h.size, limit)}
+	}
+	b := make([]byte, h.size)
+	if _, err := m.r.ReadAt(b, h.off); err != nil && !(err == io.EOF && h.end() == m.size) {
+		if err == io.EOF || err == io.ErrUnexpectedEOF {
+			err = media.ErrTruncated
+		}
+		return nil, &media.PosError{Format: "mp4", Offset: h.off, What: h.typ.String(), Err: err}
+	}
+	return b, nil
+}
+
+func (m *Reader) parseFtyp(h header, b []byte) {
+	body := b[h.hlen:]
+	if len(body) < 8 {
+		m.warn(posErr(h.off, h.typ.String(), media.ErrTruncated, "%d-byte body", len(body)))
+		return
+	}
+	m.MajorBrand = fourCC(be32(body)).String()
+	m.MinorVersion = be32(body[4:])
+	for i := 8; i+4 <= len(body); i += 4 {
+		m.CompatibleBrands = append(m.CompatibleBrands, fourCC(be32(body[i:])).String())
+	}
+}
+
+func (m *Reader) parseSidx(h header, b []byte) error {
+	body := b[h.hlen:]
+	// Check reference_count against the box before mp4ff allocates.
+	if len(body) >= 4 {
+		hl := 24
+		if body[0] == 1 {
+			hl = 32
+		}
+		if len(body) >= hl {
+			if n := int(be16(body[hl-2:])); n*12 > len(body)-hl {
+				return posErr(h.off, "sidx", media.ErrTruncated, "reference_count %d needs %d bytes, box has %d", n, n*12, len(body)-hl)
+			}
+		}
+	}
+	bx, err := decodeFF(b, h.off, "sidx")
+	if err != nil {
+		return err
+	}
+	s, ok := bx.(*mp4ff.SidxBox)
+	if !ok {
+		return nil
+	}
+	x := Sidx{Offset: h.off, ReferenceID: s.ReferenceID, Timescale: s.Timescale,
+		EarliestPresentationTime: s.EarliestPresentationTime, FirstOffset: h.end() + int64(s.FirstOffset)}
+	for _, r := range s.SidxRefs {
+		x.References = append(x.References, SidxRef{ReferenceType: r.ReferenceType, Size: r.ReferencedSize,
+			Duration: r.SubSegmentDuration, StartsWithSAP: r.StartsWithSAP == 1, SAPType: r.SAPType})
+	}
+	m.sidx = append(m.sidx, x)
+	return nil
+}
+
+// parseMoov decodes the movie box: mvhd, every trak, mvex/trex.
+func (m *Reader) parseMoov(h header, b []byte) error {
+	nTrak := 0
+	err := children(b[h.hlen:], h.bodyOff(), "moov", func(ch header, body, full []byte) error {
+		switch ch.typ {
+		case tMvhd:
+			bx, err := decodeFF(full, ch.off, "moov/mvhd")
+			if err != nil {
+				return err
+			}
+			if mv, ok := bx.(*mp4ff.MvhdBox); ok {
+				m.MovieTimescale = mv.Timescale
+				m.MovieDuration = int64(min(mv.Duration, math.MaxInt64))
+			}
+		case tTrak:
+			where := fmt.Sprintf("moov/trak[%d]", nTrak)
+			nTrak++
+			if err := m.parseTrak(ch, body, where); err != nil {
+				return err
+			}
+		case tMvex:
+			return children(body, ch.bodyOff(), "moov/mvex", func(xh header, xb, _ []byte) error {
+				if xh.typ != tTrex {
+					return nil
+				}
+				if len(xb) < 24 {
+					return posErr(xh.off, "moov/mvex/trex", media.ErrTruncated, "%d-byte body", len(xb))
+				}
+				m.trex[be32(xb[4:])] = trexBox{sdi: be32(xb[8:]), dur: be32(xb[12:]), size: be32(xb[16:]), flags: be32(xb[20:])}
+				return nil
+			})
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	for _, t := range m.tracks {
+		t.MovieTimescale = m.MovieTimescale
+	}
+	return nil
+}
+
+// parseTrak decodes one track: tkhd, edts/elst, mdia (mdhd, hdlr,
+// minf/stbl).
+func (m *Reader) parseTrak(h header, body []byte, where string) error {
+	t := &media.Track{Index: len(m.tracks), LevelIDC: -99, Language: "und"}
+	ti := &trackInfo{where: where}
+	var tkW, tkH int
+	var matrix [9]int32
+	hasMatrix := false
+	err := children(body, h.bodyOff(), where, func(ch header, cb, full []byte) error {
+		switch ch.typ {
+		case tTkhd:
+			bx, err := decodeFF(full, ch.off, where+"/tkhd")
+			if err != nil {
+				return err
+			}
+			if tk, ok := bx.(*mp4ff.TkhdBox); ok {
+				t.ID = int(tk.TrackID)
+				tkW, tkH = int(tk.Width>>16), int(tk.Height>>16)
+				matrix, hasMatrix = tk.Matrix, true
+			}
+		case tEdts:
+			return children(cb, ch.bodyOff(), where+"/edts", func(eh header, eb, efull []byte) error {
+				if eh.typ != tElst {
+					return nil
+				}
+				w := where + "/edts/elst"
+				if len(eb) >= 8 {
+					n, esz := uint64(be32(eb[4:])), uint64(12)
+					if eb[0] == 1 {
+						esz = 20
+					}
+					if n*esz > uint64(len(eb)-8) {
+						return posErr(eh.off, w, media.ErrTruncated, "entry_count %d needs %d bytes, box has %d", n, n*esz, len(eb)-8)
+					}
+				}
+				bx, err := decodeFF(efull, eh.off, w)
+				if err != nil {
+					return err
+				}
+				if el, ok := bx.(*mp4ff.ElstBox); ok {
+					t.Edits = make([]media.Edit, len(el.Entries))
+					for i, e := range el.Entries {
+						t.Edits[i] = media.Edit{Duration: int64(min(e.SegmentDuration, math.MaxInt64)), MediaTime: e.MediaTime,
+							RateInt: e.MediaRateInteger, RateFrac: e.MediaRateFraction}
+					}
+				}
+				return nil
+			})
+		case tMdia:
+			return m.parseMdia(t, ti, ch, cb, where+"/mdia")
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	if t.Width == 0 && t.Height == 0 && t.Kind == media.KindVideo {
+		t.Width, t.Height = tkW, tkH
+	}
+	if hasMatrix && t.Kind == media.KindVideo {
+		t.Rotation = rotation(matrix)
+	}
+	if _, dup := m.byID[t.ID]; dup {
+		m.warn(posErr(h.off, where, media.ErrCorrupt, "duplicate track_ID %d", t.ID))
+	} else {
+		m.byID[t.ID] = len(m.tracks)
+	}
+	m.tracks = append(m.tracks, t)
+	m.tk = append(m.tk, ti)
+	return nil
+}
+
+// rotation returns the display rotation of a tkhd matrix the way ffprobe
+// reports it (libavutil av_display_rotation_get): the negated angle of
+// the matrix's rotation, so a 90° clockwise display matrix gives -90.
+//
+//	| a  b  u |   a, b, c, d: 16.16 fixed point
+//	| c  d  v |   u, v, w:    2.30 fixed point
+//	| x  y  w |
+func rotation(mx [9]int32) int {
+	a, b, c, d := float64(mx[0]), float64(mx[1]), float64(mx[3]), float64(mx[4])
+	s0, s1 := math.Hypot(a, c), math.Hypot(b, d)
+	if s0 == 0 || s1 == 0 {
+		return 0
+	}
+	deg := -math.Atan2(b/s1, a/s0) * 180 / math.Pi
+	r := int(math.Round(deg))
+	if r == -180 {
+		r = 180
+	}
+	if r == 0 {
+		return 0 // no -0
+	}
+	return r
+}
+
+func (m *Reader) parseMdia(t *media.Track, ti *trackInfo, h header, body []byte, where string) error {
+	var stbl []byte
+	var stblH header
+	err := children(body, h.bodyOff(), where, func(ch header, cb, full []byte) error {
+		switch ch.typ {
+		case tMdhd:
+			bx, err := decodeFF(full, ch.off, where+"/mdhd")
+			if err != nil {
+				return err
+			}
+			if md, ok := bx.(*mp4ff.MdhdBox); ok {
+				t.Timescale = md.Timescale
+				t.Duration = int64(min(md.Duration, math.MaxInt64))
+				if md.Duration == math.MaxUint32 || md.Duration == math.MaxUint64 {
+					t.Duration = 0 // "unknown" (all ones)
+				}
+				if md.Language != 0 {
+					t.Language = md.GetLanguage()
+				}
+				if md.Timescale == 0 {
+					m.warn(posErr(ch.off, where+"/mdhd", media.ErrCorrupt, "timescale 0"))
+				}
+			}
+		case tHdlr:
+			if len(cb) >= 12 {
+				switch string(cb[8:12]) {
+				case "vide":
+					t.Kind = media.KindVideo
+				case "soun":
+					t.Kind = media.KindAudio
+				case "sbtl", "subt", "text", "clcp":
+					t.Kind = media.KindSubtitle
+				default:
+					t.Kind = media.KindData
+				}
+			}
+		case tMinf:
+			return children(cb, ch.bodyOff(), where+"/minf", func(sh header, sb, _ []byte) error {
+				if sh.typ == tStbl {
+					stbl, stblH = sb, sh
+				}
+				return nil
+			})
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	if stbl == nil {
+		return nil
+	}
+	w := where + "/minf/stbl"
+	var stsd []byte
+	var stsdH header
+	err = children(stbl, stblH.bodyOff(), w, func(ch header, cb, _ []byte) error {
+		if ch.typ == tStsd {
+			stsd, stsdH = cb, ch
+			return nil
+		}
+		return ti.st.parseTableBox(ch, cb, w+"/"+ch.typ.String())
+	})
+	if err != nil {
+		return err
+	}
+	if stsd != nil {
+		if err := m.parseStsd(t, stsdH, stsd, w+"/stsd"); err != nil {
+			return err
+		}
+	}
+	ti.st.finish()
+	if int64(ti.st.count) > m.size {
+		return posErr(stblH.off, w, media.ErrCorrupt, "%d samples in a %d-byte file", ti.st.count, m.size)
+	}
+	return nil
+}
+
+// finishTracks computes per-track totals from the sample tables and the
+// fragments.
+func (m *Reader) finishTracks() error {
+	for i, t := range m.tracks {
+		ti := m.tk[i]
+		ti.trex = m.trex[uint32(t.ID)]
+		st := &ti.st
+		t.SampleCount = int64(st.count)
+		if st.fixedSize != 0 {
+			t.Bytes = int64(st.count) * int64(st.fixedSize)
+		} else {
+			for j := uint32(0); j < st.count; j++ {
+				t.Bytes += int64(st.sizeAt(j))
+			}
+		}
+		// DTS after the last sample (stts sum), and the smallest PTS.
+		var c tableCursor
+		c.reset(st, i, t.ID)
+		minPTS := int64(math.MaxInt64)
+		if st.cttsN == 0 {
+			var end int64
+			for j := 0; j < st.sttsN; j++ {
+				end += int64(be32(st.stts[8*j:])) * int64(be32(st.stts[8*j+4:]))
+			}
+			// When stts covers more samples than the tables, walk instead.
+			cnt := uint64(0)
+			for j := 0; j < st.sttsN; j++ {
+				cnt += uint64(be32(st.stts[8*j:]))
+			}
+			if cnt == uint64(st.count) {
+				ti.moovDTS = end
+				if st.count > 0 {
+					minPTS = 0
+				}
+				goto done
+			}
+		}
+		for ; !c.done; c.advance() {
+			minPTS = min(minPTS, c.cur.PTS)
+		}
+		ti.moovDTS = c.dts
+	done:
+		if st.count > 0 {
+			t.StartPTS = minPTS
+		}
+		if t.Duration == 0 {
+			t.Duration = ti.moovDTS
+		}
+	}
+	if len(m.moofs) == 0 {
+		return nil
+	}
+	if !m.cfg.scanFrag {
+		for _, t := range m.tracks {
+			if _, ok := m.trex[uint32(t.ID)]; ok {
+				t.SampleCount, t.Bytes = -1, -1
+			}
+		}
+		return nil
+	}
+	return m.scanFragments()
+}
+
+// Format returns "mp4".
+func (m *Reader) Format() string { return "mp4" }
+
+// Tracks returns the tracks in trak order (ffprobe's stream index).
+func (m *Reader) Tracks() []*media.Track { return m.tracks }
+
+// Fragmented reports whether the file has movie fragments (moof).
+func (m *Reader) Fragmented() bool { return len(m.moofs) > 0 }
+
+// Fragments returns the byte offsets of the moof boxes.
+func (m *Reader) Fragments() []int64 { return m.moofs }
+
+// MoovOffset returns the byte offset of the moov box.
+func (m *Reader) MoovOffset() int64 { return m.moovOff }
+
+// MoovFirst reports whether moov precedes every mdat ("faststart"): a
+// player can start before downloading the whole file.
+func (m *Reader) MoovFirst() bool { return m.moovFirst }
+
+// SegmentIndexes returns the sidx boxes in file order.
+func (m *Reader) SegmentIndexes() []Sidx { return m.sidx }
+
+// Size returns the input size given to NewReader.
+func (m *Reader) Size() int64 { return m.size }
+
+// ReadSample reads the payload of s with one ReadAt, reusing buf when it
+// has room.
+func (m *Reader) ReadSample(s *media.Sample, buf []byte) ([]byte, error) {
+	if s.Data != nil {
+		return s.Data, nil
+	}
+	if s.Offset < 0 || s.Offset > m.size || int64(s.Size) > m.size-s.Offset {
+		return nil, posErr(s.Offset, fmt.Sprintf("track %d sample %d", s.TrackID, s.Index), media.ErrTruncated,
+			"%d-byte sample runs past the end of the %d-byte file", s.Size, m.size)
+	}
+	if cap(buf) < int(s.Size) {
+		buf = make([]byte, s.Size)
+	}
+	buf = buf[:s.Size]
+	if _, err := m.r.ReadAt(buf, s.Offset); err != nil && !(err == io.EOF && s.Offset+int64(s.Size) == m.size) {
+		return nil, &media.PosError{Format: "mp4", Offset: s.Offset, What: fmt.Sprintf("track %d sample %d", s.TrackID, s.Index), Err: err}
+	}
+	return buf, nil
+}
+
+// Samples iterates over every sample in file order: first the samples
+// described by moov (merged across tracks by offset), then each fragment
+// in turn. Nothing is read but the sample tables; fragments are parsed
+// one moof at a time as the iteration reaches them. A sample whose bytes
+// lie past the end of the file ends the iteration with ErrTruncated.
+func (m *Reader) Samples() iter.Seq2[media.Sample, error] {
+	return func(yield func(media.Sample, error) bool) {
+		cur := make([]tableCursor, len(m.tracks))
+		for i := range cur {
+			cur[i].reset(&m.tk[i].st, i, m.tracks[i].ID)
+		}
+		for {
+			best := -1
+			for i := range cur {
+				if !cur[i].done && (best < 0 || cur[i].cur.Offset < cur[best].cur.Offset) {
+					best = i
+				}
+			}
+			if best < 0 {
+				break
+			}
+			c := &cur[best]
+			if err := m.checkSample(&c.cur, m.tk[best].where); err != nil {
+				yield(media.Sample{}, err)
+				return
+			}
+			if !yield(c.cur, nil) {
+				return
+			}
+			c.advance()
+		}
+		if len(m.moofs) > 0 {
+			m.fragmentSamples(yield)
+		}
+	}
+}
+
+func outside(s *media.Sample, size int64) bool {
+	return s.Offset < 0 || s.Offset > size || int64(s.Size) > size-s.Offset
+}
+
+func (m *Reader) checkSample(s *media.Sample, where string) error {
+	if outside(s, m.size) {
+		return posErr(s.Offset, fmt.Sprintf("%s sample %d", where, s.Index), media.ErrTruncated,
+			"%d-byte sample at %d runs past the end of the %d-byte file", s.Size, s.Offset, m.size)
+	}
+	return nil
+}

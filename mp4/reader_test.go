@@ -1,0 +1,333 @@
+package mp4
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/streamkit-go/streamkit/media"
+)
+
+const fixtures = "../testdata/media"
+
+// ffPacket is one entry of ffprobe -show_packets -of json.
+type ffPacket struct {
+	CodecType   string `json:"codec_type"`
+	StreamIndex int    `json:"stream_index"`
+	PTS         *int64 `json:"pts"`
+	DTS         *int64 `json:"dts"`
+	Duration    int64  `json:"duration"`
+	Size        string `json:"size"`
+	Flags       string `json:"flags"`
+}
+
+func loadPackets(t *testing.T, path string) []ffPacket {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return parsePackets(t, b)
+}
+
+func parsePackets(t *testing.T, b []byte) []ffPacket {
+	t.Helper()
+	var v struct {
+		Packets []ffPacket `json:"packets"`
+	}
+	if err := json.Unmarshal(b, &v); err != nil {
+		t.Fatal(err)
+	}
+	return v.Packets
+}
+
+func openFile(t testing.TB, path string, opts ...Option) *Reader {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { f.Close() })
+	st, err := f.Stat()
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := NewReader(f, st.Size(), opts...)
+	if err != nil {
+		t.Fatalf("NewReader(%s): %v", path, err)
+	}
+	return r
+}
+
+// comparePackets checks our samples against ffprobe's packets for every
+// track: count, sizes, key flags and timestamps after applying
+// FFprobeShift.
+func comparePackets(t *testing.T, r *Reader, pk []ffPacket) {
+	t.Helper()
+	got := map[int][]media.Sample{}
+	var order []int
+	for s, err := range r.Samples() {
+		if err != nil {
+			t.Fatalf("Samples: %v", err)
+		}
+		idx := r.byID[s.TrackID]
+		got[idx] = append(got[idx], s)
+		order = append(order, idx)
+	}
+	want := map[int][]ffPacket{}
+	for _, p := range pk {
+		want[p.StreamIndex] = append(want[p.StreamIndex], p)
+	}
+	for i, tr := range r.Tracks() {
+		g, w := got[i], want[i]
+		if len(g) != len(w) {
+			t.Errorf("track %d (%s): %d samples, ffprobe %d packets", i, tr.Codec, len(g), len(w))
+			continue
+		}
+		if int64(len(g)) != tr.SampleCount {
+			t.Errorf("track %d: SampleCount %d, iterated %d", i, tr.SampleCount, len(g))
+		}
+		shift := EditShift(tr)
+		var bytes int64
+		bad := 0
+		for j := range g {
+			s, p := g[j], w[j]
+			bytes += int64(s.Size)
+			size, _ := strconv.Atoi(p.Size)
+			var msg []string
+			if int(s.Size) != size {
+				msg = append(msg, fmt.Sprintf("size %d want %d", s.Size, size))
+			}
+			if s.Sync != strings.HasPrefix(p.Flags, "K") {
+				msg = append(msg, fmt.Sprintf("sync %v want flags %q", s.Sync, p.Flags))
+			}
+			if p.PTS != nil && s.PTS+shift != *p.PTS {
+				msg = append(msg, fmt.Sprintf("pts %d+%d want %d", s.PTS, shift, *p.PTS))
+			}
+			if p.DTS != nil && s.DTS+shift != *p.DTS {
+				msg = append(msg, fmt.Sprintf("dts %d+%d want %d", s.DTS, shift, *p.DTS))
+			}
+			// ffprobe derives the last packet's duration of a fragmented
+			// track from the codec (1024 for AAC), not from trun.
+			lastFrag := j == len(g)-1 && r.Fragmented()
+			if p.Duration != 0 && int64(s.Duration) != p.Duration && !lastFrag {
+				msg = append(msg, fmt.Sprintf("duration %d want %d", s.Duration, p.Duration))
+			}
+			if msg != nil {
+				if bad < 5 {
+					t.Errorf("track %d sample %d: %s", i, j, strings.Join(msg, ", "))
+				}
+				bad++
+			}
+		}
+		if bad > 5 {
+			t.Errorf("track %d: %d samples differ", i, bad)
+		}
+		if bytes != tr.Bytes {
+			t.Errorf("track %d: Bytes %d, iterated %d", i, tr.Bytes, bytes)
+		}
+	}
+	// ffprobe's packet order is the file order we promise.
+	if len(order) == len(pk) {
+		for j := range order {
+			if order[j] != pk[j].StreamIndex {
+				t.Errorf("packet %d: track %d, ffprobe stream %d", j, order[j], pk[j].StreamIndex)
+				break
+			}
+		}
+	}
+}
+
+func mp4Fixtures(t *testing.T) []string {
+	var files []string
+	for _, pat := range []string{"*.mp4", "*.m4a", "cmaf/*.mp4"} {
+		m, _ := filepath.Glob(filepath.Join(fixtures, pat))
+		files = append(files, m...)
+	}
+	if len(files) == 0 {
+		t.Skip("no fixtures under " + fixtures)
+	}
+	return files
+}
+
+func TestFixturePackets(t *testing.T) {
+	for _, f := range mp4Fixtures(t) {
+		t.Run(strings.TrimPrefix(f, fixtures+"/"), func(t *testing.T) {
+			r := openFile(t, f)
+			comparePackets(t, r, loadPackets(t, f+".packets.json"))
+		})
+	}
+}
+
+// ffStream is the part of ffprobe -show_streams we check tracks against.
+type ffStream struct {
+	Index        int    `json:"index"`
+	CodecName    string `json:"codec_name"`
+	CodecType    string `json:"codec_type"`
+	CodecTag     string `json:"codec_tag_string"`
+	Profile      string `json:"profile"`
+	Width        int    `json:"width"`
+	Height       int    `json:"height"`
+	Level        *int   `json:"level"`
+	SampleRate   string `json:"sample_rate"`
+	Channels     int    `json:"channels"`
+	TimeBase     string `json:"time_base"`
+	DurationTS   *int64 `json:"duration_ts"`
+	NbFrames     string `json:"nb_frames"`
+	BitRate      string `json:"bit_rate"`
+	SideDataList []struct {
+		Rotation *int `json:"rotation"`
+	} `json:"side_data_list"`
+	Tags map[string]string `json:"tags"`
+}
+
+func loadStreams(t *testing.T, b []byte) []ffStream {
+	t.Helper()
+	var v struct {
+		Streams []ffStream `json:"streams"`
+	}
+	if err := json.Unmarshal(b, &v); err != nil {
+		t.Fatal(err)
+	}
+	return v.Streams
+}
+
+func compareStreams(t *testing.T, r *Reader, streams []ffStream) {
+	t.Helper()
+	tracks := r.Tracks()
+	if len(tracks) != len(streams) {
+		t.Fatalf("%d tracks, ffprobe %d streams", len(tracks), len(streams))
+	}
+	for i, s := range streams {
+		tr := tracks[i]
+		if s.CodecType != tr.Kind.String() {
+			t.Errorf("track %d: kind %s, ffprobe %s", i, tr.Kind, s.CodecType)
+		}
+		if s.CodecName != string(tr.Codec) {
+			t.Errorf("track %d: codec %q, ffprobe %q", i, tr.Codec, s.CodecName)
+		}
+		if s.CodecTag != tr.CodecTag && !strings.HasPrefix(s.CodecTag, "[") {
+			t.Errorf("track %d: tag %q, ffprobe %q", i, tr.CodecTag, s.CodecTag)
+		}
+		if s.TimeBase != fmt.Sprintf("1/%d", tr.Timescale) {
+			t.Errorf("track %d: timescale %d, ffprobe time_base %s", i, tr.Timescale, s.TimeBase)
+		}
+		if s.NbFrames != "" && s.NbFrames != strconv.FormatInt(tr.SampleCount, 10) {
+			t.Errorf("track %d: SampleCount %d, ffprobe nb_frames %s", i, tr.SampleCount, s.NbFrames)
+		}
+		if s.CodecType == "video" && (s.Width != tr.Width || s.Height != tr.Height) {
+			t.Errorf("track %d: %dx%d, ffprobe %dx%d", i, tr.Width, tr.Height, s.Width, s.Height)
+		}
+		if s.CodecType == "audio" {
+			if sr, _ := strconv.Atoi(s.SampleRate); sr != tr.SampleRate || s.Channels != tr.Channels {
+				t.Errorf("track %d: %d Hz %d ch, ffprobe %s Hz %d ch", i, tr.SampleRate, tr.Channels, s.SampleRate, s.Channels)
+			}
+		}
+		rot := 0
+		for _, sd := range s.SideDataList {
+			if sd.Rotation != nil {
+				rot = *sd.Rotation
+			}
+		}
+		if rot != tr.Rotation {
+			t.Errorf("track %d: rotation %d, ffprobe %d", i, tr.Rotation, rot)
+		}
+		if lang := s.Tags["language"]; lang != "" && lang != tr.Language {
+			t.Errorf("track %d: language %q, ffprobe %q", i, tr.Language, lang)
+		}
+	}
+}
+
+func TestFixtureStreams(t *testing.T) {
+	for _, f := range mp4Fixtures(t) {
+		t.Run(strings.TrimPrefix(f, fixtures+"/"), func(t *testing.T) {
+			b, err := os.ReadFile(f + ".ffprobe.json")
+			if err != nil {
+				t.Skip(err)
+			}
+			compareStreams(t, openFile(t, f), loadStreams(t, b))
+		})
+	}
+}
+
+// shared lists the real-world files under ../shared/media (from the repo
+// root) that NewReader must open.
+func sharedMP4(t *testing.T) []string {
+	root := "../../shared/media/fetched"
+	if _, err := os.Stat(root); err != nil {
+		t.Skip("../shared/media absent")
+	}
+	var files []string
+	filepath.WalkDir(root, func(p string, d os.DirEntry, err error) error {
+		if err == nil && !d.IsDir() {
+			switch filepath.Ext(p) {
+			case ".mp4", ".m4a", ".mov", ".m4s":
+				files = append(files, p)
+			}
+		}
+		return nil
+	})
+	return files
+}
+
+func needTool(t *testing.T, name string) string {
+	p, err := exec.LookPath(name)
+	if err != nil {
+		if os.Getenv("STREAMKIT_REQUIRE_TOOLS") == "1" {
+			t.Fatalf("%s not installed and STREAMKIT_REQUIRE_TOOLS=1", name)
+		}
+		t.Skipf("%s not installed", name)
+	}
+	return p
+}
+
+// TestSharedLiveFFprobe compares every real file that has a moov against
+// a live ffprobe run.
+func TestSharedLiveFFprobe(t *testing.T) {
+	files := sharedMP4(t)
+	ffprobe := needTool(t, "ffprobe")
+	if testing.Short() {
+		files = files[:min(len(files), 8)]
+	}
+	for _, f := range files {
+		name := strings.TrimPrefix(f, "../../shared/media/fetched/")
+		t.Run(name, func(t *testing.T) {
+			fh, err := os.Open(f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer fh.Close()
+			st, _ := fh.Stat()
+			r, err := NewReader(fh, st.Size())
+			if errors.Is(err, ErrNoMoov) {
+				t.Skip("media segment without init")
+			}
+			if err != nil {
+				t.Fatalf("NewReader: %v", err)
+			}
+			out, err := exec.Command(ffprobe, "-v", "error", "-show_packets", "-show_entries",
+				"packet=codec_type,stream_index,pts,dts,duration,size,flags", "-of", "json", f).Output()
+			if err != nil {
+				t.Skipf("ffprobe fails on this file: %v", err)
+			}
+			pk := parsePackets(t, out)
+			if skipLive[name] != "" {
+				t.Skip(skipLive[name])
+			}
+			comparePackets(t, r, pk)
+		})
+	}
+}
+
+// skipLive lists real files where ffprobe's packet list is not a plain
+// function of the sample tables, with the reason.
+var skipLive = map[string]string{}
+
+var _ = math.MaxInt
