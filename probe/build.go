@@ -1,0 +1,375 @@
+package probe
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"math"
+	"strconv"
+	"strings"
+
+	"github.com/streamkit-go/streamkit/media"
+	"github.com/streamkit-go/streamkit/mp4"
+	"github.com/streamkit-go/streamkit/ts"
+)
+
+// buildMP4 derives ffprobe's values for an MP4 file the way libavformat's
+// mov demuxer does:
+//
+//   - time_base is 1/mdhd timescale;
+//   - timestamps move by the edit list (empty first edit minus media_time of
+//     the first real edit, mov's time_offset), start_time is the first
+//     presented timestamp and never before the empty edit;
+//   - duration is the sum of the real edits when there is an edit list,
+//     else the mdhd (or sample-table) duration;
+//   - bit_rate is payload bytes * 8 over the sample-table duration
+//     (AC-3 and E-AC-3 report their nominal rate, as their parser does);
+//   - avg_frame_rate is sample count over that duration, r_frame_rate the
+//     rate of the shortest frame duration;
+//   - nb_frames is the stsz sample count, omitted for fragmented files;
+//   - format duration is the mvhd duration unless the file is fragmented.
+//
+// It walks the sample tables (not the payloads) once, to check that every
+// sample lies inside the file and to measure frame durations.
+func buildMP4(ctx context.Context, res *Result, rd *mp4.Reader, size int64) error {
+	tracks := rd.Tracks()
+	f := &res.Format
+	if rd.MajorBrand != "" {
+		f.Tags = map[string]string{
+			"major_brand":       rd.MajorBrand,
+			"minor_version":     strconv.FormatUint(uint64(rd.MinorVersion), 10),
+			"compatible_brands": strings.Join(rd.CompatibleBrands, ""),
+		}
+	}
+	if rd.MovieDuration > 0 && rd.MovieTimescale > 0 && !rd.Fragmented() {
+		f.Duration = rescale(rd.MovieDuration, 1000000, int64(rd.MovieTimescale))
+	}
+	res.Warnings = append(res.Warnings, rd.Warnings()...)
+
+	stats, err := walkSamples(ctx, rd, tracks, size, -1)
+	if err != nil {
+		return err
+	}
+	for i, t := range tracks {
+		s := newStream(t)
+		st := stats[t.ID]
+		if s.Language == "" {
+			s.Language = "und"
+		}
+		shift := mp4.EditShift(t)
+		var empty, edited int64
+		sawReal := false
+		for _, e := range t.Edits {
+			d := rescale(e.Duration, int64(t.Timescale), int64(t.MovieTimescale))
+			if e.MediaTime == -1 {
+				if !sawReal {
+					empty += d
+				}
+				continue
+			}
+			sawReal = true
+			edited += d
+		}
+		if t.SampleCount != 0 {
+			sp := t.StartPTS + shift
+			if st != nil && st.n > 0 {
+				sp = st.minPTS + shift
+			}
+			if len(t.Edits) > 0 && sp < empty {
+				sp = empty
+			}
+			s.StartPTS = sp
+		}
+		tableDur := t.Duration
+		switch {
+		case edited > 0:
+			s.DurationTS = edited
+		case tableDur > 0:
+			s.DurationTS = tableDur
+		}
+		if tableDur > 0 && t.Bytes > 0 {
+			s.BitRate = rescale(t.Bytes, int64(t.Timescale)*8, tableDur)
+		}
+		if (t.Codec == media.CodecAC3 || t.Codec == media.CodecEAC3) && t.Bitrate > 0 {
+			s.BitRate = t.Bitrate
+		}
+		if !rd.Fragmented() && t.SampleCount > 0 {
+			s.NbFrames = t.SampleCount
+		}
+		if t.Kind == media.KindVideo {
+			if t.SampleCount > 0 && tableDur > 0 {
+				s.AvgFrameRate = avReduce(t.SampleCount*int64(t.Timescale), tableDur, math.MaxInt32)
+			}
+			if st != nil && st.minDelta > 0 {
+				s.RFrameRate = avReduce(int64(t.Timescale), st.minDelta, math.MaxInt32)
+			} else if t.SampleCount > 0 && tableDur > 0 {
+				s.RFrameRate = s.AvgFrameRate
+			} else if !t.FrameRate.IsZero() {
+				s.RFrameRate = t.FrameRate.Reduce()
+			}
+		}
+		res.Streams = append(res.Streams, s)
+		_ = i
+	}
+	return nil
+}
+
+// trackStats accumulates what a walk over the sample records learns.
+type trackStats struct {
+	n        int64
+	minPTS   int64
+	firstDTS int64
+	lastDTS  int64
+	minDelta int64 // smallest positive DTS step
+	// PES-level (MPEG-TS): the PTS of the first sample of the last group
+	// of samples sharing a Pos, and the largest such PTS.
+	lastPos    int64
+	maxPESPTS  int64
+	pesCount   int64
+	firstBytes []byte
+	// Running average bit rate of ADTS frames, as libavcodec's AAC parser
+	// computes it (integer, truncating).
+	aacRate  int64
+	aacCount int64
+}
+
+// walkSamples iterates over sample records. For MP4 (limit < 0) it walks
+// every record, which costs the sample tables only, and checks that each
+// sample lies inside the file; with limit >= 0 it stops once every track
+// has passed limit ticks after its first DTS (used for MPEG-TS, whose
+// iteration reads payloads).
+func walkSamples(ctx context.Context, d media.Demuxer, tracks []*media.Track, size int64, limit int64) (map[int]*trackStats, error) {
+	stats := map[int]*trackStats{}
+	byID := map[int]*media.Track{}
+	for _, t := range tracks {
+		byID[t.ID] = t
+	}
+	done := map[int]bool{}
+	n := 0
+	for smp, err := range d.Samples() {
+		if err != nil {
+			return nil, err
+		}
+		if n++; n&1023 == 0 {
+			if err := ctx.Err(); err != nil {
+				return nil, err
+			}
+		}
+		st := stats[smp.TrackID]
+		if st == nil {
+			st = &trackStats{minPTS: smp.PTS, firstDTS: smp.DTS, lastDTS: smp.DTS, lastPos: -1, maxPESPTS: math.MinInt64}
+			stats[smp.TrackID] = st
+		}
+		if limit < 0 && smp.Offset >= 0 && smp.Offset+int64(smp.Size) > size {
+			return nil, &media.PosError{Format: d.Format(), Offset: smp.Offset,
+				What: fmt.Sprintf("mdat: sample %d of track %d (%d bytes)", smp.Index, smp.TrackID, smp.Size),
+				Err:  fmt.Errorf("%w: sample ends at byte %d, file has %d", media.ErrTruncated, smp.Offset+int64(smp.Size), size)}
+		}
+		if st.n > 0 {
+			if dd := smp.DTS - st.lastDTS; dd > 0 && (st.minDelta == 0 || dd < st.minDelta) {
+				st.minDelta = dd
+			}
+		}
+		st.n++
+		st.minPTS = min(st.minPTS, smp.PTS)
+		st.lastDTS = smp.DTS
+		if smp.Pos != st.lastPos {
+			st.lastPos = smp.Pos
+			st.pesCount++
+			st.maxPESPTS = max(st.maxPESPTS, smp.PTS)
+		}
+		t := byID[smp.TrackID]
+		if t != nil && t.Codec == media.CodecAAC && t.SampleRate > 0 {
+			sz := int64(smp.Size)
+			if len(smp.Data) < 2 || smp.Data[0] != 0xFF || smp.Data[1]&0xF0 != 0xF0 {
+				sz += 7 // libavcodec's parser counts the ADTS header
+			}
+			rate := sz * 8 * int64(t.SampleRate) / 1024
+			st.aacCount++
+			st.aacRate += (rate - st.aacRate) / st.aacCount
+		}
+		if limit >= 0 {
+			if smp.DTS-st.firstDTS > limit {
+				done[smp.TrackID] = true
+				if len(done) >= len(tracks) {
+					break
+				}
+			}
+			if smp.Pos > probeBytes {
+				break
+			}
+		}
+	}
+	return stats, nil
+}
+
+// MPEG-TS windows, as libavformat's: find_stream_info analyses up to
+// 7 s (mpegts) or 5 MB, estimate_timings_from_pts reads the last 250 kB,
+// doubling up to 6 times while a stream has no timestamp there.
+const (
+	analyzeTicks = 7 * 90000
+	probeBytes   = 5000000
+	tailBytes    = 250000
+	tailRetries  = 6
+)
+
+// buildTS derives ffprobe's values for an MPEG-TS file:
+//
+//   - time_base 1/90000, start_time the first timestamp of the stream;
+//   - duration from the end of the file: the largest PES PTS in the last
+//     250 kB plus one frame (libavformat adds a single frame duration even
+//     when a PES carries several audio frames), minus start_time;
+//   - r_frame_rate from the shortest frame step, avg_frame_rate from the
+//     frames analysed in the first seconds;
+//   - audio bit_rate as the codec parsers report it: the running average
+//     of ADTS frame sizes for AAC, the header's nominal rate for AC-3,
+//     E-AC-3 and MPEG audio; no bit_rate for video, no nb_frames.
+func buildTS(ctx context.Context, res *Result, rd *ts.Reader, r io.ReaderAt, size int64) error {
+	tracks := rd.Tracks()
+	res.Format.NbPrograms = len(rd.Programs())
+	res.Format.ProbeScore = 50
+	head, err := walkSamples(ctx, rd, tracks, size, analyzeTicks)
+	if err != nil {
+		return err
+	}
+	for _, t := range tracks {
+		s := newStream(t)
+		s.TimeBase = media.Rational{Num: 1, Den: 90000}
+		st := head[t.ID]
+		if st != nil && st.n > 0 {
+			s.StartPTS = t.StartPTS
+		}
+		if t.Kind == media.KindVideo && st != nil {
+			if st.minDelta > 0 {
+				s.RFrameRate = avReduce(90000, st.minDelta, 1001000)
+			}
+			if st.n > 1 && st.lastDTS > st.firstDTS {
+				s.AvgFrameRate = avReduce((st.n-1)*90000, st.lastDTS-st.firstDTS, 60000)
+			}
+			if s.RFrameRate.IsZero() && !t.FrameRate.IsZero() {
+				s.RFrameRate = t.FrameRate.Reduce()
+			}
+		}
+		switch {
+		case t.Codec == media.CodecAAC && st != nil && st.aacCount > 0:
+			s.BitRate = st.aacRate
+		case t.Kind == media.KindAudio && t.Bitrate > 0:
+			s.BitRate = t.Bitrate
+		}
+		res.Streams = append(res.Streams, s)
+	}
+	return tsDurations(ctx, res, rd, r, size)
+}
+
+// tsDurations reads the tail of the file as libavformat's
+// estimate_timings_from_pts does and sets each stream's duration.
+func tsDurations(ctx context.Context, res *Result, rd *ts.Reader, r io.ReaderAt, size int64) error {
+	stride := int64(rd.PacketSize())
+	if stride <= 0 {
+		stride = 188
+	}
+	window := int64(tailBytes)
+	for retry := 0; ; retry++ {
+		from := max(size-window, 0)
+		from -= from % stride
+		sub := io.NewSectionReader(r, from, size-from)
+		// The tail starts mid-stream: PAT and PMT repeat, timestamps
+		// are absolute. A damaged tail is not fatal: durations then
+		// stay unknown, as with ffprobe.
+		tr, err := ts.NewReader(sub, size-from)
+		missing := false
+		if err == nil {
+			stats, werr := walkSamples(ctx, tr, tr.Tracks(), size-from, -2)
+			if werr != nil && ctx.Err() != nil {
+				return ctx.Err()
+			}
+			for i := range res.Streams {
+				s := &res.Streams[i]
+				t := res.Tracks[i]
+				st := stats[t.ID]
+				if st == nil || st.pesCount == 0 || s.StartPTS == unknown {
+					if t.Kind == media.KindVideo || t.Kind == media.KindAudio {
+						missing = true
+					}
+					continue
+				}
+				end := st.maxPESPTS
+				for end < s.StartPTS-(1<<32) {
+					end += 1 << 33 // the tail wrapped after the head
+				}
+				end += frameTicks(s, t)
+				if dur := end - s.StartPTS; dur > 0 && (s.DurationTS == unknown || dur > s.DurationTS) {
+					s.DurationTS = dur
+				}
+			}
+		} else {
+			missing = true
+		}
+		if !missing || from == 0 || retry >= tailRetries {
+			return nil
+		}
+		window <<= 1
+	}
+}
+
+// frameTicks is one frame's duration in 90 kHz ticks as libavformat's
+// compute_frame_duration gives it without a parser: 1/r_frame_rate for
+// video, frame_size/sample_rate for audio, rounded down.
+func frameTicks(s *Stream, t *media.Track) int64 {
+	switch t.Kind {
+	case media.KindVideo:
+		if s.RFrameRate.Num > 0 {
+			return 90000 * s.RFrameRate.Den / s.RFrameRate.Num
+		}
+	case media.KindAudio:
+		fs := t.FrameSize
+		if fs == 0 {
+			switch t.Codec {
+			case media.CodecAAC:
+				fs = 1024
+			case media.CodecAC3, media.CodecEAC3:
+				fs = 1536
+			case media.CodecMP2, media.CodecMP3:
+				fs = 1152
+			}
+		}
+		if fs > 0 && t.SampleRate > 0 {
+			return int64(fs) * 90000 / int64(t.SampleRate)
+		}
+	}
+	return 0
+}
+
+// buildGeneric handles a format registered by another package: it trusts
+// the track fields and walks the sample records once.
+func buildGeneric(ctx context.Context, res *Result, d media.Demuxer) error {
+	stats, err := walkSamples(ctx, d, d.Tracks(), math.MaxInt64, -1)
+	if err != nil {
+		return err
+	}
+	res.Format.NbPrograms = len(sortedPrograms(d.Tracks()))
+	for _, t := range d.Tracks() {
+		s := newStream(t)
+		st := stats[t.ID]
+		if st != nil && st.n > 0 {
+			s.StartPTS = st.minPTS
+		}
+		if t.Duration > 0 {
+			s.DurationTS = t.Duration
+			if t.Bytes > 0 {
+				s.BitRate = rescale(t.Bytes, int64(t.Timescale)*8, t.Duration)
+			}
+			if t.Kind == media.KindVideo && t.SampleCount > 0 {
+				s.AvgFrameRate = avReduce(t.SampleCount*int64(t.Timescale), t.Duration, math.MaxInt32)
+			}
+		}
+		if t.Kind == media.KindVideo && st != nil && st.minDelta > 0 {
+			s.RFrameRate = avReduce(int64(t.Timescale), st.minDelta, math.MaxInt32)
+		}
+		if t.SampleCount > 0 {
+			s.NbFrames = t.SampleCount
+		}
+		res.Streams = append(res.Streams, s)
+	}
+	return nil
+}

@@ -1,0 +1,219 @@
+package probe
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"math"
+)
+
+// The JSON types below mirror what ffprobe -show_format -show_streams
+// -of json writes: the same key names, the same order, the same value
+// types (many numbers are strings, "duration": "2.000000"), and keys
+// ffprobe leaves out when a value is unknown are left out (pointers and
+// omitempty), never written as null. streamkit's additions live under the
+// "streamkit" key, which ffprobe does not use.
+
+type jsonDoc struct {
+	Streams []jsonStream `json:"streams"`
+	Format  jsonFormat   `json:"format"`
+}
+
+type jsonStream struct {
+	Index              int            `json:"index"`
+	CodecName          string         `json:"codec_name,omitempty"`
+	CodecLongName      string         `json:"codec_long_name,omitempty"`
+	Profile            string         `json:"profile,omitempty"`
+	CodecType          string         `json:"codec_type"`
+	CodecTagString     string         `json:"codec_tag_string"`
+	CodecTag           string         `json:"codec_tag"`
+	Width              *int           `json:"width,omitempty"`
+	Height             *int           `json:"height,omitempty"`
+	SampleAspectRatio  string         `json:"sample_aspect_ratio,omitempty"`
+	DisplayAspectRatio string         `json:"display_aspect_ratio,omitempty"`
+	PixFmt             string         `json:"pix_fmt,omitempty"`
+	Level              *int           `json:"level,omitempty"`
+	SampleFmt          string         `json:"sample_fmt,omitempty"`
+	SampleRate         string         `json:"sample_rate,omitempty"`
+	Channels           *int           `json:"channels,omitempty"`
+	ChannelLayout      string         `json:"channel_layout,omitempty"`
+	ID                 string         `json:"id,omitempty"`
+	RFrameRate         string         `json:"r_frame_rate"`
+	AvgFrameRate       string         `json:"avg_frame_rate"`
+	TimeBase           string         `json:"time_base"`
+	StartPTS           *int64         `json:"start_pts,omitempty"`
+	StartTime          string         `json:"start_time,omitempty"`
+	DurationTS         *int64         `json:"duration_ts,omitempty"`
+	Duration           string         `json:"duration,omitempty"`
+	BitRate            string         `json:"bit_rate,omitempty"`
+	NbFrames           string         `json:"nb_frames,omitempty"`
+	Tags               map[string]any `json:"tags,omitempty"`
+	SideDataList       []jsonSideData `json:"side_data_list,omitempty"`
+	Streamkit          *jsonExtra     `json:"streamkit,omitempty"`
+}
+
+type jsonSideData struct {
+	SideDataType  string `json:"side_data_type"`
+	DisplayMatrix string `json:"displaymatrix,omitempty"`
+	Rotation      int    `json:"rotation"`
+}
+
+type jsonExtra struct {
+	Codecs     string `json:"codecs,omitempty"`
+	Program    int    `json:"program,omitempty"`
+	Interlaced bool   `json:"interlaced,omitempty"`
+}
+
+type jsonFormat struct {
+	Filename       string            `json:"filename"`
+	NbStreams      int               `json:"nb_streams"`
+	NbPrograms     int               `json:"nb_programs"`
+	FormatName     string            `json:"format_name"`
+	FormatLongName string            `json:"format_long_name"`
+	StartTime      string            `json:"start_time,omitempty"`
+	Duration       string            `json:"duration,omitempty"`
+	Size           string            `json:"size"`
+	BitRate        string            `json:"bit_rate,omitempty"`
+	ProbeScore     int               `json:"probe_score"`
+	Tags           map[string]string `json:"tags,omitempty"`
+	Streamkit      *jsonFormatExtra  `json:"streamkit,omitempty"`
+}
+
+type jsonFormatExtra struct {
+	Container string `json:"container"`
+	BytesRead int64  `json:"bytes_read"`
+}
+
+// JSON returns the result in ffprobe's JSON schema, indented as ffprobe
+// indents it.
+func (r *Result) JSON() ([]byte, error) {
+	var buf bytes.Buffer
+	if err := r.WriteJSON(&buf); err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
+}
+
+// WriteJSON writes the result in ffprobe's JSON schema
+// (ffprobe -show_format -show_streams -of json).
+func (r *Result) WriteJSON(w io.Writer) error {
+	doc := jsonDoc{Streams: make([]jsonStream, 0, len(r.Streams))}
+	for i := range r.Streams {
+		doc.Streams = append(doc.Streams, r.Streams[i].json(r.Format.Container))
+	}
+	f := &r.Format
+	doc.Format = jsonFormat{
+		Filename:       f.Filename,
+		NbStreams:      f.NbStreams,
+		NbPrograms:     f.NbPrograms,
+		FormatName:     f.Name,
+		FormatLongName: f.LongName,
+		Size:           fmt.Sprint(f.Size),
+		ProbeScore:     f.ProbeScore,
+		Tags:           f.Tags,
+		Streamkit:      &jsonFormatExtra{Container: f.Container, BytesRead: r.BytesRead},
+	}
+	if f.StartTime != unknown {
+		doc.Format.StartTime = seconds(f.StartTime, 1, 1000000)
+	}
+	if f.Duration != unknown {
+		doc.Format.Duration = seconds(f.Duration, 1, 1000000)
+	}
+	if f.BitRate >= 0 {
+		doc.Format.BitRate = fmt.Sprint(f.BitRate)
+	}
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "    ")
+	enc.SetEscapeHTML(false)
+	return enc.Encode(doc)
+}
+
+// seconds formats v*num/den as ffprobe's "%f" does (six decimals).
+func seconds(v, num, den int64) string {
+	return fmt.Sprintf("%.6f", float64(v)*float64(num)/float64(den))
+}
+
+func ratio(num, den int64) string {
+	if den == 0 {
+		return "0/0"
+	}
+	return fmt.Sprintf("%d/%d", num, den)
+}
+
+func (s *Stream) json(container string) jsonStream {
+	j := jsonStream{
+		Index:          s.Index,
+		CodecName:      s.CodecName,
+		CodecLongName:  s.CodecLongName,
+		Profile:        s.Profile,
+		CodecType:      s.CodecType,
+		CodecTagString: s.CodecTagString,
+		CodecTag:       fmt.Sprintf("0x%04x", s.CodecTag),
+		RFrameRate:     ratio(s.RFrameRate.Num, s.RFrameRate.Den),
+		AvgFrameRate:   ratio(s.AvgFrameRate.Num, s.AvgFrameRate.Den),
+		TimeBase:       ratio(s.TimeBase.Num, s.TimeBase.Den),
+	}
+	if s.ID != 0 || container == "mpegts" {
+		j.ID = fmt.Sprintf("0x%x", s.ID)
+	}
+	switch s.CodecType {
+	case "video":
+		j.Width, j.Height = ptr(s.Width), ptr(s.Height)
+		if s.SampleAspectRatio.Den > 0 {
+			j.SampleAspectRatio = fmt.Sprintf("%d:%d", s.SampleAspectRatio.Num, s.SampleAspectRatio.Den)
+			j.DisplayAspectRatio = fmt.Sprintf("%d:%d", s.DisplayAspectRatio.Num, s.DisplayAspectRatio.Den)
+		}
+		j.PixFmt = s.PixFmt
+		j.Level = ptr(s.Level)
+		if s.Rotation != 0 {
+			j.SideDataList = []jsonSideData{{SideDataType: "Display Matrix", DisplayMatrix: displayMatrix(s.Rotation), Rotation: s.Rotation}}
+		}
+	case "audio":
+		j.SampleFmt = s.SampleFmt
+		if s.SampleRate > 0 {
+			j.SampleRate = fmt.Sprint(s.SampleRate)
+		}
+		j.Channels = ptr(s.Channels)
+		j.ChannelLayout = s.ChannelLayout
+	}
+	if s.StartPTS != unknown && s.TimeBase.Den > 0 {
+		j.StartPTS = ptr(s.StartPTS)
+		j.StartTime = seconds(s.StartPTS, s.TimeBase.Num, s.TimeBase.Den)
+	}
+	if s.DurationTS != unknown && s.TimeBase.Den > 0 {
+		j.DurationTS = ptr(s.DurationTS)
+		j.Duration = seconds(s.DurationTS, s.TimeBase.Num, s.TimeBase.Den)
+	}
+	if s.BitRate > 0 {
+		j.BitRate = fmt.Sprint(s.BitRate)
+	}
+	if s.NbFrames > 0 {
+		j.NbFrames = fmt.Sprint(s.NbFrames)
+	}
+	if s.Language != "" && (container == "mp4" || s.Language != "und") {
+		j.Tags = map[string]any{"language": s.Language}
+	}
+	if s.CodecString != "" || s.Program != 0 || s.Interlaced {
+		j.Streamkit = &jsonExtra{Codecs: s.CodecString, Program: s.Program, Interlaced: s.Interlaced}
+	}
+	return j
+}
+
+func ptr[T any](v T) *T { return &v }
+
+// displayMatrix prints the 3x3 display matrix of a pure rotation the way
+// ffprobe prints side data (libavutil's av_display_rotation_set, then
+// one "%08x: %11d %11d %11d" row per line).
+func displayMatrix(deg int) string {
+	rad := float64(deg) * math.Pi / 180
+	c, s := math.Cos(rad), math.Sin(rad)
+	conv := func(x float64) int32 { return int32(math.Round(x * (1 << 16))) }
+	m := [9]int32{conv(c), conv(-s), 0, conv(s), conv(c), 0, 0, 0, 1 << 30}
+	var b bytes.Buffer
+	b.WriteByte('\n')
+	for i := 0; i < 3; i++ {
+		fmt.Fprintf(&b, "%08x: %11d %11d %11d\n", i, m[3*i], m[3*i+1], m[3*i+2])
+	}
+	return b.String()
+}

@@ -1,0 +1,351 @@
+// Package probe reports what a media file contains, the way ffprobe -show_format -show_streams does, from headers only.
+//
+// [File] and [Reader] open the input with [media.Open] (MP4, fragmented
+// MP4/CMAF and MPEG-TS register themselves; this package imports them) and
+// turn the reader's tracks into a [Result]: a [Format] and one [Stream] per
+// track, carrying the values ffprobe prints, derived the way libavformat
+// derives them (bit_rate from payload bytes over duration, avg_frame_rate
+// from the sample count, start_time through MP4 edit lists, MPEG-TS
+// durations from the last PES timestamps). [Result.JSON] writes ffprobe's
+// own JSON schema so that scripts written for
+//
+//	ffprobe -v error -show_format -show_streams -of json FILE
+//
+// read streamkit's output unchanged; [Result.WriteText] writes a summary for
+// people.
+//
+// Probing reads headers, never payloads: for a faststart MP4 that is the
+// ftyp and moov boxes, for a moov-at-end MP4 the box headers on the way to
+// the moov, for MPEG-TS the first few seconds and the last 250 kB (as
+// ffprobe does). [Result.BytesRead] tells how much was read.
+package probe
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"sort"
+	"sync/atomic"
+
+	"github.com/streamkit-go/streamkit/media"
+	"github.com/streamkit-go/streamkit/mp4"
+	"github.com/streamkit-go/streamkit/ts"
+)
+
+// Errors returned by the probe, besides the readers' *media.PosError values.
+var (
+	// ErrInit means an init segment was given but could not be combined
+	// with the media segment.
+	ErrInit = errors.New("probe: bad init segment")
+)
+
+// Option configures a probe.
+type Option func(*options)
+
+type options struct {
+	ctx      context.Context
+	init     io.ReaderAt
+	initSize int64
+	initPath string
+}
+
+// WithContext bounds the probe by ctx; a cancelled context stops the
+// sample-table walk and returns ctx.Err().
+func WithContext(ctx context.Context) Option { return func(o *options) { o.ctx = ctx } }
+
+// WithInit probes a CMAF/fMP4 media segment together with its init
+// segment: the input is read as if the init segment were prepended to it
+// (what `cat init.mp4 seg.m4s | ffprobe -` sees). Format.Size and
+// bit_rate then count both.
+func WithInit(r io.ReaderAt, size int64) Option {
+	return func(o *options) { o.init, o.initSize = r, size }
+}
+
+// WithInitFile is [WithInit] for a file path; [File] opens and closes it.
+func WithInitFile(path string) Option { return func(o *options) { o.initPath = path } }
+
+// Result is what a probe found.
+type Result struct {
+	Format  Format
+	Streams []Stream
+	// Tracks are the reader's track descriptions the streams were made
+	// from, in the same order.
+	Tracks []*media.Track
+	// BytesRead is how many bytes the probe read from the input (and the
+	// init segment), counting repeated reads.
+	BytesRead int64
+	// Warnings are problems that did not stop the probe (for example a
+	// truncated last box); they come from the container reader.
+	Warnings []error
+}
+
+// File probes the file at path.
+func File(path string, opts ...Option) (*Result, error) {
+	o := collect(opts)
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("probe: %w", err)
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return nil, fmt.Errorf("probe: %w", err)
+	}
+	if o.initPath != "" {
+		fi, err := os.Open(o.initPath)
+		if err != nil {
+			return nil, fmt.Errorf("probe: init segment: %w", err)
+		}
+		defer fi.Close()
+		ist, err := fi.Stat()
+		if err != nil {
+			return nil, fmt.Errorf("probe: init segment: %w", err)
+		}
+		opts = append(opts, WithInit(fi, ist.Size()))
+	}
+	return Reader(f, st.Size(), filepath.Base(path), opts...)
+}
+
+func collect(opts []Option) options {
+	o := options{ctx: context.Background()}
+	for _, f := range opts {
+		f(&o)
+	}
+	return o
+}
+
+// Reader probes the input r of the given size; name is what
+// format.filename reports.
+func Reader(r io.ReaderAt, size int64, name string, opts ...Option) (*Result, error) {
+	o := collect(opts)
+	if size < 0 {
+		return nil, fmt.Errorf("probe: negative size %d", size)
+	}
+	cr := &countingReader{r: r, n: new(atomic.Int64)}
+	var in io.ReaderAt = cr
+	total := size
+	if o.init != nil {
+		ci := &countingReader{r: o.init, n: cr.n}
+		if err := checkInit(ci, o.initSize); err != nil {
+			return nil, err
+		}
+		in = &concatReader{a: ci, aSize: o.initSize, b: cr}
+		total = o.initSize + size
+	}
+	d, err := media.Open(in, total)
+	if err != nil {
+		if errors.Is(err, media.ErrFormat) {
+			return nil, fmt.Errorf("probe: %s: %w (registered: %v)", name, err, media.Formats())
+		}
+		return nil, fmt.Errorf("probe: %s: %w", name, err)
+	}
+	res, err := build(o.ctx, d, in, total, name)
+	if err != nil {
+		return nil, fmt.Errorf("probe: %s: %w", name, err)
+	}
+	res.BytesRead = cr.n.Load()
+	return res, nil
+}
+
+// checkInit makes sure an init segment is an MP4 with a moov box, so that
+// a wrong --init argument fails with a clear message.
+func checkInit(r io.ReaderAt, size int64) error {
+	mr, err := mp4.NewReader(r, size)
+	if err != nil {
+		return fmt.Errorf("%w: %w", ErrInit, err)
+	}
+	if len(mr.Tracks()) == 0 {
+		return fmt.Errorf("%w: no tracks", ErrInit)
+	}
+	return nil
+}
+
+// countingReader counts the bytes read through it.
+type countingReader struct {
+	r io.ReaderAt
+	n *atomic.Int64
+}
+
+func (c *countingReader) ReadAt(p []byte, off int64) (int, error) {
+	n, err := c.r.ReadAt(p, off)
+	c.n.Add(int64(n))
+	return n, err
+}
+
+// concatReader reads a followed by b.
+type concatReader struct {
+	a     io.ReaderAt
+	aSize int64
+	b     io.ReaderAt
+}
+
+func (c *concatReader) ReadAt(p []byte, off int64) (int, error) {
+	if off < 0 {
+		return 0, fmt.Errorf("probe: negative offset %d", off)
+	}
+	n := 0
+	if off < c.aSize {
+		want := p
+		if int64(len(want)) > c.aSize-off {
+			want = want[:c.aSize-off]
+		}
+		m, err := c.a.ReadAt(want, off)
+		n += m
+		if m < len(want) {
+			if err == nil {
+				err = io.ErrUnexpectedEOF
+			}
+			return n, err
+		}
+		p = p[m:]
+		off += int64(m)
+	}
+	if len(p) == 0 {
+		return n, nil
+	}
+	m, err := c.b.ReadAt(p, off-c.aSize)
+	return n + m, err
+}
+
+// formatInfo is what ffprobe calls the input format.
+var formatInfo = map[string][2]string{
+	"mp4":    {"mov,mp4,m4a,3gp,3g2,mj2", "QuickTime / MOV"},
+	"mpegts": {"mpegts", "MPEG-TS (MPEG-2 Transport Stream)"},
+}
+
+// build turns a demuxer's tracks into a Result.
+func build(ctx context.Context, d media.Demuxer, r io.ReaderAt, size int64, name string) (*Result, error) {
+	tracks := d.Tracks()
+	res := &Result{Tracks: tracks}
+	res.Format = Format{
+		Filename:   name,
+		Container:  d.Format(),
+		NbStreams:  len(tracks),
+		Size:       size,
+		StartTime:  unknown,
+		Duration:   unknown,
+		BitRate:    -1,
+		ProbeScore: 100,
+	}
+	if fi, ok := formatInfo[d.Format()]; ok {
+		res.Format.Name, res.Format.LongName = fi[0], fi[1]
+	} else {
+		res.Format.Name, res.Format.LongName = d.Format(), d.Format()
+	}
+	var err error
+	switch rd := d.(type) {
+	case *mp4.Reader:
+		err = buildMP4(ctx, res, rd, size)
+	case *ts.Reader:
+		err = buildTS(ctx, res, rd, r, size)
+	default:
+		err = buildGeneric(ctx, res, d)
+	}
+	if err != nil {
+		return nil, err
+	}
+	finishFormat(res)
+	return res, nil
+}
+
+// unknown marks a time that is not known (ffprobe prints N/A and the JSON
+// writer omits the key).
+const unknown = int64(-1 << 62)
+
+// finishFormat derives format start_time, duration and bit_rate from the
+// streams as libavformat's update_stream_timings does: times in
+// microseconds (AV_TIME_BASE), start the earliest stream start, duration
+// the latest stream end minus it (per program when there are several),
+// bit_rate the file size over the duration.
+func finishFormat(res *Result) {
+	f := &res.Format
+	start, end := int64(1<<62), int64(-1<<62)
+	type span struct{ s, e int64 }
+	progs := map[int]*span{}
+	for i := range res.Streams {
+		s := &res.Streams[i]
+		if s.StartPTS == unknown {
+			continue
+		}
+		ss := rescaleUS(s.StartPTS, s.TimeBase)
+		start = min(start, ss)
+		e := int64(-1 << 62)
+		if s.DurationTS != unknown {
+			e = rescaleUS(s.StartPTS+s.DurationTS, s.TimeBase)
+			end = max(end, e)
+		}
+		p := progs[s.Program]
+		if p == nil {
+			p = &span{ss, e}
+			progs[s.Program] = p
+		}
+		p.s, p.e = min(p.s, ss), max(p.e, e)
+	}
+	if start != 1<<62 {
+		f.StartTime = start
+	}
+	if f.Duration == unknown && end != -1<<62 && start != 1<<62 {
+		dur := end - start
+		if f.NbPrograms > 1 {
+			dur = -1 << 62
+			for _, p := range progs {
+				if p.e > p.s {
+					dur = max(dur, p.e-p.s)
+				}
+			}
+		}
+		if dur > 0 {
+			f.Duration = dur
+		}
+	}
+	if f.Duration > 0 && f.Size > 0 {
+		f.BitRate = int64(float64(f.Size) * 8 * 1e6 / float64(f.Duration))
+	}
+}
+
+// rescaleUS converts ticks of tb to microseconds, rounding to nearest with
+// halves away from zero (av_rescale_q).
+func rescaleUS(ticks int64, tb media.Rational) int64 {
+	return rescale(ticks, 1000000*tb.Num, tb.Den)
+}
+
+// rescale returns a*b/c rounded to nearest, halves away from zero, without
+// intermediate overflow for the magnitudes media timestamps have.
+func rescale(a, b, c int64) int64 {
+	if c == 0 {
+		return 0
+	}
+	neg := (a < 0) != (b < 0) != (c < 0)
+	a, b, c = abs(a), abs(b), abs(c)
+	// 128-bit product via float would lose precision; split a.
+	hi, lo := a/c, a%c
+	r := hi*b + (lo*b+c/2)/c
+	if neg {
+		return -r
+	}
+	return r
+}
+
+func abs(v int64) int64 {
+	if v < 0 {
+		return -v
+	}
+	return v
+}
+
+// sortedPrograms returns the distinct non-zero program numbers.
+func sortedPrograms(tracks []*media.Track) []int {
+	seen := map[int]bool{}
+	var out []int
+	for _, t := range tracks {
+		if t.Program != 0 && !seen[t.Program] {
+			seen[t.Program] = true
+			out = append(out, t.Program)
+		}
+	}
+	sort.Ints(out)
+	return out
+}

@@ -1,0 +1,242 @@
+package probe
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/streamkit-go/streamkit/media"
+)
+
+// Format describes the container, as ffprobe's "format" section.
+type Format struct {
+	Filename string
+	// Container is streamkit's registered format name ("mp4", "mpegts");
+	// Name and LongName are ffprobe's format_name and format_long_name.
+	Container      string
+	Name, LongName string
+	NbStreams      int
+	NbPrograms     int
+	// StartTime and Duration are in microseconds (ffprobe's AV_TIME_BASE);
+	// a negative value below -1<<61 means unknown.
+	StartTime, Duration int64
+	// Size of the input in bytes; BitRate is Size*8 over Duration, -1
+	// when the duration is unknown.
+	Size, BitRate int64
+	ProbeScore    int
+	// Tags are the container tags ffprobe prints (major_brand,
+	// minor_version, compatible_brands for MP4).
+	Tags map[string]string
+}
+
+// Stream describes one elementary stream, as an entry of ffprobe's
+// "streams" array. Timestamps are in TimeBase units.
+type Stream struct {
+	Index   int
+	ID      int // MP4 track_ID or MPEG-TS PID
+	Program int // MPEG-TS program_number, 0 for MP4
+
+	CodecName     string
+	CodecLongName string
+	Profile       string
+	CodecType     string
+	// CodecTagString and CodecTag are the four-character code, as ffprobe
+	// prints it ("avc1", "[27][0][0][0]") and as a little-endian number.
+	CodecTagString string
+	CodecTag       uint32
+	// CodecString is the RFC 6381 codecs parameter ("avc1.64000d").
+	CodecString string
+
+	// Video.
+	Width, Height      int
+	SampleAspectRatio  media.Rational
+	DisplayAspectRatio media.Rational
+	PixFmt             string
+	Level              int
+	Rotation           int // degrees as ffprobe's display matrix side data; 0 when none
+	Interlaced         bool
+
+	// Audio.
+	SampleFmt     string
+	SampleRate    int
+	Channels      int
+	ChannelLayout string
+
+	RFrameRate   media.Rational // ffprobe r_frame_rate: the base rate all timestamps fit
+	AvgFrameRate media.Rational // frames over duration
+	TimeBase     media.Rational
+	// StartPTS and DurationTS are in TimeBase units; unknown is a value
+	// below -1<<61.
+	StartPTS   int64
+	DurationTS int64
+	BitRate    int64 // bits per second, -1 when unknown
+	NbFrames   int64 // -1 when the container does not say (MPEG-TS, fragments)
+	Language   string
+}
+
+// StartTime returns the stream start in seconds (NaN-free: 0 when unknown).
+func (s *Stream) StartTime() float64 { return ticksSeconds(s.StartPTS, s.TimeBase) }
+
+// Duration returns the stream duration in seconds (0 when unknown).
+func (s *Stream) Duration() float64 { return ticksSeconds(s.DurationTS, s.TimeBase) }
+
+func ticksSeconds(v int64, tb media.Rational) float64 {
+	if v == unknown || tb.Den == 0 {
+		return 0
+	}
+	return float64(v) * float64(tb.Num) / float64(tb.Den)
+}
+
+// codecLongNames are ffprobe's codec_long_name strings.
+var codecLongNames = map[media.Codec]string{
+	media.CodecH264:       "H.264 / AVC / MPEG-4 AVC / MPEG-4 part 10",
+	media.CodecHEVC:       "H.265 / HEVC (High Efficiency Video Coding)",
+	media.CodecAV1:        "Alliance for Open Media AV1",
+	media.CodecVP9:        "Google VP9",
+	media.CodecMPEG2Video: "MPEG-2 video",
+	media.CodecMPEG4Video: "MPEG-4 part 2",
+	media.CodecAAC:        "AAC (Advanced Audio Coding)",
+	media.CodecAC3:        "ATSC A/52A (AC-3)",
+	media.CodecEAC3:       "ATSC A/52B (AC-3, E-AC-3)",
+	media.CodecOpus:       "Opus (Opus Interactive Audio Codec)",
+	media.CodecMP2:        "MP2 (MPEG audio layer 2)",
+	media.CodecMP3:        "MP3 (MPEG audio layer 3)",
+	media.CodecSCTE35:     "SCTE 35 Message Queue",
+}
+
+// newStream fills the fields every container shares from a track.
+func newStream(t *media.Track) Stream {
+	s := Stream{
+		Index:          t.Index,
+		ID:             t.ID,
+		Program:        t.Program,
+		CodecName:      string(t.Codec),
+		CodecLongName:  codecLongNames[t.Codec],
+		Profile:        t.Profile,
+		CodecType:      t.Kind.String(),
+		CodecString:    t.CodecString,
+		Width:          t.Width,
+		Height:         t.Height,
+		PixFmt:         t.PixelFormat,
+		Level:          t.LevelIDC,
+		Rotation:       t.Rotation,
+		Interlaced:     t.Interlaced,
+		SampleFmt:      t.SampleFormat,
+		SampleRate:     t.SampleRate,
+		Channels:       t.Channels,
+		ChannelLayout:  t.ChannelLayout,
+		StartPTS:       unknown,
+		DurationTS:     unknown,
+		BitRate:        -1,
+		NbFrames:       -1,
+		Language:       t.Language,
+		SampleAspectRatio: func() media.Rational {
+			if t.SampleAspect.Num > 0 && t.SampleAspect.Den > 0 {
+				return t.SampleAspect.Reduce()
+			}
+			return media.Rational{}
+		}(),
+	}
+	if t.Codec == media.CodecUnknown {
+		s.CodecName = ""
+	}
+	s.CodecTagString, s.CodecTag = parseTag(t.CodecTag)
+	if s.SampleAspectRatio.Den > 0 && s.Width > 0 && s.Height > 0 {
+		s.DisplayAspectRatio = avReduce(int64(s.Width)*s.SampleAspectRatio.Num, int64(s.Height)*s.SampleAspectRatio.Den, 1024*1024)
+	}
+	if t.Timescale > 0 {
+		s.TimeBase = media.Rational{Num: 1, Den: int64(t.Timescale)}
+	}
+	return s
+}
+
+// parseTag turns a four-character code, possibly in ffprobe's notation
+// for unprintable bytes ("[27][0][0][0]"), into ffprobe's
+// codec_tag_string and the little-endian codec_tag number.
+func parseTag(tag string) (string, uint32) {
+	var b []byte
+	for i := 0; i < len(tag) && len(b) < 4; i++ {
+		if tag[i] == '[' {
+			if j := strings.IndexByte(tag[i:], ']'); j > 0 {
+				if v, err := strconv.Atoi(tag[i+1 : i+j]); err == nil && v >= 0 && v < 256 {
+					b = append(b, byte(v))
+					i += j
+					continue
+				}
+			}
+		}
+		b = append(b, tag[i])
+	}
+	for len(b) < 4 {
+		b = append(b, 0)
+	}
+	v := uint32(b[0]) | uint32(b[1])<<8 | uint32(b[2])<<16 | uint32(b[3])<<24
+	return fourccString(b), v
+}
+
+// fourccString is libavutil's av_fourcc_make_string.
+func fourccString(b []byte) string {
+	var sb strings.Builder
+	for _, c := range b {
+		if c >= '0' && c <= '9' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c == '.' || c == ' ' || c == '-' || c == '_' {
+			sb.WriteByte(c)
+		} else {
+			fmt.Fprintf(&sb, "[%d]", c)
+		}
+	}
+	return sb.String()
+}
+
+// avReduce is libavutil's av_reduce: the best rational approximation of
+// num/den whose numerator and denominator do not exceed max.
+func avReduce(num, den, max int64) media.Rational {
+	if den == 0 {
+		return media.Rational{}
+	}
+	sign := (num < 0) != (den < 0)
+	num, den = abs(num), abs(den)
+	g := gcd(num, den)
+	if g > 0 {
+		num /= g
+		den /= g
+	}
+	a0 := [2]int64{0, 1}
+	a1 := [2]int64{1, 0}
+	if num <= max && den <= max {
+		a1 = [2]int64{num, den}
+		den = 0
+	}
+	for den != 0 {
+		x := num / den
+		nextDen := num - den*x
+		a2n := x*a1[0] + a0[0]
+		a2d := x*a1[1] + a0[1]
+		if a2n > max || a2d > max {
+			if a1[0] != 0 {
+				x = (max - a0[0]) / a1[0]
+			}
+			if a1[1] != 0 {
+				x = min(x, (max-a0[1])/a1[1])
+			}
+			if den*(2*x*a1[1]+a0[1]) > num*a1[1] {
+				a1 = [2]int64{x*a1[0] + a0[0], x*a1[1] + a0[1]}
+			}
+			break
+		}
+		a0 = a1
+		a1 = [2]int64{a2n, a2d}
+		num = den
+		den = nextDen
+	}
+	if sign {
+		a1[0] = -a1[0]
+	}
+	return media.Rational{Num: a1[0], Den: a1[1]}
+}
+
+func gcd(a, b int64) int64 {
+	for b != 0 {
+		a, b = b, a%b
+	}
+	return a
+}
