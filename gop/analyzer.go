@@ -1,0 +1,251 @@
+package gop
+
+import (
+	"context"
+	"fmt"
+	"slices"
+
+	"github.com/streamkit-go/streamkit/media"
+)
+
+// Analyzer classifies the access units of one video track, in decode
+// order. It keeps the parameter sets seen so far, so samples must be fed
+// in decode order. An Analyzer is not safe for concurrent use.
+type Analyzer struct {
+	codec      media.Codec
+	lengthSize int
+	h264       *h264Parser
+	hevc       *hevcParser
+	av1        *av1Parser
+}
+
+// NewAnalyzer returns an Analyzer for track t. It parses the parameter
+// sets of t.Config (avcC/hvcC/av1C); in-band parameter sets in the
+// samples are picked up as they come. Codecs other than H.264, HEVC, AV1,
+// MPEG-1/2 and MPEG-4 Part 2 video give an error wrapping
+// media.ErrUnsupported.
+func NewAnalyzer(t *media.Track) (*Analyzer, error) {
+	a := &Analyzer{codec: t.Codec, lengthSize: t.Config.NALLengthSize}
+	var err error
+	switch t.Codec {
+	case media.CodecH264:
+		a.h264, err = newH264Parser(&t.Config)
+	case media.CodecHEVC:
+		a.hevc, err = newHEVCParser(&t.Config)
+	case media.CodecAV1:
+		a.av1, err = newAV1Parser(&t.Config)
+	case media.CodecMPEG2Video, media.CodecMPEG4Video:
+	default:
+		return nil, fmt.Errorf("gop: track %d: codec %q: %w", t.ID, t.Codec, media.ErrUnsupported)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("gop: track %d: %w", t.ID, err)
+	}
+	return a, nil
+}
+
+// Analyze classifies one access unit: s describes the sample (timing,
+// size, position) and au is its payload. Errors are *FrameError values
+// naming the sample index and position; the Analyzer stays usable after
+// one.
+func (a *Analyzer) Analyze(s *media.Sample, au []byte) (Frame, error) {
+	f := Frame{
+		Index:            s.Index,
+		PTS:              s.PTS,
+		DTS:              s.DTS,
+		Duration:         int64(s.Duration),
+		Size:             len(au),
+		Pos:              s.Pos,
+		Sync:             s.Sync,
+		RecoveryFrameCnt: -1,
+	}
+	if s.Offset >= 0 {
+		f.Pos = s.Offset
+	}
+	var err error
+	switch {
+	case a.h264 != nil:
+		err = a.h264.frame(au, a.lengthSize, &f)
+	case a.hevc != nil:
+		err = a.hevc.frame(au, a.lengthSize, &f)
+	case a.av1 != nil:
+		err = a.av1.frame(au, &f)
+	case a.codec == media.CodecMPEG2Video:
+		err = frameMPEG2(au, &f)
+	default:
+		err = frameMPEG4(au, &f)
+	}
+	if err != nil {
+		return f, &FrameError{Index: s.Index, Pos: f.Pos, Err: err}
+	}
+	return f, nil
+}
+
+// PresentationShift returns what ffprobe adds to a track's raw sample
+// timestamps: for an MP4 edit list, the empty edits' duration minus the
+// media_time of the first real edit, in the track's timescale (0 without
+// an edit list and for MPEG-TS).
+func PresentationShift(t *media.Track) int64 {
+	var shift int64
+	for _, e := range t.Edits {
+		if e.MediaTime == -1 {
+			if t.MovieTimescale != 0 {
+				shift += e.Duration * int64(t.Timescale) / int64(t.MovieTimescale)
+			}
+			continue
+		}
+		return shift - e.MediaTime
+	}
+	return shift
+}
+
+// Options tune [ReadFrames].
+type Options struct {
+	// KeepErrors makes ReadFrames go on after a sample it cannot analyse:
+	// the frame is kept with Type "?" and the errors are returned joined
+	// after the frames. By default the first error stops the walk.
+	KeepErrors bool
+	// RawTimestamps keeps the container's timestamps without the MP4
+	// edit-list shift of [PresentationShift].
+	RawTimestamps bool
+}
+
+// ReadFrames analyses every sample of track t of d and returns its frames
+// in decode order, with Display (presentation order) and Leading set.
+// Timestamps are shifted by [PresentationShift] so that they are the ones
+// ffprobe prints. Access units holding only the second field of a frame
+// are folded into that frame, as ffprobe reports one frame per field pair.
+func ReadFrames(ctx context.Context, d media.Demuxer, t *media.Track, opts ...Options) ([]Frame, error) {
+	var o Options
+	if len(opts) > 0 {
+		o = opts[0]
+	}
+	a, err := NewAnalyzer(t)
+	if err != nil {
+		return nil, err
+	}
+	shift := int64(0)
+	if !o.RawTimestamps {
+		shift = PresentationShift(t)
+	}
+	n := t.SampleCount
+	if n < 0 || n > 1<<20 {
+		n = 0
+	}
+	frames := make([]Frame, 0, n)
+	var buf []byte
+	var errs []error
+	for s, err := range media.TrackSamples(d, t.ID) {
+		if err != nil {
+			return frames, err
+		}
+		if len(frames)&255 == 0 {
+			if err := ctx.Err(); err != nil {
+				return frames, err
+			}
+		}
+		data, err := d.ReadSample(&s, buf)
+		if err != nil {
+			return frames, fmt.Errorf("gop: reading sample %d of track %d: %w", s.Index, t.ID, err)
+		}
+		if s.Data == nil {
+			buf = data
+		}
+		f, err := a.Analyze(&s, data)
+		if err != nil {
+			if !o.KeepErrors {
+				return frames, err
+			}
+			errs = append(errs, err)
+			f.Type = TypeUnknown
+		}
+		f.PTS += shift
+		f.DTS += shift
+		if f.SecondField && len(frames) > 0 {
+			p := &frames[len(frames)-1]
+			p.Size += f.Size
+			p.Slices += f.Slices
+			p.Structure = FieldPair
+			p.Duration += f.Duration
+			p.Reference = p.Reference || f.Reference
+			continue
+		}
+		frames = append(frames, f)
+	}
+	SetDisplayOrder(frames)
+	MarkLeading(frames)
+	if len(errs) > 0 {
+		return frames, joinErrors(errs)
+	}
+	return frames, nil
+}
+
+// SetDisplayOrder sets Display on frames (in decode order) from their
+// PTS; ties keep decode order.
+func SetDisplayOrder(frames []Frame) {
+	idx := make([]int, len(frames))
+	for i := range idx {
+		idx[i] = i
+	}
+	slices.SortStableFunc(idx, func(a, b int) int {
+		pa, pb := frames[a].PTS, frames[b].PTS
+		switch {
+		case pa < pb:
+			return -1
+		case pa > pb:
+			return 1
+		}
+		return 0
+	})
+	for d, i := range idx {
+		frames[i].Display = d
+	}
+}
+
+// PresentationOrder returns a copy of frames sorted by Display.
+func PresentationOrder(frames []Frame) []Frame {
+	out := make([]Frame, len(frames))
+	for _, f := range frames {
+		if f.Display >= 0 && f.Display < len(out) {
+			out[f.Display] = f
+		}
+	}
+	return out
+}
+
+// MarkLeading sets Leading on H.264-style streams, where it is not coded:
+// a frame that follows a random-access point in decode order but precedes
+// it in presentation order is leading; after an open-GOP point (recovery
+// point, CRA) it is skipped when decoding starts there, after an IDR it
+// is decodable. Frames already marked (HEVC RASL/RADL) are left alone.
+func MarkLeading(frames []Frame) {
+	rap := -1
+	for i := range frames {
+		f := &frames[i]
+		if f.RAP != RAPNone {
+			rap = i
+			continue
+		}
+		if rap < 0 || f.Leading != NotLeading || f.PTS >= frames[rap].PTS {
+			continue
+		}
+		if frames[rap].RAP == RAPIDR || frames[rap].RAP == RAPBLA {
+			f.Leading = LeadingDecodable
+		} else {
+			f.Leading = LeadingSkipped
+		}
+	}
+}
+
+type joinedErrors []error
+
+func (e joinedErrors) Error() string {
+	if len(e) == 1 {
+		return e[0].Error()
+	}
+	return fmt.Sprintf("%v (and %d more errors)", e[0], len(e)-1)
+}
+
+func (e joinedErrors) Unwrap() []error { return e }
+
+func joinErrors(errs []error) error { return joinedErrors(errs) }

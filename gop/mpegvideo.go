@@ -1,0 +1,99 @@
+package gop
+
+import (
+	"bytes"
+	"fmt"
+
+	"github.com/streamkit-go/streamkit/media"
+)
+
+// frameMPEG2 reads the picture_coding_type of the first picture header
+// (start code 00 00 01 00, ISO/IEC 13818-2 6.2.3) of an MPEG-1/2 access
+// unit. libavcodec types the frame from its first field and sets
+// key_frame for I pictures.
+func frameMPEG2(au []byte, f *Frame) error {
+	f.NALType = -1
+	for i := 0; ; {
+		j := bytes.Index(au[i:], startCode)
+		if j < 0 {
+			break
+		}
+		i += j + 3
+		if i >= len(au) {
+			break
+		}
+		if au[i] != 0x00 {
+			continue
+		}
+		if len(au)-i < 3 {
+			return fmt.Errorf("mpeg2video: picture header at byte %d cut short: %w", i-3, media.ErrTruncated)
+		}
+		f.Slices++
+		if f.Slices > 1 {
+			continue
+		}
+		t := int(au[i+2] >> 3 & 7)
+		f.NALType = t
+		switch t {
+		case 1:
+			f.Type = TypeI
+		case 2:
+			f.Type = TypeP
+		case 3:
+			f.Type = TypeB
+		case 4:
+			f.Type = TypeI // D picture (MPEG-1), intra only
+		default:
+			return fmt.Errorf("mpeg2video: picture_coding_type %d at byte %d: %w", t, i-3, media.ErrCorrupt)
+		}
+	}
+	if f.Slices == 0 {
+		f.Type = TypeUnknown
+		return nil
+	}
+	f.Key = f.Type == TypeI
+	if f.Key {
+		f.RAP = RAPIntra
+	}
+	f.Reference = f.Type != TypeB
+	return nil
+}
+
+// frameMPEG4 reads vop_coding_type of the first VOP (start code 00 00 01
+// B6, ISO/IEC 14496-2 6.2.5) of an MPEG-4 Part 2 access unit.
+func frameMPEG4(au []byte, f *Frame) error {
+	f.NALType = -1
+	for i := 0; ; {
+		j := bytes.Index(au[i:], startCode)
+		if j < 0 {
+			break
+		}
+		i += j + 3
+		if i >= len(au) {
+			break
+		}
+		if au[i] != 0xb6 {
+			continue
+		}
+		if len(au)-i < 2 {
+			return fmt.Errorf("mpeg4: VOP header at byte %d cut short: %w", i-3, media.ErrTruncated)
+		}
+		f.Slices++
+		if f.Slices > 1 {
+			continue
+		}
+		t := int(au[i+1] >> 6)
+		f.NALType = t
+		f.Type = [4]PictType{TypeI, TypeP, TypeB, TypeS}[t]
+	}
+	if f.Slices == 0 {
+		f.Type = TypeUnknown
+		return nil
+	}
+	f.Key = f.Type == TypeI
+	if f.Key {
+		f.RAP = RAPIntra
+	}
+	f.Reference = f.Type != TypeB
+	return nil
+}
