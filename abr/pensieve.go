@@ -316,6 +316,8 @@ type RobustMPC struct {
 	decision  int
 	L         int
 	kb        []float64
+	seed, top float64
+	// Decisions counts the decisions made (for benchmarks).
 	Decisions int
 }
 
@@ -428,6 +430,31 @@ func (m *RobustMPC) fast(e *PensieveSession, buf float64, q, base, L int, F floa
 		}
 	}
 	m.best, m.decision, m.L = -1e8, 0, L
+	// Seed the pruning bound with the score of the constant tuples. Pruning
+	// a subtree whose upper bound is below a score some tuple reaches never
+	// drops a maximal tuple, and the running "V >= best" rule over the tuples
+	// still visited (in the same order) ends on the same last maximum.
+	m.seed = math.Inf(-1)
+	for c := 0; c < n; c++ {
+		cb, rb, rs, sd, lq := buf, 0.0, 0.0, 0.0, q
+		for j := 0; j < L; j++ {
+			dt := m.dt[j][c]
+			if cb < dt {
+				rb += dt - cb
+				cb = 0
+			} else {
+				cb -= dt
+			}
+			cb += 4
+			rs += m.kb[c]
+			sd += math.Abs(m.kb[c] - m.kb[lq])
+			lq = c
+		}
+		if V := float64(rs/1000-float64(4.3*rb)) - sd/1000; V > m.seed {
+			m.seed = V
+		}
+	}
+	m.top = m.kb[n-1]
 	m.dfs(n, 0, buf, 0, 0, 0, q, -1)
 	return m.decision
 }
@@ -451,6 +478,15 @@ func (m *RobustMPC) dfs(n, j int, cb, rb, rsum, sdiff float64, lq, first int) {
 		f := first
 		if j == 0 {
 			f = c
+		}
+		// Exact bound: rsum can grow by at most the top rate per remaining
+		// chunk while rb and sdiff never decrease, and every operation of the
+		// score is monotone, so no leaf below scores more than ub.
+		if rest := m.L - j - 1; rest > 0 {
+			ub := float64((rs+float64(rest)*m.top)/1000-float64(4.3*rb2)) - sd/1000
+			if ub < m.seed {
+				continue
+			}
 		}
 		if j+1 == m.L {
 			V := float64(rs/1000-float64(4.3*rb2)) - sd/1000

@@ -79,6 +79,10 @@ type Bola struct {
 	u           []float64
 	vp, gp      float64
 	lastQuality int
+	// caches for Abandon (pure functions of Vp and of the download)
+	av, other  []float64
+	aVp, oSize float64
+	oQ         int
 }
 
 // NewBola returns Sabre's BOLA.
@@ -94,6 +98,9 @@ func (a *Bola) Init(s *Session) {
 	a.gp = s.gp
 	a.vp = (s.B - s.P) / (a.u[s.n-1] + a.gp)
 	a.lastQuality = 0
+	a.av = append(a.av[:0], make([]float64, s.n)...)
+	a.other = append(a.other[:0], make([]float64, s.n)...)
+	a.aVp, a.oSize, a.oQ = math.NaN(), math.NaN(), -1
 }
 
 // Decide implements Algorithm.
@@ -136,22 +143,35 @@ func (a *Bola) Decide(s *Session, i int) (int, float64) {
 
 // Abandon implements Abandoner (never abandons with Basic).
 func (a *Bola) Abandon(s *Session, p *Progress, bl float64) int {
-	if a.Basic {
+	if a.Basic || p.Quality == 0 {
 		return -1
 	}
 	remain := p.SizeBits - p.Downloaded
 	if p.Downloaded <= 0 || remain <= 0 {
 		return -1
 	}
-	score := (float64(a.vp*(a.gp+a.u[p.Quality])) - bl) / remain
+	if a.aVp != a.vp {
+		// Vp·(gp + u[q]) only changes with Vp
+		for q := range a.u {
+			a.av[q] = float64(a.vp * (a.gp + a.u[q]))
+		}
+		a.aVp = a.vp
+	}
+	if p.SizeBits != a.oSize || p.Quality != a.oQ {
+		// the sizes of the alternatives only change with the download
+		for q := 0; q < p.Quality; q++ {
+			a.other[q] = p.SizeBits * s.kbps[q] / s.kbps[p.Quality]
+		}
+		a.oSize, a.oQ = p.SizeBits, p.Quality
+	}
+	score := (a.av[p.Quality] - bl) / remain
 	if score < 0 {
 		return -1
 	}
 	cand := -1
-	for q := 0; q < p.Quality; q++ {
-		other := p.SizeBits * s.kbps[q] / s.kbps[p.Quality]
-		sq := (float64(a.vp*(a.gp+a.u[q])) - bl) / other
-		if other < remain && sq > score {
+	// other[q] grows with q, so the first q with other >= remain ends the search
+	for q := 0; q < p.Quality && a.other[q] < remain; q++ {
+		if sq := (a.av[q] - bl) / a.other[q]; sq > score {
 			score, cand = sq, q
 		}
 	}

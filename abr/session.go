@@ -176,6 +176,7 @@ type Session struct {
 	done bool
 	err  error
 	rec  SegmentRecord
+	dl   Download
 }
 
 const histLen = 32
@@ -225,6 +226,20 @@ func NewSession(m Manifest, t *Trace, alg Algorithm, opt Options) (*Session, err
 	return s, nil
 }
 
+var (
+	defaultHalfLives = []float64{3, 8}
+	defaultWindows   = []int{3}
+)
+
+// ResetTrace rewinds the session onto another trace (reusing its memory).
+func (s *Session) ResetTrace(t *Trace, opt Options) error {
+	if err := t.Validate(); err != nil {
+		return err
+	}
+	s.trName, s.periods = t.Name, t.Periods
+	return s.Reset(opt)
+}
+
 // Reset rewinds the session to its start with new options, reusing its
 // memory, and re-initialises the algorithm.
 func (s *Session) Reset(opt Options) error {
@@ -235,10 +250,10 @@ func (s *Session) Reset(opt Options) error {
 		opt.GammaP = 5
 	}
 	if len(opt.HalfLives) == 0 {
-		opt.HalfLives = []float64{3, 8}
+		opt.HalfLives = defaultHalfLives
 	}
 	if len(opt.WindowSizes) == 0 {
-		opt.WindowSizes = []int{3}
+		opt.WindowSizes = defaultWindows
 	}
 	if !(opt.BufferMs > 0) {
 		return fmt.Errorf("abr: buffer size must be positive, got %v ms", opt.BufferMs)
@@ -648,7 +663,7 @@ func (s *Session) Run() (Metrics, error) {
 
 func (s *Session) step1() error {
 	r := &s.rec
-	var d Download
+	d := &s.dl
 	if s.next == 0 {
 		q := 0
 		if fq, ok := s.alg.(FirstQualityChooser); ok {
@@ -658,7 +673,7 @@ func (s *Session) step1() error {
 			return fmt.Errorf("abr: algorithm chose quality %d of %d", q, s.n)
 		}
 		size := s.SegmentSize(0, q)
-		if err := s.download(&d, size, 0, q, 0, false); err != nil {
+		if err := s.download(d, size, 0, q, 0, false); err != nil {
 			return err
 		}
 		dl := d.TimeMs - d.TTFBMs
@@ -708,7 +723,7 @@ func (s *Session) step1() error {
 	t0 := s.tPlay
 	lvl := s.BufferLevel()
 	useRule := !s.opt.NoAbandon && s.ab != nil
-	if err := s.download(&d, size, s.next, q, lvl, useRule); err != nil {
+	if err := s.download(d, size, s.next, q, lvl, useRule); err != nil {
 		return err
 	}
 	s.play(d.TimeMs)
@@ -719,7 +734,7 @@ func (s *Session) step1() error {
 		s.next++
 	}
 	if s.rr != nil {
-		s.rr.ReportDownload(s, &d)
+		s.rr.ReportDownload(s, d)
 	}
 	dl := d.TimeMs - d.TTFBMs
 	tput := d.Downloaded / dl
@@ -763,7 +778,7 @@ func (s *Session) step1() error {
 type estimator struct {
 	sliding             bool
 	H, LH               []float64
-	Et, El              []float64
+	Et, El, aL          []float64
 	Wt, Wl              float64
 	ws                  []int
 	tw, lw              [20]float64
@@ -774,7 +789,7 @@ type estimator struct {
 
 func (e *estimator) init(o Options, P float64) error {
 	e.sliding = o.Sliding
-	e.H, e.LH, e.Et, e.El = e.H[:0], e.LH[:0], e.Et[:0], e.El[:0]
+	e.H, e.LH, e.Et, e.El, e.aL = e.H[:0], e.LH[:0], e.Et[:0], e.El[:0], e.aL[:0]
 	for _, h := range o.HalfLives {
 		if !(h > 0) {
 			return fmt.Errorf("abr: half-life must be positive, got %v", h)
@@ -783,6 +798,7 @@ func (e *estimator) init(o Options, P float64) error {
 		e.LH = append(e.LH, h*1000/P)
 		e.Et = append(e.Et, 0)
 		e.El = append(e.El, 0)
+		e.aL = append(e.aL, math.Pow(0.5, 1/(h*1000/P)))
 	}
 	e.ws = append(e.ws[:0], o.WindowSizes...)
 	for _, k := range e.ws {
@@ -821,7 +837,7 @@ func (e *estimator) push(dl, t, l float64) {
 	for i := range e.H {
 		a := math.Pow(0.5, dl/e.H[i])
 		e.Et[i] = float64(a*e.Et[i]) + float64((1-a)*t)
-		a = math.Pow(0.5, 1/e.LH[i])
+		a = e.aL[i] // pow(0.5, 1/LH[i]), constant
 		e.El[i] = float64(a*e.El[i]) + float64((1-a)*l)
 	}
 	e.Wt += dl

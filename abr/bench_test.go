@@ -1,0 +1,144 @@
+package abr
+
+import (
+	"os"
+	"path/filepath"
+	"testing"
+)
+
+// sabre4G loads the Sabre 4G traces: all 40 from ../shared/abr when present,
+// else the copies in testdata/abr.
+func sabre4G(tb testing.TB) ([]*Trace, Manifest) {
+	tb.Helper()
+	dir := "../../shared/abr/sabre"
+	if _, err := os.Stat(filepath.Join(dir, "4Glogs")); err != nil {
+		dir = filepath.Join(testdataDir, "sabre")
+	}
+	files, err := TraceFiles(filepath.Join(dir, "4Glogs"))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	var ts []*Trace
+	for _, f := range files {
+		t, err := LoadTrace(f, 0)
+		if err != nil {
+			tb.Fatal(err)
+		}
+		ts = append(ts, t)
+	}
+	m, err := LoadSabreManifest(filepath.Join(dir, "bbb4k.json"))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return ts, m
+}
+
+// BenchmarkSabre4G simulates sessions of bbb4k.json over the Sabre 4G traces
+// (Sabre's defaults: 25 s buffer, abandonment on) and reports simulated
+// segments per second. Sessions are reused, so allocs/op is the allocation
+// count of a whole session.
+func BenchmarkSabre4G(b *testing.B) {
+	traces, m := sabre4G(b)
+	for _, name := range []string{"throughput", "bola", "bolae", "dynamic", "dynamicdash"} {
+		for _, noa := range []bool{false, true} {
+			label := name
+			if noa {
+				label += "-noa"
+			}
+			b.Run(label, func(b *testing.B) {
+				alg, _ := New(name, Config{})
+				opt := Options{NoAbandon: noa}
+				s, err := NewSession(m, traces[0], alg, opt)
+				if err != nil {
+					b.Fatal(err)
+				}
+				segs := 0
+				b.ReportAllocs()
+				b.ResetTimer()
+				for i := 0; i < b.N; i++ {
+					if err := s.ResetTrace(traces[i%len(traces)], opt); err != nil {
+						b.Fatal(err)
+					}
+					for !s.done {
+						if _, err := s.Step(); err != nil {
+							b.Fatal(err)
+						}
+						segs++
+					}
+				}
+				sec := b.Elapsed().Seconds()
+				b.ReportMetric(float64(segs)/sec, "segments/s")
+				b.ReportMetric(float64(b.N)/sec, "sessions/s")
+			})
+		}
+	}
+}
+
+// BenchmarkRobustMPC runs Pensieve sessions with robustMPC over the cooked
+// traces and reports decisions (and whole 48-chunk sessions) per second.
+func BenchmarkRobustMPC(b *testing.B) {
+	dir := "../../shared/abr/pensieve"
+	if _, err := os.Stat(filepath.Join(dir, "cooked_3gp")); err != nil {
+		dir = filepath.Join(testdataDir, "pensieve")
+	}
+	vs, err := LoadVideoSizes(filepath.Join(dir, "video_sizes"), nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	files, err := TraceFiles(filepath.Join(dir, "cooked_3gp"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	var cs []*CookedTrace
+	for _, f := range files {
+		cs = append(cs, loadCooked(b, f))
+	}
+	for _, ex := range []bool{false, true} {
+		name := "fast"
+		if ex {
+			name = "exhaustive"
+		}
+		b.Run(name, func(b *testing.B) {
+			mpc := &RobustMPC{Exhaustive: ex}
+			sessions := make([]*PensieveSession, len(cs))
+			for i, c := range cs {
+				sessions[i], _ = NewPensieveSession(c, vs, mpc, QoELinear)
+			}
+			var r ChunkResult
+			b.ReportAllocs()
+			b.ResetTimer()
+			mpc.Decisions = 0
+			for i := 0; i < b.N; i++ {
+				e := sessions[i%len(sessions)]
+				e.Reset()
+				for !e.Done() {
+					if err := e.Step(&r); err != nil {
+						b.Fatal(err)
+					}
+				}
+			}
+			sec := b.Elapsed().Seconds()
+			b.ReportMetric(float64(mpc.Decisions)/sec, "decisions/s")
+			b.ReportMetric(float64(b.N)/sec, "sessions/s")
+		})
+	}
+	b.Run("BB", func(b *testing.B) {
+		sessions := make([]*PensieveSession, len(cs))
+		for i, c := range cs {
+			sessions[i], _ = NewPensieveSession(c, vs, BB{}, QoELinear)
+		}
+		var r ChunkResult
+		b.ReportAllocs()
+		b.ResetTimer()
+		for i := 0; i < b.N; i++ {
+			e := sessions[i%len(sessions)]
+			e.Reset()
+			for !e.Done() {
+				if err := e.Step(&r); err != nil {
+					b.Fatal(err)
+				}
+			}
+		}
+		b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "sessions/s")
+	})
+}
