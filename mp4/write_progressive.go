@@ -1,0 +1,413 @@
+package mp4
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"io"
+	"math"
+
+	"github.com/streamkit-go/streamkit/media"
+)
+
+// WriteProgressive writes the audio and video tracks of d as a progressive
+// MP4 file with the moov box first (faststart), then one mdat.
+//
+// It makes two passes over d.Samples(): the first builds the sample tables
+// (and, for inputs whose payloads change size on the way — MPEG-TS Annex B
+// video, ADTS audio — converts each payload to learn its MP4 size), the
+// second copies payloads with d.ReadSample in the same order. Payloads are
+// never held in memory beyond one sample, so a multi-gigabyte input
+// remuxes in a few megabytes plus 12 to 16 bytes per sample of tables.
+//
+// Samples keep the input's order (its interleaving); consecutive samples
+// of one track form a chunk. stco becomes co64 when an offset passes
+// 4 GiB; ctts is written in version 1 when a composition offset is
+// negative; stss is omitted when every sample is a sync sample. Edit
+// lists are kept (MP4 input) or synthesised so that ffprobe shows the
+// input's timestamps (see WithTSTimeline).
+//
+// fMP4 input is defragmented: the result is a plain progressive file.
+func WriteProgressive(ctx context.Context, w io.Writer, d media.Demuxer, opts ...WriteOption) error {
+	cfg := newWriteConfig(opts)
+	tracks, err := planTracks(d.Tracks(), &cfg)
+	if err != nil {
+		return err
+	}
+	origin := d.Format() == "mpegts"
+	if cfg.originSet {
+		origin = cfg.tsOrigin
+	}
+	byIn := map[int]*progTrack{}
+	pts := make([]*progTrack, len(tracks))
+	for i, ot := range tracks {
+		pts[i] = &progTrack{outTrack: ot}
+		byIn[ot.t.ID] = pts[i]
+	}
+
+	// Pass 1: tables.
+	var (
+		pos      int64 // payload bytes so far (offset inside mdat's body)
+		last     *progTrack
+		buf, cbf []byte
+		n        int
+	)
+	for s, err := range d.Samples() {
+		if err != nil {
+			return err
+		}
+		pt := byIn[s.TrackID]
+		if pt == nil {
+			continue
+		}
+		if n++; n&255 == 0 {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+		}
+		size := s.Size
+		if pt.conv != nil {
+			buf, err = d.ReadSample(&s, buf)
+			if err != nil {
+				return err
+			}
+			cbf, err = pt.conv.convert(cbf, buf)
+			if err != nil {
+				return fmt.Errorf("mp4: track %d sample %d at byte %d: %w", s.TrackID, s.Index, s.Pos, err)
+			}
+			if len(cbf) > math.MaxUint32 {
+				return fmt.Errorf("%w: sample too large", ErrWrite)
+			}
+			size = uint32(len(cbf))
+		}
+		if err := pt.add(&s, size); err != nil {
+			return err
+		}
+		if last != pt || pt.chunkN >= cfg.chunkMax {
+			pt.chunks = append(pt.chunks, pos)
+			pt.perChunk = append(pt.perChunk, 0)
+			pt.chunkN = 0
+			last = pt
+		}
+		pt.perChunk[len(pt.perChunk)-1]++
+		pt.chunkN++
+		pos += int64(size)
+	}
+	payload := pos
+	durations := map[uint32]int64{}
+	var total int64
+	for _, pt := range pts {
+		pt.finish()
+		durations[pt.id] = pt.pend
+		total += pt.bytes
+		if pt.entry == nil {
+			return fmt.Errorf("%w: track %d (%s) has no samples to build its configuration from", ErrWrite, pt.t.ID, pt.t.Codec)
+		}
+	}
+	var kept []*outTrack
+	var keptP []*progTrack
+	for _, pt := range pts {
+		if pt.count == 0 {
+			continue // a track without samples is dropped, as ffmpeg does
+		}
+		kept = append(kept, pt.outTrack)
+		keptP = append(keptP, pt)
+	}
+	if len(kept) == 0 {
+		return fmt.Errorf("%w: no samples", ErrWrite)
+	}
+	planTimeline(kept, origin, durations)
+
+	// Layout: ftyp, moov, mdat header, payload.
+	var ft box
+	brands := append([]string{"isom", "iso2"}, codecBrands(kept)...)
+	brands = append(brands, "mp41")
+	writeFtyp(&ft, "ftyp", "isom", 0x200, brands...)
+	mdatHdr := int64(8)
+	if payload+8 > math.MaxUint32 {
+		mdatHdr = 16
+	}
+	co64 := false
+	moov := buildProgressiveMoov(keptP, 0, false)
+	if int64(len(ft.b))+int64(len(moov))+mdatHdr+payload > math.MaxUint32 {
+		co64 = true
+		moov = buildProgressiveMoov(keptP, 0, true)
+	}
+	base := int64(len(ft.b)) + int64(len(moov)) + mdatHdr
+	moov = buildProgressiveMoov(keptP, base, co64)
+
+	bw := bufio.NewWriterSize(w, 1<<20)
+	if _, err := bw.Write(ft.b); err != nil {
+		return err
+	}
+	if _, err := bw.Write(moov); err != nil {
+		return err
+	}
+	var mh box
+	if mdatHdr == 16 {
+		mh.u32(1)
+		mh.bytes([]byte("mdat"))
+		mh.u64(uint64(payload + 16))
+	} else {
+		mh.u32(uint32(payload + 8))
+		mh.bytes([]byte("mdat"))
+	}
+	if _, err := bw.Write(mh.b); err != nil {
+		return err
+	}
+
+	// Pass 2: payloads.
+	var written int64
+	next := map[int]int64{}
+	for s, err := range d.Samples() {
+		if err != nil {
+			return err
+		}
+		pt := byIn[s.TrackID]
+		if pt == nil || pt.count == 0 {
+			continue
+		}
+		if n++; n&255 == 0 {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+			if cfg.progress != nil {
+				cfg.progress(written, payload)
+			}
+		}
+		i := next[s.TrackID]
+		next[s.TrackID]++
+		if i >= int64(len(pt.sizes)) {
+			return fmt.Errorf("%w: input yielded more samples on the second pass (track %d)", ErrWrite, s.TrackID)
+		}
+		buf, err = d.ReadSample(&s, buf)
+		if err != nil {
+			return err
+		}
+		out := buf
+		if pt.conv != nil {
+			if cbf, err = pt.conv.convert(cbf, buf); err != nil {
+				return fmt.Errorf("mp4: track %d sample %d at byte %d: %w", s.TrackID, s.Index, s.Pos, err)
+			}
+			out = cbf
+		}
+		if uint32(len(out)) != pt.sizes[i] {
+			return fmt.Errorf("%w: track %d sample %d: %d bytes on the second pass, %d on the first", ErrWrite, s.TrackID, i, len(out), pt.sizes[i])
+		}
+		if _, err := bw.Write(out); err != nil {
+			return err
+		}
+		written += int64(len(out))
+	}
+	if written != payload {
+		return fmt.Errorf("%w: %d payload bytes on the second pass, %d planned", ErrWrite, written, payload)
+	}
+	if cfg.progress != nil {
+		cfg.progress(written, payload)
+	}
+	return bw.Flush()
+}
+
+// progTrack accumulates one track's sample tables.
+type progTrack struct {
+	*outTrack
+	count    int64
+	bytes    int64
+	sizes    []uint32
+	stts     []uint32 // count, delta pairs
+	ctts     []uint32 // count, offset pairs
+	stss     []uint32
+	allSync  bool
+	lastDTS  int64
+	lastDur  uint32
+	dur      int64 // media duration (sum of deltas)
+	chunks   []int64
+	perChunk []uint32
+	chunkN   int
+	lastPTS  int64
+	pend     int64 // presentation end relative to d0: max(PTS+duration)-d0
+}
+
+func (pt *progTrack) add(s *media.Sample, size uint32) error {
+	if pt.count == 0 {
+		pt.d0, pt.minPTS = s.DTS, s.PTS
+		pt.allSync = true
+	} else {
+		delta := s.DTS - pt.lastDTS
+		if delta < 0 || delta > math.MaxUint32 {
+			return fmt.Errorf("%w: track %d sample %d at byte %d: DTS %d after %d (not increasing)", ErrWrite, s.TrackID, s.Index, s.Pos, s.DTS, pt.lastDTS)
+		}
+		pt.addDelta(uint32(delta))
+	}
+	pt.lastPTS = s.PTS
+	pt.minPTS = min(pt.minPTS, s.PTS)
+	cto := s.PTS - s.DTS
+	if cto < math.MinInt32 || cto > math.MaxInt32 {
+		return fmt.Errorf("%w: track %d sample %d: composition offset %d out of range", ErrWrite, s.TrackID, s.Index, cto)
+	}
+	if cto < 0 {
+		pt.negCTO = true
+	}
+	if n := len(pt.ctts); n > 0 && int32(pt.ctts[n-1]) == int32(cto) {
+		pt.ctts[n-2]++
+	} else {
+		pt.ctts = append(pt.ctts, 1, uint32(int32(cto)))
+	}
+	if s.Sync {
+		pt.stss = append(pt.stss, uint32(pt.count+1))
+	} else {
+		pt.allSync = false
+	}
+	pt.sizes = append(pt.sizes, size)
+	pt.lastDTS = s.DTS
+	pt.lastDur = s.Duration
+	pt.count++
+	pt.bytes += int64(size)
+	return nil
+}
+
+func (pt *progTrack) addDelta(d uint32) {
+	if n := len(pt.stts); n > 0 && pt.stts[n-1] == d {
+		pt.stts[n-2]++
+	} else {
+		pt.stts = append(pt.stts, 1, d)
+	}
+	pt.dur += int64(d)
+	pt.pend = max(pt.pend, pt.lastPTS+int64(d)-pt.d0)
+}
+
+// finish adds the last sample's duration (its own Duration, else the
+// previous delta).
+func (pt *progTrack) finish() {
+	if pt.count == 0 {
+		return
+	}
+	d := pt.lastDur
+	if d == 0 && len(pt.stts) > 0 {
+		d = pt.stts[len(pt.stts)-1]
+	}
+	pt.addDelta(d)
+}
+
+// buildProgressiveMoov serialises moov; base is the file offset of the
+// first payload byte.
+func buildProgressiveMoov(pts []*progTrack, base int64, co64 bool) []byte {
+	var w box
+	mts := pts[0].movieTS
+	var movieDur int64
+	durs := make([]int64, len(pts))
+	for i, pt := range pts {
+		d := rescale(pt.dur, int64(mts), int64(pt.t.Timescale))
+		if len(pt.edits) > 0 {
+			d = editDuration(pt.edits)
+		}
+		durs[i] = d
+		movieDur = max(movieDur, d)
+	}
+	m := w.open("moov")
+	writeMvhd(&w, mts, movieDur, uint32(len(pts)+1))
+	for i, pt := range pts {
+		t := w.open("trak")
+		writeTkhd(&w, pt.outTrack, durs[i])
+		writeEdts(&w, pt.edits)
+		md := w.open("mdia")
+		writeMdhd(&w, pt.outTrack, pt.dur)
+		writeHdlr(&w, pt.hdlr)
+		mi := w.open("minf")
+		writeMediaHeader(&w, pt.hdlr)
+		st := w.open("stbl")
+		writeStsd(&w, pt.outTrack)
+
+		b := w.openFull("stts", 0, 0)
+		w.u32(uint32(len(pt.stts) / 2))
+		for _, v := range pt.stts {
+			w.u32(v)
+		}
+		w.close(b)
+
+		if !(len(pt.ctts) == 2 && pt.ctts[1] == 0) {
+			v := byte(0)
+			if pt.negCTO {
+				v = 1
+			}
+			b = w.openFull("ctts", v, 0)
+			w.u32(uint32(len(pt.ctts) / 2))
+			for _, v := range pt.ctts {
+				w.u32(v)
+			}
+			w.close(b)
+		}
+
+		if !pt.allSync {
+			b = w.openFull("stss", 0, 0)
+			w.u32(uint32(len(pt.stss)))
+			for _, v := range pt.stss {
+				w.u32(v)
+			}
+			w.close(b)
+		}
+
+		// stsc: runs of chunks with the same sample count.
+		b = w.openFull("stsc", 0, 0)
+		cnt := len(w.b)
+		w.u32(0)
+		runs := uint32(0)
+		for ci, n := range pt.perChunk {
+			if ci > 0 && pt.perChunk[ci-1] == n {
+				continue
+			}
+			w.u32(uint32(ci + 1))
+			w.u32(n)
+			w.u32(1)
+			runs++
+		}
+		putU32(w.b[cnt:], runs)
+		w.close(b)
+
+		b = w.openFull("stsz", 0, 0)
+		same := true
+		for _, s := range pt.sizes {
+			if s != pt.sizes[0] {
+				same = false
+				break
+			}
+		}
+		if same {
+			w.u32(pt.sizes[0])
+			w.u32(uint32(len(pt.sizes)))
+		} else {
+			w.u32(0)
+			w.u32(uint32(len(pt.sizes)))
+			for _, s := range pt.sizes {
+				w.u32(s)
+			}
+		}
+		w.close(b)
+
+		if co64 {
+			b = w.openFull("co64", 0, 0)
+			w.u32(uint32(len(pt.chunks)))
+			for _, c := range pt.chunks {
+				w.u64(uint64(base + c))
+			}
+		} else {
+			b = w.openFull("stco", 0, 0)
+			w.u32(uint32(len(pt.chunks)))
+			for _, c := range pt.chunks {
+				w.u32(uint32(base + c))
+			}
+		}
+		w.close(b)
+
+		w.close(st)
+		w.close(mi)
+		w.close(md)
+		w.close(t)
+	}
+	w.close(m)
+	return w.b
+}
+
+func putU32(b []byte, v uint32) {
+	b[0], b[1], b[2], b[3] = byte(v>>24), byte(v>>16), byte(v>>8), byte(v)
+}
