@@ -50,6 +50,14 @@ func buildMP4(ctx context.Context, res *Result, rd *mp4.Reader, size int64) erro
 	if err != nil {
 		return err
 	}
+	sidxEnd, sidxComplete := sidxEnds(rd, size)
+	var firstMoofBytes map[int]int64
+	if sidxComplete {
+		firstMoofBytes, err = firstFragmentBytes(ctx, rd)
+		if err != nil {
+			return err
+		}
+	}
 	for i, t := range tracks {
 		s := newStream(t)
 		st := stats[t.ID]
@@ -81,14 +89,28 @@ func buildMP4(ctx context.Context, res *Result, rd *mp4.Reader, size int64) erro
 			s.StartPTS = sp
 		}
 		tableDur := t.Duration
+		bytes := t.Bytes
 		switch {
 		case edited > 0:
 			s.DurationTS = edited
-		case tableDur > 0:
-			s.DurationTS = tableDur
+		default:
+			// mdhd (or sample-table) duration; 0 for an init segment,
+			// which ffprobe prints as 0 too.
+			s.DurationTS = max(tableDur, 0)
 		}
-		if tableDur > 0 && t.Bytes > 0 {
-			s.BitRate = rescale(t.Bytes, int64(t.Timescale)*8, tableDur)
+		if end, ok := sidxEnd[t.ID]; ok && sidxComplete {
+			// With a segment index that reaches the end of the file,
+			// libavformat's mov demuxer takes the track end from the
+			// sidx (earliest_presentation_time plus the subsegment
+			// durations, counted from 0, not from start_time) and reads
+			// only the first fragment at open time, so its bit_rate
+			// counts that fragment's bytes over the sidx duration.
+			s.DurationTS = rescale(end.ticks, int64(t.Timescale), end.scale)
+			tableDur = s.DurationTS
+			bytes = firstMoofBytes[t.ID]
+		}
+		if tableDur > 0 && bytes > 0 {
+			s.BitRate = rescale(bytes, int64(t.Timescale)*8, tableDur)
 		}
 		if (t.Codec == media.CodecAC3 || t.Codec == media.CodecEAC3) && t.Bitrate > 0 {
 			s.BitRate = t.Bitrate
@@ -97,12 +119,14 @@ func buildMP4(ctx context.Context, res *Result, rd *mp4.Reader, size int64) erro
 			s.NbFrames = t.SampleCount
 		}
 		if t.Kind == media.KindVideo {
-			if t.SampleCount > 0 && tableDur > 0 {
-				s.AvgFrameRate = avReduce(t.SampleCount*int64(t.Timescale), tableDur, math.MaxInt32)
+			// mov's duration_for_fps: the sample-table duration, even
+			// when a segment index sets the stream duration.
+			if t.SampleCount > 0 && t.Duration > 0 {
+				s.AvgFrameRate = avReduce(t.SampleCount*int64(t.Timescale), t.Duration, math.MaxInt32)
 			}
 			if st != nil && st.minDelta > 0 {
 				s.RFrameRate = avReduce(int64(t.Timescale), st.minDelta, math.MaxInt32)
-			} else if t.SampleCount > 0 && tableDur > 0 {
+			} else if t.SampleCount > 0 && t.Duration > 0 {
 				s.RFrameRate = s.AvgFrameRate
 			} else if !t.FrameRate.IsZero() {
 				s.RFrameRate = t.FrameRate.Reduce()
@@ -112,6 +136,63 @@ func buildMP4(ctx context.Context, res *Result, rd *mp4.Reader, size int64) erro
 		_ = i
 	}
 	return nil
+}
+
+// sidxEnds returns, per track ID, the end of the last subsegment indexed
+// by the segment index boxes (in the sidx timescale), and whether the index chain reaches
+// the end of the file (libavformat's "offset == avio_size" test).
+func sidxEnds(rd *mp4.Reader, size int64) (map[int]sidxTime, bool) {
+	ends := map[int]sidxTime{}
+	complete := false
+	for _, x := range rd.SegmentIndexes() {
+		if x.Timescale == 0 {
+			continue
+		}
+		end := int64(x.EarliestPresentationTime)
+		off := x.FirstOffset
+		for _, r := range x.References {
+			end += int64(r.Duration)
+			off += int64(r.Size)
+		}
+		if off == size {
+			complete = true
+		}
+		ends[int(x.ReferenceID)] = sidxTime{end, int64(x.Timescale)}
+	}
+	return ends, complete
+}
+
+// sidxTime is a time as ticks of a timescale.
+type sidxTime struct{ ticks, scale int64 }
+
+// firstFragmentBytes sums, per track, the payload bytes of the samples of
+// the first movie fragment (what libavformat has read when it computes
+// bit_rate for an indexed fragmented file).
+func firstFragmentBytes(ctx context.Context, rd *mp4.Reader) (map[int]int64, error) {
+	frags := rd.Fragments()
+	out := map[int]int64{}
+	if len(frags) == 0 {
+		return out, nil
+	}
+	lo, hi := frags[0], int64(math.MaxInt64)
+	if len(frags) > 1 {
+		hi = frags[1]
+	}
+	for smp, err := range rd.Samples() {
+		if err != nil {
+			return nil, err
+		}
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		if smp.Offset > lo && smp.Offset < hi {
+			out[smp.TrackID] += int64(smp.Size)
+		}
+		if smp.Offset > hi {
+			break
+		}
+	}
+	return out, nil
 }
 
 // trackStats accumulates what a walk over the sample records learns.
