@@ -1,0 +1,328 @@
+package ts
+
+import (
+	"github.com/bluenviron/mediacommon/v2/pkg/codecs/ac3"
+	"github.com/bluenviron/mediacommon/v2/pkg/codecs/eac3"
+	"github.com/bluenviron/mediacommon/v2/pkg/codecs/mpeg4audio"
+
+	"github.com/streamkit-go/streamkit/media"
+)
+
+// audioFrame describes one frame found at the start of a buffer.
+type audioFrame struct {
+	size    int // bytes, 0 when the header is invalid
+	samples int // PCM samples per channel
+	rate    int // sample rate
+}
+
+// frameAudio cuts ADTS, LOAS, AC-3/E-AC-3 and MPEG audio into frames.
+// Bytes that do not start a valid frame header are skipped one at a time
+// until one does, as libavcodec's parsers do.
+func (s *esStream) frameAudio(eof bool) {
+	hdrLen := 7
+	switch s.info.framer {
+	case framerLATM:
+		hdrLen = 3
+	case framerAC3:
+		hdrLen = 8
+	case framerMPEGAudio:
+		hdrLen = 4
+	}
+	p := s.consumed
+	for !s.d.stop {
+		if len(s.es)-p < hdrLen {
+			break
+		}
+		f := s.parseAudioHeader(s.es[p:])
+		if f.size == 0 {
+			p++
+			s.d.stats.FrameErrors++
+			continue
+		}
+		end := p + f.size
+		if end > len(s.es) {
+			if eof {
+				s.d.stats.FrameErrors += int64(len(s.es) - p)
+				p = len(s.es)
+			}
+			break
+		}
+		// E-AC-3: dependent substreams that follow an independent one
+		// belong to the same access unit.
+		if s.info.framer == framerAC3 && isEAC3(s.es[p:]) {
+			for {
+				if len(s.es)-end < hdrLen {
+					if !eof {
+						s.consumed = p
+						return
+					}
+					break
+				}
+				if !isEAC3(s.es[end:]) || s.es[end+2]>>6 != 1 {
+					break
+				}
+				g := s.parseAudioHeader(s.es[end:])
+				if g.size == 0 || end+g.size > len(s.es) {
+					if !eof && g.size != 0 {
+						s.consumed = p
+						return
+					}
+					break
+				}
+				end += g.size
+			}
+		}
+		if s.d.mode == modeProbe && !s.conf {
+			s.audioConfig(s.es[p:end], f)
+		}
+		if f.rate > 0 {
+			s.sampleRate = f.rate
+		}
+		s.consumed = end
+		s.emitFrame(p, end, true, f.samples)
+		p = end
+	}
+	if p > s.consumed {
+		s.consumed = p
+	}
+	if eof {
+		s.consumed = len(s.es)
+	}
+}
+
+func isEAC3(b []byte) bool { return len(b) >= 6 && b[0] == 0x0B && b[1] == 0x77 && b[5]>>3 > 10 }
+
+var adtsRates = [16]int{96000, 88200, 64000, 48000, 44100, 32000, 24000, 22050, 16000, 12000, 11025, 8000, 7350}
+
+func (s *esStream) parseAudioHeader(b []byte) audioFrame {
+	switch s.info.framer {
+	case framerADTS:
+		// syncword(12) ID(1) layer(2) protection_absent(1) profile(2)
+		// sampling_frequency_index(4) private(1) channel_configuration(3)
+		// original(1) home(1) copyright_id(1) copyright_start(1)
+		// aac_frame_length(13) buffer_fullness(11) raw_data_blocks(2)
+		if b[0] != 0xFF || b[1]&0xF6 != 0xF0 {
+			return audioFrame{}
+		}
+		sfi := b[2] >> 2 & 0x0f
+		if sfi > 12 {
+			return audioFrame{}
+		}
+		n := int(b[3]&3)<<11 | int(b[4])<<3 | int(b[5])>>5
+		hl := 7
+		if b[1]&1 == 0 {
+			hl = 9
+		}
+		if n < hl {
+			return audioFrame{}
+		}
+		return audioFrame{size: n, samples: 1024 * (int(b[6]&3) + 1), rate: adtsRates[sfi]}
+	case framerLATM:
+		// syncword 0x2B7 (11) audioMuxLengthBytes (13)
+		if b[0] != 0x56 || b[1]&0xE0 != 0xE0 {
+			return audioFrame{}
+		}
+		n := 3 + (int(b[1]&0x1f)<<8 | int(b[2]))
+		samples := s.info.track.FrameSize
+		if samples <= 0 {
+			samples = 1024
+		}
+		return audioFrame{size: n, samples: samples, rate: s.info.track.SampleRate}
+	case framerAC3:
+		if b[0] != 0x0B || b[1] != 0x77 {
+			return audioFrame{}
+		}
+		if b[5]>>3 > 10 {
+			var si eac3.SyncInfo
+			if si.Unmarshal(b) != nil {
+				return audioFrame{}
+			}
+			blocks := [4]int{1, 2, 3, 6}[si.Numblkscod&3]
+			return audioFrame{size: si.FrameSize(), samples: 256 * blocks, rate: si.SampleRate()}
+		}
+		var si ac3.SyncInfo
+		if si.Unmarshal(b) != nil {
+			return audioFrame{}
+		}
+		return audioFrame{size: si.FrameSize(), samples: 1536, rate: si.SampleRate()}
+	case framerMPEGAudio:
+		return parseMPEGAudio(b)
+	}
+	return audioFrame{}
+}
+
+// audioConfig fills the track from the first frame while probing.
+func (s *esStream) audioConfig(b []byte, f audioFrame) {
+	t := s.info.track
+	switch s.info.framer {
+	case framerADTS:
+		// Build the 2-byte AudioSpecificConfig the ADTS header implies:
+		// audioObjectType = profile+1, samplingFrequencyIndex, channelConfiguration.
+		aot := b[2]>>6 + 1
+		sfi := b[2] >> 2 & 0x0f
+		ch := (b[2]&1)<<2 | b[3]>>6
+		asc := []byte{aot<<3 | sfi>>1, (sfi&1)<<7 | ch<<3}
+		tag := t.CodecTag
+		if t.SetAAC(asc) == nil {
+			s.conf = true
+		}
+		t.CodecTag = tag
+	case framerLATM:
+		var ame mpeg4audio.AudioMuxElement
+		ame.MuxConfigPresent = true
+		if ame.Unmarshal(b[3:]) == nil && ame.StreamMuxConfig != nil &&
+			len(ame.StreamMuxConfig.Programs) > 0 && len(ame.StreamMuxConfig.Programs[0].Layers) > 0 {
+			if asc := ame.StreamMuxConfig.Programs[0].Layers[0].AudioSpecificConfig; asc != nil {
+				if raw, err := asc.Marshal(); err == nil {
+					tag := t.CodecTag
+					if t.SetAAC(raw) == nil {
+						s.conf = true
+						s.sampleRate = t.SampleRate
+					}
+					t.Codec = "aac_latm"
+					t.CodecTag = tag
+				}
+			}
+		}
+		if !s.conf {
+			s.conf = true // identified; parameters unknown
+		}
+	case framerAC3:
+		if isEAC3(b) {
+			var si eac3.SyncInfo
+			if si.Unmarshal(b) == nil {
+				bitrate := int64(0)
+				if f.samples > 0 {
+					bitrate = int64(f.size) * 8 * int64(si.SampleRate()) / int64(f.samples)
+				}
+				t.SetAC3Info(media.CodecEAC3, si.SampleRate(), si.Acmod, si.Lfeon, bitrate)
+				t.FrameSize = f.samples
+				s.conf = true
+			}
+			return
+		}
+		var si ac3.SyncInfo
+		var bsi ac3.BSI
+		if si.Unmarshal(b) == nil && bsi.Unmarshal(b[5:]) == nil {
+			t.SetAC3Info(media.CodecAC3, si.SampleRate(), bsi.Acmod, bsi.LfeOn, int64(ac3Bitrate(si.Frmsizecod))*1000)
+			s.conf = true
+		}
+	case framerMPEGAudio:
+		m := parseMPEGAudioFull(b)
+		if m.layer == 0 {
+			return
+		}
+		t.Kind = media.KindAudio
+		t.Codec = [4]media.Codec{"", "mp1", media.CodecMP2, media.CodecMP3}[m.layer]
+		t.SampleRate = m.rate
+		t.Channels = 2
+		t.ChannelLayout = "stereo"
+		if m.mono {
+			t.Channels, t.ChannelLayout = 1, "mono"
+		}
+		t.Bitrate = int64(m.bitrate) * 1000
+		t.FrameSize = f.samples
+		t.SampleFormat = "s16p"
+		if m.layer == 3 {
+			t.SampleFormat = "fltp"
+		}
+		t.CodecString = "mp4a.40.34"
+		if m.layer == 3 {
+			t.CodecString = "mp4a.40.34"
+			if !m.mpeg2 {
+				t.CodecString = "mp4a.6B"
+			}
+		}
+		s.conf = true
+	}
+}
+
+var ac3Kbps = [19]int{32, 40, 48, 56, 64, 80, 96, 112, 128, 160, 192, 224, 256, 320, 384, 448, 512, 576, 640}
+
+func ac3Bitrate(frmsizecod uint8) int {
+	if i := int(frmsizecod >> 1); i < len(ac3Kbps) {
+		return ac3Kbps[i]
+	}
+	return 0
+}
+
+type mpegAudioHeader struct {
+	layer   int // 1..3, 0 invalid
+	mpeg2   bool
+	rate    int
+	bitrate int // kbit/s
+	mono    bool
+	size    int
+	samples int
+}
+
+var mpaBitrates = [2][3][16]int{
+	{ // MPEG-1: layer I, II, III
+		{0, 32, 64, 96, 128, 160, 192, 224, 256, 288, 320, 352, 384, 416, 448},
+		{0, 32, 48, 56, 64, 80, 96, 112, 128, 160, 192, 224, 256, 320, 384},
+		{0, 32, 40, 48, 56, 64, 80, 96, 112, 128, 160, 192, 224, 256, 320},
+	},
+	{ // MPEG-2/2.5 (LSF)
+		{0, 32, 48, 56, 64, 80, 96, 112, 128, 144, 160, 176, 192, 224, 256},
+		{0, 8, 16, 24, 32, 40, 48, 56, 64, 80, 96, 112, 128, 144, 160},
+		{0, 8, 16, 24, 32, 40, 48, 56, 64, 80, 96, 112, 128, 144, 160},
+	},
+}
+
+// parseMPEGAudioFull decodes an MPEG-1/2/2.5 audio frame header
+// (ISO/IEC 11172-3 2.4.1.3, 13818-3). It is written here rather than
+// taken from mediacommon's mpeg1audio, which computes Layer I and
+// MPEG-2 Layer III frame lengths with the MPEG-1 Layer II formula.
+func parseMPEGAudioFull(b []byte) mpegAudioHeader {
+	if len(b) < 4 || b[0] != 0xFF || b[1]&0xE0 != 0xE0 {
+		return mpegAudioHeader{}
+	}
+	ver := b[1] >> 3 & 3 // 0: 2.5, 2: 2, 3: 1
+	lay := 4 - int(b[1]>>1&3)
+	bri := int(b[2] >> 4)
+	sri := int(b[2] >> 2 & 3)
+	if ver == 1 || lay == 4 || bri == 0 || bri == 15 || sri == 3 {
+		return mpegAudioHeader{}
+	}
+	h := mpegAudioHeader{layer: lay, mpeg2: ver != 3}
+	rate := [3]int{44100, 48000, 32000}[sri]
+	switch ver {
+	case 2:
+		rate /= 2
+	case 0:
+		rate /= 4
+	}
+	h.rate = rate
+	lsf := 0
+	if h.mpeg2 {
+		lsf = 1
+	}
+	h.bitrate = mpaBitrates[lsf][lay-1][bri]
+	pad := int(b[2] >> 1 & 1)
+	h.mono = b[3]>>6 == 3
+	switch lay {
+	case 1:
+		h.size = (12*h.bitrate*1000/rate + pad) * 4
+		h.samples = 384
+	case 2:
+		h.size = 144*h.bitrate*1000/rate + pad
+		h.samples = 1152
+	case 3:
+		if h.mpeg2 {
+			h.size = 72*h.bitrate*1000/rate + pad
+			h.samples = 576
+		} else {
+			h.size = 144*h.bitrate*1000/rate + pad
+			h.samples = 1152
+		}
+	}
+	return h
+}
+
+func parseMPEGAudio(b []byte) audioFrame {
+	h := parseMPEGAudioFull(b)
+	if h.layer == 0 || h.size < 4 {
+		return audioFrame{}
+	}
+	return audioFrame{size: h.size, samples: h.samples, rate: h.rate}
+}

@@ -1,0 +1,244 @@
+package ts
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/streamkit-go/streamkit/media"
+)
+
+type demuxMode int
+
+const (
+	modeSamples demuxMode = iota
+	modeProbe             // learn codec parameters and start timestamps
+	modeTail              // learn last timestamps
+)
+
+const noTS = int64(-1 << 63)
+
+// progState unwraps the 33-bit timestamps of one program onto a
+// monotonic timeline: each value is placed within ±2^32 of the previous
+// one, so that all streams of a program cross a wrap together.
+type progState struct {
+	ref     int64
+	haveRef bool
+}
+
+const wrap33 = int64(1) << 33
+
+func (p *progState) unwrap(raw int64) int64 {
+	if !p.haveRef {
+		// Like libavformat (update_wrap_reference), a first timestamp
+		// less than 60 s before the wrap point starts the timeline just
+		// below zero rather than just below 2^33.
+		if raw >= wrap33-60*Timescale {
+			raw -= wrap33
+		}
+		p.haveRef = true
+		p.ref = raw
+		return raw
+	}
+	d := (raw - p.ref) & (wrap33 - 1)
+	if d >= wrap33/2 {
+		d -= wrap33
+	}
+	v := p.ref + d
+	p.ref = v
+	return v
+}
+
+// demux is one pass over a byte range of the file.
+type demux struct {
+	rd      *Reader
+	mode    demuxMode
+	ctx     context.Context
+	streams [0x2000]*esStream
+	ccs     [0x2000]int8
+	progs   []progState
+	pcrPID  map[uint16]int
+	emit    func(*esStream, *media.Sample) bool
+	onPCR   func(prog int, pcr int64)
+	stats   Stats
+	stop    bool
+	err     error
+	smp     media.Sample
+}
+
+func (rd *Reader) newDemux(mode demuxMode) *demux {
+	d := &demux{rd: rd, mode: mode, progs: make([]progState, len(rd.progs)), pcrPID: map[uint16]int{}}
+	for i := range d.ccs {
+		d.ccs[i] = -1
+	}
+	for i, p := range rd.progs {
+		if p.PCRPID >= 0 && p.PCRPID < 0x1FFF {
+			if _, ok := d.pcrPID[uint16(p.PCRPID)]; !ok {
+				d.pcrPID[uint16(p.PCRPID)] = i
+			}
+		}
+	}
+	for _, in := range rd.infos {
+		if in.framer == framerNone {
+			continue
+		}
+		s := &esStream{d: d, info: in, prog: &d.progs[in.prog], lastDTS: noTS, lastPTS: noTS, anchorPTS: noTS}
+		s.reset()
+		d.streams[in.pid] = s
+	}
+	return d
+}
+
+func (d *demux) seedRef(prog int, ts int64) {
+	p := &d.progs[prog]
+	if !p.haveRef {
+		p.haveRef, p.ref = true, ts
+	}
+}
+
+// fail records a fatal error and stops the pass.
+func (d *demux) fail(err error) {
+	if d.err == nil {
+		d.err = err
+	}
+	d.stop = true
+}
+
+// damage handles damage that ffprobe tolerates: fatal in strict mode.
+func (d *demux) damage(pos int64, what string, cause string) {
+	if d.rd.cfg.strict {
+		d.fail(errAt(pos, what, fmt.Errorf("%w: %s", media.ErrCorrupt, cause)))
+	}
+}
+
+// run demuxes the packets in [from, end).
+func (d *demux) run(from, end int64) (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = errAt(from, "packet", fmt.Errorf("%w: parser panic: %v", media.ErrCorrupt, p))
+		}
+	}()
+	src := newSource(d.rd.r, end, d.rd.l)
+	stride := int64(d.rd.l.stride)
+	pos := from
+	var h packetHeader
+	var n int64 // packet number, counted from the start of the file when from is the start
+	if from > d.rd.start {
+		n = (from - d.rd.start) / stride
+	}
+	for !d.stop {
+		if d.ctx != nil && n&1023 == 0 {
+			if err := d.ctx.Err(); err != nil {
+				return err
+			}
+		}
+		pkt, short, err := src.packetAt(pos)
+		if err != nil {
+			return err
+		}
+		if short {
+			if rem := end - pos; rem > 0 && d.mode == modeSamples {
+				w, _ := src.window(pos, int(rem))
+				if len(w) > d.rd.l.lead && w[d.rd.l.lead] == syncByte {
+					d.flush(true)
+					if d.err != nil {
+						return d.err
+					}
+					return errAt(pos, fmt.Sprintf("packet %d", n), fmt.Errorf("%w: %d of %d bytes", media.ErrTruncated, rem, stride))
+				}
+				d.stats.SkippedBytes += rem
+			}
+			break
+		}
+		if pkt == nil {
+			np, err := src.resync(pos)
+			if err != nil {
+				return err
+			}
+			d.stats.Resyncs++
+			if np < 0 {
+				d.stats.SkippedBytes += end - pos
+				d.damage(pos, fmt.Sprintf("packet %d", n), "lost sync, none found again")
+				break
+			}
+			d.stats.SkippedBytes += np - pos
+			d.damage(pos, fmt.Sprintf("packet %d", n), fmt.Sprintf("lost sync for %d bytes", np-pos))
+			pos = np
+			continue
+		}
+		d.stats.Packets++
+		d.packet(pkt, pos, n, &h)
+		pos += stride
+		n++
+	}
+	if d.err != nil {
+		return d.err
+	}
+	if !d.stop {
+		d.flush(d.mode == modeSamples)
+	}
+	return d.err
+}
+
+func (d *demux) packet(pkt []byte, pos, n int64, h *packetHeader) {
+	if err := parseHeader(pkt, h); err != nil {
+		d.stats.ErrorPackets++
+		d.damage(pos, fmt.Sprintf("packet %d (PID %s)", n, pidString(h.pid)), err.Error())
+		return
+	}
+	if h.tei {
+		d.stats.ErrorPackets++
+		d.damage(pos, fmt.Sprintf("packet %d (PID %s)", n, pidString(h.pid)), "transport_error_indicator set")
+		return
+	}
+	if h.hasPCR && d.onPCR != nil {
+		if pi, ok := d.pcrPID[h.pid]; ok {
+			d.onPCR(pi, h.pcr)
+		}
+	}
+	s := d.streams[h.pid]
+	if s == nil {
+		return
+	}
+	hasPayload := h.afc&1 != 0
+	// Continuity: a repeated counter on a packet with payload is a
+	// duplicate (ISO/IEC 13818-1 2.4.3.3) and is dropped; a jump is a
+	// discontinuity, counted and tolerated unless signalled.
+	last := d.ccs[h.pid]
+	if hasPayload {
+		d.ccs[h.pid] = int8(h.cc)
+	}
+	if last >= 0 && !h.disc {
+		if hasPayload {
+			if uint8(last) == h.cc && !h.pusi {
+				return
+			}
+			if uint8(last+1)&0x0f != h.cc {
+				d.stats.CCErrors++
+				d.damage(pos, fmt.Sprintf("packet %d (PID %s)", n, pidString(h.pid)), fmt.Sprintf("continuity counter %d after %d", h.cc, last))
+				if d.stop {
+					return
+				}
+				s.discontinuity()
+			}
+		}
+	}
+	if !hasPayload || h.payloadOff >= PacketSize {
+		return
+	}
+	payload := pkt[h.payloadOff:]
+	if h.pusi {
+		s.startPES(pos, n, h.rai)
+	}
+	s.pesPayload(payload, pos, n)
+}
+
+// flush completes every stream at the end of the range.
+func (d *demux) flush(final bool) {
+	for _, s := range d.streams {
+		if s == nil || d.stop {
+			continue
+		}
+		s.endPES(final)
+		s.frame(true)
+	}
+}

@@ -1,0 +1,591 @@
+package ts
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"iter"
+
+	"github.com/asticode/go-astits"
+
+	"github.com/streamkit-go/streamkit/media"
+)
+
+// Timescale is the clock rate of MPEG-TS timestamps (PTS, DTS).
+const Timescale = 90000
+
+// MaxPESSize caps the bytes buffered for one PES packet or one access unit
+// that has not been completed yet. A stream that needs more is reported as
+// corrupt instead of being allowed to exhaust memory.
+const MaxPESSize = 16 << 20
+
+const (
+	defaultProbeSize = 8 << 20
+	defaultTailSize  = 1 << 20
+)
+
+func init() {
+	media.RegisterFormat(media.Format{
+		Name:  "mpegts",
+		Match: Match,
+		Open: func(r io.ReaderAt, size int64) (media.Demuxer, error) {
+			return NewReader(r, size)
+		},
+	})
+}
+
+// Match reports whether head, the first bytes of a file, looks like an
+// MPEG transport stream: sync bytes at 0, 188 and 376 (or one stride apart
+// for 192-byte M2TS and 204-byte packets). Fewer packets are accepted when
+// head is shorter.
+func Match(head []byte) bool {
+	if len(head) < PacketSize {
+		return false
+	}
+	for _, l := range layouts {
+		n := 0
+		for k := 0; k < 3; k++ {
+			i := l.lead + k*l.stride
+			if i >= len(head) {
+				break
+			}
+			if head[i] != syncByte {
+				n = -1
+				break
+			}
+			n++
+		}
+		if n >= 3 || (n > 0 && l.lead+n*l.stride >= len(head)) {
+			return true
+		}
+	}
+	return false
+}
+
+// Option configures a Reader.
+type Option func(*config)
+
+type config struct {
+	probeSize int64
+	tailSize  int64
+	strict    bool
+}
+
+// WithProbeSize sets how many bytes from the start NewReader reads at most
+// to find the PAT, PMTs and codec parameters (default 8 MiB). Streams whose
+// parameters are not found within it keep what is known (Codec, Kind).
+func WithProbeSize(n int64) Option { return func(c *config) { c.probeSize = n } }
+
+// WithTailSize sets how many bytes at the end NewReader reads to learn the
+// last timestamps of each track (default 1 MiB; doubled up to 4 times while
+// some track has none there). 0 disables the tail read: durations are then
+// estimated from the probe window only.
+func WithTailSize(n int64) Option { return func(c *config) { c.tailSize = n } }
+
+// WithStrict makes damage that ffprobe tolerates fatal: continuity counter
+// errors, lost sync, packets with the transport error indicator, malformed
+// PES headers and frames. By default they are skipped and counted in
+// [Reader.Stats].
+func WithStrict(strict bool) Option { return func(c *config) { c.strict = strict } }
+
+// Program is one program of the transport stream, from the PAT and its PMT.
+type Program struct {
+	// Number is the program_number.
+	Number int
+	// PMTPID and PCRPID are the PIDs of the program map table and of the
+	// packets carrying the program clock reference.
+	PMTPID, PCRPID int
+	// FirstPCR and LastPCR are the first PCR seen in the probe window and
+	// the last one seen in the tail of the file, in 27 MHz ticks
+	// (base*300+extension), not unwrapped; -1 when none was seen.
+	FirstPCR, LastPCR int64
+	// Tracks lists the indexes into Reader.Tracks() of the program's streams.
+	Tracks []int
+}
+
+// Stats counts damage skipped while reading (zero for clean files).
+type Stats struct {
+	Packets      int64 // TS packets read
+	Resyncs      int64 // times sync was lost and found again
+	SkippedBytes int64 // bytes skipped while resynchronising
+	CCErrors     int64 // continuity counter discontinuities
+	ErrorPackets int64 // packets with transport_error_indicator set or a bad adaptation field
+	PESErrors    int64 // PES packets with a malformed header or cut short
+	FrameErrors  int64 // bytes of elementary stream skipped looking for a frame sync
+	Untimed      int64 // access units dropped because no timestamp preceded them
+}
+
+// Reader demultiplexes an MPEG transport stream. It implements
+// media.Demuxer. A Reader is not safe for concurrent use; Samples may be
+// called several times, each call reading the file again.
+type Reader struct {
+	r      io.ReaderAt
+	size   int64
+	cfg    config
+	l      layout
+	start  int64
+	tracks []*media.Track
+	progs  []*Program
+	infos  []*streamInfo // parallel to tracks
+	stats  Stats
+}
+
+// streamInfo is what the reader knows about a track's PID from the PMT.
+type streamInfo struct {
+	pid        uint16
+	streamType uint8
+	framer     framerKind
+	prog       int // index into progs
+	track      *media.Track
+	trackIndex int
+}
+
+// NewReader reads the headers of the transport stream r of the given size:
+// the PAT and PMTs, the first PES packets of each stream (up to the probe
+// size) for codec parameters and start timestamps, and the end of the
+// file for durations.
+func NewReader(r io.ReaderAt, size int64, opts ...Option) (rd *Reader, err error) {
+	cfg := config{probeSize: defaultProbeSize, tailSize: defaultTailSize}
+	for _, o := range opts {
+		o(&cfg)
+	}
+	defer func() {
+		if p := recover(); p != nil {
+			rd, err = nil, &media.PosError{Format: "mpegts", Offset: 0, What: "headers", Err: fmt.Errorf("%w: parser panic: %v", media.ErrCorrupt, p)}
+		}
+	}()
+	head := make([]byte, 3*204+204)
+	n, rerr := r.ReadAt(head, 0)
+	if rerr != nil && rerr != io.EOF {
+		return nil, &media.PosError{Format: "mpegts", Offset: 0, What: "header", Err: rerr}
+	}
+	head = head[:n]
+	l, start, ok := detectLayout(head)
+	if !ok {
+		if n < PacketSize {
+			return nil, &media.PosError{Format: "mpegts", Offset: int64(n), What: "packet 0", Err: media.ErrTruncated}
+		}
+		return nil, &media.PosError{Format: "mpegts", Offset: 0, What: "packet 0", Err: fmt.Errorf("%w: no 0x47 sync byte pattern", media.ErrCorrupt)}
+	}
+	rd = &Reader{r: r, size: size, cfg: cfg, l: l, start: int64(start)}
+	probeEnd := size
+	if cfg.probeSize > 0 && cfg.probeSize < probeEnd-rd.start {
+		probeEnd = rd.start + cfg.probeSize
+	}
+	if err := rd.readPSI(probeEnd); err != nil {
+		return nil, err
+	}
+	if err := rd.probe(probeEnd); err != nil {
+		return nil, err
+	}
+	rd.readTail()
+	rd.stats = Stats{}
+	return rd, nil
+}
+
+// Format returns "mpegts".
+func (rd *Reader) Format() string { return "mpegts" }
+
+// Tracks returns the elementary streams in ffprobe's stream order.
+func (rd *Reader) Tracks() []*media.Track { return rd.tracks }
+
+// Programs returns the programs of the PAT that have a PMT, in the order
+// their PMTs were found.
+func (rd *Reader) Programs() []*Program { return rd.progs }
+
+// PacketSize returns the stride between packets in the file: 188, 192
+// (M2TS) or 204.
+func (rd *Reader) PacketSize() int { return rd.l.stride }
+
+// Stats returns what the last complete or interrupted Samples iteration
+// skipped.
+func (rd *Reader) Stats() Stats { return rd.stats }
+
+// ReadSample returns s.Data: MPEG-TS samples are assembled while iterating
+// and carry their payload. A sample whose Data is gone (copied without
+// it) is an error.
+func (rd *Reader) ReadSample(s *media.Sample, buf []byte) ([]byte, error) {
+	if s.Data == nil && s.Size > 0 {
+		return nil, fmt.Errorf("mpegts: sample %d of track %d has no data: TS payloads are only available while iterating", s.Index, s.TrackID)
+	}
+	return s.Data, nil
+}
+
+// Samples iterates over the access units of all tracks in file order. Each
+// Sample's Data is valid until the iteration advances.
+func (rd *Reader) Samples() iter.Seq2[media.Sample, error] {
+	return rd.SamplesContext(context.Background())
+}
+
+// SamplesContext is Samples with cancellation: the iteration stops with
+// ctx.Err() when ctx is done.
+func (rd *Reader) SamplesContext(ctx context.Context) iter.Seq2[media.Sample, error] {
+	return func(yield func(media.Sample, error) bool) {
+		d := rd.newDemux(modeSamples)
+		d.ctx = ctx
+		stopped := false
+		d.emit = func(s *esStream, smp *media.Sample) bool {
+			if !yield(*smp, nil) {
+				stopped = true
+				return false
+			}
+			return true
+		}
+		err := d.run(rd.start, rd.size)
+		rd.stats = d.stats
+		if err != nil && !stopped {
+			yield(media.Sample{}, err)
+		}
+	}
+}
+
+// readPSI finds the PAT and the PMTs in the first probeEnd bytes with
+// astits and builds the tracks in ffprobe's order: programs in the order
+// their PMT is first seen, streams in PMT order.
+func (rd *Reader) readPSI(probeEnd int64) (err error) {
+	pr := &psiReader{src: newSource(rd.r, probeEnd, rd.l), pos: rd.start, want: map[uint16]bool{0: true}}
+	dmx := astits.NewDemuxer(context.Background(), pr, astits.DemuxerOptPacketSize(PacketSize))
+	var pat *astits.PATData
+	pmtPIDs := map[uint16]int{}
+	seen := map[int]bool{}
+	failures := 0
+	for {
+		data, derr := dmx.NextData()
+		if derr != nil {
+			if errors.Is(derr, astits.ErrNoMorePackets) || pr.err != nil {
+				break
+			}
+			failures++
+			if failures > 64 {
+				break
+			}
+			continue
+		}
+		switch {
+		case data.PAT != nil && pat == nil:
+			pat = data.PAT
+			for _, p := range pat.Programs {
+				if p.ProgramNumber == 0 {
+					continue
+				}
+				pmtPIDs[p.ProgramMapID] = int(p.ProgramNumber)
+				pr.want[p.ProgramMapID] = true
+			}
+		case data.PMT != nil && pat != nil:
+			num := int(data.PMT.ProgramNumber)
+			if _, ok := pmtPIDs[data.PID]; !ok || seen[num] {
+				break
+			}
+			seen[num] = true
+			rd.addProgram(data.PID, data.PMT)
+		}
+		if pat != nil && len(seen) >= len(pmtPIDs) {
+			break
+		}
+	}
+	if pr.err != nil {
+		return pr.err
+	}
+	if pat == nil {
+		return &media.PosError{Format: "mpegts", Offset: rd.start, What: "PAT (PID 0x0)", Err: fmt.Errorf("%w: no program association table in the first %d bytes", media.ErrCorrupt, probeEnd-rd.start)}
+	}
+	if len(rd.progs) == 0 {
+		return &media.PosError{Format: "mpegts", Offset: rd.start, What: "PMT", Err: fmt.Errorf("%w: no program map table in the first %d bytes", media.ErrCorrupt, probeEnd-rd.start)}
+	}
+	return nil
+}
+
+// psiReader feeds astits the 188-byte packets of the PIDs in want, read
+// through the same resynchronising packet loop as the demuxer.
+type psiReader struct {
+	src  *source
+	pos  int64
+	want map[uint16]bool
+	err  error
+}
+
+func (p *psiReader) Read(b []byte) (int, error) {
+	if len(b) < PacketSize {
+		return 0, io.ErrShortBuffer
+	}
+	for {
+		pkt, short, err := p.src.packetAt(p.pos)
+		if err != nil {
+			p.err = err
+			return 0, err
+		}
+		if short {
+			return 0, io.EOF
+		}
+		if pkt == nil {
+			np, err := p.src.resync(p.pos)
+			if err != nil {
+				p.err = err
+				return 0, err
+			}
+			if np < 0 {
+				return 0, io.EOF
+			}
+			p.pos = np
+			continue
+		}
+		p.pos += int64(p.src.l.stride)
+		pid := uint16(pkt[1]&0x1f)<<8 | uint16(pkt[2])
+		if p.want[pid] && pkt[1]&0x80 == 0 {
+			return copy(b, pkt), nil
+		}
+	}
+}
+
+func (rd *Reader) addProgram(pmtPID uint16, pmt *astits.PMTData) {
+	prog := &Program{Number: int(pmt.ProgramNumber), PMTPID: int(pmtPID), PCRPID: int(pmt.PCRPID), FirstPCR: -1, LastPCR: -1}
+	pi := len(rd.progs)
+	rd.progs = append(rd.progs, prog)
+	for _, es := range pmt.ElementaryStreams {
+		if es == nil || es.ElementaryPID >= 0x1FFF {
+			continue
+		}
+		dup := false
+		for _, in := range rd.infos {
+			if in.pid == es.ElementaryPID {
+				dup = true
+			}
+		}
+		if dup {
+			continue
+		}
+		t := &media.Track{
+			ID:          int(es.ElementaryPID),
+			Index:       len(rd.tracks),
+			Program:     prog.Number,
+			Timescale:   Timescale,
+			SampleCount: -1,
+			Bytes:       -1,
+			LevelIDC:    -99,
+		}
+		in := &streamInfo{pid: es.ElementaryPID, streamType: uint8(es.StreamType), prog: pi, track: t, trackIndex: t.Index}
+		classify(in, t, es)
+		prog.Tracks = append(prog.Tracks, t.Index)
+		rd.tracks = append(rd.tracks, t)
+		rd.infos = append(rd.infos, in)
+	}
+}
+
+// classify sets Kind, Codec and CodecTag from the stream type and the
+// descriptors, following libavformat's mpegts tables (ISO types, then
+// registration and descriptor overrides for private streams).
+func classify(in *streamInfo, t *media.Track, es *astits.PMTElementaryStream) {
+	st := uint8(es.StreamType)
+	t.CodecTag = fmt.Sprintf("[%d][0][0][0]", st)
+	var reg string
+	hasAC3, hasEAC3 := false, false
+	for _, d := range es.ElementaryStreamDescriptors {
+		if d == nil {
+			continue
+		}
+		switch {
+		case d.Registration != nil:
+			f := d.Registration.FormatIdentifier
+			reg = string([]byte{byte(f >> 24), byte(f >> 16), byte(f >> 8), byte(f)})
+		case d.AC3 != nil:
+			hasAC3 = true
+		case d.EnhancedAC3 != nil:
+			hasEAC3 = true
+		case d.ISO639LanguageAndAudioType != nil:
+			if lang := d.ISO639LanguageAndAudioType.Language; len(lang) == 3 && t.Language == "" {
+				t.Language = string(lang)
+			}
+		}
+	}
+	set := func(k media.Kind, c media.Codec, f framerKind) { t.Kind, t.Codec, in.framer = k, c, f }
+	switch st {
+	case 0x01, 0x02:
+		set(media.KindVideo, media.CodecMPEG2Video, framerMPEG2Video)
+	case 0x03, 0x04:
+		set(media.KindAudio, media.CodecMP3, framerMPEGAudio) // refined from the frame header (mp2, mp3)
+	case 0x0f:
+		set(media.KindAudio, media.CodecAAC, framerADTS)
+	case 0x10:
+		set(media.KindVideo, media.CodecMPEG4Video, framerNone)
+	case 0x11:
+		set(media.KindAudio, "aac_latm", framerLATM)
+	case 0x1b:
+		set(media.KindVideo, media.CodecH264, framerH264)
+	case 0x24:
+		set(media.KindVideo, media.CodecHEVC, framerHEVC)
+	case 0x81:
+		set(media.KindAudio, media.CodecAC3, framerAC3)
+	case 0x87:
+		set(media.KindAudio, media.CodecEAC3, framerAC3)
+	case 0x86:
+		set(media.KindData, media.CodecSCTE35, framerNone)
+	case 0x06, 0x15:
+		switch {
+		case hasEAC3:
+			set(media.KindAudio, media.CodecEAC3, framerAC3)
+		case hasAC3:
+			set(media.KindAudio, media.CodecAC3, framerAC3)
+		}
+	}
+	// Registration descriptors (ISO/IEC 13818-1 2.6.8) override the type
+	// of private streams, as in libavformat's REGD_types.
+	switch reg {
+	case "AC-3":
+		set(media.KindAudio, media.CodecAC3, framerAC3)
+	case "EAC3":
+		set(media.KindAudio, media.CodecEAC3, framerAC3)
+	case "HEVC":
+		set(media.KindVideo, media.CodecHEVC, framerHEVC)
+	case "ID3 ":
+		set(media.KindData, "timed_id3", framerPESData)
+	case "KLVA":
+		set(media.KindData, "klv", framerPESData)
+	case "Opus":
+		set(media.KindAudio, media.CodecOpus, framerNone)
+	}
+	if reg != "" && isPrintable(reg) {
+		t.CodecTag = reg
+	}
+	if t.Codec == media.CodecSCTE35 {
+		t.CodecTag = "[0][0][0][0]"
+	}
+}
+
+func isPrintable(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] < 0x20 || s[i] > 0x7e {
+			return false
+		}
+	}
+	return true
+}
+
+// probe runs the demuxer over the probe window until every track has its
+// codec parameters and first timestamps.
+func (rd *Reader) probe(probeEnd int64) error {
+	d := rd.newDemux(modeProbe)
+	first := make([]bool, len(rd.tracks))
+	frames := make([]int, len(rd.tracks))
+	d.emit = func(s *esStream, smp *media.Sample) bool {
+		t := s.info.track
+		i := s.info.trackIndex
+		if !first[i] {
+			first[i] = true
+			t.StartDTS, t.StartPTS = smp.DTS, smp.PTS
+		}
+		if smp.PTS < t.StartPTS {
+			t.StartPTS = smp.PTS
+		}
+		frames[i]++
+		if end := smp.PTS + int64(smp.Duration) - t.StartPTS; end > t.Duration {
+			t.Duration = end
+		}
+		return !rd.probeDone(d, frames)
+	}
+	d.onPCR = func(prog int, pcr int64) {
+		if rd.progs[prog].FirstPCR < 0 {
+			rd.progs[prog].FirstPCR = pcr
+		}
+	}
+	err := d.run(rd.start, probeEnd)
+	// Finalise codec parameters from what was captured.
+	for _, s := range d.streams {
+		if s != nil {
+			s.finishConfig()
+		}
+	}
+	if err != nil {
+		var pe *media.PosError
+		if errors.As(err, &pe) && errors.Is(err, media.ErrTruncated) {
+			return nil // the samples pass reports it
+		}
+		if rd.cfg.strict {
+			return err
+		}
+	}
+	return nil
+}
+
+// framesForStart is how many access units of a video track the probe
+// looks at for the smallest PTS (B-frames reorder the first few).
+const framesForStart = 8
+
+func (rd *Reader) probeDone(d *demux, frames []int) bool {
+	for i, in := range rd.infos {
+		if in.framer == framerNone || in.framer == framerPESData {
+			continue
+		}
+		s := d.streams[in.pid]
+		if s == nil || !s.configured() {
+			return false
+		}
+		need := 1
+		if in.track.Kind == media.KindVideo {
+			need = framesForStart
+		}
+		if frames[i] < need {
+			return false
+		}
+	}
+	return true
+}
+
+// readTail demuxes the end of the file to find each track's last
+// timestamp and the last PCRs; the track duration is then last PTS plus
+// one frame duration minus StartPTS.
+func (rd *Reader) readTail() {
+	if rd.cfg.tailSize <= 0 {
+		return
+	}
+	tail := rd.cfg.tailSize
+	for attempt := 0; attempt < 5; attempt++ {
+		from := rd.size - tail
+		if from < rd.start {
+			from = rd.start
+		}
+		// Align on the packet grid, then let the loop resync if needed.
+		from = rd.start + (from-rd.start)/int64(rd.l.stride)*int64(rd.l.stride)
+		d := rd.newDemux(modeTail)
+		// Unwrap tail timestamps relative to the start of each program.
+		for _, t := range rd.tracks {
+			if t.Duration > 0 || t.StartPTS != 0 {
+				d.seedRef(rd.infos[t.Index].prog, t.StartDTS)
+			}
+		}
+		found := make([]bool, len(rd.tracks))
+		last := make([]int64, len(rd.tracks))
+		d.emit = func(s *esStream, smp *media.Sample) bool {
+			i := s.info.trackIndex
+			end := smp.PTS + int64(smp.Duration)
+			if !found[i] || end > last[i] {
+				last[i] = end
+			}
+			found[i] = true
+			return true
+		}
+		d.onPCR = func(prog int, pcr int64) { rd.progs[prog].LastPCR = pcr }
+		_ = d.run(from, rd.size)
+		missing := false
+		for i, t := range rd.tracks {
+			if found[i] {
+				if dur := last[i] - t.StartPTS; dur > t.Duration {
+					t.Duration = dur
+				}
+			} else if rd.infos[i].framer != framerNone {
+				missing = true
+			}
+		}
+		if !missing || from == rd.start {
+			return
+		}
+		tail *= 2
+	}
+}
+
+// errAt builds the PosError for packet n at pos.
+func errAt(pos int64, what string, err error) error {
+	return &media.PosError{Format: "mpegts", Offset: pos, What: what, Err: err}
+}
+
+var _ media.Demuxer = (*Reader)(nil)
