@@ -139,12 +139,10 @@ func (t *Timeline) WriteSVG(w io.Writer) error {
 	}
 	s.p(`<polyline fill="none" stroke="#2ca02c" stroke-width="1.5" points="`)
 	for _, r := range t.Records {
-		st := (r.StartMs + r.WaitMs + r.DelayMs) / 1000
 		if r.WaitMs+r.DelayMs > 0 {
 			s.p("%.1f,%.1f ", X(r.StartMs/1000-(r.WaitMs+r.DelayMs)/1000), Y2(r.BufferBefore/1000+(r.WaitMs+r.DelayMs)/1000))
 		}
 		s.p("%.1f,%.1f ", X(r.StartMs/1000), Y2(r.BufferBefore/1000))
-		_ = st
 		after := math.Max(r.BufferBefore-r.TimeMs, 0)
 		s.p("%.1f,%.1f ", X((r.StartMs+r.TimeMs)/1000), Y2(after/1000))
 		s.p("%.1f,%.1f ", X((r.StartMs+r.TimeMs)/1000), Y2(r.BufferAfter/1000))

@@ -409,3 +409,5 @@ func scanLines(r io.Reader, name string, split func(string) []string, fn func(in
 	}
 	return nil
 }
+
+func openFile(path string) (*os.File, error) { return os.Open(path) }

@@ -147,3 +147,61 @@ func TestAbrSabreCLIErrors(t *testing.T) {
 		t.Errorf("unknown flag: err = %v", err)
 	}
 }
+
+// TestAbrSweepCLI: --workers 1 and 8 give identical files, and --shard runs
+// merged with `abr merge` give the unsharded file, for both models.
+func TestAbrSweepCLI(t *testing.T) {
+	dir := t.TempDir()
+	models := map[string][]string{
+		"sabre": {"--model", "sabre", "--traces", filepath.Join(abrTestdata, "sabre", "4Glogs"),
+			"--args", "-m " + filepath.Join(abrTestdata, "sabre", "bbb4k.json") + " -b 25 -a bola", "--video-sizes="},
+		"pensieve": {"--model", "pensieve", "--traces", filepath.Join(abrTestdata, "pensieve", "cooked_3gp"),
+			"--video-sizes", filepath.Join(abrTestdata, "pensieve", "video_sizes"), "--algos", "bb,robustmpc", "--args="},
+	}
+	for name, args := range models {
+		read := func(p string) string {
+			b, err := os.ReadFile(p)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return string(b)
+		}
+		run := func(out string, extra ...string) {
+			a := append(append([]string{"abr", "sweep"}, args...), "--out", out, "--quiet")
+			if _, err := runCLI(t, append(a, extra...)...); err != nil {
+				t.Fatalf("%s %v: %v", name, extra, err)
+			}
+		}
+		w1, w8 := filepath.Join(dir, name+"1.csv"), filepath.Join(dir, name+"8.csv")
+		if name == "sabre" {
+			run(w1, "--workers", "1", "--shard=", "--algos=")
+			run(w8, "--workers", "8", "--shard=", "--algos=")
+		} else {
+			run(w1, "--workers", "1", "--shard=")
+			run(w8, "--workers", "8", "--shard=")
+		}
+		if read(w1) != read(w8) {
+			t.Errorf("%s: --workers 1 and 8 differ", name)
+		}
+		var parts []string
+		for i := 0; i < 2; i++ {
+			p := filepath.Join(dir, name+"part"+strconv.Itoa(i)+".csv")
+			run(p, "--workers", "2", "--shard", strconv.Itoa(i)+"/2")
+			parts = append(parts, p)
+		}
+		merged := filepath.Join(dir, name+"merged.csv")
+		if _, err := runCLI(t, append([]string{"abr", "merge", "--out", merged}, parts...)...); err != nil {
+			t.Fatal(err)
+		}
+		if read(merged) != read(w1) {
+			t.Errorf("%s: merged shards differ:\n%s\n---\n%s", name, read(merged), read(w1))
+		}
+		header := strings.SplitN(read(w1), "\n", 2)[0]
+		if name == "pensieve" && header != "trace,algo,qoe_sum,avg_bitrate_kbps,rebuf_s" {
+			t.Errorf("pensieve header %q", header)
+		}
+		if name == "sabre" && !strings.HasPrefix(header, "trace,buffer size,total played utility,") {
+			t.Errorf("sabre header %q", header)
+		}
+	}
+}

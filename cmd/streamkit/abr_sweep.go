@@ -1,0 +1,199 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strings"
+
+	"github.com/schollz/progressbar/v3"
+	"github.com/spf13/cobra"
+
+	"github.com/streamkit-go/streamkit/abr"
+)
+
+type sweepFlags struct {
+	model, traces, args, videoSizes, algos, out, svg, shard, qoe string
+	grid                                                         []string
+	workers                                                      int
+	quiet                                                        bool
+}
+
+var sweepF sweepFlags
+
+var abrSweepCmd = &cobra.Command{
+	Use:   "sweep",
+	Short: "Run traces × algorithms × parameters in parallel and summarise",
+	Long: `Run a simulator over every trace of a directory (or glob), for each algorithm
+and each point of a parameter grid, on --workers parallel sessions. Results are
+the same whatever --workers is; --shard i/n runs a deterministic part that
+'streamkit abr merge' puts back together.
+
+Sabre model: one row per trace (and algorithm/grid point when --algos/--grid
+are given) with a column per Sabre metric, named as Sabre prints it.
+Pensieve model: columns trace,algo,qoe_sum,avg_bitrate_kbps,rebuf_s over
+chunks 1..47, algorithm state fresh for every trace.`,
+	Example: `  streamkit abr sweep --model sabre --traces ../shared/abr/sabre/4Glogs \
+      --args "-m ../shared/abr/sabre/bbb4k.json -b 25 -a bola" --workers 2 --out 4g.csv
+  streamkit abr sweep --model sabre --traces ../shared/abr/sabre/4Glogs \
+      --args "-m ../shared/abr/sabre/bbb4k.json" --algos bola,bolae,throughput --grid -b=10,25 --out grid.csv --svg qoe.svg
+  streamkit abr sweep --model pensieve --traces ../shared/abr/pensieve/cooked_3gp \
+      --video-sizes ../shared/abr/pensieve/video_sizes --algos bb,robustmpc --out pensieve.csv`,
+	Args: cobra.NoArgs,
+	RunE: func(cmd *cobra.Command, _ []string) error { return runSweep(cmd, &sweepF) },
+}
+
+var mergeOut string
+
+var abrMergeCmd = &cobra.Command{
+	Use:   "merge --out F.csv PART.csv...",
+	Short: "Merge the CSV outputs of sharded sweeps into the unsharded result",
+	Args:  cobra.MinimumNArgs(1),
+	RunE: func(cmd *cobra.Command, args []string) error {
+		var parts []*abr.Table
+		for _, p := range args {
+			f, err := os.Open(p)
+			if err != nil {
+				return err
+			}
+			t, err := abr.ReadTableCSV(f, p)
+			f.Close()
+			if err != nil {
+				return err
+			}
+			parts = append(parts, t)
+		}
+		t, err := abr.MergeTables(parts)
+		if err != nil {
+			return err
+		}
+		return writeTable(cmd.OutOrStdout(), mergeOut, t)
+	},
+}
+
+func init() {
+	f := abrSweepCmd.Flags()
+	f.StringVar(&sweepF.model, "model", "sabre", "simulator model: sabre or pensieve")
+	f.StringVar(&sweepF.traces, "traces", "", "trace directory or glob (required)")
+	f.StringVar(&sweepF.args, "args", "", "Sabre options other than -n, e.g. \"-m bbb.json -b 25 -a bola\" (sabre model)")
+	f.StringVar(&sweepF.videoSizes, "video-sizes", "", "directory of video_size_N files (pensieve model)")
+	f.StringVar(&sweepF.algos, "algos", "", "comma-separated algorithms (pensieve: bb,robustmpc; sabre: overrides -a)")
+	f.StringArrayVar(&sweepF.grid, "grid", nil, "sabre parameter axis, e.g. -b=10,25 (repeatable)")
+	f.StringVar(&sweepF.qoe, "qoe", "linear", "pensieve QoE: linear, log or hd")
+	f.IntVar(&sweepF.workers, "workers", 1, "parallel sessions")
+	f.StringVar(&sweepF.shard, "shard", "", "run only shard i of n, as i/n (0-based)")
+	f.StringVar(&sweepF.out, "out", "", "output file (.csv or .jsonl); stdout when empty")
+	f.StringVar(&sweepF.svg, "svg", "", "write the per-algorithm CDF of the main QoE metric as SVG")
+	f.BoolVar(&sweepF.quiet, "quiet", false, "no summary table")
+	abrMergeCmd.Flags().StringVar(&mergeOut, "out", "", "output file (.csv or .jsonl); stdout when empty")
+	abrCmd.AddCommand(abrSweepCmd, abrMergeCmd)
+}
+
+func runSweep(cmd *cobra.Command, sf *sweepFlags) error {
+	if sf.traces == "" {
+		return fmt.Errorf("sweep: --traces is required")
+	}
+	files, err := abr.TraceFiles(sf.traces)
+	if err != nil {
+		return err
+	}
+	o := abr.SweepOptions{Workers: sf.workers}
+	if sf.shard != "" {
+		if _, err := fmt.Sscanf(sf.shard, "%d/%d", &o.Shard, &o.Shards); err != nil || o.Shards < 1 {
+			return fmt.Errorf("sweep: --shard %q: want i/n", sf.shard)
+		}
+	}
+	var algos []string
+	for _, a := range strings.Split(sf.algos, ",") {
+		if a = strings.TrimSpace(a); a != "" {
+			algos = append(algos, a)
+		}
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	if isTTY(os.Stderr) {
+		n := len(files)
+		if o.Shards > 1 {
+			n = (len(files) - o.Shard + o.Shards - 1) / o.Shards
+		}
+		bar := progressbar.NewOptions(n, progressbar.OptionSetWriter(os.Stderr), progressbar.OptionSetDescription("traces"),
+			progressbar.OptionShowCount(), progressbar.OptionClearOnFinish())
+		o.Progress = func(done, total int) { bar.Set(done) }
+		defer bar.Finish()
+	}
+	var t *abr.Table
+	var metrics []string
+	var cdfMetric string
+	switch sf.model {
+	case "sabre":
+		var grid []abr.GridAxis
+		for _, g := range sf.grid {
+			ax, err := abr.ParseGrid(g)
+			if err != nil {
+				return err
+			}
+			grid = append(grid, ax)
+		}
+		t, err = abr.SweepSabre(ctx, strings.Fields(sf.args), files, algos, grid, o)
+		metrics = []string{"time average played bitrate", "rebuffer ratio", "total bitrate change", "time average score"}
+		cdfMetric = "time average score"
+	case "pensieve":
+		if sf.videoSizes == "" {
+			return fmt.Errorf("sweep: --video-sizes is required with --model pensieve")
+		}
+		if len(algos) == 0 {
+			algos = []string{"bb", "robustmpc"}
+		}
+		vs, err2 := abr.LoadVideoSizes(sf.videoSizes, nil)
+		if err2 != nil {
+			return err2
+		}
+		q, err2 := abr.ParseQoE(sf.qoe)
+		if err2 != nil {
+			return err2
+		}
+		t, err = abr.SweepPensieve(ctx, files, vs, algos, q, o)
+		metrics = []string{"qoe_sum", "avg_bitrate_kbps", "rebuf_s"}
+		cdfMetric = "qoe_sum"
+	default:
+		return fmt.Errorf("sweep: unknown --model %q (want sabre or pensieve)", sf.model)
+	}
+	if err != nil {
+		return err
+	}
+	if err := writeTable(cmd.OutOrStdout(), sf.out, t); err != nil {
+		return err
+	}
+	if sf.svg != "" {
+		if err := abrWriteFile(sf.svg, func(f *os.File) error {
+			return abr.WriteCDFSVG(f, fmt.Sprintf("%s over %d traces (%s)", cdfMetric, len(files), filepath.Base(sf.traces)), cdfMetric, t.Column(cdfMetric))
+		}); err != nil {
+			return err
+		}
+	}
+	if !sf.quiet && sf.out != "" {
+		return abr.WriteSummary(cmd.OutOrStdout(), t.Summarize(metrics))
+	}
+	return nil
+}
+
+func writeTable(stdout io.Writer, path string, t *abr.Table) error {
+	write := func(w io.Writer) error {
+		if strings.HasSuffix(path, ".jsonl") {
+			return t.WriteJSONL(w)
+		}
+		return t.WriteCSV(w)
+	}
+	if path == "" || path == "-" {
+		return write(stdout)
+	}
+	return abrWriteFile(path, func(f *os.File) error { return write(f) })
+}
+
+func isTTY(f *os.File) bool {
+	st, err := f.Stat()
+	return err == nil && st.Mode()&os.ModeCharDevice != 0
+}
