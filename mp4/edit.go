@@ -36,6 +36,16 @@ func EditShift(t *media.Track) int64 {
 	return empty
 }
 
+// DTSShift returns how far libavformat moves the decode timestamps of
+// track i back to keep them at or below the presentation timestamps:
+// minus the smallest negative ctts composition offset, else 0.
+func (m *Reader) DTSShift(i int) int64 {
+	if i < 0 || i >= len(m.tk) {
+		return 0
+	}
+	return m.tk[i].dtsShift
+}
+
 // rescale returns v*num/den rounded to nearest, without overflow.
 func rescale(v, num, den int64) int64 {
 	if den == 0 {

@@ -129,6 +129,10 @@ func (r *Reader) parseStsd(t *media.Track, h header, b []byte, where string) err
 	entry := body[4:][eh.hlen:eh.size]
 	t.CodecTag = tag
 	t.Codec = codecOfTag[tag]
+	switch tag {
+	case "tx3g", "wvtt", "stpp", "c608", "c708":
+		t.Kind = media.KindSubtitle
+	}
 
 	eb := entryBoxes{box: map[fourCC][]byte{}, body: map[fourCC][]byte{}, off: map[fourCC]int64{}}
 	var walk func(b []byte, off int64, where string)

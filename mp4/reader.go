@@ -81,6 +81,7 @@ type trackInfo struct {
 	st       sampleTable
 	trex     trexBox
 	moovDTS  int64 // DTS after the last moov sample
+	dtsShift int64 // -min(ctts offset) when negative
 	fragment bool  // has samples in moof boxes
 	where    string
 }
@@ -437,7 +438,7 @@ func (m *Reader) parseMdia(t *media.Track, ti *trackInfo, h header, body []byte,
 					t.Kind = media.KindVideo
 				case "soun":
 					t.Kind = media.KindAudio
-				case "sbtl", "subt", "text", "clcp":
+				case "sbtl", "subt", "subp", "clcp":
 					t.Kind = media.KindSubtitle
 				default:
 					t.Kind = media.KindData
@@ -525,6 +526,9 @@ func (m *Reader) finishTracks() error {
 			minPTS = min(minPTS, c.cur.PTS)
 		}
 		ti.moovDTS = c.dts
+		for j := 0; j < st.cttsN; j++ {
+			ti.dtsShift = max(ti.dtsShift, -int64(int32(be32(st.ctts[8*j+4:]))))
+		}
 	done:
 		if st.count > 0 {
 			t.StartPTS = minPTS

@@ -1,0 +1,249 @@
+package mp4
+
+import (
+	"github.com/streamkit-go/streamkit/media"
+)
+
+// FFprobePacket is a sample as ffprobe -show_packets lists it: the
+// sample, and the timestamps libavformat gives it after applying the
+// edit list.
+type FFprobePacket struct {
+	Sample   media.Sample
+	PTS, DTS int64
+	// Discard is ffprobe's "D" flag: the sample lies before the edit and
+	// is only needed to decode what follows (or to prime an audio decoder).
+	Discard bool
+}
+
+// FFprobePackets reproduces, for track i, the packet list that ffprobe
+// (libavformat's mov demuxer, FFmpeg 5/6) prints: which samples it
+// returns and with which timestamps. It reads the sample tables only.
+//
+// Without an edit list ffprobe shows every sample with pts = Sample.PTS
+// and dts = Sample.DTS - DTSShift(i). With one, libavformat rebuilds the
+// track's index (mov_fix_index) per edit:
+//
+//  1. Durations are rescaled from the movie timescale, rounding to
+//     nearest. Leading empty edits (media_time -1) start the timeline at
+//     their summed duration, minus DTSShift.
+//  2. For each edit at media_time M lasting D, reading starts at the last
+//     sync sample with pts <= M (for audio: the last sample with dts <=
+//     M - 1 s, decoder pre-roll).
+//  3. Samples whose pts is outside [M, M+D) are flagged Discard (an audio
+//     sample straddling M is kept and the skipped part shifts the clock
+//     back instead); the others get consecutive dts from the running
+//     edit clock, advancing by each sample's duration. Discarded samples
+//     before the first kept one are back-dated by their durations.
+//  4. Reading of the edit stops at the first sync sample (any audio
+//     sample) reaching M+D; for video with composition offsets at the
+//     second one, so trailing B-frames are kept. Later samples are not
+//     returned at all.
+//  5. For video, if the smallest resulting pts is later than the end of
+//     the leading empty edits, every timestamp moves back by the
+//     difference, so that presentation starts right after the empty edits.
+//
+// pts is then dts + DTSShift + the sample's composition offset. Samples
+// from movie fragments are not re-indexed: their timestamps move by
+// EditShift only. The result is checked against ffprobe on the test
+// fixtures and on real files in tests.
+func (m *Reader) FFprobePackets(i int) []FFprobePacket {
+	if i < 0 || i >= len(m.tracks) {
+		return nil
+	}
+	t, ti := m.tracks[i], m.tk[i]
+	var old []media.Sample
+	var c tableCursor
+	for c.reset(&ti.st, i, t.ID); !c.done; c.advance() {
+		old = append(old, c.cur)
+	}
+	shift := ti.dtsShift
+	var out []FFprobePacket
+	if len(t.Edits) == 0 || m.MovieTimescale == 0 || len(old) == 0 {
+		for _, s := range old {
+			out = append(out, FFprobePacket{Sample: s, PTS: s.PTS, DTS: s.DTS - shift})
+		}
+	} else {
+		out = m.fixIndex(t, old, shift)
+	}
+	return m.appendFragmentPackets(i, out)
+}
+
+// fixIndex is step 1-5 of FFprobePackets for samples from moov.
+func (m *Reader) fixIndex(t *media.Track, old []media.Sample, dtsShift int64) []FFprobePacket {
+	out := make([]FFprobePacket, 0, len(old))
+	audio, video := t.Kind == media.KindAudio, t.Kind == media.KindVideo
+	hasCTTS := false
+	for _, s := range old {
+		if s.PTS != s.DTS {
+			hasCTTS = true
+			break
+		}
+	}
+	entryEnd := -dtsShift
+	var emptySum int64 // leading empty edits
+	foundNonEmpty := false
+	firstAudioEdit := -1
+	minPTS, haveMin := int64(0), false
+	for _, e := range t.Edits {
+		mt := e.MediaTime
+		dur := rescale(e.Duration, int64(t.Timescale), int64(m.MovieTimescale))
+		counter := entryEnd
+		entryEnd += dur
+		if mt == -1 {
+			if !foundNonEmpty {
+				emptySum += dur
+			}
+			continue // empty edits only advance the clock
+		}
+		foundNonEmpty = true
+		if audio {
+			if firstAudioEdit < 0 {
+				firstAudioEdit = 1
+			} else {
+				firstAudioEdit = 0
+			}
+		}
+		search := mt
+		if audio {
+			search = max(search-int64(t.Timescale), old[0].DTS)
+		}
+		idx := prevClosest(old, search, true)
+		if idx < 0 {
+			idx = prevClosest(old, search, false)
+		}
+		if idx < 0 {
+			idx = 0
+		}
+		started := false
+		var pending []int // discarded samples before the edit start
+		foundKeyAfter := false
+		for j := idx; j < len(old); j++ {
+			s := old[j]
+			fd := dur
+			if j+1 < len(old) {
+				fd = old[j+1].DTS - s.DTS
+			}
+			cts := s.PTS
+			ctts := s.PTS - s.DTS
+			p := FFprobePacket{Sample: s}
+			if cts < mt || cts >= mt+dur {
+				if audio && cts < mt && cts+fd > mt && firstAudioEdit > 0 {
+					counter -= mt - cts
+					if !started {
+						started = true
+						backdate(out, pending, counter)
+						pending = nil
+					}
+				} else {
+					p.Discard = true
+					if !started {
+						pending = append(pending, len(out))
+					}
+				}
+			} else {
+				pts := counter + ctts + dtsShift
+				if !haveMin || pts < minPTS {
+					minPTS, haveMin = pts, true
+				}
+				if !started {
+					started = true
+					backdate(out, pending, counter)
+					pending = nil
+				}
+			}
+			p.DTS = counter
+			out = append(out, p)
+			if started {
+				counter += fd
+			}
+			if cts+fd >= mt+dur && (s.Sync || audio) {
+				if hasCTTS && video && !foundKeyAfter {
+					foundKeyAfter = true
+					continue
+				}
+				break
+			}
+		}
+	}
+	if corr := minPTS - emptySum; video && haveMin && corr > 0 {
+		for k := range out {
+			out[k].DTS -= corr
+		}
+	}
+	for k := range out {
+		out[k].PTS = out[k].DTS + dtsShift + (out[k].Sample.PTS - out[k].Sample.DTS)
+	}
+	return out
+}
+
+// backdate gives the discarded samples at out[pending...] timestamps
+// ending at end, each earlier by the duration of the sample after it.
+func backdate(out []FFprobePacket, pending []int, end int64) {
+	ts := end
+	for k := len(pending) - 1; k >= 0; k-- {
+		p := &out[pending[k]]
+		next := p.Sample.DTS + int64(p.Sample.Duration)
+		if pending[k]+1 < len(out) {
+			next = out[pending[k]+1].Sample.DTS
+		}
+		ts -= next - p.Sample.DTS
+		p.DTS = ts
+	}
+}
+
+// prevClosest finds where libavformat starts reading an edit at media
+// time ts: the last sample with dts <= ts, then back to one that has
+// pts <= ts and (when key) is a sync sample.
+func prevClosest(s []media.Sample, ts int64, key bool) int {
+	i := -1
+	for j := range s {
+		if s[j].DTS <= ts && (!key || s[j].Sync) {
+			i = j
+		}
+	}
+	for ; i >= 0; i-- {
+		if s[i].PTS <= ts && (!key || s[i].Sync) {
+			return i
+		}
+	}
+	return -1
+}
+
+// appendFragmentPackets adds the fragment samples of track i, shifted by
+// EditShift.
+func (m *Reader) appendFragmentPackets(i int, out []FFprobePacket) []FFprobePacket {
+	if len(m.moofs) == 0 {
+		return out
+	}
+	t := m.tracks[i]
+	shift := EditShift(t)
+	if m.tk[i].st.count > 0 {
+		shift = 0 // continues the re-indexed moov timeline
+		if n := len(out); n > 0 {
+			last := out[n-1]
+			shift = last.DTS - last.Sample.DTS
+		}
+	}
+	for s, err := range m.fragmentSamplesOf(t.ID) {
+		if err != nil {
+			break
+		}
+		out = append(out, FFprobePacket{Sample: s, PTS: s.PTS + shift, DTS: s.DTS + shift})
+	}
+	return out
+}
+
+// fragmentSamplesOf iterates over the fragment samples of one track.
+func (m *Reader) fragmentSamplesOf(id int) func(func(media.Sample, error) bool) {
+	return func(yield func(media.Sample, error) bool) {
+		m.fragmentSamples(func(s media.Sample, err error) bool {
+			if err != nil {
+				return yield(s, err)
+			}
+			if s.TrackID != id {
+				return true
+			}
+			return yield(s, nil)
+		})
+	}
+}
