@@ -74,6 +74,7 @@ type Reader struct {
 	sidx      []Sidx
 	warnings  []error
 	moovBuf   []byte
+	concat    *concatReader // set by NewSegmentReader
 }
 
 // trackInfo is the per-track state behind a media.Track.

@@ -1,0 +1,131 @@
+package mp4
+
+import (
+	"bytes"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"testing"
+)
+
+func segmentOf(t *testing.T, path string) Segment {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Skip(err)
+	}
+	return Segment{R: bytes.NewReader(b), Size: int64(len(b))}
+}
+
+// TestSegmentReaderFixture reads the CMAF fixture's init and media
+// segments separately and checks them against ffprobe's packets for the
+// same bytes concatenated (init_and_segs.mp4).
+func TestSegmentReaderFixture(t *testing.T) {
+	dir := filepath.Join(fixtures, "cmaf")
+	segs, _ := filepath.Glob(filepath.Join(dir, "seg_*.m4s"))
+	if len(segs) == 0 {
+		t.Skip("no CMAF fixture")
+	}
+	sortNatural(segs)
+	var ms []Segment
+	for _, s := range segs {
+		ms = append(ms, segmentOf(t, s))
+	}
+	r, err := NewSegmentReader(segmentOf(t, filepath.Join(dir, "init.mp4")), ms...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !r.Fragmented() || len(r.Fragments()) < len(segs) {
+		t.Errorf("Fragmented %v with %d moofs for %d segments", r.Fragmented(), len(r.Fragments()), len(segs))
+	}
+	comparePackets(t, r, loadPackets(t, filepath.Join(dir, "init_and_segs.mp4.packets.json")), false)
+
+	// Offsets map back to the segment files.
+	for s, err := range r.Samples() {
+		if err != nil {
+			t.Fatal(err)
+		}
+		seg, local := r.Locate(s.Offset)
+		if seg < 1 || seg > len(segs) {
+			t.Fatalf("sample %d at %d: segment %d", s.Index, s.Offset, seg)
+		}
+		raw, _ := os.ReadFile(segs[seg-1])
+		got, err := r.ReadSample(&s, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(got, raw[local:local+int64(s.Size)]) {
+			t.Fatalf("sample %d: payload differs from %s at %d", s.Index, segs[seg-1], local)
+		}
+	}
+}
+
+// sortNatural sorts seg_2 before seg_10.
+func sortNatural(s []string) {
+	key := func(p string) (int, string) { return len(p), p }
+	for i := 1; i < len(s); i++ {
+		for j := i; j > 0; j-- {
+			li, pi := key(s[j])
+			lj, pj := key(s[j-1])
+			if li < lj || li == lj && pi < pj {
+				s[j], s[j-1] = s[j-1], s[j]
+			}
+		}
+	}
+}
+
+// sharedSegments are init + media segment sets from ../shared/media.
+var sharedSegments = []struct {
+	init string
+	segs []string
+}{
+	{"androidx/cmaf_multi_segment/video_init.mp4", []string{"androidx/cmaf_multi_segment/video_1.m4s", "androidx/cmaf_multi_segment/video_2.m4s", "androidx/cmaf_multi_segment/video_3.m4s"}},
+	{"androidx/cmaf_multi_segment/audio_init.mp4", []string{"androidx/cmaf_multi_segment/audio_1.m4s", "androidx/cmaf_multi_segment/audio_2.m4s"}},
+	{"androidx/dash_multi_track/init-stream0.m4s", []string{"androidx/dash_multi_track/chunk-stream0-00001.m4s"}},
+	{"androidx/dash_multi_track/init-stream1.m4s", []string{"androidx/dash_multi_track/chunk-stream1-00001.m4s"}},
+	{"androidx/hls_multi_segment/init.mp4", []string{"androidx/hls_multi_segment/playlist0.m4s", "androidx/hls_multi_segment/playlist1.m4s"}},
+	{"mp4ff/v300_init_seg/init.mp4", []string{"mp4ff/v300_init_seg/1.m4s"}},
+	{"mp4ff/a48_init_seg/init.mp4", []string{"mp4ff/a48_init_seg/1.m4s"}},
+	{"mp4ff/hvc1_init_seg/init.mp4", []string{"mp4ff/hvc1_init_seg/1.m4s"}},
+	{"shaka/multiple_trun/init.mp4", []string{"shaka/multiple_trun/segment.mp4"}},
+	{"shaka/sintel_video/init.mp4", []string{"shaka/sintel_video/segment.mp4"}},
+	{"shaka/sintel_audio/init.mp4", []string{"shaka/sintel_audio/segment.mp4"}},
+	{"shaka/hls_mp4_muxed_aac_h264/init.mp4", []string{"shaka/hls_mp4_muxed_aac_h264/hls11.m4s"}},
+	{"shaka/dash_mpd_alternate/init.mp4", []string{"shaka/dash_mpd_alternate/0001.m4s", "shaka/dash_mpd_alternate/0002.m4s"}},
+}
+
+// TestSegmentReaderShared checks init + media segments from other
+// projects against a live ffprobe of the concatenated bytes.
+func TestSegmentReaderShared(t *testing.T) {
+	root := "../../shared/media/fetched"
+	if _, err := os.Stat(root); err != nil {
+		t.Skip("../shared/media absent")
+	}
+	ffprobe := needTool(t, "ffprobe")
+	for _, c := range sharedSegments {
+		t.Run(c.init, func(t *testing.T) {
+			init := segmentOf(t, filepath.Join(root, c.init))
+			all, _ := os.ReadFile(filepath.Join(root, c.init))
+			var ms []Segment
+			for _, s := range c.segs {
+				ms = append(ms, segmentOf(t, filepath.Join(root, s)))
+				b, _ := os.ReadFile(filepath.Join(root, s))
+				all = append(all, b...)
+			}
+			r, err := NewSegmentReader(init, ms...)
+			if err != nil {
+				t.Fatal(err)
+			}
+			tmp := filepath.Join(t.TempDir(), "cat.mp4")
+			if err := os.WriteFile(tmp, all, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			out, err := exec.Command(ffprobe, "-v", "error", "-show_packets", "-show_entries",
+				"packet=codec_type,stream_index,pts,dts,duration,size,flags", "-of", "json", tmp).Output()
+			if err != nil {
+				t.Fatalf("ffprobe: %v", err)
+			}
+			comparePackets(t, r, parsePackets(t, out), true)
+		})
+	}
+}
