@@ -1,0 +1,293 @@
+// Package dash writes and reads MPEG-DASH media presentation descriptions (ISO/IEC 23009-1) for packaged presentations.
+//
+// [Write] turns a [segment.Presentation] of CMAF segments into a static
+// MPD: one video AdaptationSet holding the ladder and one audio
+// AdaptationSet per language, with codecs, bandwidth, width/height,
+// frameRate, sar, mimeType, profiles, minBufferTime and
+// mediaPresentationDuration. Segments are addressed the way they were cut:
+//
+//   - one file per segment named by number: SegmentTemplate with
+//     $Number$ (and @duration when every segment but the last has the
+//     same duration, SegmentTimeline otherwise), isoff-live profile;
+//   - named by time: SegmentTemplate with $Time$ and a SegmentTimeline;
+//   - one file per rendition (byte-range mode): SegmentBase with the
+//     sidx's indexRange, isoff-on-demand profile.
+//
+// Every MPD written validates against the DASH-MPD.xsd schema. The model
+// is github.com/Eyevinn/dash-mpd. [ReadLadder] reads a packaged MPD and
+// its segment sizes back for the ABR simulator.
+package dash
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"math"
+	"os"
+	"path/filepath"
+
+	"github.com/Eyevinn/dash-mpd/mpd"
+
+	"github.com/streamkit-go/streamkit/media"
+	"github.com/streamkit-go/streamkit/segment"
+)
+
+// ManifestName is the file name Write gives the MPD.
+const ManifestName = "manifest.mpd"
+
+// ErrFormat means the presentation's segments cannot be described in
+// DASH (MPEG-TS segments: streamkit packages DASH from CMAF only).
+var ErrFormat = errors.New("dash: DASH needs CMAF segments")
+
+// Write writes the MPD of p into dir (the directory the segments were cut
+// into), through a temporary file, and returns its path.
+func Write(dir string, p *segment.Presentation) (string, error) {
+	m, err := MPD(p)
+	if err != nil {
+		return "", err
+	}
+	var buf bytes.Buffer
+	if _, err := m.Write(&buf, "  ", true); err != nil {
+		return "", fmt.Errorf("dash: encoding MPD: %w", err)
+	}
+	out := filepath.Join(dir, ManifestName)
+	return out, writeFile(out, buf.Bytes())
+}
+
+func writeFile(name string, data []byte) error {
+	f, err := os.CreateTemp(filepath.Dir(name), "."+filepath.Base(name)+".tmp*")
+	if err != nil {
+		return err
+	}
+	_, werr := f.Write(data)
+	cerr := f.Close()
+	if werr == nil {
+		werr = cerr
+	}
+	if werr == nil {
+		werr = os.Chmod(f.Name(), 0o644)
+	}
+	if werr != nil {
+		os.Remove(f.Name())
+		return werr
+	}
+	return os.Rename(f.Name(), name)
+}
+
+// MPD returns the static MPD describing p.
+func MPD(p *segment.Presentation) (*mpd.MPD, error) {
+	if p.Format != segment.CMAF {
+		return nil, ErrFormat
+	}
+	if len(p.Video) == 0 {
+		return nil, fmt.Errorf("dash: presentation has no video rendition")
+	}
+	m := mpd.NewMPD(mpd.STATIC_TYPE)
+	if p.ByteRange {
+		m.Profiles = mpd.PROFILE_ONDEMAND
+	} else {
+		m.Profiles = mpd.PROFILE_LIVE
+	}
+	var maxSeg float64
+	for _, r := range p.Renditions() {
+		for _, s := range r.Segments {
+			maxSeg = max(maxSeg, r.Seconds(s.Duration))
+		}
+	}
+	m.MediaPresentationDuration = seconds(p.Duration)
+	// A player that buffers one (longest) segment before starting can
+	// then play at @bandwidth without stalling: @bandwidth is the peak
+	// segment bit rate.
+	m.MinBufferTime = seconds(math.Ceil(maxSeg*10) / 10)
+	m.MaxSegmentDuration = seconds(maxSeg)
+	period := mpd.NewPeriod()
+	period.Id = "0"
+	period.Start = seconds(0)
+	m.AppendPeriod(period)
+
+	id := uint32(1)
+	vas := mpd.NewAdaptationSet()
+	vas.Id = mpd.Ptr(id)
+	vas.ContentType = "video"
+	vas.MimeType = mpd.MIME_TYPE_VIDEO_MP4
+	vas.SegmentAlignment = true
+	vas.StartWithSAP = 1
+	if p.ByteRange {
+		vas.SubsegmentAlignment = true
+		vas.SubsegmentStartsWithSAP = 1
+		vas.SegmentAlignment = false
+		vas.StartWithSAP = 0
+	}
+	var maxW, maxH uint32
+	var maxFR media.Rational
+	for _, v := range p.Video {
+		rep, err := representation(p, v)
+		if err != nil {
+			return nil, err
+		}
+		vas.AppendRepresentation(rep)
+		maxW = max(maxW, uint32(v.Track.Width))
+		maxH = max(maxH, uint32(v.Track.Height))
+		if v.Track.FrameRate.Float() > maxFR.Float() {
+			maxFR = v.Track.FrameRate.Reduce()
+		}
+	}
+	vas.MaxWidth, vas.MaxHeight = maxW, maxH
+	if maxFR.Num > 0 {
+		vas.MaxFrameRate = string(frameRate(maxFR))
+	}
+	period.AppendAdaptationSet(vas)
+
+	// One AdaptationSet per language (and codec): renditions in a set
+	// must be switchable.
+	type key struct{ lang, codec string }
+	sets := map[key]*mpd.AdaptationSetType{}
+	for i, a := range p.Audio {
+		k := key{a.Track.Language, a.Track.CodecString}
+		as := sets[k]
+		if as == nil {
+			id++
+			as = mpd.NewAdaptationSet()
+			as.Id = mpd.Ptr(id)
+			as.ContentType = "audio"
+			as.MimeType = mpd.MIME_TYPE_AUDIO_MP4
+			if l := segment.LanguageTag(a.Track.Language); l != "" {
+				as.Lang = l
+			}
+			as.SegmentAlignment = !p.ByteRange
+			as.SubsegmentAlignment = p.ByteRange
+			if p.ByteRange {
+				as.SubsegmentStartsWithSAP = 1
+			} else {
+				as.StartWithSAP = 1
+			}
+			if i == 0 {
+				as.Roles = append(as.Roles, &mpd.DescriptorType{SchemeIdUri: "urn:mpeg:dash:role:2011", Value: "main"})
+			}
+			sets[k] = as
+			period.AppendAdaptationSet(as)
+		}
+		rep, err := representation(p, a)
+		if err != nil {
+			return nil, err
+		}
+		as.AppendRepresentation(rep)
+	}
+	return m, nil
+}
+
+func seconds(s float64) *mpd.Duration { return mpd.Seconds2DurPtrFloat64(s) }
+
+func frameRate(r media.Rational) mpd.FrameRateType {
+	r = r.Reduce()
+	if r.Den == 1 {
+		return mpd.FrameRateType(fmt.Sprint(r.Num))
+	}
+	return mpd.FrameRateType(fmt.Sprintf("%d/%d", r.Num, r.Den))
+}
+
+func representation(p *segment.Presentation, r *segment.Rendition) (*mpd.RepresentationType, error) {
+	rep := mpd.NewRepresentation()
+	rep.Id = r.ID
+	rep.Bandwidth = uint32(min(r.Bandwidth, math.MaxUint32))
+	rep.Codecs = r.Track.CodecString
+	if r.Init == nil {
+		return nil, fmt.Errorf("dash: %s has no init segment", r.ID)
+	}
+	switch r.Track.Kind {
+	case media.KindVideo:
+		rep.MimeType = mpd.MIME_TYPE_VIDEO_MP4
+		rep.Width, rep.Height = uint32(r.Track.Width), uint32(r.Track.Height)
+		if fr := r.Track.FrameRate; fr.Num > 0 && fr.Den > 0 {
+			rep.FrameRate = frameRate(fr)
+		}
+		sar := r.Track.SampleAspect.Reduce()
+		if sar.Num <= 0 || sar.Den <= 0 {
+			sar = media.Rational{Num: 1, Den: 1}
+		}
+		rep.Sar = mpd.RatioType(fmt.Sprintf("%d:%d", sar.Num, sar.Den))
+	case media.KindAudio:
+		rep.MimeType = mpd.MIME_TYPE_AUDIO_MP4
+		if r.Track.SampleRate > 0 {
+			rep.AudioSamplingRate = mpd.Ptr(mpd.UIntVectorType(fmt.Sprint(r.Track.SampleRate)))
+		}
+		if r.Track.Channels > 0 {
+			rep.AudioChannelConfigurations = append(rep.AudioChannelConfigurations, &mpd.DescriptorType{
+				SchemeIdUri: mpd.AUDIO_CHANNEL_CONFIGURATION_MPEG_DASH, Value: fmt.Sprint(r.Track.Channels),
+			})
+		}
+	}
+	if p.ByteRange {
+		if r.Index == nil {
+			return nil, fmt.Errorf("dash: %s has no segment index", r.ID)
+		}
+		rep.BaseURLs = append(rep.BaseURLs, mpd.NewBaseURL(r.Init.URI))
+		sb := &mpd.SegmentBaseType{
+			Timescale:  mpd.Ptr(r.Timescale),
+			IndexRange: fmt.Sprintf("%d-%d", r.Index.Offset, r.Index.Offset+r.Index.Size-1),
+			Initialization: &mpd.URLType{
+				Range: fmt.Sprintf("%d-%d", r.Init.Offset, r.Init.Offset+r.Init.Size-1),
+			},
+		}
+		sb.IndexRangeExact = true
+		rep.SegmentBase = sb
+		return rep, nil
+	}
+	st := mpd.NewSegmentTemplate()
+	st.Timescale = mpd.Ptr(r.Timescale)
+	st.Initialization = r.Init.URI
+	st.StartNumber = mpd.Ptr(uint32(1))
+	dir := r.ID + "/"
+	if p.Naming == segment.ByTime {
+		st.Media = dir + "seg_$Time$.m4s"
+		st.SegmentTimeline = timeline(r)
+		st.StartNumber = nil
+	} else {
+		st.Media = dir + "seg_$Number$.m4s"
+		if d, ok := uniform(r); ok {
+			st.Duration = mpd.Ptr(uint32(d))
+		} else {
+			st.SegmentTimeline = timeline(r)
+		}
+	}
+	rep.SegmentTemplate = st
+	return rep, nil
+}
+
+// uniform reports whether every segment but the last lasts the same, and
+// the last no longer: then @duration describes the segments exactly.
+func uniform(r *segment.Rendition) (int64, bool) {
+	if len(r.Segments) == 0 || r.Segments[0].Start != 0 {
+		return 0, false
+	}
+	d := r.Segments[0].Duration
+	if d <= 0 || d > math.MaxUint32 {
+		return 0, false
+	}
+	for i, s := range r.Segments {
+		if i < len(r.Segments)-1 && s.Duration != d || s.Duration > d {
+			return 0, false
+		}
+	}
+	return d, true
+}
+
+// timeline returns the SegmentTimeline of r with runs of equal durations
+// folded into @r.
+func timeline(r *segment.Rendition) *mpd.SegmentTimelineType {
+	tl := &mpd.SegmentTimelineType{}
+	var next int64 = -1
+	for _, s := range r.Segments {
+		if n := len(tl.S); n > 0 && int64(tl.S[n-1].D) == s.Duration && s.Start == next {
+			tl.S[n-1].R++
+		} else {
+			e := &mpd.S{D: uint64(s.Duration)}
+			if s.Start != next {
+				e.T = mpd.Ptr(uint64(max(s.Start, 0)))
+			}
+			tl.S = append(tl.S, e)
+		}
+		next = s.Start + s.Duration
+	}
+	return tl
+}

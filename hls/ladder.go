@@ -1,0 +1,187 @@
+package hls
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/Eyevinn/hls-m3u8/m3u8"
+
+	"github.com/streamkit-go/streamkit/media"
+)
+
+// ErrNotPackaged means a playlist cannot be read as a packaged VOD
+// ladder (live playlist, remote URIs, no video variants).
+var ErrNotPackaged = errors.New("hls: not a packaged VOD presentation")
+
+// maxPlaylist bounds the size of a playlist ReadLadder loads.
+const maxPlaylist = 64 << 20
+
+// Ladder is a packaged HLS presentation seen by an ABR simulator: the
+// video variants' bit rates and the size of every segment. It has the
+// methods of abr.Manifest (SegmentDuration in ms, Bitrates in kbit/s
+// ascending, NumSegments, SegmentSize in bits), so it can be passed to
+// the simulator without package abr importing this one.
+type Ladder struct {
+	// SegmentMs is the mean segment duration in milliseconds.
+	SegmentMs float64
+	// Kbps is each level's BANDWIDTH in kbit/s, ascending.
+	Kbps []float64
+	// Sizes[i][q] is the size in bits of segment i at level q, read from
+	// EXT-X-BYTERANGE or from the segment file's size.
+	Sizes [][]float64
+	// Playlists are the media playlists of the levels (paths on disk).
+	Playlists []string
+}
+
+// SegmentDuration returns the mean segment duration in milliseconds.
+func (l *Ladder) SegmentDuration() float64 { return l.SegmentMs }
+
+// Bitrates returns the ladder in kbit/s, ascending.
+func (l *Ladder) Bitrates() []float64 { return l.Kbps }
+
+// NumSegments returns the number of segments common to every level.
+func (l *Ladder) NumSegments() int { return len(l.Sizes) }
+
+// SegmentSize returns the size of segment i at level q, in bits.
+func (l *Ladder) SegmentSize(i, q int) float64 { return l.Sizes[i][q] }
+
+// ReadLadder reads a multivariant playlist from disk, then each video
+// variant's media playlist and the sizes of its segments (byte ranges, or
+// the files' sizes). Variants that share a media playlist (one per audio
+// group) count once. Audio is not included: the sizes are the video
+// segments'.
+func ReadLadder(path string) (*Ladder, error) {
+	mv, err := readPlaylist(path)
+	if err != nil {
+		return nil, err
+	}
+	master, ok := mv.(*m3u8.MasterPlaylist)
+	if !ok {
+		return nil, fmt.Errorf("%w: %s is a media playlist, want a multivariant playlist", ErrNotPackaged, path)
+	}
+	base := filepath.Dir(path)
+	l := &Ladder{}
+	seen := map[string]bool{}
+	var totalDur float64
+	var totalSegs int
+	for _, i := range sortedByBandwidth(master.Variants) {
+		v := master.Variants[i]
+		if v.Iframe || seen[v.URI] || v.Codecs != "" && kindOf(v.Codecs) != media.KindVideo {
+			continue
+		}
+		seen[v.URI] = true
+		p, err := localPath(base, v.URI)
+		if err != nil {
+			return nil, err
+		}
+		pl, err := readPlaylist(p)
+		if err != nil {
+			return nil, err
+		}
+		mp, ok := pl.(*m3u8.MediaPlaylist)
+		if !ok {
+			return nil, fmt.Errorf("%w: %s is not a media playlist", ErrNotPackaged, p)
+		}
+		if !mp.Closed && mp.MediaType != m3u8.VOD {
+			return nil, fmt.Errorf("%w: %s has no EXT-X-ENDLIST", ErrNotPackaged, p)
+		}
+		sizes, dur, err := segmentSizes(filepath.Dir(p), mp)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", p, err)
+		}
+		q := len(l.Kbps)
+		kbps := float64(v.Bandwidth) / 1000
+		if q > 0 && kbps <= l.Kbps[q-1] {
+			kbps = l.Kbps[q-1] + 0.001 // keep the ladder strictly ascending
+		}
+		l.Kbps = append(l.Kbps, kbps)
+		l.Playlists = append(l.Playlists, p)
+		if q == 0 {
+			l.Sizes = make([][]float64, len(sizes))
+		}
+		if len(sizes) < len(l.Sizes) {
+			l.Sizes = l.Sizes[:len(sizes)]
+		}
+		for s := range l.Sizes {
+			l.Sizes[s] = append(l.Sizes[s], sizes[s]*8)
+		}
+		totalDur += dur
+		totalSegs += len(sizes)
+	}
+	if len(l.Kbps) == 0 || len(l.Sizes) == 0 {
+		return nil, fmt.Errorf("%w: %s lists no video variant with segments", ErrNotPackaged, path)
+	}
+	l.SegmentMs = totalDur / float64(totalSegs) * 1000
+	return l, nil
+}
+
+func readPlaylist(path string) (m3u8.Playlist, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, maxPlaylist+1))
+	if err != nil {
+		return nil, err
+	}
+	if len(data) > maxPlaylist {
+		return nil, fmt.Errorf("hls: %s: playlist larger than %d bytes", path, maxPlaylist)
+	}
+	pl, _, err := m3u8.Decode(*bytes.NewBuffer(data), true)
+	if err != nil {
+		return nil, fmt.Errorf("hls: %s: %w", path, err)
+	}
+	return pl, nil
+}
+
+// localPath resolves a playlist URI against base, refusing URLs and paths
+// that climb out of the presentation.
+func localPath(base, uri string) (string, error) {
+	if strings.Contains(uri, "://") || strings.HasPrefix(uri, "/") {
+		return "", fmt.Errorf("%w: URI %q is not a relative path", ErrNotPackaged, uri)
+	}
+	if i := strings.IndexAny(uri, "?#"); i >= 0 {
+		uri = uri[:i]
+	}
+	p := filepath.Join(base, filepath.FromSlash(uri))
+	if rel, err := filepath.Rel(base, p); err != nil || strings.HasPrefix(rel, "..") {
+		return "", fmt.Errorf("%w: URI %q leaves the presentation directory", ErrNotPackaged, uri)
+	}
+	return p, nil
+}
+
+// segmentSizes returns each segment's size in bytes and the playlist's
+// total duration in seconds.
+func segmentSizes(base string, pl *m3u8.MediaPlaylist) ([]float64, float64, error) {
+	var sizes []float64
+	var dur float64
+	stat := map[string]int64{}
+	for _, s := range pl.GetAllSegments() {
+		dur += s.Duration
+		if s.Limit > 0 {
+			sizes = append(sizes, float64(s.Limit))
+			continue
+		}
+		p, err := localPath(base, s.URI)
+		if err != nil {
+			return nil, 0, err
+		}
+		n, ok := stat[p]
+		if !ok {
+			fi, err := os.Stat(p)
+			if err != nil {
+				return nil, 0, err
+			}
+			n = fi.Size()
+			stat[p] = n
+		}
+		sizes = append(sizes, float64(n))
+	}
+	return sizes, dur, nil
+}
