@@ -186,8 +186,8 @@ func (e *PensieveSession) Step(r *ChunkResult) error {
 	delay, sent := 0.0, 0.0
 	tm, bw := e.tr.Time, e.tr.Mbps
 	for iter := 0; ; iter++ {
-		if iter > 1<<26 {
-			return fmt.Errorf("%s: %w", e.tr.Name, errStuck)
+		if iter > maxHops {
+			return fmt.Errorf("%s: %w: chunk %d not delivered within %d trace samples", e.tr.Name, ErrNeverDelivers, e.chunk, maxHops)
 		}
 		rate := bw[e.ptr] * 1e6 / 8
 		dur := tm[e.ptr] - e.lastT
@@ -210,7 +210,7 @@ func (e *PensieveSession) Step(r *ChunkResult) error {
 		sleep := math.Ceil((e.buffer-pensieveBufferMax)/pensieveSleepMs) * pensieveSleepMs
 		e.buffer -= sleep
 		left := sleep
-		for {
+		for iter := 0; iter <= maxHops; iter++ {
 			dur := tm[e.ptr] - e.lastT
 			if dur > left/1000 {
 				e.lastT += left / 1000

@@ -1,7 +1,6 @@
 package abr
 
 import (
-	"errors"
 	"fmt"
 	"io"
 	"math"
@@ -166,7 +165,7 @@ type Session struct {
 	index       int
 	ttn, tnet   float64
 	sustainable int
-	deadLoops   int
+	hops        int // periods entered during the current operation
 
 	est  estimator
 	hist [histLen]Sample
@@ -276,7 +275,7 @@ func (s *Session) Reset(opt Options) error {
 	}
 	s.alg.Init(s)
 	// network initialisation (after the ABR is constructed, §2.3)
-	s.index, s.ttn, s.tnet, s.sustainable, s.deadLoops = -1, 0, 0, -1, 0
+	s.index, s.ttn, s.tnet, s.sustainable, s.hops = -1, 0, 0, -1, 0
 	s.nextPeriod()
 	return nil
 }
@@ -353,6 +352,7 @@ func (s *Session) verbose() bool { return s.opt.Verbose && s.opt.Out != nil }
 // ---- network model (§2.3) ----
 
 func (s *Session) nextPeriod() {
+	s.hops++
 	s.index++
 	if s.index == len(s.periods) {
 		s.index = 0
@@ -378,7 +378,7 @@ func (s *Session) nextPeriod() {
 
 func (s *Session) latency() float64 {
 	units, total := 1.0, 0.0
-	for units > 0 {
+	for units > 0 && s.hops <= maxHops {
 		lat := s.periods[s.index].LatencyMs
 		t := units * lat
 		if t <= s.ttn {
@@ -396,9 +396,13 @@ func (s *Session) latency() float64 {
 	return total
 }
 
+// maxHops bounds the periods one download or wait may cross, so a trace
+// that delivers (almost) nothing ends in an error instead of a hang.
+const maxHops = 1_000_000
+
 func (s *Session) transfer(size float64) float64 {
 	total := 0.0
-	for size > 0 {
+	for size > 0 && s.hops <= maxHops {
 		w := s.periods[s.index].Kbps
 		if tw := float64(s.ttn * w); size <= tw {
 			t := size / w
@@ -417,7 +421,7 @@ func (s *Session) transfer(size float64) float64 {
 }
 
 func (s *Session) wait(t float64) {
-	for t > s.ttn {
+	for t > s.ttn && s.hops <= maxHops {
 		t -= s.ttn
 		s.tnet += s.ttn
 		s.nextPeriod()
@@ -427,7 +431,7 @@ func (s *Session) wait(t float64) {
 }
 
 func (s *Session) step(sizeLeft, minSize, minTime float64) (bitsTotal, timeTotal float64) {
-	for sizeLeft > 0 && (minSize > 0 || minTime > 0) {
+	for sizeLeft > 0 && (minSize > 0 || minTime > 0) && s.hops <= maxHops {
 		w := s.periods[s.index].Kbps
 		var bits, t float64
 		if w > 0 {
@@ -474,27 +478,38 @@ func (s *Session) step(sizeLeft, minSize, minTime float64) (bitsTotal, timeTotal
 	return
 }
 
+func (s *Session) stuck() error {
+	if s.hops > maxHops {
+		return fmt.Errorf("%w: no download finished within %d trace periods (at %.0f ms); the trace delivers too little", ErrNeverDelivers, maxHops, s.tnet)
+	}
+	return nil
+}
+
 // errStuck guards against float pathologies that would otherwise loop.
-var errStuck = errors.New("abr: download made no progress (trace never delivers?)")
+var errStuck = fmt.Errorf("%w: a download took more than 10 million abandonment steps", ErrNeverDelivers)
 
 func (s *Session) download(d *Download, size float64, idx, q int, levelAtReq float64, useRule bool) error {
 	*d = Download{Progress: Progress{Index: idx, Quality: q, SizeBits: size}, AbandonTo: -1}
 	if !(size > 0) {
 		return nil
 	}
+	s.hops = 0
 	if !useRule {
 		d.TTFBMs = s.latency()
 		d.TimeMs = d.TTFBMs + s.transfer(size)
 		d.Downloaded = size
-		return nil
+		return s.stuck()
 	}
 	minTime, minSize := 50.0, 12000.0
 	d.TTFBMs = s.latency()
 	d.TimeMs += d.TTFBMs
 	minTime -= d.TimeMs
 	for iter := 0; d.Downloaded < size && d.AbandonTo < 0; iter++ {
-		if iter > 1<<26 {
+		if iter > 10_000_000 {
 			return errStuck
+		}
+		if s.hops > maxHops {
+			return s.stuck()
 		}
 		bits, t := s.step(size-d.Downloaded, minSize, minTime)
 		d.TimeMs += t
@@ -698,7 +713,11 @@ func (s *Session) step1() error {
 	rebuf0 := s.tRebuf
 	if w := s.BufferLevel() + s.P - s.B; w > 0 {
 		s.play(w)
+		s.hops = 0
 		s.wait(w)
+		if err := s.stuck(); err != nil {
+			return err
+		}
 		if s.dr != nil {
 			s.dr.ReportDelay(s, w)
 		}
@@ -713,7 +732,11 @@ func (s *Session) step1() error {
 	}
 	if delay > 0 {
 		s.play(delay)
+		s.hops = 0
 		s.wait(delay)
+		if err := s.stuck(); err != nil {
+			return err
+		}
 		r.DelayMs = delay
 		if s.verbose() {
 			s.printf("abr delay %d bl=%d\n", int64(delay), int64(s.BufferLevel()))
