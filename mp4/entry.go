@@ -59,7 +59,7 @@ var codecOfTag = map[string]media.Codec{
 	"lpcm": "pcm_s16le", "ipcm": "pcm_s16le", "ulaw": "pcm_mulaw", "alaw": "pcm_alaw",
 	"jpeg": "mjpeg", "mjpa": "mjpeg", "apcn": "prores", "apch": "prores", "apcs": "prores",
 	"apco": "prores", "ap4h": "prores", "tx3g": "mov_text", "wvtt": "webvtt", "stpp": "ttml",
-	"c608": "eia_608", "tmcd": "tmcd",
+	"c608": "eia_608", "tmcd": "tmcd", "gpmd": "bin_data",
 }
 
 // objectTypeCodec maps MPEG-4 objectTypeIndication values (esds) to
@@ -132,6 +132,12 @@ func (r *Reader) parseStsd(t *media.Track, h header, b []byte, where string) err
 	switch tag {
 	case "tx3g", "wvtt", "stpp", "c608", "c708":
 		t.Kind = media.KindSubtitle
+	case "text":
+		// A QuickTime text sample entry under a non-subtitle handler:
+		// ffprobe reports opaque data.
+		if t.Kind != media.KindSubtitle {
+			t.Kind, t.Codec = media.KindData, "bin_data"
+		}
 	}
 
 	eb := entryBoxes{box: map[fourCC][]byte{}, body: map[fourCC][]byte{}, off: map[fourCC]int64{}}

@@ -425,9 +425,7 @@ func (m *Reader) parseMdia(t *media.Track, ti *trackInfo, h header, body []byte,
 				if md.Duration == math.MaxUint32 || md.Duration == math.MaxUint64 {
 					t.Duration = 0 // "unknown" (all ones)
 				}
-				if md.Language != 0 {
-					t.Language = md.GetLanguage()
-				}
+				t.Language = language(md.Language)
 				if md.Timescale == 0 {
 					m.warn(posErr(ch.off, where+"/mdhd", media.ErrCorrupt, "timescale 0"))
 				}
@@ -485,6 +483,29 @@ func (m *Reader) parseMdia(t *media.Track, ti *trackInfo, h header, body []byte,
 	}
 	return nil
 }
+
+// language decodes the mdhd language field: three 5-bit letters
+// (ISO 639-2/T, offset 0x60), or below 0x400 a Macintosh language code
+// from QuickTime; ffmpeg maps those too, 0 being English.
+func language(v uint16) string {
+	if v < 0x400 {
+		if int(v) < len(macLanguages) {
+			return macLanguages[v]
+		}
+		return "und"
+	}
+	b := []byte{byte(v>>10&31) + 0x60, byte(v>>5&31) + 0x60, byte(v&31) + 0x60}
+	for _, c := range b {
+		if c < 'a' || c > 'z' {
+			return "und"
+		}
+	}
+	return string(b)
+}
+
+// macLanguages are the first QuickTime (Macintosh) language codes as
+// libavformat's mov_mdhd_language_map names them.
+var macLanguages = []string{"eng", "fra", "ger", "ita", "dut", "sve", "spa", "dan", "por", "nor", "heb", "jpn"}
 
 // finishTracks computes per-track totals from the sample tables and the
 // fragments.
