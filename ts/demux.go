@@ -21,8 +21,9 @@ const noTS = int64(-1 << 63)
 // monotonic timeline: each value is placed within ±2^32 of the previous
 // one, so that all streams of a program cross a wrap together.
 type progState struct {
-	ref     int64
-	haveRef bool
+	ref      int64
+	startRef int64 // the first timestamp
+	haveRef  bool
 }
 
 const wrap33 = int64(1) << 33
@@ -36,7 +37,7 @@ func (p *progState) unwrap(raw int64) int64 {
 			raw -= wrap33
 		}
 		p.haveRef = true
-		p.ref = raw
+		p.ref, p.startRef = raw, raw
 		return raw
 	}
 	d := (raw - p.ref) & (wrap33 - 1)
@@ -59,6 +60,7 @@ type demux struct {
 	pcrPID  map[uint16]int
 	emit    func(*esStream, *media.Sample) bool
 	onPCR   func(prog int, pcr int64)
+	onPES   func(s *esStream, pts int64)
 	stats   Stats
 	stop    bool
 	err     error
@@ -86,13 +88,6 @@ func (rd *Reader) newDemux(mode demuxMode) *demux {
 		d.streams[in.pid] = s
 	}
 	return d
-}
-
-func (d *demux) seedRef(prog int, ts int64) {
-	p := &d.progs[prog]
-	if !p.haveRef {
-		p.haveRef, p.ref = true, ts
-	}
 }
 
 // fail records a fatal error and stops the pass.

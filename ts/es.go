@@ -263,6 +263,9 @@ func (s *esStream) parsePESHeader() bool {
 		s.recs = s.recs[:0]
 	}
 	s.pesPTS, s.pesDTS = pts, dts
+	if pts != noTS && s.d.onPES != nil {
+		s.d.onPES(s, pts)
+	}
 	s.recs = append(s.recs, pesRec{off: s.base + int64(len(s.es)), pts: pts, dts: dts, pos: s.pesPos, rai: s.pesRAI})
 	return true
 }
@@ -432,6 +435,23 @@ func (s *esStream) emitFrame(start, end int, key bool, samples int) {
 	if d.emit != nil && !d.emit(s, smp) {
 		d.stop = true
 	}
+}
+
+// frameDuration is the duration of one access unit as libavformat
+// estimates it for a whole PES when it computes stream durations: one
+// video frame at the nominal frame rate or one audio frame.
+func (s *esStream) frameDuration() int64 {
+	t := s.info.track
+	if t.Kind == media.KindAudio {
+		if t.Codec == media.CodecEAC3 {
+			return 0 // libavcodec has no fixed E-AC-3 frame size here
+		}
+		if t.SampleRate > 0 && t.FrameSize > 0 {
+			return int64(t.FrameSize) * Timescale / int64(t.SampleRate)
+		}
+		return 0
+	}
+	return s.videoDuration()
 }
 
 func (s *esStream) videoDuration() int64 {

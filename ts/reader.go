@@ -128,6 +128,7 @@ type Reader struct {
 	tracks []*media.Track
 	progs  []*Program
 	infos  []*streamInfo // parallel to tracks
+	refs   []progState   // timestamp unwrapping state after the probe
 	stats  Stats
 }
 
@@ -420,7 +421,10 @@ func classify(in *streamInfo, t *media.Track, es *astits.PMTElementaryStream) {
 		set(media.KindAudio, media.CodecEAC3, framerAC3)
 	case 0x86:
 		set(media.KindData, media.CodecSCTE35, framerNone)
-	case 0x06, 0x15:
+	case 0x15:
+		set(media.KindData, "timed_id3", framerPESData)
+		t.CodecTag = "ID3 "
+	case 0x06:
 		switch {
 		case hasEAC3:
 			set(media.KindAudio, media.CodecEAC3, framerAC3)
@@ -444,7 +448,7 @@ func classify(in *streamInfo, t *media.Track, es *astits.PMTElementaryStream) {
 	case "Opus":
 		set(media.KindAudio, media.CodecOpus, framerNone)
 	}
-	if reg != "" && isPrintable(reg) {
+	if reg != "" && isPrintable(reg) && st != 0x15 {
 		t.CodecTag = reg
 	}
 	if t.Codec == media.CodecSCTE35 {
@@ -462,11 +466,20 @@ func isPrintable(s string) bool {
 }
 
 // probe runs the demuxer over the probe window until every track has its
-// codec parameters and first timestamps.
+// codec parameters and first timestamps. StartPTS is the smallest PTS of
+// the first access units (B-frames reorder them); StartDTS the first DTS.
+// A track without a complete access unit in the window falls back on its
+// first PES timestamp.
 func (rd *Reader) probe(probeEnd int64) error {
 	d := rd.newDemux(modeProbe)
 	first := make([]bool, len(rd.tracks))
 	frames := make([]int, len(rd.tracks))
+	pesPTS := make([]int64, len(rd.tracks))
+	lastDTS := make([]int64, len(rd.tracks))
+	minDelta := make([]int64, len(rd.tracks))
+	for i := range pesPTS {
+		pesPTS[i] = noTS
+	}
 	d.emit = func(s *esStream, smp *media.Sample) bool {
 		t := s.info.track
 		i := s.info.trackIndex
@@ -477,11 +490,19 @@ func (rd *Reader) probe(probeEnd int64) error {
 		if smp.PTS < t.StartPTS {
 			t.StartPTS = smp.PTS
 		}
-		frames[i]++
-		if end := smp.PTS + int64(smp.Duration) - t.StartPTS; end > t.Duration {
-			t.Duration = end
+		if frames[i] > 0 {
+			if dd := smp.DTS - lastDTS[i]; dd > 0 && (minDelta[i] == 0 || dd < minDelta[i]) {
+				minDelta[i] = dd
+			}
 		}
+		lastDTS[i] = smp.DTS
+		frames[i]++
 		return !rd.probeDone(d, frames)
+	}
+	d.onPES = func(s *esStream, pts int64) {
+		if i := s.info.trackIndex; pesPTS[i] == noTS {
+			pesPTS[i] = pts
+		}
 	}
 	d.onPCR = func(prog int, pcr int64) {
 		if rd.progs[prog].FirstPCR < 0 {
@@ -489,22 +510,60 @@ func (rd *Reader) probe(probeEnd int64) error {
 		}
 	}
 	err := d.run(rd.start, probeEnd)
-	// Finalise codec parameters from what was captured.
 	for _, s := range d.streams {
 		if s != nil {
 			s.finishConfig()
 		}
 	}
-	if err != nil {
-		var pe *media.PosError
-		if errors.As(err, &pe) && errors.Is(err, media.ErrTruncated) {
-			return nil // the samples pass reports it
+	for i, t := range rd.tracks {
+		// Without VUI timing, take the frame rate from the smallest DTS
+		// step, as ffprobe's r_frame_rate does for regular streams.
+		// VUI timing that disagrees with the timestamps by more than a
+		// factor of two (some encoders write 1000000/1) is not trusted.
+		if t.Kind == media.KindVideo && minDelta[i] > 0 {
+			fr := t.FrameRate
+			obs := float64(Timescale) / float64(minDelta[i])
+			if fr.IsZero() || fr.Float() > 2*obs || fr.Float() < obs/2 {
+				t.FrameRate = guessFrameRate(minDelta[i])
+			}
 		}
-		if rd.cfg.strict {
-			return err
+		if !first[i] && pesPTS[i] != noTS {
+			t.StartDTS, t.StartPTS = pesPTS[i], pesPTS[i]
 		}
 	}
+	rd.refs = make([]progState, len(d.progs))
+	copy(rd.refs, d.progs)
+	if err != nil && rd.cfg.strict && !errors.Is(err, media.ErrTruncated) {
+		return err
+	}
 	return nil
+}
+
+// standardRates are the frame rates a rate measured from jittery
+// timestamps is snapped to, as ffprobe's r_frame_rate guess does.
+var standardRates = []media.Rational{
+	{Num: 24000, Den: 1001}, {Num: 24, Den: 1}, {Num: 25, Den: 1}, {Num: 30000, Den: 1001},
+	{Num: 30, Den: 1}, {Num: 48, Den: 1}, {Num: 50, Den: 1}, {Num: 60000, Den: 1001},
+	{Num: 60, Den: 1}, {Num: 100, Den: 1}, {Num: 120, Den: 1}, {Num: 12, Den: 1}, {Num: 15, Den: 1},
+}
+
+// guessFrameRate turns the smallest DTS step into a frame rate: the
+// nearest standard rate within 3 %, else the exact quotient.
+func guessFrameRate(delta int64) media.Rational {
+	obs := float64(Timescale) / float64(delta)
+	best, bestErr := media.Rational{}, 0.03
+	for _, r := range standardRates {
+		if e := (r.Float() - obs) / obs; e < bestErr && e > -bestErr {
+			if e < 0 {
+				e = -e
+			}
+			best, bestErr = r, e
+		}
+	}
+	if best.IsZero() {
+		return media.Rational{Num: Timescale, Den: delta}.Reduce()
+	}
+	return best
 }
 
 // framesForStart is how many access units of a video track the probe
@@ -532,51 +591,55 @@ func (rd *Reader) probeDone(d *demux, frames []int) bool {
 }
 
 // readTail demuxes the end of the file to find each track's last
-// timestamp and the last PCRs; the track duration is then last PTS plus
-// one frame duration minus StartPTS.
+// timestamp and the last PCRs. As in libavformat's estimate from PTS, a
+// track's duration is the largest PES PTS plus one frame duration, minus
+// its StartPTS.
 func (rd *Reader) readTail() {
-	if rd.cfg.tailSize <= 0 {
-		return
-	}
 	tail := rd.cfg.tailSize
-	for attempt := 0; attempt < 5; attempt++ {
+	if tail <= 0 {
+		tail = 0
+	}
+	for attempt := 0; ; attempt++ {
 		from := rd.size - tail
-		if from < rd.start {
+		if from < rd.start || tail == 0 {
 			from = rd.start
 		}
-		// Align on the packet grid, then let the loop resync if needed.
+		if rd.cfg.tailSize <= 0 {
+			return
+		}
+		// Align on the packet grid; the loop resyncs if that is off.
 		from = rd.start + (from-rd.start)/int64(rd.l.stride)*int64(rd.l.stride)
 		d := rd.newDemux(modeTail)
-		// Unwrap tail timestamps relative to the start of each program.
-		for _, t := range rd.tracks {
-			if t.Duration > 0 || t.StartPTS != 0 {
-				d.seedRef(rd.infos[t.Index].prog, t.StartDTS)
+		// Unwrap the tail's timestamps relative to the start of each program.
+		for i := range d.progs {
+			if i < len(rd.refs) && rd.refs[i].haveRef {
+				d.progs[i] = progState{haveRef: true, ref: rd.refs[i].startRef}
 			}
 		}
 		found := make([]bool, len(rd.tracks))
 		last := make([]int64, len(rd.tracks))
-		d.emit = func(s *esStream, smp *media.Sample) bool {
+		d.onPES = func(s *esStream, pts int64) {
 			i := s.info.trackIndex
-			end := smp.PTS + int64(smp.Duration)
+			end := pts + s.frameDuration()
 			if !found[i] || end > last[i] {
 				last[i] = end
 			}
 			found[i] = true
-			return true
 		}
 		d.onPCR = func(prog int, pcr int64) { rd.progs[prog].LastPCR = pcr }
 		_ = d.run(from, rd.size)
 		missing := false
 		for i, t := range rd.tracks {
 			if found[i] {
-				if dur := last[i] - t.StartPTS; dur > t.Duration {
-					t.Duration = dur
+				t.Duration = last[i] - t.StartPTS
+				if t.Duration < 0 {
+					t.Duration = 0
 				}
 			} else if rd.infos[i].framer != framerNone {
 				missing = true
 			}
 		}
-		if !missing || from == rd.start {
+		if !missing || from == rd.start || attempt >= 4 {
 			return
 		}
 		tail *= 2

@@ -1,0 +1,854 @@
+package ts
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"math/big"
+
+	"github.com/streamkit-go/streamkit/media"
+)
+
+// This file is the MPEG-TS writer. Packets are built here rather than with
+// astits' muxer: astits allocates per packet and per PES, decides PCR and
+// PSI placement itself, and buffers whole PES packets through
+// interfaces, while remuxing is a hot path (see BenchmarkMux) and the
+// writer must control exactly where PAT/PMT, PCR and random access
+// indicators go so that segmenters can cut at key frames.
+
+// ErrWrite is wrapped by errors about input the writer cannot carry in
+// MPEG-TS (a codec without a stream type here, a payload that does not fit
+// a PES). Test with errors.Is.
+var ErrWrite = errors.New("ts: cannot write")
+
+// DefaultTimeOffset is what Mux adds to every timestamp of a non-TS input,
+// in 90 kHz ticks: 1.4 s, the start time ffmpeg's mpegts muxer gives
+// "-c copy" output. It keeps the negative DTS of B-frame streams (and
+// AAC priming) positive; ffprobe on the output shows the input's
+// timestamps plus 1.4 s.
+const DefaultTimeOffset = 126000
+
+// PIDs the writer uses: one program, its PMT on 0x1000 and elementary
+// streams from 0x100 in track order, as ffmpeg numbers them.
+const (
+	WriterPMTPID   = 0x1000
+	WriterFirstPID = 0x100
+)
+
+// WriteOption configures NewWriter and Mux.
+type WriteOption func(*writeConfig)
+
+type writeConfig struct {
+	offset    int64
+	offsetSet bool
+	psiEvery  int64 // 90 kHz
+	pcrEvery  int64 // 90 kHz
+	pcrLead   int64 // 90 kHz: how far PCR runs behind DTS
+	progress  func(done, total int64)
+	tracks    map[int]bool
+}
+
+// WithTimeOffset sets the constant added to every timestamp, in 90 kHz
+// ticks (default DefaultTimeOffset for NewWriter; for Mux, 0 when the
+// input is itself MPEG-TS, so its timestamps are kept).
+func WithTimeOffset(ticks int64) WriteOption {
+	return func(c *writeConfig) { c.offset, c.offsetSet = ticks, true }
+}
+
+// WithPSIInterval sets how often PAT and PMT are repeated, in 90 kHz
+// ticks (default 9000: 100 ms). They are also written before every
+// video key frame.
+func WithPSIInterval(ticks int64) WriteOption {
+	return func(c *writeConfig) {
+		if ticks > 0 {
+			c.psiEvery = ticks
+		}
+	}
+}
+
+// WithPCRInterval sets the largest gap between two PCRs, in 90 kHz ticks
+// (default 1800: 20 ms; ISO/IEC 13818-1 allows 100 ms, DVB 40 ms).
+func WithPCRInterval(ticks int64) WriteOption {
+	return func(c *writeConfig) {
+		if ticks > 0 {
+			c.pcrEvery = ticks
+		}
+	}
+}
+
+// WithMuxProgress sets a callback that Mux calls with the payload bytes
+// written so far and the total (sum of Track.Bytes, 0 when unknown).
+func WithMuxProgress(fn func(done, total int64)) WriteOption {
+	return func(c *writeConfig) { c.progress = fn }
+}
+
+// WithMuxTracks limits Mux to the tracks with these IDs.
+func WithMuxTracks(ids ...int) WriteOption {
+	return func(c *writeConfig) {
+		c.tracks = map[int]bool{}
+		for _, id := range ids {
+			c.tracks[id] = true
+		}
+	}
+}
+
+// Writer multiplexes samples of a fixed set of tracks into one MPEG-TS
+// program. Create it with NewWriter, call WriteSample for every sample in
+// DTS order (across tracks), then Flush.
+//
+// Video samples are written as Annex B with an access unit delimiter first
+// and the parameter sets (VPS, SPS, PPS) before every key frame; length-
+// prefixed (MP4) input is converted. AAC gets ADTS headers, AC-3 and
+// E-AC-3 pass through. Each sample is one PES packet with PTS (and DTS
+// when it differs). Key frames set the random access indicator.
+type Writer struct {
+	w      *bufio.Writer
+	cfg    writeConfig
+	es     []*esOut
+	byID   map[int]*esOut
+	pcrES  *esOut
+	patCC  uint8
+	pmtCC  uint8
+	pmt    []byte
+	pat    []byte
+	psiAt  int64
+	pcrAt  int64 // last PCR base (90 kHz), -1 before the first
+	psiYet bool
+	pkt    [PacketSize]byte
+	pes    []byte
+	conv   []byte
+	n      int64 // bytes written
+}
+
+type esOut struct {
+	t          *media.Track
+	pid        uint16
+	streamType byte
+	streamID   byte
+	cc         uint8
+	video      bool
+	shiftTicks int64 // edit-list shift in track ticks (what ffprobe adds)
+	ps         [][]byte
+	adts       [7]byte
+	adtsOK     bool
+}
+
+// NewWriter returns a Writer for tracks (audio and video tracks with
+// codecs MPEG-TS can carry: H.264, HEVC, AAC, AC-3, E-AC-3, MP3, MP2).
+func NewWriter(w io.Writer, tracks []*media.Track, opts ...WriteOption) (*Writer, error) {
+	cfg := writeConfig{offset: DefaultTimeOffset, psiEvery: 9000, pcrEvery: 1800, pcrLead: 9000}
+	for _, o := range opts {
+		o(&cfg)
+	}
+	tw := &Writer{w: bufio.NewWriterSize(w, 1<<20), cfg: cfg, byID: map[int]*esOut{}, pcrAt: -1}
+	nv, na := 0, 0
+	for _, t := range tracks {
+		e := &esOut{t: t, pid: uint16(WriterFirstPID + len(tw.es))}
+		switch t.Codec {
+		case media.CodecH264:
+			e.streamType, e.video = 0x1b, true
+		case media.CodecHEVC:
+			e.streamType, e.video = 0x24, true
+		case media.CodecAAC:
+			e.streamType = 0x0f
+			if len(t.Config.AudioSpecificConfig) > 0 {
+				h, err := adtsTemplate(t.Config.AudioSpecificConfig)
+				if err != nil {
+					return nil, fmt.Errorf("%w: track %d: %v", ErrWrite, t.ID, err)
+				}
+				e.adts, e.adtsOK = h, true
+			}
+		case media.CodecAC3:
+			e.streamType = 0x81
+		case media.CodecEAC3:
+			e.streamType = 0x87
+		case media.CodecMP3:
+			e.streamType = 0x04
+		case media.CodecMP2:
+			e.streamType = 0x04
+		default:
+			return nil, fmt.Errorf("%w: track %d: %s (%s) has no MPEG-TS mapping in this writer", ErrWrite, t.ID, t.Codec, t.CodecTag)
+		}
+		switch {
+		case e.video:
+			e.streamID = 0xe0 + byte(nv)
+			nv++
+			e.ps = append(append(append([][]byte{}, t.Config.VPS...), t.Config.SPS...), t.Config.PPS...)
+		case t.Codec == media.CodecAC3 || t.Codec == media.CodecEAC3:
+			e.streamID = 0xbd
+		default:
+			e.streamID = 0xc0 + byte(na)
+			na++
+		}
+		if nv > 16 || na > 32 {
+			return nil, fmt.Errorf("%w: too many streams", ErrWrite)
+		}
+		e.shiftTicks = editShift(t)
+		tw.es = append(tw.es, e)
+		tw.byID[t.ID] = e
+		if e.video && tw.pcrES == nil {
+			tw.pcrES = e
+		}
+	}
+	if len(tw.es) == 0 {
+		return nil, fmt.Errorf("%w: no tracks", ErrWrite)
+	}
+	if tw.pcrES == nil {
+		tw.pcrES = tw.es[0]
+	}
+	tw.pat = tw.buildPAT()
+	tw.pmt = tw.buildPMT()
+	return tw, nil
+}
+
+// editShift is the shift ffprobe applies to an MP4 track's timestamps
+// because of its edit list (mp4.EditShift; repeated here because ts may
+// import only media): leading empty edits minus the first media_time.
+func editShift(t *media.Track) int64 {
+	var empty int64
+	for _, e := range t.Edits {
+		if e.MediaTime == -1 {
+			empty += scaleTS(e.Duration, int64(t.Timescale), int64(t.MovieTimescale))
+			continue
+		}
+		return empty - e.MediaTime
+	}
+	return empty
+}
+
+// scaleTS returns v*num/den rounded to nearest (half away from zero).
+func scaleTS(v, num, den int64) int64 {
+	if den <= 0 {
+		return 0
+	}
+	if v > -1<<31 && v < 1<<31 && num < 1<<31 && num >= 0 {
+		p := v * num
+		if p < 0 {
+			return -((-p + den/2) / den)
+		}
+		return (p + den/2) / den
+	}
+	x := new(big.Int).Mul(big.NewInt(v), big.NewInt(num))
+	neg := x.Sign() < 0
+	x.Abs(x)
+	x.Add(x, big.NewInt(den/2))
+	x.Quo(x, big.NewInt(den))
+	if neg {
+		x.Neg(x)
+	}
+	if !x.IsInt64() {
+		return math.MaxInt64
+	}
+	return x.Int64()
+}
+
+// to90k maps a track timestamp to the output 90 kHz clock.
+func (tw *Writer) to90k(e *esOut, ts int64) int64 {
+	v := ts + e.shiftTicks
+	if e.t.Timescale != Timescale {
+		v = scaleTS(v, Timescale, int64(e.t.Timescale))
+	}
+	return v + tw.cfg.offset
+}
+
+// WriteSample writes one sample of the track with ID s.TrackID. payload is
+// the sample's bytes as the demuxer returns them (length-prefixed or
+// Annex B video; raw or ADTS AAC).
+func (tw *Writer) WriteSample(s *media.Sample, payload []byte) error {
+	e := tw.byID[s.TrackID]
+	if e == nil {
+		return fmt.Errorf("%w: sample of unknown track %d", ErrWrite, s.TrackID)
+	}
+	dts, pts := tw.to90k(e, s.DTS), tw.to90k(e, s.PTS)
+	if dts < 0 || pts < 0 {
+		return fmt.Errorf("%w: track %d sample %d: timestamp %d below zero after the %d-tick offset", ErrWrite, s.TrackID, s.Index, min(dts, pts), tw.cfg.offset)
+	}
+	data, err := tw.esPayload(e, s, payload)
+	if err != nil {
+		return fmt.Errorf("ts: track %d sample %d at byte %d: %w", s.TrackID, s.Index, s.Pos, err)
+	}
+	key := e.video && s.Sync
+	if !tw.psiYet || dts-tw.psiAt >= tw.cfg.psiEvery || key {
+		if err := tw.writePSI(); err != nil {
+			return err
+		}
+		tw.psiAt, tw.psiYet = dts, true
+	}
+	// PCR: embedded in this PES when it is on the PCR PID, else a
+	// PCR-only packet, whenever the interval has elapsed.
+	var pcr int64 = -1
+	if now := dts - tw.cfg.pcrLead; tw.pcrAt < 0 || now-tw.pcrAt >= tw.cfg.pcrEvery || (e == tw.pcrES && key) {
+		pcr = max(now, tw.pcrAt, 0)
+		tw.pcrAt = pcr
+		if e != tw.pcrES {
+			if err := tw.writePCROnly(pcr); err != nil {
+				return err
+			}
+			pcr = -1
+		}
+	}
+	tw.pes = buildPESHeader(tw.pes[:0], e, pts, dts, len(data))
+	if tw.pes == nil {
+		return fmt.Errorf("%w: track %d sample %d: %d-byte audio frame does not fit one PES", ErrWrite, s.TrackID, s.Index, len(data))
+	}
+	return tw.packetize(e, tw.pes, data, pcr, s.Sync)
+}
+
+// esPayload converts the payload to its elementary stream form.
+func (tw *Writer) esPayload(e *esOut, s *media.Sample, p []byte) ([]byte, error) {
+	t := e.t
+	switch {
+	case e.video:
+		if t.Config.NALLengthSize == 0 {
+			return p, nil // already Annex B
+		}
+		return tw.toAnnexB(e, p, s.Sync)
+	case t.Codec == media.CodecAAC:
+		if adtsLen(p) > 0 {
+			return p, nil
+		}
+		if !e.adtsOK {
+			return nil, fmt.Errorf("%w: raw AAC frame without AudioSpecificConfig", ErrWrite)
+		}
+		n := len(p) + 7
+		if n > 0x1fff {
+			return nil, fmt.Errorf("%w: %d-byte AAC frame exceeds ADTS frame_length", ErrWrite, len(p))
+		}
+		h := e.adts
+		h[3] |= byte(n >> 11 & 3)
+		h[4] = byte(n >> 3)
+		h[5] = byte(n&7)<<5 | 0x1f
+		tw.conv = append(append(tw.conv[:0], h[:]...), p...)
+		return tw.conv, nil
+	}
+	return p, nil
+}
+
+var (
+	startCode = []byte{0, 0, 0, 1}
+	audH264   = []byte{0, 0, 0, 1, 0x09, 0xf0}
+	audHEVC   = []byte{0, 0, 0, 1, 0x46, 0x01, 0x50}
+)
+
+// toAnnexB converts a length-prefixed access unit to Annex B: an AUD
+// first, parameter sets before a key frame that lacks them in band.
+func (tw *Writer) toAnnexB(e *esOut, p []byte, key bool) ([]byte, error) {
+	ls := e.t.Config.NALLengthSize
+	if ls != 1 && ls != 2 && ls != 4 {
+		return nil, fmt.Errorf("%w: NAL length size %d", media.ErrCorrupt, ls)
+	}
+	hevc := e.t.Codec == media.CodecHEVC
+	out := tw.conv[:0]
+	first := true
+	hasPS := false
+	for i := 0; i < len(p); {
+		if i+ls > len(p) {
+			return nil, fmt.Errorf("%w: NAL length cut off at %d of %d bytes", media.ErrTruncated, i, len(p))
+		}
+		var n int
+		for k := range ls {
+			n = n<<8 | int(p[i+k])
+		}
+		i += ls
+		if n > len(p)-i {
+			return nil, fmt.Errorf("%w: %d-byte NAL unit at %d overruns the %d-byte sample", media.ErrCorrupt, n, i, len(p))
+		}
+		nal := p[i : i+n]
+		i += n
+		if n == 0 {
+			continue
+		}
+		var aud, ps, vcl bool
+		if hevc {
+			typ := nal[0] >> 1 & 0x3f
+			aud, ps, vcl = typ == 35, typ >= 32 && typ <= 34, typ < 32
+		} else {
+			typ := nal[0] & 0x1f
+			aud, ps, vcl = typ == 9, typ == 7 || typ == 8, typ >= 1 && typ <= 5
+		}
+		if first {
+			first = false
+			if !aud {
+				if hevc {
+					out = append(out, audHEVC...)
+				} else {
+					out = append(out, audH264...)
+				}
+			}
+		}
+		if ps {
+			hasPS = true
+		}
+		if vcl && key && !hasPS {
+			for _, q := range e.ps {
+				out = append(out, startCode...)
+				out = append(out, q...)
+			}
+			hasPS = true
+		}
+		out = append(out, startCode...)
+		out = append(out, nal...)
+	}
+	tw.conv = out
+	return out, nil
+}
+
+// adtsTemplate builds the constant part of the ADTS header for an
+// AudioSpecificConfig (ISO/IEC 14496-3 1.13.2 / 1.6.2.1).
+func adtsTemplate(asc []byte) ([7]byte, error) {
+	var h [7]byte
+	if len(asc) < 2 {
+		return h, fmt.Errorf("%w: AudioSpecificConfig of %d bytes", media.ErrCorrupt, len(asc))
+	}
+	aot := asc[0] >> 3
+	sfi := (asc[0]&7)<<1 | asc[1]>>7
+	ch := asc[1] >> 3 & 0xf
+	if aot == 31 || sfi == 15 {
+		return h, fmt.Errorf("%w: AudioSpecificConfig with escape values cannot be expressed in ADTS", media.ErrUnsupported)
+	}
+	if aot == 5 || aot == 29 {
+		// Explicit SBR/PS: ADTS signals the core (LC) stream; the
+		// decoder finds SBR implicitly.
+		aot = 2
+	}
+	if aot < 1 || aot > 4 {
+		return h, fmt.Errorf("%w: AAC object type %d has no ADTS profile", media.ErrUnsupported, aot)
+	}
+	if ch == 0 {
+		return h, fmt.Errorf("%w: AAC channel configuration 0 (PCE) in ADTS", media.ErrUnsupported)
+	}
+	h[0] = 0xff
+	h[1] = 0xf1 // MPEG-4, layer 0, no CRC
+	h[2] = (aot-1)<<6 | sfi<<2 | ch>>2
+	h[3] = (ch & 3) << 6
+	h[6] = 0xfc
+	return h, nil
+}
+
+// adtsLen returns the header length of an ADTS frame that spans exactly
+// b, or 0.
+func adtsLen(b []byte) int {
+	if len(b) < 7 || b[0] != 0xff || b[1]&0xf6 != 0xf0 {
+		return 0
+	}
+	if int(b[3]&3)<<11|int(b[4])<<3|int(b[5])>>5 != len(b) {
+		return 0
+	}
+	if b[1]&1 == 0 {
+		return 9
+	}
+	return 7
+}
+
+// buildPESHeader appends a PES header (ISO/IEC 13818-1 2.4.3.6):
+//
+//	00 00 01 stream_id PES_packet_length(16)
+//	'10' scrambling(2) priority data_alignment copyright original
+//	PTS_DTS_flags(2) ESCR ES_rate DSM_trick additional_copy CRC extension
+//	PES_header_data_length(8) PTS(40) [DTS(40)]
+//
+// Video PES packets have length 0 (unbounded); audio ones must fit 16 bits
+// (nil is returned otherwise).
+func buildPESHeader(b []byte, e *esOut, pts, dts int64, n int) []byte {
+	hdr := 5
+	flags := byte(0x80)
+	if dts != pts {
+		hdr, flags = 10, 0xc0
+	}
+	plen := 3 + hdr + n
+	if e.video {
+		plen = 0
+	} else if plen > 0xffff {
+		return nil
+	}
+	b = append(b, 0, 0, 1, e.streamID, byte(plen>>8), byte(plen))
+	align := byte(0x80)
+	if e.video {
+		align = 0x84
+	}
+	b = append(b, align, flags, byte(hdr))
+	b = appendTS(b, flags>>6, pts)
+	if dts != pts {
+		b = appendTS(b, 1, dts)
+	}
+	return b
+}
+
+// appendTS appends a 33-bit timestamp in the 5-byte PES form with its
+// 4-bit prefix and marker bits.
+func appendTS(b []byte, prefix byte, v int64) []byte {
+	v &= 1<<33 - 1
+	return append(b,
+		prefix<<4|byte(v>>29)&0x0e|1,
+		byte(v>>22),
+		byte(v>>14)|1,
+		byte(v>>7),
+		byte(v<<1)|1)
+}
+
+// packetize writes a PES (hdr followed by data) as TS packets on e's PID.
+// pcr >= 0 puts a PCR (base, 90 kHz) in the first packet's adaptation
+// field; rai sets its random_access_indicator.
+func (tw *Writer) packetize(e *esOut, hdr, data []byte, pcr int64, rai bool) error {
+	total := len(hdr) + len(data)
+	pos := 0
+	first := true
+	for pos < total {
+		p := tw.pkt[:]
+		p[0] = syncByte
+		p[1] = byte(e.pid >> 8 & 0x1f)
+		if first {
+			p[1] |= 0x40
+		}
+		p[2] = byte(e.pid)
+		// Adaptation field content (after the length byte).
+		afl := -1 // no adaptation field
+		var af [8]byte
+		if first && (pcr >= 0 || rai) {
+			af[0] = 0
+			if rai && e.video {
+				af[0] |= 0x40
+			}
+			n := 1
+			if pcr >= 0 {
+				af[0] |= 0x10
+				putPCR(af[1:7], pcr)
+				n = 7
+			}
+			afl = n
+		}
+		space := 184
+		if afl >= 0 {
+			space -= 1 + afl
+		}
+		rem := total - pos
+		stuff := 0
+		if rem < space {
+			stuff = space - rem
+		}
+		if stuff > 0 && afl < 0 {
+			// Open an adaptation field for stuffing: one byte (length 0)
+			// or a length byte, flags byte and 0xFF bytes.
+			if stuff == 1 {
+				afl = 0
+			} else {
+				afl = 1
+				af[0] = 0
+			}
+			stuff -= 1 + afl
+		}
+		i := 4
+		if afl >= 0 {
+			p[3] = 0x30 | e.cc
+			p[4] = byte(afl + stuff)
+			copy(p[5:], af[:afl])
+			i = 5 + afl
+			for k := 0; k < stuff; k++ {
+				p[i+k] = 0xff
+			}
+			i += stuff
+		} else {
+			p[3] = 0x10 | e.cc
+		}
+		e.cc = (e.cc + 1) & 0xf
+		// payload
+		for i < PacketSize {
+			if pos < len(hdr) {
+				n := copy(p[i:], hdr[pos:])
+				i += n
+				pos += n
+			} else {
+				n := copy(p[i:], data[pos-len(hdr):])
+				i += n
+				pos += n
+			}
+		}
+		if _, err := tw.w.Write(p); err != nil {
+			return err
+		}
+		tw.n += PacketSize
+		first = false
+	}
+	return nil
+}
+
+func putPCR(b []byte, base int64) {
+	base &= 1<<33 - 1
+	b[0] = byte(base >> 25)
+	b[1] = byte(base >> 17)
+	b[2] = byte(base >> 9)
+	b[3] = byte(base >> 1)
+	b[4] = byte(base<<7) | 0x7e // reserved 6 bits, extension bit 8
+	b[5] = 0
+}
+
+// writePCROnly writes an adaptation-field-only packet carrying a PCR on
+// the PCR PID (its continuity counter does not advance).
+func (tw *Writer) writePCROnly(pcr int64) error {
+	e := tw.pcrES
+	p := tw.pkt[:]
+	p[0] = syncByte
+	p[1] = byte(e.pid >> 8 & 0x1f)
+	p[2] = byte(e.pid)
+	p[3] = 0x20 | (e.cc+15)&0xf
+	p[4] = 183
+	p[5] = 0x10
+	putPCR(p[6:12], pcr)
+	for i := 12; i < PacketSize; i++ {
+		p[i] = 0xff
+	}
+	_, err := tw.w.Write(p)
+	tw.n += PacketSize
+	return err
+}
+
+// writePSI writes the PAT and the PMT.
+func (tw *Writer) writePSI() error {
+	if err := tw.writeSection(0, &tw.patCC, tw.pat); err != nil {
+		return err
+	}
+	return tw.writeSection(WriterPMTPID, &tw.pmtCC, tw.pmt)
+}
+
+func (tw *Writer) writeSection(pid uint16, cc *uint8, sec []byte) error {
+	p := tw.pkt[:]
+	p[0] = syncByte
+	p[1] = 0x40 | byte(pid>>8&0x1f)
+	p[2] = byte(pid)
+	p[3] = 0x10 | *cc
+	*cc = (*cc + 1) & 0xf
+	p[4] = 0 // pointer_field
+	n := copy(p[5:], sec)
+	for i := 5 + n; i < PacketSize; i++ {
+		p[i] = 0xff
+	}
+	_, err := tw.w.Write(p)
+	tw.n += PacketSize
+	return err
+}
+
+// buildPAT returns the program association section for program 1.
+func (tw *Writer) buildPAT() []byte {
+	b := []byte{0x00, 0xb0, 0, 0x00, 0x01, 0xc1, 0x00, 0x00, 0x00, 0x01, 0xe0 | WriterPMTPID>>8, WriterPMTPID & 0xff}
+	return finishSection(b)
+}
+
+// buildPMT returns the program map section.
+func (tw *Writer) buildPMT() []byte {
+	pcr := tw.pcrES.pid
+	b := []byte{0x02, 0xb0, 0, 0x00, 0x01, 0xc1, 0x00, 0x00, 0xe0 | byte(pcr>>8), byte(pcr), 0xf0, 0x00}
+	for _, e := range tw.es {
+		var desc []byte
+		if l := e.t.Language; len(l) == 3 && l != "und" {
+			desc = append(desc, 0x0a, 4, l[0], l[1], l[2], 0)
+		}
+		switch e.t.Codec {
+		case media.CodecAC3:
+			desc = append(desc, 0x05, 4, 'A', 'C', '-', '3') // registration
+		case media.CodecEAC3:
+			desc = append(desc, 0x05, 4, 'E', 'A', 'C', '3')
+		}
+		b = append(b, e.streamType, 0xe0|byte(e.pid>>8), byte(e.pid), 0xf0|byte(len(desc)>>8), byte(len(desc)))
+		b = append(b, desc...)
+	}
+	return finishSection(b)
+}
+
+// finishSection fills section_length and appends the CRC-32.
+func finishSection(b []byte) []byte {
+	n := len(b) - 3 + 4
+	b[1] = b[1]&0xf0 | byte(n>>8&0x0f)
+	b[2] = byte(n)
+	return binary.BigEndian.AppendUint32(b, crc32MPEG(b))
+}
+
+var crcTable = func() (t [256]uint32) {
+	for i := range t {
+		c := uint32(i) << 24
+		for range 8 {
+			if c&0x80000000 != 0 {
+				c = c<<1 ^ 0x04c11db7
+			} else {
+				c <<= 1
+			}
+		}
+		t[i] = c
+	}
+	return
+}()
+
+// crc32MPEG is the CRC-32/MPEG-2 of PSI sections.
+func crc32MPEG(b []byte) uint32 {
+	c := uint32(0xffffffff)
+	for _, x := range b {
+		c = c<<8 ^ crcTable[byte(c>>24)^x]
+	}
+	return c
+}
+
+// Flush writes buffered packets to the underlying writer.
+func (tw *Writer) Flush() error { return tw.w.Flush() }
+
+// Mux writes the audio and video tracks of d as an MPEG-TS stream to w.
+// Samples are interleaved by DTS across tracks (a small reorder queue
+// absorbs the input's own interleaving); payloads are read one at a time,
+// so memory stays bounded whatever the input size. Subtitle and data
+// tracks are skipped; a codec MPEG-TS cannot carry here (AV1, Opus, VP9)
+// is an error wrapping ErrWrite.
+func Mux(ctx context.Context, w io.Writer, d media.Demuxer, opts ...WriteOption) error {
+	var probe writeConfig
+	for _, o := range opts {
+		o(&probe)
+	}
+	var tracks []*media.Track
+	var total int64
+	for _, t := range d.Tracks() {
+		if probe.tracks != nil && !probe.tracks[t.ID] {
+			continue
+		}
+		if t.Kind == media.KindVideo || t.Kind == media.KindAudio {
+			tracks = append(tracks, t)
+			total += max(t.Bytes, 0)
+		}
+	}
+	if !probe.offsetSet && d.Format() == "mpegts" {
+		opts = append([]WriteOption{WithTimeOffset(0)}, opts...)
+	}
+	tw, err := NewWriter(w, tracks, opts...)
+	if err != nil {
+		return err
+	}
+	q := newMuxQueue(tw)
+	var buf []byte
+	n := 0
+	var done int64
+	for s, err := range d.Samples() {
+		if err != nil {
+			return err
+		}
+		if tw.byID[s.TrackID] == nil {
+			continue
+		}
+		if n++; n&255 == 0 {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+			if tw.cfg.progress != nil {
+				tw.cfg.progress(done, total)
+			}
+		}
+		var data []byte
+		if s.Data != nil || s.Offset < 0 {
+			// The payload is only valid until the iterator advances:
+			// keep a copy while the sample waits in the queue.
+			if buf, err = d.ReadSample(&s, buf); err != nil {
+				return err
+			}
+			data = bytes.Clone(buf)
+			s.Data = nil
+		}
+		done += int64(s.Size)
+		if err := q.push(d, s, data); err != nil {
+			return err
+		}
+	}
+	if err := q.drain(d, true); err != nil {
+		return err
+	}
+	if tw.cfg.progress != nil {
+		tw.cfg.progress(done, total)
+	}
+	return tw.Flush()
+}
+
+// muxQueue interleaves samples by DTS (in seconds) across tracks: a sample
+// is written once every track has a later one queued, or the queue holds
+// too much.
+type muxQueue struct {
+	tw     *Writer
+	q      map[int][]queued
+	ended  map[int]bool
+	bytes  int
+	count  int
+	buf    []byte
+	tracks []int
+}
+
+type queued struct {
+	s    media.Sample
+	data []byte
+	sec  float64
+}
+
+const (
+	reorderMaxBytes = 16 << 20
+	reorderMax      = 1 << 16
+)
+
+func newMuxQueue(tw *Writer) *muxQueue {
+	r := &muxQueue{tw: tw, q: map[int][]queued{}, ended: map[int]bool{}}
+	for _, e := range tw.es {
+		r.tracks = append(r.tracks, e.t.ID)
+	}
+	return r
+}
+
+func (r *muxQueue) push(d media.Demuxer, s media.Sample, data []byte) error {
+	e := r.tw.byID[s.TrackID]
+	sec := float64(s.DTS+e.shiftTicks) / float64(max(e.t.Timescale, 1))
+	r.q[s.TrackID] = append(r.q[s.TrackID], queued{s: s, data: data, sec: sec})
+	r.bytes += len(data)
+	r.count++
+	return r.drain(d, false)
+}
+
+// drain writes queued samples in DTS order while that order is certain
+// (every track has a sample queued) or the queue is over its limits; all
+// when final.
+func (r *muxQueue) drain(d media.Demuxer, final bool) error {
+	for {
+		best := -1
+		ready := true
+		for _, id := range r.tracks {
+			q := r.q[id]
+			if len(q) == 0 {
+				if !final && r.count > 0 {
+					ready = false
+				}
+				continue
+			}
+			if best < 0 || q[0].sec < r.q[best][0].sec {
+				best = id
+			}
+		}
+		if best < 0 {
+			return nil
+		}
+		if !ready && !final && r.bytes < reorderMaxBytes && r.count < reorderMax {
+			return nil
+		}
+		it := r.q[best][0]
+		r.q[best] = r.q[best][1:]
+		if len(r.q[best]) == 0 {
+			r.q[best] = nil
+		}
+		r.count--
+		r.bytes -= len(it.data)
+		data := it.data
+		if data == nil {
+			var err error
+			if r.buf, err = d.ReadSample(&it.s, r.buf); err != nil {
+				return err
+			}
+			data = r.buf
+		}
+		if err := r.tw.WriteSample(&it.s, data); err != nil {
+			return err
+		}
+	}
+}
