@@ -244,7 +244,7 @@ func representation(p *segment.Presentation, r *segment.Rendition) (*mpd.Represe
 		st.StartNumber = nil
 	} else {
 		st.Media = dir + "seg_$Number$.m4s"
-		if d, ok := uniform(r); ok {
+		if d, ok := uniform(r, p.Duration); ok {
 			st.Duration = mpd.Ptr(uint32(d))
 		} else {
 			st.SegmentTimeline = timeline(r)
@@ -254,9 +254,11 @@ func representation(p *segment.Presentation, r *segment.Rendition) (*mpd.Represe
 	return rep, nil
 }
 
-// uniform reports whether every segment but the last lasts the same, and
-// the last no longer: then @duration describes the segments exactly.
-func uniform(r *segment.Rendition) (int64, bool) {
+// uniform reports whether every segment but the last lasts the same, the
+// last no longer, and the presentation duration divided by that duration
+// gives the number of segments (players derive the count from it): then
+// @duration describes the segments exactly.
+func uniform(r *segment.Rendition, total float64) (int64, bool) {
 	if len(r.Segments) == 0 || r.Segments[0].Start != 0 {
 		return 0, false
 	}
@@ -268,6 +270,9 @@ func uniform(r *segment.Rendition) (int64, bool) {
 		if i < len(r.Segments)-1 && s.Duration != d || s.Duration > d {
 			return 0, false
 		}
+	}
+	if n := int(math.Ceil(total*float64(r.Timescale)/float64(d) - 1e-9)); n != len(r.Segments) {
+		return 0, false
 	}
 	return d, true
 }

@@ -1,0 +1,227 @@
+//go:build linux
+
+package serve_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"os"
+	"os/exec"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/streamkit-go/streamkit/dash"
+	"github.com/streamkit-go/streamkit/hls"
+	"github.com/streamkit-go/streamkit/media"
+	_ "github.com/streamkit-go/streamkit/mp4"
+	"github.com/streamkit-go/streamkit/sample"
+	"github.com/streamkit-go/streamkit/segment"
+	"github.com/streamkit-go/streamkit/serve"
+)
+
+// ChromiumFlags are the flags the browser tests start Chromium with
+// (Debian's chromium package, headless, as root in a container):
+//
+//	--headless            new headless mode, no display needed
+//	--no-sandbox          the setuid sandbox does not work as root in containers
+//	--disable-gpu         no GPU here
+//	--disable-quic --no-first-run --disable-background-networking
+//	--disable-component-update --disable-sync
+//	                      no network traffic besides the test server
+//	--autoplay-policy=no-user-gesture-required --mute-audio
+//	                      let the page start playback by itself
+//	--remote-debugging-port=0
+//	                      keeps the browser running until the test kills it
+//	--user-data-dir=DIR   a new empty profile per run (added by the test)
+var ChromiumFlags = []string{
+	"--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+	"--disable-background-networking", "--disable-component-update", "--disable-sync",
+	"--autoplay-policy=no-user-gesture-required", "--mute-audio", "--remote-debugging-port=0",
+}
+
+func requireTools() bool { return os.Getenv("STREAMKIT_REQUIRE_TOOLS") == "1" }
+
+func chromium(t *testing.T) string {
+	t.Helper()
+	cands := []string{os.Getenv("STREAMKIT_CHROMIUM"), "chromium", "chromium-browser", "google-chrome"}
+	for _, c := range cands {
+		if c == "" {
+			continue
+		}
+		if p, err := exec.LookPath(c); err == nil {
+			return p
+		}
+	}
+	if requireTools() {
+		t.Fatal("chromium not found (apt-get install chromium, or set STREAMKIT_CHROMIUM)")
+	}
+	t.Skip("chromium not installed")
+	return ""
+}
+
+// packageSample packages the embedded ladder (2 s segments, so that 8 s
+// give four segments per rendition) into a new directory.
+func packageSample(t *testing.T, opts ...segment.Option) (string, *segment.Presentation) {
+	t.Helper()
+	dir := t.TempDir()
+	var ins []segment.Input
+	for _, n := range append(sample.Videos(), sample.Audio) {
+		r, size, err := sample.Open(n)
+		if err != nil {
+			t.Fatal(err)
+		}
+		d, err := media.Open(r, size)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ins = append(ins, segment.Input{Name: n, Demuxer: d})
+	}
+	opts = append([]segment.Option{segment.WithTargetDuration(2 * time.Second)}, opts...)
+	p, err := segment.Cut(context.Background(), dir, ins, opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := hls.Write(dir, p); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := dash.Write(dir, p); err != nil {
+		t.Fatal(err)
+	}
+	return dir, p
+}
+
+// playResult is what the player page POSTs in test mode.
+type playResult struct {
+	Engine         string   `json:"engine"`
+	Fatal          []string `json:"fatal"`
+	Errors         []string `json:"errors"`
+	Levels         []any    `json:"levels"`
+	StartLevel     int      `json:"startLevel"`
+	SwitchTarget   int      `json:"switchTarget"`
+	SwitchedTo     []int    `json:"switchedTo"`
+	BufferedLevels []int    `json:"bufferedLevels"`
+	MaxTime        float64  `json:"maxTime"`
+	Done           bool     `json:"done"`
+	Reason         string   `json:"reason"`
+}
+
+func TestBrowserPlayback(t *testing.T) {
+	bin := chromium(t)
+	if _, err := serve.FindPlayerJS(""); err != nil {
+		if requireTools() {
+			t.Fatal(err)
+		}
+		t.Skip(err)
+	}
+	cmaf, _ := packageSample(t)
+	single, _ := packageSample(t, segment.WithByteRange())
+	cases := []struct {
+		name, dir, manifest string
+	}{
+		{"hls.js/CMAF", cmaf, hls.MultivariantName},
+		{"dash.js/SegmentTemplate", cmaf, dash.ManifestName},
+		{"hls.js/byterange", single, hls.MultivariantName},
+		{"dash.js/SegmentBase", single, dash.ManifestName},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			res := play(t, bin, c.dir, c.manifest)
+			t.Logf("%s: reason %s, reached %.2f s, levels %d, start %d, target %d, switched %v, buffered %v, non-fatal errors %v",
+				res.Engine, res.Reason, res.MaxTime, len(res.Levels), res.StartLevel, res.SwitchTarget, res.SwitchedTo, res.BufferedLevels, res.Errors)
+			if len(res.Fatal) > 0 {
+				t.Fatalf("fatal player errors: %v", res.Fatal)
+			}
+			if res.MaxTime <= 5 {
+				t.Errorf("playback reached %.2f s, want > 5 s", res.MaxTime)
+			}
+			if len(res.Levels) != 3 {
+				t.Errorf("player saw %d video levels, want 3", len(res.Levels))
+			}
+			if res.SwitchTarget < 0 || res.SwitchTarget == res.StartLevel {
+				t.Fatalf("no forced switch happened (start %d, target %d)", res.StartLevel, res.SwitchTarget)
+			}
+			if !contains(res.SwitchedTo, res.SwitchTarget) || !contains(res.BufferedLevels, res.SwitchTarget) {
+				t.Errorf("forced switch to level %d never reached the screen (switched %v, buffered %v)", res.SwitchTarget, res.SwitchedTo, res.BufferedLevels)
+			}
+			if !res.Done {
+				t.Errorf("player did not finish the test: %s", res.Reason)
+			}
+		})
+	}
+}
+
+func contains(xs []int, x int) bool {
+	for _, v := range xs {
+		if v == x {
+			return true
+		}
+	}
+	return false
+}
+
+// play serves dir, opens the player page on manifest in headless
+// Chromium and waits for the page's report.
+func play(t *testing.T, bin, dir, manifest string) playResult {
+	t.Helper()
+	h, err := serve.Handler(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	results := make(chan playResult, 1)
+	mux := http.NewServeMux()
+	mux.Handle("/", h)
+	mux.HandleFunc("POST /_test/report", func(w http.ResponseWriter, r *http.Request) {
+		var res playResult
+		if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 1<<20)).Decode(&res); err != nil {
+			res.Fatal = append(res.Fatal, "bad report: "+err.Error())
+		}
+		select {
+		case results <- res:
+		default:
+		}
+	})
+	srv := httptest.NewServer(mux)
+	defer srv.Close()
+
+	page := fmt.Sprintf("%s%s?src=%s&test=1&report=/_test/report", srv.URL, serve.PlayerPath, url.QueryEscape("/"+manifest))
+	profile := t.TempDir()
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	defer cancel()
+	args := append(append([]string{}, ChromiumFlags...), "--user-data-dir="+profile, page)
+	cmd := exec.Command(bin, args...)
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	defer func() {
+		// Chromium starts helper processes: end the whole group we made.
+		syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+		<-exited
+	}()
+	select {
+	case res := <-results:
+		return res
+	case err := <-exited:
+		t.Fatalf("chromium exited before the page reported: %v\n%s", err, tail(stderr.String()))
+	case <-ctx.Done():
+		t.Fatalf("no report from the player page within 90 s\n%s", tail(stderr.String()))
+	}
+	return playResult{}
+}
+
+func tail(s string) string {
+	if len(s) > 2000 {
+		s = s[len(s)-2000:]
+	}
+	return s
+}
