@@ -108,6 +108,11 @@ type Options struct {
 	// RawTimestamps keeps the container's timestamps without the MP4
 	// edit-list shift of [PresentationShift].
 	RawTimestamps bool
+	// Timestamps, when set, gives each sample's timestamps on the
+	// presentation timeline instead of [PresentationShift], and whether a
+	// player shows it; frames it hides get Discarded. mp4.Reader's
+	// FFprobePackets supplies exactly ffprobe's view of an edit list.
+	Timestamps func(s *media.Sample) (pts, dts int64, shown bool)
 }
 
 // ReadFrames analyses every sample of track t of d and returns its frames
@@ -159,8 +164,14 @@ func ReadFrames(ctx context.Context, d media.Demuxer, t *media.Track, opts ...Op
 			errs = append(errs, err)
 			f.Type = TypeUnknown
 		}
-		f.PTS += shift
-		f.DTS += shift
+		if o.Timestamps != nil {
+			var shown bool
+			f.PTS, f.DTS, shown = o.Timestamps(&s)
+			f.Discarded = !shown
+		} else {
+			f.PTS += shift
+			f.DTS += shift
+		}
 		if f.SecondField && len(frames) > 0 {
 			p := &frames[len(frames)-1]
 			p.Size += f.Size

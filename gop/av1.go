@@ -257,7 +257,7 @@ func (p *av1Parser) frame(tu []byte, f *Frame) error {
 				p.refValid = [8]bool{}
 			}
 			for i := 0; i < 8; i++ {
-				if fh.refresh>>(7-i)&1 == 1 {
+				if fh.refresh>>i&1 == 1 {
 					p.refType[i] = fh.frameType
 					p.refValid[i] = true
 				}

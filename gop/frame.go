@@ -173,6 +173,10 @@ type Frame struct {
 	// holds only the second field of the previous unit's frame (one field
 	// per PES); [ReadFrames] folds such units into the previous frame.
 	SecondField bool
+	// Discarded marks frames that are decoded but not shown because an
+	// edit list cuts them (see [Options].Timestamps); ffprobe does not
+	// print them.
+	Discarded bool
 }
 
 // IsIntra reports whether the frame is an intra picture (I or SI).

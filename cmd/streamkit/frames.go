@@ -1,0 +1,287 @@
+package main
+
+import (
+	"context"
+	"encoding/csv"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"strconv"
+
+	"github.com/spf13/cobra"
+	"github.com/streamkit-go/streamkit/gop"
+	"github.com/streamkit-go/streamkit/media"
+	"github.com/streamkit-go/streamkit/mp4"
+	_ "github.com/streamkit-go/streamkit/ts" // registers MPEG-TS with media.Open
+)
+
+// videoInput is one video track of a file with its analysed frames.
+type videoInput struct {
+	Path   string
+	Size   int64
+	Demux  media.Demuxer
+	Track  *media.Track
+	Frames []gop.Frame // decode order
+}
+
+// loadVideo opens path, picks its video stream (the first one when
+// stream < 0, else the one with that ffprobe stream index) and analyses
+// every frame. MP4 timestamps follow ffprobe's reading of the edit list.
+func loadVideo(ctx context.Context, path string, stream int) (*videoInput, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	d, err := media.Open(f, st.Size())
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	var tr *media.Track
+	pos := -1
+	for i, t := range d.Tracks() {
+		if t.Kind != media.KindVideo {
+			continue
+		}
+		if stream < 0 || t.Index == stream {
+			tr, pos = t, i
+			break
+		}
+	}
+	if tr == nil {
+		if stream >= 0 {
+			return nil, fmt.Errorf("%s: no video stream with index %d", path, stream)
+		}
+		return nil, fmt.Errorf("%s: no video stream", path)
+	}
+	var opts gop.Options
+	if r, ok := d.(*mp4.Reader); ok {
+		opts.Timestamps = ffprobeTimeline(r, pos, tr)
+	}
+	frames, err := gop.ReadFrames(ctx, d, tr, opts)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return &videoInput{Path: path, Size: st.Size(), Demux: d, Track: tr, Frames: frames}, nil
+}
+
+// ffprobeTimeline maps MP4 samples to the timestamps ffprobe gives them
+// after libavformat's edit-list re-indexing (mp4.Reader.FFprobePackets).
+func ffprobeTimeline(r *mp4.Reader, pos int, t *media.Track) func(*media.Sample) (int64, int64, bool) {
+	type ts struct {
+		pts, dts int64
+		shown    bool
+	}
+	m := map[int64]ts{}
+	for _, p := range r.FFprobePackets(pos) {
+		m[p.Sample.Index] = ts{p.PTS, p.DTS, !p.Discard}
+	}
+	shift := mp4.EditShift(t)
+	return func(s *media.Sample) (int64, int64, bool) {
+		if v, ok := m[s.Index]; ok {
+			return v.pts, v.dts, v.shown
+		}
+		return s.PTS + shift, s.DTS + shift, false
+	}
+}
+
+func init() {
+	var asJSON, asCSV, all bool
+	var stream int
+	cmd := &cobra.Command{
+		Use:   "frames FILE",
+		Short: "List every video frame: type (I/P/B), key frame, timestamps, size",
+		Long: `frames reads the headers of every video access unit (H.264, HEVC, AV1,
+MPEG-2, MPEG-4 Part 2) and prints one line per frame in presentation order,
+as ffprobe -show_frames does, without decoding. With --json the output uses
+ffprobe's -show_frames JSON schema (same names and value types); fields
+ffprobe does not have (decode_index, dts, rap, reference, leading,
+temporal_id, nal_unit_type, structure) are extras.`,
+		Example: `  streamkit frames movie.mp4
+  streamkit frames --json movie.mp4 > frames.json
+  streamkit frames --csv segment.ts`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			in, err := loadVideo(cmd.Context(), args[0], stream)
+			if err != nil {
+				return err
+			}
+			rows := ffprobeRows(in, all)
+			w := cmd.OutOrStdout()
+			switch {
+			case asJSON:
+				return writeFramesJSON(w, rows)
+			case asCSV:
+				return writeFramesCSV(w, rows)
+			}
+			return writeFramesText(w, in, rows)
+		},
+	}
+	cmd.Flags().BoolVar(&asJSON, "json", false, "ffprobe -show_frames -of json schema")
+	cmd.Flags().BoolVar(&asCSV, "csv", false, "CSV with a header row")
+	cmd.Flags().BoolVar(&all, "all", false, "also list frames an edit list hides (ffprobe does not)")
+	cmd.Flags().IntVar(&stream, "stream", -1, "video stream index (default: the first video stream)")
+	rootCmd.AddCommand(cmd)
+}
+
+// frameRow is one frame in ffprobe's -show_frames JSON schema. Numbers
+// ffprobe prints as strings (pkt_pos, pkt_size, *_time) are strings here
+// too; fields it lacks for a frame are omitted.
+type frameRow struct {
+	MediaType               string  `json:"media_type"`
+	StreamIndex             int     `json:"stream_index"`
+	KeyFrame                int     `json:"key_frame"`
+	PTS                     int64   `json:"pts"`
+	PTSTime                 string  `json:"pts_time"`
+	PktDTS                  *int64  `json:"pkt_dts,omitempty"`
+	PktDTSTime              *string `json:"pkt_dts_time,omitempty"`
+	BestEffortTimestamp     int64   `json:"best_effort_timestamp"`
+	BestEffortTimestampTime string  `json:"best_effort_timestamp_time"`
+	PktDuration             *int64  `json:"pkt_duration,omitempty"`
+	PktDurationTime         *string `json:"pkt_duration_time,omitempty"`
+	PktPos                  string  `json:"pkt_pos,omitempty"`
+	PktSize                 string  `json:"pkt_size"`
+	Width                   int     `json:"width,omitempty"`
+	Height                  int     `json:"height,omitempty"`
+	PixFmt                  string  `json:"pix_fmt,omitempty"`
+	PictType                string  `json:"pict_type"`
+	InterlacedFrame         int     `json:"interlaced_frame"`
+	// Extras (not in ffprobe's schema).
+	DecodeIndex      int64  `json:"decode_index"`
+	DTS              int64  `json:"dts"`
+	DTSTime          string `json:"dts_time"`
+	RAP              string `json:"rap,omitempty"`
+	Reference        int    `json:"reference"`
+	Leading          string `json:"leading,omitempty"`
+	TemporalID       int    `json:"temporal_id"`
+	NALUnitType      int    `json:"nal_unit_type"`
+	Structure        string `json:"structure"`
+	RecoveryFrameCnt *int   `json:"recovery_frame_cnt,omitempty"`
+	Discarded        int    `json:"discarded,omitempty"`
+}
+
+func ffTime(v int64, ts uint32) string {
+	if ts == 0 {
+		return "N/A"
+	}
+	return strconv.FormatFloat(float64(v)/float64(ts), 'f', 6, 64)
+}
+
+// ffprobeRows turns frames into ffprobe rows in presentation order. As in
+// ffprobe, pkt_dts is the decode timestamp of the packet whose decoding
+// released the frame: decode index + the reorder delay, absent for the
+// frames flushed at the end.
+func ffprobeRows(in *videoInput, all bool) []frameRow {
+	ts := in.Track.Timescale
+	var shown []gop.Frame
+	for _, f := range in.Frames {
+		if all || !f.Discarded {
+			shown = append(shown, f)
+		}
+	}
+	gop.SetDisplayOrder(shown)
+	ordered := gop.PresentationOrder(shown)
+	delay := 0
+	for i := range shown {
+		delay = max(delay, i-shown[i].Display)
+	}
+	rows := make([]frameRow, 0, len(ordered))
+	for k, f := range ordered {
+		r := frameRow{
+			MediaType: "video", StreamIndex: in.Track.Index, PTS: f.PTS, PTSTime: ffTime(f.PTS, ts),
+			BestEffortTimestamp: f.PTS, BestEffortTimestampTime: ffTime(f.PTS, ts),
+			PktSize: strconv.Itoa(f.Size), Width: in.Track.Width, Height: in.Track.Height, PixFmt: in.Track.PixelFormat,
+			PictType: f.Type.String(), DecodeIndex: f.Index, DTS: f.DTS, DTSTime: ffTime(f.DTS, ts),
+			Reference: b2i(f.Reference), Leading: f.Leading.String(), TemporalID: f.TemporalID,
+			NALUnitType: f.NALType, Structure: f.Structure.String(), Discarded: b2i(f.Discarded),
+		}
+		if f.Key {
+			r.KeyFrame = 1
+		}
+		if f.RAP != gop.RAPNone {
+			r.RAP = f.RAP.String()
+		}
+		if k+delay < len(shown) {
+			d := shown[k+delay].DTS
+			s := ffTime(d, ts)
+			r.PktDTS, r.PktDTSTime = &d, &s
+		}
+		if f.Duration > 0 {
+			d := f.Duration
+			s := ffTime(d, ts)
+			r.PktDuration, r.PktDurationTime = &d, &s
+		}
+		if f.Pos >= 0 {
+			r.PktPos = strconv.FormatInt(f.Pos, 10)
+		}
+		if f.Structure != gop.Progressive {
+			r.InterlacedFrame = 1
+		}
+		if f.RecoveryFrameCnt >= 0 {
+			c := f.RecoveryFrameCnt
+			r.RecoveryFrameCnt = &c
+		}
+		rows = append(rows, r)
+	}
+	return rows
+}
+
+func b2i(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+func writeFramesJSON(w io.Writer, rows []frameRow) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "    ")
+	return enc.Encode(struct {
+		Frames []frameRow `json:"frames"`
+	}{rows})
+}
+
+func writeFramesCSV(w io.Writer, rows []frameRow) error {
+	cw := csv.NewWriter(w)
+	_ = cw.Write([]string{"display_index", "decode_index", "pts", "pts_time", "dts", "dts_time", "pict_type", "key_frame",
+		"pkt_size", "pkt_pos", "rap", "reference", "leading", "temporal_id", "nal_unit_type", "structure"})
+	for i, r := range rows {
+		_ = cw.Write([]string{strconv.Itoa(i), strconv.FormatInt(r.DecodeIndex, 10), strconv.FormatInt(r.PTS, 10), r.PTSTime,
+			strconv.FormatInt(r.DTS, 10), r.DTSTime, r.PictType, strconv.Itoa(r.KeyFrame), r.PktSize, r.PktPos, r.RAP,
+			strconv.Itoa(r.Reference), r.Leading, strconv.Itoa(r.TemporalID), strconv.Itoa(r.NALUnitType), r.Structure})
+	}
+	cw.Flush()
+	return cw.Error()
+}
+
+func writeFramesText(w io.Writer, in *videoInput, rows []frameRow) error {
+	fmt.Fprintf(w, "%s: stream %d, %s %dx%d, %d frames (presentation order)\n", in.Path, in.Track.Index,
+		in.Track.Codec, in.Track.Width, in.Track.Height, len(rows))
+	fmt.Fprintf(w, "%7s %7s %12s %12s %-4s %-3s %8s  %s\n", "display", "decode", "pts_time", "dts_time", "type", "key", "size", "notes")
+	for i, r := range rows {
+		key := ""
+		if r.KeyFrame == 1 {
+			key = "key"
+		}
+		notes := r.RAP
+		if r.Leading != "" {
+			notes += " leading(" + r.Leading + ")"
+		}
+		if r.Reference == 1 && r.PictType == "B" {
+			notes += " ref-B"
+		}
+		if r.Structure != "progressive" {
+			notes += " " + r.Structure
+		}
+		if _, err := fmt.Fprintf(w, "%7d %7d %12s %12s %-4s %-3s %8s  %s\n", i, r.DecodeIndex, r.PTSTime, r.DTSTime,
+			r.PictType, key, r.PktSize, notes); err != nil {
+			return err
+		}
+	}
+	return nil
+}

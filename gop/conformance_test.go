@@ -1,0 +1,272 @@
+package gop_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strings"
+	"testing"
+
+	"github.com/streamkit-go/streamkit/gop"
+	"github.com/streamkit-go/streamkit/media"
+	"github.com/streamkit-go/streamkit/mp4"
+	_ "github.com/streamkit-go/streamkit/ts"
+)
+
+// ffFrame is one entry of ffprobe -show_frames -of json.
+type ffFrame struct {
+	MediaType   string `json:"media_type"`
+	StreamIndex int    `json:"stream_index"`
+	KeyFrame    int    `json:"key_frame"`
+	PTS         *int64 `json:"pts"`
+	PictType    string `json:"pict_type"`
+}
+
+func parseFFFrames(t *testing.T, b []byte) []ffFrame {
+	t.Helper()
+	var doc struct {
+		Frames []ffFrame `json:"frames"`
+	}
+	if err := json.Unmarshal(b, &doc); err != nil {
+		t.Fatalf("ffprobe frames JSON: %v", err)
+	}
+	return doc.Frames
+}
+
+// liveFFprobe runs ffprobe -show_frames on path, or skips (fails when
+// STREAMKIT_REQUIRE_TOOLS=1) when ffprobe is not installed.
+func liveFFprobe(t *testing.T, path string) []ffFrame {
+	t.Helper()
+	bin, err := exec.LookPath("ffprobe")
+	if err != nil {
+		if os.Getenv("STREAMKIT_REQUIRE_TOOLS") == "1" {
+			t.Fatal("ffprobe not installed and STREAMKIT_REQUIRE_TOOLS=1")
+		}
+		t.Skip("ffprobe not installed")
+	}
+	out, err := exec.Command(bin, "-v", "error", "-select_streams", "v", "-show_frames",
+		"-show_entries", "frame=media_type,stream_index,key_frame,pts,pict_type", "-of", "json", path).Output()
+	if err != nil {
+		t.Skipf("ffprobe cannot read %s: %v", path, err)
+	}
+	return parseFFFrames(t, out)
+}
+
+// analyzeFile opens path with the registered readers and analyses every
+// video track, keyed by stream index.
+func analyzeFile(t *testing.T, path string) (map[int][]gop.Frame, error) {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	d, err := media.Open(f, st.Size())
+	if err != nil {
+		return nil, err
+	}
+	out := map[int][]gop.Frame{}
+	for pos, tr := range d.Tracks() {
+		if tr.Kind != media.KindVideo {
+			continue
+		}
+		var opts gop.Options
+		if r, ok := d.(*mp4.Reader); ok {
+			opts.Timestamps = ffprobeTimeline(r, pos, tr)
+		}
+		frames, err := gop.ReadFrames(context.Background(), d, tr, opts)
+		if err != nil {
+			return nil, fmt.Errorf("stream %d: %w", tr.Index, err)
+		}
+		out[tr.Index] = frames
+	}
+	return out, nil
+}
+
+// ffprobeTimeline gives MP4 samples the timestamps ffprobe shows after
+// libavformat's edit-list handling (as cmd/streamkit does).
+func ffprobeTimeline(r *mp4.Reader, pos int, t *media.Track) func(*media.Sample) (int64, int64, bool) {
+	type ts struct {
+		pts, dts int64
+		shown    bool
+	}
+	m := map[int64]ts{}
+	for _, p := range r.FFprobePackets(pos) {
+		m[p.Sample.Index] = ts{p.PTS, p.DTS, !p.Discard}
+	}
+	shift := mp4.EditShift(t)
+	return func(s *media.Sample) (int64, int64, bool) {
+		if v, ok := m[s.Index]; ok {
+			return v.pts, v.dts, v.shown
+		}
+		return s.PTS + shift, s.DTS + shift, false
+	}
+}
+
+// compareFrames checks pict_type and key_frame of every ffprobe frame
+// against ours (matched by pts) and that our GOP starts are ffprobe's key
+// frames. It returns the number of frames compared.
+func compareFrames(t *testing.T, ours map[int][]gop.Frame, ff []ffFrame) int {
+	t.Helper()
+	type key struct {
+		stream int
+		pts    int64
+	}
+	byPTS := map[key]*gop.Frame{}
+	for si, frames := range ours {
+		for i := range frames {
+			if !frames[i].Discarded {
+				byPTS[key{si, frames[i].PTS}] = &frames[i]
+			}
+		}
+	}
+	n, bad := 0, 0
+	ffKeys := map[int]map[int64]bool{}
+	matched := map[int]map[int64]bool{}
+	for _, r := range ff {
+		if r.MediaType != "video" || r.PTS == nil {
+			continue
+		}
+		if _, ok := ours[r.StreamIndex]; !ok {
+			t.Errorf("ffprobe has video stream %d, we do not", r.StreamIndex)
+			return n
+		}
+		f := byPTS[key{r.StreamIndex, *r.PTS}]
+		if f == nil {
+			bad++
+			if bad <= 5 {
+				t.Errorf("stream %d: ffprobe frame pts %d (%s) not found", r.StreamIndex, *r.PTS, r.PictType)
+			}
+			continue
+		}
+		n++
+		if matched[r.StreamIndex] == nil {
+			matched[r.StreamIndex] = map[int64]bool{}
+			ffKeys[r.StreamIndex] = map[int64]bool{}
+		}
+		matched[r.StreamIndex][*r.PTS] = true
+		if r.KeyFrame == 1 {
+			ffKeys[r.StreamIndex][*r.PTS] = true
+		}
+		if f.Type.String() != r.PictType || f.Key != (r.KeyFrame == 1) {
+			bad++
+			if bad <= 5 {
+				t.Errorf("stream %d pts %d (decode #%d): ours %s key=%v, ffprobe %s key_frame=%d",
+					r.StreamIndex, *r.PTS, f.Index, f.Type, f.Key, r.PictType, r.KeyFrame)
+			}
+		}
+	}
+	if bad > 5 {
+		t.Errorf("... %d mismatches in all", bad)
+	}
+	// GOP boundaries: the starts of gop.Analyze's GOPs among the frames
+	// ffprobe printed are exactly ffprobe's key frames.
+	for si, frames := range ours {
+		rep := gop.Analyze(frames, 1)
+		var starts []int64
+		for _, g := range rep.GOPs {
+			if !g.Partial && matched[si][g.StartPTS] {
+				starts = append(starts, g.StartPTS)
+			}
+		}
+		var want []int64
+		for p := range ffKeys[si] {
+			want = append(want, p)
+		}
+		sort.Slice(want, func(i, j int) bool { return want[i] < want[j] })
+		sort.Slice(starts, func(i, j int) bool { return starts[i] < starts[j] })
+		if fmt.Sprint(starts) != fmt.Sprint(want) {
+			t.Errorf("stream %d: GOP starts %v, ffprobe key frames %v", si, starts, want)
+		}
+	}
+	return n
+}
+
+// TestConformanceFixtures compares every video fixture of testdata/media
+// with its committed ffprobe -show_frames reference and, where ffprobe is
+// installed, with a live run.
+func TestConformanceFixtures(t *testing.T) {
+	refs, _ := filepath.Glob("../testdata/media/*.frames.json")
+	more, _ := filepath.Glob("../testdata/media/*/*.frames.json")
+	refs = append(refs, more...)
+	if len(refs) == 0 {
+		t.Fatal("no ffprobe frame references in ../testdata/media")
+	}
+	for _, ref := range refs {
+		path := strings.TrimSuffix(ref, ".frames.json")
+		name, _ := filepath.Rel("../testdata/media", path)
+		if !readable(path) {
+			continue
+		}
+		t.Run(name, func(t *testing.T) {
+			ours, err := analyzeFile(t, path)
+			if err != nil {
+				if isMissingReader(err) {
+					t.Skipf("no reader yet: %v", err)
+				}
+				t.Fatal(err)
+			}
+			b, err := os.ReadFile(ref)
+			if err != nil {
+				t.Fatal(err)
+			}
+			ff := parseFFFrames(t, b)
+			if n := compareFrames(t, ours, ff); n == 0 && len(ff) > 0 {
+				t.Errorf("no frame compared")
+			}
+			t.Run("live", func(t *testing.T) {
+				compareFrames(t, ours, liveFFprobe(t, path))
+			})
+		})
+	}
+}
+
+// TestConformanceSharedMedia compares the real files under
+// ../shared/media with a live ffprobe.
+func TestConformanceSharedMedia(t *testing.T) {
+	root := "../../shared/media/fetched"
+	if _, err := os.Stat(root); err != nil {
+		t.Skip("../shared/media not present")
+	}
+	if testing.Short() {
+		t.Skip("short mode")
+	}
+	var files []string
+	_ = filepath.WalkDir(root, func(p string, d os.DirEntry, err error) error {
+		if err == nil && !d.IsDir() {
+			switch strings.ToLower(filepath.Ext(p)) {
+			case ".mp4", ".mov", ".ts", ".m4v":
+				files = append(files, p)
+			}
+		}
+		return nil
+	})
+	compared := 0
+	for _, p := range files {
+		name, _ := filepath.Rel(root, p)
+		t.Run(name, func(t *testing.T) {
+			ours, err := analyzeFile(t, p)
+			if err != nil {
+				t.Skipf("not analysable: %v", err)
+			}
+			if len(ours) == 0 {
+				t.Skip("no video track")
+			}
+			compared += compareFrames(t, ours, liveFFprobe(t, p))
+		})
+	}
+	t.Logf("%d frames compared over %d files", compared, len(files))
+}
+
+func readable(p string) bool {
+	_, err := os.Stat(p)
+	return err == nil
+}
