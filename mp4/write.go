@@ -626,7 +626,7 @@ func (r *bitReader) skip(n int) { r.pos += n }
 //
 // so E - M = d0 - P: an empty edit E when the track starts after the
 // origin, a media-time edit M when it starts before (B-frame delay).
-func planTimeline(tracks []*outTrack, origin bool, durations map[uint32]int64) {
+func planTimeline(tracks []*outTrack, origin bool, durations map[uint32]int64, oNum, oDen int64) {
 	mts := uint32(0)
 	for _, ot := range tracks {
 		if ot.t.MovieTimescale != 0 && len(ot.t.Edits) > 0 {
@@ -655,6 +655,9 @@ func planTimeline(tracks []*outTrack, origin bool, durations map[uint32]int64) {
 				pNum, pDen = ot.minPTS, ts
 				first = false
 			}
+		}
+		if oDen > 0 {
+			pNum, pDen = oNum, oDen
 		}
 	}
 	for _, ot := range tracks {

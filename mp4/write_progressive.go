@@ -116,7 +116,7 @@ func WriteProgressive(ctx context.Context, w io.Writer, d media.Demuxer, opts ..
 	if len(kept) == 0 {
 		return fmt.Errorf("%w: no samples", ErrWrite)
 	}
-	planTimeline(kept, origin, durations)
+	planTimeline(kept, origin, durations, 0, 0)
 
 	// Layout: ftyp, moov, mdat header, payload.
 	var ft box

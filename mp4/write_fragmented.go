@@ -1,0 +1,590 @@
+package mp4
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"io"
+	"math"
+
+	"github.com/streamkit-go/streamkit/media"
+)
+
+// FragmentSample is one sample handed to Fragmenter.WriteFragment: the
+// sample record and its payload as the demuxer returned it (conversion to
+// MP4 form — Annex B to length-prefixed, ADTS stripped — is done by the
+// Fragmenter).
+type FragmentSample struct {
+	media.Sample
+	Data []byte
+}
+
+// Fragmenter writes fragmented MP4 (ISO/IEC 14496-12 §8.8) for a fixed set
+// of tracks: an init segment (ftyp and a moov without samples, with mvex),
+// then one moof+mdat pair per WriteFragment call. In CMAF mode (NewCMAF
+// Fragmenter) it writes a CMAF track (ISO/IEC 23000-19): one track, brand
+// cmfc, every fragment a segment starting with styp.
+//
+// Each traf has tfhd (default-base-is-moof), tfdt (version 1) and one trun
+// with per-sample duration, size, flags and composition offsets (version 1
+// when one is negative). Timestamps are media times: the DTS of each
+// track's first sample (SetStart) is time zero, and the edit list maps the
+// input's presentation times as the progressive writer does.
+type Fragmenter struct {
+	tracks  []*outTrack
+	byIn    map[int]*outTrack
+	cmaf    bool
+	origin  bool
+	seq     uint32
+	started bool
+	// originNum/originDen, when originDen > 0, is the MPEG-TS time origin
+	// in seconds shared with other Fragmenters (CMAF: one per track).
+	originNum, originDen int64
+	conv                 []byte
+	pay                  []byte
+	next                 map[int]int64 // DTS after the last written sample, per input track
+}
+
+// NewFragmenter returns a Fragmenter for the audio and video tracks among
+// tracks (WithTracks narrows them). tsTimeline selects MPEG-TS timestamp
+// normalisation (see WithTSTimeline).
+func NewFragmenter(tracks []*media.Track, tsTimeline bool, opts ...WriteOption) (*Fragmenter, error) {
+	cfg := newWriteConfig(opts)
+	ots, err := planTracks(tracks, &cfg)
+	if err != nil {
+		return nil, err
+	}
+	f := &Fragmenter{tracks: ots, byIn: map[int]*outTrack{}, origin: tsTimeline, next: map[int]int64{}}
+	for _, ot := range ots {
+		f.byIn[ot.t.ID] = ot
+		ot.d0, ot.minPTS = ot.t.StartDTS, ot.t.StartPTS
+	}
+	return f, nil
+}
+
+// NewCMAFFragmenter returns a Fragmenter writing the CMAF track of t.
+func NewCMAFFragmenter(t *media.Track, tsTimeline bool, opts ...WriteOption) (*Fragmenter, error) {
+	f, err := NewFragmenter([]*media.Track{t}, tsTimeline, append(opts, WithTracks(t.ID))...)
+	if err != nil {
+		return nil, err
+	}
+	f.cmaf = true
+	return f, nil
+}
+
+// SetStart overrides a track's first DTS and smallest PTS (by default
+// Track.StartDTS and StartPTS), before WriteInit.
+func (f *Fragmenter) SetStart(trackID int, firstDTS, minPTS int64) {
+	if ot := f.byIn[trackID]; ot != nil {
+		ot.d0, ot.minPTS = firstDTS, minPTS
+	}
+}
+
+// TrackIDs returns the input track IDs the Fragmenter writes.
+func (f *Fragmenter) TrackIDs() []int {
+	ids := make([]int, len(f.tracks))
+	for i, ot := range f.tracks {
+		ids[i] = ot.t.ID
+	}
+	return ids
+}
+
+// WriteInit writes the init segment. AC-3/E-AC-3 tracks from MPEG-TS
+// need their first sample to have been converted first (prepare), which
+// WriteFragmented does.
+func (f *Fragmenter) WriteInit(w io.Writer) error {
+	for _, ot := range f.tracks {
+		if ot.entry == nil {
+			return fmt.Errorf("%w: track %d (%s): configuration not known before its first sample", ErrWrite, ot.t.ID, ot.t.Codec)
+		}
+	}
+	planTimeline(f.tracks, f.origin, nil, f.originNum, f.originDen)
+	var b box
+	if f.cmaf {
+		writeFtyp(&b, "ftyp", "cmfc", 0, append([]string{"iso6", "cmfc"}, codecBrands(f.tracks)...)...)
+	} else {
+		writeFtyp(&b, "ftyp", "iso5", 512, append([]string{"iso5", "iso6", "mp41"}, codecBrands(f.tracks)...)...)
+	}
+	m := b.open("moov")
+	writeMvhd(&b, f.tracks[0].movieTS, 0, uint32(len(f.tracks)+1))
+	for _, ot := range f.tracks {
+		t := b.open("trak")
+		writeTkhd(&b, ot, 0)
+		writeEdts(&b, ot.edits)
+		md := b.open("mdia")
+		writeMdhd(&b, ot, 0)
+		writeHdlr(&b, ot.hdlr)
+		mi := b.open("minf")
+		writeMediaHeader(&b, ot.hdlr)
+		st := b.open("stbl")
+		writeStsd(&b, ot)
+		for _, typ := range []string{"stts", "stsc", "stco"} {
+			i := b.openFull(typ, 0, 0)
+			b.u32(0)
+			b.close(i)
+		}
+		i := b.openFull("stsz", 0, 0)
+		b.u32(0)
+		b.u32(0)
+		b.close(i)
+		b.close(st)
+		b.close(mi)
+		b.close(md)
+		b.close(t)
+	}
+	mv := b.open("mvex")
+	for _, ot := range f.tracks {
+		i := b.openFull("trex", 0, 0)
+		b.u32(ot.id)
+		b.u32(1)
+		b.u32(0)
+		b.u32(0)
+		b.u32(0)
+		b.close(i)
+	}
+	b.close(mv)
+	b.close(m)
+	f.started = true
+	_, err := w.Write(b.b)
+	return err
+}
+
+// prepare converts one payload for its track (building a lazily known
+// sample entry on the way) and returns the MP4 bytes.
+func (f *Fragmenter) prepare(ot *outTrack, data []byte, dst []byte) ([]byte, error) {
+	if ot.conv == nil {
+		return append(dst, data...), nil
+	}
+	var err error
+	f.conv, err = ot.conv.convert(f.conv, data)
+	if err != nil {
+		return nil, err
+	}
+	return append(dst, f.conv...), nil
+}
+
+// trackFrag is one track's part of a fragment being written.
+type trackFrag struct {
+	ot      *outTrack
+	samples []FragmentSample
+	sizes   []uint32
+	bytes   int64
+	nextDTS int64 // DTS of the track's next sample, when known (else -1)
+}
+
+// WriteFragment writes one moof+mdat (preceded by styp in CMAF mode)
+// holding samples, which must be in decode order within each track.
+// nextDTS gives, per input track ID, the DTS of the sample that follows
+// the fragment (for the last sample's duration); when absent the sample's
+// own Duration is used.
+func (f *Fragmenter) WriteFragment(w io.Writer, samples []FragmentSample, nextDTS map[int]int64) error {
+	if !f.started {
+		return fmt.Errorf("%w: WriteFragment before WriteInit", ErrWrite)
+	}
+	var tfs []*trackFrag
+	idx := map[int]*trackFrag{}
+	f.pay = f.pay[:0]
+	for _, s := range samples {
+		ot := f.byIn[s.TrackID]
+		if ot == nil {
+			continue
+		}
+		tf := idx[s.TrackID]
+		if tf == nil {
+			tf = &trackFrag{ot: ot, nextDTS: -1}
+			if v, ok := nextDTS[s.TrackID]; ok {
+				tf.nextDTS = v
+			}
+			idx[s.TrackID] = tf
+		}
+		tf.samples = append(tf.samples, s)
+	}
+	// Payloads grouped per track, in track order.
+	for _, ot := range f.tracks {
+		tf := idx[ot.t.ID]
+		if tf == nil {
+			continue
+		}
+		tfs = append(tfs, tf)
+		for _, s := range tf.samples {
+			n := len(f.pay)
+			var err error
+			f.pay, err = f.prepare(ot, s.Data, f.pay)
+			if err != nil {
+				return fmt.Errorf("mp4: track %d sample %d at byte %d: %w", s.TrackID, s.Index, s.Pos, err)
+			}
+			sz := len(f.pay) - n
+			if sz > math.MaxUint32 {
+				return fmt.Errorf("%w: sample too large", ErrWrite)
+			}
+			tf.sizes = append(tf.sizes, uint32(sz))
+			tf.bytes += int64(sz)
+		}
+	}
+	if len(tfs) == 0 {
+		return nil
+	}
+	f.seq++
+	var b box
+	if f.cmaf {
+		writeFtyp(&b, "styp", "msdh", 0, "msdh", "cmfs", "cmff")
+	}
+	moofStart := len(b.b)
+	m := b.open("moof")
+	i := b.openFull("mfhd", 0, 0)
+	b.u32(f.seq)
+	b.close(i)
+	offPos := make([]int, len(tfs))
+	for k, tf := range tfs {
+		ot := tf.ot
+		tr := b.open("traf")
+		i := b.openFull("tfhd", 0, tfhdDefaultBaseIsMoo)
+		b.u32(ot.id)
+		b.close(i)
+		base := tf.samples[0].DTS - ot.d0
+		if base < 0 {
+			return fmt.Errorf("%w: track %d: DTS %d before the track start %d", ErrWrite, ot.t.ID, tf.samples[0].DTS, ot.d0)
+		}
+		i = b.openFull("tfdt", 1, 0)
+		b.u64(uint64(base))
+		b.close(i)
+		neg, anyCTO := false, false
+		for _, s := range tf.samples {
+			if c := s.PTS - s.DTS; c != 0 {
+				anyCTO = true
+				if c < 0 {
+					neg = true
+				}
+			}
+		}
+		flags := uint32(trunDataOffset | trunDuration | trunSize | trunFlags)
+		if anyCTO {
+			flags |= trunCTO
+		}
+		v := byte(0)
+		if neg {
+			v = 1
+		}
+		i = b.openFull("trun", v, flags)
+		b.u32(uint32(len(tf.samples)))
+		offPos[k] = len(b.b)
+		b.u32(0) // data_offset, patched below
+		for j, s := range tf.samples {
+			var dur int64
+			switch {
+			case j+1 < len(tf.samples):
+				dur = tf.samples[j+1].DTS - s.DTS
+			case tf.nextDTS >= 0:
+				dur = tf.nextDTS - s.DTS
+			default:
+				dur = int64(s.Duration)
+				if dur == 0 && j > 0 {
+					dur = s.DTS - tf.samples[j-1].DTS
+				}
+			}
+			if dur < 0 || dur > math.MaxUint32 {
+				return fmt.Errorf("%w: track %d sample %d at byte %d: DTS not increasing", ErrWrite, s.TrackID, s.Index, s.Pos)
+			}
+			cto := s.PTS - s.DTS
+			if cto < math.MinInt32 || cto > math.MaxInt32 {
+				return fmt.Errorf("%w: track %d sample %d: composition offset %d", ErrWrite, s.TrackID, s.Index, cto)
+			}
+			b.u32(uint32(dur))
+			b.u32(tf.sizes[j])
+			if s.Sync {
+				b.u32(0x02000000) // sample_depends_on = 2 (I frame)
+			} else {
+				b.u32(sampleDependsYes | sampleNonSync)
+			}
+			if anyCTO {
+				b.u32(uint32(int32(cto)))
+			}
+			f.next[s.TrackID] = s.DTS + dur
+		}
+		b.close(i)
+		b.close(tr)
+	}
+	b.close(m)
+	moofSize := len(b.b) - moofStart
+	// Data offsets are relative to the moof start (default-base-is-moof).
+	hdr := int64(8)
+	if int64(len(f.pay))+8 > math.MaxUint32 {
+		hdr = 16
+	}
+	off := int64(moofSize) + hdr
+	for k, tf := range tfs {
+		if off > math.MaxInt32 {
+			return fmt.Errorf("%w: fragment larger than 2 GiB", ErrWrite)
+		}
+		putU32(b.b[offPos[k]:], uint32(off))
+		off += tf.bytes
+	}
+	if hdr == 16 {
+		b.u32(1)
+		b.bytes([]byte("mdat"))
+		b.u64(uint64(len(f.pay) + 16))
+	} else {
+		b.u32(uint32(len(f.pay) + 8))
+		b.bytes([]byte("mdat"))
+	}
+	if _, err := w.Write(b.b); err != nil {
+		return err
+	}
+	_, err := w.Write(f.pay)
+	return err
+}
+
+// WriteFragmented writes the audio and video tracks of d as one
+// fragmented MP4 file: an init segment followed by fragments of about
+// WithFragmentDuration each, cut before a key frame of the first video
+// track (or of the first track when there is no video). Each fragment is
+// buffered in memory (one fragment's payload), never the whole input.
+func WriteFragmented(ctx context.Context, w io.Writer, d media.Demuxer, opts ...WriteOption) error {
+	cfg := newWriteConfig(opts)
+	origin := d.Format() == "mpegts"
+	if cfg.originSet {
+		origin = cfg.tsOrigin
+	}
+	f, err := NewFragmenter(d.Tracks(), origin, opts...)
+	if err != nil {
+		return err
+	}
+	bw := bufio.NewWriterSize(w, 1<<20)
+	ref := f.tracks[0]
+	for _, ot := range f.tracks {
+		if ot.hdlr == "vide" {
+			ref = ot
+			break
+		}
+	}
+	out := &fragSink{bw: bw}
+	err = fragmentLoop(ctx, d, cfg, []*Fragmenter{f}, func(int) *Fragmenter { return f },
+		func(fr *Fragmenter, ot *outTrack) bool { return ot == ref },
+		func(*Fragmenter, int) (io.Writer, func() error, error) { return out.bw, nil, nil })
+	if err != nil {
+		return err
+	}
+	return bw.Flush()
+}
+
+type fragSink struct{ bw *bufio.Writer }
+
+// CMAFSink opens the files of a CMAF track: seq 0 is the init segment,
+// 1, 2, … the media segments, in order. The writer closes each before
+// opening the next.
+type CMAFSink func(trackID, seq int) (io.WriteCloser, error)
+
+// WriteCMAF writes every audio and video track of d as a CMAF track: an
+// init segment without samples and media segments of about
+// WithFragmentDuration, each one styp+moof+mdat starting with a key frame,
+// all through sink. Tracks are cut independently (audio at the first
+// frame at or after the target duration).
+func WriteCMAF(ctx context.Context, d media.Demuxer, sink CMAFSink, opts ...WriteOption) error {
+	cfg := newWriteConfig(opts)
+	origin := d.Format() == "mpegts"
+	if cfg.originSet {
+		origin = cfg.tsOrigin
+	}
+	all, err := NewFragmenter(d.Tracks(), origin, opts...)
+	if err != nil {
+		return err
+	}
+	var frs []*Fragmenter
+	byID := map[int]*Fragmenter{}
+	for _, ot := range all.tracks {
+		fr, err := NewCMAFFragmenter(ot.t, origin, opts...)
+		if err != nil {
+			return err
+		}
+		frs = append(frs, fr)
+		byID[ot.t.ID] = fr
+	}
+	var open io.WriteCloser
+	closeOpen := func() error {
+		if open == nil {
+			return nil
+		}
+		err := open.Close()
+		open = nil
+		return err
+	}
+	err = fragmentLoop(ctx, d, cfg, frs, func(id int) *Fragmenter { return byID[id] },
+		func(*Fragmenter, *outTrack) bool { return true },
+		func(fr *Fragmenter, seq int) (io.Writer, func() error, error) {
+			if err := closeOpen(); err != nil {
+				return nil, nil, err
+			}
+			wc, err := sink(fr.tracks[0].t.ID, seq)
+			if err != nil {
+				return nil, nil, err
+			}
+			open = wc
+			return wc, closeOpen, nil
+		})
+	if err != nil {
+		_ = closeOpen()
+		return err
+	}
+	return closeOpen()
+}
+
+// fragmentLoop drives one or more Fragmenters from d. forTrack maps an
+// input track to its Fragmenter; isRef says whether a track's key frames
+// cut that Fragmenter's fragments; writer returns where fragment seq (0:
+// init) of a Fragmenter goes and an optional function to call after it.
+func fragmentLoop(ctx context.Context, d media.Demuxer, cfg writeConfig, frs []*Fragmenter,
+	forTrack func(int) *Fragmenter, isRef func(*Fragmenter, *outTrack) bool,
+	writer func(*Fragmenter, int) (io.Writer, func() error, error)) error {
+	type state struct {
+		cur      []FragmentSample
+		arena    []byte
+		lens     []int
+		start    int64 // DTS of the fragment's first reference sample
+		haveRef  bool
+		inited   bool
+		seq      int
+		firstDTS map[int]int64
+		minPTS   map[int]int64
+	}
+	st := map[*Fragmenter]*state{}
+	for _, fr := range frs {
+		st[fr] = &state{firstDTS: map[int]int64{}, minPTS: map[int]int64{}}
+	}
+	// All tracks share one origin: the smallest first PTS over every
+	// track, known once each Fragmenter has gathered its first fragment.
+	globalTracks := []*outTrack{}
+	for _, fr := range frs {
+		globalTracks = append(globalTracks, fr.tracks...)
+	}
+	var readBuf []byte
+	flush := func(fr *Fragmenter, next map[int]int64) error {
+		s := st[fr]
+		if len(s.cur) == 0 {
+			return nil
+		}
+		off := 0
+		for i, n := range s.lens {
+			s.cur[i].Data = s.arena[off : off+n : off+n]
+			off += n
+		}
+		if !s.inited {
+			for id, v := range s.firstDTS {
+				fr.SetStart(id, v, s.minPTS[id])
+			}
+			if fr.origin && len(frs) > 1 {
+				applySharedOrigin(fr, globalTracks)
+			}
+			w, after, err := writer(fr, 0)
+			if err != nil {
+				return err
+			}
+			if err := fr.WriteInit(w); err != nil {
+				return err
+			}
+			if after != nil {
+				if err := after(); err != nil {
+					return err
+				}
+			}
+			s.inited = true
+		}
+		s.seq++
+		w, after, err := writer(fr, s.seq)
+		if err != nil {
+			return err
+		}
+		if err := fr.WriteFragment(w, s.cur, next); err != nil {
+			return err
+		}
+		if after != nil {
+			if err := after(); err != nil {
+				return err
+			}
+		}
+		s.cur = s.cur[:0]
+		s.lens = s.lens[:0]
+		s.arena = s.arena[:0]
+		s.haveRef = false
+		return nil
+	}
+	n := 0
+	for smp, err := range d.Samples() {
+		if err != nil {
+			return err
+		}
+		fr := forTrack(smp.TrackID)
+		if fr == nil {
+			continue
+		}
+		ot := fr.byIn[smp.TrackID]
+		if ot == nil {
+			continue
+		}
+		if n++; n&255 == 0 {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+		}
+		s := st[fr]
+		if _, ok := s.firstDTS[smp.TrackID]; !ok {
+			s.firstDTS[smp.TrackID] = smp.DTS
+			s.minPTS[smp.TrackID] = smp.PTS
+			ot.d0, ot.minPTS = smp.DTS, smp.PTS
+		} else if !s.inited {
+			s.minPTS[smp.TrackID] = min(s.minPTS[smp.TrackID], smp.PTS)
+			ot.minPTS = s.minPTS[smp.TrackID]
+		}
+		if isRef(fr, ot) {
+			target := int64(cfg.fragDur.Seconds() * float64(ot.t.Timescale))
+			if s.haveRef && smp.Sync && smp.DTS-s.start >= target {
+				next := map[int]int64{smp.TrackID: smp.DTS}
+				if err := flush(fr, next); err != nil {
+					return err
+				}
+			}
+			if !s.haveRef {
+				s.start, s.haveRef = smp.DTS, true
+			}
+		}
+		buf, err := d.ReadSample(&smp, readBuf)
+		if err != nil {
+			return err
+		}
+		readBuf = buf
+		if ot.entry == nil && ot.conv != nil {
+			// Learn the configuration (AC-3 from MPEG-TS) now.
+			if _, err := ot.conv.convert(nil, buf); err != nil {
+				return fmt.Errorf("mp4: track %d sample %d at byte %d: %w", smp.TrackID, smp.Index, smp.Pos, err)
+			}
+		}
+		s.arena = append(s.arena, buf...)
+		smp.Data = nil
+		s.cur = append(s.cur, FragmentSample{Sample: smp})
+		s.lens = append(s.lens, len(buf))
+	}
+	for _, fr := range frs {
+		if err := flush(fr, nil); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// applySharedOrigin sets the minimum first PTS over all tracks on fr's
+// tracks' timeline plan by giving planTimeline the global minimum.
+func applySharedOrigin(fr *Fragmenter, all []*outTrack) {
+	var bestNum, bestDen int64 = 0, 0
+	for _, ot := range all {
+		ts := int64(ot.t.Timescale)
+		if ts == 0 {
+			continue
+		}
+		if bestDen == 0 || ot.minPTS*bestDen < bestNum*ts {
+			bestNum, bestDen = ot.minPTS, ts
+		}
+	}
+	if bestDen == 0 {
+		return
+	}
+	fr.originNum, fr.originDen = bestNum, bestDen
+}
