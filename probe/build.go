@@ -88,7 +88,14 @@ func buildMP4(ctx context.Context, res *Result, rd *mp4.Reader, size int64) erro
 			}
 			s.StartPTS = sp
 		}
+		// libavformat's bit_rate and avg_frame_rate divide by the
+		// sample-table duration (the stts sum, mov's duration_for_fps),
+		// which can differ from mdhd.
 		tableDur := t.Duration
+		if st != nil && st.sumDur > 0 {
+			tableDur = st.sumDur
+		}
+		fpsDur := tableDur
 		bytes := t.Bytes
 		switch {
 		case edited > 0:
@@ -96,7 +103,7 @@ func buildMP4(ctx context.Context, res *Result, rd *mp4.Reader, size int64) erro
 		default:
 			// mdhd (or sample-table) duration; 0 for an init segment,
 			// which ffprobe prints as 0 too.
-			s.DurationTS = max(tableDur, 0)
+			s.DurationTS = max(t.Duration, 0)
 		}
 		if end, ok := sidxEnd[t.ID]; ok && sidxComplete {
 			// With a segment index that reaches the end of the file,
@@ -111,22 +118,28 @@ func buildMP4(ctx context.Context, res *Result, rd *mp4.Reader, size int64) erro
 		}
 		if tableDur > 0 && bytes > 0 {
 			s.BitRate = rescale(bytes, int64(t.Timescale)*8, tableDur)
+		} else if t.SampleCount == 0 && t.Bitrate > 0 && t.Codec == media.CodecAAC {
+			// No samples (an init segment): the esds avgBitrate, which
+			// ffprobe reports for AAC (it ignores btrt).
+			s.BitRate = t.Bitrate
 		}
 		if (t.Codec == media.CodecAC3 || t.Codec == media.CodecEAC3) && t.Bitrate > 0 {
 			s.BitRate = t.Bitrate
 		}
 		if !rd.Fragmented() && t.SampleCount > 0 {
 			s.NbFrames = t.SampleCount
+		} else if st != nil && st.moovCount > 0 {
+			s.NbFrames = st.moovCount
 		}
 		if t.Kind == media.KindVideo {
 			// mov's duration_for_fps: the sample-table duration, even
 			// when a segment index sets the stream duration.
-			if t.SampleCount > 0 && t.Duration > 0 {
-				s.AvgFrameRate = avReduce(t.SampleCount*int64(t.Timescale), t.Duration, math.MaxInt32)
+			if t.SampleCount > 0 && fpsDur > 0 {
+				s.AvgFrameRate = avReduce(t.SampleCount*int64(t.Timescale), fpsDur, math.MaxInt32)
 			}
 			if st != nil && st.minDelta > 0 {
 				s.RFrameRate = avReduce(int64(t.Timescale), st.minDelta, math.MaxInt32)
-			} else if t.SampleCount > 0 && t.Duration > 0 {
+			} else if t.SampleCount > 0 && fpsDur > 0 {
 				s.RFrameRate = s.AvgFrameRate
 			} else if !t.FrameRate.IsZero() {
 				s.RFrameRate = t.FrameRate.Reduce()
@@ -202,6 +215,11 @@ type trackStats struct {
 	firstDTS int64
 	lastDTS  int64
 	minDelta int64 // smallest positive DTS step
+	sumDur   int64 // sum of sample durations
+	deltas   map[int64]int // histogram of positive DTS steps (first frames)
+	// moovCount counts samples stored before the first movie fragment
+	// (the stsz count ffprobe prints as nb_frames).
+	moovCount int64
 	// PES-level (MPEG-TS): the PTS of the first sample of the last group
 	// of samples sharing a Pos, and the largest such PTS.
 	lastPos    int64
@@ -212,6 +230,41 @@ type trackStats struct {
 	// computes it (integer, truncating).
 	aacRate  int64
 	aacCount int64
+}
+
+// modeDelta returns the most frequent DTS step (the smallest on ties).
+func (st *trackStats) modeDelta() int64 {
+	var best int64
+	n := 0
+	for d, c := range st.deltas {
+		if c > n || c == n && d < best {
+			best, n = d, c
+		}
+	}
+	return best
+}
+
+// snapRate replaces r by the nearest of libavformat's standard frame
+// rates (n/12 fps for n up to 720, and the NTSC 1000/1001 rates) when it
+// is within 0.2 %.
+func snapRate(r media.Rational) media.Rational {
+	f := r.Float()
+	if f <= 0 {
+		return r
+	}
+	best, bestErr := r, 0.002
+	try := func(c media.Rational) {
+		if e := math.Abs(c.Float()-f) / f; e < bestErr {
+			best, bestErr = c, e
+		}
+	}
+	for _, n := range []int64{24000, 30000, 60000, 12000, 15000, 48000} {
+		try(media.Rational{Num: n, Den: 1001})
+	}
+	for i := int64(1); i <= 60*12; i++ {
+		try(avReduce(i, 12, math.MaxInt32))
+	}
+	return best
 }
 
 // walkSamples iterates over sample records. For MP4 (limit < 0) it walks
@@ -227,6 +280,10 @@ func walkSamples(ctx context.Context, d media.Demuxer, tracks []*media.Track, si
 	}
 	done := map[int]bool{}
 	n := 0
+	moovEnd := int64(math.MaxInt64)
+	if m, ok := d.(*mp4.Reader); ok && len(m.Fragments()) > 0 {
+		moovEnd = m.Fragments()[0]
+	}
 	for smp, err := range d.Samples() {
 		if err != nil {
 			return nil, err
@@ -247,11 +304,22 @@ func walkSamples(ctx context.Context, d media.Demuxer, tracks []*media.Track, si
 				Err:  fmt.Errorf("%w: sample ends at byte %d, file has %d", media.ErrTruncated, smp.Offset+int64(smp.Size), size)}
 		}
 		if st.n > 0 {
-			if dd := smp.DTS - st.lastDTS; dd > 0 && (st.minDelta == 0 || dd < st.minDelta) {
+			dd := smp.DTS - st.lastDTS
+			if dd > 0 && (st.minDelta == 0 || dd < st.minDelta) {
 				st.minDelta = dd
+			}
+			if dd > 0 && st.n < 512 {
+				if st.deltas == nil {
+					st.deltas = map[int64]int{}
+				}
+				st.deltas[dd]++
 			}
 		}
 		st.n++
+		st.sumDur += int64(smp.Duration)
+		if smp.Offset >= 0 && smp.Offset < moovEnd {
+			st.moovCount++
+		}
 		st.minPTS = min(st.minPTS, smp.PTS)
 		st.lastDTS = smp.DTS
 		if smp.Pos != st.lastPos {
@@ -321,8 +389,10 @@ func buildTS(ctx context.Context, res *Result, rd *ts.Reader, r io.ReaderAt, siz
 			s.StartPTS = t.StartPTS
 		}
 		if t.Kind == media.KindVideo && st != nil {
-			if st.minDelta > 0 {
-				s.RFrameRate = avReduce(90000, st.minDelta, 1001000)
+			// Timestamps in TS jitter; the most common step, snapped to a
+			// standard rate, is what ffprobe's r_frame_rate estimate finds.
+			if d := st.modeDelta(); d > 0 {
+				s.RFrameRate = snapRate(avReduce(90000, d, 1001000))
 			}
 			if st.n > 1 && st.lastDTS > st.firstDTS {
 				s.AvgFrameRate = avReduce((st.n-1)*90000, st.lastDTS-st.firstDTS, 60000)

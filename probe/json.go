@@ -191,7 +191,7 @@ func (s *Stream) json(container string) jsonStream {
 	if s.NbFrames > 0 {
 		j.NbFrames = fmt.Sprint(s.NbFrames)
 	}
-	if s.Language != "" && (container == "mp4" || s.Language != "und") {
+	if s.Language != "" {
 		j.Tags = map[string]any{"language": s.Language}
 	}
 	if s.CodecString != "" || s.Program != 0 || s.Interlaced {
@@ -204,7 +204,7 @@ func ptr[T any](v T) *T { return &v }
 
 // displayMatrix prints the 3x3 display matrix of a pure rotation the way
 // ffprobe prints side data (libavutil's av_display_rotation_set, then
-// one "%08x: %11d %11d %11d" row per line).
+// one "%08x: " row of three " %11d" per line).
 func displayMatrix(deg int) string {
 	rad := float64(deg) * math.Pi / 180
 	c, s := math.Cos(rad), math.Sin(rad)
@@ -213,7 +213,7 @@ func displayMatrix(deg int) string {
 	var b bytes.Buffer
 	b.WriteByte('\n')
 	for i := 0; i < 3; i++ {
-		fmt.Fprintf(&b, "%08x: %11d %11d %11d\n", i, m[3*i], m[3*i+1], m[3*i+2])
+		fmt.Fprintf(&b, "%08x:  %11d %11d %11d\n", i, m[3*i], m[3*i+1], m[3*i+2])
 	}
 	return b.String()
 }

@@ -140,6 +140,9 @@ func Reader(r io.ReaderAt, size int64, name string, opts ...Option) (*Result, er
 		if errors.Is(err, media.ErrFormat) {
 			return nil, fmt.Errorf("probe: %s: %w (registered: %v)", name, err, media.Formats())
 		}
+		if errors.Is(err, mp4.ErrNoMoov) && o.init == nil {
+			return nil, fmt.Errorf("probe: %s: %w (a CMAF/fMP4 media segment needs its init segment: --init, WithInit)", name, err)
+		}
 		return nil, fmt.Errorf("probe: %s: %w", name, err)
 	}
 	res, err := build(o.ctx, d, in, total, name)
