@@ -214,8 +214,8 @@ type trackStats struct {
 	minPTS   int64
 	firstDTS int64
 	lastDTS  int64
-	minDelta int64 // smallest positive DTS step
-	sumDur   int64 // sum of sample durations
+	minDelta int64         // smallest positive DTS step
+	sumDur   int64         // sum of sample durations
 	deltas   map[int64]int // histogram of positive DTS steps (first frames)
 	// moovCount counts samples stored before the first movie fragment
 	// (the stsz count ffprobe prints as nb_frames).
@@ -225,7 +225,6 @@ type trackStats struct {
 	lastPos    int64
 	maxPESPTS  int64
 	pesCount   int64
-	firstBytes []byte
 	// Running average bit rate of ADTS frames, as libavcodec's AAC parser
 	// computes it (integer, truncating).
 	aacRate  int64
