@@ -222,9 +222,9 @@ type trackStats struct {
 	moovCount int64
 	// PES-level (MPEG-TS): the PTS of the first sample of the last group
 	// of samples sharing a Pos, and the largest such PTS.
-	lastPos    int64
-	maxPESPTS  int64
-	pesCount   int64
+	lastPos   int64
+	maxPESPTS int64
+	pesCount  int64
 	// Running average bit rate of ADTS frames, as libavcodec's AAC parser
 	// computes it (integer, truncating).
 	aacRate  int64
