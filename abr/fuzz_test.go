@@ -13,7 +13,7 @@ import (
 // that must name where the problem is. They double as fuzz seeds.
 var badInputs = []struct {
 	name, format, data, want string
-	is                         error
+	is                       error
 }{
 	{"trunc.json", "sabre", `[{"duration_ms": 1000, "bandwidth_kbps": 500, "latency_ms": 20},` + "\n" + `{"duration_ms": 10`, "trunc.json:2", ErrMalformed},
 	{"type.json", "sabre", "[\n{\"duration_ms\": \"x\", \"bandwidth_kbps\": 5, \"latency_ms\": 1}]", "type.json:2: duration_ms", ErrMalformed},

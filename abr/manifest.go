@@ -304,3 +304,12 @@ func clip(s string) string {
 	}
 	return s
 }
+
+// LoadManifest reads a Sabre movie JSON file, or a directory of Pensieve
+// video_size_N files (Pensieve's ladder, 4 s chunks).
+func LoadManifest(path string) (Manifest, error) {
+	if st, err := os.Stat(path); err == nil && st.IsDir() {
+		return LoadVideoSizes(path, nil)
+	}
+	return LoadSabreManifest(path)
+}

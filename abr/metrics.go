@@ -119,3 +119,18 @@ func (m *Metrics) WriteSabre(w io.Writer) error {
 	}
 	return nil
 }
+
+// WriteReport prints the metrics in streamkit's own readable form.
+func (m *Metrics) WriteReport(w io.Writer) error {
+	_, err := fmt.Fprintf(w, `startup delay        %.3f s
+average bitrate      %.0f kbit/s (per segment), %.0f kbit/s (time average, stalls included)
+rebuffering          %.3f s in %d events (ratio %.4f)
+quality switches     %d (mean step %.0f kbit/s, total log change %.3f)
+abandoned downloads  %d (%.1f Mbit wasted)
+play time            %.3f s for %d segments of %.3f s
+score (Sabre)        %.6f (log utility, rebuffer weight %g)
+`, m.StartupMs/1000, m.AverageBitrateKbps, m.TimeAverageBitrate, m.RebufferMs/1000, m.RebufferEvents, m.RebufferRatio,
+		m.Switches, m.SwitchMagnitudeMeanKb, m.LogBitrateChange, m.AbandonedDownloads, m.AbandonedBits/1e6,
+		m.PlayTimeMs/1000, m.Segments, m.SegmentMs/1000, m.TimeAverageScore, m.GammaP)
+	return err
+}

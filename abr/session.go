@@ -81,6 +81,13 @@ type Options struct {
 	WindowSizes     []int     // sliding-window sizes (default 3)
 	NoAbandon       bool      // never step downloads or call Abandoner (-noa)
 	RampupThreshold int       // quality for the rampup metric; <0 (or unset via NoRampupThreshold) = the network's sustainable quality
+	// StartupMs is the buffered media (ms) needed before playback starts.
+	// 0 is Sabre's behaviour: play as soon as segment 0 has arrived. Time
+	// spent waiting for the threshold is startup delay, not rebuffering.
+	StartupMs float64
+	// RequestLatencyMs is a fixed per-request latency (e.g. an RTT) paid
+	// before the trace's own latency; 0 in Sabre.
+	RequestLatencyMs float64
 	// Out receives Sabre-compatible console output (BOLA-E's buffer target,
 	// and the verbose log when Verbose is set). Nil discards it.
 	Out     io.Writer
@@ -157,6 +164,7 @@ type Session struct {
 	totalReaction                          float64
 	startup                                float64
 	switches, abandoned                    int
+	playing                                bool
 	abandonedBits                          float64
 	overCount, leqCount                    int
 	overAvg, leqAvg, estAvg                float64
@@ -267,6 +275,10 @@ func (s *Session) Reset(opt Options) error {
 	s.rampupTime, s.rampupSet = 0, false
 	s.pending, s.ph = s.pending[:0], 0
 	s.totalReaction, s.startup, s.switches, s.abandoned, s.abandonedBits = 0, 0, 0, 0, 0
+	s.playing = opt.StartupMs <= 0
+	if !(opt.StartupMs >= 0) || !(opt.RequestLatencyMs >= 0) || math.IsInf(opt.StartupMs+opt.RequestLatencyMs, 0) {
+		return fmt.Errorf("abr: startup threshold and request latency must be finite and non-negative")
+	}
 	s.overCount, s.leqCount, s.overAvg, s.leqAvg, s.estAvg = 0, 0, 0, 0, 0
 	s.nh = 0
 	s.next, s.done, s.err = 0, false, nil
@@ -494,15 +506,22 @@ func (s *Session) download(d *Download, size float64, idx, q int, levelAtReq flo
 		return nil
 	}
 	s.hops = 0
+	if s.opt.RequestLatencyMs > 0 {
+		s.wait(s.opt.RequestLatencyMs)
+		d.TTFBMs, d.TimeMs = s.opt.RequestLatencyMs, s.opt.RequestLatencyMs
+		if err := s.stuck(); err != nil {
+			return err
+		}
+	}
 	if !useRule {
-		d.TTFBMs = s.latency()
+		d.TTFBMs += s.latency()
 		d.TimeMs = d.TTFBMs + s.transfer(size)
 		d.Downloaded = size
 		return s.stuck()
 	}
 	minTime, minSize := 50.0, 12000.0
-	d.TTFBMs = s.latency()
-	d.TimeMs += d.TTFBMs
+	d.TTFBMs += s.latency()
+	d.TimeMs = d.TTFBMs
 	minTime -= d.TimeMs
 	for iter := 0; d.Downloaded < size && d.AbandonTo < 0; iter++ {
 		if iter > 10_000_000 {
@@ -531,6 +550,12 @@ func (s *Session) download(d *Download, size float64, idx, q int, levelAtReq flo
 func (s *Session) popHead() { s.bh++ }
 
 func (s *Session) play(t float64) {
+	if !s.playing {
+		// still filling the startup threshold: startup delay, not a stall
+		s.tPlay += t
+		s.startup += t
+		return
+	}
 	if s.bh == len(s.buf) {
 		s.tRebuf += t
 		s.tPlay += t
@@ -633,6 +658,12 @@ func (s *Session) advertise(q, prev int) {
 	s.pending = append(s.pending, pendingRec{start: s.tnet, q: q})
 }
 
+func (s *Session) checkStart() {
+	if !s.playing && (s.BufferLevel() >= s.opt.StartupMs || s.BufferLevel()+s.P > s.B || s.next >= s.N || len(s.buf) >= s.N) {
+		s.playing = true
+	}
+}
+
 // ---- main loop (§2.6) ----
 
 // Done reports whether the session has finished.
@@ -693,6 +724,7 @@ func (s *Session) step1() error {
 		}
 		dl := d.TimeMs - d.TTFBMs
 		s.buf = append(s.buf, q)
+		s.checkStart()
 		s.pushSample(dl, size/dl, d.TTFBMs)
 		s.tPlay += d.TimeMs
 		s.startup = d.TimeMs
@@ -755,6 +787,7 @@ func (s *Session) step1() error {
 	if d.AbandonTo < 0 {
 		s.buf = append(s.buf, q)
 		s.next++
+		s.checkStart()
 	}
 	if s.rr != nil {
 		s.rr.ReportDownload(s, d)
@@ -875,4 +908,12 @@ func (e *estimator) push(dl, t, l float64) {
 			e.latency = li
 		}
 	}
+}
+
+// DefaultOptions is streamkit's default player model (used by `streamkit abr
+// run` and the tutorial): a 30 s buffer cap, playback starting once 4 s of
+// media are buffered, no extra per-request latency, Sabre's estimator and
+// abandonment stepping. Sabre's own defaults are the zero Options.
+func DefaultOptions() Options {
+	return Options{BufferMs: 30000, StartupMs: 4000, GammaP: 5, RampupThreshold: NoRampupThreshold}
 }

@@ -1,0 +1,120 @@
+package abr
+
+import (
+	"math"
+	"path/filepath"
+	"testing"
+)
+
+func constTrace(kbps, latency float64) *Trace {
+	return &Trace{Name: "const", Periods: []Period{{DurationMs: 1000, Kbps: kbps, LatencyMs: latency}}}
+}
+
+func smallLadder(n int) *Ladder {
+	l := &Ladder{SegmentMs: 2000, Kbps: []float64{500, 1500, 4000}}
+	for i := 0; i < n; i++ {
+		l.Sizes = append(l.Sizes, []float64{1e6, 3e6, 8e6})
+	}
+	return l
+}
+
+// On a constant 2 Mbit/s link with 10 ms latency every download time is
+// known in closed form, which checks the network and player models directly.
+func TestConstantLinkClosedForm(t *testing.T) {
+	m := smallLadder(10)
+	s, err := NewSession(m, constTrace(2000, 10), NewThroughput(Config{}), Options{BufferMs: 10000, NoAbandon: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var recs []SegmentRecord
+	s.SetOnSegment(func(r *SegmentRecord) { recs = append(recs, *r) })
+	met, err := s.Run()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if recs[0].TimeMs != 10+1e6/2000 {
+		t.Fatalf("segment 0 took %v ms", recs[0].TimeMs)
+	}
+	for _, r := range recs {
+		want := 10 + r.SizeBits/2000
+		if math.Abs(r.TimeMs-want) > 1e-9 || r.TTFBMs != 10 {
+			t.Errorf("segment %d: time %v ttfb %v, want %v / 10", r.Index, r.TimeMs, r.TTFBMs, want)
+		}
+	}
+	// 0.9·2000 = 1800 kbit/s sustains 1500 (10 + 2000·1500/1800 ≤ 2000)
+	if recs[len(recs)-1].Quality != 1 {
+		t.Errorf("steady quality %d, want 1", recs[len(recs)-1].Quality)
+	}
+	if got := met.PlayTimeMs; math.Abs(got-(recs[0].TimeMs+10*2000+met.RebufferMs)) > 1e-6 {
+		t.Errorf("play time %v != startup + 10 segments + rebuffer %v", got, met.RebufferMs)
+	}
+}
+
+func TestStartupThresholdAndRequestLatency(t *testing.T) {
+	m := smallLadder(20)
+	tr := constTrace(3000, 20)
+	base, err := NewSession(m, tr, NewThroughput(Config{}), Options{BufferMs: 20000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mb, _ := base.Run()
+	s, _ := NewSession(m, tr, NewThroughput(Config{}), Options{BufferMs: 20000, StartupMs: 6000, RequestLatencyMs: 50})
+	var first SegmentRecord
+	s.SetOnSegment(func(r *SegmentRecord) {
+		if r.Index == 1 && first.TTFBMs == 0 {
+			first = *r
+		}
+	})
+	ms, err := s.Run()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if first.TTFBMs != 70 {
+		t.Errorf("TTFB with 50 ms request latency on a 20 ms trace = %v, want 70", first.TTFBMs)
+	}
+	if !(ms.StartupMs > mb.StartupMs) || ms.StartupMs < 3*1e6/3000 {
+		t.Errorf("startup %v ms with a 6 s threshold, %v ms without", ms.StartupMs, mb.StartupMs)
+	}
+	if math.Abs(ms.PlayTimeMs-(ms.StartupMs+20*2000+ms.RebufferMs)) > 1e-6 {
+		t.Errorf("play time %v != startup %v + media + rebuffer %v", ms.PlayTimeMs, ms.StartupMs, ms.RebufferMs)
+	}
+	if _, err := NewSession(m, tr, NewThroughput(Config{}), Options{StartupMs: -1}); err == nil {
+		t.Error("negative startup threshold accepted")
+	}
+}
+
+// Every registered algorithm runs every bundled Sabre input to the end,
+// deterministically, and its metrics are self-consistent.
+func TestAllAlgorithmsDeterministic(t *testing.T) {
+	m, err := LoadSabreManifest(filepath.Join(testdataDir, "sabre", "bbb.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	files, _ := TraceFiles(filepath.Join(testdataDir, "sabre", "*", "*.json"))
+	for _, name := range Names() {
+		for _, f := range files {
+			tr, err := LoadTrace(f, 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var runs [2]Metrics
+			for i := range runs {
+				alg, _ := New(name, Config{})
+				s, err := NewSession(m, tr, alg, Options{BufferMs: 30000})
+				if err != nil {
+					t.Fatal(err)
+				}
+				if runs[i], err = s.Run(); err != nil {
+					t.Fatalf("%s %s: %v", name, f, err)
+				}
+			}
+			if runs[0] != runs[1] {
+				t.Errorf("%s %s: two runs differ", name, f)
+			}
+			r := runs[0]
+			if r.PlayedBitrate < 230*199 || r.PlayedBitrate > 6000*199 || r.RebufferMs < 0 || r.PlayTimeMs < 199*3000 {
+				t.Errorf("%s %s: implausible metrics %+v", name, f, r)
+			}
+		}
+	}
+}

@@ -1,0 +1,497 @@
+package abr
+
+import (
+	"math"
+)
+
+// Player presets: the ABR logic of dash.js v5 and hls.js 1.x with their
+// default constants (MODELS.md §4), mapped onto the segment-level Session.
+// They are presets, not fidelity targets: the browsers run on wall-clock
+// events that a trace simulator only approximates. The mapping is stated in
+// each type's comment.
+
+// ---- dash.js ----
+
+// DashJS is dash.js v5.1.1's default ABR: the Dynamic strategy switching
+// between ThroughputRule and BolaRule (BOLA-E as shipped, scoring with
+// u−1+γp), combined by lowest bitrate with InsufficientBufferRule and
+// SwitchHistoryRule, plus AbandonRequestsRule.
+//
+// Mapping: one decision per segment request; the throughput sample is the
+// transfer time after TTFB (useDeadTimeLatency), the latency sample the TTFB;
+// the buffer target (18 s, 30 s at the top representation) is enforced with
+// the algorithm's delay; abandonment progress events come every ~50 ms of
+// transfer. The session's BufferMs should be at least 30 s.
+type DashJS struct {
+	// EWMA state (§4.1.3)
+	tf, ts, tw         float64 // throughput fast/slow estimates and total weight
+	lf, ls, lw         float64
+	haveT              bool
+	isBola             bool
+	bolaStartup        bool
+	placeholder        float64 // s
+	u                  []float64
+	vp, gp             float64
+	appended           int
+	hist               [8]struct{ from, to int }
+	nhist              int
+	abandonedAt        float64 // play time of the last abandonment, ms; <0 none
+	lastFinish         float64
+	haveFinish         bool
+	lastDecision       float64
+	current            int
+	progress           int // abandon-rule progress events of the current download
+	progressIndex      int
+	progressQ          int
+	BufferTimeDefaultS float64 // 18
+	BufferTimeTopS     float64 // 30
+}
+
+// NewDashJS returns the dash.js preset with its default settings.
+func NewDashJS(Config) *DashJS { return &DashJS{} }
+
+// Init implements Algorithm.
+func (a *DashJS) Init(s *Session) {
+	*a = DashJS{u: a.u[:0], BufferTimeDefaultS: a.BufferTimeDefaultS, BufferTimeTopS: a.BufferTimeTopS}
+	if a.BufferTimeDefaultS == 0 {
+		a.BufferTimeDefaultS = 18
+	}
+	if a.BufferTimeTopS == 0 {
+		a.BufferTimeTopS = 30
+	}
+	n := len(s.kbps)
+	for _, b := range s.kbps {
+		a.u = append(a.u, math.Log(b*1000)-math.Log(s.kbps[0]*1000)+1)
+	}
+	bt := math.Max(a.BufferTimeDefaultS, 10+2*float64(n))
+	a.gp = (a.u[n-1] - 1) / (bt/10 - 1)
+	a.vp = 10 / a.gp
+	a.bolaStartup = true
+	a.abandonedAt = -1
+	a.progressIndex = -1
+}
+
+func (a *DashJS) optimal(s *Session, kbps float64) int {
+	if !(kbps > 0) {
+		return 0
+	}
+	q := 0
+	for k, b := range s.kbps {
+		if b <= kbps {
+			q = k
+		}
+	}
+	return q
+}
+
+// estimates returns the EWMA throughput (kbit/s, rounded) and latency (ms).
+func (a *DashJS) estimates() (float64, float64, bool) {
+	if !a.haveT {
+		return 0, 0, false
+	}
+	tf := a.tf / (1 - math.Pow(0.5, a.tw/3))
+	ts := a.ts / (1 - math.Pow(0.5, a.tw/8))
+	lf := a.lf / (1 - math.Pow(0.5, a.lw/1))
+	ls := a.ls / (1 - math.Pow(0.5, a.lw/2))
+	return math.Round(math.Min(tf, ts)), math.Round(math.Max(lf, ls)), true
+}
+
+// FirstQuality implements FirstQualityChooser: optimal(1000 kbit/s).
+func (a *DashJS) FirstQuality(s *Session) int {
+	a.current = a.optimal(s, 1000)
+	return a.current
+}
+
+func (a *DashJS) maxLevel(q int) float64 { return a.vp * (a.u[q] + a.gp) }
+
+func (a *DashJS) minLevel(s *Session, q int) float64 {
+	r := 0.0
+	for k := 0; k < q; k++ {
+		if a.u[k] < a.u[q] {
+			x := a.vp * (a.gp + (s.kbps[q]*a.u[k]-s.kbps[k]*a.u[q])/(s.kbps[q]-s.kbps[k]))
+			r = math.Max(r, x)
+		}
+	}
+	return r
+}
+
+// Decide implements Algorithm.
+func (a *DashJS) Decide(s *Session, seg int) (int, float64) {
+	L := s.BufferLevel() / 1000
+	now := s.PlayTimeMs()
+	est, _, have := a.estimates()
+	safe := est * 0.9
+	inAbandon := a.abandonedAt >= 0 && now-a.abandonedAt < 10000
+	// Dynamic strategy (§4.1.5)
+	if a.isBola {
+		a.isBola = L >= 0.5*a.BufferTimeDefaultS
+	} else if L >= a.BufferTimeDefaultS {
+		a.isBola = true
+	}
+	best := -1
+	consider := func(q int) {
+		if q >= 0 && (best < 0 || q < best) {
+			best = q
+		}
+	}
+	delay := 0.0
+	loaded := L > 0.3
+	if a.isBola {
+		// BolaRule (§4.1.6)
+		if a.bolaStartup {
+			if have {
+				q := a.optimal(s, safe)
+				a.placeholder = math.Max(0, a.minLevel(s, q)-L)
+				consider(q)
+				if L >= s.P/1000 {
+					a.bolaStartup = false
+				}
+			}
+		} else {
+			if a.haveFinish {
+				a.placeholder += math.Max(0, (now-a.lastFinish)/1000)
+				a.haveFinish = false
+			} else {
+				a.placeholder += math.Max(0, (now-a.lastDecision)/1000)
+			}
+			lv := L + a.placeholder
+			q, bs := 0, math.Inf(-1)
+			for k := range s.kbps {
+				if sc := (a.vp*(a.u[k]-1+a.gp) - lv) / (s.kbps[k] * 1000); sc >= bs {
+					q, bs = k, sc
+				}
+			}
+			if q > a.current {
+				if qt := a.optimal(s, safe); q > qt {
+					q = max(a.current, qt)
+				}
+			}
+			d := math.Max(0, lv-a.maxLevel(q))
+			if d <= a.placeholder {
+				a.placeholder -= d
+			} else {
+				d -= a.placeholder
+				a.placeholder = 0
+				if q < len(s.kbps)-1 {
+					delay = d * 1000
+				}
+			}
+			consider(q)
+		}
+	} else if have && !inAbandon && loaded {
+		consider(a.optimal(s, safe)) // ThroughputRule (§4.1.7)
+	}
+	// InsufficientBufferRule (§4.1.8)
+	if a.appended >= 2 {
+		if !loaded {
+			consider(0)
+		} else if x := 0.7 * est * L / (s.P / 1000); have && x > 0 {
+			consider(a.optimal(s, x))
+		}
+	}
+	// SwitchHistoryRule (§4.1.9)
+	if a.nhist > 0 {
+		drops, nodrops := 0, 0
+		for i := 0; i < len(s.kbps); i++ {
+			dropped := false
+			for k := 0; k < min(a.nhist, len(a.hist)); k++ {
+				h := a.hist[k]
+				if h.from == i {
+					if h.to < h.from {
+						drops++
+						dropped = true
+					} else {
+						nodrops++
+					}
+				}
+			}
+			if drops+nodrops >= 8 && (nodrops == 0 || float64(drops)/float64(nodrops) > 0.075) {
+				if i > 0 && dropped {
+					consider(i - 1)
+				} else {
+					consider(i)
+				}
+				break
+			}
+		}
+	}
+	q := a.current
+	if best >= 0 && best != a.current && (!inAbandon || best < a.current) {
+		q = best
+	}
+	if best >= 0 {
+		a.hist[a.nhist%len(a.hist)] = struct{ from, to int }{a.current, q}
+		a.nhist++
+	}
+	// buffer target (§4.1.4): request while level + P < target
+	target := a.BufferTimeDefaultS
+	if q == len(s.kbps)-1 {
+		target = a.BufferTimeTopS
+	}
+	if w := (L+s.P/1000-target)*1000 - delay; w > 0 {
+		delay += w
+	}
+	a.current = q
+	a.lastDecision = now + delay
+	return q, delay
+}
+
+// ReportDownload implements DownloadReporter.
+func (a *DashJS) ReportDownload(s *Session, d *Download) {
+	a.progressIndex = -1
+	if d.Abandoned() {
+		a.abandonedAt = s.PlayTimeMs()
+		a.nhist = 0
+		a.current = d.AbandonTo
+		want := 10.0
+		if d.AbandonTo > 0 {
+			want = a.minLevel(s, d.AbandonTo)
+		}
+		a.placeholder = math.Min(a.placeholder, math.Max(0, want-s.BufferLevel()/1000))
+		return
+	}
+	a.appended++
+	a.lastFinish, a.haveFinish = s.PlayTimeMs(), true
+	a.placeholder *= 0.99
+	a.placeholder = math.Min(a.placeholder, math.Max(0, a.maxLevel(a.current)-(s.BufferLevel()+d.TimeMs)/1000))
+	if d.TimeMs < 10 {
+		return // treated as cached
+	}
+	dl := d.TimeMs - d.TTFBMs
+	if dl <= 0 {
+		return
+	}
+	v := math.Round(d.Downloaded / dl) // kbit/s
+	w := 0.0015 * dl
+	af, as := math.Pow(0.5, w/3), math.Pow(0.5, w/8)
+	a.tf = (1-af)*v + af*a.tf
+	a.ts = (1-as)*v + as*a.ts
+	a.tw += w
+	lat := d.TTFBMs
+	if lat == 0 {
+		lat = 1
+	}
+	lf, ls := math.Pow(0.5, 1.0/1), math.Pow(0.5, 1.0/2)
+	a.lf = (1-lf)*lat + lf*a.lf
+	a.ls = (1-ls)*lat + ls*a.ls
+	a.lw++
+	a.haveT = true
+}
+
+// Abandon implements Abandoner (AbandonRequestsRule, §4.1.10).
+func (a *DashJS) Abandon(s *Session, p *Progress, bl float64) int {
+	if p.Index != a.progressIndex || p.Quality != a.progressQ {
+		a.progressIndex, a.progressQ, a.progress = p.Index, p.Quality, 0
+	}
+	a.progress++
+	if bl/1000 > a.BufferTimeDefaultS || p.Quality == 0 || a.progress < 6 {
+		return -1
+	}
+	el := p.TimeMs - p.TTFBMs
+	if el <= 500 || p.Downloaded >= p.SizeBits {
+		return -1
+	}
+	r := math.Round(p.Downloaded / math.Max(el, 1))
+	if !(r > 0) {
+		return -1
+	}
+	total := math.Round(p.SizeBits/r/1000*100) / 100
+	if total < 1.8*s.P/1000 {
+		return -1
+	}
+	c := a.optimal(s, r)
+	if c < p.Quality && p.SizeBits-p.Downloaded > p.SizeBits*s.kbps[c]/s.kbps[p.Quality] {
+		return c
+	}
+	return -1
+}
+
+// ---- hls.js ----
+
+// HlsJS is hls.js 1.7's default ABR controller (§4.2): dual EWMA bandwidth
+// estimate (3 s / 9 s half-lives) with a TTFB estimate, findBestLevel with
+// the 0.95 / 0.7 (up-switch) factors, and emergency abandonment.
+//
+// Mapping: levels have one bitrate (BANDWIDTH = AVERAGE-BANDWIDTH); the
+// bandwidth sample of a fragment is its total time minus min(TTFB, TTFB
+// estimate); the abandonment check runs every ~100 ms of transfer; the
+// forward buffer target min(max(8·60 MB/bitrate, 30 s), 600 s) is enforced
+// with the algorithm's delay (the session's BufferMs also caps it).
+type HlsJS struct {
+	fast, slow, bwW float64 // bandwidth EWMAs (bits/s) and total weight
+	fastW           float64
+	ttfb, ttfbW     float64
+	last            int
+	lastCheck       float64
+	chkIndex        int
+}
+
+// NewHlsJS returns the hls.js preset with its default settings.
+func NewHlsJS(Config) *HlsJS { return &HlsJS{} }
+
+var hlsAlphaFast, hlsAlphaSlow = math.Exp(math.Log(0.5) / 3), math.Exp(math.Log(0.5) / 9)
+
+// Init implements Algorithm.
+func (a *HlsJS) Init(s *Session) { *a = HlsJS{chkIndex: -1} }
+
+func ewmaEst(est, alpha, w float64) float64 {
+	z := 1 - math.Pow(alpha, w)
+	if z == 0 {
+		return est
+	}
+	return est / z
+}
+
+// bandwidth returns the estimate in bit/s.
+func (a *HlsJS) bandwidth() float64 {
+	if a.fastW < 0.001 {
+		return 500000
+	}
+	return math.Min(ewmaEst(a.fast, hlsAlphaFast, a.fastW), ewmaEst(a.slow, hlsAlphaSlow, a.bwW))
+}
+
+// ttfbEstimate returns the TTFB estimate in ms.
+func (a *HlsJS) ttfbEstimate() float64 {
+	if a.ttfbW < 0.001 {
+		return 100
+	}
+	return ewmaEst(a.ttfb, hlsAlphaSlow, a.ttfbW)
+}
+
+func (a *HlsJS) sample(durMs, bytes float64) {
+	if bytes <= 0 {
+		return
+	}
+	minDelay := math.Min(50, bytes/100000)
+	sec := math.Max(durMs, minDelay) / 1000
+	v := 8 * bytes / sec
+	af, as := math.Pow(hlsAlphaFast, sec), math.Pow(hlsAlphaSlow, sec)
+	a.fast = v*(1-af) + af*a.fast
+	a.slow = v*(1-as) + as*a.slow
+	a.fastW += sec
+	a.bwW += sec
+}
+
+func (a *HlsJS) sampleTTFB(ms float64) {
+	sec := ms / 1000
+	w := math.Sqrt2 * math.Exp(-sec*sec/2)
+	al := math.Pow(hlsAlphaSlow, w)
+	a.ttfb = math.Max(ms, 5)*(1-al) + al*a.ttfb
+	a.ttfbW += w
+}
+
+// findBestLevel returns the best level or -1 (§4.2.2).
+func (a *HlsJS) findBestLevel(s *Session, bw, buf, maxStarv, f, fUp float64, maxLevel int) int {
+	maxFetch := buf + maxStarv
+	ttfb := a.ttfbEstimate() / 1000
+	dur := s.P / 1000
+	for q := maxLevel; q >= 0; q-- {
+		fac := f
+		if q > a.last {
+			fac = fUp
+		}
+		adj := fac * bw
+		bitrate := s.kbps[q] * 1000
+		fetch := ttfb + bitrate*dur/adj
+		if adj >= bitrate && (fetch <= ttfb || math.IsInf(fetch, 0) || math.IsNaN(fetch) || fetch < maxFetch) {
+			return q
+		}
+	}
+	return -1
+}
+
+// FirstQuality implements FirstQualityChooser.
+func (a *HlsJS) FirstQuality(s *Session) int {
+	q := a.findBestLevel(s, a.bandwidth(), 0, 4, 1, 1, len(s.kbps)-1)
+	if q < 0 {
+		q = 0
+	}
+	a.last = q
+	return q
+}
+
+// Decide implements Algorithm.
+func (a *HlsJS) Decide(s *Session, seg int) (int, float64) {
+	bw := a.bandwidth()
+	buf := s.BufferLevel() / 1000
+	dur := s.P / 1000
+	top := len(s.kbps) - 1
+	q := -1
+	if buf > 0 {
+		q = a.findBestLevel(s, bw, buf, 0, 0.95, 0.7, top)
+	}
+	if q < 0 {
+		q = a.findBestLevel(s, bw, buf, math.Min(dur, 4), 0.95, 0.7, top)
+	}
+	if q < 0 {
+		q = a.last
+		if s.kbps[0] < s.kbps[a.last] {
+			q = 0
+		}
+	}
+	a.last = q
+	target := math.Min(math.Max(8*60e6/(s.kbps[q]*1000), 30), 600)
+	delay := math.Max(0, buf-target) * 1000
+	return q, delay
+}
+
+// ReportDownload implements DownloadReporter.
+func (a *HlsJS) ReportDownload(s *Session, d *Download) {
+	a.chkIndex = -1
+	a.sampleTTFB(d.TTFBMs)
+	if d.Abandoned() {
+		return // the partial sample was fed when abandoning
+	}
+	a.sample(d.TimeMs-math.Min(d.TTFBMs, a.ttfbEstimate()), d.Downloaded/8)
+	a.last = d.Quality
+}
+
+// Abandon implements Abandoner (§4.2.3).
+func (a *HlsJS) Abandon(s *Session, p *Progress, bl float64) int {
+	if p.Index != a.chkIndex {
+		a.chkIndex, a.lastCheck = p.Index, -1e18
+	}
+	if p.TimeMs-a.lastCheck < 100 {
+		return -1
+	}
+	a.lastCheck = p.TimeMs
+	dur := s.P / 1000
+	ttfbEst := a.ttfbEstimate()
+	if p.Quality == 0 || p.TimeMs <= math.Max(ttfbEst, 500*dur) {
+		return -1
+	}
+	buf := bl / 1000
+	el := p.TimeMs - p.TTFBMs
+	if el <= 0 || p.Downloaded <= 0 {
+		return -1
+	}
+	rate := (p.Downloaded / 8) * 1000 / el // bytes/s
+	expected := math.Max(p.Downloaded/8, math.Round(dur*s.kbps[p.Quality]*1000/8))
+	remaining := (expected - p.Downloaded/8) / rate
+	if remaining <= buf {
+		return -1
+	}
+	bwe := 8 * rate
+	next := p.Quality - 1
+	t := 0.0
+	for ; next > 0; next-- {
+		t = ttfbEst/1000 + dur*s.kbps[next]*1000/bwe
+		if t < math.Min(buf, dur+ttfbEst/1000) {
+			break
+		}
+	}
+	if next == 0 {
+		t = ttfbEst/1000 + dur*s.kbps[0]*1000/bwe
+	}
+	if t >= remaining || t > 10*dur {
+		return -1
+	}
+	a.sample(el, p.Downloaded/8)
+	a.last = next
+	return next
+}
+
+func init() {
+	Register("dashjs", "dash.js v5 preset: Dynamic (Throughput/BOLA) + InsufficientBuffer + SwitchHistory + AbandonRequests", func(c Config) Algorithm { return NewDashJS(c) })
+	Register("hlsjs", "hls.js 1.7 preset: dual EWMA, findBestLevel (0.95/0.7), emergency abandonment", func(c Config) Algorithm { return NewHlsJS(c) })
+}

@@ -1,0 +1,161 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/streamkit-go/streamkit/abr"
+)
+
+var runF struct {
+	trace, manifest, algo, log, svg string
+	buffer, startup, latency, gp    float64
+	noAbandon                       bool
+}
+
+var abrRunCmd = &cobra.Command{
+	Use:   "run --trace FILE --manifest FILE|DIR [--algo NAME]",
+	Short: "Run one session with streamkit's default player model and print a readable report",
+	Long: `Run one session in the segment-level player model (Sabre's network and buffer
+semantics) with streamkit's defaults: a 30 s buffer cap, playback starting once
+--startup seconds are buffered, and an optional fixed per-request latency on top
+of the trace's own. Traces may be Sabre JSON, Pensieve cooked text, Mahimahi
+packet-delivery files or CSV (time_s,kbps[,latency_ms]); the manifest a Sabre
+movie JSON or a directory of Pensieve video_size_N files.
+
+Algorithms: ` + strings.Join(abr.Names(), ", "),
+	Example: `  streamkit abr run --trace ../shared/abr/sabre/3Glogs/report.2010-09-13_1046CEST.json \
+      --manifest ../shared/abr/sabre/bbb.json --algo dashjs --startup 6 --latency 40 --svg session.svg`,
+	Args: cobra.NoArgs,
+	RunE: func(cmd *cobra.Command, _ []string) error {
+		if runF.trace == "" || runF.manifest == "" {
+			return fmt.Errorf("run: --trace and --manifest are required")
+		}
+		man, err := abr.LoadManifest(runF.manifest)
+		if err != nil {
+			return err
+		}
+		t, err := abr.LoadTrace(runF.trace, 0)
+		if err != nil {
+			return err
+		}
+		alg, err := abr.New(runF.algo, abr.Config{})
+		if err != nil {
+			return err
+		}
+		var recs []abr.SegmentRecord
+		opt := abr.DefaultOptions()
+		opt.BufferMs, opt.StartupMs, opt.RequestLatencyMs, opt.GammaP = runF.buffer*1000, runF.startup*1000, runF.latency, runF.gp
+		opt.NoAbandon = runF.noAbandon
+		opt.OnSegment = func(r *abr.SegmentRecord) { recs = append(recs, *r) }
+		s, err := abr.NewSession(man, t, alg, opt)
+		if err != nil {
+			return err
+		}
+		m, err := s.Run()
+		if err != nil {
+			return err
+		}
+		out := cmd.OutOrStdout()
+		fmt.Fprintf(out, "trace                %s (%d periods)\nmanifest             %s (%d segments, %d levels %g-%g kbit/s)\nalgorithm            %s\n",
+			filepath.Base(runF.trace), len(t.Periods), filepath.Base(runF.manifest), man.NumSegments(), len(man.Bitrates()),
+			man.Bitrates()[0], man.Bitrates()[len(man.Bitrates())-1], runF.algo)
+		if err := m.WriteReport(out); err != nil {
+			return err
+		}
+		if runF.log != "" {
+			if err := abrWriteFile(runF.log, func(f *os.File) error {
+				if strings.HasSuffix(runF.log, ".jsonl") {
+					return abr.WriteSegmentJSONL(f, recs)
+				}
+				return abr.WriteSegmentCSV(f, recs)
+			}); err != nil {
+				return err
+			}
+		}
+		if runF.svg != "" {
+			tl := abr.Timeline{Title: fmt.Sprintf("%s, %s, %s", filepath.Base(runF.trace), filepath.Base(runF.manifest), runF.algo),
+				Trace: t, Bitrates: man.Bitrates(), Records: recs, Metrics: m}
+			return abrWriteFile(runF.svg, func(f *os.File) error { return tl.WriteSVG(f) })
+		}
+		return nil
+	},
+}
+
+var pensF struct {
+	trace, videoSizes, algo, qoe string
+}
+
+var abrPensieveCmd = &cobra.Command{
+	Use:   "pensieve --trace FILE --video-sizes DIR [--algo bb|robustmpc]",
+	Short: "Run one trace through Pensieve's fixed environment (BB or robustMPC) and print per-chunk rewards",
+	Args:  cobra.NoArgs,
+	RunE: func(cmd *cobra.Command, _ []string) error {
+		if pensF.trace == "" || pensF.videoSizes == "" {
+			return fmt.Errorf("pensieve: --trace and --video-sizes are required")
+		}
+		vs, err := abr.LoadVideoSizes(pensF.videoSizes, nil)
+		if err != nil {
+			return err
+		}
+		f, err := os.Open(pensF.trace)
+		if err != nil {
+			return err
+		}
+		c, err := abr.ReadCookedTrace(f, pensF.trace)
+		f.Close()
+		if err != nil {
+			return err
+		}
+		pol, err := abr.NewPensievePolicy(pensF.algo)
+		if err != nil {
+			return err
+		}
+		q, err := abr.ParseQoE(pensF.qoe)
+		if err != nil {
+			return err
+		}
+		e, err := abr.NewPensieveSession(c, vs, pol, q)
+		if err != nil {
+			return err
+		}
+		out := cmd.OutOrStdout()
+		fmt.Fprintln(out, "chunk,level,bitrate_kbps,delay_ms,buffer_s,rebuf_s,reward")
+		var r abr.ChunkResult
+		for !e.Done() {
+			if err := e.Step(&r); err != nil {
+				return err
+			}
+			fmt.Fprintf(out, "%d,%d,%g,%.3f,%.3f,%.6f,%.6f\n", r.Chunk, r.Quality, vs.Kbps[r.Quality], r.DelayMs, r.BufferS, r.RebufS, r.Reward)
+		}
+		res := e.Result(false)
+		fmt.Fprintf(out, "qoe_sum_chunks1_47: %f\nqoe_mean_chunks1_47: %f\nqoe_mean_all48: %f\navg_bitrate_kbps: %.2f\nrebuf_s_chunks1_47: %f\n",
+			res.QoESum, res.QoEMean, res.QoEMeanAll48, res.AvgBitrate, res.RebufS)
+		return nil
+	},
+}
+
+func init() {
+	d := abr.DefaultOptions()
+	f := abrRunCmd.Flags()
+	f.StringVar(&runF.trace, "trace", "", "network trace (Sabre JSON, cooked, Mahimahi or CSV)")
+	f.StringVar(&runF.manifest, "manifest", "", "Sabre movie JSON or a video_size_N directory")
+	f.StringVar(&runF.algo, "algo", "dashjs", "algorithm")
+	f.Float64Var(&runF.buffer, "buffer", d.BufferMs/1000, "buffer cap, seconds")
+	f.Float64Var(&runF.startup, "startup", d.StartupMs/1000, "buffered seconds before playback starts (0 = after the first segment)")
+	f.Float64Var(&runF.latency, "latency", d.RequestLatencyMs, "extra per-request latency, ms")
+	f.Float64Var(&runF.gp, "gp", 5, "BOLA gamma_p and score rebuffer weight")
+	f.BoolVar(&runF.noAbandon, "no-abandon", false, "disable abandonment")
+	f.StringVar(&runF.log, "log", "", "per-segment log (.csv or .jsonl)")
+	f.StringVar(&runF.svg, "svg", "", "session timeline SVG")
+	p := abrPensieveCmd.Flags()
+	p.StringVar(&pensF.trace, "trace", "", "Pensieve cooked trace")
+	p.StringVar(&pensF.videoSizes, "video-sizes", "", "directory of video_size_N files")
+	p.StringVar(&pensF.algo, "algo", "robustmpc", "bb, robustmpc or robustmpc-exhaustive")
+	p.StringVar(&pensF.qoe, "qoe", "linear", "linear, log or hd")
+	abrCmd.AddCommand(abrRunCmd, abrPensieveCmd)
+}
