@@ -31,12 +31,18 @@ func checkAligned(videos []*trackData) error {
 			}
 		}
 		if len(missing) > 0 || len(extra) > 0 {
-			fmt.Fprintf(&b, "\n  %s (track %d) vs %s (track %d):", v.in.Name, v.track.ID, ref.in.Name, ref.track.ID)
+			if b.Len() > 0 {
+				b.WriteString(";")
+			}
+			fmt.Fprintf(&b, " %s (track %d) vs %s (track %d):", v.in.Name, v.track.ID, ref.in.Name, ref.track.ID)
 			if len(missing) > 0 {
-				fmt.Fprintf(&b, " no key frame at %s s;", strings.Join(missing, ", "))
+				fmt.Fprintf(&b, " no key frame at %s s", strings.Join(missing, ", "))
 			}
 			if len(extra) > 0 {
-				fmt.Fprintf(&b, " key frames at %s s that the reference lacks;", strings.Join(extra, ", "))
+				if len(missing) > 0 {
+					b.WriteString(",")
+				}
+				fmt.Fprintf(&b, " key frames at %s s that the reference lacks", strings.Join(extra, ", "))
 			}
 		}
 	}

@@ -1,0 +1,81 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/streamkit-go/streamkit/serve"
+)
+
+func init() {
+	var addr, playerJS string
+	cmd := &cobra.Command{
+		Use:   "serve DIR [--addr 127.0.0.1:8080] [--player-js DIR]",
+		Short: "Serve packaged HLS/DASH over HTTP with a browser player page",
+		Long: `serve serves the files below DIR over HTTP with the MIME types players
+expect (m3u8, mpd, m4s, mp4, ts), CORS headers and range requests, and a
+player page: open http://ADDR/ for the list of presentations, or
+http://ADDR/_player/?src=/master.m3u8 (hls.js) and
+http://ADDR/_player/?src=/manifest.mpd (dash.js).
+
+The player libraries come from a local npm install of hls.js and dashjs,
+never from a CDN: --player-js DIR, else $` + serve.EnvPlayerJS + `, else
+./node_modules, else ~/.cache/streamkit/playerjs. Install them with
+
+  npm install --prefix ~/.cache/streamkit/playerjs hls.js@1.7.4 dashjs@5.2.1
+
+Stop with Ctrl-C.`,
+		Example: `  streamkit package -o out && streamkit serve out
+  streamkit serve out --addr 0.0.0.0:8080 --player-js ./web`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			fi, err := os.Stat(args[0])
+			if err != nil {
+				return err
+			}
+			if !fi.IsDir() {
+				return fmt.Errorf("serve: %s is not a directory", args[0])
+			}
+			var opts []serve.Option
+			if playerJS != "" {
+				opts = append(opts, serve.WithPlayerJS(playerJS))
+			}
+			h, err := serve.Handler(args[0], opts...)
+			if h == nil {
+				return err
+			}
+			if err != nil {
+				fmt.Fprintf(cmd.ErrOrStderr(), "streamkit: warning: %v (files are served, the player page will not play)\n", err)
+			}
+			ln, err := net.Listen("tcp", addr)
+			if err != nil {
+				return err
+			}
+			srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
+			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt)
+			defer stop()
+			go func() {
+				<-ctx.Done()
+				sctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+				defer cancel()
+				srv.Shutdown(sctx)
+			}()
+			fmt.Fprintf(cmd.OutOrStdout(), "serving %s on http://%s/ (Ctrl-C to stop)\n", args[0], ln.Addr())
+			if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+				return err
+			}
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&addr, "addr", "127.0.0.1:8080", "listen address")
+	cmd.Flags().StringVar(&playerJS, "player-js", "", "directory with the hls.js and dashjs npm packages")
+	rootCmd.AddCommand(cmd)
+}
