@@ -326,3 +326,99 @@ func parseMPEGAudio(b []byte) audioFrame {
 	}
 	return audioFrame{size: h.size, samples: h.samples, rate: h.rate}
 }
+
+// frameOpus cuts Opus access units as carried in MPEG-TS (ETSI TS 102 366
+// has none; the mapping is "Opus in MPEG-2 TS", registration "Opus"):
+//
+//	opus_control_header: 0x3FF(11) start_trim_flag(1) end_trim_flag(1)
+//	control_extension_flag(1) reserved(2)
+//	au_size: 0xFF bytes ... last byte (sum)
+//	[start_trim(16)] [end_trim(16)] [control_extension_length(8) ...]
+//	Opus packet (au_size bytes)
+//
+// The sample holds the Opus packet only, as ffprobe's packets do.
+func (s *esStream) frameOpus(eof bool) {
+	p := s.consumed
+	for !s.d.stop {
+		b := s.es[p:]
+		if len(b) < 3 {
+			break
+		}
+		if b[0] != 0x7F || b[1]&0xE0 != 0xE0 {
+			p++
+			s.d.stats.FrameErrors++
+			continue
+		}
+		i := 2
+		size := 0
+		for i < len(b) && b[i] == 0xFF {
+			size += 255
+			i++
+		}
+		if i >= len(b) {
+			break
+		}
+		size += int(b[i])
+		i++
+		if b[1]&0x10 != 0 {
+			i += 2
+		}
+		if b[1]&0x08 != 0 {
+			i += 2
+		}
+		if b[1]&0x04 != 0 {
+			if i >= len(b) {
+				break
+			}
+			i += 1 + int(b[i])
+		}
+		if i+size > len(b) {
+			if eof {
+				s.d.stats.FrameErrors += int64(len(b))
+				p = len(s.es)
+			}
+			break
+		}
+		start, end := p+i, p+i+size
+		s.consumed = end
+		s.sampleRate = 48000
+		s.emitFrame(start, end, true, opusSamples(s.es[start:end]))
+		p = end
+	}
+	if p > s.consumed {
+		s.consumed = p
+	}
+	if eof {
+		s.consumed = len(s.es)
+	}
+}
+
+// opusSamples returns the duration of an Opus packet in 48 kHz samples
+// from its TOC byte (RFC 6716 3.1); 0 for an empty packet.
+func opusSamples(pkt []byte) int {
+	if len(pkt) == 0 {
+		return 0
+	}
+	toc := pkt[0]
+	cfg := int(toc >> 3)
+	var fs int
+	switch {
+	case cfg < 12:
+		fs = [4]int{480, 960, 1920, 2880}[cfg&3]
+	case cfg < 16:
+		fs = [2]int{480, 960}[cfg&1]
+	default:
+		fs = [4]int{120, 240, 480, 960}[cfg&3]
+	}
+	n := 1
+	switch toc & 3 {
+	case 1, 2:
+		n = 2
+	case 3:
+		if len(pkt) < 2 {
+			return 0
+		}
+		n = int(pkt[1] & 0x3f)
+	}
+	return fs * n
+}

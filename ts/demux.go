@@ -62,13 +62,17 @@ type demux struct {
 	onPCR   func(prog int, pcr int64)
 	onPES   func(s *esStream, pts int64)
 	stats   Stats
+	lastPCR []int64 // per program, 27 MHz; noTS before the first
 	stop    bool
 	err     error
 	smp     media.Sample
 }
 
 func (rd *Reader) newDemux(mode demuxMode) *demux {
-	d := &demux{rd: rd, mode: mode, progs: make([]progState, len(rd.progs)), pcrPID: map[uint16]int{}}
+	d := &demux{rd: rd, mode: mode, progs: make([]progState, len(rd.progs)), pcrPID: map[uint16]int{}, lastPCR: make([]int64, len(rd.progs))}
+	for i := range d.lastPCR {
+		d.lastPCR[i] = noTS
+	}
 	for i := range d.ccs {
 		d.ccs[i] = -1
 	}
@@ -185,9 +189,12 @@ func (d *demux) packet(pkt []byte, pos, n int64, h *packetHeader) {
 		d.damage(pos, fmt.Sprintf("packet %d (PID %s)", n, pidString(h.pid)), "transport_error_indicator set")
 		return
 	}
-	if h.hasPCR && d.onPCR != nil {
+	if h.hasPCR {
 		if pi, ok := d.pcrPID[h.pid]; ok {
-			d.onPCR(pi, h.pcr)
+			d.lastPCR[pi] = h.pcr
+			if d.onPCR != nil {
+				d.onPCR(pi, h.pcr)
+			}
 		}
 	}
 	s := d.streams[h.pid]
@@ -221,6 +228,10 @@ func (d *demux) packet(pkt []byte, pos, n int64, h *packetHeader) {
 		return
 	}
 	payload := pkt[h.payloadOff:]
+	if s.info.framer == framerSection {
+		s.sectionPayload(payload, h.pusi, pos)
+		return
+	}
 	if h.pusi {
 		s.startPES(pos, n, h.rai)
 	}

@@ -19,6 +19,8 @@ const (
 	framerAC3                          // AC-3 and E-AC-3 syncframes
 	framerMPEGAudio                    // MPEG-1/2 audio layers I-III
 	framerPESData                      // one sample per PES (timed ID3, KLV)
+	framerSection                      // one sample per PSI section (SCTE-35)
+	framerOpus                         // Opus access units (ETSI TS 102 366 annex ... / Opus-in-TS)
 )
 
 // pesRec remembers where a PES packet's payload starts in the elementary
@@ -261,6 +263,7 @@ func (s *esStream) parsePESHeader() bool {
 		s.consumed = 0
 		s.base = 0
 		s.recs = s.recs[:0]
+		s.lastFrameAbs = -1
 	}
 	s.pesPTS, s.pesDTS = pts, dts
 	if pts != noTS && s.d.onPES != nil {
@@ -313,6 +316,8 @@ func (s *esStream) frame(eof bool) {
 		s.frameVideo(eof)
 	case framerADTS, framerLATM, framerAC3, framerMPEGAudio:
 		s.frameAudio(eof)
+	case framerOpus:
+		s.frameOpus(eof)
 	case framerPESData:
 		if eof && len(s.es) > s.consumed {
 			s.emitFrame(s.consumed, len(s.es), true, 0)
@@ -460,4 +465,89 @@ func (s *esStream) videoDuration() int64 {
 		return (Timescale*fr.Den + fr.Num/2) / fr.Num
 	}
 	return s.lastDur
+}
+
+// sectionPayload collects the PSI sections of a section-carrying stream
+// (SCTE-35 splice_info_section) and emits each as a sample stamped, as
+// libavformat does, with the program's last PCR (its 90 kHz base).
+//
+//	[pointer_field (PUSI only)] table_id(8) syntax(1) private(1) reserved(2)
+//	section_length(12) ... section_length bytes
+func (s *esStream) sectionPayload(b []byte, pusi bool, pos int64) {
+	if pusi {
+		if len(b) == 0 {
+			return
+		}
+		ptr := int(b[0])
+		b = b[1:]
+		if ptr > len(b) {
+			s.d.stats.PESErrors++
+			s.d.damage(pos, s.what(), "pointer_field beyond the packet")
+			s.es = s.es[:0]
+			s.inPES = false
+			return
+		}
+		if s.inPES {
+			s.addSectionBytes(b[:ptr])
+		}
+		b = b[ptr:]
+		s.es, s.consumed, s.base = s.es[:0], 0, 0
+		s.inPES = true
+		s.pesPos = pos
+	}
+	if !s.inPES {
+		return
+	}
+	s.addSectionBytes(b)
+}
+
+func (s *esStream) addSectionBytes(b []byte) {
+	if len(s.es)+len(b) > MaxPESSize {
+		s.d.fail(errAt(s.pesPos, s.what(), fmt.Errorf("%w: section larger than %d bytes", media.ErrCorrupt, MaxPESSize)))
+		return
+	}
+	s.es = append(s.es, b...)
+	for !s.d.stop {
+		rest := s.es[s.consumed:]
+		if len(rest) < 3 || rest[0] == 0xFF {
+			if len(rest) > 0 && rest[0] == 0xFF {
+				s.consumed = len(s.es) // stuffing up to the next section start
+				s.inPES = false
+			}
+			return
+		}
+		n := 3 + (int(rest[1]&0x0f)<<8 | int(rest[2]))
+		if len(rest) < n {
+			return
+		}
+		start := s.consumed
+		s.consumed += n
+		s.emitSection(start, start+n)
+	}
+}
+
+func (s *esStream) emitSection(start, end int) {
+	d := s.d
+	pcr := d.lastPCR[s.info.prog]
+	if pcr == noTS {
+		d.stats.Untimed++
+		return
+	}
+	ts := s.prog.unwrap(pcr / 300)
+	t := s.info.track
+	d.smp = media.Sample{
+		TrackID: t.ID,
+		Index:   s.index,
+		DTS:     ts,
+		PTS:     ts,
+		Size:    uint32(end - start),
+		Offset:  -1,
+		Sync:    true,
+		Data:    s.es[start:end:end],
+		Pos:     s.pesPos,
+	}
+	s.index++
+	if d.emit != nil && !d.emit(s, &d.smp) {
+		d.stop = true
+	}
 }

@@ -420,7 +420,7 @@ func classify(in *streamInfo, t *media.Track, es *astits.PMTElementaryStream) {
 	case 0x87:
 		set(media.KindAudio, media.CodecEAC3, framerAC3)
 	case 0x86:
-		set(media.KindData, media.CodecSCTE35, framerNone)
+		set(media.KindData, media.CodecSCTE35, framerSection)
 	case 0x15:
 		set(media.KindData, "timed_id3", framerPESData)
 		t.CodecTag = "ID3 "
@@ -446,7 +446,21 @@ func classify(in *streamInfo, t *media.Track, es *astits.PMTElementaryStream) {
 	case "KLVA":
 		set(media.KindData, "klv", framerPESData)
 	case "Opus":
-		set(media.KindAudio, media.CodecOpus, framerNone)
+		set(media.KindAudio, media.CodecOpus, framerOpus)
+		for _, d := range es.ElementaryStreamDescriptors {
+			// DVB extension descriptor, tag 0x80: channel_config_code.
+			if d != nil && d.Extension != nil && d.Extension.Tag == 0x80 && d.Extension.Unknown != nil && len(*d.Extension.Unknown) > 0 {
+				if c := int((*d.Extension.Unknown)[0]); c >= 1 && c <= 8 {
+					t.Channels = c
+				} else if c == 0 {
+					t.Channels = 2 // dual mono
+				}
+			}
+		}
+		t.SampleRate = 48000
+		t.CodecString = "opus"
+		t.SampleFormat = "fltp"
+		t.ChannelLayout = map[int]string{1: "mono", 2: "stereo", 3: "3.0", 4: "quad", 5: "5.0(back)", 6: "5.1(back)", 7: "6.1", 8: "7.1"}[t.Channels]
 	}
 	if reg != "" && isPrintable(reg) && st != 0x15 {
 		t.CodecTag = reg
@@ -518,13 +532,15 @@ func (rd *Reader) probe(probeEnd int64) error {
 	for i, t := range rd.tracks {
 		// Without VUI timing, take the frame rate from the smallest DTS
 		// step, as ffprobe's r_frame_rate does for regular streams.
-		// VUI timing that disagrees with the timestamps by more than a
-		// factor of two (some encoders write 1000000/1) is not trusted.
+		// The rate the timestamps show wins over VUI timing when it is a
+		// standard rate or when VUI disagrees by more than 1 % (some
+		// encoders write 1000000/1, or field rates), as in ffprobe's
+		// r_frame_rate.
 		if t.Kind == media.KindVideo && minDelta[i] > 0 {
 			fr := t.FrameRate
-			obs := float64(Timescale) / float64(minDelta[i])
-			if fr.IsZero() || fr.Float() > 2*obs || fr.Float() < obs/2 {
-				t.FrameRate = guessFrameRate(minDelta[i])
+			obs, standard := guessFrameRate(minDelta[i])
+			if standard || fr.IsZero() || fr.Float() > 1.01*obs.Float() || fr.Float() < 0.99*obs.Float() {
+				t.FrameRate = obs
 			}
 		}
 		if !first[i] && pesPTS[i] != noTS {
@@ -548,8 +564,9 @@ var standardRates = []media.Rational{
 }
 
 // guessFrameRate turns the smallest DTS step into a frame rate: the
-// nearest standard rate within 3 %, else the exact quotient.
-func guessFrameRate(delta int64) media.Rational {
+// nearest standard rate within 3 % (standard is then true), else the
+// exact quotient.
+func guessFrameRate(delta int64) (r media.Rational, standard bool) {
 	obs := float64(Timescale) / float64(delta)
 	best, bestErr := media.Rational{}, 0.03
 	for _, r := range standardRates {
@@ -561,9 +578,9 @@ func guessFrameRate(delta int64) media.Rational {
 		}
 	}
 	if best.IsZero() {
-		return media.Rational{Num: Timescale, Den: delta}.Reduce()
+		return media.Rational{Num: Timescale, Den: delta}.Reduce(), false
 	}
-	return best
+	return best, true
 }
 
 // framesForStart is how many access units of a video track the probe
@@ -572,7 +589,7 @@ const framesForStart = 8
 
 func (rd *Reader) probeDone(d *demux, frames []int) bool {
 	for i, in := range rd.infos {
-		if in.framer == framerNone || in.framer == framerPESData {
+		if in.framer == framerNone || in.framer == framerPESData || in.framer == framerSection || in.framer == framerOpus {
 			continue
 		}
 		s := d.streams[in.pid]
@@ -635,7 +652,7 @@ func (rd *Reader) readTail() {
 				if t.Duration < 0 {
 					t.Duration = 0
 				}
-			} else if rd.infos[i].framer != framerNone {
+			} else if f := rd.infos[i].framer; f != framerNone && f != framerSection && f != framerPESData {
 				missing = true
 			}
 		}

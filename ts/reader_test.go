@@ -89,6 +89,10 @@ type deviation struct {
 	// dropTrailing drops this many trailing ffprobe packets of a stream
 	// (ffprobe emits a frame cut by the end of the file).
 	dropTrailing map[int]int
+	// noDuration skips the duration comparison of a stream.
+	noDuration map[int]bool
+	// noSize skips the size comparison of a stream.
+	noSize map[int]bool
 	// truncated: the file ends inside a packet or PES; Samples must end
 	// with a *media.PosError wrapping media.ErrTruncated.
 	truncated bool
@@ -146,7 +150,7 @@ func compare(t *testing.T, r *ts.Reader, ref []refPacket, dev deviation) {
 		for i := 0; i < len(ss) && i < len(ps) && errs < 5; i++ {
 			s, p := ss[i], ps[i]
 			var diffs []string
-			if size, _ := strconv.Atoi(p.Size); uint32(size) != s.Size {
+			if size, _ := strconv.Atoi(p.Size); uint32(size) != s.Size && !dev.noSize[si] {
 				diffs = append(diffs, fmt.Sprintf("size %d want %d", s.Size, size))
 			}
 			if key := len(p.Flags) > 0 && p.Flags[0] == 'K'; key != s.Sync {
@@ -159,7 +163,7 @@ func compare(t *testing.T, r *ts.Reader, ref []refPacket, dev deviation) {
 				if p.DTS != nil && *p.DTS != s.DTS {
 					diffs = append(diffs, fmt.Sprintf("dts %d want %d", s.DTS, *p.DTS))
 				}
-				if p.Duration != nil && *p.Duration != int64(s.Duration) {
+				if p.Duration != nil && *p.Duration != int64(s.Duration) && !dev.noDuration[si] {
 					diffs = append(diffs, fmt.Sprintf("duration %d want %d", s.Duration, *p.Duration))
 				}
 			}
@@ -229,7 +233,7 @@ var sharedTS = []struct {
 	{path: "fetched/androidx/ts/sample_ac3.ts", dev: deviation{skipLeading: map[int]int{0: 2}, skipOurs: map[int]int{0: 1}, dropTrailing: map[int]int{0: 1}}},
 	{path: "fetched/androidx/ts/sample_eac3.ts"},
 	{path: "fetched/androidx/ts/sample_latm.ts"},
-	{path: "fetched/androidx/ts/sample_scte35.ts", dev: deviation{only: []int{0, 1}}}, // TODO(scte35 samples)
+	{path: "fetched/androidx/ts/sample_scte35.ts"},
 	// Ends 148 bytes into packet 21: reported as truncated after the samples.
 	{path: "fetched/androidx/ts/sample_with_sdt.ts", dev: deviation{truncated: true}},
 	// The last PES declares 2360 bytes more than the file holds.
@@ -242,11 +246,16 @@ var sharedTS = []struct {
 	{path: "fetched/shaka/hls_ts_muxed_aac_h265/0.ts"},
 	{path: "fetched/shaka/hls_ts_muxed_aac_h265/1.ts"},
 	{path: "fetched/shaka/hls_ts_muxed_mp3_h264/seg-1-v1-a1.ts"},
-	{path: "fetched/shaka/hls_ts_muxed_opus_h264/segment.ts", dev: deviation{only: []int{}}}, // TODO(opus)
+	// Irregular video timestamps (0, 2970, 5940, 7470, ...): ffprobe's
+	// r_frame_rate guess says 60, ours (smallest step 1530, snapped to a
+	// standard rate) 60000/1001, so frame durations differ by 2 ticks.
+	{path: "fetched/shaka/hls_ts_muxed_opus_h264/segment.ts", dev: deviation{noDuration: map[int]bool{0: true}}},
 	{path: "fetched/shaka/hls_ts_muxed_ac3_h264_s00000.ts"},
 	{path: "fetched/shaka/video.ts"},
 	{path: "fetched/shaka/audio.ts"},
-	{path: "fetched/shaka/id3-metadata.ts", dev: deviation{only: []int{0}}}, // TODO(id3 samples)
+	// Timed ID3: each PES holds one ID3 tag of 133 bytes (its header's
+	// size field says 123 + 10); ffprobe reports 5 bytes less.
+	{path: "fetched/shaka/id3-metadata.ts", dev: deviation{noSize: map[int]bool{1: true}}},
 	{path: "fetched/shaka/hls_ts_rollover/360p30_h264_48k_160_aac_ts-0000000024.ts"},
 	{path: "fetched/shaka/hls_ts_rollover/360p30_h264_48k_160_aac_ts-0000000028.ts"},
 }
