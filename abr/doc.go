@@ -1,0 +1,54 @@
+// Package abr simulates adaptive-bitrate (ABR) video players over network
+// throughput traces: fast, deterministic, and exact to the published
+// simulators Sabre and Pensieve.
+//
+// # Models
+//
+// The Sabre model (Session) is a segment-level player on a looping trace of
+// periods, each with a bandwidth and a latency (MODELS.md §2). A request pays
+// one latency unit, then moves bits at the period's rate; while a download
+// runs the buffer drains, and when it runs dry the player stalls. Downloads
+// are stepped (≥ 50 ms and ≥ 12000 bits per step) so that an Abandoner can
+// give up on a segment that would arrive too late. Throughput and latency are
+// estimated by Sabre's EWMA (half-lives 3 s and 8 s) or a sliding window.
+// With the zero Options the model reproduces Sabre (commit 09b03bb) to
+// within ~1e-12 on every metric; RunSabre takes Sabre's command line and
+// prints Sabre's lines. DefaultOptions adds what real players have: a
+// startup threshold and a per-request latency.
+//
+// The Pensieve model (PensieveSession) is Pensieve's fixed test environment:
+// 48 chunks of 4 s, a 60 s buffer with 500 ms sleeps, an 80 ms RTT per chunk
+// and the 0.95 payload factor, with its BB and robustMPC baselines and the
+// linear, log and HD QoE of the paper (MODELS.md §3).
+//
+// # Algorithms
+//
+// An Algorithm chooses a quality (and optionally a delay) for each segment;
+// it sees the ladder, the segment sizes, the buffer level and the throughput
+// and latency estimates and history through the Session. Optional interfaces
+// add abandonment (Abandoner), full-buffer waits (DelayReporter), download
+// outcomes (DownloadReporter) and the first quality (FirstQualityChooser).
+// Built in, by registry name (see Names and New): Sabre's throughput, bola
+// (-ab BOLA-BASIC, -ao BOLA-O), bolae (BOLA-E, BOLA-PL with -noibr), dynamic
+// and dynamicdash, and the player presets dashjs (dash.js v5 defaults) and
+// hlsjs (hls.js 1.7 defaults). Register adds your own.
+//
+// # Inputs
+//
+// Content reaches the simulator through the small Manifest interface
+// (segment duration, bitrates, segment count, segment sizes), so a packaged
+// HLS or DASH presentation can be simulated from another package. Readers
+// are provided for Sabre movie JSON (ReadSabreManifest) and Pensieve's
+// video_size_N files (LoadVideoSizes). Traces are read from Sabre JSON,
+// Pensieve cooked text, Mahimahi packet-delivery files and plain CSV
+// (time_s,kbps[,latency_ms]); LoadTrace picks the format from the content.
+// Every parser names the file and line or field of a problem, and a trace
+// that cannot deliver ends in ErrNeverDelivers instead of a hang.
+//
+// # Performance
+//
+// A Session uses no goroutines and allocates nothing per segment; Reset and
+// ResetTrace reuse it. Sweeps (SweepSabre, SweepPensieve) run independent
+// sessions on a worker pool and give the same table for any number of
+// workers or shards. See BENCHMARKS.md for the figures.
+package abr

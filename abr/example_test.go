@@ -1,0 +1,104 @@
+package abr_test
+
+import (
+	"fmt"
+	"log"
+
+	"github.com/streamkit-go/streamkit/abr"
+)
+
+// A three-level ladder of 2 s segments and a link that drops from 5 Mbit/s
+// to 800 kbit/s after 20 s.
+func exampleInputs() (abr.Manifest, *abr.Trace) {
+	m := &abr.Ladder{SegmentMs: 2000, Kbps: []float64{400, 1200, 3500}}
+	for i := 0; i < 30; i++ {
+		m.Sizes = append(m.Sizes, []float64{800e3, 2400e3, 7000e3})
+	}
+	tr := &abr.Trace{Name: "drop", Periods: []abr.Period{
+		{DurationMs: 20000, Kbps: 5000, LatencyMs: 30},
+		{DurationMs: 40000, Kbps: 800, LatencyMs: 80},
+	}}
+	return m, tr
+}
+
+// Run one session with Sabre's BOLA-E and print a few metrics.
+func Example() {
+	m, tr := exampleInputs()
+	alg, err := abr.New("bolae", abr.Config{})
+	if err != nil {
+		log.Fatal(err)
+	}
+	s, err := abr.NewSession(m, tr, alg, abr.Options{BufferMs: 12000})
+	if err != nil {
+		log.Fatal(err)
+	}
+	met, err := s.Run()
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Printf("segments %d, mean bitrate %.0f kbit/s, %d switches, %d stalls\n",
+		met.Segments, met.AverageBitrateKbps, met.Switches, met.RebufferEvents)
+	// Output:
+	// segments 30, mean bitrate 1977 kbit/s, 4 switches, 0 stalls
+}
+
+// lowestFirst is a custom algorithm: the highest level whose bitrate is below
+// half the throughput estimate, never more than one level up at a time.
+type lowestFirst struct{ last int }
+
+func (a *lowestFirst) Init(s *abr.Session) { a.last = 0 }
+
+func (a *lowestFirst) Decide(s *abr.Session, seg int) (int, float64) {
+	q := 0
+	for k, b := range s.Bitrates() {
+		if b < s.Throughput()/2 {
+			q = k
+		}
+	}
+	if q > a.last+1 {
+		q = a.last + 1
+	}
+	a.last = q
+	return q, 0
+}
+
+// Plug a custom Algorithm into the simulator (and into the registry, which
+// makes it available to sweeps and `streamkit abr sabre -a halfrate`).
+func Example_customAlgorithm() {
+	abr.Register("halfrate", "half the throughput estimate, one step up at a time",
+		func(abr.Config) abr.Algorithm { return &lowestFirst{} })
+	m, tr := exampleInputs()
+	alg, _ := abr.New("halfrate", abr.Config{})
+	s, err := abr.NewSession(m, tr, alg, abr.Options{BufferMs: 12000})
+	if err != nil {
+		log.Fatal(err)
+	}
+	for {
+		done, err := s.Step()
+		if err != nil {
+			log.Fatal(err)
+		}
+		if r := s.Last(); r.Index%10 == 0 && !r.Abandoned {
+			fmt.Printf("segment %2d at %4.0f kbit/s, buffer %5.1f s\n", r.Index, r.BitrateKbps, r.BufferAfter/1000)
+		}
+		if done {
+			break
+		}
+	}
+	// Output:
+	// segment  0 at  400 kbit/s, buffer   2.0 s
+	// segment 10 at 1200 kbit/s, buffer  11.5 s
+	// segment 20 at  400 kbit/s, buffer  10.9 s
+}
+
+// Reproduce a Sabre command line (the output is Sabre's, line for line).
+func ExampleRunSabre() {
+	m, err := abr.RunSabre([]string{"-n", "../testdata/abr/sabre/3Glogs/report.2010-09-13_1046CEST.json",
+		"-m", "../testdata/abr/sabre/bbb.json", "-b", "10", "-a", "throughput", "-noa"}, nil)
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Printf("rebuffer %.6f s in %d events\n", m.RebufferMs/1000, m.RebufferEvents)
+	// Output:
+	// rebuffer 269.454383 s in 56 events
+}
