@@ -127,4 +127,3 @@ func compareTable(w io.Writer, man *Ladder, traces []*Trace, from string) error 
 		"log-utility minus 5×rebuffer per segment time. Best score here: %s.\n", rows[0].name)
 	return nil
 }
-
