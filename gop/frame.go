@@ -204,3 +204,9 @@ func (e *FrameError) Error() string {
 }
 
 func (e *FrameError) Unwrap() error { return e.Err }
+
+// MarshalText encodes t as ffprobe's pict_type letter.
+func (t PictType) MarshalText() ([]byte, error) { return []byte(t.String()), nil }
+
+// MarshalText encodes r by name.
+func (r RAP) MarshalText() ([]byte, error) { return []byte(r.String()), nil }

@@ -9,8 +9,8 @@ import (
 
 // TypeStats counts the frames of one picture type and their bytes.
 type TypeStats struct {
-	Count int
-	Bytes int64
+	Count int   `json:"count"`
+	Bytes int64 `json:"bytes"`
 }
 
 // Mean returns the mean frame size in bytes (0 without frames).
@@ -24,7 +24,10 @@ func (s TypeStats) Mean() float64 {
 // ByType holds statistics for I, P and B frames; Other counts the rest
 // (SI, SP, S, unknown).
 type ByType struct {
-	I, P, B, Other TypeStats
+	I     TypeStats `json:"I"`
+	P     TypeStats `json:"P"`
+	B     TypeStats `json:"B"`
+	Other TypeStats `json:"other"`
 }
 
 func (b *ByType) add(t PictType, size int) {
@@ -51,82 +54,87 @@ func (b ByType) Total() TypeStats {
 // it in decode order up to the next key frame.
 type GOP struct {
 	// Index is the GOP's zero-based position.
-	Index int
+	Index int `json:"index"`
 	// FirstFrame is the decode index of the GOP's first frame.
-	FirstFrame int64
+	FirstFrame int64 `json:"first_frame"`
 	// StartPTS is the PTS of the key frame (of the first frame for a
 	// Partial GOP), Start the same in seconds.
-	StartPTS int64
-	Start    float64
+	StartPTS int64   `json:"start_pts"`
+	Start    float64 `json:"start"`
 	// Frames is the number of frames, Duration the time in seconds from
 	// this GOP's start to the next one's (to the end of the last frame for
 	// the final GOP).
-	Frames   int
-	Duration float64
+	Frames   int     `json:"frames"`
+	Duration float64 `json:"duration"`
 	// Key is the GOP's first frame type and RAP its kind of random-access
 	// point.
-	Key PictType
-	RAP RAP
+	Key PictType `json:"key"`
+	RAP RAP      `json:"rap"`
 	// Partial is set for frames before the first key frame.
-	Partial bool
+	Partial bool `json:"partial"`
 	// Closed reports whether the GOP decodes without frames of the
 	// previous GOP; Reason says why (or why not).
-	Closed bool
-	Reason string
+	Closed bool   `json:"closed"`
+	Reason string `json:"reason"`
 	// LeadingSkipped and LeadingDecodable count the leading pictures
 	// (presented before the key frame) that need the previous GOP (RASL,
 	// open-GOP B frames) and that do not (RADL).
-	LeadingSkipped, LeadingDecodable int
+	LeadingSkipped   int `json:"leading_skipped"`
+	LeadingDecodable int `json:"leading_decodable"`
 	// Pattern is the frame types in presentation order ("IBBPBBP").
-	Pattern string
+	Pattern string `json:"pattern"`
 	// BRuns are the lengths of the runs of consecutive B frames in
 	// presentation order; MaxBRun is the longest.
-	BRuns   []int
-	MaxBRun int
+	BRuns   []int `json:"b_runs"`
+	MaxBRun int   `json:"max_b_run"`
 	// ReferenceB counts B frames used as references (B-pyramid).
-	ReferenceB int
+	ReferenceB int `json:"reference_b"`
 	// ReorderDepth is the largest number of frames decoded before, but
 	// presented after, some frame of the GOP.
-	ReorderDepth int
+	ReorderDepth int `json:"reorder_depth"`
 	// Types counts frames and bytes per type.
-	Types ByType
+	Types ByType `json:"types"`
 }
 
 // Summary describes a whole track's GOP structure.
 type Summary struct {
 	// Frames, GOPs and Duration (seconds, first PTS to end of last frame).
-	Frames   int
-	GOPs     int
-	Duration float64
+	Frames   int     `json:"frames"`
+	GOPs     int     `json:"gops"`
+	Duration float64 `json:"duration"`
 	// MinLength, MaxLength and MeanLength are GOP lengths in frames over
 	// the complete GOPs (all but a Partial first and the last, unless
 	// there are no others); MinSeconds, MaxSeconds and MeanSeconds the
 	// same in seconds. KeyInterval is MeanSeconds.
-	MinLength, MaxLength     int
-	MeanLength               float64
-	MinSeconds, MaxSeconds   float64
-	MeanSeconds, KeyInterval float64
+	MinLength   int     `json:"min_length"`
+	MaxLength   int     `json:"max_length"`
+	MeanLength  float64 `json:"mean_length"`
+	MinSeconds  float64 `json:"min_seconds"`
+	MaxSeconds  float64 `json:"max_seconds"`
+	MeanSeconds float64 `json:"mean_seconds"`
+	KeyInterval float64 `json:"key_interval"`
 	// Fixed reports a constant GOP length; otherwise ShortGOPs counts the
 	// GOPs shorter than the longest (cut early by scene changes or forced
 	// key frames).
-	Fixed     bool
-	ShortGOPs int
+	Fixed     bool `json:"fixed"`
+	ShortGOPs int  `json:"short_gops"`
 	// Closed and Open count GOPs of each kind.
-	Closed, Open int
+	Closed int `json:"closed"`
+	Open   int `json:"open"`
 	// MaxBFrames is the longest run of consecutive B frames.
-	MaxBFrames int
+	MaxBFrames int `json:"max_b_frames"`
 	// Pyramid reports hierarchical B frames (B frames used as references).
-	Pyramid bool
+	Pyramid bool `json:"pyramid"`
 	// ReorderDepth is the largest reorder depth from PTS/DTS.
-	ReorderDepth int
+	ReorderDepth int `json:"reorder_depth"`
 	// Types counts frames and bytes per type.
-	Types ByType
+	Types ByType `json:"types"`
 }
 
 // Report is the result of [Analyze].
 type Report struct {
-	Summary Summary
-	GOPs    []GOP
+	Summary Summary `json:"summary"`
+	GOPs    []GOP   `json:"gops"`
 }
 
 // Analyze groups frames (in decode order, as [ReadFrames] returns them)

@@ -1,0 +1,175 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/spf13/cobra"
+	"github.com/streamkit-go/streamkit/gop"
+	"github.com/streamkit-go/streamkit/media"
+)
+
+func init() {
+	var asJSON bool
+	var svgOut string
+	var stream int
+	cmd := &cobra.Command{
+		Use:   "gop FILE",
+		Short: "GOP report: length, open/closed, pattern, B-pyramid, bytes per frame type",
+		Long: `gop groups the video frames of FILE into GOPs at every key frame (as
+ffprobe marks them) and reports, per GOP: start time, length in frames and
+seconds, closed or open (and why: IDR, CRA with RASL pictures, recovery-point
+I frame with leading B-frames), the frame-type pattern in presentation order,
+B-frame runs, reference B-frames (pyramid), reorder depth from PTS/DTS and
+bytes per type; then a summary (GOP length min/mean/max, fixed or scene-cut
+driven, I/P/B counts and mean sizes, key frame interval). --svg draws frame
+sizes over time coloured by type with the GOP boundaries.`,
+		Example: `  streamkit gop movie.mp4
+  streamkit gop --json movie.mp4
+  streamkit gop --svg bitrate.svg segment.ts`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			in, err := loadVideo(cmd.Context(), args[0], stream)
+			if err != nil {
+				return err
+			}
+			frames := shownFrames(in.Frames)
+			rep := gop.Analyze(frames, in.Track.Timescale)
+			if svgOut != "" {
+				title := fmt.Sprintf("%s — %s %dx%d, %d frames, %d GOPs", filepath.Base(in.Path), in.Track.Codec,
+					in.Track.Width, in.Track.Height, len(frames), len(rep.GOPs))
+				if err := writeFileAtomic(svgOut, func(w io.Writer) error {
+					return gop.WriteSVG(w, frames, in.Track.Timescale, title)
+				}); err != nil {
+					return err
+				}
+			}
+			w := cmd.OutOrStdout()
+			if asJSON {
+				enc := json.NewEncoder(w)
+				enc.SetIndent("", "  ")
+				return enc.Encode(struct {
+					File   string `json:"file"`
+					Stream int    `json:"stream_index"`
+					Codec  string `json:"codec"`
+					*gop.Report
+				}{in.Path, in.Track.Index, string(in.Track.Codec), rep})
+			}
+			return writeGOPText(w, in, rep)
+		},
+	}
+	cmd.Flags().BoolVar(&asJSON, "json", false, "report as JSON")
+	cmd.Flags().StringVar(&svgOut, "svg", "", "also write frame sizes over time with GOP boundaries to this SVG file")
+	cmd.Flags().IntVar(&stream, "stream", -1, "video stream index (default: the first video stream)")
+	rootCmd.AddCommand(cmd)
+}
+
+// shownFrames drops the frames an edit list hides.
+func shownFrames(frames []gop.Frame) []gop.Frame {
+	out := make([]gop.Frame, 0, len(frames))
+	for _, f := range frames {
+		if !f.Discarded {
+			out = append(out, f)
+		}
+	}
+	gop.SetDisplayOrder(out)
+	return out
+}
+
+func writeGOPText(w io.Writer, in *videoInput, rep *gop.Report) error {
+	t := in.Track
+	fmt.Fprintf(w, "%s: stream %d, %s %s %dx%d", in.Path, t.Index, t.Codec, t.Profile, t.Width, t.Height)
+	if !t.FrameRate.IsZero() {
+		fmt.Fprintf(w, ", %.3g fps", t.FrameRate.Float())
+	}
+	fmt.Fprintln(w)
+	fmt.Fprintf(w, "%4s %9s %6s %7s %-4s %-6s %-44s %s\n", "GOP", "start(s)", "frames", "dur(s)", "key", "closed", "pattern (presentation order)", "bytes I/P/B")
+	for _, g := range rep.GOPs {
+		closed := "open"
+		if g.Closed {
+			closed = "closed"
+		}
+		if g.Partial {
+			closed = "-"
+		}
+		pat := g.Pattern
+		if len(pat) > 44 {
+			pat = pat[:41] + "..."
+		}
+		fmt.Fprintf(w, "%4d %9.3f %6d %7.3f %-4s %-6s %-44s %d/%d/%d\n", g.Index, g.Start, g.Frames, g.Duration,
+			g.Key.String()+rapTag(g.RAP), closed, pat, g.Types.I.Bytes, g.Types.P.Bytes, g.Types.B.Bytes)
+		var notes []string
+		notes = append(notes, g.Reason)
+		if len(g.BRuns) > 0 {
+			notes = append(notes, fmt.Sprintf("B runs %s", intsString(g.BRuns)))
+		}
+		if g.ReferenceB > 0 {
+			notes = append(notes, fmt.Sprintf("%d reference B (pyramid)", g.ReferenceB))
+		}
+		if g.ReorderDepth > 0 {
+			notes = append(notes, fmt.Sprintf("reorder depth %d", g.ReorderDepth))
+		}
+		fmt.Fprintf(w, "%4s %s\n", "", strings.Join(notes, "; "))
+	}
+	fmt.Fprintln(w)
+	fmt.Fprintln(w, "Summary:", rep.Summary.String())
+	_, err := fmt.Fprintf(w, "Key frame interval: %.3f s (GOP %d-%d frames, mean %.2f)\n",
+		rep.Summary.KeyInterval, rep.Summary.MinLength, rep.Summary.MaxLength, rep.Summary.MeanLength)
+	return err
+}
+
+func rapTag(r gop.RAP) string {
+	switch r {
+	case gop.RAPIDR:
+		return "/IDR"
+	case gop.RAPCRA:
+		return "/CRA"
+	case gop.RAPBLA:
+		return "/BLA"
+	case gop.RAPRecovery:
+		return "/RP"
+	}
+	return ""
+}
+
+func intsString(v []int) string {
+	// Collapse runs of equal values: 3 3 3 2 -> 3x3 2.
+	var parts []string
+	for i := 0; i < len(v); {
+		j := i
+		for j < len(v) && v[j] == v[i] {
+			j++
+		}
+		if j-i > 1 {
+			parts = append(parts, fmt.Sprintf("%dx%d", v[i], j-i))
+		} else {
+			parts = append(parts, fmt.Sprint(v[i]))
+		}
+		i = j
+	}
+	return strings.Join(parts, " ")
+}
+
+// writeFileAtomic writes path through a temporary file in the same
+// folder and renames it into place, so a failure never leaves half a file.
+func writeFileAtomic(path string, fill func(io.Writer) error) error {
+	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp.Name())
+	if err := fill(tmp); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+	return os.Rename(tmp.Name(), path)
+}
+
+var _ = media.KindVideo
