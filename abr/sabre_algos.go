@@ -190,7 +190,6 @@ type BolaE struct {
 	u           []float64
 	vp, gpe     float64
 	bt          float64
-	btText      string
 	startup     bool
 	placeholder float64
 	lastQuality int
@@ -218,16 +217,16 @@ func (a *BolaE) Init(s *Session) {
 	if !a.NoIBR {
 		minB := 10000 + 2000*float64(s.n)
 		a.bt = math.Max(minB, s.B)
-		// Python's max keeps the first (integer) argument unless B is larger.
-		if s.B > minB && !a.BufferFromInt {
-			a.btText = pyFloat(s.B)
-		} else {
-			a.btText = strconv.FormatInt(int64(a.bt), 10)
-		}
 		a.gpe = (a.u[s.n-1] - 1) / (a.bt/10000 - 1)
 		a.vp = 10000 / a.gpe
 		if a.PrintTarget {
-			s.printf("%s\n", a.btText)
+			// Python's max keeps the first (integer) argument unless B is
+			// larger, and B is a float when -b was given.
+			if s.B > minB && !a.BufferFromInt {
+				s.printf("%s\n", pyFloat(s.B))
+			} else {
+				s.printf("%s\n", strconv.FormatInt(int64(a.bt), 10))
+			}
 		}
 	} else {
 		a.gpe = s.gp - 1

@@ -539,6 +539,10 @@ func (s *Session) download(d *Download, size float64, idx, q int, levelAtReq flo
 				bl = 0
 			}
 			d.AbandonTo = s.ab.Abandon(s, &d.Progress, bl)
+			if d.AbandonTo >= 0 && s.verbose() {
+				s.printf("%d abandoning %d->%d\n", idx, q, d.AbandonTo)
+				s.printf("%d/%d %d(%d)\n", int64(d.Downloaded), int64(size), int64(d.TimeMs), int64(d.TTFBMs))
+			}
 			minTime, minSize = 50, 12000
 		}
 	}
