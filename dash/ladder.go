@@ -1,0 +1,329 @@
+package dash
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/Eyevinn/dash-mpd/mpd"
+	mp4ff "github.com/Eyevinn/mp4ff/mp4"
+)
+
+// ErrNotPackaged means an MPD cannot be read as a packaged VOD ladder
+// (dynamic MPD, remote URLs, no video, unsupported addressing).
+var ErrNotPackaged = errors.New("dash: not a packaged VOD presentation")
+
+const (
+	maxMPD      = 64 << 20
+	maxSegments = 1 << 20
+)
+
+// Ladder is a packaged DASH presentation seen by an ABR simulator: the
+// video Representations' bandwidths and every segment's size. It has the
+// methods of abr.Manifest (SegmentDuration in ms, Bitrates in kbit/s
+// ascending, NumSegments, SegmentSize in bits) without package abr
+// importing this one.
+type Ladder struct {
+	// SegmentMs is the mean segment duration in milliseconds.
+	SegmentMs float64
+	// Kbps is each Representation's @bandwidth in kbit/s, ascending.
+	Kbps []float64
+	// Sizes[i][q] is the size in bits of segment i of level q, from the
+	// segment files (SegmentTemplate) or the sidx (SegmentBase).
+	Sizes [][]float64
+	// IDs are the Representation ids of the levels.
+	IDs []string
+}
+
+// SegmentDuration returns the mean segment duration in milliseconds.
+func (l *Ladder) SegmentDuration() float64 { return l.SegmentMs }
+
+// Bitrates returns the ladder in kbit/s, ascending.
+func (l *Ladder) Bitrates() []float64 { return l.Kbps }
+
+// NumSegments returns the number of segments common to every level.
+func (l *Ladder) NumSegments() int { return len(l.Sizes) }
+
+// SegmentSize returns the size of segment i at level q, in bits.
+func (l *Ladder) SegmentSize(i, q int) float64 { return l.Sizes[i][q] }
+
+// ReadLadder reads a static MPD from disk and the sizes of the segments
+// of its video Representations (first Period): segment files named by
+// SegmentTemplate ($Number$ or $Time$, with @duration or a
+// SegmentTimeline), or the sidx of a SegmentBase file.
+func ReadLadder(path string) (*Ladder, error) {
+	data, err := readLimited(path, maxMPD)
+	if err != nil {
+		return nil, err
+	}
+	m, err := mpd.MPDFromBytes(data)
+	if err != nil {
+		return nil, fmt.Errorf("dash: %s: %w", path, err)
+	}
+	if m.GetType() != mpd.STATIC_TYPE {
+		return nil, fmt.Errorf("%w: %s is a dynamic MPD", ErrNotPackaged, path)
+	}
+	if len(m.Periods) == 0 {
+		return nil, fmt.Errorf("%w: %s has no Period", ErrNotPackaged, path)
+	}
+	period := m.Periods[0]
+	var total float64
+	switch {
+	case period.Duration != nil:
+		total = period.Duration.Seconds()
+	case m.MediaPresentationDuration != nil:
+		total = m.MediaPresentationDuration.Seconds()
+	}
+	base := filepath.Dir(path)
+	type level struct {
+		kbps  float64
+		id    string
+		sizes []float64
+		durs  []float64
+	}
+	var levels []level
+	for _, as := range period.AdaptationSets {
+		if !isVideo(as) {
+			continue
+		}
+		for _, rep := range as.Representations {
+			sizes, durs, err := repSegments(base, as, rep, total)
+			if err != nil {
+				return nil, fmt.Errorf("%s: Representation %q: %w", path, rep.Id, err)
+			}
+			levels = append(levels, level{float64(rep.Bandwidth) / 1000, rep.Id, sizes, durs})
+		}
+		break
+	}
+	if len(levels) == 0 {
+		return nil, fmt.Errorf("%w: %s has no video Representation", ErrNotPackaged, path)
+	}
+	sort.SliceStable(levels, func(i, j int) bool { return levels[i].kbps < levels[j].kbps })
+	l := &Ladder{}
+	n := math.MaxInt
+	var secs float64
+	var count int
+	for q, lv := range levels {
+		k := lv.kbps
+		if q > 0 && k <= l.Kbps[q-1] {
+			k = l.Kbps[q-1] + 0.001 // keep the ladder strictly ascending
+		}
+		l.Kbps = append(l.Kbps, k)
+		l.IDs = append(l.IDs, lv.id)
+		n = min(n, len(lv.sizes))
+		for _, d := range lv.durs {
+			secs += d
+		}
+		count += len(lv.durs)
+	}
+	if n == 0 {
+		return nil, fmt.Errorf("%w: %s: a video Representation has no segments", ErrNotPackaged, path)
+	}
+	l.Sizes = make([][]float64, n)
+	for i := range l.Sizes {
+		for _, lv := range levels {
+			l.Sizes[i] = append(l.Sizes[i], lv.sizes[i]*8)
+		}
+	}
+	l.SegmentMs = secs / float64(count) * 1000
+	return l, nil
+}
+
+func isVideo(as *mpd.AdaptationSetType) bool {
+	if as.ContentType == "video" || strings.HasPrefix(as.MimeType, "video/") {
+		return true
+	}
+	for _, r := range as.Representations {
+		if strings.HasPrefix(r.MimeType, "video/") {
+			return true
+		}
+	}
+	return false
+}
+
+func readLimited(path string, limit int64) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, limit+1))
+	if err != nil {
+		return nil, err
+	}
+	if int64(len(data)) > limit {
+		return nil, fmt.Errorf("dash: %s larger than %d bytes", path, limit)
+	}
+	return data, nil
+}
+
+// repSegments returns the sizes (bytes) and durations (seconds) of a
+// Representation's media segments.
+func repSegments(base string, as *mpd.AdaptationSetType, rep *mpd.RepresentationType, total float64) ([]float64, []float64, error) {
+	st := rep.SegmentTemplate
+	if st == nil {
+		st = as.SegmentTemplate
+	}
+	sb := rep.SegmentBase
+	if sb == nil {
+		sb = as.SegmentBase
+	}
+	switch {
+	case st != nil:
+		return templateSegments(base, rep, st, total)
+	case sb != nil:
+		if len(rep.BaseURLs) == 0 {
+			return nil, nil, fmt.Errorf("%w: SegmentBase without BaseURL", ErrNotPackaged)
+		}
+		p, err := localPath(base, string(rep.BaseURLs[0].Value))
+		if err != nil {
+			return nil, nil, err
+		}
+		return sidxSegments(p, sb.IndexRange)
+	}
+	return nil, nil, fmt.Errorf("%w: no SegmentTemplate or SegmentBase", ErrNotPackaged)
+}
+
+var templateID = regexp.MustCompile(`\$(RepresentationID|Number|Time|Bandwidth)(%0[0-9]+d)?\$`)
+
+// expand substitutes a SegmentTemplate identifier (ISO/IEC 23009-1
+// 5.3.9.4.4), including the %0Nd width format.
+func expand(tmpl string, rep *mpd.RepresentationType, number, t uint64) string {
+	s := templateID.ReplaceAllStringFunc(tmpl, func(m string) string {
+		sub := templateID.FindStringSubmatch(m)
+		var v string
+		switch sub[1] {
+		case "RepresentationID":
+			return rep.Id
+		case "Number":
+			v = strconv.FormatUint(number, 10)
+		case "Time":
+			v = strconv.FormatUint(t, 10)
+		case "Bandwidth":
+			v = strconv.FormatUint(uint64(rep.Bandwidth), 10)
+		}
+		if f := sub[2]; f != "" {
+			w, _ := strconv.Atoi(f[2 : len(f)-1])
+			for len(v) < min(w, 32) {
+				v = "0" + v
+			}
+		}
+		return v
+	})
+	return strings.ReplaceAll(s, "$$", "$")
+}
+
+func templateSegments(base string, rep *mpd.RepresentationType, st *mpd.SegmentTemplateType, total float64) ([]float64, []float64, error) {
+	ts := float64(st.GetTimescale())
+	number := uint64(1)
+	if st.StartNumber != nil {
+		number = uint64(*st.StartNumber)
+	}
+	type seg struct{ t, d uint64 }
+	var segs []seg
+	switch {
+	case st.SegmentTimeline != nil:
+		var t uint64
+		for _, s := range st.SegmentTimeline.S {
+			if s.T != nil {
+				t = *s.T
+			}
+			if s.R < 0 || s.D == 0 {
+				return nil, nil, fmt.Errorf("%w: open-ended or zero-length S element", ErrNotPackaged)
+			}
+			for k := 0; k <= s.R; k++ {
+				if len(segs) >= maxSegments {
+					return nil, nil, fmt.Errorf("%w: more than %d segments", ErrNotPackaged, maxSegments)
+				}
+				segs = append(segs, seg{t, s.D})
+				t += s.D
+			}
+		}
+	case st.Duration != nil && *st.Duration > 0:
+		d := float64(*st.Duration)
+		n := int(math.Ceil(total*ts/d - 1e-9))
+		if n <= 0 || n > maxSegments {
+			return nil, nil, fmt.Errorf("%w: %d segments from @duration", ErrNotPackaged, n)
+		}
+		for i := range n {
+			segs = append(segs, seg{uint64(i) * uint64(d), uint64(d)})
+		}
+	default:
+		return nil, nil, fmt.Errorf("%w: SegmentTemplate without @duration or SegmentTimeline", ErrNotPackaged)
+	}
+	sizes := make([]float64, len(segs))
+	durs := make([]float64, len(segs))
+	for i, s := range segs {
+		p, err := localPath(base, expand(st.Media, rep, number+uint64(i), s.t))
+		if err != nil {
+			return nil, nil, err
+		}
+		fi, err := os.Stat(p)
+		if err != nil {
+			return nil, nil, err
+		}
+		sizes[i] = float64(fi.Size())
+		durs[i] = float64(s.d) / ts
+	}
+	return sizes, durs, nil
+}
+
+// sidxSegments reads the sidx at indexRange ("first-last") of file p.
+func sidxSegments(p, indexRange string) ([]float64, []float64, error) {
+	a, b, ok := strings.Cut(indexRange, "-")
+	first, err1 := strconv.ParseInt(a, 10, 64)
+	last, err2 := strconv.ParseInt(b, 10, 64)
+	if !ok || err1 != nil || err2 != nil || first < 0 || last < first || last-first > maxMPD {
+		return nil, nil, fmt.Errorf("%w: indexRange %q", ErrNotPackaged, indexRange)
+	}
+	f, err := os.Open(p)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer f.Close()
+	buf := make([]byte, last-first+1)
+	if _, err := f.ReadAt(buf, first); err != nil {
+		return nil, nil, fmt.Errorf("%s: reading indexRange %s: %w", p, indexRange, err)
+	}
+	box, err := mp4ff.DecodeBox(uint64(first), bytes.NewReader(buf))
+	if err != nil {
+		return nil, nil, fmt.Errorf("%s: box at byte %d: %w", p, first, err)
+	}
+	sidx, ok := box.(*mp4ff.SidxBox)
+	if !ok {
+		return nil, nil, fmt.Errorf("%w: %s: indexRange %s holds %s, not sidx", ErrNotPackaged, p, indexRange, box.Type())
+	}
+	if sidx.Timescale == 0 {
+		return nil, nil, fmt.Errorf("%w: %s: sidx timescale 0", ErrNotPackaged, p)
+	}
+	var sizes, durs []float64
+	for _, r := range sidx.SidxRefs {
+		if r.ReferenceType != 0 {
+			return nil, nil, fmt.Errorf("%w: %s: hierarchical sidx", ErrNotPackaged, p)
+		}
+		sizes = append(sizes, float64(r.ReferencedSize))
+		durs = append(durs, float64(r.SubSegmentDuration)/float64(sidx.Timescale))
+	}
+	return sizes, durs, nil
+}
+
+// localPath resolves a relative URL against base, refusing absolute URLs
+// and paths that leave the presentation.
+func localPath(base, uri string) (string, error) {
+	if strings.Contains(uri, "://") || strings.HasPrefix(uri, "/") {
+		return "", fmt.Errorf("%w: URL %q is not a relative path", ErrNotPackaged, uri)
+	}
+	p := filepath.Join(base, filepath.FromSlash(uri))
+	if rel, err := filepath.Rel(base, p); err != nil || strings.HasPrefix(rel, "..") {
+		return "", fmt.Errorf("%w: URL %q leaves the presentation directory", ErrNotPackaged, uri)
+	}
+	return p, nil
+}
