@@ -284,9 +284,24 @@ func validTag(tag string, c media.Codec) bool {
 
 func paramSets(t *media.Track) [][]byte {
 	var ps [][]byte
-	ps = append(ps, t.Config.VPS...)
-	ps = append(ps, t.Config.SPS...)
-	return append(ps, t.Config.PPS...)
+	ps = append(ps, trimNALs(t.Config.VPS)...)
+	ps = append(ps, trimNALs(t.Config.SPS)...)
+	return append(ps, trimNALs(t.Config.PPS)...)
+}
+
+// trimNALs drops trailing zero bytes from NAL units taken from an Annex B
+// stream: they are trailing_zero_8bits of the byte stream (or the first
+// byte of a 4-byte start code), not part of the NAL unit, and would make
+// the parameter sets differ from the in-band copies.
+func trimNALs(nals [][]byte) [][]byte {
+	out := make([][]byte, 0, len(nals))
+	for _, n := range nals {
+		for len(n) > 1 && n[len(n)-1] == 0 {
+			n = n[:len(n)-1]
+		}
+		out = append(out, n)
+	}
+	return out
 }
 
 // buildRecord builds an avcC or hvcC body from the track's parameter sets.
@@ -300,10 +315,11 @@ func buildRecord(t *media.Track) (rec []byte, err error) {
 		return nil, fmt.Errorf("%w: track %d: %s without SPS/PPS (no parameter sets in band before the first key frame?)", ErrWrite, t.ID, t.Codec)
 	}
 	var b mp4ff.Box
+	vps, sps, pps := trimNALs(t.Config.VPS), trimNALs(t.Config.SPS), trimNALs(t.Config.PPS)
 	if t.Codec == media.CodecH264 {
-		b, err = mp4ff.CreateAvcC(t.Config.SPS, t.Config.PPS, true)
+		b, err = mp4ff.CreateAvcC(sps, pps, true)
 	} else {
-		b, err = mp4ff.CreateHvcC(t.Config.VPS, t.Config.SPS, t.Config.PPS, true, true, true, true)
+		b, err = mp4ff.CreateHvcC(vps, sps, pps, true, true, true, true)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("%w: track %d: %v", ErrWrite, t.ID, err)
@@ -692,13 +708,21 @@ func planTimeline(tracks []*outTrack, origin bool, durations map[uint32]int64, o
 				shift = ot.d0 + rescale(-pNum, ts, pDen)
 			}
 		}
-		switch {
-		case shift > 0:
-			ot.edits = append(ot.edits, media.Edit{Duration: rescale(shift, int64(mts), ts), MediaTime: -1, RateInt: 1})
-			ot.edits = append(ot.edits, media.Edit{Duration: rescale(dur, int64(mts), ts), MediaTime: 0, RateInt: 1})
-		case shift < 0:
-			ot.edits = append(ot.edits, media.Edit{Duration: rescale(max(dur+shift, 0), int64(mts), ts), MediaTime: -shift, RateInt: 1})
+		if shift == 0 {
+			continue
 		}
+		// E - M = shift. libavformat only honours a media-time edit that
+		// starts at or after a key frame's presentation time, so M is the
+		// track's own composition delay and E makes up the rest.
+		m := max(ot.minPTS-ot.d0, 0)
+		e := shift + m
+		if e < 0 {
+			m, e = -shift, 0
+		}
+		if e > 0 {
+			ot.edits = append(ot.edits, media.Edit{Duration: rescale(e, int64(mts), ts), MediaTime: -1, RateInt: 1})
+		}
+		ot.edits = append(ot.edits, media.Edit{Duration: rescale(max(dur-m, 0), int64(mts), ts), MediaTime: m, RateInt: 1})
 	}
 }
 

@@ -1,0 +1,268 @@
+// Package remux converts media between MP4, fragmented MP4, CMAF and MPEG-TS without touching the coded samples.
+//
+// Any input a registered reader opens (MP4 progressive or fragmented,
+// CMAF, MPEG-TS) can be written in any of the output forms:
+//
+//	MP4   progressive, moov first (faststart), one mdat; fMP4 input is defragmented
+//	FMP4  one fragmented file: init, then moof+mdat fragments cut at key frames
+//	CMAF  a directory with one CMAF track per input track: trackN/init.mp4, trackN/seg_K.m4s
+//	TS    MPEG-TS, one program, PAT/PMT repeated, PCR on the video PID
+//
+// Samples are streamed: memory does not grow with the input size (see
+// mp4.WriteProgressive for how the moov is sized before the payloads are
+// copied). Files are written to a temporary name in the destination
+// directory and renamed into place on success; on any error, including a
+// cancelled context, the temporary file is removed, so a failed run never
+// leaves a half-written output.
+//
+// Timestamps are preserved exactly between MP4 forms. Into MPEG-TS they
+// are shifted by ts.DefaultTimeOffset (1.4 s, as ffmpeg does); out of
+// MPEG-TS the smallest first PTS becomes time zero. Either way one
+// constant moves every timestamp of every track.
+package remux
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/streamkit-go/streamkit/media"
+	"github.com/streamkit-go/streamkit/mp4"
+	"github.com/streamkit-go/streamkit/ts"
+)
+
+// Format is an output form.
+type Format string
+
+// Output forms.
+const (
+	MP4  Format = "mp4"
+	FMP4 Format = "fmp4"
+	CMAF Format = "cmaf"
+	TS   Format = "ts"
+)
+
+// ErrUnknownFormat is returned when the output form cannot be inferred.
+var ErrUnknownFormat = errors.New("remux: unknown output format")
+
+// Option configures Remux and Write.
+type Option func(*config)
+
+type config struct {
+	to        Format
+	fragDur   time.Duration
+	faststart bool
+	progress  func(done, total int64)
+}
+
+// To selects the output form; by default it is inferred from the output
+// path (FormatFromPath).
+func To(f Format) Option { return func(c *config) { c.to = f } }
+
+// WithFragmentDuration sets the fragment/segment duration of FMP4 and CMAF
+// output (default 2 s).
+func WithFragmentDuration(d time.Duration) Option { return func(c *config) { c.fragDur = d } }
+
+// WithFaststart makes Remux of a progressive MP4 into MP4 move the moov box
+// in front of the media data (mp4.Faststart) instead of rebuilding the
+// file: every box is kept byte for byte, only chunk offsets change.
+func WithFaststart() Option { return func(c *config) { c.faststart = true } }
+
+// WithProgress sets a callback receiving payload bytes written and the
+// total expected (0 when unknown).
+func WithProgress(fn func(done, total int64)) Option { return func(c *config) { c.progress = fn } }
+
+// FormatFromPath infers the output form from a file name: .ts .m2ts .mts
+// → TS; .mp4 .m4v .m4a .mov → MP4; .m4s .fmp4 .cmfv .cmfa → FMP4; a
+// trailing slash or no extension → CMAF (a directory).
+func FormatFromPath(path string) (Format, error) {
+	if strings.HasSuffix(path, "/") || strings.HasSuffix(path, string(os.PathSeparator)) {
+		return CMAF, nil
+	}
+	switch strings.ToLower(filepath.Ext(path)) {
+	case ".ts", ".m2ts", ".mts", ".m2t":
+		return TS, nil
+	case ".mp4", ".m4v", ".m4a", ".mov":
+		return MP4, nil
+	case ".m4s", ".fmp4", ".cmfv", ".cmfa", ".ismv":
+		return FMP4, nil
+	case "":
+		return CMAF, nil
+	}
+	return "", fmt.Errorf("%w: cannot infer it from %q (use .mp4, .m4s, .ts or a directory, or say which)", ErrUnknownFormat, filepath.Base(path))
+}
+
+// ParseFormat parses "mp4", "fmp4", "cmaf" or "ts".
+func ParseFormat(s string) (Format, error) {
+	switch f := Format(strings.ToLower(s)); f {
+	case MP4, FMP4, CMAF, TS:
+		return f, nil
+	case "mpegts":
+		return TS, nil
+	}
+	return "", fmt.Errorf("%w %q (want mp4, fmp4, cmaf or ts)", ErrUnknownFormat, s)
+}
+
+// Write writes d to w in the given form (MP4, FMP4 or TS; CMAF needs a
+// directory and is written by Remux or mp4.WriteCMAF).
+func Write(ctx context.Context, w io.Writer, d media.Demuxer, to Format, opts ...Option) error {
+	var c config
+	for _, o := range opts {
+		o(&c)
+	}
+	var mo []mp4.WriteOption
+	if c.fragDur > 0 {
+		mo = append(mo, mp4.WithFragmentDuration(c.fragDur))
+	}
+	if c.progress != nil {
+		mo = append(mo, mp4.WithProgress(c.progress))
+	}
+	switch to {
+	case MP4:
+		return mp4.WriteProgressive(ctx, w, d, mo...)
+	case FMP4:
+		return mp4.WriteFragmented(ctx, w, d, mo...)
+	case TS:
+		var to []ts.WriteOption
+		if c.progress != nil {
+			to = append(to, ts.WithMuxProgress(c.progress))
+		}
+		return ts.Mux(ctx, w, d, to...)
+	case CMAF:
+		return fmt.Errorf("remux: CMAF output is a directory; use Remux or mp4.WriteCMAF")
+	}
+	return fmt.Errorf("%w %q", ErrUnknownFormat, to)
+}
+
+// Remux reads the file in and writes out in the form chosen by To (or
+// inferred from out's name). out is created atomically: a temporary file
+// (or directory, for CMAF) next to it is renamed over it on success and
+// removed on failure. in and out may be the same path.
+func Remux(ctx context.Context, in, out string, opts ...Option) error {
+	c := config{}
+	for _, o := range opts {
+		o(&c)
+	}
+	if c.to == "" {
+		f, err := FormatFromPath(out)
+		if err != nil {
+			return err
+		}
+		c.to = f
+	}
+	f, err := os.Open(in)
+	if err != nil {
+		return fmt.Errorf("remux: %w", err)
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return fmt.Errorf("remux: %w", err)
+	}
+	size := st.Size()
+	if c.faststart && c.to == MP4 {
+		if fs, err := media.Sniff(f, size); err == nil && fs.Name == "mp4" {
+			err := atomicFile(out, func(w io.Writer) error {
+				_, err := mp4.Faststart(w, f, size)
+				return err
+			})
+			if !errors.Is(err, mp4.ErrFragmented) {
+				return err
+			}
+			// fragmented input: defragment below instead
+		}
+	}
+	d, err := media.Open(f, size)
+	if err != nil {
+		return fmt.Errorf("remux: %s: %w", filepath.Base(in), err)
+	}
+	if c.to == CMAF {
+		return atomicDir(out, func(dir string) error {
+			var mo []mp4.WriteOption
+			if c.fragDur > 0 {
+				mo = append(mo, mp4.WithFragmentDuration(c.fragDur))
+			}
+			return mp4.WriteCMAF(ctx, d, func(trackID, seq int) (io.WriteCloser, error) {
+				sub := filepath.Join(dir, fmt.Sprintf("track%d", trackID))
+				if err := os.MkdirAll(sub, 0o755); err != nil {
+					return nil, err
+				}
+				name := "init.mp4"
+				if seq > 0 {
+					name = fmt.Sprintf("seg_%d.m4s", seq)
+				}
+				return os.Create(filepath.Join(sub, name))
+			}, mo...)
+		})
+	}
+	return atomicFile(out, func(w io.Writer) error {
+		return Write(ctx, w, d, c.to, opts...)
+	})
+}
+
+// atomicFile runs write on a temporary file in out's directory and
+// renames it to out on success; the temporary file is removed otherwise.
+func atomicFile(out string, write func(io.Writer) error) (err error) {
+	dir := filepath.Dir(out)
+	tmp, err := os.CreateTemp(dir, "."+filepath.Base(out)+".tmp-*")
+	if err != nil {
+		return fmt.Errorf("remux: %w", err)
+	}
+	defer func() {
+		if err != nil {
+			tmp.Close()
+			os.Remove(tmp.Name())
+		}
+	}()
+	if err := write(tmp); err != nil {
+		return err
+	}
+	if err := tmp.Sync(); err != nil {
+		return fmt.Errorf("remux: %w", err)
+	}
+	if err := tmp.Close(); err != nil {
+		return fmt.Errorf("remux: %w", err)
+	}
+	if err := os.Chmod(tmp.Name(), 0o644); err != nil {
+		return fmt.Errorf("remux: %w", err)
+	}
+	if err := os.Rename(tmp.Name(), out); err != nil {
+		return fmt.Errorf("remux: %w", err)
+	}
+	return nil
+}
+
+// atomicDir is atomicFile for a directory output. An existing directory
+// at out is replaced.
+func atomicDir(out string, write func(dir string) error) (err error) {
+	out = filepath.Clean(out)
+	tmp, err := os.MkdirTemp(filepath.Dir(out), "."+filepath.Base(out)+".tmp-*")
+	if err != nil {
+		return fmt.Errorf("remux: %w", err)
+	}
+	defer func() {
+		if err != nil {
+			os.RemoveAll(tmp)
+		}
+	}()
+	if err := write(tmp); err != nil {
+		return err
+	}
+	if err := os.Chmod(tmp, 0o755); err != nil {
+		return fmt.Errorf("remux: %w", err)
+	}
+	if st, e := os.Stat(out); e == nil && st.IsDir() {
+		if err := os.RemoveAll(out); err != nil {
+			return fmt.Errorf("remux: %w", err)
+		}
+	}
+	if err := os.Rename(tmp, out); err != nil {
+		return fmt.Errorf("remux: %w", err)
+	}
+	return nil
+}
