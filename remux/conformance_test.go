@@ -182,10 +182,10 @@ func open(t *testing.T, file string) (media.Demuxer, func()) {
 type sizeRule int
 
 const (
-	sizeEqual sizeRule = iota
-	sizeAny            // video through Annex B: start codes, AUD, parameter sets change it
-	sizePlusADTS       // raw AAC into TS: +7 bytes of ADTS header
-	sizeMinusADTS      // ADTS AAC out of TS
+	sizeEqual     sizeRule = iota
+	sizeAny                // video through Annex B: start codes, AUD, parameter sets change it
+	sizePlusADTS           // raw AAC into TS: +7 bytes of ADTS header
+	sizeMinusADTS          // ADTS AAC out of TS
 )
 
 // compare checks out against in; tsSide says whether MPEG-TS is on either
