@@ -73,7 +73,7 @@ func ReadBoxes(r io.ReaderAt, size int64, opts ...Option) ([]*Box, error) {
 			if _, err := r.ReadAt(buf, h.off); err != nil && err != io.EOF {
 				return out, &media.PosError{Format: "mp4", Offset: h.off, What: name, Err: err}
 			}
-			if err := describe(b, h, buf, name); err != nil {
+			if err := describe(b, h, buf, name, 0); err != nil {
 				return out, err
 			}
 		}
@@ -84,8 +84,11 @@ func ReadBoxes(r io.ReaderAt, size int64, opts ...Option) ([]*Box, error) {
 
 // describe fills in the fields and children of b from its bytes (the
 // whole box for containers, a prefix for leaves).
-func describe(b *Box, h header, full []byte, where string) error {
+func describe(b *Box, h header, full []byte, where string, depth int) error {
 	name := h.typ.String()
+	if depth > maxDepth {
+		return posErr(h.off, where, media.ErrCorrupt, "boxes nested more than %d deep", maxDepth)
+	}
 	body := full[min(int(h.hlen), len(full)):]
 	if f := leafFields[name]; f != nil {
 		f(b, body)
@@ -105,11 +108,27 @@ func describe(b *Box, h header, full []byte, where string) error {
 	if skip > len(body) {
 		return posErr(h.off, where, media.ErrTruncated, "%d-byte body, children start at %d", len(body), skip)
 	}
-	return children(body[skip:], h.bodyOff()+int64(skip), where, func(ch header, _, cfull []byte) error {
+	err := children(body[skip:], h.bodyOff()+int64(skip), where, func(ch header, _, cfull []byte) error {
 		c := &Box{Type: ch.typ.String(), Offset: ch.off, Size: ch.size, HeaderSize: int(ch.hlen)}
 		b.Children = append(b.Children, c)
-		return describe(c, ch, cfull, where+"/"+c.Type)
+		return describe(c, ch, cfull, where+"/"+c.Type, depth+1)
 	})
+	if err != nil && !structural[name] {
+		// udta, meta, sample entries and the like hold vendor data that
+		// is not always boxes: list what parsed and move on.
+		return nil
+	}
+	return err
+}
+
+// maxDepth bounds the nesting ReadBoxes follows (real files stay under 12).
+const maxDepth = 32
+
+// structural containers must parse completely; errors in others (udta,
+// meta, sample entries) only end their child list.
+var structural = map[string]bool{
+	"moov": true, "trak": true, "mdia": true, "minf": true, "stbl": true, "edts": true,
+	"mvex": true, "moof": true, "traf": true, "stsd": true,
 }
 
 // sampleEntrySkip returns where the child boxes of a sample entry start.

@@ -1,6 +1,8 @@
 package mp4
 
 import (
+	"sort"
+
 	"github.com/streamkit-go/streamkit/media"
 )
 
@@ -84,6 +86,11 @@ func (m *Reader) fixIndex(t *media.Track, old []media.Sample, dtsShift int64) []
 	foundNonEmpty := false
 	firstAudioEdit := -1
 	minPTS, haveMin := int64(0), false
+	// Edit lists may repeat media (ffmpeg plays each edit in turn), but a
+	// hostile elst with thousands of edits over thousands of samples
+	// must not cost their product: past this many steps the packets
+	// computed so far are returned.
+	budget := 64*len(old) + 1<<16
 	for _, e := range t.Edits {
 		mt := e.MediaTime
 		dur := rescale(e.Duration, int64(t.Timescale), int64(m.MovieTimescale))
@@ -107,9 +114,9 @@ func (m *Reader) fixIndex(t *media.Track, old []media.Sample, dtsShift int64) []
 		if audio {
 			search = max(search-int64(t.Timescale), old[0].DTS)
 		}
-		idx := prevClosest(old, search, true)
+		idx := prevClosest(old, search, true, &budget)
 		if idx < 0 {
-			idx = prevClosest(old, search, false)
+			idx = prevClosest(old, search, false, &budget)
 		}
 		if idx < 0 {
 			idx = 0
@@ -117,7 +124,8 @@ func (m *Reader) fixIndex(t *media.Track, old []media.Sample, dtsShift int64) []
 		started := false
 		var pending []int // discarded samples before the edit start
 		foundKeyAfter := false
-		for j := idx; j < len(old); j++ {
+		for j := idx; j < len(old) && budget > 0; j++ {
+			budget--
 			s := old[j]
 			fd := dur
 			if j+1 < len(old) {
@@ -194,14 +202,13 @@ func backdate(out []FFprobePacket, pending []int, end int64) {
 // prevClosest finds where libavformat starts reading an edit at media
 // time ts: the last sample with dts <= ts, then back to one that has
 // pts <= ts and (when key) is a sync sample.
-func prevClosest(s []media.Sample, ts int64, key bool) int {
-	i := -1
-	for j := range s {
-		if s[j].DTS <= ts && (!key || s[j].Sync) {
-			i = j
-		}
-	}
-	for ; i >= 0; i-- {
+//
+// DTS never decreases in decode order, so the first step is a binary
+// search; the walk back is charged to budget.
+func prevClosest(s []media.Sample, ts int64, key bool, budget *int) int {
+	i := sort.Search(len(s), func(j int) bool { return s[j].DTS > ts }) - 1
+	for ; i >= 0 && *budget > 0; i-- {
+		*budget--
 		if s[i].PTS <= ts && (!key || s[i].Sync) {
 			return i
 		}

@@ -418,11 +418,12 @@ func (m *Reader) fragmentSamples(yield func(media.Sample, error) bool) {
 	ft := m.initFragState()
 	var buf []byte
 	var runs []run
+	h := mergeHeap{off: func(i int) int64 { return runs[i].cur.Offset }}
 	for k, off := range m.moofs {
-		h, b, err := m.readMoof(off, buf)
+		mh, b, err := m.readMoof(off, buf)
 		buf = b
 		if err == nil {
-			runs, err = m.parseMoof(h, buf, runs, ft)
+			runs, err = m.parseMoof(mh, buf, runs, ft)
 		}
 		if err != nil {
 			yield(media.Sample{}, fmt.Errorf("mp4: fragment %d: %w", k, err))
@@ -431,16 +432,8 @@ func (m *Reader) fragmentSamples(yield func(media.Sample, error) bool) {
 		for i := range runs {
 			runs[i].reset()
 		}
-		for {
-			best := -1
-			for i := range runs {
-				if !runs[i].done && (best < 0 || runs[i].cur.Offset < runs[best].cur.Offset) {
-					best = i
-				}
-			}
-			if best < 0 {
-				break
-			}
+		h.reset(len(runs), func(i int) bool { return !runs[i].done })
+		for best := h.top(); best >= 0; best = h.top() {
 			r := &runs[best]
 			if outside(&r.cur, m.size) {
 				yield(media.Sample{}, m.checkSample(&r.cur, fmt.Sprintf("moof[%d] track %d", k, r.id)))
@@ -450,6 +443,7 @@ func (m *Reader) fragmentSamples(yield func(media.Sample, error) bool) {
 				return
 			}
 			r.advance()
+			h.fix(r.done)
 		}
 	}
 }

@@ -605,7 +605,7 @@ func (m *Reader) ReadSample(s *media.Sample, buf []byte) ([]byte, error) {
 		return s.Data, nil
 	}
 	if s.Offset < 0 || s.Offset > m.size || int64(s.Size) > m.size-s.Offset {
-		return nil, posErr(s.Offset, fmt.Sprintf("track %d sample %d", s.TrackID, s.Index), media.ErrTruncated,
+		return nil, posErr(m.size, fmt.Sprintf("track %d sample %d", s.TrackID, s.Index), media.ErrTruncated,
 			"%d-byte sample runs past the end of the %d-byte file", s.Size, m.size)
 	}
 	if cap(buf) < int(s.Size) {
@@ -629,16 +629,9 @@ func (m *Reader) Samples() iter.Seq2[media.Sample, error] {
 		for i := range cur {
 			cur[i].reset(&m.tk[i].st, i, m.tracks[i].ID)
 		}
-		for {
-			best := -1
-			for i := range cur {
-				if !cur[i].done && (best < 0 || cur[i].cur.Offset < cur[best].cur.Offset) {
-					best = i
-				}
-			}
-			if best < 0 {
-				break
-			}
+		h := mergeHeap{off: func(i int) int64 { return cur[i].cur.Offset }}
+		h.reset(len(cur), func(i int) bool { return !cur[i].done })
+		for best := h.top(); best >= 0; best = h.top() {
 			c := &cur[best]
 			if err := m.checkSample(&c.cur, m.tk[best].where); err != nil {
 				yield(media.Sample{}, err)
@@ -648,6 +641,7 @@ func (m *Reader) Samples() iter.Seq2[media.Sample, error] {
 				return
 			}
 			c.advance()
+			h.fix(c.done)
 		}
 		if len(m.moofs) > 0 {
 			m.fragmentSamples(yield)
@@ -661,7 +655,8 @@ func outside(s *media.Sample, size int64) bool {
 
 func (m *Reader) checkSample(s *media.Sample, where string) error {
 	if outside(s, m.size) {
-		return posErr(s.Offset, fmt.Sprintf("%s sample %d", where, s.Index), media.ErrTruncated,
+		// Offset: where the file ends, which is where the data is missing.
+		return posErr(m.size, fmt.Sprintf("%s sample %d", where, s.Index), media.ErrTruncated,
 			"%d-byte sample at %d runs past the end of the %d-byte file", s.Size, s.Offset, m.size)
 	}
 	return nil
