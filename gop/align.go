@@ -293,10 +293,12 @@ func (v *renditionView) nextKey(t, tol float64) float64 {
 func (v *renditionView) cutAt(t, tol float64, all []renditionView) Cut {
 	c := Cut{Rendition: v.name, At: -1}
 	// Nearest frame.
-	i := sort.SearchFloat64s(v.pts, t-tol)
-	near := i
-	if near >= len(v.pts) || (near > 0 && math.Abs(v.pts[near-1]-t) < math.Abs(v.pts[near]-t)) {
-		near = max(0, near-1)
+	i := sort.SearchFloat64s(v.pts, t)
+	near := len(v.pts)
+	for _, j := range []int{i - 1, i, i + 1} {
+		if j >= 0 && j < len(v.pts) && (near == len(v.pts) || math.Abs(v.pts[j]-t) < math.Abs(v.pts[near]-t)) {
+			near = j
+		}
 	}
 	if near < len(v.pts) {
 		c.Nearest = v.pts[near]

@@ -10,7 +10,6 @@ import (
 
 	"github.com/spf13/cobra"
 	"github.com/streamkit-go/streamkit/gop"
-	"github.com/streamkit-go/streamkit/media"
 )
 
 func init() {
@@ -171,5 +170,3 @@ func writeFileAtomic(path string, fill func(io.Writer) error) error {
 	}
 	return os.Rename(tmp.Name(), path)
 }
-
-var _ = media.KindVideo

@@ -1,0 +1,143 @@
+package gop_test
+
+import (
+	"context"
+	"fmt"
+	"log"
+	"os"
+	"testing"
+	"time"
+
+	"github.com/streamkit-go/streamkit/gop"
+	"github.com/streamkit-go/streamkit/media"
+	"github.com/streamkit-go/streamkit/mp4"
+	"github.com/streamkit-go/streamkit/sample"
+)
+
+// sampleFrames reads the frames of the first video track of an embedded
+// sample file.
+func sampleFrames(name string) ([]gop.Frame, *media.Track) {
+	r, size, err := sample.Open(name)
+	if err != nil {
+		log.Fatal(err)
+	}
+	d, err := mp4.NewReader(r, size)
+	if err != nil {
+		log.Fatal(err)
+	}
+	for _, t := range d.Tracks() {
+		if t.Kind == media.KindVideo {
+			frames, err := gop.ReadFrames(context.Background(), d, t)
+			if err != nil {
+				log.Fatal(err)
+			}
+			return frames, t
+		}
+	}
+	log.Fatalf("%s: no video", name)
+	return nil, nil
+}
+
+func ExampleAnalyze() {
+	frames, track := sampleFrames(sample.Video360)
+	rep := gop.Analyze(frames, track.Timescale)
+	for _, g := range rep.GOPs {
+		fmt.Printf("GOP %d at %.1f s: %d frames, closed=%v (%s), longest B run %d\n", g.Index, g.Start, g.Frames, g.Closed, g.Reason, g.MaxBRun)
+	}
+	fmt.Printf("key frame every %.1f s, up to %d B-frames, pyramid %v\n",
+		rep.Summary.KeyInterval, rep.Summary.MaxBFrames, rep.Summary.Pyramid)
+	// Output:
+	// GOP 0 at 0.0 s: 50 frames, closed=true (IDR), longest B run 2
+	// GOP 1 at 2.0 s: 50 frames, closed=true (IDR), longest B run 2
+	// GOP 2 at 4.0 s: 50 frames, closed=true (IDR), longest B run 2
+	// GOP 3 at 6.0 s: 50 frames, closed=true (IDR), longest B run 2
+	// key frame every 2.0 s, up to 2 B-frames, pyramid true
+}
+
+func ExampleCheckAlignment() {
+	var rends []gop.Rendition
+	for _, name := range sample.Videos() {
+		frames, track := sampleFrames(name)
+		rends = append(rends, gop.Rendition{Name: name, Frames: frames, Timescale: track.Timescale})
+	}
+	rep := gop.CheckAlignment(rends, gop.AlignOptions{Segment: 4 * time.Second})
+	fmt.Println(rep.Checked, "boundaries checked, aligned:", rep.Aligned())
+
+	// A fourth rendition made from the first with key frames every 45
+	// frames (1.8 s) instead of 50: its I frame at 4 s is no longer a
+	// random-access point.
+	shifted := make([]gop.Frame, len(rends[0].Frames))
+	copy(shifted, rends[0].Frames)
+	for i := range shifted {
+		shifted[i].Key = shifted[i].Display%45 == 0
+		if !shifted[i].Key {
+			shifted[i].RAP = gop.RAPNone
+		} else {
+			shifted[i].RAP = gop.RAPIDR
+		}
+	}
+	rends = append(rends, gop.Rendition{Name: "keyint45", Frames: shifted, Timescale: rends[0].Timescale})
+	if err := gop.CheckAlignment(rends, gop.AlignOptions{Segment: 4 * time.Second}).Err(); err != nil {
+		fmt.Println(err)
+	}
+	// Output:
+	// 1 boundaries checked, aligned: true
+	// gop: 1 of 1 segment boundaries misaligned
+	//   at 4.000 s (odd one out: keyint45): video_240.mp4 cuts at 4.000 s; video_360.mp4 cuts at 4.000 s; video_480.mp4 cuts at 4.000 s; keyint45: non-IDR I frame (I frame at 4.000 s is not a random-access point);
+}
+
+// TestLadderFixtures checks the committed ladder: 270p and 360p line up,
+// the misaligned rendition is named with its key frame times.
+func TestLadderFixtures(t *testing.T) {
+	load := func(name string) gop.Rendition {
+		path := "../testdata/media/" + name
+		f, err := os.Open(path)
+		if err != nil {
+			t.Skipf("fixture missing: %v", err)
+		}
+		defer f.Close()
+		st, _ := f.Stat()
+		d, err := mp4.NewReader(f, st.Size())
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, tr := range d.Tracks() {
+			if tr.Kind == media.KindVideo {
+				frames, err := gop.ReadFrames(context.Background(), d, tr)
+				if err != nil {
+					t.Fatal(err)
+				}
+				return gop.Rendition{Name: name, Frames: frames, Timescale: tr.Timescale}
+			}
+		}
+		t.Fatalf("%s: no video", name)
+		return gop.Rendition{}
+	}
+	a, b, bad := load("ladder_270.mp4"), load("ladder_360.mp4"), load("ladder_misaligned.mp4")
+	if rep := gop.CheckAlignment([]gop.Rendition{a, b}, gop.AlignOptions{}); !rep.Aligned() || rep.Checked != 2 {
+		t.Errorf("270/360 ladder: %v (checked %d)", rep.Error(), rep.Checked)
+	}
+	// 2 s segments: the odd rendition has no key frame at 2 s and 4 s.
+	rep := gop.CheckAlignment([]gop.Rendition{a, b, bad}, gop.AlignOptions{Segment: 2 * time.Second})
+	checkMisaligned(t, rep, "[2.0 4.0]")
+	// Every key frame: 1.8, 2, 3.6, 4 and 5.4 s all disagree.
+	rep = gop.CheckAlignment([]gop.Rendition{a, b, bad}, gop.AlignOptions{})
+	checkMisaligned(t, rep, "[1.8 2.0 3.6 4.0 5.4]")
+}
+
+func checkMisaligned(t *testing.T, rep *gop.AlignmentReport, want string) {
+	t.Helper()
+	if rep.Aligned() {
+		t.Fatal("misaligned rendition not detected")
+	}
+	var times []float64
+	for _, m := range rep.Misaligned {
+		times = append(times, m.Time)
+		if len(m.Odd) != 1 || m.Odd[0] != "ladder_misaligned.mp4" {
+			t.Errorf("at %.3f s odd one out %v, want ladder_misaligned.mp4", m.Time, m.Odd)
+		}
+	}
+	if got := fmt.Sprintf("%.1f", times); got != want {
+		t.Errorf("misaligned at %s, want %s\n%v", got, want, rep.Error())
+	}
+}
