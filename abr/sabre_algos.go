@@ -191,6 +191,9 @@ type BolaE struct {
 	vp, gpe     float64
 	bt          float64
 	startup     bool
+	av, other   []float64 // Vp·(gp_e + u[q]); sizes of the alternatives
+	oSize       float64
+	oQ          int
 	placeholder float64
 	lastQuality int
 	ibr         float64
@@ -232,6 +235,12 @@ func (a *BolaE) Init(s *Session) {
 		a.gpe = s.gp - 1
 		a.vp = (s.B - s.P) / (a.u[s.n-1] + a.gpe)
 	}
+	a.av, a.other = a.av[:0], a.other[:0]
+	for q := range a.u {
+		a.av = append(a.av, float64(a.vp*(a.gpe+a.u[q])))
+		a.other = append(a.other, 0)
+	}
+	a.oSize, a.oQ = math.NaN(), -1
 	a.startup = true
 	a.placeholder = 0
 	a.lastQuality = 0
@@ -354,18 +363,27 @@ func (a *BolaE) Abandon(s *Session, p *Progress, bl float64) int {
 	if p.Downloaded <= 0 || remain <= 0 {
 		return -1
 	}
-	bl2 := math.Max(0, bl+a.placeholder-p.TTFBMs)
+	bl2 := bl + a.placeholder - p.TTFBMs
+	if !(bl2 > 0) { // Python's max(0, x)
+		bl2 = 0
+	}
 	r := p.Downloaded / (p.TimeMs - p.TTFBMs)
 	sz := remain - float64(p.TTFBMs*r)
 	if sz <= 0 {
 		return -1
 	}
-	score := (float64(a.vp*(a.gpe+a.u[p.Quality])) - bl2) / sz
+	if p.SizeBits != a.oSize || p.Quality != a.oQ {
+		// the sizes of the alternatives only change with the download
+		for q := 0; q < p.Quality; q++ {
+			a.other[q] = p.SizeBits * s.kbps[q] / s.kbps[p.Quality]
+		}
+		a.oSize, a.oQ = p.SizeBits, p.Quality
+	}
+	score := (a.av[p.Quality] - bl2) / sz
 	cand := -1
-	for q := 0; q < p.Quality; q++ {
-		other := p.SizeBits * s.kbps[q] / s.kbps[p.Quality]
-		sq := (float64(a.vp*(a.gpe+a.u[q])) - bl2) / other
-		if other < sz && sq > score {
+	// other[q] grows with q, so the first q with other >= sz ends the search
+	for q := 0; q < p.Quality && a.other[q] < sz; q++ {
+		if sq := (a.av[q] - bl2) / a.other[q]; sq > score {
 			score, cand = sq, q
 		}
 	}

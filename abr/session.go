@@ -520,6 +520,7 @@ func (s *Session) download(d *Download, size float64, idx, q int, levelAtReq flo
 		return s.stuck()
 	}
 	minTime, minSize := 50.0, 12000.0
+	cw, cmb, ct := -1.0, 0.0, 0.0 // step size and time cached for bandwidth cw
 	d.TTFBMs += s.latency()
 	d.TimeMs = d.TTFBMs
 	minTime -= d.TimeMs
@@ -530,7 +531,28 @@ func (s *Session) download(d *Download, size float64, idx, q int, levelAtReq flo
 		if s.hops > maxHops {
 			return s.stuck()
 		}
-		bits, t := s.step(size-d.Downloaded, minSize, minTime)
+		var bits, t float64
+		if w := s.periods[s.index].Kbps; w > 0 && minSize == 12000 && minTime == 50 {
+			// Fast path of step for the common case, with the same
+			// operations: one full step of max(12000, 50·w) bits that ends
+			// inside the current period and before the end of the download.
+			if w != cw {
+				cw, cmb = w, 12000
+				if mw := float64(50 * w); mw > cmb {
+					cmb = mw
+				}
+				ct = cmb / w
+			}
+			if left := size - d.Downloaded; left > cmb && cmb <= float64(s.ttn*w) {
+				bits, t = cmb, ct
+				s.ttn -= t
+				s.tnet += t
+			} else {
+				bits, t = s.step(left, minSize, minTime)
+			}
+		} else {
+			bits, t = s.step(size-d.Downloaded, minSize, minTime)
+		}
 		d.TimeMs += t
 		d.Downloaded += bits
 		if d.Downloaded < size {
@@ -858,7 +880,7 @@ func (e *estimator) init(o Options, P float64) error {
 		e.LH = append(e.LH, h*1000/P)
 		e.Et = append(e.Et, 0)
 		e.El = append(e.El, 0)
-		e.aL = append(e.aL, math.Pow(0.5, 1/(h*1000/P)))
+		e.aL = append(e.aL, pow05(1/(h*1000/P)))
 	}
 	e.ws = append(e.ws[:0], o.WindowSizes...)
 	for _, k := range e.ws {
@@ -895,7 +917,7 @@ func (e *estimator) push(dl, t, l float64) {
 		return
 	}
 	for i := range e.H {
-		a := math.Pow(0.5, dl/e.H[i])
+		a := pow05(dl / e.H[i])
 		e.Et[i] = float64(a*e.Et[i]) + float64((1-a)*t)
 		a = e.aL[i] // pow(0.5, 1/LH[i]), constant
 		e.El[i] = float64(a*e.El[i]) + float64((1-a)*l)
@@ -903,8 +925,8 @@ func (e *estimator) push(dl, t, l float64) {
 	e.Wt += dl
 	e.Wl++
 	for i := range e.H {
-		ti := e.Et[i] / (1 - math.Pow(0.5, e.Wt/e.H[i]))
-		li := e.El[i] / (1 - math.Pow(0.5, e.Wl/e.LH[i]))
+		ti := e.Et[i] / (1 - pow05(e.Wt/e.H[i]))
+		li := e.El[i] / (1 - pow05(e.Wl/e.LH[i]))
 		if i == 0 || ti < e.throughput {
 			e.throughput = ti
 		}
