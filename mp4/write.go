@@ -91,6 +91,31 @@ func WithTSTimeline(on bool) WriteOption {
 	return func(c *writeConfig) { c.tsOrigin, c.originSet = on, true }
 }
 
+// MaxSamples caps the number of samples one write accepts: the
+// progressive writer keeps 12 to 16 bytes of tables per sample, so the cap
+// bounds its memory (about 1 GiB) whatever the input claims. Empty
+// samples, which cost nothing in the input and can be declared by the
+// billion in a few bytes of a hostile sample table, are capped at
+// maxEmptySamples.
+const MaxSamples = 1 << 26
+
+const maxEmptySamples = 1 << 20
+
+// sampleGuard enforces MaxSamples and the empty-sample cap.
+type sampleGuard struct{ n, empty int64 }
+
+func (g *sampleGuard) check(s *media.Sample) error {
+	g.n++
+	if s.Size == 0 {
+		g.empty++
+	}
+	if g.n > MaxSamples || g.empty > maxEmptySamples {
+		return fmt.Errorf("%w: more than %d samples (%d empty) at track %d sample %d, byte %d: refusing to build tables that large",
+			ErrWrite, min(g.n, MaxSamples), g.empty, s.TrackID, s.Index, s.Pos)
+	}
+	return nil
+}
+
 // box is an append-only MP4 box builder.
 type box struct{ b []byte }
 

@@ -428,6 +428,10 @@ func WriteCMAF(ctx context.Context, d media.Demuxer, sink CMAFSink, opts ...Writ
 	return closeOpen()
 }
 
+// maxFragmentBytes bounds the payload a fragment buffers: a reference
+// track without key frames for that long is cut anyway.
+const maxFragmentBytes = 48 << 20
+
 // fragmentLoop drives one or more Fragmenters from d. forTrack maps an
 // input track to its Fragmenter; isRef says whether a track's key frames
 // cut that Fragmenter's fragments; writer returns where fragment seq (0:
@@ -508,6 +512,7 @@ func fragmentLoop(ctx context.Context, d media.Demuxer, cfg writeConfig, frs []*
 		return nil
 	}
 	n := 0
+	var guard sampleGuard
 	for smp, err := range d.Samples() {
 		if err != nil {
 			return err
@@ -519,6 +524,9 @@ func fragmentLoop(ctx context.Context, d media.Demuxer, cfg writeConfig, frs []*
 		ot := fr.byIn[smp.TrackID]
 		if ot == nil {
 			continue
+		}
+		if err := guard.check(&smp); err != nil {
+			return err
 		}
 		if n++; n&255 == 0 {
 			if err := ctx.Err(); err != nil {
@@ -536,7 +544,7 @@ func fragmentLoop(ctx context.Context, d media.Demuxer, cfg writeConfig, frs []*
 		}
 		if isRef(fr, ot) {
 			target := int64(cfg.fragDur.Seconds() * float64(ot.t.Timescale))
-			if s.haveRef && smp.Sync && smp.DTS-s.start >= target {
+			if s.haveRef && (smp.Sync && smp.DTS-s.start >= target || len(s.arena) >= maxFragmentBytes) {
 				next := map[int]int64{smp.TrackID: smp.DTS}
 				if err := flush(fr, next); err != nil {
 					return err

@@ -51,6 +51,7 @@ func WriteProgressive(ctx context.Context, w io.Writer, d media.Demuxer, opts ..
 		last     *progTrack
 		buf, cbf []byte
 		n        int
+		guard    sampleGuard
 	)
 	for s, err := range d.Samples() {
 		if err != nil {
@@ -59,6 +60,9 @@ func WriteProgressive(ctx context.Context, w io.Writer, d media.Demuxer, opts ..
 		pt := byIn[s.TrackID]
 		if pt == nil {
 			continue
+		}
+		if err := guard.check(&s); err != nil {
+			return err
 		}
 		if n++; n&255 == 0 {
 			if err := ctx.Err(); err != nil {

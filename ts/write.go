@@ -273,16 +273,27 @@ func (tw *Writer) WriteSample(s *media.Sample, payload []byte) error {
 		return fmt.Errorf("ts: track %d sample %d at byte %d: %w", s.TrackID, s.Index, s.Pos, err)
 	}
 	key := e.video && s.Sync
-	if !tw.psiYet || dts-tw.psiAt >= tw.cfg.psiEvery || key {
+	if !tw.psiYet {
 		if err := tw.writePSI(); err != nil {
 			return err
 		}
 		tw.psiAt, tw.psiYet = dts, true
 	}
 	// PCR: embedded in this PES when it is on the PCR PID, else a
-	// PCR-only packet, whenever the interval has elapsed.
+	// PCR-only packet, whenever the interval has elapsed. A long gap
+	// between samples (low frame rate, no audio) is filled with PCR-only
+	// packets so that consecutive PCR values stay within the interval.
 	var pcr int64 = -1
-	if now := dts - tw.cfg.pcrLead; tw.pcrAt < 0 || now-tw.pcrAt >= tw.cfg.pcrEvery || (e == tw.pcrES && key) {
+	now := dts - tw.cfg.pcrLead
+	if tw.pcrAt >= 0 {
+		for now-tw.pcrAt > tw.cfg.pcrEvery && now-tw.pcrAt < 10*Timescale {
+			tw.pcrAt += tw.cfg.pcrEvery
+			if err := tw.writePCROnly(tw.pcrAt); err != nil {
+				return err
+			}
+		}
+	}
+	if tw.pcrAt < 0 || now-tw.pcrAt >= tw.cfg.pcrEvery || (e == tw.pcrES && key) {
 		pcr = max(now, tw.pcrAt, 0)
 		tw.pcrAt = pcr
 		if e != tw.pcrES {
@@ -291,6 +302,13 @@ func (tw *Writer) WriteSample(s *media.Sample, payload []byte) error {
 			}
 			pcr = -1
 		}
+	}
+	// PAT and PMT last, right before a key frame's PES.
+	if dts-tw.psiAt >= tw.cfg.psiEvery || key {
+		if err := tw.writePSI(); err != nil {
+			return err
+		}
+		tw.psiAt, tw.psiYet = dts, true
 	}
 	tw.pes = buildPESHeader(tw.pes[:0], e, pts, dts, len(data))
 	if tw.pes == nil {
