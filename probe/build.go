@@ -272,6 +272,13 @@ func snapRate(r media.Rational) media.Rational {
 // has passed limit ticks after its first DTS (used for MPEG-TS, whose
 // iteration reads payloads).
 func walkSamples(ctx context.Context, d media.Demuxer, tracks []*media.Track, size int64, limit int64) (map[int]*trackStats, error) {
+	stats, _, err := walkSamplesAll(ctx, d, tracks, size, limit)
+	return stats, err
+}
+
+// walkSamplesAll is walkSamples that also reports whether the walk reached
+// the end of the input (rather than stopping at the limit).
+func walkSamplesAll(ctx context.Context, d media.Demuxer, tracks []*media.Track, size int64, limit int64) (map[int]*trackStats, bool, error) {
 	stats := map[int]*trackStats{}
 	byID := map[int]*media.Track{}
 	for _, t := range tracks {
@@ -285,11 +292,11 @@ func walkSamples(ctx context.Context, d media.Demuxer, tracks []*media.Track, si
 	}
 	for smp, err := range d.Samples() {
 		if err != nil {
-			return nil, err
+			return nil, false, err
 		}
 		if n++; n&1023 == 0 {
 			if err := ctx.Err(); err != nil {
-				return nil, err
+				return nil, false, err
 			}
 		}
 		st := stats[smp.TrackID]
@@ -298,7 +305,7 @@ func walkSamples(ctx context.Context, d media.Demuxer, tracks []*media.Track, si
 			stats[smp.TrackID] = st
 		}
 		if limit < 0 && smp.Offset >= 0 && smp.Offset+int64(smp.Size) > size {
-			return nil, &media.PosError{Format: d.Format(), Offset: smp.Offset,
+			return nil, false, &media.PosError{Format: d.Format(), Offset: smp.Offset,
 				What: fmt.Sprintf("mdat: sample %d of track %d (%d bytes)", smp.Index, smp.TrackID, smp.Size),
 				Err:  fmt.Errorf("%w: sample ends at byte %d, file has %d", media.ErrTruncated, smp.Offset+int64(smp.Size), size)}
 		}
@@ -340,15 +347,15 @@ func walkSamples(ctx context.Context, d media.Demuxer, tracks []*media.Track, si
 			if smp.DTS-st.firstDTS > limit {
 				done[smp.TrackID] = true
 				if len(done) >= len(tracks) {
-					break
+					return stats, false, nil
 				}
 			}
 			if smp.Pos > probeBytes {
-				break
+				return stats, false, nil
 			}
 		}
 	}
-	return stats, nil
+	return stats, true, nil
 }
 
 // MPEG-TS windows, as libavformat's: find_stream_info analyses up to
@@ -376,7 +383,7 @@ func buildTS(ctx context.Context, res *Result, rd *ts.Reader, r io.ReaderAt, siz
 	tracks := rd.Tracks()
 	res.Format.NbPrograms = len(rd.Programs())
 	res.Format.ProbeScore = 50
-	head, err := walkSamples(ctx, rd, tracks, size, analyzeTicks)
+	head, complete, err := walkSamplesAll(ctx, rd, tracks, size, analyzeTicks)
 	if err != nil {
 		return err
 	}
@@ -408,6 +415,12 @@ func buildTS(ctx context.Context, res *Result, rd *ts.Reader, r io.ReaderAt, siz
 		}
 		res.Streams = append(res.Streams, s)
 	}
+	if complete && size <= tailBytes {
+		// The analysis already walked the whole file, which is all the
+		// tail window would hold.
+		setTSDurations(res, head)
+		return nil
+	}
 	return tsDurations(ctx, res, rd, r, size)
 }
 
@@ -433,25 +446,7 @@ func tsDurations(ctx context.Context, res *Result, rd *ts.Reader, r io.ReaderAt,
 			if werr != nil && ctx.Err() != nil {
 				return ctx.Err()
 			}
-			for i := range res.Streams {
-				s := &res.Streams[i]
-				t := res.Tracks[i]
-				st := stats[t.ID]
-				if st == nil || st.pesCount == 0 || s.StartPTS == unknown {
-					if t.Kind == media.KindVideo || t.Kind == media.KindAudio {
-						missing = true
-					}
-					continue
-				}
-				end := st.maxPESPTS
-				for end < s.StartPTS-(1<<32) {
-					end += 1 << 33 // the tail wrapped after the head
-				}
-				end += frameTicks(s, t)
-				if dur := end - s.StartPTS; dur > 0 && (s.DurationTS == unknown || dur > s.DurationTS) {
-					s.DurationTS = dur
-				}
-			}
+			missing = setTSDurations(res, stats)
 		} else {
 			missing = true
 		}
@@ -460,6 +455,31 @@ func tsDurations(ctx context.Context, res *Result, rd *ts.Reader, r io.ReaderAt,
 		}
 		window <<= 1
 	}
+}
+
+// setTSDurations sets each stream's duration from the PES timestamps in
+// stats and reports whether an audio or video stream had none.
+func setTSDurations(res *Result, stats map[int]*trackStats) (missing bool) {
+	for i := range res.Streams {
+		s := &res.Streams[i]
+		t := res.Tracks[i]
+		st := stats[t.ID]
+		if st == nil || st.pesCount == 0 || s.StartPTS == unknown {
+			if t.Kind == media.KindVideo || t.Kind == media.KindAudio {
+				missing = true
+			}
+			continue
+		}
+		end := st.maxPESPTS
+		for end < s.StartPTS-(1<<32) {
+			end += 1 << 33 // the tail wrapped after the head
+		}
+		end += frameTicks(s, t)
+		if dur := end - s.StartPTS; dur > 0 && (s.DurationTS == unknown || dur > s.DurationTS) {
+			s.DurationTS = dur
+		}
+	}
+	return missing
 }
 
 // frameTicks is one frame's duration in 90 kHz ticks as libavformat's
