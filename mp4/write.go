@@ -41,6 +41,7 @@ type writeConfig struct {
 	chunkMax  int
 	tsOrigin  bool
 	originSet bool
+	moovAtEnd bool
 }
 
 func newWriteConfig(opts []WriteOption) writeConfig {
@@ -68,6 +69,12 @@ func WithFragmentDuration(d time.Duration) WriteOption {
 func WithProgress(fn func(done, total int64)) WriteOption {
 	return func(c *writeConfig) { c.progress = fn }
 }
+
+// WithMoovAtEnd makes WriteProgressive put moov after mdat, the layout of
+// a recorder that writes as it goes (and of ffmpeg without +faststart).
+// Players must then read the end of the file before they can start;
+// Faststart turns such a file around.
+func WithMoovAtEnd() WriteOption { return func(c *writeConfig) { c.moovAtEnd = true } }
 
 // WithTracks limits the output to the tracks with these IDs (Track.ID).
 // By default every audio and video track is written; subtitle and data

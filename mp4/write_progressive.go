@@ -11,7 +11,8 @@ import (
 )
 
 // WriteProgressive writes the audio and video tracks of d as a progressive
-// MP4 file with the moov box first (faststart), then one mdat.
+// MP4 file with the moov box first (faststart; see WithMoovAtEnd), then
+// one mdat.
 //
 // It makes two passes over d.Samples(): the first builds the sample tables
 // (and, for inputs whose payloads change size on the way — MPEG-TS Annex B
@@ -138,14 +139,19 @@ func WriteProgressive(ctx context.Context, w io.Writer, d media.Demuxer, opts ..
 		moov = buildProgressiveMoov(keptP, 0, true)
 	}
 	base := int64(len(ft.b)) + int64(len(moov)) + mdatHdr
+	if cfg.moovAtEnd {
+		base = int64(len(ft.b)) + mdatHdr
+	}
 	moov = buildProgressiveMoov(keptP, base, co64)
 
 	bw := bufio.NewWriterSize(w, 1<<20)
 	if _, err := bw.Write(ft.b); err != nil {
 		return err
 	}
-	if _, err := bw.Write(moov); err != nil {
-		return err
+	if !cfg.moovAtEnd {
+		if _, err := bw.Write(moov); err != nil {
+			return err
+		}
 	}
 	var mh box
 	if mdatHdr == 16 {
@@ -208,6 +214,11 @@ func WriteProgressive(ctx context.Context, w io.Writer, d media.Demuxer, opts ..
 	}
 	if cfg.progress != nil {
 		cfg.progress(written, payload)
+	}
+	if cfg.moovAtEnd {
+		if _, err := bw.Write(moov); err != nil {
+			return err
+		}
 	}
 	return bw.Flush()
 }

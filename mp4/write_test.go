@@ -447,3 +447,30 @@ func FuzzWriteProgressive(f *testing.F) {
 		}
 	})
 }
+
+func TestWriteMoovAtEndThenFaststart(t *testing.T) {
+	r, _ := wOpen(t, "h264_b.mp4")
+	var end, fast bytes.Buffer
+	if err := WriteProgressive(context.Background(), &end, r, WithMoovAtEnd()); err != nil {
+		t.Fatal(err)
+	}
+	e, err := NewReader(bytes.NewReader(end.Bytes()), int64(end.Len()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if e.MoovFirst() {
+		t.Fatal("moov first despite WithMoovAtEnd")
+	}
+	wEqual(t, wSamples(t, r), wSamples(t, e))
+	moved, err := Faststart(&fast, bytes.NewReader(end.Bytes()), int64(end.Len()))
+	if err != nil || !moved {
+		t.Fatalf("moved=%v err=%v", moved, err)
+	}
+	var direct bytes.Buffer
+	if err := WriteProgressive(context.Background(), &direct, r); err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(fast.Bytes(), direct.Bytes()) {
+		t.Errorf("faststart of the moov-at-end output differs from the moov-first output")
+	}
+}
