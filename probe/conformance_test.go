@@ -12,6 +12,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 )
 
@@ -347,6 +348,7 @@ func TestConformanceLiveFFprobe(t *testing.T) {
 	for _, path := range fixtures(t) {
 		rel, _ := filepath.Rel(mediaDir, path)
 		t.Run(rel, func(t *testing.T) {
+			t.Parallel()
 			want, err := liveFFprobe(t, ffprobe, path)
 			if err != nil {
 				t.Fatal(err)
@@ -481,9 +483,15 @@ func TestRealWorldNoPanic(t *testing.T) {
 }
 
 func TestRealWorldLiveFFprobe(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs ffprobe on every shared file; skipped with -short")
+	}
 	ffprobe := ffprobePath(t)
 	files := sharedMedia(t)
-	compared, logged := 0, 0
+	var compared, logged atomic.Int64
+	t.Cleanup(func() {
+		t.Logf("%d real-world files compared; %d logged differences outside the strict fields", compared.Load(), logged.Load())
+	})
 	for _, path := range files {
 		ext := strings.ToLower(filepath.Ext(path))
 		if ext != ".mp4" && ext != ".ts" && ext != ".m4a" && ext != ".mov" && ext != ".m4s" {
@@ -491,6 +499,7 @@ func TestRealWorldLiveFFprobe(t *testing.T) {
 		}
 		rel := strings.TrimPrefix(path, "../../shared/media/")
 		t.Run(rel, func(t *testing.T) {
+			t.Parallel()
 			if _, err := os.Stat(path); err != nil {
 				t.Skipf("absent: %v", err)
 			}
@@ -507,7 +516,7 @@ func TestRealWorldLiveFFprobe(t *testing.T) {
 				t.Fatal(err)
 			}
 			got := decode(t, b)
-			compared++
+			compared.Add(1)
 			strict, soft := compareRealWorld(got, want)
 			for _, d := range strict {
 				if gap, ok := readerGaps[rel]; ok {
@@ -517,12 +526,11 @@ func TestRealWorldLiveFFprobe(t *testing.T) {
 				t.Error(d)
 			}
 			for _, d := range soft {
-				logged++
+				logged.Add(1)
 				t.Log("known difference:", d)
 			}
 		})
 	}
-	t.Logf("%d real-world files compared; %d logged differences outside the strict fields", compared, logged)
 }
 
 // parsedCodecs are the codecs whose parameters streamkit parses itself.
