@@ -72,7 +72,7 @@ func WithPSIInterval(ticks int64) WriteOption {
 }
 
 // WithPCRInterval sets the largest gap between two PCRs, in 90 kHz ticks
-// (default 1800: 20 ms; ISO/IEC 13818-1 allows 100 ms, DVB 40 ms).
+// (default 3600: 40 ms, the DVB limit; ISO/IEC 13818-1 allows 100 ms).
 func WithPCRInterval(ticks int64) WriteOption {
 	return func(c *writeConfig) {
 		if ticks > 0 {
@@ -141,7 +141,7 @@ type esOut struct {
 // NewWriter returns a Writer for tracks (audio and video tracks with
 // codecs MPEG-TS can carry: H.264, HEVC, AAC, AC-3, E-AC-3, MP3, MP2).
 func NewWriter(w io.Writer, tracks []*media.Track, opts ...WriteOption) (*Writer, error) {
-	cfg := writeConfig{offset: DefaultTimeOffset, psiEvery: 9000, pcrEvery: 1800, pcrLead: 9000}
+	cfg := writeConfig{offset: DefaultTimeOffset, psiEvery: 9000, pcrEvery: 3600, pcrLead: 9000}
 	for _, o := range opts {
 		o(&cfg)
 	}
