@@ -54,8 +54,7 @@ type demux struct {
 	rd      *Reader
 	mode    demuxMode
 	ctx     context.Context
-	streams [0x2000]*esStream
-	ccs     [0x2000]int8
+	streams []*esStream // by track index; nil for tracks not demultiplexed
 	progs   []progState
 	pcrPID  map[uint16]int
 	emit    func(*esStream, *media.Sample) bool
@@ -73,9 +72,7 @@ func (rd *Reader) newDemux(mode demuxMode) *demux {
 	for i := range d.lastPCR {
 		d.lastPCR[i] = noTS
 	}
-	for i := range d.ccs {
-		d.ccs[i] = -1
-	}
+	d.streams = make([]*esStream, len(rd.infos))
 	for i, p := range rd.progs {
 		if p.PCRPID >= 0 && p.PCRPID < 0x1FFF {
 			if _, ok := d.pcrPID[uint16(p.PCRPID)]; !ok {
@@ -87,9 +84,9 @@ func (rd *Reader) newDemux(mode demuxMode) *demux {
 		if in.framer == framerNone {
 			continue
 		}
-		s := &esStream{d: d, info: in, prog: &d.progs[in.prog], lastDTS: noTS, lastPTS: noTS, anchorPTS: noTS}
+		s := &esStream{d: d, info: in, prog: &d.progs[in.prog], lastDTS: noTS, lastPTS: noTS, anchorPTS: noTS, lastCC: -1}
 		s.reset()
-		d.streams[in.pid] = s
+		d.streams[in.trackIndex] = s
 	}
 	return d
 }
@@ -116,7 +113,7 @@ func (d *demux) run(from, end int64) (err error) {
 			err = errAt(from, "packet", fmt.Errorf("%w: parser panic: %v", media.ErrCorrupt, p))
 		}
 	}()
-	src := newSource(d.rd.r, end, d.rd.l)
+	src := newSource(d.rd.r, from, end, d.rd.l)
 	stride := int64(d.rd.l.stride)
 	pos := from
 	var h packetHeader
@@ -197,7 +194,11 @@ func (d *demux) packet(pkt []byte, pos, n int64, h *packetHeader) {
 			}
 		}
 	}
-	s := d.streams[h.pid]
+	k := d.rd.pidIdx[h.pid]
+	if k == 0 {
+		return
+	}
+	s := d.streams[k-1]
 	if s == nil {
 		return
 	}
@@ -205,9 +206,9 @@ func (d *demux) packet(pkt []byte, pos, n int64, h *packetHeader) {
 	// Continuity: a repeated counter on a packet with payload is a
 	// duplicate (ISO/IEC 13818-1 2.4.3.3) and is dropped; a jump is a
 	// discontinuity, counted and tolerated unless signalled.
-	last := d.ccs[h.pid]
+	last := s.lastCC
 	if hasPayload {
-		d.ccs[h.pid] = int8(h.cc)
+		s.lastCC = int8(h.cc)
 	}
 	if last >= 0 && !h.disc {
 		if hasPayload {

@@ -40,6 +40,8 @@ type esStream struct {
 	info *streamInfo
 	prog *progState
 
+	lastCC int8 // last continuity counter, -1 before the first packet
+
 	// PES header assembly.
 	inPES     bool
 	skipPES   bool

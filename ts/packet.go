@@ -117,8 +117,15 @@ type source struct {
 
 const chunkPackets = 512
 
-func newSource(r io.ReaderAt, end int64, l layout) *source {
-	return &source{r: r, size: end, buf: make([]byte, chunkPackets*l.stride), l: l}
+func newSource(r io.ReaderAt, from, end int64, l layout) *source {
+	n := int64(chunkPackets * l.stride)
+	if rem := end - from + int64(3*l.stride); rem < n {
+		n = rem
+	}
+	if n < int64(3*l.stride) {
+		n = int64(3 * l.stride)
+	}
+	return &source{r: r, size: end, buf: make([]byte, n), l: l}
 }
 
 // window returns the bytes at pos .. pos+n, reading as needed; fewer
@@ -160,7 +167,7 @@ func (s *source) window(pos int64, n int) ([]byte, error) {
 // when fewer than a full stride remain or the sync byte is missing
 // (ok=false then tells which).
 func (s *source) packetAt(pos int64) (pkt []byte, short bool, err error) {
-	w, err := s.window(pos, s.l.stride)
+	w, err := s.window(pos, s.l.stride+s.l.lead+1)
 	if err != nil {
 		return nil, false, err
 	}
@@ -169,6 +176,11 @@ func (s *source) packetAt(pos int64) (pkt []byte, short bool, err error) {
 	}
 	p := w[s.l.lead : s.l.lead+PacketSize]
 	if p[0] != syncByte {
+		return nil, false, nil
+	}
+	// A sync byte alone may be garbage that happens to be 0x47: the next
+	// packet must start with one too (unless this is the last packet).
+	if n := s.l.stride + s.l.lead; len(w) > n && w[n] != syncByte {
 		return nil, false, nil
 	}
 	return p, false, nil

@@ -129,6 +129,7 @@ type Reader struct {
 	progs  []*Program
 	infos  []*streamInfo // parallel to tracks
 	refs   []progState   // timestamp unwrapping state after the probe
+	pidIdx [0x2000]uint8 // track index + 1 by PID, 0 for other PIDs
 	stats  Stats
 }
 
@@ -168,6 +169,9 @@ func NewReader(r io.ReaderAt, size int64, opts ...Option) (rd *Reader, err error
 			return nil, &media.PosError{Format: "mpegts", Offset: int64(n), What: "packet 0", Err: media.ErrTruncated}
 		}
 		return nil, &media.PosError{Format: "mpegts", Offset: 0, What: "packet 0", Err: fmt.Errorf("%w: no 0x47 sync byte pattern", media.ErrCorrupt)}
+	}
+	if size < int64(start+l.lead+PacketSize) {
+		return nil, &media.PosError{Format: "mpegts", Offset: size, What: "packet 0", Err: media.ErrTruncated}
 	}
 	rd = &Reader{r: r, size: size, cfg: cfg, l: l, start: int64(start)}
 	probeEnd := size
@@ -245,7 +249,7 @@ func (rd *Reader) SamplesContext(ctx context.Context) iter.Seq2[media.Sample, er
 // astits and builds the tracks in ffprobe's order: programs in the order
 // their PMT is first seen, streams in PMT order.
 func (rd *Reader) readPSI(probeEnd int64) (err error) {
-	pr := &psiReader{src: newSource(rd.r, probeEnd, rd.l), pos: rd.start, want: map[uint16]bool{0: true}}
+	pr := &psiReader{src: newSource(rd.r, rd.start, probeEnd, rd.l), pos: rd.start, want: map[uint16]bool{0: true}}
 	dmx := astits.NewDemuxer(context.Background(), pr, astits.DemuxerOptPacketSize(PacketSize))
 	var pat *astits.PATData
 	pmtPIDs := map[uint16]int{}
@@ -367,6 +371,10 @@ func (rd *Reader) addProgram(pmtPID uint16, pmt *astits.PMTData) {
 		}
 		in := &streamInfo{pid: es.ElementaryPID, streamType: uint8(es.StreamType), prog: pi, track: t, trackIndex: t.Index}
 		classify(in, t, es)
+		if t.Index >= 255 {
+			continue // more elementary streams than any real multiplex carries
+		}
+		rd.pidIdx[es.ElementaryPID] = uint8(t.Index + 1)
 		prog.Tracks = append(prog.Tracks, t.Index)
 		rd.tracks = append(rd.tracks, t)
 		rd.infos = append(rd.infos, in)
@@ -592,7 +600,7 @@ func (rd *Reader) probeDone(d *demux, frames []int) bool {
 		if in.framer == framerNone || in.framer == framerPESData || in.framer == framerSection || in.framer == framerOpus {
 			continue
 		}
-		s := d.streams[in.pid]
+		s := d.streams[in.trackIndex]
 		if s == nil || !s.configured() {
 			return false
 		}

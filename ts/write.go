@@ -752,7 +752,7 @@ func Mux(ctx context.Context, w io.Writer, d media.Demuxer, opts ...WriteOption)
 		if tw.byID[s.TrackID] == nil {
 			continue
 		}
-		if n++; n&255 == 0 {
+		if n++; n&255 == 1 {
 			if err := ctx.Err(); err != nil {
 				return err
 			}
