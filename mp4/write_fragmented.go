@@ -528,7 +528,7 @@ func fragmentLoop(ctx context.Context, d media.Demuxer, cfg writeConfig, frs []*
 		if err := guard.check(&smp); err != nil {
 			return err
 		}
-		if n++; n&255 == 0 {
+		if n++; n&255 == 1 {
 			if err := ctx.Err(); err != nil {
 				return err
 			}

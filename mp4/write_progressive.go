@@ -65,7 +65,7 @@ func WriteProgressive(ctx context.Context, w io.Writer, d media.Demuxer, opts ..
 		if err := guard.check(&s); err != nil {
 			return err
 		}
-		if n++; n&255 == 0 {
+		if n++; n&255 == 1 {
 			if err := ctx.Err(); err != nil {
 				return err
 			}
@@ -177,7 +177,7 @@ func WriteProgressive(ctx context.Context, w io.Writer, d media.Demuxer, opts ..
 		if pt == nil || pt.count == 0 {
 			continue
 		}
-		if n++; n&255 == 0 {
+		if n++; n&255 == 1 {
 			if err := ctx.Err(); err != nil {
 				return err
 			}

@@ -167,7 +167,7 @@ func Remux(ctx context.Context, in, out string, opts ...Option) error {
 	size := st.Size()
 	if c.faststart && c.to == MP4 {
 		if fs, err := media.Sniff(f, size); err == nil && fs.Name == "mp4" {
-			err := atomicFile(out, func(w io.Writer) error {
+			err := atomicFile(ctx, out, func(w io.Writer) error {
 				_, err := mp4.Faststart(w, f, size)
 				return err
 			})
@@ -182,7 +182,7 @@ func Remux(ctx context.Context, in, out string, opts ...Option) error {
 		return fmt.Errorf("remux: %s: %w", filepath.Base(in), err)
 	}
 	if c.to == CMAF {
-		return atomicDir(out, func(dir string) error {
+		return atomicDir(ctx, out, func(dir string) error {
 			var mo []mp4.WriteOption
 			if c.fragDur > 0 {
 				mo = append(mo, mp4.WithFragmentDuration(c.fragDur))
@@ -200,14 +200,14 @@ func Remux(ctx context.Context, in, out string, opts ...Option) error {
 			}, mo...)
 		})
 	}
-	return atomicFile(out, func(w io.Writer) error {
+	return atomicFile(ctx, out, func(w io.Writer) error {
 		return Write(ctx, w, d, c.to, opts...)
 	})
 }
 
 // atomicFile runs write on a temporary file in out's directory and
 // renames it to out on success; the temporary file is removed otherwise.
-func atomicFile(out string, write func(io.Writer) error) (err error) {
+func atomicFile(ctx context.Context, out string, write func(io.Writer) error) (err error) {
 	dir := filepath.Dir(out)
 	tmp, err := os.CreateTemp(dir, "."+filepath.Base(out)+".tmp-*")
 	if err != nil {
@@ -220,6 +220,9 @@ func atomicFile(out string, write func(io.Writer) error) (err error) {
 		}
 	}()
 	if err := write(tmp); err != nil {
+		return err
+	}
+	if err := ctx.Err(); err != nil {
 		return err
 	}
 	if err := tmp.Sync(); err != nil {
@@ -239,7 +242,7 @@ func atomicFile(out string, write func(io.Writer) error) (err error) {
 
 // atomicDir is atomicFile for a directory output. An existing directory
 // at out is replaced.
-func atomicDir(out string, write func(dir string) error) (err error) {
+func atomicDir(ctx context.Context, out string, write func(dir string) error) (err error) {
 	out = filepath.Clean(out)
 	tmp, err := os.MkdirTemp(filepath.Dir(out), "."+filepath.Base(out)+".tmp-*")
 	if err != nil {
@@ -251,6 +254,9 @@ func atomicDir(out string, write func(dir string) error) (err error) {
 		}
 	}()
 	if err := write(tmp); err != nil {
+		return err
+	}
+	if err := ctx.Err(); err != nil {
 		return err
 	}
 	if err := os.Chmod(tmp, 0o755); err != nil {

@@ -1,0 +1,99 @@
+package remux
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/streamkit-go/streamkit/media"
+)
+
+// TestBrokenInputsLeaveNothing feeds truncated and corrupted fixtures to
+// every output form: the error must say what went wrong, and the output
+// directory must hold nothing afterwards (no output, no temporary file).
+func TestBrokenInputsLeaveNothing(t *testing.T) {
+	type tc struct {
+		name string
+		mod  func([]byte) []byte
+	}
+	cut := func(frac float64) func([]byte) []byte {
+		return func(b []byte) []byte { return b[:int(float64(len(b))*frac)] }
+	}
+	cases := map[string][]tc{
+		// moov first: the sample table points past the end of the file.
+		"h264_faststart.mp4": {{"cut at 60%", cut(0.6)}, {"cut at 99%", cut(0.99)}},
+		// moov last: cut anywhere loses it.
+		"h264_moovend.mp4": {{"cut at 90%", cut(0.9)}},
+		// not media at all
+		"h264_nob.mp4": {{"garbage", func(b []byte) []byte { return []byte(strings.Repeat("not a media file ", 100)) }},
+			{"moov size corrupted", func(b []byte) []byte {
+				i := strings.Index(string(b), "moov")
+				b[i-4], b[i-3] = 0x7f, 0xff
+				return b
+			}}},
+		"ts_single.ts": {{"sync bytes destroyed", func(b []byte) []byte {
+			for i := 0; i < len(b); i += 188 {
+				b[i] = 0
+			}
+			return b
+		}}},
+	}
+	for name, tcs := range cases {
+		orig, err := os.ReadFile(filepath.Join(fixtures, name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, c := range tcs {
+			for _, to := range []Format{MP4, FMP4, CMAF, TS} {
+				t.Run(name+"/"+c.name+"/"+string(to), func(t *testing.T) {
+					dir := t.TempDir()
+					in := filepath.Join(t.TempDir(), "in")
+					if err := os.WriteFile(in, c.mod(append([]byte(nil), orig...)), 0o644); err != nil {
+						t.Fatal(err)
+					}
+					out := filepath.Join(dir, "out")
+					err := Remux(context.Background(), in, out, To(to))
+					if err == nil {
+						t.Fatal("no error")
+					}
+					if !errors.Is(err, media.ErrTruncated) && !errors.Is(err, media.ErrCorrupt) && !errors.Is(err, media.ErrFormat) {
+						t.Errorf("error %q wraps none of media.ErrTruncated, ErrCorrupt, ErrFormat", err)
+					}
+					if strings.Contains(err.Error(), "\n") {
+						t.Errorf("multi-line error %q", err)
+					}
+					assertOnly(t, dir, nil)
+				})
+			}
+		}
+	}
+}
+
+// TestCancelLeavesNothing cancels the context: the error is
+// context.Canceled and no output remains.
+func TestCancelLeavesNothing(t *testing.T) {
+	for _, to := range []Format{MP4, FMP4, CMAF, TS} {
+		dir := t.TempDir()
+		ctx, cancel := context.WithCancel(context.Background())
+		cancel()
+		err := Remux(ctx, filepath.Join(fixtures, "ladder_360.mp4"), filepath.Join(dir, "out"), To(to))
+		if !errors.Is(err, context.Canceled) {
+			t.Errorf("%s: err = %v, want context.Canceled", to, err)
+		}
+		assertOnly(t, dir, nil)
+	}
+}
+
+func TestFormatFromPath(t *testing.T) {
+	for in, want := range map[string]Format{"a.ts": TS, "b.MP4": MP4, "c.m4s": FMP4, "dir/": CMAF, "out": CMAF, "x.m4a": MP4} {
+		if got, err := FormatFromPath(in); err != nil || got != want {
+			t.Errorf("%s: %v %v, want %v", in, got, err, want)
+		}
+	}
+	if _, err := FormatFromPath("x.avi"); !errors.Is(err, ErrUnknownFormat) {
+		t.Errorf("x.avi: err = %v", err)
+	}
+}
