@@ -115,3 +115,66 @@ func TestReadBoxesTruncated(t *testing.T) {
 		t.Errorf("partial tree %v", bs)
 	}
 }
+
+func TestDecodeAVCC(t *testing.T) {
+	sps := []byte{0x67, 0x64, 0x00, 0x1f}
+	pps := []byte{0x68, 0xee}
+	good := append([]byte{1, 0x64, 0, 0x1f, 0xfd, 0xe1, 0, 4}, sps...)
+	good = append(append(good, 1, 0, 2), pps...)
+	cases := []struct {
+		name    string
+		in      []byte
+		nSPS    int
+		nPPS    int
+		wantErr bool
+	}{
+		{"2-byte NAL lengths", good, 1, 1, false},
+		{"no PPS count", good[:12], 1, 0, false},
+		{"SPS cut off", good[:10], 0, 0, true},
+		{"PPS length cut off", good[:14], 1, 0, true},
+		{"too short", good[:5], 0, 0, true},
+	}
+	for _, c := range cases {
+		rec, err := decodeAVCC(c.in)
+		if (err != nil) != c.wantErr {
+			t.Errorf("%s: err %v", c.name, err)
+			continue
+		}
+		if err == nil && (len(rec.SPSnalus) != c.nSPS || len(rec.PPSnalus) != c.nPPS) {
+			t.Errorf("%s: %d SPS %d PPS", c.name, len(rec.SPSnalus), len(rec.PPSnalus))
+		}
+	}
+}
+
+// TestSegmentIndexes checks the sidx boxes of fragmented files: every
+// reference of a single-level index points at a moof.
+func TestSegmentIndexes(t *testing.T) {
+	const f = "../../shared/media/fetched/androidx/mp4/sample_fragmented_seekable_multiple_sidx.mp4"
+	if _, err := os.Stat(f); err != nil {
+		t.Skip(err)
+	}
+	r := openFile(t, f)
+	sx := r.SegmentIndexes()
+	if len(sx) < 2 {
+		t.Fatalf("%d sidx boxes, want several", len(sx))
+	}
+	moofs := map[int64]bool{}
+	for _, o := range r.Fragments() {
+		moofs[o] = true
+	}
+	for _, s := range sx {
+		if s.Timescale == 0 || len(s.References) == 0 {
+			t.Errorf("sidx at %d: %+v", s.Offset, s)
+		}
+		pos := s.FirstOffset
+		for _, ref := range s.References {
+			if ref.ReferenceType == 0 && !moofs[pos] {
+				t.Errorf("sidx at %d: reference at %d is not a moof", s.Offset, pos)
+			}
+			pos += int64(ref.Size)
+		}
+	}
+	if bs, err := r.Boxes(); err != nil || len(bs) == 0 {
+		t.Errorf("Boxes: %v", err)
+	}
+}

@@ -365,21 +365,71 @@ func (r *Reader) applyEsds(t *media.Track, full []byte, off int64, where string)
 		t.FrameSize = 1152
 		t.LevelIDC = -99
 	case media.CodecMPEG4Video:
-		t.CodecString = "mp4v.20"
+		t.CodecString = fmt.Sprintf("mp4v.%02X", dc.ObjectType)
 		t.Config.Record = dsi
+		mpeg4Profile(t, dsi)
 	default:
 		t.CodecString = fmt.Sprintf("%s.%02X", t.CodecTag, dc.ObjectType)
 	}
 	return nil
 }
 
+// decodeAVCC reads the parameter sets of an AVCDecoderConfigurationRecord
+// (ISO/IEC 14496-15 §5.3.3.1). mp4ff's decoder rejects records whose
+// lengthSizeMinusOne is not 3, which real files use (2-byte NAL lengths),
+// so the few fields needed here are read directly:
+//
+//	version(8) profile(8) compat(8) level(8) reserved(6) lengthSizeMinusOne(2)
+//	reserved(3) numSPS(5) { length(16) SPS } numPPS(8) { length(16) PPS }
 func decodeAVCC(b []byte) (rec avc.DecConfRec, err error) {
-	defer func() {
-		if p := recover(); p != nil {
-			err = fmt.Errorf("avcC parser panic: %v", p)
+	if len(b) < 6 {
+		return rec, fmt.Errorf("avcC: %d bytes, need at least 6", len(b))
+	}
+	rec.AVCProfileIndication, rec.ProfileCompatibility, rec.AVCLevelIndication = b[1], b[2], b[3]
+	pos := 6
+	sets := func(n int) ([][]byte, error) {
+		var out [][]byte
+		for i := 0; i < n; i++ {
+			if pos+2 > len(b) {
+				return nil, fmt.Errorf("avcC: parameter set %d length cut off", i)
+			}
+			l := int(be16(b[pos:]))
+			pos += 2
+			if pos+l > len(b) {
+				return nil, fmt.Errorf("avcC: parameter set %d of %d bytes, %d left", i, l, len(b)-pos)
+			}
+			out = append(out, b[pos:pos+l])
+			pos += l
 		}
-	}()
-	return avc.DecodeAVCDecConfRec(b)
+		return out, nil
+	}
+	if rec.SPSnalus, err = sets(int(b[5] & 31)); err != nil {
+		return rec, err
+	}
+
+	if pos >= len(b) {
+		return rec, nil // no PPS count: tolerated, as ffmpeg does
+	}
+	n := int(b[pos])
+	pos++
+	rec.PPSnalus, err = sets(n)
+	return rec, err
+}
+
+// mpeg4Profile names the MPEG-4 Part 2 profile from the
+// profile_and_level_indication that follows the visual object sequence
+// start code (00 00 01 B0) of the decoder specific info.
+func mpeg4Profile(t *media.Track, dsi []byte) {
+	if len(dsi) < 5 || dsi[0] != 0 || dsi[1] != 0 || dsi[2] != 1 || dsi[3] != 0xb0 {
+		return
+	}
+	plv := dsi[4]
+	switch {
+	case plv >= 1 && plv <= 3 || plv == 8:
+		t.Profile, t.LevelIDC = "Simple Profile", int(plv&15)
+	case plv >= 0xf0 && plv <= 0xf7:
+		t.Profile, t.LevelIDC = "Advanced Simple Profile", int(plv&7)
+	}
 }
 
 func decodeHVCC(b []byte) (rec hevc.DecConfRec, err error) {

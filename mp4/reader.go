@@ -661,3 +661,8 @@ func (m *Reader) checkSample(s *media.Sample, where string) error {
 	}
 	return nil
 }
+
+// Boxes returns the file's box tree (see ReadBoxes).
+func (m *Reader) Boxes() ([]*Box, error) {
+	return ReadBoxes(m.r, m.size, func(c *config) { *c = m.cfg })
+}

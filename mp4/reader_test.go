@@ -246,6 +246,9 @@ func compareStreams(t *testing.T, r *Reader, streams []ffStream) {
 				t.Errorf("track %d: %d Hz %d ch, ffprobe %s Hz %d ch", i, tr.SampleRate, tr.Channels, s.SampleRate, s.Channels)
 			}
 		}
+		if s.Profile != "" && s.Profile != tr.Profile {
+			t.Errorf("track %d: profile %q, ffprobe %q", i, tr.Profile, s.Profile)
+		}
 		rot := 0
 		for _, sd := range s.SideDataList {
 			if sd.Rotation != nil {
