@@ -439,7 +439,7 @@ func tsDurations(ctx context.Context, res *Result, rd *ts.Reader, r io.ReaderAt,
 		// The tail starts mid-stream: PAT and PMT repeat, timestamps
 		// are absolute. A damaged tail is not fatal: durations then
 		// stay unknown, as with ffprobe.
-		tr, err := ts.NewReader(sub, size-from)
+		tr, err := ts.NewReader(sub, size-from, ts.WithTailSize(0))
 		missing := false
 		if err == nil {
 			stats, werr := walkSamples(ctx, tr, tr.Tracks(), size-from, -2)

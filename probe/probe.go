@@ -135,7 +135,7 @@ func Reader(r io.ReaderAt, size int64, name string, opts ...Option) (*Result, er
 		in = &concatReader{a: ci, aSize: o.initSize, b: cr}
 		total = o.initSize + size
 	}
-	d, err := media.Open(in, total)
+	d, err := open(in, total)
 	if err != nil {
 		if errors.Is(err, media.ErrFormat) {
 			return nil, fmt.Errorf("probe: %s: %w (registered: %v)", name, err, media.Formats())
@@ -151,6 +151,20 @@ func Reader(r io.ReaderAt, size int64, name string, opts ...Option) (*Result, er
 	}
 	res.BytesRead = cr.n.Load()
 	return res, nil
+}
+
+// open sniffs the format and opens the input. MPEG-TS is opened without
+// the reader's own tail scan: the probe reads the tail itself, the way
+// ffprobe does (see tsDurations).
+func open(r io.ReaderAt, size int64) (media.Demuxer, error) {
+	f, err := media.Sniff(r, size)
+	if err != nil {
+		return nil, err
+	}
+	if f.Name == "mpegts" {
+		return ts.NewReader(r, size, ts.WithTailSize(0))
+	}
+	return f.Open(r, size)
 }
 
 // checkInit makes sure an init segment is an MP4 with a moov box, so that
