@@ -3,6 +3,7 @@ package abr
 import (
 	"os"
 	"path/filepath"
+	"runtime"
 	"testing"
 )
 
@@ -53,8 +54,11 @@ func BenchmarkSabre4G(b *testing.B) {
 					b.Fatal(err)
 				}
 				segs := 0
+				runtime.LockOSThread()
+				defer runtime.UnlockOSThread()
 				b.ReportAllocs()
 				b.ResetTimer()
+				cpu0 := threadCPU()
 				for i := 0; i < b.N; i++ {
 					if err := s.ResetTrace(traces[i%len(traces)], opt); err != nil {
 						b.Fatal(err)
@@ -66,9 +70,13 @@ func BenchmarkSabre4G(b *testing.B) {
 						segs++
 					}
 				}
+				cpu := threadCPU() - cpu0
 				sec := b.Elapsed().Seconds()
 				b.ReportMetric(float64(segs)/sec, "segments/s")
 				b.ReportMetric(float64(b.N)/sec, "sessions/s")
+				if cpu > 0 {
+					b.ReportMetric(float64(segs)/cpu, "segments/cpu-s")
+				}
 			})
 		}
 	}
@@ -105,9 +113,12 @@ func BenchmarkRobustMPC(b *testing.B) {
 				sessions[i], _ = NewPensieveSession(c, vs, mpc, QoELinear)
 			}
 			var r ChunkResult
+			runtime.LockOSThread()
+			defer runtime.UnlockOSThread()
 			b.ReportAllocs()
 			b.ResetTimer()
 			mpc.Decisions = 0
+			cpu0 := threadCPU()
 			for i := 0; i < b.N; i++ {
 				e := sessions[i%len(sessions)]
 				e.Reset()
@@ -117,9 +128,14 @@ func BenchmarkRobustMPC(b *testing.B) {
 					}
 				}
 			}
+			cpu := threadCPU() - cpu0
 			sec := b.Elapsed().Seconds()
 			b.ReportMetric(float64(mpc.Decisions)/sec, "decisions/s")
 			b.ReportMetric(float64(b.N)/sec, "sessions/s")
+			if cpu > 0 {
+				b.ReportMetric(float64(mpc.Decisions)/cpu, "decisions/cpu-s")
+				b.ReportMetric(float64(b.N)/cpu, "sessions/cpu-s")
+			}
 		})
 	}
 	b.Run("BB", func(b *testing.B) {

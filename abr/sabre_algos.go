@@ -474,3 +474,97 @@ func (a *DynamicDash) Abandon(s *Session, p *Progress, bl float64) int {
 	}
 	return a.tput.Abandon(s, p, bl)
 }
+
+// bolaQuiet bounds g = (Aq − x)·Z − (Ap − x)·o_q over x ∈ [xl, xh] and
+// Z ∈ [zl, zh]; a candidate q needs o_q < Z and g > 0. It reports whether
+// g < 0 by a wide margin for every q < pq (so no FP evaluation of the rule's
+// comparisons can find a candidate).
+func bolaQuiet(av, other []float64, pq int, xl, xh, zl, zh float64) bool {
+	ap := av[pq]
+	for q := 0; q < pq; q++ {
+		o := other[q]
+		if zh <= o {
+			return true // other[q] grows with q: no candidate from here on
+		}
+		aq := av[q]
+		// g is bilinear in (x, Z), so its maximum over the box (with Z > o,
+		// as a candidate needs) is at a corner.
+		z0 := zl
+		if o > z0 {
+			z0 = o
+		}
+		apo := ap * o
+		ub := aq*z0 - xl*z0 + xl*o - apo
+		if v := aq*zh - xl*zh + xl*o - apo; v > ub {
+			ub = v
+		}
+		if v := aq*z0 - xh*z0 + xh*o - apo; v > ub {
+			ub = v
+		}
+		if v := aq*zh - xh*zh + xh*o - apo; v > ub {
+			ub = v
+		}
+		scale := math.Abs(aq)*zh + xh*zh + math.Abs(ap)*o + xh*o
+		if !(ub < -1e-9*scale-1e-300) {
+			return false
+		}
+	}
+	return true
+}
+
+func (a *Bola) quiet(s *Session, p *Progress, lvl, g1, t1 float64) bool {
+	if a.Basic || p.Quality == 0 {
+		return true
+	}
+	if a.aVp != a.vp || p.SizeBits != a.oSize || p.Quality != a.oQ {
+		return false // caches not ready: let Abandon run once
+	}
+	xh := math.Max(0, lvl-p.TimeMs)
+	xl := math.Max(0, lvl-t1)
+	zh := p.SizeBits - p.Downloaded
+	zl := p.SizeBits - g1
+	if !(zl > 0) || !(p.Downloaded > 0) {
+		return false
+	}
+	if xl > a.av[p.Quality]*(1+1e-9)+1e-9 {
+		return true // the rule's "negative score" exit
+	}
+	return bolaQuiet(a.av, a.other, p.Quality, xl, xh, zl, zh)
+}
+
+func (a *BolaE) quiet(s *Session, p *Progress, lvl, g1, t1 float64) bool {
+	if p.Quality == 0 {
+		return true
+	}
+	if p.SizeBits != a.oSize || p.Quality != a.oQ {
+		return false
+	}
+	ph, tt := a.placeholder, p.TTFBMs
+	xh := math.Max(0, math.Max(0, lvl-p.TimeMs)+ph-tt)
+	xl := math.Max(0, math.Max(0, lvl-t1)+ph-tt)
+	// r = downloaded/(time − ttfb) is a ratio of two increasing linear
+	// functions of the step count, so its extremes are at the two ends.
+	d0, d1 := p.TimeMs-tt, t1-tt
+	if !(d0 > 0) || !(p.Downloaded > 0) {
+		return false
+	}
+	r0 := p.Downloaded / d0
+	r1 := g1 / d1
+	r1b := p.Downloaded / d1 // lower corner, covers the slack in g1/t1
+	r0b := g1 / d0           // upper corner
+	rmin := math.Min(math.Min(r0, r1), r1b) * (1 - 1e-12)
+	rmax := math.Max(math.Max(r0, r1), r0b) * (1 + 1e-12)
+	zh := p.SizeBits - p.Downloaded - tt*rmin
+	zl := p.SizeBits - g1 - tt*rmax
+	if !(zl > 0) {
+		return false
+	}
+	return bolaQuiet(a.av, a.other, p.Quality, xl, xh, zl, zh)
+}
+
+func (a *DynamicDash) quiet(s *Session, p *Progress, lvl, g1, t1 float64) bool {
+	if a.isBola {
+		return a.bola.quiet(s, p, lvl, g1, t1)
+	}
+	return false
+}

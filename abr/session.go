@@ -92,6 +92,9 @@ type Options struct {
 	// and the verbose log when Verbose is set). Nil discards it.
 	Out     io.Writer
 	Verbose bool
+	// NoSkip disables the proven-silent abandonment skipping (for tests
+	// that compare both paths).
+	NoSkip bool
 	// OnSegment, when set, is called after every download with its record.
 	OnSegment func(*SegmentRecord)
 }
@@ -497,6 +500,16 @@ func (s *Session) stuck() error {
 	return nil
 }
 
+// quietChecker is implemented by built-in abandonment rules that can prove
+// they would answer "keep downloading" (-1, without side effects) for every
+// progress state of the current download with Downloaded in
+// [p.Downloaded, g1] and TimeMs in [p.TimeMs, t1]. The proof must hold in
+// exact arithmetic with a margin far above float64 rounding, so that
+// skipping the calls cannot change any result.
+type quietChecker interface {
+	quiet(s *Session, p *Progress, levelAtReq, g1, t1 float64) bool
+}
+
 // errStuck guards against float pathologies that would otherwise loop.
 var errStuck = fmt.Errorf("%w: a download took more than 10 million abandonment steps", ErrNeverDelivers)
 
@@ -521,6 +534,11 @@ func (s *Session) download(d *Download, size float64, idx, q int, levelAtReq flo
 	}
 	minTime, minSize := 50.0, 12000.0
 	cw, cmb, ct := -1.0, 0.0, 0.0 // step size and time cached for bandwidth cw
+	qc, _ := s.ab.(quietChecker)
+	if s.opt.NoSkip {
+		qc = nil
+	}
+	quiet, cool := 0, 0
 	d.TTFBMs += s.latency()
 	d.TimeMs = d.TTFBMs
 	minTime -= d.TimeMs
@@ -532,7 +550,9 @@ func (s *Session) download(d *Download, size float64, idx, q int, levelAtReq flo
 			return s.stuck()
 		}
 		var bits, t float64
-		if w := s.periods[s.index].Kbps; w > 0 && minSize == 12000 && minTime == 50 {
+		fast := false
+		w := s.periods[s.index].Kbps
+		if w > 0 && minSize == 12000 && minTime == 50 {
 			// Fast path of step for the common case, with the same
 			// operations: one full step of max(12000, 50·w) bits that ends
 			// inside the current period and before the end of the download.
@@ -547,6 +567,7 @@ func (s *Session) download(d *Download, size float64, idx, q int, levelAtReq flo
 				bits, t = cmb, ct
 				s.ttn -= t
 				s.tnet += t
+				fast = true
 			} else {
 				bits, t = s.step(left, minSize, minTime)
 			}
@@ -556,6 +577,35 @@ func (s *Session) download(d *Download, size float64, idx, q int, levelAtReq flo
 		d.TimeMs += t
 		d.Downloaded += bits
 		if d.Downloaded < size {
+			minTime, minSize = 50, 12000
+			if !fast {
+				quiet = 0
+			} else if quiet > 0 {
+				// proven: the rule answers "keep downloading" here
+				quiet--
+				continue
+			} else if qc != nil && cool == 0 {
+				// Try to prove that the rule stays silent for the next k
+				// fast steps (same period, same step size), so it need
+				// not be called; the state evolves by the same operations
+				// either way, only the calls are skipped.
+				k := math.Floor(math.Min(float64(s.ttn*w)/cmb, (size-d.Downloaded)/cmb))
+				proved := false
+				for kk := math.Min(k, 64); kk >= 4 && !proved; kk = math.Floor(kk / 4) {
+					g1 := d.Downloaded + kk*cmb*(1+1e-12) + 1
+					t1 := d.TimeMs + kk*ct*(1+1e-12) + 1e-6
+					if qc.quiet(s, &d.Progress, levelAtReq, g1, t1) {
+						quiet = int(kk) - 1
+						proved = true
+					}
+				}
+				if proved {
+					continue
+				}
+				cool = 4
+			} else if cool > 0 {
+				cool--
+			}
 			bl := levelAtReq - d.TimeMs
 			if bl < 0 {
 				bl = 0
@@ -565,7 +615,6 @@ func (s *Session) download(d *Download, size float64, idx, q int, levelAtReq flo
 				s.printf("%d abandoning %d->%d\n", idx, q, d.AbandonTo)
 				s.printf("%d/%d %d(%d)\n", int64(d.Downloaded), int64(size), int64(d.TimeMs), int64(d.TTFBMs))
 			}
-			minTime, minSize = 50, 12000
 		}
 	}
 	return nil
