@@ -61,6 +61,7 @@ type demux struct {
 	onPCR   func(prog int, pcr int64)
 	onPES   func(s *esStream, pts int64)
 	stats   Stats
+	src     *source
 	lastPCR []int64 // per program, 27 MHz; noTS before the first
 	stop    bool
 	err     error
@@ -85,6 +86,9 @@ func (rd *Reader) newDemux(mode demuxMode) *demux {
 			continue
 		}
 		s := &esStream{d: d, info: in, prog: &d.progs[in.prog], lastDTS: noTS, lastPTS: noTS, anchorPTS: noTS, lastCC: -1}
+		if mode == modeSamples && in.trackIndex < len(rd.esBufs) {
+			s.es, rd.esBufs[in.trackIndex] = rd.esBufs[in.trackIndex][:0], nil
+		}
 		s.reset()
 		d.streams[in.trackIndex] = s
 	}
@@ -100,10 +104,16 @@ func (d *demux) fail(err error) {
 }
 
 // damage handles damage that ffprobe tolerates: fatal in strict mode.
-func (d *demux) damage(pos int64, what string, cause string) {
+// what and cause format the message only then, so that lenient reading
+// of damaged input does not allocate per damaged packet.
+func (d *demux) damage(pos int64, what func() string, cause string, args ...any) {
 	if d.rd.cfg.strict {
-		d.fail(errAt(pos, what, fmt.Errorf("%w: %s", media.ErrCorrupt, cause)))
+		d.fail(errAt(pos, what(), fmt.Errorf("%w: "+cause, append([]any{media.ErrCorrupt}, args...)...)))
 	}
+}
+
+func packetWhat(n int64, pid uint16) func() string {
+	return func() string { return fmt.Sprintf("packet %d (PID %s)", n, pidString(pid)) }
 }
 
 // run demuxes the packets in [from, end).
@@ -113,7 +123,12 @@ func (d *demux) run(from, end int64) (err error) {
 			err = errAt(from, "packet", fmt.Errorf("%w: parser panic: %v", media.ErrCorrupt, p))
 		}
 	}()
-	src := newSource(d.rd.r, from, end, d.rd.l)
+	var buf []byte
+	if d.mode == modeSamples {
+		buf, d.rd.srcBuf = d.rd.srcBuf, nil
+	}
+	src := newSource(d.rd.r, from, end, d.rd.l, buf)
+	d.src = src
 	stride := int64(d.rd.l.stride)
 	pos := from
 	var h packetHeader
@@ -153,11 +168,11 @@ func (d *demux) run(from, end int64) (err error) {
 			d.stats.Resyncs++
 			if np < 0 {
 				d.stats.SkippedBytes += end - pos
-				d.damage(pos, fmt.Sprintf("packet %d", n), "lost sync, none found again")
+				d.damage(pos, func() string { return fmt.Sprintf("packet %d", n) }, "lost sync, none found again")
 				break
 			}
 			d.stats.SkippedBytes += np - pos
-			d.damage(pos, fmt.Sprintf("packet %d", n), fmt.Sprintf("lost sync for %d bytes", np-pos))
+			d.damage(pos, func() string { return fmt.Sprintf("packet %d", n) }, "lost sync for %d bytes", np-pos)
 			pos = np
 			continue
 		}
@@ -178,12 +193,12 @@ func (d *demux) run(from, end int64) (err error) {
 func (d *demux) packet(pkt []byte, pos, n int64, h *packetHeader) {
 	if err := parseHeader(pkt, h); err != nil {
 		d.stats.ErrorPackets++
-		d.damage(pos, fmt.Sprintf("packet %d (PID %s)", n, pidString(h.pid)), err.Error())
+		d.damage(pos, packetWhat(n, h.pid), "%v", err)
 		return
 	}
 	if h.tei {
 		d.stats.ErrorPackets++
-		d.damage(pos, fmt.Sprintf("packet %d (PID %s)", n, pidString(h.pid)), "transport_error_indicator set")
+		d.damage(pos, packetWhat(n, h.pid), "transport_error_indicator set")
 		return
 	}
 	if h.hasPCR {
@@ -217,7 +232,9 @@ func (d *demux) packet(pkt []byte, pos, n int64, h *packetHeader) {
 			}
 			if uint8(last+1)&0x0f != h.cc {
 				d.stats.CCErrors++
-				d.damage(pos, fmt.Sprintf("packet %d (PID %s)", n, pidString(h.pid)), fmt.Sprintf("continuity counter %d after %d", h.cc, last))
+				if d.rd.cfg.strict {
+					d.damage(pos, packetWhat(n, h.pid), "continuity counter %d after %d", h.cc, last)
+				}
 				if d.stop {
 					return
 				}
@@ -247,5 +264,20 @@ func (d *demux) flush(final bool) {
 		}
 		s.endPES(final)
 		s.frame(true)
+	}
+}
+
+// release hands the pass's buffers back to the Reader for the next pass.
+func (d *demux) release() {
+	if d.src != nil {
+		d.rd.srcBuf = d.src.buf
+	}
+	if len(d.rd.esBufs) < len(d.streams) {
+		d.rd.esBufs = make([][]byte, len(d.streams))
+	}
+	for i, s := range d.streams {
+		if s != nil && cap(s.es) <= MaxPESSize {
+			d.rd.esBufs[i] = s.es[:0]
+		}
 	}
 }

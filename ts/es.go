@@ -128,7 +128,7 @@ func (s *esStream) endPES(final bool) {
 				s.d.fail(errAt(s.pesPos, s.what(), fmt.Errorf("%w: PES header cut at %d bytes", media.ErrTruncated, len(s.hdr))))
 				return
 			}
-			s.d.damage(s.pesPos, s.what(), "PES header cut short")
+			s.d.damage(s.pesPos, s.what, "PES header cut short")
 		}
 		return
 	}
@@ -138,7 +138,7 @@ func (s *esStream) endPES(final bool) {
 			s.d.fail(errAt(s.pesPos, s.what(), fmt.Errorf("%w: %d bytes of PES payload missing", media.ErrTruncated, s.pesRemain)))
 			return
 		}
-		s.d.damage(s.pesPos, s.what(), fmt.Sprintf("%d bytes of PES payload missing", s.pesRemain))
+		s.d.damage(s.pesPos, s.what, "%d bytes of PES payload missing", s.pesRemain)
 	}
 	if s.info.framer == framerPESData && s.hdrDone && !s.skipPES {
 		s.frame(true)
@@ -203,7 +203,7 @@ func (s *esStream) pesPayload(b []byte, pos, n int64) {
 func (s *esStream) badPES(why string) {
 	s.skipPES = true
 	s.d.stats.PESErrors++
-	s.d.damage(s.pesPos, s.what(), why)
+	s.d.damage(s.pesPos, s.what, "%s", why)
 }
 
 // hasOptionalHeader reports whether PES packets with this stream_id carry
@@ -484,7 +484,7 @@ func (s *esStream) sectionPayload(b []byte, pusi bool, pos int64) {
 		b = b[1:]
 		if ptr > len(b) {
 			s.d.stats.PESErrors++
-			s.d.damage(pos, s.what(), "pointer_field beyond the packet")
+			s.d.damage(pos, s.what, "pointer_field beyond the packet")
 			s.es = s.es[:0]
 			s.inPES = false
 			return

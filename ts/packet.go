@@ -117,7 +117,8 @@ type source struct {
 
 const chunkPackets = 512
 
-func newSource(r io.ReaderAt, from, end int64, l layout) *source {
+// newSource reads [from, end) of r; buf is reused when large enough.
+func newSource(r io.ReaderAt, from, end int64, l layout, buf []byte) *source {
 	n := int64(chunkPackets * l.stride)
 	if rem := end - from + int64(3*l.stride); rem < n {
 		n = rem
@@ -125,7 +126,12 @@ func newSource(r io.ReaderAt, from, end int64, l layout) *source {
 	if n < int64(3*l.stride) {
 		n = int64(3 * l.stride)
 	}
-	return &source{r: r, size: end, buf: make([]byte, n), l: l}
+	if int64(cap(buf)) >= n {
+		buf = buf[:n]
+	} else {
+		buf = make([]byte, n)
+	}
+	return &source{r: r, size: end, buf: buf, l: l}
 }
 
 // window returns the bytes at pos .. pos+n, reading as needed; fewer

@@ -130,6 +130,9 @@ type Reader struct {
 	infos  []*streamInfo // parallel to tracks
 	refs   []progState   // timestamp unwrapping state after the probe
 	pidIdx [0x2000]uint8 // track index + 1 by PID, 0 for other PIDs
+	// Buffers kept from the previous Samples pass for the next one.
+	srcBuf []byte
+	esBufs [][]byte
 	stats  Stats
 }
 
@@ -239,6 +242,7 @@ func (rd *Reader) SamplesContext(ctx context.Context) iter.Seq2[media.Sample, er
 		}
 		err := d.run(rd.start, rd.size)
 		rd.stats = d.stats
+		d.release()
 		if err != nil && !stopped {
 			yield(media.Sample{}, err)
 		}
@@ -249,7 +253,7 @@ func (rd *Reader) SamplesContext(ctx context.Context) iter.Seq2[media.Sample, er
 // astits and builds the tracks in ffprobe's order: programs in the order
 // their PMT is first seen, streams in PMT order.
 func (rd *Reader) readPSI(probeEnd int64) (err error) {
-	pr := &psiReader{src: newSource(rd.r, rd.start, probeEnd, rd.l), pos: rd.start, want: map[uint16]bool{0: true}}
+	pr := &psiReader{src: newSource(rd.r, rd.start, probeEnd, rd.l, nil), pos: rd.start, want: map[uint16]bool{0: true}}
 	dmx := astits.NewDemuxer(context.Background(), pr, astits.DemuxerOptPacketSize(PacketSize))
 	var pat *astits.PATData
 	pmtPIDs := map[uint16]int{}

@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"sync"
 	"testing"
 
 	"github.com/streamkit-go/streamkit/media"
@@ -53,13 +54,31 @@ func ffprobeAvailable(t *testing.T) bool {
 	return true
 }
 
-func liveRef(t *testing.T, path string) []refPacket {
+// liveProbe runs ffprobe once per file (packets, streams and programs)
+// and caches the result for the tests that compare with it.
+func liveProbe(t *testing.T, path string) []byte {
 	t.Helper()
-	out, err := exec.Command("ffprobe", "-v", "error", "-show_packets", "-of", "json", path).Output()
+	liveMu.Lock()
+	defer liveMu.Unlock()
+	if b, ok := liveCache[path]; ok {
+		return b
+	}
+	out, err := exec.Command("ffprobe", "-v", "error", "-show_packets", "-show_streams", "-show_programs", "-of", "json", path).Output()
 	if err != nil {
 		t.Fatalf("ffprobe %s: %v", path, err)
 	}
-	return loadRef(t, out)
+	liveCache[path] = out
+	return out
+}
+
+var (
+	liveMu    sync.Mutex
+	liveCache = map[string][]byte{}
+)
+
+func liveRef(t *testing.T, path string) []refPacket {
+	t.Helper()
+	return loadRef(t, liveProbe(t, path))
 }
 
 func openFile(t *testing.T, path string, opts ...ts.Option) *ts.Reader {

@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"testing"
@@ -162,10 +161,7 @@ func TestSharedTracksAgainstLiveFFprobe(t *testing.T) {
 			if _, err := os.Stat(path); err != nil {
 				t.Skip("absent")
 			}
-			out, err := exec.Command("ffprobe", "-v", "error", "-show_streams", "-show_programs", "-of", "json", path).Output()
-			if err != nil {
-				t.Fatalf("ffprobe: %v", err)
-			}
+			out := liveProbe(t, path)
 			var ref refProbe
 			if err := json.Unmarshal(out, &ref); err != nil {
 				t.Fatal(err)
