@@ -43,6 +43,8 @@ type Fragmenter struct {
 	conv                 []byte
 	pay                  []byte
 	next                 map[int]int64 // DTS after the last written sample, per input track
+	src                  media.Demuxer // reads payloads of samples given without Data
+	rbuf                 []byte
 }
 
 // NewFragmenter returns a Fragmenter for the audio and video tracks among
@@ -200,6 +202,7 @@ func (f *Fragmenter) WriteFragment(w io.Writer, samples []FragmentSample, nextDT
 		tf.samples = append(tf.samples, s)
 	}
 	// Payloads grouped per track, in track order.
+	streamed := false
 	for _, ot := range f.tracks {
 		tf := idx[ot.t.ID]
 		if tf == nil {
@@ -207,6 +210,16 @@ func (f *Fragmenter) WriteFragment(w io.Writer, samples []FragmentSample, nextDT
 		}
 		tfs = append(tfs, tf)
 		for _, s := range tf.samples {
+			if s.Data == nil && ot.conv == nil {
+				// Streamed from the source at write time.
+				tf.sizes = append(tf.sizes, s.Size)
+				tf.bytes += int64(s.Size)
+				streamed = true
+				continue
+			}
+			if s.Data == nil {
+				return fmt.Errorf("%w: track %d sample %d has no payload", ErrWrite, s.TrackID, s.Index)
+			}
 			n := len(f.pay)
 			var err error
 			f.pay, err = f.prepare(ot, s.Data, f.pay)
@@ -307,8 +320,12 @@ func (f *Fragmenter) WriteFragment(w io.Writer, samples []FragmentSample, nextDT
 	b.close(m)
 	moofSize := len(b.b) - moofStart
 	// Data offsets are relative to the moof start (default-base-is-moof).
+	var payload int64
+	for _, tf := range tfs {
+		payload += tf.bytes
+	}
 	hdr := int64(8)
-	if int64(len(f.pay))+8 > math.MaxUint32 {
+	if payload+8 > math.MaxUint32 {
 		hdr = 16
 	}
 	off := int64(moofSize) + hdr
@@ -322,16 +339,46 @@ func (f *Fragmenter) WriteFragment(w io.Writer, samples []FragmentSample, nextDT
 	if hdr == 16 {
 		b.u32(1)
 		b.bytes([]byte("mdat"))
-		b.u64(uint64(len(f.pay) + 16))
+		b.u64(uint64(payload + 16))
 	} else {
-		b.u32(uint32(len(f.pay) + 8))
+		b.u32(uint32(payload + 8))
 		b.bytes([]byte("mdat"))
 	}
 	if _, err := w.Write(b.b); err != nil {
 		return err
 	}
-	_, err := w.Write(f.pay)
-	return err
+	if !streamed {
+		_, err := w.Write(f.pay)
+		return err
+	}
+	// Mixed: converted payloads come from f.pay in order, the others
+	// are read from the source now.
+	pos := 0
+	for _, tf := range tfs {
+		for j, s := range tf.samples {
+			var p []byte
+			if s.Data == nil && tf.ot.conv == nil {
+				if f.src == nil {
+					return fmt.Errorf("%w: track %d sample %d has no payload", ErrWrite, s.TrackID, s.Index)
+				}
+				var err error
+				if f.rbuf, err = f.src.ReadSample(&s.Sample, f.rbuf); err != nil {
+					return err
+				}
+				p = f.rbuf
+			} else {
+				p = f.pay[pos : pos+int(tf.sizes[j])]
+				pos += int(tf.sizes[j])
+			}
+			if uint32(len(p)) != tf.sizes[j] {
+				return fmt.Errorf("%w: track %d sample %d: read %d bytes, expected %d", ErrWrite, s.TrackID, s.Index, len(p), tf.sizes[j])
+			}
+			if _, err := w.Write(p); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }
 
 // WriteFragmented writes the audio and video tracks of d as one
@@ -432,6 +479,9 @@ func WriteCMAF(ctx context.Context, d media.Demuxer, sink CMAFSink, opts ...Writ
 // track without key frames for that long is cut anyway.
 const maxFragmentBytes = 48 << 20
 
+// maxFragmentSamples bounds the sample records a fragment holds.
+const maxFragmentSamples = 1 << 18
+
 // fragmentLoop drives one or more Fragmenters from d. forTrack maps an
 // input track to its Fragmenter; isRef says whether a track's key frames
 // cut that Fragmenter's fragments; writer returns where fragment seq (0:
@@ -468,6 +518,9 @@ func fragmentLoop(ctx context.Context, d media.Demuxer, cfg writeConfig, frs []*
 		}
 		off := 0
 		for i, n := range s.lens {
+			if n < 0 {
+				continue
+			}
 			s.cur[i].Data = s.arena[off : off+n : off+n]
 			off += n
 		}
@@ -544,7 +597,7 @@ func fragmentLoop(ctx context.Context, d media.Demuxer, cfg writeConfig, frs []*
 		}
 		if isRef(fr, ot) {
 			target := int64(cfg.fragDur.Seconds() * float64(ot.t.Timescale))
-			if s.haveRef && (smp.Sync && smp.DTS-s.start >= target || len(s.arena) >= maxFragmentBytes) {
+			if s.haveRef && (smp.Sync && smp.DTS-s.start >= target || len(s.arena) >= maxFragmentBytes || len(s.cur) >= maxFragmentSamples) {
 				next := map[int]int64{smp.TrackID: smp.DTS}
 				if err := flush(fr, next); err != nil {
 					return err
@@ -553,6 +606,14 @@ func fragmentLoop(ctx context.Context, d media.Demuxer, cfg writeConfig, frs []*
 			if !s.haveRef {
 				s.start, s.haveRef = smp.DTS, true
 			}
+		}
+		if smp.Data == nil && smp.Offset >= 0 && ot.conv == nil {
+			// Re-readable (MP4 input): keep only the record; the payload
+			// is read again when the fragment is written.
+			fr.src = d
+			s.cur = append(s.cur, FragmentSample{Sample: smp})
+			s.lens = append(s.lens, -1)
+			continue
 		}
 		buf, err := d.ReadSample(&smp, readBuf)
 		if err != nil {
