@@ -1,4 +1,4 @@
-// Package mp4 reads MP4, QuickTime and fragmented MP4/CMAF files into streamkit's media model.
+// Package mp4 reads and writes MP4, QuickTime and fragmented MP4/CMAF files for streamkit's media model.
 //
 // [NewReader] walks the top-level boxes of a file with ReadAt, seeking over
 // mdat without reading it, decodes moov (and each moof), and returns a
@@ -24,10 +24,26 @@
 // and parses fragments lazily as iteration reaches them. ReadSample
 // fetches one payload with one ReadAt.
 //
+// Timestamps are the stored ones: DTS from stts (or tfdt and trun in
+// fragments), PTS = DTS + the ctts/trun composition offset, which may be
+// negative. ffprobe shows edited timestamps instead; [EditShift],
+// [Reader.DTSShift] and [Reader.FFprobePackets] document and reproduce
+// exactly what libavformat does with edit lists, so a consumer can print
+// ffprobe's numbers from the Edits a Track carries.
+//
+// CMAF, DASH and HLS media segments are read with the init segment that
+// describes them by [NewSegmentReader]; an init segment followed by its
+// segments in one file is an ordinary fragmented file for NewReader.
+// [ReadBoxes] returns the box tree with offsets, sizes and key fields
+// (what `streamkit boxes` prints).
+//
 // Input is treated as hostile: entry counts are checked against box
 // sizes before use, moov/moof sizes against the file and WithMaxBoxSize,
 // and every failure is a *media.PosError naming the box path and byte
 // offset.
+//
+// The writers (WriteProgressive, WriteFragmented, WriteCMAF, Faststart)
+// take any media.Demuxer, this package's Reader included.
 //
 // Importing the package registers the "mp4" format with media.Open.
 package mp4
