@@ -216,41 +216,47 @@ func prevClosest(s []media.Sample, ts int64, key bool, budget *int) int {
 	return -1
 }
 
-// appendFragmentPackets adds the fragment samples of track i, shifted by
-// EditShift.
+// appendFragmentPackets adds the fragment samples of track i. Their
+// decode timestamps move by EditShift (or continue the re-indexed moov
+// timeline); libavformat does not shift them for negative composition
+// offsets but raises its dts_shift as each moof is parsed, and adds it
+// to every pts: pts = dts + dts_shift + offset, with dts_shift the
+// largest negated negative offset seen up to and including the
+// sample's moof.
 func (m *Reader) appendFragmentPackets(i int, out []FFprobePacket) []FFprobePacket {
 	if len(m.moofs) == 0 {
 		return out
 	}
-	t := m.tracks[i]
+	t, ti := m.tracks[i], m.tk[i]
 	shift := EditShift(t)
-	if m.tk[i].st.count > 0 {
+	if ti.st.count > 0 {
 		shift = 0 // continues the re-indexed moov timeline
 		if n := len(out); n > 0 {
 			last := out[n-1]
 			shift = last.DTS - last.Sample.DTS
 		}
 	}
-	for s, err := range m.fragmentSamplesOf(t.ID) {
-		if err != nil {
-			break
+	type fs struct {
+		s media.Sample
+		k int
+	}
+	var frag []fs
+	minCTO := map[int]int64{}
+	m.fragmentSamplesK(func(s media.Sample, k int, err error) bool {
+		if err != nil || s.TrackID != t.ID {
+			return err == nil
 		}
-		out = append(out, FFprobePacket{Sample: s, PTS: s.PTS + shift, DTS: s.DTS + shift})
+		frag = append(frag, fs{s, k})
+		minCTO[k] = min(minCTO[k], s.PTS-s.DTS)
+		return true
+	})
+	dtsShift, lastK := ti.dtsShift, -1
+	for _, f := range frag {
+		if f.k != lastK {
+			dtsShift, lastK = max(dtsShift, -minCTO[f.k]), f.k
+		}
+		dts := f.s.DTS + shift
+		out = append(out, FFprobePacket{Sample: f.s, DTS: dts, PTS: dts + dtsShift + (f.s.PTS - f.s.DTS)})
 	}
 	return out
-}
-
-// fragmentSamplesOf iterates over the fragment samples of one track.
-func (m *Reader) fragmentSamplesOf(id int) func(func(media.Sample, error) bool) {
-	return func(yield func(media.Sample, error) bool) {
-		m.fragmentSamples(func(s media.Sample, err error) bool {
-			if err != nil {
-				return yield(s, err)
-			}
-			if s.TrackID != id {
-				return true
-			}
-			return yield(s, nil)
-		})
-	}
 }

@@ -415,6 +415,11 @@ func (m *Reader) scanFragments() error {
 
 // fragmentSamples yields the samples of every fragment in file order.
 func (m *Reader) fragmentSamples(yield func(media.Sample, error) bool) {
+	m.fragmentSamplesK(func(s media.Sample, _ int, err error) bool { return yield(s, err) })
+}
+
+// fragmentSamplesK is fragmentSamples with the index of each sample's moof.
+func (m *Reader) fragmentSamplesK(yield func(media.Sample, int, error) bool) {
 	ft := m.initFragState()
 	var buf []byte
 	var runs []run
@@ -426,7 +431,7 @@ func (m *Reader) fragmentSamples(yield func(media.Sample, error) bool) {
 			runs, err = m.parseMoof(mh, buf, runs, ft)
 		}
 		if err != nil {
-			yield(media.Sample{}, fmt.Errorf("mp4: fragment %d: %w", k, err))
+			yield(media.Sample{}, k, fmt.Errorf("mp4: fragment %d: %w", k, err))
 			return
 		}
 		for i := range runs {
@@ -436,10 +441,10 @@ func (m *Reader) fragmentSamples(yield func(media.Sample, error) bool) {
 		for best := h.top(); best >= 0; best = h.top() {
 			r := &runs[best]
 			if outside(&r.cur, m.size) {
-				yield(media.Sample{}, m.checkSample(&r.cur, fmt.Sprintf("moof[%d] track %d", k, r.id)))
+				yield(media.Sample{}, k, m.checkSample(&r.cur, fmt.Sprintf("moof[%d] track %d", k, r.id)))
 				return
 			}
-			if !yield(r.cur, nil) {
+			if !yield(r.cur, k, nil) {
 				return
 			}
 			r.advance()

@@ -129,3 +129,42 @@ func TestSegmentReaderShared(t *testing.T) {
 		})
 	}
 }
+
+// TestFFmpegVariants remuxes a fixture with ffmpeg's MP4 muxer options
+// (negative composition offsets in ctts v1 and trun v1, fragments with
+// and without samples in moov, one moof per track, implicit base
+// offsets, sidx, CMAF) and compares each against a live ffprobe.
+func TestFFmpegVariants(t *testing.T) {
+	ffmpeg := needTool(t, "ffmpeg")
+	ffprobe := needTool(t, "ffprobe")
+	src := filepath.Join(fixtures, "h264_b.mp4")
+	if _, err := os.Stat(src); err != nil {
+		t.Skip(err)
+	}
+	variants := map[string]string{
+		"ctts_v1_negative":        "+negative_cts_offsets",
+		"frag_empty_moov_neg_cts": "frag_keyframe+empty_moov+default_base_moof+negative_cts_offsets",
+		"frag_samples_in_moov":    "frag_keyframe",
+		"separate_moof":           "frag_keyframe+empty_moov+separate_moof+omit_tfhd_offset",
+		"dash_global_sidx":        "frag_keyframe+empty_moov+dash+global_sidx",
+		"cmaf":                    "cmaf",
+		"faststart":               "+faststart",
+	}
+	dir := t.TempDir()
+	for name, flags := range variants {
+		t.Run(name, func(t *testing.T) {
+			out := filepath.Join(dir, name+".mp4")
+			cmd := exec.Command(ffmpeg, "-v", "error", "-y", "-i", src, "-map", "0", "-c", "copy", "-movflags", flags, out)
+			if b, err := cmd.CombinedOutput(); err != nil {
+				t.Fatalf("ffmpeg -movflags %s: %v\n%s", flags, err, b)
+			}
+			r := openFile(t, out)
+			pk, err := exec.Command(ffprobe, "-v", "error", "-show_packets", "-show_entries",
+				"packet=codec_type,stream_index,pts,dts,duration,size,flags", "-of", "json", out).Output()
+			if err != nil {
+				t.Fatal(err)
+			}
+			comparePackets(t, r, parsePackets(t, pk), true)
+		})
+	}
+}
