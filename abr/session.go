@@ -600,6 +600,26 @@ func (s *Session) download(d *Download, size float64, idx, q int, levelAtReq flo
 					}
 				}
 				if proved {
+					// Run the proven-silent steps in a tight loop on local
+					// copies: the same operations in the same order as the
+					// general loop above, stopping where it would leave the
+					// fast path or finish the download.
+					ttn, tnet, tm, got := s.ttn, s.tnet, d.TimeMs, d.Downloaded
+					for ; quiet > 0; quiet-- {
+						if left := size - got; !(left > cmb && cmb <= float64(ttn*w)) {
+							break
+						}
+						ttn -= ct
+						tnet += ct
+						tm += ct
+						got += cmb
+						iter++
+						if !(got < size) {
+							break
+						}
+					}
+					s.ttn, s.tnet, d.TimeMs, d.Downloaded = ttn, tnet, tm, got
+					quiet = 0
 					continue
 				}
 				cool = 4
