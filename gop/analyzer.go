@@ -58,6 +58,7 @@ func (a *Analyzer) Analyze(s *media.Sample, au []byte) (Frame, error) {
 		Pos:              s.Pos,
 		Sync:             s.Sync,
 		RecoveryFrameCnt: -1,
+		ReorderFrames:    -1,
 	}
 	if s.Offset >= 0 {
 		f.Pos = s.Offset

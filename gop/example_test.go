@@ -3,6 +3,7 @@ package gop_test
 import (
 	"context"
 	"fmt"
+	"io"
 	"log"
 	"os"
 	"testing"
@@ -140,4 +141,54 @@ func checkMisaligned(t *testing.T, rep *gop.AlignmentReport, want string) {
 	if got := fmt.Sprintf("%.1f", times); got != want {
 		t.Errorf("misaligned at %s, want %s\n%v", got, want, rep.Error())
 	}
+}
+
+// BenchmarkReadFrames measures the whole `streamkit frames` pipeline on
+// one file (MP4 reader, payload reads, analysis, presentation order): one
+// op is the whole file. STREAMKIT_GOP_BENCH_FILE picks another file.
+func BenchmarkReadFrames(b *testing.B) {
+	path := os.Getenv("STREAMKIT_GOP_BENCH_FILE")
+	if path == "" {
+		path = "../testdata/media/ladder_360.mp4"
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		b.Skip(err)
+	}
+	r := bytesReaderAt(data)
+	b.SetBytes(int64(len(data)))
+	b.ReportAllocs()
+	frames := 0
+	for i := 0; i < b.N; i++ {
+		d, err := media.Open(r, int64(len(data)))
+		if err != nil {
+			b.Fatal(err)
+		}
+		for _, t := range d.Tracks() {
+			if t.Kind != media.KindVideo {
+				continue
+			}
+			fr, err := gop.ReadFrames(context.Background(), d, t)
+			if err != nil {
+				b.Fatal(err)
+			}
+			frames = len(fr)
+			break
+		}
+	}
+	b.ReportMetric(float64(frames)*float64(b.N)/b.Elapsed().Seconds(), "frames/s")
+	b.ReportMetric(float64(frames), "frames/op")
+}
+
+type bytesReaderAt []byte
+
+func (b bytesReaderAt) ReadAt(p []byte, off int64) (int, error) {
+	if off < 0 || off > int64(len(b)) {
+		return 0, io.EOF
+	}
+	n := copy(p, b[off:])
+	if n < len(p) {
+		return n, io.EOF
+	}
+	return n, nil
 }

@@ -173,6 +173,10 @@ type Frame struct {
 	// holds only the second field of the previous unit's frame (one field
 	// per PES); [ReadFrames] folds such units into the previous frame.
 	SecondField bool
+	// ReorderFrames is the number of reorder frames the active sequence
+	// parameter set declares (H.264 VUI max_num_reorder_frames, HEVC
+	// sps_max_num_reorder_pics), -1 when it declares none.
+	ReorderFrames int
 	// Discarded marks frames that are decoded but not shown because an
 	// edit list cuts them (see [Options].Timestamps); ffprobe does not
 	// print them.

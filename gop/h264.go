@@ -28,6 +28,7 @@ type h264SPSInfo struct {
 	log2MaxPocLsb           int
 	deltaPicOrderAlwaysZero bool
 	separateColourPlane     bool
+	numReorder              int // VUI max_num_reorder_frames, -1 when absent
 }
 
 // h264PPSInfo keeps the PPS fields the first slice header fields depend
@@ -123,7 +124,12 @@ func (p *h264Parser) parseSPS(nal []byte) error {
 	if s.Log2MaxFrameNumMinus4 > 12 || s.Log2MaxPicOrderCntLsbMinus4 > 12 || s.PicOrderCntType > 2 {
 		return fmt.Errorf("SPS %d: field out of range: %w", id, media.ErrCorrupt)
 	}
+	reorder := -1
+	if s.VUI != nil && s.VUI.BitstreamRestriction != nil {
+		reorder = int(min(s.VUI.BitstreamRestriction.MaxNumReorderFrames, 16))
+	}
 	p.sps[id] = h264SPSInfo{
+		numReorder:              reorder,
 		ok:                      true,
 		raw:                     append([]byte(nil), nal...),
 		log2MaxFrameNum:         int(s.Log2MaxFrameNumMinus4) + 4,
@@ -383,6 +389,10 @@ func (p *h264Parser) frame(au []byte, lengthSize int, f *Frame) error {
 	}
 	pps := &p.pps[pic.PPSID]
 	mbaff := pps.ok && p.sps[pps.spsID].mbaff
+	f.ReorderFrames = -1
+	if pps.ok && p.sps[pps.spsID].ok {
+		f.ReorderFrames = p.sps[pps.spsID].numReorder
+	}
 	switch {
 	case pic.FieldPic && second:
 		f.Structure = FieldPair

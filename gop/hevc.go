@@ -33,6 +33,7 @@ type hevcSPSInfo struct {
 	addrBits      int // bits of slice_segment_address
 	log2MaxPocLsb int
 	separatePlane bool
+	numReorder    int // sps_max_num_reorder_pics of the highest sub-layer
 }
 
 type hevcPPSInfo struct {
@@ -114,7 +115,12 @@ func (p *hevcParser) parseSPS(nal []byte) error {
 	if addr > 32 {
 		return fmt.Errorf("SPS %d: picture of %dx%d CTBs: %w", s.ID, w, h, media.ErrCorrupt)
 	}
+	reorder := -1
+	if n := len(s.MaxNumReorderPics); n > 0 {
+		reorder = int(min(s.MaxNumReorderPics[n-1], 16))
+	}
 	p.sps[s.ID] = hevcSPSInfo{
+		numReorder:    reorder,
 		ok:            true,
 		raw:           append([]byte(nil), nal...),
 		addrBits:      addr,
@@ -268,6 +274,10 @@ func (p *hevcParser) frame(au []byte, lengthSize int, f *Frame) error {
 	}
 	f.NALType = pic.NALType
 	f.TemporalID = pic.TemporalID
+	f.ReorderFrames = -1
+	if pps := &p.pps[pic.PPSID]; pps.ok && p.sps[pps.spsID].ok {
+		f.ReorderFrames = p.sps[pps.spsID].numReorder
+	}
 	f.POCLsb = int(pic.POCLsb)
 	// libavcodec's hevc decoder: key_frame = IRAP, pict_type from the
 	// first slice's slice_type.

@@ -1,9 +1,9 @@
 package main
 
 import (
+	"bufio"
 	"context"
 	"encoding/csv"
-	"encoding/json"
 	"fmt"
 	"io"
 	"os"
@@ -29,6 +29,16 @@ type videoInput struct {
 // stream < 0, else the one with that ffprobe stream index) and analyses
 // every frame. MP4 timestamps follow ffprobe's reading of the edit list.
 func loadVideo(ctx context.Context, path string, stream int) (*videoInput, error) {
+	ins, err := loadVideos(ctx, path, stream, false)
+	if err != nil {
+		return nil, err
+	}
+	return ins[0], nil
+}
+
+// loadVideos is loadVideo returning every video stream when all is set
+// and stream < 0.
+func loadVideos(ctx context.Context, path string, stream int, all bool) ([]*videoInput, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, err
@@ -42,32 +52,31 @@ func loadVideo(ctx context.Context, path string, stream int) (*videoInput, error
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
-	var tr *media.Track
-	pos := -1
-	for i, t := range d.Tracks() {
-		if t.Kind != media.KindVideo {
+	var out []*videoInput
+	for pos, tr := range d.Tracks() {
+		if tr.Kind != media.KindVideo || (stream >= 0 && tr.Index != stream) {
 			continue
 		}
-		if stream < 0 || t.Index == stream {
-			tr, pos = t, i
+		var opts gop.Options
+		if r, ok := d.(*mp4.Reader); ok {
+			opts.Timestamps = ffprobeTimeline(r, pos, tr)
+		}
+		frames, err := gop.ReadFrames(ctx, d, tr, opts)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", path, err)
+		}
+		out = append(out, &videoInput{Path: path, Size: st.Size(), Demux: d, Track: tr, Frames: frames})
+		if !all || stream >= 0 {
 			break
 		}
 	}
-	if tr == nil {
+	if len(out) == 0 {
 		if stream >= 0 {
 			return nil, fmt.Errorf("%s: no video stream with index %d", path, stream)
 		}
 		return nil, fmt.Errorf("%s: no video stream", path)
 	}
-	var opts gop.Options
-	if r, ok := d.(*mp4.Reader); ok {
-		opts.Timestamps = ffprobeTimeline(r, pos, tr)
-	}
-	frames, err := gop.ReadFrames(ctx, d, tr, opts)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
-	}
-	return &videoInput{Path: path, Size: st.Size(), Demux: d, Track: tr, Frames: frames}, nil
+	return out, nil
 }
 
 // ffprobeTimeline maps MP4 samples to the timestamps ffprobe gives them
@@ -107,11 +116,14 @@ temporal_id, nal_unit_type, structure) are extras.`,
   streamkit frames --csv segment.ts`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			in, err := loadVideo(cmd.Context(), args[0], stream)
+			ins, err := loadVideos(cmd.Context(), args[0], stream, true)
 			if err != nil {
 				return err
 			}
-			rows := ffprobeRows(in, all)
+			var rows []frameRow
+			for _, in := range ins {
+				rows = append(rows, ffprobeRows(in, all)...)
+			}
 			w := cmd.OutOrStdout()
 			switch {
 			case asJSON:
@@ -119,7 +131,12 @@ temporal_id, nal_unit_type, structure) are extras.`,
 			case asCSV:
 				return writeFramesCSV(w, rows)
 			}
-			return writeFramesText(w, in, rows)
+			for _, in := range ins {
+				if err := writeFramesText(w, in, ffprobeRows(in, all)); err != nil {
+					return err
+				}
+			}
+			return nil
 		},
 	}
 	cmd.Flags().BoolVar(&asJSON, "json", false, "ffprobe -show_frames -of json schema")
@@ -152,6 +169,7 @@ type frameRow struct {
 	PictType                string  `json:"pict_type"`
 	InterlacedFrame         int     `json:"interlaced_frame"`
 	// Extras (not in ffprobe's schema).
+	DisplayIndex     int    `json:"display_index"`
 	DecodeIndex      int64  `json:"decode_index"`
 	DTS              int64  `json:"dts"`
 	DTSTime          string `json:"dts_time"`
@@ -186,9 +204,11 @@ func ffprobeRows(in *videoInput, all bool) []frameRow {
 	}
 	gop.SetDisplayOrder(shown)
 	ordered := gop.PresentationOrder(shown)
+	// libavcodec delays output by has_b_frames: the SPS's declared
+	// reorder depth, raised when the stream needs more.
 	delay := 0
 	for i := range shown {
-		delay = max(delay, i-shown[i].Display)
+		delay = max(delay, i-shown[i].Display, shown[i].ReorderFrames)
 	}
 	rows := make([]frameRow, 0, len(ordered))
 	for k, f := range ordered {
@@ -196,7 +216,7 @@ func ffprobeRows(in *videoInput, all bool) []frameRow {
 			MediaType: "video", StreamIndex: in.Track.Index, PTS: f.PTS, PTSTime: ffTime(f.PTS, ts),
 			BestEffortTimestamp: f.PTS, BestEffortTimestampTime: ffTime(f.PTS, ts),
 			PktSize: strconv.Itoa(f.Size), Width: in.Track.Width, Height: in.Track.Height, PixFmt: in.Track.PixelFormat,
-			PictType: f.Type.String(), DecodeIndex: f.Index, DTS: f.DTS, DTSTime: ffTime(f.DTS, ts),
+			PictType: f.Type.String(), DisplayIndex: k, DecodeIndex: f.Index, DTS: f.DTS, DTSTime: ffTime(f.DTS, ts),
 			Reference: b2i(f.Reference), Leading: f.Leading.String(), TemporalID: f.TemporalID,
 			NALUnitType: f.NALType, Structure: f.Structure.String(), Discarded: b2i(f.Discarded),
 		}
@@ -238,20 +258,95 @@ func b2i(b bool) int {
 	return 0
 }
 
+// writeFramesJSON writes rows as ffprobe's {"frames": [...]} document.
+// It appends the fields by hand rather than through encoding/json: the
+// reflection-based encoder took most of the command's CPU time on long
+// files. frameRow's json tags document the same schema.
 func writeFramesJSON(w io.Writer, rows []frameRow) error {
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "    ")
-	return enc.Encode(struct {
-		Frames []frameRow `json:"frames"`
-	}{rows})
+	bw := bufio.NewWriterSize(w, 64<<10)
+	bw.WriteString("{\n    \"frames\": [")
+	var b []byte
+	for i, r := range rows {
+		b = b[:0]
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, "\n        {"...)
+		first := true
+		key := func(k string) {
+			if !first {
+				b = append(b, ',')
+			}
+			first = false
+			b = append(b, "\n            \""...)
+			b = append(b, k...)
+			b = append(b, "\": "...)
+		}
+		str := func(k, v string) { key(k); b = strconv.AppendQuote(b, v) }
+		num := func(k string, v int64) { key(k); b = strconv.AppendInt(b, v, 10) }
+		str("media_type", r.MediaType)
+		num("stream_index", int64(r.StreamIndex))
+		num("key_frame", int64(r.KeyFrame))
+		num("pts", r.PTS)
+		str("pts_time", r.PTSTime)
+		if r.PktDTS != nil {
+			num("pkt_dts", *r.PktDTS)
+			str("pkt_dts_time", *r.PktDTSTime)
+		}
+		num("best_effort_timestamp", r.BestEffortTimestamp)
+		str("best_effort_timestamp_time", r.BestEffortTimestampTime)
+		if r.PktDuration != nil {
+			num("pkt_duration", *r.PktDuration)
+			str("pkt_duration_time", *r.PktDurationTime)
+		}
+		if r.PktPos != "" {
+			str("pkt_pos", r.PktPos)
+		}
+		str("pkt_size", r.PktSize)
+		if r.Width != 0 {
+			num("width", int64(r.Width))
+			num("height", int64(r.Height))
+		}
+		if r.PixFmt != "" {
+			str("pix_fmt", r.PixFmt)
+		}
+		str("pict_type", r.PictType)
+		num("interlaced_frame", int64(r.InterlacedFrame))
+		num("display_index", int64(r.DisplayIndex))
+		num("decode_index", r.DecodeIndex)
+		num("dts", r.DTS)
+		str("dts_time", r.DTSTime)
+		if r.RAP != "" {
+			str("rap", r.RAP)
+		}
+		num("reference", int64(r.Reference))
+		if r.Leading != "" {
+			str("leading", r.Leading)
+		}
+		num("temporal_id", int64(r.TemporalID))
+		num("nal_unit_type", int64(r.NALUnitType))
+		str("structure", r.Structure)
+		if r.RecoveryFrameCnt != nil {
+			num("recovery_frame_cnt", int64(*r.RecoveryFrameCnt))
+		}
+		if r.Discarded != 0 {
+			num("discarded", int64(r.Discarded))
+		}
+		b = append(b, "\n        }"...)
+		if _, err := bw.Write(b); err != nil {
+			return err
+		}
+	}
+	bw.WriteString("\n    ]\n}\n")
+	return bw.Flush()
 }
 
 func writeFramesCSV(w io.Writer, rows []frameRow) error {
 	cw := csv.NewWriter(w)
-	_ = cw.Write([]string{"display_index", "decode_index", "pts", "pts_time", "dts", "dts_time", "pict_type", "key_frame",
+	_ = cw.Write([]string{"stream_index", "display_index", "decode_index", "pts", "pts_time", "dts", "dts_time", "pict_type", "key_frame",
 		"pkt_size", "pkt_pos", "rap", "reference", "leading", "temporal_id", "nal_unit_type", "structure"})
-	for i, r := range rows {
-		_ = cw.Write([]string{strconv.Itoa(i), strconv.FormatInt(r.DecodeIndex, 10), strconv.FormatInt(r.PTS, 10), r.PTSTime,
+	for _, r := range rows {
+		_ = cw.Write([]string{strconv.Itoa(r.StreamIndex), strconv.Itoa(r.DisplayIndex), strconv.FormatInt(r.DecodeIndex, 10), strconv.FormatInt(r.PTS, 10), r.PTSTime,
 			strconv.FormatInt(r.DTS, 10), r.DTSTime, r.PictType, strconv.Itoa(r.KeyFrame), r.PktSize, r.PktPos, r.RAP,
 			strconv.Itoa(r.Reference), r.Leading, strconv.Itoa(r.TemporalID), strconv.Itoa(r.NALUnitType), r.Structure})
 	}
@@ -263,7 +358,7 @@ func writeFramesText(w io.Writer, in *videoInput, rows []frameRow) error {
 	fmt.Fprintf(w, "%s: stream %d, %s %dx%d, %d frames (presentation order)\n", in.Path, in.Track.Index,
 		in.Track.Codec, in.Track.Width, in.Track.Height, len(rows))
 	fmt.Fprintf(w, "%7s %7s %12s %12s %-4s %-3s %8s  %s\n", "display", "decode", "pts_time", "dts_time", "type", "key", "size", "notes")
-	for i, r := range rows {
+	for _, r := range rows {
 		key := ""
 		if r.KeyFrame == 1 {
 			key = "key"
@@ -278,7 +373,7 @@ func writeFramesText(w io.Writer, in *videoInput, rows []frameRow) error {
 		if r.Structure != "progressive" {
 			notes += " " + r.Structure
 		}
-		if _, err := fmt.Fprintf(w, "%7d %7d %12s %12s %-4s %-3s %8s  %s\n", i, r.DecodeIndex, r.PTSTime, r.DTSTime,
+		if _, err := fmt.Fprintf(w, "%7d %7d %12s %12s %-4s %-3s %8s  %s\n", r.DisplayIndex, r.DecodeIndex, r.PTSTime, r.DTSTime,
 			r.PictType, key, r.PktSize, notes); err != nil {
 			return err
 		}
