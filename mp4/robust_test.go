@@ -188,3 +188,67 @@ func TestSharedFilesNoPanic(t *testing.T) {
 		}()
 	}
 }
+
+func TestOptions(t *testing.T) {
+	f := fixtures + "/h264_frag.mp4"
+	if _, err := os.Stat(f); err != nil {
+		t.Skip(err)
+	}
+	r := openFile(t, f, WithoutFragmentScan())
+	n := 0
+	for _, err := range r.Samples() {
+		if err != nil {
+			t.Fatal(err)
+		}
+		n++
+	}
+	for _, tr := range r.Tracks() {
+		if tr.SampleCount != -1 || tr.Bytes != -1 {
+			t.Errorf("track %d: SampleCount %d Bytes %d without a fragment scan, want -1", tr.ID, tr.SampleCount, tr.Bytes)
+		}
+	}
+	if full := openFile(t, f); n != int(full.Tracks()[0].SampleCount+full.Tracks()[1].SampleCount) {
+		t.Errorf("iterated %d samples without the scan", n)
+	}
+
+	b, _ := os.ReadFile(f)
+	_, err := NewReader(bytes.NewReader(b), int64(len(b)), WithMaxBoxSize(64))
+	var pe *media.PosError
+	if !errors.Is(err, ErrBoxTooLarge) || !errors.Is(err, media.ErrUnsupported) || !errors.As(err, &pe) || pe.What != "moov" {
+		t.Errorf("WithMaxBoxSize(64): %v", err)
+	}
+}
+
+func TestMatchAndRegistry(t *testing.T) {
+	cases := []struct {
+		head []byte
+		want bool
+	}{
+		{[]byte("\x00\x00\x00\x20ftypisom"), true},
+		{[]byte("\x00\x00\x00\x18stypmsdh"), true},
+		{[]byte("\x00\x00\x00\x08free"), true},
+		{[]byte("\x00\x00\x00\x01mdat\x00\x00\x00\x00\x00\x00\x00\x10"), true},
+		{[]byte("\x00\x00\x00\x00moov"), true},
+		{[]byte("\x00\x00\x00\x04moov"), false}, // size below a header
+		{[]byte("\x47\x40\x00\x10\x00\x00\xb0\x0d"), false},
+		{[]byte("ftyp"), false},
+		{nil, false},
+	}
+	for _, c := range cases {
+		if got := Match(c.head); got != c.want {
+			t.Errorf("Match(%q) = %v", c.head, got)
+		}
+	}
+	f := fixtures + "/aac.m4a"
+	b, err := os.ReadFile(f)
+	if err != nil {
+		t.Skip(err)
+	}
+	d, err := media.Open(bytes.NewReader(b), int64(len(b)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d.Format() != "mp4" || len(d.Tracks()) != 1 || d.Tracks()[0].Codec != media.CodecAAC {
+		t.Errorf("media.Open: format %q, %d tracks", d.Format(), len(d.Tracks()))
+	}
+}
