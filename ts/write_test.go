@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"io"
 	"os"
 	"path/filepath"
 	"testing"
@@ -243,4 +244,24 @@ func FuzzMux(f *testing.F) {
 			t.Fatalf("output does not open: %v", err)
 		}
 	})
+}
+
+// BenchmarkMux muxes the 6 s 640x360 ladder rendition (MP4, in memory) to
+// io.Discard. MB/s counts input bytes.
+func BenchmarkMux(b *testing.B) {
+	data, err := os.ReadFile(filepath.Join(muxFixtures, "ladder_360.mp4"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	d, err := media.Open(bytes.NewReader(data), int64(len(data)))
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.SetBytes(int64(len(data)))
+	b.ReportAllocs()
+	for b.Loop() {
+		if err := ts.Mux(context.Background(), io.Discard, d); err != nil {
+			b.Fatal(err)
+		}
+	}
 }
