@@ -2,6 +2,7 @@ package dash
 
 import (
 	"bytes"
+	"encoding/xml"
 	"errors"
 	"fmt"
 	"io"
@@ -64,11 +65,11 @@ func ReadLadder(path string) (*Ladder, error) {
 	if err != nil {
 		return nil, err
 	}
-	m, err := mpd.MPDFromBytes(data)
+	m, err := parseMPD(data)
 	if err != nil {
 		return nil, fmt.Errorf("dash: %s: %w", path, err)
 	}
-	if m.GetType() != mpd.STATIC_TYPE {
+	if m.Type != "" && m.Type != mpd.STATIC_TYPE {
 		return nil, fmt.Errorf("%w: %s is a dynamic MPD", ErrNotPackaged, path)
 	}
 	if len(m.Periods) == 0 {
@@ -76,11 +77,16 @@ func ReadLadder(path string) (*Ladder, error) {
 	}
 	period := m.Periods[0]
 	var total float64
-	switch {
-	case period.Duration != nil:
-		total = period.Duration.Seconds()
-	case m.MediaPresentationDuration != nil:
-		total = m.MediaPresentationDuration.Seconds()
+	for _, d := range []string{period.Duration, m.MediaPresentationDuration} {
+		if d == "" {
+			continue
+		}
+		v, err := mpd.ParseDuration(d)
+		if err != nil {
+			return nil, fmt.Errorf("dash: %s: duration %q: %w", path, d, err)
+		}
+		total = v.Seconds()
+		break
 	}
 	base := filepath.Dir(path)
 	type level struct {
@@ -90,16 +96,18 @@ func ReadLadder(path string) (*Ladder, error) {
 		durs  []float64
 	}
 	var levels []level
-	for _, as := range period.AdaptationSets {
+	for ai := range period.AdaptationSets {
+		as := &period.AdaptationSets[ai]
 		if !isVideo(as) {
 			continue
 		}
-		for _, rep := range as.Representations {
+		for ri := range as.Representations {
+			rep := &as.Representations[ri]
 			sizes, durs, err := repSegments(base, as, rep, total)
 			if err != nil {
-				return nil, fmt.Errorf("%s: Representation %q: %w", path, rep.Id, err)
+				return nil, fmt.Errorf("%s: Representation %q: %w", path, rep.ID, err)
 			}
-			levels = append(levels, level{float64(rep.Bandwidth) / 1000, rep.Id, sizes, durs})
+			levels = append(levels, level{float64(rep.Bandwidth) / 1000, rep.ID, sizes, durs})
 		}
 		break
 	}
@@ -137,7 +145,68 @@ func ReadLadder(path string) (*Ladder, error) {
 	return l, nil
 }
 
-func isVideo(as *mpd.AdaptationSetType) bool {
+// The MPD is read with encoding/xml into the few elements ReadLadder
+// needs rather than with dash-mpd's decoder: that decoder (a fork of
+// encoding/xml) loops forever on some hostile documents (found by
+// FuzzReadLadder), and ReadLadder reads files it did not write.
+type xMPD struct {
+	Type                      string    `xml:"type,attr"`
+	MediaPresentationDuration string    `xml:"mediaPresentationDuration,attr"`
+	Periods                   []xPeriod `xml:"Period"`
+}
+
+type xPeriod struct {
+	Duration       string           `xml:"duration,attr"`
+	AdaptationSets []xAdaptationSet `xml:"AdaptationSet"`
+}
+
+type xAdaptationSet struct {
+	ContentType     string            `xml:"contentType,attr"`
+	MimeType        string            `xml:"mimeType,attr"`
+	SegmentTemplate *xSegmentTemplate `xml:"SegmentTemplate"`
+	SegmentBase     *xSegmentBase     `xml:"SegmentBase"`
+	Representations []xRepresentation `xml:"Representation"`
+}
+
+type xRepresentation struct {
+	ID              string            `xml:"id,attr"`
+	Bandwidth       uint64            `xml:"bandwidth,attr"`
+	MimeType        string            `xml:"mimeType,attr"`
+	BaseURLs        []string          `xml:"BaseURL"`
+	SegmentTemplate *xSegmentTemplate `xml:"SegmentTemplate"`
+	SegmentBase     *xSegmentBase     `xml:"SegmentBase"`
+}
+
+type xSegmentTemplate struct {
+	Media           string     `xml:"media,attr"`
+	Timescale       *uint64    `xml:"timescale,attr"`
+	StartNumber     *uint64    `xml:"startNumber,attr"`
+	Duration        *uint64    `xml:"duration,attr"`
+	SegmentTimeline *xTimeline `xml:"SegmentTimeline"`
+}
+
+type xTimeline struct {
+	S []struct {
+		T *uint64 `xml:"t,attr"`
+		D uint64  `xml:"d,attr"`
+		R int     `xml:"r,attr"`
+	} `xml:"S"`
+}
+
+type xSegmentBase struct {
+	IndexRange string `xml:"indexRange,attr"`
+}
+
+func parseMPD(data []byte) (*xMPD, error) {
+	var m xMPD
+	d := xml.NewDecoder(bytes.NewReader(data))
+	if err := d.Decode(&m); err != nil {
+		return nil, err
+	}
+	return &m, nil
+}
+
+func isVideo(as *xAdaptationSet) bool {
 	if as.ContentType == "video" || strings.HasPrefix(as.MimeType, "video/") {
 		return true
 	}
@@ -167,7 +236,7 @@ func readLimited(path string, limit int64) ([]byte, error) {
 
 // repSegments returns the sizes (bytes) and durations (seconds) of a
 // Representation's media segments.
-func repSegments(base string, as *mpd.AdaptationSetType, rep *mpd.RepresentationType, total float64) ([]float64, []float64, error) {
+func repSegments(base string, as *xAdaptationSet, rep *xRepresentation, total float64) ([]float64, []float64, error) {
 	st := rep.SegmentTemplate
 	if st == nil {
 		st = as.SegmentTemplate
@@ -183,7 +252,7 @@ func repSegments(base string, as *mpd.AdaptationSetType, rep *mpd.Representation
 		if len(rep.BaseURLs) == 0 {
 			return nil, nil, fmt.Errorf("%w: SegmentBase without BaseURL", ErrNotPackaged)
 		}
-		p, err := localPath(base, string(rep.BaseURLs[0].Value))
+		p, err := localPath(base, strings.TrimSpace(rep.BaseURLs[0]))
 		if err != nil {
 			return nil, nil, err
 		}
@@ -196,13 +265,13 @@ var templateID = regexp.MustCompile(`\$(RepresentationID|Number|Time|Bandwidth)(
 
 // expand substitutes a SegmentTemplate identifier (ISO/IEC 23009-1
 // 5.3.9.4.4), including the %0Nd width format.
-func expand(tmpl string, rep *mpd.RepresentationType, number, t uint64) string {
+func expand(tmpl string, rep *xRepresentation, number, t uint64) string {
 	s := templateID.ReplaceAllStringFunc(tmpl, func(m string) string {
 		sub := templateID.FindStringSubmatch(m)
 		var v string
 		switch sub[1] {
 		case "RepresentationID":
-			return rep.Id
+			return rep.ID
 		case "Number":
 			v = strconv.FormatUint(number, 10)
 		case "Time":
@@ -221,11 +290,17 @@ func expand(tmpl string, rep *mpd.RepresentationType, number, t uint64) string {
 	return strings.ReplaceAll(s, "$$", "$")
 }
 
-func templateSegments(base string, rep *mpd.RepresentationType, st *mpd.SegmentTemplateType, total float64) ([]float64, []float64, error) {
-	ts := float64(st.GetTimescale())
+func templateSegments(base string, rep *xRepresentation, st *xSegmentTemplate, total float64) ([]float64, []float64, error) {
+	ts := float64(1)
+	if st.Timescale != nil {
+		if *st.Timescale == 0 {
+			return nil, nil, fmt.Errorf("%w: timescale 0", ErrNotPackaged)
+		}
+		ts = float64(*st.Timescale)
+	}
 	number := uint64(1)
 	if st.StartNumber != nil {
-		number = uint64(*st.StartNumber)
+		number = *st.StartNumber
 	}
 	type seg struct{ t, d uint64 }
 	var segs []seg
@@ -236,7 +311,7 @@ func templateSegments(base string, rep *mpd.RepresentationType, st *mpd.SegmentT
 			if s.T != nil {
 				t = *s.T
 			}
-			if s.R < 0 || s.D == 0 {
+			if s.R < 0 || s.D == 0 || s.R >= maxSegments {
 				return nil, nil, fmt.Errorf("%w: open-ended or zero-length S element", ErrNotPackaged)
 			}
 			for k := 0; k <= s.R; k++ {
@@ -247,7 +322,7 @@ func templateSegments(base string, rep *mpd.RepresentationType, st *mpd.SegmentT
 				t += s.D
 			}
 		}
-	case st.Duration != nil && *st.Duration > 0:
+	case st.Duration != nil && *st.Duration > 0 && *st.Duration < 1<<40:
 		d := float64(*st.Duration)
 		n := int(math.Ceil(total*ts/d - 1e-9))
 		if n <= 0 || n > maxSegments {

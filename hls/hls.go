@@ -123,7 +123,7 @@ func MediaPlaylist(r *segment.Rendition) (*m3u8.MediaPlaylist, error) {
 	var durs []float64
 	for _, s := range r.Segments {
 		seg := &m3u8.MediaSegment{URI: s.URI, Duration: r.Seconds(s.Duration)}
-		if r.Index != nil {
+		if r.ByteRange {
 			seg.Limit, seg.Offset = s.Size, s.Offset
 		}
 		if err := pl.AppendSegment(seg); err != nil {

@@ -133,7 +133,18 @@ func readPlaylist(path string) (m3u8.Playlist, error) {
 	if len(data) > maxPlaylist {
 		return nil, fmt.Errorf("hls: %s: playlist larger than %d bytes", path, maxPlaylist)
 	}
-	pl, _, err := m3u8.Decode(*bytes.NewBuffer(data), true)
+	return decodePlaylist(path, data)
+}
+
+// decodePlaylist parses with hls-m3u8, turning a panic of the third-party
+// parser on hostile input into an error.
+func decodePlaylist(path string, data []byte) (pl m3u8.Playlist, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			pl, err = nil, fmt.Errorf("hls: %s: malformed playlist (%v)", path, r)
+		}
+	}()
+	pl, _, err = m3u8.Decode(*bytes.NewBuffer(data), true)
 	if err != nil {
 		return nil, fmt.Errorf("hls: %s: %w", path, err)
 	}

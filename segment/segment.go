@@ -157,8 +157,11 @@ type Rendition struct {
 	Timescale uint32
 	// Init is the CMAF header (ftyp+moov); nil for TS.
 	Init *Range
-	// Index is the sidx box in byte-range mode; nil otherwise.
+	// Index is the sidx box in byte-range CMAF; nil otherwise.
 	Index *Range
+	// ByteRange is set when every segment is a byte range of one file
+	// (WithByteRange).
+	ByteRange bool
 	// Segments in presentation order.
 	Segments []Segment
 	// IFrames lists every key frame for I-frame playlists (video only).

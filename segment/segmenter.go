@@ -343,7 +343,7 @@ func writeRendition(dir, id string, td *trackData, cuts []float64, cfg *config) 
 	if err := os.MkdirAll(filepath.Join(dir, id), 0o755); err != nil {
 		return nil, err
 	}
-	r := &Rendition{ID: id, Source: td.in.Name, Track: td.track, Timescale: td.track.Timescale}
+	r := &Rendition{ID: id, Source: td.in.Name, Track: td.track, Timescale: td.track.Timescale, ByteRange: cfg.byteRange}
 	if cfg.format == TS {
 		return r, writeTSRendition(dir, r, td, starts, cfg)
 	}
