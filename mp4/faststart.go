@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"os"
 
 	"github.com/streamkit-go/streamkit/media"
 )
@@ -120,6 +121,7 @@ func Faststart(dst io.Writer, src io.ReaderAt, size int64) (moved bool, err erro
 		}
 		newMoov = patched
 	}
+	var buf []byte
 	for _, i := range order {
 		if i == moovI {
 			if _, err := dst.Write(newMoov); err != nil {
@@ -128,11 +130,36 @@ func Faststart(dst io.Writer, src io.ReaderAt, size int64) (moved bool, err erro
 			continue
 		}
 		b := boxes[i]
-		if _, err := io.Copy(dst, io.NewSectionReader(src, b.off, b.size)); err != nil {
+		if err := copyRange(dst, src, b.off, b.size, &buf); err != nil {
 			return false, err
 		}
 	}
 	return true, nil
+}
+
+// copyRange copies n bytes of src from off to dst. Between two files it
+// lets the kernel copy (copy_file_range via os.File.ReadFrom); otherwise
+// it copies through a 1 MiB buffer.
+func copyRange(dst io.Writer, src io.ReaderAt, off, n int64, buf *[]byte) error {
+	if sf, ok := src.(*os.File); ok {
+		if _, ok := dst.(*os.File); ok {
+			if _, err := sf.Seek(off, io.SeekStart); err == nil {
+				m, err := io.Copy(dst, io.LimitReader(sf, n))
+				if err == nil && m != n {
+					err = posErr(off+m, "mdat", media.ErrTruncated, "file ended %d bytes early", n-m)
+				}
+				return err
+			}
+		}
+	}
+	if want := int(min(n, 1<<20)); len(*buf) < want {
+		*buf = make([]byte, want)
+	}
+	m, err := io.CopyBuffer(dst, io.NewSectionReader(src, off, n), *buf)
+	if err == nil && m != n {
+		err = posErr(off+m, "mdat", media.ErrTruncated, "file ended %d bytes early", n-m)
+	}
+	return err
 }
 
 // patchChunkOffsets rewrites every stco/co64 in moov through remap,

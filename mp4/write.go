@@ -625,7 +625,7 @@ func ac3Record(f []byte, eac3 bool) ([]byte, error) {
 	frameBytes := (frmsiz + 1) * 2
 	dataRate := frameBytes * 8 * rate / (numblks * 256) / 1000
 	var w box
-	v := dataRate<<3 | 0 // num_ind_sub = 0 (one independent substream)
+	v := dataRate << 3 // data_rate(13), num_ind_sub(3) = 0: one independent substream
 	w.u16(uint16(v))
 	fs := fscod
 	if fs == 3 {

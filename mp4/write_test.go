@@ -26,15 +26,6 @@ type wSample struct {
 	hash     [32]byte
 }
 
-func wRead(t *testing.T, b []byte) [][]wSample {
-	t.Helper()
-	r, err := NewReader(bytes.NewReader(b), int64(len(b)))
-	if err != nil {
-		t.Fatalf("reading output: %v", err)
-	}
-	return wSamples(t, r)
-}
-
 func wSamples(t *testing.T, d media.Demuxer) [][]wSample {
 	t.Helper()
 	idx := map[int]int{}
@@ -472,5 +463,55 @@ func TestWriteMoovAtEndThenFaststart(t *testing.T) {
 	}
 	if !bytes.Equal(fast.Bytes(), direct.Bytes()) {
 		t.Errorf("faststart of the moov-at-end output differs from the moov-first output")
+	}
+}
+
+// Writer benchmarks: the 6 s 640x360 ladder rendition, in memory, to
+// io.Discard. MB/s counts input bytes.
+func wBenchInput(b *testing.B) (*Reader, []byte) {
+	data, err := os.ReadFile("../testdata/media/ladder_360.mp4")
+	if err != nil {
+		b.Fatal(err)
+	}
+	r, err := NewReader(bytes.NewReader(data), int64(len(data)))
+	if err != nil {
+		b.Fatal(err)
+	}
+	return r, data
+}
+
+func BenchmarkWriteProgressive(b *testing.B) {
+	r, data := wBenchInput(b)
+	b.SetBytes(int64(len(data)))
+	b.ReportAllocs()
+	for b.Loop() {
+		if err := WriteProgressive(context.Background(), io.Discard, r); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkWriteFragmented(b *testing.B) {
+	r, data := wBenchInput(b)
+	b.SetBytes(int64(len(data)))
+	b.ReportAllocs()
+	for b.Loop() {
+		if err := WriteFragmented(context.Background(), io.Discard, r); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkFaststart(b *testing.B) {
+	data, err := os.ReadFile("../testdata/media/h264_moovend.mp4")
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.SetBytes(int64(len(data)))
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := Faststart(io.Discard, bytes.NewReader(data), int64(len(data))); err != nil {
+			b.Fatal(err)
+		}
 	}
 }
