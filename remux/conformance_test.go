@@ -163,7 +163,7 @@ func readerPackets(t *testing.T, file string) [][]pkt {
 	return out
 }
 
-func open(t *testing.T, file string) (media.Demuxer, func()) {
+func open(t testing.TB, file string) (media.Demuxer, func()) {
 	t.Helper()
 	f, err := os.Open(file)
 	if err != nil {
