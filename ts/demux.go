@@ -61,6 +61,7 @@ type demux struct {
 	onPCR   func(prog int, pcr int64)
 	onPES   func(s *esStream, pts int64)
 	stats   Stats
+	sawEIT  bool // packets on PID 0x12 (DVB EIT) were seen
 	src     *source
 	lastPCR []int64 // per program, 27 MHz; noTS before the first
 	stop    bool
@@ -211,6 +212,9 @@ func (d *demux) packet(pkt []byte, pos, n int64, h *packetHeader) {
 	}
 	k := d.rd.pidIdx[h.pid]
 	if k == 0 {
+		if h.pid == pidEIT {
+			d.sawEIT = true
+		}
 		return
 	}
 	s := d.streams[k-1]

@@ -470,8 +470,10 @@ func (s *esStream) videoDuration() int64 {
 }
 
 // sectionPayload collects the PSI sections of a section-carrying stream
-// (SCTE-35 splice_info_section) and emits each as a sample stamped, as
-// libavformat does, with the program's last PCR (its 90 kHz base).
+// (SCTE-35 splice_info_section, DVB EIT) and emits each as a sample
+// stamped, as libavformat does for SCTE-35, with the program's last PCR
+// (its 90 kHz base), or its latest (first) PES timestamp before any PCR
+// (any PES).
 //
 //	[pointer_field (PUSI only)] table_id(8) syntax(1) private(1) reserved(2)
 //	section_length(12) ... section_length bytes
@@ -524,18 +526,36 @@ func (s *esStream) addSectionBytes(b []byte) {
 		}
 		start := s.consumed
 		s.consumed += n
+		// As libavformat's section filters: sections with a bad CRC are
+		// dropped, and on the EIT PID only event information tables
+		// (table_id 0x4E-0x6F) count.
+		sec := s.es[start : start+n]
+		if rest[1]&0x80 != 0 && n >= 7 && sectionCRC(sec) != 0 {
+			s.d.stats.PESErrors++
+			s.d.damage(s.pesPos, s.what, "section CRC mismatch")
+			continue
+		}
+		if s.info.pid == pidEIT && (sec[0] < 0x4E || sec[0] > 0x6F) {
+			continue
+		}
 		s.emitSection(start, start+n)
 	}
 }
 
 func (s *esStream) emitSection(start, end int) {
 	d := s.d
-	pcr := d.lastPCR[s.info.prog]
-	if pcr == noTS {
+	var ts int64
+	switch pcr := d.lastPCR[s.info.prog]; {
+	case pcr != noTS:
+		ts = s.prog.unwrap(pcr / 300)
+	case s.prog.haveRef:
+		ts = s.prog.ref // no PCR yet: the program's latest timestamp
+	case s.info.prog < len(d.rd.refs) && d.rd.refs[s.info.prog].haveRef:
+		ts = d.rd.refs[s.info.prog].startRef // before any: its first one
+	default:
 		d.stats.Untimed++
 		return
 	}
-	ts := s.prog.unwrap(pcr / 300)
 	t := s.info.track
 	d.smp = media.Sample{
 		TrackID: t.ID,
@@ -552,4 +572,29 @@ func (s *esStream) emitSection(start, end int) {
 	if d.emit != nil && !d.emit(s, &d.smp) {
 		d.stop = true
 	}
+}
+
+var sectionCRCTable = func() (t [256]uint32) {
+	for i := range t {
+		c := uint32(i) << 24
+		for k := 0; k < 8; k++ {
+			if c&0x80000000 != 0 {
+				c = c<<1 ^ 0x04C11DB7
+			} else {
+				c <<= 1
+			}
+		}
+		t[i] = c
+	}
+	return
+}()
+
+// sectionCRC is the CRC-32/MPEG-2 of b; 0 over a section including its
+// CRC_32 field means the section is intact.
+func sectionCRC(b []byte) uint32 {
+	crc := uint32(0xFFFFFFFF)
+	for _, v := range b {
+		crc = crc<<8 ^ sectionCRCTable[byte(crc>>24)^v]
+	}
+	return crc
 }

@@ -385,6 +385,30 @@ func (rd *Reader) addProgram(pmtPID uint16, pmt *astits.PMTData) {
 	}
 }
 
+// pidEIT carries the DVB event information table (ETSI EN 300 468).
+const pidEIT = 0x12
+
+// addEPG adds the data track ffprobe reports for the EIT sections of a
+// DVB stream ("epg", PID 0x12, no program). Its samples are the EIT
+// sections, stamped with the first program's PCR.
+func (rd *Reader) addEPG() {
+	t := &media.Track{
+		ID:          pidEIT,
+		Index:       len(rd.tracks),
+		Kind:        media.KindData,
+		Codec:       "epg",
+		CodecTag:    "[0][0][0][0]",
+		Timescale:   Timescale,
+		SampleCount: -1,
+		Bytes:       -1,
+		LevelIDC:    -99,
+	}
+	in := &streamInfo{pid: pidEIT, framer: framerSection, prog: 0, track: t, trackIndex: t.Index}
+	rd.pidIdx[pidEIT] = uint8(t.Index + 1)
+	rd.tracks = append(rd.tracks, t)
+	rd.infos = append(rd.infos, in)
+}
+
 // classify sets Kind, Codec and CodecTag from the stream type and the
 // descriptors, following libavformat's mpegts tables (ISO types, then
 // registration and descriptor overrides for private streams).
@@ -542,8 +566,6 @@ func (rd *Reader) probe(probeEnd int64) error {
 		}
 	}
 	for i, t := range rd.tracks {
-		// Without VUI timing, take the frame rate from the smallest DTS
-		// step, as ffprobe's r_frame_rate does for regular streams.
 		// The rate the timestamps show wins over VUI timing when it is a
 		// standard rate or when VUI disagrees by more than 1 % (some
 		// encoders write 1000000/1, or field rates), as in ffprobe's
@@ -558,6 +580,9 @@ func (rd *Reader) probe(probeEnd int64) error {
 		if !first[i] && pesPTS[i] != noTS {
 			t.StartDTS, t.StartPTS = pesPTS[i], pesPTS[i]
 		}
+	}
+	if d.sawEIT && len(rd.progs) > 0 && rd.pidIdx[pidEIT] == 0 && len(rd.tracks) < 255 {
+		rd.addEPG()
 	}
 	rd.refs = make([]progState, len(d.progs))
 	copy(rd.refs, d.progs)

@@ -134,8 +134,6 @@ func TestFixtureTracksAgainstFFprobeReferences(t *testing.T) {
 }
 
 var sharedTracks = map[string]trackDev{
-	// ffprobe adds an "epg" data stream for the EIT sections on PID 0x12.
-	"fetched/androidx/ts/sample_ait.ts": {extraFFprobe: 1},
 	// HE-AACv2: the ADTS header says LC at half the sample rate and one
 	// channel; ffprobe learns SBR and PS by decoding.
 	"fetched/shaka/id3-metadata.ts": {skipAudio: map[int]bool{0: true}},
