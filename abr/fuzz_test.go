@@ -242,3 +242,35 @@ func FuzzReadChunkSizes(f *testing.F) {
 		ReadChunkSizes(bytes.NewReader(data), "video_size_0")
 	})
 }
+
+func FuzzParseSabreArgs(f *testing.F) {
+	f.Add("-n x.json -m y.json -b 25 -ao -a bola -ab")
+	f.Add("-hl 3 8 -ws 3 5 -ma sliding -rmp 2 -nm 0.5 -ml 600 -gp 4 -noibr -noa -v")
+	f.Add("--network=x --max-buffer=10 -r none")
+	f.Add("-hl -3 -ws")
+	f.Fuzz(func(t *testing.T, s string) {
+		a, err := ParseSabreArgs(strings.Fields(s))
+		if err == nil {
+			a.Options()
+			a.Config(false)
+		}
+	})
+}
+
+func FuzzReadTableCSV(f *testing.F) {
+	f.Add([]byte("trace,algo,qoe_sum,avg_bitrate_kbps,rebuf_s\nnorway_bus_1,bb,80.95,2659.57,0\n"))
+	f.Add([]byte("trace,buffer size\na,\"b\n"))
+	f.Add([]byte("x,y\n1,2\n"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		tb, err := ReadTableCSV(bytes.NewReader(data), "part.csv")
+		if err != nil {
+			return
+		}
+		if m, err := MergeTables([]*Table{tb}); err == nil {
+			m.Summarize(m.Columns)
+			var b bytes.Buffer
+			m.WriteCSV(&b)
+			m.WriteJSONL(&b)
+		}
+	})
+}
