@@ -50,6 +50,10 @@ func WithoutFragmentScan() Option { return func(c *config) { c.scanFrag = false 
 // first or last), fragmented, or a CMAF init segment followed by media
 // segments. It implements media.Demuxer. Only box headers, moov and moof
 // are read; sample payloads are read by ReadSample.
+//
+// Once NewReader returns, a Reader is safe for concurrent use: every
+// Samples iteration keeps its own cursors and buffers, and ReadSample
+// only calls ReadAt.
 type Reader struct {
 	r    io.ReaderAt
 	size int64

@@ -252,3 +252,39 @@ func TestMatchAndRegistry(t *testing.T) {
 		t.Errorf("media.Open: format %q, %d tracks", d.Format(), len(d.Tracks()))
 	}
 }
+
+// TestConcurrentIteration runs several Samples iterations and
+// ReadSample calls at once (meaningful under -race).
+func TestConcurrentIteration(t *testing.T) {
+	f := fixtures + "/h264_frag.mp4"
+	if _, err := os.Stat(f); err != nil {
+		t.Skip(err)
+	}
+	r := openFile(t, f)
+	want := 0
+	for range r.Samples() {
+		want++
+	}
+	done := make(chan int)
+	for range 4 {
+		go func() {
+			n := 0
+			var buf []byte
+			for s, err := range r.Samples() {
+				if err == nil {
+					buf, err = r.ReadSample(&s, buf)
+				}
+				if err != nil {
+					break
+				}
+				n++
+			}
+			done <- n
+		}()
+	}
+	for range 4 {
+		if n := <-done; n != want {
+			t.Errorf("concurrent iteration saw %d samples, want %d", n, want)
+		}
+	}
+}
