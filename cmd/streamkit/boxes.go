@@ -45,6 +45,11 @@ fields: [{name, value}], children: [...]}.`,
 			if err != nil {
 				return err
 			}
+			head := make([]byte, 16)
+			n, _ := f.ReadAt(head, 0)
+			if !mp4.Match(head[:n]) {
+				return fmt.Errorf("%s: not an MP4 file (no known box at byte 0)", args[0])
+			}
 			boxes, rerr := mp4.ReadBoxes(f, st.Size())
 			out := cmd.OutOrStdout()
 			if asJSON {

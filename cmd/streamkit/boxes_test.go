@@ -56,6 +56,13 @@ func TestBoxesCLI(t *testing.T) {
 		t.Errorf("top-level boxes cover %d bytes of %d", end, st.Size())
 	}
 
+	// Not MP4 at all: one clear line.
+	ts := t.TempDir() + "/x.ts"
+	os.WriteFile(ts, bytes.Repeat([]byte{0x47, 0x40, 0, 0x10}, 47), 0o644)
+	if _, err := runBoxesCLI(t, "--json=false", ts); err == nil || !strings.Contains(err.Error(), "not an MP4 file") {
+		t.Errorf("TS input: %v", err)
+	}
+
 	// A truncated file prints what it can and fails with one line.
 	b, _ := os.ReadFile(f)
 	cut := t.TempDir() + "/cut.mp4"
