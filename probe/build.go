@@ -126,6 +126,16 @@ func buildMP4(ctx context.Context, res *Result, rd *mp4.Reader, size int64) erro
 		if (t.Codec == media.CodecAC3 || t.Codec == media.CodecEAC3) && t.Bitrate > 0 {
 			s.BitRate = t.Bitrate
 		}
+		if t.Codec == media.CodecEAC3 && st != nil && st.n > 0 {
+			// libavcodec's parser reports the rate of the first frame's
+			// header, which for E-AC-3 can differ from dec3's data_rate
+			// (frames of fewer than six blocks): read that one frame.
+			if b, err := rd.ReadSample(&st.first, nil); err == nil {
+				if br, ok := eac3Bitrate(b); ok {
+					s.BitRate = br
+				}
+			}
+		}
 		if !rd.Fragmented() && t.SampleCount > 0 {
 			s.NbFrames = t.SampleCount
 		} else if st != nil && st.moovCount > 0 {
@@ -208,6 +218,34 @@ func firstFragmentBytes(ctx context.Context, rd *mp4.Reader) (map[int]int64, err
 	return out, nil
 }
 
+// eac3Bitrate returns the bit rate implied by the E-AC-3 syncframe header
+// at the start of b (ETSI TS 102 366 E.1.2): frame size over the frame's
+// duration.
+//
+//	syncword(16) strmtyp(2) substreamid(3) frmsiz(11) fscod(2)
+//	[fscod2(2) if fscod == 3, else numblkscod(2)]
+func eac3Bitrate(b []byte) (int64, bool) {
+	if len(b) < 5 || b[0] != 0x0B || b[1] != 0x77 {
+		return 0, false
+	}
+	frmsiz := int64(b[2]&7)<<8 | int64(b[3])
+	frameBytes := (frmsiz + 1) * 2
+	fscod := b[4] >> 6
+	x := b[4] >> 4 & 3
+	var rate, blocks int64
+	if fscod == 3 {
+		rate = [4]int64{24000, 22050, 16000, 0}[x]
+		blocks = 6
+	} else {
+		rate = [3]int64{48000, 44100, 32000}[fscod]
+		blocks = [4]int64{1, 2, 3, 6}[x]
+	}
+	if rate == 0 {
+		return 0, false
+	}
+	return frameBytes * 8 * rate / (blocks * 256), true
+}
+
 // trackStats accumulates what a walk over the sample records learns.
 type trackStats struct {
 	n        int64
@@ -215,6 +253,7 @@ type trackStats struct {
 	firstDTS int64
 	lastDTS  int64
 	minDelta int64         // smallest positive DTS step
+	first    media.Sample  // the first sample record (payload not kept)
 	sumDur   int64         // sum of sample durations
 	deltas   map[int64]int // histogram of positive DTS steps (first frames)
 	// moovCount counts samples stored before the first movie fragment
@@ -229,6 +268,15 @@ type trackStats struct {
 	// computes it (integer, truncating).
 	aacRate  int64
 	aacCount int64
+}
+
+// gcdDelta returns the greatest common divisor of the DTS steps seen.
+func (st *trackStats) gcdDelta() int64 {
+	var g int64
+	for d := range st.deltas {
+		g = gcd(g, d)
+	}
+	return g
 }
 
 // modeDelta returns the most frequent DTS step (the smallest on ties).
@@ -301,7 +349,8 @@ func walkSamplesAll(ctx context.Context, d media.Demuxer, tracks []*media.Track,
 		}
 		st := stats[smp.TrackID]
 		if st == nil {
-			st = &trackStats{minPTS: smp.PTS, firstDTS: smp.DTS, lastDTS: smp.DTS, lastPos: -1, maxPESPTS: math.MinInt64}
+			st = &trackStats{minPTS: smp.PTS, firstDTS: smp.DTS, lastDTS: smp.DTS, lastPos: -1, maxPESPTS: math.MinInt64, first: smp}
+			st.first.Data = nil
 			stats[smp.TrackID] = st
 		}
 		if limit < 0 && smp.Offset >= 0 && smp.Offset+int64(smp.Size) > size {
@@ -393,12 +442,27 @@ func buildTS(ctx context.Context, res *Result, rd *ts.Reader, r io.ReaderAt, siz
 		st := head[t.ID]
 		if st != nil && st.n > 0 {
 			s.StartPTS = t.StartPTS
+			if t.Kind != media.KindVideo && t.Kind != media.KindAudio {
+				// Data streams (ID3, KLV): the first PES timestamp.
+				s.StartPTS = st.minPTS
+			}
 		}
 		if t.Kind == media.KindVideo && st != nil {
-			// Timestamps in TS jitter; the most common step, snapped to a
-			// standard rate, is what ffprobe's r_frame_rate estimate finds.
-			if d := st.modeDelta(); d > 0 {
-				s.RFrameRate = snapRate(avReduce(90000, d, 1001000))
+			// libavformat's r_frame_rate for MPEG-TS: the rate of the
+			// greatest common divisor of the frame steps when that is a
+			// plausible frame duration (more than 1/500 s); otherwise
+			// (jittery or variable timestamps) the codec's own frame
+			// rate (H.264/HEVC VUI timing); failing both, the most common
+			// step snapped to a standard rate.
+			switch g := st.gcdDelta(); {
+			case g > 90000/500:
+				s.RFrameRate = avReduce(90000, g, math.MaxInt32)
+			case !t.FrameRate.IsZero():
+				s.RFrameRate = t.FrameRate.Reduce()
+			default:
+				if d := st.modeDelta(); d > 0 {
+					s.RFrameRate = snapRate(avReduce(90000, d, 1001000))
+				}
 			}
 			if st.n > 1 && st.lastDTS > st.firstDTS {
 				s.AvgFrameRate = avReduce((st.n-1)*90000, st.lastDTS-st.firstDTS, 60000)

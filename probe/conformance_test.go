@@ -139,7 +139,13 @@ func compare(got, want doc, skip map[string]bool) []string {
 		}
 	}
 	if !skip["format.bit_rate"] {
-		cmpRate(&diffs, "format.bit_rate", got.Format["bit_rate"], want.Format["bit_rate"])
+		// bit_rate is size*8/duration: a duration inside its tolerance
+		// moves it by up to ftol/duration, on top of the 1 %.
+		slack := 0.0
+		if d, ok := num(want.Format["duration"]); ok && d > 0 {
+			slack = ftol / d
+		}
+		cmpRateTol(&diffs, "format.bit_rate", got.Format["bit_rate"], want.Format["bit_rate"], 0.01+slack)
 	}
 	if len(got.Streams) != len(want.Streams) {
 		add("%d streams, ffprobe %d", len(got.Streams), len(want.Streams))
@@ -234,15 +240,17 @@ func cmpNum(diffs *[]string, name string, g, w any, tol float64) {
 	cmpTime(diffs, name, g, w, tol+0.5)
 }
 
-func cmpRate(diffs *[]string, name string, g, w any) {
+func cmpRate(diffs *[]string, name string, g, w any) { cmpRateTol(diffs, name, g, w, 0.01) }
+
+func cmpRateTol(diffs *[]string, name string, g, w any, rel float64) {
 	if !sameKind(g, w) {
 		*diffs = append(*diffs, fmt.Sprintf("%s = %v (%T), ffprobe %v (%T)", name, g, g, w, w))
 		return
 	}
 	gf, ok1 := num(g)
 	wf, ok2 := num(w)
-	if ok1 && ok2 && math.Abs(gf-wf) > 0.01*wf {
-		*diffs = append(*diffs, fmt.Sprintf("%s = %v, ffprobe %v (more than 1%% apart)", name, g, w))
+	if ok1 && ok2 && math.Abs(gf-wf) > rel*wf {
+		*diffs = append(*diffs, fmt.Sprintf("%s = %v, ffprobe %v (more than %.1f%% apart)", name, g, w, 100*rel))
 	}
 }
 

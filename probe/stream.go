@@ -102,6 +102,18 @@ var codecLongNames = map[media.Codec]string{
 	media.CodecMP2:        "MP2 (MPEG audio layer 2)",
 	media.CodecMP3:        "MP3 (MPEG audio layer 3)",
 	media.CodecSCTE35:     "SCTE 35 Message Queue",
+	"aac_latm":            "AAC LATM (Advanced Audio Coding LATM syntax)",
+	"timed_id3":           "timed ID3 metadata",
+	"klv":                 "SMPTE 336M Key-Length-Value (KLV) metadata",
+	"eia_608":             "EIA-608 closed captions",
+	"bin_data":            "binary data",
+	"vp8":                 "On2 VP8",
+	"mjpeg":               "Motion JPEG",
+	"flac":                "FLAC (Free Lossless Audio Codec)",
+	"vorbis":              "Vorbis",
+	"mov_text":            "MOV text",
+	"dvb_subtitle":        "DVB subtitles",
+	"dvb_teletext":        "DVB teletext",
 }
 
 // newStream fills the fields every container shares from a track.
