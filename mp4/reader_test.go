@@ -23,6 +23,7 @@ type ffPacket struct {
 	PTS         *int64 `json:"pts"`
 	DTS         *int64 `json:"dts"`
 	Duration    int64  `json:"duration"`
+	PTSTime     string `json:"pts_time"`
 	Size        string `json:"size"`
 	Flags       string `json:"flags"`
 }
@@ -124,6 +125,9 @@ func comparePackets(t *testing.T, r *Reader, pk []ffPacket, live bool) {
 			}
 			if p.PTS != nil && s.PTS != *p.PTS {
 				msg = append(msg, fmt.Sprintf("pts %d (raw %d) want %d", s.PTS, s.Sample.PTS, *p.PTS))
+			}
+			if p.PTSTime != "" && p.PTSTime != "N/A" && fmt.Sprintf("%.6f", tr.Seconds(s.PTS)) != p.PTSTime {
+				msg = append(msg, fmt.Sprintf("pts_time %.6f want %s", tr.Seconds(s.PTS), p.PTSTime))
 			}
 			if p.DTS != nil && s.DTS != *p.DTS {
 				msg = append(msg, fmt.Sprintf("dts %d (raw %d) want %d", s.DTS, s.Sample.DTS, *p.DTS))
