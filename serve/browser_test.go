@@ -90,8 +90,10 @@ func packageSample(t *testing.T, opts ...segment.Option) (string, *segment.Prese
 	if _, err := hls.Write(dir, p); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := dash.Write(dir, p); err != nil {
-		t.Fatal(err)
+	if p.Format == segment.CMAF {
+		if _, err := dash.Write(dir, p); err != nil {
+			t.Fatal(err)
+		}
 	}
 	return dir, p
 }
@@ -121,6 +123,7 @@ func TestBrowserPlayback(t *testing.T) {
 	}
 	cmaf, _ := packageSample(t)
 	single, _ := packageSample(t, segment.WithByteRange())
+	tsDir, _ := packageSample(t, segment.WithTS())
 	cases := []struct {
 		name, dir, manifest string
 	}{
@@ -128,9 +131,16 @@ func TestBrowserPlayback(t *testing.T) {
 		{"dash.js/SegmentTemplate", cmaf, dash.ManifestName},
 		{"hls.js/byterange", single, hls.MultivariantName},
 		{"dash.js/SegmentBase", single, dash.ManifestName},
+		{"hls.js/MPEG-TS", tsDir, hls.MultivariantName},
 	}
+	// Playback runs in real time and mostly waits: run up to three
+	// browsers at once.
+	sem := make(chan struct{}, 3)
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			sem <- struct{}{}
+			defer func() { <-sem }()
 			res := play(t, bin, c.dir, c.manifest)
 			t.Logf("%s: reason %s, reached %.2f s, levels %d, start %d, target %d, switched %v, buffered %v, non-fatal errors %v",
 				res.Engine, res.Reason, res.MaxTime, len(res.Levels), res.StartLevel, res.SwitchTarget, res.SwitchedTo, res.BufferedLevels, res.Errors)
@@ -195,6 +205,8 @@ func play(t *testing.T, bin, dir, manifest string) playResult {
 	defer cancel()
 	args := append(append([]string{}, ChromiumFlags...), "--user-data-dir="+profile, page)
 	cmd := exec.Command(bin, args...)
+	// Chromium leaves files in TMPDIR when killed: give it its own.
+	cmd.Env = append(os.Environ(), "TMPDIR="+t.TempDir())
 	var stderr strings.Builder
 	cmd.Stderr = &stderr
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
