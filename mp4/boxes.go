@@ -47,6 +47,7 @@ func ReadBoxes(r io.ReaderAt, size int64, opts ...Option) ([]*Box, error) {
 	}
 	var out []*Box
 	var hb [16]byte
+	nodes := 0
 	for off := int64(0); off < size; {
 		n := min(int64(len(hb)), size-off)
 		if _, err := r.ReadAt(hb[:n], off); err != nil && err != io.EOF {
@@ -58,6 +59,9 @@ func ReadBoxes(r io.ReaderAt, size int64, opts ...Option) ([]*Box, error) {
 		}
 		b := &Box{Type: h.typ.String(), Offset: h.off, Size: h.size, HeaderSize: int(h.hlen)}
 		out = append(out, b)
+		if nodes++; nodes > MaxBoxes {
+			return out, posErr(h.off, b.Type, media.ErrUnsupported, "more than %d boxes; listing stops here", MaxBoxes)
+		}
 		name := h.typ.String()
 		_, isContainer := containers[name]
 		if isContainer || leafFields[name] != nil {
@@ -73,7 +77,7 @@ func ReadBoxes(r io.ReaderAt, size int64, opts ...Option) ([]*Box, error) {
 			if _, err := r.ReadAt(buf, h.off); err != nil && err != io.EOF {
 				return out, &media.PosError{Format: "mp4", Offset: h.off, What: name, Err: err}
 			}
-			if err := describe(b, h, buf, name, 0); err != nil {
+			if err := describe(b, h, buf, name, 0, &nodes); err != nil {
 				return out, err
 			}
 		}
@@ -84,7 +88,7 @@ func ReadBoxes(r io.ReaderAt, size int64, opts ...Option) ([]*Box, error) {
 
 // describe fills in the fields and children of b from its bytes (the
 // whole box for containers, a prefix for leaves).
-func describe(b *Box, h header, full []byte, where string, depth int) error {
+func describe(b *Box, h header, full []byte, where string, depth int, nodes *int) error {
 	name := h.typ.String()
 	if depth > maxDepth {
 		return posErr(h.off, where, media.ErrCorrupt, "boxes nested more than %d deep", maxDepth)
@@ -111,7 +115,10 @@ func describe(b *Box, h header, full []byte, where string, depth int) error {
 	err := children(body[skip:], h.bodyOff()+int64(skip), where, func(ch header, _, cfull []byte) error {
 		c := &Box{Type: ch.typ.String(), Offset: ch.off, Size: ch.size, HeaderSize: int(ch.hlen)}
 		b.Children = append(b.Children, c)
-		return describe(c, ch, cfull, where+"/"+c.Type, depth+1)
+		if *nodes++; *nodes > MaxBoxes {
+			return posErr(ch.off, where+"/"+c.Type, media.ErrUnsupported, "more than %d boxes; listing stops here", MaxBoxes)
+		}
+		return describe(c, ch, cfull, where+"/"+c.Type, depth+1, nodes)
 	})
 	if err != nil && !structural[name] {
 		// udta, meta, sample entries and the like hold vendor data that
@@ -120,6 +127,11 @@ func describe(b *Box, h header, full []byte, where string, depth int) error {
 	}
 	return err
 }
+
+// MaxBoxes bounds the number of boxes ReadBoxes lists (a day of 2-second
+// fragments is about a million), so that a file of tiny boxes cannot make
+// it build a tree many times the file's size.
+const MaxBoxes = 4 << 20
 
 // maxDepth bounds the nesting ReadBoxes follows (real files stay under 12).
 const maxDepth = 32
