@@ -118,3 +118,44 @@ func TestAllAlgorithmsDeterministic(t *testing.T) {
 		}
 	}
 }
+
+// Segment replacement (-r left|right, MODELS.md §2.9.6): replacements happen,
+// every segment is still played once, and the per-segment log marks them.
+func TestReplacement(t *testing.T) {
+	m, _ := LoadSabreManifest(filepath.Join(testdataDir, "sabre", "bbb4k.json"))
+	tr, _ := LoadTrace(filepath.Join(testdataDir, "sabre", "4Glogs", "report_bus_0001.json"), 0)
+	for _, mode := range []string{"left", "right"} {
+		for _, name := range []string{"bolae", "bola", "dynamic"} {
+			alg, _ := New(name, Config{})
+			repl, next := 0, 0
+			s, err := NewSession(m, tr, alg, Options{Replace: mode, OnSegment: func(r *SegmentRecord) {
+				switch {
+				case r.Replacement:
+					repl++
+					// it re-fetches an already buffered segment at a higher level
+					if r.Index >= next || r.Quality == 0 {
+						t.Errorf("replacement record %+v (next segment %d)", r, next)
+					}
+				case !r.Abandoned:
+					next = r.Index + 1
+				}
+			}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			met, err := s.Run()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if repl == 0 {
+				t.Errorf("%s -r %s: no replacement", name, mode)
+			}
+			if met.PlayedBitrate < 1000*199 || met.PlayedBitrate > 35000*199 {
+				t.Errorf("%s -r %s: played bitrate %v", name, mode, met.PlayedBitrate)
+			}
+		}
+	}
+	if _, err := NewSession(m, tr, NewBola(Config{}), Options{Replace: "middle"}); err == nil {
+		t.Error("unknown replacement mode accepted")
+	}
+}

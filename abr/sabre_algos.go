@@ -342,6 +342,12 @@ func (a *BolaE) ReportDelay(s *Session, ms float64) { a.placeholder += ms }
 func (a *BolaE) ReportDownload(s *Session, d *Download) {
 	L := s.BufferLevel()
 	a.lastQuality = d.Quality
+	if d.Replacement {
+		if d.AbandonTo < 0 {
+			a.placeholder += s.P
+		}
+		return
+	}
 	if d.AbandonTo < 0 {
 		was := L + d.TimeMs
 		a.placeholder = math.Min(a.placeholder, math.Max(0, a.maxLevel(d.Quality)-was))
@@ -424,6 +430,14 @@ func (a *Dynamic) Decide(s *Session, i int) (int, float64) {
 		return qb, db
 	}
 	return qt, dt
+}
+
+// ReportDownload implements DownloadReporter: a replacement switches back
+// to THROUGHPUT.
+func (a *Dynamic) ReportDownload(s *Session, d *Download) {
+	if d.Replacement {
+		a.isBola = false
+	}
 }
 
 // Abandon implements Abandoner.

@@ -22,7 +22,7 @@ type SabreArgs struct {
 	MovingAvg    string    // -ma ewma|sliding
 	WindowSizes  []int     // -ws
 	HalfLives    []float64 // -hl (seconds)
-	Replace      string    // -r none (left/right are not implemented)
+	Replace      string    // -r none|left|right
 	BufferS      float64   // -b seconds (default 25)
 	BufferGiven  bool      // -b was on the command line (Python float vs int)
 	NoAbandon    bool      // -noa
@@ -104,7 +104,7 @@ const SabreUsage = `options (as in Sabre's sabre.py):
   -ma, --moving-average ewma|sliding
   -ws, --window-size K...     sliding window sizes (default 3)
   -hl, --half-life S...       EWMA half-lives in seconds (default 3 8)
-  -r, --replace none          segment replacement (only none is implemented)
+  -r, --replace none|left|right  segment replacement (default none)
   -b, --max-buffer SECONDS    buffer size (default 25)
   -noa, --no-abandon          disable abandonment
   -rmp, --rampup-threshold Q  rampup threshold quality
@@ -197,7 +197,7 @@ func (a *SabreArgs) Config(sabreOutput bool) Config {
 func (a *SabreArgs) Options() Options {
 	c := a.withDefaults()
 	o := Options{BufferMs: c.BufferS * 1000, GammaP: c.GammaP, HalfLives: c.HalfLives, WindowSizes: c.WindowSizes,
-		Sliding: c.MovingAvg == "sliding", NoAbandon: c.NoAbandon, RampupThreshold: c.RampupThresh}
+		Sliding: c.MovingAvg == "sliding", NoAbandon: c.NoAbandon, RampupThreshold: c.RampupThresh, Replace: c.Replace}
 	return o
 }
 
@@ -211,9 +211,6 @@ type SabreRun struct {
 // PrepareSabre validates the options and loads the movie.
 func PrepareSabre(args *SabreArgs) (*SabreRun, error) {
 	c := args.withDefaults()
-	if c.Replace == "left" || c.Replace == "right" {
-		return nil, fmt.Errorf("sabre: -r %s (segment replacement) is not implemented; use -r none", c.Replace)
-	}
 	if !(c.BufferS > 0) {
 		return nil, fmt.Errorf("sabre: -b must be positive, got %v", c.BufferS)
 	}

@@ -58,7 +58,8 @@ type Progress struct {
 // Download is the outcome of one request.
 type Download struct {
 	Progress
-	AbandonTo int // -1 when the download completed
+	AbandonTo   int  // -1 when the download completed
+	Replacement bool // the download replaced an already buffered segment
 }
 
 // Abandoned reports whether the download was abandoned.
@@ -92,6 +93,9 @@ type Options struct {
 	// and the verbose log when Verbose is set). Nil discards it.
 	Out     io.Writer
 	Verbose bool
+	// Replace enables Sabre's segment replacement (-r): "left" or "right";
+	// "" or "none" disables it (MODELS.md §2.9.6).
+	Replace string
 	// NoSkip disables the proven-silent abandonment skipping (for tests
 	// that compare both paths).
 	NoSkip bool
@@ -118,6 +122,7 @@ type SegmentRecord struct {
 	BufferAfter  float64 `json:"buffer_after_ms"`
 	RebufMs      float64 `json:"rebuffer_ms"` // stall time during this step
 	Abandoned    bool    `json:"abandoned"`
+	Replacement  bool    `json:"replacement,omitempty"`
 	AbandonTo    int     `json:"abandon_to"`
 	ThroughputKb float64 `json:"throughput_kbps"` // measured
 	EstimateKbps float64 `json:"estimate_kbps"`   // estimate after this download
@@ -168,6 +173,7 @@ type Session struct {
 	startup                                float64
 	switches, abandoned                    int
 	playing                                bool
+	replace                                int // 0 none, 1 left, 2 right
 	abandonedBits                          float64
 	overCount, leqCount                    int
 	overAvg, leqAvg, estAvg                float64
@@ -279,6 +285,16 @@ func (s *Session) Reset(opt Options) error {
 	s.pending, s.ph = s.pending[:0], 0
 	s.totalReaction, s.startup, s.switches, s.abandoned, s.abandonedBits = 0, 0, 0, 0, 0
 	s.playing = opt.StartupMs <= 0
+	switch opt.Replace {
+	case "", "none":
+		s.replace = 0
+	case "left":
+		s.replace = 1
+	case "right":
+		s.replace = 2
+	default:
+		return fmt.Errorf("abr: replacement %q: want none, left or right", opt.Replace)
+	}
 	if !(opt.StartupMs >= 0) || !(opt.RequestLatencyMs >= 0) || math.IsInf(opt.StartupMs+opt.RequestLatencyMs, 0) {
 		return fmt.Errorf("abr: startup threshold and request latency must be finite and non-negative")
 	}
@@ -513,8 +529,8 @@ type quietChecker interface {
 // errStuck guards against float pathologies that would otherwise loop.
 var errStuck = fmt.Errorf("%w: a download took more than 10 million abandonment steps", ErrNeverDelivers)
 
-func (s *Session) download(d *Download, size float64, idx, q int, levelAtReq float64, useRule bool) error {
-	*d = Download{Progress: Progress{Index: idx, Quality: q, SizeBits: size}, AbandonTo: -1}
+func (s *Session) download(d *Download, size float64, idx, q int, levelAtReq float64, useRule bool, replOff int) error {
+	*d = Download{Progress: Progress{Index: idx, Quality: q, SizeBits: size}, AbandonTo: -1, Replacement: replOff != 0}
 	if !(size > 0) {
 		return nil
 	}
@@ -535,7 +551,7 @@ func (s *Session) download(d *Download, size float64, idx, q int, levelAtReq flo
 	minTime, minSize := 50.0, 12000.0
 	cw, cmb, ct := -1.0, 0.0, 0.0 // step size and time cached for bandwidth cw
 	qc, _ := s.ab.(quietChecker)
-	if s.opt.NoSkip {
+	if s.opt.NoSkip || replOff != 0 {
 		qc = nil
 	}
 	quiet, cool := 0, 0
@@ -630,7 +646,15 @@ func (s *Session) download(d *Download, size float64, idx, q int, levelAtReq flo
 			if bl < 0 {
 				bl = 0
 			}
-			d.AbandonTo = s.ab.Abandon(s, &d.Progress, bl)
+			if replOff != 0 {
+				// the replacement's rule: give up once the segment would
+				// already be playing
+				if bl+s.P*float64(replOff) <= 0 {
+					d.AbandonTo = q
+				}
+			} else {
+				d.AbandonTo = s.ab.Abandon(s, &d.Progress, bl)
+			}
 			if d.AbandonTo >= 0 && s.verbose() {
 				s.printf("%d abandoning %d->%d\n", idx, q, d.AbandonTo)
 				s.printf("%d/%d %d(%d)\n", int64(d.Downloaded), int64(size), int64(d.TimeMs), int64(d.TTFBMs))
@@ -753,6 +777,28 @@ func (s *Session) advertise(q, prev int) {
 	s.pending = append(s.pending, pendingRec{start: s.tnet, q: q})
 }
 
+// checkReplace is Sabre's replacement search (§2.9.6): the first (left) or
+// last (right) buffered segment, skipping the playing one and the next, whose
+// quality is below q, as a negative offset from the end of the buffer; 0 if
+// none.
+func (s *Session) checkReplace(q int) int {
+	n := len(s.buf) - s.bh
+	skip := int(math.Ceil(1.5 + s.fcc/s.P))
+	found := -1
+	for pos := skip; pos < n; pos++ {
+		if s.buf[s.bh+pos] < q {
+			found = pos
+			if s.replace == 1 {
+				break
+			}
+		}
+	}
+	if found < 0 {
+		return 0
+	}
+	return found - n
+}
+
 func (s *Session) checkStart() {
 	if !s.playing && (s.BufferLevel() >= s.opt.StartupMs || s.BufferLevel()+s.P > s.B || s.next >= s.N || len(s.buf) >= s.N) {
 		s.playing = true
@@ -814,7 +860,7 @@ func (s *Session) step1() error {
 			return fmt.Errorf("abr: algorithm chose quality %d of %d", q, s.n)
 		}
 		size := s.SegmentSize(0, q)
-		if err := s.download(d, size, 0, q, 0, false); err != nil {
+		if err := s.download(d, size, 0, q, 0, false, 0); err != nil {
 			return err
 		}
 		dl := d.TimeMs - d.TTFBMs
@@ -857,6 +903,13 @@ func (s *Session) step1() error {
 	if q < 0 || q >= s.n || math.IsNaN(delay) || math.IsInf(delay, 0) {
 		return fmt.Errorf("abr: algorithm returned quality %d (of %d), delay %v for segment %d", q, s.n, delay, s.next)
 	}
+	roff := 0
+	if s.replace != 0 {
+		roff = s.checkReplace(q)
+	}
+	if roff != 0 {
+		delay = 0
+	}
 	if delay > 0 {
 		s.play(delay)
 		s.hops = 0
@@ -869,20 +922,24 @@ func (s *Session) step1() error {
 			s.printf("abr delay %d bl=%d\n", int64(delay), int64(s.BufferLevel()))
 		}
 	}
-	size := s.SegmentSize(s.next, q)
+	idx := s.next + roff
+	size := s.SegmentSize(idx, q)
 	t0 := s.tPlay
 	lvl := s.BufferLevel()
-	useRule := !s.opt.NoAbandon && s.ab != nil
-	if err := s.download(d, size, s.next, q, lvl, useRule); err != nil {
+	useRule := !s.opt.NoAbandon && (s.ab != nil || roff != 0)
+	if err := s.download(d, size, idx, q, lvl, useRule, roff); err != nil {
 		return err
 	}
 	s.play(d.TimeMs)
 	lvlPlayed := s.BufferLevel()
-	idx := s.next
 	if d.AbandonTo < 0 {
-		s.buf = append(s.buf, q)
-		s.next++
-		s.checkStart()
+		if roff == 0 {
+			s.buf = append(s.buf, q)
+			s.next++
+			s.checkStart()
+		} else if s.BufferLevel()+s.P*float64(roff) >= 0 {
+			s.buf[len(s.buf)+roff] = q
+		}
 	}
 	if s.rr != nil {
 		s.rr.ReportDownload(s, d)
@@ -907,15 +964,22 @@ func (s *Session) step1() error {
 	*r = SegmentRecord{Index: idx, Quality: q, BitrateKbps: s.kbps[q], SizeBits: size, Downloaded: d.Downloaded,
 		StartMs: t0, TimeMs: d.TimeMs, TTFBMs: d.TTFBMs, WaitMs: r.WaitMs, DelayMs: r.DelayMs,
 		BufferBefore: lvl, BufferAfter: s.BufferLevel(), RebufMs: s.tRebuf - rebuf0,
-		Abandoned: d.AbandonTo >= 0, AbandonTo: d.AbandonTo, ThroughputKb: tput, EstimateKbps: s.est.throughput}
+		Abandoned: d.AbandonTo >= 0, AbandonTo: d.AbandonTo, Replacement: roff != 0, ThroughputKb: tput, EstimateKbps: s.est.throughput}
 	if s.verbose() {
 		s.printf("[%d-%d]  %d: q=%d s=%d/%d t=%d=%d+%d ", int64(math.RoundToEven(t0)), int64(math.RoundToEven(t0+d.TimeMs)),
 			idx, q, int64(d.Downloaded), int64(size), int64(d.TimeMs), int64(d.TTFBMs), int64(dl))
-		if d.AbandonTo < 0 {
-			s.printf("bl=%d->%d->%d\n", int64(lvl), int64(lvlPlayed), int64(s.BufferLevel()))
-		} else {
-			s.printf(" ABANDONED to %d - %d/%d bits in %d=%d+%d ttfb+ttdl  bl=%d\n", d.AbandonTo, int64(d.Downloaded), int64(size),
+		switch {
+		case d.AbandonTo >= 0:
+			to := d.AbandonTo
+			if roff != 0 {
+				to = -1 // the replacement rule's answer
+			}
+			s.printf(" ABANDONED to %d - %d/%d bits in %d=%d+%d ttfb+ttdl  bl=%d\n", to, int64(d.Downloaded), int64(size),
 				int64(d.TimeMs), int64(d.TTFBMs), int64(dl), int64(s.BufferLevel()))
+		case roff != 0:
+			s.printf(" REPLACEMENT  bl=%d\n", int64(s.BufferLevel()))
+		default:
+			s.printf("bl=%d->%d->%d\n", int64(lvl), int64(lvlPlayed), int64(s.BufferLevel()))
 		}
 	}
 	if s.opt.OnSegment != nil {

@@ -108,7 +108,7 @@ func TestAbrSabreCLILines(t *testing.T) {
 		"over estimate count", "over estimate", "leq estimate count", "leq estimate", "estimate", "rampup time",
 		"total reaction time"}
 	for _, alg := range []string{"throughput", "bola", "bolae", "dynamic", "dynamicdash"} {
-		for _, extra := range [][]string{nil, {"-noa"}, {"-ab"}, {"-noibr"}} {
+		for _, extra := range [][]string{nil, {"-noa"}, {"-ab"}, {"-noibr"}, {"-r", "left"}, {"-r", "right", "-ao"}} {
 			args := append([]string{"abr", "sabre", "-n", filepath.Join(abrTestdata, "sabre/3Glogs/report.2010-09-13_1046CEST.json"),
 				"-m", filepath.Join(abrTestdata, "sabre/bbb.json"), "-a", alg}, extra...)
 			out, err := runCLI(t, args...)
