@@ -168,9 +168,8 @@ func (s *esStream) audioConfig(b []byte, f audioFrame) {
 		}
 		t.CodecTag = tag
 	case framerLATM:
-		var ame mpeg4audio.AudioMuxElement
-		ame.MuxConfigPresent = true
-		if ame.Unmarshal(b[3:]) == nil && ame.StreamMuxConfig != nil &&
+		ame, ok := parseAudioMuxElement(b[3:])
+		if ok && ame.StreamMuxConfig != nil &&
 			len(ame.StreamMuxConfig.Programs) > 0 && len(ame.StreamMuxConfig.Programs[0].Layers) > 0 {
 			if asc := ame.StreamMuxConfig.Programs[0].Layers[0].AudioSpecificConfig; asc != nil {
 				if raw, err := asc.Marshal(); err == nil {
@@ -421,4 +420,17 @@ func opusSamples(pkt []byte) int {
 		n = int(pkt[1] & 0x3f)
 	}
 	return fs * n
+}
+
+// parseAudioMuxElement wraps mediacommon's LATM parser, which reads bits
+// without bounds checks in places: a panic on hostile input is a parse
+// failure here, not a crash.
+func parseAudioMuxElement(b []byte) (ame mpeg4audio.AudioMuxElement, ok bool) {
+	defer func() {
+		if recover() != nil {
+			ok = false
+		}
+	}()
+	ame.MuxConfigPresent = true
+	return ame, ame.Unmarshal(b) == nil
 }

@@ -138,7 +138,7 @@ func (d *demux) run(from, end int64) (err error) {
 		n = (from - d.rd.start) / stride
 	}
 	for !d.stop {
-		if d.ctx != nil && n&1023 == 0 {
+		if d.ctx != nil && n&63 == 0 {
 			if err := d.ctx.Err(); err != nil {
 				return err
 			}

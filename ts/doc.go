@@ -1,4 +1,4 @@
-// Package ts reads MPEG transport streams (ISO/IEC 13818-1) into streamkit's media model.
+// Package ts reads and writes MPEG transport streams (ISO/IEC 13818-1) for streamkit's media model.
 //
 // A transport stream is a sequence of fixed-size packets. Each packet carries
 // a 13-bit packet identifier (PID); PID 0 carries the program association
@@ -22,18 +22,40 @@
 //	188 bytes in all (192 in M2TS/Blu-ray, with a 4-byte timecode
 //	in front; 204 with 16 bytes of Reed-Solomon parity behind).
 //
-// [NewReader] reads the headers only: the PAT and PMTs, enough of the first
-// PES packets of each stream to learn its codec parameters (in-band H.264
-// and HEVC parameter sets, ADTS, AC-3 and MPEG audio frame headers), and the
-// tail of the file to learn the last timestamps, so that Track.Duration and
-// Track.StartPTS are known without a full scan. [Reader.Samples] then streams
-// through the file with bounded memory and yields one [media.Sample] per
-// access unit: PES payloads are reassembled and, as ffprobe's parsers do,
-// split into video frames (at access unit delimiters or first slices) and
-// audio frames (one sample per ADTS, AC-3, E-AC-3, LOAS or MPEG audio frame,
-// with interpolated timestamps for the frames after the first of a PES).
-// Timestamps are unwrapped from 33 bits onto a monotonic int64 timeline in
-// the track's 90 kHz timescale.
+// [NewReader] reads the headers only: the PAT and PMTs (parsed with
+// go-astits), enough of the first PES packets of each stream to learn its
+// codec parameters (in-band H.264 and HEVC parameter sets, ADTS, LATM,
+// AC-3/E-AC-3 and MPEG audio frame headers, MPEG-2 sequence headers) and
+// start timestamps, and the tail of the file for the last timestamps, so
+// that Track.StartPTS and Track.Duration are known without a full scan.
+// As in ffprobe, a track's duration runs from its first PTS to the largest
+// PES PTS at the end plus one frame. SampleCount and Bytes are -1.
+//
+// [Reader.Samples] then streams through the file with bounded memory and
+// yields one [media.Sample] per access unit, as ffprobe -show_packets
+// lists them: PES payloads are reassembled and cut into video frames (at
+// access unit delimiters, parameter sets or the first slice of a picture:
+// H.264 7.4.1.2.3, H.265 7.4.2.4.4) and audio frames (ADTS, LOAS/LATM,
+// AC-3, E-AC-3 with its dependent substreams, MPEG audio, Opus), each frame
+// after the first of a PES getting an interpolated timestamp. Timed ID3
+// PES packets and SCTE-35 or DVB EIT sections are data samples. The
+// tests compare every sample (size, key flag, PTS, DTS, duration, file
+// position) with ffprobe on the fixtures and on real files from other
+// projects. Sample.Data holds the access unit until the iteration
+// advances; Sample.Offset is -1; Sample.Pos is the offset of the first TS
+// packet of the PES the access unit starts in.
+//
+// Timestamps are unwrapped from 33 bits onto a monotonic int64 timeline per
+// program in the track's 90 kHz timescale; as in libavformat, a stream
+// whose first timestamp lies less than 60 s before the wrap starts just
+// below zero. [Reader.Programs] gives the program numbers, PMT and PCR
+// PIDs and the first and last PCR.
+//
+// 188-byte packets, 192-byte M2TS packets and 204-byte packets are
+// detected from the sync byte pattern.
+//
+// Writing is the other way round: [NewWriter] and [Mux] turn tracks and
+// samples into packets.
 //
 // The package registers the "mpegts" format with [media.RegisterFormat], so
 // importing it is enough for [media.Open]:
@@ -41,9 +63,13 @@
 //	import _ "github.com/streamkit-go/streamkit/ts"
 //
 // Input is treated as hostile: sync loss is resynchronised, continuity
-// counter errors are counted (see [Reader.Stats]) and skipped as ffprobe does,
-// and anything that cannot be read returns a [*media.PosError] naming the
-// packet or PES and its byte offset, wrapping [media.ErrTruncated] or
-// [media.ErrCorrupt]. Length fields are never trusted for allocation: a PES is
-// reassembled in a buffer capped at [MaxPESSize].
+// counter errors are counted (see [Reader.Stats]) and tolerated as ffprobe
+// tolerates them (or made fatal with [WithStrict]), and anything that
+// cannot be read returns a [*media.PosError] naming the packet or PES and
+// its byte offset, wrapping [media.ErrTruncated] or [media.ErrCorrupt]. A
+// file that ends inside a packet or inside a PES whose length says more
+// yields its complete samples, then such an error. Length fields are never
+// trusted for allocation: a PES or access unit is reassembled in a buffer
+// capped at [MaxPESSize], and a panic in third-party parsing becomes an
+// ErrCorrupt.
 package ts

@@ -268,11 +268,35 @@ func (s *esStream) parsePESHeader() bool {
 		s.lastFrameAbs = -1
 	}
 	s.pesPTS, s.pesDTS = pts, dts
+	s.pruneRecs()
 	if pts != noTS && s.d.onPES != nil {
 		s.d.onPES(s, pts)
 	}
 	s.recs = append(s.recs, pesRec{off: s.base + int64(len(s.es)), pts: pts, dts: dts, pos: s.pesPos, rai: s.pesRAI})
 	return true
+}
+
+// maxRecs bounds the PES records waiting for an access unit: a stream
+// whose frames are never found must not grow them with the file.
+const maxRecs = 64
+
+// pruneRecs drops the records no access unit can use any more: all but
+// the last one starting at or before the first byte still buffered.
+func (s *esStream) pruneRecs() {
+	keepFrom := 0
+	first := s.base + int64(s.consumed)
+	for k := range s.recs {
+		if s.recs[k].off <= first {
+			keepFrom = k
+		}
+	}
+	if n := len(s.recs) - maxRecs + 1; n > keepFrom {
+		keepFrom = n
+	}
+	if keepFrom > 0 {
+		n := copy(s.recs, s.recs[keepFrom:])
+		s.recs = s.recs[:n]
+	}
 }
 
 // appendES adds payload bytes to the elementary stream buffer, compacting

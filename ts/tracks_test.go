@@ -27,6 +27,9 @@ type refStream struct {
 	StartPTS       *int64 `json:"start_pts"`
 	DurationTS     *int64 `json:"duration_ts"`
 	RFrameRate     string `json:"r_frame_rate"`
+	Level          *int   `json:"level"`
+	PixFmt         string `json:"pix_fmt"`
+	FieldOrder     string `json:"field_order"`
 }
 
 type refProbe struct {
@@ -98,6 +101,14 @@ func compareTracks(t *testing.T, r *ts.Reader, ref refProbe, dev trackDev) {
 			check("height", tr.Height, w.Height)
 			if tr.Codec == media.CodecH264 || tr.Codec == media.CodecHEVC {
 				check("profile", tr.Profile, w.Profile)
+				if w.Level != nil {
+					check("level", tr.LevelIDC, *w.Level)
+				}
+				check("pix_fmt", tr.PixelFormat, w.PixFmt)
+			}
+			check("r_frame_rate", tr.FrameRate.String(), w.RFrameRate)
+			if w.FieldOrder != "" && w.FieldOrder != "unknown" {
+				check("interlaced", tr.Interlaced, w.FieldOrder != "progressive")
 			}
 		case media.KindAudio:
 			if dev.skipAudio[i] {
@@ -142,10 +153,12 @@ var sharedTracks = map[string]trackDev{
 	"fetched/androidx/ts/sample_latm.ts": {skipAudio: map[int]bool{0: true}},
 	// The video PES is cut by the end of the file before its header is
 	// complete: ffprobe takes its timestamps from the partial header.
-	"fetched/androidx/ts/sample_with_sdt.ts": {skipField: map[string]bool{"0:start_pts": true, "0:duration_ts": true}},
-	// The video duration is 2 ticks longer because ffprobe's frame-rate
-	// guess uses all timestamps and ours the smallest step.
-	"fetched/shaka/hls_ts_muxed_opus_h264/segment.ts": {skipField: map[string]bool{"0:duration_ts": true}},
+	// (ffprobe's r_frame_rate 90000/1 is its placeholder without frames.)
+	"fetched/androidx/ts/sample_with_sdt.ts": {skipField: map[string]bool{"0:start_pts": true, "0:duration_ts": true, "0:r_frame_rate": true}},
+	// Irregular video timestamps: ffprobe's frame-rate guess over all of
+	// them says 60/1; ours (smallest step, snapped) 60000/1001, so the
+	// duration differs by 2 ticks.
+	"fetched/shaka/hls_ts_muxed_opus_h264/segment.ts": {skipField: map[string]bool{"0:duration_ts": true, "0:r_frame_rate": true}},
 }
 
 func TestSharedTracksAgainstLiveFFprobe(t *testing.T) {
