@@ -271,8 +271,12 @@ func uniform(r *segment.Rendition, total float64) (int64, bool) {
 			return 0, false
 		}
 	}
-	if n := int(math.Ceil(total*float64(r.Timescale)/float64(d) - 1e-9)); n != len(r.Segments) {
-		return 0, false
+	// The MPD carries the duration to the millisecond: the count must
+	// not depend on that rounding.
+	for _, t := range []float64{total - 0.0015, total + 0.0015} {
+		if n := int(math.Ceil(t*float64(r.Timescale)/float64(d) - 1e-9)); n != len(r.Segments) {
+			return 0, false
+		}
 	}
 	return d, true
 }
