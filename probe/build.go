@@ -65,10 +65,11 @@ func buildMP4(ctx context.Context, res *Result, rd *mp4.Reader, size int64) erro
 			s.Language = "und"
 		}
 		shift := mp4.EditShift(t)
-		var empty, edited int64
+		var empty, editTotal int64
 		sawReal := false
 		for _, e := range t.Edits {
 			d := rescale(e.Duration, int64(t.Timescale), int64(t.MovieTimescale))
+			editTotal += d
 			if e.MediaTime == -1 {
 				if !sawReal {
 					empty += d
@@ -76,7 +77,6 @@ func buildMP4(ctx context.Context, res *Result, rd *mp4.Reader, size int64) erro
 				continue
 			}
 			sawReal = true
-			edited += d
 		}
 		if t.SampleCount != 0 {
 			sp := t.StartPTS + shift
@@ -96,15 +96,29 @@ func buildMP4(ctx context.Context, res *Result, rd *mp4.Reader, size int64) erro
 			tableDur = st.sumDur
 		}
 		fpsDur := tableDur
-		bytes := t.Bytes
-		switch {
-		case edited > 0:
-			s.DurationTS = edited
-		default:
-			// mdhd (or sample-table) duration; 0 for an init segment,
-			// which ffprobe prints as 0 too.
-			s.DurationTS = max(t.Duration, 0)
+		// Stream duration, as mov computes it: the smaller of the mdhd
+		// and stts durations, then no longer than the whole edit list
+		// (empty edits included). 0 for an init segment, which ffprobe
+		// prints as 0 too.
+		dur := max(t.Duration, 0)
+		if tableDur > 0 && (dur == 0 || tableDur < dur) {
+			dur = tableDur
 		}
+		if editTotal > 0 && editTotal < dur {
+			dur = editTotal
+		}
+		if rd.Fragmented() && st != nil && st.moovCount == 0 && st.n > 0 {
+			// Samples only in movie fragments: libavformat's track end
+			// is the last decode time plus its duration counted from 0
+			// (the first tfdt included), for duration and bit_rate.
+			end := t.StartDTS + st.sumDur
+			if len(t.Edits) == 0 || end < dur {
+				dur = end
+			}
+			tableDur = end
+		}
+		s.DurationTS = dur
+		bytes := t.Bytes
 		if end, ok := sidxEnd[t.ID]; ok && sidxComplete {
 			// With a segment index that reaches the end of the file,
 			// libavformat's mov demuxer takes the track end from the
@@ -294,12 +308,16 @@ func (st *trackStats) modeDelta() int64 {
 // snapRate replaces r by the nearest of libavformat's standard frame
 // rates (n/12 fps for n up to 720, and the NTSC 1000/1001 rates) when it
 // is within 0.2 %.
-func snapRate(r media.Rational) media.Rational {
+func snapRate(r media.Rational) media.Rational { return stdRate(r, 0.002) }
+
+// stdRate replaces r by the nearest standard frame rate within the
+// relative error maxErr.
+func stdRate(r media.Rational, maxErr float64) media.Rational {
 	f := r.Float()
 	if f <= 0 {
 		return r
 	}
-	best, bestErr := r, 0.002
+	best, bestErr := r, maxErr
 	try := func(c media.Rational) {
 		if e := math.Abs(c.Float()-f) / f; e < bestErr {
 			best, bestErr = c, e
@@ -465,7 +483,9 @@ func buildTS(ctx context.Context, res *Result, rd *ts.Reader, r io.ReaderAt, siz
 				}
 			}
 			if st.n > 1 && st.lastDTS > st.firstDTS {
-				s.AvgFrameRate = avReduce((st.n-1)*90000, st.lastDTS-st.firstDTS, 60000)
+				// Frames over their span, then, as find_stream_info
+				// does, rounded to a standard rate within 1 %.
+				s.AvgFrameRate = stdRate(avReduce((st.n-1)*90000, st.lastDTS-st.firstDTS, 60000), 0.01)
 			}
 			if s.RFrameRate.IsZero() && !t.FrameRate.IsZero() {
 				s.RFrameRate = t.FrameRate.Reduce()
