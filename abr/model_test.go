@@ -1,8 +1,10 @@
 package abr
 
 import (
+	"fmt"
 	"math"
 	"path/filepath"
+	"strings"
 	"testing"
 )
 
@@ -157,5 +159,46 @@ func TestReplacement(t *testing.T) {
 	}
 	if _, err := NewSession(m, tr, NewBola(Config{}), Options{Replace: "middle"}); err == nil {
 		t.Error("unknown replacement mode accepted")
+	}
+}
+
+// Every trace format reads into the same periods.
+func TestTraceFormats(t *testing.T) {
+	cases := map[string]string{
+		"sabre":    `[{"duration_ms": 1000, "bandwidth_kbps": 800, "latency_ms": 40}, {"duration_ms": 1000, "bandwidth_kbps": 2400, "latency_ms": 40}]`,
+		"csv":      "# comment\ntime_s,kbps,latency_ms\n0,800,40\n1,2400,40\n",
+		"cooked":   "0.0\t0.0\n1.0\t0.8\n2.0\t2.4\n",
+		"mahimahi": "",
+	}
+	var mm strings.Builder
+	for ms := 1; ms <= 2000; ms++ { // 800 kbit/s = 1 packet every 15 ms, then 2400 kbit/s
+		if (ms <= 1000 && ms%15 == 0) || (ms > 1000 && ms%5 == 0) {
+			fmt.Fprintln(&mm, ms)
+		}
+	}
+	cases["mahimahi"] = mm.String()
+	for format, data := range cases {
+		if got := TraceFormatOf([]byte(data)); got != format {
+			t.Errorf("%s detected as %s", format, got)
+		}
+		tr, err := ParseTrace([]byte(data), format, 40)
+		if err != nil {
+			t.Fatalf("%s: %v", format, err)
+		}
+		// total bits delivered over the first 2 s
+		bits, ms := 0.0, 0.0
+		for _, p := range tr.Periods {
+			if ms >= 2000 {
+				break
+			}
+			bits += p.Kbps * p.DurationMs
+			ms += p.DurationMs
+			if p.LatencyMs != 40 {
+				t.Errorf("%s: latency %v", format, p.LatencyMs)
+			}
+		}
+		if math.Abs(bits-3.2e6)/3.2e6 > 0.02 || math.Abs(ms-2000) > 1e-6 {
+			t.Errorf("%s: %v bits in %v ms, want 3.2e6 in 2000", format, bits, ms)
+		}
 	}
 }

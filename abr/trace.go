@@ -245,10 +245,12 @@ func ReadMahimahiTrace(r io.Reader, name string, latencyMs float64) (*Trace, err
 func ReadCSVTrace(r io.Reader, name string, defaultLatencyMs float64) (*Trace, error) {
 	type row struct{ t, kbps, lat float64 }
 	var rows []row
+	header := false
 	err := eachLineSep(r, name, func(line int, f []string) error {
-		if len(rows) == 0 && line == firstLine && len(f) > 0 {
+		if len(rows) == 0 && !header && len(f) > 0 {
 			if _, err := strconv.ParseFloat(f[0], 64); err != nil {
-				return nil // header
+				header = true // one header line before the first row
+				return nil
 			}
 		}
 		if len(f) < 2 || len(f) > 3 {
@@ -329,11 +331,20 @@ func TraceFormatOf(data []byte) string {
 	if len(s) > 0 && s[0] == '[' {
 		return "sabre"
 	}
-	line := s
-	if i := bytes.IndexByte(line, '\n'); i >= 0 {
-		line = line[:i]
+	// the first line that is neither blank nor a # comment
+	var line []byte
+	for len(s) > 0 {
+		l := s
+		if i := bytes.IndexByte(s, '\n'); i >= 0 {
+			l, s = s[:i], s[i+1:]
+		} else {
+			s = nil
+		}
+		if l = bytes.TrimSpace(l); len(l) > 0 && l[0] != '#' {
+			line = l
+			break
+		}
 	}
-	// look at the second line too, in case the first is a CSV header
 	if bytes.IndexByte(line, ',') >= 0 {
 		return "csv"
 	}
@@ -373,8 +384,6 @@ func TraceFiles(dirOrGlob string) ([]string, error) {
 	}
 	return files, nil // ReadDir and Glob both return sorted names
 }
-
-const firstLine = 1
 
 func eachLine(r io.Reader, name string, fn func(line int, fields []string) error) error {
 	return scanLines(r, name, strings.Fields, fn)
