@@ -377,6 +377,38 @@ var leafFields = map[string]func(b *Box, body []byte){
 		b.add("first_offset", fo)
 		b.add("reference_count", be16(rest[2:]))
 	},
+	"btrt": func(b *Box, body []byte) {
+		if len(body) >= 12 {
+			b.add("max_bitrate", be32(body[4:]))
+			b.add("avg_bitrate", be32(body[8:]))
+		}
+	},
+	"pasp": func(b *Box, body []byte) {
+		if len(body) >= 8 {
+			b.add("h_spacing", be32(body))
+			b.add("v_spacing", be32(body[4:]))
+		}
+	},
+	"hvcC": func(b *Box, body []byte) {
+		if len(body) >= 22 {
+			b.add("profile_idc", body[1]&31)
+			b.add("level_idc", body[12])
+			b.add("nal_length_size", int(body[21]&3)+1)
+		}
+	},
+	"av1C": func(b *Box, body []byte) {
+		if len(body) >= 3 {
+			b.add("seq_profile", body[1]>>5)
+			b.add("seq_level_idx", body[1]&31)
+		}
+	},
+	"dOps": func(b *Box, body []byte) {
+		if len(body) >= 11 {
+			b.add("channels", body[1])
+			b.add("pre_skip", be16(body[2:]))
+			b.add("input_sample_rate", be32(body[4:]))
+		}
+	},
 	"avcC": func(b *Box, body []byte) {
 		if len(body) >= 5 {
 			b.add("profile", body[1])
