@@ -225,9 +225,10 @@ func atomicFile(ctx context.Context, out string, write func(io.Writer) error) (e
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	if err := tmp.Sync(); err != nil {
-		return fmt.Errorf("remux: %w", err)
-	}
+	// No fsync: like cp and ffmpeg, the output is as durable as the page
+	// cache makes it; atomicity (never a partial file under the final
+	// name) does not depend on it, and flushing gigabytes would double the
+	// wall time of a remux on a slow disk.
 	if err := tmp.Close(); err != nil {
 		return fmt.Errorf("remux: %w", err)
 	}
