@@ -322,12 +322,13 @@ func splitAt(td *trackData, cuts []float64) ([]int, error) {
 }
 
 // readPayload returns the MP4-form payload of sample i.
-func (td *trackData) readPayload(i int) ([]byte, error) {
+// buf, when its capacity suffices, receives the payload.
+func (td *trackData) readPayload(i int, buf []byte) ([]byte, error) {
 	if td.payload != nil {
 		return td.payload[i], nil
 	}
 	s := td.samples[i]
-	data, err := td.in.Demuxer.ReadSample(&s, nil)
+	data, err := td.in.Demuxer.ReadSample(&s, buf)
 	if err != nil {
 		return nil, err
 	}
@@ -372,11 +373,20 @@ func writeRendition(dir, id string, td *trackData, cuts []float64, cfg *config) 
 	}
 	var buf bytes.Buffer
 	var seq uint32
+	var arena []byte // the payloads of one segment, reused
 	for n, first := range starts {
 		end := len(td.samples)
 		if n+1 < len(starts) {
 			end = starts[n+1]
 		}
+		need := 0
+		for i := first; i < end; i++ {
+			need += int(td.samples[i].Size)
+		}
+		if cap(arena) < need {
+			arena = make([]byte, 0, need)
+		}
+		arena = arena[:0]
 		buf.Reset()
 		if !cfg.byteRange {
 			if err := mp4ff.CreateStyp().Encode(&buf); err != nil {
@@ -411,7 +421,11 @@ func writeRendition(dir, id string, td *trackData, cuts []float64, cfg *config) 
 					return nil, err
 				}
 			}
-			data, err := td.readPayload(i)
+			off, size := len(arena), int(s.Size)
+			if off+size <= cap(arena) {
+				arena = arena[:off+size]
+			}
+			data, err := td.readPayload(i, arena[off:len(arena):len(arena)])
 			if err != nil {
 				return nil, fmt.Errorf("sample %d: %w", i, err)
 			}

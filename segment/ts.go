@@ -36,6 +36,7 @@ func writeTSRendition(dir string, r *Rendition, td *trackData, starts []int, cfg
 		return fmt.Errorf("%w: %s in MPEG-TS", ErrCodec, td.track.Codec)
 	}
 	video := td.track.Kind == media.KindVideo
+	var tw *ts.Writer
 	var single *os.File
 	cw := &countingWriter{}
 	if cfg.byteRange {
@@ -74,7 +75,17 @@ func writeTSRendition(dir string, r *Rendition, td *trackData, starts []int, cfg
 			seg.URI = path.Join(r.ID, r.ID+".ts")
 		}
 		seg.Offset = cw.n
-		err := writeTSSegment(cw, r, td, &seg, first, end)
+		// Video segments start at key frames, before which the writer
+		// puts PAT and PMT: one writer serves the whole rendition and
+		// keeps continuity counters running. Audio gets a new writer per
+		// segment so that each starts with PAT and PMT.
+		if tw == nil || !video {
+			var err error
+			if tw, err = ts.NewWriter(cw, []*media.Track{&td.track}); err != nil {
+				return err
+			}
+		}
+		err := writeTSSegment(tw, cw, r, td, &seg, first, end)
 		if f != nil {
 			if cerr := f.Close(); err == nil {
 				err = cerr
@@ -113,18 +124,14 @@ func writeTSRendition(dir string, r *Rendition, td *trackData, starts []int, cfg
 	return nil
 }
 
-// writeTSSegment writes samples [first, end) with a new ts.Writer and
-// records the byte range of every key frame (from the PAT written before
-// it to the end of its PES packets).
-func writeTSSegment(cw *countingWriter, r *Rendition, td *trackData, seg *Segment, first, end int) error {
-	tw, err := ts.NewWriter(cw, []*media.Track{&td.track})
-	if err != nil {
-		return err
-	}
+// writeTSSegment writes samples [first, end) with tw and records the byte
+// range of every key frame (from the PAT written before it to the end of
+// its PES packets).
+func writeTSSegment(tw *ts.Writer, cw *countingWriter, r *Rendition, td *trackData, seg *Segment, first, end int) error {
 	video := td.track.Kind == media.KindVideo
 	for i := first; i < end; i++ {
 		s := td.samples[i]
-		data, err := td.readPayload(i)
+		data, err := td.readPayload(i, nil)
 		if err != nil {
 			return fmt.Errorf("sample %d: %w", i, err)
 		}
