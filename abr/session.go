@@ -994,6 +994,8 @@ type estimator struct {
 	sliding             bool
 	H, LH               []float64
 	Et, El, aL          []float64
+	wlPow               [][]float64 // pow(0.5, k/LH[i]) for sample counts k, filled lazily
+	wlLH                []float64   // the LH each table was made for
 	Wt, Wl              float64
 	ws                  []int
 	tw, lw              [20]float64
@@ -1022,7 +1024,32 @@ func (e *estimator) init(o Options, P float64) error {
 		}
 	}
 	e.Wt, e.Wl, e.nw, e.throughput, e.latency, e.have = 0, 0, 0, 0, 0, false
+	for len(e.wlPow) < len(e.H) {
+		e.wlPow = append(e.wlPow, nil)
+		e.wlLH = append(e.wlLH, math.NaN())
+	}
+	for i := range e.H {
+		if e.wlLH[i] != e.LH[i] { // keep the table while LH is unchanged
+			e.wlPow[i], e.wlLH[i] = e.wlPow[i][:0], e.LH[i]
+		}
+	}
 	return nil
+}
+
+// powWl returns pow(0.5, Wl/LH[i]); Wl counts samples, so the values repeat
+// from one session to the next and are kept (identical inputs, identical
+// results).
+func (e *estimator) powWl(i int) float64 {
+	k := int(e.Wl)
+	t := e.wlPow[i]
+	if float64(k) != e.Wl || k >= 1<<16 {
+		return pow05(e.Wl / e.LH[i])
+	}
+	for len(t) <= k {
+		t = append(t, pow05(float64(len(t))/e.LH[i]))
+	}
+	e.wlPow[i] = t
+	return t[k]
 }
 
 func (e *estimator) push(dl, t, l float64) {
@@ -1059,7 +1086,7 @@ func (e *estimator) push(dl, t, l float64) {
 	e.Wl++
 	for i := range e.H {
 		ti := e.Et[i] / (1 - pow05(e.Wt/e.H[i]))
-		li := e.El[i] / (1 - pow05(e.Wl/e.LH[i]))
+		li := e.El[i] / (1 - e.powWl(i))
 		if i == 0 || ti < e.throughput {
 			e.throughput = ti
 		}
