@@ -192,10 +192,16 @@ const (
 // side (timestamps then differ by one constant, sizes by the rules).
 func compare(t *testing.T, in, out [][]pkt, inTS, outTS bool) {
 	t.Helper()
+	compareOffset(t, in, out, inTS, outTS, inTS || outTS)
+}
+
+// compareOffset is compare with the constant time offset (and 90 kHz
+// tolerance) allowed or not.
+func compareOffset(t *testing.T, in, out [][]pkt, inTS, outTS, tsSide bool) {
+	t.Helper()
 	if len(in) != len(out) {
 		t.Fatalf("%d audio/video streams, want %d", len(out), len(in))
 	}
-	tsSide := inTS || outTS
 	var off float64
 	offSet := false
 	for si := range in {

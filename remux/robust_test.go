@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/streamkit-go/streamkit/media"
+	"github.com/streamkit-go/streamkit/ts"
 )
 
 // TestBrokenInputsLeaveNothing feeds truncated and corrupted fixtures to
@@ -96,4 +97,29 @@ func TestFormatFromPath(t *testing.T) {
 	if _, err := FormatFromPath("x.avi"); !errors.Is(err, ErrUnknownFormat) {
 		t.Errorf("x.avi: err = %v", err)
 	}
+}
+
+// TestTSWrapAround writes MPEG-TS whose 33-bit timestamps wrap in the
+// middle (offset one second before 2^33) and remuxes it back to MP4: the
+// timeline must come out continuous, every packet at the original time
+// plus one constant.
+func TestTSWrapAround(t *testing.T) {
+	dir := t.TempDir()
+	src := filepath.Join(fixtures, "h264_b.mp4")
+	d, closeFn := open(t, src)
+	defer closeFn()
+	mid := filepath.Join(dir, "wrap.ts")
+	f, err := os.Create(mid)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := ts.Mux(context.Background(), f, d, ts.WithTimeOffset(1<<33-ts.Timescale)); err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	out := filepath.Join(dir, "back.mp4")
+	if err := Remux(context.Background(), mid, out); err != nil {
+		t.Fatal(err)
+	}
+	compareOffset(t, readerPackets(t, src), readerPackets(t, out), false, false, true)
 }
