@@ -46,4 +46,17 @@
 // take any media.Demuxer, this package's Reader included.
 //
 // Importing the package registers the "mp4" format with media.Open.
+//
+// # Writing
+//
+// [WriteProgressive] writes any [media.Demuxer] (MP4, fragmented MP4,
+// MPEG-TS) as a progressive file with moov first, in two passes over the
+// samples so that payloads are never held in memory; [WriteFragmented]
+// writes one fragmented file cut at key frames; [WriteCMAF] writes CMAF
+// tracks (init segment plus styp/moof/mdat segments) through a
+// [CMAFSink]; [Fragmenter] is the building block for packagers.
+// [Faststart] moves the moov of an existing file in front of its media
+// data without rebuilding anything else. Annex B video and ADTS audio from
+// MPEG-TS are converted on the way, and edit lists keep the timestamps
+// ffprobe shows.
 package mp4

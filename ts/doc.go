@@ -72,4 +72,14 @@
 // trusted for allocation: a PES or access unit is reassembled in a buffer
 // capped at [MaxPESSize], and a panic in third-party parsing becomes an
 // ErrCorrupt.
+//
+// # Writing
+//
+// [Mux] writes the audio and video tracks of any [media.Demuxer] as one
+// MPEG-TS program; [Writer] is the sample-at-a-time form for packagers.
+// Length-prefixed H.264/HEVC becomes Annex B with an access unit delimiter
+// and the parameter sets before every key frame, AAC gets ADTS headers,
+// AC-3 and E-AC-3 pass through; PAT and PMT repeat every 100 ms and before
+// key frames, the video PID carries a PCR at least every 40 ms, and
+// timestamps move by [DefaultTimeOffset] (1.4 s) for non-TS input.
 package ts
