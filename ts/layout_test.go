@@ -168,3 +168,39 @@ func TestMaxPESSize(t *testing.T) {
 		t.Fatalf("got %v, want a PosError wrapping ErrCorrupt", last)
 	}
 }
+
+// countingReader counts the bytes read through ReadAt.
+type countingReader struct {
+	r    *bytes.Reader
+	read int64
+}
+
+func (c *countingReader) ReadAt(p []byte, off int64) (int, error) {
+	n, err := c.r.ReadAt(p, off)
+	c.read += int64(n)
+	return n, err
+}
+
+// TestOpenReadsHeadersOnly opens a 13 MB stream: NewReader must read the
+// start (PSI, first PES of each track) and the tail, not the file.
+func TestOpenReadsHeadersOnly(t *testing.T) {
+	b, err := os.ReadFile(filepath.Join("..", "testdata", "media", "ts_single.ts"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	big := bytes.Repeat(b, 200)
+	cr := &countingReader{r: bytes.NewReader(big)}
+	const tail = 256 << 10
+	r, err := ts.NewReader(cr, int64(len(big)), ts.WithTailSize(tail))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if limit := int64(len(b)) + 2*tail; cr.read > limit {
+		t.Errorf("NewReader read %d of %d bytes, want at most %d", cr.read, len(big), limit)
+	}
+	for _, tr := range r.Tracks() {
+		if tr.Duration <= 0 || tr.StartPTS <= 0 {
+			t.Errorf("track %d: start %d duration %d", tr.ID, tr.StartPTS, tr.Duration)
+		}
+	}
+}
