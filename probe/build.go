@@ -20,13 +20,17 @@ import (
 //   - timestamps move by the edit list (empty first edit minus media_time of
 //     the first real edit, mov's time_offset), start_time is the first
 //     presented timestamp and never before the empty edit;
-//   - duration is the sum of the real edits when there is an edit list,
-//     else the mdhd (or sample-table) duration;
+//   - duration is the smaller of the mdhd and sample-table (stts)
+//     durations, capped by the whole edit list (empty edits included);
+//     for tracks whose samples are all in movie fragments it is the end
+//     of the last fragment counted from 0, and with a segment index that
+//     reaches the end of the file, the end of the last indexed subsegment;
 //   - bit_rate is payload bytes * 8 over the sample-table duration
-//     (AC-3 and E-AC-3 report their nominal rate, as their parser does);
+//     (AC-3 and E-AC-3 report their header's rate, as their parser does);
 //   - avg_frame_rate is sample count over that duration, r_frame_rate the
 //     rate of the shortest frame duration;
-//   - nb_frames is the stsz sample count, omitted for fragmented files;
+//   - nb_frames is the stsz sample count (samples in moov only), omitted
+//     when there are none;
 //   - format duration is the mvhd duration unless the file is fragmented.
 //
 // It walks the sample tables (not the payloads) once, to check that every
@@ -58,7 +62,7 @@ func buildMP4(ctx context.Context, res *Result, rd *mp4.Reader, size int64) erro
 			return err
 		}
 	}
-	for i, t := range tracks {
+	for _, t := range tracks {
 		s := newStream(t)
 		st := stats[t.ID]
 		if s.Language == "" {
@@ -170,7 +174,6 @@ func buildMP4(ctx context.Context, res *Result, rd *mp4.Reader, size int64) erro
 			}
 		}
 		res.Streams = append(res.Streams, s)
-		_ = i
 	}
 	return nil
 }

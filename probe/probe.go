@@ -1,6 +1,6 @@
 // Package probe reports what a media file contains, the way ffprobe -show_format -show_streams does, from headers only.
 //
-// [File] and [Reader] open the input with [media.Open] (MP4, fragmented
+// [File] and [Reader] open the input through [media]'s format registry (MP4, fragmented
 // MP4/CMAF and MPEG-TS register themselves; this package imports them) and
 // turn the reader's tracks into a [Result]: a [Format] and one [Stream] per
 // track, carrying the values ffprobe prints, derived the way libavformat
@@ -11,13 +11,24 @@
 //
 //	ffprobe -v error -show_format -show_streams -of json FILE
 //
-// read streamkit's output unchanged; [Result.WriteText] writes a summary for
-// people.
+// read streamkit's output unchanged: the same keys, in the same order, with
+// the same value types (durations and bit rates are strings), and keys
+// ffprobe omits are omitted. streamkit's additions (the RFC 6381 codecs
+// string, the bytes read) live under "streamkit" keys, which ffprobe never
+// writes. [Result.WriteText] writes a summary for people.
 //
-// Probing reads headers, never payloads: for a faststart MP4 that is the
-// ftyp and moov boxes, for a moov-at-end MP4 the box headers on the way to
-// the moov, for MPEG-TS the first few seconds and the last 250 kB (as
-// ffprobe does). [Result.BytesRead] tells how much was read.
+// A CMAF media segment has no moov box: [WithInit] / [WithInitFile] probe
+// it as if its init segment were prepended. An init segment followed by
+// media segments in one file needs nothing special.
+//
+// Probing never decodes and reads as little as it can: for a faststart MP4
+// the ftyp and moov boxes, for a moov-at-end MP4 the box headers on the way
+// to the moov, for a fragmented one the moof boxes (one frame more for
+// E-AC-3, whose bit rate is in its frame header), for MPEG-TS the first few
+// seconds and the last 250 kB (as ffprobe does). [Result.BytesRead] tells how much was read. Input is
+// treated as hostile: errors are the readers' *media.PosError values,
+// naming the box or packet and its byte offset; an MP4 sample table that
+// points past the end of the file is an error, not a silent success.
 package probe
 
 import (
