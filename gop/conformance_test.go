@@ -280,3 +280,20 @@ func readable(p string) bool {
 	_, err := os.Stat(p)
 	return err == nil
 }
+
+// TestConformanceSample compares the embedded demo ladder with a live
+// ffprobe.
+func TestConformanceSample(t *testing.T) {
+	files, _ := filepath.Glob("../sample/media/*.mp4")
+	for _, p := range files {
+		t.Run(filepath.Base(p), func(t *testing.T) {
+			ours, err := analyzeFile(t, p)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if n := compareFrames(t, ours, liveFFprobe(t, p, 0)); n == 0 {
+				t.Error("no frame compared")
+			}
+		})
+	}
+}

@@ -192,3 +192,21 @@ func (b bytesReaderAt) ReadAt(p []byte, off int64) (int, error) {
 	}
 	return n, nil
 }
+
+func ExampleAnalyzeTrack() {
+	r, size, err := sample.Open(sample.Video240)
+	if err != nil {
+		log.Fatal(err)
+	}
+	d, err := mp4.NewReader(r, size)
+	if err != nil {
+		log.Fatal(err)
+	}
+	rep, _, err := gop.AnalyzeTrack(context.Background(), d, d.Tracks()[0])
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println(rep.Summary)
+	// Output:
+	// 200 frames in 4 GOPs over 8.00 s; fixed GOP of 50 frames (2.00 s), all closed; up to 2 consecutive B-frames (B-pyramid), reorder depth 1; I 4 (mean 2.3 KiB), P 68 (mean 732 B), B 128 (mean 274 B)
+}

@@ -1,10 +1,13 @@
 package gop
 
 import (
+	"context"
 	"fmt"
 	"math"
 	"slices"
 	"strings"
+
+	"github.com/streamkit-go/streamkit/media"
 )
 
 // TypeStats counts the frames of one picture type and their bytes.
@@ -402,4 +405,27 @@ func humanBytes(v float64) string {
 		return fmt.Sprintf("%.1f KiB", v/(1<<10))
 	}
 	return fmt.Sprintf("%.0f B", v)
+}
+
+// AnalyzeTrack reads the frames of track t of d with [ReadFrames] and
+// analyses the ones a player shows (frames an edit list discards are left
+// out). It is what `streamkit gop` and the demo print:
+//
+//	rep, _, err := gop.AnalyzeTrack(ctx, d, t)
+//	fmt.Println(rep.Summary) // "200 frames in 4 GOPs over 8.00 s; fixed GOP of 50 frames ..."
+func AnalyzeTrack(ctx context.Context, d media.Demuxer, t *media.Track, opts ...Options) (*Report, []Frame, error) {
+	frames, err := ReadFrames(ctx, d, t, opts...)
+	if err != nil {
+		return nil, frames, err
+	}
+	shown := frames[:0:0]
+	for _, f := range frames {
+		if !f.Discarded {
+			shown = append(shown, f)
+		}
+	}
+	if len(shown) != len(frames) {
+		SetDisplayOrder(shown)
+	}
+	return Analyze(shown, t.Timescale), shown, nil
 }
