@@ -221,10 +221,12 @@ func TestHugeLengthFields(t *testing.T) {
 	}
 }
 
-// virtualMP4 is a faststart MP4 whose mdat is not stored: reads inside the
-// mdat return zeros. It counts the bytes read.
+// virtualMP4 is an MP4 whose mdat payload is not stored: reads inside it
+// return zeros. head is stored at offset 0 and tail (a moov after the
+// mdat) at the end. It counts the bytes read.
 type virtualMP4 struct {
-	head  []byte // ftyp + moov + mdat header
+	head  []byte
+	tail  []byte
 	size  int64
 	reads int64
 }
@@ -237,11 +239,15 @@ func (v *virtualMP4) ReadAt(p []byte, off int64) (int, error) {
 	if int64(n) > v.size-off {
 		n = int(v.size - off)
 	}
+	tailOff := v.size - int64(len(v.tail))
 	for i := 0; i < n; i++ {
 		j := off + int64(i)
-		if j < int64(len(v.head)) {
+		switch {
+		case j < int64(len(v.head)):
 			p[i] = v.head[j]
-		} else {
+		case j >= tailOff:
+			p[i] = v.tail[j-tailOff]
+		default:
 			p[i] = 0
 		}
 	}
@@ -254,9 +260,9 @@ func (v *virtualMP4) ReadAt(p []byte, off int64) (int, error) {
 
 // hugeMP4 builds a real ftyp+moov for one H.264 track of nSamples
 // samples of sampleSize bytes at 25 fps, one sample per chunk, pointing
-// into a virtual mdat that follows the moov. The sample description comes
-// from a fixture.
-func hugeMP4(t testing.TB, nSamples int, sampleSize uint32) *virtualMP4 {
+// into a virtual mdat that follows the moov (or precedes it, moovLast).
+// The sample description comes from a fixture.
+func hugeMP4(t testing.TB, nSamples int, sampleSize uint32, moovLast ...bool) *virtualMP4 {
 	t.Helper()
 	f, err := os.Open(filepath.Join(mediaDir, "h264_faststart.mp4"))
 	if err != nil {
@@ -322,36 +328,45 @@ func hugeMP4(t testing.TB, nSamples int, sampleSize uint32) *virtualMP4 {
 		}
 		stbl.AddChild(co64)
 		var b bytes.Buffer
-		ftyp := mp4ff.NewFtyp("isom", 512, []string{"isom", "iso2", "avc1", "mp41"})
-		if err := ftyp.Encode(&b); err != nil {
-			t.Fatal(err)
-		}
 		if err := moov.Encode(&b); err != nil {
 			t.Fatal(err)
 		}
 		return b.Bytes()
 	}
-	// Two passes: the first to learn the moov size.
-	headLen := len(build(0))
-	mdatStart := uint64(headLen + 16)
-	head := build(mdatStart)
-	if len(head) != headLen {
-		t.Fatalf("moov size changed between passes: %d, %d", headLen, len(head))
+	var ftyp bytes.Buffer
+	if err := mp4ff.NewFtyp("isom", 512, []string{"isom", "iso2", "avc1", "mp41"}).Encode(&ftyp); err != nil {
+		t.Fatal(err)
 	}
 	payload := uint64(nSamples) * uint64(sampleSize)
 	var mh [16]byte
 	binary.BigEndian.PutUint32(mh[0:], 1)
 	copy(mh[4:], "mdat")
 	binary.BigEndian.PutUint64(mh[8:], 16+payload)
+	if len(moovLast) > 0 && moovLast[0] {
+		head := append(ftyp.Bytes(), mh[:]...)
+		moov := build(uint64(len(head)))
+		return &virtualMP4{head: head, tail: moov, size: int64(len(head)) + int64(payload) + int64(len(moov))}
+	}
+	// Two passes: the first to learn the moov size.
+	moovLen := len(build(0))
+	mdatStart := uint64(ftyp.Len() + moovLen + 16)
+	head := append(ftyp.Bytes(), build(mdatStart)...)
+	if len(head) != ftyp.Len()+moovLen {
+		t.Fatalf("moov size changed between passes")
+	}
 	head = append(head, mh[:]...)
 	return &virtualMP4{head: head, size: int64(len(head)) + int64(payload)}
 }
 
-// TestHeaderOnlyHugeFile probes a synthesised 1.1 GB faststart MP4 (one
-// hour at 25 fps, 12 kB per frame): only the headers may be read, less
-// than 1 % of the file.
+// TestHeaderOnlyHugeFile probes a synthesised 1.1 GB MP4 (one hour at
+// 25 fps, 12 kB per frame), faststart and with the moov at the end: only
+// the headers may be read, less than 1 % of the file.
 func TestHeaderOnlyHugeFile(t *testing.T) {
-	v := hugeMP4(t, 90000, 12500)
+	t.Run("faststart", func(t *testing.T) { testHuge(t, hugeMP4(t, 90000, 12500)) })
+	t.Run("moov at end", func(t *testing.T) { testHuge(t, hugeMP4(t, 90000, 12500, true)) })
+}
+
+func testHuge(t *testing.T, v *virtualMP4) {
 	if v.size < 1<<30 {
 		t.Fatalf("synthetic file is only %d bytes", v.size)
 	}
