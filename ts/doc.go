@@ -52,7 +52,10 @@
 // PIDs and the first and last PCR.
 //
 // 188-byte packets, 192-byte M2TS packets and 204-byte packets are
-// detected from the sync byte pattern.
+// detected from the sync byte pattern, up to 64 KiB into the file. The
+// tracks are those of the first PAT and PMTs (and an "epg" data track when
+// DVB EIT sections are present, as ffprobe reports); PMT versions that
+// change later in the file are not followed.
 //
 // Writing is the other way round: [NewWriter] and [Mux] turn tracks and
 // samples into packets.

@@ -204,3 +204,23 @@ func TestOpenReadsHeadersOnly(t *testing.T) {
 		}
 	}
 }
+
+// TestLeadingJunk: a capture that starts mid-packet or after a header is
+// read from its first packet.
+func TestLeadingJunk(t *testing.T) {
+	b, err := os.ReadFile(filepath.Join("..", "testdata", "media", "ts_single.ts"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, _ := samplesOf(t, b)
+	junk := bytes.Repeat([]byte{0x00, 0x47, 0x11, 0x22}, 250) // 1000 bytes, 0x47 off the grid
+	got, _ := samplesOf(t, append(junk, b...))
+	if len(got) != len(want) {
+		t.Fatalf("%d samples, want %d", len(got), len(want))
+	}
+	for i := range want {
+		if got[i].Pos != want[i].Pos+int64(len(junk)) || got[i].PTS != want[i].PTS || got[i].Size != want[i].Size {
+			t.Fatalf("sample %d: %+v, want %+v shifted by %d", i, got[i], want[i], len(junk))
+		}
+	}
+}

@@ -77,15 +77,25 @@ type layout struct {
 
 var layouts = []layout{{188, 0}, {192, 4}, {204, 0}}
 
-// detectLayout finds the packet size from the first bytes of the file: the
-// first layout with sync bytes at three consecutive packet positions
-// (fewer for files shorter than three packets) starting within the first
-// stride bytes wins. It returns the offset of the first packet start.
+// maxLeadingJunk is how far into the file the first packet is searched
+// for (files cut from a capture may start mid-packet or with a header).
+const maxLeadingJunk = 64 << 10
+
+// syncRun is how many consecutive sync bytes make a packet grid.
+const syncRun = 3
+
+// detectLayout finds the packet size and the first packet from the first
+// bytes of the file: the earliest offset where syncRun packets of one of
+// the sizes line up (fewer when the file ends first; sizes tried in the
+// order 188, 192, 204).
 func detectLayout(head []byte) (layout, int, bool) {
-	for _, l := range layouts {
-		for start := 0; start < l.stride && start+l.lead < len(head); start++ {
-			n := 0
-			for k := 0; k < 3; k++ {
+	for start := 0; start < len(head) && start <= maxLeadingJunk; start++ {
+		for _, l := range layouts {
+			if start+l.lead >= len(head) || head[start+l.lead] != syncByte {
+				continue
+			}
+			n := 1
+			for k := 1; k < syncRun; k++ {
 				i := start + l.lead + k*l.stride
 				if i >= len(head) {
 					break
@@ -96,7 +106,7 @@ func detectLayout(head []byte) (layout, int, bool) {
 				}
 				n++
 			}
-			if n >= 3 || (n > 0 && start+l.lead+n*l.stride >= len(head)) {
+			if n >= syncRun || (n > 0 && start+l.lead+n*l.stride >= len(head)) {
 				return l, start, true
 			}
 		}

@@ -160,7 +160,11 @@ func NewReader(r io.ReaderAt, size int64, opts ...Option) (rd *Reader, err error
 			rd, err = nil, &media.PosError{Format: "mpegts", Offset: 0, What: "headers", Err: fmt.Errorf("%w: parser panic: %v", media.ErrCorrupt, p)}
 		}
 	}()
-	head := make([]byte, 3*204+204)
+	hn := int64(maxLeadingJunk + syncRun*204)
+	if size < hn {
+		hn = max(size, 0)
+	}
+	head := make([]byte, hn)
 	n, rerr := r.ReadAt(head, 0)
 	if rerr != nil && rerr != io.EOF {
 		return nil, &media.PosError{Format: "mpegts", Offset: 0, What: "header", Err: rerr}
