@@ -134,10 +134,9 @@ func ReadFrames(ctx context.Context, d media.Demuxer, t *media.Track, opts ...Op
 	if !o.RawTimestamps {
 		shift = PresentationShift(t)
 	}
-	n := t.SampleCount
-	if n < 0 || n > 1<<20 {
-		n = 0
-	}
+	// SampleCount comes from the file: use it as a hint only, capped so
+	// that a hostile stsz cannot make us allocate much up front.
+	n := min(max(t.SampleCount, 0), 1<<14)
 	frames := make([]Frame, 0, n)
 	var buf []byte
 	var errs []error

@@ -37,6 +37,9 @@ any boundary is misaligned.`,
 				if err != nil {
 					return err
 				}
+				if err := firstAnalysisError(in); err != nil {
+					return err
+				}
 				rends = append(rends, gop.Rendition{Name: filepath.Base(p), Frames: in.Frames, Timescale: in.Track.Timescale})
 			}
 			rep := gop.CheckAlignment(rends, gop.AlignOptions{Segment: segment, Tolerance: tolerance})

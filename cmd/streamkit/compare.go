@@ -107,11 +107,13 @@ bar chart of the video bitrate split by frame type.`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			var rows []compareRow
+			var ins []*videoInput
 			for _, p := range args {
 				in, err := loadVideo(cmd.Context(), p, -1)
 				if err != nil {
 					return err
 				}
+				ins = append(ins, in)
 				rows = append(rows, makeCompareRow(in))
 			}
 			if svgOut != "" {
@@ -120,17 +122,23 @@ bar chart of the video bitrate split by frame type.`,
 				}
 			}
 			w := cmd.OutOrStdout()
+			var err error
 			switch {
 			case asJSON:
 				enc := json.NewEncoder(w)
 				enc.SetIndent("", "  ")
-				return enc.Encode(struct {
+				err = enc.Encode(struct {
 					Files []compareRow `json:"files"`
 				}{rows})
 			case asCSV:
-				return writeCompareCSV(w, rows)
+				err = writeCompareCSV(w, rows)
+			default:
+				err = writeCompareText(w, rows)
 			}
-			return writeCompareText(w, rows)
+			if err != nil {
+				return err
+			}
+			return firstAnalysisError(ins...)
 		},
 	}
 	cmd.Flags().BoolVar(&asJSON, "json", false, "rows as JSON")

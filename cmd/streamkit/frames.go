@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"encoding/csv"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -23,6 +24,21 @@ type videoInput struct {
 	Demux  media.Demuxer
 	Track  *media.Track
 	Frames []gop.Frame // decode order
+	// Err collects the access units that could not be analysed (their
+	// frames have type "?"); commands print what they can, then fail.
+	Err error
+}
+
+// analysisError summarises in.Err for the command's final error line.
+func (in *videoInput) analysisError() error {
+	if in.Err == nil {
+		return nil
+	}
+	n := 1
+	if u, ok := in.Err.(interface{ Unwrap() []error }); ok {
+		n = len(u.Unwrap())
+	}
+	return fmt.Errorf("%d access unit(s) could not be analysed (type \"?\"), first: %w", n, in.Err)
 }
 
 // loadVideo opens path, picks its video stream (the first one when
@@ -57,15 +73,16 @@ func loadVideos(ctx context.Context, path string, stream int, all bool) ([]*vide
 		if tr.Kind != media.KindVideo || (stream >= 0 && tr.Index != stream) {
 			continue
 		}
-		var opts gop.Options
+		opts := gop.Options{KeepErrors: true}
 		if r, ok := d.(*mp4.Reader); ok {
 			opts.Timestamps = ffprobeTimeline(r, pos, tr)
 		}
 		frames, err := gop.ReadFrames(ctx, d, tr, opts)
-		if err != nil {
+		var fe *gop.FrameError
+		if err != nil && !errors.As(err, &fe) {
 			return nil, fmt.Errorf("%s: %w", path, err)
 		}
-		out = append(out, &videoInput{Path: path, Size: st.Size(), Demux: d, Track: tr, Frames: frames})
+		out = append(out, &videoInput{Path: path, Size: st.Size(), Demux: d, Track: tr, Frames: frames, Err: err})
 		if !all || stream >= 0 {
 			break
 		}
@@ -127,16 +144,22 @@ temporal_id, nal_unit_type, structure) are extras.`,
 			w := cmd.OutOrStdout()
 			switch {
 			case asJSON:
-				return writeFramesJSON(w, rows)
+				if err := writeFramesJSON(w, rows); err != nil {
+					return err
+				}
+				return firstAnalysisError(ins...)
 			case asCSV:
-				return writeFramesCSV(w, rows)
+				if err := writeFramesCSV(w, rows); err != nil {
+					return err
+				}
+				return firstAnalysisError(ins...)
 			}
 			for _, in := range ins {
 				if err := writeFramesText(w, in, ffprobeRows(in, all)); err != nil {
 					return err
 				}
 			}
-			return nil
+			return firstAnalysisError(ins...)
 		},
 	}
 	cmd.Flags().BoolVar(&asJSON, "json", false, "ffprobe -show_frames -of json schema")
@@ -249,6 +272,17 @@ func ffprobeRows(in *videoInput, all bool) []frameRow {
 		rows = append(rows, r)
 	}
 	return rows
+}
+
+// firstAnalysisError returns the first input's analysis error, naming
+// the file.
+func firstAnalysisError(ins ...*videoInput) error {
+	for _, in := range ins {
+		if err := in.analysisError(); err != nil {
+			return fmt.Errorf("%s: %w", in.Path, err)
+		}
+	}
+	return nil
 }
 
 func b2i(b bool) int {

@@ -166,3 +166,34 @@ func TestGOPAndCompareCLI(t *testing.T) {
 		t.Error("missing file accepted")
 	}
 }
+
+// TestFramesCorruptInput: damaged access units are listed with type "?"
+// and the command fails with one line naming the sample, never panics.
+func TestFramesCorruptInput(t *testing.T) {
+	b, err := os.ReadFile(filepath.Join(gopTestdata, "ts_single.ts"))
+	if err != nil {
+		t.Skip(err)
+	}
+	// Set forbidden_zero_bit in the NAL header of three slices.
+	hit := 0
+	for i := 20000; i+3 < len(b) && hit < 3; i++ {
+		if b[i] == 0 && b[i+1] == 0 && b[i+2] == 1 && (b[i+3]&0x1f == 1 || b[i+3]&0x1f == 5) {
+			b[i+3] |= 0x80
+			hit++
+		}
+	}
+	path := filepath.Join(t.TempDir(), "corrupt.ts")
+	if err := os.WriteFile(path, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out, err := runGOPCLI(t, "frames", "--csv", path)
+	if err == nil {
+		t.Fatalf("corrupt input accepted:\n%s", out)
+	}
+	if !strings.Contains(err.Error(), "sample ") || strings.Contains(err.Error(), "\n") {
+		t.Errorf("error %q does not name the sample in one line", err)
+	}
+	if !strings.Contains(out, ",?,") {
+		t.Errorf("no frame of type ? in:\n%s", out)
+	}
+}

@@ -51,14 +51,18 @@ sizes over time coloured by type with the GOP boundaries.`,
 			if asJSON {
 				enc := json.NewEncoder(w)
 				enc.SetIndent("", "  ")
-				return enc.Encode(struct {
+				if err := enc.Encode(struct {
 					File   string `json:"file"`
 					Stream int    `json:"stream_index"`
 					Codec  string `json:"codec"`
 					*gop.Report
-				}{in.Path, in.Track.Index, string(in.Track.Codec), rep})
+				}{in.Path, in.Track.Index, string(in.Track.Codec), rep}); err != nil {
+					return err
+				}
+			} else if err := writeGOPText(w, in, rep); err != nil {
+				return err
 			}
-			return writeGOPText(w, in, rep)
+			return firstAnalysisError(in)
 		},
 	}
 	cmd.Flags().BoolVar(&asJSON, "json", false, "report as JSON")
