@@ -64,7 +64,8 @@ var (
 	formatExact = []string{"filename", "nb_streams", "nb_programs", "format_name", "format_long_name", "size", "probe_score"}
 	streamExact = []string{"index", "codec_name", "codec_long_name", "profile", "codec_type", "codec_tag_string", "codec_tag",
 		"width", "height", "sample_aspect_ratio", "display_aspect_ratio", "pix_fmt", "level", "r_frame_rate",
-		"avg_frame_rate", "time_base", "nb_frames", "sample_rate", "channels", "channel_layout", "id"}
+		"avg_frame_rate", "time_base", "nb_frames", "sample_rate", "channels", "channel_layout", "id",
+		"sample_fmt", "is_avc", "nal_length_size"}
 	formatTags = []string{"major_brand", "minor_version", "compatible_brands"}
 )
 

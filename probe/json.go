@@ -34,6 +34,8 @@ type jsonStream struct {
 	DisplayAspectRatio string         `json:"display_aspect_ratio,omitempty"`
 	PixFmt             string         `json:"pix_fmt,omitempty"`
 	Level              *int           `json:"level,omitempty"`
+	IsAVC              string         `json:"is_avc,omitempty"`
+	NALLengthSize      string         `json:"nal_length_size,omitempty"`
 	SampleFmt          string         `json:"sample_fmt,omitempty"`
 	SampleRate         string         `json:"sample_rate,omitempty"`
 	Channels           *int           `json:"channels,omitempty"`
@@ -166,6 +168,11 @@ func (s *Stream) json(container string) jsonStream {
 		}
 		j.PixFmt = s.PixFmt
 		j.Level = ptr(s.Level)
+		if s.CodecName == "h264" {
+			// ffprobe's H.264 extras: length-prefixed (avcC) or Annex B.
+			j.IsAVC = fmt.Sprint(s.NALLengthSize > 0)
+			j.NALLengthSize = fmt.Sprint(s.NALLengthSize)
+		}
 		if s.Rotation != 0 {
 			j.SideDataList = []jsonSideData{{SideDataType: "Display Matrix", DisplayMatrix: displayMatrix(s.Rotation), Rotation: s.Rotation}}
 		}

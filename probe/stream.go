@@ -55,6 +55,9 @@ type Stream struct {
 	Level              int
 	Rotation           int // degrees as ffprobe's display matrix side data; 0 when none
 	Interlaced         bool
+	// NALLengthSize is the size of the NAL unit length prefix of H.264 and
+	// HEVC samples in MP4 (1, 2 or 4); 0 for Annex B (MPEG-TS).
+	NALLengthSize int
 
 	// Audio.
 	SampleFmt     string
@@ -133,6 +136,7 @@ func newStream(t *media.Track) Stream {
 		Level:         t.LevelIDC,
 		Rotation:      t.Rotation,
 		Interlaced:    t.Interlaced,
+		NALLengthSize: t.Config.NALLengthSize,
 		SampleFmt:     t.SampleFormat,
 		SampleRate:    t.SampleRate,
 		Channels:      t.Channels,
