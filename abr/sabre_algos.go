@@ -141,6 +141,23 @@ func (a *Bola) Decide(s *Session, i int) (int, float64) {
 	return q, delay
 }
 
+// caches refreshes Vp·(gp + u[q]) (a function of Vp) and the sizes of the
+// alternatives (a function of the download).
+func (a *Bola) caches(s *Session, p *Progress) {
+	if a.aVp != a.vp {
+		for q := range a.u {
+			a.av[q] = float64(a.vp * (a.gp + a.u[q]))
+		}
+		a.aVp = a.vp
+	}
+	if p.SizeBits != a.oSize || p.Quality != a.oQ {
+		for q := 0; q < p.Quality; q++ {
+			a.other[q] = p.SizeBits * s.kbps[q] / s.kbps[p.Quality]
+		}
+		a.oSize, a.oQ = p.SizeBits, p.Quality
+	}
+}
+
 // Abandon implements Abandoner (never abandons with Basic).
 func (a *Bola) Abandon(s *Session, p *Progress, bl float64) int {
 	if a.Basic || p.Quality == 0 {
@@ -150,20 +167,7 @@ func (a *Bola) Abandon(s *Session, p *Progress, bl float64) int {
 	if p.Downloaded <= 0 || remain <= 0 {
 		return -1
 	}
-	if a.aVp != a.vp {
-		// Vp·(gp + u[q]) only changes with Vp
-		for q := range a.u {
-			a.av[q] = float64(a.vp * (a.gp + a.u[q]))
-		}
-		a.aVp = a.vp
-	}
-	if p.SizeBits != a.oSize || p.Quality != a.oQ {
-		// the sizes of the alternatives only change with the download
-		for q := 0; q < p.Quality; q++ {
-			a.other[q] = p.SizeBits * s.kbps[q] / s.kbps[p.Quality]
-		}
-		a.oSize, a.oQ = p.SizeBits, p.Quality
-	}
+	a.caches(s, p)
 	score := (a.av[p.Quality] - bl) / remain
 	if score < 0 {
 		return -1
@@ -378,13 +382,7 @@ func (a *BolaE) Abandon(s *Session, p *Progress, bl float64) int {
 	if sz <= 0 {
 		return -1
 	}
-	if p.SizeBits != a.oSize || p.Quality != a.oQ {
-		// the sizes of the alternatives only change with the download
-		for q := 0; q < p.Quality; q++ {
-			a.other[q] = p.SizeBits * s.kbps[q] / s.kbps[p.Quality]
-		}
-		a.oSize, a.oQ = p.SizeBits, p.Quality
-	}
+	a.caches(s, p)
 	score := (a.av[p.Quality] - bl2) / sz
 	cand := -1
 	// other[q] grows with q, so the first q with other >= sz ends the search
@@ -530,14 +528,12 @@ func (a *Bola) quiet(s *Session, p *Progress, lvl, g1, t1 float64) bool {
 	if a.Basic || p.Quality == 0 {
 		return true
 	}
-	if a.aVp != a.vp || p.SizeBits != a.oSize || p.Quality != a.oQ {
-		return false // caches not ready: let Abandon run once
-	}
+	a.caches(s, p)
 	xh := math.Max(0, lvl-p.TimeMs)
 	xl := math.Max(0, lvl-t1)
 	zh := p.SizeBits - p.Downloaded
 	zl := p.SizeBits - g1
-	if !(zl > 0) || !(p.Downloaded > 0) {
+	if zl < 0 || !(p.Downloaded > 0) {
 		return false
 	}
 	if xl > a.av[p.Quality]*(1+1e-9)+1e-9 {
@@ -546,13 +542,22 @@ func (a *Bola) quiet(s *Session, p *Progress, lvl, g1, t1 float64) bool {
 	return bolaQuiet(a.av, a.other, p.Quality, xl, xh, zl, zh)
 }
 
+// caches refreshes the sizes of the alternatives (a function of the
+// download).
+func (a *BolaE) caches(s *Session, p *Progress) {
+	if p.SizeBits != a.oSize || p.Quality != a.oQ {
+		for q := 0; q < p.Quality; q++ {
+			a.other[q] = p.SizeBits * s.kbps[q] / s.kbps[p.Quality]
+		}
+		a.oSize, a.oQ = p.SizeBits, p.Quality
+	}
+}
+
 func (a *BolaE) quiet(s *Session, p *Progress, lvl, g1, t1 float64) bool {
 	if p.Quality == 0 {
 		return true
 	}
-	if p.SizeBits != a.oSize || p.Quality != a.oQ {
-		return false
-	}
+	a.caches(s, p)
 	ph, tt := a.placeholder, p.TTFBMs
 	xh := math.Max(0, math.Max(0, lvl-p.TimeMs)+ph-tt)
 	xl := math.Max(0, math.Max(0, lvl-t1)+ph-tt)
@@ -570,9 +575,6 @@ func (a *BolaE) quiet(s *Session, p *Progress, lvl, g1, t1 float64) bool {
 	rmax := math.Max(math.Max(r0, r1), r0b) * (1 + 1e-12)
 	zh := p.SizeBits - p.Downloaded - tt*rmin
 	zl := p.SizeBits - g1 - tt*rmax
-	if !(zl > 0) {
-		return false
-	}
 	return bolaQuiet(a.av, a.other, p.Quality, xl, xh, zl, zh)
 }
 

@@ -526,6 +526,34 @@ type quietChecker interface {
 	quiet(s *Session, p *Progress, levelAtReq, g1, t1 float64) bool
 }
 
+// proveSilent tries to prove that the abandonment rule answers "keep
+// downloading" for every state the download can reach within the next
+// horizon (1600, 400 or 100 ms of network time): time in [now, t1] and
+// downloaded bits in [now, g1], where g1 bounds what the network can deliver
+// by then (the highest bandwidth of the periods in that window).
+func (s *Session) proveSilent(qc quietChecker, d *Download, size, levelAtReq float64) (bool, float64, float64) {
+	wmax, covered := 0.0, 0.0
+	horizon := 1600.0
+	i, left := s.index, s.ttn
+	for n := 0; covered < horizon && n <= len(s.periods); n++ {
+		wmax = math.Max(wmax, s.periods[i].Kbps)
+		covered += left
+		i++
+		if i == len(s.periods) {
+			i = 0
+		}
+		left = s.periods[i].DurationMs
+	}
+	for h := horizon; h >= 100; h /= 4 {
+		g1 := math.Min(size, d.Downloaded+wmax*h*(1+1e-9)+1)
+		t1 := d.TimeMs + h
+		if qc.quiet(s, &d.Progress, levelAtReq, g1, t1) {
+			return true, g1, t1
+		}
+	}
+	return false, 0, 0
+}
+
 // errStuck guards against float pathologies that would otherwise loop.
 var errStuck = fmt.Errorf("%w: a download took more than 10 million abandonment steps", ErrNeverDelivers)
 
@@ -554,7 +582,7 @@ func (s *Session) download(d *Download, size float64, idx, q int, levelAtReq flo
 	if s.opt.NoSkip || replOff != 0 {
 		qc = nil
 	}
-	quiet, cool := 0, 0
+	box, g1, t1, cool := false, 0.0, 0.0, 0 // proven-silent box of states
 	d.TTFBMs += s.latency()
 	d.TimeMs = d.TTFBMs
 	minTime -= d.TimeMs
@@ -592,72 +620,81 @@ func (s *Session) download(d *Download, size float64, idx, q int, levelAtReq flo
 		}
 		d.TimeMs += t
 		d.Downloaded += bits
-		if d.Downloaded < size {
+		_ = fast
+		for d.Downloaded < size {
 			minTime, minSize = 50, 12000
-			if !fast {
-				quiet = 0
-			} else if quiet > 0 {
-				// proven: the rule answers "keep downloading" here
-				quiet--
-				continue
-			} else if qc != nil && cool == 0 {
-				// Try to prove that the rule stays silent for the next k
-				// fast steps (same period, same step size), so it need
-				// not be called; the state evolves by the same operations
-				// either way, only the calls are skipped.
-				k := math.Floor(math.Min(float64(s.ttn*w)/cmb, (size-d.Downloaded)/cmb))
-				proved := false
-				for kk := math.Min(k, 64); kk >= 4 && !proved; kk = math.Floor(kk / 4) {
-					g1 := d.Downloaded + kk*cmb*(1+1e-12) + 1
-					t1 := d.TimeMs + kk*ct*(1+1e-12) + 1e-6
-					if qc.quiet(s, &d.Progress, levelAtReq, g1, t1) {
-						quiet = int(kk) - 1
-						proved = true
+			// Is the rule proven silent at this state? Either it lies in
+			// the box of an earlier proof, or a new proof covers it. The
+			// state evolves by the same operations either way; only calls
+			// that provably answer "keep downloading" are skipped.
+			if !(box && d.Downloaded <= g1 && d.TimeMs <= t1) {
+				box = false
+				if qc != nil && cool == 0 {
+					box, g1, t1 = s.proveSilent(qc, d, size, levelAtReq)
+					if !box {
+						cool = 4
 					}
+				} else if cool > 0 {
+					cool--
 				}
-				if proved {
-					// Run the proven-silent steps in a tight loop on local
-					// copies: the same operations in the same order as the
-					// general loop above, stopping where it would leave the
-					// fast path or finish the download.
-					ttn, tnet, tm, got := s.ttn, s.tnet, d.TimeMs, d.Downloaded
-					for ; quiet > 0; quiet-- {
-						if left := size - got; !(left > cmb && cmb <= float64(ttn*w)) {
-							break
-						}
-						ttn -= ct
-						tnet += ct
-						tm += ct
-						got += cmb
-						iter++
-						if !(got < size) {
-							break
-						}
+			}
+			if !box {
+				bl := levelAtReq - d.TimeMs
+				if bl < 0 {
+					bl = 0
+				}
+				if replOff != 0 {
+					// the replacement's rule: give up once the segment
+					// would already be playing
+					if bl+s.P*float64(replOff) <= 0 {
+						d.AbandonTo = q
 					}
-					s.ttn, s.tnet, d.TimeMs, d.Downloaded = ttn, tnet, tm, got
-					quiet = 0
-					continue
+				} else {
+					d.AbandonTo = s.ab.Abandon(s, &d.Progress, bl)
 				}
-				cool = 4
-			} else if cool > 0 {
-				cool--
-			}
-			bl := levelAtReq - d.TimeMs
-			if bl < 0 {
-				bl = 0
-			}
-			if replOff != 0 {
-				// the replacement's rule: give up once the segment would
-				// already be playing
-				if bl+s.P*float64(replOff) <= 0 {
-					d.AbandonTo = q
+				if d.AbandonTo >= 0 && s.verbose() {
+					s.printf("%d abandoning %d->%d\n", idx, q, d.AbandonTo)
+					s.printf("%d/%d %d(%d)\n", int64(d.Downloaded), int64(size), int64(d.TimeMs), int64(d.TTFBMs))
 				}
-			} else {
-				d.AbandonTo = s.ab.Abandon(s, &d.Progress, bl)
+				break
 			}
-			if d.AbandonTo >= 0 && s.verbose() {
-				s.printf("%d abandoning %d->%d\n", idx, q, d.AbandonTo)
-				s.printf("%d/%d %d(%d)\n", int64(d.Downloaded), int64(size), int64(d.TimeMs), int64(d.TTFBMs))
+			// Silent here. Run the following fast steps (see above) in a
+			// register loop, with the same operations in the same order,
+			// until one leaves the fast path, ends the download, or lands
+			// outside the proven box (then evaluate that state).
+			w := s.periods[s.index].Kbps
+			if !(w > 0) {
+				break
+			}
+			if w != cw {
+				cw, cmb = w, 12000
+				if mw := float64(50 * w); mw > cmb {
+					cmb = mw
+				}
+				ct = cmb / w
+			}
+			ttn, tnet, tm, got := s.ttn, s.tnet, d.TimeMs, d.Downloaded
+			outside := false
+			for {
+				if left := size - got; !(left > cmb && cmb <= float64(ttn*w)) {
+					break
+				}
+				ttn -= ct
+				tnet += ct
+				tm += ct
+				got += cmb
+				iter++
+				if !(got < size) {
+					break
+				}
+				if got > g1 || tm > t1 {
+					outside = true
+					break
+				}
+			}
+			s.ttn, s.tnet, d.TimeMs, d.Downloaded = ttn, tnet, tm, got
+			if !outside {
+				break
 			}
 		}
 	}
