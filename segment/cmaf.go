@@ -179,11 +179,10 @@ func writeFragment(buf *bytes.Buffer, seq uint32, samples []fragSample) (fragmen
 		if s.sync {
 			flags = mp4ff.SyncSampleFlags
 		}
-		frag.AddFullSample(mp4ff.FullSample{
-			Sample:     mp4ff.NewSample(flags, s.dur, uint32(len(s.data)), s.cto),
-			DecodeTime: uint64(s.dts),
-			Data:       s.data,
-		})
+		// The payload is referenced, not copied: mdat is encoded from
+		// the parts straight into the segment buffer.
+		frag.AddSample(mp4ff.NewSample(flags, s.dur, uint32(len(s.data)), s.cto), uint64(s.dts))
+		frag.Mdat.AddSampleDataPart(s.data)
 		dur += int64(s.dur)
 	}
 	off := int64(buf.Len())

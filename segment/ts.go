@@ -129,9 +129,10 @@ func writeTSRendition(dir string, r *Rendition, td *trackData, starts []int, cfg
 // its PES packets).
 func writeTSSegment(tw *ts.Writer, cw *countingWriter, r *Rendition, td *trackData, seg *Segment, first, end int) error {
 	video := td.track.Kind == media.KindVideo
+	var scratch []byte // WriteSample copies the payload into packets
 	for i := first; i < end; i++ {
 		s := td.samples[i]
-		data, err := td.readPayload(i, nil)
+		data, err := td.readPayload(i, scratch)
 		if err != nil {
 			return fmt.Errorf("sample %d: %w", i, err)
 		}
@@ -145,6 +146,9 @@ func writeTSSegment(tw *ts.Writer, cw *countingWriter, r *Rendition, td *trackDa
 		}
 		if err := tw.WriteSample(&s, data); err != nil {
 			return err
+		}
+		if cap(data) > cap(scratch) && td.payload == nil {
+			scratch = data[:0]
 		}
 		if key {
 			if err := tw.Flush(); err != nil {
