@@ -297,3 +297,92 @@ func TestConformanceSample(t *testing.T) {
 		})
 	}
 }
+
+// TestConformanceSharedSegments joins each init segment of ../shared/media
+// with its media segments (init.mp4 + 1.m4s + 2.m4s ...) and compares the
+// result with a live ffprobe, so fragmented files that are only playable
+// that way are covered too.
+func TestConformanceSharedSegments(t *testing.T) {
+	root := "../../shared/media/fetched"
+	if _, err := os.Stat(root); err != nil {
+		t.Skip("../shared/media not present")
+	}
+	if testing.Short() {
+		t.Skip("short mode")
+	}
+	var inits []string
+	_ = filepath.WalkDir(root, func(p string, d os.DirEntry, err error) error {
+		if err == nil && !d.IsDir() && strings.Contains(d.Name(), "init") {
+			inits = append(inits, p)
+		}
+		return nil
+	})
+	for _, in := range inits {
+		dir, base := filepath.Split(in)
+		key := strings.TrimSuffix(strings.Replace(base, "init", "", 1), filepath.Ext(base))
+		entries, _ := os.ReadDir(dir)
+		var segs []string
+		for _, e := range entries {
+			n := e.Name()
+			ext := filepath.Ext(n)
+			if n == base || strings.Contains(n, "init") || (ext != ".m4s" && ext != ".mp4") || !strings.Contains(n, key) {
+				continue
+			}
+			segs = append(segs, n)
+		}
+		if len(segs) == 0 {
+			continue
+		}
+		sort.Slice(segs, func(i, j int) bool { return naturalLess(segs[i], segs[j]) })
+		name, _ := filepath.Rel(root, in)
+		t.Run(name, func(t *testing.T) {
+			joined, err := os.ReadFile(in)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, s := range segs {
+				b, err := os.ReadFile(filepath.Join(dir, s))
+				if err != nil {
+					t.Fatal(err)
+				}
+				joined = append(joined, b...)
+			}
+			p := filepath.Join(t.TempDir(), "joined.mp4")
+			if err := os.WriteFile(p, joined, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			ours, err := analyzeFile(t, p)
+			if err != nil {
+				t.Skipf("not analysable: %v", err)
+			}
+			if len(ours) == 0 {
+				t.Skip("no video track")
+			}
+			if n := compareFrames(t, ours, liveFFprobe(t, p, sharedLimit)); n == 0 {
+				t.Errorf("no frame compared (%d segments)", len(segs))
+			}
+		})
+	}
+}
+
+// naturalLess orders "seg2" before "seg10".
+func naturalLess(a, b string) bool {
+	num := func(s string) (string, int) {
+		s = strings.TrimSuffix(s, filepath.Ext(s))
+		i := len(s)
+		for i > 0 && s[i-1] >= '0' && s[i-1] <= '9' {
+			i--
+		}
+		n := 0
+		for _, c := range s[i:] {
+			n = n*10 + int(c-'0')
+		}
+		return s[:i], n
+	}
+	pa, na := num(a)
+	pb, nb := num(b)
+	if pa != pb {
+		return pa < pb
+	}
+	return na < nb
+}
