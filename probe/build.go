@@ -551,7 +551,7 @@ func setTSDurations(res *Result, stats map[int]*trackStats) (missing bool) {
 		s := &res.Streams[i]
 		t := res.Tracks[i]
 		st := stats[t.ID]
-		if st == nil || st.pesCount == 0 || s.StartPTS == unknown {
+		if st == nil || st.pesCount == 0 || s.StartPTS == Unknown {
 			if t.Kind == media.KindVideo || t.Kind == media.KindAudio {
 				missing = true
 			}
@@ -562,7 +562,7 @@ func setTSDurations(res *Result, stats map[int]*trackStats) (missing bool) {
 			end += 1 << 33 // the tail wrapped after the head
 		}
 		end += frameTicks(s, t)
-		if dur := end - s.StartPTS; dur > 0 && (s.DurationTS == unknown || dur > s.DurationTS) {
+		if dur := end - s.StartPTS; dur > 0 && (s.DurationTS == Unknown || dur > s.DurationTS) {
 			s.DurationTS = dur
 		}
 	}

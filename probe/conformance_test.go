@@ -438,8 +438,7 @@ func TestConformanceInitSegment(t *testing.T) {
 // from package media rather than from the probe, with the reason; they are
 // logged like the soft ones and reported to the package's owner.
 var readerGaps = map[string]string{
-	"fetched/shaka/hls_ts_muxed_opus_h264/segment.ts": "ts: Opus in MPEG-TS (registration 'Opus', extension descriptor) is not parsed, so sample_rate and channels are unknown",
-	"fetched/shaka/id3-metadata.ts":                   "media.SetAAC: HE-AACv2 with implicit SBR/PS signalling reports the core rate (24000 Hz mono); ffprobe reports the decoded 48000 Hz stereo",
+	"fetched/shaka/id3-metadata.ts": "media.SetAAC: HE-AACv2 with implicit SBR/PS signalling reports the core rate (24000 Hz mono); ffprobe reports the decoded 48000 Hz stereo",
 }
 
 var realWorldStrict = map[string]bool{

@@ -116,10 +116,10 @@ func (r *Result) WriteJSON(w io.Writer) error {
 		Tags:           f.Tags,
 		Streamkit:      &jsonFormatExtra{Container: f.Container, BytesRead: r.BytesRead},
 	}
-	if f.StartTime != unknown {
+	if f.StartTime != Unknown {
 		doc.Format.StartTime = seconds(f.StartTime, 1, 1000000)
 	}
-	if f.Duration != unknown {
+	if f.Duration != Unknown {
 		doc.Format.Duration = seconds(f.Duration, 1, 1000000)
 	}
 	if f.BitRate >= 0 {
@@ -184,11 +184,11 @@ func (s *Stream) json(container string) jsonStream {
 		j.Channels = ptr(s.Channels)
 		j.ChannelLayout = s.ChannelLayout
 	}
-	if s.StartPTS != unknown && s.TimeBase.Den > 0 {
+	if s.StartPTS != Unknown && s.TimeBase.Den > 0 {
 		j.StartPTS = ptr(s.StartPTS)
 		j.StartTime = seconds(s.StartPTS, s.TimeBase.Num, s.TimeBase.Den)
 	}
-	if s.DurationTS != unknown && s.TimeBase.Den > 0 {
+	if s.DurationTS != Unknown && s.TimeBase.Den > 0 {
 		j.DurationTS = ptr(s.DurationTS)
 		j.Duration = seconds(s.DurationTS, s.TimeBase.Num, s.TimeBase.Den)
 	}

@@ -253,8 +253,8 @@ func build(ctx context.Context, d media.Demuxer, r io.ReaderAt, size int64, name
 		Container:  d.Format(),
 		NbStreams:  len(tracks),
 		Size:       size,
-		StartTime:  unknown,
-		Duration:   unknown,
+		StartTime:  Unknown,
+		Duration:   Unknown,
 		BitRate:    -1,
 		ProbeScore: 100,
 	}
@@ -279,9 +279,10 @@ func build(ctx context.Context, d media.Demuxer, r io.ReaderAt, size int64, name
 	return res, nil
 }
 
-// unknown marks a time that is not known (ffprobe prints N/A and the JSON
-// writer omits the key).
-const unknown = int64(-1 << 62)
+// Unknown is the value of Format.StartTime, Format.Duration,
+// Stream.StartPTS and Stream.DurationTS when the probe could not learn
+// them (ffprobe prints N/A; the JSON writer omits the key).
+const Unknown = int64(-1 << 62)
 
 // finishFormat derives format start_time, duration and bit_rate from the
 // streams as libavformat's update_stream_timings does: times in
@@ -295,13 +296,13 @@ func finishFormat(res *Result) {
 	progs := map[int]*span{}
 	for i := range res.Streams {
 		s := &res.Streams[i]
-		if s.StartPTS == unknown {
+		if s.StartPTS == Unknown {
 			continue
 		}
 		ss := rescaleUS(s.StartPTS, s.TimeBase)
 		start = min(start, ss)
 		e := int64(-1 << 62)
-		if s.DurationTS != unknown {
+		if s.DurationTS != Unknown {
 			e = rescaleUS(s.StartPTS+s.DurationTS, s.TimeBase)
 			end = max(end, e)
 		}
@@ -315,7 +316,7 @@ func finishFormat(res *Result) {
 	if start != 1<<62 {
 		f.StartTime = start
 	}
-	if f.Duration == unknown && end != -1<<62 && start != 1<<62 {
+	if f.Duration == Unknown && end != -1<<62 && start != 1<<62 {
 		dur := end - start
 		if f.NbPrograms > 1 {
 			dur = -1 << 62

@@ -17,8 +17,8 @@ type Format struct {
 	Name, LongName string
 	NbStreams      int
 	NbPrograms     int
-	// StartTime and Duration are in microseconds (ffprobe's AV_TIME_BASE);
-	// a negative value below -1<<61 means unknown.
+	// StartTime and Duration are in microseconds (ffprobe's AV_TIME_BASE),
+	// [Unknown] when not known.
 	StartTime, Duration int64
 	// Size of the input in bytes; BitRate is Size*8 over Duration, -1
 	// when the duration is unknown.
@@ -68,8 +68,8 @@ type Stream struct {
 	RFrameRate   media.Rational // ffprobe r_frame_rate: the base rate all timestamps fit
 	AvgFrameRate media.Rational // frames over duration
 	TimeBase     media.Rational
-	// StartPTS and DurationTS are in TimeBase units; unknown is a value
-	// below -1<<61.
+	// StartPTS and DurationTS are in TimeBase units, [Unknown] when not
+	// known.
 	StartPTS   int64
 	DurationTS int64
 	BitRate    int64 // bits per second, -1 when unknown
@@ -77,14 +77,14 @@ type Stream struct {
 	Language   string
 }
 
-// StartTime returns the stream start in seconds (NaN-free: 0 when unknown).
+// StartTime returns the stream start in seconds (0 when Unknown).
 func (s *Stream) StartTime() float64 { return ticksSeconds(s.StartPTS, s.TimeBase) }
 
-// Duration returns the stream duration in seconds (0 when unknown).
+// Duration returns the stream duration in seconds (0 when Unknown).
 func (s *Stream) Duration() float64 { return ticksSeconds(s.DurationTS, s.TimeBase) }
 
 func ticksSeconds(v int64, tb media.Rational) float64 {
-	if v == unknown || tb.Den == 0 {
+	if v == Unknown || tb.Den == 0 {
 		return 0
 	}
 	return float64(v) * float64(tb.Num) / float64(tb.Den)
@@ -141,8 +141,8 @@ func newStream(t *media.Track) Stream {
 		SampleRate:    t.SampleRate,
 		Channels:      t.Channels,
 		ChannelLayout: t.ChannelLayout,
-		StartPTS:      unknown,
-		DurationTS:    unknown,
+		StartPTS:      Unknown,
+		DurationTS:    Unknown,
 		BitRate:       -1,
 		NbFrames:      -1,
 		Language:      t.Language,

@@ -23,7 +23,7 @@ func (r *Result) String() string {
 	var b bytes.Buffer
 	f := &r.Format
 	fmt.Fprintf(&b, "%s: %s (%s), %s", f.Filename, containerName(f.Container), f.Name, humanBytes(f.Size))
-	if f.Duration != unknown {
+	if f.Duration != Unknown {
 		fmt.Fprintf(&b, ", %.3f s", float64(f.Duration)/1e6)
 	}
 	if f.BitRate > 0 {
@@ -95,10 +95,10 @@ func (r *Result) String() string {
 		if s.NbFrames > 0 {
 			p = append(p, fmt.Sprintf("%d frames", s.NbFrames))
 		}
-		if s.StartPTS != unknown {
+		if s.StartPTS != Unknown {
 			p = append(p, fmt.Sprintf("start %.3f s", s.StartTime()))
 		}
-		if s.DurationTS != unknown {
+		if s.DurationTS != Unknown {
 			p = append(p, fmt.Sprintf("%.3f s", s.Duration()))
 		}
 		line := strings.Join(desc, " ")
