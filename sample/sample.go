@@ -2,10 +2,9 @@
 //
 // The ladder is made by testdata/gen.sh from ffmpeg's test sources: three
 // H.264 High renditions (426x240, 640x360, 854x480; rate targets 90, 160
-// and 280 kb/s)
-// of the same 8 s of video with aligned 2 s closed GOPs (keyint 50 at
-// 25 fps, no scenecut), and one 8 s AAC-LC stereo track. Every file is a
-// faststart MP4 (moov before mdat).
+// and 280 kb/s) of the same 8 s of video with aligned 2 s closed GOPs
+// (keyint 50 at 25 fps, no scenecut), and one 8 s AAC-LC stereo track.
+// Every file is a faststart MP4 (moov before mdat).
 //
 // Files are served from memory: [Open] returns an [io.ReaderAt] and its
 // size, the pair every streamkit reader takes.
