@@ -224,3 +224,52 @@ func TestLeadingJunk(t *testing.T) {
 		}
 	}
 }
+
+// TestPrivateStreamDescriptors builds a PMT whose private streams are
+// named by descriptors (DVB subtitles, teletext, DTS) and checks the
+// tracks and the one-sample-per-PES subtitle samples.
+func TestPrivateStreamDescriptors(t *testing.T) {
+	pat := section(0x00, 1, []byte{0x00, 0x01, 0xE1, 0x00})
+	pmt := section(0x02, 1, []byte{0xE2, 0x00, 0xF0, 0x00,
+		0x06, 0xE2, 0x00, 0xF0, 0x0A, 0x59, 0x08, 'd', 'e', 'u', 0x10, 0x00, 0x01, 0x00, 0x01, // DVB subtitling
+		0x06, 0xE2, 0x01, 0xF0, 0x07, 0x56, 0x05, 'e', 'n', 'g', 0x09, 0x00, // teletext
+		0x06, 0xE2, 0x02, 0xF0, 0x03, 0x7B, 0x01, 0x00, // DTS
+	})
+	b := append(packet(0, true, 0, pat), packet(0x100, true, 0, pmt)...)
+	payload := []byte{0x20, 0x00, 0x0F, 0x10, 0x00, 0x01, 0x00, 0x00, 0xFF}
+	for i := 0; i < 3; i++ {
+		pes := append(pesHeader(0xBD, 8+len(payload), 900000+int64(i)*90000), payload...)
+		b = append(b, packet(0x200, true, uint8(i), pes)...)
+	}
+	r, err := ts.NewReader(bytes.NewReader(b), int64(len(b)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []struct {
+		kind  media.Kind
+		codec media.Codec
+		lang  string
+	}{{media.KindSubtitle, "dvb_subtitle", "deu"}, {media.KindSubtitle, "dvb_teletext", "eng"}, {media.KindAudio, "dts", ""}}
+	tracks := r.Tracks()
+	if len(tracks) != len(want) {
+		t.Fatalf("%d tracks", len(tracks))
+	}
+	for i, w := range want {
+		if tracks[i].Kind != w.kind || tracks[i].Codec != w.codec || tracks[i].Language != w.lang {
+			t.Errorf("track %d: %s %s %q, want %s %s %q", i, tracks[i].Kind, tracks[i].Codec, tracks[i].Language, w.kind, w.codec, w.lang)
+		}
+	}
+	n := 0
+	for s, err := range r.Samples() {
+		if err != nil {
+			t.Fatal(err)
+		}
+		if s.TrackID != 0x200 || s.PTS != 900000+int64(n)*90000 || !bytes.Equal(s.Data, payload) {
+			t.Errorf("sample %d: PID 0x%x pts %d data %x", n, s.TrackID, s.PTS, s.Data)
+		}
+		n++
+	}
+	if n != 3 {
+		t.Errorf("%d subtitle samples, want 3", n)
+	}
+}

@@ -421,9 +421,21 @@ func classify(in *streamInfo, t *media.Track, es *astits.PMTElementaryStream) {
 	t.CodecTag = fmt.Sprintf("[%d][0][0][0]", st)
 	var reg string
 	hasAC3, hasEAC3 := false, false
+	var descKind media.Kind
+	var descCodec media.Codec
 	for _, d := range es.ElementaryStreamDescriptors {
 		if d == nil {
 			continue
+		}
+		// Descriptors that name the coding of a private stream, as in
+		// libavformat's DESC_types (ETSI EN 300 468 annex D).
+		switch d.Tag {
+		case 0x59:
+			descKind, descCodec = media.KindSubtitle, "dvb_subtitle"
+		case 0x56:
+			descKind, descCodec = media.KindSubtitle, "dvb_teletext"
+		case 0x7b:
+			descKind, descCodec = media.KindAudio, "dts"
 		}
 		switch {
 		case d.Registration != nil:
@@ -434,9 +446,11 @@ func classify(in *streamInfo, t *media.Track, es *astits.PMTElementaryStream) {
 		case d.EnhancedAC3 != nil:
 			hasEAC3 = true
 		case d.ISO639LanguageAndAudioType != nil:
-			if lang := d.ISO639LanguageAndAudioType.Language; len(lang) == 3 && t.Language == "" {
-				t.Language = string(lang)
-			}
+			setLanguage(t, d.ISO639LanguageAndAudioType.Language)
+		case d.Subtitling != nil && len(d.Subtitling.Items) > 0 && d.Subtitling.Items[0] != nil:
+			setLanguage(t, d.Subtitling.Items[0].Language)
+		case d.Teletext != nil && len(d.Teletext.Items) > 0 && d.Teletext.Items[0] != nil:
+			setLanguage(t, d.Teletext.Items[0].Language)
 		}
 	}
 	set := func(k media.Kind, c media.Codec, f framerKind) { t.Kind, t.Codec, in.framer = k, c, f }
@@ -470,7 +484,14 @@ func classify(in *streamInfo, t *media.Track, es *astits.PMTElementaryStream) {
 			set(media.KindAudio, media.CodecEAC3, framerAC3)
 		case hasAC3:
 			set(media.KindAudio, media.CodecAC3, framerAC3)
+		case descKind == media.KindSubtitle:
+			// One sample per PES, as ffprobe's packets for these codecs.
+			set(descKind, descCodec, framerPESData)
+		case descCodec != "":
+			set(descKind, descCodec, framerNone)
 		}
+	case 0x8a:
+		set(media.KindAudio, "dts", framerNone)
 	}
 	// Registration descriptors (ISO/IEC 13818-1 2.6.8) override the type
 	// of private streams, as in libavformat's REGD_types.
@@ -507,6 +528,13 @@ func classify(in *streamInfo, t *media.Track, es *astits.PMTElementaryStream) {
 	}
 	if t.Codec == media.CodecSCTE35 {
 		t.CodecTag = "[0][0][0][0]"
+	}
+}
+
+// setLanguage keeps the first ISO 639-2 code a descriptor gives.
+func setLanguage(t *media.Track, lang []byte) {
+	if len(lang) == 3 && t.Language == "" && isPrintable(string(lang)) {
+		t.Language = string(lang)
 	}
 }
 
