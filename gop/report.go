@@ -64,10 +64,14 @@ type GOP struct {
 	// Partial GOP), Start the same in seconds.
 	StartPTS int64   `json:"start_pts"`
 	Start    float64 `json:"start"`
-	// Frames is the number of frames, Duration the time in seconds from
-	// this GOP's start to the next one's (to the end of the last frame for
-	// the final GOP).
+	// Frames is the number of frames of the GOP in decode order (leading
+	// frames included). Span is the key-frame distance in frames: how many
+	// frames are presented from this GOP's start up to the next one's;
+	// the two differ only for open GOPs. Duration is the time in seconds
+	// from this GOP's start to the next one's (to the end of the last
+	// frame for the final GOP).
 	Frames   int     `json:"frames"`
+	Span     int     `json:"span"`
 	Duration float64 `json:"duration"`
 	// Key is the GOP's first frame type and RAP its kind of random-access
 	// point.
@@ -105,10 +109,11 @@ type Summary struct {
 	Frames   int     `json:"frames"`
 	GOPs     int     `json:"gops"`
 	Duration float64 `json:"duration"`
-	// MinLength, MaxLength and MeanLength are GOP lengths in frames over
-	// the complete GOPs (all but a Partial first and the last, unless
-	// there are no others); MinSeconds, MaxSeconds and MeanSeconds the
-	// same in seconds. KeyInterval is MeanSeconds.
+	// MinLength, MaxLength and MeanLength are GOP lengths (key-frame
+	// distances, GOP.Span) in frames over the complete GOPs (all but a
+	// Partial first and the last, unless there are no others);
+	// MinSeconds, MaxSeconds and MeanSeconds the same in seconds.
+	// KeyInterval is MeanSeconds.
 	MinLength   int     `json:"min_length"`
 	MaxLength   int     `json:"max_length"`
 	MeanLength  float64 `json:"mean_length"`
@@ -187,6 +192,24 @@ func Analyze(frames []Frame, timescale uint32) *Report {
 		}
 		rep.GOPs = append(rep.GOPs, g)
 	}
+	// Spans: frames presented between consecutive GOP starts.
+	pts := make([]int64, len(frames))
+	for i := range frames {
+		pts[i] = frames[i].PTS
+	}
+	slices.Sort(pts)
+	for i := range rep.GOPs {
+		lo := rep.GOPs[i].StartPTS
+		a, _ := slices.BinarySearch(pts, lo)
+		b := len(pts)
+		if i+1 < len(rep.GOPs) {
+			b, _ = slices.BinarySearch(pts, rep.GOPs[i+1].StartPTS)
+		}
+		if i == 0 {
+			a = 0 // frames shown before the first key frame belong to the first GOP
+		}
+		rep.GOPs[i].Span = max(b-a, 0)
+	}
 	// Summary.
 	sum.GOPs = len(rep.GOPs)
 	complete := rep.GOPs
@@ -197,15 +220,15 @@ func Analyze(frames []Frame, timescale uint32) *Report {
 		complete = complete[:len(complete)-1]
 	}
 	for i, g := range complete {
-		if i == 0 || g.Frames < sum.MinLength {
-			sum.MinLength = g.Frames
+		if i == 0 || g.Span < sum.MinLength {
+			sum.MinLength = g.Span
 		}
 		if i == 0 || g.Duration < sum.MinSeconds {
 			sum.MinSeconds = g.Duration
 		}
-		sum.MaxLength = max(sum.MaxLength, g.Frames)
+		sum.MaxLength = max(sum.MaxLength, g.Span)
 		sum.MaxSeconds = max(sum.MaxSeconds, g.Duration)
-		sum.MeanLength += float64(g.Frames)
+		sum.MeanLength += float64(g.Span)
 		sum.MeanSeconds += g.Duration
 	}
 	if n := len(complete); n > 0 {
@@ -215,7 +238,7 @@ func Analyze(frames []Frame, timescale uint32) *Report {
 	sum.KeyInterval = sum.MeanSeconds
 	sum.Fixed = sum.MinLength == sum.MaxLength
 	for _, g := range complete {
-		if g.Frames < sum.MaxLength {
+		if g.Span < sum.MaxLength {
 			sum.ShortGOPs++
 		}
 	}

@@ -121,3 +121,13 @@ func TestSummaryStringAndSVG(t *testing.T) {
 		t.Errorf("unexpected SVG:\n%s", svg)
 	}
 }
+
+func TestSpanOpenGOP(t *testing.T) {
+	rep := Analyze(mkFrames("I*:0 P:3 B:1 B:2 I!:6 B:4 B:5 P:9 B:7 B:8"), 1)
+	if g := rep.GOPs; g[0].Frames != 4 || g[0].Span != 6 || g[1].Frames != 6 || g[1].Span != 4 {
+		t.Errorf("frames/span %d/%d %d/%d, want 4/6 6/4", g[0].Frames, g[0].Span, g[1].Frames, g[1].Span)
+	}
+	if s := rep.Summary; s.MinLength != 6 || s.MaxLength != 6 {
+		t.Errorf("summary lengths %d-%d, want the key-frame distance 6", s.MinLength, s.MaxLength)
+	}
+}

@@ -90,7 +90,7 @@ func writeGOPText(w io.Writer, in *videoInput, rep *gop.Report) error {
 		fmt.Fprintf(w, ", %.3g fps", t.FrameRate.Float())
 	}
 	fmt.Fprintln(w)
-	fmt.Fprintf(w, "%4s %9s %6s %7s %-4s %-6s %-44s %s\n", "GOP", "start(s)", "frames", "dur(s)", "key", "closed", "pattern (presentation order)", "bytes I/P/B")
+	fmt.Fprintf(w, "%4s %9s %6s %7s %-7s %-6s %-44s %s\n", "GOP", "start(s)", "length", "dur(s)", "key", "closed", "pattern (presentation order)", "bytes I/P/B")
 	for _, g := range rep.GOPs {
 		closed := "open"
 		if g.Closed {
@@ -103,10 +103,13 @@ func writeGOPText(w io.Writer, in *videoInput, rep *gop.Report) error {
 		if len(pat) > 44 {
 			pat = pat[:41] + "..."
 		}
-		fmt.Fprintf(w, "%4d %9.3f %6d %7.3f %-4s %-6s %-44s %d/%d/%d\n", g.Index, g.Start, g.Frames, g.Duration,
+		fmt.Fprintf(w, "%4d %9.3f %6d %7.3f %-7s %-6s %-44s %d/%d/%d\n", g.Index, g.Start, g.Span, g.Duration,
 			g.Key.String()+rapTag(g.RAP), closed, pat, g.Types.I.Bytes, g.Types.P.Bytes, g.Types.B.Bytes)
 		var notes []string
 		notes = append(notes, g.Reason)
+		if g.Frames != g.Span {
+			notes = append(notes, fmt.Sprintf("%d frames between key frames in decode order", g.Frames))
+		}
 		if len(g.BRuns) > 0 {
 			notes = append(notes, fmt.Sprintf("B runs %s", intsString(g.BRuns)))
 		}
