@@ -528,15 +528,17 @@ type quietChecker interface {
 
 // proveSilent tries to prove that the abandonment rule answers "keep
 // downloading" for every state the download can reach within the next
-// horizon (1600, 400 or 100 ms of network time): time in [now, t1] and
-// downloaded bits in [now, g1], where g1 bounds what the network can deliver
-// by then (the highest bandwidth of the periods in that window).
-func (s *Session) proveSilent(qc quietChecker, d *Download, size, levelAtReq float64) (bool, float64, float64) {
+// *h ms of network time: time in [now, t1] and downloaded bits in [now, g1],
+// where g1 bounds what the network can deliver by then (the highest
+// bandwidth of the periods in that window). The horizon adapts: it doubles
+// after a success and shrinks after a failure.
+func (s *Session) proveSilent(qc quietChecker, d *Download, size, levelAtReq float64, h *float64) (bool, float64, float64) {
 	wmax, covered := 0.0, 0.0
-	horizon := 1600.0
 	i, left := s.index, s.ttn
-	for n := 0; covered < horizon && n <= len(s.periods); n++ {
-		wmax = math.Max(wmax, s.periods[i].Kbps)
+	for n := 0; covered < *h && n <= len(s.periods); n++ {
+		if w := s.periods[i].Kbps; w > wmax {
+			wmax = w
+		}
 		covered += left
 		i++
 		if i == len(s.periods) {
@@ -544,13 +546,13 @@ func (s *Session) proveSilent(qc quietChecker, d *Download, size, levelAtReq flo
 		}
 		left = s.periods[i].DurationMs
 	}
-	for h := horizon; h >= 100; h /= 4 {
-		g1 := math.Min(size, d.Downloaded+wmax*h*(1+1e-9)+1)
-		t1 := d.TimeMs + h
-		if qc.quiet(s, &d.Progress, levelAtReq, g1, t1) {
-			return true, g1, t1
-		}
+	g1 := math.Min(size, d.Downloaded+wmax**h*(1+1e-9)+1)
+	t1 := d.TimeMs + *h
+	if qc.quiet(s, &d.Progress, levelAtReq, g1, t1) {
+		*h = math.Min(*h*2, 12800)
+		return true, g1, t1
 	}
+	*h = math.Max(*h/4, 100)
 	return false, 0, 0
 }
 
@@ -583,6 +585,7 @@ func (s *Session) download(d *Download, size float64, idx, q int, levelAtReq flo
 		qc = nil
 	}
 	box, g1, t1, cool := false, 0.0, 0.0, 0 // proven-silent box of states
+	horizon := 1600.0
 	d.TTFBMs += s.latency()
 	d.TimeMs = d.TTFBMs
 	minTime -= d.TimeMs
@@ -630,9 +633,9 @@ func (s *Session) download(d *Download, size float64, idx, q int, levelAtReq flo
 			if !(box && d.Downloaded <= g1 && d.TimeMs <= t1) {
 				box = false
 				if qc != nil && cool == 0 {
-					box, g1, t1 = s.proveSilent(qc, d, size, levelAtReq)
+					box, g1, t1 = s.proveSilent(qc, d, size, levelAtReq, &horizon)
 					if !box {
-						cool = 4
+						cool = 2
 					}
 				} else if cool > 0 {
 					cool--
