@@ -15,6 +15,10 @@ src="-f lavfi -i testsrc2=size=192x128:rate=25,format=yuv420p"
 enc() { # NAME CONTAINER ES_FORMAT BSF ARGS...
   local name=$1 cont=$2 esf=$3 bsf=$4; shift 4
   ffmpeg -hide_banner -loglevel error -y $src -t 3 "$@" "/tmp/$name.$cont"
+  vec "$name" "$cont" "$esf" "$bsf"
+}
+vec() { # NAME CONTAINER ES_FORMAT BSF: vector from /tmp/NAME.CONTAINER
+  local name=$1 cont=$2 esf=$3 bsf=$4
   ffmpeg -hide_banner -loglevel error -y -i "/tmp/$name.$cont" -c copy $bsf -f "$esf" "$name.es"
   ffprobe -v error -select_streams v:0 -show_packets -show_entries packet=pts,dts -of json "/tmp/$name.$cont" >/tmp/$name.pk.json
   ffprobe -v error -f "${esf/mpeg2video/mpegvideo}" -show_packets -show_entries packet=pos,size -of json "$name.es" >/tmp/$name.es.json
@@ -53,3 +57,9 @@ enc hevc_idr_b mp4 hevc "-bsf:v hevc_mp4toannexb,hevc_metadata=aud=insert" \
 enc av1_aom mp4 obu "" -c:v libaom-av1 -cpu-used 8 -g 30 -lag-in-frames 10 -b:v 200k
 enc mpeg2_b ts mpeg2video "" -c:v mpeg2video -g 12 -bf 2
 enc mpeg4_b mp4 m4v "" -c:v mpeg4 -g 15 -bf 1
+# Open GOP without recovery point SEI: libavcodec sets key_frame only for
+# the IDR; the other I frames are not key frames.
+ffmpeg -hide_banner -loglevel error -y $src -t 3 -c:v libx264 \
+  -x264-params open-gop=1:keyint=24:min-keyint=24:scenecut=0:bframes=3 /tmp/h264_opengop_nosei.full.mp4
+ffmpeg -hide_banner -loglevel error -y -i /tmp/h264_opengop_nosei.full.mp4 -c copy -bsf:v filter_units=remove_types=6 /tmp/h264_opengop_nosei.mp4
+vec h264_opengop_nosei mp4 h264 "-bsf:v h264_mp4toannexb,h264_metadata=aud=insert"
