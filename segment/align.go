@@ -1,62 +1,53 @@
 package segment
 
 import (
+	"context"
 	"fmt"
-	"math"
 	"strings"
+	"time"
+
+	"github.com/streamkit-go/streamkit/gop"
 )
 
-// checkAligned verifies that every video rendition has its random-access
-// points at the same presentation times as the first one (within half a
-// frame), so that segment boundaries can coincide.
-func checkAligned(videos []*trackData) error {
+// MisalignedError is returned when the video renditions cannot be cut at
+// the same instants. It wraps ErrMisaligned and carries the GOP
+// package's report: which boundary, which rendition, and why (missing
+// key frame, non-IDR I frame, open-GOP leading pictures, frame-rate
+// mismatch).
+type MisalignedError struct {
+	Report *gop.AlignmentReport
+}
+
+// Error puts the whole report on one line (the CLI prints one line).
+func (e *MisalignedError) Error() string {
+	lines := strings.Split(strings.TrimSpace(e.Report.Error()), "\n")
+	for i := range lines {
+		lines[i] = strings.TrimSuffix(strings.TrimSpace(lines[i]), ";")
+	}
+	return ErrMisaligned.Error() + ": " + strings.Join(lines, "; ")
+}
+
+func (e *MisalignedError) Unwrap() error { return ErrMisaligned }
+
+// checkAligned runs gop.CheckAlignment over the video renditions at the
+// segment boundaries a target duration asks for (the same grid cutTimes
+// uses), analysing every frame (so open GOPs and non-IDR I frames at a
+// boundary are caught, not only missing key frames).
+func checkAligned(ctx context.Context, videos []*trackData, target time.Duration) error {
 	if len(videos) < 2 {
 		return nil
 	}
-	ref := videos[0]
-	refKeys := ref.keyTimes()
-	var b strings.Builder
-	for _, v := range videos[1:] {
-		keys := v.keyTimes()
-		tol := 0.5 / math.Max(ref.track.FrameRate.Float(), 1)
-		var missing, extra []string
-		for _, k := range refKeys {
-			if !near(keys, k, tol) {
-				missing = append(missing, fmt.Sprintf("%.3f", k))
-			}
+	rs := make([]gop.Rendition, 0, len(videos))
+	for _, v := range videos {
+		frames, err := gop.ReadFrames(ctx, v.in.Demuxer, &v.track)
+		if err != nil {
+			return fmt.Errorf("%s: analysing frames for the alignment check: %w", v.in.Name, err)
 		}
-		for _, k := range keys {
-			if !near(refKeys, k, tol) {
-				extra = append(extra, fmt.Sprintf("%.3f", k))
-			}
-		}
-		if len(missing) > 0 || len(extra) > 0 {
-			if b.Len() > 0 {
-				b.WriteString(";")
-			}
-			fmt.Fprintf(&b, " %s (track %d) vs %s (track %d):", v.in.Name, v.track.ID, ref.in.Name, ref.track.ID)
-			if len(missing) > 0 {
-				fmt.Fprintf(&b, " no key frame at %s s", strings.Join(missing, ", "))
-			}
-			if len(extra) > 0 {
-				if len(missing) > 0 {
-					b.WriteString(",")
-				}
-				fmt.Fprintf(&b, " key frames at %s s that the reference lacks", strings.Join(extra, ", "))
-			}
-		}
+		rs = append(rs, gop.Rendition{Name: v.in.Name, Frames: frames, Timescale: v.track.Timescale})
 	}
-	if b.Len() > 0 {
-		return fmt.Errorf("%w:%s", ErrMisaligned, b.String())
+	rep := gop.CheckAlignment(rs, gop.AlignOptions{Segment: target})
+	if rep.Err() != nil {
+		return &MisalignedError{Report: rep}
 	}
 	return nil
-}
-
-func near(sorted []float64, t, tol float64) bool {
-	for _, k := range sorted {
-		if math.Abs(k-t) <= tol {
-			return true
-		}
-	}
-	return false
 }

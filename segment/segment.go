@@ -21,7 +21,8 @@
 //
 // Video segment boundaries of all renditions must coincide, so that a
 // player can switch between them at any segment boundary; Cut checks
-// this with a random-access-point alignment check and fails with its report otherwise.
+// this with gop.CheckAlignment and fails with its report otherwise
+// ([MisalignedError]).
 package segment
 
 import (
@@ -35,8 +36,8 @@ import (
 // Errors returned by Cut. Test with errors.Is.
 var (
 	// ErrMisaligned means the video renditions do not have random-access
-	// points at the same instants; the error also carries the alignment
-	// report (see gop.CheckAlignment).
+	// points at the same instants; the error is a *MisalignedError
+	// carrying gop.CheckAlignment's report.
 	ErrMisaligned = errors.New("segment: renditions are not GOP-aligned")
 	// ErrNoVideo means no input has a video track.
 	ErrNoVideo = errors.New("segment: no video track in the inputs")
@@ -90,9 +91,9 @@ type config struct {
 // WithTargetDuration says otherwise.
 const DefaultTargetDuration = 4 * time.Second
 
-// WithTargetDuration sets the target segment duration. Segments start at
-// the first random-access point at or after the previous boundary plus d,
-// so with 2 s GOPs and d = 5 s segments last 6 s.
+// WithTargetDuration sets the target segment duration. Segment k+1
+// starts at the first random-access point at or after k×d, so with 2 s
+// GOPs and d = 5 s segments last 6, 4, 6, 4... s.
 func WithTargetDuration(d time.Duration) Option { return func(c *config) { c.target = d } }
 
 // WithTS writes MPEG-TS segments instead of CMAF (HLS only).

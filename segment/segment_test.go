@@ -225,11 +225,26 @@ func collect(t *testing.T, d media.Demuxer) []media.Sample {
 
 func TestMisalignedRefused(t *testing.T) {
 	dir := t.TempDir()
-	_, err := segment.Cut(context.Background(), dir, fileInputs(t, "ladder_270.mp4", "ladder_360.mp4", "ladder_misaligned.mp4"))
+	_, err := segment.Cut(context.Background(), dir, fileInputs(t, "ladder_270.mp4", "ladder_360.mp4", "ladder_misaligned.mp4"),
+		segment.WithTargetDuration(2*time.Second))
 	if !errors.Is(err, segment.ErrMisaligned) {
 		t.Fatalf("err = %v, want ErrMisaligned", err)
 	}
-	for _, want := range []string{"ladder_misaligned.mp4", "1.800", "3.600", "5.400", "2.000", "4.000"} {
+	var me *segment.MisalignedError
+	if !errors.As(err, &me) || me.Report == nil {
+		t.Fatalf("err %T carries no alignment report", err)
+	}
+	// Key frames at 0, 1.8, 3.6, 5.4 s against 0, 2, 4 s: both
+	// boundaries fail, and the misaligned file is the odd one out.
+	if len(me.Report.Misaligned) != 2 {
+		t.Errorf("%d misaligned boundaries, want 2: %v", len(me.Report.Misaligned), me.Report)
+	}
+	for _, b := range me.Report.Misaligned {
+		if len(b.Odd) != 1 || b.Odd[0] != "ladder_misaligned.mp4" {
+			t.Errorf("boundary %.3f s: odd ones %v, want the misaligned file", b.Time, b.Odd)
+		}
+	}
+	for _, want := range []string{"ladder_misaligned.mp4", "missing keyframe", "2.000", "4.000", "3.600", "5.400"} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("report %q does not mention %s", err, want)
 		}
@@ -239,6 +254,33 @@ func TestMisalignedRefused(t *testing.T) {
 	}
 	if _, err := segment.Cut(context.Background(), t.TempDir(), fileInputs(t, "ladder_270.mp4", "ladder_360.mp4")); err != nil {
 		t.Fatalf("aligned ladder refused: %v", err)
+	}
+}
+
+// TestCutGrid checks where segments start: at the first key frame at or
+// after each multiple of the target.
+func TestCutGrid(t *testing.T) {
+	for _, c := range []struct {
+		target time.Duration
+		want   []float64 // segment start times, s
+	}{
+		{2 * time.Second, []float64{0, 2, 4, 6}},
+		{3 * time.Second, []float64{0, 4, 6}},
+		{4 * time.Second, []float64{0, 4}},
+		{5 * time.Second, []float64{0, 6}},
+		{10 * time.Second, []float64{0}},
+	} {
+		p, err := segment.Cut(context.Background(), t.TempDir(), sampleInputs(t)[:1], segment.WithTargetDuration(c.target))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []float64
+		for _, s := range p.Video[0].Segments {
+			got = append(got, p.Video[0].Seconds(s.Start))
+		}
+		if fmt.Sprint(got) != fmt.Sprint(c.want) {
+			t.Errorf("target %v: segments start at %v, want %v", c.target, got, c.want)
+		}
 	}
 }
 

@@ -87,7 +87,7 @@ func Cut(ctx context.Context, dir string, inputs []Input, opts ...Option) (*Pres
 	if err != nil {
 		return nil, err
 	}
-	if err := checkAligned(videos); err != nil {
+	if err := checkAligned(ctx, videos, cfg.target); err != nil {
 		return nil, err
 	}
 	ref := videos[0]
@@ -248,8 +248,10 @@ func hasKind(d media.Demuxer, k media.Kind) bool {
 }
 
 // cutTimes chooses the segment boundaries (seconds, excluding 0) on the
-// reference video track: the first key frame at or after the previous
-// boundary plus the target, as Shaka Packager and Bento4 do.
+// reference video track: for every multiple of the target duration, the
+// first key frame at or after it (as Shaka Packager cuts, and as
+// gop.CheckAlignment checks). A key frame serves one boundary only, so
+// with 2 s GOPs and a 3 s target segments last 4, 2, 4, 2... s.
 func cutTimes(ref *trackData, target float64) []float64 {
 	keys := ref.keyTimes()
 	// Half a frame of slack, so that a key frame at 3.99999 s counts as 4 s.
@@ -258,14 +260,16 @@ func cutTimes(ref *trackData, target float64) []float64 {
 		slack = 0.5 / fr
 	}
 	var cuts []float64
-	last := 0.0
+	next := target
 	for _, k := range keys {
-		if k <= 0 {
+		if k <= slack {
 			continue
 		}
-		if k+slack >= last+target {
+		if k+slack >= next {
 			cuts = append(cuts, k)
-			last = k
+			for next <= k+slack {
+				next += target
+			}
 		}
 	}
 	return cuts
