@@ -326,8 +326,8 @@ func parseMPEGAudio(b []byte) audioFrame {
 	return audioFrame{size: h.size, samples: h.samples, rate: h.rate}
 }
 
-// frameOpus cuts Opus access units as carried in MPEG-TS (ETSI TS 102 366
-// has none; the mapping is "Opus in MPEG-2 TS", registration "Opus"):
+// frameOpus cuts Opus access units as carried in MPEG-TS (the draft ETSI
+// specification published by the Opus project, registration "Opus"):
 //
 //	opus_control_header: 0x3FF(11) start_trim_flag(1) end_trim_flag(1)
 //	control_extension_flag(1) reserved(2)

@@ -242,7 +242,8 @@ func (d *demux) packet(pkt []byte, pos, n int64, h *packetHeader) {
 				if d.stop {
 					return
 				}
-				s.discontinuity()
+				// The bytes already collected stay, as in ffprobe (which
+				// flags the packet corrupt).
 			}
 		}
 	}
@@ -255,7 +256,7 @@ func (d *demux) packet(pkt []byte, pos, n int64, h *packetHeader) {
 		return
 	}
 	if h.pusi {
-		s.startPES(pos, n, h.rai)
+		s.startPES(pos, n)
 	}
 	s.pesPayload(payload, pos, n)
 }

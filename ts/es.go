@@ -20,7 +20,7 @@ const (
 	framerMPEGAudio                    // MPEG-1/2 audio layers I-III
 	framerPESData                      // one sample per PES (timed ID3, KLV)
 	framerSection                      // one sample per PSI section (SCTE-35)
-	framerOpus                         // Opus access units (ETSI TS 102 366 annex ... / Opus-in-TS)
+	framerOpus                         // Opus access units (registration "Opus")
 )
 
 // pesRec remembers where a PES packet's payload starts in the elementary
@@ -29,7 +29,6 @@ type pesRec struct {
 	off      int64 // absolute elementary-stream offset of the first payload byte
 	pts, dts int64 // unwrapped; noTS when absent
 	pos      int64 // file offset of the PES's first TS packet
-	rai      bool
 	used     bool
 }
 
@@ -50,9 +49,6 @@ type esStream struct {
 	pesRemain int // payload bytes left by PES_packet_length, -1 unbounded
 	pesPos    int64
 	pesN      int64
-	pesRAI    bool
-	pesPTS    int64
-	pesDTS    int64
 
 	// Elementary stream buffer: es[consumed:] is still needed; base is the
 	// absolute offset of es[0].
@@ -94,15 +90,11 @@ func (s *esStream) reset() {
 }
 
 func (s *esStream) what() string {
-	return fmt.Sprintf("PES %d on PID %s", s.pesN, pidString(s.info.pid))
+	return fmt.Sprintf("PES on PID %s (packet %d)", pidString(s.info.pid), s.pesN)
 }
 
-// discontinuity is called after a continuity counter jump. The bytes
-// already collected stay: ffprobe also keeps them (flagged corrupt).
-func (s *esStream) discontinuity() {}
-
 // startPES begins a new PES packet at a payload_unit_start packet.
-func (s *esStream) startPES(pos, n int64, rai bool) {
+func (s *esStream) startPES(pos, n int64) {
 	s.endPES(false)
 	s.inPES = true
 	s.skipPES = false
@@ -111,7 +103,6 @@ func (s *esStream) startPES(pos, n int64, rai bool) {
 	s.pesRemain = -1
 	s.pesPos = pos
 	s.pesN = n
-	s.pesRAI = rai
 }
 
 // endPES closes the current PES packet (at the next payload_unit_start or
@@ -267,12 +258,11 @@ func (s *esStream) parsePESHeader() bool {
 		s.recs = s.recs[:0]
 		s.lastFrameAbs = -1
 	}
-	s.pesPTS, s.pesDTS = pts, dts
 	s.pruneRecs()
 	if pts != noTS && s.d.onPES != nil {
 		s.d.onPES(s, pts)
 	}
-	s.recs = append(s.recs, pesRec{off: s.base + int64(len(s.es)), pts: pts, dts: dts, pos: s.pesPos, rai: s.pesRAI})
+	s.recs = append(s.recs, pesRec{off: s.base + int64(len(s.es)), pts: pts, dts: dts, pos: s.pesPos})
 	return true
 }
 
