@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"os"
 	"path/filepath"
@@ -9,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/spf13/pflag"
+	"github.com/streamkit-go/streamkit/sample"
 )
 
 const gopTestdata = "../../testdata/media"
@@ -195,5 +197,21 @@ func TestFramesCorruptInput(t *testing.T) {
 	}
 	if !strings.Contains(out, ",?,") {
 		t.Errorf("no frame of type ? in:\n%s", out)
+	}
+}
+
+func TestDemoGOPSummary(t *testing.T) {
+	r, size, err := sample.Open(sample.Video360)
+	if err != nil {
+		t.Fatal(err)
+	}
+	line, err := demoGOPSummary(context.Background(), r, size)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"200 frames in 4 GOPs over 8.00 s", "fixed GOP of 50 frames (2.00 s)", "all closed", "B-pyramid"} {
+		if !strings.Contains(line, want) {
+			t.Errorf("summary %q lacks %q", line, want)
+		}
 	}
 }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -10,6 +11,7 @@ import (
 
 	"github.com/spf13/cobra"
 	"github.com/streamkit-go/streamkit/gop"
+	"github.com/streamkit-go/streamkit/media"
 )
 
 func init() {
@@ -176,4 +178,27 @@ func writeFileAtomic(path string, fill func(io.Writer) error) error {
 		return err
 	}
 	return os.Rename(tmp.Name(), path)
+}
+
+// demoGOPSummary returns the one-line GOP summary of the first video track
+// of an input (gop.Summary.String), for `streamkit demo`:
+//
+//	r, size, _ := sample.Open(sample.Video360)
+//	line, err := demoGOPSummary(ctx, r, size)
+func demoGOPSummary(ctx context.Context, r io.ReaderAt, size int64) (string, error) {
+	d, err := media.Open(r, size)
+	if err != nil {
+		return "", err
+	}
+	for _, t := range d.Tracks() {
+		if t.Kind != media.KindVideo {
+			continue
+		}
+		rep, _, err := gop.AnalyzeTrack(ctx, d, t)
+		if err != nil {
+			return "", err
+		}
+		return rep.Summary.String(), nil
+	}
+	return "", fmt.Errorf("no video track")
 }
