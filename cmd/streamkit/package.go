@@ -13,6 +13,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/streamkit-go/streamkit/abr"
 	"github.com/streamkit-go/streamkit/dash"
 	"github.com/streamkit-go/streamkit/hls"
 	"github.com/streamkit-go/streamkit/media"
@@ -267,4 +268,27 @@ func printPackaged(w io.Writer, res *packaged, took time.Duration) {
 		fmt.Fprintln(w, "DASH:", res.MPD)
 	}
 	fmt.Fprintf(w, "\nwatch it: streamkit serve %s\n", res.Dir)
+}
+
+// packagedManifest reads a packaged HLS multivariant playlist (.m3u8) or
+// DASH MPD (.mpd) as an ABR simulator manifest, segment sizes taken from
+// the files the manifest points at; ok is false for any other path (a
+// Sabre JSON file or a video_size_N directory, which abr.LoadManifest
+// reads). `streamkit abr run/sweep --manifest` can try it first.
+func packagedManifest(path string) (m abr.Manifest, ok bool, err error) {
+	switch strings.ToLower(filepath.Ext(path)) {
+	case ".m3u8":
+		l, err := hls.ReadLadder(path)
+		if err != nil {
+			return nil, true, err
+		}
+		return l, true, nil
+	case ".mpd":
+		l, err := dash.ReadLadder(path)
+		if err != nil {
+			return nil, true, err
+		}
+		return l, true, nil
+	}
+	return nil, false, nil
 }

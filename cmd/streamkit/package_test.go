@@ -1,0 +1,104 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/streamkit-go/streamkit/segment"
+)
+
+func TestPackageSample(t *testing.T) {
+	out := filepath.Join(t.TempDir(), "out")
+	res, err := packageSample(context.Background(), out, packageOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []string{res.Multivariant, res.MPD} {
+		if _, err := os.Stat(p); err != nil {
+			t.Errorf("manifest missing: %v", err)
+		}
+	}
+	if len(res.Presentation.Video) != 3 || len(res.Presentation.Audio) != 1 {
+		t.Errorf("%d video, %d audio renditions", len(res.Presentation.Video), len(res.Presentation.Audio))
+	}
+	// No temporary directory is left beside OUT.
+	left, _ := filepath.Glob(filepath.Join(filepath.Dir(out), ".out.tmp-*"))
+	if len(left) > 0 {
+		t.Errorf("temporary directories left: %v", left)
+	}
+	// OUT exists: refused without Force, replaced with it.
+	if _, err := packageSample(context.Background(), out, packageOptions{}); err == nil || !strings.Contains(err.Error(), "--force") {
+		t.Errorf("existing OUT: err = %v", err)
+	}
+	os.WriteFile(filepath.Join(out, "stale.txt"), []byte("x"), 0o644)
+	if _, err := packageSample(context.Background(), out, packageOptions{Force: true, Segment: 2 * time.Second, ByteRange: true}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Join(out, "stale.txt")); err == nil {
+		t.Errorf("--force kept the old directory's files")
+	}
+	// The ABR simulator reads the packaged manifests.
+	for _, p := range []string{res.Multivariant, res.MPD} {
+		m, ok, err := packagedManifest(p)
+		if !ok || err != nil || m.NumSegments() != 4 || len(m.Bitrates()) != 3 {
+			t.Errorf("%s as ABR manifest: ok %v err %v", p, ok, err)
+		}
+	}
+	if _, ok, _ := packagedManifest("movie.json"); ok {
+		t.Errorf("a Sabre JSON path taken for a packaged manifest")
+	}
+}
+
+func TestPackageFilesErrors(t *testing.T) {
+	dir := t.TempDir()
+	media := "../../testdata/media/"
+	out := filepath.Join(dir, "mis")
+	_, err := packageFiles(context.Background(), out,
+		[]string{media + "ladder_270.mp4", media + "ladder_360.mp4", media + "ladder_misaligned.mp4"}, packageOptions{Segment: 2 * time.Second})
+	if !errors.Is(err, segment.ErrMisaligned) {
+		t.Fatalf("misaligned ladder: err = %v", err)
+	}
+	if _, err := os.Stat(out); err == nil {
+		t.Errorf("a failed run left %s", out)
+	}
+	if left, _ := filepath.Glob(filepath.Join(dir, ".*")); len(left) > 0 {
+		t.Errorf("a failed run left %v", left)
+	}
+	if _, err := packageFiles(context.Background(), out, []string{media + "ladder_270.mp4"}, packageOptions{TS: true, DASH: true}); err == nil {
+		t.Errorf("--ts --dash accepted")
+	}
+	if _, err := packageFiles(context.Background(), out, []string{media + "nope.mp4"}, packageOptions{}); err == nil {
+		t.Errorf("missing input accepted")
+	}
+	res, err := packageFiles(context.Background(), out, []string{media + "ts_single.ts"}, packageOptions{TS: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.MPD != "" || res.Multivariant == "" {
+		t.Errorf("--ts wrote HLS %q and DASH %q", res.Multivariant, res.MPD)
+	}
+}
+
+func TestPackageCLI(t *testing.T) {
+	out := filepath.Join(t.TempDir(), "cli")
+	text, err := runCLI(t, "package", "-o", out, "--segment", "2s", "--naming", "time")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"video_480p", "audio_und", "master.m3u8", "manifest.mpd", "streamkit serve"} {
+		if !strings.Contains(text, want) {
+			t.Errorf("output lacks %q:\n%s", want, text)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(out, "video_240p", "seg_25600.m4s")); err != nil {
+		t.Errorf("--naming time: %v", err)
+	}
+	if _, err := runCLI(t, "package", "-o", out+"2", "--naming", "weird"); err == nil {
+		t.Errorf("--naming weird accepted")
+	}
+}
