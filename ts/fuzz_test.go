@@ -20,7 +20,7 @@ const fuzzSeedLen = 6 * ts.PacketSize
 // return (a *media.PosError for damage) and never panic, hang or
 // allocate without bound.
 func FuzzDemux(f *testing.F) {
-	for _, name := range fixtures {
+	for _, name := range fixtures(f) {
 		b, err := os.ReadFile(filepath.Join("..", "testdata", "media", name))
 		if err != nil {
 			f.Fatal(err)

@@ -211,12 +211,26 @@ func contains(xs []int, x int) bool {
 	return false
 }
 
-// fixtures are the TS files generated for this repository, each with
-// committed ffprobe references.
-var fixtures = []string{"ts_single.ts", "ts_multi.ts", "ts_interlaced.ts", "ts_hevc.ts", "ts_ac3.ts"}
+// fixtures returns the TS files generated for this repository
+// (testdata/media/*.ts), each of which must have committed ffprobe
+// references beside it.
+func fixtures(t testing.TB) []string {
+	paths, err := filepath.Glob(filepath.Join("..", "testdata", "media", "*.ts"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(paths) < 5 {
+		t.Fatalf("%d TS fixtures in testdata/media, want at least 5", len(paths))
+	}
+	names := make([]string, len(paths))
+	for i, p := range paths {
+		names[i] = filepath.Base(p)
+	}
+	return names
+}
 
 func TestFixturesAgainstFFprobeReferences(t *testing.T) {
-	for _, name := range fixtures {
+	for _, name := range fixtures(t) {
 		t.Run(name, func(t *testing.T) {
 			path := filepath.Join("..", "testdata", "media", name)
 			refb, err := os.ReadFile(path + ".packets.json")

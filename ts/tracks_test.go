@@ -128,7 +128,7 @@ func compareTracks(t *testing.T, r *ts.Reader, ref refProbe, dev trackDev) {
 }
 
 func TestFixtureTracksAgainstFFprobeReferences(t *testing.T) {
-	for _, name := range fixtures {
+	for _, name := range fixtures(t) {
 		t.Run(name, func(t *testing.T) {
 			path := filepath.Join("..", "testdata", "media", name)
 			b, err := os.ReadFile(path + ".ffprobe.json")
