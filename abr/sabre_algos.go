@@ -582,5 +582,23 @@ func (a *DynamicDash) quiet(s *Session, p *Progress, lvl, g1, t1 float64) bool {
 	if a.isBola {
 		return a.bola.quiet(s, p, lvl, g1, t1)
 	}
-	return false
+	return a.tput.quiet(s, p, lvl, g1, t1)
+}
+
+// quiet for ThroughputRule: the rule can only fire at or after 500 ms and
+// when time + eta > 1.8·P, where eta = (size − got)·(time − ttfb)/got grows
+// with time and shrinks with got, so the box's worst corner bounds it.
+func (a *Throughput) quiet(s *Session, p *Progress, lvl, g1, t1 float64) bool {
+	if p.Quality == 0 || t1 < 500 {
+		return true
+	}
+	if !(p.Downloaded > 0) || !(t1-p.TTFBMs > 0) {
+		return false
+	}
+	ub := t1 + (p.SizeBits-p.Downloaded)*(t1-p.TTFBMs)/p.Downloaded
+	return ub < 1.8*s.P*(1-1e-9)
+}
+
+func (a *Dynamic) quiet(s *Session, p *Progress, lvl, g1, t1 float64) bool {
+	return a.tput.quiet(s, p, lvl, g1, t1)
 }

@@ -45,7 +45,7 @@ func TestSkipIsExact(t *testing.T) {
 			t.Fatal(err)
 		}
 		for _, m := range mans {
-			for _, name := range []string{"bola", "bolae", "dynamicdash"} {
+			for _, name := range []string{"bola", "bolae", "dynamicdash", "throughput", "dynamic"} {
 				for _, c := range []Config{{}, {Osc: true}, {NoIBR: true}} {
 					m1, r1 := run(m, tr, name, c, true)
 					m2, r2 := run(m, tr, name, c, false)
