@@ -196,6 +196,11 @@ func TestAbrSweepCLI(t *testing.T) {
 		if read(merged) != read(w1) {
 			t.Errorf("%s: merged shards differ:\n%s\n---\n%s", name, read(merged), read(w1))
 		}
+		svg := filepath.Join(dir, name+".svg")
+		run(filepath.Join(dir, name+"svg.csv"), "--workers", "2", "--shard=", "--svg", svg)
+		if b := read(svg); !strings.HasPrefix(b, "<svg") || !strings.Contains(b, "polyline") {
+			t.Errorf("%s: --svg wrote %.80q", name, b)
+		}
 		header := strings.SplitN(read(w1), "\n", 2)[0]
 		if name == "pensieve" && header != "trace,algo,qoe_sum,avg_bitrate_kbps,rebuf_s" {
 			t.Errorf("pensieve header %q", header)
@@ -203,5 +208,32 @@ func TestAbrSweepCLI(t *testing.T) {
 		if name == "sabre" && !strings.HasPrefix(header, "trace,buffer size,total played utility,") {
 			t.Errorf("sabre header %q", header)
 		}
+	}
+}
+
+func TestAbrRunAndPensieveCLI(t *testing.T) {
+	dir := t.TempDir()
+	out, err := runCLI(t, "abr", "run", "--trace", filepath.Join(abrTestdata, "sabre/3Glogs/report.2010-09-13_1046CEST.json"),
+		"--manifest", filepath.Join(abrTestdata, "sabre/bbb.json"), "--algo", "hlsjs", "--startup", "6", "--latency", "30",
+		"--log", filepath.Join(dir, "log.jsonl"), "--svg", filepath.Join(dir, "t.svg"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"startup delay", "rebuffering", "quality switches", "algorithm            hlsjs"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("abr run output lacks %q:\n%s", want, out)
+		}
+	}
+	if b, err := os.ReadFile(filepath.Join(dir, "log.jsonl")); err != nil || strings.Count(string(b), "\n") < 199 {
+		t.Errorf("per-segment log: %d bytes, %v", len(b), err)
+	}
+	out, err = runCLI(t, "abr", "pensieve", "--trace", filepath.Join(abrTestdata, "pensieve/cooked_3gp/norway_bus_1"),
+		"--video-sizes", filepath.Join(abrTestdata, "pensieve/video_sizes"), "--algo", "bb", "--qoe", "linear")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// MODELS.md §5.3: BB on norway_bus_1
+	if !strings.Contains(out, "qoe_sum_chunks1_47: 80.950000") || !strings.Contains(out, "avg_bitrate_kbps: 2659.57") {
+		t.Errorf("abr pensieve output:\n%s", out)
 	}
 }
