@@ -158,6 +158,10 @@ type Frame struct {
 	NALType int
 	// Structure tells progressive, MBAFF and field-coded frames apart.
 	Structure Structure
+	// Interlaced and TopFieldFirst are ffprobe's interlaced_frame and
+	// top_field_first (H.264: from the picture timing SEI when present,
+	// else from the coding; MPEG-2: progressive_frame, top_field_first).
+	Interlaced, TopFieldFirst bool
 	// FrameNum is the H.264 frame_num (0 for other codecs).
 	FrameNum int
 	// POCLsb is the H.264/HEVC slice_pic_order_cnt_lsb (0 for IDR).

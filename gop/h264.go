@@ -19,16 +19,20 @@ const (
 
 // h264SPS keeps the SPS fields the slice header syntax depends on.
 type h264SPSInfo struct {
-	ok                      bool
-	raw                     []byte
-	log2MaxFrameNum         int
-	frameMbsOnly            bool
-	mbaff                   bool
-	pocType                 int
-	log2MaxPocLsb           int
-	deltaPicOrderAlwaysZero bool
-	separateColourPlane     bool
-	numReorder              int // VUI max_num_reorder_frames, -1 when absent
+	ok                       bool
+	raw                      []byte
+	log2MaxFrameNum          int
+	frameMbsOnly             bool
+	mbaff                    bool
+	pocType                  int
+	log2MaxPocLsb            int
+	deltaPicOrderAlwaysZero  bool
+	separateColourPlane      bool
+	numReorder               int // VUI max_num_reorder_frames, -1 when absent
+	picStructPresent         bool
+	hrdDelays                bool // CpbDpbDelaysPresentFlag
+	cpbDelayLen, dpbDelayLen int
+	timeOffsetLen            int
 }
 
 // h264PPSInfo keeps the PPS fields the first slice header fields depend
@@ -54,6 +58,10 @@ type h264SliceHeader struct {
 	BottomField bool
 	IDRPicID    uint32
 	POCLsb      uint32
+	// DeltaPOCBottom is delta_pic_order_cnt_bottom (POC type 0) or
+	// delta_pic_order_cnt[1] (type 1) of a frame picture: the bottom
+	// field's POC minus the top field's.
+	DeltaPOCBottom int32
 	// Full is false when the parameter sets were unknown, so only
 	// FirstMB, SliceType and PPSID were read.
 	Full bool
@@ -78,6 +86,13 @@ type h264Parser struct {
 	sps [32]h264SPSInfo
 	pps [256]h264PPSInfo
 	sei []byte
+
+	// picTiming holds the payload of the access unit's picture timing SEI
+	// (it can only be parsed once the slice names the active SPS).
+	picTiming     []byte
+	havePicTiming bool
+	// prevInterlaced is libavcodec's prev_interlaced_frame (soft telecine).
+	prevInterlaced bool
 
 	// A picture that was a single field, waiting for its pair in the
 	// next access unit (one field per PES in some MPEG-TS streams).
@@ -128,7 +143,26 @@ func (p *h264Parser) parseSPS(nal []byte) error {
 	if s.VUI != nil && s.VUI.BitstreamRestriction != nil {
 		reorder = int(min(s.VUI.BitstreamRestriction.MaxNumReorderFrames, 16))
 	}
+	var picStruct, hrd bool
+	var cpbLen, dpbLen, toLen int
+	if v := s.VUI; v != nil {
+		picStruct = v.PicStructPresentFlag
+		h := v.NalHRD
+		if h == nil {
+			h = v.VclHRD
+		}
+		if h != nil {
+			hrd = true
+			cpbLen, dpbLen = int(h.CpbRemovalDelayLengthMinus1)+1, int(h.DpbOutputDelayLengthMinus1)+1
+			toLen = min(int(h.TimeOffsetLength), 32)
+		}
+	}
 	p.sps[id] = h264SPSInfo{
+		picStructPresent:        picStruct,
+		hrdDelays:               hrd,
+		cpbDelayLen:             cpbLen,
+		dpbDelayLen:             dpbLen,
+		timeOffsetLen:           toLen,
 		numReorder:              reorder,
 		ok:                      true,
 		raw:                     append([]byte(nil), nal...),
@@ -209,6 +243,15 @@ func (p *h264Parser) sliceHeader(nal []byte) (h264SliceHeader, error) {
 	}
 	if sps.pocType == 0 {
 		h.POCLsb = r.u(sps.log2MaxPocLsb)
+		if pps.bottomFieldPicOrder && !h.FieldPic {
+			h.DeltaPOCBottom = r.se()
+		}
+	}
+	if sps.pocType == 1 && !sps.deltaPicOrderAlwaysZero {
+		r.se() // delta_pic_order_cnt[0]
+		if pps.bottomFieldPicOrder && !h.FieldPic {
+			r.se() // delta_pic_order_cnt[1]; the field POCs also need offset_for_top_to_bottom_field: not tracked
+		}
 	}
 	if r.err != nil {
 		return h, fmt.Errorf("slice header: %w", r.err)
@@ -300,12 +343,102 @@ func ParseRecoveryPoint(payload []byte, hevc bool) (RecoveryPoint, error) {
 	return rp, nil
 }
 
-const seiRecoveryPoint = 6
+const (
+	seiPicTiming     = 1
+	seiRecoveryPoint = 6
+)
+
+// interlacing sets Interlaced and TopFieldFirst as libavcodec's
+// h264_export_frame_props does: picture timing SEI pic_struct (and
+// ct_type) first, else the coding (field or MBAFF picture); the field
+// order from the two fields' POCs, else pic_struct, else top first for
+// interlaced frames.
+func (p *h264Parser) interlacing(f *Frame, pic, second *h264SliceHeader, paired bool, sps *h264SPSInfo) {
+	fieldOrMBAFF := pic.FieldPic || sps.mbaff
+	picStruct, ctType, havePS := -1, 0, false
+	if sps.picStructPresent && p.havePicTiming {
+		r := newRaw(p.picTiming)
+		if sps.hrdDelays {
+			r.u(sps.cpbDelayLen)
+			r.u(sps.dpbDelayLen)
+		}
+		ps := int(r.u(4))
+		if r.err == nil && ps <= 8 {
+			picStruct, havePS = ps, true
+			for i := 0; i < [9]int{1, 1, 1, 2, 2, 3, 3, 2, 3}[ps]; i++ {
+				if !r.flag() { // clock_timestamp_flag
+					continue
+				}
+				ctType |= 1 << r.u(2)
+				r.u(1 + 5) // nuit_field_based_flag, counting_type
+				full := r.flag()
+				r.u(1 + 1 + 8) // discontinuity_flag, cnt_dropped_flag, n_frames
+				switch {
+				case full:
+					r.u(6 + 6 + 5)
+				case r.flag(): // seconds_flag
+					r.u(6)
+					if r.flag() { // minutes_flag
+						r.u(6)
+						if r.flag() { // hours_flag
+							r.u(5)
+						}
+					}
+				}
+				r.u(sps.timeOffsetLen)
+			}
+			if r.err != nil {
+				ctType = 0
+			}
+		}
+	}
+	interlaced := fieldOrMBAFF
+	if havePS {
+		switch picStruct {
+		case 0:
+			interlaced = false
+		case 1, 2:
+			interlaced = true
+		case 3, 4:
+			if !fieldOrMBAFF {
+				interlaced = p.prevInterlaced
+			}
+		default:
+			interlaced = false
+		}
+		if ctType&3 != 0 && picStruct <= 4 {
+			interlaced = ctType&2 != 0
+		}
+	}
+	p.prevInterlaced = interlaced
+	f.Interlaced = interlaced
+	// Field POCs: top and bottom field order counts (POC lsb suffices to
+	// compare two fields of one frame).
+	top, bottom, known := int64(pic.POCLsb), int64(pic.POCLsb)+int64(pic.DeltaPOCBottom), true
+	switch {
+	case pic.FieldPic && paired:
+		top, bottom = int64(pic.POCLsb), int64(second.POCLsb)
+		if pic.BottomField {
+			top, bottom = bottom, top
+		}
+	case pic.FieldPic:
+		known = false
+	}
+	switch {
+	case known && top != bottom:
+		f.TopFieldFirst = top < bottom
+	case havePS:
+		f.TopFieldFirst = picStruct == 3 || picStruct == 5
+	default:
+		f.TopFieldFirst = interlaced
+	}
+}
 
 // frame analyses one H.264 access unit.
 func (p *h264Parser) frame(au []byte, lengthSize int, f *Frame) error {
 	f.RecoveryFrameCnt = -1
-	var pic, cur h264SliceHeader
+	p.havePicTiming = false
+	var pic, cur, secondPic h264SliceHeader
 	pics := 0
 	second := false // a second field of the same frame in this unit
 	seenSlice := false
@@ -324,6 +457,11 @@ func (p *h264Parser) frame(au []byte, lengthSize int, f *Frame) error {
 				return nil
 			}
 			p.sei, err = ParseSEI(nal, false, p.sei, func(typ int, payload []byte) error {
+				if typ == seiPicTiming {
+					p.picTiming = append(p.picTiming[:0], payload...)
+					p.havePicTiming = true
+					return nil
+				}
 				if typ != seiRecoveryPoint {
 					return nil
 				}
@@ -348,6 +486,7 @@ func (p *h264Parser) frame(au []byte, lengthSize int, f *Frame) error {
 			case cur.FirstMB == 0 && cur.Full && pic.Full && pic.FieldPic && cur.FieldPic &&
 				cur.BottomField != pic.BottomField && cur.FrameNum == pic.FrameNum && !second:
 				second = true
+				secondPic = cur
 			case cur.FirstMB == 0 && (cur.FieldPic || !pic.FieldPic):
 				pics++
 			}
@@ -389,6 +528,9 @@ func (p *h264Parser) frame(au []byte, lengthSize int, f *Frame) error {
 	}
 	pps := &p.pps[pic.PPSID]
 	mbaff := pps.ok && p.sps[pps.spsID].mbaff
+	if pps.ok && p.sps[pps.spsID].ok && pic.Full {
+		p.interlacing(f, &pic, &secondPic, second, &p.sps[pps.spsID])
+	}
 	f.ReorderFrames = -1
 	if pps.ok && p.sps[pps.spsID].ok {
 		f.ReorderFrames = p.sps[pps.spsID].numReorder

@@ -22,7 +22,19 @@ func frameMPEG2(au []byte, f *Frame) error {
 		if i >= len(au) {
 			break
 		}
-		if au[i] != 0x00 {
+		switch {
+		case au[i] == 0xb3:
+			// Sequence header: libavcodec delays output by one frame
+			// (has_b_frames 1) unless the sequence extension sets low_delay.
+			f.ReorderFrames = 1
+			continue
+		case au[i] == 0xb5 && i+6 < len(au) && au[i+1]>>4 == 1:
+			// sequence_extension: low_delay is bit 7 of its sixth byte.
+			if au[i+6]&0x80 != 0 {
+				f.ReorderFrames = 0
+			}
+			continue
+		case au[i] != 0x00:
 			continue
 		}
 		if len(au)-i < 3 {

@@ -191,6 +191,7 @@ type frameRow struct {
 	PixFmt                  string  `json:"pix_fmt,omitempty"`
 	PictType                string  `json:"pict_type"`
 	InterlacedFrame         int     `json:"interlaced_frame"`
+	TopFieldFirst           int     `json:"top_field_first"`
 	// Extras (not in ffprobe's schema).
 	DisplayIndex     int    `json:"display_index"`
 	DecodeIndex      int64  `json:"decode_index"`
@@ -262,9 +263,8 @@ func ffprobeRows(in *videoInput, all bool) []frameRow {
 		if f.Pos >= 0 {
 			r.PktPos = strconv.FormatInt(f.Pos, 10)
 		}
-		if f.Structure != gop.Progressive {
-			r.InterlacedFrame = 1
-		}
+		r.InterlacedFrame = b2i(f.Interlaced)
+		r.TopFieldFirst = b2i(f.TopFieldFirst)
 		if f.RecoveryFrameCnt >= 0 {
 			c := f.RecoveryFrameCnt
 			r.RecoveryFrameCnt = &c
@@ -346,6 +346,7 @@ func writeFramesJSON(w io.Writer, rows []frameRow) error {
 		}
 		str("pict_type", r.PictType)
 		num("interlaced_frame", int64(r.InterlacedFrame))
+		num("top_field_first", int64(r.TopFieldFirst))
 		num("display_index", int64(r.DisplayIndex))
 		num("decode_index", r.DecodeIndex)
 		num("dts", r.DTS)

@@ -36,9 +36,8 @@ func runGOPCLI(t *testing.T, args ...string) (string, error) {
 // TestFramesJSONMatchesFFprobe checks `streamkit frames --json` against the
 // committed ffprobe -show_frames references: every field ffprobe printed
 // has the same name, JSON type and value in ours (frames matched by stream
-// and pts). Exceptions: top_field_first and side data, which need SEI
-// semantics streamkit does not reproduce, and pkt_size of AV1, which
-// ffprobe 5.1's libdav1d wrapper reports as 0.
+// and pts). Exceptions: side data, which streamkit does not list, and
+// pkt_size of AV1, which ffprobe 5.1's libdav1d wrapper reports as 0.
 func TestFramesJSONMatchesFFprobe(t *testing.T) {
 	refs, _ := filepath.Glob(filepath.Join(gopTestdata, "*.frames.json"))
 	if len(refs) == 0 {
@@ -83,7 +82,7 @@ func TestFramesJSONMatchesFFprobe(t *testing.T) {
 				}
 				for k, v := range w {
 					switch {
-					case k == "top_field_first" || k == "side_data_list":
+					case k == "side_data_list":
 						continue
 					case k == "pkt_size" && strings.HasPrefix(filepath.Base(path), "av1"):
 						continue
