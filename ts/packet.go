@@ -179,9 +179,9 @@ func (s *source) window(pos int64, n int) ([]byte, error) {
 	return s.buf[:n], nil
 }
 
-// packetAt returns the 188-byte packet whose stride starts at pos, or nil
-// when fewer than a full stride remain or the sync byte is missing
-// (ok=false then tells which).
+// packetAt returns the 188-byte packet whose stride starts at pos. It
+// returns nil with short set when the input ends before a whole packet,
+// and nil alone when the sync byte (or the next packet's) is missing.
 func (s *source) packetAt(pos int64) (pkt []byte, short bool, err error) {
 	w, err := s.window(pos, s.l.stride+s.l.lead+1)
 	if err != nil {

@@ -1,0 +1,59 @@
+package ts
+
+import "testing"
+
+func TestUnwrap(t *testing.T) {
+	cases := []struct {
+		name string
+		raw  []int64
+		want []int64
+	}{
+		{"plain", []int64{1000, 4000, 2500, 90000}, []int64{1000, 4000, 2500, 90000}},
+		{"wrap", []int64{wrap33 - 61*Timescale, wrap33 - 1000, 500, 3000}, []int64{wrap33 - 61*Timescale, wrap33 - 1000, wrap33 + 500, wrap33 + 3000}},
+		// Less than 60 s before the wrap: the timeline starts below zero.
+		{"start below zero", []int64{wrap33 - 2*Timescale, wrap33 - 1, 0, 10}, []int64{-2 * Timescale, -1, 0, 10}},
+		// B-frame PTS a little behind the reference, across the wrap.
+		{"backwards across wrap", []int64{100, wrap33 - 100, 200}, []int64{100, -100, 200}},
+	}
+	for _, c := range cases {
+		var p progState
+		for i, raw := range c.raw {
+			if got := p.unwrap(raw); got != c.want[i] {
+				t.Errorf("%s: value %d: unwrap(%d) = %d, want %d", c.name, i, raw, got, c.want[i])
+			}
+		}
+	}
+}
+
+// TestAddStable checks the interpolated PTS against values ffprobe
+// printed for ADTS frames that follow the first of their PES.
+func TestAddStable(t *testing.T) {
+	cases := []struct{ ts, num, den, want int64 }{
+		{127820, 1024, 44100, 129909},
+		{129909, 1024, 44100, 131999},
+		{134090, 1024, 44100, 136180},
+		{136180, 1024, 44100, 138270},
+		{126000, 2048, 44100, 130179}, // LATM, HE-AAC
+		{130179, 2048, 44100, 134359},
+		{90000, 1024, 48000, 91920}, // exact
+	}
+	for _, c := range cases {
+		if got := addStable(c.ts, c.num, c.den); got != c.want {
+			t.Errorf("addStable(%d, %d/%d) = %d, want %d", c.ts, c.num, c.den, got, c.want)
+		}
+	}
+}
+
+func TestRescale(t *testing.T) {
+	cases := []struct{ a, b, c, want int64 }{
+		{1, 1, 2, 1},   // half rounds away from zero
+		{-1, 1, 2, -1}, // also below zero
+		{10, 3, 4, 8},  // 7.5
+		{1 << 40, 90000, 48000, 2061584302080},
+	}
+	for _, c := range cases {
+		if got := rescale(c.a, c.b, c.c); got != c.want {
+			t.Errorf("rescale(%d, %d, %d) = %d, want %d", c.a, c.b, c.c, got, c.want)
+		}
+	}
+}
