@@ -24,6 +24,9 @@ type ffFrame struct {
 	KeyFrame    int    `json:"key_frame"`
 	PTS         *int64 `json:"pts"`
 	PictType    string `json:"pict_type"`
+	// Interlaced and TFF are compared when the reference has them.
+	Interlaced *int `json:"interlaced_frame"`
+	TFF        *int `json:"top_field_first"`
 }
 
 func parseFFFrames(t *testing.T, b []byte) []ffFrame {
@@ -50,7 +53,7 @@ func liveFFprobe(t *testing.T, path string, limit int) []ffFrame {
 		t.Skip("ffprobe not installed")
 	}
 	args := []string{"-v", "error", "-select_streams", "v", "-show_frames",
-		"-show_entries", "frame=media_type,stream_index,key_frame,pts,pict_type", "-of", "json"}
+		"-show_entries", "frame=media_type,stream_index,key_frame,pts,pict_type,interlaced_frame,top_field_first", "-of", "json"}
 	if limit > 0 {
 		args = append(args, "-read_intervals", fmt.Sprintf("%%+%d", limit))
 	}
@@ -116,8 +119,8 @@ func ffprobeTimeline(r *mp4.Reader, pos int, t *media.Track) func(*media.Sample)
 	}
 }
 
-// compareFrames checks pict_type and key_frame of every ffprobe frame
-// against ours (matched by pts) and that our GOP starts are ffprobe's key
+// compareFrames checks pict_type and key_frame (and interlaced_frame and
+// top_field_first) of every ffprobe frame against ours (matched by pts) and that our GOP starts are ffprobe's key
 // frames. It returns the number of frames compared.
 func compareFrames(t *testing.T, ours map[int][]gop.Frame, ff []ffFrame) int {
 	t.Helper()
@@ -160,6 +163,13 @@ func compareFrames(t *testing.T, ours map[int][]gop.Frame, ff []ffFrame) int {
 		matched[r.StreamIndex][*r.PTS] = true
 		if r.KeyFrame == 1 {
 			ffKeys[r.StreamIndex][*r.PTS] = true
+		}
+		if (r.Interlaced != nil && f.Interlaced != (*r.Interlaced == 1)) || (r.TFF != nil && f.TopFieldFirst != (*r.TFF == 1)) {
+			bad++
+			if bad <= 5 {
+				t.Errorf("stream %d pts %d: ours interlaced=%v tff=%v, ffprobe interlaced_frame=%s top_field_first=%s",
+					r.StreamIndex, *r.PTS, f.Interlaced, f.TopFieldFirst, optInt(r.Interlaced), optInt(r.TFF))
+			}
 		}
 		if f.Type.String() != r.PictType || f.Key != (r.KeyFrame == 1) {
 			bad++
@@ -274,6 +284,13 @@ func TestConformanceSharedMedia(t *testing.T) {
 		})
 	}
 	t.Logf("%d frames compared over %d files", compared, len(files))
+}
+
+func optInt(p *int) string {
+	if p == nil {
+		return "absent"
+	}
+	return fmt.Sprint(*p)
 }
 
 func readable(p string) bool {
