@@ -33,11 +33,11 @@ any boundary is misaligned.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			var rends []gop.Rendition
 			for _, p := range args {
-				in, err := loadVideo(cmd.Context(), p, -1)
+				in, err := gopLoadVideo(cmd.Context(), p, -1)
 				if err != nil {
 					return err
 				}
-				if err := firstAnalysisError(in); err != nil {
+				if err := gopAnalysisError(in); err != nil {
 					return err
 				}
 				rends = append(rends, gop.Rendition{Name: filepath.Base(p), Frames: in.Frames, Timescale: in.Track.Timescale})
@@ -51,7 +51,7 @@ any boundary is misaligned.`,
 					return err
 				}
 			} else {
-				writeAlignText(w, rep)
+				gopWriteAlignText(w, rep)
 			}
 			if !rep.Aligned() {
 				return fmt.Errorf("%d of %d segment boundaries misaligned", len(rep.Misaligned), rep.Checked)
@@ -65,7 +65,7 @@ any boundary is misaligned.`,
 	rootCmd.AddCommand(cmd)
 }
 
-func writeAlignText(w io.Writer, rep *gop.AlignmentReport) {
+func gopWriteAlignText(w io.Writer, rep *gop.AlignmentReport) {
 	what := "every key frame"
 	if rep.Segment > 0 {
 		what = fmt.Sprintf("every %.3g s segment boundary", rep.Segment)

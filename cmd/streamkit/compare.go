@@ -16,8 +16,8 @@ import (
 	"github.com/streamkit-go/streamkit/media"
 )
 
-// compareRow is one file of streamkit compare.
-type compareRow struct {
+// gopCompareLine is one file of streamkit compare.
+type gopCompareLine struct {
 	File        string  `json:"file"`
 	Size        int64   `json:"size"`
 	Duration    float64 `json:"duration"`
@@ -48,7 +48,7 @@ type compareRow struct {
 	Summary     string  `json:"summary"`
 }
 
-func levelName(t *media.Track) string {
+func gopLevelName(t *media.Track) string {
 	switch {
 	case t.LevelIDC <= 0:
 		return ""
@@ -60,14 +60,14 @@ func levelName(t *media.Track) string {
 	return strconv.Itoa(t.LevelIDC)
 }
 
-func makeCompareRow(in *videoInput) compareRow {
-	frames := shownFrames(in.Frames)
+func gopCompareRow(in *gopInput) gopCompareLine {
+	frames := gopShownFrames(in.Frames)
 	rep := gop.Analyze(frames, in.Track.Timescale)
 	s := rep.Summary
 	t := in.Track
-	r := compareRow{
+	r := gopCompareLine{
 		File: filepath.Base(in.Path), Size: in.Size, Duration: s.Duration, Codec: string(t.Codec), Profile: t.Profile,
-		Level: levelName(t), Width: t.Width, Height: t.Height, Frames: s.Frames, GOPs: s.GOPs, GOPMean: s.MeanLength,
+		Level: gopLevelName(t), Width: t.Width, Height: t.Height, Frames: s.Frames, GOPs: s.GOPs, GOPMean: s.MeanLength,
 		GOPMin: s.MinLength, GOPMax: s.MaxLength, KeyInterval: s.KeyInterval, FixedGOP: s.Fixed, OpenGOPs: s.Open,
 		MaxB: s.MaxBFrames, Pyramid: s.Pyramid, IMean: s.Types.I.Mean(), PMean: s.Types.P.Mean(), BMean: s.Types.B.Mean(),
 		Summary: s.String(),
@@ -106,18 +106,18 @@ bar chart of the video bitrate split by frame type.`,
   streamkit compare --svg encodes.svg low.mp4 mid.mp4 high.mp4`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			var rows []compareRow
-			var ins []*videoInput
+			var rows []gopCompareLine
+			var ins []*gopInput
 			for _, p := range args {
-				in, err := loadVideo(cmd.Context(), p, -1)
+				in, err := gopLoadVideo(cmd.Context(), p, -1)
 				if err != nil {
 					return err
 				}
 				ins = append(ins, in)
-				rows = append(rows, makeCompareRow(in))
+				rows = append(rows, gopCompareRow(in))
 			}
 			if svgOut != "" {
-				if err := writeFileAtomic(svgOut, func(w io.Writer) error { return writeCompareSVG(w, rows) }); err != nil {
+				if err := gopWriteFileAtomic(svgOut, func(w io.Writer) error { return gopWriteCompareSVG(w, rows) }); err != nil {
 					return err
 				}
 			}
@@ -128,17 +128,17 @@ bar chart of the video bitrate split by frame type.`,
 				enc := json.NewEncoder(w)
 				enc.SetIndent("", "  ")
 				err = enc.Encode(struct {
-					Files []compareRow `json:"files"`
+					Files []gopCompareLine `json:"files"`
 				}{rows})
 			case asCSV:
-				err = writeCompareCSV(w, rows)
+				err = gopWriteCompareCSV(w, rows)
 			default:
-				err = writeCompareText(w, rows)
+				err = gopWriteCompareText(w, rows)
 			}
 			if err != nil {
 				return err
 			}
-			return firstAnalysisError(ins...)
+			return gopAnalysisError(ins...)
 		},
 	}
 	cmd.Flags().BoolVar(&asJSON, "json", false, "rows as JSON")
@@ -147,7 +147,7 @@ bar chart of the video bitrate split by frame type.`,
 	rootCmd.AddCommand(cmd)
 }
 
-func writeCompareText(w io.Writer, rows []compareRow) error {
+func gopWriteCompareText(w io.Writer, rows []gopCompareLine) error {
 	fmt.Fprintf(w, "%-26s %9s %7s %9s %-18s %9s %6s %5s %8s %4s %5s %-17s %-20s\n", "file", "size", "dur(s)", "kb/s",
 		"codec", "size", "fps", "GOP", "key(s)", "open", "maxB", "bytes I/P/B %", "mean size I/P/B")
 	for _, r := range rows {
@@ -172,7 +172,7 @@ func writeCompareText(w io.Writer, rows []compareRow) error {
 	return err
 }
 
-func writeCompareCSV(w io.Writer, rows []compareRow) error {
+func gopWriteCompareCSV(w io.Writer, rows []gopCompareLine) error {
 	cw := csv.NewWriter(w)
 	_ = cw.Write([]string{"file", "size", "duration", "bit_rate", "video_bit_rate", "codec", "profile", "level", "width", "height",
 		"fps", "frames", "gops", "gop_mean_frames", "gop_min_frames", "gop_max_frames", "key_interval", "fixed_gop", "open_gops",
@@ -189,9 +189,9 @@ func writeCompareCSV(w io.Writer, rows []compareRow) error {
 	return cw.Error()
 }
 
-// writeCompareSVG draws one horizontal bar per file, as long as its video
+// gopWriteCompareSVG draws one horizontal bar per file, as long as its video
 // bitrate, split into the I, P and B frames' shares.
-func writeCompareSVG(w io.Writer, rows []compareRow) error {
+func gopWriteCompareSVG(w io.Writer, rows []gopCompareLine) error {
 	const left, right, top, rowH = 220.0, 40.0, 50.0, 34.0
 	width := 900.0
 	height := top + rowH*float64(len(rows)) + 50

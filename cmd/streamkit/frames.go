@@ -17,8 +17,8 @@ import (
 	_ "github.com/streamkit-go/streamkit/ts" // registers MPEG-TS with media.Open
 )
 
-// videoInput is one video track of a file with its analysed frames.
-type videoInput struct {
+// gopInput is one video track of a file with its analysed frames.
+type gopInput struct {
 	Path   string
 	Size   int64
 	Demux  media.Demuxer
@@ -30,7 +30,7 @@ type videoInput struct {
 }
 
 // analysisError summarises in.Err for the command's final error line.
-func (in *videoInput) analysisError() error {
+func (in *gopInput) analysisError() error {
 	if in.Err == nil {
 		return nil
 	}
@@ -41,20 +41,20 @@ func (in *videoInput) analysisError() error {
 	return fmt.Errorf("%d access unit(s) could not be analysed (type \"?\"), first: %w", n, in.Err)
 }
 
-// loadVideo opens path, picks its video stream (the first one when
+// gopLoadVideo opens path, picks its video stream (the first one when
 // stream < 0, else the one with that ffprobe stream index) and analyses
 // every frame. MP4 timestamps follow ffprobe's reading of the edit list.
-func loadVideo(ctx context.Context, path string, stream int) (*videoInput, error) {
-	ins, err := loadVideos(ctx, path, stream, false)
+func gopLoadVideo(ctx context.Context, path string, stream int) (*gopInput, error) {
+	ins, err := gopLoadVideos(ctx, path, stream, false)
 	if err != nil {
 		return nil, err
 	}
 	return ins[0], nil
 }
 
-// loadVideos is loadVideo returning every video stream when all is set
+// gopLoadVideos is gopLoadVideo returning every video stream when all is set
 // and stream < 0.
-func loadVideos(ctx context.Context, path string, stream int, all bool) ([]*videoInput, error) {
+func gopLoadVideos(ctx context.Context, path string, stream int, all bool) ([]*gopInput, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, err
@@ -68,21 +68,21 @@ func loadVideos(ctx context.Context, path string, stream int, all bool) ([]*vide
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
-	var out []*videoInput
+	var out []*gopInput
 	for pos, tr := range d.Tracks() {
 		if tr.Kind != media.KindVideo || (stream >= 0 && tr.Index != stream) {
 			continue
 		}
 		opts := gop.Options{KeepErrors: true}
 		if r, ok := d.(*mp4.Reader); ok {
-			opts.Timestamps = ffprobeTimeline(r, pos, tr)
+			opts.Timestamps = gopFFprobeTimeline(r, pos, tr)
 		}
 		frames, err := gop.ReadFrames(ctx, d, tr, opts)
 		var fe *gop.FrameError
 		if err != nil && !errors.As(err, &fe) {
 			return nil, fmt.Errorf("%s: %w", path, err)
 		}
-		out = append(out, &videoInput{Path: path, Size: st.Size(), Demux: d, Track: tr, Frames: frames, Err: err})
+		out = append(out, &gopInput{Path: path, Size: st.Size(), Demux: d, Track: tr, Frames: frames, Err: err})
 		if !all || stream >= 0 {
 			break
 		}
@@ -96,9 +96,9 @@ func loadVideos(ctx context.Context, path string, stream int, all bool) ([]*vide
 	return out, nil
 }
 
-// ffprobeTimeline maps MP4 samples to the timestamps ffprobe gives them
+// gopFFprobeTimeline maps MP4 samples to the timestamps ffprobe gives them
 // after libavformat's edit-list re-indexing (mp4.Reader.FFprobePackets).
-func ffprobeTimeline(r *mp4.Reader, pos int, t *media.Track) func(*media.Sample) (int64, int64, bool) {
+func gopFFprobeTimeline(r *mp4.Reader, pos int, t *media.Track) func(*media.Sample) (int64, int64, bool) {
 	type ts struct {
 		pts, dts int64
 		shown    bool
@@ -133,33 +133,33 @@ temporal_id, nal_unit_type, structure) are extras.`,
   streamkit frames --csv segment.ts`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			ins, err := loadVideos(cmd.Context(), args[0], stream, true)
+			ins, err := gopLoadVideos(cmd.Context(), args[0], stream, true)
 			if err != nil {
 				return err
 			}
-			var rows []frameRow
+			var rows []gopFrameRow
 			for _, in := range ins {
-				rows = append(rows, ffprobeRows(in, all)...)
+				rows = append(rows, gopFrameRows(in, all)...)
 			}
 			w := cmd.OutOrStdout()
 			switch {
 			case asJSON:
-				if err := writeFramesJSON(w, rows); err != nil {
+				if err := gopWriteFramesJSON(w, rows); err != nil {
 					return err
 				}
-				return firstAnalysisError(ins...)
+				return gopAnalysisError(ins...)
 			case asCSV:
-				if err := writeFramesCSV(w, rows); err != nil {
+				if err := gopWriteFramesCSV(w, rows); err != nil {
 					return err
 				}
-				return firstAnalysisError(ins...)
+				return gopAnalysisError(ins...)
 			}
 			for _, in := range ins {
-				if err := writeFramesText(w, in, ffprobeRows(in, all)); err != nil {
+				if err := gopWriteFramesText(w, in, gopFrameRows(in, all)); err != nil {
 					return err
 				}
 			}
-			return firstAnalysisError(ins...)
+			return gopAnalysisError(ins...)
 		},
 	}
 	cmd.Flags().BoolVar(&asJSON, "json", false, "ffprobe -show_frames -of json schema")
@@ -169,10 +169,10 @@ temporal_id, nal_unit_type, structure) are extras.`,
 	rootCmd.AddCommand(cmd)
 }
 
-// frameRow is one frame in ffprobe's -show_frames JSON schema. Numbers
+// gopFrameRow is one frame in ffprobe's -show_frames JSON schema. Numbers
 // ffprobe prints as strings (pkt_pos, pkt_size, *_time) are strings here
 // too; fields it lacks for a frame are omitted.
-type frameRow struct {
+type gopFrameRow struct {
 	MediaType               string  `json:"media_type"`
 	StreamIndex             int     `json:"stream_index"`
 	KeyFrame                int     `json:"key_frame"`
@@ -207,18 +207,18 @@ type frameRow struct {
 	Discarded        int    `json:"discarded,omitempty"`
 }
 
-func ffTime(v int64, ts uint32) string {
+func gopFFTime(v int64, ts uint32) string {
 	if ts == 0 {
 		return "N/A"
 	}
 	return strconv.FormatFloat(float64(v)/float64(ts), 'f', 6, 64)
 }
 
-// ffprobeRows turns frames into ffprobe rows in presentation order. As in
+// gopFrameRows turns frames into ffprobe rows in presentation order. As in
 // ffprobe, pkt_dts is the decode timestamp of the packet whose decoding
 // released the frame: decode index + the reorder delay, absent for the
 // frames flushed at the end.
-func ffprobeRows(in *videoInput, all bool) []frameRow {
+func gopFrameRows(in *gopInput, all bool) []gopFrameRow {
 	ts := in.Track.Timescale
 	var shown []gop.Frame
 	for _, f := range in.Frames {
@@ -234,15 +234,15 @@ func ffprobeRows(in *videoInput, all bool) []frameRow {
 	for i := range shown {
 		delay = max(delay, i-shown[i].Display, shown[i].ReorderFrames)
 	}
-	rows := make([]frameRow, 0, len(ordered))
+	rows := make([]gopFrameRow, 0, len(ordered))
 	for k, f := range ordered {
-		r := frameRow{
-			MediaType: "video", StreamIndex: in.Track.Index, PTS: f.PTS, PTSTime: ffTime(f.PTS, ts),
-			BestEffortTimestamp: f.PTS, BestEffortTimestampTime: ffTime(f.PTS, ts),
+		r := gopFrameRow{
+			MediaType: "video", StreamIndex: in.Track.Index, PTS: f.PTS, PTSTime: gopFFTime(f.PTS, ts),
+			BestEffortTimestamp: f.PTS, BestEffortTimestampTime: gopFFTime(f.PTS, ts),
 			PktSize: strconv.Itoa(f.Size), Width: in.Track.Width, Height: in.Track.Height, PixFmt: in.Track.PixelFormat,
-			PictType: f.Type.String(), DisplayIndex: k, DecodeIndex: f.Index, DTS: f.DTS, DTSTime: ffTime(f.DTS, ts),
-			Reference: b2i(f.Reference), Leading: f.Leading.String(), TemporalID: f.TemporalID,
-			NALUnitType: f.NALType, Structure: f.Structure.String(), Discarded: b2i(f.Discarded),
+			PictType: f.Type.String(), DisplayIndex: k, DecodeIndex: f.Index, DTS: f.DTS, DTSTime: gopFFTime(f.DTS, ts),
+			Reference: gopB2I(f.Reference), Leading: f.Leading.String(), TemporalID: f.TemporalID,
+			NALUnitType: f.NALType, Structure: f.Structure.String(), Discarded: gopB2I(f.Discarded),
 		}
 		if f.Key {
 			r.KeyFrame = 1
@@ -252,19 +252,19 @@ func ffprobeRows(in *videoInput, all bool) []frameRow {
 		}
 		if k+delay < len(shown) {
 			d := shown[k+delay].DTS
-			s := ffTime(d, ts)
+			s := gopFFTime(d, ts)
 			r.PktDTS, r.PktDTSTime = &d, &s
 		}
 		if f.Duration > 0 {
 			d := f.Duration
-			s := ffTime(d, ts)
+			s := gopFFTime(d, ts)
 			r.PktDuration, r.PktDurationTime = &d, &s
 		}
 		if f.Pos >= 0 {
 			r.PktPos = strconv.FormatInt(f.Pos, 10)
 		}
-		r.InterlacedFrame = b2i(f.Interlaced)
-		r.TopFieldFirst = b2i(f.TopFieldFirst)
+		r.InterlacedFrame = gopB2I(f.Interlaced)
+		r.TopFieldFirst = gopB2I(f.TopFieldFirst)
 		if f.RecoveryFrameCnt >= 0 {
 			c := f.RecoveryFrameCnt
 			r.RecoveryFrameCnt = &c
@@ -274,9 +274,9 @@ func ffprobeRows(in *videoInput, all bool) []frameRow {
 	return rows
 }
 
-// firstAnalysisError returns the first input's analysis error, naming
+// gopAnalysisError returns the first input's analysis error, naming
 // the file.
-func firstAnalysisError(ins ...*videoInput) error {
+func gopAnalysisError(ins ...*gopInput) error {
 	for _, in := range ins {
 		if err := in.analysisError(); err != nil {
 			return fmt.Errorf("%s: %w", in.Path, err)
@@ -285,18 +285,18 @@ func firstAnalysisError(ins ...*videoInput) error {
 	return nil
 }
 
-func b2i(b bool) int {
+func gopB2I(b bool) int {
 	if b {
 		return 1
 	}
 	return 0
 }
 
-// writeFramesJSON writes rows as ffprobe's {"frames": [...]} document.
+// gopWriteFramesJSON writes rows as ffprobe's {"frames": [...]} document.
 // It appends the fields by hand rather than through encoding/json: the
 // reflection-based encoder took most of the command's CPU time on long
-// files. frameRow's json tags document the same schema.
-func writeFramesJSON(w io.Writer, rows []frameRow) error {
+// files. gopFrameRow's json tags document the same schema.
+func gopWriteFramesJSON(w io.Writer, rows []gopFrameRow) error {
 	bw := bufio.NewWriterSize(w, 64<<10)
 	bw.WriteString("{\n    \"frames\": [")
 	var b []byte
@@ -376,7 +376,7 @@ func writeFramesJSON(w io.Writer, rows []frameRow) error {
 	return bw.Flush()
 }
 
-func writeFramesCSV(w io.Writer, rows []frameRow) error {
+func gopWriteFramesCSV(w io.Writer, rows []gopFrameRow) error {
 	cw := csv.NewWriter(w)
 	_ = cw.Write([]string{"stream_index", "display_index", "decode_index", "pts", "pts_time", "dts", "dts_time", "pict_type", "key_frame",
 		"pkt_size", "pkt_pos", "rap", "reference", "leading", "temporal_id", "nal_unit_type", "structure"})
@@ -389,7 +389,7 @@ func writeFramesCSV(w io.Writer, rows []frameRow) error {
 	return cw.Error()
 }
 
-func writeFramesText(w io.Writer, in *videoInput, rows []frameRow) error {
+func gopWriteFramesText(w io.Writer, in *gopInput, rows []gopFrameRow) error {
 	fmt.Fprintf(w, "%s: stream %d, %s %dx%d, %d frames (presentation order)\n", in.Path, in.Track.Index,
 		in.Track.Codec, in.Track.Width, in.Track.Height, len(rows))
 	fmt.Fprintf(w, "%7s %7s %12s %12s %-4s %-3s %8s  %s\n", "display", "decode", "pts_time", "dts_time", "type", "key", "size", "notes")

@@ -34,16 +34,16 @@ sizes over time coloured by type with the GOP boundaries.`,
   streamkit gop --svg bitrate.svg segment.ts`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			in, err := loadVideo(cmd.Context(), args[0], stream)
+			in, err := gopLoadVideo(cmd.Context(), args[0], stream)
 			if err != nil {
 				return err
 			}
-			frames := shownFrames(in.Frames)
+			frames := gopShownFrames(in.Frames)
 			rep := gop.Analyze(frames, in.Track.Timescale)
 			if svgOut != "" {
 				title := fmt.Sprintf("%s — %s %dx%d, %d frames, %d GOPs", filepath.Base(in.Path), in.Track.Codec,
 					in.Track.Width, in.Track.Height, len(frames), len(rep.GOPs))
-				if err := writeFileAtomic(svgOut, func(w io.Writer) error {
+				if err := gopWriteFileAtomic(svgOut, func(w io.Writer) error {
 					return gop.WriteSVG(w, frames, in.Track.Timescale, title)
 				}); err != nil {
 					return err
@@ -61,10 +61,10 @@ sizes over time coloured by type with the GOP boundaries.`,
 				}{in.Path, in.Track.Index, string(in.Track.Codec), rep}); err != nil {
 					return err
 				}
-			} else if err := writeGOPText(w, in, rep); err != nil {
+			} else if err := gopWriteText(w, in, rep); err != nil {
 				return err
 			}
-			return firstAnalysisError(in)
+			return gopAnalysisError(in)
 		},
 	}
 	cmd.Flags().BoolVar(&asJSON, "json", false, "report as JSON")
@@ -73,8 +73,8 @@ sizes over time coloured by type with the GOP boundaries.`,
 	rootCmd.AddCommand(cmd)
 }
 
-// shownFrames drops the frames an edit list hides.
-func shownFrames(frames []gop.Frame) []gop.Frame {
+// gopShownFrames drops the frames an edit list hides.
+func gopShownFrames(frames []gop.Frame) []gop.Frame {
 	out := make([]gop.Frame, 0, len(frames))
 	for _, f := range frames {
 		if !f.Discarded {
@@ -85,7 +85,7 @@ func shownFrames(frames []gop.Frame) []gop.Frame {
 	return out
 }
 
-func writeGOPText(w io.Writer, in *videoInput, rep *gop.Report) error {
+func gopWriteText(w io.Writer, in *gopInput, rep *gop.Report) error {
 	t := in.Track
 	fmt.Fprintf(w, "%s: stream %d, %s %s %dx%d", in.Path, t.Index, t.Codec, t.Profile, t.Width, t.Height)
 	if !t.FrameRate.IsZero() {
@@ -106,14 +106,14 @@ func writeGOPText(w io.Writer, in *videoInput, rep *gop.Report) error {
 			pat = pat[:41] + "..."
 		}
 		fmt.Fprintf(w, "%4d %9.3f %6d %7.3f %-7s %-6s %-44s %d/%d/%d\n", g.Index, g.Start, g.Span, g.Duration,
-			g.Key.String()+rapTag(g.RAP), closed, pat, g.Types.I.Bytes, g.Types.P.Bytes, g.Types.B.Bytes)
+			g.Key.String()+gopRAPTag(g.RAP), closed, pat, g.Types.I.Bytes, g.Types.P.Bytes, g.Types.B.Bytes)
 		var notes []string
 		notes = append(notes, g.Reason)
 		if g.Frames != g.Span {
 			notes = append(notes, fmt.Sprintf("%d frames between key frames in decode order", g.Frames))
 		}
 		if len(g.BRuns) > 0 {
-			notes = append(notes, fmt.Sprintf("B runs %s", intsString(g.BRuns)))
+			notes = append(notes, fmt.Sprintf("B runs %s", gopRuns(g.BRuns)))
 		}
 		if g.ReferenceB > 0 {
 			notes = append(notes, fmt.Sprintf("%d reference B (pyramid)", g.ReferenceB))
@@ -130,7 +130,7 @@ func writeGOPText(w io.Writer, in *videoInput, rep *gop.Report) error {
 	return err
 }
 
-func rapTag(r gop.RAP) string {
+func gopRAPTag(r gop.RAP) string {
 	switch r {
 	case gop.RAPIDR:
 		return "/IDR"
@@ -144,7 +144,7 @@ func rapTag(r gop.RAP) string {
 	return ""
 }
 
-func intsString(v []int) string {
+func gopRuns(v []int) string {
 	// Collapse runs of equal values: 3 3 3 2 -> 3x3 2.
 	var parts []string
 	for i := 0; i < len(v); {
@@ -162,9 +162,9 @@ func intsString(v []int) string {
 	return strings.Join(parts, " ")
 }
 
-// writeFileAtomic writes path through a temporary file in the same
+// gopWriteFileAtomic writes path through a temporary file in the same
 // folder and renames it into place, so a failure never leaves half a file.
-func writeFileAtomic(path string, fill func(io.Writer) error) error {
+func gopWriteFileAtomic(path string, fill func(io.Writer) error) error {
 	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")
 	if err != nil {
 		return err
