@@ -499,23 +499,17 @@ func bolaQuiet(av, other []float64, pq int, xl, xh, zl, zh float64) bool {
 			return true // other[q] grows with q: no candidate from here on
 		}
 		aq := av[q]
-		// g is bilinear in (x, Z), so its maximum over the box (with Z > o,
-		// as a candidate needs) is at a corner.
-		z0 := zl
-		if o > z0 {
-			z0 = o
+		// g = (aq − x)·Z + x·o − ap·o. For a candidate Z > o, so g falls
+		// as x grows (slope o − Z < 0): its maximum over the box is at
+		// x = xl, and then at the Z end picked by the sign of aq − xl.
+		z := zh
+		if aq < xl {
+			z = zl
+			if o > z {
+				z = o
+			}
 		}
-		apo := ap * o
-		ub := aq*z0 - xl*z0 + xl*o - apo
-		if v := aq*zh - xl*zh + xl*o - apo; v > ub {
-			ub = v
-		}
-		if v := aq*z0 - xh*z0 + xh*o - apo; v > ub {
-			ub = v
-		}
-		if v := aq*zh - xh*zh + xh*o - apo; v > ub {
-			ub = v
-		}
+		ub := (aq-xl)*z + xl*o - ap*o
 		scale := math.Abs(aq)*zh + xh*zh + math.Abs(ap)*o + xh*o
 		if !(ub < -1e-9*scale-1e-300) {
 			return false
