@@ -87,7 +87,7 @@ func (rd *Reader) newDemux(mode demuxMode) *demux {
 			continue
 		}
 		s := &esStream{d: d, info: in, prog: &d.progs[in.prog], lastDTS: noTS, lastPTS: noTS, anchorPTS: noTS, lastCC: -1}
-		if mode == modeSamples && in.trackIndex < len(rd.esBufs) {
+		if in.trackIndex < len(rd.esBufs) {
 			s.es, rd.esBufs[in.trackIndex] = rd.esBufs[in.trackIndex][:0], nil
 		}
 		s.reset()
@@ -124,10 +124,8 @@ func (d *demux) run(from, end int64) (err error) {
 			err = errAt(from, "packet", fmt.Errorf("%w: parser panic: %v", media.ErrCorrupt, p))
 		}
 	}()
-	var buf []byte
-	if d.mode == modeSamples {
-		buf, d.rd.srcBuf = d.rd.srcBuf, nil
-	}
+	buf := d.rd.srcBuf
+	d.rd.srcBuf = nil
 	src := newSource(d.rd.r, from, end, d.rd.l, buf)
 	d.src = src
 	stride := int64(d.rd.l.stride)

@@ -86,9 +86,9 @@ const syncRun = 3
 
 // detectLayout finds the packet size and the first packet from the first
 // bytes of the file: the earliest offset where syncRun packets of one of
-// the sizes line up (fewer when the file ends first; sizes tried in the
-// order 188, 192, 204).
-func detectLayout(head []byte) (layout, int, bool) {
+// the sizes line up (fewer when head is the whole file and ends first;
+// sizes tried in the order 188, 192, 204).
+func detectLayout(head []byte, whole bool) (layout, int, bool) {
 	for start := 0; start < len(head) && start <= maxLeadingJunk; start++ {
 		for _, l := range layouts {
 			if start+l.lead >= len(head) || head[start+l.lead] != syncByte {
@@ -106,7 +106,7 @@ func detectLayout(head []byte) (layout, int, bool) {
 				}
 				n++
 			}
-			if n >= syncRun || (n > 0 && start+l.lead+n*l.stride >= len(head)) {
+			if n >= syncRun || (whole && n > 0 && start+l.lead+n*l.stride >= len(head)) {
 				return l, start, true
 			}
 		}

@@ -133,6 +133,9 @@ type Reader struct {
 	// Buffers kept from the previous Samples pass for the next one.
 	srcBuf []byte
 	esBufs [][]byte
+	// Set when the probe read the whole file: the largest PES PTS per track.
+	probedAll   bool
+	probeMaxPTS []int64
 	stats  Stats
 }
 
@@ -160,17 +163,27 @@ func NewReader(r io.ReaderAt, size int64, opts ...Option) (rd *Reader, err error
 			rd, err = nil, &media.PosError{Format: "mpegts", Offset: 0, What: "headers", Err: fmt.Errorf("%w: parser panic: %v", media.ErrCorrupt, p)}
 		}
 	}()
-	hn := int64(maxLeadingJunk + syncRun*204)
-	if size < hn {
-		hn = max(size, 0)
+	// Look for the packet grid in the first 4 KiB, then, for captures that
+	// start with junk, in the first 64 KiB.
+	var (
+		l     layout
+		start int
+		ok    bool
+		n     int
+	)
+	for _, want := range []int64{4096, maxLeadingJunk + syncRun*204} {
+		hn := min(want, max(size, 0))
+		head := make([]byte, hn)
+		var rerr error
+		n, rerr = r.ReadAt(head, 0)
+		if rerr != nil && rerr != io.EOF {
+			return nil, &media.PosError{Format: "mpegts", Offset: 0, What: "header", Err: rerr}
+		}
+		whole := int64(n) >= size
+		if l, start, ok = detectLayout(head[:n], whole); ok || whole {
+			break
+		}
 	}
-	head := make([]byte, hn)
-	n, rerr := r.ReadAt(head, 0)
-	if rerr != nil && rerr != io.EOF {
-		return nil, &media.PosError{Format: "mpegts", Offset: 0, What: "header", Err: rerr}
-	}
-	head = head[:n]
-	l, start, ok := detectLayout(head)
 	if !ok {
 		if n < PacketSize {
 			return nil, &media.PosError{Format: "mpegts", Offset: int64(n), What: "packet 0", Err: media.ErrTruncated}
@@ -297,6 +310,7 @@ func (rd *Reader) readPSI(probeEnd int64) (err error) {
 			break
 		}
 	}
+	rd.srcBuf = pr.src.buf
 	if pr.err != nil {
 		return pr.err
 	}
@@ -581,17 +595,37 @@ func (rd *Reader) probe(probeEnd int64) error {
 		frames[i]++
 		return !rd.probeDone(d, frames)
 	}
+	maxPTS := make([]int64, len(rd.tracks))
+	for i := range maxPTS {
+		maxPTS[i] = noTS
+	}
+	lastPCR := make([]int64, len(rd.progs))
 	d.onPES = func(s *esStream, pts int64) {
-		if i := s.info.trackIndex; pesPTS[i] == noTS {
+		i := s.info.trackIndex
+		if pesPTS[i] == noTS {
 			pesPTS[i] = pts
 		}
+		maxPTS[i] = max(maxPTS[i], pts)
 	}
 	d.onPCR = func(prog int, pcr int64) {
 		if rd.progs[prog].FirstPCR < 0 {
 			rd.progs[prog].FirstPCR = pcr
 		}
+		lastPCR[prog] = pcr
 	}
 	err := d.run(rd.start, probeEnd)
+	d.release()
+	// A probe that read the whole file saw the last timestamps too: the
+	// tail need not be read again.
+	rd.probedAll = !d.stop && probeEnd == rd.size
+	if rd.probedAll {
+		rd.probeMaxPTS = maxPTS
+		for i, p := range rd.progs {
+			if p.FirstPCR >= 0 {
+				p.LastPCR = lastPCR[i]
+			}
+		}
+	}
 	for _, s := range d.streams {
 		if s != nil {
 			s.finishConfig()
@@ -681,6 +715,15 @@ func (rd *Reader) probeDone(d *demux, frames []int) bool {
 // track's duration is the largest PES PTS plus one frame duration, minus
 // its StartPTS.
 func (rd *Reader) readTail() {
+	if rd.probedAll {
+		for i, t := range rd.tracks {
+			if i < len(rd.probeMaxPTS) && rd.probeMaxPTS[i] != noTS {
+				s := esStream{info: rd.infos[i]}
+				t.Duration = max(rd.probeMaxPTS[i]+s.frameDuration()-t.StartPTS, 0)
+			}
+		}
+		return
+	}
 	tail := rd.cfg.tailSize
 	if tail <= 0 {
 		tail = 0
@@ -714,6 +757,7 @@ func (rd *Reader) readTail() {
 		}
 		d.onPCR = func(prog int, pcr int64) { rd.progs[prog].LastPCR = pcr }
 		_ = d.run(from, rd.size)
+		d.release()
 		missing := false
 		for i, t := range rd.tracks {
 			if found[i] {
