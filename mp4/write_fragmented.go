@@ -631,6 +631,9 @@ func fragmentLoop(ctx context.Context, d media.Demuxer, cfg writeConfig, frs []*
 		s.cur = append(s.cur, FragmentSample{Sample: smp})
 		s.lens = append(s.lens, len(buf))
 	}
+	if n == 0 {
+		return fmt.Errorf("%w: no samples (an init segment without media?)", ErrWrite)
+	}
 	for _, fr := range frs {
 		if err := flush(fr, nil); err != nil {
 			return err

@@ -119,7 +119,7 @@ func WriteProgressive(ctx context.Context, w io.Writer, d media.Demuxer, opts ..
 		keptP = append(keptP, pt)
 	}
 	if len(kept) == 0 {
-		return fmt.Errorf("%w: no samples", ErrWrite)
+		return fmt.Errorf("%w: no samples (an init segment without media?)", ErrWrite)
 	}
 	planTimeline(kept, origin, durations, 0, 0)
 

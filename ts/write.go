@@ -117,7 +117,8 @@ type Writer struct {
 	pmt    []byte
 	pat    []byte
 	psiAt  int64
-	pcrAt  int64 // last PCR base (90 kHz), -1 before the first
+	pcrAt  int64 // last PCR base (90 kHz, unwrapped)
+	pcrYet bool  // a PCR has been written
 	psiYet bool
 	pkt    [PacketSize]byte
 	pes    []byte
@@ -139,13 +140,14 @@ type esOut struct {
 }
 
 // NewWriter returns a Writer for tracks (audio and video tracks with
-// codecs MPEG-TS can carry: H.264, HEVC, AAC, AC-3, E-AC-3, MP3, MP2).
+// codecs MPEG-TS can carry: H.264, HEVC, MPEG-2 video (from MPEG-TS), AAC,
+// AC-3, E-AC-3, MP3, MP2).
 func NewWriter(w io.Writer, tracks []*media.Track, opts ...WriteOption) (*Writer, error) {
 	cfg := writeConfig{offset: DefaultTimeOffset, psiEvery: 9000, pcrEvery: 3600, pcrLead: 9000}
 	for _, o := range opts {
 		o(&cfg)
 	}
-	tw := &Writer{w: bufio.NewWriterSize(w, 1<<20), cfg: cfg, byID: map[int]*esOut{}, pcrAt: -1}
+	tw := &Writer{w: bufio.NewWriterSize(w, 1<<20), cfg: cfg, byID: map[int]*esOut{}}
 	nv, na := 0, 0
 	for _, t := range tracks {
 		e := &esOut{t: t, pid: uint16(WriterFirstPID + len(tw.es))}
@@ -154,6 +156,11 @@ func NewWriter(w io.Writer, tracks []*media.Track, opts ...WriteOption) (*Writer
 			e.streamType, e.video = 0x1b, true
 		case media.CodecHEVC:
 			e.streamType, e.video = 0x24, true
+		case media.CodecMPEG2Video:
+			if t.Config.NALLengthSize != 0 {
+				return nil, fmt.Errorf("%w: track %d: MPEG-2 video with NAL lengths", ErrWrite, t.ID)
+			}
+			e.streamType, e.video = 0x02, true
 		case media.CodecAAC:
 			e.streamType = 0x0f
 			if len(t.Config.AudioSpecificConfig) > 0 {
@@ -265,9 +272,6 @@ func (tw *Writer) WriteSample(s *media.Sample, payload []byte) error {
 		return fmt.Errorf("%w: sample of unknown track %d", ErrWrite, s.TrackID)
 	}
 	dts, pts := tw.to90k(e, s.DTS), tw.to90k(e, s.PTS)
-	if dts < 0 || pts < 0 {
-		return fmt.Errorf("%w: track %d sample %d: timestamp %d below zero after the %d-tick offset", ErrWrite, s.TrackID, s.Index, min(dts, pts), tw.cfg.offset)
-	}
 	data, err := tw.esPayload(e, s, payload)
 	if err != nil {
 		return fmt.Errorf("ts: track %d sample %d at byte %d: %w", s.TrackID, s.Index, s.Pos, err)
@@ -283,9 +287,10 @@ func (tw *Writer) WriteSample(s *media.Sample, payload []byte) error {
 	// PCR-only packet, whenever the interval has elapsed. A long gap
 	// between samples (low frame rate, no audio) is filled with PCR-only
 	// packets so that consecutive PCR values stay within the interval.
-	var pcr int64 = -1
+	var pcr int64
+	withPCR := false
 	now := dts - tw.cfg.pcrLead
-	if tw.pcrAt >= 0 {
+	if tw.pcrYet {
 		for now-tw.pcrAt > tw.cfg.pcrEvery && now-tw.pcrAt < 10*Timescale {
 			tw.pcrAt += tw.cfg.pcrEvery
 			if err := tw.writePCROnly(tw.pcrAt); err != nil {
@@ -293,14 +298,18 @@ func (tw *Writer) WriteSample(s *media.Sample, payload []byte) error {
 			}
 		}
 	}
-	if tw.pcrAt < 0 || now-tw.pcrAt >= tw.cfg.pcrEvery || (e == tw.pcrES && key) {
-		pcr = max(now, tw.pcrAt, 0)
-		tw.pcrAt = pcr
+	if !tw.pcrYet || now-tw.pcrAt >= tw.cfg.pcrEvery || (e == tw.pcrES && key) {
+		pcr = now
+		if tw.pcrYet {
+			pcr = max(now, tw.pcrAt)
+		}
+		tw.pcrAt, tw.pcrYet = pcr, true
 		if e != tw.pcrES {
 			if err := tw.writePCROnly(pcr); err != nil {
 				return err
 			}
-			pcr = -1
+		} else {
+			withPCR = true
 		}
 	}
 	// PAT and PMT last, right before a key frame's PES.
@@ -314,7 +323,7 @@ func (tw *Writer) WriteSample(s *media.Sample, payload []byte) error {
 	if tw.pes == nil {
 		return fmt.Errorf("%w: track %d sample %d: %d-byte audio frame does not fit one PES", ErrWrite, s.TrackID, s.Index, len(data))
 	}
-	return tw.packetize(e, tw.pes, data, pcr, s.Sync)
+	return tw.packetize(e, tw.pes, data, pcr, withPCR, s.Sync)
 }
 
 // esPayload converts the payload to its elementary stream form.
@@ -322,8 +331,8 @@ func (tw *Writer) esPayload(e *esOut, s *media.Sample, p []byte) ([]byte, error)
 	t := e.t
 	switch {
 	case e.video:
-		if t.Config.NALLengthSize == 0 {
-			return p, nil // already Annex B
+		if t.Config.NALLengthSize == 0 || t.Codec == media.CodecMPEG2Video {
+			return p, nil // already Annex B / an MPEG-2 elementary stream
 		}
 		return tw.toAnnexB(e, p, s.Sync)
 	case t.Codec == media.CodecAAC:
@@ -354,66 +363,80 @@ var (
 )
 
 // toAnnexB converts a length-prefixed access unit to Annex B: an AUD
-// first, parameter sets before a key frame that lacks them in band.
+// first, then — for a key frame that carries none in band — the parameter
+// sets, ahead of any SEI (a buffering-period SEI refers to the SPS), then
+// the sample's own NAL units.
 func (tw *Writer) toAnnexB(e *esOut, p []byte, key bool) ([]byte, error) {
 	ls := e.t.Config.NALLengthSize
 	if ls != 1 && ls != 2 && ls != 4 {
 		return nil, fmt.Errorf("%w: NAL length size %d", media.ErrCorrupt, ls)
 	}
 	hevc := e.t.Codec == media.CodecHEVC
-	out := tw.conv[:0]
-	first := true
-	hasPS := false
-	for i := 0; i < len(p); {
+	kind := func(nal []byte) (aud, ps bool) {
+		if hevc {
+			typ := nal[0] >> 1 & 0x3f
+			return typ == 35, typ >= 32 && typ <= 34
+		}
+		typ := nal[0] & 0x1f
+		return typ == 9, typ == 7 || typ == 8
+	}
+	// First pass: validate the lengths, look for an AUD and parameter sets.
+	firstAUD, hasPS := false, false
+	for i, k := 0, 0; i < len(p); k++ {
 		if i+ls > len(p) {
 			return nil, fmt.Errorf("%w: NAL length cut off at %d of %d bytes", media.ErrTruncated, i, len(p))
 		}
-		var n int
-		for k := range ls {
-			n = n<<8 | int(p[i+k])
-		}
+		n := nalLen(p[i:], ls)
 		i += ls
 		if n > len(p)-i {
 			return nil, fmt.Errorf("%w: %d-byte NAL unit at %d overruns the %d-byte sample", media.ErrCorrupt, n, i, len(p))
 		}
+		if n > 0 {
+			aud, ps := kind(p[i : i+n])
+			if k == 0 && aud {
+				firstAUD = true
+			}
+			hasPS = hasPS || ps
+		}
+		i += n
+	}
+	out := tw.conv[:0]
+	if !firstAUD {
+		if hevc {
+			out = append(out, audHEVC...)
+		} else {
+			out = append(out, audH264...)
+		}
+	}
+	insertPS := key && !hasPS
+	for i := 0; i < len(p); {
+		n := nalLen(p[i:], ls)
+		i += ls
 		nal := p[i : i+n]
 		i += n
 		if n == 0 {
 			continue
 		}
-		var aud, ps, vcl bool
-		if hevc {
-			typ := nal[0] >> 1 & 0x3f
-			aud, ps, vcl = typ == 35, typ >= 32 && typ <= 34, typ < 32
-		} else {
-			typ := nal[0] & 0x1f
-			aud, ps, vcl = typ == 9, typ == 7 || typ == 8, typ >= 1 && typ <= 5
-		}
-		if first {
-			first = false
-			if !aud {
-				if hevc {
-					out = append(out, audHEVC...)
-				} else {
-					out = append(out, audH264...)
-				}
-			}
-		}
-		if ps {
-			hasPS = true
-		}
-		if vcl && key && !hasPS {
+		if aud, _ := kind(nal); !aud && insertPS {
 			for _, q := range e.ps {
 				out = append(out, startCode...)
 				out = append(out, q...)
 			}
-			hasPS = true
+			insertPS = false
 		}
 		out = append(out, startCode...)
 		out = append(out, nal...)
 	}
 	tw.conv = out
 	return out, nil
+}
+
+func nalLen(b []byte, ls int) int {
+	n := 0
+	for k := range ls {
+		n = n<<8 | int(b[k])
+	}
+	return n
 }
 
 // adtsTemplate builds the constant part of the ADTS header for an
@@ -510,9 +533,9 @@ func appendTS(b []byte, prefix byte, v int64) []byte {
 }
 
 // packetize writes a PES (hdr followed by data) as TS packets on e's PID.
-// pcr >= 0 puts a PCR (base, 90 kHz) in the first packet's adaptation
+// withPCR puts a PCR (base pcr, 90 kHz) in the first packet's adaptation
 // field; rai sets its random_access_indicator.
-func (tw *Writer) packetize(e *esOut, hdr, data []byte, pcr int64, rai bool) error {
+func (tw *Writer) packetize(e *esOut, hdr, data []byte, pcr int64, withPCR, rai bool) error {
 	total := len(hdr) + len(data)
 	pos := 0
 	first := true
@@ -527,13 +550,13 @@ func (tw *Writer) packetize(e *esOut, hdr, data []byte, pcr int64, rai bool) err
 		// Adaptation field content (after the length byte).
 		afl := -1 // no adaptation field
 		var af [8]byte
-		if first && (pcr >= 0 || rai) {
+		if first && (withPCR || rai) {
 			af[0] = 0
 			if rai && e.video {
 				af[0] |= 0x40
 			}
 			n := 1
-			if pcr >= 0 {
+			if withPCR {
 				af[0] |= 0x10
 				putPCR(af[1:7], pcr)
 				n = 7
@@ -777,6 +800,9 @@ func Mux(ctx context.Context, w io.Writer, d media.Demuxer, opts ...WriteOption)
 	}
 	if err := q.drain(d, true); err != nil {
 		return err
+	}
+	if n == 0 {
+		return fmt.Errorf("%w: no samples (an init segment without media?)", ErrWrite)
 	}
 	if tw.cfg.progress != nil {
 		tw.cfg.progress(done, total)
