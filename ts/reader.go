@@ -136,7 +136,7 @@ type Reader struct {
 	// Set when the probe read the whole file: the largest PES PTS per track.
 	probedAll   bool
 	probeMaxPTS []int64
-	stats  Stats
+	stats       Stats
 }
 
 // streamInfo is what the reader knows about a track's PID from the PMT.
