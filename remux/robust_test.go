@@ -3,12 +3,14 @@ package remux
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/streamkit-go/streamkit/media"
+	"github.com/streamkit-go/streamkit/mp4"
 	"github.com/streamkit-go/streamkit/ts"
 )
 
@@ -122,4 +124,71 @@ func TestTSWrapAround(t *testing.T) {
 		t.Fatal(err)
 	}
 	compareOffset(t, readerPackets(t, src), readerPackets(t, out), false, false, true)
+}
+
+// TestSharedMedia remuxes the real-world files of ../shared/media (other
+// projects' test vectors, some deliberately broken) into MP4, fMP4 and TS:
+// each run either fails with an error wrapping a known sentinel and leaves
+// nothing behind, or writes a file our readers open with the same number
+// of samples per audio/video track as the input.
+func TestSharedMedia(t *testing.T) {
+	const shared = "../../shared/media"
+	manifest, err := os.ReadFile(filepath.Join(shared, "MANIFEST.tsv"))
+	if err != nil {
+		t.Skip("../shared/media not present")
+	}
+	for _, line := range strings.Split(string(manifest), "\n")[1:] {
+		name, _, _ := strings.Cut(line, "\t")
+		switch filepath.Ext(name) {
+		case ".mp4", ".ts", ".m4a", ".mov", ".m4v":
+		default:
+			continue
+		}
+		in := filepath.Join(shared, name)
+		if _, err := os.Stat(in); err != nil {
+			continue
+		}
+		for _, to := range []Format{MP4, FMP4, TS} {
+			t.Run(name+"->"+string(to), func(t *testing.T) {
+				dir := t.TempDir()
+				out := filepath.Join(dir, "out")
+				err := Remux(context.Background(), in, out, To(to))
+				if err != nil {
+					if !errors.Is(err, mp4.ErrWrite) && !errors.Is(err, ts.ErrWrite) && !errors.Is(err, media.ErrCorrupt) &&
+						!errors.Is(err, media.ErrTruncated) && !errors.Is(err, media.ErrUnsupported) && !errors.Is(err, media.ErrFormat) {
+						t.Errorf("error %q wraps no known sentinel", err)
+					}
+					assertOnly(t, dir, nil)
+					return
+				}
+				want, got := sampleCounts(t, in), sampleCounts(t, out)
+				if fmt.Sprint(want) != fmt.Sprint(got) {
+					t.Errorf("samples per track %v, input has %v", got, want)
+				}
+			})
+		}
+	}
+}
+
+func sampleCounts(t *testing.T, file string) []int {
+	t.Helper()
+	d, closeFn := open(t, file)
+	defer closeFn()
+	idx := map[int]int{}
+	var n []int
+	for _, tr := range d.Tracks() {
+		if tr.Kind == media.KindAudio || tr.Kind == media.KindVideo {
+			idx[tr.ID] = len(n)
+			n = append(n, 0)
+		}
+	}
+	for s, err := range d.Samples() {
+		if err != nil {
+			t.Fatalf("%s: %v", filepath.Base(file), err)
+		}
+		if i, ok := idx[s.TrackID]; ok {
+			n[i]++
+		}
+	}
+	return n
 }
