@@ -337,9 +337,9 @@ func stdRate(r media.Rational, maxErr float64) media.Rational {
 
 // walkSamples iterates over sample records. For MP4 (limit < 0) it walks
 // every record, which costs the sample tables only, and checks that each
-// sample lies inside the file; with limit >= 0 it stops once every track
-// has passed limit ticks after its first DTS (used for MPEG-TS, whose
-// iteration reads payloads).
+// sample lies inside the file; with limit >= 0 it stops once an audio or
+// video track has been walked for limit ticks, as libavformat's
+// find_stream_info does (used for MPEG-TS, whose iteration reads payloads).
 func walkSamples(ctx context.Context, d media.Demuxer, tracks []*media.Track, size int64, limit int64) (map[int]*trackStats, error) {
 	stats, _, err := walkSamplesAll(ctx, d, tracks, size, limit)
 	return stats, err
@@ -353,7 +353,6 @@ func walkSamplesAll(ctx context.Context, d media.Demuxer, tracks []*media.Track,
 	for _, t := range tracks {
 		byID[t.ID] = t
 	}
-	done := map[int]bool{}
 	n := 0
 	moovEnd := int64(math.MaxInt64)
 	if m, ok := d.(*mp4.Reader); ok && len(m.Fragments()) > 0 {
@@ -414,11 +413,11 @@ func walkSamplesAll(ctx context.Context, d media.Demuxer, tracks []*media.Track,
 			st.aacRate += (rate - st.aacRate) / st.aacCount
 		}
 		if limit >= 0 {
-			if smp.DTS-st.firstDTS > limit {
-				done[smp.TrackID] = true
-				if len(done) >= len(tracks) {
-					return stats, false, nil
-				}
+			// find_stream_info stops as soon as one stream has been
+			// analysed for limit (its frames' span), or at probesize.
+			if t != nil && (t.Kind == media.KindVideo || t.Kind == media.KindAudio) &&
+				smp.DTS+int64(smp.Duration)-st.firstDTS >= limit {
+				return stats, false, nil
 			}
 			if smp.Pos > probeBytes {
 				return stats, false, nil
@@ -429,10 +428,11 @@ func walkSamplesAll(ctx context.Context, d media.Demuxer, tracks []*media.Track,
 }
 
 // MPEG-TS windows, as libavformat's: find_stream_info analyses up to
-// 7 s (mpegts) or 5 MB, estimate_timings_from_pts reads the last 250 kB,
-// doubling up to 6 times while a stream has no timestamp there.
+// 5 s (analyzeduration, once every stream has its parameters) or 5 MB
+// (probesize), estimate_timings_from_pts reads the last 250 kB, doubling
+// up to 6 times while a stream has no timestamp there.
 const (
-	analyzeTicks = 7 * 90000
+	analyzeTicks = 5 * 90000
 	probeBytes   = 5000000
 	tailBytes    = 250000
 	tailRetries  = 6
@@ -445,7 +445,7 @@ const (
 //     250 kB plus one frame (libavformat adds a single frame duration even
 //     when a PES carries several audio frames), minus start_time;
 //   - r_frame_rate from the shortest frame step, avg_frame_rate from the
-//     frames analysed in the first seconds;
+//     frames analysed in the first 5 s;
 //   - audio bit_rate as the codec parsers report it: the running average
 //     of ADTS frame sizes for AAC, the header's nominal rate for AC-3,
 //     E-AC-3 and MPEG audio; no bit_rate for video, no nb_frames.
