@@ -523,8 +523,8 @@ func (a *Bola) quiet(s *Session, p *Progress, lvl, g1, t1 float64) bool {
 		return true
 	}
 	a.caches(s, p)
-	xh := math.Max(0, lvl-p.TimeMs)
-	xl := math.Max(0, lvl-t1)
+	xh := pmax0(lvl - p.TimeMs)
+	xl := pmax0(lvl - t1)
 	zh := p.SizeBits - p.Downloaded
 	zl := p.SizeBits - g1
 	if zl < 0 || !(p.Downloaded > 0) {
@@ -553,8 +553,8 @@ func (a *BolaE) quiet(s *Session, p *Progress, lvl, g1, t1 float64) bool {
 	}
 	a.caches(s, p)
 	ph, tt := a.placeholder, p.TTFBMs
-	xh := math.Max(0, math.Max(0, lvl-p.TimeMs)+ph-tt)
-	xl := math.Max(0, math.Max(0, lvl-t1)+ph-tt)
+	xh := pmax0(pmax0(lvl-p.TimeMs) + ph - tt)
+	xl := pmax0(pmax0(lvl-t1) + ph - tt)
 	// r = downloaded/(time − ttfb) is a ratio of two increasing linear
 	// functions of the step count, so its extremes are at the two ends.
 	d0, d1 := p.TimeMs-tt, t1-tt
@@ -595,4 +595,14 @@ func (a *Throughput) quiet(s *Session, p *Progress, lvl, g1, t1 float64) bool {
 
 func (a *Dynamic) quiet(s *Session, p *Progress, lvl, g1, t1 float64) bool {
 	return a.tput.quiet(s, p, lvl, g1, t1)
+}
+
+// pmax0 is max(0, x) for the bounds (NaN becomes 0, which only makes a
+// proof fail elsewhere, never succeed wrongly, since NaN comparisons are
+// false).
+func pmax0(x float64) float64 {
+	if x > 0 {
+		return x
+	}
+	return 0
 }

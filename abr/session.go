@@ -546,13 +546,20 @@ func (s *Session) proveSilent(qc quietChecker, d *Download, size, levelAtReq flo
 		}
 		left = s.periods[i].DurationMs
 	}
-	g1 := math.Min(size, d.Downloaded+wmax**h*(1+1e-9)+1)
+	g1 := d.Downloaded + wmax**h*(1+1e-9) + 1
+	if g1 > size {
+		g1 = size
+	}
 	t1 := d.TimeMs + *h
 	if qc.quiet(s, &d.Progress, levelAtReq, g1, t1) {
-		*h = math.Min(*h*2, 12800)
+		if *h < 12800 {
+			*h *= 2
+		}
 		return true, g1, t1
 	}
-	*h = math.Max(*h/4, 100)
+	if *h > 400 {
+		*h /= 4
+	}
 	return false, 0, 0
 }
 
