@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"os"
 
 	"github.com/streamkit-go/streamkit/media"
 )
@@ -169,6 +170,7 @@ func WriteProgressive(ctx context.Context, w io.Writer, d media.Demuxer, opts ..
 	// Pass 2: payloads.
 	var written int64
 	next := map[int]int64{}
+	rc := newRangeCopier(d, w, bw)
 	for s, err := range d.Samples() {
 		if err != nil {
 			return err
@@ -190,6 +192,22 @@ func WriteProgressive(ctx context.Context, w io.Writer, d media.Demuxer, opts ..
 		if i >= int64(len(pt.sizes)) {
 			return fmt.Errorf("%w: input yielded more samples on the second pass (track %d)", ErrWrite, s.TrackID)
 		}
+		if pt.conv == nil && rc != nil && s.Data == nil && s.Offset >= 0 {
+			// Contiguous runs of MP4 input are copied file to file.
+			if uint32(s.Size) != pt.sizes[i] {
+				return fmt.Errorf("%w: track %d sample %d: %d bytes on the second pass, %d on the first", ErrWrite, s.TrackID, i, s.Size, pt.sizes[i])
+			}
+			if err := rc.add(s.Offset, int64(s.Size)); err != nil {
+				return err
+			}
+			written += int64(s.Size)
+			continue
+		}
+		if rc != nil {
+			if err := rc.flush(); err != nil {
+				return err
+			}
+		}
 		buf, err = d.ReadSample(&s, buf)
 		if err != nil {
 			return err
@@ -209,6 +227,11 @@ func WriteProgressive(ctx context.Context, w io.Writer, d media.Demuxer, opts ..
 		}
 		written += int64(len(out))
 	}
+	if rc != nil {
+		if err := rc.flush(); err != nil {
+			return err
+		}
+	}
 	if written != payload {
 		return fmt.Errorf("%w: %d payload bytes on the second pass, %d planned", ErrWrite, written, payload)
 	}
@@ -221,6 +244,68 @@ func WriteProgressive(ctx context.Context, w io.Writer, d media.Demuxer, opts ..
 		}
 	}
 	return bw.Flush()
+}
+
+// rangeCopier copies runs of contiguous samples from an MP4 file to the
+// output file with copy_file_range (os.File.ReadFrom), without passing
+// the bytes through user space. It is used only when the input is a
+// *Reader over an *os.File and the output is an *os.File.
+type rangeCopier struct {
+	src        *os.File
+	size       int64
+	dst        *os.File
+	bw         *bufio.Writer
+	start, end int64
+}
+
+func newRangeCopier(d media.Demuxer, w io.Writer, bw *bufio.Writer) *rangeCopier {
+	r, ok := d.(*Reader)
+	if !ok {
+		return nil
+	}
+	src, ok := r.r.(*os.File)
+	if !ok {
+		return nil
+	}
+	dst, ok := w.(*os.File)
+	if !ok {
+		return nil
+	}
+	return &rangeCopier{src: src, size: r.size, dst: dst, bw: bw, start: -1}
+}
+
+func (c *rangeCopier) add(off, n int64) error {
+	if off < 0 || n > c.size-off {
+		return posErr(off, "sample", media.ErrTruncated, "%d-byte sample runs past the end of the %d-byte file", n, c.size)
+	}
+	if c.start >= 0 && off == c.end {
+		c.end += n
+		return nil
+	}
+	if err := c.flush(); err != nil {
+		return err
+	}
+	c.start, c.end = off, off+n
+	return nil
+}
+
+func (c *rangeCopier) flush() error {
+	if c.start < 0 {
+		return nil
+	}
+	start, n := c.start, c.end-c.start
+	c.start = -1
+	if err := c.bw.Flush(); err != nil {
+		return err
+	}
+	if _, err := c.src.Seek(start, io.SeekStart); err != nil {
+		return err
+	}
+	m, err := io.Copy(c.dst, io.LimitReader(c.src, n))
+	if err == nil && m != n {
+		err = posErr(start+m, "mdat", media.ErrTruncated, "file ended %d bytes early", n-m)
+	}
+	return err
 }
 
 // progTrack accumulates one track's sample tables.
