@@ -218,6 +218,9 @@ func NewSession(m Manifest, t *Trace, alg Algorithm, opt Options) (*Session, err
 	if s.N < 1 {
 		return nil, fmt.Errorf("%w: no segments", ErrMismatch)
 	}
+	if s.N > maxSegments/s.n {
+		return nil, fmt.Errorf("abr: %d segments × %d levels is more than the simulator holds (%d sizes)", s.N, s.n, maxSegments)
+	}
 	s.sizes = make([]float64, s.N*s.n)
 	for i := 0; i < s.N; i++ {
 		for q := 0; q < s.n; q++ {
@@ -241,6 +244,9 @@ func NewSession(m Manifest, t *Trace, alg Algorithm, opt Options) (*Session, err
 	}
 	return s, nil
 }
+
+// maxSegments bounds N·levels (the session copies every segment size).
+const maxSegments = 1 << 26
 
 var (
 	defaultHalfLives = []float64{3, 8}

@@ -198,7 +198,7 @@ func ReadMahimahiTrace(r io.Reader, name string, latencyMs float64) (*Trace, err
 		if float64(ms) < last {
 			return perr(name, line, "", ErrMalformed, "timestamp %d goes backwards (after %v)", ms, last)
 		}
-		if ms > 1<<28 {
+		if ms > 1<<26 {
 			return perr(name, line, "", ErrMalformed, "timestamp %d too large", ms)
 		}
 		last = float64(ms)
