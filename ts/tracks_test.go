@@ -151,9 +151,9 @@ var sharedTracks = map[string]trackDev{
 	// HE-AAC v2 in LATM: the AudioSpecificConfig signals one channel, PS
 	// (found by decoding) makes it stereo.
 	"fetched/androidx/ts/sample_latm.ts": {skipAudio: map[int]bool{0: true}},
-	// The video PES is cut by the end of the file before its header is
-	// complete: ffprobe takes its timestamps from the partial header.
-	// (ffprobe's r_frame_rate 90000/1 is its placeholder without frames.)
+	// The PMT lists a video PID that carries no packet at all: ffprobe fills
+	// its start and duration in from the other streams and prints its
+	// placeholder r_frame_rate 90000/1; we report 0 and 0/0.
 	"fetched/androidx/ts/sample_with_sdt.ts": {skipField: map[string]bool{"0:start_pts": true, "0:duration_ts": true, "0:r_frame_rate": true}},
 	// Irregular video timestamps: ffprobe's frame-rate guess over all of
 	// them says 60/1; ours (smallest step, snapped) 60000/1001, so the
