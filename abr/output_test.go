@@ -141,8 +141,8 @@ func TestQoEVariants(t *testing.T) {
 // trace without allocating, for every algorithm but robustMPC's Pensieve
 // policy (which is also allocation-free, see BenchmarkRobustMPC).
 func TestZeroAllocsPerSegment(t *testing.T) {
-	if testing.CoverMode() != "" {
-		t.Skip("coverage instrumentation allocates")
+	if testing.CoverMode() != "" || raceEnabled {
+		t.Skip("coverage and race instrumentation allocate")
 	}
 	m, _ := LoadSabreManifest(filepath.Join(testdataDir, "sabre", "bbb4k.json"))
 	tr, _ := LoadTrace(filepath.Join(testdataDir, "sabre", "4Glogs", "report_bus_0001.json"), 0)

@@ -1,0 +1,5 @@
+//go:build !race
+
+package abr
+
+const raceEnabled = false
