@@ -58,12 +58,13 @@ type esStream struct {
 	recs     []pesRec
 
 	// Framer state, indexes into es.
-	scan     int  // next index to look at
-	auStart  int  // start of the access unit being collected, -1 none
-	nalStart int  // start of the current NAL unit payload, -1 none
-	nalType  int  // its type
-	sawVCL   bool // the AU being collected has a picture
-	key      bool // ... and it is a random access point
+	scan     int   // next index to look at
+	auStart  int   // start of the access unit being collected, -1 none
+	nalStart int   // start of the current NAL unit payload, -1 none
+	nalType  int   // its type
+	sawVCL   bool  // the AU being collected has a picture
+	lastMB   int64 // H.264: first_mb_in_slice of the last slice
+	key      bool  // ... and it is a random access point
 
 	// Timing.
 	lastDTS, lastPTS int64

@@ -57,3 +57,49 @@ func TestRescale(t *testing.T) {
 		}
 	}
 }
+
+func TestReadUE(t *testing.T) {
+	cases := []struct {
+		b    []byte
+		want int64
+	}{
+		{[]byte{0x80}, 0},
+		{[]byte{0x40}, 1},
+		{[]byte{0x60}, 2},
+		{[]byte{0x20}, 3},
+		{[]byte{0x00, 0x80, 0x00}, 255},
+		{[]byte{0x00, 0x80}, 1<<32 - 1}, // cut short
+		{nil, 1<<32 - 1},
+	}
+	for _, c := range cases {
+		if got := readUE(c.b); got != c.want {
+			t.Errorf("readUE(%x) = %d, want %d", c.b, got, c.want)
+		}
+	}
+}
+
+// TestH264SliceBoundaries: a slice starts a new access unit when its
+// first_mb_in_slice does not follow the previous slice's (libavcodec's
+// rule), so the second field of a pair and a picture whose first slice
+// was lost are cut too, and further slices of a picture are not.
+func TestH264SliceBoundaries(t *testing.T) {
+	last := int64(0)
+	steps := []struct {
+		nal   []byte
+		newAU bool
+	}{
+		{[]byte{0x65, 0x88}, true},       // IDR, first_mb 0
+		{[]byte{0x65, 0x20}, false},      // first_mb 3: same picture
+		{[]byte{0x41, 0x88}, true},       // first_mb 0: next picture or field
+		{[]byte{0x41, 0x20}, false},      // first_mb 3
+		{[]byte{0x41, 0x40}, true},       // first_mb 1 <= 3: new picture
+		{[]byte{0x09, 0xF0}, true},       // AUD
+		{[]byte{0x0E, 0x00}, false},      // prefix NAL: ignored as libavcodec does
+		{[]byte{0x06, 0x06, 0x01}, true}, // SEI
+	}
+	for i, st := range steps {
+		if _, got, _, _ := h264NAL(st.nal, &last); got != st.newAU {
+			t.Errorf("step %d (%x): newAU %v, want %v", i, st.nal, got, st.newAU)
+		}
+	}
+}

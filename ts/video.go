@@ -30,7 +30,7 @@ func findStartCode(b []byte, i int) int {
 // start code belong to the unit that follows.
 func (s *esStream) frameVideo(eof bool) {
 	kind := s.info.framer
-	need := 5 // start code + NAL header + first slice header byte
+	need := 9 // start code + NAL header + up to 5 bytes of first_mb_in_slice
 	if kind == framerHEVC {
 		need = 6
 	} else if kind == framerMPEG2Video {
@@ -68,7 +68,7 @@ func (s *esStream) frameVideo(eof bool) {
 		var typ int
 		switch kind {
 		case framerH264:
-			typ, newAU, vcl, key = h264NAL(s.es[nal:])
+			typ, newAU, vcl, key = h264NAL(s.es[nal:], &s.lastMB)
 		case framerHEVC:
 			typ, newAU, vcl, key = hevcNAL(s.es[nal:])
 		default:
@@ -115,37 +115,80 @@ func (s *esStream) cutAU(end int) {
 	s.emitFrame(start, end, key, 0)
 }
 
-// h264NAL classifies an H.264 NAL unit from its first bytes.
-func h264NAL(b []byte) (typ int, newAU, vcl, key bool) {
+// h264NAL classifies an H.264 NAL unit from its first bytes, following
+// libavcodec's parser (h264_find_frame_end) so that access units match
+// ffprobe's packets: SEI, SPS, PPS and AUD start a new access unit after a
+// picture; a slice does when its first_mb_in_slice is not after the
+// previous slice's (lastMB), which is how the first slice of the next
+// picture, or of the second field of a pair, shows. lastMB is updated.
+func h264NAL(b []byte, lastMB *int64) (typ int, newAU, vcl, key bool) {
 	if len(b) == 0 {
 		return -1, false, false, false
 	}
 	typ = int(b[0] & 0x1f)
-	switch {
-	case typ == 1 || typ == 2 || typ == 5:
+	switch typ {
+	case 1, 2, 5:
 		vcl = true
 		key = typ == 5
-		// first_mb_in_slice is ue(v): a leading 1 bit means 0, a new picture.
-		newAU = len(b) > 1 && b[1]&0x80 != 0
-	case typ == 6 || typ == 7 || typ == 8 || typ == 9 || (typ >= 14 && typ <= 18):
+		mb := readUE(b[1:])
+		newAU = mb <= *lastMB
+		*lastMB = mb
+	case 6, 7, 8, 9:
 		newAU = true
 	}
 	return
 }
 
-// hevcNAL classifies an HEVC NAL unit from its first bytes.
+// readUE reads an unsigned Exp-Golomb value from the start of b (raw
+// bytes, as libavcodec's parser reads first_mb_in_slice); values that do
+// not fit the bytes at hand read as the largest possible.
+func readUE(b []byte) int64 {
+	zeros := 0
+	bit := 0
+	get := func() int {
+		if bit >= 8*len(b) {
+			return -1
+		}
+		v := int(b[bit/8]>>(7-bit%8)) & 1
+		bit++
+		return v
+	}
+	for {
+		v := get()
+		if v < 0 || zeros > 31 {
+			return 1<<32 - 1
+		}
+		if v == 1 {
+			break
+		}
+		zeros++
+	}
+	var x int64
+	for i := 0; i < zeros; i++ {
+		v := get()
+		if v < 0 {
+			return 1<<32 - 1
+		}
+		x = x<<1 | int64(v)
+	}
+	return 1<<zeros - 1 + x
+}
+
+// hevcNAL classifies an HEVC NAL unit from its first bytes, as libavcodec's
+// parser (hevc_find_frame_end) does: parameter sets, AUD, EOS/EOB, prefix
+// SEI and reserved types 41-44 and 48-55 start a new access unit after a
+// picture, and so does a slice with first_slice_segment_in_pic_flag.
 func hevcNAL(b []byte) (typ int, newAU, vcl, key bool) {
 	if len(b) < 2 {
 		return -1, false, false, false
 	}
 	typ = int(b[0] >> 1 & 0x3f)
 	switch {
-	case typ < 32:
+	case typ <= 9 || (typ >= 16 && typ <= 21):
 		vcl = true
-		key = typ >= 16 && typ <= 23
-		// first_slice_segment_in_pic_flag
+		key = typ >= 16
 		newAU = len(b) > 2 && b[2]&0x80 != 0
-	case typ >= 32 && typ <= 35, typ == 39, typ >= 41 && typ <= 44, typ >= 48 && typ <= 55:
+	case typ >= 32 && typ <= 37, typ == 39, typ >= 41 && typ <= 44, typ >= 48 && typ <= 55:
 		newAU = true
 	}
 	return
