@@ -33,9 +33,11 @@
 //
 // [Reader.Samples] then streams through the file with bounded memory and
 // yields one [media.Sample] per access unit, as ffprobe -show_packets
-// lists them: PES payloads are reassembled and cut into video frames (at
-// access unit delimiters, parameter sets or the first slice of a picture:
-// H.264 7.4.1.2.3, H.265 7.4.2.4.4) and audio frames (ADTS, LOAS/LATM,
+// lists them: PES payloads are reassembled and cut into video access
+// units where libavcodec's parsers cut them (an access unit delimiter,
+// parameter set or SEI after a picture, or a slice that starts a new
+// picture or field: H.264 7.4.1.2.3, H.265 7.4.2.4.4; the two fields of a
+// field-coded frame are two samples) and audio frames (ADTS, LOAS/LATM,
 // AC-3, E-AC-3 with its dependent substreams, MPEG audio, Opus), each frame
 // after the first of a PES getting an interpolated timestamp. Timed ID3
 // PES packets and SCTE-35 or DVB EIT sections are data samples. The

@@ -11,8 +11,8 @@ type framerKind int
 
 const (
 	framerNone       framerKind = iota // identified only: no samples
-	framerH264                         // Annex B, AU boundaries per H.264 7.4.1.2.3
-	framerHEVC                         // Annex B, AU boundaries per H.265 7.4.2.4.4
+	framerH264                         // Annex B, access units cut as libavcodec's h264 parser does
+	framerHEVC                         // Annex B, access units cut as libavcodec's hevc parser does
 	framerMPEG2Video                   // MPEG-1/2 video start codes
 	framerADTS                         // AAC in ADTS frames
 	framerLATM                         // AAC in LOAS/LATM (AudioSyncStream)
