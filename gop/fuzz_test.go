@@ -2,6 +2,7 @@ package gop
 
 import (
 	"errors"
+	"slices"
 	"testing"
 
 	"github.com/streamkit-go/streamkit/media"
@@ -109,25 +110,33 @@ func FuzzSEI(f *testing.F) {
 	})
 }
 
-// fuzzAnalyze feeds arbitrary access units to an Analyzer primed with the
-// first access unit of a vector of codec.
-func fuzzAnalyze(f *testing.F, codec media.Codec) {
-	seedAUs(f, codec, 5)
-	var first []byte
+var fuzzCodecs = []media.Codec{media.CodecH264, media.CodecHEVC, media.CodecAV1, media.CodecMPEG2Video, media.CodecMPEG4Video}
+
+// FuzzAnalyze feeds arbitrary access units to an Analyzer of each codec,
+// primed with the first access unit of a vector of that codec (so that
+// parameter sets are known and slice headers get parsed in full).
+func FuzzAnalyze(f *testing.F) {
+	first := map[media.Codec][]byte{}
 	for _, v := range loadVectors(f) {
-		if v.codec == codec {
-			first = v.au(0)
-			break
+		ci := slices.Index(fuzzCodecs, v.codec)
+		if _, ok := first[v.codec]; !ok {
+			first[v.codec] = v.au(0)
+		}
+		for i := 0; i < 5 && i < len(v.ref.AUs); i++ {
+			f.Add(uint8(ci), v.au(i))
 		}
 	}
-	f.Fuzz(func(t *testing.T, au []byte) {
-		a, err := NewAnalyzer(&media.Track{ID: 1, Codec: codec})
+	f.Fuzz(func(t *testing.T, codec uint8, au []byte) {
+		c := fuzzCodecs[int(codec)%len(fuzzCodecs)]
+		a, err := NewAnalyzer(&media.Track{ID: 1, Codec: c})
 		if err != nil {
 			t.Fatal(err)
 		}
 		s := media.Sample{Index: 0}
-		if _, err := a.Analyze(&s, first); err != nil {
-			t.Fatal(err)
+		if p := first[c]; p != nil {
+			if _, err := a.Analyze(&s, p); err != nil {
+				t.Fatal(err)
+			}
 		}
 		s.Index = 1
 		_, err = a.Analyze(&s, au)
@@ -137,8 +146,3 @@ func fuzzAnalyze(f *testing.F, codec media.Codec) {
 		}
 	})
 }
-
-func FuzzAnalyzeH264(f *testing.F)  { fuzzAnalyze(f, media.CodecH264) }
-func FuzzAnalyzeHEVC(f *testing.F)  { fuzzAnalyze(f, media.CodecHEVC) }
-func FuzzAnalyzeAV1(f *testing.F)   { fuzzAnalyze(f, media.CodecAV1) }
-func FuzzAnalyzeMPEG2(f *testing.F) { fuzzAnalyze(f, media.CodecMPEG2Video) }
