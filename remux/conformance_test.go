@@ -110,20 +110,6 @@ func tool(t *testing.T, name string) string {
 	return p
 }
 
-func ffprobePackets(t *testing.T, ffprobe, file string) [][]pkt {
-	t.Helper()
-	out, err := exec.Command(ffprobe, "-v", "error", "-show_packets", "-show_entries",
-		"packet=codec_type,stream_index,pts_time,dts_time,size,flags", "-of", "json", file).Output()
-	if err != nil {
-		t.Fatalf("ffprobe %s: %v", file, err)
-	}
-	var doc struct{ Packets []packet }
-	if err := json.Unmarshal(out, &doc); err != nil {
-		t.Fatalf("ffprobe %s: %v", file, err)
-	}
-	return streams(doc.Packets)
-}
-
 // readerPackets is our readers' view of a file in ffprobe's terms.
 func readerPackets(t *testing.T, file string) [][]pkt {
 	t.Helper()
@@ -315,60 +301,119 @@ func listFixtures(t *testing.T) []fixture {
 
 func TestConformance(t *testing.T) {
 	ffprobe, ffmpeg := tool(t, "ffprobe"), tool(t, "ffmpeg")
+	type job struct {
+		fx   fixture
+		to   Format
+		dir  string
+		out  string
+		err  error
+		done chan struct{}
+		// external tools' results, per output file
+		probed  [][]pkt
+		toolErr []string
+	}
+	var jobs []*job
 	for _, fx := range listFixtures(t) {
 		for _, to := range []Format{MP4, FMP4, CMAF, TS} {
-			t.Run(fx.name+"->"+string(to), func(t *testing.T) {
-				t.Parallel()
-				dir := t.TempDir()
-				out := filepath.Join(dir, "out."+map[Format]string{MP4: "mp4", FMP4: "m4s", TS: "ts", CMAF: "cmaf"}[to])
-				err := Remux(context.Background(), filepath.Join(fixtures, fx.name), out, To(to), WithFragmentDuration(1e9))
-				if fx.av1 && to == TS {
-					if !errors.Is(err, ts.ErrWrite) {
-						t.Fatalf("err = %v, want ts.ErrWrite", err)
+			j := &job{fx: fx, to: to, dir: t.TempDir(), done: make(chan struct{})}
+			j.out = filepath.Join(j.dir, "out."+map[Format]string{MP4: "mp4", FMP4: "m4s", TS: "ts", CMAF: "cmaf"}[to])
+			jobs = append(jobs, j)
+		}
+	}
+	// The work is mostly waiting for ffprobe and ffmpeg processes: run it
+	// on a pool wider than GOMAXPROCS, then check each case in a subtest.
+	queue := make(chan *job)
+	for range 8 {
+		go func() {
+			for j := range queue {
+				j.err = Remux(context.Background(), filepath.Join(fixtures, j.fx.name), j.out, To(j.to), WithFragmentDuration(1e9))
+				if j.err == nil && ffprobe != "" {
+					files, err := cmafOrFile(j.to, j.out, j.dir)
+					if err != nil {
+						j.toolErr = append(j.toolErr, err.Error())
 					}
-					assertOnly(t, dir, nil)
-					return
-				}
-				if err != nil {
-					t.Fatal(err)
-				}
-				in := loadRef(t, fx.name)
-				var files []string
-				if to == CMAF {
-					files = cmafTrackFiles(t, out, dir)
-				} else {
-					files = []string{out}
-				}
-				var got [][]pkt
-				for _, f := range files {
-					var ps [][]pkt
-					if ffprobe != "" {
-						ps = ffprobePackets(t, ffprobe, f)
-					} else {
-						ps = readerPackets(t, f)
-					}
-					got = append(got, ps...)
-					if ffmpeg != "" && !testing.Short() {
-						msg, err := exec.Command(ffmpeg, "-v", "error", "-i", f, "-f", "null", "-").CombinedOutput()
-						if err != nil || len(bytes.TrimSpace(msg)) > 0 {
-							t.Errorf("ffmpeg -v error -i %s -f null -: %v\n%s", filepath.Base(f), err, msg)
+					for _, f := range files {
+						ps, err := ffprobePacketsErr(ffprobe, f)
+						if err != nil {
+							j.toolErr = append(j.toolErr, err.Error())
+						}
+						j.probed = append(j.probed, ps...)
+						if ffmpeg != "" && !testing.Short() {
+							msg, err := exec.Command(ffmpeg, "-v", "error", "-i", f, "-f", "null", "-").CombinedOutput()
+							if err != nil || len(bytes.TrimSpace(msg)) > 0 {
+								j.toolErr = append(j.toolErr, fmt.Sprintf("ffmpeg -v error -i %s -f null -: %v\n%s", filepath.Base(f), err, msg))
+							}
 						}
 					}
 				}
-				compare(t, in, got, fx.ts, to == TS)
-			})
+				close(j.done)
+			}
+		}()
+	}
+	go func() {
+		for _, j := range jobs {
+			queue <- j
 		}
+		close(queue)
+	}()
+	for _, j := range jobs {
+		t.Run(j.fx.name+"->"+string(j.to), func(t *testing.T) {
+			<-j.done
+			if j.fx.av1 && j.to == TS {
+				if !errors.Is(j.err, ts.ErrWrite) {
+					t.Fatalf("err = %v, want ts.ErrWrite", j.err)
+				}
+				assertOnly(t, j.dir, nil)
+				return
+			}
+			if j.err != nil {
+				t.Fatal(j.err)
+			}
+			for _, e := range j.toolErr {
+				t.Error(e)
+			}
+			got := j.probed
+			if ffprobe == "" {
+				files, err := cmafOrFile(j.to, j.out, j.dir)
+				if err != nil {
+					t.Fatal(err)
+				}
+				for _, f := range files {
+					got = append(got, readerPackets(t, f)...)
+				}
+			}
+			compare(t, loadRef(t, j.fx.name), got, j.fx.ts, j.to == TS)
+		})
 	}
 }
 
-// cmafTrackFiles concatenates each CMAF track's init and segments into one
-// file (what a player appends to a SourceBuffer) and returns them in
+func cmafOrFile(to Format, out, dir string) ([]string, error) {
+	if to != CMAF {
+		return []string{out}, nil
+	}
+	return cmafTrackFilesErr(out, dir)
+}
+
+func ffprobePacketsErr(ffprobe, file string) ([][]pkt, error) {
+	out, err := exec.Command(ffprobe, "-v", "error", "-show_packets", "-show_entries",
+		"packet=codec_type,stream_index,pts_time,dts_time,size,flags", "-of", "json", file).Output()
+	if err != nil {
+		return nil, fmt.Errorf("ffprobe %s: %v", file, err)
+	}
+	var doc struct{ Packets []packet }
+	if err := json.Unmarshal(out, &doc); err != nil {
+		return nil, fmt.Errorf("ffprobe %s: %v", file, err)
+	}
+	return streams(doc.Packets), nil
+}
+
+// cmafTrackFilesErr concatenates each CMAF track's init and segments into
+// one file (what a player appends to a SourceBuffer) and returns them in
 // track order.
-func cmafTrackFiles(t *testing.T, dir, tmp string) []string {
-	t.Helper()
+func cmafTrackFilesErr(dir, tmp string) ([]string, error) {
 	tracks, err := filepath.Glob(filepath.Join(dir, "track*"))
 	if err != nil || len(tracks) == 0 {
-		t.Fatalf("no CMAF tracks in %s", dir)
+		return nil, fmt.Errorf("no CMAF tracks in %s", dir)
 	}
 	sort.Slice(tracks, func(i, j int) bool {
 		a, _ := strconv.Atoi(strings.TrimPrefix(filepath.Base(tracks[i]), "track"))
@@ -380,7 +425,7 @@ func cmafTrackFiles(t *testing.T, dir, tmp string) []string {
 		var buf bytes.Buffer
 		b, err := os.ReadFile(filepath.Join(tr, "init.mp4"))
 		if err != nil {
-			t.Fatal(err)
+			return nil, err
 		}
 		buf.Write(b)
 		for k := 1; ; k++ {
@@ -392,11 +437,11 @@ func cmafTrackFiles(t *testing.T, dir, tmp string) []string {
 		}
 		f := filepath.Join(tmp, filepath.Base(tr)+".mp4")
 		if err := os.WriteFile(f, buf.Bytes(), 0o644); err != nil {
-			t.Fatal(err)
+			return nil, err
 		}
 		files = append(files, f)
 	}
-	return files
+	return files, nil
 }
 
 // assertOnly fails when dir holds files other than want (temporary files
