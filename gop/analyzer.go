@@ -17,6 +17,7 @@ type Analyzer struct {
 	h264       *h264Parser
 	hevc       *hevcParser
 	av1        *av1Parser
+	mpeg2      mpeg2State
 }
 
 // NewAnalyzer returns an Analyzer for track t. It parses the parameter
@@ -72,7 +73,7 @@ func (a *Analyzer) Analyze(s *media.Sample, au []byte) (Frame, error) {
 	case a.av1 != nil:
 		err = a.av1.frame(au, &f)
 	case a.codec == media.CodecMPEG2Video:
-		err = frameMPEG2(au, &f)
+		err = a.mpeg2.frame(au, &f)
 	default:
 		err = frameMPEG4(au, &f)
 	}

@@ -19,12 +19,14 @@ type esVector struct {
 	ref   struct {
 		FramesReported int `json:"frames_reported"`
 		AUs            []struct {
-			Pos      int    `json:"pos"`
-			Size     int    `json:"size"`
-			PTS      int64  `json:"pts"`
-			DTS      int64  `json:"dts"`
-			PictType string `json:"pict_type"`
-			KeyFrame *int   `json:"key_frame"`
+			Pos        int    `json:"pos"`
+			Size       int    `json:"size"`
+			PTS        int64  `json:"pts"`
+			DTS        int64  `json:"dts"`
+			PictType   string `json:"pict_type"`
+			KeyFrame   *int   `json:"key_frame"`
+			Interlaced *int   `json:"interlaced_frame"`
+			TFF        *int   `json:"top_field_first"`
 		} `json:"aus"`
 	}
 }
@@ -128,6 +130,9 @@ func TestVectorsMatchFFprobe(t *testing.T) {
 					}
 					if f.Key {
 						keys++
+					}
+					if ref.Interlaced != nil && (f.Interlaced != (*ref.Interlaced == 1) || f.TopFieldFirst != (*ref.TFF == 1)) {
+						t.Errorf("AU %d (pts %d): interlaced %v tff %v, ffprobe %d %d", i, ref.PTS, f.Interlaced, f.TopFieldFirst, *ref.Interlaced, *ref.TFF)
 					}
 				}
 				if checked != v.ref.FramesReported {

@@ -96,7 +96,8 @@ type Structure uint8
 
 // Picture structures.
 const (
-	// Progressive: a frame picture without field macroblocks.
+	// Progressive: a frame picture without field macroblocks (which may
+	// still carry interlaced content: see Frame.Interlaced).
 	Progressive Structure = iota
 	// MBAFF: an H.264 frame picture with macroblock-adaptive frame/field coding.
 	MBAFF
@@ -115,7 +116,7 @@ func (s Structure) String() string {
 	case SingleField:
 		return "field"
 	}
-	return "progressive"
+	return "frame"
 }
 
 // Frame is one analysed access unit (video frame or field pair).

@@ -7,12 +7,22 @@ import (
 	"github.com/streamkit-go/streamkit/media"
 )
 
-// frameMPEG2 reads the picture_coding_type of the first picture header
-// (start code 00 00 01 00, ISO/IEC 13818-2 6.2.3) of an MPEG-1/2 access
-// unit. libavcodec types the frame from its first field and sets
-// key_frame for I pictures.
-func frameMPEG2(au []byte, f *Frame) error {
+// mpeg2State carries progressive_sequence from the sequence extension to
+// the pictures that follow it.
+type mpeg2State struct {
+	progressiveSeq bool
+	mpeg2          bool // a sequence extension was seen (MPEG-2, not MPEG-1)
+}
+
+// frame reads the picture_coding_type of the first picture header (start
+// code 00 00 01 00, ISO/IEC 13818-2 6.2.3) of an MPEG-1/2 access unit and
+// its picture coding extension. libavcodec types the frame from its first
+// field and sets key_frame for I pictures; interlaced_frame is
+// !progressive_frame && !progressive_sequence and top_field_first the
+// extension's flag (for field pictures: whether the top field comes first).
+func (m *mpeg2State) frame(au []byte, f *Frame) error {
 	f.NALType = -1
+	pictExt := false
 	for i := 0; ; {
 		j := bytes.Index(au[i:], startCode)
 		if j < 0 {
@@ -29,9 +39,25 @@ func frameMPEG2(au []byte, f *Frame) error {
 			f.ReorderFrames = 1
 			continue
 		case au[i] == 0xb5 && i+6 < len(au) && au[i+1]>>4 == 1:
-			// sequence_extension: low_delay is bit 7 of its sixth byte.
+			// sequence_extension: progressive_sequence is bit 3 of its
+			// second byte, low_delay bit 7 of its sixth.
+			m.mpeg2 = true
+			m.progressiveSeq = au[i+2]&0x08 != 0
 			if au[i+6]&0x80 != 0 {
 				f.ReorderFrames = 0
+			}
+			continue
+		case au[i] == 0xb5 && i+5 < len(au) && au[i+1]>>4 == 8 && f.Slices == 1 && !pictExt:
+			// picture_coding_extension of the first picture.
+			pictExt = true
+			structure := au[i+3] & 3
+			progressiveFrame := au[i+5]&0x80 != 0
+			f.Interlaced = !progressiveFrame && !m.progressiveSeq
+			if structure == 3 {
+				f.TopFieldFirst = au[i+4]&0x80 != 0
+			} else {
+				f.TopFieldFirst = structure == 1
+				f.Structure = FieldPair
 			}
 			continue
 		case au[i] != 0x00:

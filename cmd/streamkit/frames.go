@@ -405,7 +405,7 @@ func gopWriteFramesText(w io.Writer, in *gopInput, rows []gopFrameRow) error {
 		if r.Reference == 1 && r.PictType == "B" {
 			notes += " ref-B"
 		}
-		if r.Structure != "progressive" {
+		if r.Structure != "frame" {
 			notes += " " + r.Structure
 		}
 		if _, err := fmt.Fprintf(w, "%7d %7d %12s %12s %-4s %-3s %8s  %s\n", r.DisplayIndex, r.DecodeIndex, r.PTSTime, r.DTSTime,

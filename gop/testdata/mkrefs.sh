@@ -22,7 +22,7 @@ vec() { # NAME CONTAINER ES_FORMAT BSF: vector from /tmp/NAME.CONTAINER
   ffmpeg -hide_banner -loglevel error -y -i "/tmp/$name.$cont" -c copy $bsf -f "$esf" "$name.es"
   ffprobe -v error -select_streams v:0 -show_packets -show_entries packet=pts,dts -of json "/tmp/$name.$cont" >/tmp/$name.pk.json
   ffprobe -v error -f "${esf/mpeg2video/mpegvideo}" -show_packets -show_entries packet=pos,size -of json "$name.es" >/tmp/$name.es.json
-  ffprobe -v error -select_streams v:0 -show_frames -show_entries frame=pts,pict_type,key_frame -of json "/tmp/$name.$cont" >/tmp/$name.fr.json
+  ffprobe -v error -select_streams v:0 -show_frames -show_entries frame=pts,pict_type,key_frame,interlaced_frame,top_field_first -of json "/tmp/$name.$cont" >/tmp/$name.fr.json
   python3 - "$name" <<'PY'
 import json, sys
 n = sys.argv[1]
@@ -38,6 +38,8 @@ for p, e in zip(pk, es):
     if f:
         a["pict_type"] = f["pict_type"]
         a["key_frame"] = f["key_frame"]
+        a["interlaced_frame"] = f["interlaced_frame"]
+        a["top_field_first"] = f["top_field_first"]
     aus.append(a)
 json.dump({"frames_reported": len(fr), "aus": aus}, open(f"{n}.json", "w"), separators=(",", ":"))
 PY
@@ -57,6 +59,7 @@ enc hevc_idr_b mp4 hevc "-bsf:v hevc_mp4toannexb,hevc_metadata=aud=insert" \
 enc av1_aom mp4 obu "" -c:v libaom-av1 -cpu-used 8 -g 30 -lag-in-frames 10 -b:v 200k
 enc mpeg2_b ts mpeg2video "" -c:v mpeg2video -g 12 -bf 2
 enc mpeg4_b mp4 m4v "" -c:v mpeg4 -g 15 -bf 1
+enc mpeg2_interlaced_bff ts mpeg2video "" -c:v mpeg2video -flags +ilme+ildct -top 0 -g 12 -bf 2
 # Open GOP without recovery point SEI: libavcodec sets key_frame only for
 # the IDR; the other I frames are not key frames.
 ffmpeg -hide_banner -loglevel error -y $src -t 3 -c:v libx264 \
