@@ -24,6 +24,11 @@
 // Field-coded H.264 (PAFF) frames are reported once per field pair, as
 // ffprobe does, whether both fields share an access unit or come in two
 // (one field per PES); MBAFF frames are marked in Frame.Structure.
+// Frame.Interlaced and Frame.TopFieldFirst are ffprobe's interlaced_frame
+// and top_field_first: for H.264 from the picture timing SEI's pic_struct
+// and ct_type when present, else from the coding, with the field order
+// from the fields' picture order counts; for MPEG-2 from
+// progressive_sequence, progressive_frame and top_field_first.
 //
 // [ReadFrames] runs an Analyzer over every sample of a track read through
 // a [media.Demuxer] and puts the timestamps on ffprobe's presentation
