@@ -43,6 +43,7 @@ func (s *esStream) frameAudio(eof bool) {
 		if end > len(s.es) {
 			if eof {
 				s.d.stats.FrameErrors += int64(len(s.es) - p)
+				s.d.damage(s.pesPos, s.what, "last frame cut: %d of %d bytes", len(s.es)-p, f.size)
 				p = len(s.es)
 			}
 			break
@@ -374,6 +375,7 @@ func (s *esStream) frameOpus(eof bool) {
 		if i+size > len(b) {
 			if eof {
 				s.d.stats.FrameErrors += int64(len(b))
+				s.d.damage(s.pesPos, s.what, "last Opus access unit cut: %d of %d bytes", len(b)-i, size)
 				p = len(s.es)
 			}
 			break

@@ -112,7 +112,7 @@ type Stats struct {
 	CCErrors     int64 // continuity counter discontinuities
 	ErrorPackets int64 // packets with transport_error_indicator set or a bad adaptation field
 	PESErrors    int64 // PES packets with a malformed header or cut short
-	FrameErrors  int64 // bytes of elementary stream skipped looking for a frame sync
+	FrameErrors  int64 // bytes of elementary stream skipped looking for a frame sync, or in a last frame cut short
 	Untimed      int64 // access units dropped because no timestamp preceded them
 }
 
