@@ -2,8 +2,10 @@ package abr
 
 import (
 	"fmt"
+	"io"
 	"math"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -206,6 +208,40 @@ func TestTraceFormats(t *testing.T) {
 func TestHugeMovieLengthRejected(t *testing.T) {
 	m := WithLength(smallLadder(3), 1e12) // Sabre's -ml with an absurd length
 	if _, err := NewSession(m, constTrace(1000, 10), NewThroughput(Config{}), Options{}); err == nil || !strings.Contains(err.Error(), "segments") {
+		t.Fatalf("err = %v", err)
+	}
+}
+
+// A new trace format plugs in with RegisterTraceFormat.
+func TestRegisterTraceFormat(t *testing.T) {
+	RegisterTraceFormat("kbps-per-second", func(l []byte) bool { return string(l) == "kbps-per-second" },
+		func(r io.Reader, name string, lat float64) (*Trace, error) {
+			tr := &Trace{Name: name}
+			err := eachLine(r, name, func(line int, f []string) error {
+				if line == 1 {
+					return nil
+				}
+				v, err := strconv.ParseFloat(f[0], 64)
+				if err != nil {
+					return perr(name, line, "", ErrMalformed, "%q", f[0])
+				}
+				tr.Periods = append(tr.Periods, Period{1000, v, lat})
+				return nil
+			})
+			if err != nil {
+				return nil, err
+			}
+			return tr, tr.Validate()
+		})
+	data := []byte("kbps-per-second\n800\n2400\n")
+	if f := TraceFormatOf(data); f != "kbps-per-second" {
+		t.Fatalf("format %q", f)
+	}
+	tr, err := ParseTrace(data, "x", 25)
+	if err != nil || len(tr.Periods) != 2 || tr.Periods[1].Kbps != 2400 || tr.Periods[0].LatencyMs != 25 {
+		t.Fatalf("%+v %v", tr, err)
+	}
+	if _, err := ParseTrace([]byte("kbps-per-second\nfast\n"), "y", 0); err == nil || !strings.Contains(err.Error(), "y:2") {
 		t.Fatalf("err = %v", err)
 	}
 }

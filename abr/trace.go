@@ -306,33 +306,75 @@ func LoadTrace(path string, latencyMs float64) (*Trace, error) {
 	return ParseTrace(data, path, latencyMs)
 }
 
-// ParseTrace is LoadTrace on bytes already in memory.
-func ParseTrace(data []byte, name string, latencyMs float64) (*Trace, error) {
-	switch TraceFormatOf(data) {
-	case "sabre":
-		return ReadSabreTrace(bytes.NewReader(data), name)
-	case "csv":
-		return ReadCSVTrace(bytes.NewReader(data), name, latencyMs)
-	case "mahimahi":
-		return ReadMahimahiTrace(bytes.NewReader(data), name, latencyMs)
-	default:
-		c, err := ReadCookedTrace(bytes.NewReader(data), name)
+// TraceReader reads one trace format; latencyMs is the latency to give
+// periods when the format has none.
+type TraceReader func(r io.Reader, name string, latencyMs float64) (*Trace, error)
+
+type traceFormat struct {
+	name  string
+	sniff func(first []byte) bool
+	read  TraceReader
+}
+
+var traceFormats []traceFormat
+
+// RegisterTraceFormat adds a trace format, like image.RegisterFormat: sniff
+// sees the first non-blank, non-comment line and says whether the data is
+// in this format. Formats registered later are tried first, so a new format
+// can claim data the built-in ones would misread.
+func RegisterTraceFormat(name string, sniff func(firstLine []byte) bool, read TraceReader) {
+	traceFormats = append([]traceFormat{{name, sniff, read}}, traceFormats...)
+}
+
+func init() {
+	RegisterTraceFormat("cooked", func([]byte) bool { return true }, func(r io.Reader, name string, lat float64) (*Trace, error) {
+		c, err := ReadCookedTrace(r, name)
 		if err != nil {
 			return nil, err
 		}
-		return c.Trace(latencyMs), nil
-	}
+		return c.Trace(lat), nil
+	})
+	RegisterTraceFormat("mahimahi", func(l []byte) bool {
+		f := strings.Fields(string(l))
+		if len(f) != 1 {
+			return false
+		}
+		_, err := strconv.ParseUint(f[0], 10, 64)
+		return err == nil
+	}, ReadMahimahiTrace)
+	RegisterTraceFormat("csv", func(l []byte) bool { return bytes.IndexByte(l, ',') >= 0 }, ReadCSVTrace)
+	RegisterTraceFormat("sabre", func(l []byte) bool { return len(l) > 0 && l[0] == '[' }, func(r io.Reader, name string, _ float64) (*Trace, error) {
+		return ReadSabreTrace(r, name)
+	})
 }
 
-// TraceFormatOf guesses a trace's format from its first bytes: "sabre",
-// "csv", "mahimahi" or "cooked".
-func TraceFormatOf(data []byte) string {
-	s := bytes.TrimLeft(data, " \t\r\n\ufeff")
-	if len(s) > 0 && s[0] == '[' {
-		return "sabre"
+// ParseTrace is LoadTrace on bytes already in memory.
+func ParseTrace(data []byte, name string, latencyMs float64) (*Trace, error) {
+	first := firstContentLine(data)
+	for _, f := range traceFormats {
+		if f.sniff(first) {
+			return f.read(bytes.NewReader(data), name, latencyMs)
+		}
 	}
-	// the first line that is neither blank nor a # comment
-	var line []byte
+	return nil, perr(name, 0, "", ErrMalformed, "unknown trace format")
+}
+
+// TraceFormatOf names the format ParseTrace would read data as ("sabre",
+// "csv", "mahimahi", "cooked", or a registered one).
+func TraceFormatOf(data []byte) string {
+	first := firstContentLine(data)
+	for _, f := range traceFormats {
+		if f.sniff(first) {
+			return f.name
+		}
+	}
+	return ""
+}
+
+// firstContentLine returns the first line that is neither blank nor a #
+// comment, trimmed.
+func firstContentLine(data []byte) []byte {
+	s := bytes.TrimLeft(data, "\ufeff")
 	for len(s) > 0 {
 		l := s
 		if i := bytes.IndexByte(s, '\n'); i >= 0 {
@@ -341,19 +383,10 @@ func TraceFormatOf(data []byte) string {
 			s = nil
 		}
 		if l = bytes.TrimSpace(l); len(l) > 0 && l[0] != '#' {
-			line = l
-			break
+			return l
 		}
 	}
-	if bytes.IndexByte(line, ',') >= 0 {
-		return "csv"
-	}
-	if f := strings.Fields(string(line)); len(f) == 1 {
-		if _, err := strconv.ParseUint(f[0], 10, 64); err == nil {
-			return "mahimahi"
-		}
-	}
-	return "cooked"
+	return nil
 }
 
 // TraceFiles lists the trace files of a directory (sorted by name, hidden
