@@ -41,7 +41,8 @@
 // are provided for Sabre movie JSON (ReadSabreManifest) and Pensieve's
 // video_size_N files (LoadVideoSizes). Traces are read from Sabre JSON,
 // Pensieve cooked text, Mahimahi packet-delivery files and plain CSV
-// (time_s,kbps[,latency_ms]); LoadTrace picks the format from the content.
+// (time_s,kbps[,latency_ms]); LoadTrace picks the format from the content,
+// and RegisterTraceFormat plugs in another one.
 // Every parser names the file and line or field of a problem, and a trace
 // that cannot deliver ends in ErrNeverDelivers instead of a hang.
 //
