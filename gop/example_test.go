@@ -210,3 +210,42 @@ func ExampleAnalyzeTrack() {
 	// Output:
 	// 200 frames in 4 GOPs over 8.00 s; fixed GOP of 50 frames (2.00 s), all closed; up to 2 consecutive B-frames (B-pyramid), reorder depth 1; I 4 (mean 2.3 KiB), P 68 (mean 732 B), B 128 (mean 274 B)
 }
+
+func ExampleReadFrames() {
+	r, size, err := sample.Open(sample.Video240)
+	if err != nil {
+		log.Fatal(err)
+	}
+	d, err := mp4.NewReader(r, size)
+	if err != nil {
+		log.Fatal(err)
+	}
+	frames, err := gop.ReadFrames(context.Background(), d, d.Tracks()[0])
+	if err != nil {
+		log.Fatal(err)
+	}
+	// Decode order: the P frame shown fourth is decoded second, before the
+	// two B frames shown between; the first of them is itself a reference
+	// for the second (a B-pyramid).
+	for _, f := range frames[:4] {
+		fmt.Printf("decode %d display %d %s key=%v ref=%v\n", f.Index, f.Display, f.Type, f.Key, f.Reference)
+	}
+	// Output:
+	// decode 0 display 0 I key=true ref=true
+	// decode 1 display 3 P key=false ref=true
+	// decode 2 display 1 B key=false ref=true
+	// decode 3 display 2 B key=false ref=false
+}
+
+func ExampleSplitNALUnits() {
+	// An access unit as stored in MP4: 4-byte lengths, then an SPS header
+	// byte and an IDR slice (truncated here for the example).
+	au := []byte{0, 0, 0, 2, 0x67, 0x64, 0, 0, 0, 3, 0x65, 0x88, 0x84}
+	_ = gop.SplitNALUnits(au, 4, func(nal []byte, off int) error {
+		fmt.Printf("NAL unit type %d, %d bytes at offset %d\n", nal[0]&0x1f, len(nal), off)
+		return nil
+	})
+	// Output:
+	// NAL unit type 7, 2 bytes at offset 4
+	// NAL unit type 5, 3 bytes at offset 10
+}
