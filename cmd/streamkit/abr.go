@@ -35,7 +35,7 @@ var abrSabreCmd = &cobra.Command{
 				return cmd.Help()
 			}
 		}
-		return runSabre(cmd, args)
+		return abrRunSabre(cmd, args)
 	},
 }
 

@@ -11,7 +11,7 @@ import (
 	"github.com/streamkit-go/streamkit/abr"
 )
 
-var runF struct {
+var abrRunF struct {
 	trace, manifest, algo, log, svg string
 	buffer, startup, latency, gp    float64
 	noAbandon                       bool
@@ -32,25 +32,25 @@ Algorithms: ` + strings.Join(abr.Names(), ", "),
       --manifest ../shared/abr/sabre/bbb.json --algo dashjs --startup 6 --latency 40 --svg session.svg`,
 	Args: cobra.NoArgs,
 	RunE: func(cmd *cobra.Command, _ []string) error {
-		if runF.trace == "" || runF.manifest == "" {
+		if abrRunF.trace == "" || abrRunF.manifest == "" {
 			return fmt.Errorf("run: --trace and --manifest are required")
 		}
-		man, err := abr.LoadManifest(runF.manifest)
+		man, err := abr.LoadManifest(abrRunF.manifest)
 		if err != nil {
 			return err
 		}
-		t, err := abr.LoadTrace(runF.trace, 0)
+		t, err := abr.LoadTrace(abrRunF.trace, 0)
 		if err != nil {
 			return err
 		}
-		alg, err := abr.New(runF.algo, abr.Config{})
+		alg, err := abr.New(abrRunF.algo, abr.Config{})
 		if err != nil {
 			return err
 		}
 		var recs []abr.SegmentRecord
 		opt := abr.DefaultOptions()
-		opt.BufferMs, opt.StartupMs, opt.RequestLatencyMs, opt.GammaP = runF.buffer*1000, runF.startup*1000, runF.latency, runF.gp
-		opt.NoAbandon = runF.noAbandon
+		opt.BufferMs, opt.StartupMs, opt.RequestLatencyMs, opt.GammaP = abrRunF.buffer*1000, abrRunF.startup*1000, abrRunF.latency, abrRunF.gp
+		opt.NoAbandon = abrRunF.noAbandon
 		opt.OnSegment = func(r *abr.SegmentRecord) { recs = append(recs, *r) }
 		s, err := abr.NewSession(man, t, alg, opt)
 		if err != nil {
@@ -62,14 +62,14 @@ Algorithms: ` + strings.Join(abr.Names(), ", "),
 		}
 		out := cmd.OutOrStdout()
 		fmt.Fprintf(out, "trace                %s (%d periods)\nmanifest             %s (%d segments, %d levels %g-%g kbit/s)\nalgorithm            %s\n",
-			filepath.Base(runF.trace), len(t.Periods), filepath.Base(runF.manifest), man.NumSegments(), len(man.Bitrates()),
-			man.Bitrates()[0], man.Bitrates()[len(man.Bitrates())-1], runF.algo)
+			filepath.Base(abrRunF.trace), len(t.Periods), filepath.Base(abrRunF.manifest), man.NumSegments(), len(man.Bitrates()),
+			man.Bitrates()[0], man.Bitrates()[len(man.Bitrates())-1], abrRunF.algo)
 		if err := m.WriteReport(out); err != nil {
 			return err
 		}
-		if runF.log != "" {
-			if err := abrWriteFile(runF.log, func(f *os.File) error {
-				if strings.HasSuffix(runF.log, ".jsonl") {
+		if abrRunF.log != "" {
+			if err := abrWriteFile(abrRunF.log, func(f *os.File) error {
+				if strings.HasSuffix(abrRunF.log, ".jsonl") {
 					return abr.WriteSegmentJSONL(f, recs)
 				}
 				return abr.WriteSegmentCSV(f, recs)
@@ -77,16 +77,16 @@ Algorithms: ` + strings.Join(abr.Names(), ", "),
 				return err
 			}
 		}
-		if runF.svg != "" {
-			tl := abr.Timeline{Title: fmt.Sprintf("%s, %s, %s", filepath.Base(runF.trace), filepath.Base(runF.manifest), runF.algo),
+		if abrRunF.svg != "" {
+			tl := abr.Timeline{Title: fmt.Sprintf("%s, %s, %s", filepath.Base(abrRunF.trace), filepath.Base(abrRunF.manifest), abrRunF.algo),
 				Trace: t, Bitrates: man.Bitrates(), Records: recs, Metrics: m}
-			return abrWriteFile(runF.svg, func(f *os.File) error { return tl.WriteSVG(f) })
+			return abrWriteFile(abrRunF.svg, func(f *os.File) error { return tl.WriteSVG(f) })
 		}
 		return nil
 	},
 }
 
-var pensF struct {
+var abrPensF struct {
 	trace, videoSizes, algo, qoe string
 }
 
@@ -95,27 +95,27 @@ var abrPensieveCmd = &cobra.Command{
 	Short: "Run one trace through Pensieve's fixed environment (BB or robustMPC) and print per-chunk rewards",
 	Args:  cobra.NoArgs,
 	RunE: func(cmd *cobra.Command, _ []string) error {
-		if pensF.trace == "" || pensF.videoSizes == "" {
+		if abrPensF.trace == "" || abrPensF.videoSizes == "" {
 			return fmt.Errorf("pensieve: --trace and --video-sizes are required")
 		}
-		vs, err := abr.LoadVideoSizes(pensF.videoSizes, nil)
+		vs, err := abr.LoadVideoSizes(abrPensF.videoSizes, nil)
 		if err != nil {
 			return err
 		}
-		f, err := os.Open(pensF.trace)
+		f, err := os.Open(abrPensF.trace)
 		if err != nil {
 			return err
 		}
-		c, err := abr.ReadCookedTrace(f, pensF.trace)
+		c, err := abr.ReadCookedTrace(f, abrPensF.trace)
 		f.Close()
 		if err != nil {
 			return err
 		}
-		pol, err := abr.NewPensievePolicy(pensF.algo)
+		pol, err := abr.NewPensievePolicy(abrPensF.algo)
 		if err != nil {
 			return err
 		}
-		q, err := abr.ParseQoE(pensF.qoe)
+		q, err := abr.ParseQoE(abrPensF.qoe)
 		if err != nil {
 			return err
 		}
@@ -142,20 +142,20 @@ var abrPensieveCmd = &cobra.Command{
 func init() {
 	d := abr.DefaultOptions()
 	f := abrRunCmd.Flags()
-	f.StringVar(&runF.trace, "trace", "", "network trace (Sabre JSON, cooked, Mahimahi or CSV)")
-	f.StringVar(&runF.manifest, "manifest", "", "Sabre movie JSON or a video_size_N directory")
-	f.StringVar(&runF.algo, "algo", "dashjs", "algorithm")
-	f.Float64Var(&runF.buffer, "buffer", d.BufferMs/1000, "buffer cap, seconds")
-	f.Float64Var(&runF.startup, "startup", d.StartupMs/1000, "buffered seconds before playback starts (0 = after the first segment)")
-	f.Float64Var(&runF.latency, "latency", d.RequestLatencyMs, "extra per-request latency, ms")
-	f.Float64Var(&runF.gp, "gp", 5, "BOLA gamma_p and score rebuffer weight")
-	f.BoolVar(&runF.noAbandon, "no-abandon", false, "disable abandonment")
-	f.StringVar(&runF.log, "log", "", "per-segment log (.csv or .jsonl)")
-	f.StringVar(&runF.svg, "svg", "", "session timeline SVG")
+	f.StringVar(&abrRunF.trace, "trace", "", "network trace (Sabre JSON, cooked, Mahimahi or CSV)")
+	f.StringVar(&abrRunF.manifest, "manifest", "", "Sabre movie JSON or a video_size_N directory")
+	f.StringVar(&abrRunF.algo, "algo", "dashjs", "algorithm")
+	f.Float64Var(&abrRunF.buffer, "buffer", d.BufferMs/1000, "buffer cap, seconds")
+	f.Float64Var(&abrRunF.startup, "startup", d.StartupMs/1000, "buffered seconds before playback starts (0 = after the first segment)")
+	f.Float64Var(&abrRunF.latency, "latency", d.RequestLatencyMs, "extra per-request latency, ms")
+	f.Float64Var(&abrRunF.gp, "gp", 5, "BOLA gamma_p and score rebuffer weight")
+	f.BoolVar(&abrRunF.noAbandon, "no-abandon", false, "disable abandonment")
+	f.StringVar(&abrRunF.log, "log", "", "per-segment log (.csv or .jsonl)")
+	f.StringVar(&abrRunF.svg, "svg", "", "session timeline SVG")
 	p := abrPensieveCmd.Flags()
-	p.StringVar(&pensF.trace, "trace", "", "Pensieve cooked trace")
-	p.StringVar(&pensF.videoSizes, "video-sizes", "", "directory of video_size_N files")
-	p.StringVar(&pensF.algo, "algo", "robustmpc", "bb, robustmpc or robustmpc-exhaustive")
-	p.StringVar(&pensF.qoe, "qoe", "linear", "linear, log or hd")
+	p.StringVar(&abrPensF.trace, "trace", "", "Pensieve cooked trace")
+	p.StringVar(&abrPensF.videoSizes, "video-sizes", "", "directory of video_size_N files")
+	p.StringVar(&abrPensF.algo, "algo", "robustmpc", "bb, robustmpc or robustmpc-exhaustive")
+	p.StringVar(&abrPensF.qoe, "qoe", "linear", "linear, log or hd")
 	abrCmd.AddCommand(abrRunCmd, abrPensieveCmd)
 }

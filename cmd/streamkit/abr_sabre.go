@@ -11,9 +11,9 @@ import (
 	"github.com/streamkit-go/streamkit/abr"
 )
 
-// runSabre splits off streamkit's own options (--log, --svg) and runs the
+// abrRunSabre splits off streamkit's own options (--log, --svg) and runs the
 // rest as a Sabre command line.
-func runSabre(cmd *cobra.Command, args []string) error {
+func abrRunSabre(cmd *cobra.Command, args []string) error {
 	var sabreArgs []string
 	var logPath, svgPath string
 	for i := 0; i < len(args); i++ {

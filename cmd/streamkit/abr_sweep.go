@@ -15,14 +15,14 @@ import (
 	"github.com/streamkit-go/streamkit/abr"
 )
 
-type sweepFlags struct {
+type abrSweepFlags struct {
 	model, traces, args, videoSizes, algos, out, svg, shard, qoe string
 	grid                                                         []string
 	workers                                                      int
 	quiet                                                        bool
 }
 
-var sweepF sweepFlags
+var abrSweepF abrSweepFlags
 
 var abrSweepCmd = &cobra.Command{
 	Use:   "sweep",
@@ -43,10 +43,10 @@ chunks 1..47, algorithm state fresh for every trace.`,
   streamkit abr sweep --model pensieve --traces ../shared/abr/pensieve/cooked_3gp \
       --video-sizes ../shared/abr/pensieve/video_sizes --algos bb,robustmpc --out pensieve.csv`,
 	Args: cobra.NoArgs,
-	RunE: func(cmd *cobra.Command, _ []string) error { return runSweep(cmd, &sweepF) },
+	RunE: func(cmd *cobra.Command, _ []string) error { return abrRunSweep(cmd, &abrSweepF) },
 }
 
-var mergeOut string
+var abrMergeOut string
 
 var abrMergeCmd = &cobra.Command{
 	Use:   "merge --out F.csv PART.csv...",
@@ -70,29 +70,29 @@ var abrMergeCmd = &cobra.Command{
 		if err != nil {
 			return err
 		}
-		return writeTable(cmd.OutOrStdout(), mergeOut, t)
+		return abrWriteTable(cmd.OutOrStdout(), abrMergeOut, t)
 	},
 }
 
 func init() {
 	f := abrSweepCmd.Flags()
-	f.StringVar(&sweepF.model, "model", "sabre", "simulator model: sabre or pensieve")
-	f.StringVar(&sweepF.traces, "traces", "", "trace directory or glob (required)")
-	f.StringVar(&sweepF.args, "args", "", "Sabre options other than -n, e.g. \"-m bbb.json -b 25 -a bola\" (sabre model)")
-	f.StringVar(&sweepF.videoSizes, "video-sizes", "", "directory of video_size_N files (pensieve model)")
-	f.StringVar(&sweepF.algos, "algos", "", "comma-separated algorithms (pensieve: bb,robustmpc; sabre: overrides -a)")
-	f.StringArrayVar(&sweepF.grid, "grid", nil, "sabre parameter axis, e.g. -b=10,25 (repeatable)")
-	f.StringVar(&sweepF.qoe, "qoe", "linear", "pensieve QoE: linear, log or hd")
-	f.IntVar(&sweepF.workers, "workers", 1, "parallel sessions")
-	f.StringVar(&sweepF.shard, "shard", "", "run only shard i of n, as i/n (0-based)")
-	f.StringVar(&sweepF.out, "out", "", "output file (.csv or .jsonl); stdout when empty")
-	f.StringVar(&sweepF.svg, "svg", "", "write the per-algorithm CDF of the main QoE metric as SVG")
-	f.BoolVar(&sweepF.quiet, "quiet", false, "no summary table")
-	abrMergeCmd.Flags().StringVar(&mergeOut, "out", "", "output file (.csv or .jsonl); stdout when empty")
+	f.StringVar(&abrSweepF.model, "model", "sabre", "simulator model: sabre or pensieve")
+	f.StringVar(&abrSweepF.traces, "traces", "", "trace directory or glob (required)")
+	f.StringVar(&abrSweepF.args, "args", "", "Sabre options other than -n, e.g. \"-m bbb.json -b 25 -a bola\" (sabre model)")
+	f.StringVar(&abrSweepF.videoSizes, "video-sizes", "", "directory of video_size_N files (pensieve model)")
+	f.StringVar(&abrSweepF.algos, "algos", "", "comma-separated algorithms (pensieve: bb,robustmpc; sabre: overrides -a)")
+	f.StringArrayVar(&abrSweepF.grid, "grid", nil, "sabre parameter axis, e.g. -b=10,25 (repeatable)")
+	f.StringVar(&abrSweepF.qoe, "qoe", "linear", "pensieve QoE: linear, log or hd")
+	f.IntVar(&abrSweepF.workers, "workers", 1, "parallel sessions")
+	f.StringVar(&abrSweepF.shard, "shard", "", "run only shard i of n, as i/n (0-based)")
+	f.StringVar(&abrSweepF.out, "out", "", "output file (.csv or .jsonl); stdout when empty")
+	f.StringVar(&abrSweepF.svg, "svg", "", "write the per-algorithm CDF of the main QoE metric as SVG")
+	f.BoolVar(&abrSweepF.quiet, "quiet", false, "no summary table")
+	abrMergeCmd.Flags().StringVar(&abrMergeOut, "out", "", "output file (.csv or .jsonl); stdout when empty")
 	abrCmd.AddCommand(abrSweepCmd, abrMergeCmd)
 }
 
-func runSweep(cmd *cobra.Command, sf *sweepFlags) error {
+func abrRunSweep(cmd *cobra.Command, sf *abrSweepFlags) error {
 	if sf.traces == "" {
 		return fmt.Errorf("sweep: --traces is required")
 	}
@@ -114,7 +114,7 @@ func runSweep(cmd *cobra.Command, sf *sweepFlags) error {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
-	if isTTY(os.Stderr) {
+	if abrIsTTY(os.Stderr) {
 		n := len(files)
 		if o.Shards > 1 {
 			n = (len(files) - o.Shard + o.Shards - 1) / o.Shards
@@ -164,7 +164,7 @@ func runSweep(cmd *cobra.Command, sf *sweepFlags) error {
 	if err != nil {
 		return err
 	}
-	if err := writeTable(cmd.OutOrStdout(), sf.out, t); err != nil {
+	if err := abrWriteTable(cmd.OutOrStdout(), sf.out, t); err != nil {
 		return err
 	}
 	if sf.svg != "" {
@@ -180,7 +180,7 @@ func runSweep(cmd *cobra.Command, sf *sweepFlags) error {
 	return nil
 }
 
-func writeTable(stdout io.Writer, path string, t *abr.Table) error {
+func abrWriteTable(stdout io.Writer, path string, t *abr.Table) error {
 	write := func(w io.Writer) error {
 		if strings.HasSuffix(path, ".jsonl") {
 			return t.WriteJSONL(w)
@@ -193,7 +193,7 @@ func writeTable(stdout io.Writer, path string, t *abr.Table) error {
 	return abrWriteFile(path, func(f *os.File) error { return write(f) })
 }
 
-func isTTY(f *os.File) bool {
+func abrIsTTY(f *os.File) bool {
 	st, err := f.Stat()
 	return err == nil && st.Mode()&os.ModeCharDevice != 0
 }

@@ -13,8 +13,8 @@ import (
 
 const abrTestdata = "../../testdata/abr"
 
-// runCLI runs the streamkit command line in-process.
-func runCLI(t *testing.T, args ...string) (string, error) {
+// abrRunCLI runs the streamkit command line in-process.
+func abrRunCLI(t *testing.T, args ...string) (string, error) {
 	t.Helper()
 	var out bytes.Buffer
 	rootCmd.SetOut(&out)
@@ -63,7 +63,7 @@ func TestAbrSabreCLIReference(t *testing.T) {
 			}
 		}
 		t.Run(strings.Join(b.args, " "), func(t *testing.T) {
-			out, err := runCLI(t, append([]string{"abr", "sabre"}, args...)...)
+			out, err := abrRunCLI(t, append([]string{"abr", "sabre"}, args...)...)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -111,7 +111,7 @@ func TestAbrSabreCLILines(t *testing.T) {
 		for _, extra := range [][]string{nil, {"-noa"}, {"-ab"}, {"-noibr"}, {"-r", "left"}, {"-r", "right", "-ao"}} {
 			args := append([]string{"abr", "sabre", "-n", filepath.Join(abrTestdata, "sabre/3Glogs/report.2010-09-13_1046CEST.json"),
 				"-m", filepath.Join(abrTestdata, "sabre/bbb.json"), "-a", alg}, extra...)
-			out, err := runCLI(t, args...)
+			out, err := abrRunCLI(t, args...)
 			if err != nil {
 				t.Fatalf("%v: %v", args, err)
 			}
@@ -138,11 +138,11 @@ func TestAbrSabreCLIErrors(t *testing.T) {
 	dir := t.TempDir()
 	bad := filepath.Join(dir, "bad.json")
 	os.WriteFile(bad, []byte("[\n{\"duration_ms\": 1000, \"bandwidth_kbps\": 0, \"latency_ms\": 20}\n]"), 0o644)
-	_, err := runCLI(t, "abr", "sabre", "-n", bad, "-m", filepath.Join(abrTestdata, "sabre/bbb.json"))
+	_, err := abrRunCLI(t, "abr", "sabre", "-n", bad, "-m", filepath.Join(abrTestdata, "sabre/bbb.json"))
 	if err == nil || !strings.Contains(err.Error(), "bad.json") || !strings.Contains(err.Error(), "zero bandwidth") {
 		t.Errorf("zero-bandwidth trace: err = %v", err)
 	}
-	_, err = runCLI(t, "abr", "sabre", "-x")
+	_, err = abrRunCLI(t, "abr", "sabre", "-x")
 	if err == nil || !strings.Contains(err.Error(), "-x") {
 		t.Errorf("unknown flag: err = %v", err)
 	}
@@ -168,7 +168,7 @@ func TestAbrSweepCLI(t *testing.T) {
 		}
 		run := func(out string, extra ...string) {
 			a := append(append([]string{"abr", "sweep"}, args...), "--out", out, "--quiet")
-			if _, err := runCLI(t, append(a, extra...)...); err != nil {
+			if _, err := abrRunCLI(t, append(a, extra...)...); err != nil {
 				t.Fatalf("%s %v: %v", name, extra, err)
 			}
 		}
@@ -190,7 +190,7 @@ func TestAbrSweepCLI(t *testing.T) {
 			parts = append(parts, p)
 		}
 		merged := filepath.Join(dir, name+"merged.csv")
-		if _, err := runCLI(t, append([]string{"abr", "merge", "--out", merged}, parts...)...); err != nil {
+		if _, err := abrRunCLI(t, append([]string{"abr", "merge", "--out", merged}, parts...)...); err != nil {
 			t.Fatal(err)
 		}
 		if read(merged) != read(w1) {
@@ -213,7 +213,7 @@ func TestAbrSweepCLI(t *testing.T) {
 
 func TestAbrRunAndPensieveCLI(t *testing.T) {
 	dir := t.TempDir()
-	out, err := runCLI(t, "abr", "run", "--trace", filepath.Join(abrTestdata, "sabre/3Glogs/report.2010-09-13_1046CEST.json"),
+	out, err := abrRunCLI(t, "abr", "run", "--trace", filepath.Join(abrTestdata, "sabre/3Glogs/report.2010-09-13_1046CEST.json"),
 		"--manifest", filepath.Join(abrTestdata, "sabre/bbb.json"), "--algo", "hlsjs", "--startup", "6", "--latency", "30",
 		"--log", filepath.Join(dir, "log.jsonl"), "--svg", filepath.Join(dir, "t.svg"))
 	if err != nil {
@@ -227,7 +227,7 @@ func TestAbrRunAndPensieveCLI(t *testing.T) {
 	if b, err := os.ReadFile(filepath.Join(dir, "log.jsonl")); err != nil || strings.Count(string(b), "\n") < 199 {
 		t.Errorf("per-segment log: %d bytes, %v", len(b), err)
 	}
-	out, err = runCLI(t, "abr", "pensieve", "--trace", filepath.Join(abrTestdata, "pensieve/cooked_3gp/norway_bus_1"),
+	out, err = abrRunCLI(t, "abr", "pensieve", "--trace", filepath.Join(abrTestdata, "pensieve/cooked_3gp/norway_bus_1"),
 		"--video-sizes", filepath.Join(abrTestdata, "pensieve/video_sizes"), "--algo", "bb", "--qoe", "linear")
 	if err != nil {
 		t.Fatal(err)
