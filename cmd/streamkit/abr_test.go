@@ -237,3 +237,6 @@ func TestAbrRunAndPensieveCLI(t *testing.T) {
 		t.Errorf("abr pensieve output:\n%s", out)
 	}
 }
+
+// runCLI is kept for the other tests of package main that call it.
+func runCLI(t *testing.T, args ...string) (string, error) { return abrRunCLI(t, args...) }
