@@ -11,7 +11,7 @@ import (
 	"net/url"
 	"os"
 	"os/exec"
-	"strings"
+	"path/filepath"
 	"syscall"
 	"testing"
 	"time"
@@ -39,6 +39,10 @@ import (
 //	--remote-debugging-port=0
 //	                      keeps the browser running until the test kills it
 //	--user-data-dir=DIR   a new empty profile per run (added by the test)
+//
+// and TMPDIR set to a new short directory: Chromium's singleton socket
+// path there must fit in 108 bytes, and a killed Chromium leaves files in
+// it.
 var ChromiumFlags = []string{
 	"--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
 	"--disable-background-networking", "--disable-component-update", "--disable-sync",
@@ -124,6 +128,7 @@ func TestBrowserPlayback(t *testing.T) {
 	cmaf, _ := packageSample(t)
 	single, _ := packageSample(t, segment.WithByteRange())
 	tsDir, _ := packageSample(t, segment.WithTS())
+	byTime, _ := packageSample(t, segment.WithNaming(segment.ByTime))
 	cases := []struct {
 		name, dir, manifest string
 	}{
@@ -132,6 +137,7 @@ func TestBrowserPlayback(t *testing.T) {
 		{"hls.js/byterange", single, hls.MultivariantName},
 		{"dash.js/SegmentBase", single, dash.ManifestName},
 		{"hls.js/MPEG-TS", tsDir, hls.MultivariantName},
+		{"dash.js/SegmentTimeline-$Time$", byTime, dash.ManifestName},
 	}
 	// Playback runs in real time and mostly waits: run up to three
 	// browsers at once.
@@ -200,21 +206,38 @@ func play(t *testing.T, bin, dir, manifest string) playResult {
 	defer srv.Close()
 
 	page := fmt.Sprintf("%s%s?src=%s&test=1&report=/_test/report", srv.URL, serve.PlayerPath, url.QueryEscape("/"+manifest))
-	profile := t.TempDir()
+	// Chromium leaves files in TMPDIR when killed: give it its own, with
+	// a short path (its singleton socket path must fit in 108 bytes), and
+	// a new empty profile inside.
+	tmp, err := os.MkdirTemp("", "skchr")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer os.RemoveAll(tmp)
+	profile := filepath.Join(tmp, "profile")
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
 	args := append(append([]string{}, ChromiumFlags...), "--user-data-dir="+profile, page)
 	cmd := exec.Command(bin, args...)
-	// Chromium leaves files in TMPDIR when killed: give it its own.
-	cmd.Env = append(os.Environ(), "TMPDIR="+t.TempDir())
-	var stderr strings.Builder
-	cmd.Stderr = &stderr
+	cmd.Env = append(os.Environ(), "TMPDIR="+tmp)
+	// Chromium's output goes to a file: with a pipe, Wait would also wait
+	// for helper processes that inherited it.
+	logPath := filepath.Join(t.TempDir(), "chromium.log")
+	logFile, err := os.Create(logPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer logFile.Close()
+	cmd.Stdout, cmd.Stderr = logFile, logFile
+	cmd.WaitDelay = 5 * time.Second
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	stderr := func() string { b, _ := os.ReadFile(logPath); return string(b) }
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait() }()
+	exited := make(chan struct{})
+	var waitErr error
+	go func() { waitErr = cmd.Wait(); close(exited) }()
 	defer func() {
 		// Chromium starts helper processes: end the whole group we made.
 		syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
@@ -223,10 +246,10 @@ func play(t *testing.T, bin, dir, manifest string) playResult {
 	select {
 	case res := <-results:
 		return res
-	case err := <-exited:
-		t.Fatalf("chromium exited before the page reported: %v\n%s", err, tail(stderr.String()))
+	case <-exited:
+		t.Fatalf("chromium exited before the page reported: %v\n%s", waitErr, tail(stderr()))
 	case <-ctx.Done():
-		t.Fatalf("no report from the player page within 90 s\n%s", tail(stderr.String()))
+		t.Fatalf("no report from the player page within 90 s\n%s", tail(stderr()))
 	}
 	return playResult{}
 }
