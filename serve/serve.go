@@ -13,6 +13,16 @@
 // (where .ci/run installs them):
 //
 //	npm install --prefix ~/.cache/streamkit/playerjs hls.js@1.7.4 dashjs@5.2.1
+//
+// The player page doubles as the browser test harness: with test=1 it
+// starts playback by itself, forces a switch to another rendition once
+// playing, and POSTs a JSON result (position reached, fatal errors,
+// levels switched to) to the report URL. The package's browser test
+// (browser_test.go) packages the sample ladder in several layouts and
+// plays each in headless Debian Chromium (STREAMKIT_CHROMIUM, else
+// chromium on PATH) with the flags listed in its ChromiumFlags; it skips
+// when Chromium or the player libraries are missing, unless
+// STREAMKIT_REQUIRE_TOOLS=1.
 package serve
 
 import (
