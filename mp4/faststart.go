@@ -111,6 +111,21 @@ func Faststart(dst io.Writer, src io.ReaderAt, size int64) (moved bool, err erro
 			}
 			return 0, posErr(mv.off, "moov", media.ErrCorrupt, "chunk offset %d outside every box", off)
 		}
+		if len(newMoov) == len(moov) {
+			// Common case: every offset still fits its table; patch the
+			// moov we read in place instead of copying it per level.
+			fits, err := walkChunkOffsets(moov, mv.off, remap, false)
+			if err != nil {
+				return false, err
+			}
+			if fits {
+				if _, err := walkChunkOffsets(moov, mv.off, remap, true); err != nil {
+					return false, err
+				}
+				newMoov = moov
+				break
+			}
+		}
 		patched, err := patchChunkOffsets(moov, mv.off, remap)
 		if err != nil {
 			return false, err
@@ -160,6 +175,67 @@ func copyRange(dst io.Writer, src io.ReaderAt, off, n int64, buf *[]byte) error 
 		err = posErr(off+m, "mdat", media.ErrTruncated, "file ended %d bytes early", n-m)
 	}
 	return err
+}
+
+// walkChunkOffsets visits every stco/co64 of moov and remaps its entries:
+// with write false it only reports whether all new values fit their
+// table (stco: 32 bits); with write true it stores them in place.
+func walkChunkOffsets(moov []byte, off int64, remap func(int64) (int64, error), write bool) (bool, error) {
+	fits := true
+	var walk func(b []byte, off int64, where string) error
+	walk = func(b []byte, off int64, where string) error {
+		return children(b, off, where, func(h header, body, _ []byte) error {
+			name := join(where, h.typ.String())
+			switch h.typ {
+			case tMoov, tTrak, tMdia, tMinf, tStbl:
+				return walk(body, h.bodyOff(), name)
+			case tStco, tCo64:
+				if len(body) < 8 {
+					return posErr(h.off, name, media.ErrTruncated, "no entry_count")
+				}
+				n := int64(be32(body[4:]))
+				esz := int64(4)
+				if h.typ == tCo64 {
+					esz = 8
+				}
+				if n*esz > int64(len(body))-8 {
+					return posErr(h.off, name, media.ErrTruncated, "%d entries do not fit in %d bytes", n, len(body))
+				}
+				for i := int64(0); i < n; i++ {
+					e := body[8+esz*i:]
+					var v int64
+					if esz == 4 {
+						v = int64(be32(e))
+					} else {
+						v = int64(be64(e))
+					}
+					nv, err := remap(v)
+					if err != nil {
+						return err
+					}
+					if esz == 4 && nv > math.MaxUint32 {
+						fits = false
+					}
+					if write {
+						if esz == 4 {
+							binary.BigEndian.PutUint32(e, uint32(nv))
+						} else {
+							binary.BigEndian.PutUint64(e, uint64(nv))
+						}
+					}
+				}
+			}
+			return nil
+		})
+	}
+	h, err := parseHeader(moov, off, int64(len(moov)), "")
+	if err != nil {
+		return false, err
+	}
+	if err := walk(moov[h.hlen:h.size], h.bodyOff(), "moov"); err != nil {
+		return false, err
+	}
+	return fits, nil
 }
 
 // patchChunkOffsets rewrites every stco/co64 in moov through remap,

@@ -3,6 +3,7 @@ package mp4
 import (
 	"bufio"
 	"context"
+	"encoding/binary"
 	"fmt"
 	"io"
 	"math"
@@ -44,6 +45,9 @@ func WriteProgressive(ctx context.Context, w io.Writer, d media.Demuxer, opts ..
 	pts := make([]*progTrack, len(tracks))
 	for i, ot := range tracks {
 		pts[i] = &progTrack{outTrack: ot}
+		if n := ot.t.SampleCount; n > 0 && n <= MaxSamples {
+			pts[i].sizes = make([]uint32, 0, n)
+		}
 		byIn[ot.t.ID] = pts[i]
 	}
 
@@ -133,17 +137,31 @@ func WriteProgressive(ctx context.Context, w io.Writer, d media.Demuxer, opts ..
 	if payload+8 > math.MaxUint32 {
 		mdatHdr = 16
 	}
+	// moov's size does not depend on the chunk offsets: build it with
+	// offsets relative to the payload, then add the payload's position
+	// in place (a second build only when offsets need co64).
 	co64 := false
-	moov := buildProgressiveMoov(keptP, 0, false)
+	moov, tables := buildProgressiveMoov(keptP, false)
 	if int64(len(ft.b))+int64(len(moov))+mdatHdr+payload > math.MaxUint32 {
 		co64 = true
-		moov = buildProgressiveMoov(keptP, 0, true)
+		moov, tables = buildProgressiveMoov(keptP, true)
 	}
 	base := int64(len(ft.b)) + int64(len(moov)) + mdatHdr
 	if cfg.moovAtEnd {
 		base = int64(len(ft.b)) + mdatHdr
 	}
-	moov = buildProgressiveMoov(keptP, base, co64)
+	for k, pt := range keptP {
+		pos := tables[k]
+		for _, c := range pt.chunks {
+			if co64 {
+				binary.BigEndian.PutUint64(moov[pos:], uint64(base+c))
+				pos += 8
+			} else {
+				binary.BigEndian.PutUint32(moov[pos:], uint32(base+c))
+				pos += 4
+			}
+		}
+	}
 
 	bw := bufio.NewWriterSize(w, 1<<20)
 	if _, err := bw.Write(ft.b); err != nil {
@@ -389,10 +407,16 @@ func (pt *progTrack) finish() {
 	pt.addDelta(d)
 }
 
-// buildProgressiveMoov serialises moov; base is the file offset of the
-// first payload byte.
-func buildProgressiveMoov(pts []*progTrack, base int64, co64 bool) []byte {
-	var w box
+// buildProgressiveMoov serialises moov with chunk offsets relative to the
+// first payload byte; it returns the position of each track's first
+// chunk-offset entry.
+func buildProgressiveMoov(pts []*progTrack, co64 bool) ([]byte, []int) {
+	est := 4096
+	for _, pt := range pts {
+		est += 1024 + len(pt.entry) + 4*(len(pt.sizes)+len(pt.stts)+len(pt.ctts)+len(pt.stss)) + 12*len(pt.perChunk) + 8*len(pt.chunks)
+	}
+	w := box{b: make([]byte, 0, est)}
+	var tables []int
 	mts := pts[0].movieTS
 	var movieDur int64
 	durs := make([]int64, len(pts))
@@ -487,14 +511,16 @@ func buildProgressiveMoov(pts []*progTrack, base int64, co64 bool) []byte {
 		if co64 {
 			b = w.openFull("co64", 0, 0)
 			w.u32(uint32(len(pt.chunks)))
+			tables = append(tables, len(w.b))
 			for _, c := range pt.chunks {
-				w.u64(uint64(base + c))
+				w.u64(uint64(c))
 			}
 		} else {
 			b = w.openFull("stco", 0, 0)
 			w.u32(uint32(len(pt.chunks)))
+			tables = append(tables, len(w.b))
 			for _, c := range pt.chunks {
-				w.u32(uint32(base + c))
+				w.u32(uint32(c))
 			}
 		}
 		w.close(b)
@@ -505,7 +531,7 @@ func buildProgressiveMoov(pts []*progTrack, base int64, co64 bool) []byte {
 		w.close(t)
 	}
 	w.close(m)
-	return w.b
+	return w.b, tables
 }
 
 func putU32(b []byte, v uint32) {

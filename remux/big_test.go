@@ -11,6 +11,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"runtime/debug"
 	"slices"
 	"strconv"
 	"strings"
@@ -291,6 +292,7 @@ func TestRemuxHelper(t *testing.T) {
 	if len(files) != 2 {
 		t.Fatalf("want IN OUT, got %q", args)
 	}
+	debug.SetMemoryLimit(40 << 20) // as streamkit remux does
 	if err := Remux(context.Background(), files[0], files[1], opts...); err != nil {
 		t.Fatal(err)
 	}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"time"
 
 	"github.com/schollz/progressbar/v3"
@@ -13,6 +14,10 @@ import (
 
 	"github.com/streamkit-go/streamkit/remux"
 )
+
+// remuxMemLimit is the soft memory limit of "streamkit remux" (GOMEMLIMIT
+// overrides it).
+const remuxMemLimit = 40 << 20
 
 // progressMin is the input size from which remux shows a progress bar
 // (on a terminal only).
@@ -71,6 +76,13 @@ temporary file and renamed; nothing is left behind on error.`,
 					_ = bar.Set64(done)
 				}))
 				defer bar.Finish()
+			}
+			if os.Getenv("GOMEMLIMIT") == "" {
+				// The remux streams samples; what stays in memory is the
+				// sample tables (a few bytes per sample). A soft limit
+				// makes the collector keep the heap near that instead of
+				// letting it double between cycles.
+				debug.SetMemoryLimit(remuxMemLimit)
 			}
 			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt)
 			defer stop()
