@@ -566,6 +566,10 @@ func fragmentLoop(ctx context.Context, d media.Demuxer, cfg writeConfig, frs []*
 	}
 	n := 0
 	var guard sampleGuard
+	var done, total int64
+	for _, ot := range globalTracks {
+		total += max(ot.t.Bytes, 0)
+	}
 	for smp, err := range d.Samples() {
 		if err != nil {
 			return err
@@ -581,9 +585,13 @@ func fragmentLoop(ctx context.Context, d media.Demuxer, cfg writeConfig, frs []*
 		if err := guard.check(&smp); err != nil {
 			return err
 		}
+		done += int64(smp.Size)
 		if n++; n&255 == 1 {
 			if err := ctx.Err(); err != nil {
 				return err
+			}
+			if cfg.progress != nil {
+				cfg.progress(done, total)
 			}
 		}
 		s := st[fr]
@@ -638,6 +646,9 @@ func fragmentLoop(ctx context.Context, d media.Demuxer, cfg writeConfig, frs []*
 		if err := flush(fr, nil); err != nil {
 			return err
 		}
+	}
+	if cfg.progress != nil {
+		cfg.progress(done, total)
 	}
 	return nil
 }

@@ -187,6 +187,9 @@ func Remux(ctx context.Context, in, out string, opts ...Option) error {
 			if c.fragDur > 0 {
 				mo = append(mo, mp4.WithFragmentDuration(c.fragDur))
 			}
+			if c.progress != nil {
+				mo = append(mo, mp4.WithProgress(c.progress))
+			}
 			return mp4.WriteCMAF(ctx, d, func(trackID, seq int) (io.WriteCloser, error) {
 				sub := filepath.Join(dir, fmt.Sprintf("track%d", trackID))
 				if err := os.MkdirAll(sub, 0o755); err != nil {

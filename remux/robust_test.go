@@ -192,3 +192,20 @@ func sampleCounts(t *testing.T, file string) []int {
 	}
 	return n
 }
+
+// TestProgress checks that every output form reports progress ending at
+// the total.
+func TestProgress(t *testing.T) {
+	for _, to := range []Format{MP4, FMP4, CMAF, TS} {
+		var last, total int64
+		calls := 0
+		err := Remux(context.Background(), filepath.Join(fixtures, "ladder_360.mp4"), filepath.Join(t.TempDir(), "out"), To(to),
+			WithProgress(func(d, tot int64) { last, total = d, tot; calls++ }))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if calls < 2 || last == 0 || last != total {
+			t.Errorf("%s: %d progress calls, last %d of %d", to, calls, last, total)
+		}
+	}
+}
