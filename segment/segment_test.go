@@ -485,3 +485,45 @@ func ExampleCut() {
 	// video_480p avc1.64001E: 2 segments, init video_480p/init.mp4, first video_480p/seg_1.m4s
 	// audio_und mp4a.40.2: 2 segments, init audio_und/init.mp4, first audio_und/seg_1.m4s
 }
+
+// TestTracksKeepRelativeTiming checks that audio and video keep the
+// offset between them that the source's presentation timeline gives
+// (edit list in MP4, PTS in MPEG-TS), as ffprobe reports it with
+// start_time.
+func TestTracksKeepRelativeTiming(t *testing.T) {
+	for _, name := range []string{"h264_editlist.mp4", "ts_single.ts", "h264_b.mp4"} {
+		t.Run(name, func(t *testing.T) {
+			b, err := os.ReadFile(filepath.Join("..", "testdata", "media", name+".ffprobe.json"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			var ref struct {
+				Streams []struct {
+					CodecType string `json:"codec_type"`
+					StartTime string `json:"start_time"`
+				} `json:"streams"`
+			}
+			if err := json.Unmarshal(b, &ref); err != nil {
+				t.Fatal(err)
+			}
+			start := map[string]float64{}
+			for _, s := range ref.Streams {
+				var v float64
+				fmt.Sscan(s.StartTime, &v)
+				start[s.CodecType] = v
+			}
+			p, err := segment.Cut(context.Background(), t.TempDir(), fileInputs(t, name), segment.WithTargetDuration(time.Second))
+			if err != nil {
+				t.Fatal(err)
+			}
+			v, a := p.Video[0], p.Audio[0]
+			got := v.Seconds(v.Segments[0].Start) - a.Seconds(a.Segments[0].Start)
+			// ffprobe's audio start includes encoder priming before 0,
+			// which the packager keeps at 0.
+			want := start["video"] - max(start["audio"], 0)
+			if d := got - want; d > 0.002 || d < -0.002 {
+				t.Errorf("video starts %.4f s after audio, source %.4f s (ffprobe start_time video %v audio %v)", got, want, start["video"], start["audio"])
+			}
+		})
+	}
+}

@@ -14,6 +14,7 @@ import (
 
 	mp4ff "github.com/Eyevinn/mp4ff/mp4"
 
+	"github.com/streamkit-go/streamkit/gop"
 	"github.com/streamkit-go/streamkit/media"
 )
 
@@ -25,15 +26,46 @@ type trackData struct {
 	// payload holds copies of the payloads of samples that the reader
 	// only hands out while iterating (MPEG-TS); nil for MP4.
 	payload [][]byte
-	// dts0 and cto0 normalise timestamps: out DTS = DTS-dts0, out CTO =
-	// CTO-cto0, so that the first key frame is presented at 0 and
-	// composition offsets may be negative (trun version 1), as CMAF
+	// dts0 and cto0 normalise timestamps: out DTS = DTS-dts0+off, out
+	// CTO = CTO-cto0, so that the track's first frame is presented at off
+	// and composition offsets may be negative (trun version 1), as CMAF
 	// recommends instead of an edit list.
 	dts0, cto0 int64
+	// off is where the track starts on the presentation's timeline (in
+	// its timescale): its edit-list start relative to the earliest track,
+	// so that audio and video keep their relative timing.
+	off int64
 }
 
-func (td *trackData) outDTS(i int) int64 { return td.samples[i].DTS - td.dts0 }
-func (td *trackData) outPTS(i int) int64 { return td.samples[i].PTS - td.dts0 - td.cto0 }
+func (td *trackData) outDTS(i int) int64 { return td.samples[i].DTS - td.dts0 + td.off }
+func (td *trackData) outPTS(i int) int64 {
+	return td.samples[i].PTS - td.dts0 - td.cto0 + td.off
+}
+
+// startSeconds is where the track's first presented frame sits on the
+// source's presentation timeline (edit list applied), in seconds.
+func (td *trackData) startSeconds() float64 {
+	minPTS := td.samples[0].PTS
+	for _, s := range td.samples {
+		minPTS = min(minPTS, s.PTS)
+	}
+	return float64(minPTS+gop.PresentationShift(&td.track)) / float64(td.track.Timescale)
+}
+
+// placeTracks sets every track's offset from the earliest start. Starts
+// before 0 (audio encoder priming hidden by an edit list) count as 0:
+// the primed samples are kept and played, as players do with CMAF.
+func placeTracks(tracks []*trackData) {
+	origin := math.Inf(1)
+	for _, td := range tracks {
+		origin = math.Min(origin, math.Max(td.startSeconds(), 0))
+	}
+	for _, td := range tracks {
+		if d := math.Max(td.startSeconds(), 0) - origin; d > 0 {
+			td.off = int64(math.Round(d * float64(td.track.Timescale)))
+		}
+	}
+}
 
 // sampleDur returns the duration of sample i, falling back to the DTS
 // difference and, for the last sample, to the previous duration.
@@ -235,6 +267,7 @@ func selectTracks(ctx context.Context, inputs []Input) (videos, audios []*trackD
 	if len(videos) == 0 {
 		return nil, nil, ErrNoVideo
 	}
+	placeTracks(append(append([]*trackData{}, videos...), audios...))
 	return videos, audios, nil
 }
 
