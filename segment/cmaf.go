@@ -10,12 +10,20 @@ import (
 	"github.com/streamkit-go/streamkit/media"
 )
 
-// The CMAF writer lives here rather than in package mp4 because the
-// packager needs control that a general remuxer does not offer: it decides
-// the fragment boundaries itself (one moof+mdat per GOP, so that I-frame
-// playlists can address each key frame), and it needs the byte offset of
-// every moof and key frame inside the segment it is building. mp4ff does
-// the box encoding.
+// The CMAF writer lives here rather than using package mp4's Fragmenter
+// because packaging for players needs something else than remuxing:
+//
+//   - timing: mp4.Fragmenter keeps the input's presentation through an edit
+//     list (so that ffprobe shows the input's timestamps); DASH timelines
+//     and hls.js/dash.js ignore or mis-apply edit lists in CMAF, so here
+//     composition offsets are normalised (trun version 1, negative
+//     offsets, ISO/IEC 23000-19 7.5.x) and tfdt is the presentation time
+//     of each segment, which is what SegmentTimeline and $Time$ say;
+//   - layout: one moof+mdat per GOP inside a segment, with the byte
+//     offset of every moof and key frame for I-frame playlists, and
+//     single-file output with a sidx for byte-range addressing.
+//
+// mp4ff does the box encoding.
 
 // cmafTrackID is the track_ID of the single track in every CMAF header.
 const cmafTrackID = 1
