@@ -660,10 +660,13 @@ func (r *bitReader) read(n int) uint32 {
 
 func (r *bitReader) skip(n int) { r.pos += n }
 
-// planTimeline sets d0, edits and movieTS of every output track from the
-// observed first DTS and smallest PTS of each track. origin reports
-// whether MPEG-TS normalisation applies. frag selects the fragmented
-// form of the edit durations (0: until the end of the media).
+// planTimeline sets edits and movieTS of every output track from the
+// observed first DTS (d0) and smallest PTS of each track. origin reports
+// whether MPEG-TS normalisation applies. durations holds each track's
+// presentation length (max PTS+duration-d0); nil means fragmented output,
+// whose synthesised edits get duration 0 ("until the end of the media").
+// oDen > 0 imposes the origin oNum/oDen seconds (shared between CMAF
+// tracks written separately).
 //
 // For a track with an input edit list (MP4 input) the edits are kept and
 // their media times moved by the first DTS. Otherwise the track's
@@ -672,8 +675,9 @@ func (r *bitReader) skip(n int) { r.pos += n }
 //
 //	shown = media_time_of_sample - M + E = DTS - d0 - M + E
 //
-// so E - M = d0 - P: an empty edit E when the track starts after the
-// origin, a media-time edit M when it starts before (B-frame delay).
+// so E - M = d0 - P. M is the track's own composition delay (libavformat
+// honours a media-time edit only from a key frame's presentation time on)
+// and an empty edit E makes up the rest.
 func planTimeline(tracks []*outTrack, origin bool, durations map[uint32]int64, oNum, oDen int64) {
 	mts := uint32(0)
 	for _, ot := range tracks {

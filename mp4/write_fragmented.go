@@ -404,17 +404,14 @@ func WriteFragmented(ctx context.Context, w io.Writer, d media.Demuxer, opts ...
 			break
 		}
 	}
-	out := &fragSink{bw: bw}
 	err = fragmentLoop(ctx, d, cfg, []*Fragmenter{f}, func(int) *Fragmenter { return f },
 		func(fr *Fragmenter, ot *outTrack) bool { return ot == ref },
-		func(*Fragmenter, int) (io.Writer, func() error, error) { return out.bw, nil, nil })
+		func(*Fragmenter, int) (io.Writer, func() error, error) { return bw, nil, nil })
 	if err != nil {
 		return err
 	}
 	return bw.Flush()
 }
-
-type fragSink struct{ bw *bufio.Writer }
 
 // CMAFSink opens the files of a CMAF track: seq 0 is the init segment,
 // 1, 2, … the media segments, in order. The writer closes each before

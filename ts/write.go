@@ -816,7 +816,6 @@ func Mux(ctx context.Context, w io.Writer, d media.Demuxer, opts ...WriteOption)
 type muxQueue struct {
 	tw     *Writer
 	q      map[int][]queued
-	ended  map[int]bool
 	bytes  int
 	count  int
 	buf    []byte
@@ -835,7 +834,7 @@ const (
 )
 
 func newMuxQueue(tw *Writer) *muxQueue {
-	r := &muxQueue{tw: tw, q: map[int][]queued{}, ended: map[int]bool{}}
+	r := &muxQueue{tw: tw, q: map[int][]queued{}}
 	for _, e := range tw.es {
 		r.tracks = append(r.tracks, e.t.ID)
 	}
