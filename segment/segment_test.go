@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"iter"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -523,6 +524,66 @@ func TestTracksKeepRelativeTiming(t *testing.T) {
 			want := start["video"] - max(start["audio"], 0)
 			if d := got - want; d > 0.002 || d < -0.002 {
 				t.Errorf("video starts %.4f s after audio, source %.4f s (ffprobe start_time video %v audio %v)", got, want, start["video"], start["audio"])
+			}
+		})
+	}
+}
+
+// mangled wraps a demuxer and rewrites its sample records.
+type mangled struct {
+	media.Demuxer
+	fn func(i int, s *media.Sample)
+}
+
+func (m mangled) Samples() iter.Seq2[media.Sample, error] {
+	return func(yield func(media.Sample, error) bool) {
+		i := 0
+		for s, err := range m.Demuxer.Samples() {
+			if err == nil {
+				m.fn(i, &s)
+				i++
+			}
+			if !yield(s, err) {
+				return
+			}
+		}
+	}
+}
+
+// TestHostileTiming feeds sample records with broken timing: Cut must
+// return (an error or a presentation), never panic or hang.
+func TestHostileTiming(t *testing.T) {
+	cases := []struct {
+		name    string
+		fn      func(i int, s *media.Sample)
+		wantErr string // "" when any outcome but a panic or hang is fine
+	}{
+		{"all DTS equal", func(i int, s *media.Sample) { s.DTS, s.PTS, s.Duration = 0, 0, 0 }, ""},
+		{"DTS decreasing", func(i int, s *media.Sample) { s.DTS, s.PTS = int64(-i*512), int64(-i*512) }, "goes back"},
+		{"huge CTO", func(i int, s *media.Sample) { s.PTS = s.DTS + 1<<40 }, ""},
+		{"no sync after 0", func(i int, s *media.Sample) { s.Sync = i == 0 }, ""},
+		{"no sync at all", func(i int, s *media.Sample) { s.Sync = false }, "no random-access point"},
+		{"sizes beyond file", func(i int, s *media.Sample) { s.Size = 1 << 30 }, "past the end"},
+		{"timestamps near max", func(i int, s *media.Sample) { s.DTS += 1 << 62; s.PTS += 1 << 62 }, ""},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			fn := c.fn
+			ins := sampleInputs(t)[:1]
+			ins[0].Demuxer = mangled{ins[0].Demuxer, fn}
+			done := make(chan struct{})
+			go func() {
+				defer close(done)
+				p, err := segment.Cut(context.Background(), t.TempDir(), ins)
+				t.Logf("err=%v, presentation=%v", err, p != nil)
+				if c.wantErr != "" && (err == nil || !strings.Contains(err.Error(), c.wantErr)) {
+					t.Errorf("err = %v, want one saying %q", err, c.wantErr)
+				}
+			}()
+			select {
+			case <-done:
+			case <-time.After(20 * time.Second):
+				t.Fatal("Cut did not return")
 			}
 		})
 	}

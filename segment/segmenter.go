@@ -79,8 +79,16 @@ func (td *trackData) sampleDur(i int) uint32 {
 	if s.Duration > 0 {
 		return s.Duration
 	}
-	if i > 0 {
-		return td.sampleDur(i - 1)
+	// The last sample (or one with a repeated DTS): the nearest earlier
+	// positive duration, looked up iteratively (hostile input may repeat
+	// timestamps for millions of samples).
+	for j := i - 1; j >= 0 && j >= i-64; j-- {
+		if d := td.samples[j+1].DTS - td.samples[j].DTS; d > 0 && d < math.MaxUint32 {
+			return uint32(d)
+		}
+		if td.samples[j].Duration > 0 {
+			return td.samples[j].Duration
+		}
 	}
 	if td.track.Kind == media.KindAudio && td.track.FrameSize > 0 {
 		return uint32(td.track.FrameSize)
@@ -231,6 +239,9 @@ func selectTracks(ctx context.Context, inputs []Input) (videos, audios []*trackD
 				}
 				td.payload = append(td.payload, bytes.Clone(s.Data))
 			}
+			if n := len(td.samples); n > 0 && s.DTS < td.samples[n-1].DTS {
+				return nil, nil, fmt.Errorf("%s: track %d sample %d (byte %d): DTS %d goes back from %d", in.Name, s.TrackID, n, s.Pos, s.DTS, td.samples[n-1].DTS)
+			}
 			s.Data = nil
 			td.samples = append(td.samples, s)
 		}
@@ -249,6 +260,9 @@ func selectTracks(ctx context.Context, inputs []Input) (videos, audios []*trackD
 						first = i
 						break
 					}
+				}
+				if first < 0 {
+					return nil, nil, fmt.Errorf("%s: video track %d has no random-access point", in.Name, id)
 				}
 				if first != 0 {
 					return nil, nil, fmt.Errorf("%s: video track %d does not start with a random-access point (first at sample %d)", in.Name, id, first)
@@ -358,6 +372,9 @@ func splitAt(td *trackData, cuts []float64) ([]int, error) {
 	return starts, nil
 }
 
+// maxArena bounds the buffer preallocated for one segment's payloads.
+const maxArena = 256 << 20
+
 // readPayload returns the MP4-form payload of sample i.
 // buf, when its capacity suffices, receives the payload.
 func (td *trackData) readPayload(i int, buf []byte) ([]byte, error) {
@@ -416,11 +433,13 @@ func writeRendition(dir, id string, td *trackData, cuts []float64, cfg *config) 
 		if n+1 < len(starts) {
 			end = starts[n+1]
 		}
-		need := 0
+		// Sizes come from the input: only trust them for the arena up to
+		// a bound; beyond it each read is checked by the reader first.
+		need := int64(0)
 		for i := first; i < end; i++ {
-			need += int(td.samples[i].Size)
+			need += int64(td.samples[i].Size)
 		}
-		if cap(arena) < need {
+		if need <= maxArena && int64(cap(arena)) < need {
 			arena = make([]byte, 0, need)
 		}
 		arena = arena[:0]
