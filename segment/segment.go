@@ -19,6 +19,10 @@
 // segments), addressed with byte ranges; with [WithTS] segments are
 // MPEG-TS files (seg_1.ts ...) and there is no init segment.
 //
+// Cut reads sample tables first and payloads one segment at a time, so
+// memory follows the segment size for MP4 inputs; an MPEG-TS reader only
+// hands payloads out while iterating, so TS inputs are held in memory.
+//
 // Video segment boundaries of all renditions must coincide, so that a
 // player can switch between them at any segment boundary; Cut checks
 // this with gop.CheckAlignment and fails with its report otherwise
