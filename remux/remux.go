@@ -245,9 +245,25 @@ func atomicFile(ctx context.Context, out string, write func(io.Writer) error) (e
 }
 
 // atomicDir is atomicFile for a directory output. An existing directory
-// at out is replaced.
+// at out is replaced only when it is empty or holds nothing but trackN
+// directories (an earlier CMAF output); anything else is an error rather
+// than a deletion.
 func atomicDir(ctx context.Context, out string, write func(dir string) error) (err error) {
 	out = filepath.Clean(out)
+	if st, e := os.Stat(out); e == nil {
+		if !st.IsDir() {
+			return fmt.Errorf("remux: %s exists and is not a directory (CMAF output is a directory)", out)
+		}
+		ents, e := os.ReadDir(out)
+		if e != nil {
+			return fmt.Errorf("remux: %w", e)
+		}
+		for _, en := range ents {
+			if !en.IsDir() || !strings.HasPrefix(en.Name(), "track") {
+				return fmt.Errorf("remux: %s already holds %s; refusing to replace a directory that is not an earlier CMAF output", out, en.Name())
+			}
+		}
+	}
 	tmp, err := os.MkdirTemp(filepath.Dir(out), "."+filepath.Base(out)+".tmp-*")
 	if err != nil {
 		return fmt.Errorf("remux: %w", err)

@@ -209,3 +209,26 @@ func TestProgress(t *testing.T) {
 		}
 	}
 }
+
+// TestCMAFWontClobber refuses to replace a directory that holds anything
+// but an earlier CMAF output, and replaces one that does.
+func TestCMAFWontClobber(t *testing.T) {
+	dir := t.TempDir()
+	keep := filepath.Join(dir, "precious.txt")
+	if err := os.WriteFile(keep, []byte("x"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	src := filepath.Join(fixtures, "h264_b.mp4")
+	if err := Remux(context.Background(), src, dir, To(CMAF)); err == nil {
+		t.Error("no error replacing a directory with other files")
+	}
+	if _, err := os.Stat(keep); err != nil {
+		t.Fatal("existing file removed")
+	}
+	out := filepath.Join(dir, "cmaf")
+	for range 2 { // the second run replaces the first one's output
+		if err := Remux(context.Background(), src, out, To(CMAF)); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
