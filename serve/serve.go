@@ -20,9 +20,15 @@
 // levels switched to) to the report URL. The package's browser test
 // (browser_test.go) packages the sample ladder in several layouts and
 // plays each in headless Debian Chromium (STREAMKIT_CHROMIUM, else
-// chromium on PATH) with the flags listed in its ChromiumFlags; it skips
-// when Chromium or the player libraries are missing, unless
-// STREAMKIT_REQUIRE_TOOLS=1.
+// chromium on PATH) started as
+//
+//	chromium --headless --no-sandbox --disable-gpu --disable-quic --no-first-run \
+//	  --disable-background-networking --disable-component-update --disable-sync \
+//	  --autoplay-policy=no-user-gesture-required --mute-audio --remote-debugging-port=0 \
+//	  --user-data-dir=NEW_EMPTY_DIR 'http://127.0.0.1:PORT/_player/?src=/master.m3u8&test=1&report=/_test/report'
+//
+// with TMPDIR set to a new short directory. It skips when Chromium or the
+// player libraries are missing, unless STREAMKIT_REQUIRE_TOOLS=1.
 package serve
 
 import (
