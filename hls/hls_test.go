@@ -435,3 +435,63 @@ func ExampleWrite() {
 	// #EXT-X-STREAM-INF:BANDWIDTH=249986,AVERAGE-BANDWIDTH=241118,CODECS="avc1.64001E,mp4a.40.2",RESOLUTION=640x360,FRAME-RATE=25.000,AUDIO="audio-mp4a_40_2"
 	// #EXT-X-STREAM-INF:BANDWIDTH=383246,AVERAGE-BANDWIDTH=367659,CODECS="avc1.64001E,mp4a.40.2",RESOLUTION=854x480,FRAME-RATE=25.000,AUDIO="audio-mp4a_40_2"
 }
+
+// TestAudioGroupsPerCodec: renditions of one AUDIO group must share the
+// variant's CODECS, so AAC and AC-3 audio get a group each and every
+// video rendition is listed once per group.
+func TestAudioGroupsPerCodec(t *testing.T) {
+	dir := t.TempDir()
+	var ins []segment.Input
+	open := func(name string, b []byte) {
+		d, err := mp4.NewReader(bytes.NewReader(b), int64(len(b)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		ins = append(ins, segment.Input{Name: name, Demuxer: d})
+	}
+	for _, n := range []string{sample.Video240, sample.Video360, sample.Audio} {
+		b, _ := sample.Bytes(n)
+		open(n, b)
+	}
+	ac3, err := os.ReadFile(filepath.Join("..", "testdata", "media", "ac3.mp4"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	open("ac3.mp4", ac3)
+	p, err := segment.Cut(context.Background(), dir, ins)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mv, err := hls.Multivariant(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	groups := map[string]string{}
+	for _, alt := range mv.GetAllAlternatives() {
+		groups[alt.GroupId] = alt.URI
+	}
+	if len(groups) != 2 {
+		t.Fatalf("%d audio groups, want 2 (AAC, AC-3): %v", len(groups), groups)
+	}
+	seen := map[string]int{}
+	for _, v := range mv.Variants {
+		if v.Iframe {
+			continue
+		}
+		seen[v.URI]++
+		codecs := strings.Split(v.Codecs, ",")
+		if len(codecs) != 2 {
+			t.Errorf("%s: CODECS %q", v.URI, v.Codecs)
+			continue
+		}
+		uri := groups[v.Audio]
+		if (codecs[1] == "ac-3") != strings.Contains(uri, "_2") {
+			t.Errorf("%s in group %s (%s) lists %s", v.URI, v.Audio, uri, codecs[1])
+		}
+	}
+	for uri, n := range seen {
+		if n != 2 {
+			t.Errorf("%s listed %d times, want once per audio group", uri, n)
+		}
+	}
+}
