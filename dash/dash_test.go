@@ -330,3 +330,29 @@ func ExampleWrite() {
 	// video video_480p avc1.64001E 312504 video_480p/seg_$Number$.m4s
 	// audio audio_und mp4a.40.2 70742 audio_und/seg_$Number$.m4s
 }
+
+func ExampleReadLadder() {
+	// Package the sample as one file per rendition (SegmentBase + sidx),
+	// then read the MPD back as the ABR simulator sees it: segment sizes
+	// come from the sidx.
+	dir, _ := os.MkdirTemp("", "example")
+	defer os.RemoveAll(dir)
+	var inputs []segment.Input
+	for _, name := range sample.Videos() {
+		r, size, _ := sample.Open(name)
+		d, _ := mp4.NewReader(r, size)
+		inputs = append(inputs, segment.Input{Name: name, Demuxer: d})
+	}
+	p, _ := segment.Cut(context.Background(), dir, inputs, segment.WithTargetDuration(2*time.Second), segment.WithByteRange())
+	path, _ := dash.Write(dir, p)
+	lad, err := dash.ReadLadder(path)
+	if err != nil {
+		panic(err)
+	}
+	var m abr.Manifest = lad
+	fmt.Println(lad.IDs, m.NumSegments(), "segments of", m.SegmentDuration(), "ms")
+	fmt.Println("segment 0 at the lowest level:", m.SegmentSize(0, 0), "bits")
+	// Output:
+	// [video_240p video_360p video_480p] 4 segments of 2000 ms
+	// segment 0 at the lowest level: 225320 bits
+}

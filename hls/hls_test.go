@@ -495,3 +495,28 @@ func TestAudioGroupsPerCodec(t *testing.T) {
 		}
 	}
 }
+
+func ExampleReadLadder() {
+	// Package the sample, then read the multivariant playlist back as the
+	// ABR simulator sees it (segment sizes from the files on disk).
+	dir, _ := os.MkdirTemp("", "example")
+	defer os.RemoveAll(dir)
+	var inputs []segment.Input
+	for _, name := range sample.Videos() {
+		r, size, _ := sample.Open(name)
+		d, _ := mp4.NewReader(r, size)
+		inputs = append(inputs, segment.Input{Name: name, Demuxer: d})
+	}
+	p, _ := segment.Cut(context.Background(), dir, inputs, segment.WithTargetDuration(2*time.Second))
+	master, _ := hls.Write(dir, p)
+	lad, err := hls.ReadLadder(master)
+	if err != nil {
+		panic(err)
+	}
+	var m abr.Manifest = lad // what abr.NewSession takes
+	fmt.Println(m.NumSegments(), "segments of", m.SegmentDuration(), "ms at", m.Bitrates(), "kbit/s")
+	fmt.Println("segment 0 at the lowest level:", m.SegmentSize(0, 0), "bits")
+	// Output:
+	// 4 segments of 2000 ms at [112.756 196.648 322.028] kbit/s
+	// segment 0 at the lowest level: 225512 bits
+}
