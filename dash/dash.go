@@ -110,11 +110,19 @@ func MPD(p *segment.Presentation) (*mpd.MPD, error) {
 	vas.Id = mpd.Ptr(id)
 	vas.ContentType = "video"
 	vas.MimeType = mpd.MIME_TYPE_VIDEO_MP4
+	// SAP type 1 for closed GOPs; 3 when segments start with open-GOP
+	// random-access points (leading pictures not decodable).
+	sap := uint32(1)
+	for _, v := range p.Video {
+		if !v.Independent {
+			sap = 3
+		}
+	}
 	vas.SegmentAlignment = true
-	vas.StartWithSAP = 1
+	vas.StartWithSAP = sap
 	if p.ByteRange {
 		vas.SubsegmentAlignment = true
-		vas.SubsegmentStartsWithSAP = 1
+		vas.SubsegmentStartsWithSAP = sap
 		vas.SegmentAlignment = false
 		vas.StartWithSAP = 0
 	}

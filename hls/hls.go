@@ -116,7 +116,7 @@ func MediaPlaylist(r *segment.Rendition) (*m3u8.MediaPlaylist, error) {
 		return nil, err
 	}
 	pl.MediaType = m3u8.VOD
-	pl.SetIndependentSegments(true)
+	pl.SetIndependentSegments(r.Independent)
 	if r.Init != nil {
 		pl.SetDefaultMap(r.Init.URI, byteRangeLimit(r.Init, r.Index), 0)
 	}
@@ -242,7 +242,11 @@ func Multivariant(p *segment.Presentation) (*m3u8.MasterPlaylist, error) {
 		return nil, fmt.Errorf("hls: presentation has no video rendition")
 	}
 	mv := m3u8.NewMasterPlaylist()
-	mv.SetIndependentSegments(true)
+	independent := true
+	for _, r := range p.Renditions() {
+		independent = independent && r.Independent
+	}
+	mv.SetIndependentSegments(independent)
 	groups := audioGroups(p)
 	var alts [][]*m3u8.Alternative
 	for _, g := range groups {

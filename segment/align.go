@@ -29,25 +29,72 @@ func (e *MisalignedError) Error() string {
 
 func (e *MisalignedError) Unwrap() error { return ErrMisaligned }
 
+// analyseFrames reads every video track's frames with gop.ReadFrames
+// (NAL headers only). With one rendition a failure only costs the
+// independence claim; with several the alignment check needs them.
+func analyseFrames(ctx context.Context, videos []*trackData) error {
+	for _, v := range videos {
+		frames, err := gop.ReadFrames(ctx, v.in.Demuxer, &v.track)
+		if err != nil {
+			if len(videos) > 1 || ctx.Err() != nil {
+				return fmt.Errorf("%s: analysing frames for the alignment check: %w", v.in.Name, err)
+			}
+			continue
+		}
+		v.frames = frames
+	}
+	return nil
+}
+
 // checkAligned runs gop.CheckAlignment over the video renditions at the
 // segment boundaries a target duration asks for (the same grid cutTimes
-// uses), analysing every frame (so open GOPs and non-IDR I frames at a
-// boundary are caught, not only missing key frames).
-func checkAligned(ctx context.Context, videos []*trackData, target time.Duration) error {
+// uses): missing key frames, non-IDR I frames, open-GOP leading pictures
+// and frame-rate mismatches at a boundary are all reported.
+func checkAligned(videos []*trackData, target time.Duration) error {
 	if len(videos) < 2 {
 		return nil
 	}
 	rs := make([]gop.Rendition, 0, len(videos))
 	for _, v := range videos {
-		frames, err := gop.ReadFrames(ctx, v.in.Demuxer, &v.track)
-		if err != nil {
-			return fmt.Errorf("%s: analysing frames for the alignment check: %w", v.in.Name, err)
-		}
-		rs = append(rs, gop.Rendition{Name: v.in.Name, Frames: frames, Timescale: v.track.Timescale})
+		rs = append(rs, gop.Rendition{Name: v.in.Name, Frames: v.frames, Timescale: v.track.Timescale})
 	}
 	rep := gop.CheckAlignment(rs, gop.AlignOptions{Segment: target})
 	if rep.Err() != nil {
 		return &MisalignedError{Report: rep}
 	}
 	return nil
+}
+
+// closedStart reports whether the segment starting at sample k decodes
+// on its own: its first frame is an IDR (or intra start), or no frame of
+// its GOP references the previous one (RASL / open-GOP B frames). Unknown
+// (frames not analysed) counts as not closed.
+func (td *trackData) closedStart(k int) bool {
+	if td.frames == nil {
+		return false
+	}
+	byIndex := func(i int) *gop.Frame {
+		if i < len(td.frames) && td.frames[i].Index == int64(i) {
+			return &td.frames[i]
+		}
+		for j := range td.frames {
+			if td.frames[j].Index == int64(i) {
+				return &td.frames[j]
+			}
+		}
+		return nil
+	}
+	f := byIndex(k)
+	if f == nil {
+		return false
+	}
+	if f.RAP == gop.RAPIDR {
+		return true // no leading picture may reference across an IDR
+	}
+	for i := k + 1; i < len(td.samples) && !td.samples[i].Sync; i++ {
+		if g := byIndex(i); g == nil || g.Leading == gop.LeadingSkipped {
+			return false
+		}
+	}
+	return true
 }

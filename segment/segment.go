@@ -167,6 +167,12 @@ type Rendition struct {
 	// ByteRange is set when every segment is a byte range of one file
 	// (WithByteRange).
 	ByteRange bool
+	// Independent is set when every segment decodes on its own: video
+	// segments start with an IDR or a closed GOP (no leading picture
+	// references the previous segment). Open-GOP video is packaged, but
+	// HLS then does not claim EXT-X-INDEPENDENT-SEGMENTS and DASH signals
+	// SAP type 3. Always set for audio.
+	Independent bool
 	// Segments in presentation order.
 	Segments []Segment
 	// IFrames lists every key frame for I-frame playlists (video only).

@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/streamkit-go/streamkit/gop"
 	"github.com/streamkit-go/streamkit/media"
 	"github.com/streamkit-go/streamkit/mp4"
 	"github.com/streamkit-go/streamkit/sample"
@@ -586,5 +587,41 @@ func TestHostileTiming(t *testing.T) {
 				t.Fatal("Cut did not return")
 			}
 		})
+	}
+}
+
+// TestIndependence: a segment is independent when it starts with an IDR
+// or with a random-access point none of whose leading pictures reference
+// the previous GOP, as the GOP analysis marks them (LeadingSkipped).
+func TestIndependence(t *testing.T) {
+	for _, name := range []string{"h264_opengop.mp4", "h264_b.mp4", "hevc_b_hvc1.mp4", "ts_single.ts", "av1.mp4"} {
+		ins := fileInputs(t, name)
+		var vt *media.Track
+		for _, tr := range ins[0].Demuxer.Tracks() {
+			if tr.Kind == media.KindVideo {
+				vt = tr
+			}
+		}
+		frames, err := gop.ReadFrames(context.Background(), ins[0].Demuxer, vt)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := true
+		for _, f := range frames {
+			if f.Leading == gop.LeadingSkipped {
+				want = false
+			}
+		}
+		p, err := segment.Cut(context.Background(), t.TempDir(), ins, segment.WithTargetDuration(500*time.Millisecond))
+		if err != nil {
+			t.Fatal(err)
+		}
+		v := p.Video[0]
+		if len(v.Segments) < 2 {
+			t.Fatalf("%s: %d segments, want several", name, len(v.Segments))
+		}
+		if v.Independent != want {
+			t.Errorf("%s: Independent %v, want %v", name, v.Independent, want)
+		}
 	}
 }

@@ -35,6 +35,8 @@ type trackData struct {
 	// its timescale): its edit-list start relative to the earliest track,
 	// so that audio and video keep their relative timing.
 	off int64
+	// frames is the GOP analysis of a video track (nil when not done).
+	frames []gop.Frame
 }
 
 func (td *trackData) outDTS(i int) int64 { return td.samples[i].DTS - td.dts0 + td.off }
@@ -127,7 +129,10 @@ func Cut(ctx context.Context, dir string, inputs []Input, opts ...Option) (*Pres
 	if err != nil {
 		return nil, err
 	}
-	if err := checkAligned(ctx, videos, cfg.target); err != nil {
+	if err := analyseFrames(ctx, videos); err != nil {
+		return nil, err
+	}
+	if err := checkAligned(videos, cfg.target); err != nil {
 		return nil, err
 	}
 	ref := videos[0]
@@ -399,6 +404,12 @@ func writeRendition(dir, id string, td *trackData, cuts []float64, cfg *config) 
 		return nil, err
 	}
 	r := &Rendition{ID: id, Source: td.in.Name, Track: td.track, Timescale: td.track.Timescale, ByteRange: cfg.byteRange}
+	r.Independent = true
+	if td.track.Kind == media.KindVideo {
+		for _, k := range starts {
+			r.Independent = r.Independent && td.closedStart(k)
+		}
+	}
 	if cfg.format == TS {
 		return r, writeTSRendition(dir, r, td, starts, cfg)
 	}
@@ -561,9 +572,13 @@ func assembleSingleFile(dir, id string, r *Rendition, init []byte, body *os.File
 		if s.Size >= 1<<31 || s.Duration >= 1<<32 || s.Duration < 0 {
 			return fmt.Errorf("segment %d too large for a sidx reference", s.Number)
 		}
+		sap := uint8(1)
+		if !r.Independent {
+			sap = 3 // open GOP: leading pictures not decodable
+		}
 		sidx.SidxRefs = append(sidx.SidxRefs, mp4ff.SidxRef{
 			ReferencedSize: uint32(s.Size), SubSegmentDuration: uint32(s.Duration),
-			StartsWithSAP: 1, SAPType: 1,
+			StartsWithSAP: 1, SAPType: sap,
 		})
 	}
 	var head bytes.Buffer
