@@ -35,7 +35,12 @@ Algorithms: ` + strings.Join(abr.Names(), ", "),
 		if abrRunF.trace == "" || abrRunF.manifest == "" {
 			return fmt.Errorf("run: --trace and --manifest are required")
 		}
-		man, err := abr.LoadManifest(abrRunF.manifest)
+		// A packaged HLS multivariant playlist or DASH MPD works too:
+		// segment sizes come from the files or byte ranges on disk.
+		man, packagedOK, err := packagedManifest(abrRunF.manifest)
+		if err == nil && !packagedOK {
+			man, err = abr.LoadManifest(abrRunF.manifest)
+		}
 		if err != nil {
 			return err
 		}
@@ -143,7 +148,7 @@ func init() {
 	d := abr.DefaultOptions()
 	f := abrRunCmd.Flags()
 	f.StringVar(&abrRunF.trace, "trace", "", "network trace (Sabre JSON, cooked, Mahimahi or CSV)")
-	f.StringVar(&abrRunF.manifest, "manifest", "", "Sabre movie JSON or a video_size_N directory")
+	f.StringVar(&abrRunF.manifest, "manifest", "", "Sabre movie JSON, a video_size_N directory, or a packaged HLS .m3u8 / DASH .mpd")
 	f.StringVar(&abrRunF.algo, "algo", "dashjs", "algorithm")
 	f.Float64Var(&abrRunF.buffer, "buffer", d.BufferMs/1000, "buffer cap, seconds")
 	f.Float64Var(&abrRunF.startup, "startup", d.StartupMs/1000, "buffered seconds before playback starts (0 = after the first segment)")

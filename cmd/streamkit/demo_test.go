@@ -24,3 +24,22 @@ func TestDemo(t *testing.T) {
 		}
 	}
 }
+
+// TestAbrRunPackagedManifest: `streamkit abr run` takes a packaged HLS
+// multivariant playlist or DASH MPD as its manifest.
+func TestAbrRunPackagedManifest(t *testing.T) {
+	p, err := packageSample(context.Background(), t.TempDir()+"/ladder", packageOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	trace := "../../testdata/abr/sabre/3Glogs/report.2010-09-13_1046CEST.json"
+	for _, m := range []string{p.Multivariant, p.MPD} {
+		out, err := abrRunCLI(t, "abr", "run", "--trace", trace, "--manifest", m)
+		if err != nil {
+			t.Fatalf("%s: %v", m, err)
+		}
+		if !strings.Contains(out, "3 levels") || !strings.Contains(out, "rebuffering") {
+			t.Errorf("%s: unexpected output:\n%s", m, out)
+		}
+	}
+}
