@@ -34,7 +34,8 @@ func TestAbrRunPackagedManifest(t *testing.T) {
 	}
 	trace := "../../testdata/abr/sabre/3Glogs/report.2010-09-13_1046CEST.json"
 	for _, m := range []string{p.Multivariant, p.MPD} {
-		out, err := abrRunCLI(t, "abr", "run", "--trace", trace, "--manifest", m)
+		// Flags are package globals: reset the ones earlier tests may have set.
+		out, err := abrRunCLI(t, "abr", "run", "--trace", trace, "--manifest", m, "--algo", "dashjs", "--log=", "--svg=")
 		if err != nil {
 			t.Fatalf("%s: %v", m, err)
 		}
