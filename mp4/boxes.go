@@ -200,38 +200,40 @@ func entryCount(b *Box, body []byte) {
 	}
 }
 
+// afterTimes skips a full box's version/flags and its creation and
+// modification times (32 or 64 bits each by version), as mvhd, tkhd and
+// mdhd all start so; it returns the version and what follows.
+func afterTimes(body []byte) (v byte, rest []byte, ok bool) {
+	if len(body) < 4 {
+		return 0, nil, false
+	}
+	v, rest = body[0], body[4:]
+	for range 2 {
+		if _, rest, ok = versioned(v, rest); !ok {
+			return 0, nil, false
+		}
+	}
+	return v, rest, true
+}
+
 // leafFields decode the key fields of a box body.
 var leafFields = map[string]func(b *Box, body []byte){
 	"ftyp": brands,
 	"styp": brands,
 	"mvhd": func(b *Box, body []byte) {
-		if len(body) < 4 {
-			return
-		}
-		rest := body[4:]
-		var ok bool
-		if _, rest, ok = versioned(body[0], rest); !ok {
-			return
-		}
-		if _, rest, ok = versioned(body[0], rest); !ok || len(rest) < 4 {
+		v, rest, ok := afterTimes(body)
+		if !ok || len(rest) < 4 {
 			return
 		}
 		b.add("timescale", be32(rest))
-		if d, _, ok := versioned(body[0], rest[4:]); ok {
+		if d, _, ok := versioned(v, rest[4:]); ok {
 			b.add("duration", d)
 		}
 	},
 	"tkhd": func(b *Box, body []byte) {
-		if len(body) < 4 {
+		v, rest, ok := afterTimes(body)
+		if !ok {
 			return
-		}
-		v := body[0]
-		rest := body[4:]
-		var ok bool
-		for range 2 {
-			if _, rest, ok = versioned(v, rest); !ok {
-				return
-			}
 		}
 		if len(rest) < 8 {
 			return
@@ -248,16 +250,9 @@ var leafFields = map[string]func(b *Box, body []byte){
 		}
 	},
 	"mdhd": func(b *Box, body []byte) {
-		if len(body) < 4 {
+		v, rest, ok := afterTimes(body)
+		if !ok {
 			return
-		}
-		v := body[0]
-		rest := body[4:]
-		var ok bool
-		for range 2 {
-			if _, rest, ok = versioned(v, rest); !ok {
-				return
-			}
 		}
 		if len(rest) < 4 {
 			return
