@@ -533,38 +533,21 @@ type quietChecker interface {
 }
 
 // proveSilent tries to prove that the abandonment rule answers "keep
-// downloading" for every state the download can reach within the next
-// *h ms of network time: time in [now, t1] and downloaded bits in [now, g1],
-// where g1 bounds what the network can deliver by then (the highest
-// bandwidth of the periods in that window). The horizon adapts: it doubles
-// after a success and shrinks after a failure.
-func (s *Session) proveSilent(qc quietChecker, d *Download, size, levelAtReq float64, h *float64) (bool, float64, float64) {
-	wmax, covered := 0.0, 0.0
-	i, left := s.index, s.ttn
-	for n := 0; covered < *h && n <= len(s.periods); n++ {
-		if w := s.periods[i].Kbps; w > wmax {
-			wmax = w
-		}
-		covered += left
-		i++
-		if i == len(s.periods) {
-			i = 0
-		}
-		left = s.periods[i].DurationMs
-	}
-	g1 := d.Downloaded + wmax**h*(1+1e-9) + 1
+// downloading" for every state the download can reach before the current
+// trace period ends: time in [now, t1] and downloaded bits in [now, g1], with
+// t1 − now the time left in the period and g1 − now what the period can
+// still deliver (plus a margin). Within one period the bandwidth is constant,
+// so the states the download passes through lie on a short line and the box
+// around them is tight.
+func (s *Session) proveSilent(qc quietChecker, d *Download, size, levelAtReq float64) (bool, float64, float64) {
+	left := s.ttn
+	g1 := d.Downloaded + float64(s.periods[s.index].Kbps*left)*(1+1e-9) + 1
 	if g1 > size {
 		g1 = size
 	}
-	t1 := d.TimeMs + *h
+	t1 := d.TimeMs + left*(1+1e-12) + 1e-6
 	if qc.quiet(s, &d.Progress, levelAtReq, g1, t1) {
-		if *h < 12800 {
-			*h *= 2
-		}
 		return true, g1, t1
-	}
-	if *h > 400 {
-		*h /= 4
 	}
 	return false, 0, 0
 }
@@ -591,130 +574,97 @@ func (s *Session) download(d *Download, size float64, idx, q int, levelAtReq flo
 		d.Downloaded = size
 		return s.stuck()
 	}
-	minTime, minSize := 50.0, 12000.0
-	cw, cmb, ct := -1.0, 0.0, 0.0 // step size and time cached for bandwidth cw
 	qc, _ := s.ab.(quietChecker)
 	if s.opt.NoSkip || replOff != 0 {
 		qc = nil
 	}
-	box, g1, t1, cool := false, 0.0, 0.0, 0 // proven-silent box of states
-	horizon := 1600.0
+	cw, cmb, ct := -1.0, 0.0, 0.0 // fast-step size and time, cached for bandwidth cw
+	retry := 0                    // direct rule calls before the next proof attempt
 	d.TTFBMs += s.latency()
 	d.TimeMs = d.TTFBMs
-	minTime -= d.TimeMs
-	for iter := 0; d.Downloaded < size && d.AbandonTo < 0; iter++ {
+	minTime, minSize := 50-d.TimeMs, 12000.0
+	for iter := 0; ; iter++ {
 		if iter > 10_000_000 {
 			return errStuck
 		}
 		if s.hops > maxHops {
 			return s.stuck()
 		}
-		var bits, t float64
-		fast := false
-		w := s.periods[s.index].Kbps
-		if w > 0 && minSize == 12000 && minTime == 50 {
-			// Fast path of step for the common case, with the same
-			// operations: one full step of max(12000, 50·w) bits that ends
-			// inside the current period and before the end of the download.
-			if w != cw {
+		// A general step: the first one (its time floor is 50 ms − TTFB),
+		// one that crosses into the next period, or the last one.
+		bits, t := s.step(size-d.Downloaded, minSize, minTime)
+		d.TimeMs += t
+		d.Downloaded += bits
+		minTime, minSize = 50, 12000
+		for d.Downloaded < size {
+			// The rule is due at this state. Fast steps (the common case,
+			// same operations as step: max(12000, 50·w) bits, ending inside
+			// the period and before the end of the download) follow until
+			// the period or the download ends.
+			w := s.periods[s.index].Kbps
+			if w > 0 && w != cw {
 				cw, cmb = w, 12000
 				if mw := float64(50 * w); mw > cmb {
 					cmb = mw
 				}
 				ct = cmb / w
 			}
-			if left := size - d.Downloaded; left > cmb && cmb <= float64(s.ttn*w) {
-				bits, t = cmb, ct
-				s.ttn -= t
-				s.tnet += t
-				fast = true
+			if qc != nil && retry == 0 && w > 0 {
+				if ok, g1, t1 := s.proveSilent(qc, d, size, levelAtReq); ok {
+					// Proven silent up to the end of the period: run the fast
+					// steps in a register loop without calling the rule.
+					ttn, tnet, tm, got := s.ttn, s.tnet, d.TimeMs, d.Downloaded
+					for size-got > cmb && cmb <= float64(ttn*w) && got <= g1 && tm <= t1 {
+						ttn -= ct
+						tnet += ct
+						tm += ct
+						got += cmb
+						iter++
+					}
+					s.ttn, s.tnet, d.TimeMs, d.Downloaded = ttn, tnet, tm, got
+					if got <= g1 && tm <= t1 {
+						break // the next step is a general one (its state is then checked)
+					}
+					continue // left the proven box (never expected): check this state
+				}
+				retry = 4
+			}
+			bl := levelAtReq - d.TimeMs
+			if bl < 0 {
+				bl = 0
+			}
+			if replOff != 0 {
+				// the replacement's rule: give up once the segment
+				// would already be playing
+				if bl+s.P*float64(replOff) <= 0 {
+					d.AbandonTo = q
+				}
 			} else {
-				bits, t = s.step(left, minSize, minTime)
+				d.AbandonTo = s.ab.Abandon(s, &d.Progress, bl)
 			}
-		} else {
-			bits, t = s.step(size-d.Downloaded, minSize, minTime)
-		}
-		d.TimeMs += t
-		d.Downloaded += bits
-		_ = fast
-		for d.Downloaded < size {
-			minTime, minSize = 50, 12000
-			// Is the rule proven silent at this state? Either it lies in
-			// the box of an earlier proof, or a new proof covers it. The
-			// state evolves by the same operations either way; only calls
-			// that provably answer "keep downloading" are skipped.
-			if !(box && d.Downloaded <= g1 && d.TimeMs <= t1) {
-				box = false
-				if qc != nil && cool == 0 {
-					box, g1, t1 = s.proveSilent(qc, d, size, levelAtReq, &horizon)
-					if !box {
-						cool = 2
-					}
-				} else if cool > 0 {
-					cool--
-				}
-			}
-			if !box {
-				bl := levelAtReq - d.TimeMs
-				if bl < 0 {
-					bl = 0
-				}
-				if replOff != 0 {
-					// the replacement's rule: give up once the segment
-					// would already be playing
-					if bl+s.P*float64(replOff) <= 0 {
-						d.AbandonTo = q
-					}
-				} else {
-					d.AbandonTo = s.ab.Abandon(s, &d.Progress, bl)
-				}
-				if d.AbandonTo >= 0 && s.verbose() {
+			if d.AbandonTo >= 0 {
+				if s.verbose() {
 					s.printf("%d abandoning %d->%d\n", idx, q, d.AbandonTo)
 					s.printf("%d/%d %d(%d)\n", int64(d.Downloaded), int64(size), int64(d.TimeMs), int64(d.TTFBMs))
 				}
+				return nil
+			}
+			if retry > 0 {
+				retry--
+			}
+			if !(w > 0 && size-d.Downloaded > cmb && cmb <= float64(s.ttn*w)) {
 				break
 			}
-			// Silent here. Run the following fast steps (see above) in a
-			// register loop, with the same operations in the same order,
-			// until one leaves the fast path, ends the download, or lands
-			// outside the proven box (then evaluate that state).
-			w := s.periods[s.index].Kbps
-			if !(w > 0) {
-				break
-			}
-			if w != cw {
-				cw, cmb = w, 12000
-				if mw := float64(50 * w); mw > cmb {
-					cmb = mw
-				}
-				ct = cmb / w
-			}
-			ttn, tnet, tm, got := s.ttn, s.tnet, d.TimeMs, d.Downloaded
-			outside := false
-			for {
-				if left := size - got; !(left > cmb && cmb <= float64(ttn*w)) {
-					break
-				}
-				ttn -= ct
-				tnet += ct
-				tm += ct
-				got += cmb
-				iter++
-				if !(got < size) {
-					break
-				}
-				if got > g1 || tm > t1 {
-					outside = true
-					break
-				}
-			}
-			s.ttn, s.tnet, d.TimeMs, d.Downloaded = ttn, tnet, tm, got
-			if !outside {
-				break
-			}
+			s.ttn -= ct
+			s.tnet += ct
+			d.TimeMs += ct
+			d.Downloaded += cmb
+			iter++
+		}
+		if !(d.Downloaded < size) {
+			return nil
 		}
 	}
-	return nil
 }
 
 // ---- player (§2.5) ----
