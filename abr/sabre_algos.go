@@ -40,7 +40,9 @@ func (a *Throughput) Decide(s *Session, seg int) (int, float64) {
 	q := s.QualityFromThroughput(s.Throughput() * 0.9)
 	if !a.NoIBR {
 		safe := (a.ibr * (s.BufferLevel() - s.Latency())) * s.Throughput()
-		a.ibr = math.Max(a.ibr*0.9, 0.5)
+		if a.ibr = a.ibr * 0.9; a.ibr < 0.5 {
+			a.ibr = 0.5
+		}
 		for k := 0; k < q; k++ {
 			if s.kbps[k+1]*s.P > safe {
 				q = k
@@ -106,10 +108,20 @@ func (a *Bola) Init(s *Session) {
 // Decide implements Algorithm.
 func (a *Bola) Decide(s *Session, i int) (int, float64) {
 	if !a.Basic {
-		t := math.Min(float64(i-0), float64(s.N-i))
-		t = math.Max(t/2, 3)
+		// (the min/max of plain positive numbers, without math's NaN/±0 calls)
+		t := float64(i - 0)
+		if r := float64(s.N - i); r < t {
+			t = r
+		}
+		t /= 2
+		if !(t > 3) {
+			t = 3
+		}
 		t = t * s.P
-		bv := math.Min(s.B, t)
+		bv := s.B
+		if t < bv {
+			bv = t
+		}
 		a.vp = (bv - s.P) / (a.u[s.n-1] + a.gp)
 	}
 	L := s.BufferLevel()
@@ -326,7 +338,9 @@ func (a *BolaE) Decide(s *Session, i int) (int, float64) {
 	}
 	if !a.NoIBR {
 		safe := (a.ibr * (L - s.Latency())) * s.Throughput()
-		a.ibr = math.Max(a.ibr*0.9, 0.5)
+		if a.ibr = a.ibr * 0.9; a.ibr < 0.5 {
+			a.ibr = 0.5
+		}
 		for k := 0; k < q; k++ {
 			if s.kbps[k+1]*s.P > safe {
 				q = k
@@ -534,6 +548,72 @@ func (a *Bola) quiet(s *Session, p *Progress, lvl, g1, t1 float64) bool {
 		return true // the rule's "negative score" exit
 	}
 	return bolaQuiet(a.av, a.other, p.Quality, xl, xh, zl, zh)
+}
+
+// quietLine proves the rule silent at the states tm + k·ct, got + k·cmb
+// for real k in [0, kmax] (the fast steps of one trace period), where
+// tm, got are p.TimeMs, p.Downloaded. Along that line the buffer argument
+// x = lvl − tm − k·ct and the remaining bits Z = R0 − k·cmb are linear in k,
+// so the rule's comparison g = (Aq − x)·Z − (Ap − x)·o_q is a concave
+// quadratic in k, and its maximum over [0, kmax] is exact to bound. It
+// reports false (no proof) whenever the buffer could run dry on the line.
+func (a *Bola) quietLine(s *Session, p *Progress, lvl, ct, cmb, kmax float64) bool {
+	if a.Basic || p.Quality == 0 {
+		return true
+	}
+	a.caches(s, p)
+	x0 := lvl - p.TimeMs
+	x1 := x0 - kmax*ct
+	r0 := p.SizeBits - p.Downloaded
+	if !(x1 > 1e-6*(1+math.Abs(x0))) || !(p.Downloaded > 0) || !(r0 > 0) {
+		return false
+	}
+	ap := a.av[p.Quality]
+	if x1 > ap*(1+1e-9)+1e-9 {
+		return true // the rule's "negative score" exit at every state
+	}
+	// The proof's own arithmetic need not be exact, only far from the
+	// margin: a reciprocal instead of divisions.
+	inv := (1 + 1e-9) / cmb
+	y0 := ap - x0
+	c2 := ct * cmb
+	for q := 0; q < p.Quality; q++ {
+		o := a.other[q]
+		if r0 <= o {
+			return true // other[q] grows with q: no candidate from here on
+		}
+		x := a.av[q] - x0
+		// q is a candidate only while o < Z = r0 − k·cmb
+		kq := (r0-o)*inv + 1e-9
+		if kq > kmax {
+			kq = kmax
+		}
+		// g(k) = (x + k·ct)(r0 − k·cmb) − (y0 + k·ct)·o = c0 + c1·k − c2·k²
+		c0 := x*r0 - y0*o
+		c1 := ct*r0 - cmb*x - ct*o
+		e := kq * ct
+		m := 1e-9*((math.Abs(x)+e)*r0+(math.Abs(y0)+e)*o) + 1e-6*(r0+o)
+		if c1 <= 0 {
+			if !(c0 < -m) { // maximum at k = 0
+				return false
+			}
+			continue
+		}
+		if c0+c1*kq < -m { // the linear part alone bounds g
+			continue
+		}
+		if c1 >= 2*c2*kq {
+			if !(c0+c1*kq-c2*kq*kq < -m) { // maximum at k = kq
+				return false
+			}
+			continue
+		}
+		// maximum at the vertex: c0 + c1²/(4·c2) < −m
+		if !(4*c2*(c0+m)+c1*c1 < 0) {
+			return false
+		}
+	}
+	return true
 }
 
 // caches refreshes the sizes of the alternatives (a function of the

@@ -147,6 +147,7 @@ type Session struct {
 	n, N    int
 	sizes   []float64 // N*n, bits
 	U       []float64
+	logChg  []float64 // n×n table of |ln(b[q]/b[k])|, nil for very long ladders
 	B       float64
 	gp      float64
 	periods []Period
@@ -183,6 +184,8 @@ type Session struct {
 	ttn, tnet   float64
 	sustainable int
 	hops        int // periods entered during the current operation
+	// 1 − latency/P for the latency effLat (nextPeriod's sustainable quality)
+	effLat, effFactor float64
 
 	est  estimator
 	hist [histLen]Sample
@@ -231,6 +234,15 @@ func NewSession(m Manifest, t *Trace, alg Algorithm, opt Options) (*Session, err
 	l0 := math.Log(s.kbps[0])
 	for q := range s.U {
 		s.U[q] = math.Log(s.kbps[q]) + (0 - l0)
+	}
+	if s.n <= 64 {
+		// |ln(b[q]/b[k])| for every pair, as play computes it
+		s.logChg = make([]float64, s.n*s.n)
+		for q := 0; q < s.n; q++ {
+			for k := 0; k < s.n; k++ {
+				s.logChg[q*s.n+k] = math.Abs(math.Log(s.kbps[q] / s.kbps[k]))
+			}
+		}
 	}
 	s.trName = t.Name
 	s.periods = t.Periods
@@ -313,6 +325,7 @@ func (s *Session) Reset(opt Options) error {
 	s.alg.Init(s)
 	// network initialisation (after the ABR is constructed, §2.3)
 	s.index, s.ttn, s.tnet, s.sustainable, s.hops = -1, 0, 0, -1, 0
+	s.effLat = math.NaN()
 	s.nextPeriod()
 	return nil
 }
@@ -396,7 +409,11 @@ func (s *Session) nextPeriod() {
 	}
 	p := &s.periods[s.index]
 	s.ttn = p.DurationMs
-	eff := p.Kbps * (1 - p.LatencyMs/s.P)
+	if p.LatencyMs != s.effLat {
+		// traces repeat a few latencies: keep 1 − latency/P for the last one
+		s.effLat, s.effFactor = p.LatencyMs, 1-p.LatencyMs/s.P
+	}
+	eff := p.Kbps * s.effFactor
 	q := 0
 	for k := 1; k < s.n; k++ {
 		if s.kbps[k] > eff {
@@ -532,6 +549,14 @@ type quietChecker interface {
 	quiet(s *Session, p *Progress, levelAtReq, g1, t1 float64) bool
 }
 
+// lineChecker is implemented by rules that can prove themselves silent
+// along the fast steps of one period: the states p.TimeMs + k·ct,
+// p.Downloaded + k·cmb for real k in [0, kmax], a tighter set than
+// quietChecker's box.
+type lineChecker interface {
+	quietLine(s *Session, p *Progress, levelAtReq, ct, cmb, kmax float64) bool
+}
+
 // proveSilent tries to prove that the abandonment rule answers "keep
 // downloading" for every state the download can reach before the current
 // trace period ends: time in [now, t1] and downloaded bits in [now, g1], with
@@ -610,7 +635,16 @@ func (s *Session) download(d *Download, size float64, idx, q int, levelAtReq flo
 				ct = cmb / w
 			}
 			if qc != nil && retry == 0 && w > 0 {
-				if ok, g1, t1 := s.proveSilent(qc, d, size, levelAtReq); ok {
+				ok, g1, t1 := false, 0.0, 0.0
+				if lq, isLine := qc.(lineChecker); isLine {
+					kmax := s.ttn/ct + 1
+					if ok = lq.quietLine(s, &d.Progress, levelAtReq, ct, cmb, kmax); ok {
+						g1, t1 = d.Downloaded+kmax*cmb, d.TimeMs+kmax*ct
+					}
+				} else {
+					ok, g1, t1 = s.proveSilent(qc, d, size, levelAtReq)
+				}
+				if ok {
 					// Proven silent up to the end of the period: run the fast
 					// steps in a register loop without calling the rule.
 					ttn, tnet, tm, got := s.ttn, s.tnet, d.TimeMs, d.Downloaded
@@ -700,7 +734,11 @@ func (s *Session) play(t float64) {
 		s.playedBitrate += s.kbps[q]
 		if s.lastPlayed >= 0 && q != s.lastPlayed {
 			s.totalBitrateChange += math.Abs(s.kbps[q] - s.kbps[s.lastPlayed])
-			s.totalLogBitrateChg += math.Abs(math.Log(s.kbps[q] / s.kbps[s.lastPlayed]))
+			if s.logChg != nil {
+				s.totalLogBitrateChg += s.logChg[q*s.n+s.lastPlayed]
+			} else {
+				s.totalLogBitrateChg += math.Abs(math.Log(s.kbps[q] / s.kbps[s.lastPlayed]))
+			}
 			s.switches++
 		}
 		s.lastPlayed = q
@@ -744,7 +782,11 @@ func (s *Session) processPending(now float64) {
 		if !p.hasEnd {
 			s.totalReaction += s.B
 		} else {
-			s.totalReaction += math.Min(s.B, p.end-p.start)
+			if d := p.end - p.start; d < s.B {
+				s.totalReaction += d
+			} else {
+				s.totalReaction += s.B
+			}
 		}
 		s.ph++
 	}
@@ -996,6 +1038,7 @@ func (s *Session) step1() error {
 type estimator struct {
 	sliding             bool
 	H, LH               []float64
+	wtOne               []float64 // Wt beyond which the bias correction 1 − 0.5^(Wt/H) is exactly 1
 	Et, El, aL          []float64
 	wlPow               [][]float64 // pow(0.5, k/LH[i]) for sample counts k, filled lazily
 	wlLH                []float64   // the LH each table was made for
@@ -1009,12 +1052,13 @@ type estimator struct {
 
 func (e *estimator) init(o Options, P float64) error {
 	e.sliding = o.Sliding
-	e.H, e.LH, e.Et, e.El, e.aL = e.H[:0], e.LH[:0], e.Et[:0], e.El[:0], e.aL[:0]
+	e.H, e.LH, e.Et, e.El, e.aL, e.wtOne = e.H[:0], e.LH[:0], e.Et[:0], e.El[:0], e.aL[:0], e.wtOne[:0]
 	for _, h := range o.HalfLives {
 		if !(h > 0) {
 			return fmt.Errorf("abr: half-life must be positive, got %v", h)
 		}
 		e.H = append(e.H, h*1000)
+		e.wtOne = append(e.wtOne, 55*h*1000*(1+1e-12))
 		e.LH = append(e.LH, h*1000/P)
 		e.Et = append(e.Et, 0)
 		e.El = append(e.El, 0)
@@ -1088,7 +1132,10 @@ func (e *estimator) push(dl, t, l float64) {
 	e.Wt += dl
 	e.Wl++
 	for i := range e.H {
-		ti := e.Et[i] / (1 - pow05(e.Wt/e.H[i]))
+		ti := e.Et[i]
+		if !(e.Wt >= e.wtOne[i]) {
+			ti /= 1 - pow05(e.Wt/e.H[i])
+		} // else pow(0.5, Wt/H) < 2^-54, so 1 − pow(0.5, Wt/H) is exactly 1
 		li := e.El[i] / (1 - e.powWl(i))
 		if i == 0 || ti < e.throughput {
 			e.throughput = ti

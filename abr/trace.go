@@ -40,12 +40,15 @@ func (t *Trace) Validate() error {
 	}
 	total, delivers := 0.0, false
 	for i, p := range t.Periods {
-		for _, f := range [...]struct {
-			n string
-			v float64
-		}{{"duration_ms", p.DurationMs}, {"bandwidth_kbps", p.Kbps}, {"latency_ms", p.LatencyMs}} {
-			if !(f.v >= 0) || math.IsInf(f.v, 0) {
-				return perr(t.Name, 0, fmt.Sprintf("period %d %s", i, f.n), ErrMalformed, "must be a finite non-negative number, got %v", f.v)
+		if !(p.DurationMs >= 0 && p.DurationMs <= math.MaxFloat64 && p.Kbps >= 0 && p.Kbps <= math.MaxFloat64 &&
+			p.LatencyMs >= 0 && p.LatencyMs <= math.MaxFloat64) {
+			for _, f := range [...]struct {
+				n string
+				v float64
+			}{{"duration_ms", p.DurationMs}, {"bandwidth_kbps", p.Kbps}, {"latency_ms", p.LatencyMs}} {
+				if !(f.v >= 0) || math.IsInf(f.v, 0) {
+					return perr(t.Name, 0, fmt.Sprintf("period %d %s", i, f.n), ErrMalformed, "must be a finite non-negative number, got %v", f.v)
+				}
 			}
 		}
 		total += p.DurationMs
