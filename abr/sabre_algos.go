@@ -572,6 +572,21 @@ func (a *Bola) quietLine(s *Session, p *Progress, lvl, ct, cmb, kmax float64) bo
 	if x1 > ap*(1+1e-9)+1e-9 {
 		return true // the rule's "negative score" exit at every state
 	}
+	// Quick test first: along the line the rule's own score (Ap − x)/Z only
+	// grows and each (Aq − x)/o_q is largest at the end (x = x1), so no
+	// candidate exists if every (Aq − x1)/o_q is below (Ap − x0)/r0.
+	if y := ap - x0; y > 0 {
+		quick := true
+		for q := 0; q < p.Quality && a.other[q] < r0; q++ {
+			if !((a.av[q]-x1)*r0 < y*a.other[q]*(1-1e-9)) {
+				quick = false
+				break
+			}
+		}
+		if quick {
+			return true
+		}
+	}
 	// The proof's own arithmetic need not be exact, only far from the
 	// margin: a reciprocal instead of divisions.
 	inv := (1 + 1e-9) / cmb
@@ -686,3 +701,4 @@ func pmax0(x float64) float64 {
 	}
 	return 0
 }
+

@@ -549,6 +549,50 @@ type quietChecker interface {
 	quiet(s *Session, p *Progress, levelAtReq, g1, t1 float64) bool
 }
 
+// fastSteps returns how many consecutive fast steps (cmb bits in ct ms each,
+// while more than cmb bits remain and cmb ≤ ttn·w) a download makes from
+// here, when that can be told exactly: ct = 50 and cmb an integer (integer
+// bandwidths, the common case), so ttn − 50·j is exact for every j, and
+// the download cannot end within the period (remaining bits exceed the
+// period's steps by a wide margin). Otherwise it returns 0 and the caller
+// steps one by one.
+func fastSteps(ttn, w, cmb, ct, left, kmax float64) int {
+	if ct != 50 || cmb != math.Trunc(cmb) || !(cmb < 1<<40) || !(ttn < 1<<40) {
+		return 0
+	}
+	ok := func(j int) bool { return cmb <= float64((ttn-float64(50*j))*w) }
+	j := int(ttn / 50)
+	for j >= 0 && !ok(j) {
+		j--
+	}
+	for ok(j + 1) {
+		j++
+	}
+	n := j + 1 // steps j = 0..n-1 pass the period test; state n fails it
+	if n <= 0 || float64(n) > kmax || !(left-float64(n)*cmb > 2*cmb+left*1e-9) {
+		return 0
+	}
+	return n
+}
+
+// addSteps returns x after n additions of c, one at a time, in float64,
+// for x > 0 and an integer c > 0: while the sum stays below the next power
+// of two above x every addition is exact (c is a multiple of the spacing of
+// floats there), so n of them are one exact addition of n·c; past that
+// boundary it adds one by one.
+func addSteps(x, c float64, n int) float64 {
+	nc := float64(n) * c
+	if x > 0 && x < 1<<52 && nc < 1<<52 {
+		if top := math.Float64frombits((math.Float64bits(x)>>52 + 1) << 52); x+nc < top {
+			return x + nc
+		}
+	}
+	for ; n > 0; n-- {
+		x += c
+	}
+	return x
+}
+
 // lineChecker is implemented by rules that can prove themselves silent
 // along the fast steps of one period: the states p.TimeMs + k·ct,
 // p.Downloaded + k·cmb for real k in [0, kmax], a tighter set than
@@ -636,18 +680,27 @@ func (s *Session) download(d *Download, size float64, idx, q int, levelAtReq flo
 			}
 			if qc != nil && retry == 0 && w > 0 {
 				ok, g1, t1 := false, 0.0, 0.0
+				kmax := s.ttn/ct + 1 // the proof covers steps 0..kmax
 				if lq, isLine := qc.(lineChecker); isLine {
-					kmax := s.ttn/ct + 1
 					if ok = lq.quietLine(s, &d.Progress, levelAtReq, ct, cmb, kmax); ok {
 						g1, t1 = d.Downloaded+kmax*cmb, d.TimeMs+kmax*ct
 					}
-				} else {
-					ok, g1, t1 = s.proveSilent(qc, d, size, levelAtReq)
+				} else if ok, g1, t1 = s.proveSilent(qc, d, size, levelAtReq); ok {
+					kmax = math.Min((g1-d.Downloaded)/cmb, (t1-d.TimeMs)/ct)
 				}
 				if ok {
 					// Proven silent up to the end of the period: run the fast
 					// steps in a register loop without calling the rule.
 					ttn, tnet, tm, got := s.ttn, s.tnet, d.TimeMs, d.Downloaded
+					if j := fastSteps(ttn, w, cmb, ct, size-got, kmax); j > 0 {
+						// j whole fast steps in closed form, bit for bit
+						s.ttn = ttn - float64(50*j)
+						s.tnet = addSteps(tnet, 50, j)
+						d.TimeMs = addSteps(tm, 50, j)
+						d.Downloaded = addSteps(got, cmb, j)
+						iter += j
+						break // the next step is a general one (its state is then checked)
+					}
 					for size-got > cmb && cmb <= float64(ttn*w) && got <= g1 && tm <= t1 {
 						ttn -= ct
 						tnet += ct
