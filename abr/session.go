@@ -549,6 +549,62 @@ type quietChecker interface {
 	quiet(s *Session, p *Progress, levelAtReq, g1, t1 float64) bool
 }
 
+// fastRun makes the fast steps that follow a proof (cmb bits in ct ms each,
+// while more than cmb bits remain and the step ends inside the period),
+// without calling the rule: whole in closed form when fastSteps can count
+// them exactly, else one by one while the state stays in the proven box
+// (Downloaded ≤ g1, TimeMs ≤ t1). It reports whether it stayed in the box.
+func (s *Session) fastRun(d *Download, w, cmb, ct, size, kmax, g1, t1 float64, iter *int) bool {
+	ttn, tnet, tm, got := s.ttn, s.tnet, d.TimeMs, d.Downloaded
+	if j := fastSteps(ttn, w, cmb, ct, size-got, kmax); j > 0 {
+		s.ttn = ttn - float64(50*j)
+		s.tnet = addSteps(tnet, 50, j)
+		d.TimeMs = addSteps(tm, 50, j)
+		d.Downloaded = addSteps(got, cmb, j)
+		*iter += j
+		return true
+	}
+	n := 0
+	for size-got > cmb && cmb <= float64(ttn*w) && got <= g1 && tm <= t1 {
+		ttn -= ct
+		tnet += ct
+		tm += ct
+		got += cmb
+		n++
+	}
+	*iter += n
+	s.ttn, s.tnet, d.TimeMs, d.Downloaded = ttn, tnet, tm, got
+	return got <= g1 && tm <= t1
+}
+
+// deliveryTime is how long the network, from its current state, takes to
+// deliver bits (the unstepped transfer, read-only), or false when that
+// spans more than 64 periods.
+func (s *Session) deliveryTime(bits float64) (float64, bool) {
+	i, left, total := s.index, s.ttn, 0.0
+	for n := 0; n < 64; n++ {
+		w := s.periods[i].Kbps
+		if tw := float64(left * w); bits <= tw {
+			return total + bits/w, true
+		} else {
+			total += left
+			bits -= tw
+		}
+		if i++; i == len(s.periods) {
+			i = 0
+		}
+		left = s.periods[i].DurationMs
+	}
+	return 0, false
+}
+
+// restChecker is implemented by rules that can prove themselves silent for
+// the rest of a download: every state with Downloaded in
+// [p.Downloaded, SizeBits] and TimeMs in [p.TimeMs, tEnd].
+type restChecker interface {
+	quietRest(s *Session, p *Progress, levelAtReq, tEnd float64) bool
+}
+
 // fastSteps returns how many consecutive fast steps (cmb bits in ct ms each,
 // while more than cmb bits remain and cmb ≤ ttn·w) a download makes from
 // here, when that can be told exactly: ct = 50 and cmb an integer (integer
@@ -647,8 +703,9 @@ func (s *Session) download(d *Download, size float64, idx, q int, levelAtReq flo
 	if s.opt.NoSkip || replOff != 0 {
 		qc = nil
 	}
-	cw, cmb, ct := -1.0, 0.0, 0.0 // fast-step size and time, cached for bandwidth cw
-	retry := 0                    // direct rule calls before the next proof attempt
+	cw, cmb, ct := -1.0, 0.0, 0.0   // fast-step size and time, cached for bandwidth cw
+	retry := 0                      // direct rule calls before the next proof attempt
+	rest, restTried := false, false // the rule is proven silent until the download ends
 	d.TTFBMs += s.latency()
 	d.TimeMs = d.TTFBMs
 	minTime, minSize := 50-d.TimeMs, 12000.0
@@ -678,7 +735,21 @@ func (s *Session) download(d *Download, size float64, idx, q int, levelAtReq flo
 				}
 				ct = cmb / w
 			}
+			if rest && w > 0 {
+				// proven silent until the download ends
+				s.fastRun(d, w, cmb, ct, size, math.Inf(1), math.Inf(1), math.Inf(1), &iter)
+				break
+			}
 			if qc != nil && retry == 0 && w > 0 {
+				if rq, ok := qc.(restChecker); ok && !restTried {
+					restTried = true
+					if tEnd, ok := s.deliveryTime(size - d.Downloaded); ok {
+						if rest = rq.quietRest(s, &d.Progress, levelAtReq, d.TimeMs+tEnd*(1+1e-9)+1e-3); rest {
+							s.fastRun(d, w, cmb, ct, size, math.Inf(1), math.Inf(1), math.Inf(1), &iter)
+							break
+						}
+					}
+				}
 				ok, g1, t1 := false, 0.0, 0.0
 				kmax := s.ttn/ct + 1 // the proof covers steps 0..kmax
 				if lq, isLine := qc.(lineChecker); isLine {
@@ -690,26 +761,8 @@ func (s *Session) download(d *Download, size float64, idx, q int, levelAtReq flo
 				}
 				if ok {
 					// Proven silent up to the end of the period: run the fast
-					// steps in a register loop without calling the rule.
-					ttn, tnet, tm, got := s.ttn, s.tnet, d.TimeMs, d.Downloaded
-					if j := fastSteps(ttn, w, cmb, ct, size-got, kmax); j > 0 {
-						// j whole fast steps in closed form, bit for bit
-						s.ttn = ttn - float64(50*j)
-						s.tnet = addSteps(tnet, 50, j)
-						d.TimeMs = addSteps(tm, 50, j)
-						d.Downloaded = addSteps(got, cmb, j)
-						iter += j
-						break // the next step is a general one (its state is then checked)
-					}
-					for size-got > cmb && cmb <= float64(ttn*w) && got <= g1 && tm <= t1 {
-						ttn -= ct
-						tnet += ct
-						tm += ct
-						got += cmb
-						iter++
-					}
-					s.ttn, s.tnet, d.TimeMs, d.Downloaded = ttn, tnet, tm, got
-					if got <= g1 && tm <= t1 {
+					// steps without calling the rule.
+					if s.fastRun(d, w, cmb, ct, size, kmax, g1, t1, &iter) {
 						break // the next step is a general one (its state is then checked)
 					}
 					continue // left the proven box (never expected): check this state
