@@ -550,35 +550,6 @@ func (a *Bola) quiet(s *Session, p *Progress, lvl, g1, t1 float64) bool {
 	return bolaQuiet(a.av, a.other, p.Quality, xl, xh, zl, zh)
 }
 
-// quietRest proves the rule silent for the rest of the download (time up
-// to tEnd). Whatever the bandwidth does, the buffer argument x only falls
-// and the remaining bits Z only fall, so the rule's own score (Ap − x)/Z
-// never drops below its value now, while each alternative's (Aq − x)/o_q
-// is at most its value at x = max(0, lvl − tEnd).
-func (a *Bola) quietRest(s *Session, p *Progress, lvl, tEnd float64) bool {
-	if a.Basic || p.Quality == 0 {
-		return true
-	}
-	a.caches(s, p)
-	x0 := pmax0(lvl - p.TimeMs)
-	x1 := pmax0(lvl - tEnd)
-	r0 := p.SizeBits - p.Downloaded
-	ap := a.av[p.Quality]
-	if x1 > ap*(1+1e-9)+1e-9 {
-		return true // the "negative score" exit at every state
-	}
-	y := ap - x0
-	if !(y > 0) || !(r0 > 0) {
-		return false
-	}
-	for q := 0; q < p.Quality && a.other[q] < r0; q++ {
-		if !((a.av[q]-x1)*r0 < y*a.other[q]*(1-1e-9)) {
-			return false
-		}
-	}
-	return true
-}
-
 // quietLine proves the rule silent at the states tm + k·ct, got + k·cmb
 // for real k in [0, kmax] (the fast steps of one trace period), where
 // tm, got are p.TimeMs, p.Downloaded. Along that line the buffer argument

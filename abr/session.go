@@ -577,34 +577,6 @@ func (s *Session) fastRun(d *Download, w, cmb, ct, size, kmax, g1, t1 float64, i
 	return got <= g1 && tm <= t1
 }
 
-// deliveryTime is how long the network, from its current state, takes to
-// deliver bits (the unstepped transfer, read-only), or false when that
-// spans more than 64 periods.
-func (s *Session) deliveryTime(bits float64) (float64, bool) {
-	i, left, total := s.index, s.ttn, 0.0
-	for n := 0; n < 64; n++ {
-		w := s.periods[i].Kbps
-		if tw := float64(left * w); bits <= tw {
-			return total + bits/w, true
-		} else {
-			total += left
-			bits -= tw
-		}
-		if i++; i == len(s.periods) {
-			i = 0
-		}
-		left = s.periods[i].DurationMs
-	}
-	return 0, false
-}
-
-// restChecker is implemented by rules that can prove themselves silent for
-// the rest of a download: every state with Downloaded in
-// [p.Downloaded, SizeBits] and TimeMs in [p.TimeMs, tEnd].
-type restChecker interface {
-	quietRest(s *Session, p *Progress, levelAtReq, tEnd float64) bool
-}
-
 // fastSteps returns how many consecutive fast steps (cmb bits in ct ms each,
 // while more than cmb bits remain and cmb ≤ ttn·w) a download makes from
 // here, when that can be told exactly: ct = 50 and cmb an integer (integer
@@ -703,9 +675,8 @@ func (s *Session) download(d *Download, size float64, idx, q int, levelAtReq flo
 	if s.opt.NoSkip || replOff != 0 {
 		qc = nil
 	}
-	cw, cmb, ct := -1.0, 0.0, 0.0   // fast-step size and time, cached for bandwidth cw
-	retry := 0                      // direct rule calls before the next proof attempt
-	rest, restTried := false, false // the rule is proven silent until the download ends
+	cw, cmb, ct := -1.0, 0.0, 0.0 // fast-step size and time, cached for bandwidth cw
+	retry := 0                    // direct rule calls before the next proof attempt
 	d.TTFBMs += s.latency()
 	d.TimeMs = d.TTFBMs
 	minTime, minSize := 50-d.TimeMs, 12000.0
@@ -735,21 +706,7 @@ func (s *Session) download(d *Download, size float64, idx, q int, levelAtReq flo
 				}
 				ct = cmb / w
 			}
-			if rest && w > 0 {
-				// proven silent until the download ends
-				s.fastRun(d, w, cmb, ct, size, math.Inf(1), math.Inf(1), math.Inf(1), &iter)
-				break
-			}
 			if qc != nil && retry == 0 && w > 0 {
-				if rq, ok := qc.(restChecker); ok && !restTried {
-					restTried = true
-					if tEnd, ok := s.deliveryTime(size - d.Downloaded); ok {
-						if rest = rq.quietRest(s, &d.Progress, levelAtReq, d.TimeMs+tEnd*(1+1e-9)+1e-3); rest {
-							s.fastRun(d, w, cmb, ct, size, math.Inf(1), math.Inf(1), math.Inf(1), &iter)
-							break
-						}
-					}
-				}
 				ok, g1, t1 := false, 0.0, 0.0
 				kmax := s.ttn/ct + 1 // the proof covers steps 0..kmax
 				if lq, isLine := qc.(lineChecker); isLine {
