@@ -52,4 +52,18 @@
 // ResetTrace reuse it. Sweeps (SweepSabre, SweepPensieve) run independent
 // sessions on a worker pool and give the same table for any number of
 // workers or shards. See BENCHMARKS.md for the figures.
+//
+// Stepped downloads are where Sabre spends its time (a rule call every
+// 50 ms of transfer). The engine keeps every step's floating-point
+// operations, in order, and saves work only where that provably changes
+// nothing: within one trace period the bandwidth is constant, so the
+// states a download passes through lie on a line; built-in rules prove
+// themselves silent along that line (for BOLA the rule's comparison is a
+// concave quadratic in the step count) and the calls are skipped; and the
+// period's 50 ms steps of 50·w bits are added in closed form, since
+// adding an integer to a float64 is exact until the sum crosses a power of
+// two (Options.NoSkip turns all of this off; TestSkipIsExact compares).
+// The EWMA weight 0.5^x comes from pow05, a table-driven 2^−x that is
+// correctly rounded in 99.9% of cases, like the C library's pow that Sabre
+// calls (math.Pow differs from it in about 10% of the estimator's inputs).
 package abr

@@ -587,27 +587,38 @@ func (a *Bola) quietLine(s *Session, p *Progress, lvl, ct, cmb, kmax float64) bo
 			return true
 		}
 	}
+	return quadQuiet(a.av, a.other, p.Quality, x0, r0, r0, ct, cmb, kmax, 0)
+}
+
+// quadQuiet proves g_q(k) = (Aq − x_k)·Z_k − (Ap − x_k)·o_q < 0, by a wide
+// margin, for every q < pq and real k in [0, kmax] with o_q < zk − k·cmb,
+// where x_k = x0 − k·ct and Z_k = rz − k·cmb: then no FP evaluation of the
+// rule's comparisons (Aq − x)/o_q > (Ap − x)/Z finds a candidate on the
+// line. g_q is a concave quadratic in k, so its maximum is exact to bound.
+// slack widens the margin by slack·|Aq − x| (Z known only to ±slack).
+func quadQuiet(av, other []float64, pq int, x0, rz, zk, ct, cmb, kmax, slack float64) bool {
 	// The proof's own arithmetic need not be exact, only far from the
 	// margin: a reciprocal instead of divisions.
 	inv := (1 + 1e-9) / cmb
+	ap := av[pq]
 	y0 := ap - x0
 	c2 := ct * cmb
-	for q := 0; q < p.Quality; q++ {
-		o := a.other[q]
-		if r0 <= o {
+	for q := 0; q < pq; q++ {
+		o := other[q]
+		if zk <= o {
 			return true // other[q] grows with q: no candidate from here on
 		}
-		x := a.av[q] - x0
-		// q is a candidate only while o < Z = r0 − k·cmb
-		kq := (r0-o)*inv + 1e-9
+		x := av[q] - x0
+		// q is a candidate only while o < Z
+		kq := (zk-o)*inv + 1e-9
 		if kq > kmax {
 			kq = kmax
 		}
-		// g(k) = (x + k·ct)(r0 − k·cmb) − (y0 + k·ct)·o = c0 + c1·k − c2·k²
-		c0 := x*r0 - y0*o
-		c1 := ct*r0 - cmb*x - ct*o
+		// g(k) = (x + k·ct)(rz − k·cmb) − (y0 + k·ct)·o = c0 + c1·k − c2·k²
+		c0 := x*rz - y0*o
+		c1 := ct*rz - cmb*x - ct*o
 		e := kq * ct
-		m := 1e-9*((math.Abs(x)+e)*r0+(math.Abs(y0)+e)*o) + 1e-6*(r0+o)
+		m := 1e-9*((math.Abs(x)+e)*math.Abs(rz)+(math.Abs(y0)+e)*o) + 1e-6*(zk+o) + (math.Abs(x)+e)*slack
 		if c1 <= 0 {
 			if !(c0 < -m) { // maximum at k = 0
 				return false
@@ -629,6 +640,39 @@ func (a *Bola) quietLine(s *Session, p *Progress, lvl, ct, cmb, kmax float64) bo
 		}
 	}
 	return true
+}
+
+// quietLine for BOLA-E: the buffer argument x = lvl − tm + placeholder −
+// ttfb is linear along the line; the size argument Z = remain − ttfb·r,
+// with r = got/(tm − ttfb) monotone along the line, is linear up to
+// ttfb·(rmax − rmin), which widens the margin.
+func (a *BolaE) quietLine(s *Session, p *Progress, lvl, ct, cmb, kmax float64) bool {
+	if p.Quality == 0 {
+		return true
+	}
+	a.caches(s, p)
+	tt := p.TTFBMs
+	d0 := p.TimeMs - tt
+	e := kmax * ct
+	x0 := lvl - p.TimeMs + a.placeholder - tt
+	if !(lvl-p.TimeMs-e > 1e-6*(1+math.Abs(lvl))) || !(x0-e > 1e-6*(1+math.Abs(x0))) || !(d0 > 0) || !(p.Downloaded > 0) {
+		return false // the buffer (or its projection) could clamp at 0
+	}
+	r0 := p.Downloaded / d0
+	r1 := (p.Downloaded + kmax*cmb) / (d0 + e)
+	rmin, rmax := math.Min(r0, r1)*(1-1e-12), math.Max(r0, r1)*(1+1e-12)
+	rem := p.SizeBits - p.Downloaded
+	dmin, dmax := tt*rmin, tt*rmax
+	return quadQuiet(a.av, a.other, p.Quality, x0, rem-(dmin+dmax)/2, rem-dmin, ct, cmb, kmax, (dmax-dmin)/2+1e-9*rem)
+}
+
+// quietLine for DYNAMICDASH: BOLA-E's line proof while BOLA-E is active,
+// else THROUGHPUT's box proof on the line's bounding box.
+func (a *DynamicDash) quietLine(s *Session, p *Progress, lvl, ct, cmb, kmax float64) bool {
+	if a.isBola {
+		return a.bola.quietLine(s, p, lvl, ct, cmb, kmax)
+	}
+	return a.tput.quiet(s, p, lvl, p.Downloaded+kmax*cmb, p.TimeMs+kmax*ct)
 }
 
 // caches refreshes the sizes of the alternatives (a function of the
