@@ -124,10 +124,16 @@ func (a *Bola) Decide(s *Session, i int) (int, float64) {
 		}
 		a.vp = (bv - s.P) / (a.u[s.n-1] + a.gp)
 	}
+	if a.aVp != a.vp {
+		for q := range a.u {
+			a.av[q] = float64(a.vp * (a.gp + a.u[q]))
+		}
+		a.aVp = a.vp
+	}
 	L := s.BufferLevel()
 	q, best := 0, math.Inf(-1)
 	for k := 0; k < s.n; k++ {
-		sc := (float64(a.vp*(a.u[k]+a.gp)) - L) / s.kbps[k]
+		sc := (a.av[k] - L) / s.kbps[k] // av[k] = Vp·(u[k] + γp)
 		if k == 0 || sc > best {
 			q, best = k, sc
 		}

@@ -589,7 +589,7 @@ func fastSteps(ttn, w, cmb, ct, left, kmax float64) int {
 		return 0
 	}
 	ok := func(j int) bool { return cmb <= float64((ttn-float64(50*j))*w) }
-	j := int(ttn / 50)
+	j := int(ttn * 0.02) // ≈ ttn/50; corrected below
 	for j >= 0 && !ok(j) {
 		j--
 	}
