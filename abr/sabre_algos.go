@@ -124,12 +124,7 @@ func (a *Bola) Decide(s *Session, i int) (int, float64) {
 		}
 		a.vp = (bv - s.P) / (a.u[s.n-1] + a.gp)
 	}
-	if a.aVp != a.vp {
-		for q := range a.u {
-			a.av[q] = float64(a.vp * (a.gp + a.u[q]))
-		}
-		a.aVp = a.vp
-	}
+	a.refreshAV()
 	L := s.BufferLevel()
 	q, best := 0, math.Inf(-1)
 	for k := 0; k < s.n; k++ {
@@ -162,17 +157,22 @@ func (a *Bola) Decide(s *Session, i int) (int, float64) {
 // caches refreshes Vp·(gp + u[q]) (a function of Vp) and the sizes of the
 // alternatives (a function of the download).
 func (a *Bola) caches(s *Session, p *Progress) {
-	if a.aVp != a.vp {
-		for q := range a.u {
-			a.av[q] = float64(a.vp * (a.gp + a.u[q]))
-		}
-		a.aVp = a.vp
-	}
+	a.refreshAV()
 	if p.SizeBits != a.oSize || p.Quality != a.oQ {
 		for q := 0; q < p.Quality; q++ {
 			a.other[q] = p.SizeBits * s.kbps[q] / s.kbps[p.Quality]
 		}
 		a.oSize, a.oQ = p.SizeBits, p.Quality
+	}
+}
+
+// refreshAV recomputes av[q] = Vp·(γp + u[q]) after Vp changed.
+func (a *Bola) refreshAV() {
+	if a.aVp != a.vp {
+		for q := range a.u {
+			a.av[q] = float64(a.vp * (a.gp + a.u[q]))
+		}
+		a.aVp = a.vp
 	}
 }
 
@@ -507,55 +507,6 @@ func (a *DynamicDash) Abandon(s *Session, p *Progress, bl float64) int {
 	return a.tput.Abandon(s, p, bl)
 }
 
-// bolaQuiet bounds g = (Aq − x)·Z − (Ap − x)·o_q over x ∈ [xl, xh] and
-// Z ∈ [zl, zh]; a candidate q needs o_q < Z and g > 0. It reports whether
-// g < 0 by a wide margin for every q < pq (so no FP evaluation of the rule's
-// comparisons can find a candidate).
-func bolaQuiet(av, other []float64, pq int, xl, xh, zl, zh float64) bool {
-	ap := av[pq]
-	for q := 0; q < pq; q++ {
-		o := other[q]
-		if zh <= o {
-			return true // other[q] grows with q: no candidate from here on
-		}
-		aq := av[q]
-		// g = (aq − x)·Z + x·o − ap·o. For a candidate Z > o, so g falls
-		// as x grows (slope o − Z < 0): its maximum over the box is at
-		// x = xl, and then at the Z end picked by the sign of aq − xl.
-		z := zh
-		if aq < xl {
-			z = zl
-			if o > z {
-				z = o
-			}
-		}
-		ub := (aq-xl)*z + xl*o - ap*o
-		scale := math.Abs(aq)*zh + xh*zh + math.Abs(ap)*o + xh*o
-		if !(ub < -1e-9*scale-1e-300) {
-			return false
-		}
-	}
-	return true
-}
-
-func (a *Bola) quiet(s *Session, p *Progress, lvl, g1, t1 float64) bool {
-	if a.Basic || p.Quality == 0 {
-		return true
-	}
-	a.caches(s, p)
-	xh := pmax0(lvl - p.TimeMs)
-	xl := pmax0(lvl - t1)
-	zh := p.SizeBits - p.Downloaded
-	zl := p.SizeBits - g1
-	if zl < 0 || !(p.Downloaded > 0) {
-		return false
-	}
-	if xl > a.av[p.Quality]*(1+1e-9)+1e-9 {
-		return true // the rule's "negative score" exit
-	}
-	return bolaQuiet(a.av, a.other, p.Quality, xl, xh, zl, zh)
-}
-
 // quietLine proves the rule silent at the states tm + k·ct, got + k·cmb
 // for real k in [0, kmax] (the fast steps of one trace period), where
 // tm, got are p.TimeMs, p.Downloaded. Along that line the buffer argument
@@ -692,38 +643,6 @@ func (a *BolaE) caches(s *Session, p *Progress) {
 	}
 }
 
-func (a *BolaE) quiet(s *Session, p *Progress, lvl, g1, t1 float64) bool {
-	if p.Quality == 0 {
-		return true
-	}
-	a.caches(s, p)
-	ph, tt := a.placeholder, p.TTFBMs
-	xh := pmax0(pmax0(lvl-p.TimeMs) + ph - tt)
-	xl := pmax0(pmax0(lvl-t1) + ph - tt)
-	// r = downloaded/(time − ttfb) is a ratio of two increasing linear
-	// functions of the step count, so its extremes are at the two ends.
-	d0, d1 := p.TimeMs-tt, t1-tt
-	if !(d0 > 0) || !(p.Downloaded > 0) {
-		return false
-	}
-	r0 := p.Downloaded / d0
-	r1 := g1 / d1
-	r1b := p.Downloaded / d1 // lower corner, covers the slack in g1/t1
-	r0b := g1 / d0           // upper corner
-	rmin := math.Min(math.Min(r0, r1), r1b) * (1 - 1e-12)
-	rmax := math.Max(math.Max(r0, r1), r0b) * (1 + 1e-12)
-	zh := p.SizeBits - p.Downloaded - tt*rmin
-	zl := p.SizeBits - g1 - tt*rmax
-	return bolaQuiet(a.av, a.other, p.Quality, xl, xh, zl, zh)
-}
-
-func (a *DynamicDash) quiet(s *Session, p *Progress, lvl, g1, t1 float64) bool {
-	if a.isBola {
-		return a.bola.quiet(s, p, lvl, g1, t1)
-	}
-	return a.tput.quiet(s, p, lvl, g1, t1)
-}
-
 // quiet for ThroughputRule: the rule can only fire at or after 500 ms and
 // when time + eta > 1.8·P, where eta = (size − got)·(time − ttfb)/got grows
 // with time and shrinks with got, so the box's worst corner bounds it.
@@ -740,14 +659,4 @@ func (a *Throughput) quiet(s *Session, p *Progress, lvl, g1, t1 float64) bool {
 
 func (a *Dynamic) quiet(s *Session, p *Progress, lvl, g1, t1 float64) bool {
 	return a.tput.quiet(s, p, lvl, g1, t1)
-}
-
-// pmax0 is max(0, x) for the bounds (NaN becomes 0, which only makes a
-// proof fail elsewhere, never succeed wrongly, since NaN comparisons are
-// false).
-func pmax0(x float64) float64 {
-	if x > 0 {
-		return x
-	}
-	return 0
 }

@@ -672,8 +672,9 @@ func (s *Session) download(d *Download, size float64, idx, q int, levelAtReq flo
 		return s.stuck()
 	}
 	qc, _ := s.ab.(quietChecker)
+	lc, _ := s.ab.(lineChecker)
 	if s.opt.NoSkip || replOff != 0 {
-		qc = nil
+		qc, lc = nil, nil
 	}
 	cw, cmb, ct := -1.0, 0.0, 0.0 // fast-step size and time, cached for bandwidth cw
 	retry := 0                    // direct rule calls before the next proof attempt
@@ -706,11 +707,11 @@ func (s *Session) download(d *Download, size float64, idx, q int, levelAtReq flo
 				}
 				ct = cmb / w
 			}
-			if qc != nil && retry == 0 && w > 0 {
+			if (lc != nil || qc != nil) && retry == 0 && w > 0 {
 				ok, g1, t1 := false, 0.0, 0.0
 				kmax := s.ttn/ct + 1 // the proof covers steps 0..kmax
-				if lq, isLine := qc.(lineChecker); isLine {
-					if ok = lq.quietLine(s, &d.Progress, levelAtReq, ct, cmb, kmax); ok {
+				if lc != nil {
+					if ok = lc.quietLine(s, &d.Progress, levelAtReq, ct, cmb, kmax); ok {
 						g1, t1 = d.Downloaded+kmax*cmb, d.TimeMs+kmax*ct
 					}
 				} else if ok, g1, t1 = s.proveSilent(qc, d, size, levelAtReq); ok {
