@@ -1,6 +1,7 @@
 package abr
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"math"
@@ -243,5 +244,17 @@ func TestRegisterTraceFormat(t *testing.T) {
 	}
 	if _, err := ParseTrace([]byte("kbps-per-second\nfast\n"), "y", 0); err == nil || !strings.Contains(err.Error(), "y:2") {
 		t.Fatalf("err = %v", err)
+	}
+}
+
+// A Manifest built in code gets the same ladder checks as a parsed one.
+func TestUnsortedLadderRejected(t *testing.T) {
+	for _, kb := range [][]float64{{1500, 500, 4000}, {500, 500, 4000}, {0, 500, 4000}, {500, math.NaN(), 4000}} {
+		m := smallLadder(3)
+		m.Kbps = kb
+		_, err := NewSession(m, constTrace(1000, 10), NewThroughput(Config{}), Options{})
+		if !errors.Is(err, ErrMalformed) || !strings.Contains(err.Error(), "ascending") {
+			t.Errorf("%v: err = %v", kb, err)
+		}
 	}
 }

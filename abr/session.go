@@ -210,6 +210,12 @@ func NewSession(m Manifest, t *Trace, alg Algorithm, opt Options) (*Session, err
 	if len(kb) == 0 {
 		return nil, ErrEmptyLadder
 	}
+	for q, b := range kb {
+		if !(b > 0) || (q > 0 && !(b > kb[q-1])) {
+			// the models (and the sustainable-quality search) rely on it
+			return nil, fmt.Errorf("%w: bitrates must be positive and strictly ascending (%v at level %d)", ErrMalformed, b, q)
+		}
+	}
 	s := &Session{alg: alg}
 	s.P = m.SegmentDuration()
 	if !(s.P > 0) {
@@ -414,12 +420,17 @@ func (s *Session) nextPeriod() {
 		s.effLat, s.effFactor = p.LatencyMs, 1-p.LatencyMs/s.P
 	}
 	eff := p.Kbps * s.effFactor
-	q := 0
-	for k := 1; k < s.n; k++ {
-		if s.kbps[k] > eff {
-			break
-		}
-		q = k
+	// the highest q with kbps[q] ≤ eff (0 if none), searched from the last
+	// period's answer: consecutive periods mostly sustain the same quality
+	q := s.sustainable
+	if q < 0 {
+		q = 0
+	}
+	for q > 0 && s.kbps[q] > eff {
+		q--
+	}
+	for q+1 < s.n && s.kbps[q+1] <= eff {
+		q++
 	}
 	if s.sustainable >= 0 && q != s.sustainable {
 		s.advertise(q, s.sustainable)
