@@ -567,7 +567,7 @@ type quietChecker interface {
 // (Downloaded ≤ g1, TimeMs ≤ t1). It reports whether it stayed in the box.
 func (s *Session) fastRun(d *Download, w, cmb, ct, size, kmax, g1, t1 float64, iter *int) bool {
 	ttn, tnet, tm, got := s.ttn, s.tnet, d.TimeMs, d.Downloaded
-	if j := fastSteps(ttn, w, cmb, ct, size-got, kmax); j > 0 {
+	if j := fastSteps(ttn, w, cmb, ct, got, size, kmax); j > 0 {
 		s.ttn = ttn - float64(50*j)
 		s.tnet = addSteps(tnet, 50, j)
 		d.TimeMs = addSteps(tm, 50, j)
@@ -589,13 +589,14 @@ func (s *Session) fastRun(d *Download, w, cmb, ct, size, kmax, g1, t1 float64, i
 }
 
 // fastSteps returns how many consecutive fast steps (cmb bits in ct ms each,
-// while more than cmb bits remain and cmb ≤ ttn·w) a download makes from
-// here, when that can be told exactly: ct = 50 and cmb an integer (integer
-// bandwidths, the common case), so ttn − 50·j is exact for every j, and
-// the download cannot end within the period (remaining bits exceed the
-// period's steps by a wide margin). Otherwise it returns 0 and the caller
-// steps one by one.
-func fastSteps(ttn, w, cmb, ct, left, kmax float64) int {
+// while more than cmb bits remain and cmb ≤ ttn·w) a download that has got
+// of size bits makes from here, when that can be told exactly: ct = 50 and
+// cmb an integer (integer bandwidths, the common case), so ttn − 50·j is
+// exact for every j and, while got + j·cmb stays below the next power of
+// two above got, so is every partial sum of the downloaded bits (addSteps),
+// which makes both loop tests exact to evaluate for any j. Otherwise it
+// returns 0 and the caller steps one by one.
+func fastSteps(ttn, w, cmb, ct, got, size, kmax float64) int {
 	if ct != 50 || cmb != math.Trunc(cmb) || !(cmb < 1<<40) || !(ttn < 1<<40) {
 		return 0
 	}
@@ -608,7 +609,35 @@ func fastSteps(ttn, w, cmb, ct, left, kmax float64) int {
 		j++
 	}
 	n := j + 1 // steps j = 0..n-1 pass the period test; state n fails it
-	if n <= 0 || float64(n) > kmax || !(left-float64(n)*cmb > 2*cmb+left*1e-9) {
+	if n <= 0 {
+		return 0
+	}
+	if left := size - got; !(left-float64(n)*cmb > 2*cmb+left*1e-9) {
+		// The download may end in this period: count the states with more
+		// than cmb bits left, evaluated on the exact partial sums.
+		if !(got > 0 && got < 1<<52 && left < 1<<52) {
+			return 0
+		}
+		top := math.Float64frombits((math.Float64bits(got)>>52 + 1) << 52)
+		more := func(j int) bool { return size-(got+float64(j)*cmb) > cmb }
+		j := int(left/cmb) - 1
+		if j > n {
+			j = n
+		}
+		for j >= 0 && !more(j) {
+			j--
+		}
+		for j < n && more(j+1) {
+			j++
+		}
+		if m := j + 1; m < n {
+			n = m
+		}
+		if n <= 0 || !(got+float64(n)*cmb < top) {
+			return 0
+		}
+	}
+	if float64(n) > kmax {
 		return 0
 	}
 	return n
