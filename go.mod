@@ -3,19 +3,22 @@ module github.com/streamkit-go/streamkit
 go 1.26
 
 require (
-	github.com/Eyevinn/dash-mpd v0.17.0 // indirect
-	github.com/Eyevinn/hls-m3u8 v0.6.1 // indirect
-	github.com/Eyevinn/mp4ff v0.56.0 // indirect
+	github.com/Eyevinn/dash-mpd v0.17.0
+	github.com/Eyevinn/hls-m3u8 v0.6.1
+	github.com/Eyevinn/mp4ff v0.56.0
+	github.com/asticode/go-astits v1.15.0
+	github.com/bluenviron/mediacommon/v2 v2.9.1
+	github.com/schollz/progressbar/v3 v3.19.1
+	github.com/spf13/cobra v1.10.2
+	github.com/spf13/pflag v1.0.9
+	golang.org/x/term v0.44.0
+)
+
+require (
 	github.com/asticode/go-astikit v0.30.0 // indirect
-	github.com/asticode/go-astits v1.15.0 // indirect
 	github.com/barkimedes/go-deepcopy v0.0.0-20220514131651-17c30cfc62df // indirect
-	github.com/bluenviron/mediacommon/v2 v2.9.1 // indirect
 	github.com/inconshreveable/mousetrap v1.1.0 // indirect
 	github.com/mitchellh/colorstring v0.0.0-20190213212951-d06e56a500db // indirect
 	github.com/rivo/uniseg v0.4.7 // indirect
-	github.com/schollz/progressbar/v3 v3.19.1 // indirect
-	github.com/spf13/cobra v1.10.2 // indirect
-	github.com/spf13/pflag v1.0.9 // indirect
 	golang.org/x/sys v0.46.0 // indirect
-	golang.org/x/term v0.44.0 // indirect
 )

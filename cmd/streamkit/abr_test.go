@@ -2,7 +2,6 @@ package main
 
 import (
 	"bufio"
-	"bytes"
 	"math"
 	"os"
 	"path/filepath"
@@ -16,12 +15,7 @@ const abrTestdata = "../../testdata/abr"
 // abrRunCLI runs the streamkit command line in-process.
 func abrRunCLI(t *testing.T, args ...string) (string, error) {
 	t.Helper()
-	var out bytes.Buffer
-	rootCmd.SetOut(&out)
-	rootCmd.SetErr(&out)
-	rootCmd.SetArgs(args)
-	err := rootCmd.Execute()
-	return out.String(), err
+	return runCLI(t, args...)
 }
 
 // TestAbrSabreCLIReference runs every Sabre example of MODELS.md §5 through
@@ -237,6 +231,3 @@ func TestAbrRunAndPensieveCLI(t *testing.T) {
 		t.Errorf("abr pensieve output:\n%s", out)
 	}
 }
-
-// runCLI is kept for the other tests of package main that call it.
-func runCLI(t *testing.T, args ...string) (string, error) { return abrRunCLI(t, args...) }

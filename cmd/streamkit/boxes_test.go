@@ -10,12 +10,7 @@ import (
 
 func runBoxesCLI(t *testing.T, args ...string) (string, error) {
 	t.Helper()
-	var out bytes.Buffer
-	rootCmd.SetOut(&out)
-	rootCmd.SetErr(&out)
-	rootCmd.SetArgs(append([]string{"boxes"}, args...))
-	err := rootCmd.Execute()
-	return out.String(), err
+	return runCLI(t, append([]string{"boxes"}, args...)...)
 }
 
 func TestBoxesCLI(t *testing.T) {

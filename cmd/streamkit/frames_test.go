@@ -9,28 +9,15 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/spf13/pflag"
 	"github.com/streamkit-go/streamkit/sample"
 )
 
 const gopTestdata = "../../testdata/media"
 
-// runGOPCLI runs `streamkit NAME args...` in-process with the command's
-// flags reset to their defaults first (cobra keeps flag values between
-// Execute calls).
+// runGOPCLI runs `streamkit NAME args...` in-process.
 func runGOPCLI(t *testing.T, args ...string) (string, error) {
 	t.Helper()
-	for _, c := range rootCmd.Commands() {
-		if c.Name() == args[0] {
-			c.Flags().VisitAll(func(f *pflag.Flag) { _ = f.Value.Set(f.DefValue); f.Changed = false })
-		}
-	}
-	var out bytes.Buffer
-	rootCmd.SetOut(&out)
-	rootCmd.SetErr(&out)
-	rootCmd.SetArgs(args)
-	err := rootCmd.Execute()
-	return out.String(), err
+	return runCLI(t, args...)
 }
 
 // TestFramesJSONMatchesFFprobe checks `streamkit frames --json` against the

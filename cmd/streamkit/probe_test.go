@@ -12,13 +12,7 @@ import (
 // runCLI runs the root command with args and returns what it printed.
 func runProbeCLI(t *testing.T, args ...string) (string, error) {
 	t.Helper()
-	var out bytes.Buffer
-	rootCmd.SetOut(&out)
-	rootCmd.SetErr(&out)
-	rootCmd.SetArgs(args)
-	defer rootCmd.SetArgs(nil)
-	err := rootCmd.Execute()
-	return out.String(), err
+	return runCLI(t, args...)
 }
 
 func TestProbeCLIJSONMatchesPackage(t *testing.T) {
