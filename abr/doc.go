@@ -39,7 +39,9 @@
 // (segment duration, bitrates, segment count, segment sizes), so a packaged
 // HLS or DASH presentation can be simulated from another package. Readers
 // are provided for Sabre movie JSON (ReadSabreManifest) and Pensieve's
-// video_size_N files (LoadVideoSizes). Traces are read from Sabre JSON,
+// video_size_N files (LoadVideoSizes); LoadManifest picks one, and
+// RegisterManifestFormat adds a file extension (the streamkit command
+// registers .m3u8 and .mpd with the hls and dash packages' ReadLadder). Traces are read from Sabre JSON,
 // Pensieve cooked text, Mahimahi packet-delivery files and plain CSV
 // (time_s,kbps[,latency_ms]); LoadTrace picks the format from the content,
 // and RegisterTraceFormat plugs in another one.

@@ -305,11 +305,33 @@ func clip(s string) string {
 	return s
 }
 
-// LoadManifest reads a Sabre movie JSON file, or a directory of Pensieve
-// video_size_N files (Pensieve's ladder, 4 s chunks).
+// ManifestLoader reads the Manifest stored at path.
+type ManifestLoader func(path string) (Manifest, error)
+
+// manifestFormats maps a lower-case file extension (".m3u8") to its loader.
+var manifestFormats = map[string]ManifestLoader{}
+
+// RegisterManifestFormat makes LoadManifest (and so the Sabre -m option and
+// sweeps) read files whose name ends in ext (".m3u8", ".mpd"; compared
+// without regard to case) with load. Package abr imports no container or
+// manifest package: whoever links one registers it. The streamkit command
+// registers the packaged HLS and DASH readers (hls.ReadLadder,
+// dash.ReadLadder). A later registration for the same ext replaces the
+// earlier one. It is meant for init functions, not for concurrent use with
+// LoadManifest.
+func RegisterManifestFormat(ext string, load ManifestLoader) {
+	manifestFormats[strings.ToLower(ext)] = load
+}
+
+// LoadManifest reads a manifest: a directory of Pensieve video_size_N files
+// (Pensieve's ladder, 4 s chunks), a file whose extension was registered
+// with RegisterManifestFormat, or else a Sabre movie JSON file.
 func LoadManifest(path string) (Manifest, error) {
 	if st, err := os.Stat(path); err == nil && st.IsDir() {
 		return LoadVideoSizes(path, nil)
+	}
+	if load := manifestFormats[strings.ToLower(filepath.Ext(path))]; load != nil {
+		return load(path)
 	}
 	return LoadSabreManifest(path)
 }

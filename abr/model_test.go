@@ -258,3 +258,39 @@ func TestUnsortedLadderRejected(t *testing.T) {
 		}
 	}
 }
+
+// TestRegisterManifestFormat: LoadManifest dispatches on the registered
+// extension (any case), so Sabre's -m and sweeps read that format too,
+// and leaves Sabre JSON and video_size_N directories to the built-ins.
+func TestRegisterManifestFormat(t *testing.T) {
+	ladder := &Ladder{SegmentMs: 2000, Kbps: []float64{100, 400}, Sizes: [][]float64{{2e5, 8e5}, {2e5, 8e5}}}
+	var got []string
+	RegisterManifestFormat(".TestFmt", func(path string) (Manifest, error) {
+		got = append(got, path)
+		if strings.Contains(path, "broken") {
+			return nil, fmt.Errorf("testfmt: %s: broken", path)
+		}
+		return ladder, nil
+	})
+	defer delete(manifestFormats, ".testfmt")
+	m, err := LoadManifest("x/movie.testfmt")
+	if err != nil || m != Manifest(ladder) {
+		t.Fatalf("registered format: %v, %v", m, err)
+	}
+	run, err := PrepareSabre(&SabreArgs{Movie: "y/MOVIE.TESTFMT"})
+	if err != nil || run.Manifest != Manifest(ladder) {
+		t.Fatalf("PrepareSabre -m with a registered format: %v", err)
+	}
+	if _, err := LoadManifest("z/broken.testfmt"); err == nil || !strings.Contains(err.Error(), "broken.testfmt") {
+		t.Errorf("loader error lost: %v", err)
+	}
+	if want := []string{"x/movie.testfmt", "y/MOVIE.TESTFMT", "z/broken.testfmt"}; fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("loader called with %v, want %v", got, want)
+	}
+	if m, err := LoadManifest(filepath.Join(testdataDir, "sabre", "bbb.json")); err != nil || m.NumSegments() == 0 {
+		t.Errorf("Sabre JSON after registration: %v", err)
+	}
+	if len(got) != 3 {
+		t.Errorf("Sabre JSON went to the registered loader")
+	}
+}

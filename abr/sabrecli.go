@@ -12,7 +12,7 @@ import (
 type SabreArgs struct {
 	Network      string    // -n (default network.json)
 	NetMult      float64   // -nm (default 1)
-	Movie        string    // -m (default movie.json)
+	Movie        string    // -m (default movie.json): a Sabre movie JSON, or anything LoadManifest reads
 	MovieLenS    float64   // -ml seconds, 0 = none
 	Algorithm    string    // -a (default bolae)
 	Basic        bool      // -ab
@@ -94,7 +94,8 @@ var sabreFlags = []sabreFlag{
 const SabreUsage = `options (as in Sabre's sabre.py):
   -n, --network FILE          network trace (default network.json)
   -nm, --network-multiplier X multiply every bandwidth by X (default 1)
-  -m, --movie FILE            movie manifest (default movie.json)
+  -m, --movie FILE            movie manifest (default movie.json); also a video_size_N
+                              directory or a registered format (streamkit: .m3u8, .mpd)
   -ml, --movie-length SECONDS repeat/cut the movie to this length
   -a, --abr NAME              throughput, bola, bolae (default), dynamic, dynamicdash, or any registered algorithm
   -ab, --abr-basic            BOLA-BASIC (bola, dynamic)
@@ -208,7 +209,8 @@ type SabreRun struct {
 	Manifest Manifest
 }
 
-// PrepareSabre validates the options and loads the movie.
+// PrepareSabre validates the options and loads the movie with LoadManifest
+// (a Sabre movie JSON; also a video_size_N directory or a registered format).
 func PrepareSabre(args *SabreArgs) (*SabreRun, error) {
 	c := args.withDefaults()
 	if !(c.BufferS > 0) {
@@ -217,13 +219,12 @@ func PrepareSabre(args *SabreArgs) (*SabreRun, error) {
 	if _, err := New(c.Algorithm, Config{}); err != nil {
 		return nil, err
 	}
-	m, err := LoadSabreManifest(c.Movie)
+	man, err := LoadManifest(c.Movie)
 	if err != nil {
 		return nil, err
 	}
-	var man Manifest = m
 	if c.MovieLenS > 0 {
-		man = WithLength(m, c.MovieLenS*1000)
+		man = WithLength(man, c.MovieLenS*1000)
 	}
 	return &SabreRun{Args: c, Manifest: man}, nil
 }

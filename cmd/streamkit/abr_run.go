@@ -25,7 +25,9 @@ semantics) with streamkit's defaults: a 30 s buffer cap, playback starting once
 --startup seconds are buffered, and an optional fixed per-request latency on top
 of the trace's own. Traces may be Sabre JSON, Pensieve cooked text, Mahimahi
 packet-delivery files or CSV (time_s,kbps[,latency_ms]); the manifest a Sabre
-movie JSON or a directory of Pensieve video_size_N files.
+movie JSON, a directory of Pensieve video_size_N files, or what 'streamkit
+package' wrote: an HLS multivariant playlist (.m3u8) or a DASH MPD (.mpd), with
+the segment sizes read from the files or byte ranges on disk.
 
 Algorithms: ` + strings.Join(abr.Names(), ", "),
 	Example: `  streamkit abr run --trace ../shared/abr/sabre/3Glogs/report.2010-09-13_1046CEST.json \
@@ -35,12 +37,10 @@ Algorithms: ` + strings.Join(abr.Names(), ", "),
 		if abrRunF.trace == "" || abrRunF.manifest == "" {
 			return fmt.Errorf("run: --trace and --manifest are required")
 		}
-		// A packaged HLS multivariant playlist or DASH MPD works too:
-		// segment sizes come from the files or byte ranges on disk.
-		man, packagedOK, err := packagedManifest(abrRunF.manifest)
-		if err == nil && !packagedOK {
-			man, err = abr.LoadManifest(abrRunF.manifest)
-		}
+		// A packaged HLS multivariant playlist or DASH MPD works too
+		// (registered in package.go): segment sizes come from the files
+		// or byte ranges on disk.
+		man, err := abr.LoadManifest(abrRunF.manifest)
 		if err != nil {
 			return err
 		}

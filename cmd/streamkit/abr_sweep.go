@@ -33,7 +33,8 @@ the same whatever --workers is; --shard i/n runs a deterministic part that
 'streamkit abr merge' puts back together.
 
 Sabre model: one row per trace (and algorithm/grid point when --algos/--grid
-are given) with a column per Sabre metric, named as Sabre prints it.
+are given) with a column per Sabre metric, named as Sabre prints it. The
+movie (-m in --args) may also be a packaged .m3u8 or .mpd, as for 'abr run'.
 Pensieve model: columns trace,algo,qoe_sum,avg_bitrate_kbps,rebuf_s over
 chunks 1..47, algorithm state fresh for every trace.`,
 	Example: `  streamkit abr sweep --model sabre --traces ../shared/abr/sabre/4Glogs \

@@ -75,7 +75,7 @@ func runDemo(ctx context.Context, w io.Writer) error {
 		rel, _ := filepath.Rel(dir, f)
 		fmt.Fprintf(w, "wrote %s\n", rel)
 	}
-	man, _, err := packagedManifest(p.Multivariant)
+	man, err := abr.LoadManifest(p.Multivariant)
 	if err != nil {
 		return err
 	}

@@ -270,25 +270,24 @@ func printPackaged(w io.Writer, res *packaged, took time.Duration) {
 	fmt.Fprintf(w, "\nwatch it: streamkit serve %s\n", res.Dir)
 }
 
-// packagedManifest reads a packaged HLS multivariant playlist (.m3u8) or
-// DASH MPD (.mpd) as an ABR simulator manifest, segment sizes taken from
-// the files the manifest points at; ok is false for any other path (a
-// Sabre JSON file or a video_size_N directory, which abr.LoadManifest
-// reads). `streamkit abr run/sweep --manifest` can try it first.
-func packagedManifest(path string) (m abr.Manifest, ok bool, err error) {
-	switch strings.ToLower(filepath.Ext(path)) {
-	case ".m3u8":
+// The ABR simulator reads packaged output too: abr imports no manifest
+// package, so the command registers the HLS multivariant playlist and DASH
+// MPD readers (segment sizes taken from the files or byte ranges they point
+// at) with abr.LoadManifest, which `abr run --manifest`, `abr sabre -m` and
+// `abr sweep --args "-m …"` all use.
+func init() {
+	abr.RegisterManifestFormat(".m3u8", func(path string) (abr.Manifest, error) {
 		l, err := hls.ReadLadder(path)
 		if err != nil {
-			return nil, true, err
+			return nil, err
 		}
-		return l, true, nil
-	case ".mpd":
+		return l, nil
+	})
+	abr.RegisterManifestFormat(".mpd", func(path string) (abr.Manifest, error) {
 		l, err := dash.ReadLadder(path)
 		if err != nil {
-			return nil, true, err
+			return nil, err
 		}
-		return l, true, nil
-	}
-	return nil, false, nil
+		return l, nil
+	})
 }

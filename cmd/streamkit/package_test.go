@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/streamkit-go/streamkit/abr"
 	"github.com/streamkit-go/streamkit/segment"
 )
 
@@ -44,13 +45,31 @@ func TestPackageSample(t *testing.T) {
 	}
 	// The ABR simulator reads the packaged manifests.
 	for _, p := range []string{res.Multivariant, res.MPD} {
-		m, ok, err := packagedManifest(p)
-		if !ok || err != nil || m.NumSegments() != 4 || len(m.Bitrates()) != 3 {
-			t.Errorf("%s as ABR manifest: ok %v err %v", p, ok, err)
+		m, err := abr.LoadManifest(p)
+		if err != nil || m.NumSegments() != 4 || len(m.Bitrates()) != 3 {
+			t.Fatalf("%s as ABR manifest: %v", p, err)
 		}
 	}
-	if _, ok, _ := packagedManifest("movie.json"); ok {
-		t.Errorf("a Sabre JSON path taken for a packaged manifest")
+	// Sabre's -m and the Sabre sweep take them as well, and agree with
+	// `abr run` on the same inputs; a broken one is an error naming it.
+	trace := filepath.Join(t.TempDir(), "t.csv")
+	os.WriteFile(trace, []byte("time_s,kbps\n0,3000\n4,200\n8,2000\n"), 0o644)
+	for _, p := range []string{res.Multivariant, res.MPD} {
+		text, err := runCLI(t, "abr", "sabre", "-m", p, "-n", trace, "-a", "bola")
+		if err != nil || !strings.Contains(text, "total played utility:") {
+			t.Errorf("abr sabre -m %s: %v\n%s", p, err, text)
+		}
+		csv := filepath.Join(t.TempDir(), "sweep.csv")
+		if _, err := runCLI(t, "abr", "sweep", "--model", "sabre", "--traces", trace, "--args", "-m "+p+" -a bola", "--out", csv, "--quiet"); err != nil {
+			t.Errorf("abr sweep -m %s: %v", p, err)
+		} else if b, _ := os.ReadFile(csv); !strings.Contains(string(b), "t.csv,") {
+			t.Errorf("abr sweep -m %s wrote\n%s", p, b)
+		}
+	}
+	bad := filepath.Join(t.TempDir(), "bad.m3u8")
+	os.WriteFile(bad, []byte("#EXTM3U\n#EXT-X-STREAM-INF:BANDWIDTH=1000\nmissing/v.m3u8\n"), 0o644)
+	if _, err := runCLI(t, "abr", "sabre", "-m", bad, "-n", trace); err == nil || !strings.Contains(err.Error(), "bad.m3u8") && !strings.Contains(err.Error(), "missing") {
+		t.Errorf("broken playlist: err = %v", err)
 	}
 }
 
