@@ -320,6 +320,12 @@ var manifestFormats = map[string]ManifestLoader{}
 // earlier one. It is meant for init functions, not for concurrent use with
 // LoadManifest.
 func RegisterManifestFormat(ext string, load ManifestLoader) {
+	if ext == "" || ext == "." || load == nil {
+		panic("abr: RegisterManifestFormat needs an extension and a loader")
+	}
+	if ext[0] != '.' {
+		ext = "." + ext
+	}
 	manifestFormats[strings.ToLower(ext)] = load
 }
 
@@ -328,10 +334,22 @@ func RegisterManifestFormat(ext string, load ManifestLoader) {
 // with RegisterManifestFormat, or else a Sabre movie JSON file.
 func LoadManifest(path string) (Manifest, error) {
 	if st, err := os.Stat(path); err == nil && st.IsDir() {
-		return LoadVideoSizes(path, nil)
+		v, err := LoadVideoSizes(path, nil)
+		if err != nil {
+			return nil, err // not a typed nil in the interface
+		}
+		return v, nil
 	}
 	if load := manifestFormats[strings.ToLower(filepath.Ext(path))]; load != nil {
-		return load(path)
+		m, err := load(path)
+		if err == nil && m == nil {
+			err = fmt.Errorf("%w: %s: the %s reader returned no manifest", ErrMalformed, path, filepath.Ext(path))
+		}
+		return m, err
 	}
-	return LoadSabreManifest(path)
+	l, err := LoadSabreManifest(path)
+	if err != nil {
+		return nil, err
+	}
+	return l, nil
 }

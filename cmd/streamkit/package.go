@@ -279,14 +279,14 @@ func init() {
 	abr.RegisterManifestFormat(".m3u8", func(path string) (abr.Manifest, error) {
 		l, err := hls.ReadLadder(path)
 		if err != nil {
-			return nil, err
+			return nil, fmt.Errorf("%s: %w", path, err)
 		}
 		return l, nil
 	})
 	abr.RegisterManifestFormat(".mpd", func(path string) (abr.Manifest, error) {
 		l, err := dash.ReadLadder(path)
 		if err != nil {
-			return nil, err
+			return nil, fmt.Errorf("%s: %w", path, err)
 		}
 		return l, nil
 	})

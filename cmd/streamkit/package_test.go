@@ -50,8 +50,8 @@ func TestPackageSample(t *testing.T) {
 			t.Fatalf("%s as ABR manifest: %v", p, err)
 		}
 	}
-	// Sabre's -m and the Sabre sweep take them as well, and agree with
-	// `abr run` on the same inputs; a broken one is an error naming it.
+	// Sabre's -m and the Sabre sweep take them as well; a broken one is an
+	// error naming the playlist and the file it could not read.
 	trace := filepath.Join(t.TempDir(), "t.csv")
 	os.WriteFile(trace, []byte("time_s,kbps\n0,3000\n4,200\n8,2000\n"), 0o644)
 	for _, p := range []string{res.Multivariant, res.MPD} {
@@ -68,7 +68,7 @@ func TestPackageSample(t *testing.T) {
 	}
 	bad := filepath.Join(t.TempDir(), "bad.m3u8")
 	os.WriteFile(bad, []byte("#EXTM3U\n#EXT-X-STREAM-INF:BANDWIDTH=1000\nmissing/v.m3u8\n"), 0o644)
-	if _, err := runCLI(t, "abr", "sabre", "-m", bad, "-n", trace); err == nil || !strings.Contains(err.Error(), "bad.m3u8") && !strings.Contains(err.Error(), "missing") {
+	if _, err := runCLI(t, "abr", "sabre", "-m", bad, "-n", trace); err == nil || !strings.Contains(err.Error(), "bad.m3u8: ") || !strings.Contains(err.Error(), "missing/v.m3u8") || strings.Contains(err.Error(), "JSON") {
 		t.Errorf("broken playlist: err = %v", err)
 	}
 }
