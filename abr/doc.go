@@ -41,7 +41,8 @@
 // are provided for Sabre movie JSON (ReadSabreManifest) and Pensieve's
 // video_size_N files (LoadVideoSizes); LoadManifest picks one, and
 // RegisterManifestFormat adds a file extension (the streamkit command
-// registers .m3u8 and .mpd with the hls and dash packages' ReadLadder). Traces are read from Sabre JSON,
+// registers .m3u8 and .mpd with the hls and dash packages' ReadLadder).
+// Traces are read from Sabre JSON,
 // Pensieve cooked text, Mahimahi packet-delivery files and plain CSV
 // (time_s,kbps[,latency_ms]); LoadTrace picks the format from the content,
 // and RegisterTraceFormat plugs in another one.

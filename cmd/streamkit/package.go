@@ -276,18 +276,19 @@ func printPackaged(w io.Writer, res *packaged, took time.Duration) {
 // at) with abr.LoadManifest, which `abr run --manifest`, `abr sabre -m` and
 // `abr sweep --args "-m …"` all use.
 func init() {
-	abr.RegisterManifestFormat(".m3u8", func(path string) (abr.Manifest, error) {
-		l, err := hls.ReadLadder(path)
+	abr.RegisterManifestFormat(".m3u8", manifestLoader(hls.ReadLadder))
+	abr.RegisterManifestFormat(".mpd", manifestLoader(dash.ReadLadder))
+}
+
+// manifestLoader adapts a packaged-ladder reader to abr.ManifestLoader:
+// its error names the manifest, and a failed read is a nil Manifest, not a
+// nil *Ladder inside one.
+func manifestLoader[L abr.Manifest](read func(string) (L, error)) abr.ManifestLoader {
+	return func(path string) (abr.Manifest, error) {
+		l, err := read(path)
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", path, err)
 		}
 		return l, nil
-	})
-	abr.RegisterManifestFormat(".mpd", func(path string) (abr.Manifest, error) {
-		l, err := dash.ReadLadder(path)
-		if err != nil {
-			return nil, fmt.Errorf("%s: %w", path, err)
-		}
-		return l, nil
-	})
+	}
 }
