@@ -19,8 +19,9 @@ import (
 // glibc's correctly rounded pow in roughly a tenth of the calls, MODELS.md
 // §0.2), on amd64 its result depends on whether the CPU has FMA, and its
 // exp is a long dependent chain; this is several times faster
-// (BENCHMARKS.md: 4.4 vs 40 ns), the same on every machine (no fused operations: each product is rounded explicitly),
-// and closer to the reference.
+// (BENCHMARKS.md: 4.4 vs 40 ns), the same on every machine (no fused
+// operations: each product is rounded explicitly), and closer to the
+// reference.
 func pow05(y float64) float64 {
 	if !(y > -1000 && y < 1000) {
 		return math.Pow(0.5, y)
