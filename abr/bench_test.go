@@ -41,14 +41,15 @@ func sabre4G(tb testing.TB) ([]*Trace, Manifest) {
 func BenchmarkSabre4G(b *testing.B) {
 	traces, m := sabre4G(b)
 	for _, name := range []string{"throughput", "bola", "bolae", "dynamic", "dynamicdash"} {
-		for _, noa := range []bool{false, true} {
-			label := name
-			if noa {
-				label += "-noa"
+		for _, mode := range []string{"", "-noa", "-exact"} {
+			if mode == "-exact" && name != "bola" {
+				continue // (Exact changes nothing for rules without a path proof)
 			}
+			label := name + mode
+			noa := mode == "-noa"
 			b.Run(label, func(b *testing.B) {
 				alg, _ := New(name, Config{})
-				opt := Options{NoAbandon: noa}
+				opt := Options{NoAbandon: noa, Exact: mode == "-exact"}
 				s, err := NewSession(m, traces[0], alg, opt)
 				if err != nil {
 					b.Fatal(err)

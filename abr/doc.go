@@ -57,15 +57,26 @@
 // workers or shards. See BENCHMARKS.md for the figures.
 //
 // Stepped downloads are where Sabre spends its time (a rule call every
-// 50 ms of transfer). The engine keeps every step's floating-point
-// operations, in order, and saves work only where that provably changes
-// nothing: within one trace period the bandwidth is constant, so the
-// states a download passes through lie on a line; built-in rules prove
-// themselves silent along that line (for BOLA the rule's comparison is a
-// concave quadratic in the step count) and the calls are skipped; and the
-// period's 50 ms steps of 50·w bits are added in closed form, since
-// adding an integer to a float64 is exact until the sum crosses a power of
-// two (Options.NoSkip turns all of this off; TestSkipIsExact compares).
+// 50 ms of transfer). Before a download starts, the session walks its path
+// through the coming trace periods (a line per period: the bandwidth is
+// constant within one) and asks the rule for a proof that it cannot fire
+// anywhere on that path; BOLA gives one from a single line under the path
+// (its comparison is linear in the bits left and a concave quadratic along
+// the line), with a margin far above float rounding. A proven download
+// makes no rule calls and, by default, moves as one transfer: the time
+// Sabre's steps add up to in exact arithmetic, in float64 different in the
+// last bits. So every decision (quality, abandonment) is Sabre's, and
+// times and totals agree to ~1e-12; only numbers that rest on exact ties
+// can move: Sabre's over/under-estimate split, a rebuffer "event" a few
+// ulps long, and the reaction time when a quality change falls on the
+// buffer horizon to the ulp (0.5% of sessions on the FCC and 4G traces).
+// Options.Exact instead replays Sabre's steps, bit for bit, without the
+// calls: a period's 50 ms steps of 50·w bits are added in closed form
+// (adding an integer to a float64 is exact below 2^(53+lowest set bit), and
+// the one addition that crosses a power of two rounds once). RunSabre, the
+// Sabre command line and Sabre sweeps set Exact. Downloads without a proof
+// are stepped, with per-period proofs; Options.NoSkip turns all proofs off
+// (TestSkipIsExact compares the three).
 // The EWMA weight 0.5^x comes from pow05, a table-driven 2^−x that is
 // correctly rounded in 99.9% of cases, like the C library's pow that Sabre
 // calls (math.Pow differs from it in about 10% of the estimator's inputs).

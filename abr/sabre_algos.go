@@ -85,6 +85,11 @@ type Bola struct {
 	av, other  []float64
 	aVp, oSize float64
 	oQ         int
+	// rt[p·n+q] = kbps[q]/kbps[p]: the proofs' sizes of the alternatives
+	// (to within an ulp of the rule's, far inside their margins)
+	rt []float64
+	// vpFor is the buffer bound Vp was last computed for
+	vpFor float64
 }
 
 // NewBola returns Sabre's BOLA.
@@ -100,9 +105,16 @@ func (a *Bola) Init(s *Session) {
 	a.gp = s.gp
 	a.vp = (s.B - s.P) / (a.u[s.n-1] + a.gp)
 	a.lastQuality = 0
+	a.vpFor = math.NaN()
 	a.av = append(a.av[:0], make([]float64, s.n)...)
 	a.other = append(a.other[:0], make([]float64, s.n)...)
 	a.aVp, a.oSize, a.oQ = math.NaN(), math.NaN(), -1
+	a.rt = a.rt[:0]
+	for _, bp := range s.kbps {
+		for _, bq := range s.kbps {
+			a.rt = append(a.rt, bq/bp)
+		}
+	}
 }
 
 // Decide implements Algorithm.
@@ -122,7 +134,9 @@ func (a *Bola) Decide(s *Session, i int) (int, float64) {
 		if t < bv {
 			bv = t
 		}
-		a.vp = (bv - s.P) / (a.u[s.n-1] + a.gp)
+		if bv != a.vpFor { // the same operands give the same Vp
+			a.vp, a.vpFor = (bv-s.P)/(a.u[s.n-1]+a.gp), bv
+		}
 	}
 	a.refreshAV()
 	L := s.BufferLevel()
@@ -557,46 +571,44 @@ func quadQuiet(av, other []float64, pq int, x0, rz, zk, ct, cmb, kmax, slack flo
 	// The proof's own arithmetic need not be exact, only far from the
 	// margin: a reciprocal instead of divisions.
 	inv := (1 + 1e-9) / cmb
-	ap := av[pq]
-	y0 := ap - x0
-	c2 := ct * cmb
+	y0 := av[pq] - x0
 	for q := 0; q < pq; q++ {
 		o := other[q]
 		if zk <= o {
 			return true // other[q] grows with q: no candidate from here on
 		}
-		x := av[q] - x0
-		// q is a candidate only while o < Z
-		kq := (zk-o)*inv + 1e-9
-		if kq > kmax {
-			kq = kmax
-		}
-		// g(k) = (x + k·ct)(rz − k·cmb) − (y0 + k·ct)·o = c0 + c1·k − c2·k²
-		c0 := x*rz - y0*o
-		c1 := ct*rz - cmb*x - ct*o
-		e := kq * ct
-		m := 1e-9*((math.Abs(x)+e)*math.Abs(rz)+(math.Abs(y0)+e)*o) + 1e-6*(zk+o) + (math.Abs(x)+e)*slack
-		if c1 <= 0 {
-			if !(c0 < -m) { // maximum at k = 0
-				return false
-			}
-			continue
-		}
-		if c0+c1*kq < -m { // the linear part alone bounds g
-			continue
-		}
-		if c1 >= 2*c2*kq {
-			if !(c0+c1*kq-c2*kq*kq < -m) { // maximum at k = kq
-				return false
-			}
-			continue
-		}
-		// maximum at the vertex: c0 + c1²/(4·c2) < −m
-		if !(4*c2*(c0+m)+c1*c1 < 0) {
+		if !quadQuietQ(av[q]-x0, y0, o, rz, zk, ct, cmb, inv, kmax, slack) {
 			return false
 		}
 	}
 	return true
+}
+
+// quadQuietQ is quadQuiet's test for one candidate q, with x = Aq − x0,
+// y0 = Ap − x0, o = o_q < zk and inv ≈ (1+1e-9)/cmb.
+func quadQuietQ(x, y0, o, rz, zk, ct, cmb, inv, kmax, slack float64) bool {
+	// q is a candidate only while o < Z
+	kq := (zk-o)*inv + 1e-9
+	if kq > kmax {
+		kq = kmax
+	}
+	// g(k) = (x + k·ct)(rz − k·cmb) − (y0 + k·ct)·o = c0 + c1·k − c2·k²
+	c0 := x*rz - y0*o
+	c1 := ct*rz - cmb*x - ct*o
+	c2 := ct * cmb
+	e := kq * ct
+	m := 1e-9*((math.Abs(x)+e)*math.Abs(rz)+(math.Abs(y0)+e)*o) + 1e-6*(zk+o) + (math.Abs(x)+e)*slack
+	if c1 <= 0 {
+		return c0 < -m // maximum at k = 0
+	}
+	if c0+c1*kq < -m { // the linear part alone bounds g
+		return true
+	}
+	if c1 >= 2*c2*kq {
+		return c0+c1*kq-c2*kq*kq < -m // maximum at k = kq
+	}
+	// maximum at the vertex: c0 + c1²/(4·c2) < −m
+	return 4*c2*(c0+m)+c1*c1 < 0
 }
 
 // quietLine for BOLA-E: the buffer argument x = lvl − tm + placeholder −
@@ -659,4 +671,120 @@ func (a *Throughput) quiet(s *Session, p *Progress, lvl, g1, t1 float64) bool {
 
 func (a *Dynamic) quiet(s *Session, p *Progress, lvl, g1, t1 float64) bool {
 	return a.tput.quiet(s, p, lvl, g1, t1)
+}
+
+// quietPath proves the rule silent for the whole download from its current
+// state (after the request latency, nothing downloaded yet), along the
+// download's path through the coming trace periods (pw, Session.walk). It
+// tests one line: by time τ the download has at least wlo·τ bits, wlo the
+// least average rate since the start (a ratio that is monotone on each
+// period's line, so its least value is at a period's end), and for a
+// candidate q (Z > o_q) the rule's comparison g = (Aq − x)·Z − (Ap − x)·o_q
+// is linear in Z and negative at Z = o_q, so g < 0 on the line
+// Z = size − wlo·τ implies g < 0 at the real state. If a candidate fails
+// there, each period's line is tested (quietPieces).
+func (a *Bola) quietPath(s *Session, p *Progress, lvl float64, pw *pathWalk) bool {
+	if a.Basic || p.Quality == 0 {
+		return true
+	}
+	size := p.SizeBits - p.Downloaded
+	if !(size > 0) {
+		return true
+	}
+	a.refreshAV()
+	rt := a.rt[p.Quality*s.n:]
+	ap := a.av[p.Quality]
+	x0 := lvl - p.TimeMs
+	el, gl, tl := pw.el, pw.gl, pw.tl
+	el = el*(1+1e-9) + 1e-6
+	x1 := x0 - el
+	if !(x1 > 1e-6*(1+math.Abs(x0))) {
+		return false // the buffer could run dry: x is no longer linear
+	}
+	if x1 > ap*(1+1e-9)+1e-9 {
+		return true // the rule's "negative score" exit at every state
+	}
+	// On the line, g(τ) = (a + τ)(size − wlo·τ) − (y + τ)·o_q = c0 + c1·τ −
+	// wlo·τ², a = Aq − x0, y = Ap − x0, o_q = size·r_q, is bounded over all
+	// of [0, el] (a superset of the states where q is a candidate), with a
+	// margin m far above the rounding of the walk, of Sabre's sums and of
+	// this test. Everything is divided by size and, as wlo = gl/tl,
+	// multiplied by tl: c0 = a − y·r_q, c1 = (1 − r_q)·tl − a·gs.
+	y := ap - x0
+	gs := gl * (1 - 1e-9) / size
+	yq := y * (1 - 1e-9)
+	ya, g2 := math.Abs(y)+2*el, 2*gs*el
+	for q := 0; q < p.Quality; q++ {
+		r := rt[q]
+		// Quick test: the rule's own score (Ap − x)/Z only grows along the
+		// path and (Aq − x)/o_q is largest at its end:
+		// (Aq − x1)·size < y·o_q.
+		if y > 0 && a.av[q]-yq*r < x1 {
+			continue
+		}
+		ax := a.av[q] - x0
+		c0 := ax - y*r
+		c1 := (1-r)*tl - ax*gs
+		m := 1e-9*(math.Abs(ax)+ya) + 2e-6
+		var ok bool
+		switch {
+		case c1 <= 0: // maximum at τ = 0
+			ok = c0 < -m
+		case c1 >= g2: // maximum at τ = el
+			ok = c0*tl+el*(c1-gs*el) < -m*tl
+		default: // maximum at the vertex: c0 + c1²/(4·wlo) < −m
+			ok = 4*gs*tl*(c0+m)+c1*c1 < 0
+		}
+		if !ok {
+			return a.quietPieces(s, p, lvl, pw)
+		}
+	}
+	return true
+}
+
+// quietPieces proves the rule silent on each trace period's line of the
+// download's path from pw's start (see quietPath).
+func (a *Bola) quietPieces(s *Session, p *Progress, lvl float64, pw *pathWalk) bool {
+	ap := a.av[p.Quality]
+	a.caches(s, p)
+	i, ttn := pw.i0, pw.ttn0
+	t, z := p.TimeMs, p.SizeBits-p.Downloaded
+	for hops := 0; hops < 64; hops++ {
+		w := s.periods[i].Kbps
+		dur, bits := ttn, float64(ttn*w)
+		last := z <= bits
+		if last {
+			dur, bits = z/w, z
+		}
+		x0 := lvl - t
+		x1 := x0 - dur
+		if !(x1 > 1e-6*(1+math.Abs(x0))) {
+			return false
+		}
+		if !(x1 > ap*(1+1e-9)+1e-9) {
+			ok := false
+			if y := ap - x0; y > 0 {
+				ok = true
+				for q := 0; q < p.Quality && a.other[q] < z; q++ {
+					if !((a.av[q]-x1)*z < y*a.other[q]*(1-1e-9)) {
+						ok = false
+						break
+					}
+				}
+			}
+			if !ok && !quadQuiet(a.av, a.other, p.Quality, x0, z, z, 1, w, dur, 0) {
+				return false
+			}
+		}
+		if last {
+			return true
+		}
+		t += dur
+		z -= bits
+		if i++; i == len(s.periods) {
+			i = 0
+		}
+		ttn = s.periods[i].DurationMs
+	}
+	return false
 }

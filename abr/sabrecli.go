@@ -194,11 +194,14 @@ func (a *SabreArgs) Config(sabreOutput bool) Config {
 	return Config{Osc: a.Osc, Basic: a.Basic, NoIBR: a.NoIBR, SabreOutput: sabreOutput, BufferFromInt: !a.BufferGiven}
 }
 
-// Options returns the session options (Out and Verbose left for the caller).
+// Options returns the session options (Out and Verbose left for the
+// caller), with Exact set: a Sabre command line promises Sabre's numbers to
+// the last bit.
 func (a *SabreArgs) Options() Options {
 	c := a.withDefaults()
 	o := Options{BufferMs: c.BufferS * 1000, GammaP: c.GammaP, HalfLives: c.HalfLives, WindowSizes: c.WindowSizes,
-		Sliding: c.MovingAvg == "sliding", NoAbandon: c.NoAbandon, RampupThreshold: c.RampupThresh, Replace: c.Replace}
+		Sliding: c.MovingAvg == "sliding", NoAbandon: c.NoAbandon, RampupThreshold: c.RampupThresh, Replace: c.Replace,
+		Exact: true}
 	return o
 }
 

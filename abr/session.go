@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"math/bits"
 )
 
 // Algorithm chooses the quality of each segment. Implementations read what
@@ -96,6 +97,17 @@ type Options struct {
 	// Replace enables Sabre's segment replacement (-r): "left" or "right";
 	// "" or "none" disables it (MODELS.md §2.9.6).
 	Replace string
+	// Exact keeps Sabre's floating-point sums bit for bit. With abandonment
+	// on, Sabre downloads in steps of ≥ 50 ms and asks the rule after each;
+	// when a rule proves it cannot fire during a download (BOLA does), the
+	// session skips the calls and, by default, moves the whole segment as
+	// one transfer: the same time in exact arithmetic, different in the
+	// last bits of float64 (~1e-12 relative on totals), which can flip a
+	// decision that rests on an exact tie (Sabre's over/under-estimate
+	// split; a rebuffer "event" of a few ulps at the end). Exact replays
+	// the steps instead (about 1.6× slower for BOLA); the Sabre command
+	// line and Sabre sweeps set it.
+	Exact bool
 	// NoSkip disables the proven-silent abandonment skipping (for tests
 	// that compare both paths).
 	NoSkip bool
@@ -153,6 +165,9 @@ type Session struct {
 	periods []Period
 	alg     Algorithm
 	ab      Abandoner
+	qc      quietChecker // the Abandoner's proofs, if any
+	lc      lineChecker
+	pc      pathChecker
 	dr      DelayReporter
 	rr      DownloadReporter
 	trName  string
@@ -196,6 +211,7 @@ type Session struct {
 	err  error
 	rec  SegmentRecord
 	dl   Download
+	pw   pathWalk
 }
 
 const histLen = 32
@@ -255,6 +271,9 @@ func NewSession(m Manifest, t *Trace, alg Algorithm, opt Options) (*Session, err
 	s.buf = make([]int, s.N+1)
 	s.pending = make([]pendingRec, 0, 16)
 	s.ab, _ = alg.(Abandoner)
+	s.qc, _ = alg.(quietChecker)
+	s.lc, _ = alg.(lineChecker)
+	s.pc, _ = alg.(pathChecker)
 	s.dr, _ = alg.(DelayReporter)
 	s.rr, _ = alg.(DownloadReporter)
 	if err := s.Reset(opt); err != nil {
@@ -592,20 +611,18 @@ func (s *Session) fastRun(d *Download, w, cmb, ct, size, kmax, g1, t1 float64, i
 // while more than cmb bits remain and cmb ≤ ttn·w) a download that has got
 // of size bits makes from here, when that can be told exactly: ct = 50 and
 // cmb an integer (integer bandwidths, the common case), so ttn − 50·j is
-// exact for every j and, while got + j·cmb stays below the next power of
-// two above got, so is every partial sum of the downloaded bits (addSteps),
-// which makes both loop tests exact to evaluate for any j. Otherwise it
-// returns 0 and the caller steps one by one.
+// exact for every j and addSteps gives every partial sum of the downloaded
+// bits exactly, which makes both loop tests exact to evaluate for any j.
+// Otherwise it returns 0 and the caller steps one by one.
 func fastSteps(ttn, w, cmb, ct, got, size, kmax float64) int {
 	if ct != 50 || cmb != math.Trunc(cmb) || !(cmb < 1<<40) || !(ttn < 1<<40) {
 		return 0
 	}
-	ok := func(j int) bool { return cmb <= float64((ttn-float64(50*j))*w) }
 	j := int(ttn * 0.02) // ≈ ttn/50; corrected below
-	for j >= 0 && !ok(j) {
+	for j >= 0 && !(cmb <= float64((ttn-float64(50*j))*w)) {
 		j--
 	}
-	for ok(j + 1) {
+	for cmb <= float64((ttn-float64(50*(j+1)))*w) {
 		j++
 	}
 	n := j + 1 // steps j = 0..n-1 pass the period test; state n fails it
@@ -615,25 +632,24 @@ func fastSteps(ttn, w, cmb, ct, got, size, kmax float64) int {
 	if left := size - got; !(left-float64(n)*cmb > 2*cmb+left*1e-9) {
 		// The download may end in this period: count the states with more
 		// than cmb bits left, evaluated on the exact partial sums.
-		if !(got > 0 && got < 1<<52 && left < 1<<52) {
+		if !(got >= 0 && got < 1<<52 && left < 1<<52) {
 			return 0
 		}
-		top := math.Float64frombits((math.Float64bits(got)>>52 + 1) << 52)
-		more := func(j int) bool { return size-(got+float64(j)*cmb) > cmb }
-		j := int(left/cmb) - 1
+		inv := 1 / cmb
+		j := int(left*inv) - 1
 		if j > n {
 			j = n
 		}
-		for j >= 0 && !more(j) {
+		for j >= 0 && !(size-addStepsInv(got, cmb, inv, j) > cmb) {
 			j--
 		}
-		for j < n && more(j+1) {
+		for j < n && size-addStepsInv(got, cmb, inv, j+1) > cmb {
 			j++
 		}
 		if m := j + 1; m < n {
 			n = m
 		}
-		if n <= 0 || !(got+float64(n)*cmb < top) {
+		if n <= 0 {
 			return 0
 		}
 	}
@@ -644,21 +660,129 @@ func fastSteps(ttn, w, cmb, ct, got, size, kmax float64) int {
 }
 
 // addSteps returns x after n additions of c, one at a time, in float64,
-// for x > 0 and an integer c > 0: while the sum stays below the next power
-// of two above x every addition is exact (c is a multiple of the spacing of
-// floats there), so n of them are one exact addition of n·c; past that
-// boundary it adds one by one.
+// for 0 ≤ x < 2^52 and an integer c > 0 (else it adds one by one). Below
+// the next power of two above x every addition is exact (c is a multiple
+// of the spacing of floats there), so k of them are one exact addition of
+// k·c; the addition that crosses the power of two rounds once, like the
+// loop's, and the next binade starts over.
 func addSteps(x, c float64, n int) float64 {
-	nc := float64(n) * c
-	if x > 0 && x < 1<<52 && nc < 1<<52 {
-		if top := math.Float64frombits((math.Float64bits(x)>>52 + 1) << 52); x+nc < top {
-			return x + nc
+	return addStepsInv(x, c, 1/c, n)
+}
+
+// addStepsInv is addSteps with inv ≈ 1/c given (to spare a division in the
+// hot loop; the count it estimates is corrected exactly).
+func addStepsInv(x, c, inv float64, n int) float64 {
+	if !(x >= 0 && x < 1<<52 && c > 0 && c < 1<<40 && c == math.Trunc(c)) {
+		for ; n > 0; n-- {
+			x += c
 		}
+		return x
 	}
-	for ; n > 0; n-- {
-		x += c
+	for n > 0 {
+		if !(x < 1<<52) {
+			for ; n > 0; n-- {
+				x += c
+			}
+			return x
+		}
+		if x < 1 {
+			x += c // crosses 1 (c ≥ 1): one rounding
+			n--
+			continue
+		}
+		// x is a multiple of 2^lo (its lowest set bit), and so is every
+		// partial sum; all are exact below 2^(53+min(lo, 0)), and x + n·c
+		// computed at once is exact there too.
+		xb := math.Float64bits(x)
+		lo := int(xb>>52) - 1075 + bits.TrailingZeros64(xb&(1<<52-1)|1<<52)
+		if lo > 0 {
+			lo = 0
+		}
+		if y := x + float64(n)*c; y < math.Float64frombits(uint64(1023+53+lo)<<52) {
+			return y
+		}
+		top := math.Float64frombits((xb>>52 + 1) << 52) // the least power of two above x
+		room := top - x                                 // exact (Sterbenz)
+		k := int(room * inv)
+		for k > 0 && !(float64(k)*c < room) {
+			k--
+		}
+		for float64(k+1)*c < room {
+			k++
+		}
+		x += float64(k) * c // exact: stays below top (k < n, as x + n·c ≥ top)
+		x += c              // crosses top: one rounding
+		n -= k + 1
 	}
 	return x
+}
+
+// pathChecker is implemented by rules that can prove themselves silent for
+// a whole download before it starts: at every state on the download's path
+// pw through the coming trace periods (time p.TimeMs on, nothing
+// downloaded yet).
+type pathChecker interface {
+	quietPath(s *Session, p *Progress, levelAtReq float64, pw *pathWalk) bool
+}
+
+// pathWalk is what a download of the whole segment in one transfer does
+// from the current network state: it enters n more trace periods and
+// spends last ms in the final one, el ms in all; (gl, tl), tl > 0, is the
+// point of its path (bits by time since the start) with the least average
+// rate gl/tl.
+type pathWalk struct {
+	n        int
+	last, el float64
+	gl, tl   float64
+	i0       int     // the trace period the download starts in
+	ttn0     float64 // and the time left in it
+}
+
+// walk computes pw for a transfer of size bits with transfer's own
+// arithmetic (so commit then moves the network exactly as transfer would),
+// without moving the network. It reports false for a download that would
+// cross more than 64 periods.
+func (s *Session) walk(size float64, pw *pathWalk) bool {
+	i, ttn := s.index, s.ttn
+	rem, el, gl, tl := size, 0.0, 1.0, 0.0
+	for n := 0; n < 64; n++ {
+		w := s.periods[i].Kbps
+		t := rem / w // (issued before the test: the loop's exit waits on it)
+		if tw := float64(ttn * w); rem <= tw {
+			el += t
+			if size*tl < gl*el {
+				gl, tl = size, el
+			}
+			pw.n, pw.last, pw.el, pw.gl, pw.tl, pw.i0, pw.ttn0 = n, t, el, gl, tl, s.index, s.ttn
+			return tl > 0
+		} else {
+			rem -= tw
+		}
+		el += ttn
+		if got := size - rem; got*tl < gl*el {
+			gl, tl = got, el
+		}
+		if i++; i == len(s.periods) {
+			i = 0
+		}
+		ttn = s.periods[i].DurationMs
+	}
+	return false
+}
+
+// commit moves the network along pw: the same operations, in the same
+// order, as transfer of the walked size.
+func (s *Session) commit(pw *pathWalk) float64 {
+	total := 0.0
+	for k := 0; k < pw.n; k++ {
+		total += s.ttn
+		s.tnet += s.ttn
+		s.nextPeriod()
+	}
+	total += pw.last
+	s.tnet += pw.last
+	s.ttn -= pw.last
+	return total
 }
 
 // lineChecker is implemented by rules that can prove themselves silent
@@ -689,11 +813,57 @@ func (s *Session) proveSilent(qc quietChecker, d *Download, size, levelAtReq flo
 	return false, 0, 0
 }
 
+// silentRun makes the whole download the way the stepped loop would, for a
+// download proven silent: Sabre's steps, no rule calls.
+func (s *Session) silentRun(d *Download, size float64) error {
+	minTime, minSize := 50-d.TimeMs, 12000.0
+	cw, cmb, ct, icmb := -1.0, 0.0, 0.0, 0.0
+	for iter := 0; iter < 10_000_000; iter++ {
+		if s.hops > maxHops {
+			return s.stuck()
+		}
+		bits, t := s.step(size-d.Downloaded, minSize, minTime)
+		d.TimeMs += t
+		d.Downloaded += bits
+		if !(d.Downloaded < size) {
+			return nil
+		}
+		minTime, minSize = 50, 12000
+		w := s.periods[s.index].Kbps
+		if !(w > 0) {
+			continue
+		}
+		if w != cw {
+			cw, cmb = w, 12000
+			if mw := float64(50 * w); mw > cmb {
+				cmb = mw
+			}
+			ct = cmb / w
+			icmb = 1 / cmb
+		}
+		if j := fastSteps(s.ttn, w, cmb, ct, d.Downloaded, size, math.Inf(1)); j > 0 {
+			s.ttn -= float64(50 * j)
+			s.tnet = addStepsInv(s.tnet, 50, 0.02, j)
+			d.TimeMs = addStepsInv(d.TimeMs, 50, 0.02, j)
+			d.Downloaded = addStepsInv(d.Downloaded, cmb, icmb, j)
+			continue
+		}
+		for size-d.Downloaded > cmb && cmb <= float64(s.ttn*w) {
+			s.ttn -= ct
+			s.tnet += ct
+			d.TimeMs += ct
+			d.Downloaded += cmb
+		}
+	}
+	return errStuck
+}
+
 // errStuck guards against float pathologies that would otherwise loop.
 var errStuck = fmt.Errorf("%w: a download took more than 10 million abandonment steps", ErrNeverDelivers)
 
 func (s *Session) download(d *Download, size float64, idx, q int, levelAtReq float64, useRule bool, replOff int) error {
-	*d = Download{Progress: Progress{Index: idx, Quality: q, SizeBits: size}, AbandonTo: -1, Replacement: replOff != 0}
+	d.Index, d.Quality, d.SizeBits, d.Downloaded, d.TimeMs, d.TTFBMs = idx, q, size, 0, 0, 0
+	d.AbandonTo, d.Replacement = -1, replOff != 0
 	if !(size > 0) {
 		return nil
 	}
@@ -711,15 +881,27 @@ func (s *Session) download(d *Download, size float64, idx, q int, levelAtReq flo
 		d.Downloaded = size
 		return s.stuck()
 	}
-	qc, _ := s.ab.(quietChecker)
-	lc, _ := s.ab.(lineChecker)
+	qc, lc, pc := s.qc, s.lc, s.pc
 	if s.opt.NoSkip || replOff != 0 {
-		qc, lc = nil, nil
+		qc, lc, pc = nil, nil, nil
+	}
+	d.TTFBMs += s.latency()
+	d.TimeMs = d.TTFBMs
+	pw := &s.pw // (a field: passed through an interface, a local would escape)
+	if pc != nil && s.walk(size, pw) && pc.quietPath(s, &d.Progress, levelAtReq, pw) {
+		// Proven silent for the whole download: no rule call can happen.
+		if s.opt.Exact {
+			return s.silentRun(d, size) // Sabre's steps, without the rule calls
+		}
+		// Sabre's steps add up to the same time as one transfer in exact
+		// arithmetic; in float64 the two differ in the last bits (see
+		// Options.Exact).
+		d.TimeMs = d.TTFBMs + s.commit(pw)
+		d.Downloaded = size
+		return s.stuck()
 	}
 	cw, cmb, ct := -1.0, 0.0, 0.0 // fast-step size and time, cached for bandwidth cw
 	retry := 0                    // direct rule calls before the next proof attempt
-	d.TTFBMs += s.latency()
-	d.TimeMs = d.TTFBMs
 	minTime, minSize := 50-d.TimeMs, 12000.0
 	for iter := 0; ; iter++ {
 		if iter > 10_000_000 {
@@ -900,10 +1082,11 @@ func (s *Session) processPending(now float64) {
 }
 
 func (s *Session) advertise(q, prev int) {
-	s.processPending(s.tnet)
+	now := s.tnet
+	s.processPending(now)
 	for i := s.ph; i < len(s.pending); i++ {
 		if p := &s.pending[i]; !p.hasEnd && p.q > q {
-			p.end, p.hasEnd = s.tnet, true
+			p.end, p.hasEnd = now, true
 		}
 	}
 	if q <= prev {
@@ -923,7 +1106,7 @@ func (s *Session) advertise(q, prev int) {
 		n := copy(s.pending, s.pending[s.ph:])
 		s.pending, s.ph = s.pending[:n], 0
 	}
-	s.pending = append(s.pending, pendingRec{start: s.tnet, q: q})
+	s.pending = append(s.pending, pendingRec{start: now, q: q})
 }
 
 // checkReplace is Sabre's replacement search (§2.9.6): the first (left) or
@@ -964,7 +1147,8 @@ func (s *Session) Last() *SegmentRecord { return &s.rec }
 
 func (s *Session) pushSample(dl, t, l float64) {
 	s.est.push(dl, t, l)
-	s.hist[s.nh%histLen] = Sample{dl, t, l}
+	h := &s.hist[uint(s.nh)%histLen]
+	h.DurationMs, h.Kbps, h.LatencyMs = dl, t, l
 	s.nh++
 }
 
@@ -1031,7 +1215,7 @@ func (s *Session) step1() error {
 		}
 		return nil
 	}
-	*r = SegmentRecord{AbandonTo: -1}
+	waitMs, delayMs := 0.0, 0.0
 	rebuf0 := s.tRebuf
 	if w := s.BufferLevel() + s.P - s.B; w > 0 {
 		s.play(w)
@@ -1043,7 +1227,7 @@ func (s *Session) step1() error {
 		if s.dr != nil {
 			s.dr.ReportDelay(s, w)
 		}
-		r.WaitMs = w
+		waitMs = w
 		if s.verbose() {
 			s.printf("full buffer delay %d bl=%d\n", int64(w), int64(s.BufferLevel()))
 		}
@@ -1066,7 +1250,7 @@ func (s *Session) step1() error {
 		if err := s.stuck(); err != nil {
 			return err
 		}
-		r.DelayMs = delay
+		delayMs = delay
 		if s.verbose() {
 			s.printf("abr delay %d bl=%d\n", int64(delay), int64(s.BufferLevel()))
 		}
@@ -1110,10 +1294,12 @@ func (s *Session) step1() error {
 		s.abandoned++
 		s.abandonedBits += d.Downloaded
 	}
-	*r = SegmentRecord{Index: idx, Quality: q, BitrateKbps: s.kbps[q], SizeBits: size, Downloaded: d.Downloaded,
-		StartMs: t0, TimeMs: d.TimeMs, TTFBMs: d.TTFBMs, WaitMs: r.WaitMs, DelayMs: r.DelayMs,
-		BufferBefore: lvl, BufferAfter: s.BufferLevel(), RebufMs: s.tRebuf - rebuf0,
-		Abandoned: d.AbandonTo >= 0, AbandonTo: d.AbandonTo, Replacement: roff != 0, ThroughputKb: tput, EstimateKbps: s.est.throughput}
+	// (field by field: a composite literal is built on the stack and copied)
+	r.Index, r.Quality, r.BitrateKbps, r.SizeBits, r.Downloaded = idx, q, s.kbps[q], size, d.Downloaded
+	r.StartMs, r.TimeMs, r.TTFBMs, r.WaitMs, r.DelayMs = t0, d.TimeMs, d.TTFBMs, waitMs, delayMs
+	r.BufferBefore, r.BufferAfter, r.RebufMs = lvl, s.BufferLevel(), s.tRebuf-rebuf0
+	r.Abandoned, r.AbandonTo, r.Replacement = d.AbandonTo >= 0, d.AbandonTo, roff != 0
+	r.ThroughputKb, r.EstimateKbps = tput, s.est.throughput
 	if s.verbose() {
 		s.printf("[%d-%d]  %d: q=%d s=%d/%d t=%d=%d+%d ", int64(math.RoundToEven(t0)), int64(math.RoundToEven(t0+d.TimeMs)),
 			idx, q, int64(d.Downloaded), int64(size), int64(d.TimeMs), int64(d.TTFBMs), int64(dl))
@@ -1227,20 +1413,24 @@ func (e *estimator) push(dl, t, l float64) {
 		}
 		return
 	}
-	for i := range e.H {
-		a := pow05(dl / e.H[i])
-		e.Et[i] = float64(a*e.Et[i]) + float64((1-a)*t)
-		a = e.aL[i] // pow(0.5, 1/LH[i]), constant
-		e.El[i] = float64(a*e.El[i]) + float64((1-a)*l)
-	}
 	e.Wt += dl
 	e.Wl++
-	for i := range e.H {
-		ti := e.Et[i]
-		if !(e.Wt >= e.wtOne[i]) {
-			ti /= 1 - pow05(e.Wt/e.H[i])
+	// (one pass per half-life; the slices re-sliced to len(H) so the
+	// bounds checks go)
+	H := e.H
+	Et, El, aL, wtOne := e.Et[:len(H)], e.El[:len(H)], e.aL[:len(H)], e.wtOne[:len(H)]
+	for i, h := range H {
+		a := pow05(dl / h)
+		et := float64(a*Et[i]) + float64((1-a)*t)
+		Et[i] = et
+		a = aL[i] // pow(0.5, 1/LH[i]), constant
+		el := float64(a*El[i]) + float64((1-a)*l)
+		El[i] = el
+		ti := et
+		if !(e.Wt >= wtOne[i]) {
+			ti /= 1 - pow05(e.Wt/h)
 		} // else pow(0.5, Wt/H) < 2^-54, so 1 − pow(0.5, Wt/H) is exactly 1
-		li := e.El[i] / (1 - e.powWl(i))
+		li := el / (1 - e.powWl(i))
 		if i == 0 || ti < e.throughput {
 			e.throughput = ti
 		}
