@@ -539,7 +539,15 @@ func (a *Bola) quietLine(s *Session, p *Progress, lvl, ct, cmb, kmax float64) bo
 	if !(x1 > 1e-6*(1+math.Abs(x0))) || !(p.Downloaded > 0) || !(r0 > 0) {
 		return false
 	}
-	ap := a.av[p.Quality]
+	return a.lineQuiet(p.Quality, x0, r0, ct, cmb, kmax)
+}
+
+// lineQuiet is the test of quietLine and quietPieces, for a download of
+// quality pq with a.caches current: silent at x = x0 − k·ct, Z = r0 − k·cmb
+// for real k in [0, kmax], given that x stays positive there.
+func (a *Bola) lineQuiet(pq int, x0, r0, ct, cmb, kmax float64) bool {
+	x1 := x0 - kmax*ct
+	ap := a.av[pq]
 	if x1 > ap*(1+1e-9)+1e-9 {
 		return true // the rule's "negative score" exit at every state
 	}
@@ -548,7 +556,7 @@ func (a *Bola) quietLine(s *Session, p *Progress, lvl, ct, cmb, kmax float64) bo
 	// candidate exists if every (Aq − x1)/o_q is below (Ap − x0)/r0.
 	if y := ap - x0; y > 0 {
 		quick := true
-		for q := 0; q < p.Quality && a.other[q] < r0; q++ {
+		for q := 0; q < pq && a.other[q] < r0; q++ {
 			if !((a.av[q]-x1)*r0 < y*a.other[q]*(1-1e-9)) {
 				quick = false
 				break
@@ -558,7 +566,7 @@ func (a *Bola) quietLine(s *Session, p *Progress, lvl, ct, cmb, kmax float64) bo
 			return true
 		}
 	}
-	return quadQuiet(a.av, a.other, p.Quality, x0, r0, r0, ct, cmb, kmax, 0)
+	return quadQuiet(a.av, a.other, pq, x0, r0, r0, ct, cmb, kmax, 0)
 }
 
 // quadQuiet proves g_q(k) = (Aq − x_k)·Z_k − (Ap − x_k)·o_q < 0, by a wide
@@ -571,44 +579,46 @@ func quadQuiet(av, other []float64, pq int, x0, rz, zk, ct, cmb, kmax, slack flo
 	// The proof's own arithmetic need not be exact, only far from the
 	// margin: a reciprocal instead of divisions.
 	inv := (1 + 1e-9) / cmb
-	y0 := av[pq] - x0
+	ap := av[pq]
+	y0 := ap - x0
+	c2 := ct * cmb
 	for q := 0; q < pq; q++ {
 		o := other[q]
 		if zk <= o {
 			return true // other[q] grows with q: no candidate from here on
 		}
-		if !quadQuietQ(av[q]-x0, y0, o, rz, zk, ct, cmb, inv, kmax, slack) {
+		x := av[q] - x0
+		// q is a candidate only while o < Z
+		kq := (zk-o)*inv + 1e-9
+		if kq > kmax {
+			kq = kmax
+		}
+		// g(k) = (x + k·ct)(rz − k·cmb) − (y0 + k·ct)·o = c0 + c1·k − c2·k²
+		c0 := x*rz - y0*o
+		c1 := ct*rz - cmb*x - ct*o
+		e := kq * ct
+		m := 1e-9*((math.Abs(x)+e)*math.Abs(rz)+(math.Abs(y0)+e)*o) + 1e-6*(zk+o) + (math.Abs(x)+e)*slack
+		if c1 <= 0 {
+			if !(c0 < -m) { // maximum at k = 0
+				return false
+			}
+			continue
+		}
+		if c0+c1*kq < -m { // the linear part alone bounds g
+			continue
+		}
+		if c1 >= 2*c2*kq {
+			if !(c0+c1*kq-c2*kq*kq < -m) { // maximum at k = kq
+				return false
+			}
+			continue
+		}
+		// maximum at the vertex: c0 + c1²/(4·c2) < −m
+		if !(4*c2*(c0+m)+c1*c1 < 0) {
 			return false
 		}
 	}
 	return true
-}
-
-// quadQuietQ is quadQuiet's test for one candidate q, with x = Aq − x0,
-// y0 = Ap − x0, o = o_q < zk and inv ≈ (1+1e-9)/cmb.
-func quadQuietQ(x, y0, o, rz, zk, ct, cmb, inv, kmax, slack float64) bool {
-	// q is a candidate only while o < Z
-	kq := (zk-o)*inv + 1e-9
-	if kq > kmax {
-		kq = kmax
-	}
-	// g(k) = (x + k·ct)(rz − k·cmb) − (y0 + k·ct)·o = c0 + c1·k − c2·k²
-	c0 := x*rz - y0*o
-	c1 := ct*rz - cmb*x - ct*o
-	c2 := ct * cmb
-	e := kq * ct
-	m := 1e-9*((math.Abs(x)+e)*math.Abs(rz)+(math.Abs(y0)+e)*o) + 1e-6*(zk+o) + (math.Abs(x)+e)*slack
-	if c1 <= 0 {
-		return c0 < -m // maximum at k = 0
-	}
-	if c0+c1*kq < -m { // the linear part alone bounds g
-		return true
-	}
-	if c1 >= 2*c2*kq {
-		return c0+c1*kq-c2*kq*kq < -m // maximum at k = kq
-	}
-	// maximum at the vertex: c0 + c1²/(4·c2) < −m
-	return 4*c2*(c0+m)+c1*c1 < 0
 }
 
 // quietLine for BOLA-E: the buffer argument x = lvl − tm + placeholder −
@@ -736,18 +746,17 @@ func (a *Bola) quietPath(s *Session, p *Progress, lvl float64, pw *pathWalk) boo
 			ok = 4*gs*tl*(c0+m)+c1*c1 < 0
 		}
 		if !ok {
-			return a.quietPieces(s, p, lvl, pw)
+			return a.quietPieces(s, p, lvl)
 		}
 	}
 	return true
 }
 
 // quietPieces proves the rule silent on each trace period's line of the
-// download's path from pw's start (see quietPath).
-func (a *Bola) quietPieces(s *Session, p *Progress, lvl float64, pw *pathWalk) bool {
-	ap := a.av[p.Quality]
+// download's path (see quietPath).
+func (a *Bola) quietPieces(s *Session, p *Progress, lvl float64) bool {
 	a.caches(s, p)
-	i, ttn := pw.i0, pw.ttn0
+	i, ttn := s.index, s.ttn
 	t, z := p.TimeMs, p.SizeBits-p.Downloaded
 	for hops := 0; hops < 64; hops++ {
 		w := s.periods[i].Kbps
@@ -757,24 +766,11 @@ func (a *Bola) quietPieces(s *Session, p *Progress, lvl float64, pw *pathWalk) b
 			dur, bits = z/w, z
 		}
 		x0 := lvl - t
-		x1 := x0 - dur
-		if !(x1 > 1e-6*(1+math.Abs(x0))) {
+		if x1 := x0 - dur; !(x1 > 1e-6*(1+math.Abs(x0))) {
 			return false
 		}
-		if !(x1 > ap*(1+1e-9)+1e-9) {
-			ok := false
-			if y := ap - x0; y > 0 {
-				ok = true
-				for q := 0; q < p.Quality && a.other[q] < z; q++ {
-					if !((a.av[q]-x1)*z < y*a.other[q]*(1-1e-9)) {
-						ok = false
-						break
-					}
-				}
-			}
-			if !ok && !quadQuiet(a.av, a.other, p.Quality, x0, z, z, 1, w, dur, 0) {
-				return false
-			}
+		if !a.lineQuiet(p.Quality, x0, z, 1, w, dur) {
+			return false
 		}
 		if last {
 			return true

@@ -635,15 +635,14 @@ func fastSteps(ttn, w, cmb, ct, got, size, kmax float64) int {
 		if !(got >= 0 && got < 1<<52 && left < 1<<52) {
 			return 0
 		}
-		inv := 1 / cmb
-		j := int(left*inv) - 1
+		j := int(left/cmb) - 1
 		if j > n {
 			j = n
 		}
-		for j >= 0 && !(size-addStepsInv(got, cmb, inv, j) > cmb) {
+		for j >= 0 && !(size-addSteps(got, cmb, j) > cmb) {
 			j--
 		}
-		for j < n && size-addStepsInv(got, cmb, inv, j+1) > cmb {
+		for j < n && size-addSteps(got, cmb, j+1) > cmb {
 			j++
 		}
 		if m := j + 1; m < n {
@@ -666,12 +665,6 @@ func fastSteps(ttn, w, cmb, ct, got, size, kmax float64) int {
 // k·c; the addition that crosses the power of two rounds once, like the
 // loop's, and the next binade starts over.
 func addSteps(x, c float64, n int) float64 {
-	return addStepsInv(x, c, 1/c, n)
-}
-
-// addStepsInv is addSteps with inv ≈ 1/c given (to spare a division in the
-// hot loop; the count it estimates is corrected exactly).
-func addStepsInv(x, c, inv float64, n int) float64 {
 	if !(x >= 0 && x < 1<<52 && c > 0 && c < 1<<40 && c == math.Trunc(c)) {
 		for ; n > 0; n-- {
 			x += c
@@ -703,7 +696,7 @@ func addStepsInv(x, c, inv float64, n int) float64 {
 		}
 		top := math.Float64frombits((xb>>52 + 1) << 52) // the least power of two above x
 		room := top - x                                 // exact (Sterbenz)
-		k := int(room * inv)
+		k := int(room / c)
 		for k > 0 && !(float64(k)*c < room) {
 			k--
 		}
@@ -734,8 +727,6 @@ type pathWalk struct {
 	n        int
 	last, el float64
 	gl, tl   float64
-	i0       int     // the trace period the download starts in
-	ttn0     float64 // and the time left in it
 }
 
 // walk computes pw for a transfer of size bits with transfer's own
@@ -753,7 +744,7 @@ func (s *Session) walk(size float64, pw *pathWalk) bool {
 			if size*tl < gl*el {
 				gl, tl = size, el
 			}
-			pw.n, pw.last, pw.el, pw.gl, pw.tl, pw.i0, pw.ttn0 = n, t, el, gl, tl, s.index, s.ttn
+			pw.n, pw.last, pw.el, pw.gl, pw.tl = n, t, el, gl, tl
 			return tl > 0
 		} else {
 			rem -= tw
@@ -816,8 +807,9 @@ func (s *Session) proveSilent(qc quietChecker, d *Download, size, levelAtReq flo
 // silentRun makes the whole download the way the stepped loop would, for a
 // download proven silent: Sabre's steps, no rule calls.
 func (s *Session) silentRun(d *Download, size float64) error {
+	inf := math.Inf(1)
 	minTime, minSize := 50-d.TimeMs, 12000.0
-	cw, cmb, ct, icmb := -1.0, 0.0, 0.0, 0.0
+	cw, cmb, ct := -1.0, 0.0, 0.0 // fast-step size and time, cached for bandwidth cw
 	for iter := 0; iter < 10_000_000; iter++ {
 		if s.hops > maxHops {
 			return s.stuck()
@@ -829,33 +821,25 @@ func (s *Session) silentRun(d *Download, size float64) error {
 			return nil
 		}
 		minTime, minSize = 50, 12000
-		w := s.periods[s.index].Kbps
-		if !(w > 0) {
-			continue
-		}
-		if w != cw {
-			cw, cmb = w, 12000
-			if mw := float64(50 * w); mw > cmb {
-				cmb = mw
+		if w := s.periods[s.index].Kbps; w > 0 {
+			if w != cw {
+				cmb, ct = fastStep(w)
+				cw = w
 			}
-			ct = cmb / w
-			icmb = 1 / cmb
-		}
-		if j := fastSteps(s.ttn, w, cmb, ct, d.Downloaded, size, math.Inf(1)); j > 0 {
-			s.ttn -= float64(50 * j)
-			s.tnet = addStepsInv(s.tnet, 50, 0.02, j)
-			d.TimeMs = addStepsInv(d.TimeMs, 50, 0.02, j)
-			d.Downloaded = addStepsInv(d.Downloaded, cmb, icmb, j)
-			continue
-		}
-		for size-d.Downloaded > cmb && cmb <= float64(s.ttn*w) {
-			s.ttn -= ct
-			s.tnet += ct
-			d.TimeMs += ct
-			d.Downloaded += cmb
+			s.fastRun(d, w, cmb, ct, size, inf, inf, inf, &iter)
 		}
 	}
 	return errStuck
+}
+
+// fastStep returns the bits and time of a step at bandwidth w > 0 that
+// starts and ends inside one period: max(12000, 50·w) bits.
+func fastStep(w float64) (cmb, ct float64) {
+	cmb = 12000
+	if mw := float64(50 * w); mw > cmb {
+		cmb = mw
+	}
+	return cmb, cmb / w
 }
 
 // errStuck guards against float pathologies that would otherwise loop.
@@ -923,11 +907,8 @@ func (s *Session) download(d *Download, size float64, idx, q int, levelAtReq flo
 			// the period or the download ends.
 			w := s.periods[s.index].Kbps
 			if w > 0 && w != cw {
-				cw, cmb = w, 12000
-				if mw := float64(50 * w); mw > cmb {
-					cmb = mw
-				}
-				ct = cmb / w
+				cmb, ct = fastStep(w)
+				cw = w
 			}
 			if (lc != nil || qc != nil) && retry == 0 && w > 0 {
 				ok, g1, t1 := false, 0.0, 0.0
@@ -1082,11 +1063,10 @@ func (s *Session) processPending(now float64) {
 }
 
 func (s *Session) advertise(q, prev int) {
-	now := s.tnet
-	s.processPending(now)
+	s.processPending(s.tnet)
 	for i := s.ph; i < len(s.pending); i++ {
 		if p := &s.pending[i]; !p.hasEnd && p.q > q {
-			p.end, p.hasEnd = now, true
+			p.end, p.hasEnd = s.tnet, true
 		}
 	}
 	if q <= prev {
@@ -1106,7 +1086,7 @@ func (s *Session) advertise(q, prev int) {
 		n := copy(s.pending, s.pending[s.ph:])
 		s.pending, s.ph = s.pending[:n], 0
 	}
-	s.pending = append(s.pending, pendingRec{start: now, q: q})
+	s.pending = append(s.pending, pendingRec{start: s.tnet, q: q})
 }
 
 // checkReplace is Sabre's replacement search (§2.9.6): the first (left) or
