@@ -2,7 +2,6 @@ package abr
 
 import (
 	"fmt"
-	"math"
 	"path/filepath"
 	"reflect"
 	"strconv"
@@ -105,15 +104,15 @@ func closeRun(a, b Metrics, ra, rb []SegmentRecord) string {
 }
 
 // farField names the first field of two structs of one type that differs:
-// an int or bool at all, a float64 by more than 1e-9 relative (plus 1e-9
-// absolute: ms, bits and kbit/s, where that is far below anything printed).
+// an int or bool at all, a float64 by more than closeRel's 1e-9 (relative,
+// or absolute: ms, bits and kbit/s, where that is far below anything printed).
 func farField(a, b reflect.Value) string {
 	for i := 0; i < a.NumField(); i++ {
 		fa, fb := a.Field(i), b.Field(i)
 		switch fa.Kind() {
 		case reflect.Float64:
 			x, y := fa.Float(), fb.Float()
-			if x != y && !(math.Abs(x-y) <= 1e-9*math.Max(math.Abs(x), math.Abs(y))+1e-9) {
+			if !closeRel(x, y, 1e-9) {
 				return fmt.Sprintf("%s %v vs %v", a.Type().Field(i).Name, x, y)
 			}
 		case reflect.Int, reflect.Bool:
