@@ -36,14 +36,17 @@ func (t *Track) SetAVC(sps, pps [][]byte) (err error) {
 	if len(sps) == 0 {
 		return fmt.Errorf("%w: h264: no SPS", ErrCorrupt)
 	}
-	// mp4ff's SPS parser trusts its length fields (a hostile
-	// num_ref_frames_in_pic_order_cnt_cycle makes it loop for minutes);
-	// mediacommon's bounds them, so it vets the SPS first.
+	// mp4ff's SPS parser trusts its length fields: a hostile
+	// num_ref_frames_in_pic_order_cnt_cycle made it loop for minutes, and a
+	// hostile cpb_cnt_minus1 in the VUI's HRD parameters makes it append
+	// entries until memory runs out. mediacommon's parser bounds both, so it
+	// vets the SPS first and supplies the VUI fields past the aspect ratio
+	// (timing, video range); mp4ff is asked to stop after the aspect ratio.
 	var vet mch264.SPS
 	if err := vet.Unmarshal(sps[0]); err != nil {
 		return fmt.Errorf("%w: h264 sps: %v", ErrCorrupt, err)
 	}
-	s, err := avc.ParseSPSNALUnit(sps[0], true)
+	s, err := avc.ParseSPSNALUnit(sps[0], false)
 	if err != nil {
 		return fmt.Errorf("%w: h264 sps: %v", ErrCorrupt, err)
 	}
@@ -58,14 +61,14 @@ func (t *Track) SetAVC(sps, pps [][]byte) (err error) {
 	t.Width, t.Height = int(s.Width), int(s.Height)
 	t.Interlaced = !s.FrameMbsOnlyFlag
 	t.BitDepth = int(s.BitDepthLumaMinus8) + 8
+	if v := s.VUI; v != nil && v.SampleAspectRatioWidth > 0 && v.SampleAspectRatioHeight > 0 {
+		t.SampleAspect = Rational{int64(v.SampleAspectRatioWidth), int64(v.SampleAspectRatioHeight)}.Reduce()
+	}
 	full := false
-	if v := s.VUI; v != nil {
-		if v.SampleAspectRatioWidth > 0 && v.SampleAspectRatioHeight > 0 {
-			t.SampleAspect = Rational{int64(v.SampleAspectRatioWidth), int64(v.SampleAspectRatioHeight)}.Reduce()
-		}
-		if v.TimingInfoPresentFlag && v.NumUnitsInTick > 0 && t.FrameRate.IsZero() {
+	if v := vet.VUI; v != nil {
+		if ti := v.TimingInfo; ti != nil && ti.NumUnitsInTick > 0 && t.FrameRate.IsZero() {
 			// H.264 VUI time_scale counts fields: frame rate is time_scale / (2 * num_units_in_tick).
-			t.FrameRate = Rational{int64(v.TimeScale), 2 * int64(v.NumUnitsInTick)}.Reduce()
+			t.FrameRate = Rational{int64(ti.TimeScale), 2 * int64(ti.NumUnitsInTick)}.Reduce()
 		}
 		full = v.VideoSignalTypePresentFlag && v.VideoFullRangeFlag
 	}
