@@ -157,3 +157,55 @@ func TestSabreFullPrecision(t *testing.T) {
 		}
 	}
 }
+
+// TestSabreReferenceDefaultMode runs the MODELS.md §5 metric examples in the
+// default mode (Options.Exact off: proven-silent downloads move as one
+// transfer), the mode BENCHMARKS.md measures against Sabre's anchor: every
+// printed metric must still match Sabre's to 1e-6 relative.
+func TestSabreReferenceDefaultMode(t *testing.T) {
+	for _, b := range loadSabreReference(t) {
+		if b.head16 {
+			continue // the verbose log is the CLI's (Exact) output
+		}
+		name := strings.Join(b.args, " ")
+		t.Run(name, func(t *testing.T) {
+			a, err := ParseSabreArgs(sabreDataArgs(b.args, filepath.Join(testdataDir, "sabre")))
+			if err != nil {
+				t.Fatal(err)
+			}
+			run, err := PrepareSabre(a)
+			if err != nil {
+				t.Fatal(err)
+			}
+			tr, err := LoadTrace(run.Args.Network, 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var out bytes.Buffer
+			alg, err := New(run.Args.Algorithm, run.Args.Config(true))
+			if err != nil {
+				t.Fatal(err)
+			}
+			o := run.Args.Options()
+			if !o.Exact {
+				t.Fatal("the Sabre command line's options should set Exact")
+			}
+			o.Exact, o.Out = false, &out
+			s, err := NewSession(run.Manifest, tr, alg, o)
+			if err != nil {
+				t.Fatal(err)
+			}
+			m, err := s.Run()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := m.WriteSabre(&out); err != nil {
+				t.Fatal(err)
+			}
+			got := strings.Split(strings.TrimRight(out.String(), "\n"), "\n")
+			if err := compareSabreOutput(got, b.lines); err != nil {
+				t.Error(err)
+			}
+		})
+	}
+}
