@@ -18,7 +18,7 @@ var demoFS embed.FS
 const SharedDir = "../shared/abr"
 
 // DemoAlgorithms are the algorithms CompareDemo compares.
-var DemoAlgorithms = []string{"throughput", "bola", "bolae", "dynamic", "dynamicdash", "dashjs", "hlsjs"}
+var DemoAlgorithms = []string{"throughput", "bola", "bolae", "dynamic", "dynamicdash", "bba", "robustmpc", "dashjs", "hlsjs"}
 
 // CompareDemo runs every algorithm of DemoAlgorithms over the Sabre 4G and
 // 3G traces with bbb.json and a 25 s buffer, and prints a comparison table

@@ -30,8 +30,11 @@
 // outcomes (DownloadReporter) and the first quality (FirstQualityChooser).
 // Built in, by registry name (see Names and New): Sabre's throughput, bola
 // (-ab BOLA-BASIC, -ao BOLA-O), bolae (BOLA-E, BOLA-PL with -noibr), dynamic
-// and dynamicdash, and the player presets dashjs (dash.js v5 defaults) and
-// hlsjs (hls.js 1.7 defaults). Register adds your own.
+// and dynamicdash; bba (BBA-0 with its hysteresis) and robustmpc (Pensieve's
+// robustMPC, its look-ahead fitted to this model); and the player presets
+// dashjs (dash.js v5 defaults) and hlsjs (hls.js 1.7 defaults). Register
+// adds your own. In the Pensieve model, BB and RobustMPC are Pensieve's own
+// baselines, ported operation for operation.
 //
 // # Inputs
 //

@@ -59,4 +59,6 @@ func init() {
 	Register("bolae", "Sabre BOLA-E with placeholder buffer (BOLA-PL with -noibr)", func(c Config) Algorithm { return NewBolaE(c) })
 	Register("dynamic", "Sabre DYNAMIC: BOLA above 10 s of buffer, THROUGHPUT below", func(c Config) Algorithm { return NewDynamic(c) })
 	Register("dynamicdash", "Sabre dynamicdash: BOLA-E / THROUGHPUT with 5 s/10 s hysteresis", func(c Config) Algorithm { return NewDynamicDash(c) })
+	Register("bba", "BBA-0 (Huang et al. 2014): buffer-based rate map, reservoir 5 s, cushion 10 s, with hysteresis", func(c Config) Algorithm { return NewBBA(c) })
+	Register("robustmpc", "robustMPC (Yin et al. 2015, as in Pensieve): harmonic-mean prediction with error discount, 5-segment look-ahead on linear QoE", func(c Config) Algorithm { return NewMPC(c) })
 }

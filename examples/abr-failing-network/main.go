@@ -112,7 +112,7 @@ func main() {
 	fmt.Println()
 
 	var results []result
-	for _, name := range []string{"throughput", "bola", "bolae", "dynamic", "dashjs", "hlsjs"} {
+	for _, name := range []string{"throughput", "bola", "bolae", "dynamic", "bba", "robustmpc", "dashjs", "hlsjs"} {
 		m, recs, err := run(name, man, tr, false)
 		if err != nil {
 			log.Fatal(err)
@@ -182,6 +182,11 @@ func main() {
 	fmt.Println("  kbit/s would take tens of seconds, which is what abandonment is for.")
 	fmt.Println("- Buffer rules (bola, bolae) keep the quality up while the buffer is full and only come down")
 	fmt.Println("  as it drains; they spend buffer to keep quality, which hurts when the outage follows.")
+	fmt.Println("- bba (BBA-0) looks at nothing but the buffer: lowest quality below a 5 s reservoir, highest")
+	fmt.Println("  above 15 s, a straight line between, and it moves only when that line crosses the next level.")
+	fmt.Println("- robustmpc plans 5 segments ahead (bitrate minus stalls minus switches) on the harmonic mean")
+	fmt.Println("  of the last 5 measured rates, divided by 1 + its largest recent prediction error: right after")
+	fmt.Println("  a drop that error is large, so it plans on a pessimistic rate exactly when the network changes.")
 	for _, r := range results {
 		switch d := r.noAbd.RebufferMs - r.m.RebufferMs; {
 		case d > 500:
