@@ -20,7 +20,7 @@ type Timeline struct {
 }
 
 const (
-	svgW, svgH   = 900.0, 520.0
+	svgW, svgH   = 900.0, 560.0
 	padL, padR   = 70.0, 20.0
 	panelTopY    = 50.0
 	panelH       = 190.0
@@ -61,10 +61,13 @@ func (s *svgWriter) axes(y0, h, xmax, ymax float64, ylabel, xlabel string) {
 		s.p(`<line x1="%.1f" y1="%.1f" x2="%.1f" y2="%.1f" stroke="#eee"/><text x="%.1f" y="%.1f" text-anchor="end" %s>%g</text>`+"\n",
 			x0, y, x0+w, y, x0-4, y+4, svgFontStyle, v)
 	}
-	for i := 0; i <= 6; i++ {
-		v := xmax * float64(i) / 6
-		x := x0 + w*float64(i)/6
-		s.p(`<text x="%.1f" y="%.1f" text-anchor="middle" %s>%.4g</text>`+"\n", x, y0+h+15, svgFontStyle, v)
+	// round-numbered time ticks (0, 20, 40, … s), about six of them
+	step := niceMax(xmax / 6)
+	for i := 0; float64(i)*step <= xmax*(1+1e-9) && i <= 100; i++ {
+		v := float64(i) * step
+		x := x0 + w*v/xmax
+		s.p(`<line x1="%.1f" y1="%.1f" x2="%.1f" y2="%.1f" stroke="#888"/><text x="%.1f" y="%.1f" text-anchor="middle" %s>%g</text>`+"\n",
+			x, y0+h, x, y0+h+4, x, y0+h+16, svgFontStyle, v)
 	}
 	s.p(`<text x="%.1f" y="%.1f" %s>%s</text>`+"\n", x0, y0-6, svgFontStyle, html.EscapeString(ylabel))
 	s.p(`<text x="%.1f" y="%.1f" text-anchor="end" %s>%s</text>`+"\n", x0+w, y0+h+30, svgFontStyle, html.EscapeString(xlabel))
