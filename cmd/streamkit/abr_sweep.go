@@ -79,7 +79,7 @@ func init() {
 	f := abrSweepCmd.Flags()
 	f.StringVar(&abrSweepF.model, "model", "sabre", "simulator model: sabre or pensieve")
 	f.StringVar(&abrSweepF.traces, "traces", "", "trace directory or glob (required)")
-	f.StringVar(&abrSweepF.args, "args", "", "Sabre options other than -n, e.g. \"-m bbb.json -b 25 -a bola\" (sabre model)")
+	f.StringVar(&abrSweepF.args, "args", "", "Sabre options other than -n, e.g. \"-m bbb.json -b 25 -a bola\", split and quoted as a shell would (sabre model)")
 	f.StringVar(&abrSweepF.videoSizes, "video-sizes", "", "directory of video_size_N files (pensieve model)")
 	f.StringVar(&abrSweepF.algos, "algos", "", "comma-separated algorithms (pensieve: bb,robustmpc; sabre: overrides -a)")
 	f.StringArrayVar(&abrSweepF.grid, "grid", nil, "sabre parameter axis, e.g. -b=10,25 (repeatable)")
@@ -138,7 +138,11 @@ func abrRunSweep(cmd *cobra.Command, sf *abrSweepFlags) error {
 			}
 			grid = append(grid, ax)
 		}
-		t, err = abr.SweepSabre(ctx, strings.Fields(sf.args), files, algos, grid, o)
+		sabreArgs, err := splitArgs(sf.args)
+		if err != nil {
+			return fmt.Errorf("sweep: --args: %w", err)
+		}
+		t, err = abr.SweepSabre(ctx, sabreArgs, files, algos, grid, o)
 		metrics = []string{"time average played bitrate", "rebuffer ratio", "total bitrate change", "time average score"}
 		cdfMetric = "time average score"
 	case "pensieve":
@@ -197,4 +201,63 @@ func abrWriteTable(stdout io.Writer, path string, t *abr.Table) error {
 func abrIsTTY(f *os.File) bool {
 	st, err := f.Stat()
 	return err == nil && st.Mode()&os.ModeCharDevice != 0
+}
+
+// splitArgs splits --args the way a POSIX shell splits words, so that the
+// Sabre command line a script already has can be pasted in as it is,
+// including quoted paths with spaces: 'single quotes' keep everything,
+// "double quotes" honour \" \\ \$ and \` escapes, and a backslash outside
+// quotes escapes the next character. (No expansion of variables or globs.)
+func splitArgs(s string) ([]string, error) {
+	var out []string
+	var cur strings.Builder
+	inWord := false
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case c == ' ' || c == '\t' || c == '\n':
+			if inWord {
+				out = append(out, cur.String())
+				cur.Reset()
+				inWord = false
+			}
+		case c == '\\':
+			if i+1 == len(s) {
+				return nil, fmt.Errorf("trailing backslash at byte %d", i)
+			}
+			i++
+			cur.WriteByte(s[i])
+			inWord = true
+		case c == '\'':
+			j := strings.IndexByte(s[i+1:], '\'')
+			if j < 0 {
+				return nil, fmt.Errorf("unterminated ' quote at byte %d", i)
+			}
+			cur.WriteString(s[i+1 : i+1+j])
+			i += j + 1
+			inWord = true
+		case c == '"':
+			start := i
+			for i++; ; i++ {
+				if i == len(s) {
+					return nil, fmt.Errorf("unterminated \" quote at byte %d", start)
+				}
+				if s[i] == '"' {
+					break
+				}
+				if s[i] == '\\' && i+1 < len(s) && strings.IndexByte("\"\\$`", s[i+1]) >= 0 {
+					i++
+				}
+				cur.WriteByte(s[i])
+			}
+			inWord = true
+		default:
+			cur.WriteByte(c)
+			inWord = true
+		}
+	}
+	if inWord {
+		out = append(out, cur.String())
+	}
+	return out, nil
 }
