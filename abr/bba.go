@@ -1,5 +1,7 @@
 package abr
 
+import "math"
+
 // BBA is BBA-0, the buffer-based algorithm of Huang et al., "A Buffer-Based
 // Approach to Rate Adaptation" (SIGCOMM 2014, Algorithm 1), for the Sabre
 // model. The rate map f(B) is the lowest bitrate up to the reservoir, the
@@ -7,15 +9,19 @@ package abr
 // changes only when f(B) crosses the next bitrate above the previous one
 // (then it becomes the highest bitrate below f(B)) or the next one below
 // (then the lowest bitrate above f(B)), which keeps it from oscillating.
+// (Where rounding puts f exactly on the top bitrate inside the band, or on
+// the lowest just above the reservoir, the quality stays: the paper's
+// literal R+ = R_max at the top would switch down there.)
 //
 // The throughput estimate plays no part. Pensieve's BB baseline
 // (PensieveSession with BB) is the same map without the hysteresis, on
 // Pensieve's 60 s buffer.
 type BBA struct {
 	// ReservoirMs and CushionMs set the map; both 0 means Pensieve's
-	// 5 s and 10 s. If reservoir + cushion exceeds 90% of the buffer size
-	// both are scaled down to fit (so the top bitrate stays reachable with
-	// a small buffer, such as Sabre's 10 s runs).
+	// 5 s and 10 s. A decision never sees more than B − P of buffer (the
+	// player waits until a segment fits), so if reservoir + cushion
+	// exceeds 90% of that, both are scaled down to fit: the top bitrate
+	// stays reachable with a small buffer, such as Sabre's 10 s runs.
 	ReservoirMs, CushionMs float64
 
 	r, cu float64
@@ -31,7 +37,7 @@ func (a *BBA) Init(s *Session) {
 	if a.r == 0 && a.cu == 0 {
 		a.r, a.cu = 5000, 10000
 	}
-	if fit := 0.9 * s.BufferSize(); a.r+a.cu > fit {
+	if fit := 0.9 * math.Max(s.BufferSize()-s.SegmentMs(), 0); a.r+a.cu > fit {
 		k := fit / (a.r + a.cu)
 		a.r, a.cu = a.r*k, a.cu*k
 	}

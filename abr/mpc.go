@@ -6,13 +6,13 @@ import "math"
 // Adaptive Video Streaming over HTTP", SIGCOMM 2015) for the Sabre model, as
 // Pensieve's test/mpc.py runs it, with the look-ahead made to fit this
 // model: each request of the look-ahead pays the session's latency
-// estimate, the buffer is capped at the session's buffer size (the player
-// waits rather than buffer more), and segment sizes are those of the
+// estimate and, as the player does, waits until a segment fits in the
+// buffer (at most B − P buffered), and segment sizes are those of the
 // segments that really come next (Pensieve's look-ahead is one segment off,
 // see PensieveSession for the faithful port).
 //
-// After every download it measures the throughput (bits over transfer
-// time, latency excluded), predicts the next as the harmonic mean of the
+// After every completed download (segment 0's included) it measures the
+// throughput (bits over transfer time, latency excluded), predicts the next as the harmonic mean of the
 // last 5 measurements divided by 1 + the largest relative error of the last
 // 5 predictions, and chooses the first quality of the sequence of Horizon
 // qualities that maximises Pensieve's linear QoE over the look-ahead:
@@ -27,9 +27,9 @@ import "math"
 // more than float rounding, so it returns what scoring every sequence
 // would (TestMPCFastEqualsExhaustive) and allocates nothing.
 type MPC struct {
-	// Horizon is the look-ahead in segments (0 = 5). With more than
-	// 10^6 sequences (ladders of 16 levels or more at horizon 5) it is
-	// shortened to keep a decision bounded.
+	// Horizon is the look-ahead in segments, 1 to 5 (0 or more than 5
+	// = 5). With more than 10^6 sequences (ladders of 16 levels or more at
+	// horizon 5) it is shortened to keep a decision bounded.
 	Horizon int
 	// Exhaustive scores every sequence one by one (the reference for tests).
 	Exhaustive bool
@@ -40,6 +40,7 @@ type MPC struct {
 	lastH   float64             // the last prediction (harmonic mean)
 	haveH   bool
 	last    int // quality of the last completed download
+	hist    [histLen]Sample
 
 	// per-decision search state
 	kb         []float64
@@ -64,16 +65,21 @@ func (m *MPC) Init(s *Session) {
 }
 
 // ReportDownload implements DownloadReporter: one throughput measurement
-// per download that moved bits.
+// per completed download (as the session's own estimator, it leaves out
+// abandoned ones).
 func (m *MPC) ReportDownload(s *Session, d *Download) {
-	if !d.Abandoned() {
-		m.last = d.Quality
-	}
-	dt := d.TimeMs - d.TTFBMs
-	if !(dt > 0 && d.Downloaded > 0) {
+	if d.Abandoned() {
 		return
 	}
-	x := d.Downloaded / dt
+	m.last = d.Quality
+	if dt := d.TimeMs - d.TTFBMs; dt > 0 && d.Downloaded > 0 {
+		m.measure(d.Downloaded / dt)
+	}
+}
+
+// measure adds a throughput measurement x (kbit/s) and the relative error
+// of the last prediction against it, as Pensieve does after every chunk.
+func (m *MPC) measure(x float64) {
 	e := 0.0
 	if m.haveH {
 		e = math.Abs(m.lastH-x) / x
@@ -83,26 +89,46 @@ func (m *MPC) ReportDownload(s *Session, d *Download) {
 	m.ns++
 }
 
-// Decide implements Algorithm.
-func (m *MPC) Decide(s *Session, seg int) (int, float64) {
+// predict returns the harmonic mean H of the last (up to 5) measurements
+// and the robust prediction F = H / (1 + the largest of the last 5
+// errors), and remembers H as the prediction the next error is measured
+// against. ok is false without a usable measurement.
+func (m *MPC) predict() (H, F float64, ok bool) {
 	k := min(m.ns, mpcHorizon)
-	H := s.Throughput()
-	if k > 0 {
-		acc := 0.0
-		for i := m.ns - k; i < m.ns; i++ {
-			acc += 1 / m.samples[i%mpcHorizon]
-		}
-		H = 1 / (acc / float64(k))
+	if k == 0 {
+		return 0, 0, false
 	}
+	acc := 0.0
+	for i := m.ns - k; i < m.ns; i++ {
+		acc += 1 / m.samples[i%mpcHorizon]
+	}
+	H = 1 / (acc / float64(k))
 	if !(H > 0) || math.IsInf(H, 0) {
-		return 0, 0
+		return 0, 0, false
 	}
 	mx := 0.0
 	for i := m.ns - k; i < m.ns; i++ {
 		mx = math.Max(mx, m.errs[i%mpcHorizon])
 	}
 	m.lastH, m.haveH = H, true
+	return H, H / (1 + mx), true
+}
 
+// Decide implements Algorithm.
+func (m *MPC) Decide(s *Session, seg int) (int, float64) {
+	if m.ns == 0 {
+		// Segment 0 is not reported to DownloadReporters; its measurement
+		// is the session's first sample (Pensieve keeps chunk 0's too).
+		for _, x := range s.History(m.hist[:0]) {
+			if x.Kbps > 0 && !math.IsInf(x.Kbps, 0) {
+				m.measure(x.Kbps)
+			}
+		}
+	}
+	_, F, ok := m.predict()
+	if !ok {
+		return 0, 0
+	}
 	n := len(m.kb)
 	h := m.Horizon
 	if h <= 0 || h > mpcHorizon {
@@ -112,30 +138,41 @@ func (m *MPC) Decide(s *Session, seg int) (int, float64) {
 		h--
 	}
 	m.L = min(h, s.NumSegments()-seg)
-	m.F, m.lat, m.P, m.B = H/(1+mx), s.Latency(), s.SegmentMs(), s.BufferSize()
-	m.top = m.kb[n-1]
-	m.mu = m.top / 1000
-	m.best, m.decision = math.Inf(-1), 0
 	if m.L <= 0 {
 		return m.last, 0
 	}
+	m.F, m.lat, m.P, m.B = F, s.Latency(), s.SegmentMs(), s.BufferSize()
 	for j := 0; j < m.L; j++ {
 		for c := range m.kb {
 			m.dt[j*n+c] = m.lat + s.SegmentSize(seg+j, c)/m.F
 		}
 	}
+	return m.plan(s.BufferLevel()), 0
+}
+
+// plan returns the first quality of the best sequence for the look-ahead
+// set up in L, P, B and dt, from buffer buf after the last quality.
+func (m *MPC) plan(buf float64) int {
+	m.top = m.kb[len(m.kb)-1]
+	m.mu = m.top / 1000
+	m.best, m.decision = math.Inf(-1), 0
 	if m.Exhaustive {
-		m.exhaustive(s.BufferLevel())
+		m.exhaustive(buf)
 	} else {
-		m.incumbent(s.BufferLevel())
-		m.search(0, s.BufferLevel(), 0, 0, 0, m.last, 0)
+		m.incumbent(buf)
+		m.search(0, buf, 0, 0, 0, m.last, 0)
 	}
-	return m.decision, 0
+	return m.decision
 }
 
 // step is one segment of the look-ahead: the buffer after downloading
-// segment seg+j at quality c, and the rebuffering it adds (ms).
+// segment seg+j at quality c from buffer cb, and the rebuffering it adds
+// (ms). As in the session, the request waits until a segment fits in the
+// buffer (at most B − P buffered; waiting drains it without stalling).
 func (m *MPC) step(j, c int, cb, rb float64) (float64, float64) {
+	if lim := math.Max(m.B-m.P, 0); cb > lim {
+		cb = lim
+	}
 	dt := m.dt[j*len(m.kb)+c]
 	if cb < dt {
 		rb += dt - cb
@@ -143,11 +180,7 @@ func (m *MPC) step(j, c int, cb, rb float64) (float64, float64) {
 	} else {
 		cb -= dt
 	}
-	cb += m.P
-	if cb > m.B {
-		cb = m.B
-	}
-	return cb, rb
+	return cb + m.P, rb
 }
 
 func (m *MPC) score(rsum, rb, sdiff float64) float64 {
@@ -206,14 +239,18 @@ func (m *MPC) short(p, g float64) bool {
 // can add to the score from buffer cb: each step at most the best over
 // qualities of bitrate/1000 − μ·rebuffer/1000, where the rebuffering is
 // at least what the download takes beyond the most buffer the step can
-// start with (cb + P per step before it, and never more than the cap);
-// switching only subtracts.
+// start with (cb, then + P per step, never more than B − P after the
+// wait); switching only subtracts. The most-buffer bound is built step by
+// step like the buffer itself, so float rounding (monotone) keeps it above.
 func (m *MPC) futureBound(j int, cb float64) float64 {
-	g := 0.0
+	g, lim := 0.0, math.Max(m.B-m.P, 0)
+	cmax := cb
 	for k := j; k < m.L; k++ {
-		cmax := cb + float64(k-j)*m.P
-		if k > j && cmax > m.B {
-			cmax = m.B
+		if k > j {
+			cmax += m.P
+		}
+		if cmax > lim {
+			cmax = lim
 		}
 		best := math.Inf(-1)
 		row := m.dt[k*len(m.kb) : (k+1)*len(m.kb)]

@@ -249,7 +249,12 @@ func NewSession(m Manifest, t *Trace, alg Algorithm, opt Options) (*Session, err
 	s.sizes = make([]float64, s.N*s.n)
 	for i := 0; i < s.N; i++ {
 		for q := 0; q < s.n; q++ {
-			s.sizes[i*s.n+q] = m.SegmentSize(i, q)
+			sz := m.SegmentSize(i, q)
+			if !(sz >= 0 && sz <= math.MaxFloat64) {
+				// (a code-built Manifest is not checked by any reader)
+				return nil, fmt.Errorf("%w: segment %d quality %d: size %v bits", ErrMalformed, i, q, sz)
+			}
+			s.sizes[i*s.n+q] = sz
 		}
 	}
 	s.U = make([]float64, s.n)

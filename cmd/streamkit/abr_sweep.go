@@ -138,9 +138,9 @@ func abrRunSweep(cmd *cobra.Command, sf *abrSweepFlags) error {
 			}
 			grid = append(grid, ax)
 		}
-		sabreArgs, err := splitArgs(sf.args)
-		if err != nil {
-			return fmt.Errorf("sweep: --args: %w", err)
+		sabreArgs, aerr := splitArgs(sf.args)
+		if aerr != nil {
+			return fmt.Errorf("sweep: --args: %w", aerr)
 		}
 		t, err = abr.SweepSabre(ctx, sabreArgs, files, algos, grid, o)
 		metrics = []string{"time average played bitrate", "rebuffer ratio", "total bitrate change", "time average score"}

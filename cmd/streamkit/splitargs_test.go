@@ -1,7 +1,9 @@
 package main
 
 import (
+	"os"
 	"os/exec"
+	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
@@ -78,4 +80,35 @@ func FuzzSplitArgs(f *testing.F) {
 			t.Fatalf("%q -> %q -> %q (%v)", in, words, again, err)
 		}
 	})
+}
+
+// --args reaches the sweep as the shell would split it: a movie path with a
+// space, quoted, works; a missing movie or an open quote is an error, not
+// an empty table.
+func TestAbrSweepArgsQuoting(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "my movies")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	movie, err := os.ReadFile(filepath.Join(abrTestdata, "sabre", "bbb4k.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "bbb 4k.json"), movie, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	traces := filepath.Join(abrTestdata, "sabre", "4Glogs")
+	out := filepath.Join(t.TempDir(), "s.csv")
+	if _, err := runCLI(t, "abr", "sweep", "--model", "sabre", "--traces", traces,
+		"--args", "-m '"+filepath.Join(dir, "bbb 4k.json")+"' -a bola", "--out", out); err != nil {
+		t.Fatalf("quoted path with a space: %v", err)
+	}
+	if b, err := os.ReadFile(out); err != nil || !strings.Contains(string(b), "report_bus_0001.json") {
+		t.Errorf("no rows written (%v)", err)
+	}
+	for _, bad := range []string{"-m " + filepath.Join(dir, "missing.json"), "-m '" + filepath.Join(dir, "bbb 4k.json")} {
+		if _, err := runCLI(t, "abr", "sweep", "--model", "sabre", "--traces", traces, "--args", bad, "--out", out); err == nil {
+			t.Errorf("--args %q: no error", bad)
+		}
+	}
 }
