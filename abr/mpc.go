@@ -12,10 +12,11 @@ import "math"
 // see PensieveSession for the faithful port).
 //
 // After every completed download (segment 0's included) it measures the
-// throughput (bits over transfer time, latency excluded), predicts the next as the harmonic mean of the
-// last 5 measurements divided by 1 + the largest relative error of the last
-// 5 predictions, and chooses the first quality of the sequence of Horizon
-// qualities that maximises Pensieve's linear QoE over the look-ahead:
+// throughput (bits over transfer time, latency excluded), predicts the
+// next as the harmonic mean of the last 5 measurements divided by 1 + the
+// largest relative error of the last 5 predictions, and chooses the first
+// quality of the sequence of Horizon qualities that maximises Pensieve's
+// linear QoE over the look-ahead:
 //
 //	Σ bitrate/1000 − μ·rebuffer_s − Σ |Δbitrate|/1000   (kbit/s → Mbit/s)
 //
