@@ -197,6 +197,27 @@ func main() {
 				"  so the partial downloads are wasted time while the buffer drains.\n", r.name, -d/1000, r.m.AbandonedDownloads)
 		}
 	}
+	// who was slow to come back up after the outage, and why
+	last := network[len(network)-1]
+	var slow []string
+	for _, r := range results {
+		sum, n := 0.0, 0.0
+		for _, rec := range r.recs {
+			if phaseAt(rec.StartMs) == len(network)-1 && !rec.Abandoned {
+				sum, n = sum+rec.BitrateKbps, n+1
+			}
+		}
+		if n > 0 && sum/n < 0.4*last.kbps {
+			slow = append(slow, fmt.Sprintf("%s %.0f", r.name, sum/n))
+		}
+	}
+	if len(slow) > 0 {
+		fmt.Printf("- In the %s at %.0f kbit/s some stayed low (mean kbit/s: %s).\n", last.name, last.kbps, strings.Join(slow, ", "))
+		fmt.Println("  Their throughput estimates are EWMAs that weigh each sample by its download time: the")
+		fmt.Println("  download stuck in the outage counts for seconds, each quick download of the recovery for a")
+		fmt.Println("  fraction of one, so the estimate climbs back slowly (see estimate_kbps in `streamkit abr run")
+		fmt.Println("  --log`).")
+	}
 	fmt.Printf("- Least stalling: %s (%.1f s); most: %s (%.1f s).\n", best.name, best.m.RebufferMs/1000, worst.name, worst.m.RebufferMs/1000)
 
 	out := filepath.Join(os.TempDir(), "abr-failing-network-"+best.name+".svg")
