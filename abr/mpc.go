@@ -43,14 +43,16 @@ type MPC struct {
 	last    int // quality of the last completed download
 	hist    [histLen]Sample
 
+	kb []float64
+	h  int // the horizon for this ladder
+
 	// per-decision search state
-	kb         []float64
-	dt         []float64 // dt[j*n+c]: look-ahead time of segment seg+j at quality c, ms
-	L          int
-	F, lat, P  float64
-	B, mu, top float64
-	best       float64
-	decision   int
+	dt       []float64 // dt[j*n+c]: look-ahead time of segment seg+j at quality c, ms
+	L        int
+	P, B     float64
+	mu, top  float64
+	best     float64
+	decision int
 }
 
 // NewMPC returns robustMPC with a 5-segment horizon.
@@ -62,6 +64,14 @@ func (m *MPC) Init(s *Session) {
 	m.kb = s.Bitrates()
 	if need := mpcHorizon * len(m.kb); cap(m.dt) < need {
 		m.dt = make([]float64, need)
+	}
+	n := float64(len(m.kb))
+	m.h = m.Horizon
+	if m.h <= 0 || m.h > mpcHorizon {
+		m.h = mpcHorizon
+	}
+	for m.h > 1 && math.Pow(n, float64(m.h)) > 1e6 {
+		m.h--
 	}
 }
 
@@ -130,22 +140,15 @@ func (m *MPC) Decide(s *Session, seg int) (int, float64) {
 	if !ok {
 		return 0, 0
 	}
-	n := len(m.kb)
-	h := m.Horizon
-	if h <= 0 || h > mpcHorizon {
-		h = mpcHorizon
-	}
-	for h > 1 && math.Pow(float64(n), float64(h)) > 1e6 {
-		h--
-	}
-	m.L = min(h, s.NumSegments()-seg)
+	m.L = min(m.h, s.NumSegments()-seg)
 	if m.L <= 0 {
 		return m.last, 0
 	}
-	m.F, m.lat, m.P, m.B = F, s.Latency(), s.SegmentMs(), s.BufferSize()
+	m.P, m.B = s.SegmentMs(), s.BufferSize()
+	n, lat := len(m.kb), s.Latency()
 	for j := 0; j < m.L; j++ {
 		for c := range m.kb {
-			m.dt[j*n+c] = m.lat + s.SegmentSize(seg+j, c)/m.F
+			m.dt[j*n+c] = lat + s.SegmentSize(seg+j, c)/F
 		}
 	}
 	return m.plan(s.BufferLevel()), 0
@@ -272,16 +275,26 @@ func (m *MPC) futureBound(j int, cb float64) float64 {
 // score early is what lets the bound cut branches. The sequence itself is
 // visited again by the search, which makes the decision.
 func (m *MPC) incumbent(buf float64) {
-	for c := range m.kb {
-		cb, rb, rsum, sdiff, lq := buf, 0.0, 0.0, 0.0, m.last
-		for j := 0; j < m.L; j++ {
-			cb, rb = m.step(j, c, cb, rb)
-			rsum += m.kb[c]
-			sdiff += math.Abs(m.kb[c] - m.kb[lq])
-			lq = c
+	var c [mpcHorizon]int
+	for q := range m.kb {
+		for j := range c {
+			c[j] = q
 		}
-		m.best = math.Max(m.best, m.score(rsum, rb, sdiff))
+		m.best = math.Max(m.best, m.scoreSeq(buf, &c))
 	}
+}
+
+// scoreSeq scores the sequence c[0..L−1] from buffer buf, with the same
+// operations, in the same order, as search does along its path.
+func (m *MPC) scoreSeq(buf float64, c *[mpcHorizon]int) float64 {
+	cb, rb, rsum, sdiff, lq := buf, 0.0, 0.0, 0.0, m.last
+	for j := 0; j < m.L; j++ {
+		cb, rb = m.step(j, c[j], cb, rb)
+		rsum += m.kb[c[j]]
+		sdiff += math.Abs(m.kb[c[j]] - m.kb[lq])
+		lq = c[j]
+	}
+	return m.score(rsum, rb, sdiff)
 }
 
 // exhaustive scores every sequence one by one, in lexicographic order.
@@ -298,13 +311,6 @@ func (m *MPC) exhaustive(buf float64) {
 			c[j] = v % n
 			v /= n
 		}
-		cb, rb, rsum, sdiff, lq := buf, 0.0, 0.0, 0.0, m.last
-		for j := 0; j < m.L; j++ {
-			cb, rb = m.step(j, c[j], cb, rb)
-			rsum += m.kb[c[j]]
-			sdiff += math.Abs(m.kb[c[j]] - m.kb[lq])
-			lq = c[j]
-		}
-		m.leaf(m.score(rsum, rb, sdiff), c[0])
+		m.leaf(m.scoreSeq(buf, &c), c[0])
 	}
 }
