@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"fmt"
+	"io"
 	"math"
 	"os"
 	"path/filepath"
@@ -181,18 +182,18 @@ func TestSabreReferenceDefaultMode(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
+			// the session the CLI builds, restarted with Exact off
 			var out bytes.Buffer
-			alg, err := New(run.Args.Algorithm, run.Args.Config(true))
+			s, err := run.Session(tr, io.Discard)
 			if err != nil {
 				t.Fatal(err)
 			}
-			o := run.Args.Options()
+			o := s.opt
 			if !o.Exact {
 				t.Fatal("the Sabre command line's options should set Exact")
 			}
 			o.Exact, o.Out = false, &out
-			s, err := NewSession(run.Manifest, tr, alg, o)
-			if err != nil {
+			if err := s.Reset(o); err != nil {
 				t.Fatal(err)
 			}
 			m, err := s.Run()
