@@ -82,6 +82,32 @@ type result struct {
 	noAbd abr.Metrics
 }
 
+// phaseStats is what one algorithm did in each phase of the network.
+type phaseStats struct {
+	meanKbps []float64 // mean requested bitrate of completed downloads, NaN if none
+	stallMs  []float64
+	abandons []int
+}
+
+func byPhase(recs []abr.SegmentRecord) phaseStats {
+	st := phaseStats{make([]float64, len(network)), make([]float64, len(network)), make([]int, len(network))}
+	n := make([]float64, len(network))
+	for _, rec := range recs {
+		ph := phaseAt(rec.StartMs)
+		if rec.Abandoned {
+			st.abandons[ph]++
+			continue
+		}
+		st.meanKbps[ph] += rec.BitrateKbps
+		n[ph]++
+		st.stallMs[ph] += rec.RebufMs
+	}
+	for i := range n {
+		st.meanKbps[i] /= n[i] // 0/0 = NaN: no download in that phase
+	}
+	return st
+}
+
 func run(name string, man abr.Manifest, tr *abr.Trace, noAbandon bool) (abr.Metrics, []abr.SegmentRecord, error) {
 	alg, err := abr.New(name, abr.Config{})
 	if err != nil {
@@ -132,32 +158,22 @@ func main() {
 	fmt.Println()
 
 	fmt.Println("What each algorithm did, phase by phase (mean requested bitrate, stalls, abandonments):")
-	for _, r := range results {
-		var sum, n [8]float64
-		var stall [8]float64
-		var abandons [8]int
-		for _, rec := range r.recs {
-			ph := phaseAt(rec.StartMs)
-			if rec.Abandoned {
-				abandons[ph]++
-				continue
-			}
-			sum[ph] += rec.BitrateKbps
-			n[ph]++
-			stall[ph] += rec.RebufMs
-		}
+	phases := make([]phaseStats, len(results))
+	for k, r := range results {
+		st := byPhase(r.recs)
+		phases[k] = st
 		var parts []string
 		for i, p := range network {
 			mean := "  -  "
-			if n[i] > 0 {
-				mean = fmt.Sprintf("%5.0f", sum[i]/n[i])
+			if !math.IsNaN(st.meanKbps[i]) {
+				mean = fmt.Sprintf("%5.0f", st.meanKbps[i])
 			}
 			s := fmt.Sprintf("%s %s", strings.Fields(p.name)[0], mean)
-			if stall[i] > 0 {
-				s += fmt.Sprintf(" stall %.1fs", stall[i]/1000)
+			if st.stallMs[i] > 0 {
+				s += fmt.Sprintf(" stall %.1fs", st.stallMs[i]/1000)
 			}
-			if abandons[i] > 0 {
-				s += fmt.Sprintf(" aband %d", abandons[i])
+			if st.abandons[i] > 0 {
+				s += fmt.Sprintf(" aband %d", st.abandons[i])
 			}
 			parts = append(parts, s)
 		}
@@ -200,15 +216,9 @@ func main() {
 	// who was slow to come back up after the outage, and why
 	last := network[len(network)-1]
 	var slow []string
-	for _, r := range results {
-		sum, n := 0.0, 0.0
-		for _, rec := range r.recs {
-			if phaseAt(rec.StartMs) == len(network)-1 && !rec.Abandoned {
-				sum, n = sum+rec.BitrateKbps, n+1
-			}
-		}
-		if n > 0 && sum/n < 0.4*last.kbps {
-			slow = append(slow, fmt.Sprintf("%s %.0f", r.name, sum/n))
+	for k, r := range results {
+		if mean := phases[k].meanKbps[len(network)-1]; mean < 0.4*last.kbps { // (false for NaN)
+			slow = append(slow, fmt.Sprintf("%s %.0f", r.name, mean))
 		}
 	}
 	if len(slow) > 0 {
