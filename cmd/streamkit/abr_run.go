@@ -11,16 +11,16 @@ import (
 	"github.com/streamkit-go/streamkit/abr"
 )
 
-var abrRunF struct {
-	trace, manifest, algo, log, svg string
-	buffer, startup, latency, gp    float64
-	noAbandon                       bool
-}
-
-var abrRunCmd = &cobra.Command{
-	Use:   "run --trace FILE --manifest FILE|DIR [--algo NAME]",
-	Short: "Run one session with streamkit's default player model and print a readable report",
-	Long: `Run one session in the segment-level player model (Sabre's network and buffer
+func newAbrRunCmd() *cobra.Command {
+	var abrRunF struct {
+		trace, manifest, algo, log, svg string
+		buffer, startup, latency, gp    float64
+		noAbandon                       bool
+	}
+	cmd := &cobra.Command{
+		Use:   "run --trace FILE --manifest FILE|DIR [--algo NAME]",
+		Short: "Run one session with streamkit's default player model and print a readable report",
+		Long: `Run one session in the segment-level player model (Sabre's network and buffer
 semantics) with streamkit's defaults: a 30 s buffer cap, playback starting once
 --startup seconds are buffered, and an optional fixed per-request latency on top
 of the trace's own. Traces may be Sabre JSON, Pensieve cooked text, Mahimahi
@@ -30,123 +30,68 @@ package' wrote: an HLS multivariant playlist (.m3u8) or a DASH MPD (.mpd), with
 the segment sizes read from the files or byte ranges on disk.
 
 Algorithms: ` + strings.Join(abr.Names(), ", "),
-	Example: `  streamkit abr run --trace ../shared/abr/sabre/3Glogs/report.2010-09-13_1046CEST.json \
+		Example: `  streamkit abr run --trace ../shared/abr/sabre/3Glogs/report.2010-09-13_1046CEST.json \
       --manifest ../shared/abr/sabre/bbb.json --algo dashjs --startup 6 --latency 40 --svg session.svg`,
-	Args: cobra.NoArgs,
-	RunE: func(cmd *cobra.Command, _ []string) error {
-		if abrRunF.trace == "" || abrRunF.manifest == "" {
-			return fmt.Errorf("run: --trace and --manifest are required")
-		}
-		// A packaged HLS multivariant playlist or DASH MPD works too
-		// (registered in package.go): segment sizes come from the files
-		// or byte ranges on disk.
-		man, err := abr.LoadManifest(abrRunF.manifest)
-		if err != nil {
-			return err
-		}
-		t, err := abr.LoadTrace(abrRunF.trace, 0)
-		if err != nil {
-			return err
-		}
-		alg, err := abr.New(abrRunF.algo, abr.Config{})
-		if err != nil {
-			return err
-		}
-		var recs []abr.SegmentRecord
-		opt := abr.DefaultOptions()
-		opt.BufferMs, opt.StartupMs, opt.RequestLatencyMs, opt.GammaP = abrRunF.buffer*1000, abrRunF.startup*1000, abrRunF.latency, abrRunF.gp
-		opt.NoAbandon = abrRunF.noAbandon
-		opt.OnSegment = func(r *abr.SegmentRecord) { recs = append(recs, *r) }
-		s, err := abr.NewSession(man, t, alg, opt)
-		if err != nil {
-			return err
-		}
-		m, err := s.Run()
-		if err != nil {
-			return err
-		}
-		out := cmd.OutOrStdout()
-		fmt.Fprintf(out, "trace                %s (%d periods)\nmanifest             %s (%d segments, %d levels %g-%g kbit/s)\nalgorithm            %s\n",
-			filepath.Base(abrRunF.trace), len(t.Periods), filepath.Base(abrRunF.manifest), man.NumSegments(), len(man.Bitrates()),
-			man.Bitrates()[0], man.Bitrates()[len(man.Bitrates())-1], abrRunF.algo)
-		if err := m.WriteReport(out); err != nil {
-			return err
-		}
-		if abrRunF.log != "" {
-			if err := abrWriteFile(abrRunF.log, func(f *os.File) error {
-				if strings.HasSuffix(abrRunF.log, ".jsonl") {
-					return abr.WriteSegmentJSONL(f, recs)
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if abrRunF.trace == "" || abrRunF.manifest == "" {
+				return fmt.Errorf("run: --trace and --manifest are required")
+			}
+			// A packaged HLS multivariant playlist or DASH MPD works too
+			// (registered in package.go): segment sizes come from the files
+			// or byte ranges on disk.
+			man, err := abr.LoadManifest(abrRunF.manifest)
+			if err != nil {
+				return err
+			}
+			t, err := abr.LoadTrace(abrRunF.trace, 0)
+			if err != nil {
+				return err
+			}
+			alg, err := abr.New(abrRunF.algo, abr.Config{})
+			if err != nil {
+				return err
+			}
+			var recs []abr.SegmentRecord
+			opt := abr.DefaultOptions()
+			opt.BufferMs, opt.StartupMs, opt.RequestLatencyMs, opt.GammaP = abrRunF.buffer*1000, abrRunF.startup*1000, abrRunF.latency, abrRunF.gp
+			opt.NoAbandon = abrRunF.noAbandon
+			opt.OnSegment = func(r *abr.SegmentRecord) { recs = append(recs, *r) }
+			s, err := abr.NewSession(man, t, alg, opt)
+			if err != nil {
+				return err
+			}
+			m, err := s.Run()
+			if err != nil {
+				return err
+			}
+			out := cmd.OutOrStdout()
+			fmt.Fprintf(out, "trace                %s (%d periods)\nmanifest             %s (%d segments, %d levels %g-%g kbit/s)\nalgorithm            %s\n",
+				filepath.Base(abrRunF.trace), len(t.Periods), filepath.Base(abrRunF.manifest), man.NumSegments(), len(man.Bitrates()),
+				man.Bitrates()[0], man.Bitrates()[len(man.Bitrates())-1], abrRunF.algo)
+			if err := m.WriteReport(out); err != nil {
+				return err
+			}
+			if abrRunF.log != "" {
+				if err := abrWriteFile(abrRunF.log, func(f *os.File) error {
+					if strings.HasSuffix(abrRunF.log, ".jsonl") {
+						return abr.WriteSegmentJSONL(f, recs)
+					}
+					return abr.WriteSegmentCSV(f, recs)
+				}); err != nil {
+					return err
 				}
-				return abr.WriteSegmentCSV(f, recs)
-			}); err != nil {
-				return err
 			}
-		}
-		if abrRunF.svg != "" {
-			tl := abr.Timeline{Title: fmt.Sprintf("%s, %s, %s", filepath.Base(abrRunF.trace), filepath.Base(abrRunF.manifest), abrRunF.algo),
-				Trace: t, Bitrates: man.Bitrates(), Records: recs, Metrics: m}
-			return abrWriteFile(abrRunF.svg, func(f *os.File) error { return tl.WriteSVG(f) })
-		}
-		return nil
-	},
-}
-
-var abrPensF struct {
-	trace, videoSizes, algo, qoe string
-}
-
-var abrPensieveCmd = &cobra.Command{
-	Use:   "pensieve --trace FILE --video-sizes DIR [--algo bb|robustmpc]",
-	Short: "Run one trace through Pensieve's fixed environment (BB or robustMPC) and print per-chunk rewards",
-	Args:  cobra.NoArgs,
-	RunE: func(cmd *cobra.Command, _ []string) error {
-		if abrPensF.trace == "" || abrPensF.videoSizes == "" {
-			return fmt.Errorf("pensieve: --trace and --video-sizes are required")
-		}
-		vs, err := abr.LoadVideoSizes(abrPensF.videoSizes, nil)
-		if err != nil {
-			return err
-		}
-		f, err := os.Open(abrPensF.trace)
-		if err != nil {
-			return err
-		}
-		c, err := abr.ReadCookedTrace(f, abrPensF.trace)
-		f.Close()
-		if err != nil {
-			return err
-		}
-		pol, err := abr.NewPensievePolicy(abrPensF.algo)
-		if err != nil {
-			return err
-		}
-		q, err := abr.ParseQoE(abrPensF.qoe)
-		if err != nil {
-			return err
-		}
-		e, err := abr.NewPensieveSession(c, vs, pol, q)
-		if err != nil {
-			return err
-		}
-		out := cmd.OutOrStdout()
-		fmt.Fprintln(out, "chunk,level,bitrate_kbps,delay_ms,buffer_s,rebuf_s,reward")
-		var r abr.ChunkResult
-		for !e.Done() {
-			if err := e.Step(&r); err != nil {
-				return err
+			if abrRunF.svg != "" {
+				tl := abr.Timeline{Title: fmt.Sprintf("%s, %s, %s", filepath.Base(abrRunF.trace), filepath.Base(abrRunF.manifest), abrRunF.algo),
+					Trace: t, Bitrates: man.Bitrates(), Records: recs, Metrics: m}
+				return abrWriteFile(abrRunF.svg, func(f *os.File) error { return tl.WriteSVG(f) })
 			}
-			fmt.Fprintf(out, "%d,%d,%g,%.3f,%.3f,%.6f,%.6f\n", r.Chunk, r.Quality, vs.Kbps[r.Quality], r.DelayMs, r.BufferS, r.RebufS, r.Reward)
-		}
-		res := e.Result(false)
-		fmt.Fprintf(out, "qoe_sum_chunks1_47: %f\nqoe_mean_chunks1_47: %f\nqoe_mean_all48: %f\navg_bitrate_kbps: %.2f\nrebuf_s_chunks1_47: %f\n",
-			res.QoESum, res.QoEMean, res.QoEMeanAll48, res.AvgBitrate, res.RebufS)
-		return nil
-	},
-}
-
-func init() {
+			return nil
+		},
+	}
 	d := abr.DefaultOptions()
-	f := abrRunCmd.Flags()
+	f := cmd.Flags()
 	f.StringVar(&abrRunF.trace, "trace", "", "network trace (Sabre JSON, cooked, Mahimahi or CSV)")
 	f.StringVar(&abrRunF.manifest, "manifest", "", "Sabre movie JSON, a video_size_N directory, or a packaged HLS .m3u8 / DASH .mpd")
 	f.StringVar(&abrRunF.algo, "algo", "dashjs", "algorithm")
@@ -157,10 +102,65 @@ func init() {
 	f.BoolVar(&abrRunF.noAbandon, "no-abandon", false, "disable abandonment")
 	f.StringVar(&abrRunF.log, "log", "", "per-segment log (.csv or .jsonl)")
 	f.StringVar(&abrRunF.svg, "svg", "", "session timeline SVG")
-	p := abrPensieveCmd.Flags()
+	return cmd
+}
+
+func newAbrPensieveCmd() *cobra.Command {
+	var abrPensF struct {
+		trace, videoSizes, algo, qoe string
+	}
+	cmd := &cobra.Command{
+		Use:   "pensieve --trace FILE --video-sizes DIR [--algo bb|robustmpc]",
+		Short: "Run one trace through Pensieve's fixed environment (BB or robustMPC) and print per-chunk rewards",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if abrPensF.trace == "" || abrPensF.videoSizes == "" {
+				return fmt.Errorf("pensieve: --trace and --video-sizes are required")
+			}
+			vs, err := abr.LoadVideoSizes(abrPensF.videoSizes, nil)
+			if err != nil {
+				return err
+			}
+			f, err := os.Open(abrPensF.trace)
+			if err != nil {
+				return err
+			}
+			c, err := abr.ReadCookedTrace(f, abrPensF.trace)
+			f.Close()
+			if err != nil {
+				return err
+			}
+			pol, err := abr.NewPensievePolicy(abrPensF.algo)
+			if err != nil {
+				return err
+			}
+			q, err := abr.ParseQoE(abrPensF.qoe)
+			if err != nil {
+				return err
+			}
+			e, err := abr.NewPensieveSession(c, vs, pol, q)
+			if err != nil {
+				return err
+			}
+			out := cmd.OutOrStdout()
+			fmt.Fprintln(out, "chunk,level,bitrate_kbps,delay_ms,buffer_s,rebuf_s,reward")
+			var r abr.ChunkResult
+			for !e.Done() {
+				if err := e.Step(&r); err != nil {
+					return err
+				}
+				fmt.Fprintf(out, "%d,%d,%g,%.3f,%.3f,%.6f,%.6f\n", r.Chunk, r.Quality, vs.Kbps[r.Quality], r.DelayMs, r.BufferS, r.RebufS, r.Reward)
+			}
+			res := e.Result(false)
+			fmt.Fprintf(out, "qoe_sum_chunks1_47: %f\nqoe_mean_chunks1_47: %f\nqoe_mean_all48: %f\navg_bitrate_kbps: %.2f\nrebuf_s_chunks1_47: %f\n",
+				res.QoESum, res.QoEMean, res.QoEMeanAll48, res.AvgBitrate, res.RebufS)
+			return nil
+		},
+	}
+	p := cmd.Flags()
 	p.StringVar(&abrPensF.trace, "trace", "", "Pensieve cooked trace")
 	p.StringVar(&abrPensF.videoSizes, "video-sizes", "", "directory of video_size_N files")
 	p.StringVar(&abrPensF.algo, "algo", "robustmpc", "bb, robustmpc or robustmpc-exhaustive")
 	p.StringVar(&abrPensF.qoe, "qoe", "linear", "linear, log or hd")
-	abrCmd.AddCommand(abrRunCmd, abrPensieveCmd)
+	return cmd
 }

@@ -22,12 +22,12 @@ type abrSweepFlags struct {
 	quiet                                                        bool
 }
 
-var abrSweepF abrSweepFlags
-
-var abrSweepCmd = &cobra.Command{
-	Use:   "sweep",
-	Short: "Run traces × algorithms × parameters in parallel and summarise",
-	Long: `Run a simulator over every trace of a directory (or glob), for each algorithm
+func newAbrSweepCmd() *cobra.Command {
+	var abrSweepF abrSweepFlags
+	cmd := &cobra.Command{
+		Use:   "sweep",
+		Short: "Run traces × algorithms × parameters in parallel and summarise",
+		Long: `Run a simulator over every trace of a directory (or glob), for each algorithm
 and each point of a parameter grid, on --workers parallel sessions. Results are
 the same whatever --workers is; --shard i/n runs a deterministic part that
 'streamkit abr merge' puts back together.
@@ -37,46 +37,16 @@ are given) with a column per Sabre metric, named as Sabre prints it. The
 movie (-m in --args) may also be a packaged .m3u8 or .mpd, as for 'abr run'.
 Pensieve model: columns trace,algo,qoe_sum,avg_bitrate_kbps,rebuf_s over
 chunks 1..47, algorithm state fresh for every trace.`,
-	Example: `  streamkit abr sweep --model sabre --traces ../shared/abr/sabre/4Glogs \
+		Example: `  streamkit abr sweep --model sabre --traces ../shared/abr/sabre/4Glogs \
       --args "-m ../shared/abr/sabre/bbb4k.json -b 25 -a bola" --workers 2 --out 4g.csv
   streamkit abr sweep --model sabre --traces ../shared/abr/sabre/4Glogs \
       --args "-m ../shared/abr/sabre/bbb4k.json" --algos bola,bolae,throughput --grid -b=10,25 --out grid.csv --svg qoe.svg
   streamkit abr sweep --model pensieve --traces ../shared/abr/pensieve/cooked_3gp \
       --video-sizes ../shared/abr/pensieve/video_sizes --algos bb,robustmpc --out pensieve.csv`,
-	Args: cobra.NoArgs,
-	RunE: func(cmd *cobra.Command, _ []string) error { return abrRunSweep(cmd, &abrSweepF) },
-}
-
-var abrMergeOut string
-
-var abrMergeCmd = &cobra.Command{
-	Use:   "merge --out F.csv PART.csv...",
-	Short: "Merge the CSV outputs of sharded sweeps into the unsharded result",
-	Args:  cobra.MinimumNArgs(1),
-	RunE: func(cmd *cobra.Command, args []string) error {
-		var parts []*abr.Table
-		for _, p := range args {
-			f, err := os.Open(p)
-			if err != nil {
-				return err
-			}
-			t, err := abr.ReadTableCSV(f, p)
-			f.Close()
-			if err != nil {
-				return err
-			}
-			parts = append(parts, t)
-		}
-		t, err := abr.MergeTables(parts)
-		if err != nil {
-			return err
-		}
-		return abrWriteTable(cmd.OutOrStdout(), abrMergeOut, t)
-	},
-}
-
-func init() {
-	f := abrSweepCmd.Flags()
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error { return abrRunSweep(cmd, &abrSweepF) },
+	}
+	f := cmd.Flags()
 	f.StringVar(&abrSweepF.model, "model", "sabre", "simulator model: sabre or pensieve")
 	f.StringVar(&abrSweepF.traces, "traces", "", "trace directory or glob (required)")
 	f.StringVar(&abrSweepF.args, "args", "", "Sabre options other than -n, e.g. \"-m bbb.json -b 25 -a bola\", split and quoted as a shell would (sabre model)")
@@ -89,8 +59,38 @@ func init() {
 	f.StringVar(&abrSweepF.out, "out", "", "output file (.csv or .jsonl); stdout when empty")
 	f.StringVar(&abrSweepF.svg, "svg", "", "write the per-algorithm CDF of the main QoE metric as SVG")
 	f.BoolVar(&abrSweepF.quiet, "quiet", false, "no summary table")
-	abrMergeCmd.Flags().StringVar(&abrMergeOut, "out", "", "output file (.csv or .jsonl); stdout when empty")
-	abrCmd.AddCommand(abrSweepCmd, abrMergeCmd)
+	return cmd
+}
+
+func newAbrMergeCmd() *cobra.Command {
+	var abrMergeOut string
+	cmd := &cobra.Command{
+		Use:   "merge --out F.csv PART.csv...",
+		Short: "Merge the CSV outputs of sharded sweeps into the unsharded result",
+		Args:  cobra.MinimumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			var parts []*abr.Table
+			for _, p := range args {
+				f, err := os.Open(p)
+				if err != nil {
+					return err
+				}
+				t, err := abr.ReadTableCSV(f, p)
+				f.Close()
+				if err != nil {
+					return err
+				}
+				parts = append(parts, t)
+			}
+			t, err := abr.MergeTables(parts)
+			if err != nil {
+				return err
+			}
+			return abrWriteTable(cmd.OutOrStdout(), abrMergeOut, t)
+		},
+	}
+	cmd.Flags().StringVar(&abrMergeOut, "out", "", "output file (.csv or .jsonl); stdout when empty")
+	return cmd
 }
 
 func abrRunSweep(cmd *cobra.Command, sf *abrSweepFlags) error {

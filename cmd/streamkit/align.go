@@ -12,7 +12,10 @@ import (
 	"github.com/streamkit-go/streamkit/gop"
 )
 
-func init() {
+func init() { register(newAlignCmd) }
+
+// newAlignCmd builds the align command; its flags are locals of this call.
+func newAlignCmd() *cobra.Command {
 	var segment, tolerance time.Duration
 	var asJSON bool
 	cmd := &cobra.Command{
@@ -62,7 +65,7 @@ any boundary is misaligned.`,
 	cmd.Flags().DurationVar(&segment, "segment", 0, "target segment duration (e.g. 4s); 0 checks every key frame")
 	cmd.Flags().DurationVar(&tolerance, "tolerance", 0, "timestamps closer than this are the same instant (default: half a frame)")
 	cmd.Flags().BoolVar(&asJSON, "json", false, "report as JSON")
-	rootCmd.AddCommand(cmd)
+	return cmd
 }
 
 func gopWriteAlignText(w io.Writer, rep *gop.AlignmentReport) {

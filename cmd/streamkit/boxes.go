@@ -12,7 +12,10 @@ import (
 	"github.com/streamkit-go/streamkit/mp4"
 )
 
-func init() {
+func init() { register(newBoxesCmd) }
+
+// newBoxesCmd builds the boxes command; its flags are locals of this call.
+func newBoxesCmd() *cobra.Command {
 	var asJSON bool
 	cmd := &cobra.Command{
 		Use:   "boxes [--json] FILE",
@@ -70,7 +73,7 @@ fields: [{name, value}], children: [...]}.`,
 		},
 	}
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print the tree as JSON")
-	rootCmd.AddCommand(cmd)
+	return cmd
 }
 
 func printBox(w io.Writer, b *mp4.Box, depth int) {

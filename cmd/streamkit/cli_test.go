@@ -2,7 +2,6 @@ package main
 
 import (
 	"bytes"
-	"strings"
 	"testing"
 
 	"github.com/spf13/cobra"
@@ -10,39 +9,75 @@ import (
 )
 
 // runCLI runs the streamkit command line in-process, as a fresh process
-// would: every flag of every command is put back to its default first, so
-// a flag one test sets cannot leak into the next (or into a second
-// -count run).
+// would: newRootCmd builds every command and flag afresh, so a flag one test
+// sets cannot leak into the next (or into a second -count run).
 func runCLI(t *testing.T, args ...string) (string, error) {
 	t.Helper()
-	resetFlags(t, rootCmd)
+	root := newRootCmd()
 	var out bytes.Buffer
-	rootCmd.SetOut(&out)
-	rootCmd.SetErr(&out)
-	rootCmd.SetArgs(args)
-	defer rootCmd.SetArgs(nil)
-	err := rootCmd.Execute()
+	root.SetOut(&out)
+	root.SetErr(&out)
+	root.SetArgs(args)
+	err := root.Execute()
 	return out.String(), err
 }
 
-func resetFlags(t *testing.T, c *cobra.Command) {
-	reset := func(f *pflag.Flag) {
-		if sv, ok := f.Value.(pflag.SliceValue); ok {
-			var def []string
-			if d := strings.Trim(f.DefValue, "[]"); d != "" {
-				def = strings.Split(d, ",")
-			}
-			if err := sv.Replace(def); err != nil {
-				t.Fatalf("reset --%s: %v", f.Name, err)
-			}
-		} else if err := f.Value.Set(f.DefValue); err != nil {
-			t.Fatalf("reset --%s to %q: %v", f.Name, f.DefValue, err)
+// TestNoFlagState pins the registration convention of main.go: every run
+// gets new commands, so a flag set in one tree is at its default in the next.
+func TestNoFlagState(t *testing.T) {
+	var visit func(c *cobra.Command, fn func(*cobra.Command))
+	visit = func(c *cobra.Command, fn func(*cobra.Command)) {
+		fn(c)
+		for _, sub := range c.Commands() {
+			visit(sub, fn)
 		}
-		f.Changed = false
 	}
-	c.Flags().VisitAll(reset)
-	c.PersistentFlags().VisitAll(reset)
-	for _, sub := range c.Commands() {
-		resetFlags(t, sub)
+	first := newRootCmd()
+	n := 0
+	visit(first, func(c *cobra.Command) {
+		c.Flags().VisitAll(func(f *pflag.Flag) {
+			// any value other than the default will do
+			if f.Value.Set("1") == nil || f.Value.Set("x") == nil || f.Value.Set("true") == nil {
+				f.Changed = true
+				n++
+			}
+		})
+	})
+	if n < 20 {
+		t.Fatalf("only %d flags could be set: is the command tree built?", n)
 	}
+	visit(newRootCmd(), func(c *cobra.Command) {
+		c.Flags().VisitAll(func(f *pflag.Flag) {
+			if f.Changed || f.Value.String() != f.DefValue {
+				t.Errorf("%s --%s = %q in a new tree, want its default %q", c.CommandPath(), f.Name, f.Value.String(), f.DefValue)
+			}
+		})
+	})
+	for _, path := range [][]string{{"probe"}, {"abr", "run"}, {"abr", "sweep"}, {"package"}} {
+		if c, rest, err := newRootCmd().Find(path); err != nil || len(rest) > 0 || c.Name() != path[len(path)-1] {
+			t.Errorf("%v: not registered (%v)", path, err)
+		}
+	}
+}
+
+func TestRegisterUnder(t *testing.T) {
+	saved := subcommands
+	defer func() { subcommands = saved }()
+	registerUnder("abr", func() *cobra.Command {
+		return &cobra.Command{Use: "extra", RunE: func(cmd *cobra.Command, _ []string) error {
+			cmd.Print("extra ran")
+			return nil
+		}}
+	})
+	out, err := runCLI(t, "abr", "extra")
+	if err != nil || out != "extra ran" {
+		t.Fatalf("abr extra: %q, %v", out, err)
+	}
+	registerUnder("nope", func() *cobra.Command { return &cobra.Command{Use: "x"} })
+	defer func() {
+		if recover() == nil {
+			t.Error("registerUnder of a missing parent did not panic")
+		}
+	}()
+	newRootCmd()
 }

@@ -90,7 +90,10 @@ func gopCompareRow(in *gopInput) gopCompareLine {
 	return r
 }
 
-func init() {
+func init() { register(newCompareCmd) }
+
+// newCompareCmd builds the compare command; its flags are locals of this call.
+func newCompareCmd() *cobra.Command {
 	var asJSON, asCSV bool
 	var svgOut string
 	cmd := &cobra.Command{
@@ -144,7 +147,7 @@ bar chart of the video bitrate split by frame type.`,
 	cmd.Flags().BoolVar(&asJSON, "json", false, "rows as JSON")
 	cmd.Flags().BoolVar(&asCSV, "csv", false, "rows as CSV with a header")
 	cmd.Flags().StringVar(&svgOut, "svg", "", "also write a bar chart of bitrate by frame type to this SVG file")
-	rootCmd.AddCommand(cmd)
+	return cmd
 }
 
 func gopWriteCompareText(w io.Writer, rows []gopCompareLine) error {

@@ -16,7 +16,10 @@ import (
 	"github.com/streamkit-go/streamkit/sample"
 )
 
-func init() {
+func init() { register(newDemoCmd) }
+
+// newDemoCmd builds the demo command; its flags are locals of this call.
+func newDemoCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "demo",
 		Short: "Tour streamkit on the sample embedded in the binary",
@@ -31,7 +34,7 @@ collapses mid-session, and compares ABR algorithms over real 3G/4G traces.`,
 			return runDemo(cmd.Context(), cmd.OutOrStdout())
 		},
 	}
-	rootCmd.AddCommand(cmd)
+	return cmd
 }
 
 func runDemo(ctx context.Context, w io.Writer) error {

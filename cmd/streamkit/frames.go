@@ -116,7 +116,10 @@ func gopFFprobeTimeline(r *mp4.Reader, pos int, t *media.Track) func(*media.Samp
 	}
 }
 
-func init() {
+func init() { register(newFramesCmd) }
+
+// newFramesCmd builds the frames command; its flags are locals of this call.
+func newFramesCmd() *cobra.Command {
 	var asJSON, asCSV, all bool
 	var stream int
 	cmd := &cobra.Command{
@@ -166,7 +169,7 @@ temporal_id, nal_unit_type, structure) are extras.`,
 	cmd.Flags().BoolVar(&asCSV, "csv", false, "CSV with a header row")
 	cmd.Flags().BoolVar(&all, "all", false, "also list frames an edit list hides (ffprobe does not)")
 	cmd.Flags().IntVar(&stream, "stream", -1, "video stream index (default: the first video stream)")
-	rootCmd.AddCommand(cmd)
+	return cmd
 }
 
 // gopFrameRow is one frame in ffprobe's -show_frames JSON schema. Numbers

@@ -14,7 +14,10 @@ import (
 	"github.com/streamkit-go/streamkit/media"
 )
 
-func init() {
+func init() { register(newGOPCmd) }
+
+// newGOPCmd builds the gop command; its flags are locals of this call.
+func newGOPCmd() *cobra.Command {
 	var asJSON bool
 	var svgOut string
 	var stream int
@@ -70,7 +73,7 @@ sizes over time coloured by type with the GOP boundaries.`,
 	cmd.Flags().BoolVar(&asJSON, "json", false, "report as JSON")
 	cmd.Flags().StringVar(&svgOut, "svg", "", "also write frame sizes over time with GOP boundaries to this SVG file")
 	cmd.Flags().IntVar(&stream, "stream", -1, "video stream index (default: the first video stream)")
-	rootCmd.AddCommand(cmd)
+	return cmd
 }
 
 // gopShownFrames drops the frames an edit list hides.

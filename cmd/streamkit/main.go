@@ -1,35 +1,91 @@
 // Command streamkit inspects, remuxes, packages and serves media, and
 // simulates ABR players, in pure Go.
 //
-// Each subcommand lives in its own file and adds itself to rootCmd from an
-// init function, so features land without touching this file.
+// # How commands are added
+//
+// Each subcommand lives in its own file as a constructor that builds it
+// afresh, its flags bound to locals of that call, and registers the
+// constructor (not a built command) from an init function:
+//
+//	func init() { register(newLiveCmd) }
+//
+//	func newLiveCmd() *cobra.Command {
+//		var addr string
+//		cmd := &cobra.Command{Use: "live", RunE: func(...) error { … addr … }}
+//		cmd.Flags().StringVar(&addr, "addr", ":8080", "…")
+//		return cmd
+//	}
+//
+// A subcommand of a registered command is added by its parent's
+// constructor, or from another file with registerUnder("abr", newAbrXxxCmd).
+// newRootCmd calls every constructor for each run, so the package holds no
+// flag state: no value set by one Execute (or one test, or one -count run)
+// is seen by the next. Features land without touching this file.
 package main
 
 import (
 	"fmt"
 	"os"
+	"strings"
 
 	"github.com/spf13/cobra"
 )
 
-var rootCmd = &cobra.Command{
-	Use:   "streamkit",
-	Short: "Inspect, remux, package and serve media; simulate ABR players",
-	Long: `streamkit is a pure-Go toolkit for streaming engineers.
+// commands are the constructors of the top-level subcommands, and subcommands
+// the constructors added under a command by path ("abr"). Both are filled by
+// init functions only and hold constructors, never built commands.
+var (
+	commands    []func() *cobra.Command
+	subcommands []subcommand
+)
+
+type subcommand struct {
+	parent string // space-separated path below the root, e.g. "abr"
+	new    func() *cobra.Command
+}
+
+// register adds a top-level subcommand; call it from an init function.
+func register(newCmd func() *cobra.Command) { commands = append(commands, newCmd) }
+
+// registerUnder adds a subcommand below the command at parent (a
+// space-separated path such as "abr"); call it from an init function.
+func registerUnder(parent string, newCmd func() *cobra.Command) {
+	subcommands = append(subcommands, subcommand{parent, newCmd})
+}
+
+// newRootCmd builds the whole command tree, fresh.
+func newRootCmd() *cobra.Command {
+	root := &cobra.Command{
+		Use:   "streamkit",
+		Short: "Inspect, remux, package and serve media; simulate ABR players",
+		Long: `streamkit is a pure-Go toolkit for streaming engineers.
 
 It reads MP4, fragmented MP4/CMAF and MPEG-TS without FFmpeg, reports what
 ffprobe reports (in ffprobe's own JSON schema with --json), and simulates
 adaptive-bitrate players over throughput traces.`,
-	Example: `  streamkit demo                     # run the tour on the embedded sample
+		Example: `  streamkit demo                     # run the tour on the embedded sample
   streamkit probe movie.mp4          # what is in this file?
   streamkit probe --json movie.mp4   # the same, as ffprobe -show_format -show_streams JSON
   streamkit boxes movie.mp4          # the MP4 box tree with offsets and sizes`,
-	SilenceUsage:  true,
-	SilenceErrors: true,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	for _, newCmd := range commands {
+		root.AddCommand(newCmd())
+	}
+	for _, sc := range subcommands {
+		parent, rest, err := root.Find(strings.Fields(sc.parent))
+		if err != nil || len(rest) > 0 || parent == root {
+			// a programming error in an init function: fail loudly
+			panic(fmt.Sprintf("streamkit: registerUnder(%q): no such command", sc.parent))
+		}
+		parent.AddCommand(sc.new())
+	}
+	return root
 }
 
 func main() {
-	if err := rootCmd.Execute(); err != nil {
+	if err := newRootCmd().Execute(); err != nil {
 		fmt.Fprintln(os.Stderr, "streamkit:", oneLine(err))
 		os.Exit(1)
 	}

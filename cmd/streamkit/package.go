@@ -41,7 +41,10 @@ type packaged struct {
 	Presentation *segment.Presentation
 }
 
-func init() {
+func init() { register(newPackageCmd) }
+
+// newPackageCmd builds the package command; its flags are locals of this call.
+func newPackageCmd() *cobra.Command {
 	opt := packageOptions{}
 	var out string
 	cmd := &cobra.Command{
@@ -109,7 +112,7 @@ Without inputs, the embedded sample ladder is packaged.`,
 	f.BoolVar(&opt.ByteRange, "byterange", false, "one file per rendition, segments addressed by byte range")
 	f.String("naming", "number", "segment file names: number (seg_1.m4s, DASH $Number$) or time (DASH $Time$)")
 	f.BoolVar(&opt.Force, "force", false, "replace OUT if it exists")
-	rootCmd.AddCommand(cmd)
+	return cmd
 }
 
 // packageFiles packages the named MP4/TS files into out.

@@ -9,7 +9,10 @@ import (
 	"github.com/streamkit-go/streamkit/probe"
 )
 
-func init() {
+func init() { register(newProbeCmd) }
+
+// newProbeCmd builds the probe command; its flags are locals of this call.
+func newProbeCmd() *cobra.Command {
 	var (
 		asJSON   bool
 		initPath string
@@ -65,5 +68,5 @@ A file made of an init segment followed by media segments needs no flag.`,
 	}
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print ffprobe's -show_format -show_streams JSON")
 	cmd.Flags().StringVar(&initPath, "init", "", "init segment (ftyp+moov) for a CMAF/fMP4 media segment")
-	rootCmd.AddCommand(cmd)
+	return cmd
 }

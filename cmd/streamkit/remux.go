@@ -23,7 +23,10 @@ const remuxMemLimit = 40 << 20
 // (on a terminal only).
 const progressMin = 64 << 20
 
-func init() {
+func init() { register(newRemuxCmd) }
+
+// newRemuxCmd builds the remux command; its flags are locals of this call.
+func newRemuxCmd() *cobra.Command {
 	var to string
 	var faststart bool
 	var frag time.Duration
@@ -99,5 +102,5 @@ temporary file and renamed; nothing is left behind on error.`,
 	cmd.Flags().BoolVar(&faststart, "faststart", false, "MP4 to MP4: move moov before mdat, keeping every other box")
 	cmd.Flags().DurationVar(&frag, "frag-duration", 2*time.Second, "target fragment duration for fmp4 and cmaf")
 	cmd.SetContext(context.Background())
-	rootCmd.AddCommand(cmd)
+	return cmd
 }

@@ -14,16 +14,7 @@ import (
 // runRemux runs "streamkit remux ARGS" in-process with the flags reset.
 func runRemux(t *testing.T, args ...string) error {
 	t.Helper()
-	cmd, _, err := rootCmd.Find([]string{"remux"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, f := range []string{"to", "faststart", "frag-duration"} {
-		fl := cmd.Flags().Lookup(f)
-		_ = fl.Value.Set(fl.DefValue)
-		fl.Changed = false
-	}
-	_, err = runCLI(t, append([]string{"remux"}, args...)...)
+	_, err := runCLI(t, append([]string{"remux"}, args...)...)
 	return err
 }
 

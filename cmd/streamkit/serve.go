@@ -15,7 +15,10 @@ import (
 	"github.com/streamkit-go/streamkit/serve"
 )
 
-func init() {
+func init() { register(newServeCmd) }
+
+// newServeCmd builds the serve command; its flags are locals of this call.
+func newServeCmd() *cobra.Command {
 	var addr, playerJS string
 	cmd := &cobra.Command{
 		Use:   "serve DIR [--addr 127.0.0.1:8080] [--player-js DIR]",
@@ -77,5 +80,5 @@ Stop with Ctrl-C.`,
 	}
 	cmd.Flags().StringVar(&addr, "addr", "127.0.0.1:8080", "listen address")
 	cmd.Flags().StringVar(&playerJS, "player-js", "", "directory with the hls.js and dashjs npm packages")
-	rootCmd.AddCommand(cmd)
+	return cmd
 }
