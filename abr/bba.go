@@ -32,12 +32,12 @@ type BBA struct {
 func NewBBA(Config) *BBA { return &BBA{} }
 
 // Init implements Algorithm.
-func (a *BBA) Init(s *Session) {
+func (a *BBA) Init(v View) {
 	a.r, a.cu = a.ReservoirMs, a.CushionMs
 	if a.r == 0 && a.cu == 0 {
 		a.r, a.cu = 5000, 10000
 	}
-	if fit := 0.9 * math.Max(s.BufferSize()-s.SegmentMs(), 0); a.r+a.cu > fit {
+	if fit := 0.9 * math.Max(v.BufferSize()-v.SegmentMs(), 0); a.r+a.cu > fit {
 		k := fit / (a.r + a.cu)
 		a.r, a.cu = a.r*k, a.cu*k
 	}
@@ -45,8 +45,8 @@ func (a *BBA) Init(s *Session) {
 }
 
 // Decide implements Algorithm.
-func (a *BBA) Decide(s *Session, seg int) (int, float64) {
-	a.prev = bbaNext(s.Bitrates(), a.prev, s.BufferLevel(), a.r, a.cu)
+func (a *BBA) Decide(v View, seg int) (int, float64) {
+	a.prev = bbaNext(v.Bitrates(), a.prev, v.BufferLevel(), a.r, a.cu)
 	return a.prev, 0
 }
 

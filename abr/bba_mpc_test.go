@@ -297,14 +297,14 @@ type lookProbe struct {
 	pred    [][]float64 // pred[i]: predictions of segment i's buffer after
 }
 
-func (p *lookProbe) Init(s *Session) {
+func (p *lookProbe) Init(s View) {
 	p.m.Init(s)
 	p.pred = make([][]float64, s.NumSegments())
 }
 
-func (p *lookProbe) ReportDownload(s *Session, d *Download) { p.m.ReportDownload(s, d) }
+func (p *lookProbe) ReportDownload(s View, d *Download) { p.m.ReportDownload(s, d) }
 
-func (p *lookProbe) Decide(s *Session, seg int) (int, float64) {
+func (p *lookProbe) Decide(s View, seg int) (int, float64) {
 	p.m.Decide(s, seg) // measures, predicts and fills the look-ahead table
 	cb, rb := s.BufferLevel(), 0.0
 	for j := 0; j < p.m.L; j++ {

@@ -25,7 +25,9 @@
 //
 // An Algorithm chooses a quality (and optionally a delay) for each segment;
 // it sees the ladder, the segment sizes, the buffer level and the throughput
-// and latency estimates and history through the Session. Optional interfaces
+// and latency estimates and history through a View, the session's read-only
+// face. The built-in algorithms read the session through the same View
+// methods, so one registered with Register is their equal. Optional interfaces
 // add abandonment (Abandoner), full-buffer waits (DelayReporter), download
 // outcomes (DownloadReporter) and the first quality (FirstQualityChooser).
 // Built in, by registry name (see Names and New): Sabre's throughput, bola

@@ -43,15 +43,17 @@ func Example() {
 }
 
 // lowestFirst is a custom algorithm: the highest level whose bitrate is below
-// half the throughput estimate, never more than one level up at a time.
+// half the throughput estimate, never more than one level up at a time. It
+// reads the session through abr.View, the same read-only view (ladder,
+// buffer, estimates) the built-in algorithms read.
 type lowestFirst struct{ last int }
 
-func (a *lowestFirst) Init(s *abr.Session) { a.last = 0 }
+func (a *lowestFirst) Init(v abr.View) { a.last = 0 }
 
-func (a *lowestFirst) Decide(s *abr.Session, seg int) (int, float64) {
+func (a *lowestFirst) Decide(v abr.View, seg int) (int, float64) {
 	q := 0
-	for k, b := range s.Bitrates() {
-		if b < s.Throughput()/2 {
+	for k, b := range v.Bitrates() {
+		if b < v.Throughput()/2 {
 			q = k
 		}
 	}

@@ -40,20 +40,20 @@ type Metrics struct {
 // Metrics returns the session's metrics (final once Done).
 func (s *Session) Metrics() Metrics {
 	m := Metrics{
-		BufferMs: s.B, PlayedUtility: s.playedUtility, PlayedBitrate: s.playedBitrate, PlayTimeMs: s.tPlay,
+		BufferMs: s.bufMs, PlayedUtility: s.playedUtility, PlayedBitrate: s.playedBitrate, PlayTimeMs: s.tPlay,
 		RebufferMs: s.tRebuf, RebufferEvents: s.eRebuf, BitrateChange: s.totalBitrateChange,
-		LogBitrateChange: s.totalLogBitrateChg, GammaP: s.gp, SegmentMs: s.P, Segments: s.N,
+		LogBitrateChange: s.totalLogBitrateChg, GammaP: s.gp, SegmentMs: s.segMs, Segments: s.nseg,
 		OverCount: s.overCount, LeqCount: s.leqCount, OverAvg: s.overAvg, LeqAvg: s.leqAvg, EstimateAvg: s.estAvg,
 		RampupMs: s.rampupTime, ReactionMs: s.totalReaction, StartupMs: s.startup,
 		Switches: s.switches, AbandonedDownloads: s.abandoned, AbandonedBits: s.abandonedBits,
 	}
 	if !s.rampupSet {
-		m.RampupMs = float64(s.N) * s.P
+		m.RampupMs = float64(s.nseg) * s.segMs
 	}
-	m.AverageBitrateKbps = s.playedBitrate / float64(s.N)
-	tta := 1 / (s.tPlay / s.P)
+	m.AverageBitrateKbps = s.playedBitrate / float64(s.nseg)
+	tta := 1 / (s.tPlay / s.segMs)
 	m.TimeAverageBitrate = s.playedBitrate * tta
-	m.TimeAverageScore = tta * (s.playedUtility - s.gp*s.tRebuf/s.P)
+	m.TimeAverageScore = tta * (s.playedUtility - s.gp*s.tRebuf/s.segMs)
 	m.RebufferRatio = s.tRebuf / s.tPlay
 	if s.switches > 0 {
 		m.SwitchMagnitudeMeanKb = s.totalBitrateChange / float64(s.switches)

@@ -59,9 +59,9 @@ type MPC struct {
 func NewMPC(Config) *MPC { return &MPC{} }
 
 // Init implements Algorithm.
-func (m *MPC) Init(s *Session) {
+func (m *MPC) Init(v View) {
 	m.ns, m.haveH, m.lastH, m.last = 0, false, 0, 0
-	m.kb = s.Bitrates()
+	m.kb = v.Bitrates()
 	if need := mpcHorizon * len(m.kb); cap(m.dt) < need {
 		m.dt = make([]float64, need)
 	}
@@ -78,7 +78,7 @@ func (m *MPC) Init(s *Session) {
 // ReportDownload implements DownloadReporter: one throughput measurement
 // per completed download (as the session's own estimator, it leaves out
 // abandoned ones).
-func (m *MPC) ReportDownload(s *Session, d *Download) {
+func (m *MPC) ReportDownload(v View, d *Download) {
 	if d.Abandoned() {
 		return
 	}
@@ -126,11 +126,11 @@ func (m *MPC) predict() (H, F float64, ok bool) {
 }
 
 // Decide implements Algorithm.
-func (m *MPC) Decide(s *Session, seg int) (int, float64) {
+func (m *MPC) Decide(v View, seg int) (int, float64) {
 	if m.ns == 0 {
 		// Segment 0 is not reported to DownloadReporters; its measurement
 		// is the session's first sample (Pensieve keeps chunk 0's too).
-		for _, x := range s.History(m.hist[:0]) {
+		for _, x := range v.History(m.hist[:0]) {
 			if x.Kbps > 0 && !math.IsInf(x.Kbps, 0) {
 				m.measure(x.Kbps)
 			}
@@ -140,18 +140,18 @@ func (m *MPC) Decide(s *Session, seg int) (int, float64) {
 	if !ok {
 		return 0, 0
 	}
-	m.L = min(m.h, s.NumSegments()-seg)
+	m.L = min(m.h, v.NumSegments()-seg)
 	if m.L <= 0 {
 		return m.last, 0
 	}
-	m.P, m.B = s.SegmentMs(), s.BufferSize()
-	n, lat := len(m.kb), s.Latency()
+	m.P, m.B = v.SegmentMs(), v.BufferSize()
+	n, lat := len(m.kb), v.Latency()
 	for j := 0; j < m.L; j++ {
 		for c := range m.kb {
-			m.dt[j*n+c] = lat + s.SegmentSize(seg+j, c)/F
+			m.dt[j*n+c] = lat + v.SegmentSize(seg+j, c)/F
 		}
 	}
-	return m.plan(s.BufferLevel()), 0
+	return m.plan(v.BufferLevel()), 0
 }
 
 // plan returns the first quality of the best sequence for the look-ahead

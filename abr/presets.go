@@ -51,7 +51,7 @@ type DashJS struct {
 func NewDashJS(Config) *DashJS { return &DashJS{} }
 
 // Init implements Algorithm.
-func (a *DashJS) Init(s *Session) {
+func (a *DashJS) Init(v View) {
 	*a = DashJS{u: a.u[:0], BufferTimeDefaultS: a.BufferTimeDefaultS, BufferTimeTopS: a.BufferTimeTopS}
 	if a.BufferTimeDefaultS == 0 {
 		a.BufferTimeDefaultS = 18
@@ -59,9 +59,9 @@ func (a *DashJS) Init(s *Session) {
 	if a.BufferTimeTopS == 0 {
 		a.BufferTimeTopS = 30
 	}
-	n := len(s.kbps)
-	for _, b := range s.kbps {
-		a.u = append(a.u, math.Log(b*1000)-math.Log(s.kbps[0]*1000)+1)
+	n := len(v.Bitrates())
+	for _, b := range v.Bitrates() {
+		a.u = append(a.u, math.Log(b*1000)-math.Log(v.Bitrates()[0]*1000)+1)
 	}
 	bt := math.Max(a.BufferTimeDefaultS, 10+2*float64(n))
 	a.gp = (a.u[n-1] - 1) / (bt/10 - 1)
@@ -71,12 +71,12 @@ func (a *DashJS) Init(s *Session) {
 	a.progressIndex = -1
 }
 
-func (a *DashJS) optimal(s *Session, kbps float64) int {
+func (a *DashJS) optimal(v View, kbps float64) int {
 	if !(kbps > 0) {
 		return 0
 	}
 	q := 0
-	for k, b := range s.kbps {
+	for k, b := range v.Bitrates() {
 		if b <= kbps {
 			q = k
 		}
@@ -97,18 +97,18 @@ func (a *DashJS) estimates() (float64, float64, bool) {
 }
 
 // FirstQuality implements FirstQualityChooser: optimal(1000 kbit/s).
-func (a *DashJS) FirstQuality(s *Session) int {
-	a.current = a.optimal(s, 1000)
+func (a *DashJS) FirstQuality(v View) int {
+	a.current = a.optimal(v, 1000)
 	return a.current
 }
 
 func (a *DashJS) maxLevel(q int) float64 { return a.vp * (a.u[q] + a.gp) }
 
-func (a *DashJS) minLevel(s *Session, q int) float64 {
+func (a *DashJS) minLevel(v View, q int) float64 {
 	r := 0.0
 	for k := 0; k < q; k++ {
 		if a.u[k] < a.u[q] {
-			x := a.vp * (a.gp + (s.kbps[q]*a.u[k]-s.kbps[k]*a.u[q])/(s.kbps[q]-s.kbps[k]))
+			x := a.vp * (a.gp + (v.Bitrates()[q]*a.u[k]-v.Bitrates()[k]*a.u[q])/(v.Bitrates()[q]-v.Bitrates()[k]))
 			r = math.Max(r, x)
 		}
 	}
@@ -116,9 +116,9 @@ func (a *DashJS) minLevel(s *Session, q int) float64 {
 }
 
 // Decide implements Algorithm.
-func (a *DashJS) Decide(s *Session, seg int) (int, float64) {
-	L := s.BufferLevel() / 1000
-	now := s.PlayTimeMs()
+func (a *DashJS) Decide(v View, seg int) (int, float64) {
+	L := v.BufferLevel() / 1000
+	now := v.PlayTimeMs()
 	est, _, have := a.estimates()
 	safe := est * 0.9
 	inAbandon := a.abandonedAt >= 0 && now-a.abandonedAt < 10000
@@ -140,10 +140,10 @@ func (a *DashJS) Decide(s *Session, seg int) (int, float64) {
 		// BolaRule (§4.1.6)
 		if a.bolaStartup {
 			if have {
-				q := a.optimal(s, safe)
-				a.placeholder = math.Max(0, a.minLevel(s, q)-L)
+				q := a.optimal(v, safe)
+				a.placeholder = math.Max(0, a.minLevel(v, q)-L)
 				consider(q)
-				if L >= s.P/1000 {
+				if L >= v.SegmentMs()/1000 {
 					a.bolaStartup = false
 				}
 			}
@@ -156,13 +156,13 @@ func (a *DashJS) Decide(s *Session, seg int) (int, float64) {
 			}
 			lv := L + a.placeholder
 			q, bs := 0, math.Inf(-1)
-			for k := range s.kbps {
-				if sc := (a.vp*(a.u[k]-1+a.gp) - lv) / (s.kbps[k] * 1000); sc >= bs {
+			for k := range v.Bitrates() {
+				if sc := (a.vp*(a.u[k]-1+a.gp) - lv) / (v.Bitrates()[k] * 1000); sc >= bs {
 					q, bs = k, sc
 				}
 			}
 			if q > a.current {
-				if qt := a.optimal(s, safe); q > qt {
+				if qt := a.optimal(v, safe); q > qt {
 					q = max(a.current, qt)
 				}
 			}
@@ -172,27 +172,27 @@ func (a *DashJS) Decide(s *Session, seg int) (int, float64) {
 			} else {
 				d -= a.placeholder
 				a.placeholder = 0
-				if q < len(s.kbps)-1 {
+				if q < len(v.Bitrates())-1 {
 					delay = d * 1000
 				}
 			}
 			consider(q)
 		}
 	} else if have && !inAbandon && loaded {
-		consider(a.optimal(s, safe)) // ThroughputRule (§4.1.7)
+		consider(a.optimal(v, safe)) // ThroughputRule (§4.1.7)
 	}
 	// InsufficientBufferRule (§4.1.8)
 	if a.appended >= 2 {
 		if !loaded {
 			consider(0)
-		} else if x := 0.7 * est * L / (s.P / 1000); have && x > 0 {
-			consider(a.optimal(s, x))
+		} else if x := 0.7 * est * L / (v.SegmentMs() / 1000); have && x > 0 {
+			consider(a.optimal(v, x))
 		}
 	}
 	// SwitchHistoryRule (§4.1.9)
 	if a.nhist > 0 {
 		drops, nodrops := 0, 0
-		for i := 0; i < len(s.kbps); i++ {
+		for i := 0; i < len(v.Bitrates()); i++ {
 			dropped := false
 			for k := 0; k < min(a.nhist, len(a.hist)); k++ {
 				h := a.hist[k]
@@ -225,10 +225,10 @@ func (a *DashJS) Decide(s *Session, seg int) (int, float64) {
 	}
 	// buffer target (§4.1.4): request while level + P < target
 	target := a.BufferTimeDefaultS
-	if q == len(s.kbps)-1 {
+	if q == len(v.Bitrates())-1 {
 		target = a.BufferTimeTopS
 	}
-	if w := (L+s.P/1000-target)*1000 - delay; w > 0 {
+	if w := (L+v.SegmentMs()/1000-target)*1000 - delay; w > 0 {
 		delay += w
 	}
 	a.current = q
@@ -237,23 +237,23 @@ func (a *DashJS) Decide(s *Session, seg int) (int, float64) {
 }
 
 // ReportDownload implements DownloadReporter.
-func (a *DashJS) ReportDownload(s *Session, d *Download) {
+func (a *DashJS) ReportDownload(v View, d *Download) {
 	a.progressIndex = -1
 	if d.Abandoned() {
-		a.abandonedAt = s.PlayTimeMs()
+		a.abandonedAt = v.PlayTimeMs()
 		a.nhist = 0
 		a.current = d.AbandonTo
 		want := 10.0
 		if d.AbandonTo > 0 {
-			want = a.minLevel(s, d.AbandonTo)
+			want = a.minLevel(v, d.AbandonTo)
 		}
-		a.placeholder = math.Min(a.placeholder, math.Max(0, want-s.BufferLevel()/1000))
+		a.placeholder = math.Min(a.placeholder, math.Max(0, want-v.BufferLevel()/1000))
 		return
 	}
 	a.appended++
-	a.lastFinish, a.haveFinish = s.PlayTimeMs(), true
+	a.lastFinish, a.haveFinish = v.PlayTimeMs(), true
 	a.placeholder *= 0.99
-	a.placeholder = math.Min(a.placeholder, math.Max(0, a.maxLevel(a.current)-(s.BufferLevel()+d.TimeMs)/1000))
+	a.placeholder = math.Min(a.placeholder, math.Max(0, a.maxLevel(a.current)-(v.BufferLevel()+d.TimeMs)/1000))
 	if d.TimeMs < 10 {
 		return // treated as cached
 	}
@@ -261,11 +261,11 @@ func (a *DashJS) ReportDownload(s *Session, d *Download) {
 	if dl <= 0 {
 		return
 	}
-	v := math.Round(d.Downloaded / dl) // kbit/s
+	x := math.Round(d.Downloaded / dl) // kbit/s
 	w := 0.0015 * dl
 	af, as := math.Pow(0.5, w/3), math.Pow(0.5, w/8)
-	a.tf = (1-af)*v + af*a.tf
-	a.ts = (1-as)*v + as*a.ts
+	a.tf = (1-af)*x + af*a.tf
+	a.ts = (1-as)*x + as*a.ts
 	a.tw += w
 	lat := d.TTFBMs
 	if lat == 0 {
@@ -279,7 +279,7 @@ func (a *DashJS) ReportDownload(s *Session, d *Download) {
 }
 
 // Abandon implements Abandoner (AbandonRequestsRule, §4.1.10).
-func (a *DashJS) Abandon(s *Session, p *Progress, bl float64) int {
+func (a *DashJS) Abandon(v View, p *Progress, bl float64) int {
 	if p.Index != a.progressIndex || p.Quality != a.progressQ {
 		a.progressIndex, a.progressQ, a.progress = p.Index, p.Quality, 0
 	}
@@ -296,11 +296,11 @@ func (a *DashJS) Abandon(s *Session, p *Progress, bl float64) int {
 		return -1
 	}
 	total := math.Round(p.SizeBits/r/1000*100) / 100
-	if total < 1.8*s.P/1000 {
+	if total < 1.8*v.SegmentMs()/1000 {
 		return -1
 	}
-	c := a.optimal(s, r)
-	if c < p.Quality && p.SizeBits-p.Downloaded > p.SizeBits*s.kbps[c]/s.kbps[p.Quality] {
+	c := a.optimal(v, r)
+	if c < p.Quality && p.SizeBits-p.Downloaded > p.SizeBits*v.Bitrates()[c]/v.Bitrates()[p.Quality] {
 		return c
 	}
 	return -1
@@ -332,7 +332,7 @@ func NewHlsJS(Config) *HlsJS { return &HlsJS{} }
 var hlsAlphaFast, hlsAlphaSlow = math.Exp(math.Log(0.5) / 3), math.Exp(math.Log(0.5) / 9)
 
 // Init implements Algorithm.
-func (a *HlsJS) Init(s *Session) { *a = HlsJS{chkIndex: -1} }
+func (a *HlsJS) Init(v View) { *a = HlsJS{chkIndex: -1} }
 
 func ewmaEst(est, alpha, w float64) float64 {
 	z := 1 - math.Pow(alpha, w)
@@ -381,17 +381,17 @@ func (a *HlsJS) sampleTTFB(ms float64) {
 }
 
 // findBestLevel returns the best level or -1 (§4.2.2).
-func (a *HlsJS) findBestLevel(s *Session, bw, buf, maxStarv, f, fUp float64, maxLevel int) int {
+func (a *HlsJS) findBestLevel(v View, bw, buf, maxStarv, f, fUp float64, maxLevel int) int {
 	maxFetch := buf + maxStarv
 	ttfb := a.ttfbEstimate() / 1000
-	dur := s.P / 1000
+	dur := v.SegmentMs() / 1000
 	for q := maxLevel; q >= 0; q-- {
 		fac := f
 		if q > a.last {
 			fac = fUp
 		}
 		adj := fac * bw
-		bitrate := s.kbps[q] * 1000
+		bitrate := v.Bitrates()[q] * 1000
 		fetch := ttfb + bitrate*dur/adj
 		if adj >= bitrate && (fetch <= ttfb || math.IsInf(fetch, 0) || math.IsNaN(fetch) || fetch < maxFetch) {
 			return q
@@ -401,8 +401,8 @@ func (a *HlsJS) findBestLevel(s *Session, bw, buf, maxStarv, f, fUp float64, max
 }
 
 // FirstQuality implements FirstQualityChooser.
-func (a *HlsJS) FirstQuality(s *Session) int {
-	q := a.findBestLevel(s, a.bandwidth(), 0, 4, 1, 1, len(s.kbps)-1)
+func (a *HlsJS) FirstQuality(v View) int {
+	q := a.findBestLevel(v, a.bandwidth(), 0, 4, 1, 1, len(v.Bitrates())-1)
 	if q < 0 {
 		q = 0
 	}
@@ -411,32 +411,32 @@ func (a *HlsJS) FirstQuality(s *Session) int {
 }
 
 // Decide implements Algorithm.
-func (a *HlsJS) Decide(s *Session, seg int) (int, float64) {
+func (a *HlsJS) Decide(v View, seg int) (int, float64) {
 	bw := a.bandwidth()
-	buf := s.BufferLevel() / 1000
-	dur := s.P / 1000
-	top := len(s.kbps) - 1
+	buf := v.BufferLevel() / 1000
+	dur := v.SegmentMs() / 1000
+	top := len(v.Bitrates()) - 1
 	q := -1
 	if buf > 0 {
-		q = a.findBestLevel(s, bw, buf, 0, 0.95, 0.7, top)
+		q = a.findBestLevel(v, bw, buf, 0, 0.95, 0.7, top)
 	}
 	if q < 0 {
-		q = a.findBestLevel(s, bw, buf, math.Min(dur, 4), 0.95, 0.7, top)
+		q = a.findBestLevel(v, bw, buf, math.Min(dur, 4), 0.95, 0.7, top)
 	}
 	if q < 0 {
 		q = a.last
-		if s.kbps[0] < s.kbps[a.last] {
+		if v.Bitrates()[0] < v.Bitrates()[a.last] {
 			q = 0
 		}
 	}
 	a.last = q
-	target := math.Min(math.Max(8*60e6/(s.kbps[q]*1000), 30), 600)
+	target := math.Min(math.Max(8*60e6/(v.Bitrates()[q]*1000), 30), 600)
 	delay := math.Max(0, buf-target) * 1000
 	return q, delay
 }
 
 // ReportDownload implements DownloadReporter.
-func (a *HlsJS) ReportDownload(s *Session, d *Download) {
+func (a *HlsJS) ReportDownload(v View, d *Download) {
 	a.chkIndex = -1
 	a.sampleTTFB(d.TTFBMs)
 	if d.Abandoned() {
@@ -447,7 +447,7 @@ func (a *HlsJS) ReportDownload(s *Session, d *Download) {
 }
 
 // Abandon implements Abandoner (§4.2.3).
-func (a *HlsJS) Abandon(s *Session, p *Progress, bl float64) int {
+func (a *HlsJS) Abandon(v View, p *Progress, bl float64) int {
 	if p.Index != a.chkIndex {
 		a.chkIndex, a.lastCheck = p.Index, -1e18
 	}
@@ -455,7 +455,7 @@ func (a *HlsJS) Abandon(s *Session, p *Progress, bl float64) int {
 		return -1
 	}
 	a.lastCheck = p.TimeMs
-	dur := s.P / 1000
+	dur := v.SegmentMs() / 1000
 	ttfbEst := a.ttfbEstimate()
 	if p.Quality == 0 || p.TimeMs <= math.Max(ttfbEst, 500*dur) {
 		return -1
@@ -466,7 +466,7 @@ func (a *HlsJS) Abandon(s *Session, p *Progress, bl float64) int {
 		return -1
 	}
 	rate := (p.Downloaded / 8) * 1000 / el // bytes/s
-	expected := math.Max(p.Downloaded/8, math.Round(dur*s.kbps[p.Quality]*1000/8))
+	expected := math.Max(p.Downloaded/8, math.Round(dur*v.Bitrates()[p.Quality]*1000/8))
 	remaining := (expected - p.Downloaded/8) / rate
 	if remaining <= buf {
 		return -1
@@ -475,13 +475,13 @@ func (a *HlsJS) Abandon(s *Session, p *Progress, bl float64) int {
 	next := p.Quality - 1
 	t := 0.0
 	for ; next > 0; next-- {
-		t = ttfbEst/1000 + dur*s.kbps[next]*1000/bwe
+		t = ttfbEst/1000 + dur*v.Bitrates()[next]*1000/bwe
 		if t < math.Min(buf, dur+ttfbEst/1000) {
 			break
 		}
 	}
 	if next == 0 {
-		t = ttfbEst/1000 + dur*s.kbps[0]*1000/bwe
+		t = ttfbEst/1000 + dur*v.Bitrates()[0]*1000/bwe
 	}
 	if t >= remaining || t > 10*dur {
 		return -1

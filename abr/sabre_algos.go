@@ -1,6 +1,7 @@
 package abr
 
 import (
+	"fmt"
 	"math"
 	"strconv"
 )
@@ -33,18 +34,18 @@ type Throughput struct {
 func NewThroughput(c Config) *Throughput { return &Throughput{NoIBR: c.NoIBR} }
 
 // Init implements Algorithm.
-func (a *Throughput) Init(s *Session) { a.ibr = 0.9 }
+func (a *Throughput) Init(v View) { a.ibr = 0.9 }
 
 // Decide implements Algorithm.
-func (a *Throughput) Decide(s *Session, seg int) (int, float64) {
-	q := s.QualityFromThroughput(s.Throughput() * 0.9)
+func (a *Throughput) Decide(v View, seg int) (int, float64) {
+	q := v.QualityFromThroughput(v.Throughput() * 0.9)
 	if !a.NoIBR {
-		safe := (a.ibr * (s.BufferLevel() - s.Latency())) * s.Throughput()
+		safe := (a.ibr * (v.BufferLevel() - v.Latency())) * v.Throughput()
 		if a.ibr = a.ibr * 0.9; a.ibr < 0.5 {
 			a.ibr = 0.5
 		}
 		for k := 0; k < q; k++ {
-			if s.kbps[k+1]*s.P > safe {
+			if v.Bitrates()[k+1]*v.SegmentMs() > safe {
 				q = k
 				break
 			}
@@ -54,7 +55,7 @@ func (a *Throughput) Decide(s *Session, seg int) (int, float64) {
 }
 
 // Abandon implements Abandoner.
-func (a *Throughput) Abandon(s *Session, p *Progress, _ float64) int {
+func (a *Throughput) Abandon(v View, p *Progress, _ float64) int {
 	dl := p.TimeMs - p.TTFBMs
 	if !(p.TimeMs >= 500 && dl > 0) {
 		return -1
@@ -62,9 +63,9 @@ func (a *Throughput) Abandon(s *Session, p *Progress, _ float64) int {
 	r := p.Downloaded / dl
 	left := p.SizeBits - p.Downloaded
 	eta := left / r
-	if p.TimeMs+eta > 1.8*s.P {
-		q := s.QualityFromThroughput(r * 0.9)
-		est := p.SizeBits * s.kbps[q] / s.kbps[p.Quality]
+	if p.TimeMs+eta > 1.8*v.SegmentMs() {
+		q := v.QualityFromThroughput(r * 0.9)
+		est := p.SizeBits * v.Bitrates()[q] / v.Bitrates()[p.Quality]
 		if q < p.Quality && est < left {
 			return q
 		}
@@ -96,60 +97,60 @@ type Bola struct {
 func NewBola(c Config) *Bola { return &Bola{Osc: c.Osc, Basic: c.Basic} }
 
 // Init implements Algorithm.
-func (a *Bola) Init(s *Session) {
+func (a *Bola) Init(v View) {
 	a.u = a.u[:0]
-	l0 := math.Log(s.kbps[0])
-	for _, b := range s.kbps {
+	l0 := math.Log(v.Bitrates()[0])
+	for _, b := range v.Bitrates() {
 		a.u = append(a.u, math.Log(b)+(-l0))
 	}
-	a.gp = s.gp
-	a.vp = (s.B - s.P) / (a.u[s.n-1] + a.gp)
+	a.gp = v.GammaP()
+	a.vp = (v.BufferSize() - v.SegmentMs()) / (a.u[v.Levels()-1] + a.gp)
 	a.lastQuality = 0
 	a.vpFor = math.NaN()
-	a.av = append(a.av[:0], make([]float64, s.n)...)
-	a.other = append(a.other[:0], make([]float64, s.n)...)
+	a.av = append(a.av[:0], make([]float64, v.Levels())...)
+	a.other = append(a.other[:0], make([]float64, v.Levels())...)
 	a.aVp, a.oSize, a.oQ = math.NaN(), math.NaN(), -1
 	a.rt = a.rt[:0]
-	for _, bp := range s.kbps {
-		for _, bq := range s.kbps {
+	for _, bp := range v.Bitrates() {
+		for _, bq := range v.Bitrates() {
 			a.rt = append(a.rt, bq/bp)
 		}
 	}
 }
 
 // Decide implements Algorithm.
-func (a *Bola) Decide(s *Session, i int) (int, float64) {
+func (a *Bola) Decide(v View, i int) (int, float64) {
 	if !a.Basic {
 		// (the min/max of plain positive numbers, without math's NaN/±0 calls)
 		t := float64(i - 0)
-		if r := float64(s.N - i); r < t {
+		if r := float64(v.NumSegments() - i); r < t {
 			t = r
 		}
 		t /= 2
 		if !(t > 3) {
 			t = 3
 		}
-		t = t * s.P
-		bv := s.B
+		t = t * v.SegmentMs()
+		bv := v.BufferSize()
 		if t < bv {
 			bv = t
 		}
 		if bv != a.vpFor { // the same operands give the same Vp
-			a.vp, a.vpFor = (bv-s.P)/(a.u[s.n-1]+a.gp), bv
+			a.vp, a.vpFor = (bv-v.SegmentMs())/(a.u[v.Levels()-1]+a.gp), bv
 		}
 	}
 	a.refreshAV()
-	L := s.BufferLevel()
+	L := v.BufferLevel()
 	q, best := 0, math.Inf(-1)
-	for k := 0; k < s.n; k++ {
-		sc := (a.av[k] - L) / s.kbps[k] // av[k] = Vp·(u[k] + γp)
+	for k := 0; k < v.Levels(); k++ {
+		sc := (a.av[k] - L) / v.Bitrates()[k] // av[k] = Vp·(u[k] + γp)
 		if k == 0 || sc > best {
 			q, best = k, sc
 		}
 	}
 	delay := 0.0
 	if q > a.lastQuality {
-		qt := s.QualityFromThroughput(s.Throughput())
+		qt := v.QualityFromThroughput(v.Throughput())
 		switch {
 		case q <= qt:
 		case a.lastQuality > qt:
@@ -158,8 +159,8 @@ func (a *Bola) Decide(s *Session, i int) (int, float64) {
 			q = qt + 1
 		default:
 			q = qt
-			delay = math.Max(0, s.BufferLevel()-float64(a.vp*(a.gp+a.u[q])))
-			if q == s.n-1 {
+			delay = math.Max(0, v.BufferLevel()-float64(a.vp*(a.gp+a.u[q])))
+			if q == v.Levels()-1 {
 				delay = 0
 			}
 		}
@@ -170,11 +171,11 @@ func (a *Bola) Decide(s *Session, i int) (int, float64) {
 
 // caches refreshes Vp·(gp + u[q]) (a function of Vp) and the sizes of the
 // alternatives (a function of the download).
-func (a *Bola) caches(s *Session, p *Progress) {
+func (a *Bola) caches(v View, p *Progress) {
 	a.refreshAV()
 	if p.SizeBits != a.oSize || p.Quality != a.oQ {
 		for q := 0; q < p.Quality; q++ {
-			a.other[q] = p.SizeBits * s.kbps[q] / s.kbps[p.Quality]
+			a.other[q] = p.SizeBits * v.Bitrates()[q] / v.Bitrates()[p.Quality]
 		}
 		a.oSize, a.oQ = p.SizeBits, p.Quality
 	}
@@ -191,7 +192,7 @@ func (a *Bola) refreshAV() {
 }
 
 // Abandon implements Abandoner (never abandons with Basic).
-func (a *Bola) Abandon(s *Session, p *Progress, bl float64) int {
+func (a *Bola) Abandon(v View, p *Progress, bl float64) int {
 	if a.Basic || p.Quality == 0 {
 		return -1
 	}
@@ -199,7 +200,7 @@ func (a *Bola) Abandon(s *Session, p *Progress, bl float64) int {
 	if p.Downloaded <= 0 || remain <= 0 {
 		return -1
 	}
-	a.caches(s, p)
+	a.caches(v, p)
 	score := (a.av[p.Quality] - bl) / remain
 	if score < 0 {
 		return -1
@@ -247,29 +248,29 @@ func NewBolaE(c Config) *BolaE {
 }
 
 // Init implements Algorithm.
-func (a *BolaE) Init(s *Session) {
+func (a *BolaE) Init(v View) {
 	a.u = a.u[:0]
-	off := 1 - math.Log(s.kbps[0])
-	for _, b := range s.kbps {
+	off := 1 - math.Log(v.Bitrates()[0])
+	for _, b := range v.Bitrates() {
 		a.u = append(a.u, math.Log(b)+off)
 	}
 	if !a.NoIBR {
-		minB := 10000 + 2000*float64(s.n)
-		a.bt = math.Max(minB, s.B)
-		a.gpe = (a.u[s.n-1] - 1) / (a.bt/10000 - 1)
+		minB := 10000 + 2000*float64(v.Levels())
+		a.bt = math.Max(minB, v.BufferSize())
+		a.gpe = (a.u[v.Levels()-1] - 1) / (a.bt/10000 - 1)
 		a.vp = 10000 / a.gpe
 		if a.PrintTarget {
 			// Python's max keeps the first (integer) argument unless B is
 			// larger, and B is a float when -b was given.
-			if s.B > minB && !a.BufferFromInt {
-				s.printf("%s\n", pyFloat(s.B))
+			if v.BufferSize() > minB && !a.BufferFromInt {
+				fmt.Fprintf(v.Output(), "%s\n", pyFloat(v.BufferSize()))
 			} else {
-				s.printf("%s\n", strconv.FormatInt(int64(a.bt), 10))
+				fmt.Fprintf(v.Output(), "%s\n", strconv.FormatInt(int64(a.bt), 10))
 			}
 		}
 	} else {
-		a.gpe = s.gp - 1
-		a.vp = (s.B - s.P) / (a.u[s.n-1] + a.gpe)
+		a.gpe = v.GammaP() - 1
+		a.vp = (v.BufferSize() - v.SegmentMs()) / (a.u[v.Levels()-1] + a.gpe)
 	}
 	a.av, a.other = a.av[:0], a.other[:0]
 	for q := range a.u {
@@ -291,10 +292,10 @@ func pyFloat(x float64) string {
 	return strconv.FormatFloat(x, 'g', -1, 64)
 }
 
-func (a *BolaE) score(s *Session, L float64) int {
+func (a *BolaE) score(v View, L float64) int {
 	q, best := 0, math.Inf(-1)
-	for k := 0; k < s.n; k++ {
-		sc := (float64(a.vp*(a.u[k]+a.gpe)) - L) / s.kbps[k]
+	for k := 0; k < v.Levels(); k++ {
+		sc := (float64(a.vp*(a.u[k]+a.gpe)) - L) / v.Bitrates()[k]
 		if k == 0 || sc > best {
 			q, best = k, sc
 		}
@@ -302,11 +303,11 @@ func (a *BolaE) score(s *Session, L float64) int {
 	return q
 }
 
-func (a *BolaE) minLevel(s *Session, q int) float64 {
+func (a *BolaE) minLevel(v View, q int) float64 {
 	r := 0.0
 	for k := 0; k < q; k++ {
 		if a.u[k] < a.u[q] {
-			x := a.vp * (a.gpe + (float64(s.kbps[q]*a.u[k])-float64(s.kbps[k]*a.u[q]))/(s.kbps[q]-s.kbps[k]))
+			x := a.vp * (a.gpe + (float64(v.Bitrates()[q]*a.u[k])-float64(v.Bitrates()[k]*a.u[q]))/(v.Bitrates()[q]-v.Bitrates()[k]))
 			if x > r {
 				r = x
 			}
@@ -318,20 +319,20 @@ func (a *BolaE) minLevel(s *Session, q int) float64 {
 func (a *BolaE) maxLevel(q int) float64 { return a.vp * (a.u[q] + a.gpe) }
 
 // Decide implements Algorithm.
-func (a *BolaE) Decide(s *Session, i int) (int, float64) {
-	L := s.BufferLevel()
+func (a *BolaE) Decide(v View, i int) (int, float64) {
+	L := v.BufferLevel()
 	if a.startup {
-		if !s.HasEstimate() {
+		if !v.HasEstimate() {
 			return a.lastQuality, 0
 		}
 		a.startup = false
 		a.ibr = 0.9
-		q := s.QualityFromThroughput(s.Throughput())
-		a.placeholder = math.Max(0, a.minLevel(s, q)-L)
+		q := v.QualityFromThroughput(v.Throughput())
+		a.placeholder = math.Max(0, a.minLevel(v, q)-L)
 		return q, 0
 	}
-	q := a.score(s, L+a.placeholder)
-	qt := s.QualityFromThroughput(s.Throughput())
+	q := a.score(v, L+a.placeholder)
+	qt := v.QualityFromThroughput(v.Throughput())
 	if q > a.lastQuality && q > qt {
 		q = a.lastQuality
 		if qt > q {
@@ -353,19 +354,19 @@ func (a *BolaE) Decide(s *Session, i int) (int, float64) {
 	} else {
 		delay = 0
 	}
-	if q == s.n-1 {
+	if q == v.Levels()-1 {
 		delay = 0
 	}
 	if !a.NoIBR {
-		safe := (a.ibr * (L - s.Latency())) * s.Throughput()
+		safe := (a.ibr * (L - v.Latency())) * v.Throughput()
 		if a.ibr = a.ibr * 0.9; a.ibr < 0.5 {
 			a.ibr = 0.5
 		}
 		for k := 0; k < q; k++ {
-			if s.kbps[k+1]*s.P > safe {
+			if v.Bitrates()[k+1]*v.SegmentMs() > safe {
 				q = k
 				delay = 0
-				a.placeholder = math.Min(a.placeholder, math.Max(0, a.minLevel(s, q)-L))
+				a.placeholder = math.Min(a.placeholder, math.Max(0, a.minLevel(v, q)-L))
 				break
 			}
 		}
@@ -374,15 +375,15 @@ func (a *BolaE) Decide(s *Session, i int) (int, float64) {
 }
 
 // ReportDelay implements DelayReporter.
-func (a *BolaE) ReportDelay(s *Session, ms float64) { a.placeholder += ms }
+func (a *BolaE) ReportDelay(v View, ms float64) { a.placeholder += ms }
 
 // ReportDownload implements DownloadReporter.
-func (a *BolaE) ReportDownload(s *Session, d *Download) {
-	L := s.BufferLevel()
+func (a *BolaE) ReportDownload(v View, d *Download) {
+	L := v.BufferLevel()
 	a.lastQuality = d.Quality
 	if d.Replacement {
 		if d.AbandonTo < 0 {
-			a.placeholder += s.P
+			a.placeholder += v.SegmentMs()
 		}
 		return
 	}
@@ -390,19 +391,19 @@ func (a *BolaE) ReportDownload(s *Session, d *Download) {
 		was := L + d.TimeMs
 		a.placeholder = math.Min(a.placeholder, math.Max(0, a.maxLevel(d.Quality)-was))
 		if L > 0 {
-			a.placeholder = math.Max(a.placeholder, a.minLevel(s, d.Quality)-was)
+			a.placeholder = math.Max(a.placeholder, a.minLevel(v, d.Quality)-was)
 		}
 		return
 	}
 	want := 10000.0
 	if d.AbandonTo > 0 {
-		want = a.minLevel(s, d.AbandonTo)
+		want = a.minLevel(v, d.AbandonTo)
 	}
 	a.placeholder = math.Min(a.placeholder, math.Max(0, want-L))
 }
 
 // Abandon implements Abandoner.
-func (a *BolaE) Abandon(s *Session, p *Progress, bl float64) int {
+func (a *BolaE) Abandon(v View, p *Progress, bl float64) int {
 	remain := p.SizeBits - p.Downloaded
 	if p.Downloaded <= 0 || remain <= 0 {
 		return -1
@@ -416,7 +417,7 @@ func (a *BolaE) Abandon(s *Session, p *Progress, bl float64) int {
 	if sz <= 0 {
 		return -1
 	}
-	a.caches(s, p)
+	a.caches(v, p)
 	score := (a.av[p.Quality] - bl2) / sz
 	cand := -1
 	// other[q] grows with q, so the first q with other >= sz ends the search
@@ -444,13 +445,13 @@ func NewDynamic(c Config) *Dynamic {
 }
 
 // Init implements Algorithm.
-func (a *Dynamic) Init(s *Session) { a.bola.Init(s); a.tput.Init(s); a.isBola = false }
+func (a *Dynamic) Init(v View) { a.bola.Init(v); a.tput.Init(v); a.isBola = false }
 
 // Decide implements Algorithm.
-func (a *Dynamic) Decide(s *Session, i int) (int, float64) {
-	L := s.BufferLevel()
-	qb, db := a.bola.Decide(s, i)
-	qt, dt := a.tput.Decide(s, i)
+func (a *Dynamic) Decide(v View, i int) (int, float64) {
+	L := v.BufferLevel()
+	qb, db := a.bola.Decide(v, i)
+	qt, dt := a.tput.Decide(v, i)
 	if a.isBola {
 		if L < 10000 && qb < qt {
 			a.isBola = false
@@ -466,14 +467,14 @@ func (a *Dynamic) Decide(s *Session, i int) (int, float64) {
 
 // ReportDownload implements DownloadReporter: a replacement switches back
 // to THROUGHPUT.
-func (a *Dynamic) ReportDownload(s *Session, d *Download) {
+func (a *Dynamic) ReportDownload(v View, d *Download) {
 	if d.Replacement {
 		a.isBola = false
 	}
 }
 
 // Abandon implements Abandoner.
-func (a *Dynamic) Abandon(s *Session, p *Progress, bl float64) int { return a.tput.Abandon(s, p, bl) }
+func (a *Dynamic) Abandon(v View, p *Progress, bl float64) int { return a.tput.Abandon(v, p, bl) }
 
 // ---- dynamicdash (§2.9.5) ----
 
@@ -491,34 +492,34 @@ func NewDynamicDash(c Config) *DynamicDash {
 }
 
 // Init implements Algorithm.
-func (a *DynamicDash) Init(s *Session) { a.bola.Init(s); a.tput.Init(s); a.isBola = false }
+func (a *DynamicDash) Init(v View) { a.bola.Init(v); a.tput.Init(v); a.isBola = false }
 
 // Decide implements Algorithm.
-func (a *DynamicDash) Decide(s *Session, i int) (int, float64) {
-	L := s.BufferLevel()
+func (a *DynamicDash) Decide(v View, i int) (int, float64) {
+	L := v.BufferLevel()
 	if a.isBola && L < 5000 {
 		a.isBola = false
 	} else if !a.isBola && L > 10000 {
 		a.isBola = true
 	}
 	if a.isBola {
-		return a.bola.Decide(s, i)
+		return a.bola.Decide(v, i)
 	}
-	return a.tput.Decide(s, i)
+	return a.tput.Decide(v, i)
 }
 
 // ReportDelay implements DelayReporter.
-func (a *DynamicDash) ReportDelay(s *Session, ms float64) { a.bola.ReportDelay(s, ms) }
+func (a *DynamicDash) ReportDelay(v View, ms float64) { a.bola.ReportDelay(v, ms) }
 
 // ReportDownload implements DownloadReporter.
-func (a *DynamicDash) ReportDownload(s *Session, d *Download) { a.bola.ReportDownload(s, d) }
+func (a *DynamicDash) ReportDownload(v View, d *Download) { a.bola.ReportDownload(v, d) }
 
 // Abandon implements Abandoner.
-func (a *DynamicDash) Abandon(s *Session, p *Progress, bl float64) int {
+func (a *DynamicDash) Abandon(v View, p *Progress, bl float64) int {
 	if a.isBola {
-		return a.bola.Abandon(s, p, bl)
+		return a.bola.Abandon(v, p, bl)
 	}
-	return a.tput.Abandon(s, p, bl)
+	return a.tput.Abandon(v, p, bl)
 }
 
 // quietLine proves the rule silent at the states tm + k·ct, got + k·cmb
@@ -528,11 +529,11 @@ func (a *DynamicDash) Abandon(s *Session, p *Progress, bl float64) int {
 // so the rule's comparison g = (Aq − x)·Z − (Ap − x)·o_q is a concave
 // quadratic in k, and its maximum over [0, kmax] is exact to bound. It
 // reports false (no proof) whenever the buffer could run dry on the line.
-func (a *Bola) quietLine(s *Session, p *Progress, lvl, ct, cmb, kmax float64) bool {
+func (a *Bola) quietLine(v View, p *Progress, lvl, ct, cmb, kmax float64) bool {
 	if a.Basic || p.Quality == 0 {
 		return true
 	}
-	a.caches(s, p)
+	a.caches(v, p)
 	x0 := lvl - p.TimeMs
 	x1 := x0 - kmax*ct
 	r0 := p.SizeBits - p.Downloaded
@@ -625,11 +626,11 @@ func quadQuiet(av, other []float64, pq int, x0, rz, zk, ct, cmb, kmax, slack flo
 // ttfb is linear along the line; the size argument Z = remain − ttfb·r,
 // with r = got/(tm − ttfb) monotone along the line, is linear up to
 // ttfb·(rmax − rmin), which widens the margin.
-func (a *BolaE) quietLine(s *Session, p *Progress, lvl, ct, cmb, kmax float64) bool {
+func (a *BolaE) quietLine(v View, p *Progress, lvl, ct, cmb, kmax float64) bool {
 	if p.Quality == 0 {
 		return true
 	}
-	a.caches(s, p)
+	a.caches(v, p)
 	tt := p.TTFBMs
 	d0 := p.TimeMs - tt
 	e := kmax * ct
@@ -647,19 +648,19 @@ func (a *BolaE) quietLine(s *Session, p *Progress, lvl, ct, cmb, kmax float64) b
 
 // quietLine for DYNAMICDASH: BOLA-E's line proof while BOLA-E is active,
 // else THROUGHPUT's box proof on the line's bounding box.
-func (a *DynamicDash) quietLine(s *Session, p *Progress, lvl, ct, cmb, kmax float64) bool {
+func (a *DynamicDash) quietLine(v View, p *Progress, lvl, ct, cmb, kmax float64) bool {
 	if a.isBola {
-		return a.bola.quietLine(s, p, lvl, ct, cmb, kmax)
+		return a.bola.quietLine(v, p, lvl, ct, cmb, kmax)
 	}
-	return a.tput.quiet(s, p, lvl, p.Downloaded+kmax*cmb, p.TimeMs+kmax*ct)
+	return a.tput.quiet(v, p, lvl, p.Downloaded+kmax*cmb, p.TimeMs+kmax*ct)
 }
 
 // caches refreshes the sizes of the alternatives (a function of the
 // download).
-func (a *BolaE) caches(s *Session, p *Progress) {
+func (a *BolaE) caches(v View, p *Progress) {
 	if p.SizeBits != a.oSize || p.Quality != a.oQ {
 		for q := 0; q < p.Quality; q++ {
-			a.other[q] = p.SizeBits * s.kbps[q] / s.kbps[p.Quality]
+			a.other[q] = p.SizeBits * v.Bitrates()[q] / v.Bitrates()[p.Quality]
 		}
 		a.oSize, a.oQ = p.SizeBits, p.Quality
 	}
@@ -668,7 +669,7 @@ func (a *BolaE) caches(s *Session, p *Progress) {
 // quiet for ThroughputRule: the rule can only fire at or after 500 ms and
 // when time + eta > 1.8·P, where eta = (size − got)·(time − ttfb)/got grows
 // with time and shrinks with got, so the box's worst corner bounds it.
-func (a *Throughput) quiet(s *Session, p *Progress, lvl, g1, t1 float64) bool {
+func (a *Throughput) quiet(v View, p *Progress, lvl, g1, t1 float64) bool {
 	if p.Quality == 0 || t1 < 500 {
 		return true
 	}
@@ -676,11 +677,11 @@ func (a *Throughput) quiet(s *Session, p *Progress, lvl, g1, t1 float64) bool {
 		return false
 	}
 	ub := t1 + (p.SizeBits-p.Downloaded)*(t1-p.TTFBMs)/p.Downloaded
-	return ub < 1.8*s.P*(1-1e-9)
+	return ub < 1.8*v.SegmentMs()*(1-1e-9)
 }
 
-func (a *Dynamic) quiet(s *Session, p *Progress, lvl, g1, t1 float64) bool {
-	return a.tput.quiet(s, p, lvl, g1, t1)
+func (a *Dynamic) quiet(v View, p *Progress, lvl, g1, t1 float64) bool {
+	return a.tput.quiet(v, p, lvl, g1, t1)
 }
 
 // quietPath proves the rule silent for the whole download from its current
@@ -693,7 +694,7 @@ func (a *Dynamic) quiet(s *Session, p *Progress, lvl, g1, t1 float64) bool {
 // is linear in Z and negative at Z = o_q, so g < 0 on the line
 // Z = size − wlo·τ implies g < 0 at the real state. If a candidate fails
 // there, each period's line is tested (quietPieces).
-func (a *Bola) quietPath(s *Session, p *Progress, lvl float64, pw *pathWalk) bool {
+func (a *Bola) quietPath(v View, p *Progress, lvl float64, pw *pathWalk) bool {
 	if a.Basic || p.Quality == 0 {
 		return true
 	}
@@ -702,7 +703,7 @@ func (a *Bola) quietPath(s *Session, p *Progress, lvl float64, pw *pathWalk) boo
 		return true
 	}
 	a.refreshAV()
-	rt := a.rt[p.Quality*s.n:]
+	rt := a.rt[p.Quality*v.Levels():]
 	ap := a.av[p.Quality]
 	x0 := lvl - p.TimeMs
 	el, gl, tl := pw.el, pw.gl, pw.tl
@@ -746,7 +747,7 @@ func (a *Bola) quietPath(s *Session, p *Progress, lvl float64, pw *pathWalk) boo
 			ok = 4*gs*tl*(c0+m)+c1*c1 < 0
 		}
 		if !ok {
-			return a.quietPieces(s, p, lvl)
+			return a.quietPieces(v, p, lvl)
 		}
 	}
 	return true
@@ -754,12 +755,12 @@ func (a *Bola) quietPath(s *Session, p *Progress, lvl float64, pw *pathWalk) boo
 
 // quietPieces proves the rule silent on each trace period's line of the
 // download's path (see quietPath).
-func (a *Bola) quietPieces(s *Session, p *Progress, lvl float64) bool {
-	a.caches(s, p)
-	i, ttn := s.index, s.ttn
+func (a *Bola) quietPieces(v View, p *Progress, lvl float64) bool {
+	a.caches(v, p)
+	periods, i, ttn := v.path()
 	t, z := p.TimeMs, p.SizeBits-p.Downloaded
 	for hops := 0; hops < 64; hops++ {
-		w := s.periods[i].Kbps
+		w := periods[i].Kbps
 		dur, bits := ttn, float64(ttn*w)
 		last := z <= bits
 		if last {
@@ -777,10 +778,10 @@ func (a *Bola) quietPieces(s *Session, p *Progress, lvl float64) bool {
 		}
 		t += dur
 		z -= bits
-		if i++; i == len(s.periods) {
+		if i++; i == len(periods) {
 			i = 0
 		}
-		ttn = s.periods[i].DurationMs
+		ttn = periods[i].DurationMs
 	}
 	return false
 }

@@ -8,16 +8,17 @@ import (
 )
 
 // Algorithm chooses the quality of each segment. Implementations read what
-// they need from the Session (ladder, segment sizes, buffer level, throughput
-// and latency estimates and history) and keep their own state; Init is called
-// once at the start of every session and must reset that state, so one value
-// can be reused for consecutive sessions (but not shared by concurrent ones).
+// they need from the session's View (ladder, segment sizes, buffer level,
+// throughput and latency estimates and history), as the built-ins do, and
+// keep their own state; Init is called once at the start of every session
+// and must reset that state, so one value can be reused for consecutive
+// sessions (but not shared by concurrent ones).
 type Algorithm interface {
 	// Init prepares the algorithm for a new session.
-	Init(s *Session)
+	Init(v View)
 	// Decide returns the quality (0 = lowest) for segment seg and a delay in
 	// ms to wait before requesting it (0 for none).
-	Decide(s *Session, seg int) (quality int, delayMs float64)
+	Decide(v View, seg int) (quality int, delayMs float64)
 }
 
 // Abandoner is implemented by algorithms that may abandon a download in
@@ -25,25 +26,25 @@ type Algorithm interface {
 // and returns the quality to abandon to, or -1 to keep downloading.
 // bufferMs is the buffer level the player would have now.
 type Abandoner interface {
-	Abandon(s *Session, p *Progress, bufferMs float64) int
+	Abandon(v View, p *Progress, bufferMs float64) int
 }
 
 // DelayReporter is told about full-buffer waits (not about delays the
 // algorithm asked for itself).
 type DelayReporter interface {
-	ReportDelay(s *Session, ms float64)
+	ReportDelay(v View, ms float64)
 }
 
 // DownloadReporter is told about every download after the buffer is updated,
 // including abandoned ones.
 type DownloadReporter interface {
-	ReportDownload(s *Session, d *Download)
+	ReportDownload(v View, d *Download)
 }
 
 // FirstQualityChooser chooses the quality of segment 0 (0 when not
 // implemented, as in Sabre).
 type FirstQualityChooser interface {
-	FirstQuality(s *Session) int
+	FirstQuality(v View) int
 }
 
 // Progress describes a download in progress, for Abandoner.
@@ -154,13 +155,13 @@ type pendingRec struct {
 // may run in parallel.
 type Session struct {
 	opt     Options
-	P       float64
-	kbps    []float64
-	n, N    int
-	sizes   []float64 // N*n, bits
-	U       []float64
+	segMs   float64   // segment duration P, ms
+	kbps    []float64 // the ladder, ascending
+	n, nseg int       // levels, segments N
+	sizes   []float64 // nseg×n, bits
+	util    []float64 // Sabre's utility ln(b[q]/b[0]) per level
 	logChg  []float64 // n×n table of |ln(b[q]/b[k])|, nil for very long ladders
-	B       float64
+	bufMs   float64   // maximum buffer B, ms
 	gp      float64
 	periods []Period
 	alg     Algorithm
@@ -233,21 +234,21 @@ func NewSession(m Manifest, t *Trace, alg Algorithm, opt Options) (*Session, err
 		}
 	}
 	s := &Session{alg: alg}
-	s.P = m.SegmentDuration()
-	if !(s.P > 0) {
-		return nil, fmt.Errorf("%w: segment duration %v", ErrMalformed, s.P)
+	s.segMs = m.SegmentDuration()
+	if !(s.segMs > 0) {
+		return nil, fmt.Errorf("%w: segment duration %v", ErrMalformed, s.segMs)
 	}
 	s.kbps = append([]float64(nil), kb...)
 	s.n = len(kb)
-	s.N = m.NumSegments()
-	if s.N < 1 {
+	s.nseg = m.NumSegments()
+	if s.nseg < 1 {
 		return nil, fmt.Errorf("%w: no segments", ErrMismatch)
 	}
-	if s.N > maxSegments/s.n {
-		return nil, fmt.Errorf("abr: %d segments × %d levels is more than the simulator holds (%d sizes)", s.N, s.n, maxSegments)
+	if s.nseg > maxSegments/s.n {
+		return nil, fmt.Errorf("abr: %d segments × %d levels is more than the simulator holds (%d sizes)", s.nseg, s.n, maxSegments)
 	}
-	s.sizes = make([]float64, s.N*s.n)
-	for i := 0; i < s.N; i++ {
+	s.sizes = make([]float64, s.nseg*s.n)
+	for i := 0; i < s.nseg; i++ {
 		for q := 0; q < s.n; q++ {
 			sz := m.SegmentSize(i, q)
 			if !(sz >= 0 && sz <= math.MaxFloat64) {
@@ -257,10 +258,10 @@ func NewSession(m Manifest, t *Trace, alg Algorithm, opt Options) (*Session, err
 			s.sizes[i*s.n+q] = sz
 		}
 	}
-	s.U = make([]float64, s.n)
+	s.util = make([]float64, s.n)
 	l0 := math.Log(s.kbps[0])
-	for q := range s.U {
-		s.U[q] = math.Log(s.kbps[q]) + (0 - l0)
+	for q := range s.util {
+		s.util[q] = math.Log(s.kbps[q]) + (0 - l0)
 	}
 	if s.n <= 64 {
 		// |ln(b[q]/b[k])| for every pair, as play computes it
@@ -273,7 +274,7 @@ func NewSession(m Manifest, t *Trace, alg Algorithm, opt Options) (*Session, err
 	}
 	s.trName = t.Name
 	s.periods = t.Periods
-	s.buf = make([]int, s.N+1)
+	s.buf = make([]int, s.nseg+1)
 	s.pending = make([]pendingRec, 0, 16)
 	s.ab, _ = alg.(Abandoner)
 	s.qc, _ = alg.(quietChecker)
@@ -323,7 +324,7 @@ func (s *Session) Reset(opt Options) error {
 		return fmt.Errorf("abr: buffer size must be positive, got %v ms", opt.BufferMs)
 	}
 	s.opt = opt
-	s.B = opt.BufferMs
+	s.bufMs = opt.BufferMs
 	s.gp = opt.GammaP
 	s.bh, s.fcc, s.tPlay, s.tRebuf, s.eRebuf = 0, 0, 0, 0, 0
 	s.buf = s.buf[:0]
@@ -349,10 +350,10 @@ func (s *Session) Reset(opt Options) error {
 	s.overCount, s.leqCount, s.overAvg, s.leqAvg, s.estAvg = 0, 0, 0, 0, 0
 	s.nh = 0
 	s.next, s.done, s.err = 0, false, nil
-	if err := s.est.init(opt, s.P); err != nil {
+	if err := s.est.init(opt, s.segMs); err != nil {
 		return err
 	}
-	s.alg.Init(s)
+	s.alg.Init(View{s})
 	// network initialisation (after the ABR is constructed, §2.3)
 	s.index, s.ttn, s.tnet, s.sustainable, s.hops = -1, 0, 0, -1, 0
 	s.effLat = math.NaN()
@@ -360,65 +361,9 @@ func (s *Session) Reset(opt Options) error {
 	return nil
 }
 
-// ---- accessors for algorithms ----
-
-// SegmentMs is the segment duration P in ms.
-func (s *Session) SegmentMs() float64 { return s.P }
-
-// Bitrates is the ladder in kbit/s (do not modify).
-func (s *Session) Bitrates() []float64 { return s.kbps }
-
-// NumSegments is the number of segments N.
-func (s *Session) NumSegments() int { return s.N }
-
-// SegmentSize is the size of segment i at quality q in bits.
-func (s *Session) SegmentSize(i, q int) float64 { return s.sizes[i*s.n+q] }
-
-// BufferLevel is the buffered media in ms.
-func (s *Session) BufferLevel() float64 { return float64(s.P*float64(len(s.buf)-s.bh)) - s.fcc }
-
-// BufferSize is the maximum buffer B in ms.
-func (s *Session) BufferSize() float64 { return s.B }
-
-// GammaP is the -gp value.
-func (s *Session) GammaP() float64 { return s.gp }
-
-// Throughput is the current throughput estimate in kbit/s (bits/ms).
-func (s *Session) Throughput() float64 { return s.est.throughput }
-
-// Latency is the current latency estimate in ms.
-func (s *Session) Latency() float64 { return s.est.latency }
-
-// HasEstimate reports whether at least one sample was measured.
-func (s *Session) HasEstimate() bool { return s.est.have }
-
-// History returns up to the last 32 measurements, oldest first, into dst.
-func (s *Session) History(dst []Sample) []Sample {
-	k := s.nh
-	if k > histLen {
-		k = histLen
-	}
-	for i := s.nh - k; i < s.nh; i++ {
-		dst = append(dst, s.hist[i%histLen])
-	}
-	return dst
-}
-
-// PlayTimeMs is the play clock (startup and stalls included).
-func (s *Session) PlayTimeMs() float64 { return s.tPlay }
-
-// NetworkTimeMs is the network clock.
-func (s *Session) NetworkTimeMs() float64 { return s.tnet }
-
-// QualityFromThroughput is Sabre's quality_from_throughput (§2.8): the
-// highest level whose segment requested now arrives within one segment
-// duration at x kbit/s, counting the latency estimate.
-func (s *Session) QualityFromThroughput(x float64) int {
-	q := 0
-	for q+1 < s.n && s.est.latency+float64(s.P*s.kbps[q+1])/x <= s.P {
-		q++
-	}
-	return q
+// bufferLevel is the buffered media in ms (View.BufferLevel).
+func (s *Session) bufferLevel() float64 {
+	return float64(s.segMs*float64(len(s.buf)-s.bh)) - s.fcc
 }
 
 func (s *Session) printf(format string, a ...any) {
@@ -441,7 +386,7 @@ func (s *Session) nextPeriod() {
 	s.ttn = p.DurationMs
 	if p.LatencyMs != s.effLat {
 		// traces repeat a few latencies: keep 1 − latency/P for the last one
-		s.effLat, s.effFactor = p.LatencyMs, 1-p.LatencyMs/s.P
+		s.effLat, s.effFactor = p.LatencyMs, 1-p.LatencyMs/s.segMs
 	}
 	eff := p.Kbps * s.effFactor
 	// the highest q with kbps[q] ≤ eff (0 if none), searched from the last
@@ -581,7 +526,7 @@ func (s *Session) stuck() error {
 // exact arithmetic with a margin far above float64 rounding, so that
 // skipping the calls cannot change any result.
 type quietChecker interface {
-	quiet(s *Session, p *Progress, levelAtReq, g1, t1 float64) bool
+	quiet(v View, p *Progress, levelAtReq, g1, t1 float64) bool
 }
 
 // fastRun makes the fast steps that follow a proof (cmb bits in ct ms each,
@@ -720,7 +665,7 @@ func addSteps(x, c float64, n int) float64 {
 // pw through the coming trace periods (time p.TimeMs on, nothing
 // downloaded yet).
 type pathChecker interface {
-	quietPath(s *Session, p *Progress, levelAtReq float64, pw *pathWalk) bool
+	quietPath(v View, p *Progress, levelAtReq float64, pw *pathWalk) bool
 }
 
 // pathWalk is what a download of the whole segment in one transfer does
@@ -786,7 +731,7 @@ func (s *Session) commit(pw *pathWalk) float64 {
 // p.Downloaded + k·cmb for real k in [0, kmax], a tighter set than
 // quietChecker's box.
 type lineChecker interface {
-	quietLine(s *Session, p *Progress, levelAtReq, ct, cmb, kmax float64) bool
+	quietLine(v View, p *Progress, levelAtReq, ct, cmb, kmax float64) bool
 }
 
 // proveSilent tries to prove that the abandonment rule answers "keep
@@ -803,7 +748,7 @@ func (s *Session) proveSilent(qc quietChecker, d *Download, size, levelAtReq flo
 		g1 = size
 	}
 	t1 := d.TimeMs + left*(1+1e-12) + 1e-6
-	if qc.quiet(s, &d.Progress, levelAtReq, g1, t1) {
+	if qc.quiet(View{s}, &d.Progress, levelAtReq, g1, t1) {
 		return true, g1, t1
 	}
 	return false, 0, 0
@@ -877,7 +822,7 @@ func (s *Session) download(d *Download, size float64, idx, q int, levelAtReq flo
 	d.TTFBMs += s.latency()
 	d.TimeMs = d.TTFBMs
 	pw := &s.pw // (a field: passed through an interface, a local would escape)
-	if pc != nil && s.walk(size, pw) && pc.quietPath(s, &d.Progress, levelAtReq, pw) {
+	if pc != nil && s.walk(size, pw) && pc.quietPath(View{s}, &d.Progress, levelAtReq, pw) {
 		// Proven silent for the whole download: no rule call can happen.
 		if s.opt.Exact {
 			return s.silentRun(d, size) // Sabre's steps, without the rule calls
@@ -919,7 +864,7 @@ func (s *Session) download(d *Download, size float64, idx, q int, levelAtReq flo
 				ok, g1, t1 := false, 0.0, 0.0
 				kmax := s.ttn/ct + 1 // the proof covers steps 0..kmax
 				if lc != nil {
-					if ok = lc.quietLine(s, &d.Progress, levelAtReq, ct, cmb, kmax); ok {
+					if ok = lc.quietLine(View{s}, &d.Progress, levelAtReq, ct, cmb, kmax); ok {
 						g1, t1 = d.Downloaded+kmax*cmb, d.TimeMs+kmax*ct
 					}
 				} else if ok, g1, t1 = s.proveSilent(qc, d, size, levelAtReq); ok {
@@ -942,11 +887,11 @@ func (s *Session) download(d *Download, size float64, idx, q int, levelAtReq flo
 			if replOff != 0 {
 				// the replacement's rule: give up once the segment
 				// would already be playing
-				if bl+s.P*float64(replOff) <= 0 {
+				if bl+s.segMs*float64(replOff) <= 0 {
 					d.AbandonTo = q
 				}
 			} else {
-				d.AbandonTo = s.ab.Abandon(s, &d.Progress, bl)
+				d.AbandonTo = s.ab.Abandon(View{s}, &d.Progress, bl)
 			}
 			if d.AbandonTo >= 0 {
 				if s.verbose() {
@@ -990,19 +935,19 @@ func (s *Session) play(t float64) {
 		return
 	}
 	if s.fcc > 0 {
-		if t+s.fcc < s.P {
+		if t+s.fcc < s.segMs {
 			s.fcc += t
 			s.tPlay += t
 			return
 		}
-		t -= s.P - s.fcc
-		s.tPlay += s.P - s.fcc
+		t -= s.segMs - s.fcc
+		s.tPlay += s.segMs - s.fcc
 		s.popHead()
 		s.fcc = 0
 	}
 	for t > 0 && s.bh < len(s.buf) {
 		q := s.buf[s.bh]
-		s.playedUtility += s.U[q]
+		s.playedUtility += s.util[q]
 		s.playedBitrate += s.kbps[q]
 		if s.lastPlayed >= 0 && q != s.lastPlayed {
 			s.totalBitrateChange += math.Abs(s.kbps[q] - s.kbps[s.lastPlayed])
@@ -1029,10 +974,10 @@ func (s *Session) play(t float64) {
 				p.end, p.hasEnd = s.tPlay, true
 			}
 		}
-		if t >= s.P {
+		if t >= s.segMs {
 			s.popHead()
-			s.tPlay += s.P
-			t -= s.P
+			s.tPlay += s.segMs
+			t -= s.segMs
 		} else {
 			s.fcc = t
 			s.tPlay += t
@@ -1048,16 +993,16 @@ func (s *Session) play(t float64) {
 }
 
 func (s *Session) processPending(now float64) {
-	cutoff := now - s.B
+	cutoff := now - s.bufMs
 	for s.ph < len(s.pending) && s.pending[s.ph].start < cutoff {
 		p := &s.pending[s.ph]
 		if !p.hasEnd {
-			s.totalReaction += s.B
+			s.totalReaction += s.bufMs
 		} else {
-			if d := p.end - p.start; d < s.B {
+			if d := p.end - p.start; d < s.bufMs {
 				s.totalReaction += d
 			} else {
-				s.totalReaction += s.B
+				s.totalReaction += s.bufMs
 			}
 		}
 		s.ph++
@@ -1100,7 +1045,7 @@ func (s *Session) advertise(q, prev int) {
 // none.
 func (s *Session) checkReplace(q int) int {
 	n := len(s.buf) - s.bh
-	skip := int(math.Ceil(1.5 + s.fcc/s.P))
+	skip := int(math.Ceil(1.5 + s.fcc/s.segMs))
 	found := -1
 	for pos := skip; pos < n; pos++ {
 		if s.buf[s.bh+pos] < q {
@@ -1117,7 +1062,7 @@ func (s *Session) checkReplace(q int) int {
 }
 
 func (s *Session) checkStart() {
-	if !s.playing && (s.BufferLevel() >= s.opt.StartupMs || s.BufferLevel()+s.P > s.B || s.next >= s.N || len(s.buf) >= s.N) {
+	if !s.playing && (s.bufferLevel() >= s.opt.StartupMs || s.bufferLevel()+s.segMs > s.bufMs || s.next >= s.nseg || len(s.buf) >= s.nseg) {
 		s.playing = true
 	}
 }
@@ -1148,8 +1093,8 @@ func (s *Session) Step() (done bool, err error) {
 		s.err = fmt.Errorf("%s: %w", s.trName, err)
 		return false, s.err
 	}
-	if s.next >= s.N {
-		s.play(s.BufferLevel())
+	if s.next >= s.nseg {
+		s.play(s.bufferLevel())
 		s.buf, s.bh, s.fcc = s.buf[:0], 0, 0
 		s.done = true
 	}
@@ -1172,12 +1117,12 @@ func (s *Session) step1() error {
 	if s.next == 0 {
 		q := 0
 		if fq, ok := s.alg.(FirstQualityChooser); ok {
-			q = fq.FirstQuality(s)
+			q = fq.FirstQuality(View{s})
 		}
 		if q < 0 || q >= s.n {
 			return fmt.Errorf("abr: algorithm chose quality %d of %d", q, s.n)
 		}
-		size := s.SegmentSize(0, q)
+		size := s.sizes[q]
 		if err := s.download(d, size, 0, q, 0, false, 0); err != nil {
 			return err
 		}
@@ -1188,11 +1133,11 @@ func (s *Session) step1() error {
 		s.tPlay += d.TimeMs
 		s.startup = d.TimeMs
 		*r = SegmentRecord{Index: 0, Quality: q, BitrateKbps: s.kbps[q], SizeBits: size, Downloaded: d.Downloaded,
-			TimeMs: d.TimeMs, TTFBMs: d.TTFBMs, BufferAfter: s.BufferLevel(), AbandonTo: -1,
+			TimeMs: d.TimeMs, TTFBMs: d.TTFBMs, BufferAfter: s.bufferLevel(), AbandonTo: -1,
 			ThroughputKb: size / dl, EstimateKbps: s.est.throughput}
 		if s.verbose() {
 			s.printf("[0-%d]  0: q=%d s=%d/%d t=%d=%d+%d bl=0->0->%d\n", int64(math.RoundToEven(d.TimeMs)), q,
-				int64(d.Downloaded), int64(size), int64(d.TimeMs), int64(d.TTFBMs), int64(dl), int64(s.BufferLevel()))
+				int64(d.Downloaded), int64(size), int64(d.TimeMs), int64(d.TTFBMs), int64(dl), int64(s.bufferLevel()))
 		}
 		s.next = 1
 		if s.opt.OnSegment != nil {
@@ -1202,7 +1147,7 @@ func (s *Session) step1() error {
 	}
 	waitMs, delayMs := 0.0, 0.0
 	rebuf0 := s.tRebuf
-	if w := s.BufferLevel() + s.P - s.B; w > 0 {
+	if w := s.bufferLevel() + s.segMs - s.bufMs; w > 0 {
 		s.play(w)
 		s.hops = 0
 		s.wait(w)
@@ -1210,14 +1155,14 @@ func (s *Session) step1() error {
 			return err
 		}
 		if s.dr != nil {
-			s.dr.ReportDelay(s, w)
+			s.dr.ReportDelay(View{s}, w)
 		}
 		waitMs = w
 		if s.verbose() {
-			s.printf("full buffer delay %d bl=%d\n", int64(w), int64(s.BufferLevel()))
+			s.printf("full buffer delay %d bl=%d\n", int64(w), int64(s.bufferLevel()))
 		}
 	}
-	q, delay := s.alg.Decide(s, s.next)
+	q, delay := s.alg.Decide(View{s}, s.next)
 	if q < 0 || q >= s.n || math.IsNaN(delay) || math.IsInf(delay, 0) {
 		return fmt.Errorf("abr: algorithm returned quality %d (of %d), delay %v for segment %d", q, s.n, delay, s.next)
 	}
@@ -1237,30 +1182,30 @@ func (s *Session) step1() error {
 		}
 		delayMs = delay
 		if s.verbose() {
-			s.printf("abr delay %d bl=%d\n", int64(delay), int64(s.BufferLevel()))
+			s.printf("abr delay %d bl=%d\n", int64(delay), int64(s.bufferLevel()))
 		}
 	}
 	idx := s.next + roff
-	size := s.SegmentSize(idx, q)
+	size := s.sizes[idx*s.n+q]
 	t0 := s.tPlay
-	lvl := s.BufferLevel()
+	lvl := s.bufferLevel()
 	useRule := !s.opt.NoAbandon && (s.ab != nil || roff != 0)
 	if err := s.download(d, size, idx, q, lvl, useRule, roff); err != nil {
 		return err
 	}
 	s.play(d.TimeMs)
-	lvlPlayed := s.BufferLevel()
+	lvlPlayed := s.bufferLevel()
 	if d.AbandonTo < 0 {
 		if roff == 0 {
 			s.buf = append(s.buf, q)
 			s.next++
 			s.checkStart()
-		} else if s.BufferLevel()+s.P*float64(roff) >= 0 {
+		} else if s.bufferLevel()+s.segMs*float64(roff) >= 0 {
 			s.buf[len(s.buf)+roff] = q
 		}
 	}
 	if s.rr != nil {
-		s.rr.ReportDownload(s, d)
+		s.rr.ReportDownload(View{s}, d)
 	}
 	dl := d.TimeMs - d.TTFBMs
 	tput := d.Downloaded / dl
@@ -1282,7 +1227,7 @@ func (s *Session) step1() error {
 	// (field by field: a composite literal is built on the stack and copied)
 	r.Index, r.Quality, r.BitrateKbps, r.SizeBits, r.Downloaded = idx, q, s.kbps[q], size, d.Downloaded
 	r.StartMs, r.TimeMs, r.TTFBMs, r.WaitMs, r.DelayMs = t0, d.TimeMs, d.TTFBMs, waitMs, delayMs
-	r.BufferBefore, r.BufferAfter, r.RebufMs = lvl, s.BufferLevel(), s.tRebuf-rebuf0
+	r.BufferBefore, r.BufferAfter, r.RebufMs = lvl, s.bufferLevel(), s.tRebuf-rebuf0
 	r.Abandoned, r.AbandonTo, r.Replacement = d.AbandonTo >= 0, d.AbandonTo, roff != 0
 	r.ThroughputKb, r.EstimateKbps = tput, s.est.throughput
 	if s.verbose() {
@@ -1295,11 +1240,11 @@ func (s *Session) step1() error {
 				to = -1 // the replacement rule's answer
 			}
 			s.printf(" ABANDONED to %d - %d/%d bits in %d=%d+%d ttfb+ttdl  bl=%d\n", to, int64(d.Downloaded), int64(size),
-				int64(d.TimeMs), int64(d.TTFBMs), int64(dl), int64(s.BufferLevel()))
+				int64(d.TimeMs), int64(d.TTFBMs), int64(dl), int64(s.bufferLevel()))
 		case roff != 0:
-			s.printf(" REPLACEMENT  bl=%d\n", int64(s.BufferLevel()))
+			s.printf(" REPLACEMENT  bl=%d\n", int64(s.bufferLevel()))
 		default:
-			s.printf("bl=%d->%d->%d\n", int64(lvl), int64(lvlPlayed), int64(s.BufferLevel()))
+			s.printf("bl=%d->%d->%d\n", int64(lvl), int64(lvlPlayed), int64(s.bufferLevel()))
 		}
 	}
 	if s.opt.OnSegment != nil {
