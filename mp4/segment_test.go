@@ -154,7 +154,7 @@ func TestFFmpegVariants(t *testing.T) {
 	for name, flags := range variants {
 		t.Run(name, func(t *testing.T) {
 			out := filepath.Join(dir, name+".mp4")
-			cmd := exec.Command(ffmpeg, "-v", "error", "-y", "-i", src, "-map", "0", "-c", "copy", "-movflags", flags, out)
+			cmd := exec.Command(ffmpeg, "-nostdin", "-v", "error", "-y", "-i", src, "-map", "0", "-c", "copy", "-movflags", flags, out)
 			if b, err := cmd.CombinedOutput(); err != nil {
 				t.Fatalf("ffmpeg -movflags %s: %v\n%s", flags, err, b)
 			}

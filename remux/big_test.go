@@ -138,7 +138,7 @@ func TestLoopDemuxer(t *testing.T) {
 		t.Errorf("video sample size %d, want the padded 20000", got[0][60].size)
 	}
 	if ffmpeg := tool(t, "ffmpeg"); ffmpeg != "" {
-		msg, err := exec.Command(ffmpeg, "-v", "error", "-i", out, "-f", "null", "-").CombinedOutput()
+		msg, err := exec.Command(ffmpeg, "-nostdin", "-v", "error", "-i", out, "-f", "null", "-").CombinedOutput()
 		if err != nil || len(bytes.TrimSpace(msg)) > 0 {
 			t.Errorf("ffmpeg decode: %v %s", err, msg)
 		}

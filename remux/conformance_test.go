@@ -339,7 +339,7 @@ func TestConformance(t *testing.T) {
 						}
 						j.probed = append(j.probed, ps...)
 						if ffmpeg != "" && !testing.Short() {
-							msg, err := exec.Command(ffmpeg, "-v", "error", "-i", f, "-f", "null", "-").CombinedOutput()
+							msg, err := exec.Command(ffmpeg, "-nostdin", "-v", "error", "-i", f, "-f", "null", "-").CombinedOutput()
 							if err != nil || len(bytes.TrimSpace(msg)) > 0 {
 								j.toolErr = append(j.toolErr, fmt.Sprintf("ffmpeg -v error -i %s -f null -: %v\n%s", filepath.Base(f), err, msg))
 							}
