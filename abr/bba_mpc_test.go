@@ -107,7 +107,7 @@ func TestBBASessionFollowsMap(t *testing.T) {
 func TestMPCFastEqualsExhaustive(t *testing.T) {
 	files, _ := TraceFiles(filepath.Join(testdataDir, "sabre", "*", "*.json"))
 	if !testing.Short() {
-		if more, err := TraceFiles(filepath.Join("..", SharedDir, "sabre", "4Glogs")); err == nil {
+		if more, err := TraceFiles(filepath.Join(sharedABR, "sabre", "4Glogs")); err == nil {
 			files = append(files, more[:min(len(more), 2)]...)
 		}
 	}

@@ -11,7 +11,7 @@ import (
 // else the copies in testdata/abr.
 func sabre4G(tb testing.TB) ([]*Trace, Manifest) {
 	tb.Helper()
-	dir := "../../shared/abr/sabre"
+	dir := sharedABR + "/sabre"
 	if _, err := os.Stat(filepath.Join(dir, "4Glogs")); err != nil {
 		dir = filepath.Join(testdataDir, "sabre")
 	}
@@ -89,7 +89,7 @@ func BenchmarkSabre4G(b *testing.B) {
 // BenchmarkRobustMPC runs Pensieve sessions with robustMPC over the cooked
 // traces and reports decisions (and whole 48-chunk sessions) per second.
 func BenchmarkRobustMPC(b *testing.B) {
-	dir := "../../shared/abr/pensieve"
+	dir := sharedABR + "/pensieve"
 	if _, err := os.Stat(filepath.Join(dir, "cooked_3gp")); err != nil {
 		dir = filepath.Join(testdataDir, "pensieve")
 	}

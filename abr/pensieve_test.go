@@ -128,7 +128,7 @@ func TestRobustMPCFastEqualsExhaustive(t *testing.T) {
 	}
 	files, _ := TraceFiles(filepath.Join(testdataDir, "pensieve", "cooked_3gp"))
 	if !testing.Short() {
-		if more, err := TraceFiles("../../shared/abr/pensieve/cooked_3gp"); err == nil {
+		if more, err := TraceFiles(sharedABR + "/pensieve/cooked_3gp"); err == nil {
 			files = append(files, more[:min(len(more), 20)]...)
 		}
 	}

@@ -52,6 +52,7 @@ func NewDashJS(Config) *DashJS { return &DashJS{} }
 
 // Init implements Algorithm.
 func (a *DashJS) Init(v View) {
+	kb := v.Bitrates()
 	*a = DashJS{u: a.u[:0], BufferTimeDefaultS: a.BufferTimeDefaultS, BufferTimeTopS: a.BufferTimeTopS}
 	if a.BufferTimeDefaultS == 0 {
 		a.BufferTimeDefaultS = 18
@@ -59,9 +60,9 @@ func (a *DashJS) Init(v View) {
 	if a.BufferTimeTopS == 0 {
 		a.BufferTimeTopS = 30
 	}
-	n := len(v.Bitrates())
-	for _, b := range v.Bitrates() {
-		a.u = append(a.u, math.Log(b*1000)-math.Log(v.Bitrates()[0]*1000)+1)
+	n := len(kb)
+	for _, b := range kb {
+		a.u = append(a.u, math.Log(b*1000)-math.Log(kb[0]*1000)+1)
 	}
 	bt := math.Max(a.BufferTimeDefaultS, 10+2*float64(n))
 	a.gp = (a.u[n-1] - 1) / (bt/10 - 1)
@@ -105,10 +106,11 @@ func (a *DashJS) FirstQuality(v View) int {
 func (a *DashJS) maxLevel(q int) float64 { return a.vp * (a.u[q] + a.gp) }
 
 func (a *DashJS) minLevel(v View, q int) float64 {
+	kb := v.Bitrates()
 	r := 0.0
 	for k := 0; k < q; k++ {
 		if a.u[k] < a.u[q] {
-			x := a.vp * (a.gp + (v.Bitrates()[q]*a.u[k]-v.Bitrates()[k]*a.u[q])/(v.Bitrates()[q]-v.Bitrates()[k]))
+			x := a.vp * (a.gp + (kb[q]*a.u[k]-kb[k]*a.u[q])/(kb[q]-kb[k]))
 			r = math.Max(r, x)
 		}
 	}
@@ -117,6 +119,7 @@ func (a *DashJS) minLevel(v View, q int) float64 {
 
 // Decide implements Algorithm.
 func (a *DashJS) Decide(v View, seg int) (int, float64) {
+	kb := v.Bitrates()
 	L := v.BufferLevel() / 1000
 	now := v.PlayTimeMs()
 	est, _, have := a.estimates()
@@ -156,8 +159,8 @@ func (a *DashJS) Decide(v View, seg int) (int, float64) {
 			}
 			lv := L + a.placeholder
 			q, bs := 0, math.Inf(-1)
-			for k := range v.Bitrates() {
-				if sc := (a.vp*(a.u[k]-1+a.gp) - lv) / (v.Bitrates()[k] * 1000); sc >= bs {
+			for k := range kb {
+				if sc := (a.vp*(a.u[k]-1+a.gp) - lv) / (kb[k] * 1000); sc >= bs {
 					q, bs = k, sc
 				}
 			}
@@ -172,7 +175,7 @@ func (a *DashJS) Decide(v View, seg int) (int, float64) {
 			} else {
 				d -= a.placeholder
 				a.placeholder = 0
-				if q < len(v.Bitrates())-1 {
+				if q < len(kb)-1 {
 					delay = d * 1000
 				}
 			}
@@ -192,7 +195,7 @@ func (a *DashJS) Decide(v View, seg int) (int, float64) {
 	// SwitchHistoryRule (§4.1.9)
 	if a.nhist > 0 {
 		drops, nodrops := 0, 0
-		for i := 0; i < len(v.Bitrates()); i++ {
+		for i := 0; i < len(kb); i++ {
 			dropped := false
 			for k := 0; k < min(a.nhist, len(a.hist)); k++ {
 				h := a.hist[k]
@@ -225,7 +228,7 @@ func (a *DashJS) Decide(v View, seg int) (int, float64) {
 	}
 	// buffer target (§4.1.4): request while level + P < target
 	target := a.BufferTimeDefaultS
-	if q == len(v.Bitrates())-1 {
+	if q == len(kb)-1 {
 		target = a.BufferTimeTopS
 	}
 	if w := (L+v.SegmentMs()/1000-target)*1000 - delay; w > 0 {
@@ -280,6 +283,7 @@ func (a *DashJS) ReportDownload(v View, d *Download) {
 
 // Abandon implements Abandoner (AbandonRequestsRule, §4.1.10).
 func (a *DashJS) Abandon(v View, p *Progress, bl float64) int {
+	kb := v.Bitrates()
 	if p.Index != a.progressIndex || p.Quality != a.progressQ {
 		a.progressIndex, a.progressQ, a.progress = p.Index, p.Quality, 0
 	}
@@ -300,7 +304,7 @@ func (a *DashJS) Abandon(v View, p *Progress, bl float64) int {
 		return -1
 	}
 	c := a.optimal(v, r)
-	if c < p.Quality && p.SizeBits-p.Downloaded > p.SizeBits*v.Bitrates()[c]/v.Bitrates()[p.Quality] {
+	if c < p.Quality && p.SizeBits-p.Downloaded > p.SizeBits*kb[c]/kb[p.Quality] {
 		return c
 	}
 	return -1
@@ -412,10 +416,11 @@ func (a *HlsJS) FirstQuality(v View) int {
 
 // Decide implements Algorithm.
 func (a *HlsJS) Decide(v View, seg int) (int, float64) {
+	kb := v.Bitrates()
 	bw := a.bandwidth()
 	buf := v.BufferLevel() / 1000
 	dur := v.SegmentMs() / 1000
-	top := len(v.Bitrates()) - 1
+	top := len(kb) - 1
 	q := -1
 	if buf > 0 {
 		q = a.findBestLevel(v, bw, buf, 0, 0.95, 0.7, top)
@@ -425,12 +430,12 @@ func (a *HlsJS) Decide(v View, seg int) (int, float64) {
 	}
 	if q < 0 {
 		q = a.last
-		if v.Bitrates()[0] < v.Bitrates()[a.last] {
+		if kb[0] < kb[a.last] {
 			q = 0
 		}
 	}
 	a.last = q
-	target := math.Min(math.Max(8*60e6/(v.Bitrates()[q]*1000), 30), 600)
+	target := math.Min(math.Max(8*60e6/(kb[q]*1000), 30), 600)
 	delay := math.Max(0, buf-target) * 1000
 	return q, delay
 }
@@ -448,6 +453,7 @@ func (a *HlsJS) ReportDownload(v View, d *Download) {
 
 // Abandon implements Abandoner (§4.2.3).
 func (a *HlsJS) Abandon(v View, p *Progress, bl float64) int {
+	kb := v.Bitrates()
 	if p.Index != a.chkIndex {
 		a.chkIndex, a.lastCheck = p.Index, -1e18
 	}
@@ -466,7 +472,7 @@ func (a *HlsJS) Abandon(v View, p *Progress, bl float64) int {
 		return -1
 	}
 	rate := (p.Downloaded / 8) * 1000 / el // bytes/s
-	expected := math.Max(p.Downloaded/8, math.Round(dur*v.Bitrates()[p.Quality]*1000/8))
+	expected := math.Max(p.Downloaded/8, math.Round(dur*kb[p.Quality]*1000/8))
 	remaining := (expected - p.Downloaded/8) / rate
 	if remaining <= buf {
 		return -1
@@ -475,13 +481,13 @@ func (a *HlsJS) Abandon(v View, p *Progress, bl float64) int {
 	next := p.Quality - 1
 	t := 0.0
 	for ; next > 0; next-- {
-		t = ttfbEst/1000 + dur*v.Bitrates()[next]*1000/bwe
+		t = ttfbEst/1000 + dur*kb[next]*1000/bwe
 		if t < math.Min(buf, dur+ttfbEst/1000) {
 			break
 		}
 	}
 	if next == 0 {
-		t = ttfbEst/1000 + dur*v.Bitrates()[0]*1000/bwe
+		t = ttfbEst/1000 + dur*kb[0]*1000/bwe
 	}
 	if t >= remaining || t > 10*dur {
 		return -1

@@ -15,6 +15,11 @@ import (
 
 const testdataDir = "../testdata/abr"
 
+// sharedABR holds the full Sabre and Pensieve input sets beside the
+// repository (../shared/abr). Tests that use it add its files to the
+// bundled ones when it is present and run on testdata alone otherwise.
+const sharedABR = "../../shared/abr"
+
 // refBlock is one "$ args" block of testdata/abr/reference/sabre_models_md_5.txt:
 // Sabre's printed output copied from MODELS.md §5.
 type refBlock struct {

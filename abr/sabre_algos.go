@@ -56,6 +56,7 @@ func (a *Throughput) Decide(v View, seg int) (int, float64) {
 
 // Abandon implements Abandoner.
 func (a *Throughput) Abandon(v View, p *Progress, _ float64) int {
+	kb := v.Bitrates()
 	dl := p.TimeMs - p.TTFBMs
 	if !(p.TimeMs >= 500 && dl > 0) {
 		return -1
@@ -65,7 +66,7 @@ func (a *Throughput) Abandon(v View, p *Progress, _ float64) int {
 	eta := left / r
 	if p.TimeMs+eta > 1.8*v.SegmentMs() {
 		q := v.QualityFromThroughput(r * 0.9)
-		est := p.SizeBits * v.Bitrates()[q] / v.Bitrates()[p.Quality]
+		est := p.SizeBits * kb[q] / kb[p.Quality]
 		if q < p.Quality && est < left {
 			return q
 		}
@@ -98,9 +99,10 @@ func NewBola(c Config) *Bola { return &Bola{Osc: c.Osc, Basic: c.Basic} }
 
 // Init implements Algorithm.
 func (a *Bola) Init(v View) {
+	kb := v.Bitrates()
 	a.u = a.u[:0]
-	l0 := math.Log(v.Bitrates()[0])
-	for _, b := range v.Bitrates() {
+	l0 := math.Log(kb[0])
+	for _, b := range kb {
 		a.u = append(a.u, math.Log(b)+(-l0))
 	}
 	a.gp = v.GammaP()
@@ -111,8 +113,8 @@ func (a *Bola) Init(v View) {
 	a.other = append(a.other[:0], make([]float64, v.Levels())...)
 	a.aVp, a.oSize, a.oQ = math.NaN(), math.NaN(), -1
 	a.rt = a.rt[:0]
-	for _, bp := range v.Bitrates() {
-		for _, bq := range v.Bitrates() {
+	for _, bp := range kb {
+		for _, bq := range kb {
 			a.rt = append(a.rt, bq/bp)
 		}
 	}
@@ -172,10 +174,11 @@ func (a *Bola) Decide(v View, i int) (int, float64) {
 // caches refreshes Vp·(gp + u[q]) (a function of Vp) and the sizes of the
 // alternatives (a function of the download).
 func (a *Bola) caches(v View, p *Progress) {
+	kb := v.Bitrates()
 	a.refreshAV()
 	if p.SizeBits != a.oSize || p.Quality != a.oQ {
 		for q := 0; q < p.Quality; q++ {
-			a.other[q] = p.SizeBits * v.Bitrates()[q] / v.Bitrates()[p.Quality]
+			a.other[q] = p.SizeBits * kb[q] / kb[p.Quality]
 		}
 		a.oSize, a.oQ = p.SizeBits, p.Quality
 	}
@@ -249,9 +252,10 @@ func NewBolaE(c Config) *BolaE {
 
 // Init implements Algorithm.
 func (a *BolaE) Init(v View) {
+	kb := v.Bitrates()
 	a.u = a.u[:0]
-	off := 1 - math.Log(v.Bitrates()[0])
-	for _, b := range v.Bitrates() {
+	off := 1 - math.Log(kb[0])
+	for _, b := range kb {
 		a.u = append(a.u, math.Log(b)+off)
 	}
 	if !a.NoIBR {
@@ -303,11 +307,13 @@ func (a *BolaE) score(v View, L float64) int {
 	return q
 }
 
-func (a *BolaE) minLevel(v View, q int) float64 {
+// minLevel takes the ladder kb (View.Bitrates), not the View, to stay
+// inlinable in Decide and ReportDownload.
+func (a *BolaE) minLevel(kb []float64, q int) float64 {
 	r := 0.0
 	for k := 0; k < q; k++ {
 		if a.u[k] < a.u[q] {
-			x := a.vp * (a.gpe + (float64(v.Bitrates()[q]*a.u[k])-float64(v.Bitrates()[k]*a.u[q]))/(v.Bitrates()[q]-v.Bitrates()[k]))
+			x := a.vp * (a.gpe + (float64(kb[q]*a.u[k])-float64(kb[k]*a.u[q]))/(kb[q]-kb[k]))
 			if x > r {
 				r = x
 			}
@@ -328,7 +334,7 @@ func (a *BolaE) Decide(v View, i int) (int, float64) {
 		a.startup = false
 		a.ibr = 0.9
 		q := v.QualityFromThroughput(v.Throughput())
-		a.placeholder = math.Max(0, a.minLevel(v, q)-L)
+		a.placeholder = math.Max(0, a.minLevel(v.Bitrates(), q)-L)
 		return q, 0
 	}
 	q := a.score(v, L+a.placeholder)
@@ -366,7 +372,7 @@ func (a *BolaE) Decide(v View, i int) (int, float64) {
 			if v.Bitrates()[k+1]*v.SegmentMs() > safe {
 				q = k
 				delay = 0
-				a.placeholder = math.Min(a.placeholder, math.Max(0, a.minLevel(v, q)-L))
+				a.placeholder = math.Min(a.placeholder, math.Max(0, a.minLevel(v.Bitrates(), q)-L))
 				break
 			}
 		}
@@ -391,13 +397,13 @@ func (a *BolaE) ReportDownload(v View, d *Download) {
 		was := L + d.TimeMs
 		a.placeholder = math.Min(a.placeholder, math.Max(0, a.maxLevel(d.Quality)-was))
 		if L > 0 {
-			a.placeholder = math.Max(a.placeholder, a.minLevel(v, d.Quality)-was)
+			a.placeholder = math.Max(a.placeholder, a.minLevel(v.Bitrates(), d.Quality)-was)
 		}
 		return
 	}
 	want := 10000.0
 	if d.AbandonTo > 0 {
-		want = a.minLevel(v, d.AbandonTo)
+		want = a.minLevel(v.Bitrates(), d.AbandonTo)
 	}
 	a.placeholder = math.Min(a.placeholder, math.Max(0, want-L))
 }
@@ -658,9 +664,10 @@ func (a *DynamicDash) quietLine(v View, p *Progress, lvl, ct, cmb, kmax float64)
 // caches refreshes the sizes of the alternatives (a function of the
 // download).
 func (a *BolaE) caches(v View, p *Progress) {
+	kb := v.Bitrates()
 	if p.SizeBits != a.oSize || p.Quality != a.oQ {
 		for q := 0; q < p.Quality; q++ {
-			a.other[q] = p.SizeBits * v.Bitrates()[q] / v.Bitrates()[p.Quality]
+			a.other[q] = p.SizeBits * kb[q] / kb[p.Quality]
 		}
 		a.oSize, a.oQ = p.SizeBits, p.Quality
 	}

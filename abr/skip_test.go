@@ -18,7 +18,7 @@ func TestSkipIsExact(t *testing.T) {
 	files, _ := TraceFiles(filepath.Join(testdataDir, "sabre", "*", "*.json"))
 	if !testing.Short() {
 		for _, d := range []string{"4Glogs", "3Glogs"} {
-			if more, err := TraceFiles(filepath.Join("..", SharedDir, "sabre", d)); err == nil {
+			if more, err := TraceFiles(filepath.Join(sharedABR, "sabre", d)); err == nil {
 				files = append(files, more[:min(10, len(more))]...)
 			}
 		}

@@ -110,7 +110,7 @@ func runDemo(ctx context.Context, w io.Writer) error {
 	}
 
 	fmt.Fprintf(w, "\n== 5. ABR algorithms over throughput traces (Sabre model)\n\n")
-	return abr.CompareDemo(w)
+	return compareDemo(w)
 }
 
 func roundAll(v []float64) []int {

@@ -1,7 +1,9 @@
-package abr
+package main
 
 import (
 	"bytes"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -18,7 +20,7 @@ func TestCompareDemoEmbedded(t *testing.T) {
 	if err := compareTable(&b, man, traces, from); err != nil {
 		t.Fatal(err)
 	}
-	for _, a := range DemoAlgorithms {
+	for _, a := range demoAlgorithms {
 		if !strings.Contains(b.String(), "\n"+a+" ") {
 			t.Errorf("no row for %s:\n%s", a, b.String())
 		}
@@ -29,9 +31,13 @@ func TestCompareDemoShared(t *testing.T) {
 	if testing.Short() {
 		t.Skip("short")
 	}
-	man, traces, from, err := demoInputs("../" + SharedDir)
-	if err != nil || !strings.Contains(from, "4G") {
-		t.Skipf("shared data absent (%v)", err)
+	dir := filepath.Join("..", "..", sharedABRDir) // from cmd/streamkit
+	if _, err := os.Stat(filepath.Join(dir, "sabre", "4Glogs")); err != nil {
+		t.Skipf("needs the full Sabre trace sets in %s, absent in this clone: %v", sharedABRDir, err)
+	}
+	man, traces, from, err := demoInputs(dir)
+	if err != nil || !strings.Contains(from, "from "+dir) {
+		t.Fatalf("shared inputs: %q, %v", from, err)
 	}
 	if len(traces) != 126 {
 		t.Fatalf("%d shared traces, want 40 4G + 86 3G", len(traces))

@@ -1,4 +1,4 @@
-package abr
+package main
 
 import (
 	"bytes"
@@ -8,42 +8,45 @@ import (
 	"path/filepath"
 	"sort"
 	"time"
+
+	"github.com/streamkit-go/streamkit/abr"
 )
 
 //go:embed demodata/*.json
 var demoFS embed.FS
 
-// SharedDir is where the full ABR input sets live relative to the repository
-// root (the demo and the benchmarks use them when present).
-const SharedDir = "../shared/abr"
+// sharedABRDir is where the full ABR input sets live, relative to the
+// repository root, where README tells users to run `streamkit demo`.
+const sharedABRDir = "../shared/abr"
 
-// DemoAlgorithms are the algorithms CompareDemo compares.
-var DemoAlgorithms = []string{"throughput", "bola", "bolae", "dynamic", "dynamicdash", "bba", "robustmpc", "dashjs", "hlsjs"}
+// demoAlgorithms are the algorithms compareDemo compares.
+var demoAlgorithms = []string{"throughput", "bola", "bolae", "dynamic", "dynamicdash", "bba", "robustmpc", "dashjs", "hlsjs"}
 
-// CompareDemo runs every algorithm of DemoAlgorithms over the Sabre 4G and
+// compareDemo runs every algorithm of demoAlgorithms over the Sabre 4G and
 // 3G traces with bbb.json and a 25 s buffer, and prints a comparison table
-// (means over traces). It uses the full trace sets under SharedDir when
-// present and the traces embedded in the binary otherwise.
-func CompareDemo(w io.Writer) error {
-	man, traces, from, err := demoInputs(SharedDir)
+// (means over traces): section 5 of `streamkit demo`. It uses the full trace
+// sets under sharedABRDir when present and the traces embedded in the binary
+// otherwise. (Demo plumbing, so it lives with the command, not in abr.)
+func compareDemo(w io.Writer) error {
+	man, traces, from, err := demoInputs(sharedABRDir)
 	if err != nil {
 		return err
 	}
 	return compareTable(w, man, traces, from)
 }
 
-func demoInputs(shared string) (*Ladder, []*Trace, string, error) {
+func demoInputs(shared string) (*abr.Ladder, []*abr.Trace, string, error) {
 	sabre := filepath.Join(shared, "sabre")
-	if files4, err := TraceFiles(filepath.Join(sabre, "4Glogs")); err == nil {
-		files3, err := TraceFiles(filepath.Join(sabre, "3Glogs"))
+	if files4, err := abr.TraceFiles(filepath.Join(sabre, "4Glogs")); err == nil {
+		files3, err := abr.TraceFiles(filepath.Join(sabre, "3Glogs"))
 		if err == nil {
-			man, err := LoadSabreManifest(filepath.Join(sabre, "bbb.json"))
+			man, err := abr.LoadSabreManifest(filepath.Join(sabre, "bbb.json"))
 			if err != nil {
 				return nil, nil, "", err
 			}
-			var ts []*Trace
+			var ts []*abr.Trace
 			for _, f := range append(files4, files3...) {
-				t, err := LoadTrace(f, 0)
+				t, err := abr.LoadTrace(f, 0)
 				if err != nil {
 					return nil, nil, "", err
 				}
@@ -57,26 +60,26 @@ func demoInputs(shared string) (*Ladder, []*Trace, string, error) {
 	if err != nil {
 		return nil, nil, "", err
 	}
-	man, err := ReadSabreManifest(bytes.NewReader(data), "bbb.json")
+	man, err := abr.ReadSabreManifest(bytes.NewReader(data), "bbb.json")
 	if err != nil {
 		return nil, nil, "", err
 	}
-	var ts []*Trace
+	var ts []*abr.Trace
 	for _, n := range []string{"report_bus_0001.json", "report.2010-09-13_1046CEST.json"} {
 		data, err := demoFS.ReadFile("demodata/" + n)
 		if err != nil {
 			return nil, nil, "", err
 		}
-		t, err := ReadSabreTrace(bytes.NewReader(data), n)
+		t, err := abr.ReadSabreTrace(bytes.NewReader(data), n)
 		if err != nil {
 			return nil, nil, "", err
 		}
 		ts = append(ts, t)
 	}
-	return man, ts, "2 embedded traces (one 4G, one 3G); put the full sets in " + SharedDir + " for all 126", nil
+	return man, ts, "2 embedded traces (one 4G, one 3G); put the full sets in " + sharedABRDir + " for all 126", nil
 }
 
-func compareTable(w io.Writer, man *Ladder, traces []*Trace, from string) error {
+func compareTable(w io.Writer, man *abr.Ladder, traces []*abr.Trace, from string) error {
 	fmt.Fprintf(w, "ABR comparison, Sabre model: bbb.json (%d segments of %.0f s, %d levels %.0f-%.0f kbit/s), 25 s buffer\n",
 		man.NumSegments(), man.SegmentMs/1000, len(man.Kbps), man.Kbps[0], man.Kbps[len(man.Kbps)-1])
 	fmt.Fprintf(w, "traces: %s\n\n", from)
@@ -86,21 +89,21 @@ func compareTable(w io.Writer, man *Ladder, traces []*Trace, from string) error 
 		kbps, rebuf, stalls, switches, abandoned, score float64
 	}
 	var rows []row
-	for _, name := range DemoAlgorithms {
-		alg, err := New(name, Config{})
+	for _, name := range demoAlgorithms {
+		alg, err := abr.New(name, abr.Config{})
 		if err != nil {
 			return err
 		}
-		var s *Session
+		var s *abr.Session
 		r := row{name: name}
 		segs := 0
 		start := time.Now()
 		for _, t := range traces {
 			if s == nil {
-				if s, err = NewSession(man, t, alg, Options{}); err != nil {
+				if s, err = abr.NewSession(man, t, alg, abr.Options{}); err != nil {
 					return err
 				}
-			} else if err := s.ResetTrace(t, Options{}); err != nil {
+			} else if err := s.ResetTrace(t, abr.Options{}); err != nil {
 				return err
 			}
 			for !s.Done() {
