@@ -45,8 +45,10 @@
 // HLS or DASH presentation can be simulated from another package. Readers
 // are provided for Sabre movie JSON (ReadSabreManifest) and Pensieve's
 // video_size_N files (LoadVideoSizes); LoadManifest picks one, and
-// RegisterManifestFormat adds a file extension (the streamkit command
-// registers .m3u8 and .mpd with the hls and dash packages' ReadLadder).
+// RegisterManifestFormat adds a file extension. A packaged HLS or DASH
+// presentation loads in one call with manifest.Load (package
+// github.com/streamkit-go/streamkit/manifest, above abr, hls and dash),
+// which also registers .m3u8 and .mpd here.
 // Traces are read from Sabre JSON,
 // Pensieve cooked text, Mahimahi packet-delivery files and plain CSV
 // (time_s,kbps[,latency_ms]); LoadTrace picks the format from the content,

@@ -37,6 +37,9 @@ var (
 	ErrEmptyLadder   = errors.New("abr: empty bitrate ladder")
 	ErrMismatch      = errors.New("abr: segment count or ladder size mismatch")
 	ErrNeverDelivers = errors.New("abr: trace never delivers any data")
+	// ErrFormat: LoadManifest was given a format no reader is registered
+	// for (an HLS playlist or DASH MPD without package manifest linked).
+	ErrFormat = errors.New("abr: no reader registered for this manifest format")
 )
 
 // ParseError describes a bad input: the file, where in it (line, or field
@@ -314,9 +317,9 @@ var manifestFormats = map[string]ManifestLoader{}
 // RegisterManifestFormat makes LoadManifest (and so the Sabre -m option and
 // sweeps) read files whose name ends in ext (".m3u8", ".mpd"; compared
 // without regard to case) with load. Package abr imports no container or
-// manifest package: whoever links one registers it. The streamkit command
+// manifest package: whoever links one registers it. Package manifest
 // registers the packaged HLS and DASH readers (hls.ReadLadder,
-// dash.ReadLadder). A later registration for the same ext replaces the
+// dash.ReadLadder) when imported. A later registration for the same ext replaces the
 // earlier one. It is meant for init functions, not for concurrent use with
 // LoadManifest.
 func RegisterManifestFormat(ext string, load ManifestLoader) {
@@ -331,7 +334,9 @@ func RegisterManifestFormat(ext string, load ManifestLoader) {
 
 // LoadManifest reads a manifest: a directory of Pensieve video_size_N files
 // (Pensieve's ladder, 4 s chunks), a file whose extension was registered
-// with RegisterManifestFormat, or else a Sabre movie JSON file.
+// with RegisterManifestFormat, or else a Sabre movie JSON file. An HLS
+// playlist or DASH MPD with no registered reader is an ErrFormat error
+// that names manifest.Load, the one call that reads every format.
 func LoadManifest(path string) (Manifest, error) {
 	if st, err := os.Stat(path); err == nil && st.IsDir() {
 		v, err := LoadVideoSizes(path, nil)
@@ -347,9 +352,27 @@ func LoadManifest(path string) (Manifest, error) {
 		}
 		return m, err
 	}
+	if kind := packagedKind(path); kind != "" {
+		// A Sabre JSON parse error ("invalid JSON") would hide the fix.
+		return nil, fmt.Errorf("%w: %s is %s, which package abr does not read (it imports no container package): "+
+			"load it with manifest.Load (github.com/streamkit-go/streamkit/manifest), which also registers the format here",
+			ErrFormat, path, kind)
+	}
 	l, err := LoadSabreManifest(path)
 	if err != nil {
 		return nil, err
 	}
 	return l, nil
+}
+
+// packagedKind names the packaged-manifest formats LoadManifest knows by
+// extension but reads only through a registered loader.
+func packagedKind(path string) string {
+	switch strings.ToLower(filepath.Ext(path)) {
+	case ".m3u8", ".m3u":
+		return "an HLS playlist"
+	case ".mpd":
+		return "a DASH MPD"
+	}
+	return ""
 }

@@ -262,6 +262,18 @@ func TestUnsortedLadderRejected(t *testing.T) {
 // TestRegisterManifestFormat: LoadManifest dispatches on the registered
 // extension (any case), so Sabre's -m and sweeps read that format too,
 // and leaves Sabre JSON and video_size_N directories to the built-ins.
+// TestLoadManifestNamesTheCall: without package manifest linked, a
+// packaged playlist is an ErrFormat error that says which call reads it,
+// not a Sabre JSON parse error.
+func TestLoadManifestNamesTheCall(t *testing.T) {
+	for _, p := range []string{"out/master.m3u8", "out/manifest.MPD"} {
+		_, err := LoadManifest(p)
+		if !errors.Is(err, ErrFormat) || !strings.Contains(err.Error(), "manifest.Load") || !strings.Contains(err.Error(), p) {
+			t.Errorf("%s: %v", p, err)
+		}
+	}
+}
+
 func TestRegisterManifestFormat(t *testing.T) {
 	ladder := &Ladder{SegmentMs: 2000, Kbps: []float64{100, 400}, Sizes: [][]float64{{2e5, 8e5}, {2e5, 8e5}}}
 	var got []string

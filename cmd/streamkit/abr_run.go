@@ -9,6 +9,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/streamkit-go/streamkit/abr"
+	"github.com/streamkit-go/streamkit/manifest"
 )
 
 func newAbrRunCmd() *cobra.Command {
@@ -37,10 +38,11 @@ Algorithms: ` + strings.Join(abr.Names(), ", "),
 			if abrRunF.trace == "" || abrRunF.manifest == "" {
 				return fmt.Errorf("run: --trace and --manifest are required")
 			}
-			// A packaged HLS multivariant playlist or DASH MPD works too
-			// (registered in package.go): segment sizes come from the files
-			// or byte ranges on disk.
-			man, err := abr.LoadManifest(abrRunF.manifest)
+			// A packaged HLS multivariant playlist or DASH MPD works too:
+			// segment sizes come from the files or byte ranges on disk.
+			// (Importing manifest also registers those formats with
+			// abr.LoadManifest, which `abr sabre -m` and sweeps use.)
+			man, err := manifest.Load(abrRunF.manifest)
 			if err != nil {
 				return err
 			}

@@ -12,6 +12,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/streamkit-go/streamkit/abr"
+	"github.com/streamkit-go/streamkit/manifest"
 	"github.com/streamkit-go/streamkit/probe"
 	"github.com/streamkit-go/streamkit/sample"
 )
@@ -78,7 +79,7 @@ func runDemo(ctx context.Context, w io.Writer) error {
 		rel, _ := filepath.Rel(dir, f)
 		fmt.Fprintf(w, "wrote %s\n", rel)
 	}
-	man, err := abr.LoadManifest(p.Multivariant)
+	man, err := manifest.Load(p.Multivariant)
 	if err != nil {
 		return err
 	}

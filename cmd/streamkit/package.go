@@ -13,7 +13,6 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/streamkit-go/streamkit/abr"
 	"github.com/streamkit-go/streamkit/dash"
 	"github.com/streamkit-go/streamkit/hls"
 	"github.com/streamkit-go/streamkit/media"
@@ -271,27 +270,4 @@ func printPackaged(w io.Writer, res *packaged, took time.Duration) {
 		fmt.Fprintln(w, "DASH:", res.MPD)
 	}
 	fmt.Fprintf(w, "\nwatch it: streamkit serve %s\n", res.Dir)
-}
-
-// The ABR simulator reads packaged output too: abr imports no manifest
-// package, so the command registers the HLS multivariant playlist and DASH
-// MPD readers (segment sizes taken from the files or byte ranges they point
-// at) with abr.LoadManifest, which `abr run --manifest`, `abr sabre -m` and
-// `abr sweep --args "-m …"` all use.
-func init() {
-	abr.RegisterManifestFormat(".m3u8", manifestLoader(hls.ReadLadder))
-	abr.RegisterManifestFormat(".mpd", manifestLoader(dash.ReadLadder))
-}
-
-// manifestLoader adapts a packaged-ladder reader to abr.ManifestLoader:
-// its error names the manifest, and a failed read is a nil Manifest, not a
-// nil *Ladder inside one.
-func manifestLoader[L abr.Manifest](read func(string) (L, error)) abr.ManifestLoader {
-	return func(path string) (abr.Manifest, error) {
-		l, err := read(path)
-		if err != nil {
-			return nil, fmt.Errorf("%s: %w", path, err)
-		}
-		return l, nil
-	}
 }

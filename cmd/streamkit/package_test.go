@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/streamkit-go/streamkit/abr"
+	"github.com/streamkit-go/streamkit/manifest"
 	"github.com/streamkit-go/streamkit/segment"
 )
 
@@ -45,7 +45,7 @@ func TestPackageSample(t *testing.T) {
 	}
 	// The ABR simulator reads the packaged manifests.
 	for _, p := range []string{res.Multivariant, res.MPD} {
-		m, err := abr.LoadManifest(p)
+		m, err := manifest.Load(p)
 		if err != nil || m.NumSegments() != 4 || len(m.Bitrates()) != 3 {
 			t.Fatalf("%s as ABR manifest: %v", p, err)
 		}

@@ -19,6 +19,7 @@ import (
 	"github.com/streamkit-go/streamkit/abr"
 	"github.com/streamkit-go/streamkit/dash"
 	"github.com/streamkit-go/streamkit/hls"
+	"github.com/streamkit-go/streamkit/manifest"
 	"github.com/streamkit-go/streamkit/mp4"
 	"github.com/streamkit-go/streamkit/sample"
 	"github.com/streamkit-go/streamkit/segment"
@@ -90,9 +91,9 @@ func main() {
 	fmt.Printf("\n%s (DASH, same segments):\n", mpdPath)
 	show(mpdPath, "<MPD", "<AdaptationSet", "<Representation", "<SegmentTemplate", "<S ")
 
-	// 4. The packaged presentation as ABR input: segment sizes come from
-	//    the files the manifests point at.
-	lad, err := hls.ReadLadder(master)
+	// 4. The packaged presentation as ABR input, in one call: segment
+	//    sizes come from the files the manifests point at.
+	lad, err := manifest.Load(master)
 	if err != nil {
 		log.Fatal(err)
 	}
