@@ -2,6 +2,7 @@ package probe
 
 import (
 	"bytes"
+	"context"
 	"os"
 	"path/filepath"
 	"testing"
@@ -20,7 +21,7 @@ func BenchmarkProbe(b *testing.B) {
 			b.SetBytes(int64(len(data)))
 			var read int64
 			for b.Loop() {
-				res, err := Reader(bytes.NewReader(data), int64(len(data)), name)
+				res, err := Reader(context.Background(), bytes.NewReader(data), int64(len(data)), name)
 				if err != nil {
 					b.Fatal(err)
 				}
@@ -38,7 +39,7 @@ func BenchmarkProbeHuge(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		v.reads = 0
-		if _, err := Reader(v, v.size, "huge.mp4"); err != nil {
+		if _, err := Reader(context.Background(), v, v.size, "huge.mp4"); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -55,7 +56,7 @@ func BenchmarkProbeFile(b *testing.B) {
 	b.ReportAllocs()
 	var read int64
 	for b.Loop() {
-		res, err := File(path)
+		res, err := File(context.Background(), path)
 		if err != nil {
 			b.Fatal(err)
 		}

@@ -2,6 +2,7 @@ package probe
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -281,7 +282,7 @@ func rotation(s map[string]any) string {
 
 func ourJSON(t testing.TB, path string, opts ...Option) doc {
 	t.Helper()
-	res, err := File(path, opts...)
+	res, err := File(context.Background(), path, opts...)
 	if err != nil {
 		t.Fatalf("probe %s: %v", path, err)
 	}
@@ -473,7 +474,7 @@ func TestRealWorldNoPanic(t *testing.T) {
 			if _, err := os.Stat(path); err != nil {
 				t.Skipf("absent: %v", err)
 			}
-			res, err := File(path)
+			res, err := File(context.Background(), path)
 			if err != nil {
 				var pe interface{ Unwrap() error }
 				if !errors.As(err, &pe) {
@@ -512,7 +513,7 @@ func TestRealWorldLiveFFprobe(t *testing.T) {
 				t.Skipf("absent: %v", err)
 			}
 			want, ferr := liveFFprobe(t, ffprobe, path)
-			res, err := File(path)
+			res, err := File(context.Background(), path)
 			if ferr != nil || err != nil || len(want.Streams) == 0 {
 				// Either tool rejecting a (deliberately broken or
 				// partial) file is fine; only a panic is not.

@@ -1,6 +1,7 @@
 package probe_test
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"log"
@@ -12,7 +13,7 @@ import (
 
 // Probe a file and print the summary.
 func ExampleFile() {
-	res, err := probe.File("../testdata/media/h264_b.mp4")
+	res, err := probe.File(context.Background(), "../testdata/media/h264_b.mp4")
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -30,7 +31,7 @@ func ExampleReader() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	res, err := probe.Reader(r, size, sample.Video480)
+	res, err := probe.Reader(context.Background(), r, size, sample.Video480)
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -47,7 +48,7 @@ func ExampleReader() {
 // The JSON is ffprobe's schema: a script that reads
 // `ffprobe -show_format -show_streams -of json` reads this unchanged.
 func ExampleResult_WriteJSON() {
-	res, err := probe.File("../testdata/media/ts_single.ts")
+	res, err := probe.File(context.Background(), "../testdata/media/ts_single.ts")
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -82,7 +83,7 @@ func ExampleResult_WriteJSON() {
 
 // A CMAF media segment has no moov; probe it with its init segment.
 func ExampleWithInitFile() {
-	res, err := probe.File("../testdata/media/cmaf/seg_2.m4s", probe.WithInitFile("../testdata/media/cmaf/init.mp4"))
+	res, err := probe.File(context.Background(), "../testdata/media/cmaf/seg_2.m4s", probe.WithInitFile("../testdata/media/cmaf/init.mp4"))
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -94,7 +95,7 @@ func ExampleWithInitFile() {
 
 // Write the ffprobe-compatible JSON to stdout, as `streamkit probe --json` does.
 func ExampleResult_JSON() {
-	res, err := probe.File("../testdata/media/aac.m4a")
+	res, err := probe.File(context.Background(), "../testdata/media/aac.m4a")
 	if err != nil {
 		log.Fatal(err)
 	}

@@ -2,6 +2,7 @@ package probe
 
 import (
 	"bytes"
+	"context"
 	"os"
 	"testing"
 )
@@ -22,7 +23,7 @@ func FuzzProbe(f *testing.F) {
 		f.Add(b)
 	}
 	f.Fuzz(func(t *testing.T, b []byte) {
-		res, err := Reader(bytes.NewReader(b), int64(len(b)), "fuzz")
+		res, err := Reader(context.Background(), bytes.NewReader(b), int64(len(b)), "fuzz")
 		if err != nil {
 			return
 		}

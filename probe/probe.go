@@ -57,15 +57,10 @@ var (
 type Option func(*options)
 
 type options struct {
-	ctx      context.Context
 	init     io.ReaderAt
 	initSize int64
 	initPath string
 }
-
-// WithContext bounds the probe by ctx; a cancelled context stops the
-// sample-table walk and returns ctx.Err().
-func WithContext(ctx context.Context) Option { return func(o *options) { o.ctx = ctx } }
 
 // WithInit probes a CMAF/fMP4 media segment together with its init
 // segment: the input is read as if the init segment were prepended to it
@@ -93,8 +88,9 @@ type Result struct {
 	Warnings []error
 }
 
-// File probes the file at path.
-func File(path string, opts ...Option) (*Result, error) {
+// File probes the file at path. A cancelled ctx stops the sample-table
+// walk and returns ctx.Err().
+func File(ctx context.Context, path string, opts ...Option) (*Result, error) {
 	o := collect(opts)
 	f, err := os.Open(path)
 	if err != nil {
@@ -117,11 +113,11 @@ func File(path string, opts ...Option) (*Result, error) {
 		}
 		opts = append(opts, WithInit(fi, ist.Size()))
 	}
-	return Reader(f, st.Size(), filepath.Base(path), opts...)
+	return Reader(ctx, f, st.Size(), filepath.Base(path), opts...)
 }
 
 func collect(opts []Option) options {
-	o := options{ctx: context.Background()}
+	var o options
 	for _, f := range opts {
 		f(&o)
 	}
@@ -129,8 +125,9 @@ func collect(opts []Option) options {
 }
 
 // Reader probes the input r of the given size; name is what
-// format.filename reports.
-func Reader(r io.ReaderAt, size int64, name string, opts ...Option) (*Result, error) {
+// format.filename reports. A cancelled ctx stops the sample-table walk and
+// returns ctx.Err().
+func Reader(ctx context.Context, r io.ReaderAt, size int64, name string, opts ...Option) (*Result, error) {
 	o := collect(opts)
 	if size < 0 {
 		return nil, fmt.Errorf("probe: negative size %d", size)
@@ -156,7 +153,7 @@ func Reader(r io.ReaderAt, size int64, name string, opts ...Option) (*Result, er
 		}
 		return nil, fmt.Errorf("probe: %s: %w", name, err)
 	}
-	res, err := build(o.ctx, d, in, total, name)
+	res, err := build(ctx, d, in, total, name)
 	if err != nil {
 		return nil, fmt.Errorf("probe: %s: %w", name, err)
 	}

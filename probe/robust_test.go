@@ -2,6 +2,7 @@ package probe
 
 import (
 	"bytes"
+	"context"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -54,7 +55,7 @@ func TestTruncated(t *testing.T) {
 		rel, _ := filepath.Rel(mediaDir, path)
 		t.Run(rel, func(t *testing.T) {
 			for _, n := range cutPoints(len(data)) {
-				res, err := Reader(bytes.NewReader(data[:n]), int64(n), "cut")
+				res, err := Reader(context.Background(), bytes.NewReader(data[:n]), int64(n), "cut")
 				if err != nil {
 					var pe *media.PosError
 					switch {
@@ -119,7 +120,7 @@ func TestBitFlips(t *testing.T) {
 					}
 					buf[i] ^= 1 << rng.IntN(8)
 				}
-				res, err := Reader(bytes.NewReader(buf), int64(len(buf)), "flipped")
+				res, err := Reader(context.Background(), bytes.NewReader(buf), int64(len(buf)), "flipped")
 				if err != nil {
 					continue
 				}
@@ -206,7 +207,7 @@ func TestHugeLengthFields(t *testing.T) {
 			var before, after runtime.MemStats
 			runtime.GC()
 			runtime.ReadMemStats(&before)
-			res, err := Reader(bytes.NewReader(c.data), int64(len(c.data)), c.name)
+			res, err := Reader(context.Background(), bytes.NewReader(c.data), int64(len(c.data)), c.name)
 			runtime.ReadMemStats(&after)
 			alloc := after.TotalAlloc - before.TotalAlloc
 			if limit := uint64(16*len(c.data) + 4<<20); alloc > limit {
@@ -370,7 +371,7 @@ func testHuge(t *testing.T, v *virtualMP4) {
 	if v.size < 1<<30 {
 		t.Fatalf("synthetic file is only %d bytes", v.size)
 	}
-	res, err := Reader(v, v.size, "huge.mp4")
+	res, err := Reader(context.Background(), v, v.size, "huge.mp4")
 	if err != nil {
 		t.Fatal(err)
 	}

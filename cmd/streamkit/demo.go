@@ -49,7 +49,7 @@ func runDemo(ctx context.Context, w io.Writer) error {
 	}
 
 	fmt.Fprintf(w, "== 1. probe %s (like ffprobe -show_format -show_streams)\n\n", name)
-	res, err := probe.Reader(r, size, name)
+	res, err := probe.Reader(ctx, r, size, name)
 	if err != nil {
 		return err
 	}

@@ -48,8 +48,7 @@ A file made of an init segment followed by media segments needs no flag.`,
 			if initPath != "" {
 				opts = append(opts, probe.WithInitFile(initPath))
 			}
-			opts = append(opts, probe.WithContext(cmd.Context()))
-			res, err := probe.File(args[0], opts...)
+			res, err := probe.File(cmd.Context(), args[0], opts...)
 			if err != nil {
 				return err
 			}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"strings"
 	"testing"
@@ -21,7 +22,7 @@ func TestProbeCLIJSONMatchesPackage(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	res, err := probe.File(file)
+	res, err := probe.File(context.Background(), file)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -6,6 +6,7 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"log"
@@ -28,7 +29,7 @@ func main() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	res, err := probe.Reader(r, size, name)
+	res, err := probe.Reader(context.Background(), r, size, name)
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -67,7 +68,7 @@ func main() {
 		if err != nil {
 			log.Fatal(err)
 		}
-		res, err := probe.Reader(r, size, n)
+		res, err := probe.Reader(context.Background(), r, size, n)
 		if err != nil {
 			log.Fatal(err)
 		}
