@@ -18,16 +18,22 @@ type Rendition struct {
 	Timescale uint32
 }
 
-// AlignOptions tune [CheckAlignment].
-type AlignOptions struct {
-	// Segment is the target segment duration. Boundaries are checked at
-	// every multiple of it from the first key frame; 0 checks every key
-	// frame of every rendition (strict GOP alignment).
-	Segment time.Duration
-	// Tolerance is how far apart two timestamps may be and still count as
-	// the same instant; 0 means half the shortest frame duration.
-	Tolerance time.Duration
+// AlignOption tunes [CheckAlignment].
+type AlignOption func(*alignConfig)
+
+type alignConfig struct {
+	segment, tolerance time.Duration
 }
+
+// WithSegment sets the target segment duration. Boundaries are checked at
+// every multiple of it from the first key frame; without it (or with 0)
+// every key frame of every rendition is checked (strict GOP alignment).
+func WithSegment(d time.Duration) AlignOption { return func(c *alignConfig) { c.segment = d } }
+
+// WithTolerance sets how far apart two timestamps may be and still count as
+// the same instant; by default (or with 0) half the shortest frame
+// duration.
+func WithTolerance(d time.Duration) AlignOption { return func(c *alignConfig) { c.tolerance = d } }
 
 // Problem is why a rendition cannot cut a segment at a boundary.
 type Problem string
@@ -173,8 +179,12 @@ func newView(r Rendition) renditionView {
 // no clean key frame at the same instant as the others is reported, with
 // each rendition's timestamps and the reason: missing keyframe, non-IDR I
 // frame, open-GOP leading pictures or frame-rate mismatch.
-func CheckAlignment(renditions []Rendition, opts AlignOptions) *AlignmentReport {
-	rep := &AlignmentReport{Segment: opts.Segment.Seconds()}
+func CheckAlignment(renditions []Rendition, opts ...AlignOption) *AlignmentReport {
+	var o alignConfig
+	for _, opt := range opts {
+		opt(&o)
+	}
+	rep := &AlignmentReport{Segment: o.segment.Seconds()}
 	views := make([]renditionView, len(renditions))
 	minDur := math.Inf(1)
 	for i, r := range renditions {
@@ -187,7 +197,7 @@ func CheckAlignment(renditions []Rendition, opts AlignOptions) *AlignmentReport 
 	if len(views) == 0 {
 		return rep
 	}
-	tol := opts.Tolerance.Seconds()
+	tol := o.tolerance.Seconds()
 	if tol <= 0 {
 		tol = 0.001
 		if !math.IsInf(minDur, 1) {
@@ -204,8 +214,8 @@ func CheckAlignment(renditions []Rendition, opts AlignOptions) *AlignmentReport 
 		end = math.Min(end, v.pts[len(v.pts)-1])
 	}
 	var bounds []float64
-	if opts.Segment > 0 {
-		seg := opts.Segment.Seconds()
+	if o.segment > 0 {
+		seg := o.segment.Seconds()
 		for t := start + seg; t <= end+tol; t += seg {
 			bounds = append(bounds, t)
 		}
@@ -223,7 +233,7 @@ func CheckAlignment(renditions []Rendition, opts AlignOptions) *AlignmentReport 
 	rep.Checked = len(bounds)
 	for _, nominal := range bounds {
 		t := nominal
-		if opts.Segment > 0 {
+		if o.segment > 0 {
 			// A packager cuts at the first key frame at or after the
 			// nominal boundary; the renditions agree when they all cut at
 			// the same instant, the earliest of their candidates.

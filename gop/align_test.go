@@ -54,7 +54,7 @@ func TestCheckAlignment(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			rep := CheckAlignment([]Rendition{ref, tt.other}, AlignOptions{Segment: tt.segment})
+			rep := CheckAlignment([]Rendition{ref, tt.other}, WithSegment(tt.segment))
 			if tt.want == ProblemNone {
 				if err := rep.Err(); err != nil {
 					t.Fatalf("misaligned: %v", err)

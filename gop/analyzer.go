@@ -101,20 +101,34 @@ func PresentationShift(t *media.Track) int64 {
 	return shift
 }
 
-// Options tune [ReadFrames].
-type Options struct {
-	// KeepErrors makes ReadFrames go on after a sample it cannot analyse:
-	// the frame is kept with Type "?" and the errors are returned joined
-	// after the frames. By default the first error stops the walk.
-	KeepErrors bool
-	// RawTimestamps keeps the container's timestamps without the MP4
-	// edit-list shift of [PresentationShift].
-	RawTimestamps bool
-	// Timestamps, when set, gives each sample's timestamps on the
-	// presentation timeline instead of [PresentationShift], and whether a
-	// player shows it; frames it hides get Discarded. mp4.Reader's
-	// FFprobePackets supplies exactly ffprobe's view of an edit list.
-	Timestamps func(s *media.Sample) (pts, dts int64, shown bool)
+// Option tunes [ReadFrames] and [AnalyzeTrack].
+type Option func(*config)
+
+type config struct {
+	keepErrors    bool
+	rawTimestamps bool
+	timestamps    func(s *media.Sample) (pts, dts int64, shown bool)
+}
+
+// WithKeepErrors makes ReadFrames go on after a sample it cannot analyse:
+// the frame is kept with Type "?" and the errors are returned joined after
+// the frames. By default the first error stops the walk.
+func WithKeepErrors() Option { return func(c *config) { c.keepErrors = true } }
+
+// WithRawTimestamps keeps the container's timestamps (media.Sample's raw
+// timeline) without the MP4 edit-list shift of [PresentationShift].
+func WithRawTimestamps() Option { return func(c *config) { c.rawTimestamps = true } }
+
+// WithTimestamps gives each sample's timestamps on the presentation
+// timeline instead of [PresentationShift], and whether a player shows it;
+// frames it hides get Discarded. mp4.Reader's FFprobePackets supplies
+// exactly ffprobe's view of an edit list. A nil fn is ignored.
+func WithTimestamps(fn func(s *media.Sample) (pts, dts int64, shown bool)) Option {
+	return func(c *config) {
+		if fn != nil {
+			c.timestamps = fn
+		}
+	}
 }
 
 // ReadFrames analyses every sample of track t of d and returns its frames
@@ -122,17 +136,17 @@ type Options struct {
 // Timestamps are shifted by [PresentationShift] so that they are the ones
 // ffprobe prints. Access units holding only the second field of a frame
 // are folded into that frame, as ffprobe reports one frame per field pair.
-func ReadFrames(ctx context.Context, d media.Demuxer, t *media.Track, opts ...Options) ([]Frame, error) {
-	var o Options
-	if len(opts) > 0 {
-		o = opts[0]
+func ReadFrames(ctx context.Context, d media.Demuxer, t *media.Track, opts ...Option) ([]Frame, error) {
+	var o config
+	for _, opt := range opts {
+		opt(&o)
 	}
 	a, err := NewAnalyzer(t)
 	if err != nil {
 		return nil, err
 	}
 	shift := int64(0)
-	if !o.RawTimestamps {
+	if !o.rawTimestamps {
 		shift = PresentationShift(t)
 	}
 	// SampleCount comes from the file: use it as a hint only, capped so
@@ -159,15 +173,15 @@ func ReadFrames(ctx context.Context, d media.Demuxer, t *media.Track, opts ...Op
 		}
 		f, err := a.Analyze(&s, data)
 		if err != nil {
-			if !o.KeepErrors {
+			if !o.keepErrors {
 				return frames, err
 			}
 			errs = append(errs, err)
 			f.Type = TypeUnknown
 		}
-		if o.Timestamps != nil {
+		if o.timestamps != nil {
 			var shown bool
-			f.PTS, f.DTS, shown = o.Timestamps(&s)
+			f.PTS, f.DTS, shown = o.timestamps(&s)
 			f.Discarded = !shown
 		} else {
 			f.PTS += shift

@@ -86,11 +86,11 @@ func analyzeFile(t *testing.T, path string) (map[int][]gop.Frame, error) {
 		if tr.Kind != media.KindVideo {
 			continue
 		}
-		var opts gop.Options
+		var opts []gop.Option
 		if r, ok := d.(*mp4.Reader); ok {
-			opts.Timestamps = ffprobeTimeline(r, pos, tr)
+			opts = append(opts, gop.WithTimestamps(ffprobeTimeline(r, pos, tr)))
 		}
-		frames, err := gop.ReadFrames(context.Background(), d, tr, opts)
+		frames, err := gop.ReadFrames(context.Background(), d, tr, opts...)
 		if err != nil {
 			return nil, fmt.Errorf("stream %d: %w", tr.Index, err)
 		}

@@ -61,7 +61,7 @@ func ExampleCheckAlignment() {
 		frames, track := sampleFrames(name)
 		rends = append(rends, gop.Rendition{Name: name, Frames: frames, Timescale: track.Timescale})
 	}
-	rep := gop.CheckAlignment(rends, gop.AlignOptions{Segment: 4 * time.Second})
+	rep := gop.CheckAlignment(rends, gop.WithSegment(4*time.Second))
 	fmt.Println(rep.Checked, "boundaries checked, aligned:", rep.Aligned())
 
 	// A fourth rendition made from the first with key frames every 45
@@ -78,7 +78,7 @@ func ExampleCheckAlignment() {
 		}
 	}
 	rends = append(rends, gop.Rendition{Name: "keyint45", Frames: shifted, Timescale: rends[0].Timescale})
-	if err := gop.CheckAlignment(rends, gop.AlignOptions{Segment: 4 * time.Second}).Err(); err != nil {
+	if err := gop.CheckAlignment(rends, gop.WithSegment(4*time.Second)).Err(); err != nil {
 		fmt.Println(err)
 	}
 	// Output:
@@ -115,14 +115,14 @@ func TestLadderFixtures(t *testing.T) {
 		return gop.Rendition{}
 	}
 	a, b, bad := load("ladder_270.mp4"), load("ladder_360.mp4"), load("ladder_misaligned.mp4")
-	if rep := gop.CheckAlignment([]gop.Rendition{a, b}, gop.AlignOptions{}); !rep.Aligned() || rep.Checked != 2 {
+	if rep := gop.CheckAlignment([]gop.Rendition{a, b}); !rep.Aligned() || rep.Checked != 2 {
 		t.Errorf("270/360 ladder: %v (checked %d)", rep.Error(), rep.Checked)
 	}
 	// 2 s segments: the odd rendition has no key frame at 2 s and 4 s.
-	rep := gop.CheckAlignment([]gop.Rendition{a, b, bad}, gop.AlignOptions{Segment: 2 * time.Second})
+	rep := gop.CheckAlignment([]gop.Rendition{a, b, bad}, gop.WithSegment(2*time.Second))
 	checkMisaligned(t, rep, "[2.0 4.0]")
 	// Every key frame: 1.8, 2, 3.6, 4 and 5.4 s all disagree.
-	rep = gop.CheckAlignment([]gop.Rendition{a, b, bad}, gop.AlignOptions{})
+	rep = gop.CheckAlignment([]gop.Rendition{a, b, bad})
 	checkMisaligned(t, rep, "[1.8 2.0 3.6 4.0 5.4]")
 }
 

@@ -183,7 +183,7 @@ type Frame struct {
 	// sps_max_num_reorder_pics), -1 when it declares none.
 	ReorderFrames int
 	// Discarded marks frames that are decoded but not shown because an
-	// edit list cuts them (see [Options].Timestamps); ffprobe does not
+	// edit list cuts them (see [WithTimestamps]); ffprobe does not
 	// print them.
 	Discarded bool
 }

@@ -436,7 +436,7 @@ func humanBytes(v float64) string {
 //
 //	rep, _, err := gop.AnalyzeTrack(ctx, d, t)
 //	fmt.Println(rep.Summary) // "200 frames in 4 GOPs over 8.00 s; fixed GOP of 50 frames ..."
-func AnalyzeTrack(ctx context.Context, d media.Demuxer, t *media.Track, opts ...Options) (*Report, []Frame, error) {
+func AnalyzeTrack(ctx context.Context, d media.Demuxer, t *media.Track, opts ...Option) (*Report, []Frame, error) {
 	frames, err := ReadFrames(ctx, d, t, opts...)
 	if err != nil {
 		return nil, frames, err

@@ -58,7 +58,7 @@ func checkAligned(videos []*trackData, target time.Duration) error {
 	for _, v := range videos {
 		rs = append(rs, gop.Rendition{Name: v.in.Name, Frames: v.frames, Timescale: v.track.Timescale})
 	}
-	rep := gop.CheckAlignment(rs, gop.AlignOptions{Segment: target})
+	rep := gop.CheckAlignment(rs, gop.WithSegment(target))
 	if rep.Err() != nil {
 		return &MisalignedError{Report: rep}
 	}

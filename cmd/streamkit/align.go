@@ -45,7 +45,7 @@ any boundary is misaligned.`,
 				}
 				rends = append(rends, gop.Rendition{Name: filepath.Base(p), Frames: in.Frames, Timescale: in.Track.Timescale})
 			}
-			rep := gop.CheckAlignment(rends, gop.AlignOptions{Segment: segment, Tolerance: tolerance})
+			rep := gop.CheckAlignment(rends, gop.WithSegment(segment), gop.WithTolerance(tolerance))
 			w := cmd.OutOrStdout()
 			if asJSON {
 				enc := json.NewEncoder(w)

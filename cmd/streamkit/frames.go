@@ -73,11 +73,11 @@ func gopLoadVideos(ctx context.Context, path string, stream int, all bool) ([]*g
 		if tr.Kind != media.KindVideo || (stream >= 0 && tr.Index != stream) {
 			continue
 		}
-		opts := gop.Options{KeepErrors: true}
+		opts := []gop.Option{gop.WithKeepErrors()}
 		if r, ok := d.(*mp4.Reader); ok {
-			opts.Timestamps = gopFFprobeTimeline(r, pos, tr)
+			opts = append(opts, gop.WithTimestamps(gopFFprobeTimeline(r, pos, tr)))
 		}
-		frames, err := gop.ReadFrames(ctx, d, tr, opts)
+		frames, err := gop.ReadFrames(ctx, d, tr, opts...)
 		var fe *gop.FrameError
 		if err != nil && !errors.As(err, &fe) {
 			return nil, fmt.Errorf("%s: %w", path, err)

@@ -87,7 +87,7 @@ func main() {
 	for _, e := range encs {
 		rends = append(rends, gop.Rendition{Name: e.name, Frames: e.frames, Timescale: e.track.Timescale})
 	}
-	rep := gop.CheckAlignment(rends, gop.AlignOptions{Segment: 4 * time.Second})
+	rep := gop.CheckAlignment(rends, gop.WithSegment(4*time.Second))
 	fmt.Printf("   %d boundaries checked, aligned: %v\n", rep.Checked, rep.Aligned())
 
 	// What a misaligned encode looks like: the 240p rung's frame list with
@@ -106,7 +106,7 @@ func main() {
 		}
 	}
 	rends = append(rends, gop.Rendition{Name: "keyint45.mp4", Frames: bad, Timescale: encs[0].track.Timescale})
-	rep = gop.CheckAlignment(rends, gop.AlignOptions{Segment: 2 * time.Second})
+	rep = gop.CheckAlignment(rends, gop.WithSegment(2*time.Second))
 	fmt.Println("\n   With a fourth encode whose key frames come every 1.8 s, 2 s segments:")
 	fmt.Println("   " + strings.ReplaceAll(rep.Error(), "\n", "\n   "))
 	fmt.Println(`
