@@ -17,23 +17,25 @@ import "math"
 // (PensieveSession with BB) is the same map without the hysteresis, on
 // Pensieve's 60 s buffer.
 type BBA struct {
-	// ReservoirMs and CushionMs set the map; both 0 means Pensieve's
+	// reservoirMs and cushionMs set the map; both 0 means Pensieve's
 	// 5 s and 10 s. A decision never sees more than B − P of buffer (the
 	// player waits until a segment fits), so if reservoir + cushion
 	// exceeds 90% of that, both are scaled down to fit: the top bitrate
 	// stays reachable with a small buffer, such as Sabre's 10 s runs.
-	ReservoirMs, CushionMs float64
+	reservoirMs, cushionMs float64
 
 	r, cu float64
 	prev  int
 }
 
 // NewBBA returns BBA-0 with Pensieve's reservoir (5 s) and cushion (10 s).
-func NewBBA(Config) *BBA { return &BBA{} }
+func NewBBA(opts ...AlgorithmOption) *BBA { return newBBA(NewConfig(opts...)) }
+
+func newBBA(c Config) *BBA { return &BBA{reservoirMs: c.reservoirMs, cushionMs: c.cushionMs} }
 
 // Init implements Algorithm.
 func (a *BBA) Init(v View) {
-	a.r, a.cu = a.ReservoirMs, a.CushionMs
+	a.r, a.cu = a.reservoirMs, a.cushionMs
 	if a.r == 0 && a.cu == 0 {
 		a.r, a.cu = 5000, 10000
 	}

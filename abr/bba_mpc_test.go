@@ -79,7 +79,7 @@ func TestBBASessionFollowsMap(t *testing.T) {
 		}
 		for _, tr := range traces {
 			var recs []SegmentRecord
-			s, err := NewSession(m, tr, NewBBA(Config{}), Options{BufferMs: c.bufMs, OnSegment: func(r *SegmentRecord) { recs = append(recs, *r) }})
+			s, err := NewSession(m, tr, NewBBA(), WithBuffer(c.bufMs), WithOnSegment(func(r *SegmentRecord) { recs = append(recs, *r) }))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -122,12 +122,11 @@ func TestMPCFastEqualsExhaustive(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			for _, opt := range []Options{{}, {BufferMs: 10000, RequestLatencyMs: 80}} {
+			for _, opt := range [][]Option{nil, {WithBuffer(10000), WithRequestLatency(80)}} {
 				var got [2][]SegmentRecord
 				for i, exh := range []bool{false, true} {
-					o := opt
-					o.OnSegment = func(r *SegmentRecord) { got[i] = append(got[i], *r) }
-					s, err := NewSession(m, tr, &MPC{Exhaustive: exh}, o)
+					o := append(opt[:len(opt):len(opt)], WithOnSegment(func(r *SegmentRecord) { got[i] = append(got[i], *r) }))
+					s, err := NewSession(m, tr, &MPC{scoreAll: exh}, o...)
 					if err != nil {
 						t.Fatal(err)
 					}
@@ -156,7 +155,7 @@ func TestMPCFastEqualsExhaustive(t *testing.T) {
 // divided by 1 + the largest of the last five relative errors, each error
 // measured against the prediction (H) made before its measurement.
 func TestMPCPredictor(t *testing.T) {
-	m := NewMPC(Config{})
+	m := NewMPC()
 	if _, _, ok := m.predict(); ok {
 		t.Fatal("a prediction without measurements")
 	}
@@ -184,7 +183,7 @@ func TestMPCPredictor(t *testing.T) {
 // planByHand sets up a two-step look-ahead on the ladder 1000/3000 kbit/s
 // (μ = 3) with 2 s segments, the download times given per quality.
 func planByHand(last int, bufMs, maxBufMs float64, dt [2]float64) (*MPC, int) {
-	m := &MPC{kb: []float64{1000, 3000}, L: 2, P: 2000, B: maxBufMs, last: last}
+	m := &MPC{kb: []float64{1000, 3000}, look: 2, segMs: 2000, bufMs: maxBufMs, last: last}
 	m.dt = []float64{dt[0], dt[1], dt[0], dt[1]}
 	return m, m.plan(bufMs)
 }
@@ -207,7 +206,7 @@ func TestMPCPlanByHand(t *testing.T) {
 		for _, exh := range []bool{false, true} {
 			m, got := planByHand(c.last, c.buf, c.maxBuf, c.dt)
 			if exh {
-				m.Exhaustive = true
+				m.scoreAll = true
 				got = m.plan(c.buf)
 			}
 			if got != c.want || !closeRel(m.best, c.best, 1e-12) {
@@ -236,8 +235,8 @@ func TestMPCSearchRandomStates(t *testing.T) {
 			v += float64(1 + rng.IntN(3))
 			kb[i] = v * 500
 		}
-		m := &MPC{kb: kb, L: 1 + rng.IntN(5), P: float64(1000 * (1 + rng.IntN(4))), last: rng.IntN(n)}
-		m.B = float64(1000 * rng.IntN(12))
+		m := &MPC{kb: kb, look: 1 + rng.IntN(5), segMs: float64(1000 * (1 + rng.IntN(4))), last: rng.IntN(n)}
+		m.bufMs = float64(1000 * rng.IntN(12))
 		m.dt = make([]float64, mpcHorizon*n)
 		for i := range m.dt {
 			m.dt[i] = float64(500 * rng.IntN(9))
@@ -245,7 +244,7 @@ func TestMPCSearchRandomStates(t *testing.T) {
 		buf := float64(500 * rng.IntN(16))
 		fast := m.plan(buf)
 		fb := m.best
-		m.Exhaustive = true
+		m.scoreAll = true
 		slow := m.plan(buf)
 		if fast != slow || fb != m.best {
 			t.Fatalf("state %d %+v from %v: search %d (%v), exhaustive %d (%v)", it, m, buf, fast, fb, slow, m.best)
@@ -259,9 +258,9 @@ func TestMPCSearchRandomStates(t *testing.T) {
 func TestMPCMeasuresEveryDownload(t *testing.T) {
 	m, _ := LoadSabreManifest(filepath.Join(testdataDir, "sabre", "bbb4k.json"))
 	tr, _ := LoadTrace(filepath.Join(testdataDir, "sabre", "4Glogs", "report_bus_0001.json"), 0)
-	a := NewMPC(Config{})
+	a := NewMPC()
 	var recs []SegmentRecord
-	s, err := NewSession(m, tr, a, Options{OnSegment: func(r *SegmentRecord) { recs = append(recs, *r) }})
+	s, err := NewSession(m, tr, a, WithOnSegment(func(r *SegmentRecord) { recs = append(recs, *r) }))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -275,8 +274,8 @@ func TestMPCMeasuresEveryDownload(t *testing.T) {
 		t.Errorf("last quality %d, the session's last download was %d", a.last, recs[len(recs)-1].Quality)
 	}
 	// the first decision saw segment 0's measurement
-	b := NewMPC(Config{})
-	s, _ = NewSession(m, tr, b, Options{})
+	b := NewMPC()
+	s, _ = NewSession(m, tr, b)
 	if _, err := s.Step(); err != nil { // segment 0
 		t.Fatal(err)
 	}
@@ -307,7 +306,7 @@ func (p *lookProbe) ReportDownload(s View, d *Download) { p.m.ReportDownload(s, 
 func (p *lookProbe) Decide(s View, seg int) (int, float64) {
 	p.m.Decide(s, seg) // measures, predicts and fills the look-ahead table
 	cb, rb := s.BufferLevel(), 0.0
-	for j := 0; j < p.m.L; j++ {
+	for j := 0; j < p.m.look; j++ {
 		cb, rb = p.m.step(j, p.pattern[(seg+j)%len(p.pattern)], cb, rb)
 		p.pred[seg+j] = append(p.pred[seg+j], cb)
 	}
@@ -321,9 +320,9 @@ func TestMPCLookAheadMatchesModel(t *testing.T) {
 	for _, kbps := range []float64{700, 2000, 5000, 20000} {
 		for _, bufMs := range []float64{5000, 8000, 20000} {
 			m := smallLadder(40)
-			p := &lookProbe{m: NewMPC(Config{}), pattern: []int{0, 2, 1, 2, 2, 0, 1, 0, 0}}
+			p := &lookProbe{m: NewMPC(), pattern: []int{0, 2, 1, 2, 2, 0, 1, 0, 0}}
 			var recs []SegmentRecord
-			s, err := NewSession(m, constTrace(kbps, 20), p, Options{BufferMs: bufMs, OnSegment: func(r *SegmentRecord) { recs = append(recs, *r) }})
+			s, err := NewSession(m, constTrace(kbps, 20), p, WithBuffer(bufMs), WithOnSegment(func(r *SegmentRecord) { recs = append(recs, *r) }))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -352,7 +351,7 @@ func TestNewSessionRejectsBadSizes(t *testing.T) {
 	for _, bad := range []float64{-1, math.NaN(), math.Inf(1)} {
 		l := smallLadder(3)
 		l.Sizes[2][1] = bad
-		_, err := NewSession(l, constTrace(1000, 10), NewBBA(Config{}), Options{})
+		_, err := NewSession(l, constTrace(1000, 10), NewBBA())
 		if !errors.Is(err, ErrMalformed) || !strings.Contains(err.Error(), "segment 2 quality 1") {
 			t.Errorf("size %v: %v", bad, err)
 		}

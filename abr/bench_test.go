@@ -51,9 +51,9 @@ func BenchmarkSabre4G(b *testing.B) {
 			label := name + mode
 			noa := mode == "-noa"
 			b.Run(label, func(b *testing.B) {
-				alg, _ := New(name, Config{})
-				opt := Options{NoAbandon: noa, Exact: mode == "-exact"}
-				s, err := NewSession(m, traces[0], alg, opt)
+				alg, _ := New(name)
+				opt := []Option{WithAbandonment(!noa), WithExact(mode == "-exact")}
+				s, err := NewSession(m, traces[0], alg, opt...)
 				if err != nil {
 					b.Fatal(err)
 				}
@@ -64,7 +64,7 @@ func BenchmarkSabre4G(b *testing.B) {
 				b.ResetTimer()
 				cpu0 := threadCPU()
 				for i := 0; i < b.N; i++ {
-					if err := s.ResetTrace(traces[i%len(traces)], opt); err != nil {
+					if err := s.ResetTrace(traces[i%len(traces)], opt...); err != nil {
 						b.Fatal(err)
 					}
 					for !s.done {

@@ -11,10 +11,12 @@
 // are stepped (≥ 50 ms and ≥ 12000 bits per step) so that an Abandoner can
 // give up on a segment that would arrive too late. Throughput and latency are
 // estimated by Sabre's EWMA (half-lives 3 s and 8 s) or a sliding window.
-// With the zero Options the model reproduces Sabre (commit 09b03bb) to
-// within ~1e-12 on every metric; RunSabre takes Sabre's command line and
-// prints Sabre's lines. DefaultOptions adds what real players have: a
-// startup threshold and a per-request latency.
+// With no Option the model reproduces Sabre (commit 09b03bb) to within
+// ~1e-12 on every metric; RunSabre takes Sabre's command line and prints
+// Sabre's lines. WithPlayerDefaults adds what real players have: a startup
+// threshold (and WithRequestLatency a per-request latency). Every knob of
+// the package is a functional option: Option for sessions, AlgorithmOption
+// for algorithms, SweepOption for sweeps.
 //
 // The Pensieve model (PensieveSession) is Pensieve's fixed test environment:
 // 48 chunks of 4 s, a 60 s buffer with 500 ms sleeps, an 80 ms RTT per chunk
@@ -77,12 +79,12 @@
 // can move: Sabre's over/under-estimate split, a rebuffer "event" a few
 // ulps long, and the reaction time when a quality change falls on the
 // buffer horizon to the ulp (0.5% of sessions on the FCC and 4G traces).
-// Options.Exact instead replays Sabre's steps, bit for bit, without the
+// WithExact instead replays Sabre's steps, bit for bit, without the
 // calls: a period's 50 ms steps of 50·w bits are added in closed form
 // (adding an integer to a float64 is exact below 2^(53+lowest set bit), and
 // the one addition that crosses a power of two rounds once). RunSabre, the
 // Sabre command line and Sabre sweeps set Exact. Downloads without a proof
-// are stepped, with per-period proofs; Options.NoSkip turns all proofs off
+// are stepped, with per-period proofs; the tests turn all proofs off
 // (TestSkipIsExact compares the three).
 // The EWMA weight 0.5^x comes from pow05, a table-driven 2^−x that is
 // correctly rounded in 99.9% of cases, like the C library's pow that Sabre

@@ -24,11 +24,11 @@ func exampleInputs() (abr.Manifest, *abr.Trace) {
 // Run one session with Sabre's BOLA-E and print a few metrics.
 func Example() {
 	m, tr := exampleInputs()
-	alg, err := abr.New("bolae", abr.Config{})
+	alg, err := abr.New("bolae")
 	if err != nil {
 		log.Fatal(err)
 	}
-	s, err := abr.NewSession(m, tr, alg, abr.Options{BufferMs: 12000})
+	s, err := abr.NewSession(m, tr, alg, abr.WithBuffer(12000))
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -70,8 +70,8 @@ func Example_customAlgorithm() {
 	abr.Register("halfrate", "half the throughput estimate, one step up at a time",
 		func(abr.Config) abr.Algorithm { return &lowestFirst{} })
 	m, tr := exampleInputs()
-	alg, _ := abr.New("halfrate", abr.Config{})
-	s, err := abr.NewSession(m, tr, alg, abr.Options{BufferMs: 12000})
+	alg, _ := abr.New("halfrate")
+	s, err := abr.NewSession(m, tr, alg, abr.WithBuffer(12000))
 	if err != nil {
 		log.Fatal(err)
 	}

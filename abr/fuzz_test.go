@@ -96,7 +96,7 @@ func TestNeverDeliversTerminates(t *testing.T) {
 	m := &Ladder{SegmentMs: 3000, Kbps: []float64{100, 200}, Sizes: [][]float64{{3e5, 6e5}, {3e5, 6e5}}}
 	tr := &Trace{Name: "slow.json", Periods: []Period{{1000, 1e-300, 10}, {1000, 0, 10}}}
 	for _, noa := range []bool{false, true} {
-		s, err := NewSession(m, tr, NewThroughput(Config{}), Options{NoAbandon: noa})
+		s, err := NewSession(m, tr, NewThroughput(), WithAbandonment(!noa))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -150,8 +150,8 @@ func fuzzTrace(t *testing.T, tr *Trace, err error) {
 		return
 	}
 	for _, name := range []string{"bolae", "throughput"} {
-		alg, _ := New(name, Config{})
-		s, err := NewSession(fuzzManifest, tr, alg, Options{BufferMs: 6000})
+		alg, _ := New(name)
+		s, err := NewSession(fuzzManifest, tr, alg, WithBuffer(6000))
 		if err != nil {
 			continue
 		}
@@ -228,8 +228,8 @@ func FuzzReadSabreManifest(f *testing.F) {
 			return
 		}
 		for _, name := range Names() {
-			alg, _ := New(name, Config{})
-			if s, err := NewSession(m, tr, alg, Options{}); err == nil {
+			alg, _ := New(name)
+			if s, err := NewSession(m, tr, alg); err == nil {
 				s.Run()
 			}
 		}
@@ -252,7 +252,7 @@ func FuzzParseSabreArgs(f *testing.F) {
 		a, err := ParseSabreArgs(strings.Fields(s))
 		if err == nil {
 			a.Options()
-			a.Config(false)
+			a.AlgorithmOptions(true)
 		}
 	})
 }

@@ -7,7 +7,7 @@ import (
 	"strconv"
 )
 
-// SetOnSegment sets the per-download callback (see Options.OnSegment).
+// SetOnSegment sets the per-download callback (see WithOnSegment).
 func (s *Session) SetOnSegment(f func(*SegmentRecord)) { s.opt.OnSegment = f }
 
 // SegmentCSVHeader is the header of WriteSegmentCSV.

@@ -27,7 +27,7 @@ func smallLadder(n int) *Ladder {
 // known in closed form, which checks the network and player models directly.
 func TestConstantLinkClosedForm(t *testing.T) {
 	m := smallLadder(10)
-	s, err := NewSession(m, constTrace(2000, 10), NewThroughput(Config{}), Options{BufferMs: 10000, NoAbandon: true})
+	s, err := NewSession(m, constTrace(2000, 10), NewThroughput(), WithBuffer(10000), WithAbandonment(false))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -58,12 +58,12 @@ func TestConstantLinkClosedForm(t *testing.T) {
 func TestStartupThresholdAndRequestLatency(t *testing.T) {
 	m := smallLadder(20)
 	tr := constTrace(3000, 20)
-	base, err := NewSession(m, tr, NewThroughput(Config{}), Options{BufferMs: 20000})
+	base, err := NewSession(m, tr, NewThroughput(), WithBuffer(20000))
 	if err != nil {
 		t.Fatal(err)
 	}
 	mb, _ := base.Run()
-	s, _ := NewSession(m, tr, NewThroughput(Config{}), Options{BufferMs: 20000, StartupMs: 6000, RequestLatencyMs: 50})
+	s, _ := NewSession(m, tr, NewThroughput(), WithBuffer(20000), WithStartup(6000), WithRequestLatency(50))
 	var first SegmentRecord
 	s.SetOnSegment(func(r *SegmentRecord) {
 		if r.Index == 1 && first.TTFBMs == 0 {
@@ -83,7 +83,7 @@ func TestStartupThresholdAndRequestLatency(t *testing.T) {
 	if math.Abs(ms.PlayTimeMs-(ms.StartupMs+20*2000+ms.RebufferMs)) > 1e-6 {
 		t.Errorf("play time %v != startup %v + media + rebuffer %v", ms.PlayTimeMs, ms.StartupMs, ms.RebufferMs)
 	}
-	if _, err := NewSession(m, tr, NewThroughput(Config{}), Options{StartupMs: -1}); err == nil {
+	if _, err := NewSession(m, tr, NewThroughput(), WithStartup(-1)); err == nil {
 		t.Error("negative startup threshold accepted")
 	}
 }
@@ -104,8 +104,8 @@ func TestAllAlgorithmsDeterministic(t *testing.T) {
 			}
 			var runs [2]Metrics
 			for i := range runs {
-				alg, _ := New(name, Config{})
-				s, err := NewSession(m, tr, alg, Options{BufferMs: 30000})
+				alg, _ := New(name)
+				s, err := NewSession(m, tr, alg, WithBuffer(30000))
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -131,9 +131,9 @@ func TestReplacement(t *testing.T) {
 	tr, _ := LoadTrace(filepath.Join(testdataDir, "sabre", "4Glogs", "report_bus_0001.json"), 0)
 	for _, mode := range []string{"left", "right"} {
 		for _, name := range []string{"bolae", "bola", "dynamic"} {
-			alg, _ := New(name, Config{})
+			alg, _ := New(name)
 			repl, next := 0, 0
-			s, err := NewSession(m, tr, alg, Options{Replace: mode, OnSegment: func(r *SegmentRecord) {
+			s, err := NewSession(m, tr, alg, WithReplacement(mode), WithOnSegment(func(r *SegmentRecord) {
 				switch {
 				case r.Replacement:
 					repl++
@@ -144,7 +144,7 @@ func TestReplacement(t *testing.T) {
 				case !r.Abandoned:
 					next = r.Index + 1
 				}
-			}})
+			}))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -160,7 +160,7 @@ func TestReplacement(t *testing.T) {
 			}
 		}
 	}
-	if _, err := NewSession(m, tr, NewBola(Config{}), Options{Replace: "middle"}); err == nil {
+	if _, err := NewSession(m, tr, NewBola(), WithReplacement("middle")); err == nil {
 		t.Error("unknown replacement mode accepted")
 	}
 }
@@ -208,7 +208,7 @@ func TestTraceFormats(t *testing.T) {
 
 func TestHugeMovieLengthRejected(t *testing.T) {
 	m := WithLength(smallLadder(3), 1e12) // Sabre's -ml with an absurd length
-	if _, err := NewSession(m, constTrace(1000, 10), NewThroughput(Config{}), Options{}); err == nil || !strings.Contains(err.Error(), "segments") {
+	if _, err := NewSession(m, constTrace(1000, 10), NewThroughput()); err == nil || !strings.Contains(err.Error(), "segments") {
 		t.Fatalf("err = %v", err)
 	}
 }
@@ -252,7 +252,7 @@ func TestUnsortedLadderRejected(t *testing.T) {
 	for _, kb := range [][]float64{{1500, 500, 4000}, {500, 500, 4000}, {0, 500, 4000}, {500, math.NaN(), 4000}} {
 		m := smallLadder(3)
 		m.Kbps = kb
-		_, err := NewSession(m, constTrace(1000, 10), NewThroughput(Config{}), Options{})
+		_, err := NewSession(m, constTrace(1000, 10), NewThroughput())
 		if !errors.Is(err, ErrMalformed) || !strings.Contains(err.Error(), "ascending") {
 			t.Errorf("%v: err = %v", kb, err)
 		}

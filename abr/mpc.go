@@ -28,12 +28,8 @@ import "math"
 // more than float rounding, so it returns what scoring every sequence
 // would (TestMPCFastEqualsExhaustive) and allocates nothing.
 type MPC struct {
-	// Horizon is the look-ahead in segments, 1 to 5 (0 or more than 5
-	// = 5). With more than 10^6 sequences (ladders of 16 levels or more at
-	// horizon 5) it is shortened to keep a decision bounded.
-	Horizon int
-	// Exhaustive scores every sequence one by one (the reference for tests).
-	Exhaustive bool
+	horizon  int  // WithHorizon
+	scoreAll bool // score every sequence one by one (the reference for tests)
 
 	samples [mpcHorizon]float64 // last throughput measurements, kbit/s
 	errs    [mpcHorizon]float64 // last relative prediction errors
@@ -48,15 +44,18 @@ type MPC struct {
 
 	// per-decision search state
 	dt       []float64 // dt[j*n+c]: look-ahead time of segment seg+j at quality c, ms
-	L        int
-	P, B     float64
+	look     int       // look-ahead of this decision, segments
+	segMs    float64   // segment duration P
+	bufMs    float64   // buffer size B
 	mu, top  float64
 	best     float64
 	decision int
 }
 
 // NewMPC returns robustMPC with a 5-segment horizon.
-func NewMPC(Config) *MPC { return &MPC{} }
+func NewMPC(opts ...AlgorithmOption) *MPC { return newMPC(NewConfig(opts...)) }
+
+func newMPC(c Config) *MPC { return &MPC{horizon: c.horizon, scoreAll: c.exhaustive} }
 
 // Init implements Algorithm.
 func (m *MPC) Init(v View) {
@@ -66,7 +65,7 @@ func (m *MPC) Init(v View) {
 		m.dt = make([]float64, need)
 	}
 	n := float64(len(m.kb))
-	m.h = m.Horizon
+	m.h = m.horizon
 	if m.h <= 0 || m.h > mpcHorizon {
 		m.h = mpcHorizon
 	}
@@ -140,13 +139,13 @@ func (m *MPC) Decide(v View, seg int) (int, float64) {
 	if !ok {
 		return 0, 0
 	}
-	m.L = min(m.h, v.NumSegments()-seg)
-	if m.L <= 0 {
+	m.look = min(m.h, v.NumSegments()-seg)
+	if m.look <= 0 {
 		return m.last, 0
 	}
-	m.P, m.B = v.SegmentMs(), v.BufferSize()
+	m.segMs, m.bufMs = v.SegmentMs(), v.BufferSize()
 	n, lat := len(m.kb), v.Latency()
-	for j := 0; j < m.L; j++ {
+	for j := 0; j < m.look; j++ {
 		for c := range m.kb {
 			m.dt[j*n+c] = lat + v.SegmentSize(seg+j, c)/F
 		}
@@ -155,12 +154,12 @@ func (m *MPC) Decide(v View, seg int) (int, float64) {
 }
 
 // plan returns the first quality of the best sequence for the look-ahead
-// set up in L, P, B and dt, from buffer buf after the last quality.
+// set up in look, segMs, bufMs and dt, from buffer buf after the last quality.
 func (m *MPC) plan(buf float64) int {
 	m.top = m.kb[len(m.kb)-1]
 	m.mu = m.top / 1000
 	m.best, m.decision = math.Inf(-1), 0
-	if m.Exhaustive {
+	if m.scoreAll {
 		m.exhaustive(buf)
 	} else {
 		m.incumbent(buf)
@@ -174,7 +173,7 @@ func (m *MPC) plan(buf float64) int {
 // (ms). As in the session, the request waits until a segment fits in the
 // buffer (at most B − P buffered; waiting drains it without stalling).
 func (m *MPC) step(j, c int, cb, rb float64) (float64, float64) {
-	if lim := math.Max(m.B-m.P, 0); cb > lim {
+	if lim := math.Max(m.bufMs-m.segMs, 0); cb > lim {
 		cb = lim
 	}
 	dt := m.dt[j*len(m.kb)+c]
@@ -184,7 +183,7 @@ func (m *MPC) step(j, c int, cb, rb float64) (float64, float64) {
 	} else {
 		cb -= dt
 	}
-	return cb + m.P, rb
+	return cb + m.segMs, rb
 }
 
 func (m *MPC) score(rsum, rb, sdiff float64) float64 {
@@ -203,7 +202,7 @@ func (m *MPC) leaf(v float64, first int) {
 // first quality first) in lexicographic order, skipping a branch only when
 // futureBound shows that none of its sequences can reach the best score.
 func (m *MPC) search(j int, cb, rb, rsum, sdiff float64, lq, first int) {
-	if j == m.L {
+	if j == m.look {
 		m.leaf(m.score(rsum, rb, sdiff), first)
 		return
 	}
@@ -214,8 +213,8 @@ func (m *MPC) search(j int, cb, rb, rsum, sdiff float64, lq, first int) {
 		// more than rounding (a tie must still be visited: it may come
 		// later).
 		p := m.score(rsum, rb, sdiff)
-		g := float64(m.L-j) * m.top / 1000
-		if !m.short(p, g) && m.L-j >= 2 {
+		g := float64(m.look-j) * m.top / 1000
+		if !m.short(p, g) && m.look-j >= 2 {
 			g = m.futureBound(j, cb)
 		}
 		if m.short(p, g) {
@@ -247,11 +246,11 @@ func (m *MPC) short(p, g float64) bool {
 // wait); switching only subtracts. The most-buffer bound is built step by
 // step like the buffer itself, so float rounding (monotone) keeps it above.
 func (m *MPC) futureBound(j int, cb float64) float64 {
-	g, lim := 0.0, math.Max(m.B-m.P, 0)
+	g, lim := 0.0, math.Max(m.bufMs-m.segMs, 0)
 	cmax := cb
-	for k := j; k < m.L; k++ {
+	for k := j; k < m.look; k++ {
 		if k > j {
-			cmax += m.P
+			cmax += m.segMs
 		}
 		if cmax > lim {
 			cmax = lim
@@ -288,7 +287,7 @@ func (m *MPC) incumbent(buf float64) {
 // operations, in the same order, as search does along its path.
 func (m *MPC) scoreSeq(buf float64, c *[mpcHorizon]int) float64 {
 	cb, rb, rsum, sdiff, lq := buf, 0.0, 0.0, 0.0, m.last
-	for j := 0; j < m.L; j++ {
+	for j := 0; j < m.look; j++ {
 		cb, rb = m.step(j, c[j], cb, rb)
 		rsum += m.kb[c[j]]
 		sdiff += math.Abs(m.kb[c[j]] - m.kb[lq])
@@ -301,13 +300,13 @@ func (m *MPC) scoreSeq(buf float64, c *[mpcHorizon]int) float64 {
 func (m *MPC) exhaustive(buf float64) {
 	n := len(m.kb)
 	total := 1
-	for i := 0; i < m.L; i++ {
+	for i := 0; i < m.look; i++ {
 		total *= n
 	}
 	var c [mpcHorizon]int
 	for t := 0; t < total; t++ {
 		v := t
-		for j := m.L - 1; j >= 0; j-- {
+		for j := m.look - 1; j >= 0; j-- {
 			c[j] = v % n
 			v /= n
 		}

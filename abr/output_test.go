@@ -22,9 +22,9 @@ func runRecorded(t *testing.T, name string) (Metrics, []SegmentRecord, *Trace) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	alg, _ := New(name, Config{})
+	alg, _ := New(name)
 	var recs []SegmentRecord
-	s, err := NewSession(m, tr, alg, Options{BufferMs: 10000, OnSegment: func(r *SegmentRecord) { recs = append(recs, *r) }})
+	s, err := NewSession(m, tr, alg, WithBuffer(10000), WithOnSegment(func(r *SegmentRecord) { recs = append(recs, *r) }))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -147,16 +147,16 @@ func TestZeroAllocsPerSegment(t *testing.T) {
 	m, _ := LoadSabreManifest(filepath.Join(testdataDir, "sabre", "bbb4k.json"))
 	tr, _ := LoadTrace(filepath.Join(testdataDir, "sabre", "4Glogs", "report_bus_0001.json"), 0)
 	for _, name := range Names() {
-		alg, _ := New(name, Config{})
+		alg, _ := New(name)
 		for _, noa := range []bool{false, true} {
-			opt := Options{NoAbandon: noa}
-			s, err := NewSession(m, tr, alg, opt)
+			opt := []Option{WithAbandonment(!noa)}
+			s, err := NewSession(m, tr, alg, opt...)
 			if err != nil {
 				t.Fatal(err)
 			}
 			s.Run()
 			allocs := testing.AllocsPerRun(5, func() {
-				s.ResetTrace(tr, opt)
+				s.ResetTrace(tr, opt...)
 				s.Run()
 			})
 			if allocs != 0 {

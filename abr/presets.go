@@ -43,28 +43,32 @@ type DashJS struct {
 	progress           int // abandon-rule progress events of the current download
 	progressIndex      int
 	progressQ          int
-	BufferTimeDefaultS float64 // 18
-	BufferTimeTopS     float64 // 30
+	bufferTimeDefaultS float64 // 18
+	bufferTimeTopS     float64 // 30
 }
 
 // NewDashJS returns the dash.js preset with its default settings.
-func NewDashJS(Config) *DashJS { return &DashJS{} }
+func NewDashJS(opts ...AlgorithmOption) *DashJS { return newDashJS(NewConfig(opts...)) }
+
+func newDashJS(c Config) *DashJS {
+	return &DashJS{bufferTimeDefaultS: c.bufferTargetS, bufferTimeTopS: c.topTargetS}
+}
 
 // Init implements Algorithm.
 func (a *DashJS) Init(v View) {
 	kb := v.Bitrates()
-	*a = DashJS{u: a.u[:0], BufferTimeDefaultS: a.BufferTimeDefaultS, BufferTimeTopS: a.BufferTimeTopS}
-	if a.BufferTimeDefaultS == 0 {
-		a.BufferTimeDefaultS = 18
+	*a = DashJS{u: a.u[:0], bufferTimeDefaultS: a.bufferTimeDefaultS, bufferTimeTopS: a.bufferTimeTopS}
+	if a.bufferTimeDefaultS == 0 {
+		a.bufferTimeDefaultS = 18
 	}
-	if a.BufferTimeTopS == 0 {
-		a.BufferTimeTopS = 30
+	if a.bufferTimeTopS == 0 {
+		a.bufferTimeTopS = 30
 	}
 	n := len(kb)
 	for _, b := range kb {
 		a.u = append(a.u, math.Log(b*1000)-math.Log(kb[0]*1000)+1)
 	}
-	bt := math.Max(a.BufferTimeDefaultS, 10+2*float64(n))
+	bt := math.Max(a.bufferTimeDefaultS, 10+2*float64(n))
 	a.gp = (a.u[n-1] - 1) / (bt/10 - 1)
 	a.vp = 10 / a.gp
 	a.bolaStartup = true
@@ -127,8 +131,8 @@ func (a *DashJS) Decide(v View, seg int) (int, float64) {
 	inAbandon := a.abandonedAt >= 0 && now-a.abandonedAt < 10000
 	// Dynamic strategy (§4.1.5)
 	if a.isBola {
-		a.isBola = L >= 0.5*a.BufferTimeDefaultS
-	} else if L >= a.BufferTimeDefaultS {
+		a.isBola = L >= 0.5*a.bufferTimeDefaultS
+	} else if L >= a.bufferTimeDefaultS {
 		a.isBola = true
 	}
 	best := -1
@@ -227,9 +231,9 @@ func (a *DashJS) Decide(v View, seg int) (int, float64) {
 		a.nhist++
 	}
 	// buffer target (§4.1.4): request while level + P < target
-	target := a.BufferTimeDefaultS
+	target := a.bufferTimeDefaultS
 	if q == len(kb)-1 {
-		target = a.BufferTimeTopS
+		target = a.bufferTimeTopS
 	}
 	if w := (L+v.SegmentMs()/1000-target)*1000 - delay; w > 0 {
 		delay += w
@@ -288,7 +292,7 @@ func (a *DashJS) Abandon(v View, p *Progress, bl float64) int {
 		a.progressIndex, a.progressQ, a.progress = p.Index, p.Quality, 0
 	}
 	a.progress++
-	if bl/1000 > a.BufferTimeDefaultS || p.Quality == 0 || a.progress < 6 {
+	if bl/1000 > a.bufferTimeDefaultS || p.Quality == 0 || a.progress < 6 {
 		return -1
 	}
 	el := p.TimeMs - p.TTFBMs
@@ -331,7 +335,9 @@ type HlsJS struct {
 }
 
 // NewHlsJS returns the hls.js preset with its default settings.
-func NewHlsJS(Config) *HlsJS { return &HlsJS{} }
+func NewHlsJS(...AlgorithmOption) *HlsJS { return newHlsJS(Config{}) }
+
+func newHlsJS(Config) *HlsJS { return &HlsJS{} }
 
 var hlsAlphaFast, hlsAlphaSlow = math.Exp(math.Log(0.5) / 3), math.Exp(math.Log(0.5) / 9)
 
@@ -498,6 +504,6 @@ func (a *HlsJS) Abandon(v View, p *Progress, bl float64) int {
 }
 
 func init() {
-	Register("dashjs", "dash.js v5 preset: Dynamic (Throughput/BOLA) + InsufficientBuffer + SwitchHistory + AbandonRequests", func(c Config) Algorithm { return NewDashJS(c) })
-	Register("hlsjs", "hls.js 1.7 preset: dual EWMA, findBestLevel (0.95/0.7), emergency abandonment", func(c Config) Algorithm { return NewHlsJS(c) })
+	Register("dashjs", "dash.js v5 preset: Dynamic (Throughput/BOLA) + InsufficientBuffer + SwitchHistory + AbandonRequests", func(c Config) Algorithm { return newDashJS(c) })
+	Register("hlsjs", "hls.js 1.7 preset: dual EWMA, findBestLevel (0.95/0.7), emergency abandonment", func(c Config) Algorithm { return newHlsJS(c) })
 }

@@ -198,7 +198,7 @@ func TestSabreReferenceDefaultMode(t *testing.T) {
 				t.Fatal("the Sabre command line's options should set Exact")
 			}
 			o.Exact, o.Out = false, &out
-			if err := s.Reset(o); err != nil {
+			if err := s.reset(o); err != nil {
 				t.Fatal(err)
 			}
 			m, err := s.Run()

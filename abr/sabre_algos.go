@@ -6,32 +6,20 @@ import (
 	"strconv"
 )
 
-// Config carries the algorithm switches of Sabre's command line. Buffer size
-// and γp come from the Session.
-type Config struct {
-	Osc   bool // -ao: BOLA-O (anti-oscillation) in bola, bolae, dynamic, dynamicdash
-	Basic bool // -ab: BOLA-BASIC in bola (and dynamic's BOLA)
-	NoIBR bool // -noibr: no insufficient-buffer rule; bolae becomes BOLA-PL
-	// SabreOutput makes BOLA-E (also inside dynamicdash) print its buffer
-	// target to Options.Out at the start of a session, as Sabre does.
-	SabreOutput bool
-	// BufferFromInt tells BOLA-E that Sabre's buffer size was its integer
-	// default (no -b), which only changes how that printed target looks.
-	BufferFromInt bool
-}
-
 // ---- throughput (§2.9.1) ----
 
 // Throughput is Sabre's ThroughputRule: the highest quality sustainable at
 // 0.9× the estimate, capped by an insufficient-buffer rule, with abandonment
 // when a download would take more than 1.8 segment durations.
 type Throughput struct {
-	NoIBR bool
+	noIBR bool
 	ibr   float64
 }
 
 // NewThroughput returns Sabre's throughput rule.
-func NewThroughput(c Config) *Throughput { return &Throughput{NoIBR: c.NoIBR} }
+func NewThroughput(opts ...AlgorithmOption) *Throughput { return newThroughput(NewConfig(opts...)) }
+
+func newThroughput(c Config) *Throughput { return &Throughput{noIBR: c.noIBR} }
 
 // Init implements Algorithm.
 func (a *Throughput) Init(v View) { a.ibr = 0.9 }
@@ -39,7 +27,7 @@ func (a *Throughput) Init(v View) { a.ibr = 0.9 }
 // Decide implements Algorithm.
 func (a *Throughput) Decide(v View, seg int) (int, float64) {
 	q := v.QualityFromThroughput(v.Throughput() * 0.9)
-	if !a.NoIBR {
+	if !a.noIBR {
 		safe := (a.ibr * (v.BufferLevel() - v.Latency())) * v.Throughput()
 		if a.ibr = a.ibr * 0.9; a.ibr < 0.5 {
 			a.ibr = 0.5
@@ -76,10 +64,10 @@ func (a *Throughput) Abandon(v View, p *Progress, _ float64) int {
 
 // ---- bola (§2.9.2) ----
 
-// Bola is Sabre's BOLA: BOLA-BASIC with Config.Basic, BOLA with dynamic Vp
-// and abandonment otherwise, and the BOLA-O variant with Config.Osc.
+// Bola is Sabre's BOLA: BOLA-BASIC with WithBOLABasic, BOLA with dynamic Vp
+// and abandonment otherwise, and the BOLA-O variant with WithBOLAO.
 type Bola struct {
-	Osc, Basic  bool
+	osc, basic  bool
 	u           []float64
 	vp, gp      float64
 	lastQuality int
@@ -95,7 +83,9 @@ type Bola struct {
 }
 
 // NewBola returns Sabre's BOLA.
-func NewBola(c Config) *Bola { return &Bola{Osc: c.Osc, Basic: c.Basic} }
+func NewBola(opts ...AlgorithmOption) *Bola { return newBola(NewConfig(opts...)) }
+
+func newBola(c Config) *Bola { return &Bola{osc: c.osc, basic: c.basic} }
 
 // Init implements Algorithm.
 func (a *Bola) Init(v View) {
@@ -122,7 +112,7 @@ func (a *Bola) Init(v View) {
 
 // Decide implements Algorithm.
 func (a *Bola) Decide(v View, i int) (int, float64) {
-	if !a.Basic {
+	if !a.basic {
 		// (the min/max of plain positive numbers, without math's NaN/±0 calls)
 		t := float64(i - 0)
 		if r := float64(v.NumSegments() - i); r < t {
@@ -157,7 +147,7 @@ func (a *Bola) Decide(v View, i int) (int, float64) {
 		case q <= qt:
 		case a.lastQuality > qt:
 			q = a.lastQuality
-		case !a.Osc:
+		case !a.osc:
 			q = qt + 1
 		default:
 			q = qt
@@ -196,7 +186,7 @@ func (a *Bola) refreshAV() {
 
 // Abandon implements Abandoner (never abandons with Basic).
 func (a *Bola) Abandon(v View, p *Progress, bl float64) int {
-	if a.Basic || p.Quality == 0 {
+	if a.basic || p.Quality == 0 {
 		return -1
 	}
 	remain := p.SizeBits - p.Downloaded
@@ -224,9 +214,9 @@ func (a *Bola) Abandon(v View, p *Progress, bl float64) int {
 // ---- bolae (§2.9.3) ----
 
 // BolaE is Sabre's BOLA-E (placeholder buffer, insufficient-buffer rule,
-// BOLA-O with Config.Osc), or BOLA-PL with Config.NoIBR.
+// BOLA-O with WithBOLAO), or BOLA-PL with WithoutIBR.
 type BolaE struct {
-	Osc, NoIBR  bool
+	osc, noIBR  bool
 	u           []float64
 	vp, gpe     float64
 	bt          float64
@@ -237,17 +227,19 @@ type BolaE struct {
 	placeholder float64
 	lastQuality int
 	ibr         float64
-	// PrintTarget makes Init print the buffer target to the session's Out
-	// the way Sabre's constructor does (set by the Sabre CLI preset).
-	PrintTarget bool
-	// BufferFromInt marks B as an integer in Sabre's Python (no -b given),
+	// printTarget makes Init print the buffer target to the session's
+	// output the way Sabre's constructor does (WithSabreOutput).
+	printTarget bool
+	// bufferFromInt marks B as an integer in Sabre's Python (no -b given),
 	// which only changes how the printed target looks.
-	BufferFromInt bool
+	bufferFromInt bool
 }
 
 // NewBolaE returns Sabre's BOLA-E.
-func NewBolaE(c Config) *BolaE {
-	return &BolaE{Osc: c.Osc, NoIBR: c.NoIBR, PrintTarget: c.SabreOutput, BufferFromInt: c.BufferFromInt}
+func NewBolaE(opts ...AlgorithmOption) *BolaE { return newBolaE(NewConfig(opts...)) }
+
+func newBolaE(c Config) *BolaE {
+	return &BolaE{osc: c.osc, noIBR: c.noIBR, printTarget: c.sabreOutput, bufferFromInt: c.bufferFromInt}
 }
 
 // Init implements Algorithm.
@@ -258,15 +250,15 @@ func (a *BolaE) Init(v View) {
 	for _, b := range kb {
 		a.u = append(a.u, math.Log(b)+off)
 	}
-	if !a.NoIBR {
+	if !a.noIBR {
 		minB := 10000 + 2000*float64(v.Levels())
 		a.bt = math.Max(minB, v.BufferSize())
 		a.gpe = (a.u[v.Levels()-1] - 1) / (a.bt/10000 - 1)
 		a.vp = 10000 / a.gpe
-		if a.PrintTarget {
+		if a.printTarget {
 			// Python's max keeps the first (integer) argument unless B is
 			// larger, and B is a float when -b was given.
-			if v.BufferSize() > minB && !a.BufferFromInt {
+			if v.BufferSize() > minB && !a.bufferFromInt {
 				fmt.Fprintf(v.Output(), "%s\n", pyFloat(v.BufferSize()))
 			} else {
 				fmt.Fprintf(v.Output(), "%s\n", strconv.FormatInt(int64(a.bt), 10))
@@ -344,7 +336,7 @@ func (a *BolaE) Decide(v View, i int) (int, float64) {
 		if qt > q {
 			q = qt
 		}
-		if !a.Osc {
+		if !a.osc {
 			q++
 		}
 	}
@@ -363,7 +355,7 @@ func (a *BolaE) Decide(v View, i int) (int, float64) {
 	if q == v.Levels()-1 {
 		delay = 0
 	}
-	if !a.NoIBR {
+	if !a.noIBR {
 		safe := (a.ibr * (L - v.Latency())) * v.Throughput()
 		if a.ibr = a.ibr * 0.9; a.ibr < 0.5 {
 			a.ibr = 0.5
@@ -446,8 +438,10 @@ type Dynamic struct {
 }
 
 // NewDynamic returns Sabre's dynamic.
-func NewDynamic(c Config) *Dynamic {
-	return &Dynamic{bola: Bola{Osc: c.Osc, Basic: c.Basic}, tput: Throughput{NoIBR: c.NoIBR}}
+func NewDynamic(opts ...AlgorithmOption) *Dynamic { return newDynamic(NewConfig(opts...)) }
+
+func newDynamic(c Config) *Dynamic {
+	return &Dynamic{bola: Bola{osc: c.osc, basic: c.basic}, tput: Throughput{noIBR: c.noIBR}}
 }
 
 // Init implements Algorithm.
@@ -493,8 +487,10 @@ type DynamicDash struct {
 }
 
 // NewDynamicDash returns Sabre's dynamicdash.
-func NewDynamicDash(c Config) *DynamicDash {
-	return &DynamicDash{bola: *NewBolaE(c), tput: Throughput{NoIBR: c.NoIBR}}
+func NewDynamicDash(opts ...AlgorithmOption) *DynamicDash { return newDynamicDash(NewConfig(opts...)) }
+
+func newDynamicDash(c Config) *DynamicDash {
+	return &DynamicDash{bola: *newBolaE(c), tput: Throughput{noIBR: c.noIBR}}
 }
 
 // Init implements Algorithm.
@@ -536,7 +532,7 @@ func (a *DynamicDash) Abandon(v View, p *Progress, bl float64) int {
 // quadratic in k, and its maximum over [0, kmax] is exact to bound. It
 // reports false (no proof) whenever the buffer could run dry on the line.
 func (a *Bola) quietLine(v View, p *Progress, lvl, ct, cmb, kmax float64) bool {
-	if a.Basic || p.Quality == 0 {
+	if a.basic || p.Quality == 0 {
 		return true
 	}
 	a.caches(v, p)
@@ -702,7 +698,7 @@ func (a *Dynamic) quiet(v View, p *Progress, lvl, g1, t1 float64) bool {
 // Z = size − wlo·τ implies g < 0 at the real state. If a candidate fails
 // there, each period's line is tested (quietPieces).
 func (a *Bola) quietPath(v View, p *Progress, lvl float64, pw *pathWalk) bool {
-	if a.Basic || p.Quality == 0 {
+	if a.basic || p.Quality == 0 {
 		return true
 	}
 	size := p.SizeBits - p.Downloaded

@@ -189,20 +189,38 @@ func (a *SabreArgs) withDefaults() SabreArgs {
 	return c
 }
 
-// Config returns the algorithm switches.
-func (a *SabreArgs) Config(sabreOutput bool) Config {
-	return Config{Osc: a.Osc, Basic: a.Basic, NoIBR: a.NoIBR, SabreOutput: sabreOutput, BufferFromInt: !a.BufferGiven}
+// AlgorithmOptions returns the algorithm switches (-ao, -ab, -noibr);
+// sabreOutput adds WithSabreOutput, for a run that prints Sabre's lines.
+func (a *SabreArgs) AlgorithmOptions(sabreOutput bool) []AlgorithmOption {
+	var o []AlgorithmOption
+	if a.Osc {
+		o = append(o, WithBOLAO())
+	}
+	if a.Basic {
+		o = append(o, WithBOLABasic())
+	}
+	if a.NoIBR {
+		o = append(o, WithoutIBR())
+	}
+	if sabreOutput {
+		o = append(o, WithSabreOutput(!a.BufferGiven))
+	}
+	return o
 }
 
-// Options returns the session options (Out and Verbose left for the
-// caller), with Exact set: a Sabre command line promises Sabre's numbers to
-// the last bit.
-func (a *SabreArgs) Options() Options {
+// Options returns the session options (WithOutput left for the caller),
+// with WithExact: a Sabre command line promises Sabre's numbers to the last
+// bit.
+func (a *SabreArgs) Options() []Option {
 	c := a.withDefaults()
-	o := Options{BufferMs: c.BufferS * 1000, GammaP: c.GammaP, HalfLives: c.HalfLives, WindowSizes: c.WindowSizes,
-		Sliding: c.MovingAvg == "sliding", NoAbandon: c.NoAbandon, RampupThreshold: c.RampupThresh, Replace: c.Replace,
-		Exact: true}
-	return o
+	// Sabre takes -hl and -ws whichever estimator -ma picks; the last of
+	// the two estimator options is the one in use.
+	est := []Option{WithSlidingWindow(c.WindowSizes...), WithEWMA(c.HalfLives...)}
+	if c.MovingAvg == "sliding" {
+		est[0], est[1] = est[1], est[0]
+	}
+	return []Option{WithBuffer(c.BufferS * 1000), WithGammaP(c.GammaP), est[0], est[1], WithAbandonment(!c.NoAbandon),
+		WithRampupThreshold(c.RampupThresh), WithReplacement(c.Replace), WithExact(true)}
 }
 
 // SabreRun holds the loaded inputs of one Sabre command line, so a sweep can
@@ -219,7 +237,7 @@ func PrepareSabre(args *SabreArgs) (*SabreRun, error) {
 	if !(c.BufferS > 0) {
 		return nil, fmt.Errorf("sabre: -b must be positive, got %v", c.BufferS)
 	}
-	if _, err := New(c.Algorithm, Config{}); err != nil {
+	if _, err := New(c.Algorithm); err != nil {
 		return nil, err
 	}
 	man, err := LoadManifest(c.Movie)
@@ -238,13 +256,11 @@ func (r *SabreRun) Session(t *Trace, out io.Writer) (*Session, error) {
 	if r.Args.NetMult != 1 {
 		t = t.Scale(r.Args.NetMult)
 	}
-	alg, err := New(r.Args.Algorithm, r.Args.Config(out != nil))
+	alg, err := New(r.Args.Algorithm, r.Args.AlgorithmOptions(out != nil)...)
 	if err != nil {
 		return nil, err
 	}
-	o := r.Args.Options()
-	o.Out, o.Verbose = out, r.Args.Verbose
-	return NewSession(r.Manifest, t, alg, o)
+	return NewSession(r.Manifest, t, alg, append(r.Args.Options(), WithOutput(out, r.Args.Verbose))...)
 }
 
 // RunSabre runs one Sabre command line and prints what Sabre prints: BOLA-E's

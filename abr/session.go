@@ -2,7 +2,7 @@ package abr
 
 import (
 	"fmt"
-	"io"
+
 	"math"
 	"math/bits"
 )
@@ -74,51 +74,6 @@ type Sample struct {
 	LatencyMs  float64
 }
 
-// Options configure a Sabre-model session (MODELS.md §2). The zero value is
-// completed with Sabre's defaults by NewSession.
-type Options struct {
-	BufferMs        float64   // maximum buffer B (default 25000)
-	GammaP          float64   // γp, Sabre's -gp (default 5); also the score's rebuffer weight
-	HalfLives       []float64 // EWMA half-lives in seconds (default 3, 8)
-	Sliding         bool      // sliding-window estimator instead of EWMA (-ma sliding)
-	WindowSizes     []int     // sliding-window sizes (default 3)
-	NoAbandon       bool      // never step downloads or call Abandoner (-noa)
-	RampupThreshold int       // quality for the rampup metric; <0 (or unset via NoRampupThreshold) = the network's sustainable quality
-	// StartupMs is the buffered media (ms) needed before playback starts.
-	// 0 is Sabre's behaviour: play as soon as segment 0 has arrived. Time
-	// spent waiting for the threshold is startup delay, not rebuffering.
-	StartupMs float64
-	// RequestLatencyMs is a fixed per-request latency (e.g. an RTT) paid
-	// before the trace's own latency; 0 in Sabre.
-	RequestLatencyMs float64
-	// Out receives Sabre-compatible console output (BOLA-E's buffer target,
-	// and the verbose log when Verbose is set). Nil discards it.
-	Out     io.Writer
-	Verbose bool
-	// Replace enables Sabre's segment replacement (-r): "left" or "right";
-	// "" or "none" disables it (MODELS.md §2.9.6).
-	Replace string
-	// Exact keeps Sabre's floating-point sums bit for bit. With abandonment
-	// on, Sabre downloads in steps of ≥ 50 ms and asks the rule after each;
-	// when a rule proves it cannot fire during a download (BOLA does), the
-	// session skips the calls and, by default, moves the whole segment as
-	// one transfer: the same time in exact arithmetic, different in the
-	// last bits of float64 (~1e-12 relative on totals), which can flip a
-	// decision that rests on an exact tie (Sabre's over/under-estimate
-	// split; a rebuffer "event" of a few ulps at the end). Exact replays
-	// the steps instead (about 1.6× slower for BOLA); the Sabre command
-	// line and Sabre sweeps set it.
-	Exact bool
-	// NoSkip disables the proven-silent abandonment skipping (for tests
-	// that compare both paths).
-	NoSkip bool
-	// OnSegment, when set, is called after every download with its record.
-	OnSegment func(*SegmentRecord)
-}
-
-// NoRampupThreshold marks Options.RampupThreshold as unset.
-const NoRampupThreshold = -1
-
 // SegmentRecord is the per-download log line.
 type SegmentRecord struct {
 	Index        int     `json:"index"`
@@ -154,7 +109,8 @@ type pendingRec struct {
 // segment (unless the Algorithm or the verbose log does). Independent sessions
 // may run in parallel.
 type Session struct {
-	opt     Options
+	opt     config
+	scratch config    // Reset collects its options here
 	segMs   float64   // segment duration P, ms
 	kbps    []float64 // the ladder, ascending
 	n, nseg int       // levels, segments N
@@ -218,8 +174,9 @@ type Session struct {
 const histLen = 32
 
 // NewSession builds a session of manifest m over trace t with algorithm alg.
-// The trace must be valid (see Trace.Validate); t is not modified.
-func NewSession(m Manifest, t *Trace, alg Algorithm, opt Options) (*Session, error) {
+// The trace must be valid (see Trace.Validate); t is not modified. With no
+// option the session is Sabre's model; see Option.
+func NewSession(m Manifest, t *Trace, alg Algorithm, opts ...Option) (*Session, error) {
 	if err := t.Validate(); err != nil {
 		return nil, err
 	}
@@ -282,7 +239,7 @@ func NewSession(m Manifest, t *Trace, alg Algorithm, opt Options) (*Session, err
 	s.pc, _ = alg.(pathChecker)
 	s.dr, _ = alg.(DelayReporter)
 	s.rr, _ = alg.(DownloadReporter)
-	if err := s.Reset(opt); err != nil {
+	if err := s.Reset(opts...); err != nil {
 		return nil, err
 	}
 	return s, nil
@@ -296,18 +253,31 @@ var (
 	defaultWindows   = []int{3}
 )
 
-// ResetTrace rewinds the session onto another trace (reusing its memory).
-func (s *Session) ResetTrace(t *Trace, opt Options) error {
+// ResetTrace rewinds the session onto another trace (reusing its memory)
+// with the options opts, as Reset does.
+func (s *Session) ResetTrace(t *Trace, opts ...Option) error {
 	if err := t.Validate(); err != nil {
 		return err
 	}
 	s.trName, s.periods = t.Name, t.Periods
-	return s.Reset(opt)
+	return s.Reset(opts...)
 }
 
-// Reset rewinds the session to its start with new options, reusing its
-// memory, and re-initialises the algorithm.
-func (s *Session) Reset(opt Options) error {
+// Reset rewinds the session to its start, reusing its memory, and
+// re-initialises the algorithm. The session then runs with opts, as if
+// built by NewSession with them (no option: Sabre's model), not with the
+// options it had.
+func (s *Session) Reset(opts ...Option) error {
+	// collected in the session's own scratch config: a local would escape
+	// (an Option may keep its pointer) and cost an allocation per Reset
+	s.scratch = config{RampupThreshold: NoRampupThreshold}
+	for _, o := range opts {
+		o(&s.scratch)
+	}
+	return s.reset(s.scratch)
+}
+
+func (s *Session) reset(opt config) error {
 	if opt.BufferMs == 0 {
 		opt.BufferMs = 25000
 	}
@@ -829,7 +799,7 @@ func (s *Session) download(d *Download, size float64, idx, q int, levelAtReq flo
 		}
 		// Sabre's steps add up to the same time as one transfer in exact
 		// arithmetic; in float64 the two differ in the last bits (see
-		// Options.Exact).
+		// WithExact).
 		d.TimeMs = d.TTFBMs + s.commit(pw)
 		d.Downloaded = size
 		return s.stuck()
@@ -1270,7 +1240,7 @@ type estimator struct {
 	have                bool
 }
 
-func (e *estimator) init(o Options, P float64) error {
+func (e *estimator) init(o config, P float64) error {
 	e.sliding = o.Sliding
 	e.H, e.LH, e.Et, e.El, e.aL, e.wtOne = e.H[:0], e.LH[:0], e.Et[:0], e.El[:0], e.aL[:0], e.wtOne[:0]
 	for _, h := range o.HalfLives {
@@ -1368,12 +1338,4 @@ func (e *estimator) push(dl, t, l float64) {
 			e.latency = li
 		}
 	}
-}
-
-// DefaultOptions is streamkit's default player model (used by `streamkit abr
-// run` and the tutorial): a 30 s buffer cap, playback starting once 4 s of
-// media are buffered, no extra per-request latency, Sabre's estimator and
-// abandonment stepping. Sabre's own defaults are the zero Options.
-func DefaultOptions() Options {
-	return Options{BufferMs: 30000, StartupMs: 4000, GammaP: 5, RampupThreshold: NoRampupThreshold}
 }

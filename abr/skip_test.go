@@ -31,10 +31,10 @@ func TestSkipIsExact(t *testing.T) {
 		}
 		mans = append(mans, l)
 	}
-	run := func(m Manifest, tr *Trace, name string, c Config, skip, exact bool) (Metrics, []SegmentRecord) {
+	run := func(m Manifest, tr *Trace, name string, c AlgorithmOption, skip, exact bool) (Metrics, []SegmentRecord) {
 		alg, _ := New(name, c)
 		var recs []SegmentRecord
-		s, err := NewSession(m, tr, alg, Options{NoSkip: !skip, Exact: exact, OnSegment: func(r *SegmentRecord) { recs = append(recs, *r) }})
+		s, err := NewSession(m, tr, alg, withSkip(skip), WithExact(exact), WithOnSegment(func(r *SegmentRecord) { recs = append(recs, *r) }))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -52,7 +52,7 @@ func TestSkipIsExact(t *testing.T) {
 		}
 		for _, m := range mans {
 			for _, name := range []string{"bola", "bolae", "dynamicdash", "throughput", "dynamic"} {
-				for _, c := range []Config{{}, {Osc: true}, {NoIBR: true}} {
+				for _, c := range []AlgorithmOption{func(*Config) {}, WithBOLAO(), WithoutIBR()} {
 					m0, r0 := run(m, tr, name, c, false, true)
 					m1, r1 := run(m, tr, name, c, true, true)
 					if m1 != m0 || !reflect.DeepEqual(r1, r0) {

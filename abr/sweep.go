@@ -25,17 +25,6 @@ type Table struct {
 	Rows    [][]string
 }
 
-// SweepOptions control how a sweep runs.
-type SweepOptions struct {
-	Workers int // parallel sessions (default 1)
-	// Shard and Shards select a deterministic subset of the traces: trace k
-	// (in sorted order) belongs to shard k mod Shards. Shards 0 or 1 = all.
-	Shard, Shards int
-	// Progress, when set, is called after each trace (from worker
-	// goroutines, serialised).
-	Progress func(done, total int)
-}
-
 // GridAxis is one swept Sabre option: Flag (e.g. "-b") takes each of Values.
 type GridAxis struct {
 	Flag   string
@@ -75,7 +64,7 @@ func gridPoints(grid []GridAxis) [][]string {
 	return pts
 }
 
-func (o SweepOptions) shardTraces(traces []string) ([]string, error) {
+func (o sweepConfig) shardTraces(traces []string) ([]string, error) {
 	if o.Shards <= 1 {
 		return traces, nil
 	}
@@ -93,7 +82,7 @@ func (o SweepOptions) shardTraces(traces []string) ([]string, error) {
 
 // runTraces runs fn for every trace on a pool of workers; fn returns the
 // rows of its trace. Rows are gathered by trace index and sorted by key.
-func runTraces(ctx context.Context, traces []string, o SweepOptions, keyCols int, fn func(path string) ([][]string, error)) ([][]string, error) {
+func runTraces(ctx context.Context, traces []string, o sweepConfig, keyCols int, fn func(path string) ([][]string, error)) ([][]string, error) {
 	w := o.Workers
 	if w < 1 {
 		w = 1
@@ -171,7 +160,8 @@ func SabreMetricNames() []string {
 // for each algorithm in algos (empty = the one in base) and each point of
 // grid. Columns: trace, then algo and args when algos or grid are given,
 // then one column per Sabre metric, named as Sabre prints it.
-func SweepSabre(ctx context.Context, base []string, traces []string, algos []string, grid []GridAxis, o SweepOptions) (*Table, error) {
+func SweepSabre(ctx context.Context, base []string, traces []string, algos []string, grid []GridAxis, opts ...SweepOption) (*Table, error) {
+	o := newSweepConfig(opts)
 	traces, err := o.shardTraces(traces)
 	if err != nil {
 		return nil, err
@@ -269,7 +259,8 @@ var PensieveColumns = []string{"trace", "algo", "qoe_sum", "avg_bitrate_kbps", "
 // SweepPensieve runs Pensieve's environment over every cooked trace for each
 // policy, with fresh policy state for every trace (MODELS.md §3.8.1).
 // Columns: trace, algo, qoe_sum, avg_bitrate_kbps, rebuf_s (chunks 1..47).
-func SweepPensieve(ctx context.Context, traces []string, vs *VideoSizes, algos []string, qoe QoE, o SweepOptions) (*Table, error) {
+func SweepPensieve(ctx context.Context, traces []string, vs *VideoSizes, algos []string, qoe QoE, opts ...SweepOption) (*Table, error) {
+	o := newSweepConfig(opts)
 	traces, err := o.shardTraces(traces)
 	if err != nil {
 		return nil, err

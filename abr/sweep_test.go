@@ -42,29 +42,29 @@ func TestSweepWorkersAndShards(t *testing.T) {
 	ctx := context.Background()
 	base := []string{"-m", filepath.Join(testdataDir, "sabre", "bbb4k.json"), "-b", "25"}
 	grid := []GridAxis{{"-gp", []string{"3", "5"}}}
-	runS := func(o SweepOptions) *Table {
-		tb, err := SweepSabre(ctx, base, sabre, []string{"bola", "bolae", "throughput", "dynamic", "dynamicdash"}, grid, o)
+	runS := func(o ...SweepOption) *Table {
+		tb, err := SweepSabre(ctx, base, sabre, []string{"bola", "bolae", "throughput", "dynamic", "dynamicdash"}, grid, o...)
 		if err != nil {
 			t.Fatal(err)
 		}
 		return tb
 	}
-	runP := func(o SweepOptions) *Table {
-		tb, err := SweepPensieve(ctx, pens, vs, []string{"bb", "robustmpc"}, QoELinear, o)
+	runP := func(o ...SweepOption) *Table {
+		tb, err := SweepPensieve(ctx, pens, vs, []string{"bb", "robustmpc"}, QoELinear, o...)
 		if err != nil {
 			t.Fatal(err)
 		}
 		return tb
 	}
-	for name, run := range map[string]func(SweepOptions) *Table{"sabre": runS, "pensieve": runP} {
-		one := run(SweepOptions{Workers: 1})
-		eight := run(SweepOptions{Workers: 8})
+	for name, run := range map[string]func(...SweepOption) *Table{"sabre": runS, "pensieve": runP} {
+		one := run(WithWorkers(1))
+		eight := run(WithWorkers(8))
 		if !reflect.DeepEqual(one, eight) {
 			t.Errorf("%s: workers 1 and 8 differ:\n%s\n---\n%s", name, csvOf(t, one), csvOf(t, eight))
 		}
 		var parts []*Table
 		for i := 0; i < 3; i++ {
-			p := run(SweepOptions{Workers: 2, Shard: i, Shards: 3})
+			p := run(WithWorkers(2), WithShard(i, 3))
 			// round-trip through CSV as `streamkit abr merge` does
 			rt, err := ReadTableCSV(bytes.NewReader([]byte(csvOf(t, p))), "part.csv")
 			if err != nil {
@@ -83,7 +83,7 @@ func TestSweepWorkersAndShards(t *testing.T) {
 			t.Fatalf("%s: no rows", name)
 		}
 	}
-	if _, err := MergeTables([]*Table{runP(SweepOptions{}), runP(SweepOptions{})}); err == nil {
+	if _, err := MergeTables([]*Table{runP(), runP()}); err == nil {
 		t.Error("merging duplicated rows: no error")
 	}
 }
@@ -93,7 +93,7 @@ func TestSweepWorkersAndShards(t *testing.T) {
 func TestSweepSabreMatchesSingleRun(t *testing.T) {
 	tr := filepath.Join(testdataDir, "sabre", "4Glogs", "report_bus_0001.json")
 	mv := filepath.Join(testdataDir, "sabre", "bbb4k.json")
-	tb, err := SweepSabre(context.Background(), []string{"-m", mv, "-b", "25", "-ao", "-a", "bolae"}, []string{tr}, nil, nil, SweepOptions{})
+	tb, err := SweepSabre(context.Background(), []string{"-m", mv, "-b", "25", "-ao", "-a", "bolae"}, []string{tr}, nil, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -83,7 +83,7 @@ func (v View) QualityFromThroughput(x float64) int {
 }
 
 // Output is where an algorithm prints Sabre-compatible console lines
-// (Options.Out; io.Discard when unset).
+// (WithOutput; io.Discard when unset).
 func (v View) Output() io.Writer {
 	if v.s.opt.Out == nil {
 		return io.Discard

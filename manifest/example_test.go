@@ -58,13 +58,13 @@ func ExampleLoad() {
 	}
 	fmt.Printf("%s: %d segments of %.0f s, %d levels\n", filepath.Base(master), m.NumSegments(), m.SegmentDuration()/1000, len(m.Bitrates()))
 
-	alg, err := abr.New("bola", abr.Config{})
+	alg, err := abr.New("bola")
 	if err != nil {
 		log.Fatal(err)
 	}
 	trace := &abr.Trace{Name: "fast", Periods: []abr.Period{{DurationMs: 1000, Kbps: 5000, LatencyMs: 20}}}
 	var levels []int
-	s, err := abr.NewSession(m, trace, alg, abr.Options{OnSegment: func(r *abr.SegmentRecord) { levels = append(levels, r.Quality) }})
+	s, err := abr.NewSession(m, trace, alg, abr.WithOnSegment(func(r *abr.SegmentRecord) { levels = append(levels, r.Quality) }))
 	if err != nil {
 		log.Fatal(err)
 	}

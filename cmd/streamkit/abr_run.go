@@ -50,16 +50,16 @@ Algorithms: ` + strings.Join(abr.Names(), ", "),
 			if err != nil {
 				return err
 			}
-			alg, err := abr.New(abrRunF.algo, abr.Config{})
+			alg, err := abr.New(abrRunF.algo)
 			if err != nil {
 				return err
 			}
 			var recs []abr.SegmentRecord
-			opt := abr.DefaultOptions()
-			opt.BufferMs, opt.StartupMs, opt.RequestLatencyMs, opt.GammaP = abrRunF.buffer*1000, abrRunF.startup*1000, abrRunF.latency, abrRunF.gp
-			opt.NoAbandon = abrRunF.noAbandon
-			opt.OnSegment = func(r *abr.SegmentRecord) { recs = append(recs, *r) }
-			s, err := abr.NewSession(man, t, alg, opt)
+			s, err := abr.NewSession(man, t, alg, abr.WithPlayerDefaults(),
+				abr.WithBuffer(abrRunF.buffer*1000), abr.WithStartup(abrRunF.startup*1000),
+				abr.WithRequestLatency(abrRunF.latency), abr.WithGammaP(abrRunF.gp),
+				abr.WithAbandonment(!abrRunF.noAbandon),
+				abr.WithOnSegment(func(r *abr.SegmentRecord) { recs = append(recs, *r) }))
 			if err != nil {
 				return err
 			}
@@ -92,14 +92,13 @@ Algorithms: ` + strings.Join(abr.Names(), ", "),
 			return nil
 		},
 	}
-	d := abr.DefaultOptions()
 	f := cmd.Flags()
 	f.StringVar(&abrRunF.trace, "trace", "", "network trace (Sabre JSON, cooked, Mahimahi or CSV)")
 	f.StringVar(&abrRunF.manifest, "manifest", "", "Sabre movie JSON, a video_size_N directory, or a packaged HLS .m3u8 / DASH .mpd")
 	f.StringVar(&abrRunF.algo, "algo", "dashjs", "algorithm")
-	f.Float64Var(&abrRunF.buffer, "buffer", d.BufferMs/1000, "buffer cap, seconds")
-	f.Float64Var(&abrRunF.startup, "startup", d.StartupMs/1000, "buffered seconds before playback starts (0 = after the first segment)")
-	f.Float64Var(&abrRunF.latency, "latency", d.RequestLatencyMs, "extra per-request latency, ms")
+	f.Float64Var(&abrRunF.buffer, "buffer", abr.PlayerBufferMs/1000, "buffer cap, seconds")
+	f.Float64Var(&abrRunF.startup, "startup", abr.PlayerStartupMs/1000, "buffered seconds before playback starts (0 = after the first segment)")
+	f.Float64Var(&abrRunF.latency, "latency", 0, "extra per-request latency, ms")
 	f.Float64Var(&abrRunF.gp, "gp", 5, "BOLA gamma_p and score rebuffer weight")
 	f.BoolVar(&abrRunF.noAbandon, "no-abandon", false, "disable abandonment")
 	f.StringVar(&abrRunF.log, "log", "", "per-segment log (.csv or .jsonl)")

@@ -101,11 +101,13 @@ func abrRunSweep(cmd *cobra.Command, sf *abrSweepFlags) error {
 	if err != nil {
 		return err
 	}
-	o := abr.SweepOptions{Workers: sf.workers}
+	o := []abr.SweepOption{abr.WithWorkers(sf.workers)}
+	shard, shards := 0, 0
 	if sf.shard != "" {
-		if _, err := fmt.Sscanf(sf.shard, "%d/%d", &o.Shard, &o.Shards); err != nil || o.Shards < 1 {
+		if _, err := fmt.Sscanf(sf.shard, "%d/%d", &shard, &shards); err != nil || shards < 1 {
 			return fmt.Errorf("sweep: --shard %q: want i/n", sf.shard)
 		}
+		o = append(o, abr.WithShard(shard, shards))
 	}
 	var algos []string
 	for _, a := range strings.Split(sf.algos, ",") {
@@ -117,12 +119,12 @@ func abrRunSweep(cmd *cobra.Command, sf *abrSweepFlags) error {
 	defer stop()
 	if abrIsTTY(os.Stderr) {
 		n := len(files)
-		if o.Shards > 1 {
-			n = (len(files) - o.Shard + o.Shards - 1) / o.Shards
+		if shards > 1 {
+			n = (len(files) - shard + shards - 1) / shards
 		}
 		bar := progressbar.NewOptions(n, progressbar.OptionSetWriter(os.Stderr), progressbar.OptionSetDescription("traces"),
 			progressbar.OptionShowCount(), progressbar.OptionClearOnFinish())
-		o.Progress = func(done, total int) { bar.Set(done) }
+		o = append(o, abr.WithSweepProgress(func(done, total int) { bar.Set(done) }))
 		defer bar.Finish()
 	}
 	var t *abr.Table
@@ -142,7 +144,7 @@ func abrRunSweep(cmd *cobra.Command, sf *abrSweepFlags) error {
 		if aerr != nil {
 			return fmt.Errorf("sweep: --args: %w", aerr)
 		}
-		t, err = abr.SweepSabre(ctx, sabreArgs, files, algos, grid, o)
+		t, err = abr.SweepSabre(ctx, sabreArgs, files, algos, grid, o...)
 		metrics = []string{"time average played bitrate", "rebuffer ratio", "total bitrate change", "time average score"}
 		cdfMetric = "time average score"
 	case "pensieve":
@@ -160,7 +162,7 @@ func abrRunSweep(cmd *cobra.Command, sf *abrSweepFlags) error {
 		if err2 != nil {
 			return err2
 		}
-		t, err = abr.SweepPensieve(ctx, files, vs, algos, q, o)
+		t, err = abr.SweepPensieve(ctx, files, vs, algos, q, o...)
 		metrics = []string{"qoe_sum", "avg_bitrate_kbps", "rebuf_s"}
 		cdfMetric = "qoe_sum"
 	default:

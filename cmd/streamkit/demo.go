@@ -93,13 +93,11 @@ func runDemo(ctx context.Context, w io.Writer) error {
 	}
 	fmt.Fprintf(w, "%-12s %12s %14s %10s\n", "algorithm", "rebuffer s", "avg kbit/s", "switches")
 	for _, name := range []string{"throughput", "bola", "dynamic"} {
-		alg, err := abr.New(name, abr.Config{})
+		alg, err := abr.New(name)
 		if err != nil {
 			return err
 		}
-		opt := abr.DefaultOptions()
-		opt.BufferMs = 8000
-		s, err := abr.NewSession(man, trace, alg, opt)
+		s, err := abr.NewSession(man, trace, alg, abr.WithPlayerDefaults(), abr.WithBuffer(8000))
 		if err != nil {
 			return err
 		}

@@ -90,7 +90,7 @@ func compareTable(w io.Writer, man *abr.Ladder, traces []*abr.Trace, from string
 	}
 	var rows []row
 	for _, name := range demoAlgorithms {
-		alg, err := abr.New(name, abr.Config{})
+		alg, err := abr.New(name)
 		if err != nil {
 			return err
 		}
@@ -100,10 +100,10 @@ func compareTable(w io.Writer, man *abr.Ladder, traces []*abr.Trace, from string
 		start := time.Now()
 		for _, t := range traces {
 			if s == nil {
-				if s, err = abr.NewSession(man, t, alg, abr.Options{}); err != nil {
+				if s, err = abr.NewSession(man, t, alg); err != nil {
 					return err
 				}
-			} else if err := s.ResetTrace(t, abr.Options{}); err != nil {
+			} else if err := s.ResetTrace(t); err != nil {
 				return err
 			}
 			for !s.Done() {

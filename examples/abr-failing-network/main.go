@@ -109,16 +109,13 @@ func byPhase(recs []abr.SegmentRecord) phaseStats {
 }
 
 func run(name string, man abr.Manifest, tr *abr.Trace, noAbandon bool) (abr.Metrics, []abr.SegmentRecord, error) {
-	alg, err := abr.New(name, abr.Config{})
+	alg, err := abr.New(name)
 	if err != nil {
 		return abr.Metrics{}, nil, err
 	}
-	opt := abr.DefaultOptions()
-	opt.BufferMs = 20000
-	opt.NoAbandon = noAbandon
 	var recs []abr.SegmentRecord
-	opt.OnSegment = func(r *abr.SegmentRecord) { recs = append(recs, *r) }
-	s, err := abr.NewSession(man, tr, alg, opt)
+	s, err := abr.NewSession(man, tr, alg, abr.WithPlayerDefaults(), abr.WithBuffer(20000),
+		abr.WithAbandonment(!noAbandon), abr.WithOnSegment(func(r *abr.SegmentRecord) { recs = append(recs, *r) }))
 	if err != nil {
 		return abr.Metrics{}, nil, err
 	}

@@ -103,16 +103,15 @@ func main() {
 		{DurationMs: 3000, Kbps: 600, LatencyMs: 20},
 		{DurationMs: 3000, Kbps: 150, LatencyMs: 20},
 	}}
-	alg, err := abr.New("throughput", abr.Config{})
+	alg, err := abr.New("throughput")
 	if err != nil {
 		log.Fatal(err)
 	}
-	opt := abr.DefaultOptions()
-	opt.OnSegment = func(rec *abr.SegmentRecord) {
+	onSegment := func(rec *abr.SegmentRecord) {
 		fmt.Printf("  segment %d: level %d (%.0f kbit/s), %.0f ms to download, stall %.0f ms\n",
 			rec.Index, rec.Quality, rec.BitrateKbps, rec.TimeMs, rec.RebufMs)
 	}
-	sess, err := abr.NewSession(abr.WithLength(lad, 16000), trace, alg, opt)
+	sess, err := abr.NewSession(abr.WithLength(lad, 16000), trace, alg, abr.WithPlayerDefaults(), abr.WithOnSegment(onSegment))
 	if err != nil {
 		log.Fatal(err)
 	}
