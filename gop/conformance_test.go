@@ -1,8 +1,8 @@
 package gop_test
 
 import (
+	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
 	"os"
 	"os/exec"
@@ -17,33 +17,19 @@ import (
 	_ "github.com/streamkit-go/streamkit/ts"
 )
 
-// ffFrame is one entry of ffprobe -show_frames -of json.
-type ffFrame struct {
-	MediaType   string `json:"media_type"`
-	StreamIndex int    `json:"stream_index"`
-	KeyFrame    int    `json:"key_frame"`
-	PTS         *int64 `json:"pts"`
-	PictType    string `json:"pict_type"`
-	// Interlaced and TFF are compared when the reference has them.
-	Interlaced *int `json:"interlaced_frame"`
-	TFF        *int `json:"top_field_first"`
-}
-
-func parseFFFrames(t *testing.T, b []byte) []ffFrame {
+func parseFFFrames(t *testing.T, b []byte) []gop.FFprobeFrame {
 	t.Helper()
-	var doc struct {
-		Frames []ffFrame `json:"frames"`
+	frames, err := gop.ReadFFprobeFrames(bytes.NewReader(b))
+	if err != nil {
+		t.Fatal(err)
 	}
-	if err := json.Unmarshal(b, &doc); err != nil {
-		t.Fatalf("ffprobe frames JSON: %v", err)
-	}
-	return doc.Frames
+	return frames
 }
 
 // liveFFprobe runs ffprobe -show_frames on path, or skips (fails when
 // STREAMKIT_REQUIRE_TOOLS=1) when ffprobe is not installed. A positive
 // limit reads only the first limit seconds (ffprobe -read_intervals).
-func liveFFprobe(t *testing.T, path string, limit int) []ffFrame {
+func liveFFprobe(t *testing.T, path string, limit int) []gop.FFprobeFrame {
 	t.Helper()
 	bin, err := exec.LookPath("ffprobe")
 	if err != nil {
@@ -122,7 +108,7 @@ func ffprobeTimeline(r *mp4.Reader, pos int, t *media.Track) func(*media.Sample)
 // compareFrames checks pict_type and key_frame (and interlaced_frame and
 // top_field_first) of every ffprobe frame against ours (matched by pts) and that our GOP starts are ffprobe's key
 // frames. It returns the number of frames compared.
-func compareFrames(t *testing.T, ours map[int][]gop.Frame, ff []ffFrame) int {
+func compareFrames(t *testing.T, ours map[int][]gop.Frame, ff []gop.FFprobeFrame) int {
 	t.Helper()
 	type key struct {
 		stream int
@@ -164,11 +150,11 @@ func compareFrames(t *testing.T, ours map[int][]gop.Frame, ff []ffFrame) int {
 		if r.KeyFrame == 1 {
 			ffKeys[r.StreamIndex][*r.PTS] = true
 		}
-		if (r.Interlaced != nil && f.Interlaced != (*r.Interlaced == 1)) || (r.TFF != nil && f.TopFieldFirst != (*r.TFF == 1)) {
+		if f.Interlaced != (r.InterlacedFrame == 1) || f.TopFieldFirst != (r.TopFieldFirst == 1) {
 			bad++
 			if bad <= 5 {
-				t.Errorf("stream %d pts %d: ours interlaced=%v tff=%v, ffprobe interlaced_frame=%s top_field_first=%s",
-					r.StreamIndex, *r.PTS, f.Interlaced, f.TopFieldFirst, optInt(r.Interlaced), optInt(r.TFF))
+				t.Errorf("stream %d pts %d: ours interlaced=%v tff=%v, ffprobe interlaced_frame=%d top_field_first=%d",
+					r.StreamIndex, *r.PTS, f.Interlaced, f.TopFieldFirst, r.InterlacedFrame, r.TopFieldFirst)
 			}
 		}
 		if f.Type.String() != r.PictType || f.Key != (r.KeyFrame == 1) {
@@ -284,13 +270,6 @@ func TestConformanceSharedMedia(t *testing.T) {
 		})
 	}
 	t.Logf("%d frames compared over %d files", compared, len(files))
-}
-
-func optInt(p *int) string {
-	if p == nil {
-		return "absent"
-	}
-	return fmt.Sprint(*p)
 }
 
 func readable(p string) bool {

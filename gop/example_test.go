@@ -1,11 +1,13 @@
 package gop_test
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"io"
 	"log"
 	"os"
+	"reflect"
 	"testing"
 	"time"
 
@@ -248,4 +250,68 @@ func ExampleSplitNALUnits() {
 	// Output:
 	// NAL unit type 7, 2 bytes at offset 4
 	// NAL unit type 5, 3 bytes at offset 10
+}
+
+// Print the first frames as ffprobe -show_frames -of json would, and read
+// them back: FFprobeFrame is the one definition of that schema.
+func ExampleFFprobeFrames() {
+	frames, track := sampleFrames(sample.Video240)
+	rows := gop.FFprobeFrames(track, frames, false)
+	var buf bytes.Buffer
+	if err := gop.WriteFFprobeFrames(&buf, rows[:3]); err != nil {
+		log.Fatal(err)
+	}
+	back, err := gop.ReadFFprobeFrames(&buf)
+	if err != nil {
+		log.Fatal(err)
+	}
+	for _, r := range back {
+		fmt.Printf("pts %5d (%s s) %s key_frame=%d pkt_size=%s\n", *r.PTS, r.PTSTime, r.PictType, r.KeyFrame, r.PktSize)
+	}
+	// Output:
+	// pts     0 (0.000000 s) I key_frame=1 pkt_size=3264
+	// pts   512 (0.040000 s) B key_frame=0 pkt_size=361
+	// pts  1024 (0.080000 s) B key_frame=0 pkt_size=241
+}
+
+// TestFFprobeFramesRoundTrip holds the hand-written JSON of
+// WriteFFprobeFrames and FFprobeFrame's json tags together: every row of
+// every fixture reads back equal.
+func TestFFprobeFramesRoundTrip(t *testing.T) {
+	for _, name := range []string{"h264_b.mp4", "h264_editlist.mp4", "ts_single.ts"} {
+		f, err := os.Open("../testdata/media/" + name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		st, _ := f.Stat()
+		d, err := media.Open(f, st.Size())
+		if err != nil {
+			f.Close()
+			t.Fatal(err)
+		}
+		for _, tr := range d.Tracks() {
+			if tr.Kind != media.KindVideo {
+				continue
+			}
+			frames, err := gop.ReadFrames(context.Background(), d, tr)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, all := range []bool{false, true} {
+				rows := gop.FFprobeFrames(tr, frames, all)
+				var buf bytes.Buffer
+				if err := gop.WriteFFprobeFrames(&buf, rows); err != nil {
+					t.Fatal(err)
+				}
+				back, err := gop.ReadFFprobeFrames(&buf)
+				if err != nil {
+					t.Fatalf("%s: %v", name, err)
+				}
+				if len(rows) == 0 || !reflect.DeepEqual(back, rows) {
+					t.Errorf("%s (all=%v): %d rows read back differently (%d)", name, all, len(rows), len(back))
+				}
+			}
+		}
+		f.Close()
+	}
 }

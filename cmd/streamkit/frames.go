@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"encoding/csv"
 	"errors"
@@ -140,14 +139,14 @@ temporal_id, nal_unit_type, structure) are extras.`,
 			if err != nil {
 				return err
 			}
-			var rows []gopFrameRow
+			var rows []gop.FFprobeFrame
 			for _, in := range ins {
-				rows = append(rows, gopFrameRows(in, all)...)
+				rows = append(rows, gop.FFprobeFrames(in.Track, in.Frames, all)...)
 			}
 			w := cmd.OutOrStdout()
 			switch {
 			case asJSON:
-				if err := gopWriteFramesJSON(w, rows); err != nil {
+				if err := gop.WriteFFprobeFrames(w, rows); err != nil {
 					return err
 				}
 				return gopAnalysisError(ins...)
@@ -158,7 +157,7 @@ temporal_id, nal_unit_type, structure) are extras.`,
 				return gopAnalysisError(ins...)
 			}
 			for _, in := range ins {
-				if err := gopWriteFramesText(w, in, gopFrameRows(in, all)); err != nil {
+				if err := gopWriteFramesText(w, in, gop.FFprobeFrames(in.Track, in.Frames, all)); err != nil {
 					return err
 				}
 			}
@@ -172,111 +171,6 @@ temporal_id, nal_unit_type, structure) are extras.`,
 	return cmd
 }
 
-// gopFrameRow is one frame in ffprobe's -show_frames JSON schema. Numbers
-// ffprobe prints as strings (pkt_pos, pkt_size, *_time) are strings here
-// too; fields it lacks for a frame are omitted.
-type gopFrameRow struct {
-	MediaType               string  `json:"media_type"`
-	StreamIndex             int     `json:"stream_index"`
-	KeyFrame                int     `json:"key_frame"`
-	PTS                     int64   `json:"pts"`
-	PTSTime                 string  `json:"pts_time"`
-	PktDTS                  *int64  `json:"pkt_dts,omitempty"`
-	PktDTSTime              *string `json:"pkt_dts_time,omitempty"`
-	BestEffortTimestamp     int64   `json:"best_effort_timestamp"`
-	BestEffortTimestampTime string  `json:"best_effort_timestamp_time"`
-	PktDuration             *int64  `json:"pkt_duration,omitempty"`
-	PktDurationTime         *string `json:"pkt_duration_time,omitempty"`
-	PktPos                  string  `json:"pkt_pos,omitempty"`
-	PktSize                 string  `json:"pkt_size"`
-	Width                   int     `json:"width,omitempty"`
-	Height                  int     `json:"height,omitempty"`
-	PixFmt                  string  `json:"pix_fmt,omitempty"`
-	PictType                string  `json:"pict_type"`
-	InterlacedFrame         int     `json:"interlaced_frame"`
-	TopFieldFirst           int     `json:"top_field_first"`
-	// Extras (not in ffprobe's schema).
-	DisplayIndex     int    `json:"display_index"`
-	DecodeIndex      int64  `json:"decode_index"`
-	DTS              int64  `json:"dts"`
-	DTSTime          string `json:"dts_time"`
-	RAP              string `json:"rap,omitempty"`
-	Reference        int    `json:"reference"`
-	Leading          string `json:"leading,omitempty"`
-	TemporalID       int    `json:"temporal_id"`
-	NALUnitType      int    `json:"nal_unit_type"`
-	Structure        string `json:"structure"`
-	RecoveryFrameCnt *int   `json:"recovery_frame_cnt,omitempty"`
-	Discarded        int    `json:"discarded,omitempty"`
-}
-
-func gopFFTime(v int64, ts uint32) string {
-	if ts == 0 {
-		return "N/A"
-	}
-	return strconv.FormatFloat(float64(v)/float64(ts), 'f', 6, 64)
-}
-
-// gopFrameRows turns frames into ffprobe rows in presentation order. As in
-// ffprobe, pkt_dts is the decode timestamp of the packet whose decoding
-// released the frame: decode index + the reorder delay, absent for the
-// frames flushed at the end.
-func gopFrameRows(in *gopInput, all bool) []gopFrameRow {
-	ts := in.Track.Timescale
-	var shown []gop.Frame
-	for _, f := range in.Frames {
-		if all || !f.Discarded {
-			shown = append(shown, f)
-		}
-	}
-	gop.SetDisplayOrder(shown)
-	ordered := gop.PresentationOrder(shown)
-	// libavcodec delays output by has_b_frames: the SPS's declared
-	// reorder depth, raised when the stream needs more.
-	delay := 0
-	for i := range shown {
-		delay = max(delay, i-shown[i].Display, shown[i].ReorderFrames)
-	}
-	rows := make([]gopFrameRow, 0, len(ordered))
-	for k, f := range ordered {
-		r := gopFrameRow{
-			MediaType: "video", StreamIndex: in.Track.Index, PTS: f.PTS, PTSTime: gopFFTime(f.PTS, ts),
-			BestEffortTimestamp: f.PTS, BestEffortTimestampTime: gopFFTime(f.PTS, ts),
-			PktSize: strconv.Itoa(f.Size), Width: in.Track.Width, Height: in.Track.Height, PixFmt: in.Track.PixelFormat,
-			PictType: f.Type.String(), DisplayIndex: k, DecodeIndex: f.Index, DTS: f.DTS, DTSTime: gopFFTime(f.DTS, ts),
-			Reference: gopB2I(f.Reference), Leading: f.Leading.String(), TemporalID: f.TemporalID,
-			NALUnitType: f.NALType, Structure: f.Structure.String(), Discarded: gopB2I(f.Discarded),
-		}
-		if f.Key {
-			r.KeyFrame = 1
-		}
-		if f.RAP != gop.RAPNone {
-			r.RAP = f.RAP.String()
-		}
-		if k+delay < len(shown) {
-			d := shown[k+delay].DTS
-			s := gopFFTime(d, ts)
-			r.PktDTS, r.PktDTSTime = &d, &s
-		}
-		if f.Duration > 0 {
-			d := f.Duration
-			s := gopFFTime(d, ts)
-			r.PktDuration, r.PktDurationTime = &d, &s
-		}
-		if f.Pos >= 0 {
-			r.PktPos = strconv.FormatInt(f.Pos, 10)
-		}
-		r.InterlacedFrame = gopB2I(f.Interlaced)
-		r.TopFieldFirst = gopB2I(f.TopFieldFirst)
-		if f.RecoveryFrameCnt >= 0 {
-			c := f.RecoveryFrameCnt
-			r.RecoveryFrameCnt = &c
-		}
-		rows = append(rows, r)
-	}
-	return rows
-}
-
 // gopAnalysisError returns the first input's analysis error, naming
 // the file.
 func gopAnalysisError(ins ...*gopInput) error {
@@ -288,103 +182,12 @@ func gopAnalysisError(ins ...*gopInput) error {
 	return nil
 }
 
-func gopB2I(b bool) int {
-	if b {
-		return 1
-	}
-	return 0
-}
-
-// gopWriteFramesJSON writes rows as ffprobe's {"frames": [...]} document.
-// It appends the fields by hand rather than through encoding/json: the
-// reflection-based encoder took most of the command's CPU time on long
-// files. gopFrameRow's json tags document the same schema.
-func gopWriteFramesJSON(w io.Writer, rows []gopFrameRow) error {
-	bw := bufio.NewWriterSize(w, 64<<10)
-	bw.WriteString("{\n    \"frames\": [")
-	var b []byte
-	for i, r := range rows {
-		b = b[:0]
-		if i > 0 {
-			b = append(b, ',')
-		}
-		b = append(b, "\n        {"...)
-		first := true
-		key := func(k string) {
-			if !first {
-				b = append(b, ',')
-			}
-			first = false
-			b = append(b, "\n            \""...)
-			b = append(b, k...)
-			b = append(b, "\": "...)
-		}
-		str := func(k, v string) { key(k); b = strconv.AppendQuote(b, v) }
-		num := func(k string, v int64) { key(k); b = strconv.AppendInt(b, v, 10) }
-		str("media_type", r.MediaType)
-		num("stream_index", int64(r.StreamIndex))
-		num("key_frame", int64(r.KeyFrame))
-		num("pts", r.PTS)
-		str("pts_time", r.PTSTime)
-		if r.PktDTS != nil {
-			num("pkt_dts", *r.PktDTS)
-			str("pkt_dts_time", *r.PktDTSTime)
-		}
-		num("best_effort_timestamp", r.BestEffortTimestamp)
-		str("best_effort_timestamp_time", r.BestEffortTimestampTime)
-		if r.PktDuration != nil {
-			num("pkt_duration", *r.PktDuration)
-			str("pkt_duration_time", *r.PktDurationTime)
-		}
-		if r.PktPos != "" {
-			str("pkt_pos", r.PktPos)
-		}
-		str("pkt_size", r.PktSize)
-		if r.Width != 0 {
-			num("width", int64(r.Width))
-			num("height", int64(r.Height))
-		}
-		if r.PixFmt != "" {
-			str("pix_fmt", r.PixFmt)
-		}
-		str("pict_type", r.PictType)
-		num("interlaced_frame", int64(r.InterlacedFrame))
-		num("top_field_first", int64(r.TopFieldFirst))
-		num("display_index", int64(r.DisplayIndex))
-		num("decode_index", r.DecodeIndex)
-		num("dts", r.DTS)
-		str("dts_time", r.DTSTime)
-		if r.RAP != "" {
-			str("rap", r.RAP)
-		}
-		num("reference", int64(r.Reference))
-		if r.Leading != "" {
-			str("leading", r.Leading)
-		}
-		num("temporal_id", int64(r.TemporalID))
-		num("nal_unit_type", int64(r.NALUnitType))
-		str("structure", r.Structure)
-		if r.RecoveryFrameCnt != nil {
-			num("recovery_frame_cnt", int64(*r.RecoveryFrameCnt))
-		}
-		if r.Discarded != 0 {
-			num("discarded", int64(r.Discarded))
-		}
-		b = append(b, "\n        }"...)
-		if _, err := bw.Write(b); err != nil {
-			return err
-		}
-	}
-	bw.WriteString("\n    ]\n}\n")
-	return bw.Flush()
-}
-
-func gopWriteFramesCSV(w io.Writer, rows []gopFrameRow) error {
+func gopWriteFramesCSV(w io.Writer, rows []gop.FFprobeFrame) error {
 	cw := csv.NewWriter(w)
 	_ = cw.Write([]string{"stream_index", "display_index", "decode_index", "pts", "pts_time", "dts", "dts_time", "pict_type", "key_frame",
 		"pkt_size", "pkt_pos", "rap", "reference", "leading", "temporal_id", "nal_unit_type", "structure"})
 	for _, r := range rows {
-		_ = cw.Write([]string{strconv.Itoa(r.StreamIndex), strconv.Itoa(r.DisplayIndex), strconv.FormatInt(r.DecodeIndex, 10), strconv.FormatInt(r.PTS, 10), r.PTSTime,
+		_ = cw.Write([]string{strconv.Itoa(r.StreamIndex), strconv.Itoa(r.DisplayIndex), strconv.FormatInt(r.DecodeIndex, 10), strconv.FormatInt(*r.PTS, 10), r.PTSTime,
 			strconv.FormatInt(r.DTS, 10), r.DTSTime, r.PictType, strconv.Itoa(r.KeyFrame), r.PktSize, r.PktPos, r.RAP,
 			strconv.Itoa(r.Reference), r.Leading, strconv.Itoa(r.TemporalID), strconv.Itoa(r.NALUnitType), r.Structure})
 	}
@@ -392,7 +195,7 @@ func gopWriteFramesCSV(w io.Writer, rows []gopFrameRow) error {
 	return cw.Error()
 }
 
-func gopWriteFramesText(w io.Writer, in *gopInput, rows []gopFrameRow) error {
+func gopWriteFramesText(w io.Writer, in *gopInput, rows []gop.FFprobeFrame) error {
 	fmt.Fprintf(w, "%s: stream %d, %s %dx%d, %d frames (presentation order)\n", in.Path, in.Track.Index,
 		in.Track.Codec, in.Track.Width, in.Track.Height, len(rows))
 	fmt.Fprintf(w, "%7s %7s %12s %12s %-4s %-3s %8s  %s\n", "display", "decode", "pts_time", "dts_time", "type", "key", "size", "notes")
