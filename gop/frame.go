@@ -130,7 +130,10 @@ type Frame struct {
 	// Display is the zero-based presentation-order position, set by
 	// [ReadFrames] and [SetDisplayOrder].
 	Display int
-	// PTS and DTS in the track's timescale.
+	// PTS and DTS in the track's timescale, on the presentation timeline:
+	// media.Sample's raw timestamps shifted by the MP4 edit list
+	// ([PresentationShift], or what [WithTimestamps] gives), i.e. what
+	// ffprobe -show_frames prints; raw with [WithRawTimestamps].
 	PTS, DTS int64
 	// Duration in the track's timescale (0 when unknown).
 	Duration int64

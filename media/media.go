@@ -10,6 +10,17 @@
 // the mdhd timescale for MP4). PTS may be smaller than DTS (negative
 // composition offsets, ISO/IEC 14496-12 ctts version 1).
 //
+// # Timelines
+//
+// Every timestamp in this package is on the container's raw (media)
+// timeline: what the file stores, before any edit list. For MPEG-TS that is
+// also what a player presents (33-bit PES timestamps unwrapped). For MP4 a
+// player, and ffprobe, present a sample at PTS plus the track's edit-list
+// shift (Track.Edits: an encoder's B-frame delay or AAC priming moved to
+// zero, an empty edit's delay added): see mp4.EditShift and
+// gop.PresentationShift. Packages that work on the presentation timeline
+// say so in their types' docs (gop.Frame is edit-shifted).
+//
 // Formats register themselves by magic bytes with [RegisterFormat], the way
 // image formats do in Go's standard library; [Open] sniffs the first bytes
 // and dispatches, and [Probe] reads headers only.
@@ -176,7 +187,8 @@ type Track struct {
 	// Timescale is the number of timestamp ticks per second.
 	Timescale uint32
 	// StartDTS and StartPTS are the timestamps of the first sample in
-	// decode order and the smallest presentation timestamp.
+	// decode order and the smallest presentation timestamp, on the raw
+	// timeline (before the edit list, like Sample's).
 	StartDTS, StartPTS int64
 	// Duration is the track duration in Timescale units (the mdhd
 	// duration for MP4, last-minus-first plus one sample for TS).
@@ -233,7 +245,10 @@ type Sample struct {
 	// Index is the sample's zero-based decode-order position in its track.
 	Index int64
 	// DTS and PTS are decode and presentation timestamps in the track's
-	// timescale. For MP4, PTS = DTS + composition offset.
+	// timescale, on the container's raw timeline: for MP4, the sample
+	// table's DTS and PTS = DTS + composition offset, before the edit list
+	// (a player shows the sample at PTS + mp4.EditShift(track)); for
+	// MPEG-TS, the unwrapped PES timestamps (see "Timelines" above).
 	DTS, PTS int64
 	// Duration in the track's timescale (0 when unknown).
 	Duration uint32

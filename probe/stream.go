@@ -69,7 +69,9 @@ type Stream struct {
 	AvgFrameRate media.Rational // frames over duration
 	TimeBase     media.Rational
 	// StartPTS and DurationTS are in TimeBase units, [Unknown] when not
-	// known.
+	// known. StartPTS is on the presentation timeline, as ffprobe's
+	// start_pts: for MP4 the edit list's shift is applied (media.Sample's
+	// timestamps are raw).
 	StartPTS   int64
 	DurationTS int64
 	BitRate    int64 // bits per second, -1 when unknown
