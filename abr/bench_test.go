@@ -111,7 +111,7 @@ func BenchmarkRobustMPC(b *testing.B) {
 			name = "exhaustive"
 		}
 		b.Run(name, func(b *testing.B) {
-			mpc := &RobustMPC{Exhaustive: ex}
+			mpc := &RobustMPC{scoreAll: ex}
 			sessions := make([]*PensieveSession, len(cs))
 			for i, c := range cs {
 				sessions[i], _ = NewPensieveSession(c, vs, mpc, QoELinear)
@@ -121,7 +121,7 @@ func BenchmarkRobustMPC(b *testing.B) {
 			defer runtime.UnlockOSThread()
 			b.ReportAllocs()
 			b.ResetTimer()
-			mpc.Decisions = 0
+			mpc.decisions = 0
 			cpu0 := threadCPU()
 			for i := 0; i < b.N; i++ {
 				e := sessions[i%len(sessions)]
@@ -134,10 +134,10 @@ func BenchmarkRobustMPC(b *testing.B) {
 			}
 			cpu := threadCPU() - cpu0
 			sec := b.Elapsed().Seconds()
-			b.ReportMetric(float64(mpc.Decisions)/sec, "decisions/s")
+			b.ReportMetric(float64(mpc.decisions)/sec, "decisions/s")
 			b.ReportMetric(float64(b.N)/sec, "sessions/s")
 			if cpu > 0 {
-				b.ReportMetric(float64(mpc.Decisions)/cpu, "decisions/cpu-s")
+				b.ReportMetric(float64(mpc.decisions)/cpu, "decisions/cpu-s")
 				b.ReportMetric(float64(b.N)/cpu, "sessions/cpu-s")
 			}
 		})

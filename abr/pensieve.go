@@ -297,15 +297,16 @@ func (BB) Next(e *PensieveSession, r *ChunkResult) int {
 
 // ---- robustMPC (§3.8) ----
 
-// RobustMPC is Pensieve's robustMPC with per-session state (§3.8.1). With
-// Exhaustive it scores all 6^5 tuples one by one exactly as the reference
-// does; otherwise it shares prefix work depth-first, which gives identical
-// decisions (the same operations per tuple, the same tie rule) far faster.
+// RobustMPC is Pensieve's robustMPC with per-session state (§3.8.1). It
+// shares prefix work depth-first, which gives the decisions of scoring all
+// 6^5 tuples one by one as the reference does (the same operations per
+// tuple, the same tie rule) far faster; NewPensievePolicy's
+// "robustmpc-exhaustive" scores them one by one.
 type RobustMPC struct {
-	Exhaustive bool
-	// CarryOver keeps the error and estimate history across sessions, as the
-	// original repository does by accident.
-	CarryOver bool
+	scoreAll bool // score every tuple one by one
+	// carryOver keeps the error and estimate history across sessions, as
+	// the original repository does by accident (kept to reproduce it; off).
+	carryOver bool
 	hist      [mpcHistory]float64
 	errs      [mpcHorizon]float64
 	nerr      int
@@ -314,17 +315,16 @@ type RobustMPC struct {
 	dt        [mpcHorizon][8]float64
 	best      float64
 	decision  int
-	L         int
+	look      int
 	kb        []float64
 	seed, top float64
-	// Decisions counts the decisions made (for benchmarks).
-	Decisions int
+	decisions int // decisions made (for benchmarks)
 }
 
 // Init implements PensievePolicy.
 func (m *RobustMPC) Init(e *PensieveSession) {
 	m.hist = [mpcHistory]float64{}
-	if !m.CarryOver {
+	if !m.carryOver {
 		m.nerr, m.haveEst, m.lastEst = 0, false, 0
 	}
 	m.kb = e.Bitrates()
@@ -369,8 +369,8 @@ func (m *RobustMPC) Next(e *PensieveSession, r *ChunkResult) int {
 	if pensieveChunks-base < mpcHorizon {
 		L = pensieveChunks - base
 	}
-	m.Decisions++
-	if m.Exhaustive {
+	m.decisions++
+	if m.scoreAll {
 		return m.exhaustive(e, r.BufferS, r.Quality, base, L, F)
 	}
 	return m.fast(e, r.BufferS, r.Quality, base, L, F)
@@ -429,7 +429,7 @@ func (m *RobustMPC) fast(e *PensieveSession, buf float64, q, base, L int, F floa
 			m.dt[j][c] = (e.ChunkBytes(c, base+j+1) / 1e6) / F
 		}
 	}
-	m.best, m.decision, m.L = -1e8, 0, L
+	m.best, m.decision, m.look = -1e8, 0, L
 	// Seed the pruning bound with the score of the constant tuples. Pruning
 	// a subtree whose upper bound is below a score some tuple reaches never
 	// drops a maximal tuple, and the running "V >= best" rule over the tuples
@@ -482,13 +482,13 @@ func (m *RobustMPC) dfs(n, j int, cb, rb, rsum, sdiff float64, lq, first int) {
 		// Exact bound: rsum can grow by at most the top rate per remaining
 		// chunk while rb and sdiff never decrease, and every operation of the
 		// score is monotone, so no leaf below scores more than ub.
-		if rest := m.L - j - 1; rest > 0 {
+		if rest := m.look - j - 1; rest > 0 {
 			ub := float64((rs+float64(rest)*m.top)/1000-float64(4.3*rb2)) - sd/1000
 			if ub < m.seed {
 				continue
 			}
 		}
-		if j+1 == m.L {
+		if j+1 == m.look {
 			V := float64(rs/1000-float64(4.3*rb2)) - sd/1000
 			if V >= m.best {
 				m.best, m.decision = V, f

@@ -30,7 +30,7 @@ func pensievePolicy(name string) PensievePolicy {
 	case "robustMPC":
 		return &RobustMPC{}
 	case "robustMPC-exhaustive":
-		return &RobustMPC{Exhaustive: true}
+		return &RobustMPC{scoreAll: true}
 	}
 	panic(name)
 }
@@ -135,7 +135,7 @@ func TestRobustMPCFastEqualsExhaustive(t *testing.T) {
 	decisions := 0
 	for _, p := range files {
 		c := loadCooked(t, p)
-		fast, slow := &RobustMPC{}, &RobustMPC{Exhaustive: true}
+		fast, slow := &RobustMPC{}, &RobustMPC{scoreAll: true}
 		ef, _ := NewPensieveSession(c, vs, fast, QoELinear)
 		es, _ := NewPensieveSession(c, vs, slow, QoELinear)
 		var rf, rs ChunkResult

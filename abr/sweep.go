@@ -248,7 +248,7 @@ func NewPensievePolicy(name string) (PensievePolicy, error) {
 	case "robustmpc", "mpc":
 		return &RobustMPC{}, nil
 	case "robustmpc-exhaustive":
-		return &RobustMPC{Exhaustive: true}, nil
+		return &RobustMPC{scoreAll: true}, nil
 	}
 	return nil, fmt.Errorf("abr: unknown Pensieve algorithm %q (want bb, robustmpc, robustmpc-exhaustive)", name)
 }
@@ -386,9 +386,9 @@ func MergeTables(parts []*Table) (*Table, error) {
 // Summary is one line of a sweep summary: a metric's distribution over the
 // traces for one group (algorithm and parameters).
 type Summary struct {
-	Group, Metric      string
-	N                  int
-	Mean, P5, P50, P95 float64
+	Group, Metric      string  // group key (algorithm, parameters) and metric column
+	N                  int     // number of traces (values) summarised
+	Mean, P5, P50, P95 float64 // mean and 5th, 50th, 95th percentiles
 }
 
 // Summarize computes mean, p5, p50, p95 (linear interpolation) of each given
