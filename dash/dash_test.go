@@ -88,10 +88,13 @@ func requireTool(t *testing.T, name string) {
 func TestMPDValidatesAgainstSchema(t *testing.T) {
 	requireTool(t, "xmllint")
 	if _, err := os.Stat(schema); err != nil {
-		if os.Getenv("STREAMKIT_REQUIRE_TOOLS") == "1" {
-			t.Fatalf("schema missing: %v", err)
+		// The schema is data from ../shared, not a tool: a clone without
+		// ../shared skips (STREAMKIT_REQUIRE_TOOLS or not); a ../shared
+		// without the schema is a broken setup where tools are required.
+		if _, serr := os.Stat(filepath.Join("..", "..", "shared")); serr == nil && os.Getenv("STREAMKIT_REQUIRE_TOOLS") == "1" {
+			t.Fatalf("schema missing from ../shared: %v", err)
 		}
-		t.Skipf("schema missing: %v", err)
+		t.Skipf("needs the DASH-MPD.xsd schema from ../shared/conformance/dash: %v", err)
 	}
 	for _, l := range layouts {
 		t.Run(l.name, func(t *testing.T) {
