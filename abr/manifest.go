@@ -291,9 +291,10 @@ func (r repeated) SegmentSize(i, q int) float64 {
 	return r.Manifest.SegmentSize(i%r.Manifest.NumSegments(), q)
 }
 
-// WithLength returns m repeated end to end and cut to ceil(lengthMs/P)
-// segments, as Sabre's -ml option does.
-func WithLength(m Manifest, lengthMs float64) Manifest {
+// Looped returns m repeated end to end and cut to ceil(lengthMs/P)
+// segments, as Sabre's -ml option does. (Not an option: With… names are
+// the package's functional options.)
+func Looped(m Manifest, lengthMs float64) Manifest {
 	n := int(math.Ceil(lengthMs / m.SegmentDuration()))
 	if n < 1 {
 		n = 1

@@ -207,7 +207,7 @@ func TestTraceFormats(t *testing.T) {
 }
 
 func TestHugeMovieLengthRejected(t *testing.T) {
-	m := WithLength(smallLadder(3), 1e12) // Sabre's -ml with an absurd length
+	m := Looped(smallLadder(3), 1e12) // Sabre's -ml with an absurd length
 	if _, err := NewSession(m, constTrace(1000, 10), NewThroughput()); err == nil || !strings.Contains(err.Error(), "segments") {
 		t.Fatalf("err = %v", err)
 	}

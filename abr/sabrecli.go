@@ -245,7 +245,7 @@ func PrepareSabre(args *SabreArgs) (*SabreRun, error) {
 		return nil, err
 	}
 	if c.MovieLenS > 0 {
-		man = WithLength(man, c.MovieLenS*1000)
+		man = Looped(man, c.MovieLenS*1000)
 	}
 	return &SabreRun{Args: c, Manifest: man}, nil
 }

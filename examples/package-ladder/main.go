@@ -111,7 +111,7 @@ func main() {
 		fmt.Printf("  segment %d: level %d (%.0f kbit/s), %.0f ms to download, stall %.0f ms\n",
 			rec.Index, rec.Quality, rec.BitrateKbps, rec.TimeMs, rec.RebufMs)
 	}
-	sess, err := abr.NewSession(abr.WithLength(lad, 16000), trace, alg, abr.WithPlayerDefaults(), abr.WithOnSegment(onSegment))
+	sess, err := abr.NewSession(abr.Looped(lad, 16000), trace, alg, abr.WithPlayerDefaults(), abr.WithOnSegment(onSegment))
 	if err != nil {
 		log.Fatal(err)
 	}
