@@ -55,7 +55,7 @@ type MPC struct {
 // NewMPC returns robustMPC with a 5-segment horizon.
 func NewMPC(opts ...AlgorithmOption) *MPC { return newMPC(NewConfig(opts...)) }
 
-func newMPC(c Config) *MPC { return &MPC{horizon: c.horizon, scoreAll: c.exhaustive} }
+func newMPC(c Config) *MPC { return &MPC{horizon: c.horizon} }
 
 // Init implements Algorithm.
 func (m *MPC) Init(v View) {

@@ -147,7 +147,6 @@ type Config struct {
 	reservoirMs, cushionMs     float64
 	horizon                    int
 	bufferTargetS, topTargetS  float64
-	exhaustive                 bool
 }
 
 // NewConfig collects opts into a Config, for a Constructor called directly.
@@ -198,10 +197,6 @@ func WithHorizon(segments int) AlgorithmOption { return func(c *Config) { c.hori
 func WithBufferTargets(stableS, topS float64) AlgorithmOption {
 	return func(c *Config) { c.bufferTargetS, c.topTargetS = stableS, topS }
 }
-
-// withExhaustive makes robustmpc score every sequence one by one (the
-// reference for tests).
-func withExhaustive() AlgorithmOption { return func(c *Config) { c.exhaustive = true } }
 
 // BOLAO reports WithBOLAO.
 func (c Config) BOLAO() bool { return c.osc }
