@@ -5,9 +5,11 @@ import "io"
 // View is the read-only view of a Session that algorithms decide from: the
 // ladder and segment sizes, the buffer, the throughput and latency
 // estimates and their history, and the clocks. Every Algorithm method
-// receives one, and the built-in algorithms read the session through
-// exactly these methods, so a registered algorithm sees everything they see
-// and nothing they do not.
+// receives one, and the built-in algorithms decide from exactly these
+// methods, so a registered algorithm sees everything they see. (BOLA's
+// proofs that an Abandon call would answer "keep downloading", which let
+// the session skip those calls, also look at the trace ahead; they change
+// no decision, only how fast the session gets to it.)
 //
 // A View is a small value (one pointer) whose methods inline: passing it
 // costs what passing the *Session would, and it cannot step, reset or
