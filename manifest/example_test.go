@@ -17,26 +17,22 @@ import (
 	"github.com/streamkit-go/streamkit/segment"
 )
 
-// packageSample packages the embedded sample ladder as HLS into dir, as
-// `streamkit package` does, and returns the multivariant playlist's path.
-func packageSample(dir string) (string, error) {
+// packageSample cuts the embedded sample ladder into CMAF segments of
+// about target in dir, as `streamkit package` does.
+func packageSample(dir string, target time.Duration) (*segment.Presentation, error) {
 	var inputs []segment.Input
 	for _, name := range append(sample.Videos(), sample.Audio) {
 		r, size, err := sample.Open(name)
 		if err != nil {
-			return "", err
+			return nil, err
 		}
 		d, err := media.Open(r, size)
 		if err != nil {
-			return "", err
+			return nil, err
 		}
 		inputs = append(inputs, segment.Input{Name: name, Demuxer: d})
 	}
-	p, err := segment.Cut(context.Background(), dir, inputs, segment.WithTargetDuration(2*time.Second))
-	if err != nil {
-		return "", err
-	}
-	return hls.Write(dir, p)
+	return segment.Cut(context.Background(), dir, inputs, segment.WithTargetDuration(target))
 }
 
 // Simulate players on a packaged presentation: one call loads master.m3u8
@@ -47,7 +43,11 @@ func ExampleLoad() {
 		log.Fatal(err)
 	}
 	defer os.RemoveAll(dir)
-	master, err := packageSample(dir)
+	p, err := packageSample(dir, 2*time.Second)
+	if err != nil {
+		log.Fatal(err)
+	}
+	master, err := hls.Write(dir, p) // what `streamkit package` writes
 	if err != nil {
 		log.Fatal(err)
 	}

@@ -1,7 +1,6 @@
 package manifest_test
 
 import (
-	"context"
 	"errors"
 	"os"
 	"path/filepath"
@@ -13,28 +12,13 @@ import (
 	"github.com/streamkit-go/streamkit/dash"
 	"github.com/streamkit-go/streamkit/hls"
 	"github.com/streamkit-go/streamkit/manifest"
-	"github.com/streamkit-go/streamkit/media"
-	"github.com/streamkit-go/streamkit/sample"
-	"github.com/streamkit-go/streamkit/segment"
 )
 
 // TestLoadEveryFormat: one call reads each format the simulator plays,
 // and a packaged output directory means its manifest.
 func TestLoadEveryFormat(t *testing.T) {
 	dir := t.TempDir()
-	var inputs []segment.Input
-	for _, name := range append(sample.Videos(), sample.Audio) {
-		r, size, err := sample.Open(name)
-		if err != nil {
-			t.Fatal(err)
-		}
-		d, err := media.Open(r, size)
-		if err != nil {
-			t.Fatal(err)
-		}
-		inputs = append(inputs, segment.Input{Name: name, Demuxer: d})
-	}
-	p, err := segment.Cut(context.Background(), dir, inputs, segment.WithTargetDuration(4*time.Second))
+	p, err := packageSample(dir, 4*time.Second)
 	if err != nil {
 		t.Fatal(err)
 	}
