@@ -121,7 +121,7 @@ func WithRawTimestamps() Option { return func(c *config) { c.rawTimestamps = tru
 
 // WithTimestamps gives each sample's timestamps on the presentation
 // timeline instead of [PresentationShift], and whether a player shows it;
-// frames it hides get Discarded. mp4.Reader's FFprobePackets supplies
+// frames it hides get Discarded. mp4.Reader's FFprobeTimestamps supplies
 // exactly ffprobe's view of an edit list. A nil fn is ignored.
 func WithTimestamps(fn func(s *media.Sample) (pts, dts int64, shown bool)) Option {
 	return func(c *config) {

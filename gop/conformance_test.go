@@ -74,7 +74,7 @@ func analyzeFile(t *testing.T, path string) (map[int][]gop.Frame, error) {
 		}
 		var opts []gop.Option
 		if r, ok := d.(*mp4.Reader); ok {
-			opts = append(opts, gop.WithTimestamps(ffprobeTimeline(r, pos, tr)))
+			opts = append(opts, gop.WithTimestamps(r.FFprobeTimestamps(pos)))
 		}
 		frames, err := gop.ReadFrames(context.Background(), d, tr, opts...)
 		if err != nil {
@@ -83,26 +83,6 @@ func analyzeFile(t *testing.T, path string) (map[int][]gop.Frame, error) {
 		out[tr.Index] = frames
 	}
 	return out, nil
-}
-
-// ffprobeTimeline gives MP4 samples the timestamps ffprobe shows after
-// libavformat's edit-list handling (as cmd/streamkit does).
-func ffprobeTimeline(r *mp4.Reader, pos int, t *media.Track) func(*media.Sample) (int64, int64, bool) {
-	type ts struct {
-		pts, dts int64
-		shown    bool
-	}
-	m := map[int64]ts{}
-	for _, p := range r.FFprobePackets(pos) {
-		m[p.Sample.Index] = ts{p.PTS, p.DTS, !p.Discard}
-	}
-	shift := mp4.EditShift(t)
-	return func(s *media.Sample) (int64, int64, bool) {
-		if v, ok := m[s.Index]; ok {
-			return v.pts, v.dts, v.shown
-		}
-		return s.PTS + shift, s.DTS + shift, false
-	}
 }
 
 // compareFrames checks pict_type and key_frame (and interlaced_frame and

@@ -45,6 +45,6 @@
 //
 // The package imports only media: the caller opens files with package mp4
 // or ts (or media.Open after blank-importing them) and hands the demuxer
-// in. mp4.Reader's FFprobePackets can be passed through
+// in. mp4.Reader's FFprobeTimestamps can be passed to
 // [WithTimestamps] to reproduce ffprobe's edit-list handling exactly.
 package gop

@@ -74,7 +74,7 @@ func gopLoadVideos(ctx context.Context, path string, stream int, all bool) ([]*g
 		}
 		opts := []gop.Option{gop.WithKeepErrors()}
 		if r, ok := d.(*mp4.Reader); ok {
-			opts = append(opts, gop.WithTimestamps(gopFFprobeTimeline(r, pos, tr)))
+			opts = append(opts, gop.WithTimestamps(r.FFprobeTimestamps(pos)))
 		}
 		frames, err := gop.ReadFrames(ctx, d, tr, opts...)
 		var fe *gop.FrameError
@@ -93,26 +93,6 @@ func gopLoadVideos(ctx context.Context, path string, stream int, all bool) ([]*g
 		return nil, fmt.Errorf("%s: no video stream", path)
 	}
 	return out, nil
-}
-
-// gopFFprobeTimeline maps MP4 samples to the timestamps ffprobe gives them
-// after libavformat's edit-list re-indexing (mp4.Reader.FFprobePackets).
-func gopFFprobeTimeline(r *mp4.Reader, pos int, t *media.Track) func(*media.Sample) (int64, int64, bool) {
-	type ts struct {
-		pts, dts int64
-		shown    bool
-	}
-	m := map[int64]ts{}
-	for _, p := range r.FFprobePackets(pos) {
-		m[p.Sample.Index] = ts{p.PTS, p.DTS, !p.Discard}
-	}
-	shift := mp4.EditShift(t)
-	return func(s *media.Sample) (int64, int64, bool) {
-		if v, ok := m[s.Index]; ok {
-			return v.pts, v.dts, v.shown
-		}
-		return s.PTS + shift, s.DTS + shift, false
-	}
 }
 
 func init() { register(newFramesCmd) }
