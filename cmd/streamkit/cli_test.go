@@ -60,6 +60,19 @@ func TestNoFlagState(t *testing.T) {
 	}
 }
 
+func TestConfigureRoot(t *testing.T) {
+	saved := rootSetup
+	defer func() { rootSetup = saved }()
+	configureRoot(func(root *cobra.Command) {
+		root.Version = "v9.9.9"
+		root.SetVersionTemplate("streamkit {{.Version}}\n")
+	})
+	out, err := runCLI(t, "--version")
+	if err != nil || out != "streamkit v9.9.9\n" {
+		t.Fatalf("--version: %q, %v", out, err)
+	}
+}
+
 func TestRegisterUnder(t *testing.T) {
 	saved := subcommands
 	defer func() { subcommands = saved }()

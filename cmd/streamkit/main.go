@@ -18,9 +18,13 @@
 //
 // A subcommand of a registered command is added by its parent's
 // constructor, or from another file with registerUnder("abr", newAbrXxxCmd).
-// newRootCmd calls every constructor for each run, so the package holds no
-// flag state: no value set by one Execute (or one test, or one -count run)
-// is seen by the next. Features land without touching this file.
+// A file that sets something on the root command itself (its Version, a
+// persistent flag) does it in a function given to configureRoot from its
+// init. newRootCmd calls every constructor and configurer for each run, so
+// the package holds no flag state: no value set by one Execute (or one
+// test, or one -count run) is seen by the next. main runs
+// newRootCmd().Execute(); tests run newRootCmd() too (runCLI). Features
+// land without touching this file.
 package main
 
 import (
@@ -37,6 +41,7 @@ import (
 var (
 	commands    []func() *cobra.Command
 	subcommands []subcommand
+	rootSetup   []func(root *cobra.Command)
 )
 
 type subcommand struct {
@@ -52,6 +57,11 @@ func register(newCmd func() *cobra.Command) { commands = append(commands, newCmd
 func registerUnder(parent string, newCmd func() *cobra.Command) {
 	subcommands = append(subcommands, subcommand{parent, newCmd})
 }
+
+// configureRoot adds fn to what newRootCmd does to each root command it
+// builds (after creating it, before adding subcommands); call it from an
+// init function.
+func configureRoot(fn func(root *cobra.Command)) { rootSetup = append(rootSetup, fn) }
 
 // newRootCmd builds the whole command tree, fresh.
 func newRootCmd() *cobra.Command {
@@ -69,6 +79,9 @@ adaptive-bitrate players over throughput traces.`,
   streamkit boxes movie.mp4          # the MP4 box tree with offsets and sizes`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
+	}
+	for _, fn := range rootSetup {
+		fn(root)
 	}
 	for _, newCmd := range commands {
 		root.AddCommand(newCmd())
