@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"github.com/streamkit-go/streamkit/internal/atomicfile"
 	"os"
 	"path/filepath"
 	"strings"
@@ -73,7 +74,7 @@ Algorithms: ` + strings.Join(abr.Names(), ", "),
 			return err
 		}
 		if abrRunF.log != "" {
-			if err := abrWriteFile(abrRunF.log, func(f *os.File) error {
+			if err := atomicfile.Write(abrRunF.log, func(f *os.File) error {
 				if strings.HasSuffix(abrRunF.log, ".jsonl") {
 					return abr.WriteSegmentJSONL(f, recs)
 				}
@@ -85,7 +86,7 @@ Algorithms: ` + strings.Join(abr.Names(), ", "),
 		if abrRunF.svg != "" {
 			tl := abr.Timeline{Title: fmt.Sprintf("%s, %s, %s", filepath.Base(abrRunF.trace), filepath.Base(abrRunF.manifest), abrRunF.algo),
 				Trace: t, Bitrates: man.Bitrates(), Records: recs, Metrics: m}
-			return abrWriteFile(abrRunF.svg, func(f *os.File) error { return tl.WriteSVG(f) })
+			return atomicfile.Write(abrRunF.svg, func(f *os.File) error { return tl.WriteSVG(f) })
 		}
 		return nil
 	},

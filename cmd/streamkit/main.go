@@ -29,9 +29,9 @@ adaptive-bitrate players over throughput traces.`,
 }
 
 func main() {
-	if err := rootCmd.Execute(); err != nil {
+	if err := execute(); err != nil {
 		fmt.Fprintln(os.Stderr, "streamkit:", oneLine(err))
-		os.Exit(1)
+		os.Exit(exitCode(err))
 	}
 }
 

@@ -216,13 +216,15 @@ func TestStalledReaderIsCutOff(t *testing.T) {
 }
 
 func TestSlowHealthyReaderFinishes(t *testing.T) {
-	// Each write has 100 ms; the transfer takes about a second.
+	// Each write has 1 s, the client drains 256 KiB every 25 ms: no write
+	// waits near the timeout (even on a loaded machine), but the whole
+	// transfer takes twice as long as one timeout.
 	const size = 20 << 20
 	done := make(chan error, 1)
-	_, addr, _ := start(t, stream(size, done), httpserver.WithWriteTimeout(100*time.Millisecond))
+	_, addr, _ := start(t, stream(size, done), httpserver.WithWriteTimeout(time.Second))
 	c, br, resp := get(t, addr, "/", 64<<10)
 	defer c.Close()
-	n, err := readSlowly(io.LimitReader(br, resp.ContentLength), 10*time.Millisecond)
+	n, err := readSlowly(io.LimitReader(br, resp.ContentLength), 25*time.Millisecond)
 	if err != nil || n != size {
 		t.Fatalf("read %d of %d bytes: %v", n, size, err)
 	}
