@@ -4,7 +4,15 @@
 // players expect (m3u8, mpd, m4s, mp4, ts), CORS headers and HTTP range
 // requests (byte-range HLS and DASH SegmentBase need them), and a player
 // page at /_player/?src=PATH that plays PATH with hls.js (.m3u8) or
-// dash.js (.mpd). The index page (/) lists every manifest found.
+// dash.js (.mpd). The index page (/) lists every manifest found; it is
+// kept in memory until the tree changes.
+//
+// Only what is inside the directory is served: a symbolic link out of it,
+// dotfiles, directories (no listings), non-canonical paths and bad names
+// are 404 unless [WithDotfiles] or [WithDirListings] ask otherwise, and a
+// request may carry at most [DefaultMaxRanges] byte ranges
+// ([WithMaxRanges]). The handler sets no timeouts or connection limit:
+// streamkit serve runs it on internal/httpserver, which does.
 //
 // The player libraries are not part of streamkit and are not fetched from
 // a CDN: they are served from a local npm install of the hls.js and

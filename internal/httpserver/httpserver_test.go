@@ -216,15 +216,15 @@ func TestStalledReaderIsCutOff(t *testing.T) {
 }
 
 func TestSlowHealthyReaderFinishes(t *testing.T) {
-	// Each write has 1 s, the client drains 256 KiB every 25 ms: no write
-	// waits near the timeout (even on a loaded machine), but the whole
-	// transfer takes twice as long as one timeout.
+	// Each write has 2 s, the client drains 256 KiB every 50 ms: no write
+	// waits anywhere near the timeout (a margin of 40 for a loaded
+	// machine), but the whole transfer takes twice as long as one timeout.
 	const size = 20 << 20
 	done := make(chan error, 1)
-	_, addr, _ := start(t, stream(size, done), httpserver.WithWriteTimeout(time.Second))
+	_, addr, _ := start(t, stream(size, done), httpserver.WithWriteTimeout(2*time.Second))
 	c, br, resp := get(t, addr, "/", 64<<10)
 	defer c.Close()
-	n, err := readSlowly(io.LimitReader(br, resp.ContentLength), 25*time.Millisecond)
+	n, err := readSlowly(io.LimitReader(br, resp.ContentLength), 50*time.Millisecond)
 	if err != nil || n != size {
 		t.Fatalf("read %d of %d bytes: %v", n, size, err)
 	}
