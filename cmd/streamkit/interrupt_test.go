@@ -150,8 +150,8 @@ func temporaries(t *testing.T, dir string) []string {
 	return out
 }
 
-// TestInterruptLeavesNoTemporary sends SIGINT to remux and package at 10
-// random moments of their run and checks that no temporary is left and
+// TestInterruptLeavesNoTemporary sends SIGINT (and SIGTERM) to remux and
+// package at 10 random moments of their run and checks that no temporary is left and
 // OUT is absent or complete; and that a temporary left by a killed run
 // is removed by the next one.
 func TestInterruptLeavesNoTemporary(t *testing.T) {
@@ -216,7 +216,11 @@ func TestInterruptLeavesNoTemporary(t *testing.T) {
 				}
 				delay := time.Duration(rng.Int64N(int64(took) + 1))
 				time.Sleep(delay)
-				cmd.Process.Signal(syscall.SIGINT)
+				sig := syscall.SIGINT // Ctrl-C; every other run SIGTERM, as a service manager sends
+				if i%2 == 1 {
+					sig = syscall.SIGTERM
+				}
+				cmd.Process.Signal(sig)
 				waited := make(chan error, 1)
 				go func() { waited <- cmd.Wait() }()
 				var err error
