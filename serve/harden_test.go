@@ -18,6 +18,24 @@ import (
 	"github.com/streamkit-go/streamkit/serve"
 )
 
+// fuzzTree is hostileTree for a fuzz target.
+func fuzzTree(f *testing.F) string {
+	dir := f.TempDir()
+	for name, body := range map[string]string{
+		"master.m3u8": "#EXTM3U\n#EXT-X-STREAM-INF:BANDWIDTH=1\nv.m3u8\n", "v/seg_1.m4s": "0123456789", ".env": "TOKEN=1",
+	} {
+		p := filepath.Join(dir, filepath.FromSlash(name))
+		os.MkdirAll(filepath.Dir(p), 0o755)
+		if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
+			f.Fatal(err)
+		}
+	}
+	if err := os.Symlink("/etc", filepath.Join(dir, "etc")); err != nil {
+		f.Fatal(err)
+	}
+	return dir
+}
+
 // hostileTree is a presentation with a dotfile, a dot directory, a
 // symbolic link out of the tree and one inside it.
 func hostileTree(t *testing.T) string {
