@@ -95,6 +95,12 @@ func WithGracePeriod(d time.Duration) Option { return func(c *config) { c.grace 
 // keep-alive connection between requests, or one that has sent no request
 // yet); when every connection is running a request, the new one waits in
 // the listen queue until one ends. n < 1 means the default.
+//
+// The limit is lowered to three quarters of the process's open-file limit,
+// leaving the rest for the files being served, logs and the listener:
+// were the process to run out of descriptors first, accept would fail
+// with EMFILE and no connection would ever be evicted, which is how a
+// server without a limit stops answering.
 func WithMaxConns(n int) Option { return func(c *config) { c.maxConns = n } }
 
 // WithMaxHeaderBytes bounds the size of a request header.
@@ -143,6 +149,9 @@ func New(h http.Handler, opts ...Option) *Server {
 	if cfg.maxConns < 1 {
 		cfg.maxConns = DefaultMaxConns
 	}
+	if fds := openFileLimit(); fds > 0 {
+		cfg.maxConns = max(1, min(cfg.maxConns, fds/4*3))
+	}
 	return &Server{cfg: cfg, handler: h, draining: make(chan struct{})}
 }
 
@@ -150,6 +159,10 @@ func New(h http.Handler, opts ...Option) *Server {
 // playlist reload, a long poll) select on it to answer at once instead of
 // holding the grace period.
 func (s *Server) Draining() <-chan struct{} { return s.draining }
+
+// MaxConns returns the connection limit in force: WithMaxConns's, or the
+// default, lowered to fit the process's open-file limit.
+func (s *Server) MaxConns() int { return s.cfg.maxConns }
 
 // Stats counts the connections of a running server.
 type Stats struct {

@@ -315,3 +315,25 @@ func (b *syncBuffer) String() string {
 	defer b.mu.Unlock()
 	return b.buf.String()
 }
+
+func TestMaxConnsFitsOpenFileLimit(t *testing.T) {
+	var lim syscall.Rlimit
+	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &lim); err != nil {
+		t.Skip(err)
+	}
+	old := lim
+	defer syscall.Setrlimit(syscall.RLIMIT_NOFILE, &old)
+	lim.Cur = 1000
+	if err := syscall.Setrlimit(syscall.RLIMIT_NOFILE, &lim); err != nil {
+		t.Skipf("setrlimit: %v", err)
+	}
+	if n := httpserver.New(nil, httpserver.WithMaxConns(100000)).MaxConns(); n != 750 {
+		t.Errorf("with 1,000 open files allowed, MaxConns = %d, want 750", n)
+	}
+	if n := httpserver.New(nil, httpserver.WithMaxConns(10)).MaxConns(); n != 10 {
+		t.Errorf("MaxConns(10) = %d", n)
+	}
+	if n := httpserver.New(nil).MaxConns(); n != 750 {
+		t.Errorf("default with 1,000 open files allowed: %d, want 750", n)
+	}
+}
