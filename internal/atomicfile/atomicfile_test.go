@@ -176,3 +176,21 @@ func ExampleWrite() {
 	fmt.Println(err, string(b))
 	// Output: <nil> ...
 }
+
+// A directory output (a packaged presentation) appears whole; replacing
+// an existing one needs Replace.
+func ExampleWriteDir() {
+	parent, _ := os.MkdirTemp("", "atomicfile")
+	defer os.RemoveAll(parent)
+	out := filepath.Join(parent, "out")
+	write := func(dir string) error {
+		return os.WriteFile(filepath.Join(dir, "master.m3u8"), []byte("#EXTM3U\n"), 0o644)
+	}
+	fmt.Println(atomicfile.WriteDir(out, write))
+	fmt.Println(errors.Is(atomicfile.WriteDir(out, write), atomicfile.ErrExists))
+	fmt.Println(atomicfile.WriteDir(out, write, atomicfile.Replace()))
+	// Output:
+	// <nil>
+	// true
+	// <nil>
+}
