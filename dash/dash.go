@@ -22,8 +22,8 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"github.com/streamkit-go/streamkit/internal/atomicfile"
 	"math"
-	"os"
 	"path/filepath"
 
 	"github.com/Eyevinn/dash-mpd/mpd"
@@ -51,27 +51,7 @@ func Write(dir string, p *segment.Presentation) (string, error) {
 		return "", fmt.Errorf("dash: encoding MPD: %w", err)
 	}
 	out := filepath.Join(dir, ManifestName)
-	return out, writeFile(out, buf.Bytes())
-}
-
-func writeFile(name string, data []byte) error {
-	f, err := os.CreateTemp(filepath.Dir(name), "."+filepath.Base(name)+".tmp*")
-	if err != nil {
-		return err
-	}
-	_, werr := f.Write(data)
-	cerr := f.Close()
-	if werr == nil {
-		werr = cerr
-	}
-	if werr == nil {
-		werr = os.Chmod(f.Name(), 0o644)
-	}
-	if werr != nil {
-		os.Remove(f.Name())
-		return werr
-	}
-	return os.Rename(f.Name(), name)
+	return out, atomicfile.WriteFile(out, buf.Bytes())
 }
 
 // MPD returns the static MPD describing p.

@@ -16,8 +16,8 @@ package hls
 
 import (
 	"fmt"
+	"github.com/streamkit-go/streamkit/internal/atomicfile"
 	"math"
-	"os"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -48,7 +48,7 @@ func Write(dir string, p *segment.Presentation) (string, error) {
 		if err != nil {
 			return "", err
 		}
-		if err := writeFile(filepath.Join(dir, MediaPlaylistName(r)), mp.Encode().Bytes()); err != nil {
+		if err := atomicfile.WriteFile(filepath.Join(dir, MediaPlaylistName(r)), mp.Encode().Bytes()); err != nil {
 			return "", err
 		}
 		if len(r.IFrames) > 0 {
@@ -56,7 +56,7 @@ func Write(dir string, p *segment.Presentation) (string, error) {
 			if err != nil {
 				return "", err
 			}
-			if err := writeFile(filepath.Join(dir, IFramePlaylistName(r)), ip.Encode().Bytes()); err != nil {
+			if err := atomicfile.WriteFile(filepath.Join(dir, IFramePlaylistName(r)), ip.Encode().Bytes()); err != nil {
 				return "", err
 			}
 		}
@@ -66,29 +66,7 @@ func Write(dir string, p *segment.Presentation) (string, error) {
 		return "", err
 	}
 	out := filepath.Join(dir, MultivariantName)
-	return out, writeFile(out, mv.Encode().Bytes())
-}
-
-// writeFile writes data to a temporary file beside name and renames it.
-func writeFile(name string, data []byte) error {
-	f, err := os.CreateTemp(filepath.Dir(name), "."+filepath.Base(name)+".tmp*")
-	if err != nil {
-		return err
-	}
-	if _, err := f.Write(data); err != nil {
-		f.Close()
-		os.Remove(f.Name())
-		return err
-	}
-	if err := f.Close(); err != nil {
-		os.Remove(f.Name())
-		return err
-	}
-	if err := os.Chmod(f.Name(), 0o644); err != nil {
-		os.Remove(f.Name())
-		return err
-	}
-	return os.Rename(f.Name(), name)
+	return out, atomicfile.WriteFile(out, mv.Encode().Bytes())
 }
 
 // TargetDuration returns EXT-X-TARGETDURATION for segments of the given

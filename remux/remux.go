@@ -25,6 +25,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/streamkit-go/streamkit/internal/atomicfile"
 	"io"
 	"os"
 	"path/filepath"
@@ -208,47 +209,22 @@ func Remux(ctx context.Context, in, out string, opts ...Option) error {
 	})
 }
 
-// atomicFile runs write on a temporary file in out's directory and
-// renames it to out on success; the temporary file is removed otherwise.
-func atomicFile(ctx context.Context, out string, write func(io.Writer) error) (err error) {
-	dir := filepath.Dir(out)
-	tmp, err := os.CreateTemp(dir, "."+filepath.Base(out)+".tmp-*")
-	if err != nil {
-		return fmt.Errorf("remux: %w", err)
-	}
-	defer func() {
-		if err != nil {
-			tmp.Close()
-			os.Remove(tmp.Name())
+// atomicFile runs write on a temporary file beside out and renames it to
+// out on success (internal/atomicfile); a cancelled ctx commits nothing.
+func atomicFile(ctx context.Context, out string, write func(io.Writer) error) error {
+	return atomicfile.Write(out, func(f *os.File) error {
+		if err := write(f); err != nil {
+			return err
 		}
-	}()
-	if err := write(tmp); err != nil {
-		return err
-	}
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	// No fsync: like cp and ffmpeg, the output is as durable as the page
-	// cache makes it; atomicity (never a partial file under the final
-	// name) does not depend on it, and flushing gigabytes would double the
-	// wall time of a remux on a slow disk.
-	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("remux: %w", err)
-	}
-	if err := os.Chmod(tmp.Name(), 0o644); err != nil {
-		return fmt.Errorf("remux: %w", err)
-	}
-	if err := os.Rename(tmp.Name(), out); err != nil {
-		return fmt.Errorf("remux: %w", err)
-	}
-	return nil
+		return ctx.Err()
+	})
 }
 
 // atomicDir is atomicFile for a directory output. An existing directory
 // at out is replaced only when it is empty or holds nothing but trackN
 // directories (an earlier CMAF output); anything else is an error rather
 // than a deletion.
-func atomicDir(ctx context.Context, out string, write func(dir string) error) (err error) {
+func atomicDir(ctx context.Context, out string, write func(dir string) error) error {
 	out = filepath.Clean(out)
 	if st, e := os.Stat(out); e == nil {
 		if !st.IsDir() {
@@ -264,31 +240,10 @@ func atomicDir(ctx context.Context, out string, write func(dir string) error) (e
 			}
 		}
 	}
-	tmp, err := os.MkdirTemp(filepath.Dir(out), "."+filepath.Base(out)+".tmp-*")
-	if err != nil {
-		return fmt.Errorf("remux: %w", err)
-	}
-	defer func() {
-		if err != nil {
-			os.RemoveAll(tmp)
+	return atomicfile.WriteDir(out, func(dir string) error {
+		if err := write(dir); err != nil {
+			return err
 		}
-	}()
-	if err := write(tmp); err != nil {
-		return err
-	}
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	if err := os.Chmod(tmp, 0o755); err != nil {
-		return fmt.Errorf("remux: %w", err)
-	}
-	if st, e := os.Stat(out); e == nil && st.IsDir() {
-		if err := os.RemoveAll(out); err != nil {
-			return fmt.Errorf("remux: %w", err)
-		}
-	}
-	if err := os.Rename(tmp, out); err != nil {
-		return fmt.Errorf("remux: %w", err)
-	}
-	return nil
+		return ctx.Err()
+	}, atomicfile.Replace())
 }

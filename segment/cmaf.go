@@ -7,6 +7,7 @@ import (
 
 	mp4ff "github.com/Eyevinn/mp4ff/mp4"
 
+	"github.com/streamkit-go/streamkit/gop"
 	"github.com/streamkit-go/streamkit/media"
 )
 
@@ -212,31 +213,31 @@ func writeFragment(buf *bytes.Buffer, seq uint32, samples []fragSample) (fragmen
 // parameter sets (they are in the sample entry). Other payloads are
 // returned unchanged when lengthSize is already 4; 1- and 2-byte length
 // prefixes are widened to 4.
+//
+// A length-prefixed sample is checked with gop.SplitNALUnits, the rule
+// remux's MPEG-TS writer applies too: a NAL length that overruns the
+// sample is an error here, as it is there, rather than a CMAF segment a
+// decoder will choke on.
 func toLengthPrefixed(codec media.Codec, lengthSize int, data []byte) ([]byte, error) {
 	if codec != media.CodecH264 && codec != media.CodecHEVC {
-		return data, nil
-	}
-	if lengthSize == 4 {
 		return data, nil
 	}
 	var nalus [][]byte
 	if lengthSize == 0 {
 		nalus = splitAnnexB(data)
 	} else {
-		for p := 0; p < len(data); {
-			if p+lengthSize > len(data) {
-				return nil, fmt.Errorf("segment: NAL length prefix truncated at byte %d of a %d-byte sample", p, len(data))
+		collect := lengthSize != 4
+		err := gop.SplitNALUnits(data, lengthSize, func(nal []byte, _ int) error {
+			if collect {
+				nalus = append(nalus, nal)
 			}
-			n := 0
-			for i := 0; i < lengthSize; i++ {
-				n = n<<8 | int(data[p+i])
-			}
-			p += lengthSize
-			if n > len(data)-p {
-				return nil, fmt.Errorf("segment: NAL unit of %d bytes overruns the %d-byte sample", n, len(data))
-			}
-			nalus = append(nalus, data[p:p+n])
-			p += n
+			return nil
+		})
+		if err != nil {
+			return nil, fmt.Errorf("segment: %d-byte sample: %w", len(data), err)
+		}
+		if !collect {
+			return data, nil
 		}
 	}
 	out := make([]byte, 0, len(data)+4*len(nalus))

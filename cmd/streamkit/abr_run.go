@@ -9,6 +9,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/streamkit-go/streamkit/abr"
+	"github.com/streamkit-go/streamkit/internal/atomicfile"
 	"github.com/streamkit-go/streamkit/manifest"
 )
 
@@ -75,7 +76,7 @@ Algorithms: ` + strings.Join(abr.Names(), ", "),
 				return err
 			}
 			if abrRunF.log != "" {
-				if err := abrWriteFile(abrRunF.log, func(f *os.File) error {
+				if err := atomicfile.Write(abrRunF.log, func(f *os.File) error {
 					if strings.HasSuffix(abrRunF.log, ".jsonl") {
 						return abr.WriteSegmentJSONL(f, recs)
 					}
@@ -87,7 +88,7 @@ Algorithms: ` + strings.Join(abr.Names(), ", "),
 			if abrRunF.svg != "" {
 				tl := abr.Timeline{Title: fmt.Sprintf("%s, %s, %s", filepath.Base(abrRunF.trace), filepath.Base(abrRunF.manifest), abrRunF.algo),
 					Trace: t, Bitrates: man.Bitrates(), Records: recs, Metrics: m}
-				return abrWriteFile(abrRunF.svg, func(f *os.File) error { return tl.WriteSVG(f) })
+				return atomicfile.Write(abrRunF.svg, func(f *os.File) error { return tl.WriteSVG(f) })
 			}
 			return nil
 		},

@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"github.com/streamkit-go/streamkit/internal/atomicfile"
 	"os"
 	"path/filepath"
 	"strings"
@@ -72,7 +73,7 @@ func abrRunSabre(cmd *cobra.Command, args []string) error {
 		return err
 	}
 	if logPath != "" {
-		if err := abrWriteFile(logPath, func(f *os.File) error {
+		if err := atomicfile.Write(logPath, func(f *os.File) error {
 			if strings.HasSuffix(logPath, ".jsonl") {
 				return abr.WriteSegmentJSONL(f, recs)
 			}
@@ -84,33 +85,9 @@ func abrRunSabre(cmd *cobra.Command, args []string) error {
 	if svgPath != "" {
 		tl := abr.Timeline{Title: fmt.Sprintf("%s, %s, %s", filepath.Base(run.Args.Network), filepath.Base(run.Args.Movie), run.Args.Algorithm),
 			Trace: t, Bitrates: run.Manifest.Bitrates(), Records: recs, Metrics: m}
-		if err := abrWriteFile(svgPath, func(f *os.File) error { return tl.WriteSVG(f) }); err != nil {
+		if err := atomicfile.Write(svgPath, func(f *os.File) error { return tl.WriteSVG(f) }); err != nil {
 			return err
 		}
-	}
-	return nil
-}
-
-// abrWriteFile writes through a temporary file and renames it into place,
-// so a failed run never leaves a half-written file.
-func abrWriteFile(path string, fill func(f *os.File) error) error {
-	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp*")
-	if err != nil {
-		return err
-	}
-	tmp := f.Name()
-	if err := fill(f); err != nil {
-		f.Close()
-		os.Remove(tmp)
-		return err
-	}
-	if err := f.Close(); err != nil {
-		os.Remove(tmp)
-		return err
-	}
-	if err := os.Rename(tmp, path); err != nil {
-		os.Remove(tmp)
-		return err
 	}
 	return nil
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"github.com/streamkit-go/streamkit/internal/atomicfile"
 	"io"
 	"os"
 	"os/signal"
@@ -175,7 +176,7 @@ func abrRunSweep(cmd *cobra.Command, sf *abrSweepFlags) error {
 		return err
 	}
 	if sf.svg != "" {
-		if err := abrWriteFile(sf.svg, func(f *os.File) error {
+		if err := atomicfile.Write(sf.svg, func(f *os.File) error {
 			return abr.WriteCDFSVG(f, fmt.Sprintf("%s over %d traces (%s)", cdfMetric, len(files), filepath.Base(sf.traces)), cdfMetric, t.Column(cdfMetric))
 		}); err != nil {
 			return err
@@ -197,7 +198,7 @@ func abrWriteTable(stdout io.Writer, path string, t *abr.Table) error {
 	if path == "" || path == "-" {
 		return write(stdout)
 	}
-	return abrWriteFile(path, func(f *os.File) error { return write(f) })
+	return atomicfile.Write(path, func(f *os.File) error { return write(f) })
 }
 
 func abrIsTTY(f *os.File) bool {

@@ -5,9 +5,11 @@ import (
 	"encoding/csv"
 	"encoding/json"
 	"fmt"
+	"github.com/streamkit-go/streamkit/internal/atomicfile"
 	"html"
 	"io"
 	"math"
+	"os"
 	"path/filepath"
 	"strconv"
 
@@ -120,7 +122,7 @@ bar chart of the video bitrate split by frame type.`,
 				rows = append(rows, gopCompareRow(in))
 			}
 			if svgOut != "" {
-				if err := gopWriteFileAtomic(svgOut, func(w io.Writer) error { return gopWriteCompareSVG(w, rows) }); err != nil {
+				if err := atomicfile.Write(svgOut, func(w *os.File) error { return gopWriteCompareSVG(w, rows) }); err != nil {
 					return err
 				}
 			}

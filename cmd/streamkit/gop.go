@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/streamkit-go/streamkit/internal/atomicfile"
 	"io"
 	"os"
 	"path/filepath"
@@ -46,7 +47,7 @@ sizes over time coloured by type with the GOP boundaries.`,
 			if svgOut != "" {
 				title := fmt.Sprintf("%s — %s %dx%d, %d frames, %d GOPs", filepath.Base(in.Path), in.Track.Codec,
 					in.Track.Width, in.Track.Height, len(frames), len(rep.GOPs))
-				if err := gopWriteFileAtomic(svgOut, func(w io.Writer) error {
+				if err := atomicfile.Write(svgOut, func(w *os.File) error {
 					return gop.WriteSVG(w, frames, in.Track.Timescale, title)
 				}); err != nil {
 					return err
@@ -163,24 +164,6 @@ func gopRuns(v []int) string {
 		i = j
 	}
 	return strings.Join(parts, " ")
-}
-
-// gopWriteFileAtomic writes path through a temporary file in the same
-// folder and renames it into place, so a failure never leaves half a file.
-func gopWriteFileAtomic(path string, fill func(io.Writer) error) error {
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name())
-	if err := fill(tmp); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), path)
 }
 
 // demoGOPSummary returns the one-line GOP summary of the first video track

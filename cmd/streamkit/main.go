@@ -98,9 +98,9 @@ adaptive-bitrate players over throughput traces.`,
 }
 
 func main() {
-	if err := newRootCmd().Execute(); err != nil {
+	if err := execute(); err != nil {
 		fmt.Fprintln(os.Stderr, "streamkit:", oneLine(err))
-		os.Exit(1)
+		os.Exit(exitCode(err))
 	}
 }
 

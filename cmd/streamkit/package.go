@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/streamkit-go/streamkit/internal/atomicfile"
 	"io"
 	"os"
 	"path/filepath"
@@ -157,7 +158,9 @@ func packageSample(ctx context.Context, out string, opt packageOptions) (*packag
 }
 
 // packageInputs segments inputs and writes the manifests into a
-// temporary directory beside out, then renames it to out.
+// temporary directory beside out, then renames it to out
+// (internal/atomicfile: an interrupted run leaves no OUT and no
+// temporary, and the next run removes temporaries of killed runs).
 func packageInputs(ctx context.Context, out string, inputs []segment.Input, opt packageOptions) (*packaged, error) {
 	if ctx == nil {
 		ctx = context.Background()
@@ -174,23 +177,6 @@ func packageInputs(ctx context.Context, out string, inputs []segment.Input, opt 
 	if _, err := os.Stat(out); err == nil && !opt.Force {
 		return nil, fmt.Errorf("package: %s exists (use --force to replace it)", out)
 	}
-	parent := filepath.Dir(filepath.Clean(out))
-	if err := os.MkdirAll(parent, 0o755); err != nil {
-		return nil, err
-	}
-	tmp, err := os.MkdirTemp(parent, "."+filepath.Base(out)+".tmp-")
-	if err != nil {
-		return nil, err
-	}
-	done := false
-	defer func() {
-		if !done {
-			os.RemoveAll(tmp)
-		}
-	}()
-	if err := os.Chmod(tmp, 0o755); err != nil {
-		return nil, err
-	}
 	opts := []segment.Option{segment.WithTargetDuration(opt.Segment)}
 	if opt.TS {
 		opts = append(opts, segment.WithTS())
@@ -201,45 +187,35 @@ func packageInputs(ctx context.Context, out string, inputs []segment.Input, opt 
 	if opt.ByTime {
 		opts = append(opts, segment.WithNaming(segment.ByTime))
 	}
-	p, err := segment.Cut(ctx, tmp, inputs, opts...)
+	var dirOpts []atomicfile.DirOption
+	if opt.Force {
+		dirOpts = append(dirOpts, atomicfile.Replace())
+	}
+	res := &packaged{Dir: out}
+	err := atomicfile.WriteDir(out, func(tmp string) error {
+		p, err := segment.Cut(ctx, tmp, inputs, opts...)
+		if err != nil {
+			return err
+		}
+		res.Presentation = p
+		if opt.HLS {
+			if _, err := hls.Write(tmp, p); err != nil {
+				return err
+			}
+			res.Multivariant = filepath.Join(out, hls.MultivariantName)
+		}
+		if opt.DASH {
+			if _, err := dash.Write(tmp, p); err != nil {
+				return err
+			}
+			res.MPD = filepath.Join(out, dash.ManifestName)
+		}
+		return ctx.Err()
+	}, dirOpts...)
 	if err != nil {
 		return nil, err
 	}
-	res := &packaged{Dir: out, Presentation: p}
-	if opt.HLS {
-		if _, err := hls.Write(tmp, p); err != nil {
-			return nil, err
-		}
-		res.Multivariant = filepath.Join(out, hls.MultivariantName)
-	}
-	if opt.DASH {
-		if _, err := dash.Write(tmp, p); err != nil {
-			return nil, err
-		}
-		res.MPD = filepath.Join(out, dash.ManifestName)
-	}
-	if err := replaceDir(tmp, out); err != nil {
-		return nil, err
-	}
-	done = true
 	return res, nil
-}
-
-// replaceDir renames tmp to out, moving an existing out aside first and
-// deleting it only once the new one is in place.
-func replaceDir(tmp, out string) error {
-	if _, err := os.Stat(out); err == nil {
-		old := tmp + ".old"
-		if err := os.Rename(out, old); err != nil {
-			return err
-		}
-		if err := os.Rename(tmp, out); err != nil {
-			os.Rename(old, out)
-			return err
-		}
-		return os.RemoveAll(old)
-	}
-	return os.Rename(tmp, out)
 }
 
 func printPackaged(w io.Writer, res *packaged, took time.Duration) {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"os/signal"
 	"runtime/debug"
 	"time"
 
@@ -28,7 +27,7 @@ func init() { register(newRemuxCmd) }
 // newRemuxCmd builds the remux command; its flags are locals of this call.
 func newRemuxCmd() *cobra.Command {
 	var to string
-	var faststart bool
+	var faststart, force bool
 	var frag time.Duration
 	cmd := &cobra.Command{
 		Use:   "remux IN OUT",
@@ -43,7 +42,9 @@ Output forms (--to, else inferred from OUT):
 
 --faststart with an MP4 input and MP4 output moves the moov box in front of
 the media data without rebuilding anything else. OUT is written to a
-temporary file and renamed; nothing is left behind on error.`,
+temporary file (.OUT.streamkit-tmp-PID-…) and renamed; nothing is left
+behind on error or Ctrl-C, and temporaries of killed runs are removed by
+the next run. An existing OUT is replaced only with --force.`,
 		Example: `  streamkit remux in.mp4 out.ts
   streamkit remux in.ts out.mp4
   streamkit remux --to fmp4 --frag-duration 4s in.mp4 out.mp4
@@ -52,6 +53,9 @@ temporary file and renamed; nothing is left behind on error.`,
 		Args: cobra.ExactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			in, out := args[0], args[1]
+			if _, err := os.Stat(out); err == nil && !force {
+				return fmt.Errorf("remux: %s exists (use --force to replace it)", out)
+			}
 			var opts []remux.Option
 			if to != "" {
 				f, err := remux.ParseFormat(to)
@@ -87,8 +91,10 @@ temporary file and renamed; nothing is left behind on error.`,
 				// letting it double between cycles.
 				debug.SetMemoryLimit(remuxMemLimit)
 			}
-			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt)
-			defer stop()
+			ctx := cmd.Context()
+			if ctx == nil {
+				ctx = context.Background()
+			}
 			if err := remux.Remux(ctx, in, out, opts...); err != nil {
 				if ctx.Err() != nil {
 					return fmt.Errorf("remux: interrupted; %s not written", out)
@@ -100,7 +106,7 @@ temporary file and renamed; nothing is left behind on error.`,
 	}
 	cmd.Flags().StringVar(&to, "to", "", "output form: mp4, fmp4, cmaf or ts (default: from OUT's extension)")
 	cmd.Flags().BoolVar(&faststart, "faststart", false, "MP4 to MP4: move moov before mdat, keeping every other box")
+	cmd.Flags().BoolVar(&force, "force", false, "replace OUT if it exists")
 	cmd.Flags().DurationVar(&frag, "frag-duration", 2*time.Second, "target fragment duration for fmp4 and cmaf")
-	cmd.SetContext(context.Background())
 	return cmd
 }

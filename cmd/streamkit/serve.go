@@ -2,16 +2,16 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"net"
-	"net/http"
 	"os"
 	"os/signal"
+	"syscall"
 	"time"
 
 	"github.com/spf13/cobra"
 
+	"github.com/streamkit-go/streamkit/internal/httpserver"
 	"github.com/streamkit-go/streamkit/serve"
 )
 
@@ -19,7 +19,10 @@ func init() { register(newServeCmd) }
 
 // newServeCmd builds the serve command; its flags are locals of this call.
 func newServeCmd() *cobra.Command {
-	var addr, playerJS string
+	var addr, playerJS, accessLog string
+	var dotfiles, listDirs bool
+	var maxConns, maxRanges int
+	var readHeader, idle, write, grace time.Duration
 	cmd := &cobra.Command{
 		Use:   "serve DIR [--addr 127.0.0.1:8080] [--player-js DIR]",
 		Short: "Serve packaged HLS/DASH over HTTP with a browser player page",
@@ -35,9 +38,18 @@ never from a CDN: --player-js DIR, else $` + serve.EnvPlayerJS + `, else
 
   npm install --prefix ~/.cache/streamkit/playerjs hls.js@1.7.4 dashjs@5.2.1
 
-Stop with Ctrl-C.`,
+Safe to expose: only files inside DIR are served (a symbolic link out of
+it is 404), no directory listings (--list-dirs) and no names starting
+with a dot (--allow-dotfiles); at most --max-ranges byte ranges per
+request; request headers must arrive within --read-header-timeout,
+keep-alive connections close after --idle-timeout, and a client that
+stops reading is cut off once one write has waited --write-timeout (a
+slow but steady download is not). At --max-conns the connection idle
+longest is closed to admit a new client. Ctrl-C (or SIGTERM) stops
+accepting and lets running transfers finish for --grace.`,
 		Example: `  streamkit package -o out && streamkit serve out
-  streamkit serve out --addr 0.0.0.0:8080 --player-js ./web`,
+  streamkit serve out --addr 0.0.0.0:8080 --player-js ./web
+  streamkit serve out --access-log - --max-conns 10000`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			fi, err := os.Stat(args[0])
@@ -47,9 +59,15 @@ Stop with Ctrl-C.`,
 			if !fi.IsDir() {
 				return fmt.Errorf("serve: %s is not a directory", args[0])
 			}
-			var opts []serve.Option
+			opts := []serve.Option{serve.WithMaxRanges(maxRanges)}
 			if playerJS != "" {
 				opts = append(opts, serve.WithPlayerJS(playerJS))
+			}
+			if dotfiles {
+				opts = append(opts, serve.WithDotfiles())
+			}
+			if listDirs {
+				opts = append(opts, serve.WithDirListings())
 			}
 			h, err := serve.Handler(args[0], opts...)
 			if h == nil {
@@ -58,27 +76,47 @@ Stop with Ctrl-C.`,
 			if err != nil {
 				fmt.Fprintf(cmd.ErrOrStderr(), "streamkit: warning: %v (files are served, the player page will not play)\n", err)
 			}
+			sopts := []httpserver.Option{
+				httpserver.WithMaxConns(maxConns), httpserver.WithReadHeaderTimeout(readHeader),
+				httpserver.WithIdleTimeout(idle), httpserver.WithWriteTimeout(write), httpserver.WithGracePeriod(grace),
+			}
+			switch accessLog {
+			case "":
+			case "-":
+				sopts = append(sopts, httpserver.WithAccessLog(cmd.ErrOrStderr()))
+			default:
+				f, err := os.OpenFile(accessLog, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o644)
+				if err != nil {
+					return err
+				}
+				defer f.Close()
+				sopts = append(sopts, httpserver.WithAccessLog(f))
+			}
+			ctx := cmd.Context()
+			if ctx == nil {
+				ctx = context.Background()
+			}
+			ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
+			defer stop()
 			ln, err := net.Listen("tcp", addr)
 			if err != nil {
 				return err
 			}
-			srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
-			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt)
-			defer stop()
-			go func() {
-				<-ctx.Done()
-				sctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-				defer cancel()
-				srv.Shutdown(sctx)
-			}()
 			fmt.Fprintf(cmd.OutOrStdout(), "serving %s on http://%s/ (Ctrl-C to stop)\n", args[0], ln.Addr())
-			if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
-				return err
-			}
-			return nil
+			return httpserver.New(h, sopts...).Serve(ctx, ln)
 		},
 	}
-	cmd.Flags().StringVar(&addr, "addr", "127.0.0.1:8080", "listen address")
-	cmd.Flags().StringVar(&playerJS, "player-js", "", "directory with the hls.js and dashjs npm packages")
+	f := cmd.Flags()
+	f.StringVar(&addr, "addr", "127.0.0.1:8080", "listen address")
+	f.StringVar(&playerJS, "player-js", "", "directory with the hls.js and dashjs npm packages")
+	f.StringVar(&accessLog, "access-log", "", "append an access log line per request to FILE (- for stderr)")
+	f.BoolVar(&dotfiles, "allow-dotfiles", false, "serve names starting with a dot (.env, .git)")
+	f.BoolVar(&listDirs, "list-dirs", false, "list directory contents")
+	f.IntVar(&maxConns, "max-conns", httpserver.DefaultMaxConns, "most connections open at once (the longest idle is closed for a new client)")
+	f.IntVar(&maxRanges, "max-ranges", serve.DefaultMaxRanges, "most byte ranges in one request (more: 416)")
+	f.DurationVar(&readHeader, "read-header-timeout", httpserver.DefaultReadHeaderTimeout, "time a client has to send its request header")
+	f.DurationVar(&idle, "idle-timeout", httpserver.DefaultIdleTimeout, "keep-alive connections close after this long without a request")
+	f.DurationVar(&write, "write-timeout", httpserver.DefaultWriteTimeout, "cut a client off when one write waits this long (renewed on every write)")
+	f.DurationVar(&grace, "grace", httpserver.DefaultGracePeriod, "on Ctrl-C/SIGTERM, time running transfers get to finish")
 	return cmd
 }

@@ -1,0 +1,339 @@
+package httpserver_test
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/streamkit-go/streamkit/internal/httpserver"
+)
+
+// start runs a Server for h on 127.0.0.1 and returns its address and a
+// function that stops it and returns Serve's result.
+func start(t testing.TB, h http.Handler, opts ...httpserver.Option) (*httpserver.Server, string, func() error) {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := httpserver.New(h, opts...)
+	ctx, cancel := context.WithCancel(context.Background())
+	errc := make(chan error, 1)
+	go func() { errc <- s.Serve(ctx, ln) }()
+	stopped := false
+	var result error
+	stop := func() error {
+		if !stopped {
+			stopped = true
+			cancel()
+			select {
+			case result = <-errc:
+			case <-time.After(60 * time.Second):
+				t.Fatal("Serve did not return within 60 s of shutdown")
+			}
+		}
+		return result
+	}
+	t.Cleanup(func() { stop() })
+	return s, ln.Addr().String(), stop
+}
+
+// stream writes size bytes of a repeating pattern in 32 KiB writes and
+// reports how the handler ended.
+func stream(size int64, done chan<- error) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Length", fmt.Sprint(size))
+		buf := bytes.Repeat([]byte("streamkit"), 32<<10/9)
+		var err error
+		for n := int64(0); n < size && err == nil; {
+			k := min(int64(len(buf)), size-n)
+			_, err = w.Write(buf[:k])
+			n += k
+		}
+		if done != nil {
+			done <- err
+		}
+	})
+}
+
+// get sends a GET on a raw connection and returns it with a reader
+// positioned at the body.
+func get(t testing.TB, addr, path string, rcvbuf int) (net.Conn, *bufio.Reader, *http.Response) {
+	t.Helper()
+	c, err := net.DialTimeout("tcp", addr, 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rcvbuf > 0 {
+		c.(*net.TCPConn).SetReadBuffer(rcvbuf)
+	}
+	fmt.Fprintf(c, "GET %s HTTP/1.1\r\nHost: x\r\n\r\n", path)
+	br := bufio.NewReaderSize(c, 1<<10)
+	c.SetReadDeadline(time.Now().Add(30 * time.Second))
+	resp, err := http.ReadResponse(br, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c, br, resp
+}
+
+// readSlowly reads the body in 256 KiB steps with a pause after each, so
+// the whole transfer takes far longer than one write timeout.
+func readSlowly(r io.Reader, pause time.Duration) (int64, error) {
+	buf := make([]byte, 256<<10)
+	var n int64
+	for {
+		k, err := io.ReadFull(r, buf)
+		n += int64(k)
+		if err == io.EOF || err == io.ErrUnexpectedEOF {
+			return n, nil
+		}
+		if err != nil {
+			return n, err
+		}
+		time.Sleep(pause)
+	}
+}
+
+func TestIdleConnectionsDoNotLockOutNewClient(t *testing.T) {
+	const idle, maxConns = 10000, 256
+	var lim syscall.Rlimit
+	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &lim); err != nil {
+		t.Skipf("getrlimit: %v", err)
+	}
+	need := uint64(idle + maxConns + 256)
+	if lim.Cur < need {
+		lim.Cur = min(need, lim.Max)
+		syscall.Setrlimit(syscall.RLIMIT_NOFILE, &lim)
+		syscall.Getrlimit(syscall.RLIMIT_NOFILE, &lim)
+		if lim.Cur < need {
+			t.Skipf("RLIMIT_NOFILE is %d, the test needs %d open files (raise the hard limit)", lim.Cur, need)
+		}
+	}
+	// Long header and idle timeouts: the idle sockets must stay until
+	// the limit itself deals with them.
+	s, addr, _ := start(t, stream(1000, nil), httpserver.WithMaxConns(maxConns),
+		httpserver.WithReadHeaderTimeout(5*time.Minute), httpserver.WithIdleTimeout(5*time.Minute))
+	conns := make([]net.Conn, 0, idle)
+	defer func() {
+		for _, c := range conns {
+			c.Close()
+		}
+	}()
+	deadline := time.Now().Add(2 * time.Minute)
+	for i := 0; i < idle; i++ {
+		if time.Now().After(deadline) {
+			t.Fatalf("only %d idle connections opened in 2 minutes", i)
+		}
+		c, err := net.DialTimeout("tcp", addr, 10*time.Second)
+		if err != nil {
+			t.Fatalf("idle connection %d: %v", i, err)
+		}
+		conns = append(conns, c)
+	}
+	// Half of the survivors have had a request and sit in keep-alive.
+	client := &http.Client{Timeout: 20 * time.Second}
+	resp, err := client.Get("http://" + addr + "/new")
+	if err != nil {
+		t.Fatalf("new client with %d idle connections open: %v", idle, err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || len(body) != 1000 {
+		t.Fatalf("new client: status %d, %d bytes", resp.StatusCode, len(body))
+	}
+	st := s.Stats()
+	t.Logf("%d idle connections dialled, limit %d: %+v", idle, maxConns, st)
+	if st.Open > maxConns+1 {
+		t.Errorf("%d connections open, limit %d", st.Open, maxConns)
+	}
+	if st.Evicted < idle-maxConns {
+		t.Errorf("evicted %d, want at least %d", st.Evicted, idle-maxConns)
+	}
+}
+
+func TestActiveConnectionsAreNotEvicted(t *testing.T) {
+	// Two slots, both running a transfer the client reads slowly: a third
+	// client waits for a slot instead of cutting one.
+	done := make(chan error, 3)
+	s, addr, _ := start(t, stream(8<<20, done), httpserver.WithMaxConns(2))
+	var bodies [2]io.Reader
+	for i := range bodies {
+		c, br, resp := get(t, addr, "/", 64<<10)
+		defer c.Close()
+		bodies[i] = io.LimitReader(br, resp.ContentLength)
+	}
+	third := make(chan error, 1)
+	go func() {
+		resp, err := (&http.Client{Timeout: 60 * time.Second}).Get("http://" + addr + "/")
+		if err == nil {
+			_, err = io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+		}
+		third <- err
+	}()
+	for i, br := range bodies {
+		n, err := readSlowly(br, time.Millisecond)
+		if err != nil || n != 8<<20 {
+			t.Fatalf("transfer %d: %d bytes, %v (evicted while active?)", i, n, err)
+		}
+	}
+	if err := <-third; err != nil {
+		t.Fatalf("third client: %v", err)
+	}
+	// The third client got in by evicting one of the two once its
+	// transfer had ended and it sat idle in keep-alive.
+	if ev := s.Stats().Evicted; ev != 1 {
+		t.Errorf("evicted %d connections, want the 1 that went idle", ev)
+	}
+}
+
+func TestStalledReaderIsCutOff(t *testing.T) {
+	done := make(chan error, 1)
+	_, addr, _ := start(t, stream(1<<40, done), httpserver.WithWriteTimeout(200*time.Millisecond))
+	c, _, _ := get(t, addr, "/", 16<<10)
+	defer c.Close()
+	// The client never reads again.
+	select {
+	case err := <-done:
+		if err == nil {
+			t.Fatal("handler finished a 1 TiB response to a client that does not read")
+		}
+		t.Logf("cut off: %v", err)
+	case <-time.After(30 * time.Second):
+		t.Fatal("a client that never reads still held its handler after 30 s (write timeout 200 ms)")
+	}
+}
+
+func TestSlowHealthyReaderFinishes(t *testing.T) {
+	// Each write has 2 s, the client drains 256 KiB every 50 ms: no write
+	// waits anywhere near the timeout (a margin of 40 for a loaded
+	// machine), but the whole transfer takes twice as long as one timeout.
+	const size = 20 << 20
+	done := make(chan error, 1)
+	_, addr, _ := start(t, stream(size, done), httpserver.WithWriteTimeout(2*time.Second))
+	c, br, resp := get(t, addr, "/", 64<<10)
+	defer c.Close()
+	n, err := readSlowly(io.LimitReader(br, resp.ContentLength), 50*time.Millisecond)
+	if err != nil || n != size {
+		t.Fatalf("read %d of %d bytes: %v", n, size, err)
+	}
+	if err := <-done; err != nil {
+		t.Fatalf("handler: %v", err)
+	}
+}
+
+func TestShutdownLetsTransferFinish(t *testing.T) {
+	const size = 20 << 20
+	done := make(chan error, 1)
+	_, addr, stop := start(t, stream(size, done), httpserver.WithGracePeriod(time.Minute))
+	c, br, resp := get(t, addr, "/", 64<<10)
+	defer c.Close()
+	if _, err := io.ReadFull(br, make([]byte, 1<<20)); err != nil {
+		t.Fatal(err)
+	}
+	stopped := make(chan error, 1)
+	go func() { stopped <- stop() }()
+	n, err := readSlowly(io.LimitReader(br, resp.ContentLength-1<<20), 5*time.Millisecond)
+	if err != nil || n+1<<20 != size {
+		t.Fatalf("transfer cut by shutdown: %d of %d bytes, %v", n+1<<20, size, err)
+	}
+	if err := <-stopped; err != nil {
+		t.Fatalf("Serve after a drained shutdown: %v", err)
+	}
+	if c, err := net.DialTimeout("tcp", addr, time.Second); err == nil {
+		c.Close()
+		t.Error("listener still accepts after shutdown")
+	}
+}
+
+func TestShutdownCutsAfterGrace(t *testing.T) {
+	_, addr, stop := start(t, stream(1<<40, nil), httpserver.WithGracePeriod(200*time.Millisecond), httpserver.WithWriteTimeout(0))
+	c, _, _ := get(t, addr, "/", 16<<10)
+	defer c.Close()
+	if err := stop(); !errors.Is(err, httpserver.ErrGraceExpired) {
+		t.Fatalf("Serve = %v, want ErrGraceExpired", err)
+	}
+}
+
+func TestBadQueryIs400(t *testing.T) {
+	called := 0
+	_, addr, _ := start(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { called++ }))
+	for _, q := range []string{"a=%zz", "a=1;b=2", "%", "src=%00%ff&x=%g0"} {
+		c, _, resp := get(t, addr, "/?"+q, 0)
+		c.Close()
+		if resp.StatusCode != http.StatusBadRequest {
+			t.Errorf("?%s: status %d, want 400", q, resp.StatusCode)
+		}
+	}
+	if called != 0 {
+		t.Errorf("handler called %d times for bad queries", called)
+	}
+}
+
+func TestAccessLog(t *testing.T) {
+	var log syncBuffer
+	_, addr, stop := start(t, stream(1234, nil), httpserver.WithAccessLog(&log))
+	resp, err := http.Get("http://" + addr + "/a.m3u8?x=1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	stop()
+	line := log.String()
+	for _, want := range []string{"127.0.0.1 - - [", `"GET /a.m3u8?x=1 HTTP/1.1" 200 1234 "-" "Go-http-client/1.1" `} {
+		if !strings.Contains(line, want) {
+			t.Errorf("access log %q lacks %q", line, want)
+		}
+	}
+}
+
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+func TestMaxConnsFitsOpenFileLimit(t *testing.T) {
+	var lim syscall.Rlimit
+	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &lim); err != nil {
+		t.Skip(err)
+	}
+	old := lim
+	defer syscall.Setrlimit(syscall.RLIMIT_NOFILE, &old)
+	lim.Cur = 1000
+	if err := syscall.Setrlimit(syscall.RLIMIT_NOFILE, &lim); err != nil {
+		t.Skipf("setrlimit: %v", err)
+	}
+	if n := httpserver.New(nil, httpserver.WithMaxConns(100000)).MaxConns(); n != 750 {
+		t.Errorf("with 1,000 open files allowed, MaxConns = %d, want 750", n)
+	}
+	if n := httpserver.New(nil, httpserver.WithMaxConns(10)).MaxConns(); n != 10 {
+		t.Errorf("MaxConns(10) = %d", n)
+	}
+	if n := httpserver.New(nil).MaxConns(); n != 750 {
+		t.Errorf("default with 1,000 open files allowed: %d, want 750", n)
+	}
+}
