@@ -167,7 +167,10 @@ func New(h http.Handler, opts ...Option) *Server {
 
 // Draining is closed when shutdown begins. Handlers that wait (a blocking
 // playlist reload, a long poll) select on it to answer at once instead of
-// holding the grace period.
+// holding the grace period. Hijacked connections (WebSockets) are neither
+// waited for nor closed by the shutdown, as in net/http: their owner
+// closes them when Draining is closed. They keep counting against
+// WithMaxConns until then, and are never evicted.
 func (s *Server) Draining() <-chan struct{} { return s.draining }
 
 // MaxConns returns the connection limit in force: WithMaxConns's, or the
