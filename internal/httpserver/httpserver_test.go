@@ -395,3 +395,32 @@ func TestSlowUploadFinishes(t *testing.T) {
 		t.Fatalf("slow upload: %d of 40000 bytes, status %d", n, resp.StatusCode)
 	}
 }
+
+// A hijacked connection (a WebSocket upgrade) belongs to its new owner:
+// the write deadline of the request does not follow it.
+func TestHijackClearsDeadlines(t *testing.T) {
+	_, addr, _ := start(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		c, brw, err := w.(http.Hijacker).Hijack()
+		if err != nil {
+			t.Error(err)
+			return
+		}
+		defer c.Close()
+		time.Sleep(500 * time.Millisecond) // five write timeouts
+		brw.WriteString("HTTP/1.1 101 Switching Protocols\r\n\r\nhello")
+		if err := brw.Flush(); err != nil {
+			t.Errorf("write on the hijacked connection: %v", err)
+		}
+	}), httpserver.WithWriteTimeout(100*time.Millisecond))
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	fmt.Fprintf(c, "GET /ws HTTP/1.1\r\nHost: x\r\n\r\n")
+	c.SetReadDeadline(time.Now().Add(30 * time.Second))
+	b, _ := io.ReadAll(c)
+	if !strings.HasSuffix(string(b), "hello") {
+		t.Errorf("read %q", b)
+	}
+}
