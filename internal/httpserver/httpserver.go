@@ -6,7 +6,8 @@
 //     dropped) and an idle timeout (keep-alive connections end);
 //   - a write timeout renewed on every write: a long transfer to a healthy
 //     client finishes however long it takes, while a client that stops
-//     reading is cut off once one write has waited that long;
+//     reading is cut off once one write has waited that long; likewise a
+//     read timeout renewed on every read of a request body;
 //   - a connection limit that evicts idle connections, oldest first, when
 //     a new client arrives at the limit, so that thousands of idle sockets
 //     cannot lock out the next player (a plain limit, as
@@ -63,6 +64,7 @@ type config struct {
 	readHeaderTimeout time.Duration
 	idleTimeout       time.Duration
 	writeTimeout      time.Duration
+	readTimeout       time.Duration
 	grace             time.Duration
 	maxConns          int
 	maxHeaderBytes    int
@@ -85,6 +87,13 @@ func WithIdleTimeout(d time.Duration) Option { return func(c *config) { c.idleTi
 // on every write, so only a client that stops reading is cut off, never a
 // slow but steady download. 0 disables it.
 func WithWriteTimeout(d time.Duration) Option { return func(c *config) { c.writeTimeout = d } }
+
+// WithReadTimeout bounds each read of a request body: the deadline is
+// renewed on every read, so an upload (a live ingest PUT, a tracker
+// announce body) may take as long as it needs while a client that stops
+// sending in the middle of its body is cut off. 0 disables it; the
+// default is the write timeout's default.
+func WithReadTimeout(d time.Duration) Option { return func(c *config) { c.readTimeout = d } }
 
 // WithGracePeriod is how long running requests may continue after
 // shutdown begins before their connections are closed.
@@ -139,6 +148,7 @@ func New(h http.Handler, opts ...Option) *Server {
 		readHeaderTimeout: DefaultReadHeaderTimeout,
 		idleTimeout:       DefaultIdleTimeout,
 		writeTimeout:      DefaultWriteTimeout,
+		readTimeout:       DefaultWriteTimeout,
 		grace:             DefaultGracePeriod,
 		maxConns:          DefaultMaxConns,
 		maxHeaderBytes:    DefaultMaxHeaderBytes,
@@ -157,7 +167,10 @@ func New(h http.Handler, opts ...Option) *Server {
 
 // Draining is closed when shutdown begins. Handlers that wait (a blocking
 // playlist reload, a long poll) select on it to answer at once instead of
-// holding the grace period.
+// holding the grace period. Hijacked connections (WebSockets) are neither
+// waited for nor closed by the shutdown, as in net/http: their owner
+// closes them when Draining is closed. They keep counting against
+// WithMaxConns until then, and are never evicted.
 func (s *Server) Draining() <-chan struct{} { return s.draining }
 
 // MaxConns returns the connection limit in force: WithMaxConns's, or the
@@ -254,6 +267,9 @@ func (s *Server) wrap(h http.Handler) http.Handler {
 		// The deadline left by the previous request on this connection
 		// must not cut this one's first write: start a new one now.
 		dw.renew()
+		if s.cfg.readTimeout > 0 && r.Body != nil && r.Body != http.NoBody {
+			r.Body = &deadlineReader{ReadCloser: r.Body, rc: dw.rc, timeout: s.cfg.readTimeout}
+		}
 		if _, err := url.ParseQuery(r.URL.RawQuery); err != nil {
 			http.Error(dw, "bad query: "+err.Error(), http.StatusBadRequest)
 		} else {
@@ -285,6 +301,28 @@ func (s *Server) logRequest(r *http.Request, dw *deadlineWriter, took time.Durat
 	s.logMu.Lock()
 	io.WriteString(s.cfg.accessLog, line)
 	s.logMu.Unlock()
+}
+
+// deadlineReader renews the connection's read deadline before every read
+// of the request body. After the body's end (or an error) it renews no
+// more: net/http then reads the connection in the background to notice a
+// client that goes away, and that read must not time out.
+type deadlineReader struct {
+	io.ReadCloser
+	rc      *http.ResponseController
+	timeout time.Duration
+	done    bool
+}
+
+func (r *deadlineReader) Read(p []byte) (int, error) {
+	if !r.done {
+		r.rc.SetReadDeadline(time.Now().Add(r.timeout))
+	}
+	n, err := r.ReadCloser.Read(p)
+	if err != nil {
+		r.done = true
+	}
+	return n, err
 }
 
 // writeChunk is the most a single write to the connection carries, so

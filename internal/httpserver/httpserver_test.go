@@ -337,3 +337,90 @@ func TestMaxConnsFitsOpenFileLimit(t *testing.T) {
 		t.Errorf("default with 1,000 open files allowed: %d, want 750", n)
 	}
 }
+
+func TestStalledUploadIsCutOff(t *testing.T) {
+	got := make(chan error, 1)
+	_, addr, _ := start(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		n, err := io.Copy(io.Discard, r.Body)
+		if err == nil {
+			err = fmt.Errorf("read all %d bytes", n)
+		}
+		got <- err
+	}), httpserver.WithReadTimeout(200*time.Millisecond))
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	fmt.Fprintf(c, "PUT /ingest HTTP/1.1\r\nHost: x\r\nContent-Length: 1000000\r\n\r\n0123456789")
+	select {
+	case err := <-got:
+		var ne net.Error
+		if !errors.As(err, &ne) || !ne.Timeout() {
+			t.Fatalf("handler's body read ended with %v, want a timeout", err)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("a client that stopped sending its body still held the handler after 30 s (read timeout 200 ms)")
+	}
+}
+
+func TestSlowUploadFinishes(t *testing.T) {
+	got := make(chan int64, 1)
+	_, addr, _ := start(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		n, _ := io.Copy(io.Discard, r.Body)
+		got <- n
+		io.WriteString(w, "ok")
+	}), httpserver.WithReadTimeout(2*time.Second))
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	// 40 pieces 100 ms apart: 4 s in all, twice the read timeout.
+	fmt.Fprintf(c, "PUT /ingest HTTP/1.1\r\nHost: x\r\nContent-Length: 40000\r\n\r\n")
+	piece := bytes.Repeat([]byte("x"), 1000)
+	for range 40 {
+		if _, err := c.Write(piece); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	c.SetReadDeadline(time.Now().Add(30 * time.Second))
+	resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if n := <-got; n != 40000 || resp.StatusCode != 200 {
+		t.Fatalf("slow upload: %d of 40000 bytes, status %d", n, resp.StatusCode)
+	}
+}
+
+// A hijacked connection (a WebSocket upgrade) belongs to its new owner:
+// the write deadline of the request does not follow it.
+func TestHijackClearsDeadlines(t *testing.T) {
+	_, addr, _ := start(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		c, brw, err := w.(http.Hijacker).Hijack()
+		if err != nil {
+			t.Error(err)
+			return
+		}
+		defer c.Close()
+		time.Sleep(500 * time.Millisecond) // five write timeouts
+		brw.WriteString("HTTP/1.1 101 Switching Protocols\r\n\r\nhello")
+		if err := brw.Flush(); err != nil {
+			t.Errorf("write on the hijacked connection: %v", err)
+		}
+	}), httpserver.WithWriteTimeout(100*time.Millisecond))
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	fmt.Fprintf(c, "GET /ws HTTP/1.1\r\nHost: x\r\n\r\n")
+	c.SetReadDeadline(time.Now().Add(30 * time.Second))
+	b, _ := io.ReadAll(c)
+	if !strings.HasSuffix(string(b), "hello") {
+		t.Errorf("read %q", b)
+	}
+}
