@@ -10,6 +10,7 @@ import (
 
 	mp4ff "github.com/Eyevinn/mp4ff/mp4"
 
+	"github.com/streamkit-go/streamkit/internal/bitstream"
 	"github.com/streamkit-go/streamkit/media"
 )
 
@@ -444,10 +445,7 @@ type annexBConv struct {
 func (c *annexBConv) convert(dst, src []byte) ([]byte, error) {
 	dst = dst[:0]
 	n := 0
-	for nal := range annexBNALs(src) {
-		if len(nal) == 0 {
-			continue
-		}
+	for _, nal := range bitstream.AnnexB(src) {
 		if c.drop(nal) {
 			continue
 		}
@@ -462,14 +460,7 @@ func (c *annexBConv) convert(dst, src []byte) ([]byte, error) {
 }
 
 func (c *annexBConv) drop(nal []byte) bool {
-	var aud, ps bool
-	if c.codec == media.CodecH264 {
-		typ := nal[0] & 0x1f
-		aud, ps = typ == 9, typ == 7 || typ == 8
-	} else {
-		typ := nal[0] >> 1 & 0x3f
-		aud, ps = typ == 35, typ >= 32 && typ <= 34
-	}
+	aud, ps := bitstream.NALRole(c.codec == media.CodecHEVC, nal)
 	if aud {
 		return true
 	}
@@ -483,72 +474,16 @@ func (c *annexBConv) drop(nal []byte) bool {
 	return false
 }
 
-// annexBNALs iterates over the NAL units of an Annex B byte stream, without
-// start codes and trailing zero bytes.
-func annexBNALs(b []byte) func(func([]byte) bool) {
-	return func(yield func([]byte) bool) {
-		start := -1
-		i := 0
-		for i+2 < len(b) {
-			if b[i+2] > 1 {
-				i += 3
-				continue
-			}
-			if b[i] == 0 && b[i+1] == 0 && b[i+2] == 1 {
-				if start >= 0 {
-					end := i
-					for end > start && b[end-1] == 0 {
-						end--
-					}
-					if !yield(b[start:end]) {
-						return
-					}
-				}
-				i += 3
-				start = i
-				continue
-			}
-			i++
-		}
-		if start >= 0 && start < len(b) {
-			end := len(b)
-			for end > start && b[end-1] == 0 {
-				end--
-			}
-			yield(b[start:end])
-		}
-	}
-}
-
 // adtsConv strips the ADTS header (7 bytes, 9 with CRC) that MPEG-TS puts
 // in front of every AAC frame. Payloads without an ADTS header pass
 // through.
 type adtsConv struct{}
 
 func (adtsConv) convert(dst, src []byte) ([]byte, error) {
-	if n := adtsHeaderLen(src); n > 0 {
+	if n := bitstream.ADTSHeaderLen(src); n > 0 {
 		return append(dst[:0], src[n:]...), nil
 	}
 	return append(dst[:0], src...), nil
-}
-
-// adtsHeaderLen returns the ADTS header length of a frame that starts
-// with a header whose frame_length covers exactly len(b), or 0.
-func adtsHeaderLen(b []byte) int {
-	if len(b) < 7 || b[0] != 0xff || b[1]&0xf6 != 0xf0 {
-		return 0
-	}
-	flen := int(b[3]&3)<<11 | int(b[4])<<3 | int(b[5])>>5
-	if flen != len(b) {
-		return 0
-	}
-	if b[1]&1 == 0 {
-		if len(b) < 9 {
-			return 0
-		}
-		return 9
-	}
-	return 7
 }
 
 // ac3Conv passes AC-3/E-AC-3 syncframes through; on the first one it
@@ -723,14 +658,14 @@ func planTimeline(tracks []*outTrack, origin bool, durations map[uint32]int64, o
 			}
 			ot.edits = make([]media.Edit, len(ot.t.Edits))
 			for i, e := range ot.t.Edits {
-				e.Duration = rescale(e.Duration, int64(mts), int64(src))
+				e.Duration = media.Rescale(e.Duration, int64(mts), int64(src))
 				if e.MediaTime >= 0 {
 					e.MediaTime = max(e.MediaTime-ot.d0, 0)
 				}
 				if e.Duration == 0 && durations != nil && e.MediaTime >= 0 && i == len(ot.t.Edits)-1 {
 					// A fragmented input's "until the end" edit gets the
 					// actual length in a progressive file.
-					e.Duration = rescale(max(dur-e.MediaTime, 0), int64(mts), ts)
+					e.Duration = media.Rescale(max(dur-e.MediaTime, 0), int64(mts), ts)
 				}
 				ot.edits[i] = e
 			}
@@ -739,9 +674,9 @@ func planTimeline(tracks []*outTrack, origin bool, durations map[uint32]int64, o
 		ot.edits = nil
 		shift := ot.d0
 		if origin {
-			shift = ot.d0 - rescale(pNum, ts, pDen)
+			shift = ot.d0 - media.Rescale(pNum, ts, pDen)
 			if pNum < 0 {
-				shift = ot.d0 + rescale(-pNum, ts, pDen)
+				shift = ot.d0 + media.Rescale(-pNum, ts, pDen)
 			}
 		}
 		if shift == 0 {
@@ -756,9 +691,9 @@ func planTimeline(tracks []*outTrack, origin bool, durations map[uint32]int64, o
 			m, e = -shift, 0
 		}
 		if e > 0 {
-			ot.edits = append(ot.edits, media.Edit{Duration: rescale(e, int64(mts), ts), MediaTime: -1, RateInt: 1})
+			ot.edits = append(ot.edits, media.Edit{Duration: media.Rescale(e, int64(mts), ts), MediaTime: -1, RateInt: 1})
 		}
-		ot.edits = append(ot.edits, media.Edit{Duration: rescale(max(dur-m, 0), int64(mts), ts), MediaTime: m, RateInt: 1})
+		ot.edits = append(ot.edits, media.Edit{Duration: media.Rescale(max(dur-m, 0), int64(mts), ts), MediaTime: m, RateInt: 1})
 	}
 }
 

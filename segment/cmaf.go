@@ -7,6 +7,7 @@ import (
 
 	mp4ff "github.com/Eyevinn/mp4ff/mp4"
 
+	"github.com/streamkit-go/streamkit/internal/bitstream"
 	"github.com/streamkit-go/streamkit/media"
 )
 
@@ -221,7 +222,9 @@ func toLengthPrefixed(codec media.Codec, lengthSize int, data []byte) ([]byte, e
 	}
 	var nalus [][]byte
 	if lengthSize == 0 {
-		nalus = splitAnnexB(data)
+		for _, n := range bitstream.AnnexB(data) {
+			nalus = append(nalus, n)
+		}
 	} else {
 		for p := 0; p < len(data); {
 			if p+lengthSize > len(data) {
@@ -254,59 +257,15 @@ func toLengthPrefixed(codec media.Codec, lengthSize int, data []byte) ([]byte, e
 // left out of an MP4 sample: access unit delimiters, and parameter sets
 // (carried in avcC/hvcC; keeping them in band would need avc3/hev1).
 func dropInBand(codec media.Codec, n []byte) bool {
-	if codec == media.CodecH264 {
-		switch n[0] & 0x1f {
-		case 7, 8, 9: // SPS, PPS, AUD
-			return true
-		}
-		return false
-	}
-	switch (n[0] >> 1) & 0x3f {
-	case 32, 33, 34, 35: // VPS, SPS, PPS, AUD
-		return true
-	}
-	return false
-}
-
-// splitAnnexB splits a byte stream at 3- and 4-byte start codes.
-func splitAnnexB(b []byte) [][]byte {
-	var out [][]byte
-	start := -1
-	for i := 0; i+2 < len(b); {
-		if b[i] == 0 && b[i+1] == 0 && b[i+2] == 1 {
-			if start >= 0 {
-				end := i
-				if end > start && b[end-1] == 0 {
-					end--
-				}
-				out = append(out, b[start:end])
-			}
-			i += 3
-			start = i
-			continue
-		}
-		i++
-	}
-	if start >= 0 && start <= len(b) {
-		out = append(out, b[start:])
-	} else if start < 0 && len(b) > 0 {
-		out = append(out, b)
-	}
-	return out
+	aud, ps := bitstream.NALRole(codec == media.CodecHEVC, n)
+	return aud || ps
 }
 
 // stripADTS removes an ADTS header from an AAC frame read from MPEG-TS;
 // MP4 samples are raw access units.
 func stripADTS(codec media.Codec, data []byte) []byte {
-	if codec != media.CodecAAC || len(data) < 7 || data[0] != 0xff || data[1]&0xf6 != 0xf0 {
-		return data
+	if n := bitstream.ADTSHeaderLen(data); codec == media.CodecAAC && n > 0 {
+		return data[n:]
 	}
-	hl := 7
-	if data[1]&1 == 0 { // protection_absent == 0: CRC follows
-		hl = 9
-	}
-	if len(data) < hl {
-		return data
-	}
-	return data[hl:]
+	return data
 }

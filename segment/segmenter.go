@@ -51,7 +51,7 @@ func (td *trackData) startSeconds() float64 {
 	for _, s := range td.samples {
 		minPTS = min(minPTS, s.PTS)
 	}
-	return float64(minPTS+gop.PresentationShift(&td.track)) / float64(td.track.Timescale)
+	return float64(minPTS+media.EditShift(&td.track)) / float64(td.track.Timescale)
 }
 
 // placeTracks sets every track's offset from the earliest start. Starts
