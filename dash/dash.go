@@ -238,6 +238,9 @@ func representation(p *segment.Presentation, r *segment.Rendition) (*mpd.Represe
 			},
 		}
 		sb.IndexRangeExact = true
+		if r.PresentationTimeOffset > 0 {
+			sb.PresentationTimeOffset = mpd.Ptr(uint64(r.PresentationTimeOffset))
+		}
 		rep.SegmentBase = sb
 		return rep, nil
 	}
@@ -245,6 +248,11 @@ func representation(p *segment.Presentation, r *segment.Rendition) (*mpd.Represe
 	st.Timescale = mpd.Ptr(r.Timescale)
 	st.Initialization = r.Init.URI
 	st.StartNumber = mpd.Ptr(uint32(1))
+	if r.PresentationTimeOffset > 0 {
+		// The source's time zero: what its edit list hid before it
+		// (encoder priming, the pre-roll of a cut) stays hidden.
+		st.PresentationTimeOffset = mpd.Ptr(uint64(r.PresentationTimeOffset))
+	}
 	dir := r.ID + "/"
 	if p.Naming == segment.ByTime {
 		st.Media = dir + "seg_$Time$.m4s"
@@ -267,7 +275,7 @@ func representation(p *segment.Presentation, r *segment.Rendition) (*mpd.Represe
 // gives the number of segments (players derive the count from it): then
 // @duration describes the segments exactly.
 func uniform(r *segment.Rendition, total float64) (int64, bool) {
-	if len(r.Segments) == 0 || r.Segments[0].Start != 0 {
+	if len(r.Segments) == 0 || r.Segments[0].Start != r.PresentationTimeOffset {
 		return 0, false
 	}
 	d := r.Segments[0].Duration

@@ -431,9 +431,9 @@ func ExampleWrite() {
 	}
 	// Output:
 	// #EXT-X-MEDIA:TYPE=AUDIO,GROUP-ID="audio-mp4a_40_2",NAME="Audio",DEFAULT=YES,AUTOSELECT=YES,CHANNELS="2",URI="audio_und.m3u8"
-	// #EXT-X-STREAM-INF:BANDWIDTH=173456,AVERAGE-BANDWIDTH=168465,CODECS="avc1.640015,mp4a.40.2",RESOLUTION=426x240,FRAME-RATE=25.000,AUDIO="audio-mp4a_40_2"
-	// #EXT-X-STREAM-INF:BANDWIDTH=249986,AVERAGE-BANDWIDTH=241118,CODECS="avc1.64001E,mp4a.40.2",RESOLUTION=640x360,FRAME-RATE=25.000,AUDIO="audio-mp4a_40_2"
-	// #EXT-X-STREAM-INF:BANDWIDTH=383246,AVERAGE-BANDWIDTH=367659,CODECS="avc1.64001E,mp4a.40.2",RESOLUTION=854x480,FRAME-RATE=25.000,AUDIO="audio-mp4a_40_2"
+	// #EXT-X-STREAM-INF:BANDWIDTH=171996,AVERAGE-BANDWIDTH=167005,CODECS="avc1.640015,mp4a.40.2",RESOLUTION=426x240,FRAME-RATE=25.000,AUDIO="audio-mp4a_40_2"
+	// #EXT-X-STREAM-INF:BANDWIDTH=248526,AVERAGE-BANDWIDTH=239658,CODECS="avc1.64001E,mp4a.40.2",RESOLUTION=640x360,FRAME-RATE=25.000,AUDIO="audio-mp4a_40_2"
+	// #EXT-X-STREAM-INF:BANDWIDTH=381786,AVERAGE-BANDWIDTH=366199,CODECS="avc1.64001E,mp4a.40.2",RESOLUTION=854x480,FRAME-RATE=25.000,AUDIO="audio-mp4a_40_2"
 }
 
 // TestAudioGroupsPerCodec: renditions of one AUDIO group must share the
@@ -517,6 +517,6 @@ func ExampleReadLadder() {
 	fmt.Println(m.NumSegments(), "segments of", m.SegmentDuration(), "ms at", m.Bitrates(), "kbit/s")
 	fmt.Println("segment 0 at the lowest level:", m.SegmentSize(0, 0), "bits")
 	// Output:
-	// 4 segments of 2000 ms at [112.756 196.648 322.028] kbit/s
-	// segment 0 at the lowest level: 225512 bits
+	// 4 segments of 2000 ms at [112.788 196.68 322.06] kbit/s
+	// segment 0 at the lowest level: 225576 bits
 }

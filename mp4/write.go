@@ -43,6 +43,9 @@ type writeConfig struct {
 	tsOrigin  bool
 	originSet bool
 	moovAtEnd bool
+	// WithPresentationOffset
+	given      bool
+	presOffset int64
 }
 
 func newWriteConfig(opts []WriteOption) writeConfig {
@@ -97,6 +100,27 @@ func WithTracks(ids ...int) WriteOption {
 // constant.
 func WithTSTimeline(on bool) WriteOption {
 	return func(c *writeConfig) { c.tsOrigin, c.originSet = on, true }
+}
+
+// WithPresentationOffset makes a Fragmenter write the timeline of a
+// packager rather than a remuxer's: sample timestamps are written as the
+// caller gives them (tfdt = DTS; composition offset = PTS-DTS, negative
+// ones in trun version 1, ISO/IEC 23000-19 §7.5.17), never moved to start
+// at zero, and SetStart is ignored. The CMAF header then carries an edit
+// list only when offset is not 0: one edit whose media_time is offset, the
+// media time that is presentation time zero — the value DASH signals as
+// presentationTimeOffset. A packager uses it to keep what the source hid
+// with its own edit list (AAC encoder priming, the pre-roll of a cut)
+// before time zero, with every track shifted by the same amount so that
+// ffprobe of init + segments shows the source's timestamps and players
+// that ignore edit lists (hls.js) keep audio and video in sync.
+//
+// This is the writer's second timeline; the first (the default) keeps
+// the input's presentation through an edit list computed from the first
+// samples, as remux needs. Both are options of the one CMAF writer so that
+// remux and package write identical boxes otherwise.
+func WithPresentationOffset(offset int64) WriteOption {
+	return func(c *writeConfig) { c.given, c.presOffset = true, offset }
 }
 
 // MaxSamples caps the number of samples one write accepts: the

@@ -160,6 +160,13 @@ type Rendition struct {
 	Track media.Track
 	// Timescale of every time value below (the source track's).
 	Timescale uint32
+	// PresentationTimeOffset is the time (in Timescale) of the source's
+	// presentation time zero on this rendition's timeline: what the
+	// source hid before zero with its edit list (AAC priming, the pre-roll
+	// of a cut) is kept before it. The CMAF header's edit list has this
+	// media_time and DASH signals it as presentationTimeOffset. 0 when the
+	// source hid nothing, and for TS.
+	PresentationTimeOffset int64
 	// Init is the CMAF header (ftyp+moov); nil for TS.
 	Init *Range
 	// Index is the sidx box in byte-range CMAF; nil otherwise.

@@ -12,10 +12,9 @@ import (
 	"sort"
 	"strings"
 
-	mp4ff "github.com/Eyevinn/mp4ff/mp4"
-
 	"github.com/streamkit-go/streamkit/gop"
 	"github.com/streamkit-go/streamkit/media"
+	"github.com/streamkit-go/streamkit/mp4"
 )
 
 // trackData is one selected track with its sample records.
@@ -31,10 +30,25 @@ type trackData struct {
 	// and composition offsets may be negative (trun version 1), as CMAF
 	// recommends instead of an edit list.
 	dts0, cto0 int64
-	// off is where the track starts on the presentation's timeline (in
-	// its timescale): its edit-list start relative to the earliest track,
-	// so that audio and video keep their relative timing.
+	// off is where the track's first sample lies on the output timeline
+	// (in its timescale): its start on the source's presentation timeline
+	// (edit list applied) minus the earliest start of all tracks, so that
+	// audio and video keep their relative timing.
 	off int64
+	// presOffset is the output time (in the track's timescale) of the
+	// source's presentation time zero: what the source hid before zero
+	// with its edit list (AAC priming, the pre-roll of a cut) stays before
+	// it. It is the media_time of the CMAF header's edit list and DASH's
+	// presentationTimeOffset; 0 when nothing was hidden.
+	presOffset int64
+	// ctsShift is the largest negative composition offset of the output
+	// (video presented before it is decoded, trun version 1), as a
+	// positive number. libavformat moves such a track's presentation
+	// times later by this much (its dts_shift); the CMAF header's edit
+	// list adds it to its media_time so that ffprobe shows the source's
+	// timestamps. Players apply the negative offsets as ISO/IEC 14496-12
+	// defines them and take presentationTimeOffset from the MPD.
+	ctsShift int64
 	// frames is the GOP analysis of a video track (nil when not done).
 	frames []gop.Frame
 }
@@ -44,27 +58,35 @@ func (td *trackData) outPTS(i int) int64 {
 	return td.samples[i].PTS - td.dts0 - td.cto0 + td.off
 }
 
-// startSeconds is where the track's first presented frame sits on the
-// source's presentation timeline (edit list applied), in seconds.
-func (td *trackData) startSeconds() float64 {
-	minPTS := td.samples[0].PTS
-	for _, s := range td.samples {
-		minPTS = min(minPTS, s.PTS)
-	}
-	return float64(minPTS+media.EditShift(&td.track)) / float64(td.track.Timescale)
+// start returns where the track's earliest presented sample lies on the
+// source's presentation timeline (ffprobe's: raw timestamps plus the edit
+// shift), in ticks of its timescale.
+func (td *trackData) start() int64 {
+	return td.dts0 + td.cto0 + media.EditShift(&td.track)
 }
 
-// placeTracks sets every track's offset from the earliest start. Starts
-// before 0 (audio encoder priming hidden by an edit list) count as 0:
-// the primed samples are kept and played, as players do with CMAF.
+// placeTracks puts every track on the output timeline. The earliest start
+// over all tracks (which is negative when the source hides AAC priming or
+// the pre-roll of a cut behind its edit list) becomes output time 0, every
+// track keeping its distance from it, so audio and video stay in sync for
+// players that ignore edit lists. When that earliest start is before the
+// source's time zero, presOffset records where zero now is, for the edit
+// list of the CMAF header and DASH's presentationTimeOffset: ffprobe of
+// init + segments then shows the source's timestamps, and what the
+// source hid stays hidden.
 func placeTracks(tracks []*trackData) {
-	origin := math.Inf(1)
+	var gNum, gDen int64 // earliest start, gNum/gDen seconds
 	for _, td := range tracks {
-		origin = math.Min(origin, math.Max(td.startSeconds(), 0))
+		ts := int64(td.track.Timescale)
+		if e := td.start(); gDen == 0 || float64(e)/float64(ts) < float64(gNum)/float64(gDen) {
+			gNum, gDen = e, ts
+		}
 	}
 	for _, td := range tracks {
-		if d := math.Max(td.startSeconds(), 0) - origin; d > 0 {
-			td.off = int64(math.Round(d * float64(td.track.Timescale)))
+		ts := int64(td.track.Timescale)
+		td.off = max(td.start()-media.Rescale(gNum, ts, gDen), 0)
+		if gNum < 0 {
+			td.presOffset = media.Rescale(-gNum, ts, gDen)
 		}
 	}
 }
@@ -153,8 +175,14 @@ func Cut(ctx context.Context, dir string, inputs []Input, opts ...Option) (*Pres
 		} else {
 			p.Audio = append(p.Audio, r)
 		}
-		if d := r.Duration(); d > p.Duration {
-			p.Duration = d
+		// The presentation lasts from the source's time zero to the
+		// end of the longest rendition (audio priming before zero does
+		// not count).
+		if n := len(r.Segments); n > 0 {
+			last := r.Segments[n-1]
+			if d := r.Seconds(last.Start + last.Duration - r.PresentationTimeOffset); d > p.Duration {
+				p.Duration = d
+			}
 		}
 	}
 	sort.SliceStable(p.Video, func(i, j int) bool { return p.Video[i].AverageBandwidth < p.Video[j].AverageBandwidth })
@@ -410,13 +438,35 @@ func writeRendition(dir, id string, td *trackData, cuts []float64, cfg *config) 
 			r.Independent = r.Independent && td.closedStart(k)
 		}
 	}
+	r.PresentationTimeOffset = td.presOffset
+	video := td.track.Kind == media.KindVideo
 	if cfg.format == TS {
 		return r, writeTSRendition(dir, r, td, starts, cfg)
 	}
-	init, err := buildInit(&td.track)
-	if err != nil {
-		return nil, err
+	if video {
+		for i := range td.samples {
+			td.ctsShift = max(td.ctsShift, td.outDTS(i)-td.outPTS(i))
+		}
 	}
+	fr, err := mp4.NewCMAFFragmenter(&td.track, false, mp4.WithPresentationOffset(td.presOffset+td.ctsShift))
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrCodec, err)
+	}
+	if fr.NeedsConfiguration(td.track.ID) {
+		// AC-3/E-AC-3 from MPEG-TS: the first syncframe gives dac3/dec3.
+		data, err := td.readPayload(0, nil)
+		if err != nil {
+			return nil, fmt.Errorf("sample 0: %w", err)
+		}
+		if err := fr.Configure(td.track.ID, data); err != nil {
+			return nil, fmt.Errorf("%w: %w", ErrCodec, err)
+		}
+	}
+	var initBuf bytes.Buffer
+	if err := fr.WriteInit(&initBuf); err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrCodec, err)
+	}
+	init := initBuf.Bytes()
 	// In byte-range mode the segments go to a body file first: the sidx
 	// in front of them needs their sizes.
 	var body *os.File
@@ -437,7 +487,6 @@ func writeRendition(dir, id string, td *trackData, cuts []float64, cfg *config) 
 		}
 	}
 	var buf bytes.Buffer
-	var seq uint32
 	var arena []byte // the payloads of one segment, reused
 	for n, first := range starts {
 		end := len(td.samples)
@@ -455,38 +504,19 @@ func writeRendition(dir, id string, td *trackData, cuts []float64, cfg *config) 
 		}
 		arena = arena[:0]
 		buf.Reset()
-		if !cfg.byteRange {
-			if err := mp4ff.CreateStyp().Encode(&buf); err != nil {
-				return nil, err
-			}
-		}
 		seg := Segment{Number: n + 1, Start: td.outPTS(first), Samples: end - first}
-		if td.track.Kind == media.KindAudio {
+		if !video {
 			seg.Start = td.outDTS(first)
 		}
 		// One fragment per GOP for video (so each key frame has its own
 		// moof for I-frame playlists), one per segment for audio.
-		var frags []fragmentInfo
-		var batch []fragSample
-		flush := func() error {
-			if len(batch) == 0 {
-				return nil
-			}
-			seq++
-			fi, err := writeFragment(&buf, seq, batch)
-			if err != nil {
-				return err
-			}
-			frags = append(frags, fi)
-			batch = batch[:0]
-			return nil
-		}
+		var groups [][]mp4.FragmentSample
+		var keys []int
 		for i := first; i < end; i++ {
 			s := td.samples[i]
-			if td.track.Kind == media.KindVideo && s.Sync && i > first {
-				if err := flush(); err != nil {
-					return nil, err
-				}
+			if i == first || video && s.Sync {
+				groups = append(groups, nil)
+				keys = append(keys, i)
 			}
 			off, size := len(arena), int(s.Size)
 			if off+size <= cap(arena) {
@@ -496,22 +526,20 @@ func writeRendition(dir, id string, td *trackData, cuts []float64, cfg *config) 
 			if err != nil {
 				return nil, fmt.Errorf("sample %d: %w", i, err)
 			}
-			data, err = toLengthPrefixed(td.track.Codec, td.track.Config.NALLengthSize, data)
-			if err != nil {
-				return nil, fmt.Errorf("sample %d: %w", i, err)
+			fs := mp4.FragmentSample{Sample: s, Data: data}
+			fs.DTS, fs.PTS, fs.Duration = td.outDTS(i), td.outPTS(i), td.sampleDur(i)
+			if !video {
+				fs.PTS = fs.DTS
 			}
-			data = stripADTS(td.track.Codec, data)
-			cto := s.CTO() - td.cto0
-			if td.track.Kind != media.KindVideo {
-				cto = 0
-			}
-			if cto > math.MaxInt32 || cto < math.MinInt32 {
-				return nil, fmt.Errorf("sample %d: composition offset %d out of range", i, cto)
-			}
-			batch = append(batch, fragSample{dts: td.outDTS(i), cto: int32(cto), dur: td.sampleDur(i), sync: s.Sync, data: data})
-			seg.Duration += int64(td.sampleDur(i))
+			groups[len(groups)-1] = append(groups[len(groups)-1], fs)
+			seg.Duration += int64(fs.Duration)
 		}
-		if err := flush(); err != nil {
+		var next map[int]int64
+		if end < len(td.samples) {
+			next = map[int]int64{td.track.ID: td.outDTS(end)}
+		}
+		frags, err := fr.WriteSegment(&buf, groups, next)
+		if err != nil {
 			return nil, err
 		}
 		if n+1 < len(starts) {
@@ -519,7 +547,7 @@ func writeRendition(dir, id string, td *trackData, cuts []float64, cfg *config) 
 			// one starts (identical to the summed sample durations for
 			// normal input).
 			next := td.outPTS(starts[n+1])
-			if td.track.Kind == media.KindAudio {
+			if !video {
 				next = td.outDTS(starts[n+1])
 			}
 			seg.Duration = next - seg.Start
@@ -539,11 +567,11 @@ func writeRendition(dir, id string, td *trackData, cuts []float64, cfg *config) 
 				return nil, err
 			}
 		}
-		if td.track.Kind == media.KindVideo {
-			for _, f := range frags {
+		if video {
+			for k, f := range frags {
 				r.IFrames = append(r.IFrames, IFrame{
-					Range: Range{URI: seg.URI, Offset: seg.Offset + f.offset, Size: f.firstEnd - f.offset},
-					Start: f.start, Duration: f.dur,
+					Range: Range{URI: seg.URI, Offset: seg.Offset + f.Offset, Size: f.FirstSampleEnd - f.Offset},
+					Start: td.outPTS(keys[k]), Duration: f.Duration,
 				})
 			}
 		}
@@ -563,8 +591,8 @@ func writeRendition(dir, id string, td *trackData, cuts []float64, cfg *config) 
 // assembleSingleFile writes id/id.mp4 = init + sidx + body and shifts the
 // segment and I-frame offsets accordingly.
 func assembleSingleFile(dir, id string, r *Rendition, init []byte, body *os.File) error {
-	sidx := &mp4ff.SidxBox{
-		ReferenceID:              cmafTrackID,
+	sidx := &mp4.Sidx{
+		ReferenceID:              1, // the CMAF track's track_ID
 		Timescale:                r.Timescale,
 		EarliestPresentationTime: uint64(max(r.Segments[0].Start, 0)),
 	}
@@ -576,16 +604,13 @@ func assembleSingleFile(dir, id string, r *Rendition, init []byte, body *os.File
 		if !r.Independent {
 			sap = 3 // open GOP: leading pictures not decodable
 		}
-		sidx.SidxRefs = append(sidx.SidxRefs, mp4ff.SidxRef{
-			ReferencedSize: uint32(s.Size), SubSegmentDuration: uint32(s.Duration),
-			StartsWithSAP: 1, SAPType: sap,
+		sidx.References = append(sidx.References, mp4.SidxRef{
+			Size: uint32(s.Size), Duration: uint32(s.Duration), StartsWithSAP: true, SAPType: sap,
 		})
 	}
 	var head bytes.Buffer
 	head.Write(init)
-	if err := sidx.Encode(&head); err != nil {
-		return err
-	}
+	head.Write(mp4.AppendSidx(nil, sidx))
 	shift := int64(head.Len())
 	uri := path.Join(id, id+".mp4")
 	r.Init = &Range{URI: uri, Offset: 0, Size: int64(len(init))}
