@@ -328,7 +328,7 @@ func ExampleWrite() {
 	// video video_240p avc1.640015 102738 video_240p/seg_$Number$.m4s
 	// video video_360p avc1.64001E 179268 video_360p/seg_$Number$.m4s
 	// video video_480p avc1.64001E 312528 video_480p/seg_$Number$.m4s
-	// audio audio_und mp4a.40.2 69258 audio_und/seg_$Number$.m4s
+	// audio audio_und mp4a.40.2 69237 audio_und/seg_$Number$.m4s
 }
 
 func ExampleReadLadder() {

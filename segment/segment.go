@@ -211,10 +211,10 @@ type Segment struct {
 	// Number counts from 1.
 	Number int
 	Range
-	// Start is the presentation time of the segment's first sample (the
-	// tfdt baseMediaDecodeTime for CMAF; earliest presentation for video
-	// with normalised composition offsets), Duration its length, both in
-	// the rendition's timescale.
+	// Start is the composition time of the segment's first sample in
+	// media time (what DASH's SegmentTimeline and $Time$ use; subtract
+	// the rendition's PresentationTimeOffset for the presentation
+	// timeline), Duration its length, both in the rendition's timescale.
 	Start, Duration int64
 	// Samples in this segment.
 	Samples int

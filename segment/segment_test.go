@@ -284,7 +284,7 @@ func TestCutGrid(t *testing.T) {
 		}
 		var got []float64
 		for _, s := range p.Video[0].Segments {
-			got = append(got, p.Video[0].Seconds(s.Start))
+			got = append(got, p.Video[0].Seconds(s.Start-p.Video[0].PresentationTimeOffset))
 		}
 		if fmt.Sprint(got) != fmt.Sprint(c.want) {
 			t.Errorf("target %v: segments start at %v, want %v", c.target, got, c.want)

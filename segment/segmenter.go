@@ -26,29 +26,28 @@ type trackData struct {
 	// only hands out while iterating (MPEG-TS); nil for MP4.
 	payload [][]byte
 	// dts0 and cto0 normalise timestamps: out DTS = DTS-dts0+off, out
-	// CTO = CTO-cto0, so that the track's first frame is presented at off
-	// and composition offsets may be negative (trun version 1), as CMAF
-	// recommends instead of an edit list.
+	// CTO = CTO-cto0. cto0 is the most negative composition offset of the
+	// source (0 for almost every file): the output's offsets are never
+	// negative, so that libavformat (which moves the presentation of a
+	// track with negative offsets later by the largest of them) and
+	// ISO/IEC 14496-12 players (Chromium applies both trun version 1
+	// offsets and the edit list) present the samples at the same time. The
+	// composition delay of B-frames is then taken out by the edit list,
+	// as CMAF allows (ISO/IEC 23000-19 §7.5.13).
 	dts0, cto0 int64
 	// off is where the track's first sample lies on the output timeline
-	// (in its timescale): its start on the source's presentation timeline
-	// (edit list applied) minus the earliest start of all tracks, so that
-	// audio and video keep their relative timing.
+	// (in its timescale): its decode start on the source's presentation
+	// timeline (edit list applied) minus the earliest one of all tracks,
+	// so that audio and video keep their relative timing.
 	off int64
-	// presOffset is the output time (in the track's timescale) of the
-	// source's presentation time zero: what the source hid before zero
-	// with its edit list (AAC priming, the pre-roll of a cut) stays before
-	// it. It is the media_time of the CMAF header's edit list and DASH's
-	// presentationTimeOffset; 0 when nothing was hidden.
+	// presOffset is the output media time (in the track's timescale)
+	// presented first: the source's time zero, or the track's earliest
+	// decode time when every track starts after zero (MPEG-TS). Samples
+	// before it are what the source hid with its edit list (AAC priming,
+	// B-frame composition delay, the pre-roll of a cut) and stay hidden.
+	// It is the media_time of the CMAF header's edit list and DASH's
+	// presentationTimeOffset.
 	presOffset int64
-	// ctsShift is the largest negative composition offset of the output
-	// (video presented before it is decoded, trun version 1), as a
-	// positive number. libavformat moves such a track's presentation
-	// times later by this much (its dts_shift); the CMAF header's edit
-	// list adds it to its media_time so that ffprobe shows the source's
-	// timestamps. Players apply the negative offsets as ISO/IEC 14496-12
-	// defines them and take presentationTimeOffset from the MPD.
-	ctsShift int64
 	// frames is the GOP analysis of a video track (nil when not done).
 	frames []gop.Frame
 }
@@ -58,22 +57,22 @@ func (td *trackData) outPTS(i int) int64 {
 	return td.samples[i].PTS - td.dts0 - td.cto0 + td.off
 }
 
-// start returns where the track's earliest presented sample lies on the
+// start returns where the track's first sample is decoded on the
 // source's presentation timeline (ffprobe's: raw timestamps plus the edit
 // shift), in ticks of its timescale.
 func (td *trackData) start() int64 {
-	return td.dts0 + td.cto0 + media.EditShift(&td.track)
+	return td.dts0 + media.EditShift(&td.track)
 }
 
-// placeTracks puts every track on the output timeline. The earliest start
-// over all tracks (which is negative when the source hides AAC priming or
-// the pre-roll of a cut behind its edit list) becomes output time 0, every
-// track keeping its distance from it, so audio and video stay in sync for
-// players that ignore edit lists. When that earliest start is before the
-// source's time zero, presOffset records where zero now is, for the edit
-// list of the CMAF header and DASH's presentationTimeOffset: ffprobe of
-// init + segments then shows the source's timestamps, and what the
-// source hid stays hidden.
+// placeTracks puts every track on the output timeline: output media time
+// = the source's presentation time (ffprobe's) minus the earliest decode
+// start G over all tracks, so every track keeps its distance from the
+// others and timestamps stay non-negative. The presentation starts at
+// the source's time zero when G is before it (AAC priming and B-frame
+// delay are before zero in the source), else at G; presOffset is that
+// instant in each track's media time, given to the edit list and to
+// DASH: ffprobe of init + segments then shows the source's timestamps
+// (less G when G > 0), and what the source hid stays hidden.
 func placeTracks(tracks []*trackData) {
 	var gNum, gDen int64 // earliest start, gNum/gDen seconds
 	for _, td := range tracks {
@@ -84,10 +83,12 @@ func placeTracks(tracks []*trackData) {
 	}
 	for _, td := range tracks {
 		ts := int64(td.track.Timescale)
-		td.off = max(td.start()-media.Rescale(gNum, ts, gDen), 0)
-		if gNum < 0 {
-			td.presOffset = media.Rescale(-gNum, ts, gDen)
-		}
+		g := media.Rescale(gNum, ts, gDen)
+		td.off = max(td.start()-g, 0)
+		// Presented first: output time of max(G, 0) on the source's
+		// timeline, plus the offset that made composition offsets
+		// non-negative.
+		td.presOffset = max(-g, 0) - td.cto0
 	}
 }
 
@@ -128,7 +129,7 @@ func (td *trackData) keyTimes() []float64 {
 	var out []float64
 	for i, s := range td.samples {
 		if s.Sync {
-			out = append(out, float64(td.outPTS(i))/float64(td.track.Timescale))
+			out = append(out, float64(td.outPTS(i)-td.presOffset)/float64(td.track.Timescale))
 		}
 	}
 	return out
@@ -300,13 +301,8 @@ func selectTracks(ctx context.Context, inputs []Input) (videos, audios []*trackD
 				if first != 0 {
 					return nil, nil, fmt.Errorf("%s: video track %d does not start with a random-access point (first at sample %d)", in.Name, id, first)
 				}
-				td.cto0 = td.samples[0].CTO()
-				// Earlier-presented frames (open GOP leading pictures)
-				// must not go below 0.
-				for i := range td.samples {
-					if pts := td.outPTS(i); pts < 0 {
-						td.cto0 += pts
-					}
+				for _, s := range td.samples {
+					td.cto0 = min(td.cto0, s.CTO())
 				}
 			}
 		}
@@ -363,7 +359,7 @@ func splitAt(td *trackData, cuts []float64) ([]int, error) {
 	starts := []int{0}
 	i := 0
 	for _, c := range cuts {
-		want := c * ts
+		want := c*ts + float64(td.presOffset) // cuts are presentation times
 		if td.track.Kind == media.KindVideo {
 			tol := 0.5 * float64(td.sampleDur(0))
 			found := -1
@@ -443,12 +439,7 @@ func writeRendition(dir, id string, td *trackData, cuts []float64, cfg *config) 
 	if cfg.format == TS {
 		return r, writeTSRendition(dir, r, td, starts, cfg)
 	}
-	if video {
-		for i := range td.samples {
-			td.ctsShift = max(td.ctsShift, td.outDTS(i)-td.outPTS(i))
-		}
-	}
-	fr, err := mp4.NewCMAFFragmenter(&td.track, false, mp4.WithPresentationOffset(td.presOffset+td.ctsShift))
+	fr, err := mp4.NewCMAFFragmenter(&td.track, false, mp4.WithPresentationOffset(td.presOffset))
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrCodec, err)
 	}
