@@ -79,8 +79,8 @@ func MPD(p *segment.Presentation) (*mpd.MPD, error) {
 	if p.Format != segment.CMAF {
 		return nil, ErrFormat
 	}
-	if len(p.Video) == 0 {
-		return nil, fmt.Errorf("dash: presentation has no video rendition")
+	if len(p.Video) == 0 && len(p.Audio) == 0 {
+		return nil, fmt.Errorf("dash: presentation has no rendition")
 	}
 	m := mpd.NewMPD(mpd.STATIC_TYPE)
 	if p.ByteRange {
@@ -110,13 +110,13 @@ func MPD(p *segment.Presentation) (*mpd.MPD, error) {
 	vas.Id = mpd.Ptr(id)
 	vas.ContentType = "video"
 	vas.MimeType = mpd.MIME_TYPE_VIDEO_MP4
-	// SAP type 1 for closed GOPs; 3 when segments start with open-GOP
-	// random-access points (leading pictures not decodable).
+	// The SAP type every segment starts with at worst: 1 when a key
+	// frame is presented first, 2 when a closed GOP shows leading
+	// pictures before it, 3 for open GOPs (leading pictures not
+	// decodable).
 	sap := uint32(1)
 	for _, v := range p.Video {
-		if !v.Independent {
-			sap = 3
-		}
+		sap = max(sap, uint32(max(v.SAPType, 1)))
 	}
 	vas.SegmentAlignment = true
 	vas.StartWithSAP = sap
@@ -144,7 +144,9 @@ func MPD(p *segment.Presentation) (*mpd.MPD, error) {
 	if maxFR.Num > 0 {
 		vas.MaxFrameRate = string(frameRate(maxFR))
 	}
-	period.AppendAdaptationSet(vas)
+	if len(p.Video) > 0 {
+		period.AppendAdaptationSet(vas)
+	}
 
 	// One AdaptationSet per language (and codec): renditions in a set
 	// must be switchable.

@@ -107,6 +107,11 @@ type mediaInfo struct {
 	peak, avg float64 // bits per second, from the files on disk
 }
 
+// targets and targetMax record, per presentation directory, the
+// EXT-X-TARGETDURATION of the media playlists seen and their largest
+// rounded EXTINF.
+var targets, targetMax = map[string]uint{}, map[string]uint{}
+
 // checkMedia checks the RFC 8216bis rules of one media playlist and
 // returns its bit rates measured from the segment bytes.
 func checkMedia(t *testing.T, dir, name string, iframe bool) mediaInfo {
@@ -159,8 +164,17 @@ func checkMedia(t *testing.T, dir, name string, iframe bool) mediaInfo {
 		bits = append(bits, float64(size)*8)
 		secs = append(secs, s.Duration)
 	}
-	if maxRounded != mp.TargetDuration {
+	if maxRounded != mp.TargetDuration && iframe {
 		t.Errorf("%s: EXT-X-TARGETDURATION %d, want %d (largest rounded EXTINF)", name, mp.TargetDuration, maxRounded)
+	}
+	if !iframe {
+		// One target for every media playlist of the presentation: the
+		// largest rounded EXTINF of any of them.
+		if prev, ok := targets[dir]; ok && prev != mp.TargetDuration {
+			t.Errorf("%s: EXT-X-TARGETDURATION %d, another media playlist of the presentation has %d", name, mp.TargetDuration, prev)
+		}
+		targets[dir] = mp.TargetDuration
+		targetMax[dir] = max(targetMax[dir], maxRounded)
 	}
 	if mp.Map != nil {
 		b, err := os.ReadFile(filepath.Join(dir, filepath.FromSlash(mp.Map.URI)))
@@ -302,6 +316,9 @@ func TestPlaylistsFollowRFC8216bis(t *testing.T) {
 			}
 			if streams != len(p.Video) || iframes != len(p.Video) {
 				t.Errorf("%d variants and %d I-frame variants, want %d each", streams, iframes, len(p.Video))
+			}
+			if targets[dir] != targetMax[dir] {
+				t.Errorf("EXT-X-TARGETDURATION %d, want %d (largest rounded EXTINF of the presentation)", targets[dir], targetMax[dir])
 			}
 		})
 	}

@@ -43,7 +43,8 @@ var (
 	// points at the same instants; the error is a *MisalignedError
 	// carrying gop.CheckAlignment's report.
 	ErrMisaligned = errors.New("segment: renditions are not GOP-aligned")
-	// ErrNoVideo means no input has a video track.
+	// ErrNoVideo means no input has a video track, nor an audio track to
+	// package alone.
 	ErrNoVideo = errors.New("segment: no video track in the inputs")
 	// ErrCodec means a track's codec cannot be packaged in the requested
 	// segment format.
@@ -174,12 +175,18 @@ type Rendition struct {
 	// ByteRange is set when every segment is a byte range of one file
 	// (WithByteRange).
 	ByteRange bool
-	// Independent is set when every segment decodes on its own: video
-	// segments start with an IDR or a closed GOP (no leading picture
-	// references the previous segment). Open-GOP video is packaged, but
-	// HLS then does not claim EXT-X-INDEPENDENT-SEGMENTS and DASH signals
-	// SAP type 3. Always set for audio.
+	// Independent is set when every segment starts with a stream access
+	// point of type 1 (ISO/IEC 14496-12 annex I): a key frame that
+	// decodes on its own and is presented first, so that a player can
+	// start or switch there and show it. HLS then claims
+	// EXT-X-INDEPENDENT-SEGMENTS. Always set for audio.
 	Independent bool
+	// SAPType is the largest SAP type a segment starts with: 1 (key frame
+	// presented first), 2 (closed GOP whose leading pictures are shown
+	// before the key frame) or 3 (open GOP: leading pictures reference
+	// the previous segment and cannot be decoded). DASH signals it as
+	// startWithSAP; 0 when a segment's start was not analysed.
+	SAPType int
 	// Segments in presentation order.
 	Segments []Segment
 	// IFrames lists every key frame for I-frame playlists (video only).

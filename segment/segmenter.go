@@ -158,7 +158,14 @@ func Cut(ctx context.Context, dir string, inputs []Input, opts ...Option) (*Pres
 	if err := checkAligned(videos, cfg.target); err != nil {
 		return nil, err
 	}
-	ref := videos[0]
+	// Segments are cut at the first video's key frames; an audio-only
+	// presentation (a podcast, a radio ladder) at its first track's frames.
+	var ref *trackData
+	if len(videos) > 0 {
+		ref = videos[0]
+	} else {
+		ref = audios[0]
+	}
 	cuts := cutTimes(ref, cfg.target.Seconds())
 
 	p := &Presentation{Format: cfg.format, ByteRange: cfg.byteRange, Naming: cfg.naming, TargetDuration: cfg.target}
@@ -185,6 +192,10 @@ func Cut(ctx context.Context, dir string, inputs []Input, opts ...Option) (*Pres
 				p.Duration = d
 			}
 		}
+	}
+	target := p.targetDuration()
+	for _, r := range p.Renditions() {
+		r.Bandwidth, r.AverageBandwidth = bandwidths(r, target)
 	}
 	sort.SliceStable(p.Video, func(i, j int) bool { return p.Video[i].AverageBandwidth < p.Video[j].AverageBandwidth })
 	return p, nil
@@ -307,7 +318,7 @@ func selectTracks(ctx context.Context, inputs []Input) (videos, audios []*trackD
 			}
 		}
 	}
-	if len(videos) == 0 {
+	if len(videos) == 0 && len(audios) == 0 {
 		return nil, nil, ErrNoVideo
 	}
 	placeTracks(append(append([]*trackData{}, videos...), audios...))
@@ -428,12 +439,17 @@ func writeRendition(dir, id string, td *trackData, cuts []float64, cfg *config) 
 		return nil, err
 	}
 	r := &Rendition{ID: id, Source: td.in.Name, Track: td.track, Timescale: td.track.Timescale, ByteRange: cfg.byteRange}
-	r.Independent = true
+	r.SAPType = 1
 	if td.track.Kind == media.KindVideo {
-		for _, k := range starts {
-			r.Independent = r.Independent && td.closedStart(k)
+		for n, k := range starts {
+			end := len(td.samples)
+			if n+1 < len(starts) {
+				end = starts[n+1]
+			}
+			r.SAPType = max(r.SAPType, td.sapType(k, end))
 		}
 	}
+	r.Independent = r.SAPType == 1
 	r.PresentationTimeOffset = td.presOffset
 	video := td.track.Kind == media.KindVideo
 	if cfg.format == TS {
@@ -575,7 +591,6 @@ func writeRendition(dir, id string, td *trackData, cuts []float64, cfg *config) 
 			return nil, err
 		}
 	}
-	r.Bandwidth, r.AverageBandwidth = bandwidths(r, cfg.target.Seconds())
 	return r, nil
 }
 
@@ -591,10 +606,7 @@ func assembleSingleFile(dir, id string, r *Rendition, init []byte, body *os.File
 		if s.Size >= 1<<31 || s.Duration >= 1<<32 || s.Duration < 0 {
 			return fmt.Errorf("segment %d too large for a sidx reference", s.Number)
 		}
-		sap := uint8(1)
-		if !r.Independent {
-			sap = 3 // open GOP: leading pictures not decodable
-		}
+		sap := uint8(r.SAPType)
 		sidx.References = append(sidx.References, mp4.SidxRef{
 			Size: uint32(s.Size), Duration: uint32(s.Duration), StartsWithSAP: true, SAPType: sap,
 		})
@@ -632,23 +644,23 @@ func assembleSingleFile(dir, id string, r *Rendition, init []byte, body *os.File
 }
 
 // bandwidths returns the peak segment bit rate as RFC 8216bis defines it
-// (the largest bit rate of any contiguous run of segments lasting between
-// 0.5 and 1.5 times the target duration) and the average bit rate.
+// (§4.4.6.2: the largest bit rate of any contiguous run of segments
+// lasting between 0.5 and 1.5 times the target duration) and the average
+// bit rate. target is the presentation's EXT-X-TARGETDURATION, the longest
+// segment of any rendition (one rule for every playlist): then every
+// segment but a short last one counts on its own, and a short last
+// segment only with the ones before it, so it cannot set the peak alone.
+// The peak is never below the average.
 func bandwidths(r *Rendition, target float64) (peak, avg int64) {
 	var total, dur float64
-	single := 0.0
 	for i, s := range r.Segments {
 		total += float64(s.Size) * 8
-		d := r.Seconds(s.Duration)
-		dur += d
-		if d > 0 {
-			single = max(single, float64(s.Size)*8/d)
-		}
+		dur += r.Seconds(s.Duration)
 		var bits, secs float64
 		for j := i; j < len(r.Segments); j++ {
 			bits += float64(r.Segments[j].Size) * 8
 			secs += r.Seconds(r.Segments[j].Duration)
-			if secs > 1.5*target {
+			if secs > 1.5*target+1e-9 {
 				break
 			}
 			if secs >= 0.5*target && secs > 0 {
@@ -656,11 +668,22 @@ func bandwidths(r *Rendition, target float64) (peak, avg int64) {
 			}
 		}
 	}
-	if peak == 0 {
-		peak = int64(math.Ceil(single))
-	}
 	if dur > 0 {
 		avg = int64(math.Ceil(total / dur))
 	}
-	return peak, avg
+	return max(peak, avg), avg
+}
+
+// targetDuration is the presentation's segment target duration in seconds
+// as HLS states it (EXT-X-TARGETDURATION): the longest segment of any
+// rendition rounded up to whole seconds. Every playlist of the
+// presentation carries it, and the BANDWIDTH window uses it.
+func (p *Presentation) targetDuration() float64 {
+	var d float64
+	for _, r := range p.Renditions() {
+		for _, s := range r.Segments {
+			d = max(d, r.Seconds(s.Duration))
+		}
+	}
+	return max(math.Ceil(d-1e-9), 1)
 }
