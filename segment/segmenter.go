@@ -649,8 +649,8 @@ func assembleSingleFile(dir, id string, r *Rendition, init []byte, body *os.File
 // bit rate. target is the presentation's EXT-X-TARGETDURATION, the longest
 // segment of any rendition (one rule for every playlist): then every
 // segment but a short last one counts on its own, and a short last
-// segment only with the ones before it, so it cannot set the peak alone.
-// The peak is never below the average.
+// segment only with the ones before it. The peak is never below the
+// average, nor below the rate of any segment on its own.
 func bandwidths(r *Rendition, target float64) (peak, avg int64) {
 	var total, dur float64
 	for i, s := range r.Segments {
@@ -670,6 +670,14 @@ func bandwidths(r *Rendition, target float64) (peak, avg int64) {
 	}
 	if dur > 0 {
 		avg = int64(math.Ceil(total / dur))
+	}
+	// Apple's validator measures every segment on its own, and players
+	// (hls.js) judge a variant by the rate of the segment they fetch: the
+	// peak also covers each segment alone.
+	for _, s := range r.Segments {
+		if d := r.Seconds(s.Duration); d > 0 {
+			peak = max(peak, int64(math.Ceil(float64(s.Size)*8/d)))
+		}
 	}
 	return max(peak, avg), avg
 }
