@@ -69,9 +69,9 @@ func TestPackagingConformance(t *testing.T) {
 		}
 	}
 	for _, file := range files {
-		name := file
-		if rel, err := filepath.Rel(filepath.Join("..", ".."), file); err == nil {
-			name = rel
+		name := filepath.Base(file)
+		if rel, err := filepath.Rel(shared, file); err == nil && !strings.HasPrefix(rel, "..") {
+			name = "shared:" + strings.ReplaceAll(rel, "/", "_")
 		}
 		t.Run(name, func(t *testing.T) {
 			shared := strings.HasPrefix(file, shared)

@@ -45,7 +45,7 @@ type trackData struct {
 	// decode time when every track starts after zero (MPEG-TS). Samples
 	// before it are what the source hid with its edit list (AAC priming,
 	// B-frame composition delay, the pre-roll of a cut) and stay hidden.
-	// It is the media_time of the CMAF header's edit list and DASH's
+	// It is the edittime of the CMAF header's edit list and DASH's
 	// presentationTimeOffset.
 	presOffset int64
 	// frames is the GOP analysis of a video track (nil when not done).
@@ -62,6 +62,39 @@ func (td *trackData) outPTS(i int) int64 {
 // shift), in ticks of its timescale.
 func (td *trackData) start() int64 {
 	return td.dts0 + media.EditShift(&td.track)
+}
+
+// trimToEdit drops the samples at the end of the track that its edit list
+// does not show: when the list is empty edits and one media edit with a
+// duration, samples presented at or after that edit's end are cut off by
+// players and by ffprobe (an audio track a little longer than the video,
+// say), so they are not packaged. Only trailing samples in decode order
+// go, so no kept frame loses a reference; at least one sample stays.
+func (td *trackData) trimToEdit() {
+	t := &td.track
+	var edit *media.Edit
+	for i := range t.Edits {
+		e := &t.Edits[i]
+		if e.MediaTime == -1 {
+			continue
+		}
+		if edit != nil || i != len(t.Edits)-1 {
+			return // cuts or repeats: not a plain trim
+		}
+		edit = e
+	}
+	if edit == nil || edit.Duration <= 0 || t.MovieTimescale == 0 {
+		return
+	}
+	end := edit.MediaTime + media.Rescale(edit.Duration, int64(t.Timescale), int64(t.MovieTimescale))
+	n := len(td.samples)
+	for n > 1 && td.samples[n-1].PTS >= end {
+		n--
+	}
+	td.samples = td.samples[:n]
+	if td.payload != nil {
+		td.payload = td.payload[:n]
+	}
 }
 
 // placeTracks puts every track on the output timeline: output media time
@@ -297,6 +330,7 @@ func selectTracks(ctx context.Context, inputs []Input) (videos, audios []*trackD
 			if td.track.Timescale == 0 {
 				return nil, nil, fmt.Errorf("%s: track %d has no timescale", in.Name, id)
 			}
+			td.trimToEdit()
 			td.dts0 = td.samples[0].DTS
 			if td.track.Kind == media.KindVideo {
 				first := -1
@@ -653,13 +687,16 @@ func assembleSingleFile(dir, id string, r *Rendition, init []byte, body *os.File
 // average, nor below the rate of any segment on its own.
 func bandwidths(r *Rendition, target float64) (peak, avg int64) {
 	var total, dur float64
+	// Durations as the playlist writes them (EXTINF to the millisecond):
+	// a player measures the rate of a 0.1001 s segment over 0.100 s.
+	secsOf := func(s Segment) float64 { return math.Round(r.Seconds(s.Duration)*1000) / 1000 }
 	for i, s := range r.Segments {
 		total += float64(s.Size) * 8
-		dur += r.Seconds(s.Duration)
+		dur += secsOf(s)
 		var bits, secs float64
 		for j := i; j < len(r.Segments); j++ {
 			bits += float64(r.Segments[j].Size) * 8
-			secs += r.Seconds(r.Segments[j].Duration)
+			secs += secsOf(r.Segments[j])
 			if secs > 1.5*target+1e-9 {
 				break
 			}
@@ -675,7 +712,7 @@ func bandwidths(r *Rendition, target float64) (peak, avg int64) {
 	// (hls.js) judge a variant by the rate of the segment they fetch: the
 	// peak also covers each segment alone.
 	for _, s := range r.Segments {
-		if d := r.Seconds(s.Duration); d > 0 {
+		if d := secsOf(s); d > 0 {
 			peak = max(peak, int64(math.Ceil(float64(s.Size)*8/d)))
 		}
 	}
