@@ -344,4 +344,3 @@ func checkKeyFirst(t *testing.T, ffprobe, dir string, p *segment.Presentation) {
 		}
 	}
 }
-
