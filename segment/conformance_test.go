@@ -74,6 +74,7 @@ func TestPackagingConformance(t *testing.T) {
 			name = "shared:" + strings.ReplaceAll(rel, "/", "_")
 		}
 		t.Run(name, func(t *testing.T) {
+			t.Parallel() // ffprobe runs dominate: let them overlap
 			shared := strings.HasPrefix(file, shared)
 			b, err := os.ReadFile(file)
 			if err != nil {
