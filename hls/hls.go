@@ -4,10 +4,13 @@
 // (master.m3u8), one media playlist per rendition and one I-frame
 // playlist per video rendition, following the rules of RFC 8216bis that
 // players and Apple's validator check: EXT-X-TARGETDURATION is the
-// largest EXTINF rounded to the nearest integer, EXT-X-VERSION is the
+// largest EXTINF of any media playlist of the presentation rounded to the
+// nearest integer (one value for all of them), EXT-X-VERSION is the
 // lowest that covers the tags used (6 with EXT-X-MAP, 4 with byte ranges
 // alone, 3 otherwise), BANDWIDTH is the peak segment bit rate of the
-// variant plus its audio, and CODECS lists video and audio. The playlist
+// variant plus its audio group's peak, EXT-X-INDEPENDENT-SEGMENTS is
+// claimed only when every segment starts with a key frame presented
+// first, and CODECS lists video and audio. The playlist
 // model is github.com/Eyevinn/hls-m3u8.
 //
 // [ReadLadder] goes the other way: it reads a packaged multivariant

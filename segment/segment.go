@@ -19,6 +19,16 @@
 // segments), addressed with byte ranges; with [WithTS] segments are
 // MPEG-TS files (seg_1.ts ...) and there is no init segment.
 //
+// The CMAF files are written by package mp4's CMAF fragmenter (the same
+// writer as remux), MPEG-TS by package ts's writer. The source's timeline
+// is kept: output media time is the source's presentation time as ffprobe
+// shows it (edit lists applied) shifted so that no track starts before
+// zero, and what the source hid before its time zero (B-frame delay, AAC
+// priming, the pre-roll of a cut) stays before [Rendition]'s
+// PresentationTimeOffset, which the CMAF header's edit list and DASH's
+// presentationTimeOffset carry. Audio-only inputs are packaged on their
+// own, cut at their frames.
+//
 // Cut reads sample tables first and payloads one segment at a time, so
 // memory follows the segment size for MP4 inputs; an MPEG-TS reader only
 // hands payloads out while iterating, so TS inputs are held in memory.
