@@ -59,8 +59,8 @@ func MPD(p *segment.Presentation) (*mpd.MPD, error) {
 	if p.Format != segment.CMAF {
 		return nil, ErrFormat
 	}
-	if len(p.Video) == 0 {
-		return nil, fmt.Errorf("dash: presentation has no video rendition")
+	if len(p.Video) == 0 && len(p.Audio) == 0 {
+		return nil, fmt.Errorf("dash: presentation has no rendition")
 	}
 	m := mpd.NewMPD(mpd.STATIC_TYPE)
 	if p.ByteRange {
@@ -90,13 +90,13 @@ func MPD(p *segment.Presentation) (*mpd.MPD, error) {
 	vas.Id = mpd.Ptr(id)
 	vas.ContentType = "video"
 	vas.MimeType = mpd.MIME_TYPE_VIDEO_MP4
-	// SAP type 1 for closed GOPs; 3 when segments start with open-GOP
-	// random-access points (leading pictures not decodable).
+	// The SAP type every segment starts with at worst: 1 when a key
+	// frame is presented first, 2 when a closed GOP shows leading
+	// pictures before it, 3 for open GOPs (leading pictures not
+	// decodable).
 	sap := uint32(1)
 	for _, v := range p.Video {
-		if !v.Independent {
-			sap = 3
-		}
+		sap = max(sap, uint32(max(v.SAPType, 1)))
 	}
 	vas.SegmentAlignment = true
 	vas.StartWithSAP = sap
@@ -124,7 +124,9 @@ func MPD(p *segment.Presentation) (*mpd.MPD, error) {
 	if maxFR.Num > 0 {
 		vas.MaxFrameRate = string(frameRate(maxFR))
 	}
-	period.AppendAdaptationSet(vas)
+	if len(p.Video) > 0 {
+		period.AppendAdaptationSet(vas)
+	}
 
 	// One AdaptationSet per language (and codec): renditions in a set
 	// must be switchable.
@@ -218,6 +220,9 @@ func representation(p *segment.Presentation, r *segment.Rendition) (*mpd.Represe
 			},
 		}
 		sb.IndexRangeExact = true
+		if r.PresentationTimeOffset > 0 {
+			sb.PresentationTimeOffset = mpd.Ptr(uint64(r.PresentationTimeOffset))
+		}
 		rep.SegmentBase = sb
 		return rep, nil
 	}
@@ -225,6 +230,11 @@ func representation(p *segment.Presentation, r *segment.Rendition) (*mpd.Represe
 	st.Timescale = mpd.Ptr(r.Timescale)
 	st.Initialization = r.Init.URI
 	st.StartNumber = mpd.Ptr(uint32(1))
+	if r.PresentationTimeOffset > 0 {
+		// The source's time zero: what its edit list hid before it
+		// (encoder priming, the pre-roll of a cut) stays hidden.
+		st.PresentationTimeOffset = mpd.Ptr(uint64(r.PresentationTimeOffset))
+	}
 	dir := r.ID + "/"
 	if p.Naming == segment.ByTime {
 		st.Media = dir + "seg_$Time$.m4s"
@@ -247,7 +257,7 @@ func representation(p *segment.Presentation, r *segment.Rendition) (*mpd.Represe
 // gives the number of segments (players derive the count from it): then
 // @duration describes the segments exactly.
 func uniform(r *segment.Rendition, total float64) (int64, bool) {
-	if len(r.Segments) == 0 || r.Segments[0].Start != 0 {
+	if len(r.Segments) == 0 || r.Segments[0].Start != r.PresentationTimeOffset {
 		return 0, false
 	}
 	d := r.Segments[0].Duration

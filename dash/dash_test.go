@@ -328,10 +328,10 @@ func ExampleWrite() {
 		}
 	}
 	// Output:
-	// video video_240p avc1.640015 102714 video_240p/seg_$Number$.m4s
-	// video video_360p avc1.64001E 179244 video_360p/seg_$Number$.m4s
-	// video video_480p avc1.64001E 312504 video_480p/seg_$Number$.m4s
-	// audio audio_und mp4a.40.2 70742 audio_und/seg_$Number$.m4s
+	// video video_240p avc1.640015 102738 video_240p/seg_$Number$.m4s
+	// video video_360p avc1.64001E 179268 video_360p/seg_$Number$.m4s
+	// video video_480p avc1.64001E 312528 video_480p/seg_$Number$.m4s
+	// audio audio_und mp4a.40.2 69237 audio_und/seg_$Number$.m4s
 }
 
 func ExampleReadLadder() {
@@ -357,5 +357,5 @@ func ExampleReadLadder() {
 	fmt.Println("segment 0 at the lowest level:", m.SegmentSize(0, 0), "bits")
 	// Output:
 	// [video_240p video_360p video_480p] 4 segments of 2000 ms
-	// segment 0 at the lowest level: 225320 bits
+	// segment 0 at the lowest level: 225576 bits
 }

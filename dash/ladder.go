@@ -15,7 +15,8 @@ import (
 	"strings"
 
 	"github.com/Eyevinn/dash-mpd/mpd"
-	mp4ff "github.com/Eyevinn/mp4ff/mp4"
+
+	"github.com/streamkit-go/streamkit/mp4"
 )
 
 // ErrNotPackaged means an MPD cannot be read as a packaged VOD ladder
@@ -368,24 +369,20 @@ func sidxSegments(p, indexRange string) ([]float64, []float64, error) {
 	if _, err := f.ReadAt(buf, first); err != nil {
 		return nil, nil, fmt.Errorf("%s: reading indexRange %s: %w", p, indexRange, err)
 	}
-	box, err := mp4ff.DecodeBox(uint64(first), bytes.NewReader(buf))
+	sidx, err := mp4.ParseSidx(buf, first)
 	if err != nil {
-		return nil, nil, fmt.Errorf("%s: box at byte %d: %w", p, first, err)
-	}
-	sidx, ok := box.(*mp4ff.SidxBox)
-	if !ok {
-		return nil, nil, fmt.Errorf("%w: %s: indexRange %s holds %s, not sidx", ErrNotPackaged, p, indexRange, box.Type())
+		return nil, nil, fmt.Errorf("%w: %s: indexRange %s: %w", ErrNotPackaged, p, indexRange, err)
 	}
 	if sidx.Timescale == 0 {
 		return nil, nil, fmt.Errorf("%w: %s: sidx timescale 0", ErrNotPackaged, p)
 	}
 	var sizes, durs []float64
-	for _, r := range sidx.SidxRefs {
+	for _, r := range sidx.References {
 		if r.ReferenceType != 0 {
 			return nil, nil, fmt.Errorf("%w: %s: hierarchical sidx", ErrNotPackaged, p)
 		}
-		sizes = append(sizes, float64(r.ReferencedSize))
-		durs = append(durs, float64(r.SubSegmentDuration)/float64(sidx.Timescale))
+		sizes = append(sizes, float64(r.Size))
+		durs = append(durs, float64(r.Duration)/float64(sidx.Timescale))
 	}
 	return sizes, durs, nil
 }

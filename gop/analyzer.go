@@ -86,20 +86,8 @@ func (a *Analyzer) Analyze(s *media.Sample, au []byte) (Frame, error) {
 // PresentationShift returns what ffprobe adds to a track's raw sample
 // timestamps: for an MP4 edit list, the empty edits' duration minus the
 // media_time of the first real edit, in the track's timescale (0 without
-// an edit list and for MPEG-TS).
-func PresentationShift(t *media.Track) int64 {
-	var shift int64
-	for _, e := range t.Edits {
-		if e.MediaTime == -1 {
-			if t.MovieTimescale != 0 {
-				shift += e.Duration * int64(t.Timescale) / int64(t.MovieTimescale)
-			}
-			continue
-		}
-		return shift - e.MediaTime
-	}
-	return shift
-}
+// an edit list and for MPEG-TS): [media.EditShift].
+func PresentationShift(t *media.Track) int64 { return media.EditShift(t) }
 
 // Option tunes [ReadFrames] and [AnalyzeTrack].
 type Option func(*config)

@@ -1,9 +1,9 @@
 package gop
 
 import (
-	"bytes"
 	"fmt"
 
+	"github.com/streamkit-go/streamkit/internal/bitstream"
 	"github.com/streamkit-go/streamkit/media"
 )
 
@@ -24,11 +24,11 @@ func (m *mpeg2State) frame(au []byte, f *Frame) error {
 	f.NALType = -1
 	pictExt := false
 	for i := 0; ; {
-		j := bytes.Index(au[i:], startCode)
+		j := bitstream.NextStartCode(au, i)
 		if j < 0 {
 			break
 		}
-		i += j + 3
+		i = j + 3
 		if i >= len(au) {
 			break
 		}
@@ -102,11 +102,11 @@ func (m *mpeg2State) frame(au []byte, f *Frame) error {
 func frameMPEG4(au []byte, f *Frame) error {
 	f.NALType = -1
 	for i := 0; ; {
-		j := bytes.Index(au[i:], startCode)
+		j := bitstream.NextStartCode(au, i)
 		if j < 0 {
 			break
 		}
-		i += j + 3
+		i = j + 3
 		if i >= len(au) {
 			break
 		}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 
+	"github.com/streamkit-go/streamkit/internal/bitstream"
 	"github.com/streamkit-go/streamkit/media"
 )
 
@@ -60,39 +61,16 @@ func SplitNALUnits(au []byte, lengthSize int, fn func(nal []byte, offset int) er
 	return nil
 }
 
-var startCode = []byte{0, 0, 1}
-
 func splitAnnexB(au []byte, fn func([]byte, int) error) error {
-	i := bytes.Index(au, startCode)
-	if i < 0 {
-		if len(bytes.Trim(au, "\x00")) == 0 {
-			return nil
+	found := false
+	for off, nal := range bitstream.AnnexB(au) {
+		found = true
+		if err := fn(nal, off); err != nil {
+			return err
 		}
+	}
+	if !found && bitstream.NextStartCode(au, 0) < 0 && len(bytes.Trim(au, "\x00")) > 0 {
 		return &NALError{Offset: 0, Err: fmt.Errorf("no Annex B start code in %d bytes: %w", len(au), media.ErrCorrupt)}
 	}
-	start := i + 3
-	for {
-		j := bytes.Index(au[start:], startCode)
-		end := len(au)
-		next := -1
-		if j >= 0 {
-			end = start + j
-			next = end + 3
-		}
-		// Trailing zero bytes belong to the next start code
-		// (zero_byte, trailing_zero_8bits), not to this unit.
-		e := end
-		for e > start && au[e-1] == 0 {
-			e--
-		}
-		if e > start {
-			if err := fn(au[start:e], start); err != nil {
-				return err
-			}
-		}
-		if next < 0 {
-			return nil
-		}
-		start = next
-	}
+	return nil
 }

@@ -4,10 +4,13 @@
 // (master.m3u8), one media playlist per rendition and one I-frame
 // playlist per video rendition, following the rules of RFC 8216bis that
 // players and Apple's validator check: EXT-X-TARGETDURATION is the
-// largest EXTINF rounded to the nearest integer, EXT-X-VERSION is the
+// largest EXTINF of any media playlist of the presentation rounded to the
+// nearest integer (one value for all of them), EXT-X-VERSION is the
 // lowest that covers the tags used (6 with EXT-X-MAP, 4 with byte ranges
 // alone, 3 otherwise), BANDWIDTH is the peak segment bit rate of the
-// variant plus its audio, and CODECS lists video and audio. The playlist
+// variant plus its audio group's peak, EXT-X-INDEPENDENT-SEGMENTS is
+// claimed only when every segment starts with a key frame presented
+// first, and CODECS lists video and audio. The playlist
 // model is github.com/Eyevinn/hls-m3u8.
 //
 // [ReadLadder] goes the other way: it reads a packaged multivariant
@@ -43,8 +46,20 @@ func IFramePlaylistName(r *segment.Rendition) string { return r.ID + "_iframes.m
 // were cut into) and returns the path of the multivariant playlist. Each
 // file is written to a temporary name and renamed.
 func Write(dir string, p *segment.Presentation) (string, error) {
+	// One EXT-X-TARGETDURATION for every media playlist of the
+	// presentation, the longest segment of any of them rounded (a player
+	// switching renditions, or playing audio beside video, sees one
+	// target; the audio of MPEG-TS segments, cut at frame boundaries,
+	// would otherwise round up to another). I-frame playlists keep their
+	// own: their entries are GOPs, not segments.
+	var all []float64
 	for _, r := range p.Renditions() {
-		mp, err := MediaPlaylist(r)
+		for _, s := range r.Segments {
+			all = append(all, r.Seconds(s.Duration))
+		}
+	}
+	for _, r := range p.Renditions() {
+		mp, err := mediaPlaylist(r, all)
 		if err != nil {
 			return "", err
 		}
@@ -87,8 +102,14 @@ func TargetDuration(durations []float64, ver uint8) uint {
 	return t
 }
 
-// MediaPlaylist returns the VOD media playlist of rendition r.
-func MediaPlaylist(r *segment.Rendition) (*m3u8.MediaPlaylist, error) {
+// MediaPlaylist returns the VOD media playlist of rendition r, alone: its
+// EXT-X-TARGETDURATION covers its own segments ([Write] gives every
+// playlist of a presentation the same one).
+func MediaPlaylist(r *segment.Rendition) (*m3u8.MediaPlaylist, error) { return mediaPlaylist(r, nil) }
+
+// mediaPlaylist returns r's media playlist with a target duration that
+// also covers the durations in others.
+func mediaPlaylist(r *segment.Rendition, others []float64) (*m3u8.MediaPlaylist, error) {
 	pl, err := m3u8.NewMediaPlaylist(0, uint(max(len(r.Segments), 1)))
 	if err != nil {
 		return nil, err
@@ -109,7 +130,7 @@ func MediaPlaylist(r *segment.Rendition) (*m3u8.MediaPlaylist, error) {
 		}
 		durs = append(durs, seg.Duration)
 	}
-	finish(pl, durs)
+	finish(pl, append(durs, others...))
 	return pl, nil
 }
 
@@ -216,8 +237,8 @@ func groupSafe(s string) string {
 // EXT-X-MEDIA renditions, and an EXT-X-I-FRAME-STREAM-INF per video
 // rendition.
 func Multivariant(p *segment.Presentation) (*m3u8.MasterPlaylist, error) {
-	if len(p.Video) == 0 {
-		return nil, fmt.Errorf("hls: presentation has no video rendition")
+	if len(p.Video) == 0 && len(p.Audio) == 0 {
+		return nil, fmt.Errorf("hls: presentation has no rendition")
 	}
 	mv := m3u8.NewMasterPlaylist()
 	independent := true
@@ -246,6 +267,16 @@ func Multivariant(p *segment.Presentation) (*m3u8.MasterPlaylist, error) {
 			list = append(list, alt)
 		}
 		alts = append(alts, list)
+	}
+	if len(p.Video) == 0 {
+		// Audio only: every audio rendition is a variant of its own.
+		for _, a := range p.Audio {
+			mv.Append(MediaPlaylistName(a), nil, m3u8.VariantParams{
+				Bandwidth: clampU32(a.Bandwidth), AverageBandwidth: clampU32(a.AverageBandwidth),
+				Codecs: a.Track.CodecString,
+			})
+		}
+		groups = nil
 	}
 	for _, v := range p.Video {
 		params := videoParams(v)

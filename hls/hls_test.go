@@ -107,6 +107,11 @@ type mediaInfo struct {
 	peak, avg float64 // bits per second, from the files on disk
 }
 
+// targets and targetMax record, per presentation directory, the
+// EXT-X-TARGETDURATION of the media playlists seen and their largest
+// rounded EXTINF.
+var targets, targetMax = map[string]uint{}, map[string]uint{}
+
 // checkMedia checks the RFC 8216bis rules of one media playlist and
 // returns its bit rates measured from the segment bytes.
 func checkMedia(t *testing.T, dir, name string, iframe bool) mediaInfo {
@@ -159,8 +164,17 @@ func checkMedia(t *testing.T, dir, name string, iframe bool) mediaInfo {
 		bits = append(bits, float64(size)*8)
 		secs = append(secs, s.Duration)
 	}
-	if maxRounded != mp.TargetDuration {
+	if maxRounded != mp.TargetDuration && iframe {
 		t.Errorf("%s: EXT-X-TARGETDURATION %d, want %d (largest rounded EXTINF)", name, mp.TargetDuration, maxRounded)
+	}
+	if !iframe {
+		// One target for every media playlist of the presentation: the
+		// largest rounded EXTINF of any of them.
+		if prev, ok := targets[dir]; ok && prev != mp.TargetDuration {
+			t.Errorf("%s: EXT-X-TARGETDURATION %d, another media playlist of the presentation has %d", name, mp.TargetDuration, prev)
+		}
+		targets[dir] = mp.TargetDuration
+		targetMax[dir] = max(targetMax[dir], maxRounded)
 	}
 	if mp.Map != nil {
 		b, err := os.ReadFile(filepath.Join(dir, filepath.FromSlash(mp.Map.URI)))
@@ -303,6 +317,9 @@ func TestPlaylistsFollowRFC8216bis(t *testing.T) {
 			if streams != len(p.Video) || iframes != len(p.Video) {
 				t.Errorf("%d variants and %d I-frame variants, want %d each", streams, iframes, len(p.Video))
 			}
+			if targets[dir] != targetMax[dir] {
+				t.Errorf("EXT-X-TARGETDURATION %d, want %d (largest rounded EXTINF of the presentation)", targets[dir], targetMax[dir])
+			}
 		})
 	}
 }
@@ -431,9 +448,9 @@ func ExampleWrite() {
 	}
 	// Output:
 	// #EXT-X-MEDIA:TYPE=AUDIO,GROUP-ID="audio-mp4a_40_2",NAME="Audio",DEFAULT=YES,AUTOSELECT=YES,CHANNELS="2",URI="audio_und.m3u8"
-	// #EXT-X-STREAM-INF:BANDWIDTH=173456,AVERAGE-BANDWIDTH=168465,CODECS="avc1.640015,mp4a.40.2",RESOLUTION=426x240,FRAME-RATE=25.000,AUDIO="audio-mp4a_40_2"
-	// #EXT-X-STREAM-INF:BANDWIDTH=249986,AVERAGE-BANDWIDTH=241118,CODECS="avc1.64001E,mp4a.40.2",RESOLUTION=640x360,FRAME-RATE=25.000,AUDIO="audio-mp4a_40_2"
-	// #EXT-X-STREAM-INF:BANDWIDTH=383246,AVERAGE-BANDWIDTH=367659,CODECS="avc1.64001E,mp4a.40.2",RESOLUTION=854x480,FRAME-RATE=25.000,AUDIO="audio-mp4a_40_2"
+	// #EXT-X-STREAM-INF:BANDWIDTH=171975,AVERAGE-BANDWIDTH=167008,CODECS="avc1.640015,mp4a.40.2",RESOLUTION=426x240,FRAME-RATE=25.000,AUDIO="audio-mp4a_40_2"
+	// #EXT-X-STREAM-INF:BANDWIDTH=248505,AVERAGE-BANDWIDTH=239661,CODECS="avc1.64001E,mp4a.40.2",RESOLUTION=640x360,FRAME-RATE=25.000,AUDIO="audio-mp4a_40_2"
+	// #EXT-X-STREAM-INF:BANDWIDTH=381765,AVERAGE-BANDWIDTH=366202,CODECS="avc1.64001E,mp4a.40.2",RESOLUTION=854x480,FRAME-RATE=25.000,AUDIO="audio-mp4a_40_2"
 }
 
 // TestAudioGroupsPerCodec: renditions of one AUDIO group must share the
@@ -517,6 +534,6 @@ func ExampleReadLadder() {
 	fmt.Println(m.NumSegments(), "segments of", m.SegmentDuration(), "ms at", m.Bitrates(), "kbit/s")
 	fmt.Println("segment 0 at the lowest level:", m.SegmentSize(0, 0), "bits")
 	// Output:
-	// 4 segments of 2000 ms at [112.756 196.648 322.028] kbit/s
-	// segment 0 at the lowest level: 225512 bits
+	// 4 segments of 2000 ms at [112.788 196.68 322.06] kbit/s
+	// segment 0 at the lowest level: 225576 bits
 }

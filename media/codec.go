@@ -9,6 +9,8 @@ import (
 	"github.com/Eyevinn/mp4ff/avc"
 	"github.com/Eyevinn/mp4ff/hevc"
 	mch264 "github.com/bluenviron/mediacommon/v2/pkg/codecs/h264"
+
+	"github.com/streamkit-go/streamkit/internal/bitstream"
 )
 
 // This file turns decoder configurations into Track fields. Both container
@@ -297,11 +299,6 @@ func ac3Layout(acmod byte, lfe bool) (int, string) {
 	return base.n + 1, withLFE[acmod&7]
 }
 
-var ac3Rates = [4]int{48000, 44100, 32000, 0}
-
-// ac3Bitrates are the nominal bit rates (kbit/s) of bit_rate_code/frmsizecod>>1.
-var ac3Bitrates = [19]int{32, 40, 48, 56, 64, 80, 96, 112, 128, 160, 192, 224, 256, 320, 384, 448, 512, 576, 640}
-
 // SetAC3 fills the track from the 3-byte body of a dac3 box
 // (ETSI TS 102 366 annex F):
 //
@@ -321,10 +318,10 @@ func (t *Track) SetAC3(dac3 []byte) error {
 	}
 	t.CodecString = "ac-3"
 	t.Config.Record = dac3
-	t.SampleRate = ac3Rates[fscod]
+	t.SampleRate = bitstream.AC3SampleRates[fscod]
 	t.Channels, t.ChannelLayout = ac3Layout(acmod, lfe)
-	if brc < len(ac3Bitrates) && t.Bitrate == 0 {
-		t.Bitrate = int64(ac3Bitrates[brc]) * 1000
+	if kbps := bitstream.AC3Bitrate(brc); kbps > 0 && t.Bitrate == 0 {
+		t.Bitrate = int64(kbps) * 1000
 	}
 	t.SampleFormat = "fltp"
 	t.FrameSize = 1536
@@ -369,7 +366,7 @@ func (t *Track) SetEAC3(dec3 []byte) error {
 	}
 	t.CodecString = "ec-3"
 	t.Config.Record = dec3
-	t.SampleRate = ac3Rates[fscod]
+	t.SampleRate = bitstream.AC3SampleRates[fscod]
 	t.Channels, t.ChannelLayout = ac3Layout(acmod, lfe)
 	if t.Bitrate == 0 {
 		t.Bitrate = dataRate * 1000

@@ -84,3 +84,69 @@ func ExampleWriteFragmented() {
 	// avc1 avc1.640015, 4 fragments, 8 s
 	// first sample: key true, shown at 0.000 s
 }
+
+// Package one GOP-aligned CMAF segment the way a packager does: the
+// sample times are given on the presentation's timeline (here the
+// source's, whose edit list hides the video's 1024-tick B-frame delay),
+// the CMAF header's edit list says where time zero is, and the segment
+// holds one moof+mdat per GOP, whose byte ranges an I-frame playlist
+// lists. A sidx indexes segments for byte-range (on-demand) delivery.
+func ExampleFragmenter_WriteSegment() {
+	r, size, err := sample.Open(sample.Video240)
+	if err != nil {
+		log.Fatal(err)
+	}
+	src, err := mp4.NewReader(r, size)
+	if err != nil {
+		log.Fatal(err)
+	}
+	track := src.Tracks()[0]
+	f, err := mp4.NewCMAFFragmenter(track, false, mp4.WithPresentationOffset(mp4.EditShift(track)*-1))
+	if err != nil {
+		log.Fatal(err)
+	}
+	var init bytes.Buffer
+	if err := f.WriteInit(&init); err != nil {
+		log.Fatal(err)
+	}
+	// The first two GOPs, one fragment each.
+	var gops [][]mp4.FragmentSample
+	for s, err := range src.Samples() {
+		if err != nil {
+			log.Fatal(err)
+		}
+		if s.Sync {
+			if len(gops) == 2 {
+				break
+			}
+			gops = append(gops, nil)
+		}
+		data, err := src.ReadSample(&s, nil)
+		if err != nil {
+			log.Fatal(err)
+		}
+		gops[len(gops)-1] = append(gops[len(gops)-1], mp4.FragmentSample{Sample: s, Data: data})
+	}
+	var seg bytes.Buffer
+	frags, err := f.WriteSegment(&seg, gops, nil)
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Printf("init %d bytes, segment %d bytes\n", init.Len(), seg.Len())
+	for i, fr := range frags {
+		fmt.Printf("GOP %d: moof at %d, key frame ends at %d, tfdt %d, %d samples\n",
+			i+1, fr.Offset, fr.FirstSampleEnd, fr.BaseMediaDecodeTime, fr.Samples)
+	}
+	index := mp4.AppendSidx(nil, &mp4.Sidx{ReferenceID: 1, Timescale: track.Timescale,
+		References: []mp4.SidxRef{{Size: uint32(seg.Len()), Duration: uint32(frags[0].Duration + frags[1].Duration), StartsWithSAP: true, SAPType: 1}}})
+	back, err := mp4.ParseSidx(index, 0)
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Printf("sidx: %d bytes, %d reference of %d bytes\n", len(index), len(back.References), back.References[0].Size)
+	// Output:
+	// init 700 bytes, segment 51369 bytes
+	// GOP 1: moof at 28, key frame ends at 4188, tfdt 0, 50 samples
+	// GOP 2: moof at 28197, key frame ends at 31201, tfdt 25600, 50 samples
+	// sidx: 44 bytes, 1 reference of 51369 bytes
+}

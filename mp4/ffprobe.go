@@ -93,7 +93,7 @@ func (m *Reader) fixIndex(t *media.Track, old []media.Sample, dtsShift int64) []
 	budget := 64*len(old) + 1<<16
 	for _, e := range t.Edits {
 		mt := e.MediaTime
-		dur := rescale(e.Duration, int64(t.Timescale), int64(m.MovieTimescale))
+		dur := media.Rescale(e.Duration, int64(t.Timescale), int64(m.MovieTimescale))
 		counter := entryEnd
 		entryEnd += dur
 		if mt == -1 {

@@ -243,6 +243,33 @@ func (m *Reader) parseFtyp(h header, b []byte) {
 }
 
 func (m *Reader) parseSidx(h header, b []byte) error {
+	x, err := decodeSidx(h, b)
+	if err != nil || x == nil {
+		return err
+	}
+	m.sidx = append(m.sidx, *x)
+	return nil
+}
+
+// ParseSidx decodes the segment index box that b holds, b[0] being byte
+// off of its file (a DASH indexRange, for instance). References pointing
+// past what the box holds are an error, never an allocation.
+func ParseSidx(b []byte, off int64) (*Sidx, error) {
+	h, err := parseHeader(b, off, int64(len(b)), "")
+	if err != nil {
+		return nil, err
+	}
+	if h.typ != tSidx {
+		return nil, posErr(off, h.typ.String(), media.ErrCorrupt, "not a sidx box")
+	}
+	x, err := decodeSidx(h, b[:h.size])
+	if err == nil && x == nil {
+		err = posErr(off, "sidx", media.ErrCorrupt, "undecodable")
+	}
+	return x, err
+}
+
+func decodeSidx(h header, b []byte) (*Sidx, error) {
 	body := b[h.hlen:]
 	// Check reference_count against the box before mp4ff allocates.
 	if len(body) >= 4 {
@@ -252,26 +279,60 @@ func (m *Reader) parseSidx(h header, b []byte) error {
 		}
 		if len(body) >= hl {
 			if n := int(be16(body[hl-2:])); n*12 > len(body)-hl {
-				return posErr(h.off, "sidx", media.ErrTruncated, "reference_count %d needs %d bytes, box has %d", n, n*12, len(body)-hl)
+				return nil, posErr(h.off, "sidx", media.ErrTruncated, "reference_count %d needs %d bytes, box has %d", n, n*12, len(body)-hl)
 			}
 		}
 	}
 	bx, err := decodeFF(b, h.off, "sidx")
 	if err != nil {
-		return err
+		return nil, err
 	}
 	s, ok := bx.(*mp4ff.SidxBox)
 	if !ok {
-		return nil
+		return nil, nil
 	}
-	x := Sidx{Offset: h.off, ReferenceID: s.ReferenceID, Timescale: s.Timescale,
+	x := &Sidx{Offset: h.off, ReferenceID: s.ReferenceID, Timescale: s.Timescale,
 		EarliestPresentationTime: s.EarliestPresentationTime, FirstOffset: h.end() + int64(s.FirstOffset)}
 	for _, r := range s.SidxRefs {
 		x.References = append(x.References, SidxRef{ReferenceType: r.ReferenceType, Size: r.ReferencedSize,
 			Duration: r.SubSegmentDuration, StartsWithSAP: r.StartsWithSAP == 1, SAPType: r.SAPType})
 	}
-	m.sidx = append(m.sidx, x)
-	return nil
+	return x, nil
+}
+
+// AppendSidx appends s as a sidx box (version 0, or 1 when the earliest
+// presentation time or the first offset needs 64 bits) to b. FirstOffset
+// is taken relative to the end of the box (s.Offset is ignored): 0 when
+// the first subsegment follows the sidx.
+func AppendSidx(b []byte, s *Sidx) []byte {
+	w := box{b: b}
+	v := byte(0)
+	if s.EarliestPresentationTime > math.MaxUint32 || s.FirstOffset > math.MaxUint32 {
+		v = 1
+	}
+	i := w.openFull("sidx", v, 0)
+	w.u32(s.ReferenceID)
+	w.u32(s.Timescale)
+	if v == 1 {
+		w.u64(s.EarliestPresentationTime)
+		w.u64(uint64(s.FirstOffset))
+	} else {
+		w.u32(uint32(s.EarliestPresentationTime))
+		w.u32(uint32(s.FirstOffset))
+	}
+	w.u16(0) // reserved
+	w.u16(uint16(len(s.References)))
+	for _, r := range s.References {
+		w.u32(uint32(r.ReferenceType&1)<<31 | r.Size&0x7fffffff)
+		w.u32(r.Duration)
+		sap := uint32(0)
+		if r.StartsWithSAP {
+			sap = 1 << 31
+		}
+		w.u32(sap | uint32(r.SAPType&7)<<28)
+	}
+	w.close(i)
+	return w.b
 }
 
 // parseMoov decodes the movie box: mvhd, every trak, mvex/trex.

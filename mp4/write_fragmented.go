@@ -45,6 +45,29 @@ type Fragmenter struct {
 	next                 map[int]int64 // DTS after the last written sample, per input track
 	src                  media.Demuxer // reads payloads of samples given without Data
 	rbuf                 []byte
+	// given: timestamps are written as the caller gives them, with one
+	// edit of media time presOffset (WithPresentationOffset).
+	given      bool
+	presOffset int64
+}
+
+// FragmentInfo locates one written fragment (moof+mdat) and says what it
+// holds, for the byte ranges of segments and I-frame playlists. Offsets
+// are relative to the start of what the call wrote (the styp, when there
+// is one, comes first).
+type FragmentInfo struct {
+	// Offset of the moof and Size of moof+mdat, in bytes.
+	Offset, Size int64
+	// FirstSampleEnd is the offset just past the first sample's data:
+	// [Offset, FirstSampleEnd) is everything a decoder needs to show a
+	// fragment that starts with a key frame (moof, mdat header, frame).
+	FirstSampleEnd int64
+	// BaseMediaDecodeTime is the tfdt of the first track, Earliest its
+	// earliest presentation time and Duration the summed sample
+	// durations, in the track's timescale.
+	BaseMediaDecodeTime, Earliest, Duration int64
+	// Samples is the number of samples of the first track.
+	Samples int
 }
 
 // NewFragmenter returns a Fragmenter for the audio and video tracks among
@@ -56,10 +79,14 @@ func NewFragmenter(tracks []*media.Track, tsTimeline bool, opts ...WriteOption) 
 	if err != nil {
 		return nil, err
 	}
-	f := &Fragmenter{tracks: ots, byIn: map[int]*outTrack{}, origin: tsTimeline, next: map[int]int64{}}
+	f := &Fragmenter{tracks: ots, byIn: map[int]*outTrack{}, origin: tsTimeline, next: map[int]int64{},
+		given: cfg.given, presOffset: cfg.presOffset}
 	for _, ot := range ots {
 		f.byIn[ot.t.ID] = ot
 		ot.d0, ot.minPTS = ot.t.StartDTS, ot.t.StartPTS
+		if f.given {
+			ot.d0, ot.minPTS = 0, 0
+		}
 	}
 	return f, nil
 }
@@ -77,7 +104,7 @@ func NewCMAFFragmenter(t *media.Track, tsTimeline bool, opts ...WriteOption) (*F
 // SetStart overrides a track's first DTS and smallest PTS (by default
 // Track.StartDTS and StartPTS), before WriteInit.
 func (f *Fragmenter) SetStart(trackID int, firstDTS, minPTS int64) {
-	if ot := f.byIn[trackID]; ot != nil {
+	if ot := f.byIn[trackID]; ot != nil && !f.given {
 		ot.d0, ot.minPTS = firstDTS, minPTS
 	}
 }
@@ -100,7 +127,18 @@ func (f *Fragmenter) WriteInit(w io.Writer) error {
 			return fmt.Errorf("%w: track %d (%s): configuration not known before its first sample", ErrWrite, ot.t.ID, ot.t.Codec)
 		}
 	}
-	planTimeline(f.tracks, f.origin, nil, f.originNum, f.originDen)
+	if f.given {
+		for _, ot := range f.tracks {
+			ot.movieTS, ot.edits = ot.t.Timescale, nil
+			if f.presOffset != 0 {
+				// Duration 0: the whole of the fragments (ISO/IEC
+				// 14496-12 §8.6.6.3).
+				ot.edits = []media.Edit{{MediaTime: f.presOffset, RateInt: 1}}
+			}
+		}
+	} else {
+		planTimeline(f.tracks, f.origin, nil, f.originNum, f.originDen)
+	}
 	var b box
 	if f.cmaf {
 		writeFtyp(&b, "ftyp", "cmfc", 0, append([]string{"iso6", "cmfc"}, codecBrands(f.tracks)...)...)
@@ -151,6 +189,92 @@ func (f *Fragmenter) WriteInit(w io.Writer) error {
 	return err
 }
 
+// NeedsConfiguration reports whether a track's sample entry can only be
+// built from its first sample (AC-3/E-AC-3 from MPEG-TS, which carries no
+// dac3/dec3): call Configure with that sample before WriteInit.
+func (f *Fragmenter) NeedsConfiguration(trackID int) bool {
+	ot := f.byIn[trackID]
+	return ot != nil && ot.entry == nil && ot.conv != nil
+}
+
+// Configure builds the sample entry of a track that NeedsConfiguration
+// from the payload of its first sample.
+func (f *Fragmenter) Configure(trackID int, payload []byte) error {
+	ot := f.byIn[trackID]
+	if ot == nil || ot.entry != nil || ot.conv == nil {
+		return nil
+	}
+	if _, err := ot.conv.convert(nil, payload); err != nil {
+		return fmt.Errorf("mp4: track %d, first sample: %w", trackID, err)
+	}
+	return nil
+}
+
+// WriteSegment writes one CMAF segment: styp (in CMAF mode), then one
+// moof+mdat per element of fragments (CMAF fragments, e.g. one per GOP
+// so that every key frame starts a moof that an I-frame playlist or a
+// player's trick mode can fetch alone). nextDTS is as for WriteFragment,
+// for the last fragment. It returns where each fragment lies in what
+// was written.
+func (f *Fragmenter) WriteSegment(w io.Writer, fragments [][]FragmentSample, nextDTS map[int]int64) ([]FragmentInfo, error) {
+	if !f.started {
+		return nil, fmt.Errorf("%w: WriteSegment before WriteInit", ErrWrite)
+	}
+	cw := &countWriter{w: w}
+	if f.cmaf {
+		var b box
+		writeStyp(&b)
+		if _, err := cw.Write(b.b); err != nil {
+			return nil, err
+		}
+	}
+	infos := make([]FragmentInfo, 0, len(fragments))
+	for k, fs := range fragments {
+		if len(fs) == 0 {
+			continue
+		}
+		next := nextDTS
+		if k+1 < len(fragments) && len(fragments[k+1]) > 0 {
+			next = map[int]int64{}
+			for _, s := range fragments[k+1] {
+				if _, ok := next[s.TrackID]; !ok {
+					next[s.TrackID] = s.DTS
+				}
+			}
+			for id, v := range nextDTS {
+				if _, ok := next[id]; !ok {
+					next[id] = v
+				}
+			}
+		}
+		at := cw.n
+		info, err := f.writeFragment(cw, fs, next, false)
+		if err != nil {
+			return nil, err
+		}
+		info.Offset += at
+		info.FirstSampleEnd += at
+		infos = append(infos, info)
+	}
+	return infos, nil
+}
+
+// countWriter counts the bytes that reach w.
+type countWriter struct {
+	w io.Writer
+	n int64
+}
+
+func (c *countWriter) Write(p []byte) (int, error) {
+	n, err := c.w.Write(p)
+	c.n += int64(n)
+	return n, err
+}
+
+// writeStyp writes the segment type box of a CMAF media segment
+// (ISO/IEC 23000-19 §7.3.3.2: msdh major, cmfs and cmff compatible).
+func writeStyp(b *box) { writeFtyp(b, "styp", "msdh", 0, "msdh", "cmfs", "cmff") }
+
 // prepare converts one payload for its track (building a lazily known
 // sample entry on the way) and returns the MP4 bytes.
 func (f *Fragmenter) prepare(ot *outTrack, data []byte, dst []byte) ([]byte, error) {
@@ -183,6 +307,13 @@ func (f *Fragmenter) WriteFragment(w io.Writer, samples []FragmentSample, nextDT
 	if !f.started {
 		return fmt.Errorf("%w: WriteFragment before WriteInit", ErrWrite)
 	}
+	_, err := f.writeFragment(w, samples, nextDTS, f.cmaf)
+	return err
+}
+
+// writeFragment writes one moof+mdat, after a styp when styp is set.
+func (f *Fragmenter) writeFragment(w io.Writer, samples []FragmentSample, nextDTS map[int]int64, styp bool) (FragmentInfo, error) {
+	var info FragmentInfo
 	var tfs []*trackFrag
 	idx := map[int]*trackFrag{}
 	f.pay = f.pay[:0]
@@ -218,29 +349,29 @@ func (f *Fragmenter) WriteFragment(w io.Writer, samples []FragmentSample, nextDT
 				continue
 			}
 			if s.Data == nil {
-				return fmt.Errorf("%w: track %d sample %d has no payload", ErrWrite, s.TrackID, s.Index)
+				return info, fmt.Errorf("%w: track %d sample %d has no payload", ErrWrite, s.TrackID, s.Index)
 			}
 			n := len(f.pay)
 			var err error
 			f.pay, err = f.prepare(ot, s.Data, f.pay)
 			if err != nil {
-				return fmt.Errorf("mp4: track %d sample %d at byte %d: %w", s.TrackID, s.Index, s.Pos, err)
+				return info, fmt.Errorf("mp4: track %d sample %d at byte %d: %w", s.TrackID, s.Index, s.Pos, err)
 			}
 			sz := len(f.pay) - n
 			if sz > math.MaxUint32 {
-				return fmt.Errorf("%w: sample too large", ErrWrite)
+				return info, fmt.Errorf("%w: sample too large", ErrWrite)
 			}
 			tf.sizes = append(tf.sizes, uint32(sz))
 			tf.bytes += int64(sz)
 		}
 	}
 	if len(tfs) == 0 {
-		return nil
+		return info, nil
 	}
 	f.seq++
 	var b box
-	if f.cmaf {
-		writeFtyp(&b, "styp", "msdh", 0, "msdh", "cmfs", "cmff")
+	if styp {
+		writeStyp(&b)
 	}
 	moofStart := len(b.b)
 	m := b.open("moof")
@@ -256,7 +387,10 @@ func (f *Fragmenter) WriteFragment(w io.Writer, samples []FragmentSample, nextDT
 		b.close(i)
 		base := tf.samples[0].DTS - ot.d0
 		if base < 0 {
-			return fmt.Errorf("%w: track %d: DTS %d before the track start %d", ErrWrite, ot.t.ID, tf.samples[0].DTS, ot.d0)
+			return info, fmt.Errorf("%w: track %d: DTS %d before the track start %d", ErrWrite, ot.t.ID, tf.samples[0].DTS, ot.d0)
+		}
+		if k == 0 {
+			info.BaseMediaDecodeTime, info.Earliest, info.Samples = base, math.MaxInt64, len(tf.samples)
 		}
 		i = b.openFull("tfdt", 1, 0)
 		b.u64(uint64(base))
@@ -296,11 +430,15 @@ func (f *Fragmenter) WriteFragment(w io.Writer, samples []FragmentSample, nextDT
 				}
 			}
 			if dur < 0 || dur > math.MaxUint32 {
-				return fmt.Errorf("%w: track %d sample %d at byte %d: DTS not increasing", ErrWrite, s.TrackID, s.Index, s.Pos)
+				return info, fmt.Errorf("%w: track %d sample %d at byte %d: DTS not increasing", ErrWrite, s.TrackID, s.Index, s.Pos)
 			}
 			cto := s.PTS - s.DTS
+			if k == 0 {
+				info.Duration += dur
+				info.Earliest = min(info.Earliest, base+(s.DTS-tf.samples[0].DTS)+cto)
+			}
 			if cto < math.MinInt32 || cto > math.MaxInt32 {
-				return fmt.Errorf("%w: track %d sample %d: composition offset %d", ErrWrite, s.TrackID, s.Index, cto)
+				return info, fmt.Errorf("%w: track %d sample %d: composition offset %d", ErrWrite, s.TrackID, s.Index, cto)
 			}
 			b.u32(uint32(dur))
 			b.u32(tf.sizes[j])
@@ -331,11 +469,14 @@ func (f *Fragmenter) WriteFragment(w io.Writer, samples []FragmentSample, nextDT
 	off := int64(moofSize) + hdr
 	for k, tf := range tfs {
 		if off > math.MaxInt32 {
-			return fmt.Errorf("%w: fragment larger than 2 GiB", ErrWrite)
+			return info, fmt.Errorf("%w: fragment larger than 2 GiB", ErrWrite)
 		}
 		putU32(b.b[offPos[k]:], uint32(off))
 		off += tf.bytes
 	}
+	info.Offset = int64(moofStart)
+	info.Size = int64(moofSize) + hdr + payload
+	info.FirstSampleEnd = info.Offset + int64(moofSize) + hdr + int64(tfs[0].sizes[0])
 	if hdr == 16 {
 		b.u32(1)
 		b.bytes([]byte("mdat"))
@@ -345,11 +486,11 @@ func (f *Fragmenter) WriteFragment(w io.Writer, samples []FragmentSample, nextDT
 		b.bytes([]byte("mdat"))
 	}
 	if _, err := w.Write(b.b); err != nil {
-		return err
+		return info, err
 	}
 	if !streamed {
 		_, err := w.Write(f.pay)
-		return err
+		return info, err
 	}
 	// Mixed: converted payloads come from f.pay in order, the others
 	// are read from the source now.
@@ -359,11 +500,11 @@ func (f *Fragmenter) WriteFragment(w io.Writer, samples []FragmentSample, nextDT
 			var p []byte
 			if s.Data == nil && tf.ot.conv == nil {
 				if f.src == nil {
-					return fmt.Errorf("%w: track %d sample %d has no payload", ErrWrite, s.TrackID, s.Index)
+					return info, fmt.Errorf("%w: track %d sample %d has no payload", ErrWrite, s.TrackID, s.Index)
 				}
 				var err error
 				if f.rbuf, err = f.src.ReadSample(&s.Sample, f.rbuf); err != nil {
-					return err
+					return info, err
 				}
 				p = f.rbuf
 			} else {
@@ -371,14 +512,14 @@ func (f *Fragmenter) WriteFragment(w io.Writer, samples []FragmentSample, nextDT
 				pos += int(tf.sizes[j])
 			}
 			if uint32(len(p)) != tf.sizes[j] {
-				return fmt.Errorf("%w: track %d sample %d: read %d bytes, expected %d", ErrWrite, s.TrackID, s.Index, len(p), tf.sizes[j])
+				return info, fmt.Errorf("%w: track %d sample %d: read %d bytes, expected %d", ErrWrite, s.TrackID, s.Index, len(p), tf.sizes[j])
 			}
 			if _, err := w.Write(p); err != nil {
-				return err
+				return info, err
 			}
 		}
 	}
-	return nil
+	return info, nil
 }
 
 // WriteFragmented writes the audio and video tracks of d as one

@@ -421,7 +421,7 @@ func buildProgressiveMoov(pts []*progTrack, co64 bool) ([]byte, []int) {
 	var movieDur int64
 	durs := make([]int64, len(pts))
 	for i, pt := range pts {
-		d := rescale(pt.dur, int64(mts), int64(pt.t.Timescale))
+		d := media.Rescale(pt.dur, int64(mts), int64(pt.t.Timescale))
 		if len(pt.edits) > 0 {
 			d = editDuration(pt.edits)
 		}

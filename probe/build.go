@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/streamkit-go/streamkit/internal/bitstream"
 	"github.com/streamkit-go/streamkit/media"
 	"github.com/streamkit-go/streamkit/mp4"
 	"github.com/streamkit-go/streamkit/ts"
@@ -46,7 +47,7 @@ func buildMP4(ctx context.Context, res *Result, rd *mp4.Reader, size int64) erro
 		}
 	}
 	if rd.MovieDuration > 0 && rd.MovieTimescale > 0 && !rd.Fragmented() {
-		f.Duration = rescale(rd.MovieDuration, 1000000, int64(rd.MovieTimescale))
+		f.Duration = media.Rescale(rd.MovieDuration, 1000000, int64(rd.MovieTimescale))
 	}
 	res.Warnings = append(res.Warnings, rd.Warnings()...)
 
@@ -68,11 +69,11 @@ func buildMP4(ctx context.Context, res *Result, rd *mp4.Reader, size int64) erro
 		if s.Language == "" {
 			s.Language = "und"
 		}
-		shift := mp4.EditShift(t)
+		shift := media.EditShift(t)
 		var empty, editTotal int64
 		sawReal := false
 		for _, e := range t.Edits {
-			d := rescale(e.Duration, int64(t.Timescale), int64(t.MovieTimescale))
+			d := media.Rescale(e.Duration, int64(t.Timescale), int64(t.MovieTimescale))
 			editTotal += d
 			if e.MediaTime == -1 {
 				if !sawReal {
@@ -130,12 +131,12 @@ func buildMP4(ctx context.Context, res *Result, rd *mp4.Reader, size int64) erro
 			// durations, counted from 0, not from start_time) and reads
 			// only the first fragment at open time, so its bit_rate
 			// counts that fragment's bytes over the sidx duration.
-			s.DurationTS = rescale(end.ticks, int64(t.Timescale), end.scale)
+			s.DurationTS = media.Rescale(end.ticks, int64(t.Timescale), end.scale)
 			tableDur = s.DurationTS
 			bytes = firstMoofBytes[t.ID]
 		}
 		if tableDur > 0 && bytes > 0 {
-			s.BitRate = rescale(bytes, int64(t.Timescale)*8, tableDur)
+			s.BitRate = media.Rescale(bytes, int64(t.Timescale)*8, tableDur)
 		} else if t.SampleCount == 0 && t.Bitrate > 0 && t.Codec == media.CodecAAC {
 			// No samples (an init segment): the esds avgBitrate, which
 			// ffprobe reports for AAC (it ignores btrt).
@@ -149,8 +150,8 @@ func buildMP4(ctx context.Context, res *Result, rd *mp4.Reader, size int64) erro
 			// header, which for E-AC-3 can differ from dec3's data_rate
 			// (frames of fewer than six blocks): read that one frame.
 			if b, err := rd.ReadSample(&st.first, nil); err == nil {
-				if br, ok := eac3Bitrate(b); ok {
-					s.BitRate = br
+				if f, ok := bitstream.ParseEAC3Frame(b); ok {
+					s.BitRate = f.Bitrate()
 				}
 			}
 		}
@@ -233,34 +234,6 @@ func firstFragmentBytes(ctx context.Context, rd *mp4.Reader) (map[int]int64, err
 		}
 	}
 	return out, nil
-}
-
-// eac3Bitrate returns the bit rate implied by the E-AC-3 syncframe header
-// at the start of b (ETSI TS 102 366 E.1.2): frame size over the frame's
-// duration.
-//
-//	syncword(16) strmtyp(2) substreamid(3) frmsiz(11) fscod(2)
-//	[fscod2(2) if fscod == 3, else numblkscod(2)]
-func eac3Bitrate(b []byte) (int64, bool) {
-	if len(b) < 5 || b[0] != 0x0B || b[1] != 0x77 {
-		return 0, false
-	}
-	frmsiz := int64(b[2]&7)<<8 | int64(b[3])
-	frameBytes := (frmsiz + 1) * 2
-	fscod := b[4] >> 6
-	x := b[4] >> 4 & 3
-	var rate, blocks int64
-	if fscod == 3 {
-		rate = [4]int64{24000, 22050, 16000, 0}[x]
-		blocks = 6
-	} else {
-		rate = [3]int64{48000, 44100, 32000}[fscod]
-		blocks = [4]int64{1, 2, 3, 6}[x]
-	}
-	if rate == 0 {
-		return 0, false
-	}
-	return frameBytes * 8 * rate / (blocks * 256), true
 }
 
 // trackStats accumulates what a walk over the sample records learns.
@@ -614,7 +587,7 @@ func buildGeneric(ctx context.Context, res *Result, d media.Demuxer) error {
 		if t.Duration > 0 {
 			s.DurationTS = t.Duration
 			if t.Bytes > 0 {
-				s.BitRate = rescale(t.Bytes, int64(t.Timescale)*8, t.Duration)
+				s.BitRate = media.Rescale(t.Bytes, int64(t.Timescale)*8, t.Duration)
 			}
 			if t.Kind == media.KindVideo && t.SampleCount > 0 {
 				s.AvgFrameRate = avReduce(t.SampleCount*int64(t.Timescale), t.Duration, math.MaxInt32)

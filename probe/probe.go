@@ -335,24 +335,7 @@ func finishFormat(res *Result) {
 // rescaleUS converts ticks of tb to microseconds, rounding to nearest with
 // halves away from zero (av_rescale_q).
 func rescaleUS(ticks int64, tb media.Rational) int64 {
-	return rescale(ticks, 1000000*tb.Num, tb.Den)
-}
-
-// rescale returns a*b/c rounded to nearest, halves away from zero, without
-// intermediate overflow for the magnitudes media timestamps have.
-func rescale(a, b, c int64) int64 {
-	if c == 0 {
-		return 0
-	}
-	neg := (a < 0) != (b < 0) != (c < 0)
-	a, b, c = abs(a), abs(b), abs(c)
-	// 128-bit product via float would lose precision; split a.
-	hi, lo := a/c, a%c
-	r := hi*b + (lo*b+c/2)/c
-	if neg {
-		return -r
-	}
-	return r
+	return media.Rescale(ticks, 1000000*tb.Num, tb.Den)
 }
 
 func abs(v int64) int64 {

@@ -98,3 +98,21 @@ func (td *trackData) closedStart(k int) bool {
 	}
 	return true
 }
+
+// sapType returns the type of the stream access point the segment of
+// samples [k, end) starts with (ISO/IEC 14496-12 annex I): 1 when its
+// first frame decodes on its own and no frame of the segment is shown
+// before it, 2 when frames of its closed GOP are shown before it, 3 when
+// its GOP is open (leading pictures reference the previous segment, or
+// the frames were not analysed).
+func (td *trackData) sapType(k, end int) int {
+	if !td.closedStart(k) {
+		return 3
+	}
+	for i := k + 1; i < end; i++ {
+		if td.samples[i].PTS < td.samples[k].PTS {
+			return 2
+		}
+	}
+	return 1
+}

@@ -19,6 +19,16 @@
 // segments), addressed with byte ranges; with [WithTS] segments are
 // MPEG-TS files (seg_1.ts ...) and there is no init segment.
 //
+// The CMAF files are written by package mp4's CMAF fragmenter (the same
+// writer as remux), MPEG-TS by package ts's writer. The source's timeline
+// is kept: output media time is the source's presentation time as ffprobe
+// shows it (edit lists applied) shifted so that no track starts before
+// zero, and what the source hid before its time zero (B-frame delay, AAC
+// priming, the pre-roll of a cut) stays before [Rendition]'s
+// PresentationTimeOffset, which the CMAF header's edit list and DASH's
+// presentationTimeOffset carry. Audio-only inputs are packaged on their
+// own, cut at their frames.
+//
 // Cut reads sample tables first and payloads one segment at a time, so
 // memory follows the segment size for MP4 inputs; an MPEG-TS reader only
 // hands payloads out while iterating, so TS inputs are held in memory.
@@ -43,7 +53,8 @@ var (
 	// points at the same instants; the error is a *MisalignedError
 	// carrying gop.CheckAlignment's report.
 	ErrMisaligned = errors.New("segment: renditions are not GOP-aligned")
-	// ErrNoVideo means no input has a video track.
+	// ErrNoVideo means no input has a video track, nor an audio track to
+	// package alone.
 	ErrNoVideo = errors.New("segment: no video track in the inputs")
 	// ErrCodec means a track's codec cannot be packaged in the requested
 	// segment format.
@@ -160,6 +171,13 @@ type Rendition struct {
 	Track media.Track
 	// Timescale of every time value below (the source track's).
 	Timescale uint32
+	// PresentationTimeOffset is the time (in Timescale) of the source's
+	// presentation time zero on this rendition's timeline: what the
+	// source hid before zero with its edit list (AAC priming, the pre-roll
+	// of a cut) is kept before it. The CMAF header's edit list has this
+	// media_time and DASH signals it as presentationTimeOffset. 0 when the
+	// source hid nothing, and for TS.
+	PresentationTimeOffset int64
 	// Init is the CMAF header (ftyp+moov); nil for TS.
 	Init *Range
 	// Index is the sidx box in byte-range CMAF; nil otherwise.
@@ -167,12 +185,18 @@ type Rendition struct {
 	// ByteRange is set when every segment is a byte range of one file
 	// (WithByteRange).
 	ByteRange bool
-	// Independent is set when every segment decodes on its own: video
-	// segments start with an IDR or a closed GOP (no leading picture
-	// references the previous segment). Open-GOP video is packaged, but
-	// HLS then does not claim EXT-X-INDEPENDENT-SEGMENTS and DASH signals
-	// SAP type 3. Always set for audio.
+	// Independent is set when every segment starts with a stream access
+	// point of type 1 (ISO/IEC 14496-12 annex I): a key frame that
+	// decodes on its own and is presented first, so that a player can
+	// start or switch there and show it. HLS then claims
+	// EXT-X-INDEPENDENT-SEGMENTS. Always set for audio.
 	Independent bool
+	// SAPType is the largest SAP type a segment starts with: 1 (key frame
+	// presented first), 2 (closed GOP whose leading pictures are shown
+	// before the key frame) or 3 (open GOP: leading pictures reference
+	// the previous segment and cannot be decoded). DASH signals it as
+	// startWithSAP; 0 when a segment's start was not analysed.
+	SAPType int
 	// Segments in presentation order.
 	Segments []Segment
 	// IFrames lists every key frame for I-frame playlists (video only).
@@ -204,10 +228,10 @@ type Segment struct {
 	// Number counts from 1.
 	Number int
 	Range
-	// Start is the presentation time of the segment's first sample (the
-	// tfdt baseMediaDecodeTime for CMAF; earliest presentation for video
-	// with normalised composition offsets), Duration its length, both in
-	// the rendition's timescale.
+	// Start is the composition time of the segment's first sample in
+	// media time (what DASH's SegmentTimeline and $Time$ use; subtract
+	// the rendition's PresentationTimeOffset for the presentation
+	// timeline), Duration its length, both in the rendition's timescale.
 	Start, Duration int64
 	// Samples in this segment.
 	Samples int

@@ -12,10 +12,9 @@ import (
 	"sort"
 	"strings"
 
-	mp4ff "github.com/Eyevinn/mp4ff/mp4"
-
 	"github.com/streamkit-go/streamkit/gop"
 	"github.com/streamkit-go/streamkit/media"
+	"github.com/streamkit-go/streamkit/mp4"
 )
 
 // trackData is one selected track with its sample records.
@@ -27,14 +26,28 @@ type trackData struct {
 	// only hands out while iterating (MPEG-TS); nil for MP4.
 	payload [][]byte
 	// dts0 and cto0 normalise timestamps: out DTS = DTS-dts0+off, out
-	// CTO = CTO-cto0, so that the track's first frame is presented at off
-	// and composition offsets may be negative (trun version 1), as CMAF
-	// recommends instead of an edit list.
+	// CTO = CTO-cto0. cto0 is the most negative composition offset of the
+	// source (0 for almost every file): the output's offsets are never
+	// negative, so that libavformat (which moves the presentation of a
+	// track with negative offsets later by the largest of them) and
+	// ISO/IEC 14496-12 players (Chromium applies both trun version 1
+	// offsets and the edit list) present the samples at the same time. The
+	// composition delay of B-frames is then taken out by the edit list,
+	// as CMAF allows (ISO/IEC 23000-19 §7.5.13).
 	dts0, cto0 int64
-	// off is where the track starts on the presentation's timeline (in
-	// its timescale): its edit-list start relative to the earliest track,
+	// off is where the track's first sample lies on the output timeline
+	// (in its timescale): its decode start on the source's presentation
+	// timeline (edit list applied) minus the earliest one of all tracks,
 	// so that audio and video keep their relative timing.
 	off int64
+	// presOffset is the output media time (in the track's timescale)
+	// presented first: the source's time zero, or the track's earliest
+	// decode time when every track starts after zero (MPEG-TS). Samples
+	// before it are what the source hid with its edit list (AAC priming,
+	// B-frame composition delay, the pre-roll of a cut) and stay hidden.
+	// It is the edittime of the CMAF header's edit list and DASH's
+	// presentationTimeOffset.
+	presOffset int64
 	// frames is the GOP analysis of a video track (nil when not done).
 	frames []gop.Frame
 }
@@ -44,28 +57,71 @@ func (td *trackData) outPTS(i int) int64 {
 	return td.samples[i].PTS - td.dts0 - td.cto0 + td.off
 }
 
-// startSeconds is where the track's first presented frame sits on the
-// source's presentation timeline (edit list applied), in seconds.
-func (td *trackData) startSeconds() float64 {
-	minPTS := td.samples[0].PTS
-	for _, s := range td.samples {
-		minPTS = min(minPTS, s.PTS)
-	}
-	return float64(minPTS+gop.PresentationShift(&td.track)) / float64(td.track.Timescale)
+// start returns where the track's first sample is decoded on the
+// source's presentation timeline (ffprobe's: raw timestamps plus the edit
+// shift), in ticks of its timescale.
+func (td *trackData) start() int64 {
+	return td.dts0 + media.EditShift(&td.track)
 }
 
-// placeTracks sets every track's offset from the earliest start. Starts
-// before 0 (audio encoder priming hidden by an edit list) count as 0:
-// the primed samples are kept and played, as players do with CMAF.
+// trimToEdit drops the samples at the end of the track that its edit list
+// does not show: when the list is empty edits and one media edit with a
+// duration, samples presented at or after that edit's end are cut off by
+// players and by ffprobe (an audio track a little longer than the video,
+// say), so they are not packaged. Only trailing samples in decode order
+// go, so no kept frame loses a reference; at least one sample stays.
+func (td *trackData) trimToEdit() {
+	t := &td.track
+	var edit *media.Edit
+	for i := range t.Edits {
+		e := &t.Edits[i]
+		if e.MediaTime == -1 {
+			continue
+		}
+		if edit != nil || i != len(t.Edits)-1 {
+			return // cuts or repeats: not a plain trim
+		}
+		edit = e
+	}
+	if edit == nil || edit.Duration <= 0 || t.MovieTimescale == 0 {
+		return
+	}
+	end := edit.MediaTime + media.Rescale(edit.Duration, int64(t.Timescale), int64(t.MovieTimescale))
+	n := len(td.samples)
+	for n > 1 && td.samples[n-1].PTS >= end {
+		n--
+	}
+	td.samples = td.samples[:n]
+	if td.payload != nil {
+		td.payload = td.payload[:n]
+	}
+}
+
+// placeTracks puts every track on the output timeline: output media time
+// = the source's presentation time (ffprobe's) minus the earliest decode
+// start G over all tracks, so every track keeps its distance from the
+// others and timestamps stay non-negative. The presentation starts at
+// the source's time zero when G is before it (AAC priming and B-frame
+// delay are before zero in the source), else at G; presOffset is that
+// instant in each track's media time, given to the edit list and to
+// DASH: ffprobe of init + segments then shows the source's timestamps
+// (less G when G > 0), and what the source hid stays hidden.
 func placeTracks(tracks []*trackData) {
-	origin := math.Inf(1)
+	var gNum, gDen int64 // earliest start, gNum/gDen seconds
 	for _, td := range tracks {
-		origin = math.Min(origin, math.Max(td.startSeconds(), 0))
+		ts := int64(td.track.Timescale)
+		if e := td.start(); gDen == 0 || float64(e)/float64(ts) < float64(gNum)/float64(gDen) {
+			gNum, gDen = e, ts
+		}
 	}
 	for _, td := range tracks {
-		if d := math.Max(td.startSeconds(), 0) - origin; d > 0 {
-			td.off = int64(math.Round(d * float64(td.track.Timescale)))
-		}
+		ts := int64(td.track.Timescale)
+		g := media.Rescale(gNum, ts, gDen)
+		td.off = max(td.start()-g, 0)
+		// Presented first: output time of max(G, 0) on the source's
+		// timeline, plus the offset that made composition offsets
+		// non-negative.
+		td.presOffset = max(-g, 0) - td.cto0
 	}
 }
 
@@ -106,7 +162,7 @@ func (td *trackData) keyTimes() []float64 {
 	var out []float64
 	for i, s := range td.samples {
 		if s.Sync {
-			out = append(out, float64(td.outPTS(i))/float64(td.track.Timescale))
+			out = append(out, float64(td.outPTS(i)-td.presOffset)/float64(td.track.Timescale))
 		}
 	}
 	return out
@@ -135,7 +191,14 @@ func Cut(ctx context.Context, dir string, inputs []Input, opts ...Option) (*Pres
 	if err := checkAligned(videos, cfg.target); err != nil {
 		return nil, err
 	}
-	ref := videos[0]
+	// Segments are cut at the first video's key frames; an audio-only
+	// presentation (a podcast, a radio ladder) at its first track's frames.
+	var ref *trackData
+	if len(videos) > 0 {
+		ref = videos[0]
+	} else {
+		ref = audios[0]
+	}
 	cuts := cutTimes(ref, cfg.target.Seconds())
 
 	p := &Presentation{Format: cfg.format, ByteRange: cfg.byteRange, Naming: cfg.naming, TargetDuration: cfg.target}
@@ -153,9 +216,19 @@ func Cut(ctx context.Context, dir string, inputs []Input, opts ...Option) (*Pres
 		} else {
 			p.Audio = append(p.Audio, r)
 		}
-		if d := r.Duration(); d > p.Duration {
-			p.Duration = d
+		// The presentation lasts from the source's time zero to the
+		// end of the longest rendition (audio priming before zero does
+		// not count).
+		if n := len(r.Segments); n > 0 {
+			last := r.Segments[n-1]
+			if d := r.Seconds(last.Start + last.Duration - r.PresentationTimeOffset); d > p.Duration {
+				p.Duration = d
+			}
 		}
+	}
+	target := p.targetDuration()
+	for _, r := range p.Renditions() {
+		r.Bandwidth, r.AverageBandwidth = bandwidths(r, target)
 	}
 	sort.SliceStable(p.Video, func(i, j int) bool { return p.Video[i].AverageBandwidth < p.Video[j].AverageBandwidth })
 	return p, nil
@@ -257,6 +330,7 @@ func selectTracks(ctx context.Context, inputs []Input) (videos, audios []*trackD
 			if td.track.Timescale == 0 {
 				return nil, nil, fmt.Errorf("%s: track %d has no timescale", in.Name, id)
 			}
+			td.trimToEdit()
 			td.dts0 = td.samples[0].DTS
 			if td.track.Kind == media.KindVideo {
 				first := -1
@@ -272,18 +346,13 @@ func selectTracks(ctx context.Context, inputs []Input) (videos, audios []*trackD
 				if first != 0 {
 					return nil, nil, fmt.Errorf("%s: video track %d does not start with a random-access point (first at sample %d)", in.Name, id, first)
 				}
-				td.cto0 = td.samples[0].CTO()
-				// Earlier-presented frames (open GOP leading pictures)
-				// must not go below 0.
-				for i := range td.samples {
-					if pts := td.outPTS(i); pts < 0 {
-						td.cto0 += pts
-					}
+				for _, s := range td.samples {
+					td.cto0 = min(td.cto0, s.CTO())
 				}
 			}
 		}
 	}
-	if len(videos) == 0 {
+	if len(videos) == 0 && len(audios) == 0 {
 		return nil, nil, ErrNoVideo
 	}
 	placeTracks(append(append([]*trackData{}, videos...), audios...))
@@ -335,7 +404,7 @@ func splitAt(td *trackData, cuts []float64) ([]int, error) {
 	starts := []int{0}
 	i := 0
 	for _, c := range cuts {
-		want := c * ts
+		want := c*ts + float64(td.presOffset) // cuts are presentation times
 		if td.track.Kind == media.KindVideo {
 			tol := 0.5 * float64(td.sampleDur(0))
 			found := -1
@@ -404,19 +473,41 @@ func writeRendition(dir, id string, td *trackData, cuts []float64, cfg *config) 
 		return nil, err
 	}
 	r := &Rendition{ID: id, Source: td.in.Name, Track: td.track, Timescale: td.track.Timescale, ByteRange: cfg.byteRange}
-	r.Independent = true
+	r.SAPType = 1
 	if td.track.Kind == media.KindVideo {
-		for _, k := range starts {
-			r.Independent = r.Independent && td.closedStart(k)
+		for n, k := range starts {
+			end := len(td.samples)
+			if n+1 < len(starts) {
+				end = starts[n+1]
+			}
+			r.SAPType = max(r.SAPType, td.sapType(k, end))
 		}
 	}
+	r.Independent = r.SAPType == 1
+	r.PresentationTimeOffset = td.presOffset
+	video := td.track.Kind == media.KindVideo
 	if cfg.format == TS {
 		return r, writeTSRendition(dir, r, td, starts, cfg)
 	}
-	init, err := buildInit(&td.track)
+	fr, err := mp4.NewCMAFFragmenter(&td.track, false, mp4.WithPresentationOffset(td.presOffset))
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("%w: %w", ErrCodec, err)
 	}
+	if fr.NeedsConfiguration(td.track.ID) {
+		// AC-3/E-AC-3 from MPEG-TS: the first syncframe gives dac3/dec3.
+		data, err := td.readPayload(0, nil)
+		if err != nil {
+			return nil, fmt.Errorf("sample 0: %w", err)
+		}
+		if err := fr.Configure(td.track.ID, data); err != nil {
+			return nil, fmt.Errorf("%w: %w", ErrCodec, err)
+		}
+	}
+	var initBuf bytes.Buffer
+	if err := fr.WriteInit(&initBuf); err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrCodec, err)
+	}
+	init := initBuf.Bytes()
 	// In byte-range mode the segments go to a body file first: the sidx
 	// in front of them needs their sizes.
 	var body *os.File
@@ -437,7 +528,6 @@ func writeRendition(dir, id string, td *trackData, cuts []float64, cfg *config) 
 		}
 	}
 	var buf bytes.Buffer
-	var seq uint32
 	var arena []byte // the payloads of one segment, reused
 	for n, first := range starts {
 		end := len(td.samples)
@@ -455,38 +545,19 @@ func writeRendition(dir, id string, td *trackData, cuts []float64, cfg *config) 
 		}
 		arena = arena[:0]
 		buf.Reset()
-		if !cfg.byteRange {
-			if err := mp4ff.CreateStyp().Encode(&buf); err != nil {
-				return nil, err
-			}
-		}
 		seg := Segment{Number: n + 1, Start: td.outPTS(first), Samples: end - first}
-		if td.track.Kind == media.KindAudio {
+		if !video {
 			seg.Start = td.outDTS(first)
 		}
 		// One fragment per GOP for video (so each key frame has its own
 		// moof for I-frame playlists), one per segment for audio.
-		var frags []fragmentInfo
-		var batch []fragSample
-		flush := func() error {
-			if len(batch) == 0 {
-				return nil
-			}
-			seq++
-			fi, err := writeFragment(&buf, seq, batch)
-			if err != nil {
-				return err
-			}
-			frags = append(frags, fi)
-			batch = batch[:0]
-			return nil
-		}
+		var groups [][]mp4.FragmentSample
+		var keys []int
 		for i := first; i < end; i++ {
 			s := td.samples[i]
-			if td.track.Kind == media.KindVideo && s.Sync && i > first {
-				if err := flush(); err != nil {
-					return nil, err
-				}
+			if i == first || video && s.Sync {
+				groups = append(groups, nil)
+				keys = append(keys, i)
 			}
 			off, size := len(arena), int(s.Size)
 			if off+size <= cap(arena) {
@@ -496,22 +567,28 @@ func writeRendition(dir, id string, td *trackData, cuts []float64, cfg *config) 
 			if err != nil {
 				return nil, fmt.Errorf("sample %d: %w", i, err)
 			}
-			data, err = toLengthPrefixed(td.track.Codec, td.track.Config.NALLengthSize, data)
-			if err != nil {
-				return nil, fmt.Errorf("sample %d: %w", i, err)
+			if ls := td.track.Config.NALLengthSize; ls > 0 && (td.track.Codec == media.CodecH264 || td.track.Codec == media.CodecHEVC) {
+				// The rule remux's MPEG-TS writer applies: a NAL length
+				// that overruns its sample is refused, not packaged into
+				// a segment a decoder will choke on.
+				if err := gop.SplitNALUnits(data, ls, func([]byte, int) error { return nil }); err != nil {
+					return nil, fmt.Errorf("track %d sample %d at byte %d: %w", s.TrackID, s.Index, s.Pos, err)
+				}
 			}
-			data = stripADTS(td.track.Codec, data)
-			cto := s.CTO() - td.cto0
-			if td.track.Kind != media.KindVideo {
-				cto = 0
+			fs := mp4.FragmentSample{Sample: s, Data: data}
+			fs.DTS, fs.PTS, fs.Duration = td.outDTS(i), td.outPTS(i), td.sampleDur(i)
+			if !video {
+				fs.PTS = fs.DTS
 			}
-			if cto > math.MaxInt32 || cto < math.MinInt32 {
-				return nil, fmt.Errorf("sample %d: composition offset %d out of range", i, cto)
-			}
-			batch = append(batch, fragSample{dts: td.outDTS(i), cto: int32(cto), dur: td.sampleDur(i), sync: s.Sync, data: data})
-			seg.Duration += int64(td.sampleDur(i))
+			groups[len(groups)-1] = append(groups[len(groups)-1], fs)
+			seg.Duration += int64(fs.Duration)
 		}
-		if err := flush(); err != nil {
+		var next map[int]int64
+		if end < len(td.samples) {
+			next = map[int]int64{td.track.ID: td.outDTS(end)}
+		}
+		frags, err := fr.WriteSegment(&buf, groups, next)
+		if err != nil {
 			return nil, err
 		}
 		if n+1 < len(starts) {
@@ -519,7 +596,7 @@ func writeRendition(dir, id string, td *trackData, cuts []float64, cfg *config) 
 			// one starts (identical to the summed sample durations for
 			// normal input).
 			next := td.outPTS(starts[n+1])
-			if td.track.Kind == media.KindAudio {
+			if !video {
 				next = td.outDTS(starts[n+1])
 			}
 			seg.Duration = next - seg.Start
@@ -539,11 +616,11 @@ func writeRendition(dir, id string, td *trackData, cuts []float64, cfg *config) 
 				return nil, err
 			}
 		}
-		if td.track.Kind == media.KindVideo {
-			for _, f := range frags {
+		if video {
+			for k, f := range frags {
 				r.IFrames = append(r.IFrames, IFrame{
-					Range: Range{URI: seg.URI, Offset: seg.Offset + f.offset, Size: f.firstEnd - f.offset},
-					Start: f.start, Duration: f.dur,
+					Range: Range{URI: seg.URI, Offset: seg.Offset + f.Offset, Size: f.FirstSampleEnd - f.Offset},
+					Start: td.outPTS(keys[k]), Duration: f.Duration,
 				})
 			}
 		}
@@ -556,15 +633,14 @@ func writeRendition(dir, id string, td *trackData, cuts []float64, cfg *config) 
 			return nil, err
 		}
 	}
-	r.Bandwidth, r.AverageBandwidth = bandwidths(r, cfg.target.Seconds())
 	return r, nil
 }
 
 // assembleSingleFile writes id/id.mp4 = init + sidx + body and shifts the
 // segment and I-frame offsets accordingly.
 func assembleSingleFile(dir, id string, r *Rendition, init []byte, body *os.File) error {
-	sidx := &mp4ff.SidxBox{
-		ReferenceID:              cmafTrackID,
+	sidx := &mp4.Sidx{
+		ReferenceID:              1, // the CMAF track's track_ID
 		Timescale:                r.Timescale,
 		EarliestPresentationTime: uint64(max(r.Segments[0].Start, 0)),
 	}
@@ -572,20 +648,14 @@ func assembleSingleFile(dir, id string, r *Rendition, init []byte, body *os.File
 		if s.Size >= 1<<31 || s.Duration >= 1<<32 || s.Duration < 0 {
 			return fmt.Errorf("segment %d too large for a sidx reference", s.Number)
 		}
-		sap := uint8(1)
-		if !r.Independent {
-			sap = 3 // open GOP: leading pictures not decodable
-		}
-		sidx.SidxRefs = append(sidx.SidxRefs, mp4ff.SidxRef{
-			ReferencedSize: uint32(s.Size), SubSegmentDuration: uint32(s.Duration),
-			StartsWithSAP: 1, SAPType: sap,
+		sap := uint8(r.SAPType)
+		sidx.References = append(sidx.References, mp4.SidxRef{
+			Size: uint32(s.Size), Duration: uint32(s.Duration), StartsWithSAP: true, SAPType: sap,
 		})
 	}
 	var head bytes.Buffer
 	head.Write(init)
-	if err := sidx.Encode(&head); err != nil {
-		return err
-	}
+	head.Write(mp4.AppendSidx(nil, sidx))
 	shift := int64(head.Len())
 	uri := path.Join(id, id+".mp4")
 	r.Init = &Range{URI: uri, Offset: 0, Size: int64(len(init))}
@@ -616,23 +686,26 @@ func assembleSingleFile(dir, id string, r *Rendition, init []byte, body *os.File
 }
 
 // bandwidths returns the peak segment bit rate as RFC 8216bis defines it
-// (the largest bit rate of any contiguous run of segments lasting between
-// 0.5 and 1.5 times the target duration) and the average bit rate.
+// (§4.4.6.2: the largest bit rate of any contiguous run of segments
+// lasting between 0.5 and 1.5 times the target duration) and the average
+// bit rate. target is the presentation's EXT-X-TARGETDURATION, the longest
+// segment of any rendition (one rule for every playlist): then every
+// segment but a short last one counts on its own, and a short last
+// segment only with the ones before it. The peak is never below the
+// average, nor below the rate of any segment on its own.
 func bandwidths(r *Rendition, target float64) (peak, avg int64) {
 	var total, dur float64
-	single := 0.0
+	// Durations as the playlist writes them (EXTINF to the millisecond):
+	// a player measures the rate of a 0.1001 s segment over 0.100 s.
+	secsOf := func(s Segment) float64 { return math.Round(r.Seconds(s.Duration)*1000) / 1000 }
 	for i, s := range r.Segments {
 		total += float64(s.Size) * 8
-		d := r.Seconds(s.Duration)
-		dur += d
-		if d > 0 {
-			single = max(single, float64(s.Size)*8/d)
-		}
+		dur += secsOf(s)
 		var bits, secs float64
 		for j := i; j < len(r.Segments); j++ {
 			bits += float64(r.Segments[j].Size) * 8
-			secs += r.Seconds(r.Segments[j].Duration)
-			if secs > 1.5*target {
+			secs += secsOf(r.Segments[j])
+			if secs > 1.5*target+1e-9 {
 				break
 			}
 			if secs >= 0.5*target && secs > 0 {
@@ -640,11 +713,30 @@ func bandwidths(r *Rendition, target float64) (peak, avg int64) {
 			}
 		}
 	}
-	if peak == 0 {
-		peak = int64(math.Ceil(single))
-	}
 	if dur > 0 {
 		avg = int64(math.Ceil(total / dur))
 	}
-	return peak, avg
+	// Apple's validator measures every segment on its own, and players
+	// (hls.js) judge a variant by the rate of the segment they fetch: the
+	// peak also covers each segment alone.
+	for _, s := range r.Segments {
+		if d := secsOf(s); d > 0 {
+			peak = max(peak, int64(math.Ceil(float64(s.Size)*8/d)))
+		}
+	}
+	return max(peak, avg), avg
+}
+
+// targetDuration is the presentation's segment target duration in seconds
+// as HLS states it (EXT-X-TARGETDURATION): the longest segment of any
+// rendition rounded up to whole seconds. Every playlist of the
+// presentation carries it, and the BANDWIDTH window uses it.
+func (p *Presentation) targetDuration() float64 {
+	var d float64
+	for _, r := range p.Renditions() {
+		for _, s := range r.Segments {
+			d = max(d, r.Seconds(s.Duration))
+		}
+	}
+	return max(math.Ceil(d-1e-9), 1)
 }

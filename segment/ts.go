@@ -117,7 +117,6 @@ func writeTSRendition(dir string, r *Rendition, td *trackData, starts []int, cfg
 			r.IFrames[i].Duration = next - r.IFrames[i].Start
 		}
 	}
-	r.Bandwidth, r.AverageBandwidth = bandwidths(r, cfg.target.Seconds())
 	if single != nil {
 		return single.Close()
 	}

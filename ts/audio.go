@@ -5,6 +5,7 @@ import (
 	"github.com/bluenviron/mediacommon/v2/pkg/codecs/eac3"
 	"github.com/bluenviron/mediacommon/v2/pkg/codecs/mpeg4audio"
 
+	"github.com/streamkit-go/streamkit/internal/bitstream"
 	"github.com/streamkit-go/streamkit/media"
 )
 
@@ -93,31 +94,14 @@ func (s *esStream) frameAudio(eof bool) {
 
 func isEAC3(b []byte) bool { return len(b) >= 6 && b[0] == 0x0B && b[1] == 0x77 && b[5]>>3 > 10 }
 
-var adtsRates = [16]int{96000, 88200, 64000, 48000, 44100, 32000, 24000, 22050, 16000, 12000, 11025, 8000, 7350}
-
 func (s *esStream) parseAudioHeader(b []byte) audioFrame {
 	switch s.info.framer {
 	case framerADTS:
-		// syncword(12) ID(1) layer(2) protection_absent(1) profile(2)
-		// sampling_frequency_index(4) private(1) channel_configuration(3)
-		// original(1) home(1) copyright_id(1) copyright_start(1)
-		// aac_frame_length(13) buffer_fullness(11) raw_data_blocks(2)
-		if b[0] != 0xFF || b[1]&0xF6 != 0xF0 {
+		h, ok := bitstream.ParseADTS(b)
+		if !ok {
 			return audioFrame{}
 		}
-		sfi := b[2] >> 2 & 0x0f
-		if sfi > 12 {
-			return audioFrame{}
-		}
-		n := int(b[3]&3)<<11 | int(b[4])<<3 | int(b[5])>>5
-		hl := 7
-		if b[1]&1 == 0 {
-			hl = 9
-		}
-		if n < hl {
-			return audioFrame{}
-		}
-		return audioFrame{size: n, samples: 1024 * (int(b[6]&3) + 1), rate: adtsRates[sfi]}
+		return audioFrame{size: h.FrameLen, samples: 1024 * h.Blocks, rate: h.SampleRate()}
 	case framerLATM:
 		// syncword 0x2B7 (11) audioMuxLengthBytes (13)
 		if b[0] != 0x56 || b[1]&0xE0 != 0xE0 {
@@ -157,14 +141,12 @@ func (s *esStream) audioConfig(b []byte, f audioFrame) {
 	t := s.info.track
 	switch s.info.framer {
 	case framerADTS:
-		// Build the 2-byte AudioSpecificConfig the ADTS header implies:
-		// audioObjectType = profile+1, samplingFrequencyIndex, channelConfiguration.
-		aot := b[2]>>6 + 1
-		sfi := b[2] >> 2 & 0x0f
-		ch := (b[2]&1)<<2 | b[3]>>6
-		asc := []byte{aot<<3 | sfi>>1, (sfi&1)<<7 | ch<<3}
+		h, ok := bitstream.ParseADTS(b)
+		if !ok {
+			return
+		}
 		tag := t.CodecTag
-		if t.SetAAC(asc) == nil {
+		if t.SetAAC(h.AudioSpecificConfig()) == nil {
 			s.conf = true
 		}
 		t.CodecTag = tag
@@ -204,7 +186,7 @@ func (s *esStream) audioConfig(b []byte, f audioFrame) {
 		var si ac3.SyncInfo
 		var bsi ac3.BSI
 		if si.Unmarshal(b) == nil && bsi.Unmarshal(b[5:]) == nil {
-			t.SetAC3Info(media.CodecAC3, si.SampleRate(), bsi.Acmod, bsi.LfeOn, int64(ac3Bitrate(si.Frmsizecod))*1000)
+			t.SetAC3Info(media.CodecAC3, si.SampleRate(), bsi.Acmod, bsi.LfeOn, int64(bitstream.AC3Bitrate(int(si.Frmsizecod>>1)))*1000)
 			s.conf = true
 		}
 	case framerMPEGAudio:
@@ -235,15 +217,6 @@ func (s *esStream) audioConfig(b []byte, f audioFrame) {
 		}
 		s.conf = true
 	}
-}
-
-var ac3Kbps = [19]int{32, 40, 48, 56, 64, 80, 96, 112, 128, 160, 192, 224, 256, 320, 384, 448, 512, 576, 640}
-
-func ac3Bitrate(frmsizecod uint8) int {
-	if i := int(frmsizecod >> 1); i < len(ac3Kbps) {
-		return ac3Kbps[i]
-	}
-	return 0
 }
 
 type mpegAudioHeader struct {

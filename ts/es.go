@@ -3,6 +3,7 @@ package ts
 import (
 	"fmt"
 
+	"github.com/streamkit-go/streamkit/internal/bitstream"
 	"github.com/streamkit-go/streamkit/media"
 )
 
@@ -545,7 +546,7 @@ func (s *esStream) addSectionBytes(b []byte) {
 		// dropped, and on the EIT PID only event information tables
 		// (table_id 0x4E-0x6F) count.
 		sec := s.es[start : start+n]
-		if rest[1]&0x80 != 0 && n >= 7 && sectionCRC(sec) != 0 {
+		if rest[1]&0x80 != 0 && n >= 7 && bitstream.CRC32MPEG2(sec) != 0 {
 			s.d.stats.PESErrors++
 			s.d.damage(s.pesPos, s.what, "section CRC mismatch")
 			continue
@@ -587,29 +588,4 @@ func (s *esStream) emitSection(start, end int) {
 	if d.emit != nil && !d.emit(s, &d.smp) {
 		d.stop = true
 	}
-}
-
-var sectionCRCTable = func() (t [256]uint32) {
-	for i := range t {
-		c := uint32(i) << 24
-		for k := 0; k < 8; k++ {
-			if c&0x80000000 != 0 {
-				c = c<<1 ^ 0x04C11DB7
-			} else {
-				c <<= 1
-			}
-		}
-		t[i] = c
-	}
-	return
-}()
-
-// sectionCRC is the CRC-32/MPEG-2 of b; 0 over a section including its
-// CRC_32 field means the section is intact.
-func sectionCRC(b []byte) uint32 {
-	crc := uint32(0xFFFFFFFF)
-	for _, v := range b {
-		crc = crc<<8 ^ sectionCRCTable[byte(crc>>24)^v]
-	}
-	return crc
 }

@@ -1,27 +1,6 @@
 package ts
 
-import "math/bits"
-
-// rescale returns a*b/c rounded to nearest, halfway away from zero, for
-// c > 0 and b >= 0 (libavutil's av_rescale_rnd with AV_ROUND_NEAR_INF),
-// without overflowing on 64-bit products.
-func rescale(a, b, c int64) int64 {
-	neg := a < 0
-	if neg {
-		a = -a
-	}
-	hi, lo := bits.Mul64(uint64(a), uint64(b))
-	lo, carry := bits.Add64(lo, uint64(c/2), 0)
-	hi += carry
-	if hi >= uint64(c) {
-		return 0 // overflow: cannot happen for timestamps
-	}
-	q, _ := bits.Div64(hi, lo, uint64(c))
-	if neg {
-		return -int64(q)
-	}
-	return int64(q)
-}
+import "github.com/streamkit-go/streamkit/media"
 
 // addStable advances the 90 kHz timestamp ts by num/den seconds the way
 // libavformat interpolates timestamps of frames without one
@@ -41,7 +20,7 @@ func addStable(ts, num, den int64) int64 {
 		return ts
 	}
 	// old = ts expressed in steps of num/den seconds.
-	old := rescale(ts, den, num*Timescale)
-	oldTS := rescale(old, num*Timescale, den)
-	return rescale(old+1, num*Timescale, den) + ts - oldTS
+	old := media.Rescale(ts, den, num*Timescale)
+	oldTS := media.Rescale(old, num*Timescale, den)
+	return media.Rescale(old+1, num*Timescale, den) + ts - oldTS
 }

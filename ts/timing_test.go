@@ -44,20 +44,6 @@ func TestAddStable(t *testing.T) {
 	}
 }
 
-func TestRescale(t *testing.T) {
-	cases := []struct{ a, b, c, want int64 }{
-		{1, 1, 2, 1},   // half rounds away from zero
-		{-1, 1, 2, -1}, // also below zero
-		{10, 3, 4, 8},  // 7.5
-		{1 << 40, 90000, 48000, 2061584302080},
-	}
-	for _, c := range cases {
-		if got := rescale(c.a, c.b, c.c); got != c.want {
-			t.Errorf("rescale(%d, %d, %d) = %d, want %d", c.a, c.b, c.c, got, c.want)
-		}
-	}
-}
-
 func TestReadUE(t *testing.T) {
 	cases := []struct {
 		b    []byte

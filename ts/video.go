@@ -3,24 +3,9 @@ package ts
 import (
 	"bytes"
 
+	"github.com/streamkit-go/streamkit/internal/bitstream"
 	"github.com/streamkit-go/streamkit/media"
 )
-
-// findStartCode returns the index of the next 00 00 01 at or after i, or -1.
-func findStartCode(b []byte, i int) int {
-	for i+2 < len(b) {
-		j := bytes.IndexByte(b[i+2:], 1)
-		if j < 0 {
-			return -1
-		}
-		k := i + 2 + j // b[k] == 1
-		if b[k-1] == 0 && b[k-2] == 0 {
-			return k - 2
-		}
-		i = k - 1
-	}
-	return -1
-}
 
 // frameVideo cuts Annex B (H.264, HEVC) or MPEG-1/2 video into access
 // units. An access unit ends where the next one starts: at an access
@@ -41,7 +26,7 @@ func (s *esStream) frameVideo(eof bool) {
 		i = s.consumed
 	}
 	for !s.d.stop {
-		j := findStartCode(s.es, i)
+		j := bitstream.NextStartCode(s.es, i)
 		if j < 0 {
 			if n := len(s.es) - 2; n > i {
 				i = n

@@ -8,9 +8,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"math"
-	"math/big"
 
+	"github.com/streamkit-go/streamkit/internal/bitstream"
 	"github.com/streamkit-go/streamkit/media"
 )
 
@@ -164,7 +163,7 @@ func NewWriter(w io.Writer, tracks []*media.Track, opts ...WriteOption) (*Writer
 		case media.CodecAAC:
 			e.streamType = 0x0f
 			if len(t.Config.AudioSpecificConfig) > 0 {
-				h, err := adtsTemplate(t.Config.AudioSpecificConfig)
+				h, err := bitstream.ADTSTemplate(t.Config.AudioSpecificConfig)
 				if err != nil {
 					return nil, fmt.Errorf("%w: track %d: %v", ErrWrite, t.ID, err)
 				}
@@ -195,7 +194,7 @@ func NewWriter(w io.Writer, tracks []*media.Track, opts ...WriteOption) (*Writer
 		if nv > 16 || na > 32 {
 			return nil, fmt.Errorf("%w: too many streams", ErrWrite)
 		}
-		e.shiftTicks = editShift(t)
+		e.shiftTicks = media.EditShift(t)
 		tw.es = append(tw.es, e)
 		tw.byID[t.ID] = e
 		if e.video && tw.pcrES == nil {
@@ -213,52 +212,11 @@ func NewWriter(w io.Writer, tracks []*media.Track, opts ...WriteOption) (*Writer
 	return tw, nil
 }
 
-// editShift is the shift ffprobe applies to an MP4 track's timestamps
-// because of its edit list (mp4.EditShift; repeated here because ts may
-// import only media): leading empty edits minus the first media_time.
-func editShift(t *media.Track) int64 {
-	var empty int64
-	for _, e := range t.Edits {
-		if e.MediaTime == -1 {
-			empty += scaleTS(e.Duration, int64(t.Timescale), int64(t.MovieTimescale))
-			continue
-		}
-		return empty - e.MediaTime
-	}
-	return empty
-}
-
-// scaleTS returns v*num/den rounded to nearest (half away from zero).
-func scaleTS(v, num, den int64) int64 {
-	if den <= 0 {
-		return 0
-	}
-	if v > -1<<31 && v < 1<<31 && num < 1<<31 && num >= 0 {
-		p := v * num
-		if p < 0 {
-			return -((-p + den/2) / den)
-		}
-		return (p + den/2) / den
-	}
-	x := new(big.Int).Mul(big.NewInt(v), big.NewInt(num))
-	neg := x.Sign() < 0
-	x.Abs(x)
-	x.Add(x, big.NewInt(den/2))
-	x.Quo(x, big.NewInt(den))
-	if neg {
-		x.Neg(x)
-	}
-	if !x.IsInt64() {
-		return math.MaxInt64
-	}
-	return x.Int64()
-}
-
 // to90k maps a track timestamp to the output 90 kHz clock.
 func (tw *Writer) to90k(e *esOut, ts int64) int64 {
 	v := ts + e.shiftTicks
 	if e.t.Timescale != Timescale {
-		v = scaleTS(v, Timescale, int64(e.t.Timescale))
+		v = media.Rescale(v, Timescale, int64(e.t.Timescale))
 	}
 	return v + tw.cfg.offset
 }
@@ -336,7 +294,7 @@ func (tw *Writer) esPayload(e *esOut, s *media.Sample, p []byte) ([]byte, error)
 		}
 		return tw.toAnnexB(e, p, s.Sync)
 	case t.Codec == media.CodecAAC:
-		if adtsLen(p) > 0 {
+		if bitstream.ADTSHeaderLen(p) > 0 {
 			return p, nil
 		}
 		if !e.adtsOK {
@@ -347,9 +305,7 @@ func (tw *Writer) esPayload(e *esOut, s *media.Sample, p []byte) ([]byte, error)
 			return nil, fmt.Errorf("%w: %d-byte AAC frame exceeds ADTS frame_length", ErrWrite, len(p))
 		}
 		h := e.adts
-		h[3] |= byte(n >> 11 & 3)
-		h[4] = byte(n >> 3)
-		h[5] = byte(n&7)<<5 | 0x1f
+		bitstream.PutADTSLen(h[:], n)
 		tw.conv = append(append(tw.conv[:0], h[:]...), p...)
 		return tw.conv, nil
 	}
@@ -372,21 +328,14 @@ func (tw *Writer) toAnnexB(e *esOut, p []byte, key bool) ([]byte, error) {
 		return nil, fmt.Errorf("%w: NAL length size %d", media.ErrCorrupt, ls)
 	}
 	hevc := e.t.Codec == media.CodecHEVC
-	kind := func(nal []byte) (aud, ps bool) {
-		if hevc {
-			typ := nal[0] >> 1 & 0x3f
-			return typ == 35, typ >= 32 && typ <= 34
-		}
-		typ := nal[0] & 0x1f
-		return typ == 9, typ == 7 || typ == 8
-	}
+	kind := func(nal []byte) (aud, ps bool) { return bitstream.NALRole(hevc, nal) }
 	// First pass: validate the lengths, look for an AUD and parameter sets.
 	firstAUD, hasPS := false, false
 	for i, k := 0, 0; i < len(p); k++ {
 		if i+ls > len(p) {
 			return nil, fmt.Errorf("%w: NAL length cut off at %d of %d bytes", media.ErrTruncated, i, len(p))
 		}
-		n := nalLen(p[i:], ls)
+		n := bitstream.NALLen(p[i:], ls)
 		i += ls
 		if n > len(p)-i {
 			return nil, fmt.Errorf("%w: %d-byte NAL unit at %d overruns the %d-byte sample", media.ErrCorrupt, n, i, len(p))
@@ -410,7 +359,7 @@ func (tw *Writer) toAnnexB(e *esOut, p []byte, key bool) ([]byte, error) {
 	}
 	insertPS := key && !hasPS
 	for i := 0; i < len(p); {
-		n := nalLen(p[i:], ls)
+		n := bitstream.NALLen(p[i:], ls)
 		i += ls
 		nal := p[i : i+n]
 		i += n
@@ -429,61 +378,6 @@ func (tw *Writer) toAnnexB(e *esOut, p []byte, key bool) ([]byte, error) {
 	}
 	tw.conv = out
 	return out, nil
-}
-
-func nalLen(b []byte, ls int) int {
-	n := 0
-	for k := range ls {
-		n = n<<8 | int(b[k])
-	}
-	return n
-}
-
-// adtsTemplate builds the constant part of the ADTS header for an
-// AudioSpecificConfig (ISO/IEC 14496-3 1.13.2 / 1.6.2.1).
-func adtsTemplate(asc []byte) ([7]byte, error) {
-	var h [7]byte
-	if len(asc) < 2 {
-		return h, fmt.Errorf("%w: AudioSpecificConfig of %d bytes", media.ErrCorrupt, len(asc))
-	}
-	aot := asc[0] >> 3
-	sfi := (asc[0]&7)<<1 | asc[1]>>7
-	ch := asc[1] >> 3 & 0xf
-	if aot == 31 || sfi == 15 {
-		return h, fmt.Errorf("%w: AudioSpecificConfig with escape values cannot be expressed in ADTS", media.ErrUnsupported)
-	}
-	if aot == 5 || aot == 29 {
-		// Explicit SBR/PS: ADTS signals the core (LC) stream; the
-		// decoder finds SBR implicitly.
-		aot = 2
-	}
-	if aot < 1 || aot > 4 {
-		return h, fmt.Errorf("%w: AAC object type %d has no ADTS profile", media.ErrUnsupported, aot)
-	}
-	if ch == 0 {
-		return h, fmt.Errorf("%w: AAC channel configuration 0 (PCE) in ADTS", media.ErrUnsupported)
-	}
-	h[0] = 0xff
-	h[1] = 0xf1 // MPEG-4, layer 0, no CRC
-	h[2] = (aot-1)<<6 | sfi<<2 | ch>>2
-	h[3] = (ch & 3) << 6
-	h[6] = 0xfc
-	return h, nil
-}
-
-// adtsLen returns the header length of an ADTS frame that spans exactly
-// b, or 0.
-func adtsLen(b []byte) int {
-	if len(b) < 7 || b[0] != 0xff || b[1]&0xf6 != 0xf0 {
-		return 0
-	}
-	if int(b[3]&3)<<11|int(b[4])<<3|int(b[5])>>5 != len(b) {
-		return 0
-	}
-	if b[1]&1 == 0 {
-		return 9
-	}
-	return 7
 }
 
 // buildPESHeader appends a PES header (ISO/IEC 13818-1 2.4.3.6):
@@ -705,31 +599,7 @@ func finishSection(b []byte) []byte {
 	n := len(b) - 3 + 4
 	b[1] = b[1]&0xf0 | byte(n>>8&0x0f)
 	b[2] = byte(n)
-	return binary.BigEndian.AppendUint32(b, crc32MPEG(b))
-}
-
-var crcTable = func() (t [256]uint32) {
-	for i := range t {
-		c := uint32(i) << 24
-		for range 8 {
-			if c&0x80000000 != 0 {
-				c = c<<1 ^ 0x04c11db7
-			} else {
-				c <<= 1
-			}
-		}
-		t[i] = c
-	}
-	return
-}()
-
-// crc32MPEG is the CRC-32/MPEG-2 of PSI sections.
-func crc32MPEG(b []byte) uint32 {
-	c := uint32(0xffffffff)
-	for _, x := range b {
-		c = c<<8 ^ crcTable[byte(c>>24)^x]
-	}
-	return c
+	return binary.BigEndian.AppendUint32(b, bitstream.CRC32MPEG2(b))
 }
 
 // Flush writes buffered packets to the underlying writer.

@@ -71,6 +71,17 @@ func main() {
 	}
 	fmt.Println("\nEvery segment starts with styp, then one moof+mdat per GOP; the video")
 	fmt.Println("boundaries coincide across renditions, so a player can switch at any of them.")
+	// The source's timeline is kept: what its edit lists hid before time
+	// zero (here the video's B-frame delay) stays before it. The CMAF
+	// header's edit list and DASH's presentationTimeOffset say where zero
+	// is, in each track's timescale; ffprobe of init + segments then shows
+	// the source's timestamps, and audio and video stay in sync.
+	fmt.Println("\nThe source's time zero in each rendition (edit list media_time = DASH presentationTimeOffset):")
+	for _, r := range p.Renditions() {
+		fmt.Printf("  %-11s %6d ticks of 1/%d s = %.3f s; first segment starts at %.3f s\n", r.ID,
+			r.PresentationTimeOffset, r.Timescale, r.Seconds(r.PresentationTimeOffset),
+			r.Seconds(r.Segments[0].Start-r.PresentationTimeOffset))
+	}
 
 	// 3. Two manifests over the same files.
 	master, err := hls.Write(out, p)
