@@ -422,7 +422,9 @@ func (w *writer) abort() {
 	}
 	w.aborted = true
 	rc := http.NewResponseController(w.rw)
-	rc.Flush()
+	if w.wrote {
+		rc.Flush() // (before the header, a flush would send a 200)
+	}
 	conn, _, err := rc.Hijack()
 	if err != nil {
 		panic(http.ErrAbortHandler)
