@@ -38,7 +38,8 @@
 // force, integrated exactly across phase boundaries, holding at most
 // burst_bytes (default 16 KiB) so that an idle link cannot bank more than
 // a few milliseconds of data. A response is written in chunks of about
-// 5 ms of data at the current rate (512 B to 16 KiB); each chunk reserves
+// 10 ms of data at the current rate (512 B to 16 KiB, never across a
+// phase boundary); each chunk reserves
 // its bits and is written, then flushed, when the bucket says they have
 // been carried. Concurrent responses of one client queue for the same
 // tokens, so they share the rate. An outage phase carries nothing: bytes

@@ -15,7 +15,7 @@ const (
 	minRTT    = 0.010 // s: the RTT used when a phase has no latency
 	minRTO    = 0.200 // s: Linux's minimum retransmission timeout
 	tailPkts  = 3     // fewer packets than this after a loss: no 3 dup ACKs, so an RTO
-	chunkTime = 0.005 // s of data per write at the current rate
+	chunkTime = 0.010 // s of data per write at the current rate
 	minChunk  = 512   // bytes
 	maxChunk  = 16 << 10
 )
@@ -150,7 +150,7 @@ func (l *link) capAt(t float64) float64 {
 	return c
 }
 
-// chunk is the size of the next write at time now: about 5 ms of data at
+// chunk is the size of the next write at time now: about 10 ms of data at
 // the current rate, so that bytes leave smoothly and concurrent responses
 // of one client interleave, and never past the end of the phase.
 func (l *link) chunk(now time.Time) int {

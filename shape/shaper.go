@@ -311,6 +311,7 @@ type writer struct {
 	limit    int64 // cut after this many body bytes (-1: not yet known)
 	aborted  bool
 	canceled bool
+	deadline time.Time // write deadline last set (wall clock)
 }
 
 func (w *writer) Header() http.Header { return w.rw.Header() }
@@ -378,7 +379,13 @@ func (w *writer) Write(p []byte) (int, error) {
 			ready := w.l.reserve(now, n, rem)
 			wait := ready.Sub(now)
 			if w.s.stall > 0 {
-				rc.SetWriteDeadline(time.Now().Add(max(wait, 0) + w.s.stall))
+				// moving a deadline costs a runtime timer update: do it
+				// only when the one set is less than half a stall away
+				wall := time.Now()
+				if dl := wall.Add(max(wait, 0) + w.s.stall); dl.Sub(w.deadline) > w.s.stall/2 {
+					rc.SetWriteDeadline(dl)
+					w.deadline = dl
+				}
 			}
 			if wait > 0 {
 				if err := w.s.clock.Sleep(w.ctx, wait); err != nil {
