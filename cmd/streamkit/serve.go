@@ -13,12 +13,14 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/streamkit-go/streamkit/serve"
+	"github.com/streamkit-go/streamkit/shape"
 )
 
 func init() {
-	var addr, playerJS string
+	var addr, playerJS, shapeFile string
+	var seed uint64
 	cmd := &cobra.Command{
-		Use:   "serve DIR [--addr 127.0.0.1:8080] [--player-js DIR]",
+		Use:   "serve DIR [--addr 127.0.0.1:8080] [--player-js DIR] [--shape SCENARIO [--seed N]]",
 		Short: "Serve packaged HLS/DASH over HTTP with a browser player page",
 		Long: `serve serves the files below DIR over HTTP with the MIME types players
 expect (m3u8, mpd, m4s, mp4, ts), CORS headers and range requests, and a
@@ -32,8 +34,16 @@ never from a CDN: --player-js DIR, else $` + serve.EnvPlayerJS + `, else
 
   npm install --prefix ~/.cache/streamkit/playerjs hls.js@1.7.4 dashjs@5.2.1
 
+With --shape SCENARIO every client (the X-Streamkit-Client header, else
+the streamkit_client cookie, else the remote IP) gets its own shaped link
+whose timeline starts at its first request: bandwidth phases or a trace,
+latency and jitter, TCP-style loss, and faults per request class
+(playlist, init, segment, part). Scenario files: testdata/shape/; the
+model: go doc github.com/streamkit-go/streamkit/shape.
+
 Stop with Ctrl-C.`,
 		Example: `  streamkit package -o out && streamkit serve out
+  streamkit serve out --shape testdata/shape/bandwidth-drop.json --seed 7
   streamkit serve out --addr 0.0.0.0:8080 --player-js ./web`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -54,6 +64,12 @@ Stop with Ctrl-C.`,
 			}
 			if err != nil {
 				fmt.Fprintf(cmd.ErrOrStderr(), "streamkit: warning: %v (files are served, the player page will not play)\n", err)
+			}
+			if h, err = shape.Wrap(h, shapeFile, seed); err != nil {
+				return err
+			}
+			if shapeFile != "" {
+				fmt.Fprintf(cmd.OutOrStdout(), "shaping each client with %s (seed %d)\n", shapeFile, seed)
 			}
 			ln, err := net.Listen("tcp", addr)
 			if err != nil {
@@ -77,5 +93,7 @@ Stop with Ctrl-C.`,
 	}
 	cmd.Flags().StringVar(&addr, "addr", "127.0.0.1:8080", "listen address")
 	cmd.Flags().StringVar(&playerJS, "player-js", "", "directory with the hls.js and dashjs npm packages")
+	cmd.Flags().StringVar(&shapeFile, "shape", "", "shape each client's link and inject faults: a scenario JSON (see testdata/shape) or a trace file abr reads")
+	cmd.Flags().Uint64Var(&seed, "seed", 1, "seed of the shaper's random draws (jitter, loss, fault rates)")
 	rootCmd.AddCommand(cmd)
 }
