@@ -421,7 +421,8 @@ func (w *writer) Flush() {
 
 // abort cuts the connection: for truncate, an orderly close (FIN) after
 // the bytes sent so far; for reset, a hijack and close with SO_LINGER 0,
-// which makes the kernel send RST. Where hijacking is impossible (HTTP/2)
+// which makes the kernel send RST (a listener that wraps connections must
+// give them a NetConn method, as crypto/tls does, or the close is a FIN). Where hijacking is impossible (HTTP/2)
 // both abort the stream with http.ErrAbortHandler.
 func (w *writer) abort() {
 	if w.aborted {
@@ -436,8 +437,21 @@ func (w *writer) abort() {
 	if err != nil {
 		panic(http.ErrAbortHandler)
 	}
-	if tc, ok := conn.(*net.TCPConn); ok && w.reset {
-		tc.SetLinger(0)
+	if w.reset {
+		// listeners that wrap connections (a connection limit, TLS) are
+		// seen through when the wrapper has NetConn, as *tls.Conn does
+		c := conn
+		for i := 0; i < 8; i++ {
+			if l, ok := c.(interface{ SetLinger(int) error }); ok {
+				l.SetLinger(0)
+				break
+			}
+			u, ok := c.(interface{ NetConn() net.Conn })
+			if !ok {
+				break
+			}
+			c = u.NetConn()
+		}
 	}
 	conn.Close()
 }
