@@ -25,11 +25,13 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net"
 	"net/http"
 	"net/url"
 	"os"
 	"os/exec"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/chromedp/chromedp"
@@ -79,6 +81,68 @@ func Mux(unshaped, shaped http.Handler) http.Handler {
 			shaped.ServeHTTP(w, r)
 		}
 	})
+}
+
+// Server is a loopback HTTP server for a playtest.
+type Server struct {
+	URL  string // http://127.0.0.1:PORT
+	Addr string
+	srv  *http.Server
+}
+
+// MaxConns bounds the connections a playtest Server accepts: one browser
+// opens a handful.
+const MaxConns = 64
+
+// Serve starts h on 127.0.0.1 with a free port, read-header, idle and
+// write timeouts and at most MaxConns connections.
+func Serve(h http.Handler) (*Server, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, err
+	}
+	s := &Server{Addr: ln.Addr().String(), srv: &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout: 60 * time.Second, WriteTimeout: 60 * time.Second, MaxHeaderBytes: 64 << 10}}
+	s.URL = "http://" + s.Addr
+	go s.srv.Serve(&limitListener{Listener: ln, sem: make(chan struct{}, MaxConns)})
+	return s, nil
+}
+
+// Close shuts the server down, letting responses in flight finish for up
+// to 5 s.
+func (s *Server) Close() error {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	return s.srv.Shutdown(ctx)
+}
+
+type limitListener struct {
+	net.Listener
+	sem chan struct{}
+}
+
+func (l *limitListener) Accept() (net.Conn, error) {
+	l.sem <- struct{}{}
+	c, err := l.Listener.Accept()
+	if err != nil {
+		<-l.sem
+		return nil, err
+	}
+	return &limitConn{Conn: c, release: func() { <-l.sem }}, nil
+}
+
+type limitConn struct {
+	net.Conn
+	release func()
+	once    sync.Once
+}
+
+// NetConn lets shape reach the TCP socket to reset it (SO_LINGER 0).
+func (c *limitConn) NetConn() net.Conn { return c.Conn }
+
+func (c *limitConn) Close() error {
+	c.once.Do(c.release)
+	return c.Conn.Close()
 }
 
 // Players Run knows.

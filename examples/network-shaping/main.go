@@ -15,18 +15,17 @@ import (
 	"io"
 	"log"
 	"math"
-	"net"
 	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"syscall"
 	"time"
 
 	"github.com/streamkit-go/streamkit/dash"
 	"github.com/streamkit-go/streamkit/hls"
 	"github.com/streamkit-go/streamkit/mp4"
+	"github.com/streamkit-go/streamkit/playtest"
 	"github.com/streamkit-go/streamkit/sample"
 	"github.com/streamkit-go/streamkit/segment"
 	"github.com/streamkit-go/streamkit/serve"
@@ -81,19 +80,14 @@ func main() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	// (playtest.Serve: 127.0.0.1, a free port, timeouts and a connection
+	// limit, as every server needs)
+	srv, err := playtest.Serve(s.Handler(files))
 	if err != nil {
 		log.Fatal(err)
 	}
-	srv := &http.Server{Handler: s.Handler(files), ReadHeaderTimeout: 5 * time.Second,
-		IdleTimeout: 30 * time.Second, WriteTimeout: 30 * time.Second}
-	go srv.Serve(limitListener(ln, 64))
-	defer func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		srv.Shutdown(ctx)
-	}()
-	base := "http://" + ln.Addr().String() + "/"
+	defer srv.Close()
+	base := srv.URL + "/"
 	fmt.Printf("serving %s on %s through the shaper (seed 7)\n\n", dir, base)
 
 	// 2. The client: fetch the multivariant playlist, then the top
@@ -248,39 +242,4 @@ func topRendition(master string) (string, []string) {
 		segs = append(segs, filepath.ToSlash(rel))
 	}
 	return "video_480p.m3u8", segs
-}
-
-// limitListener caps concurrent connections (every server here has a
-// connection limit).
-func limitListener(l net.Listener, n int) net.Listener {
-	return &limited{Listener: l, sem: make(chan struct{}, n)}
-}
-
-type limited struct {
-	net.Listener
-	sem chan struct{}
-}
-
-func (l *limited) Accept() (net.Conn, error) {
-	l.sem <- struct{}{}
-	c, err := l.Listener.Accept()
-	if err != nil {
-		<-l.sem
-		return nil, err
-	}
-	return &limitedConn{Conn: c, release: func() { <-l.sem }}, nil
-}
-
-type limitedConn struct {
-	net.Conn
-	release func()
-	once    sync.Once
-}
-
-// NetConn lets the shaper reach the TCP socket to reset it (SO_LINGER 0).
-func (c *limitedConn) NetConn() net.Conn { return c.Conn }
-
-func (c *limitedConn) Close() error {
-	c.once.Do(c.release)
-	return c.Conn.Close()
 }
