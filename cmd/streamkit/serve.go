@@ -13,6 +13,7 @@ import (
 
 	"github.com/streamkit-go/streamkit/internal/httpserver"
 	"github.com/streamkit-go/streamkit/serve"
+	"github.com/streamkit-go/streamkit/shape"
 )
 
 func init() { register(newServeCmd) }
@@ -23,8 +24,10 @@ func newServeCmd() *cobra.Command {
 	var dotfiles, listDirs bool
 	var maxConns, maxRanges int
 	var readHeader, idle, write, grace time.Duration
+	var shapeFile string
+	var seed uint64
 	cmd := &cobra.Command{
-		Use:   "serve DIR [--addr 127.0.0.1:8080] [--player-js DIR]",
+		Use:   "serve DIR [--addr 127.0.0.1:8080] [--player-js DIR] [--shape SCENARIO [--seed N]]",
 		Short: "Serve packaged HLS/DASH over HTTP with a browser player page",
 		Long: `serve serves the files below DIR over HTTP with the MIME types players
 expect (m3u8, mpd, m4s, mp4, ts), CORS headers and range requests, and a
@@ -46,10 +49,18 @@ keep-alive connections close after --idle-timeout, and a client that
 stops reading is cut off once one write has waited --write-timeout (a
 slow but steady download is not). At --max-conns the connection idle
 longest is closed to admit a new client. Ctrl-C (or SIGTERM) stops
-accepting and lets running transfers finish for --grace.`,
+accepting and lets running transfers finish for --grace.
+
+With --shape SCENARIO every client (the X-Streamkit-Client header, else
+the streamkit_client cookie, else the remote IP) gets its own shaped link
+whose timeline starts at its first request: bandwidth phases or a trace,
+latency and jitter, TCP-style loss, and faults per request class
+(playlist, init, segment, part). Scenario files: testdata/shape/; the
+model: go doc github.com/streamkit-go/streamkit/shape.`,
 		Example: `  streamkit package -o out && streamkit serve out
   streamkit serve out --addr 0.0.0.0:8080 --player-js ./web
-  streamkit serve out --access-log - --max-conns 10000`,
+  streamkit serve out --access-log - --max-conns 10000
+  streamkit serve out --shape testdata/shape/bandwidth-drop.json --seed 7`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			fi, err := os.Stat(args[0])
@@ -75,6 +86,12 @@ accepting and lets running transfers finish for --grace.`,
 			}
 			if err != nil {
 				fmt.Fprintf(cmd.ErrOrStderr(), "streamkit: warning: %v (files are served, the player page will not play)\n", err)
+			}
+			if h, err = shape.Wrap(h, shapeFile, seed); err != nil {
+				return err
+			}
+			if shapeFile != "" {
+				fmt.Fprintf(cmd.OutOrStdout(), "shaping each client with %s (seed %d)\n", shapeFile, seed)
 			}
 			sopts := []httpserver.Option{
 				httpserver.WithMaxConns(maxConns), httpserver.WithReadHeaderTimeout(readHeader),
@@ -118,5 +135,7 @@ accepting and lets running transfers finish for --grace.`,
 	f.DurationVar(&idle, "idle-timeout", httpserver.DefaultIdleTimeout, "keep-alive connections close after this long without a request")
 	f.DurationVar(&write, "write-timeout", httpserver.DefaultWriteTimeout, "cut a client off when one write waits this long (renewed on every write)")
 	f.DurationVar(&grace, "grace", httpserver.DefaultGracePeriod, "on Ctrl-C/SIGTERM, time running transfers get to finish")
+	f.StringVar(&shapeFile, "shape", "", "shape each client's link and inject faults: a scenario JSON (see testdata/shape) or a trace file abr reads")
+	f.Uint64Var(&seed, "seed", 1, "seed of the shaper's random draws (jitter, loss, fault rates)")
 	return cmd
 }

@@ -1,0 +1,319 @@
+// Package playtest plays a stream in a real browser player — hls.js or
+// dash.js in headless Chromium, driven from Go with chromedp — and
+// records what the viewer got: startup time, stalls, the played bitrate
+// timeline and its switches, dropped frames, live latency, errors.
+//
+// Serve the presentation with [Mux] in front (the playtest page and the
+// player libraries are served unshaped, the media through whatever
+// shaper you give it, so that a scenario's timeline starts with the
+// player's first manifest request), then [Run] the page:
+//
+//	files, _ := serve.Handler(dir)
+//	shaped, _ := shape.Wrap(files, "testdata/shape/outage.json", 1)
+//	srv := httptest.NewServer(playtest.Mux(files, shaped))
+//	res, err := playtest.Run(ctx, srv.URL, "/master.m3u8", playtest.Options{Player: "hlsjs", Duration: 20 * time.Second})
+//
+// Chromium is Debian's chromium (or $STREAMKIT_CHROMIUM, or chromium,
+// chromium-browser, google-chrome on PATH), started headless with a new
+// empty profile and the flags of serve's browser test; hls.js and dash.js
+// come from the player cache serve uses (serve.FindPlayerJS).
+package playtest
+
+import (
+	"context"
+	"embed"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"os/exec"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/chromedp/chromedp"
+)
+
+//go:embed web/playtest.html
+var web embed.FS
+
+// PagePath is where Mux serves the playtest page.
+const PagePath = "/_playtest/"
+
+// EnvChromium names the environment variable that points at a Chromium
+// binary.
+const EnvChromium = "STREAMKIT_CHROMIUM"
+
+// ErrNoChromium means no Chromium binary was found.
+var ErrNoChromium = errors.New("playtest: Chromium not found (apt-get install chromium, or set " + EnvChromium + ")")
+
+// FindChromium returns the Chromium to run: $STREAMKIT_CHROMIUM, else the
+// first of chromium, chromium-browser, google-chrome on PATH.
+func FindChromium() (string, error) {
+	for _, c := range []string{os.Getenv(EnvChromium), "chromium", "chromium-browser", "google-chrome"} {
+		if c == "" {
+			continue
+		}
+		if p, err := exec.LookPath(c); err == nil {
+			return p, nil
+		}
+	}
+	return "", ErrNoChromium
+}
+
+// Mux serves the playtest page at PagePath and the player libraries
+// (serve's /_player/ paths) from unshaped, and everything else from
+// shaped.
+func Mux(unshaped, shaped http.Handler) http.Handler {
+	page, _ := web.ReadFile("web/playtest.html")
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch {
+		case r.URL.Path == PagePath:
+			w.Header().Set("Content-Type", "text/html; charset=utf-8")
+			w.Header().Set("Cache-Control", "no-store")
+			w.Write(page)
+		case strings.HasPrefix(r.URL.Path, "/_player/"):
+			unshaped.ServeHTTP(w, r)
+		default:
+			shaped.ServeHTTP(w, r)
+		}
+	})
+}
+
+// Server is a loopback HTTP server for a playtest.
+type Server struct {
+	URL  string // http://127.0.0.1:PORT
+	Addr string
+	srv  *http.Server
+}
+
+// MaxConns bounds the connections a playtest Server accepts: one browser
+// opens a handful.
+const MaxConns = 64
+
+// Serve starts h on 127.0.0.1 with a free port, read-header, idle and
+// write timeouts and at most MaxConns connections.
+func Serve(h http.Handler) (*Server, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, err
+	}
+	s := &Server{Addr: ln.Addr().String(), srv: &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout: 60 * time.Second, WriteTimeout: 60 * time.Second, MaxHeaderBytes: 64 << 10}}
+	s.URL = "http://" + s.Addr
+	go s.srv.Serve(&limitListener{Listener: ln, sem: make(chan struct{}, MaxConns)})
+	return s, nil
+}
+
+// Close shuts the server down, letting responses in flight finish for up
+// to 5 s.
+func (s *Server) Close() error {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	return s.srv.Shutdown(ctx)
+}
+
+type limitListener struct {
+	net.Listener
+	sem chan struct{}
+}
+
+func (l *limitListener) Accept() (net.Conn, error) {
+	l.sem <- struct{}{}
+	c, err := l.Listener.Accept()
+	if err != nil {
+		<-l.sem
+		return nil, err
+	}
+	return &limitConn{Conn: c, release: func() { <-l.sem }}, nil
+}
+
+type limitConn struct {
+	net.Conn
+	release func()
+	once    sync.Once
+}
+
+// NetConn lets shape reach the TCP socket to reset it (SO_LINGER 0).
+func (c *limitConn) NetConn() net.Conn { return c.Conn }
+
+func (c *limitConn) Close() error {
+	c.once.Do(c.release)
+	return c.Conn.Close()
+}
+
+// Players Run knows.
+var Players = []string{"hlsjs", "dashjs"}
+
+// Options configures Run.
+type Options struct {
+	Player   string        // "hlsjs" or "dashjs"
+	Duration time.Duration // how long to watch at most (default 30 s); the run ends early when playback ends or fails
+	Chromium string        // binary (default FindChromium)
+}
+
+// Stall is one rebuffering event after playback started.
+type Stall struct {
+	AtS       float64 `json:"at_s"`
+	DurationS float64 `json:"duration_s"`
+	PositionS float64 `json:"position_s"`
+	Ongoing   bool    `json:"ongoing,omitempty"` // still stalled when the run ended
+}
+
+// Switch is a change of the played rendition (the first entry is the
+// rendition playback started with).
+type Switch struct {
+	TS        float64 `json:"t_s"`
+	Kbps      float64 `json:"kbps"`
+	Level     int     `json:"level"`
+	Height    int     `json:"height"`
+	PositionS float64 `json:"position_s"`
+}
+
+// Sample is the player's state every half second.
+type Sample struct {
+	TS           float64  `json:"t_s"`
+	PositionS    float64  `json:"position_s"`
+	BufferS      float64  `json:"buffer_s"`
+	LiveLatencyS *float64 `json:"live_latency_s,omitempty"`
+}
+
+// Result is the QoE of one run. Times are seconds since the player was
+// created.
+type Result struct {
+	Player        string   `json:"player"`
+	Engine        string   `json:"engine"`
+	Src           string   `json:"src"`
+	StartupS      float64  `json:"startup_s"` // -1: never started
+	Stalls        []Stall  `json:"stalls"`
+	StallCount    int      `json:"stall_count"`
+	StallS        float64  `json:"stall_s"`
+	Bitrate       []Switch `json:"bitrate"`
+	Switches      int      `json:"switches"`
+	MeanKbps      float64  `json:"mean_played_kbps"` // time-weighted over the played timeline
+	DroppedFrames int      `json:"dropped_frames"`
+	TotalFrames   int      `json:"total_frames"`
+	Samples       []Sample `json:"samples"`
+	Errors        []string `json:"errors"`
+	Fatal         []string `json:"fatal"`
+	Ended         bool     `json:"ended"`
+	Live          bool     `json:"live"`
+	ElapsedS      float64  `json:"elapsed_s"`
+	PositionS     float64  `json:"position_s"`
+}
+
+// Run opens base+PagePath in headless Chromium to play src (a path on the
+// server, e.g. /master.m3u8) with opt.Player, waits until playback ends,
+// fails, or opt.Duration passes, and returns the QoE recorded.
+func Run(ctx context.Context, base, src string, opt Options) (*Result, error) {
+	switch opt.Player {
+	case "hlsjs", "dashjs":
+	default:
+		return nil, fmt.Errorf("playtest: unknown player %q (want %s)", opt.Player, strings.Join(Players, " or "))
+	}
+	if opt.Duration <= 0 {
+		opt.Duration = 30 * time.Second
+	}
+	bin := opt.Chromium
+	if bin == "" {
+		var err error
+		if bin, err = FindChromium(); err != nil {
+			return nil, err
+		}
+	}
+	// a new empty profile and a short TMPDIR for Chromium's sockets
+	tmp, err := os.MkdirTemp("", "skpt")
+	if err != nil {
+		return nil, err
+	}
+	defer os.RemoveAll(tmp)
+	allocCtx, cancelAlloc := chromedp.NewExecAllocator(ctx,
+		chromedp.ExecPath(bin),
+		chromedp.Flag("headless", true),
+		chromedp.NoSandbox,
+		chromedp.DisableGPU,
+		chromedp.Flag("disable-quic", true),
+		chromedp.NoFirstRun,
+		chromedp.NoDefaultBrowserCheck,
+		chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true),
+		chromedp.Flag("autoplay-policy", "no-user-gesture-required"),
+		chromedp.Flag("mute-audio", true),
+		chromedp.UserDataDir(tmp),
+		chromedp.Env("TMPDIR="+tmp),
+		chromedp.WSURLReadTimeout(60*time.Second),
+	)
+	defer cancelAlloc()
+	bctx, cancelBrowser := chromedp.NewContext(allocCtx)
+	defer cancelBrowser()
+	page := strings.TrimRight(base, "/") + PagePath + "?" + url.Values{"src": {src}, "player": {opt.Player}}.Encode()
+	if _, err := chromedp.Run(bctx, chromedp.Navigate(page)); err != nil {
+		return nil, fmt.Errorf("playtest: start Chromium (%s): %w", bin, err)
+	}
+	deadline := time.Now().Add(opt.Duration)
+	for time.Now().Before(deadline) {
+		done, err := chromedp.Run(bctx, chromedp.Evaluate[bool](`!!(window.__qoe && (window.__qoe.ended || window.__qoe.fatal.length))`))
+		if err != nil {
+			return nil, fmt.Errorf("playtest: %w", err)
+		}
+		if done {
+			break
+		}
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-time.After(250 * time.Millisecond):
+		}
+	}
+	raw, err := chromedp.Run(bctx, chromedp.Evaluate[json.RawMessage](`window.__qoeSnapshot ? window.__qoeSnapshot() : null`))
+	if err != nil {
+		return nil, fmt.Errorf("playtest: read QoE: %w", err)
+	}
+	var r Result
+	if err := json.Unmarshal(raw, &r); err != nil || r.Player == "" {
+		return nil, fmt.Errorf("playtest: the page recorded nothing (%s)", clip(string(raw)))
+	}
+	r.summarize()
+	return &r, nil
+}
+
+func (r *Result) summarize() {
+	r.StallCount = len(r.Stalls)
+	r.StallS = 0
+	for _, s := range r.Stalls {
+		r.StallS += s.DurationS
+	}
+	r.Switches = max(0, len(r.Bitrate)-1)
+	// time-weighted mean of the played bitrate, by playback position
+	var sum, span float64
+	for i, b := range r.Bitrate {
+		end := r.PositionS
+		if i+1 < len(r.Bitrate) {
+			end = r.Bitrate[i+1].PositionS
+		}
+		if d := end - b.PositionS; d > 0 {
+			sum += b.Kbps * d
+			span += d
+		}
+	}
+	if span > 0 {
+		r.MeanKbps = sum / span
+	}
+	if r.Errors == nil {
+		r.Errors = []string{}
+	}
+	if r.Fatal == nil {
+		r.Fatal = []string{}
+	}
+}
+
+func clip(s string) string {
+	if len(s) > 200 {
+		return s[:200] + "…"
+	}
+	return s
+}

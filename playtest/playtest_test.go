@@ -1,0 +1,125 @@
+package playtest
+
+import (
+	"context"
+	"encoding/json"
+	"net/http/httptest"
+	"os"
+	"testing"
+	"time"
+
+	"github.com/streamkit-go/streamkit/dash"
+	"github.com/streamkit-go/streamkit/hls"
+	"github.com/streamkit-go/streamkit/mp4"
+	"github.com/streamkit-go/streamkit/sample"
+	"github.com/streamkit-go/streamkit/segment"
+	"github.com/streamkit-go/streamkit/serve"
+	"github.com/streamkit-go/streamkit/shape"
+)
+
+func requireTools() bool { return os.Getenv("STREAMKIT_REQUIRE_TOOLS") == "1" }
+
+func tools(t *testing.T) {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("drives Chromium in real time; skipped with -short")
+	}
+	if _, err := FindChromium(); err != nil {
+		if requireTools() {
+			t.Fatal(err)
+		}
+		t.Skip(err)
+	}
+	if _, err := serve.FindPlayerJS(""); err != nil {
+		if requireTools() {
+			t.Fatal(err)
+		}
+		t.Skip(err)
+	}
+}
+
+// packageSample writes the embedded ladder as 2 s CMAF segments with HLS
+// and DASH manifests.
+func packageSample(t *testing.T) string {
+	dir := t.TempDir()
+	var inputs []segment.Input
+	for _, name := range append(sample.Videos(), sample.Audio) {
+		r, size, err := sample.Open(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		d, err := mp4.NewReader(r, size)
+		if err != nil {
+			t.Fatal(err)
+		}
+		inputs = append(inputs, segment.Input{Name: name, Demuxer: d})
+	}
+	p, err := segment.Cut(context.Background(), dir, inputs, segment.WithTargetDuration(2*time.Second))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := hls.Write(dir, p); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := dash.Write(dir, p); err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
+// TestOutageStalls plays the sample with hls.js and dash.js over 3 s at
+// 300 kbit/s, enough to start but not to buffer the 8 s, then a 6 s
+// outage: each must stall during the outage until it ends, recover and
+// play to the end.
+func TestOutageStalls(t *testing.T) {
+	tools(t)
+	dir := packageSample(t)
+	files, err := serve.Handler(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sc := &shape.Scenario{Name: "outage", Phases: []shape.Phase{
+		{DurationS: 3, Kbps: 300, LatencyMs: 20}, {DurationS: 6, Kbps: 0}, {DurationS: 30, Kbps: 4000, LatencyMs: 20},
+	}}
+	for _, c := range []struct{ player, src string }{{"hlsjs", "/master.m3u8"}, {"dashjs", "/manifest.mpd"}} {
+		t.Run(c.player, func(t *testing.T) {
+			s, err := shape.New(sc, shape.WithSeed(1))
+			if err != nil {
+				t.Fatal(err)
+			}
+			srv := httptest.NewServer(Mux(files, s.Handler(files)))
+			defer srv.Close()
+			ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+			defer cancel()
+			r, err := Run(ctx, srv.URL, c.src, Options{Player: c.player, Duration: 30 * time.Second})
+			if err != nil {
+				t.Fatal(err)
+			}
+			b, _ := json.Marshal(struct {
+				Startup, StallS, Mean float64
+				Stalls                []Stall
+				Bitrate               []Switch
+				Errors, Fatal         []string
+				Ended                 bool
+			}{r.StartupS, r.StallS, r.MeanKbps, r.Stalls, r.Bitrate, r.Errors, r.Fatal, r.Ended})
+			t.Logf("%s: %s", r.Engine, b)
+			if len(r.Fatal) > 0 || r.StartupS <= 0 || !r.Ended {
+				t.Fatalf("did not play through: startup %v, ended %v, fatal %v", r.StartupS, r.Ended, r.Fatal)
+			}
+			during := false
+			for _, st := range r.Stalls {
+				// the outage is [3, 9) s on the link's clock, which starts
+				// with the manifest request, a moment after the player's
+				if st.AtS >= 2.5 && st.AtS < 9.5 && st.AtS+st.DurationS > 8.5 {
+					during = true
+				}
+			}
+			if !during {
+				t.Errorf("no stall during the outage (startup %.2f s, stalls %+v)", r.StartupS, r.Stalls)
+			}
+			if len(r.Bitrate) == 0 || r.MeanKbps <= 0 {
+				t.Errorf("no played bitrate: %+v", r.Bitrate)
+			}
+		})
+	}
+}
