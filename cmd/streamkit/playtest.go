@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -12,6 +11,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/streamkit-go/streamkit/internal/atomicfile"
 	"github.com/streamkit-go/streamkit/playtest"
 	"github.com/streamkit-go/streamkit/serve"
 	"github.com/streamkit-go/streamkit/shape"
@@ -105,7 +105,7 @@ ends, fails, or --duration passes.`,
 					_, err = out.Write(append(b, '\n'))
 					return err
 				}
-				if err := gopWriteFileAtomic(jsonOut, func(w io.Writer) error { _, err := w.Write(append(b, '\n')); return err }); err != nil {
+				if err := atomicfile.WriteFile(jsonOut, append(b, '\n')); err != nil {
 					return err
 				}
 			}
