@@ -29,9 +29,13 @@ type cmafWriter struct {
 // newCMAFWriter returns the writer of t. The live timeline starts at 0
 // (sources map their timestamps so that DTS ≥ 0 and the tracks share
 // one origin), so the track start is set to 0: tfdt is the live DTS and
-// the header carries no edit list, which hls.js and dash.js would
-// otherwise have to apply.
+// the header carries no edit list (the source's, if any, is already
+// applied by the mapping), which hls.js and dash.js would otherwise have
+// to apply.
 func newCMAFWriter(t *media.Track) (*cmafWriter, error) {
+	lt := *t
+	lt.Edits, lt.MovieTimescale = nil, 0 // the source's edit list is already applied
+	t = &lt
 	f, err := mp4.NewCMAFFragmenter(t, false)
 	if err != nil {
 		return nil, err

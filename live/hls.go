@@ -63,11 +63,14 @@ func (r *Rendition) partTarget() float64 {
 	return float64(r.partDur) / float64(r.Track.Timescale)
 }
 
-// targetDuration is EXT-X-TARGETDURATION: the segment target rounded up.
-// It never changes during a stream (a longer segment is reported as
-// EventLongSegment).
+// targetDuration is EXT-X-TARGETDURATION: the segment target rounded up,
+// or the longest segment so far rounded, when a source's key frames are
+// further apart than the target. The spec wants it constant, but it also
+// wants every EXTINF, rounded, at most TARGETDURATION; a segment cannot
+// end before its next key frame, so the second rule wins (as ffmpeg's HLS
+// muxer does) and EventLongSegment reports it.
 func (p *Packager) targetDuration() int {
-	return int(math.Ceil(p.cfg.segment.Seconds() - 1e-9))
+	return max(int(math.Ceil(p.cfg.segment.Seconds()-1e-9)), int(math.Round(p.maxSegSec)))
 }
 
 // Segment file names, shared by HLS, DASH and the mirror.
@@ -127,17 +130,18 @@ func (p *Packager) mediaPlaylist(r *Rendition, skip bool) string {
 		}
 	}
 	// Parts are listed for the segments that end within three target
-	// durations of the live edge, and for the one in progress.
+	// durations of the end of the playlist, and for the one in progress.
 	partsFrom := int64(math.MaxInt64)
 	if ll {
-		var acc float64
-		for i := len(r.segs) - 1; i >= 0; i-- {
+		var after float64 // media after the segment looked at
+		for i := len(r.segs) - 1; i >= 0 && after < 3*float64(td); i-- {
 			s := r.segs[i]
 			partsFrom = s.MSN
 			if s.Complete {
-				acc += float64(s.Duration) / ts
-				if acc >= 3*float64(td) {
-					break
+				after += float64(s.Duration) / ts
+			} else {
+				for _, pt := range s.Parts {
+					after += float64(pt.Duration) / ts
 				}
 			}
 		}
@@ -395,7 +399,7 @@ func (r *Rendition) ready(msn, part int64) bool {
 }
 
 // holdTimeout is how long a blocking request waits before 503: three
-// target durations, the spec's limit.
+// target durations, the spec's limit. The caller holds p.mu.
 func (p *Packager) holdTimeout() time.Duration {
 	return 3 * time.Duration(p.targetDuration()) * time.Second
 }

@@ -212,7 +212,7 @@ func (o *Origin) await(ctx context.Context, r *Rendition, cond func() bool) erro
 	var timer Timer
 	for {
 		o.p.mu.Lock()
-		ok, ended, ch := cond(), o.p.ended, r.notify
+		ok, ended, ch, hold := cond(), o.p.ended, r.notify, o.p.holdTimeout()
 		o.p.mu.Unlock()
 		if ok || ended {
 			if timer != nil {
@@ -221,7 +221,7 @@ func (o *Origin) await(ctx context.Context, r *Rendition, cond func() bool) erro
 			return nil
 		}
 		if timer == nil {
-			timer = o.p.cfg.clock.NewTimer(o.p.holdTimeout())
+			timer = o.p.cfg.clock.NewTimer(hold)
 			defer timer.Stop()
 		}
 		select {
@@ -277,10 +277,11 @@ func (o *Origin) playlist(w http.ResponseWriter, req *http.Request, r *Rendition
 	}
 	o.p.mu.Lock()
 	text := o.p.mediaPlaylist(r, br.Skip && ll)
+	td := o.p.targetDuration()
 	o.p.mu.Unlock()
 	cc := ccLive
 	if blocking {
-		cc = "public, max-age=" + strconv.Itoa(o.p.targetDuration())
+		cc = "public, max-age=" + strconv.Itoa(td)
 	}
 	o.write(w, req, "application/vnd.apple.mpegurl", cc, []byte(text))
 }
@@ -453,9 +454,11 @@ func (o *Origin) playerJS(w http.ResponseWriter, req *http.Request, name string)
 	o.write(w, req, "text/javascript; charset=utf-8", "public, max-age=3600", b)
 }
 
-// holdLimit is the longest a request can be held: a segment streamed
-// while in progress lasts up to a segment plus the hold timeout. Servers
-// set WriteTimeout above it.
-func (p *Packager) holdLimit() time.Duration {
+// HoldLimit is the longest a request can be held: a segment streamed
+// while in progress lasts up to a segment plus the hold timeout (three
+// target durations). Servers set WriteTimeout above it.
+func (p *Packager) HoldLimit() time.Duration {
+	p.mu.Lock()
+	defer p.mu.Unlock()
 	return p.cfg.segment + p.holdTimeout()
 }

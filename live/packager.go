@@ -194,6 +194,8 @@ type Packager struct {
 	// DASH Period on the live timeline, in seconds: the presentation time
 	// of the reference rendition's first segment in it.
 	periods map[int64]float64
+	// maxSegSec is the longest segment so far, in seconds.
+	maxSegSec float64
 }
 
 // isRef reports whether r is the reference rendition, whose segment
@@ -550,7 +552,8 @@ func (r *Rendition) completeSegment(end int64, evs *[]Event) {
 	seg.Complete = true
 	seg.Published = r.p.cfg.clock.Now()
 	r.maxSeg = max(r.maxSeg, seg.Duration)
-	if float64(seg.Duration)/float64(r.Track.Timescale) > math.Ceil(r.p.cfg.segment.Seconds())+0.5 {
+	r.p.maxSegSec = max(r.p.maxSegSec, float64(seg.Duration)/float64(r.Track.Timescale))
+	if float64(seg.Duration)/float64(r.Track.Timescale) >= math.Ceil(r.p.cfg.segment.Seconds()-1e-9)+0.5 {
 		*evs = append(*evs, Event{Kind: EventLongSegment, Rendition: r.Name, MSN: seg.MSN,
 			Message: fmt.Sprintf("rendition %s segment %d lasts %.3fs, over the %.0fs target duration: no key frame where one was due",
 				r.Name, seg.MSN, float64(seg.Duration)/float64(r.Track.Timescale), math.Ceil(r.p.cfg.segment.Seconds()))})

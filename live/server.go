@@ -51,7 +51,7 @@ func Serve(ctx context.Context, ln net.Listener, h http.Handler, p *Packager, cf
 		// streamed while in progress) before its last byte.
 		cfg.WriteTimeout = 10 * time.Second
 		if p != nil {
-			cfg.WriteTimeout += p.holdLimit()
+			cfg.WriteTimeout += p.HoldLimit()
 		}
 	}
 	if cfg.ShutdownTimeout <= 0 {
