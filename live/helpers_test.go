@@ -10,13 +10,13 @@ var testEpoch = time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
 // testStream is the embedded ladder on a packager and a fake clock,
 // driven by pushing up to a live time and setting the clock there.
 type testStream struct {
-	t     *testing.T
+	t     testing.TB
 	clock *FakeClock
 	p     *Packager
 	src   *FileSource
 }
 
-func newTestStream(t *testing.T, opts ...Option) *testStream {
+func newTestStream(t testing.TB, opts ...Option) *testStream {
 	t.Helper()
 	clock := NewFakeClock(testEpoch)
 	p := New(append([]Option{WithClock(clock)}, opts...)...)

@@ -80,9 +80,23 @@ func partName(msn int64, i int) string {
 	return "part_" + strconv.FormatInt(msn, 10) + "_" + strconv.Itoa(i) + ".m4s"
 }
 
-// mediaPlaylist renders r's media playlist; skip asks for a delta update.
-// The caller holds p.mu.
+// mediaPlaylist returns r's media playlist; skip asks for a delta update.
+// The caller holds p.mu. The text is rendered once per publish: the
+// requests a publish wakes all share it.
 func (p *Packager) mediaPlaylist(r *Rendition, skip bool) string {
+	i := 0
+	if skip {
+		i = 1
+	}
+	c := &r.cache[i]
+	if c.version != p.version+1 || c.text == "" {
+		c.text, c.version = p.renderMediaPlaylist(r, skip), p.version+1
+	}
+	return c.text
+}
+
+// renderMediaPlaylist renders r's media playlist. The caller holds p.mu.
+func (p *Packager) renderMediaPlaylist(r *Rendition, skip bool) string {
 	var b strings.Builder
 	ts := float64(r.Track.Timescale)
 	td := p.targetDuration()
@@ -402,4 +416,23 @@ func (r *Rendition) ready(msn, part int64) bool {
 // target durations, the spec's limit. The caller holds p.mu.
 func (p *Packager) holdTimeout() time.Duration {
 	return 3 * time.Duration(p.targetDuration()) * time.Second
+}
+
+// MediaPlaylist returns the media playlist of the named rendition as the
+// origin serves it now (a delta update with skip).
+func (p *Packager) MediaPlaylist(name string, skip bool) (string, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	r := p.byName[name]
+	if r == nil {
+		return "", fmt.Errorf("%w: no rendition %q", ErrRendition, name)
+	}
+	return p.mediaPlaylist(r, skip), nil
+}
+
+// Multivariant returns the multivariant playlist.
+func (p *Packager) Multivariant() string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.multivariant()
 }

@@ -162,6 +162,11 @@ type Rendition struct {
 	needDisc bool
 	notify   chan struct{}
 	dropped  int64
+	// cache holds the last rendered playlists: full and delta update.
+	cache [2]struct {
+		version uint64
+		text    string
+	}
 	// periodMSN is the first MSN of each discontinuity sequence (DASH
 	// Period startNumber).
 	periodMSN map[int64]int64
@@ -196,6 +201,9 @@ type Packager struct {
 	periods map[int64]float64
 	// maxSegSec is the longest segment so far, in seconds.
 	maxSegSec float64
+	// version counts publishes; rendered playlists are cached per version
+	// (every request woken by one publish gets the same text).
+	version uint64
 }
 
 // isRef reports whether r is the reference rendition, whose segment
@@ -318,6 +326,7 @@ func (p *Packager) SetEpoch(t time.Time) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.epoch, p.hasEp = t, true
+	p.version++
 }
 
 // Epoch returns the wall-clock time of live timeline zero.
@@ -350,6 +359,12 @@ func (p *Packager) Push(name string, s media.Sample, data []byte) error {
 	}
 	var evs []Event
 	err := r.push(s, data, &evs)
+	return p.finish(evs, err)
+}
+
+// finish releases p.mu, then reports evs to the WithEvents callback and
+// writes them to the mirror; it returns err, or the mirror's error.
+func (p *Packager) finish(evs []Event, err error) error {
 	out := p.mirrorJobs(evs)
 	p.mu.Unlock()
 	p.emit(evs)
@@ -358,6 +373,18 @@ func (p *Packager) Push(name string, s media.Sample, data []byte) error {
 			err = merr
 		}
 	}
+	return err
+}
+
+// closeSegment completes r's segment in progress with the samples
+// pending; the last sample's duration is estimated.
+func (r *Rendition) closeSegment(evs *[]Event) error {
+	if !r.started || r.needDisc || len(r.segs) == 0 || r.segs[len(r.segs)-1].Complete {
+		return nil
+	}
+	end := r.lastDTS + r.lastDur()
+	err := r.flushPart(end, evs)
+	r.completeSegment(end, evs)
 	return err
 }
 
@@ -464,6 +491,7 @@ func (r *Rendition) startSegment(s media.Sample, disc bool, evs *[]Event) {
 	}
 	r.nextMSN++
 	r.segs = append(r.segs, seg)
+	r.p.version++ // the preload hint moves to the new segment
 	if r.Track.Kind == media.KindVideo {
 		r.p.checkCut(r, seg, evs)
 	}
@@ -542,6 +570,7 @@ func (r *Rendition) flushPart(next int64, evs *[]Event) error {
 func (r *Rendition) publish() {
 	close(r.notify)
 	r.notify = make(chan struct{})
+	r.p.version++
 }
 
 // completeSegment closes the current segment at end (the DTS after its
@@ -614,11 +643,9 @@ func (p *Packager) Discontinuity(tracks map[string]*media.Track) error {
 	var err error
 	for _, r := range p.rends {
 		if r.started && !r.needDisc {
-			end := r.lastDTS + r.lastDur()
-			if e := r.flushPart(end, &evs); e != nil && err == nil {
+			if e := r.closeSegment(&evs); e != nil && err == nil {
 				err = e
 			}
-			r.completeSegment(end, &evs)
 			r.needDisc = true
 		}
 		if t := tracks[r.Name]; t != nil {
@@ -634,15 +661,7 @@ func (p *Packager) Discontinuity(tracks map[string]*media.Track) error {
 			r.setTargets()
 		}
 	}
-	out := p.mirrorJobs(evs)
-	p.mu.Unlock()
-	p.emit(evs)
-	if p.mirror != nil {
-		if merr := p.mirror.run(out); merr != nil && err == nil {
-			err = merr
-		}
-	}
-	return err
+	return p.finish(evs, err)
 }
 
 // lastDur estimates the duration of the last pushed sample.
@@ -672,27 +691,15 @@ func (p *Packager) End() error {
 	var evs []Event
 	var err error
 	for _, r := range p.rends {
-		if r.started && !r.needDisc && len(r.segs) > 0 && !r.segs[len(r.segs)-1].Complete {
-			end := r.lastDTS + r.lastDur()
-			if e := r.flushPart(end, &evs); e != nil && err == nil {
-				err = e
-			}
-			r.completeSegment(end, &evs)
+		if e := r.closeSegment(&evs); e != nil && err == nil {
+			err = e
 		}
 	}
 	p.ended = true
 	for _, r := range p.rends {
 		r.publish()
 	}
-	out := p.mirrorJobs(evs)
-	p.mu.Unlock()
-	p.emit(evs)
-	if p.mirror != nil {
-		if merr := p.mirror.run(out); merr != nil && err == nil {
-			err = merr
-		}
-	}
-	return err
+	return p.finish(evs, err)
 }
 
 // Ended reports whether End was called.
