@@ -22,9 +22,6 @@ import (
 // for a segment as soon as its first chunk exists, and the origin sends
 // it with chunked transfer encoding as the chunks complete.
 
-// dashTimeTemplate is the file name pattern of $Time$ addressing.
-func timeName(t int64) string { return "t_" + strconv.FormatInt(t, 10) + ".m4s" }
-
 // MPDOptions says how to render an MPD.
 type MPDOptions struct {
 	// Timeline selects SegmentTimeline with $Time$ instead of $Number$
