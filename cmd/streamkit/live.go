@@ -1,0 +1,260 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/streamkit-go/streamkit/live"
+	"github.com/streamkit-go/streamkit/media"
+	"github.com/streamkit-go/streamkit/serve"
+)
+
+func init() { register(newLiveCmd) }
+
+// liveOptions are the choices of `streamkit live`.
+type liveOptions struct {
+	listen           string
+	segment, part    time.Duration
+	window, duration time.Duration
+	ll               bool
+	out              string
+	cert, key        string
+	playerJS         string
+	maxConns         int
+}
+
+func newLiveCmd() *cobra.Command {
+	var o liveOptions
+	cmd := &cobra.Command{
+		Use:   "live [--listen ADDR] [--segment 2s] [--part 200ms] [--window 30s] [--ll=true|false] [--out DIR] [--duration D] [FILE...]",
+		Short: "Play files as a live LL-HLS and LL-DASH stream from a built-in origin",
+		Long: `live plays encoded files as a live stream, in real time and looping with
+continuous timestamps, and serves it as Low-Latency HLS and low-latency
+DASH from one set of CMAF parts and segments.
+
+FILE... are the inputs ` + "`streamkit package`" + ` takes: one MP4 or MPEG-TS file per
+video rendition (key frames aligned across them), plus audio-only files;
+without files, the embedded sample ladder plays. Segments are cut at key
+frames near --segment and split into parts (CMAF chunks) of --part.
+
+On start it prints the entry points, one per line:
+
+  hls: http://HOST:PORT/live/master.m3u8
+  dash: http://HOST:PORT/live/manifest.mpd
+
+and serves a player page at / with hls.js (low-latency mode), dash.js
+(low-latency mode) and Shaka Player showing the live latency. The player
+libraries come from a local npm install (--player-js DIR, else $` + serve.EnvPlayerJS + `,
+else ./node_modules, else ~/.cache/streamkit/playerjs):
+
+  npm install --prefix ~/.cache/streamkit/playerjs hls.js@1.7.4 dashjs@5.2.1 shaka-player@5.2.12
+
+The origin speaks HTTP/1.1 and HTTP/2 (h2c; h2 over TLS with --cert and
+--key), holds blocking playlist requests (_HLS_msn, _HLS_part) and preload
+hints until the part exists, answers delta updates (_HLS_skip=YES), and
+streams DASH segments in progress with chunked transfer encoding.
+--ll=false serves plain live HLS (no parts) and DASH without
+availabilityTimeOffset, for comparison. --out DIR also writes every file
+there (atomically) for an external web server. --duration stops the
+stream cleanly (EXT-X-ENDLIST, a static MPD) and exits; Ctrl-C too.`,
+		Example: `  streamkit live                                  # the sample ladder, LL-HLS + LL-DASH on 127.0.0.1:8080
+  streamkit live --duration 30s --out /tmp/live   # 30 s, mirrored to /tmp/live
+  streamkit live --ll=false --segment 4s r240.mp4 r480.mp4 audio.m4a
+  streamkit live --listen 0.0.0.0:8443 --cert cert.pem --key key.pem`,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return runLive(cmd.Context(), cmd.OutOrStdout(), cmd.ErrOrStderr(), o, args)
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&o.listen, "listen", "127.0.0.1:8080", "listen address (port 0 picks a free port)")
+	f.DurationVar(&o.segment, "segment", 2*time.Second, "target segment duration (segments start at the first key frame at or after it)")
+	f.DurationVar(&o.part, "part", 200*time.Millisecond, "part (CMAF chunk) target duration")
+	f.DurationVar(&o.window, "window", 30*time.Second, "how much media stays available (playlist and time-shift window)")
+	f.BoolVar(&o.ll, "ll", true, "low latency: LL-HLS parts, blocking reload, LL-DASH chunks")
+	f.StringVar(&o.out, "out", "", "also write every file to this directory (for an external web server)")
+	f.DurationVar(&o.duration, "duration", 0, "stop after this long (0: until Ctrl-C)")
+	f.StringVar(&o.cert, "cert", "", "TLS certificate (PEM) for HTTPS and h2")
+	f.StringVar(&o.key, "key", "", "TLS key (PEM)")
+	f.StringVar(&o.playerJS, "player-js", "", "directory with the hls.js, dashjs and shaka-player npm packages")
+	f.IntVar(&o.maxConns, "max-conns", 20000, "maximum open connections")
+	return cmd
+}
+
+// runLive opens the inputs, starts the packager, the source and the
+// origin, and runs until ctx is done, --duration passes or the source
+// fails.
+func runLive(ctx context.Context, stdout, stderr io.Writer, o liveOptions, files []string) error {
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	if (o.cert == "") != (o.key == "") {
+		return errors.New("live: --cert and --key go together")
+	}
+	if o.part <= 0 || o.segment <= 0 || o.part > o.segment {
+		return fmt.Errorf("live: --part %v must be positive and at most --segment %v", o.part, o.segment)
+	}
+	if o.window < o.segment {
+		return fmt.Errorf("live: --window %v is shorter than a segment (%v)", o.window, o.segment)
+	}
+	inputs, closeAll, err := liveInputs(files)
+	if err != nil {
+		return err
+	}
+	defer closeAll()
+	opts := []live.Option{
+		live.WithSegmentDuration(o.segment), live.WithPartDuration(o.part), live.WithWindow(o.window),
+		live.WithLowLatency(o.ll),
+		live.WithEvents(func(e live.Event) {
+			if e.Kind == live.EventDrift || e.Kind == live.EventLongSegment {
+				fmt.Fprintln(stderr, "streamkit: warning:", e.Message)
+			}
+		}),
+	}
+	if o.out != "" {
+		if err := os.MkdirAll(o.out, 0o755); err != nil {
+			return err
+		}
+		opts = append(opts, live.WithMirror(o.out))
+	}
+	p := live.New(opts...)
+	src, err := live.NewFileSource(p, inputs)
+	if err != nil {
+		return err
+	}
+	var oopts []live.OriginOption
+	if js := findLivePlayerJS(o.playerJS); len(js) > 0 {
+		oopts = append(oopts, live.WithPlayerJS(js))
+	}
+	if len(findLivePlayerJS(o.playerJS)) < 3 {
+		fmt.Fprintln(stderr, "streamkit: warning: hls.js, dashjs or shaka-player not found (the player page says which); the stream is served anyway")
+	}
+	origin := live.NewOrigin(p, oopts...)
+	ln, err := net.Listen("tcp", o.listen)
+	if err != nil {
+		return err
+	}
+	scheme := "http"
+	if o.cert != "" {
+		scheme = "https"
+	}
+	base := scheme + "://" + displayAddr(ln.Addr()) + origin.Prefix()
+	fmt.Fprintf(stdout, "hls: %smaster.m3u8\ndash: %smanifest.mpd\n", base, base)
+	fmt.Fprintf(stderr, "player: %s://%s/ (Ctrl-C to stop)\n", scheme, displayAddr(ln.Addr()))
+
+	ctx, stop := signal.NotifyContext(ctx, os.Interrupt)
+	defer stop()
+	if o.duration > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, o.duration)
+		defer cancel()
+	}
+	srvCtx, stopServer := context.WithCancel(context.Background())
+	defer stopServer()
+	served := make(chan error, 1)
+	go func() {
+		served <- live.Serve(srvCtx, ln, origin, p, live.ServerConfig{CertFile: o.cert, KeyFile: o.key, MaxConns: o.maxConns})
+	}()
+	srcErr := src.Run(ctx)
+	if errors.Is(srcErr, context.Canceled) || errors.Is(srcErr, context.DeadlineExceeded) {
+		srcErr = nil
+	}
+	// End the stream (EXT-X-ENDLIST, a static MPD; held requests are
+	// answered), then drain the server.
+	endErr := p.End()
+	stopServer()
+	serveErr := <-served
+	return errors.Join(srcErr, endErr, serveErr)
+}
+
+// liveInputs opens files (or the embedded ladder without any).
+func liveInputs(files []string) ([]live.Input, func(), error) {
+	if len(files) == 0 {
+		in, err := live.SampleInputs()
+		return in, func() {}, err
+	}
+	var closers []io.Closer
+	closeAll := func() {
+		for _, c := range closers {
+			c.Close()
+		}
+	}
+	var inputs []live.Input
+	for _, name := range files {
+		f, err := os.Open(name)
+		if err != nil {
+			closeAll()
+			return nil, nil, err
+		}
+		closers = append(closers, f)
+		fi, err := f.Stat()
+		if err != nil {
+			closeAll()
+			return nil, nil, err
+		}
+		d, err := media.Open(f, fi.Size())
+		if err != nil {
+			closeAll()
+			return nil, nil, fmt.Errorf("%s: %w", name, err)
+		}
+		inputs = append(inputs, live.Input{Name: name, Demuxer: d})
+	}
+	return inputs, closeAll, nil
+}
+
+// displayAddr is a listener address a browser on this machine can use:
+// an unspecified IP (0.0.0.0, ::) becomes loopback.
+func displayAddr(a net.Addr) string {
+	tcp, ok := a.(*net.TCPAddr)
+	if !ok {
+		return a.String()
+	}
+	ip := tcp.IP
+	if ip == nil || ip.IsUnspecified() {
+		if ip.To4() == nil && ip != nil {
+			ip = net.IPv6loopback
+		} else {
+			ip = net.IPv4(127, 0, 0, 1)
+		}
+	}
+	return net.JoinHostPort(ip.String(), fmt.Sprint(tcp.Port))
+}
+
+// findLivePlayerJS finds hls.js and dash.js where `streamkit serve` looks,
+// and Shaka Player beside them.
+func findLivePlayerJS(dir string) map[string]string {
+	js := map[string]string{}
+	if found, err := serve.FindPlayerJS(dir); err == nil {
+		js["hls.js"], js["dash.js"] = found["hls.js"], found["dash.js"]
+	}
+	var dirs []string
+	if dir != "" {
+		dirs = []string{dir}
+	} else {
+		if e := os.Getenv(serve.EnvPlayerJS); e != "" {
+			dirs = append(dirs, e)
+		}
+		dirs = append(dirs, ".")
+		if home, err := os.UserHomeDir(); err == nil {
+			dirs = append(dirs, filepath.Join(home, ".cache", "streamkit", "playerjs"))
+		}
+	}
+	for _, d := range dirs {
+		for _, c := range []string{"node_modules/shaka-player/dist/shaka-player.compiled.js", "shaka-player/dist/shaka-player.compiled.js", "shaka-player.compiled.js"} {
+			p := filepath.Join(d, filepath.FromSlash(c))
+			if fi, err := os.Stat(p); err == nil && fi.Mode().IsRegular() {
+				js["shaka.js"] = p
+				return js
+			}
+		}
+	}
+	return js
+}

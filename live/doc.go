@@ -1,0 +1,29 @@
+// Package live is streamkit's live packager and LL-HLS / LL-DASH origin.
+//
+// A [Packager] is fed sample by sample, per rendition (a video rendition
+// of a ladder or an audio track), on one live timeline. It cuts segments
+// at key frames near the target duration and parts (CMAF chunks:
+// moof+mdat) at the part target, keeps a sliding window of them in
+// memory, optionally mirrors them to a directory, and wakes the HTTP
+// requests waiting for a part or segment when it is published: each
+// rendition has a channel that is closed and replaced on every publish,
+// so a held request is one parked goroutine and nothing polls.
+//
+// Segments come from the project's one CMAF writer (mp4.Fragmenter): a
+// live segment is byte-compatible with a VOD one, and a segment is its
+// parts concatenated.
+//
+// Time comes from a [Clock]: the mapping of the live timeline to wall
+// clock (EXT-X-PROGRAM-DATE-TIME, ProducerReferenceTime), the pacing of a
+// [FileSource] and the deadline of held requests. Tests run on a
+// [FakeClock] without sleeping.
+//
+// An [Origin] serves the packager: the multivariant and media playlists
+// of LL-HLS (draft-pantos-hls-rfc8216bis, version 9: parts, preload
+// hints, blocking reload, delta updates, rendition reports) or plain live
+// HLS, and dynamic MPDs for LL-DASH (availabilityTimeOffset, chunked
+// transfer of segments in progress, ServiceDescription,
+// ProducerReferenceTime, UTCTiming) over the same files. [Serve] runs it
+// with HTTP/1.1, h2c or h2 over TLS, timeouts, a connection limit and a
+// graceful shutdown.
+package live

@@ -1,0 +1,730 @@
+package live
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"regexp"
+	"sync"
+	"time"
+
+	"github.com/streamkit-go/streamkit/media"
+)
+
+// Errors of the live packager; test with errors.Is.
+var (
+	// ErrNotMonotonic means a sample's DTS is not after the previous one.
+	ErrNotMonotonic = errors.New("live: timestamps not increasing")
+	// ErrRendition means an unknown, duplicate or badly named rendition.
+	ErrRendition = errors.New("live: bad rendition")
+	// ErrEnded means the stream has ended (Packager.End).
+	ErrEnded = errors.New("live: stream ended")
+	// ErrTimeout means a held request waited longer than its deadline.
+	ErrTimeout = errors.New("live: timed out waiting for media")
+)
+
+// EventKind says what an [Event] reports.
+type EventKind int
+
+// Event kinds.
+const (
+	// EventPart: a part (CMAF chunk) was published.
+	EventPart EventKind = iota + 1
+	// EventSegment: a segment was completed.
+	EventSegment
+	// EventDrift: a video rendition cut a segment at a key frame that is
+	// not at the instant the other renditions cut it.
+	EventDrift
+	// EventLongSegment: a segment is longer than the target duration
+	// allows (the source has no key frame where one was due).
+	EventLongSegment
+	// EventDiscontinuity: the source restarted.
+	EventDiscontinuity
+
+	// Internal events, for the mirror; never reported.
+	evInit  EventKind = -1
+	evEvict EventKind = -2
+)
+
+// Event is reported to the WithEvents callback. The callback runs on the
+// goroutine that pushed the sample and must not call back into the
+// Packager.
+type Event struct {
+	Kind      EventKind
+	Rendition string
+	MSN       int64 // media sequence number of the segment
+	Part      int   // part index within the segment (EventPart)
+	Message   string
+}
+
+// Option configures a [Packager].
+type Option func(*config)
+
+type config struct {
+	segment, part, window time.Duration
+	clock                 Clock
+	dir                   string
+	ll                    bool
+	events                func(Event)
+}
+
+// WithSegmentDuration sets the target segment duration (default 2 s):
+// video segments start at the first key frame at or after it.
+func WithSegmentDuration(d time.Duration) Option {
+	return func(c *config) {
+		if d > 0 {
+			c.segment = d
+		}
+	}
+}
+
+// WithPartDuration sets the part (CMAF chunk) target (default 200 ms).
+func WithPartDuration(d time.Duration) Option {
+	return func(c *config) {
+		if d > 0 {
+			c.part = d
+		}
+	}
+}
+
+// WithWindow sets how much media (complete segments) stays available: the
+// playlist and MPD time-shift window, a DVR window when long. Default 30 s.
+// Older segments and their parts are dropped (404).
+func WithWindow(d time.Duration) Option {
+	return func(c *config) {
+		if d > 0 {
+			c.window = d
+		}
+	}
+}
+
+// WithClock sets the clock (default the system clock).
+func WithClock(c Clock) Option { return func(cf *config) { cf.clock = c } }
+
+// WithLowLatency turns LL-HLS parts, preload hints and blocking reload on
+// (the default) or off (plain live HLS). Parts are always cut: LL-DASH
+// sends them as chunks.
+func WithLowLatency(on bool) Option { return func(c *config) { c.ll = on } }
+
+// WithMirror writes every init segment, part, segment and playlist to dir
+// as well, for an external web server; files are written atomically
+// (temporary name, then rename) and removed when they leave the window.
+func WithMirror(dir string) Option { return func(c *config) { c.dir = dir } }
+
+// WithEvents sets a callback for packager events (drift reports among
+// them).
+func WithEvents(fn func(Event)) Option { return func(c *config) { c.events = fn } }
+
+// Part is one CMAF chunk (moof+mdat) of a segment.
+type Part struct {
+	Index       int
+	Data        []byte
+	StartDTS    int64
+	Duration    int64 // in the track timescale
+	Independent bool  // starts with a key frame
+	Published   time.Time
+}
+
+// Segment is one media segment: its parts concatenated.
+type Segment struct {
+	MSN        int64
+	Disc       bool  // first segment after a source restart
+	Gen        int   // init segment generation (changes at a restart)
+	StartDTS   int64 // of its first sample
+	StartPTS   int64 // presentation time of its first sample
+	Duration   int64 // DTS span, in the track timescale; set when complete
+	Parts      []*Part
+	Complete   bool
+	Size       int64
+	Published  time.Time // when completed
+	DiscSeq    int64     // discontinuity sequence number of the segment
+	keyAtStart bool
+	nominal    int64 // where the segment should have started (audio cuts)
+}
+
+// Rendition is one track of the live stream: a video rendition or an
+// audio track, with its own playlist.
+type Rendition struct {
+	Name  string
+	Track *media.Track
+
+	p        *Packager
+	w        *cmafWriter
+	inits    map[int][]byte
+	gen      int
+	segs     []*Segment // the window, oldest first; the last may be in progress
+	nextMSN  int64
+	pending  []pendingSample
+	partDur  int64 // part target in ticks
+	segDur   int64 // segment target in ticks
+	lastDTS  int64
+	started  bool
+	needDisc bool
+	notify   chan struct{}
+	dropped  int64
+	// cache holds the last rendered playlists: full and delta update.
+	cache [2]struct {
+		version uint64
+		text    string
+	}
+	// periodMSN is the first MSN of each discontinuity sequence (DASH
+	// Period startNumber).
+	periodMSN map[int64]int64
+	discSeq   int64 // discontinuity sequence of the first segment in the window
+	maxSeg    int64 // longest complete segment seen, ticks
+}
+
+type pendingSample struct {
+	media.Sample
+	data []byte
+}
+
+// Packager is the live CMAF packager. Samples are pushed per rendition
+// in decode order; it cuts segments at key frames and parts at the part
+// target, keeps a sliding window in memory and wakes waiters when a part
+// or segment is published. It is safe for concurrent use: one goroutine
+// per source pushes, any number of HTTP handlers read and wait.
+type Packager struct {
+	cfg    config
+	mu     sync.Mutex
+	rends  []*Rendition
+	byName map[string]*Rendition
+	epoch  time.Time // wall-clock time of live timeline zero
+	hasEp  bool
+	ended  bool
+	cuts   map[int64]cutTime // per MSN, the first video rendition's cut instant
+	drift  []string
+	mirror *mirror
+	// periods maps a discontinuity sequence number to the start of its
+	// DASH Period on the live timeline, in seconds: the presentation time
+	// of the reference rendition's first segment in it.
+	periods map[int64]float64
+	// maxSegSec is the longest segment so far, in seconds.
+	maxSegSec float64
+	// version counts publishes; rendered playlists are cached per version
+	// (every request woken by one publish gets the same text).
+	version uint64
+}
+
+// isRef reports whether r is the reference rendition, whose segment
+// starts define DASH Period starts: the first video rendition, else the
+// first rendition.
+func (p *Packager) isRef(r *Rendition) bool {
+	for _, o := range p.rends {
+		if o.Track.Kind == media.KindVideo {
+			return o == r
+		}
+	}
+	return len(p.rends) > 0 && p.rends[0] == r
+}
+
+type cutTime struct {
+	rendition string
+	sec       float64
+}
+
+// New returns a Packager.
+func New(opts ...Option) *Packager {
+	c := config{segment: 2 * time.Second, part: 200 * time.Millisecond, window: 30 * time.Second, clock: SystemClock(), ll: true}
+	for _, o := range opts {
+		o(&c)
+	}
+	if c.part > c.segment {
+		c.part = c.segment
+	}
+	p := &Packager{cfg: c, byName: map[string]*Rendition{}, cuts: map[int64]cutTime{}, periods: map[int64]float64{}}
+	if c.dir != "" {
+		p.mirror = &mirror{dir: c.dir}
+	}
+	return p
+}
+
+var nameRE = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,31}$`)
+
+// AddRendition adds a track under name ([a-z0-9_-], at most 32 bytes).
+// Renditions are added before the first sample is pushed.
+func (p *Packager) AddRendition(name string, t *media.Track) error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if !nameRE.MatchString(name) || p.byName[name] != nil {
+		return fmt.Errorf("%w: name %q", ErrRendition, name)
+	}
+	if t.Kind != media.KindVideo && t.Kind != media.KindAudio {
+		return fmt.Errorf("%w: %s: track %d is %s, want audio or video", ErrRendition, name, t.ID, t.Kind)
+	}
+	if t.Timescale == 0 {
+		return fmt.Errorf("%w: %s: track %d has no timescale", ErrRendition, name, t.ID)
+	}
+	for _, r := range p.rends {
+		if r.started {
+			return fmt.Errorf("%w: %s: added after the stream started", ErrRendition, name)
+		}
+	}
+	w, err := newCMAFWriter(t)
+	if err != nil {
+		return fmt.Errorf("live: %s: %w", name, err)
+	}
+	r := &Rendition{Name: name, Track: t, p: p, w: w, inits: map[int][]byte{}, notify: make(chan struct{}), periodMSN: map[int64]int64{}}
+	r.setTargets()
+	p.rends = append(p.rends, r)
+	p.byName[name] = r
+	return nil
+}
+
+// setTargets works out the rendition's part and segment targets in ticks.
+// A part holds whole frames, so the part target is the largest whole
+// number of frames within the configured duration: with 29.97 fps and
+// 200 ms that is 5 frames (166.8 ms). Advertising 200 ms would make every
+// full part shorter than 85 % of PART-TARGET, which the HLS draft forbids.
+func (r *Rendition) setTargets() {
+	r.segDur = media.Ticks(r.p.cfg.segment.Seconds(), r.Track.Timescale)
+	r.partDur = media.Ticks(r.p.cfg.part.Seconds(), r.Track.Timescale)
+	if f := frameTicks(r.Track); f > 0 && f <= r.partDur {
+		r.partDur = r.partDur / f * f
+	}
+}
+
+// frameTicks is a track's nominal frame duration in ticks, 0 if unknown.
+func frameTicks(t *media.Track) int64 {
+	ts := int64(t.Timescale)
+	switch t.Kind {
+	case media.KindVideo:
+		if t.FrameRate.Num > 0 && t.FrameRate.Den > 0 && ts*t.FrameRate.Den%t.FrameRate.Num == 0 {
+			return ts * t.FrameRate.Den / t.FrameRate.Num
+		}
+	case media.KindAudio:
+		fs := int64(t.FrameSize)
+		if fs == 0 && t.Codec == media.CodecAAC {
+			fs = 1024
+		}
+		if fs > 0 && t.SampleRate > 0 && fs*ts%int64(t.SampleRate) == 0 {
+			return fs * ts / int64(t.SampleRate)
+		}
+	}
+	return 0
+}
+
+// Renditions returns the renditions in the order they were added.
+func (p *Packager) Renditions() []*Rendition {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return append([]*Rendition(nil), p.rends...)
+}
+
+// Rendition returns the named rendition, nil if there is none.
+func (p *Packager) Rendition(name string) *Rendition {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.byName[name]
+}
+
+// SetEpoch sets the wall-clock time of live timeline zero (by default the
+// clock's time at the first Push minus that sample's DTS). Sources that
+// pace themselves on the clock set it so that pacing and
+// EXT-X-PROGRAM-DATE-TIME agree exactly.
+func (p *Packager) SetEpoch(t time.Time) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.epoch, p.hasEp = t, true
+	p.version++
+}
+
+// Epoch returns the wall-clock time of live timeline zero.
+func (p *Packager) Epoch() (time.Time, bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.epoch, p.hasEp
+}
+
+// Wall maps ticks of timescale on the live timeline to wall-clock time.
+func (p *Packager) wall(ticks int64, timescale uint32) time.Time {
+	return p.epoch.Add(time.Duration(float64(ticks) / float64(timescale) * float64(time.Second)))
+}
+
+// Push hands the packager one sample of the named rendition, with its
+// payload (copied). DTS must increase per rendition and be ≥ 0 on the live
+// timeline, which starts at 0 for every rendition. A video rendition's
+// first sample (and its first after Discontinuity) must be a key frame;
+// samples before it are dropped.
+func (p *Packager) Push(name string, s media.Sample, data []byte) error {
+	p.mu.Lock()
+	r := p.byName[name]
+	if r == nil {
+		p.mu.Unlock()
+		return fmt.Errorf("%w: no rendition %q", ErrRendition, name)
+	}
+	if p.ended {
+		p.mu.Unlock()
+		return ErrEnded
+	}
+	var evs []Event
+	err := r.push(s, data, &evs)
+	return p.finish(evs, err)
+}
+
+// finish releases p.mu, then reports evs to the WithEvents callback and
+// writes them to the mirror; it returns err, or the mirror's error.
+func (p *Packager) finish(evs []Event, err error) error {
+	out := p.mirrorJobs(evs)
+	p.mu.Unlock()
+	p.emit(evs)
+	if p.mirror != nil {
+		if merr := p.mirror.run(out); merr != nil && err == nil {
+			err = merr
+		}
+	}
+	return err
+}
+
+// closeSegment completes r's segment in progress with the samples
+// pending; the last sample's duration is estimated.
+func (r *Rendition) closeSegment(evs *[]Event) error {
+	if !r.started || r.needDisc || len(r.segs) == 0 || r.segs[len(r.segs)-1].Complete {
+		return nil
+	}
+	end := r.lastDTS + r.lastDur()
+	err := r.flushPart(end, evs)
+	r.completeSegment(end, evs)
+	return err
+}
+
+func (p *Packager) emit(evs []Event) {
+	if p.cfg.events == nil {
+		return
+	}
+	for _, e := range evs {
+		if e.Kind <= 0 {
+			continue // internal (mirror) events
+		}
+		p.cfg.events(e)
+	}
+}
+
+func (r *Rendition) push(s media.Sample, data []byte, evs *[]Event) error {
+	p := r.p
+	if s.DTS < 0 {
+		return fmt.Errorf("%w: %s: DTS %d before the live timeline start", ErrNotMonotonic, r.Name, s.DTS)
+	}
+	if r.started && s.DTS <= r.lastDTS {
+		return fmt.Errorf("%w: %s: DTS %d after %d", ErrNotMonotonic, r.Name, s.DTS, r.lastDTS)
+	}
+	video := r.Track.Kind == media.KindVideo
+	if !r.started || r.needDisc {
+		if video && !s.Sync {
+			r.dropped++
+			return nil
+		}
+	}
+	if !p.hasEp {
+		p.epoch = p.cfg.clock.Now().Add(-time.Duration(float64(s.DTS) / float64(r.Track.Timescale) * float64(time.Second)))
+		p.hasEp = true
+	}
+	if r.started && !r.needDisc {
+		seg := r.segs[len(r.segs)-1]
+		dur := int64(s.Duration)
+		if dur == 0 {
+			dur = s.DTS - r.lastDTS
+		}
+		// Video is cut at a key frame; audio at the frame nearest the
+		// nominal boundary, counted from the previous nominal boundary
+		// rather than the previous cut, so audio segments do not drift
+		// from the video ones by the rounding of each cut.
+		elapsed := s.DTS - seg.nominal
+		var cut bool
+		if video {
+			cut = s.Sync && s.DTS-seg.StartDTS+dur/2 >= r.segDur
+		} else {
+			cut = elapsed+dur/2 >= r.segDur
+		}
+		switch {
+		case cut:
+			if err := r.flushPart(s.DTS, evs); err != nil {
+				return err
+			}
+			r.completeSegment(s.DTS, evs)
+			r.startSegment(s, false, evs)
+		case len(r.pending) > 0 && s.DTS+dur-r.pending[0].DTS > r.partDur:
+			if err := r.flushPart(s.DTS, evs); err != nil {
+				return err
+			}
+		}
+	} else {
+		disc := r.needDisc
+		r.needDisc = false
+		r.startSegment(s, disc, evs)
+		r.started = true
+	}
+	r.pending = append(r.pending, pendingSample{Sample: s, data: append([]byte(nil), data...)})
+	r.lastDTS = s.DTS
+	return nil
+}
+
+// startSegment opens segment nextMSN with s as its first sample.
+func (r *Rendition) startSegment(s media.Sample, disc bool, evs *[]Event) {
+	if _, ok := r.inits[r.gen]; !ok {
+		// The header is written lazily: the fragmenter learns some
+		// configurations (AC-3 from MPEG-TS) from the first sample.
+		if b, err := r.w.init(); err == nil {
+			r.inits[r.gen] = b
+			if r.p.mirror != nil {
+				*evs = append(*evs, Event{Kind: evInit, Rendition: r.Name, Part: r.gen})
+			}
+		}
+	}
+	seg := &Segment{MSN: r.nextMSN, Disc: disc, Gen: r.gen, StartDTS: s.DTS, StartPTS: s.PTS, keyAtStart: s.Sync, nominal: s.DTS}
+	if n := len(r.segs); n == 0 {
+		seg.DiscSeq = r.discSeq
+	} else {
+		prev := r.segs[n-1]
+		seg.DiscSeq = prev.DiscSeq
+		if disc {
+			seg.DiscSeq++
+		} else if r.Track.Kind != media.KindVideo {
+			seg.nominal = prev.nominal + r.segDur
+		}
+	}
+	if _, ok := r.periodMSN[seg.DiscSeq]; !ok {
+		r.periodMSN[seg.DiscSeq] = seg.MSN
+		if _, ok := r.p.periods[seg.DiscSeq]; !ok && r.p.isRef(r) {
+			r.p.periods[seg.DiscSeq] = float64(seg.StartPTS) / float64(r.Track.Timescale)
+		}
+	}
+	r.nextMSN++
+	r.segs = append(r.segs, seg)
+	r.p.version++ // the preload hint moves to the new segment
+	if r.Track.Kind == media.KindVideo {
+		r.p.checkCut(r, seg, evs)
+	}
+	if disc {
+		*evs = append(*evs, Event{Kind: EventDiscontinuity, Rendition: r.Name, MSN: seg.MSN})
+	}
+}
+
+// checkCut compares the instant rendition r starts segment seg with the
+// instant the first video rendition started the same segment.
+func (p *Packager) checkCut(r *Rendition, seg *Segment, evs *[]Event) {
+	sec := float64(seg.StartPTS) / float64(r.Track.Timescale)
+	c, ok := p.cuts[seg.MSN]
+	if !ok {
+		p.cuts[seg.MSN] = cutTime{rendition: r.Name, sec: sec}
+		for msn := range p.cuts {
+			if msn < seg.MSN-64 {
+				delete(p.cuts, msn)
+			}
+		}
+		return
+	}
+	tol := 0.001
+	if f := frameTicks(r.Track); f > 0 {
+		tol = float64(f) / float64(r.Track.Timescale) / 2
+	}
+	if math.Abs(c.sec-sec) > tol {
+		msg := fmt.Sprintf("rendition %s starts segment %d at key frame %.3fs, rendition %s at %.3fs: key frames not aligned (%+.3fs)",
+			r.Name, seg.MSN, sec, c.rendition, c.sec, sec-c.sec)
+		p.drift = append(p.drift, msg)
+		if len(p.drift) > 100 {
+			p.drift = p.drift[len(p.drift)-100:]
+		}
+		*evs = append(*evs, Event{Kind: EventDrift, Rendition: r.Name, MSN: seg.MSN, Message: msg})
+	}
+}
+
+// Drift returns the key-frame alignment reports so far (the last 100).
+func (p *Packager) Drift() []string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return append([]string(nil), p.drift...)
+}
+
+// flushPart writes the pending samples as one part of the current
+// segment; next is the DTS of the sample that follows.
+func (r *Rendition) flushPart(next int64, evs *[]Event) error {
+	if len(r.pending) == 0 {
+		return nil
+	}
+	seg := r.segs[len(r.segs)-1]
+	first := len(seg.Parts) == 0
+	b, err := r.w.chunk(r.pending, next, first)
+	if err != nil {
+		return fmt.Errorf("live: %s segment %d part %d: %w", r.Name, seg.MSN, len(seg.Parts), err)
+	}
+	part := &Part{
+		Index:       len(seg.Parts),
+		Data:        b,
+		StartDTS:    r.pending[0].DTS,
+		Duration:    next - r.pending[0].DTS,
+		Independent: r.Track.Kind != media.KindVideo || r.pending[0].Sync,
+		Published:   r.p.cfg.clock.Now(),
+	}
+	seg.Parts = append(seg.Parts, part)
+	seg.Size += int64(len(b))
+	clear(r.pending)
+	r.pending = r.pending[:0]
+	*evs = append(*evs, Event{Kind: EventPart, Rendition: r.Name, MSN: seg.MSN, Part: part.Index})
+	r.publish()
+	return nil
+}
+
+// publish wakes every request waiting on r: the channel is closed and
+// replaced, so a waiter costs one parked goroutine and no polling.
+func (r *Rendition) publish() {
+	close(r.notify)
+	r.notify = make(chan struct{})
+	r.p.version++
+}
+
+// completeSegment closes the current segment at end (the DTS after its
+// last sample) and slides the window.
+func (r *Rendition) completeSegment(end int64, evs *[]Event) {
+	seg := r.segs[len(r.segs)-1]
+	seg.Duration = end - seg.StartDTS
+	seg.Complete = true
+	seg.Published = r.p.cfg.clock.Now()
+	r.maxSeg = max(r.maxSeg, seg.Duration)
+	r.p.maxSegSec = max(r.p.maxSegSec, float64(seg.Duration)/float64(r.Track.Timescale))
+	if float64(seg.Duration)/float64(r.Track.Timescale) >= math.Ceil(r.p.cfg.segment.Seconds()-1e-9)+0.5 {
+		*evs = append(*evs, Event{Kind: EventLongSegment, Rendition: r.Name, MSN: seg.MSN,
+			Message: fmt.Sprintf("rendition %s segment %d lasts %.3fs, over the %.0fs target duration: no key frame where one was due",
+				r.Name, seg.MSN, float64(seg.Duration)/float64(r.Track.Timescale), math.Ceil(r.p.cfg.segment.Seconds()))})
+	}
+	*evs = append(*evs, Event{Kind: EventSegment, Rendition: r.Name, MSN: seg.MSN})
+	// Slide: keep complete segments spanning at most the window, and
+	// never fewer than needed for a delta update to skip something.
+	win := media.Ticks(r.p.cfg.window.Seconds(), r.Track.Timescale)
+	var total int64
+	keep := len(r.segs)
+	for i := len(r.segs) - 1; i >= 0; i-- {
+		if !r.segs[i].Complete {
+			continue
+		}
+		if total+r.segs[i].Duration > win && total > 0 {
+			break
+		}
+		total += r.segs[i].Duration
+		keep = i
+	}
+	if keep > 0 {
+		for _, old := range r.segs[:keep] {
+			*evs = append(*evs, Event{Kind: evEvict, Rendition: r.Name, MSN: old.MSN, Part: len(old.Parts)})
+		}
+		r.discSeq = r.segs[keep].DiscSeq
+		clear(r.segs[:keep])
+		r.segs = append(r.segs[:0], r.segs[keep:]...)
+		for g := range r.inits {
+			if g < r.segs[0].Gen {
+				delete(r.inits, g)
+			}
+		}
+		for d := range r.periodMSN {
+			if d < r.segs[0].DiscSeq {
+				delete(r.periodMSN, d)
+			}
+		}
+		if r.p.isRef(r) {
+			for d := range r.p.periods {
+				if d < r.segs[0].DiscSeq {
+					delete(r.p.periods, d)
+				}
+			}
+		}
+	}
+	r.publish()
+}
+
+// Discontinuity marks a restart of the source: the segments in progress
+// are completed, and each rendition's next segment carries
+// EXT-X-DISCONTINUITY (a new DASH Period). tracks gives renditions whose
+// track changed (new codec configuration: a new init segment); nil keeps
+// them. Timestamps pushed afterwards must still increase: the source maps
+// its new clock after the old one.
+func (p *Packager) Discontinuity(tracks map[string]*media.Track) error {
+	p.mu.Lock()
+	var evs []Event
+	var err error
+	for _, r := range p.rends {
+		if r.started && !r.needDisc {
+			if e := r.closeSegment(&evs); e != nil && err == nil {
+				err = e
+			}
+			r.needDisc = true
+		}
+		if t := tracks[r.Name]; t != nil {
+			w, e := newCMAFWriter(t)
+			if e != nil {
+				if err == nil {
+					err = e
+				}
+				continue
+			}
+			r.Track, r.w = t, w
+			r.gen++
+			r.setTargets()
+		}
+	}
+	return p.finish(evs, err)
+}
+
+// lastDur estimates the duration of the last pushed sample.
+func (r *Rendition) lastDur() int64 {
+	if n := len(r.pending); n > 0 {
+		if d := int64(r.pending[n-1].Duration); d > 0 {
+			return d
+		}
+		if n > 1 {
+			return r.pending[n-1].DTS - r.pending[n-2].DTS
+		}
+	}
+	if f := frameTicks(r.Track); f > 0 {
+		return f
+	}
+	return 1
+}
+
+// End completes the segments in progress and marks the stream ended:
+// playlists get EXT-X-ENDLIST and every waiter is released.
+func (p *Packager) End() error {
+	p.mu.Lock()
+	if p.ended {
+		p.mu.Unlock()
+		return nil
+	}
+	var evs []Event
+	var err error
+	for _, r := range p.rends {
+		if e := r.closeSegment(&evs); e != nil && err == nil {
+			err = e
+		}
+	}
+	p.ended = true
+	for _, r := range p.rends {
+		r.publish()
+	}
+	return p.finish(evs, err)
+}
+
+// Ended reports whether End was called.
+func (p *Packager) Ended() bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.ended
+}
+
+// StoredBytes returns the payload bytes held in memory (init segments,
+// parts and pending samples), the figure the window bounds.
+func (p *Packager) StoredBytes() int64 {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	var n int64
+	for _, r := range p.rends {
+		for _, b := range r.inits {
+			n += int64(len(b))
+		}
+		for _, s := range r.segs {
+			n += s.Size
+		}
+		for _, s := range r.pending {
+			n += int64(len(s.data))
+		}
+	}
+	return n
+}
