@@ -174,12 +174,11 @@ type Problem struct {
 	Err  error
 }
 
-// String is one line: the file, then why (an entry error names its
-// entry and file itself).
+// String is one line: the file, then why (unless the reason names the
+// file already, as an entry's error does).
 func (p Problem) String() string {
 	msg := strings.TrimPrefix(p.Err.Error(), "integrity: ")
-	var ie *Error
-	if errors.As(p.Err, &ie) && ie.Entry != nil && ie.Entry.URI != "" {
+	if strings.Contains(msg, p.File) {
 		return msg
 	}
 	return p.File + ": " + msg
@@ -245,7 +244,7 @@ func Check(ctx context.Context, src Source, manifests []string, pub ed25519.Publ
 		}
 		switch {
 		case bytes.HasPrefix(bytes.TrimSpace(b), []byte("#EXTM3U")):
-			err = hlsRenditions(ctx, src, m, b, add, rep)
+			err = hlsRenditions(ctx, src, m, b, add)
 		case bytes.Contains(b[:min(len(b), 4096)], []byte("<MPD")):
 			err = dashRenditions(m, b, add)
 		default:
@@ -344,7 +343,7 @@ func localRef(ref, uri string) (string, error) {
 	return p, nil
 }
 
-func hlsRenditions(ctx context.Context, src Source, ref string, data []byte, add func(*checkRendition), rep *Report) error {
+func hlsRenditions(ctx context.Context, src Source, ref string, data []byte, add func(*checkRendition)) error {
 	pl, err := decodeM3U8(data)
 	if err != nil {
 		return err
