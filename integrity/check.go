@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"net/http"
 	"net/url"
 	"os"
@@ -262,7 +263,11 @@ func Check(ctx context.Context, src Source, manifests []string, pub ed25519.Publ
 		rep.Renditions++
 		b, err := src.Read(ctx, r.sidecar, 0, -1, MaxSidecarSize)
 		if err != nil {
-			rep.Problems = append(rep.Problems, Problem{File: r.sidecar, Err: fmt.Errorf("%w: no sidecar: %v", ErrUnknown, err)})
+			var pe *fs.PathError
+			if errors.As(err, &pe) {
+				err = pe.Err // the Problem names the file
+			}
+			rep.Problems = append(rep.Problems, Problem{File: r.sidecar, Err: fmt.Errorf("%w: no sidecar (%v)", ErrUnknown, err)})
 			continue
 		}
 		var sc Sidecar
