@@ -61,6 +61,15 @@ func (d *Dir) Read(ctx context.Context, ref string, offset, length, limit int64)
 	if length > limit {
 		return nil, fmt.Errorf("%s: range of %d bytes above the limit %d", ref, length, limit)
 	}
+	// The length comes from a sidecar: check it against the file before
+	// allocating for it.
+	fi, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	if offset < 0 || offset > fi.Size() || length > fi.Size()-offset {
+		return nil, fmt.Errorf("%s: file ends before byte %d", ref, offset+length)
+	}
 	buf := make([]byte, length)
 	if _, err := f.ReadAt(buf, offset); err != nil {
 		if err == io.EOF {
@@ -145,8 +154,11 @@ func (h *HTTP) Read(ctx context.Context, ref string, offset, length, limit int64
 		if _, err := io.CopyN(io.Discard, resp.Body, offset); err != nil {
 			return nil, fmt.Errorf("%s: file ends before byte %d", ref, offset)
 		}
-		b := make([]byte, length)
-		if _, err := io.ReadFull(resp.Body, b); err != nil {
+		b, err := io.ReadAll(io.LimitReader(resp.Body, length))
+		if err != nil {
+			return nil, err
+		}
+		if int64(len(b)) != length {
 			return nil, fmt.Errorf("%s: file ends before byte %d", ref, offset+length)
 		}
 		return b, nil

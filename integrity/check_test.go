@@ -110,6 +110,11 @@ func TestCheckLLHLS(t *testing.T) {
 	if _, err := src.Read(context.Background(), "../x", 0, -1, 10); err == nil {
 		t.Error("DirSource read outside its root")
 	}
+	// A length from a (hostile) sidecar is checked against the file
+	// before anything is allocated for it.
+	if _, err := src.Read(context.Background(), "v/init.mp4", 2, 1<<29, 1<<30); err == nil || !strings.Contains(err.Error(), "file ends before") {
+		t.Errorf("range beyond the file: %v", err)
+	}
 }
 
 // rangelessHandler serves files but ignores Range headers, as some

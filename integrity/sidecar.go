@@ -52,8 +52,9 @@ const (
 	// MaxSidecarSize bounds a sidecar file (an hour of LL-HLS parts at
 	// 0.33 s is about 5 MB).
 	MaxSidecarSize = 32 << 20
-	// MaxEntries bounds the entries of one sidecar.
-	MaxEntries = 1 << 18
+	// MaxEntries bounds the entries of one sidecar: 36 hours of 2 s
+	// segments, or an LL-HLS window far beyond any live playlist's.
+	MaxEntries = 1 << 16
 	// MaxName bounds stream ids and rendition names, MaxURI entry URIs.
 	MaxName = 256
 	MaxURI  = 2048
@@ -253,9 +254,10 @@ func (sc *Sidecar) Unmarshal(b []byte) error {
 	if len(b) > MaxSidecarSize {
 		return fmt.Errorf("%w: sidecar of %d bytes (limit %d)", ErrFormat, len(b), MaxSidecarSize)
 	}
-	// A quick bound on the entry count before decoding allocates them:
-	// every entry has a "sha256" key.
-	if n := bytes.Count(b, []byte(`"sha256"`)); n > MaxEntries {
+	// A bound on the entry count before decoding allocates them: every
+	// entry is an object, so there are at most as many as '{' bytes
+	// (keys cannot hide one behind \u escapes, as they could "sha256").
+	if n := bytes.Count(b, []byte("{")) - 1; n > MaxEntries {
 		return fmt.Errorf("%w: sidecar with about %d entries (limit %d)", ErrFormat, n, MaxEntries)
 	}
 	var w wireSidecar

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 )
@@ -218,8 +219,10 @@ type History struct {
 	seen map[string]uint64
 }
 
+// historyKey quotes stream and rendition so that no two triples share a
+// key, whatever spaces the names hold.
 func historyKey(keyID, stream, rendition string) string {
-	return keyID + " " + stream + " " + rendition
+	return keyID + " " + strconv.Quote(stream) + " " + strconv.Quote(rendition)
 }
 
 func (h *History) get(keyID, stream, rendition string) uint64 {
@@ -252,7 +255,7 @@ type historyFile struct {
 const historyFormat = "streamkit-integrity-history"
 
 // Marshal encodes the history as JSON: {"format": ..., "seen": {"KEYID
-// STREAM RENDITION": generation}}.
+// \"STREAM\" \"RENDITION\"": generation}}.
 func (h *History) Marshal() ([]byte, error) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
