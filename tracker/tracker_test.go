@@ -22,7 +22,9 @@ import (
 
 // ih and pid make 20-character ids; ih uses "binary" characters (as the
 // WebTorrent client sends an info hash) to check they come back exact.
-func ih(n byte) string  { return strings.Repeat("\u00e9", 10) + strings.Repeat(string(rune('a'+n)), 9) + "\x01" }
+func ih(n byte) string {
+	return strings.Repeat("\u00e9", 10) + strings.Repeat(string(rune('a'+n)), 9) + "\x01"
+}
 func pid(n byte) string { return "-SK0100-" + strings.Repeat(string(rune('A'+n)), 12) }
 
 type fakeClock struct {
