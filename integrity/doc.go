@@ -89,20 +89,21 @@
 //
 // # Checking in a browser
 //
+// js/integrity.mjs (embedded as [JavaScript]) is the same verifier in
+// JavaScript over WebCrypto, tested against this package with Node.
 // p2p-media-loader 2.x calls validateP2PSegment(url, byteRange, data)
-// before using bytes from a peer (a false result destroys that peer
-// connection). With the rendition's sidecar fetched from the origin:
+// before using bytes from a peer (false destroys that peer connection):
 //
-//	const key = await crypto.subtle.importKey("spki", spkiBytes, {name: "Ed25519"}, false, ["verify"]);
-//	// once per sidecar: check sc.sig over the sidecar statement, sc.stream, and sc.generation >= last seen
-//	const e = entryFor(sc, url, byteRange);                 // match uri (and offset) to the request
-//	const h = new Uint8Array(await crypto.subtle.digest("SHA-256", data));
-//	return e && data.byteLength === e.length && equal(h, hex(e.sha256)) &&
-//	  await crypto.subtle.verify("Ed25519", key, hex(e.sig), entryStatement(sc, e, h));
+//	import { importPublicKey, Verifier, p2pValidator } from "/integrity.mjs";
+//	const v = new Verifier(await importPublicKey(pemText), "match-42");
+//	await v.load(await (await fetch("video_720p.integrity.json")).json()); // on every playlist reload
+//	const config = { core: { validateP2PSegment: p2pValidator(v) } };
 //
-// where entryStatement builds the bytes of the diagram above with a
-// DataView (TextEncoder for strings). Ed25519 in WebCrypto ships in
-// Chrome 137+, Firefox 129+ and Safari 17+.
+// Verifier.load rebuilds the statements above with a DataView, checks
+// every signature with crypto.subtle.verify("Ed25519", ...), the order
+// and the generation; verify hashes the data with
+// crypto.subtle.digest("SHA-256", ...). Ed25519 in WebCrypto ships in
+// Chrome 137+, Firefox 129+, Safari 17+ and Node 20+.
 //
 // # Go API
 //
