@@ -32,7 +32,8 @@ type Request struct {
 	// InfoHash and PeerID identify the swarm and the sender (announce).
 	InfoHash, PeerID string
 	// Event is "started", "stopped", "completed", "paused" or "update"
-	// (the default, for absent, "" and "empty").
+	// (the default, for absent, "" and "empty"); anything else is kept
+	// for the server to refuse.
 	Event string
 	// Complete is set when the client reported left = 0 (a seeder).
 	Complete bool
@@ -93,12 +94,10 @@ func ParseRequest(b []byte, maxOffers int) (*Request, error) {
 				return nil, invalid("invalid event")
 			}
 		}
-		switch r.Event {
-		case "", "empty", "update":
+		// An unknown event is the swarm's to refuse (bittorrent-tracker
+		// answers it with the action and info hash, unlike parse errors).
+		if r.Event == "" || r.Event == "empty" {
 			r.Event = "update"
-		case "started", "stopped", "completed", "paused":
-		default:
-			return nil, invalid("invalid event %q", trunc(r.Event))
 		}
 		r.Complete = left(fields["left"]) == 0
 		if raw, ok := fields["offers"]; ok && !isNull(raw) {

@@ -379,7 +379,8 @@ func (s *Server) handle(c *conn, r *Request) {
 		}
 		s.scrapes.Add(1)
 		resp := scrapeResponse{Action: "scrape", Files: map[string]scrapeFile{}}
-		resp.Flags.MinRequestInterval = int(s.cfg.Interval / time.Second)
+		// As bittorrent-tracker: its HTTP interval, 5 times the WebSocket one.
+		resp.Flags.MinRequestInterval = 5 * int(s.cfg.Interval/time.Second)
 		hashes := r.InfoHashes
 		if len(hashes) == 0 {
 			for ih := range s.swarms {
@@ -400,6 +401,12 @@ func (s *Server) handle(c *conn, r *Request) {
 		return
 	}
 	// Announce.
+	switch r.Event {
+	case "started", "stopped", "completed", "paused", "update":
+	default:
+		fail(r.InfoHash, "invalid event")
+		return
+	}
 	if r.Answer != nil {
 		// An answer needs an offer this connection was sent; that bounds
 		// answers without a rate (a peer answers every offer it gets).
