@@ -227,7 +227,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	ws.SetReadLimit(s.cfg.MaxMessageSize)
-	c := &conn{s: s, ws: ws, swarms: map[string]string{}, out: make(chan []byte, 256), done: make(chan struct{}),
+	c := &conn{s: s, ws: ws, swarms: map[string]string{}, out: make(chan []byte, 64), done: make(chan struct{}),
 		tokens: float64(s.cfg.AnnounceBurst), lastRefill: s.cfg.Now()}
 	s.mu.Lock()
 	if s.closed {
