@@ -127,15 +127,23 @@ func (c *Config) defaults() {
 
 // Stats are the tracker's counters.
 type Stats struct {
-	Conns, Swarms, Peers int
+	Conns  int `json:"conns"`
+	Swarms int `json:"swarms"`
+	Peers  int `json:"peers"`
 	// Announces and Scrapes handled; OffersRelayed and AnswersRelayed to
 	// other peers; AnswersDropped for an offer not relayed to the sender
 	// or a peer gone; Failures answered with a failure reason;
 	// RateLimited announces refused; Refused connections (limit, HTTP
-	// 503); Closed connections by close code the tracker sent.
-	Announces, Scrapes, OffersRelayed, AnswersRelayed, AnswersDropped int64
-	Failures, RateLimited, Refused                                    int64
-	Closed                                                            map[string]int64
+	// 503); Closed connections by the close code the tracker sent.
+	Announces      int64            `json:"announces"`
+	Scrapes        int64            `json:"scrapes"`
+	OffersRelayed  int64            `json:"offers_relayed"`
+	AnswersRelayed int64            `json:"answers_relayed"`
+	AnswersDropped int64            `json:"answers_dropped"`
+	Failures       int64            `json:"failures"`
+	RateLimited    int64            `json:"rate_limited"`
+	Refused        int64            `json:"refused"`
+	Closed         map[string]int64 `json:"closed"`
 }
 
 // Server is a WebSocket tracker; it is an http.Handler: mount it where
