@@ -14,10 +14,13 @@
 // SHA-256 H". A peer cannot forge it without the private key, cannot
 // move it to another stream, rendition or position (they are signed), and
 // cannot swap entries around (each sidecar signs its whole entry list and
-// its order). A sidecar carries a generation that only grows; a verifier
-// that remembers the newest generation it accepted ([History]) rejects an
-// older sidecar someone replays (the rollback attack TUF's timestamp role
-// guards against).
+// its order). Every entry also signs its signer's session (the time the
+// packager started signing): an entry signed by an earlier packaging or
+// before a live packager restarted (when segment numbers may start again)
+// is refused as a replayed older signature. A sidecar carries a
+// generation that only grows; a verifier that remembers the newest
+// generation it accepted ([History]) rejects an older sidecar someone
+// replays whole (the rollback attack TUF's timestamp role guards against).
 //
 // Out of scope: confidentiality (use DRM/encryption), availability (a
 // peer can still withhold data: the player refetches from the CDN), and a
@@ -33,10 +36,11 @@
 //	  "format": "streamkit-integrity", "version": 1,
 //	  "stream": "sample", "rendition": "video_360p",
 //	  "generation": 1733480000000,        // grows with every rewrite
+//	  "session": 1733479990000,           // the signer's start; in every entry too
 //	  "key_id": "3f2a9c0d1e4b5a69",        // first 8 bytes of SHA-256(public key), hex
 //	  "entries": [                          // in publication order, see below
-//	    {"kind": "init", "seq": 0, "uri": "video_360p/init.mp4", "offset": 0, "length": 812,
-//	     "sha256": "<64 hex>", "sig": "<128 hex>"},
+//	    {"kind": "init", "seq": 0, "session": 1733479990000, "uri": "video_360p/init.mp4",
+//	     "offset": 0, "length": 812, "sha256": "<64 hex>", "sig": "<128 hex>"},
 //	    {"kind": "part", "seq": 7, "part": 0, "uri": "...", ...},
 //	    {"kind": "segment", "seq": 7, "uri": "video_360p/seg_7.m4s", ...}
 //	  ],
@@ -72,6 +76,7 @@
 //	| u8  type    = 1 (entry)      |      | u8  type    = 2 (sidecar)    |
 //	| str stream                   |      | str stream                   |
 //	| str rendition                |      | str rendition                |
+//	| u64 session                  |      | u64 session                  |
 //	| u8  kind 1 init, 2 segment,  |      | u64 generation               |
 //	|          3 part              |      | u32 number of entries        |
 //	| u64 seq                      |      | [32] SHA-256 of the entry    |

@@ -62,7 +62,7 @@ func ExampleWithHistory() {
 	fmt.Println(v.Load(old))
 	// Output:
 	// <nil>
-	// integrity: audio sidecar: replayed older sidecar: generation 1000 is older than generation 1001 already accepted
+	// integrity: audio sidecar: replayed older signature: generation 1000 is older than generation 1001 already accepted
 }
 
 // KeyID names a key in sidecars, key files and messages.

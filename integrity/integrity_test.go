@@ -140,7 +140,7 @@ func TestSignVerifyLive(t *testing.T) {
 	}
 	// The older sidecar again is a replay.
 	if err := v.Load(&got); !errors.Is(err, integrity.ErrReplay) {
-		t.Errorf("replayed older sidecar: %v", err)
+		t.Errorf("replayed older signature: %v", err)
 	}
 	// A single pushed entry verifies on its own, and a contradicting one
 	// is refused.
@@ -339,6 +339,45 @@ func TestReplayHistory(t *testing.T) {
 	_ = forged
 	if err := v.Load(forged2); !errors.Is(err, integrity.ErrReplay) {
 		t.Errorf("same generation, other entries: %v", err)
+	}
+}
+
+// An entry signed by an earlier signer of the same stream (valid
+// signature, same seq) is refused by name, in a sidecar and pushed alone.
+func TestReplayedEntry(t *testing.T) {
+	pub, priv := testKey(5)
+	old, _ := integrity.NewSigner(priv, "s", integrity.WithClock(func() time.Time { return time.UnixMilli(1000) }))
+	oldSeg, _ := old.AddSegment("v", 1, "v/1", []byte("old one"))
+	cur, _ := integrity.NewSigner(priv, "s", integrity.WithClock(func() time.Time { return time.UnixMilli(2000) }))
+	cur.AddSegment("v", 1, "v/1", []byte("new one"))
+	curSeg2, _ := cur.AddSegment("v", 2, "v/2", []byte("two"))
+	sc, _ := cur.Sidecar("v")
+	if sc.Session != 2000 || sc.Entries[0].Session != 2000 || oldSeg.Session != 1000 {
+		t.Fatalf("sessions: sidecar %d, entry %d, old entry %d", sc.Session, sc.Entries[0].Session, oldSeg.Session)
+	}
+	spliced := *sc
+	spliced.Entries = append([]integrity.Entry{oldSeg}, sc.Entries[1:]...)
+	err := integrity.NewVerifier(pub, "s").Load(&spliced)
+	if !errors.Is(err, integrity.ErrReplay) || !strings.Contains(err.Error(), "entries[0] was signed in session 1000, this sidecar's session is 2000") {
+		t.Errorf("spliced old entry: %v", err)
+	}
+	// Claiming the new session for it breaks its signature instead.
+	oldSeg.Session = 2000
+	spliced.Entries[0] = oldSeg
+	if err := integrity.NewVerifier(pub, "s").Load(&spliced); !errors.Is(err, integrity.ErrSignature) {
+		t.Errorf("old entry relabelled: %v", err)
+	}
+	oldSeg.Session = 1000
+	// Pushed alone, after the current sidecar was loaded.
+	v := integrity.NewVerifier(pub, "s")
+	if err := v.Load(sc); err != nil {
+		t.Fatal(err)
+	}
+	if err := v.AddEntry("v", oldSeg); !errors.Is(err, integrity.ErrReplay) {
+		t.Errorf("pushed old entry: %v", err)
+	}
+	if err := v.AddEntry("v", curSeg2); err != nil {
+		t.Errorf("pushed current entry: %v", err)
 	}
 }
 

@@ -89,7 +89,7 @@ func TestJavaScriptVerifier(t *testing.T) {
 		"load": "ok", "load r": "ok", "segment 5": "true", "part 6.1": "true", "init": "true", "range 2": "true",
 		"flipped": "mismatch", "unknown": "unknown", "p2p url": "true", "p2p tampered": "false", "p2p range": "true",
 		"reordered": "order", "hashes swapped": "signature", "wrong key": "key", "other stream": "stream",
-		"replayed older": "replay", "generation changed": "signature",
+		"replayed older": "replay", "generation changed": "signature", "entry of another session": "replay",
 	}
 	sc := bufio.NewScanner(bytes.NewReader(out))
 	seen := 0

@@ -31,7 +31,7 @@ var (
 	ErrOrder = errors.New("integrity: entries out of order")
 	// ErrReplay means a sidecar is older than one already accepted, or
 	// conflicts with one of the same generation.
-	ErrReplay = errors.New("integrity: replayed older sidecar")
+	ErrReplay = errors.New("integrity: replayed older signature")
 	// ErrMismatch means the data is not what was signed: the peer that
 	// sent it is faulty or hostile.
 	ErrMismatch = errors.New("integrity: data does not match the signed hash")
@@ -111,6 +111,11 @@ type Entry struct {
 	Seq  uint64 `json:"seq"`
 	// Part is the part index within segment Seq (KindPart only).
 	Part uint32 `json:"part,omitempty"`
+	// Session is the signer's session (Signer.Session): the same for
+	// every entry of a sidecar, so an entry signed by an earlier signer
+	// (an older packaging, a live packager before a restart) is told
+	// apart even where its signature is valid.
+	Session uint64 `json:"session"`
 	// URI locates the data relative to the sidecar; Offset and Length are
 	// its byte range in that file (Offset 0 and the file size for a file
 	// of its own).
@@ -205,6 +210,8 @@ type Sidecar struct {
 	Rendition string `json:"rendition"`
 	// Generation grows with every sidecar the signer writes.
 	Generation uint64 `json:"generation"`
+	// Session is the signer's session; every entry has the same.
+	Session uint64 `json:"session"`
 	// KeyID names the signing key (see KeyID).
 	KeyID   string  `json:"key_id"`
 	Entries []Entry `json:"entries"`
@@ -270,7 +277,7 @@ func (sc *Sidecar) Unmarshal(b []byte) error {
 		return fmt.Errorf("%w: sidecar: byte %d: data after the JSON object", ErrFormat, d.InputOffset())
 	}
 	out := Sidecar{Format: w.Format, Version: w.Version, Stream: w.Stream, Rendition: w.Rendition,
-		Generation: w.Generation, KeyID: w.KeyID, Entries: make([]Entry, len(w.Entries))}
+		Generation: w.Generation, Session: w.Session, KeyID: w.KeyID, Entries: make([]Entry, len(w.Entries))}
 	if err := decodeHex(out.Sig[:], w.Sig, "sig"); err != nil {
 		return err
 	}
@@ -280,7 +287,7 @@ func (sc *Sidecar) Unmarshal(b []byte) error {
 		if err := e.Kind.UnmarshalText([]byte(we.Kind)); err != nil {
 			return fmt.Errorf("%w: sidecar %skind: %v", ErrFormat, field, err)
 		}
-		e.Seq, e.Part, e.URI, e.Offset, e.Length = we.Seq, we.Part, we.URI, we.Offset, we.Length
+		e.Seq, e.Part, e.Session, e.URI, e.Offset, e.Length = we.Seq, we.Part, we.Session, we.URI, we.Offset, we.Length
 		if err := decodeHex(e.SHA256[:], we.SHA256, field+"sha256"); err != nil {
 			return err
 		}
@@ -303,16 +310,18 @@ type wireSidecar struct {
 	Stream     string `json:"stream"`
 	Rendition  string `json:"rendition"`
 	Generation uint64 `json:"generation"`
+	Session    uint64 `json:"session"`
 	KeyID      string `json:"key_id"`
 	Entries    []struct {
-		Kind   string `json:"kind"`
-		Seq    uint64 `json:"seq"`
-		Part   uint32 `json:"part"`
-		URI    string `json:"uri"`
-		Offset uint64 `json:"offset"`
-		Length uint64 `json:"length"`
-		SHA256 string `json:"sha256"`
-		Sig    string `json:"sig"`
+		Kind    string `json:"kind"`
+		Seq     uint64 `json:"seq"`
+		Part    uint32 `json:"part"`
+		Session uint64 `json:"session"`
+		URI     string `json:"uri"`
+		Offset  uint64 `json:"offset"`
+		Length  uint64 `json:"length"`
+		SHA256  string `json:"sha256"`
+		Sig     string `json:"sig"`
 	} `json:"entries"`
 	Sig string `json:"sig"`
 }
@@ -356,6 +365,9 @@ func (sc *Sidecar) check() error {
 	if sc.Generation > MaxSafe {
 		return bad("generation", "%d above 2^53-1", sc.Generation)
 	}
+	if sc.Session > MaxSafe {
+		return bad("session", "%d above 2^53-1", sc.Session)
+	}
 	if len(sc.KeyID) != 16 || strings.Trim(sc.KeyID, "0123456789abcdef") != "" {
 		return bad("key_id", "%q, want 16 lower-case hex digits", truncate(sc.KeyID))
 	}
@@ -378,7 +390,7 @@ func (e *Entry) check() error {
 		return fmt.Errorf("part %d on a %s", e.Part, e.Kind)
 	case e.Kind == KindInit && e.Seq != 0:
 		return fmt.Errorf("seq %d on an init entry (want 0)", e.Seq)
-	case e.Seq > MaxSafe || e.Offset > MaxSafe || e.Length > MaxSafe || e.Offset+e.Length > MaxSafe:
+	case e.Seq > MaxSafe || e.Session > MaxSafe || e.Offset > MaxSafe || e.Length > MaxSafe || e.Offset+e.Length > MaxSafe:
 		return errors.New("number above 2^53-1")
 	case len(e.URI) > MaxURI:
 		return fmt.Errorf("uri of %d bytes (limit %d)", len(e.URI), MaxURI)
@@ -431,6 +443,7 @@ func appendStr(b []byte, s string) []byte {
 // and the Signer ensure it), so their 2-byte lengths cannot overflow.
 func AppendEntryStatement(b []byte, stream, rendition string, e *Entry) []byte {
 	b = appendHead(b, typeEntry, stream, rendition)
+	b = binary.BigEndian.AppendUint64(b, e.Session)
 	b = append(b, byte(e.Kind))
 	b = binary.BigEndian.AppendUint64(b, e.Seq)
 	b = binary.BigEndian.AppendUint32(b, e.Part)
@@ -443,6 +456,7 @@ func AppendEntryStatement(b []byte, stream, rendition string, e *Entry) []byte {
 // AppendSidecarStatement appends the bytes a sidecar's signature covers.
 func AppendSidecarStatement(b []byte, sc *Sidecar) []byte {
 	b = appendHead(b, typeSidecar, sc.Stream, sc.Rendition)
+	b = binary.BigEndian.AppendUint64(b, sc.Session)
 	b = binary.BigEndian.AppendUint64(b, sc.Generation)
 	b = binary.BigEndian.AppendUint32(b, uint32(len(sc.Entries)))
 	d := entriesDigest(sc.Stream, sc.Rendition, sc.Entries)

@@ -27,6 +27,8 @@ type Signer struct {
 	keyID  string
 	clock  func() time.Time
 
+	session uint64
+
 	mu      sync.Mutex
 	lastGen uint64
 	rends   map[string]*signed
@@ -63,8 +65,20 @@ func NewSigner(priv ed25519.PrivateKey, stream string, opts ...SignerOption) (*S
 	for _, o := range opts {
 		o(s)
 	}
+	// The session is the first generation: later than any generation an
+	// earlier signer of this stream gave (as long as the clock grows or
+	// WithGeneration says where it stopped).
+	s.session = max(s.lastGen+1, uint64(max(s.clock().UnixMilli(), 0)))
+	if s.session > MaxSafe {
+		return nil, fmt.Errorf("integrity: session %d above 2^53-1", s.session)
+	}
+	s.lastGen = s.session - 1
 	return s, nil
 }
+
+// Session returns the signer's session: every entry it signs carries it,
+// and its sidecars' generations start there.
+func (s *Signer) Session() uint64 { return s.session }
 
 // KeyID returns the signing key's id.
 func (s *Signer) KeyID() string { return s.keyID }
@@ -111,6 +125,7 @@ func (s *Signer) AddHashed(rendition string, e Entry) (Entry, error) {
 	if err := checkName("rendition", rendition); err != nil {
 		return Entry{}, fmt.Errorf("integrity: %w", err)
 	}
+	e.Session = s.session
 	if err := e.check(); err != nil {
 		return Entry{}, fmt.Errorf("%w: %s %s: %v", ErrFormat, rendition, e.Label(), err)
 	}
@@ -186,7 +201,7 @@ func (s *Signer) Sidecar(rendition string) (*Sidecar, error) {
 	}
 	s.mu.Unlock()
 	sc := &Sidecar{Format: Format, Version: Version, Stream: s.stream, Rendition: rendition,
-		Generation: gen, KeyID: s.keyID, Entries: entries}
+		Generation: gen, Session: s.session, KeyID: s.keyID, Entries: entries}
 	sc.Sig = Sig(ed25519.Sign(s.priv, AppendSidecarStatement(nil, sc)))
 	return sc, nil
 }

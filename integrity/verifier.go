@@ -54,6 +54,7 @@ type Verifier struct {
 
 type trusted struct {
 	gen     uint64
+	session uint64
 	digest  Hash
 	entries map[[3]uint64]Entry
 }
@@ -103,6 +104,13 @@ func (v *Verifier) Load(sc *Sidecar) error {
 			return fail(ErrOrder, &sc.Entries[i], "entries[%d] comes after %s (entries reordered or repeated)", i, sc.Entries[i-1].Label())
 		}
 	}
+	// An entry of another session carries a valid signature from an
+	// earlier signer: a replayed older signature, named as such.
+	for i := range sc.Entries {
+		if e := &sc.Entries[i]; e.Session != sc.Session {
+			return fail(ErrReplay, e, "entries[%d] was signed in session %d, this sidecar's session is %d", i, e.Session, sc.Session)
+		}
+	}
 	var buf []byte
 	for i := range sc.Entries {
 		e := &sc.Entries[i]
@@ -127,7 +135,10 @@ func (v *Verifier) Load(sc *Sidecar) error {
 	if sc.Generation < newest {
 		return fail(ErrReplay, nil, "generation %d is older than generation %d already accepted", sc.Generation, newest)
 	}
-	t := &trusted{gen: sc.Generation, digest: digest, entries: make(map[[3]uint64]Entry, len(sc.Entries))}
+	if t := v.rends[sc.Rendition]; t != nil && sc.Session < t.session {
+		return fail(ErrReplay, nil, "session %d is older than session %d already accepted", sc.Session, t.session)
+	}
+	t := &trusted{gen: sc.Generation, session: sc.Session, digest: digest, entries: make(map[[3]uint64]Entry, len(sc.Entries))}
 	for _, e := range sc.Entries {
 		t.entries[e.order()] = e
 	}
@@ -152,6 +163,9 @@ func (v *Verifier) AddEntry(rendition string, e Entry) error {
 	if t == nil {
 		t = &trusted{entries: map[[3]uint64]Entry{}}
 		v.rends[rendition] = t
+	}
+	if e.Session < t.session {
+		return &Error{Rendition: rendition, Entry: &e, Err: ErrReplay, Detail: fmt.Sprintf("signed in session %d, older than the current session %d", e.Session, t.session)}
 	}
 	if old, ok := t.entries[e.order()]; ok && old != e {
 		return &Error{Rendition: rendition, Entry: &e, Err: ErrReplay, Detail: "contradicts the entry already trusted"}

@@ -188,12 +188,23 @@ func TestVerifySignedPackage(t *testing.T) {
 		name := integrity.SidecarName("audio_und")
 		b, _ := os.ReadFile(filepath.Join(older, name))
 		os.WriteFile(filepath.Join(pkg, name), b, 0o644)
-		verifyFails(t, pkg, []string{"--pubkey", key, "--state", state}, "audio_und.integrity.json", "replayed older sidecar: generation 500003 is older than generation 1000003 already accepted")
+		verifyFails(t, pkg, []string{"--pubkey", key, "--state", state}, "audio_und.integrity.json", "replayed older signature: generation 500003 is older than generation 1000003 already accepted")
 		// Without the state the old sidecar on its own is consistent:
 		// replay protection needs memory, which --state provides.
 		if _, err := runCLI(t, "verify", pkg, "--pubkey", key); err != nil {
 			t.Errorf("without --state: %v", err)
 		}
+		// One older signature spliced into the current sidecar needs no
+		// memory: it carries the older signer's session.
+		os.WriteFile(filepath.Join(pkg, name), func() []byte { b, _ := os.ReadFile(filepath.Join(good, name)); return b }(), 0o644)
+		var cur, old integrity.Sidecar
+		b, _ = os.ReadFile(filepath.Join(pkg, name))
+		cur.Unmarshal(b)
+		b, _ = os.ReadFile(filepath.Join(older, name))
+		old.Unmarshal(b)
+		cur.Entries[2] = old.Entries[2]
+		cur.WriteFile(filepath.Join(pkg, name))
+		verifyFails(t, pkg, []string{"--pubkey", key}, "audio_und.integrity.json: audio_und segment 2 (audio_und/seg_2.m4s)", "replayed older signature: entries[2] was signed in session 500000, this sidecar's session is 1000000")
 	})
 	t.Run("other stream", func(t *testing.T) {
 		text, err := runCLI(t, "verify", filepath.Join(good, "master.m3u8"), "--pubkey", key, "--stream-id", "other")

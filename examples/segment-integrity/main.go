@@ -70,9 +70,10 @@ func main() {
 		fmt.Printf("     %-9s %-24s %7d B  sha256 %.16s...  sig %.16s...\n", e.Label(), e.URI, e.Length, e.SHA256, fmt.Sprintf("%x", e.Sig))
 	}
 	fmt.Println("   Each entry signs, in a length-prefixed, domain-separated statement: stream id,")
-	fmt.Println("   rendition, kind, sequence number, URI, byte range and SHA-256. So a signature")
-	fmt.Println("   cannot be moved to another stream, rendition or position. The sidecar's own")
-	fmt.Println("   signature covers the generation and every entry in order.")
+	fmt.Println("   rendition, signing session, kind, sequence number, URI, byte range and SHA-256.")
+	fmt.Println("   So a signature cannot be moved to another stream, rendition or position, nor")
+	fmt.Println("   reused from an earlier signing. The sidecar's own signature covers the")
+	fmt.Println("   generation and every entry in order.")
 
 	// 3. Verify the package, as `streamkit verify pkg --pubkey origin.pub`.
 	fmt.Println("\n3. verify the package as published:")
@@ -116,7 +117,7 @@ func main() {
 	fmt.Printf("\n6. verified with another key (%s):\n", integrity.KeyID(other))
 	report(ctx, pkg, other, nil)
 
-	// 7. A replayed older sidecar: the packager re-signs (generation
+	// 7. A replayed older signature: the packager re-signs (generation
 	//    grows); a verifier that remembers what it accepted refuses the old
 	//    one when someone serves it again.
 	older := good
@@ -133,10 +134,35 @@ func main() {
 	os.WriteFile(name, older, 0o644)
 	fmt.Printf("   ... then the older %s is served again:\n", names[0])
 	report(ctx, pkg, pub, &hist)
+	// One signature of the older signing spliced into the current
+	// sidecar needs no history: entries sign their signer's session.
+	var oldSC integrity.Sidecar
+	if err := oldSC.Unmarshal(older); err != nil {
+		log.Fatal(err)
+	}
+	if _, err := integrity.SignPresentation(ctx, pkg, p, resign2(priv, last)); err != nil {
+		log.Fatal(err)
+	}
+	cur := readSidecar(name)
+	cur.Entries[1] = oldSC.Entries[1]
+	if err := cur.WriteFile(name); err != nil {
+		log.Fatal(err)
+	}
+	fmt.Printf("   ... or one older entry spliced into the current %s (no history needed):\n", names[0])
+	report(ctx, pkg, pub, nil)
 
 	fmt.Println("\nNot covered: confidentiality (encrypt or use DRM), availability (a peer can withhold")
 	fmt.Println("data: the player falls back to the CDN), a stolen private key (rotate it: sidecars")
 	fmt.Println("name the key id). The same checks run in a browser with WebCrypto: see integrity/doc.go.")
+}
+
+// resign2 is a third signing session, later than the second.
+func resign2(priv ed25519.PrivateKey, last uint64) *integrity.Signer {
+	s, err := integrity.NewSigner(priv, "sample-vod", integrity.WithGeneration(last+100))
+	if err != nil {
+		log.Fatal(err)
+	}
+	return s
 }
 
 func packageSample(ctx context.Context, out string) *segment.Presentation {

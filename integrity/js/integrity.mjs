@@ -63,6 +63,7 @@ class Builder {
 export function entryStatement(stream, rendition, e) {
   const b = new Builder();
   b.head(1, stream, rendition);
+  b.u64(e.session);
   b.u8(KINDS[e.kind]);
   b.u64(e.seq);
   b.u32(e.part ?? 0);
@@ -82,6 +83,7 @@ export async function sidecarStatement(sc) {
   const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", all));
   const b = new Builder();
   b.head(2, sc.stream, sc.rendition);
+  b.u64(sc.session);
   b.u64(sc.generation);
   b.u32(sc.entries.length);
   b.bytes(digest);
@@ -132,12 +134,17 @@ export class Verifier {
     if (this.key.streamkitKeyId && sc.key_id !== this.key.streamkitKeyId) {
       throw new IntegrityError("key", `${where} signed with key ${sc.key_id}, trusted key is ${this.key.streamkitKeyId}`);
     }
-    for (const [k, v] of [["generation", sc.generation], ...sc.entries.flatMap((e) => [["seq", e.seq], ["offset", e.offset ?? 0], ["length", e.length]])]) {
+    for (const [k, v] of [["generation", sc.generation], ["session", sc.session], ...sc.entries.flatMap((e) => [["seq", e.seq], ["session", e.session], ["offset", e.offset ?? 0], ["length", e.length]])]) {
       if (!Number.isSafeInteger(v) || v < 0) throw new IntegrityError("format", `${where}: ${k} is not an integer below 2^53`);
     }
     for (let i = 1; i < sc.entries.length; i++) {
       if (!before(order(sc.entries[i - 1]), order(sc.entries[i]))) {
         throw new IntegrityError("order", `${where}: entries[${i}] out of order (entries reordered or repeated)`);
+      }
+    }
+    for (const [i, e] of sc.entries.entries()) {
+      if (e.session !== sc.session) {
+        throw new IntegrityError("replay", `${where}: entries[${i}] was signed in session ${e.session}, the sidecar's is ${sc.session}`);
       }
     }
     for (const [i, e] of sc.entries.entries()) {
