@@ -268,7 +268,13 @@ func (s *Server) isClosed() bool {
 func (c *conn) readLoop() {
 	// The idle timer closes with a close code; a read context deadline
 	// would drop the TCP connection without one.
-	idle := time.AfterFunc(c.s.cfg.IdleTimeout, func() { c.close(websocket.StatusPolicyViolation, "idle") })
+	idle := time.AfterFunc(c.s.cfg.IdleTimeout, func() {
+		// The handler still holds s.wg while the timer can fire, so
+		// Shutdown also waits for this close to finish.
+		c.s.wg.Add(1)
+		defer c.s.wg.Done()
+		c.close(websocket.StatusPolicyViolation, "idle")
+	})
 	defer idle.Stop()
 	for {
 		typ, b, err := c.ws.Read(c.s.ctx)
