@@ -268,14 +268,28 @@ func (s *Server) isClosed() bool {
 func (c *conn) readLoop() {
 	// The idle timer closes with a close code; a read context deadline
 	// would drop the TCP connection without one.
+	var mu sync.Mutex
+	var running sync.WaitGroup
+	stopped := false
 	idle := time.AfterFunc(c.s.cfg.IdleTimeout, func() {
-		// The handler still holds s.wg while the timer can fire, so
-		// Shutdown also waits for this close to finish.
-		c.s.wg.Add(1)
-		defer c.s.wg.Done()
+		mu.Lock()
+		if stopped {
+			mu.Unlock()
+			return
+		}
+		running.Add(1)
+		mu.Unlock()
+		defer running.Done()
 		c.close(websocket.StatusPolicyViolation, "idle")
 	})
-	defer idle.Stop()
+	// The loop does not end before an idle close it started has.
+	defer func() {
+		idle.Stop()
+		mu.Lock()
+		stopped = true
+		mu.Unlock()
+		running.Wait()
+	}()
 	for {
 		typ, b, err := c.ws.Read(c.s.ctx)
 		if err != nil {
