@@ -58,6 +58,7 @@ get close code 1001 (going away).`,
 	f.Int64Var(&cfg.MaxMessageSize, "max-message-size", 64<<10, "largest client message in bytes (larger: close code 1009)")
 	f.Float64Var(&cfg.AnnounceRate, "announce-rate", 2, "announces per second allowed per connection (token bucket)")
 	f.DurationVar(&cfg.IdleTimeout, "idle-timeout", 5*time.Minute, "close connections silent for this long")
+	f.StringSliceVar(&cfg.OriginPatterns, "allow-origin", nil, "browser origins allowed to connect (host patterns, e.g. player.example.com); default: any")
 	return cmd
 }
 

@@ -34,9 +34,11 @@ MANIFEST a playlist or MPD file; URL an http(s) URL of one (segments are
 fetched with range requests; nothing outside that host is fetched).
 
 It prints one line per problem and a summary, and exits non-zero on any
-problem. --state FILE remembers the newest sidecar generation accepted per
-key, stream and rendition, so that a later run rejects an older sidecar
-replayed in its place.`,
+problem. An entry signed by an earlier signing (another session) is
+refused as a replay on its own; a whole older sidecar needs memory:
+--state FILE remembers the newest generation accepted per key, stream and
+rendition, so that a later run rejects an older sidecar replayed in its
+place.`,
 		Example: `  streamkit verify out --pubkey origin.pub
   streamkit verify http://127.0.0.1:8080/master.m3u8 --pubkey origin.pub --state seen.json`,
 		Args: cobra.ExactArgs(1),
