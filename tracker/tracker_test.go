@@ -405,3 +405,20 @@ var parseCases = []struct {
 	{"bad UTF-8", "{\"action\":\"\xff\"}", tracker.ErrMalformed},
 	{"deep", strings.Repeat("[", 20000), tracker.ErrMalformed},
 }
+
+func TestOriginPatterns(t *testing.T) {
+	_, url := start(t, tracker.Config{OriginPatterns: []string{"player.example"}})
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	for origin, ok := range map[string]bool{"http://player.example": true, "http://evil.example": false} {
+		ws, resp, err := websocket.Dial(ctx, url, &websocket.DialOptions{HTTPHeader: http.Header{"Origin": {origin}}})
+		if ok != (err == nil) {
+			t.Errorf("origin %s: err = %v", origin, err)
+		}
+		if err == nil {
+			ws.CloseNow()
+		} else if resp == nil || resp.StatusCode != http.StatusForbidden {
+			t.Errorf("origin %s: response %v", origin, resp)
+		}
+	}
+}
