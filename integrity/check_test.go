@@ -49,8 +49,7 @@ func llhlsPackage(t testing.TB) (string, ed25519.PublicKey) {
 		pl += fmt.Sprintf("#EXTINF:2.0,\n%s\n", name)
 	}
 	write("v.m3u8", []byte(pl))
-	sc, _ := s.Sidecar("v")
-	if err := sc.WriteFile(filepath.Join(dir, integrity.SidecarName("v"))); err != nil {
+	if err := s.WriteSidecar(dir, "v"); err != nil {
 		t.Fatal(err)
 	}
 	return dir, pub

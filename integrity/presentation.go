@@ -52,15 +52,10 @@ func SignPresentation(ctx context.Context, dir string, p *segment.Presentation, 
 				return nil, err
 			}
 		}
-		sc, err := s.Sidecar(r.ID)
-		if err != nil {
+		if err := s.WriteSidecar(dir, r.ID); err != nil {
 			return nil, err
 		}
-		name := SidecarName(r.ID)
-		if err := sc.WriteFile(filepath.Join(dir, name)); err != nil {
-			return nil, err
-		}
-		names = append(names, name)
+		names = append(names, SidecarName(r.ID))
 	}
 	return names, nil
 }

@@ -4,6 +4,7 @@ import (
 	"crypto/ed25519"
 	"crypto/sha256"
 	"fmt"
+	"path/filepath"
 	"sort"
 	"sync"
 	"time"
@@ -19,8 +20,7 @@ import (
 //	s, _ := integrity.NewSigner(priv, "match-42")
 //	s.AddPart("video_720p", 118, 0, "video_720p/part_118.0.m4s", partBytes)
 //	s.AddSegment("video_720p", 118, "video_720p/seg_118.m4s", segBytes)
-//	sc, _ := s.Sidecar("video_720p")
-//	sc.WriteFile(filepath.Join(dir, integrity.SidecarName("video_720p")))
+//	s.WriteSidecar(dir, "video_720p") // before the playlist that lists them
 type Signer struct {
 	priv   ed25519.PrivateKey
 	stream string
@@ -184,6 +184,9 @@ func (s *Signer) Renditions() []string {
 // clock in milliseconds since 1970, or one more than the last generation
 // this signer gave, whichever is greater. So generations grow across
 // restarts of a publisher as long as its clock does.
+//
+// A publisher writes the sidecar before the playlist that references the
+// new piece, so a verifier never sees a segment listed but not signed.
 func (s *Signer) Sidecar(rendition string) (*Sidecar, error) {
 	if err := checkName("rendition", rendition); err != nil {
 		return nil, fmt.Errorf("integrity: %w", err)
@@ -204,4 +207,15 @@ func (s *Signer) Sidecar(rendition string) (*Sidecar, error) {
 		Generation: gen, Session: s.session, KeyID: s.keyID, Entries: entries}
 	sc.Sig = Sig(ed25519.Sign(s.priv, AppendSidecarStatement(nil, sc)))
 	return sc, nil
+}
+
+// WriteSidecar writes rendition's new sidecar into dir as
+// SidecarName(rendition), atomically (a reader sees the old or the new
+// one, never half of one).
+func (s *Signer) WriteSidecar(dir, rendition string) error {
+	sc, err := s.Sidecar(rendition)
+	if err != nil {
+		return err
+	}
+	return sc.WriteFile(filepath.Join(dir, SidecarName(rendition)))
 }
