@@ -251,27 +251,6 @@ func packageInputs(ctx context.Context, out string, inputs []segment.Input, opt 
 	return res, nil
 }
 
-// newPackageSigner reads the --sign key and makes the signer.
-func newPackageSigner(out string, opt packageOptions) (*integrity.Signer, error) {
-	priv, err := integrity.ReadPrivateKeyFile(opt.Sign)
-	if err != nil {
-		return nil, fmt.Errorf("package: --sign: %w", err)
-	}
-	stream := opt.StreamID
-	if stream == "" {
-		stream = filepath.Base(filepath.Clean(out))
-	}
-	var opts []integrity.SignerOption
-	if opt.signClock != nil {
-		opts = append(opts, integrity.WithClock(opt.signClock))
-	}
-	s, err := integrity.NewSigner(priv, stream, opts...)
-	if err != nil {
-		return nil, fmt.Errorf("package: %w", err)
-	}
-	return s, nil
-}
-
 // replaceDir renames tmp to out, moving an existing out aside first and
 // deleting it only once the new one is in place.
 func replaceDir(tmp, out string) error {
