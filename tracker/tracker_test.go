@@ -422,3 +422,28 @@ func TestOriginPatterns(t *testing.T) {
 		}
 	}
 }
+
+// The bittorrent-tracker client shares one socket between a page's
+// clients (p2p-media-loader: one per stream and rendition), each with its
+// own peer id; closing the socket removes all of them.
+func TestSharedSocket(t *testing.T) {
+	tr, url := start(t, tracker.Config{MaxSwarmsPerConn: 2})
+	c := dial(t, url)
+	c.send(announce(ih(0), pid(0), 0, nil))
+	c.recv()
+	c.send(announce(ih(1), pid(1), 0, nil))
+	c.recv()
+	c.send(announce(ih(2), pid(2), 0, nil))
+	if r := c.recv(); r["failure reason"] != "too many swarms on this connection" {
+		t.Errorf("third swarm: %v", r)
+	}
+	c.send(announce(ih(0), pid(3), 0, nil))
+	if r := c.recv(); r["failure reason"] != "another peer_id of this connection is in this swarm" {
+		t.Errorf("second peer id in one swarm: %v", r)
+	}
+	if st := tr.Stats(); st.Swarms != 2 || st.Peers != 2 {
+		t.Errorf("stats %+v", st)
+	}
+	c.ws.Close(websocket.StatusNormalClosure, "")
+	waitStats(t, tr, func(s tracker.Stats) bool { return s.Swarms == 0 && s.Peers == 0 })
+}
