@@ -73,7 +73,8 @@ type Config struct {
 	// (5 min: clients announce every Interval).
 	IdleTimeout time.Duration
 	// WriteTimeout bounds sending one message (10 s); MaxQueued bounds
-	// the bytes waiting to be sent to one connection (1 MiB), beyond
+	// the bytes waiting to be sent to one connection (256 KiB: with
+	// 10 000 connections at most 2.5 GiB in all), beyond
 	// which it is closed as too slow.
 	WriteTimeout time.Duration
 	MaxQueued    int64
@@ -115,7 +116,7 @@ func (c *Config) defaults() {
 		c.WriteTimeout = 10 * time.Second
 	}
 	if c.MaxQueued <= 0 {
-		c.MaxQueued = 1 << 20
+		c.MaxQueued = 256 << 10
 	}
 	if c.Now == nil {
 		c.Now = time.Now
