@@ -9,6 +9,7 @@ require (
 	github.com/asticode/go-astits v1.15.0
 	github.com/bluenviron/mediacommon/v2 v2.9.1
 	github.com/chromedp/chromedp v0.23.1
+	github.com/coder/websocket v1.8.15
 	github.com/schollz/progressbar/v3 v3.19.1
 	github.com/spf13/cobra v1.10.2
 	github.com/spf13/pflag v1.0.9

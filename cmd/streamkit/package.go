@@ -16,6 +16,7 @@ import (
 
 	"github.com/streamkit-go/streamkit/dash"
 	"github.com/streamkit-go/streamkit/hls"
+	"github.com/streamkit-go/streamkit/integrity"
 	"github.com/streamkit-go/streamkit/media"
 	_ "github.com/streamkit-go/streamkit/mp4" // register MP4 for media.Open
 	"github.com/streamkit-go/streamkit/sample"
@@ -31,6 +32,11 @@ type packageOptions struct {
 	ByteRange bool
 	ByTime    bool
 	Force     bool
+	// Sign is a private key file: every init and segment is signed into
+	// a sidecar per rendition (package integrity); StreamID is the stream
+	// id signed (default: OUT's base name).
+	Sign, StreamID string
+	signClock      func() time.Time // tests: the signer's generation clock
 }
 
 // packaged is what packageInputs wrote.
@@ -39,6 +45,8 @@ type packaged struct {
 	Multivariant string // HLS multivariant playlist path, "" without HLS
 	MPD          string // DASH MPD path, "" without DASH
 	Presentation *segment.Presentation
+	Sidecars     []string // integrity sidecars written with --sign
+	KeyID        string
 }
 
 func init() { register(newPackageCmd) }
@@ -112,6 +120,8 @@ Without inputs, the embedded sample ladder is packaged.`,
 	f.BoolVar(&opt.ByteRange, "byterange", false, "one file per rendition, segments addressed by byte range")
 	f.String("naming", "number", "segment file names: number (seg_1.m4s, DASH $Number$) or time (DASH $Time$)")
 	f.BoolVar(&opt.Force, "force", false, "replace OUT if it exists")
+	f.StringVar(&opt.Sign, "sign", "", "sign every segment with this private key (streamkit keygen) into RENDITION.integrity.json sidecars")
+	f.StringVar(&opt.StreamID, "stream-id", "", "stream id signed into the sidecars (default: OUT's base name)")
 	return cmd
 }
 
@@ -174,6 +184,14 @@ func packageInputs(ctx context.Context, out string, inputs []segment.Input, opt 
 	if opt.Segment == 0 {
 		opt.Segment = segment.DefaultTargetDuration
 	}
+	var signer *integrity.Signer
+	if opt.Sign != "" {
+		s, err := newPackageSigner(out, opt)
+		if err != nil {
+			return nil, err
+		}
+		signer = s
+	}
 	if _, err := os.Stat(out); err == nil && !opt.Force {
 		return nil, fmt.Errorf("package: %s exists (use --force to replace it)", out)
 	}
@@ -210,6 +228,16 @@ func packageInputs(ctx context.Context, out string, inputs []segment.Input, opt 
 			}
 			res.MPD = filepath.Join(out, dash.ManifestName)
 		}
+		if signer != nil {
+			// Signed after the manifests, from the files as written: the
+			// bytes signed are the bytes served.
+			names, err := integrity.SignPresentation(ctx, tmp, p, signer)
+			if err != nil {
+				return err
+			}
+			res.Sidecars = names
+			res.KeyID = signer.KeyID()
+		}
 		return ctx.Err()
 	}, dirOpts...)
 	if err != nil {
@@ -244,6 +272,9 @@ func printPackaged(w io.Writer, res *packaged, took time.Duration) {
 	}
 	if res.MPD != "" {
 		fmt.Fprintln(w, "DASH:", res.MPD)
+	}
+	if len(res.Sidecars) > 0 {
+		fmt.Fprintf(w, "signed: %d sidecars (%s ...), key %s; check with streamkit verify %s --pubkey KEY.pub\n", len(res.Sidecars), res.Sidecars[0], res.KeyID, res.Dir)
 	}
 	fmt.Fprintf(w, "\nwatch it: streamkit serve %s\n", res.Dir)
 }

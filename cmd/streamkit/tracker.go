@@ -1,0 +1,95 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/streamkit-go/streamkit/tracker"
+)
+
+func init() { register(newTrackerCmd) }
+
+func newTrackerCmd() *cobra.Command {
+	var addr string
+	var cfg tracker.Config
+	cmd := &cobra.Command{
+		Use:   "tracker [--addr 127.0.0.1:8000]",
+		Short: "Run a WebTorrent WebSocket tracker for p2p-media-loader swarms",
+		Long: `tracker runs a WebTorrent tracker over WebSocket, the peer discovery that
+p2p-media-loader 2.x uses: players announce themselves in a swarm (one per
+stream and rendition) with WebRTC offers, the tracker relays each offer to
+another peer and the answer back, then the players exchange segments
+directly. It answers scrapes and removes peers that stop or disconnect.
+
+Point p2p-media-loader at it with announceTrackers: ["ws://ADDR/"]. A plain
+GET of http://ADDR/ returns the counters (connections, swarms, peers,
+relayed offers and answers, refusals) as JSON.
+
+Limits: connections, peers per swarm, message size, offers per announce,
+announces per second per connection, idle time. Stop with Ctrl-C: clients
+get close code 1001 (going away).`,
+		Example: `  streamkit tracker --addr 127.0.0.1:8000
+  streamkit tracker --addr 0.0.0.0:8000 --max-conns 50000 --max-peers-per-swarm 2000`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			ln, err := net.Listen("tcp", addr)
+			if err != nil {
+				return fmt.Errorf("tracker: %w", err)
+			}
+			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt)
+			defer stop()
+			return runTracker(ctx, ln, cfg, cmd.OutOrStdout())
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&addr, "addr", "127.0.0.1:8000", "listen address")
+	f.DurationVar(&cfg.Interval, "interval", 2*time.Minute, "announce interval told to clients")
+	f.IntVar(&cfg.MaxConns, "max-conns", 10000, "most WebSocket connections at once (more get HTTP 503)")
+	f.IntVar(&cfg.MaxPeersPerSwarm, "max-peers-per-swarm", 1000, "most peers in one swarm")
+	f.Int64Var(&cfg.MaxMessageSize, "max-message-size", 64<<10, "largest client message in bytes (larger: close code 1009)")
+	f.Float64Var(&cfg.AnnounceRate, "announce-rate", 2, "announces per second allowed per connection (token bucket)")
+	f.DurationVar(&cfg.IdleTimeout, "idle-timeout", 5*time.Minute, "close connections silent for this long")
+	f.StringSliceVar(&cfg.OriginPatterns, "allow-origin", nil, "browser origins allowed to connect (host patterns, e.g. player.example.com); default: any")
+	return cmd
+}
+
+// runTracker serves the tracker on ln until ctx ends, then closes every
+// client connection and drains.
+func runTracker(ctx context.Context, ln net.Listener, cfg tracker.Config, out io.Writer) error {
+	tr := tracker.New(cfg)
+	srv := &http.Server{
+		Handler:           tr,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second, // the tracker clears both for WebSocket connections
+		WriteTimeout:      30 * time.Second,
+		IdleTimeout:       time.Minute,
+		MaxHeaderBytes:    16 << 10,
+	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		<-ctx.Done()
+		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		srv.Shutdown(sctx)
+		tr.Shutdown(sctx)
+	}()
+	fmt.Fprintf(out, "tracker on ws://%s/ (stats: http://%s/; Ctrl-C to stop)\n", ln.Addr(), ln.Addr())
+	err := srv.Serve(ln)
+	<-done
+	if err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return fmt.Errorf("tracker: %w", err)
+	}
+	st := tr.Stats()
+	fmt.Fprintf(out, "tracker stopped: %d announces, %d offers and %d answers relayed\n", st.Announces, st.OffersRelayed, st.AnswersRelayed)
+	return nil
+}
