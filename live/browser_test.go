@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -87,6 +88,9 @@ type liveReport struct {
 		Frames  int      `json:"frames"`
 		Dropped int      `json:"dropped"`
 		Latency *float64 `json:"latency"`
+		Own     *float64 `json:"own"`    // hls.js's own latency estimate
+		Target  *float64 `json:"target"` // hls.js's target latency
+		Rate    float64  `json:"rate"`
 	} `json:"samples"`
 }
 
@@ -139,6 +143,9 @@ func TestBrowserLive(t *testing.T) {
 			if len(lats) == 0 {
 				t.Fatalf("no latency measured (errors %v)", rep.Errors)
 			}
+			if s := last; s.Own != nil && s.Target != nil {
+				t.Logf("%s: at the end hls.js estimates its latency %.3f s for a target of %.3f s, playback rate %.2f", name, *s.Own, *s.Target, s.Rate)
+			}
 			slices.Sort(lats)
 			med := lats[len(lats)/2]
 			t.Logf("%s: live latency median %.3f s (min %.3f, max %.3f; goal %.1f s), %d frames decoded, %d dropped, non-fatal errors %d %.200q",
@@ -171,7 +178,36 @@ func playLive(t *testing.T, bin string, js map[string]string, engine string, ll 
 	}()
 	reports := make(chan liveReport, 1)
 	mux := http.NewServeMux()
-	mux.Handle("/", NewOrigin(p, WithPlayerJS(js)))
+	var reqMu sync.Mutex
+	kinds := map[string]int{}
+	var sampleURIs []string
+	origin := NewOrigin(p, WithPlayerJS(js))
+	mux.Handle("/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		k := "other"
+		u := r.URL.RequestURI()
+		switch {
+		case strings.Contains(u, "/part_"):
+			k = "part"
+		case strings.Contains(u, "/seg_") || strings.Contains(u, "/t_"):
+			k = "segment"
+		case strings.Contains(u, "_HLS_msn"):
+			k = "blocking playlist"
+		case strings.Contains(u, ".m3u8") || strings.Contains(u, ".mpd"):
+			k = "manifest"
+		}
+		reqMu.Lock()
+		kinds[k]++
+		if len(sampleURIs) < 40 && k != "other" {
+			sampleURIs = append(sampleURIs, u)
+		}
+		reqMu.Unlock()
+		origin.ServeHTTP(w, r)
+	}))
+	defer func() {
+		reqMu.Lock()
+		defer reqMu.Unlock()
+		t.Logf("%s requests: %v; first: %v", engine, kinds, sampleURIs)
+	}()
 	mux.HandleFunc("POST /_test/report", func(w http.ResponseWriter, r *http.Request) {
 		var rep liveReport
 		if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 4<<20)).Decode(&rep); err != nil {
