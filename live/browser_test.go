@@ -6,6 +6,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -126,7 +127,13 @@ func TestBrowserLive(t *testing.T) {
 			t.Parallel()
 			sem <- struct{}{}
 			defer func() { <-sem }()
-			rep := playLive(t, bin, js, c.engine, c.ll, 20)
+			rep, kinds := playLive(t, bin, js, c.engine, c.ll, 20)
+			if c.ll && c.engine != "dash.js" && (kinds["part"] == 0 || kinds["blocking playlist"] == 0) {
+				t.Errorf("%s in low-latency mode fetched %d parts with %d blocking reloads: not playing LL-HLS", name, kinds["part"], kinds["blocking playlist"])
+			}
+			if !c.ll && kinds["part"]+kinds["blocking playlist"] > 0 {
+				t.Errorf("plain HLS: %d part and %d blocking requests", kinds["part"], kinds["blocking playlist"])
+			}
 			var lats []float64
 			for _, s := range rep.Samples {
 				if s.Latency != nil && s.T > 0 {
@@ -156,7 +163,7 @@ func TestBrowserLive(t *testing.T) {
 
 // playLive runs a live stream in real time behind the origin, opens the
 // player page in test mode and returns its report.
-func playLive(t *testing.T, bin string, js map[string]string, engine string, ll bool, seconds int) liveReport {
+func playLive(t *testing.T, bin string, js map[string]string, engine string, ll bool, seconds int) (rep liveReport, kinds map[string]int) {
 	t.Helper()
 	p := New(WithLowLatency(ll))
 	in, err := SampleInputs()
@@ -179,7 +186,7 @@ func playLive(t *testing.T, bin string, js map[string]string, engine string, ll 
 	reports := make(chan liveReport, 1)
 	mux := http.NewServeMux()
 	var reqMu sync.Mutex
-	kinds := map[string]int{}
+	kinds = map[string]int{}
 	var sampleURIs []string
 	origin := NewOrigin(p, WithPlayerJS(js))
 	mux.Handle("/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -207,6 +214,7 @@ func playLive(t *testing.T, bin string, js map[string]string, engine string, ll 
 		reqMu.Lock()
 		defer reqMu.Unlock()
 		t.Logf("%s requests: %v; first: %v", engine, kinds, sampleURIs)
+		kinds = maps.Clone(kinds)
 	}()
 	mux.HandleFunc("POST /_test/report", func(w http.ResponseWriter, r *http.Request) {
 		var rep liveReport
@@ -249,11 +257,11 @@ func playLive(t *testing.T, bin string, js map[string]string, engine string, ll 
 		<-exited
 	}()
 	select {
-	case rep := <-reports:
+	case rep = <-reports:
 		if len(rep.Samples) == 0 {
 			t.Fatalf("no samples: fatal %v errors %v", rep.Fatal, rep.Errors)
 		}
-		return rep
+		return rep, kinds
 	case <-exited:
 		b, _ := os.ReadFile(logPath)
 		t.Fatalf("chromium exited early:\n%s", lastBytes(string(b), 2000))
@@ -261,7 +269,7 @@ func playLive(t *testing.T, bin string, js map[string]string, engine string, ll 
 		b, _ := os.ReadFile(logPath)
 		t.Fatalf("no report within %d s:\n%s", seconds+60, lastBytes(string(b), 2000))
 	}
-	return liveReport{}
+	return rep, kinds
 }
 
 func lastBytes(s string, n int) string {
