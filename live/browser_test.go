@@ -164,6 +164,12 @@ func TestBrowserLive(t *testing.T) {
 // playLive runs a live stream in real time behind the origin, opens the
 // player page in test mode and returns its report.
 func playLive(t *testing.T, bin string, js map[string]string, engine string, ll bool, seconds int) (rep liveReport, kinds map[string]int) {
+	return playLiveRestart(t, bin, js, engine, ll, seconds, 0)
+}
+
+// playLiveRestart is playLive with the source restarted (a
+// discontinuity) restartAt into the run, when not 0.
+func playLiveRestart(t *testing.T, bin string, js map[string]string, engine string, ll bool, seconds int, restartAt time.Duration) (rep liveReport, kinds map[string]int) {
 	t.Helper()
 	p := New(WithLowLatency(ll))
 	in, err := SampleInputs()
@@ -177,7 +183,34 @@ func playLive(t *testing.T, bin string, js map[string]string, engine string, ll 
 	ctx, cancel := context.WithTimeout(context.Background(), time.Duration(seconds+60)*time.Second)
 	defer cancel()
 	srcDone := make(chan error, 1)
-	go func() { srcDone <- src.Run(ctx) }()
+	if restartAt == 0 {
+		go func() { srcDone <- src.Run(ctx) }()
+	} else {
+		go func() {
+			first, stop := context.WithTimeout(ctx, restartAt)
+			defer stop()
+			src.Run(first)
+			if ctx.Err() != nil {
+				srcDone <- ctx.Err()
+				return
+			}
+			if err := p.Discontinuity(nil); err != nil {
+				srcDone <- err
+				return
+			}
+			in, err := SampleInputs()
+			if err != nil {
+				srcDone <- err
+				return
+			}
+			again, err := NewFileSource(p, in, WithStartAt(p.NextTime()))
+			if err != nil {
+				srcDone <- err
+				return
+			}
+			srcDone <- again.Run(ctx)
+		}()
+	}
 	defer func() {
 		cancel()
 		<-srcDone
@@ -277,4 +310,31 @@ func lastBytes(s string, n int) string {
 		return "…" + s[len(s)-n:]
 	}
 	return strings.TrimSpace(s)
+}
+
+// TestBrowserLiveRestart: the source restarts 8 s into playback (EXT-X-
+// DISCONTINUITY, a new DASH Period); the players keep decoding frames.
+func TestBrowserLiveRestart(t *testing.T) {
+	if testing.Short() {
+		t.Skip("plays 20 s per player in real time")
+	}
+	bin := chromiumBin(t)
+	js := playerJS(t)
+	for _, engine := range []string{"hls.js", "dash.js"} {
+		t.Run(engine, func(t *testing.T) {
+			rep, _ := playLiveRestart(t, bin, js, engine, true, 20, 8*time.Second)
+			if len(rep.Fatal) > 0 {
+				t.Fatalf("fatal: %v (non-fatal %v)", rep.Fatal, rep.Errors)
+			}
+			// Frames decoded over the last 5 s of the run, well after the
+			// restart.
+			n := len(rep.Samples)
+			from := rep.Samples[max(n-20, 0)]
+			last := rep.Samples[n-1]
+			t.Logf("%s after the restart: frames %d → %d, time %.2f → %.2f", engine, from.Frames, last.Frames, from.T, last.T)
+			if last.Frames <= from.Frames+25 {
+				t.Errorf("%s stopped after the restart: frames %d → %d over the last 5 s", engine, from.Frames, last.Frames)
+			}
+		})
+	}
 }
