@@ -172,11 +172,7 @@ func playLive(t *testing.T, bin string, js map[string]string, engine string, ll 
 func playLiveRestart(t *testing.T, bin string, js map[string]string, engine string, ll bool, seconds int, restartAt time.Duration) (rep liveReport, kinds map[string]int) {
 	t.Helper()
 	p := New(WithLowLatency(ll))
-	in, err := SampleInputs()
-	if err != nil {
-		t.Fatal(err)
-	}
-	src, err := NewFileSource(p, in)
+	src, err := NewSampleSource(p)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -198,12 +194,7 @@ func playLiveRestart(t *testing.T, bin string, js map[string]string, engine stri
 				srcDone <- err
 				return
 			}
-			in, err := SampleInputs()
-			if err != nil {
-				srcDone <- err
-				return
-			}
-			again, err := NewFileSource(p, in, WithStartAt(p.NextTime()))
+			again, err := NewSampleSource(p, WithStartAt(p.NextTime()))
 			if err != nil {
 				srcDone <- err
 				return

@@ -175,12 +175,8 @@ func TestDiscontinuity(t *testing.T) {
 	if err := s.p.Discontinuity(nil); err != nil {
 		t.Fatal(err)
 	}
-	in, err := SampleInputs()
-	if err != nil {
-		t.Fatal(err)
-	}
 	start := s.p.NextTime()
-	src, err := NewFileSource(s.p, in, WithStartAt(start))
+	src, err := NewSampleSource(s.p, WithStartAt(start))
 	if err != nil {
 		t.Fatal(err)
 	}

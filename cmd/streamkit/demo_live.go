@@ -17,11 +17,7 @@ import (
 func demoLive(w io.Writer) error {
 	clock := live.NewFakeClock(time.Date(2026, 1, 1, 12, 0, 0, 0, time.UTC))
 	p := live.New(live.WithClock(clock))
-	in, err := live.SampleInputs()
-	if err != nil {
-		return err
-	}
-	src, err := live.NewFileSource(p, in)
+	src, err := live.NewSampleSource(p)
 	if err != nil {
 		return err
 	}

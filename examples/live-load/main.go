@@ -81,6 +81,17 @@ type recorder struct {
 	n503 atomic.Int64
 }
 
+// fail counts a failed request (not those cut short by the end of the run).
+func (r *recorder) fail(ctx context.Context, err error) {
+	switch {
+	case ctx.Err() != nil:
+	case errors.Is(err, errStatus503):
+		r.n503.Add(1)
+	default:
+		r.errs.Add(1)
+	}
+}
+
 func (r *recorder) add(d time.Duration) {
 	r.mu.Lock()
 	r.lat = append(r.lat, d)
@@ -112,11 +123,7 @@ func run() error {
 			pub.mu.Unlock()
 		}
 	}))
-	in, err := live.SampleInputs()
-	if err != nil {
-		return err
-	}
-	src, err := live.NewFileSource(p, in)
+	src, err := live.NewSampleSource(p)
 	if err != nil {
 		return err
 	}
@@ -238,13 +245,7 @@ func playlistClient(ctx context.Context, c *http.Client, base string, r int, pub
 		body, err := get(ctx, c, base+name+"/media.m3u8?_HLS_msn="+strconv.FormatInt(msn, 10)+"&_HLS_part="+strconv.FormatInt(want, 10))
 		done := time.Now()
 		if err != nil {
-			if ctx.Err() == nil {
-				if errors.Is(err, errStatus503) {
-					rec.n503.Add(1)
-				} else {
-					rec.errs.Add(1)
-				}
-			}
+			rec.fail(ctx, err)
 			continue
 		}
 		t, ok := pub.get(r, msn, want)
@@ -276,13 +277,7 @@ func partClient(ctx context.Context, c *http.Client, base string, r int, pub *pu
 			continue
 		}
 		if err != nil {
-			if ctx.Err() == nil {
-				if errors.Is(err, errStatus503) {
-					rec.n503.Add(1)
-				} else {
-					rec.errs.Add(1)
-				}
-			}
+			rec.fail(ctx, err)
 			continue
 		}
 		if t, ok := pub.get(r, msn, part); ok {
