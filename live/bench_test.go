@@ -33,7 +33,7 @@ func BenchmarkMediaPlaylist(b *testing.B) {
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		s.p.mu.Lock()
-		_ = s.p.renderMediaPlaylist(r, i%2 == 0)
+		_ = s.p.renderMediaPlaylist(r, i%2 == 0, false)
 		s.p.mu.Unlock()
 	}
 }

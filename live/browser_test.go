@@ -6,6 +6,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -13,6 +14,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -87,6 +89,9 @@ type liveReport struct {
 		Frames  int      `json:"frames"`
 		Dropped int      `json:"dropped"`
 		Latency *float64 `json:"latency"`
+		Own     *float64 `json:"own"`    // hls.js's own latency estimate
+		Target  *float64 `json:"target"` // hls.js's target latency
+		Rate    float64  `json:"rate"`
 	} `json:"samples"`
 }
 
@@ -122,7 +127,13 @@ func TestBrowserLive(t *testing.T) {
 			t.Parallel()
 			sem <- struct{}{}
 			defer func() { <-sem }()
-			rep := playLive(t, bin, js, c.engine, c.ll, 20)
+			rep, kinds := playLive(t, bin, js, c.engine, c.ll, 20)
+			if c.ll && c.engine != "dash.js" && (kinds["part"] == 0 || kinds["blocking playlist"] == 0) {
+				t.Errorf("%s in low-latency mode fetched %d parts with %d blocking reloads: not playing LL-HLS", name, kinds["part"], kinds["blocking playlist"])
+			}
+			if !c.ll && kinds["part"]+kinds["blocking playlist"] > 0 {
+				t.Errorf("plain HLS: %d part and %d blocking requests", kinds["part"], kinds["blocking playlist"])
+			}
 			var lats []float64
 			for _, s := range rep.Samples {
 				if s.Latency != nil && s.T > 0 {
@@ -139,6 +150,9 @@ func TestBrowserLive(t *testing.T) {
 			if len(lats) == 0 {
 				t.Fatalf("no latency measured (errors %v)", rep.Errors)
 			}
+			if s := last; s.Own != nil && s.Target != nil {
+				t.Logf("%s: at the end hls.js estimates its latency %.3f s for a target of %.3f s, playback rate %.2f", name, *s.Own, *s.Target, s.Rate)
+			}
 			slices.Sort(lats)
 			med := lats[len(lats)/2]
 			t.Logf("%s: live latency median %.3f s (min %.3f, max %.3f; goal %.1f s), %d frames decoded, %d dropped, non-fatal errors %d %.200q",
@@ -149,21 +163,45 @@ func TestBrowserLive(t *testing.T) {
 
 // playLive runs a live stream in real time behind the origin, opens the
 // player page in test mode and returns its report.
-func playLive(t *testing.T, bin string, js map[string]string, engine string, ll bool, seconds int) liveReport {
+func playLive(t *testing.T, bin string, js map[string]string, engine string, ll bool, seconds int) (rep liveReport, kinds map[string]int) {
+	return playLiveRestart(t, bin, js, engine, ll, seconds, 0)
+}
+
+// playLiveRestart is playLive with the source restarted (a
+// discontinuity) restartAt into the run, when not 0.
+func playLiveRestart(t *testing.T, bin string, js map[string]string, engine string, ll bool, seconds int, restartAt time.Duration) (rep liveReport, kinds map[string]int) {
 	t.Helper()
 	p := New(WithLowLatency(ll))
-	in, err := SampleInputs()
-	if err != nil {
-		t.Fatal(err)
-	}
-	src, err := NewFileSource(p, in)
+	src, err := NewSampleSource(p)
 	if err != nil {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), time.Duration(seconds+60)*time.Second)
 	defer cancel()
 	srcDone := make(chan error, 1)
-	go func() { srcDone <- src.Run(ctx) }()
+	if restartAt == 0 {
+		go func() { srcDone <- src.Run(ctx) }()
+	} else {
+		go func() {
+			first, stop := context.WithTimeout(ctx, restartAt)
+			defer stop()
+			src.Run(first)
+			if ctx.Err() != nil {
+				srcDone <- ctx.Err()
+				return
+			}
+			if err := p.Discontinuity(nil); err != nil {
+				srcDone <- err
+				return
+			}
+			again, err := NewSampleSource(p, WithStartAt(p.NextTime()))
+			if err != nil {
+				srcDone <- err
+				return
+			}
+			srcDone <- again.Run(ctx)
+		}()
+	}
 	defer func() {
 		cancel()
 		<-srcDone
@@ -171,7 +209,37 @@ func playLive(t *testing.T, bin string, js map[string]string, engine string, ll 
 	}()
 	reports := make(chan liveReport, 1)
 	mux := http.NewServeMux()
-	mux.Handle("/", NewOrigin(p, WithPlayerJS(js)))
+	var reqMu sync.Mutex
+	kinds = map[string]int{}
+	var sampleURIs []string
+	origin := NewOrigin(p, WithPlayerJS(js))
+	mux.Handle("/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		k := "other"
+		u := r.URL.RequestURI()
+		switch {
+		case strings.Contains(u, "/part_"):
+			k = "part"
+		case strings.Contains(u, "/seg_") || strings.Contains(u, "/t_"):
+			k = "segment"
+		case strings.Contains(u, "_HLS_msn"):
+			k = "blocking playlist"
+		case strings.Contains(u, ".m3u8") || strings.Contains(u, ".mpd"):
+			k = "manifest"
+		}
+		reqMu.Lock()
+		kinds[k]++
+		if len(sampleURIs) < 40 && k != "other" {
+			sampleURIs = append(sampleURIs, u)
+		}
+		reqMu.Unlock()
+		origin.ServeHTTP(w, r)
+	}))
+	defer func() {
+		reqMu.Lock()
+		defer reqMu.Unlock()
+		t.Logf("%s requests: %v; first: %v", engine, kinds, sampleURIs)
+		kinds = maps.Clone(kinds)
+	}()
 	mux.HandleFunc("POST /_test/report", func(w http.ResponseWriter, r *http.Request) {
 		var rep liveReport
 		if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 4<<20)).Decode(&rep); err != nil {
@@ -213,11 +281,11 @@ func playLive(t *testing.T, bin string, js map[string]string, engine string, ll 
 		<-exited
 	}()
 	select {
-	case rep := <-reports:
+	case rep = <-reports:
 		if len(rep.Samples) == 0 {
 			t.Fatalf("no samples: fatal %v errors %v", rep.Fatal, rep.Errors)
 		}
-		return rep
+		return rep, kinds
 	case <-exited:
 		b, _ := os.ReadFile(logPath)
 		t.Fatalf("chromium exited early:\n%s", lastBytes(string(b), 2000))
@@ -225,7 +293,7 @@ func playLive(t *testing.T, bin string, js map[string]string, engine string, ll 
 		b, _ := os.ReadFile(logPath)
 		t.Fatalf("no report within %d s:\n%s", seconds+60, lastBytes(string(b), 2000))
 	}
-	return liveReport{}
+	return rep, kinds
 }
 
 func lastBytes(s string, n int) string {
@@ -233,4 +301,31 @@ func lastBytes(s string, n int) string {
 		return "…" + s[len(s)-n:]
 	}
 	return strings.TrimSpace(s)
+}
+
+// TestBrowserLiveRestart: the source restarts 8 s into playback (EXT-X-
+// DISCONTINUITY, a new DASH Period); the players keep decoding frames.
+func TestBrowserLiveRestart(t *testing.T) {
+	if testing.Short() {
+		t.Skip("plays 20 s per player in real time")
+	}
+	bin := chromiumBin(t)
+	js := playerJS(t)
+	for _, engine := range []string{"hls.js", "dash.js"} {
+		t.Run(engine, func(t *testing.T) {
+			rep, _ := playLiveRestart(t, bin, js, engine, true, 20, 8*time.Second)
+			if len(rep.Fatal) > 0 {
+				t.Fatalf("fatal: %v (non-fatal %v)", rep.Fatal, rep.Errors)
+			}
+			// Frames decoded over the last 5 s of the run, well after the
+			// restart.
+			n := len(rep.Samples)
+			from := rep.Samples[max(n-20, 0)]
+			last := rep.Samples[n-1]
+			t.Logf("%s after the restart: frames %d → %d, time %.2f → %.2f", engine, from.Frames, last.Frames, from.T, last.T)
+			if last.Frames <= from.Frames+25 {
+				t.Errorf("%s stopped after the restart: frames %d → %d over the last 5 s", engine, from.Frames, last.Frames)
+			}
+		})
+	}
 }

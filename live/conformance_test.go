@@ -228,8 +228,7 @@ func TestMPDSchema(t *testing.T) {
 	if err := o.p.Discontinuity(nil); err != nil {
 		t.Fatal(err)
 	}
-	in, _ := SampleInputs()
-	src, err := NewFileSource(o.p, in, WithStartAt(o.p.NextTime()))
+	src, err := NewSampleSource(o.p, WithStartAt(o.p.NextTime()))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -112,8 +112,10 @@ func ExampleParseBlockRequest() {
 func ExampleOrigin() {
 	clock := live.NewFakeClock(time.Date(2026, 1, 1, 12, 0, 0, 0, time.UTC))
 	p := live.New(live.WithClock(clock))
-	in, _ := live.SampleInputs()
-	src, _ := live.NewFileSource(p, in)
+	src, err := live.NewSampleSource(p)
+	if err != nil {
+		log.Fatal(err)
+	}
 	defer src.Close()
 	src.PushUntil(3 * time.Second)
 	srv := httptest.NewServer(live.NewOrigin(p))
@@ -142,11 +144,7 @@ func ExampleOrigin() {
 // shutdown until the context ends.
 func ExampleServe() {
 	p := live.New()
-	in, err := live.SampleInputs()
-	if err != nil {
-		log.Fatal(err)
-	}
-	src, err := live.NewFileSource(p, in)
+	src, err := live.NewSampleSource(p)
 	if err != nil {
 		log.Fatal(err)
 	}

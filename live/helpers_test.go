@@ -20,11 +20,7 @@ func newTestStream(t testing.TB, opts ...Option) *testStream {
 	t.Helper()
 	clock := NewFakeClock(testEpoch)
 	p := New(append([]Option{WithClock(clock)}, opts...)...)
-	in, err := SampleInputs()
-	if err != nil {
-		t.Fatal(err)
-	}
-	src, err := NewFileSource(p, in)
+	src, err := NewSampleSource(p)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -90,13 +90,16 @@ func (p *Packager) mediaPlaylist(r *Rendition, skip bool) string {
 	}
 	c := &r.cache[i]
 	if c.version != p.version+1 || c.text == "" {
-		c.text, c.version = p.renderMediaPlaylist(r, skip), p.version+1
+		c.text, c.version = p.renderMediaPlaylist(r, skip, false), p.version+1
 	}
 	return c.text
 }
 
-// renderMediaPlaylist renders r's media playlist. The caller holds p.mu.
-func (p *Packager) renderMediaPlaylist(r *Rendition, skip bool) string {
+// renderMediaPlaylist renders r's media playlist. static renders it for
+// a web server that cannot hold requests (the mirror): no
+// CAN-BLOCK-RELOAD, no CAN-SKIP-UNTIL, so that players neither block nor
+// ask for delta updates there. The caller holds p.mu.
+func (p *Packager) renderMediaPlaylist(r *Rendition, skip, static bool) string {
 	var b strings.Builder
 	ts := float64(r.Track.Timescale)
 	td := p.targetDuration()
@@ -111,8 +114,12 @@ func (p *Packager) renderMediaPlaylist(r *Rendition, skip bool) string {
 	skipUntil := 6 * float64(td)
 	if ll {
 		pt := r.partTarget()
-		fmt.Fprintf(&b, "#EXT-X-SERVER-CONTROL:CAN-BLOCK-RELOAD=YES,CAN-SKIP-UNTIL=%s,PART-HOLD-BACK=%s,HOLD-BACK=%s\n",
-			dec(skipUntil), dec(3*pt), dec(3*float64(td)))
+		if static {
+			fmt.Fprintf(&b, "#EXT-X-SERVER-CONTROL:PART-HOLD-BACK=%s,HOLD-BACK=%s\n", dec(3*pt), dec(3*float64(td)))
+		} else {
+			fmt.Fprintf(&b, "#EXT-X-SERVER-CONTROL:CAN-BLOCK-RELOAD=YES,CAN-SKIP-UNTIL=%s,PART-HOLD-BACK=%s,HOLD-BACK=%s\n",
+				dec(skipUntil), dec(3*pt), dec(3*float64(td)))
+		}
 		fmt.Fprintf(&b, "#EXT-X-PART-INF:PART-TARGET=%s\n", dec(pt))
 	}
 	first := int64(0)

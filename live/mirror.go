@@ -67,7 +67,7 @@ func (p *Packager) mirrorJobs(evs []Event) []mirrorJob {
 	}
 	for _, r := range p.rends {
 		if lists[r] {
-			jobs = append(jobs, mirrorJob{name: r.Name + "/media.m3u8", data: []byte(p.mediaPlaylist(r, false))})
+			jobs = append(jobs, mirrorJob{name: r.Name + "/media.m3u8", data: []byte(p.renderMediaPlaylist(r, false, true))})
 		}
 	}
 	if top {

@@ -175,12 +175,8 @@ func TestDiscontinuity(t *testing.T) {
 	if err := s.p.Discontinuity(nil); err != nil {
 		t.Fatal(err)
 	}
-	in, err := SampleInputs()
-	if err != nil {
-		t.Fatal(err)
-	}
 	start := s.p.NextTime()
-	src, err := NewFileSource(s.p, in, WithStartAt(start))
+	src, err := NewSampleSource(s.p, WithStartAt(start))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -200,6 +196,22 @@ func TestDiscontinuity(t *testing.T) {
 	}
 	if n := bytes.Count(mpd, []byte("<Period ")); n != 2 {
 		t.Errorf("%d Periods, want 2:\n%s", n, mpd)
+	}
+	// Once the segments before the restart left the window, the playlist
+	// counts the discontinuity in EXT-X-DISCONTINUITY-SEQUENCE, and the
+	// MPD keeps only the new Period.
+	if _, err := src.PushUntil(start + 45*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	s.p.mu.Lock()
+	pl = s.p.mediaPlaylist(s.p.byName["a0"], false)
+	s.p.mu.Unlock()
+	if !strings.Contains(pl, "#EXT-X-DISCONTINUITY-SEQUENCE:1\n") || strings.Contains(pl, "#EXT-X-DISCONTINUITY\n") {
+		t.Errorf("after the window slid past the restart:\n%s", pl)
+	}
+	mpd, _ = s.p.MPD(s.clock.Now(), MPDOptions{})
+	if n := bytes.Count(mpd, []byte("<Period ")); n != 1 || !bytes.Contains(mpd, []byte(`<Period id="p1"`)) {
+		t.Errorf("after the window slid past the restart: %d Periods\n%s", n, mpd)
 	}
 }
 

@@ -25,3 +25,13 @@ func SampleInputs() ([]Input, error) {
 	}
 	return in, nil
 }
+
+// NewSampleSource is NewFileSource over SampleInputs: the embedded ladder
+// as a live source (renditions v0, v1, v2 and a0).
+func NewSampleSource(p *Packager, opts ...SourceOption) (*FileSource, error) {
+	in, err := SampleInputs()
+	if err != nil {
+		return nil, err
+	}
+	return NewFileSource(p, in, opts...)
+}

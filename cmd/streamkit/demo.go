@@ -28,7 +28,9 @@ func newDemoCmd() *cobra.Command {
 it probes one rendition (what ffprobe would say), reports its GOP structure,
 packages the whole ladder into HLS and DASH from one set of CMAF segments,
 simulates ABR players on that packaged ladder over a throughput trace that
-collapses mid-session, and compares ABR algorithms over real 3G/4G traces.`,
+collapses mid-session, plays the ladder as a Low-Latency HLS live stream
+(parts, a blocking playlist reload), and compares ABR algorithms over real
+3G/4G traces.`,
 		Example: "  streamkit demo",
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -108,7 +110,12 @@ func runDemo(ctx context.Context, w io.Writer) error {
 		fmt.Fprintf(w, "%-12s %12.3f %14.1f %10d\n", name, m.RebufferMs/1000, m.TimeAverageBitrate, m.Switches)
 	}
 
-	fmt.Fprintf(w, "\n== 5. ABR algorithms over throughput traces (Sabre model)\n\n")
+	fmt.Fprintf(w, "\n== 5. the ladder live: Low-Latency HLS parts and a blocking reload\n\n")
+	if err := demoLive(w); err != nil {
+		return err
+	}
+
+	fmt.Fprintf(w, "\n== 6. ABR algorithms over throughput traces (Sabre model)\n\n")
 	return compareDemo(w)
 }
 

@@ -18,7 +18,7 @@ func TestDemo(t *testing.T) {
 		t.Fatal(err)
 	}
 	out := buf.String()
-	for _, want := range []string{"avc1.", "GOP", "master.m3u8", "manifest.mpd", "segments of 2.0 s", "bola", "dynamicdash"} {
+	for _, want := range []string{"avc1.", "GOP", "master.m3u8", "manifest.mpd", "segments of 2.0 s", "bola", "dynamicdash", "#EXT-X-PART:DURATION=0.200", "answered: 200 OK"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("demo output lacks %q", want)
 		}

@@ -62,11 +62,7 @@ func run() error {
 			}
 		}),
 	)
-	in, err := live.SampleInputs()
-	if err != nil {
-		return err
-	}
-	src, err := live.NewFileSource(p, in)
+	src, err := live.NewSampleSource(p)
 	if err != nil {
 		return err
 	}
@@ -269,9 +265,10 @@ func report(st []arrival) {
 %d parts followed. From publication to the client having the part:
   via the preload hint:     median %s, max %s
   via the blocking reload:  median %s, max %s
-Both are a few milliseconds: the requests were parked in the origin before the
-part existed, and each publish wakes exactly the requests waiting for it (no
-polling). A player that polled the playlist every part target instead would
+The requests were parked in the origin before the part existed, and each
+publish wakes exactly the requests waiting for it (no polling), so the median
+is the time to write one response on loopback; the max is the machine's
+scheduling. A player that polled the playlist every part target instead would
 have each part on average 100 ms (half a part) later, plus a round trip.
 
 Play it in a browser: go run ./cmd/streamkit live (player page at /).
