@@ -248,16 +248,10 @@ func checkTimeline(t *testing.T, ffprobe, dir string, p *segment.Presentation, s
 // from the playlist's EXTINF and the bytes on disk.
 func segmentRates(t *testing.T, dir, uri string) (rates []float64, avg float64) {
 	t.Helper()
-	f, err := os.Open(filepath.Join(dir, uri))
-	if err != nil {
-		t.Fatal(err)
+	mp, ok := playlist(t, dir, uri).(*m3u8.MediaPlaylist)
+	if !ok {
+		t.Fatalf("%s is not a media playlist", uri)
 	}
-	defer f.Close()
-	pl, _, err := m3u8.DecodeFrom(f, true)
-	if err != nil {
-		t.Fatal(err)
-	}
-	mp := pl.(*m3u8.MediaPlaylist)
 	var bits, secs float64
 	for _, s := range mp.GetAllSegments() {
 		size := s.Limit
@@ -277,9 +271,10 @@ func segmentRates(t *testing.T, dir, uri string) (rates []float64, avg float64) 
 	return rates, bits / secs
 }
 
-func checkBandwidth(t *testing.T, dir string, p *segment.Presentation) {
+// playlist decodes the HLS playlist uri below dir.
+func playlist(t *testing.T, dir, uri string) m3u8.Playlist {
 	t.Helper()
-	f, err := os.Open(filepath.Join(dir, hls.MultivariantName))
+	f, err := os.Open(filepath.Join(dir, filepath.FromSlash(uri)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -288,7 +283,15 @@ func checkBandwidth(t *testing.T, dir string, p *segment.Presentation) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	mv := pl.(*m3u8.MasterPlaylist)
+	return pl
+}
+
+func checkBandwidth(t *testing.T, dir string, p *segment.Presentation) {
+	t.Helper()
+	mv, ok := playlist(t, dir, hls.MultivariantName).(*m3u8.MasterPlaylist)
+	if !ok {
+		t.Fatal("master.m3u8 is not a multivariant playlist")
+	}
 	audioPeak := map[string]float64{}
 	for _, v := range mv.Variants {
 		for _, a := range v.Alternatives {
