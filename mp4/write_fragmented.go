@@ -29,7 +29,14 @@ type FragmentSample struct {
 // with per-sample duration, size, flags and composition offsets (version 1
 // when one is negative). Timestamps are media times: the DTS of each
 // track's first sample (SetStart) is time zero, and the edit list maps the
-// input's presentation times as the progressive writer does.
+// input's presentation times as the progressive writer does. With
+// WithPresentationOffset (what package segment uses) timestamps are
+// written as given and the edit list only says where time zero is.
+//
+// This is the module's one CMAF writer: remux --to cmaf (WriteCMAF), the
+// packager (segment, through WriteSegment: styp, then one moof+mdat per
+// GOP, and AppendSidx for byte-range files) and the live packager all
+// write through it.
 type Fragmenter struct {
 	tracks  []*outTrack
 	byIn    map[int]*outTrack
