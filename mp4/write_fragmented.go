@@ -29,7 +29,14 @@ type FragmentSample struct {
 // with per-sample duration, size, flags and composition offsets (version 1
 // when one is negative). Timestamps are media times: the DTS of each
 // track's first sample (SetStart) is time zero, and the edit list maps the
-// input's presentation times as the progressive writer does.
+// input's presentation times as the progressive writer does. With
+// WithPresentationOffset (what package segment uses) timestamps are
+// written as given and the edit list only says where time zero is.
+//
+// This is the module's one CMAF writer: remux --to cmaf (WriteCMAF), the
+// packager (segment, through WriteSegment: styp, then one moof+mdat per
+// GOP, and AppendSidx for byte-range files) and the live packager all
+// write through it.
 type Fragmenter struct {
 	tracks  []*outTrack
 	byIn    map[int]*outTrack
@@ -220,13 +227,14 @@ func (f *Fragmenter) WriteSegment(w io.Writer, fragments [][]FragmentSample, nex
 	if !f.started {
 		return nil, fmt.Errorf("%w: WriteSegment before WriteInit", ErrWrite)
 	}
-	cw := &countWriter{w: w}
+	var at int64 // bytes written so far
 	if f.cmaf {
 		var b box
 		writeStyp(&b)
-		if _, err := cw.Write(b.b); err != nil {
+		if _, err := w.Write(b.b); err != nil {
 			return nil, err
 		}
+		at = int64(len(b.b))
 	}
 	infos := make([]FragmentInfo, 0, len(fragments))
 	for k, fs := range fragments {
@@ -247,28 +255,16 @@ func (f *Fragmenter) WriteSegment(w io.Writer, fragments [][]FragmentSample, nex
 				}
 			}
 		}
-		at := cw.n
-		info, err := f.writeFragment(cw, fs, next, false)
+		info, err := f.writeFragment(w, fs, next, false)
 		if err != nil {
 			return nil, err
 		}
 		info.Offset += at
 		info.FirstSampleEnd += at
+		at += info.Size
 		infos = append(infos, info)
 	}
 	return infos, nil
-}
-
-// countWriter counts the bytes that reach w.
-type countWriter struct {
-	w io.Writer
-	n int64
-}
-
-func (c *countWriter) Write(p []byte) (int, error) {
-	n, err := c.w.Write(p)
-	c.n += int64(n)
-	return n, err
 }
 
 // writeStyp writes the segment type box of a CMAF media segment

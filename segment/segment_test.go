@@ -187,10 +187,18 @@ func TestReadBackMatchesInput(t *testing.T) {
 				in := ins[i]
 				want := collect(t, in.Demuxer)
 				_, got := samplesOf(t, readBack(t, dir, r))
+				isTS := strings.HasPrefix(m.name, "ts")
+				if isTS && r.Track.Kind == media.KindAudio {
+					// MPEG-TS leaves out the audio the source's edit
+					// list hides before zero (encoder priming).
+					tr := in.Demuxer.Tracks()[0]
+					for len(want) > 0 && want[0].PTS+media.EditShift(tr)+int64(want[0].Duration) <= 0 {
+						want = want[1:]
+					}
+				}
 				if len(got) != len(want) {
 					t.Fatalf("%s: %d samples, want %d", r.ID, len(got), len(want))
 				}
-				isTS := strings.HasPrefix(m.name, "ts")
 				for k := range got {
 					g, w := got[k], want[k]
 					if g.Sync != w.Sync && r.Track.Kind == media.KindVideo {
@@ -325,14 +333,25 @@ func TestInputs(t *testing.T) {
 					t.Fatal(err)
 				}
 				want := map[int]int{}
+				hidden := map[int]int{} // audio wholly before the edit list's zero
+				shift := map[int]int64{}
+				for _, tr := range ins[0].Demuxer.Tracks() {
+					shift[tr.ID] = media.EditShift(tr)
+				}
 				for s, err := range ins[0].Demuxer.Samples() {
 					if err != nil {
 						t.Fatal(err)
 					}
 					want[s.TrackID]++
+					if s.PTS+shift[s.TrackID]+int64(s.Duration) <= 0 {
+						hidden[s.TrackID]++
+					}
 				}
 				for _, r := range p.Renditions() {
 					_, got := samplesOf(t, readBack(t, dir, r))
+					if m.name == "ts" && r.Track.Kind == media.KindAudio {
+						want[r.Track.ID] -= hidden[r.Track.ID] // MPEG-TS leaves priming out
+					}
 					if len(got) != want[r.Track.ID] || int64(len(got)) != r.Samples {
 						t.Errorf("%s: %d samples read back, %d written, want %d", r.ID, len(got), r.Samples, want[r.Track.ID])
 					}
@@ -412,6 +431,17 @@ func TestFFprobeReadsSegments(t *testing.T) {
 					want[src] = ffprobe(t, src)
 				}
 				want := want[src]
+				if isTS {
+					// MPEG-TS has no edit list: audio the source hides
+					// before its time zero (priming) is left out.
+					var shown []ffPacket
+					for _, p := range want {
+						if !(p.CodecType == "audio" && strings.Contains(p.Flags, "D") && p.PTS+p.Duration <= 0) {
+							shown = append(shown, p)
+						}
+					}
+					want = shown
+				}
 				var all []ffPacket
 				for k, s := range r.Segments {
 					if mi != 0 && m.name != "ts" {

@@ -48,6 +48,9 @@ type trackData struct {
 	// It is the edittime of the CMAF header's edit list and DASH's
 	// presentationTimeOffset.
 	presOffset int64
+	// shift is what ffprobe adds to the raw timestamps of the track (its
+	// edit list as libavformat applies it).
+	shift int64
 	// frames is the GOP analysis of a video track (nil when not done).
 	frames []gop.Frame
 }
@@ -61,7 +64,26 @@ func (td *trackData) outPTS(i int) int64 {
 // source's presentation timeline (ffprobe's: raw timestamps plus the edit
 // shift), in ticks of its timescale.
 func (td *trackData) start() int64 {
-	return td.dts0 + media.EditShift(&td.track)
+	return td.dts0 + td.shift
+}
+
+// presentationShift returns what ffprobe adds to the raw decode time of
+// the track's first sample: for MP4 input the timestamps libavformat
+// rebuilds from the edit list (mp4.Reader.FFprobePackets: an edit that
+// starts between two frames starts at the next one, a whole-frame step
+// that media.EditShift does not take), else media.EditShift.
+func presentationShift(d media.Demuxer, t *media.Track) int64 {
+	if r, ok := d.(*mp4.Reader); ok {
+		for i, rt := range r.Tracks() {
+			if rt.ID != t.ID {
+				continue
+			}
+			if pk := r.FFprobePackets(i); len(pk) > 0 {
+				return pk[0].PTS - pk[0].Sample.PTS // DTS may also move by DTSShift
+			}
+		}
+	}
+	return media.EditShift(t)
 }
 
 // trimToEdit drops the samples at the end of the track that its edit list
@@ -332,6 +354,7 @@ func selectTracks(ctx context.Context, inputs []Input) (videos, audios []*trackD
 			}
 			td.trimToEdit()
 			td.dts0 = td.samples[0].DTS
+			td.shift = presentationShift(in.Demuxer, &td.track)
 			if td.track.Kind == media.KindVideo {
 				first := -1
 				for i, s := range td.samples {

@@ -28,7 +28,8 @@ func (c *countingWriter) Write(p []byte) (int, error) {
 // segment (each segment gets a fresh writer, so each is decodable on its
 // own, as HLS requires) and before every key frame. Timestamps are the
 // writer's: the source's, shifted by its edit list as ffprobe shows them,
-// plus ts.DefaultTimeOffset.
+// plus ts.DefaultTimeOffset; audio wholly before the source's time zero
+// is left out.
 func writeTSRendition(dir string, r *Rendition, td *trackData, starts []int, cfg *config) error {
 	switch td.track.Codec {
 	case media.CodecH264, media.CodecHEVC, media.CodecAAC, media.CodecAC3, media.CodecEAC3, media.CodecMP3, media.CodecMP2:
@@ -103,7 +104,7 @@ func writeTSRendition(dir string, r *Rendition, td *trackData, starts []int, cfg
 			seg.Duration = next - seg.Start
 		}
 		r.Segments = append(r.Segments, seg)
-		r.Samples += int64(end - first)
+		r.Samples += int64(seg.Samples)
 	}
 	// Each key frame is shown until the next one.
 	if len(r.IFrames) > 0 {
@@ -131,6 +132,15 @@ func writeTSSegment(tw *ts.Writer, cw *countingWriter, r *Rendition, td *trackDa
 	var scratch []byte // WriteSample copies the payload into packets
 	for i := first; i < end; i++ {
 		s := td.samples[i]
+		if !video && td.outDTS(i)+int64(td.sampleDur(i)) <= td.presOffset {
+			// Audio the source's edit list hides before its time zero
+			// (AAC encoder priming): MPEG-TS has no edit list to hide it,
+			// so it is left out, and the audio starts with the video as
+			// in the source. The decoder starts on a real frame.
+			seg.Start = td.outDTS(i) + int64(td.sampleDur(i))
+			seg.Samples--
+			continue
+		}
 		data, err := td.readPayload(i, scratch)
 		if err != nil {
 			return fmt.Errorf("sample %d: %w", i, err)
