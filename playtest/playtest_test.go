@@ -67,11 +67,12 @@ func packageSample(t *testing.T) string {
 	return dir
 }
 
-// TestOutageStalls plays the sample with hls.js and dash.js over 3 s at
-// 300 kbit/s, enough to start but not to buffer the 8 s, then a 6 s
+// TestOutageStalls plays the sample with hls.js and dash.js over 2.5 s at
+// 400 kbit/s, enough to start but not to buffer the 8 s, then an 8 s
 // outage: each must stall during the outage until it ends, recover and
 // play to the end.
 func TestOutageStalls(t *testing.T) {
+	const outageAt, outageEnd = 2.5, 10.5
 	tools(t)
 	dir := packageSample(t)
 	files, err := serve.Handler(dir)
@@ -79,7 +80,7 @@ func TestOutageStalls(t *testing.T) {
 		t.Fatal(err)
 	}
 	sc := &shape.Scenario{Name: "outage", Phases: []shape.Phase{
-		{DurationS: 3, Kbps: 300, LatencyMs: 20}, {DurationS: 6, Kbps: 0}, {DurationS: 30, Kbps: 4000, LatencyMs: 20},
+		{DurationS: outageAt, Kbps: 400, LatencyMs: 20}, {DurationS: outageEnd - outageAt, Kbps: 0}, {DurationS: 30, Kbps: 4000, LatencyMs: 20},
 	}}
 	for _, c := range []struct{ player, src string }{{"hlsjs", "/master.m3u8"}, {"dashjs", "/manifest.mpd"}} {
 		t.Run(c.player, func(t *testing.T) {
@@ -91,9 +92,28 @@ func TestOutageStalls(t *testing.T) {
 			defer srv.Close()
 			ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 			defer cancel()
-			r, err := Run(ctx, srv.URL, c.src, Options{Player: c.player, Duration: 30 * time.Second})
-			if err != nil {
-				t.Fatal(err)
+			var r *Result
+			for try := 1; ; try++ {
+				r, err = Run(ctx, srv.URL, c.src, Options{Player: c.player, Duration: 30 * time.Second})
+				if err != nil {
+					t.Fatal(err)
+				}
+				// The outage can only show as a stall once playback has
+				// started; a player that spent the first phase on a
+				// rendition too big to start with (dash.js sometimes
+				// probes the top one) meets it as startup delay instead.
+				// That is a precondition miss (frequent only on a machine
+				// so loaded that Chromium takes seconds to start playing),
+				// retried twice, then a skip that says so.
+				if r.StartupS >= 0 && r.StartupS < outageAt {
+					break
+				}
+				if try == 3 {
+					t.Skipf("%s never started before the outage at %.1f s in 3 runs (last %.2f s): the machine is too loaded to test the stall", r.Engine, outageAt, r.StartupS)
+				}
+				t.Logf("%s started at %.2f s, after the outage began; once more", r.Engine, r.StartupS)
+				s, _ = shape.New(sc, shape.WithSeed(uint64(try)+1)) // a fresh link: its timeline starts again
+				srv.Config.Handler = Mux(files, s.Handler(files))
 			}
 			b, _ := json.Marshal(struct {
 				Startup, StallS, Mean float64
@@ -108,9 +128,10 @@ func TestOutageStalls(t *testing.T) {
 			}
 			during := false
 			for _, st := range r.Stalls {
-				// the outage is [3, 9) s on the link's clock, which starts
-				// with the manifest request, a moment after the player's
-				if st.AtS >= 2.5 && st.AtS < 9.5 && st.AtS+st.DurationS > 8.5 {
+				// the outage is [outageAt, outageEnd) on the link's clock,
+				// which starts with the manifest request, a moment after
+				// the player's
+				if st.AtS >= outageAt-0.5 && st.AtS < outageEnd+0.5 && st.AtS+st.DurationS > outageEnd-0.5 {
 					during = true
 				}
 			}
