@@ -32,7 +32,7 @@ import (
 var outage = &shape.Scenario{
 	Name: "outage",
 	Phases: []shape.Phase{
-		{DurationS: 2.5, Kbps: 400, LatencyMs: 20},
+		{DurationS: 2.5, Kbps: 450, LatencyMs: 20},
 		{DurationS: 8, Kbps: 0},
 		{DurationS: 30, Kbps: 4000, LatencyMs: 20},
 	},
