@@ -146,3 +146,62 @@ func TestOutageStalls(t *testing.T) {
 		})
 	}
 }
+
+// TestDropDownSwitch plays the sample with hls.js and dash.js over 1.5 s
+// at 600 kbit/s, then 180 kbit/s, which only the 240p rendition (about
+// 110 kbit/s with audio) fits: each must end up playing a lower rendition
+// than the highest it played, and play to the end.
+func TestDropDownSwitch(t *testing.T) {
+	tools(t)
+	dir := packageSample(t)
+	files, err := serve.Handler(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sc := &shape.Scenario{Name: "drop", Phases: []shape.Phase{
+		{DurationS: 1.5, Kbps: 600, LatencyMs: 20}, {DurationS: 60, Kbps: 180, LatencyMs: 40},
+	}}
+	for _, c := range []struct{ player, src string }{{"hlsjs", "/master.m3u8"}, {"dashjs", "/manifest.mpd"}} {
+		t.Run(c.player, func(t *testing.T) {
+			var r *Result
+			for try := 1; ; try++ {
+				s, err := shape.New(sc, shape.WithSeed(uint64(try)))
+				if err != nil {
+					t.Fatal(err)
+				}
+				srv, err := Serve(Mux(files, s.Handler(files)))
+				if err != nil {
+					t.Fatal(err)
+				}
+				ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+				r, err = Run(ctx, srv.URL, c.src, Options{Player: c.player, Duration: 45 * time.Second})
+				cancel()
+				srv.Close()
+				if err != nil {
+					t.Fatal(err)
+				}
+				t.Logf("%s: startup %.2f s, stalls %d (%.2f s), bitrate %+v, fatal %v", r.Engine, r.StartupS, r.StallCount, r.StallS, r.Bitrate, r.Fatal)
+				// A player that starts on the lowest rendition has nowhere
+				// to go down to: a precondition miss, retried twice, then
+				// a skip that says so.
+				if len(r.Bitrate) > 0 && r.Bitrate[0].Level > 0 || try == 3 {
+					break
+				}
+				t.Logf("started on the lowest rendition; once more")
+			}
+			if len(r.Fatal) > 0 || !r.Ended {
+				t.Fatalf("did not play through: ended %v, fatal %v", r.Ended, r.Fatal)
+			}
+			if len(r.Bitrate) == 0 || r.Bitrate[0].Level == 0 {
+				t.Skipf("%s started on the lowest rendition in 3 runs: nothing to switch down to", r.Engine)
+			}
+			top, last := 0.0, r.Bitrate[len(r.Bitrate)-1].Kbps
+			for _, b := range r.Bitrate {
+				top = max(top, b.Kbps)
+			}
+			if !(last < top) {
+				t.Errorf("no down-switch after the drop: played %+v", r.Bitrate)
+			}
+		})
+	}
+}
