@@ -199,7 +199,9 @@ type Result struct {
 	Samples       []Sample `json:"samples"`
 	Errors        []string `json:"errors"`
 	Fatal         []string `json:"fatal"`
-	Ended         bool     `json:"ended"`
+	Ended         bool     `json:"ended"`      // played to the end (or stuck within 1 s of it for 2 s)
+	EndGapS       float64  `json:"end_gap_s"`  // how far from the end playback stopped, when stuck
+	DurationS     float64  `json:"duration_s"` // of the presentation (0 for live)
 	Live          bool     `json:"live"`
 	ElapsedS      float64  `json:"elapsed_s"`
 	PositionS     float64  `json:"position_s"`

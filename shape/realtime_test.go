@@ -16,9 +16,15 @@ import (
 // -short): a Go HTTP client downloading segments back to back from a
 // shaped server receives, per 1-second bin, the bytes the scenario
 // carries, within 5 %. The bucket holds 64 KiB (200 ms at 2.5 Mbit/s) so
-// that a server goroutine the scheduler of a shared machine wakes late
-// catches up; a run that still misses is repeated once, and only two
-// misses in a row fail.
+// that a server goroutine the scheduler wakes late catches up. A machine
+// can starve the process for longer than that (go test ./... on two
+// cores does); a watchdog goroutine measures how late its 10 ms sleeps
+// wake, and a run during which the process was starved for more than
+// 25 ms cannot be judged (a reader 25 ms late moves 2.5 % of a bin into
+// the next one, a server starved longer than its bucket covers loses
+// bytes): it is repeated, up to three times, then the
+// test is skipped with that reason. A run the process was not starved in
+// must be within 5 % in every bin.
 func TestRealTimeThroughput(t *testing.T) {
 	if testing.Short() {
 		t.Skip("real-time test (6 s); skipped with -short")
@@ -26,19 +32,40 @@ func TestRealTimeThroughput(t *testing.T) {
 	base := runtime.NumGoroutine()
 	sc := &Scenario{Name: "rt", BurstBytes: 64 << 10, Phases: []Phase{{DurationS: 2, Kbps: 4000}, {DurationS: 2, Kbps: 1000}, {DurationS: 2, Kbps: 2500}}}
 	for try := 1; ; try++ {
+		stop := make(chan struct{})
+		lag := make(chan time.Duration)
+		go watchdog(stop, lag)
 		msgs := realTimeRun(t, sc)
-		if len(msgs) == 0 {
-			break
-		}
-		if try == 2 {
+		close(stop)
+		worst := <-lag
+		if worst <= 25*time.Millisecond {
 			for _, m := range msgs {
 				t.Error(m)
 			}
 			break
 		}
-		t.Logf("run %d missed (%v): a loaded machine; once more", try, msgs)
+		if try == 3 {
+			t.Skipf("the process was starved for more than 25 ms in each of 3 runs (last: %v): too loaded to judge 1-second bins", worst)
+		}
+		t.Logf("run %d: the process was starved for up to %v (misses: %v); once more", try, worst, msgs)
 	}
 	checkNoLeak(t, base)
+}
+
+// watchdog sleeps 10 ms at a time until stop and sends the worst lateness
+// of a wake-up.
+func watchdog(stop chan struct{}, worst chan<- time.Duration) {
+	var w time.Duration
+	for {
+		t0 := time.Now()
+		select {
+		case <-stop:
+			worst <- w
+			return
+		case <-time.After(10 * time.Millisecond):
+			w = max(w, time.Since(t0)-10*time.Millisecond)
+		}
+	}
 }
 
 func realTimeRun(t *testing.T, sc *Scenario) (misses []string) {

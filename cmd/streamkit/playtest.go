@@ -20,18 +20,19 @@ import (
 func init() { register(newPlaytestCmd) }
 
 func newPlaytestCmd() *cobra.Command {
-	var player, src, shapeFile, playerJS, jsonOut string
+	var player, src, shapeFile, playerJS, jsonOut, svgOut string
 	var seed uint64
 	var duration time.Duration
 	cmd := &cobra.Command{
-		Use:   "playtest DIR [--player hlsjs|dashjs] [--shape SCENARIO [--seed N]] [--duration 30s] [--json FILE]",
+		Use:   "playtest DIR [--player hlsjs|dashjs] [--shape SCENARIO [--seed N]] [--duration 30s] [--json FILE] [--svg FILE]",
 		Short: "Play a packaged stream in headless Chromium with hls.js or dash.js and record QoE",
 		Long: `playtest serves DIR on 127.0.0.1 (through the --shape scenario when given),
 plays it in headless Chromium with hls.js or dash.js, and reports what the
 viewer got: startup time, stalls (count and duration), the played bitrate
 timeline and its switches, the time-weighted mean played bitrate, dropped
 frames, live latency and the player's errors. --json writes the whole
-record, with the player state every half second.
+record, with the player state every half second; --svg draws it as a
+timeline like 'streamkit abr run --svg'.
 
 Chromium comes from $` + playtest.EnvChromium + ` or PATH (Debian: apt-get install
 chromium); the player libraries from the cache 'streamkit serve' uses:
@@ -42,7 +43,7 @@ The scenario's timeline starts with the player's first manifest request; the
 page and the player libraries are not shaped. The run ends when playback
 ends, fails, or --duration passes.`,
 		Example: `  streamkit package -o out
-  streamkit playtest out --player hlsjs --shape testdata/shape/outage.json --json qoe.json
+  streamkit playtest out --player hlsjs --shape testdata/shape/outage.json --json qoe.json --svg qoe.svg
   streamkit playtest out --player dashjs --shape testdata/shape/bandwidth-drop.json --duration 60s`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -96,6 +97,11 @@ ends, fails, or --duration passes.`,
 				return err
 			}
 			printQoE(out, res)
+			if svgOut != "" {
+				if err := gopWriteFileAtomic(svgOut, res.WriteSVG); err != nil {
+					return err
+				}
+			}
 			if jsonOut != "" {
 				b, err := json.MarshalIndent(res, "", "  ")
 				if err != nil {
@@ -123,6 +129,7 @@ ends, fails, or --duration passes.`,
 	f.DurationVar(&duration, "duration", 30*time.Second, "watch at most this long")
 	f.StringVar(&playerJS, "player-js", "", "directory with the hls.js and dashjs npm packages")
 	f.StringVar(&jsonOut, "json", "", "write the QoE record as JSON to FILE (- for stdout)")
+	f.StringVar(&svgOut, "svg", "", "draw the run as an SVG timeline (played bitrate; buffer with stalls shaded)")
 	return cmd
 }
 
