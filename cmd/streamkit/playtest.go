@@ -98,7 +98,7 @@ ends, fails, or --duration passes.`,
 			}
 			printQoE(out, res)
 			if svgOut != "" {
-				if err := gopWriteFileAtomic(svgOut, res.WriteSVG); err != nil {
+				if err := atomicfile.Write(svgOut, func(f *os.File) error { return res.WriteSVG(f) }); err != nil {
 					return err
 				}
 			}
