@@ -125,3 +125,33 @@ func TestDelivererAllocations(t *testing.T) {
 		t.Errorf("%v allocations per 200-segment session", allocs)
 	}
 }
+
+// HideWait keeps a Deliverer's wait out of the latency estimate, and only
+// that: download times and the play clock include it.
+func TestDelivererHideWait(t *testing.T) {
+	m, tr := deliverInputs()
+	run := func(hide bool) (Metrics, float64) {
+		a, _ := New("throughput")
+		d := hideDeliverer{hide: hide}
+		s, _ := NewSession(m, tr, a, WithBuffer(12000), WithDeliverer(d))
+		met, err := s.Run()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return met, s.View().Latency()
+	}
+	m1, l1 := run(false)
+	m2, l2 := run(true)
+	if !(l1 > 3000) || !(l2 < 100) {
+		t.Errorf("latency estimates %v (wait seen) and %v (hidden), want > 3000 and < 100", l1, l2)
+	}
+	if !(m2.AverageBitrateKbps > m1.AverageBitrateKbps) {
+		t.Errorf("hiding a 4 s wait should let throughput choose higher: %v vs %v", m2.AverageBitrateKbps, m1.AverageBitrateKbps)
+	}
+}
+
+type hideDeliverer struct{ hide bool }
+
+func (h hideDeliverer) Deliver(v View, seg, q int, bits float64) Delivery {
+	return Delivery{WaitMs: 4000, LatencyMs: 10, TransferMs: bits / 20000, Supplied: true, HideWait: h.hide}
+}

@@ -65,10 +65,15 @@ type Deliverer interface {
 // the segment does not touch the trace: it arrives LatencyMs + TransferMs
 // after the wait (TransferMs > 0), the network clock advances by as much,
 // and the estimator measures it like any download. Supplied downloads are
-// never stepped, so no Abandoner is asked about them.
+// never stepped, so no Abandoner is asked about them. With HideWait the
+// wait is not part of the latency the estimator measures (the request's
+// time to first bit in the records still includes it): a loader that
+// reports its own timing to the player, as p2p-media-loader does to hls.js
+// (a 10 ms latency and its transfer time), makes the player blind to the
+// time a segment waited for peers.
 type Delivery struct {
 	WaitMs, LatencyMs, TransferMs float64
-	Supplied                      bool
+	Supplied, HideWait            bool
 }
 
 // SizeTabler is implemented by a Manifest whose segment sizes are one
@@ -165,7 +170,8 @@ type Session struct {
 	// play side
 	buf                                    []int // play queue: qualities of buffered segments from bh on
 	bh                                     int
-	dropped                                int // entries popHead compacted away
+	dropped                                int     // entries popHead compacted away
+	hiddenWait                             float64 // the Deliverer's wait the estimator does not see
 	fcc                                    float64
 	tPlay, tRebuf                          float64
 	eRebuf                                 int
@@ -826,6 +832,7 @@ func (s *Session) download(d *Download, size float64, idx, q int, levelAtReq flo
 			return err
 		}
 	}
+	s.hiddenWait = 0
 	if s.opt.Deliverer != nil {
 		dv := s.opt.Deliverer.Deliver(View{s}, idx, q, size)
 		if !(dv.WaitMs >= 0) || !(dv.LatencyMs >= 0) || !(dv.TransferMs > 0 || !dv.Supplied) ||
@@ -836,6 +843,9 @@ func (s *Session) download(d *Download, size float64, idx, q int, levelAtReq flo
 			s.wait(dv.WaitMs)
 			d.TTFBMs += dv.WaitMs
 			d.TimeMs += dv.WaitMs
+			if dv.HideWait {
+				s.hiddenWait = dv.WaitMs
+			}
 		}
 		if dv.Supplied {
 			s.wait(dv.LatencyMs + dv.TransferMs)
@@ -1176,7 +1186,7 @@ func (s *Session) step1() error {
 		dl := d.TimeMs - d.TTFBMs
 		s.buf = append(s.buf, q)
 		s.checkStart()
-		s.pushSample(dl, size/dl, d.TTFBMs)
+		s.pushSample(dl, size/dl, d.TTFBMs-s.hiddenWait)
 		s.tPlay += d.TimeMs
 		s.startup = d.TimeMs
 		*r = SegmentRecord{Index: 0, Quality: q, BitrateKbps: s.kbps[q], SizeBits: size, Downloaded: d.Downloaded,
@@ -1266,7 +1276,7 @@ func (s *Session) step1() error {
 	}
 	s.estAvg += (thr - tput - s.estAvg) / float64(s.overCount+s.leqCount)
 	if d.AbandonTo < 0 {
-		s.pushSample(dl, tput, d.TTFBMs)
+		s.pushSample(dl, tput, d.TTFBMs-s.hiddenWait)
 	} else {
 		s.abandoned++
 		s.abandonedBits += d.Downloaded

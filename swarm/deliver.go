@@ -1,0 +1,371 @@
+package swarm
+
+import (
+	"math"
+
+	"github.com/streamkit-go/streamkit/abr"
+)
+
+// Deliver decides where the current peer's request comes from (abr calls
+// it inside Step): it is the scheduler. Rules, p2p-media-loader 2.x
+// (packages/p2p-media-loader-core/src/hybrid-loader.ts):
+//
+//  1. processQueue, isHighDemand: a segment starting within
+//     highDemandTimeWindow (15 s) of the playhead loads over HTTP when an
+//     HTTP slot is free (the player's one outstanding request always finds
+//     one here).
+//  2. processQueue, else branch: a segment further ahead loads only from
+//     peers (isP2PDownloadable: in the P2P window and loaded or loading by a
+//     neighbour, p2p/loader.ts isSegmentLoadingOrLoadedBySomeone); it waits
+//     until a neighbour has it, or until playback brings it into the
+//     high-demand window (rule 1).
+//  3. setIntervalLoading / loadRandomThroughHttp: every
+//     1 + random·peers seconds the peer HTTP-loads segments nobody around
+//     it has or is loading, each with probability ≈ count / (peers + 1)
+//     (seedingPicks); no connected peer, no seeding.
+//  4. p2p/loader.ts downloadSegment: among the neighbours that have it,
+//     a bandwidth-weighted random choice with the 10 % floor (choosePeer).
+//  5. Peer request timeout (p2pNotReceivingBytesTimeoutMs 2000): a peer
+//     whose first byte would come later than that (its uplink is queued)
+//     fails the attempt; the next holder is tried, up to p2pErrorRetries.
+//  6. A P2P download still running when the segment enters the high-demand
+//     window is aborted for HTTP (shouldSwitchFromP2PToHttp); its bytes are
+//     wasted.
+//  7. validateP2PSegment: with integrity on, altered data is detected, the
+//     peer connection is destroyed (dropped from the neighbours) and the
+//     segment is refetched over HTTP at once.
+//
+// Deliver sees every request made before it in simulated time (the order
+// of the event queue): a neighbour's holding is visible once that neighbour
+// has requested the segment, with its start and completion times.
+func (s *sim) Deliver(v abr.View, seg, q int, bits float64) abr.Delivery {
+	id := s.cur
+	p := &s.peers[id]
+	T := p.join + v.NetworkTimeMs()
+	s.lastP2P, s.lastBad, s.lastUp = false, false, -1
+	sch := &s.sc.Scheduler
+	if sch.Preset == PresetCDNOnly {
+		return s.http(T, 0)
+	}
+	g := int32(int(p.s0) + seg)
+	bl := v.BufferLevel()
+	s.joinSwarm(id, q, T)
+	p = &s.peers[id]
+	p.reqs++
+	connected := s.connected(id, T)
+	p.neighSum += float64(connected)
+	s.neighSum += float64(connected)
+	s.reqs++
+	highMs := sch.HighDemandS * 1000
+	if inTimeWindow(bl/1000, sch.HighDemandS) {
+		return s.http(T, 0) // rule 1
+	}
+	deadline := T + (bl - highMs) // enters the high-demand window
+	// P2P window (rule 2): a segment beyond it waits until it enters
+	from := T
+	if !inTimeWindow(bl/1000, sch.P2PWindowS) {
+		from = T + bl - sch.P2PWindowS*1000
+	}
+	// when could a neighbour serve it, and when is someone loading it
+	tHave, tLoad := s.holders(id, g, q, from)
+	// rule 3: this peer's own seeding timer while it waits
+	t := from
+	if !sch.DisableRandomHTTP && connected > 0 {
+		f := t + s.rng.Float64()*seedingTimeout(s.rng.Float64(), connected)
+		for f < deadline && f < tHave {
+			if f < tLoad {
+				if seedingPicks(1, connected, sch.SimultaneousHTTP, sch.SimultaneousHTTP, s.rng.Float64) > 0 {
+					return s.http(T, f-T)
+				}
+			}
+			f += seedingTimeout(s.rng.Float64(), connected)
+		}
+	}
+	failed := 0
+	for tHave < deadline {
+		t = math.Max(t, tHave)
+		k, u := s.choose(id, g, q, t)
+		if u < 0 {
+			break
+		}
+		p = &s.peers[id]
+		up := &s.peers[u]
+		cl, ucl := &s.classes[p.class], &s.classes[up.class]
+		lat := (cl.RTTMs + ucl.RTTMs) / 2
+		start := math.Max(t+lat, up.upBusy)
+		if start-t > sch.P2PNotReceivingMs { // rule 5
+			failed++
+			s.res.P2PTimeouts++
+			t += sch.P2PNotReceivingMs
+			if k >= 0 {
+				p.nbw[k] = 0
+			}
+			if failed > sch.P2PRetries {
+				break
+			}
+			tHave, _ = s.holders(id, g, q, t)
+			continue
+		}
+		rate := math.Min(up.up, s.downKbps(id, start))
+		if !(rate > 0) {
+			break
+		}
+		end := start + bits/rate
+		if end > deadline { // rule 6
+			s.res.WastedBytes += rate * (deadline - start) / 8
+			s.res.DuplicateBytes += rate * (deadline - start) / 8
+			s.res.P2PAborted++
+			break
+		}
+		if !math.IsInf(up.up, 1) {
+			up.upBusy = start + bits/up.up
+		}
+		if k >= 0 {
+			p.nbw[k] = bits / (end - start)
+		}
+		bad := up.tamper || s.peers[u].ring[int(g)%s.w].bad
+		if bad {
+			s.res.TamperedReceived++
+			if s.sc.Integrity.Mode != IntegrityNone { // rule 7
+				s.res.TamperedDetected++
+				s.res.WastedBytes += bits / 8
+				s.res.DuplicateBytes += bits / 8
+				up.upBits += bits
+				if k >= 0 {
+					s.dropNeighbour(id, k)
+				}
+				return s.http(T, end-T)
+			}
+			s.res.TamperedAccepted++
+		}
+		s.lastP2P, s.lastBad, s.lastUp, s.lastStart = true, bad, u, start
+		if s.sc.Integrity.Mode == IntegrityHash {
+			// the segment's hash comes from the origin's sidecar (PeerTube's
+			// segments-sha256.json, about 100 bytes an entry, rewritten for
+			// every live segment): one fetch per verified segment
+			s.res.SidecarBytes += 100 * float64(s.w)
+		}
+		// p2p-media-loader-hlsjs reports its own timing to hls.js
+		// (fragment-loader.ts getLoadingStat: DEFAULT_DOWNLOAD_LATENCY 10 ms,
+		// then the transfer): the player does not see the wait for a peer
+		lat10 := math.Min(10, start-T)
+		return abr.Delivery{WaitMs: start - T - lat10, LatencyMs: lat10, TransferMs: end - start, Supplied: true, HideWait: true}
+	}
+	return s.http(T, math.Max(deadline, t)-T)
+}
+
+// http answers "from the trace" after wait ms (plus the CDN's RTT).
+func (s *sim) http(T, wait float64) abr.Delivery {
+	w := wait + s.sc.CDN.RTTMs
+	s.lastStart = T + w
+	s.lastP2P, s.lastBad, s.lastUp = false, false, -1
+	if s.sc.Integrity.Mode == IntegrityHash && s.sc.Scheduler.Preset != PresetCDNOnly {
+		// data from the origin is trusted; its hash still has to be known
+		// before it is served to others
+		s.res.SidecarBytes += 100 * float64(s.w)
+	}
+	// (a wait for peers is hidden from the player, as above)
+	return abr.Delivery{WaitMs: w, HideWait: wait > 0}
+}
+
+// downKbps is the peer's own download rate (its trace) at wall time t.
+func (s *sim) downKbps(id int32, t float64) float64 {
+	p := &s.peers[id]
+	tr := &s.classes[p.class].traces[p.trace]
+	return tr.kbpsAt(t - p.join)
+}
+
+// holders returns, for the neighbours of id at time ≥ t, the earliest time
+// one of them can serve g at quality q (loaded, announced, connection
+// ready) and the earliest time one is known to be loading it over HTTP.
+func (s *sim) holders(id, g int32, q int, t float64) (tHave, tLoad float64) {
+	tHave, tLoad = math.Inf(1), math.Inf(1)
+	p := &s.peers[id]
+	cl := &s.classes[p.class]
+	visit := func(j int32, ready float64) {
+		if j == id {
+			return
+		}
+		nb := &s.peers[j]
+		if !nb.alive || nb.ring == nil {
+			return
+		}
+		h := &nb.ring[int(g)%s.w]
+		if h.g != g || int(h.q) != q {
+			return
+		}
+		ann := s.sc.Scheduler.AnnounceLatencyMs
+		if ann == 0 {
+			ann = (cl.RTTMs + s.classes[nb.class].RTTMs) / 4
+		}
+		have := math.Max(h.done+ann, ready)
+		if have < nb.leave && have < tHave {
+			tHave = have
+		}
+		if load := math.Max(h.start+ann, ready); load < tLoad {
+			tLoad = load
+		}
+	}
+	if s.sc.Tracker.EveryoneConnected {
+		for _, j := range s.swarms[q] {
+			visit(j, 0)
+		}
+	} else {
+		for k, j := range p.neigh {
+			visit(j, p.ready[k])
+		}
+	}
+	if tHave < t {
+		tHave = t
+	}
+	return tHave, tLoad
+}
+
+// choose picks the neighbour to download g from at time t (rule 4); it
+// returns the neighbour slot (for the bandwidth measurement) and the peer.
+func (s *sim) choose(id, g int32, q int, t float64) (slot int, peerID int32) {
+	p := &s.peers[id]
+	var bwBuf [64]float64
+	var idBuf [64]int32
+	var slotBuf [64]int
+	bw, ids, slots := bwBuf[:0], idBuf[:0], slotBuf[:0]
+	cl := &s.classes[p.class]
+	ok := func(j int32, ready float64) bool {
+		if j == id {
+			return false
+		}
+		nb := &s.peers[j]
+		if !nb.alive || nb.ring == nil || ready > t {
+			return false
+		}
+		h := &nb.ring[int(g)%s.w]
+		ann := s.sc.Scheduler.AnnounceLatencyMs
+		if ann == 0 {
+			ann = (cl.RTTMs + s.classes[nb.class].RTTMs) / 4
+		}
+		return h.g == g && int(h.q) == q && h.done+ann <= t && t < nb.leave
+	}
+	if s.sc.Tracker.EveryoneConnected {
+		for _, j := range s.swarms[q] {
+			if len(ids) < cap(idBuf) && ok(j, 0) {
+				ids, bw, slots = append(ids, j), append(bw, 0), append(slots, -1)
+			}
+		}
+	} else {
+		for k, j := range p.neigh {
+			if len(ids) < cap(idBuf) && ok(j, p.ready[k]) {
+				ids, bw, slots = append(ids, j), append(bw, p.nbw[k]), append(slots, k)
+			}
+		}
+	}
+	if len(ids) == 0 {
+		return -1, -1
+	}
+	c := choosePeer(bw, s.rng.Float64())
+	return slots[c], ids[c] // slot −1: everyone connected, no per-connection state
+}
+
+// connected counts the neighbours whose connection is up at t.
+func (s *sim) connected(id int32, t float64) int {
+	p := &s.peers[id]
+	if s.sc.Tracker.EveryoneConnected {
+		return len(s.swarms[p.swarm]) - 1
+	}
+	n := 0
+	for k, j := range p.neigh {
+		if p.ready[k] <= t && s.peers[j].alive {
+			n++
+		}
+	}
+	return n
+}
+
+// joinSwarm puts id in the swarm of rendition q (p2p-media-loader keeps
+// one swarm per stream + rendition, StreamUtils.getStreamSwarmId, and
+// switches loader when the rendition changes), asking the tracker for
+// neighbours; on later requests it re-announces every announce interval
+// and replaces neighbours that left or moved to another rendition.
+func (s *sim) joinSwarm(id int32, q int, T float64) {
+	p := &s.peers[id]
+	tk := &s.sc.Tracker
+	if int(p.swarm) != q {
+		s.leaveSwarm(id)
+		p.swarm = int8(q)
+		p.spos = int32(len(s.swarms[q]))
+		s.swarms[q] = append(s.swarms[q], id)
+		p.neigh, p.ready, p.nbw = p.neigh[:0], p.ready[:0], p.nbw[:0]
+		if !tk.EveryoneConnected {
+			s.fill(id, T+(tk.JoinDelayS+tk.SetupS)*1000)
+		}
+		p.nextAnnounce = T + tk.AnnounceS*1000
+		return
+	}
+	if tk.EveryoneConnected || T < p.nextAnnounce {
+		return
+	}
+	for T >= p.nextAnnounce {
+		p.nextAnnounce += tk.AnnounceS * 1000
+	}
+	// drop neighbours that left the swarm
+	for k := 0; k < len(p.neigh); {
+		nb := &s.peers[p.neigh[k]]
+		if !nb.alive || int(nb.swarm) != q {
+			s.dropNeighbour(id, k)
+			continue
+		}
+		k++
+	}
+	s.fill(id, T+tk.SetupS*1000)
+}
+
+func (s *sim) dropNeighbour(id int32, k int) {
+	p := &s.peers[id]
+	last := len(p.neigh) - 1
+	p.neigh[k], p.ready[k], p.nbw[k] = p.neigh[last], p.ready[last], p.nbw[last]
+	p.neigh, p.ready, p.nbw = p.neigh[:last], p.ready[:last], p.nbw[:last]
+}
+
+// fill asks the tracker for peers of id's swarm until it has
+// tracker.neighbours connections; each offer connects with the NAT
+// matrix's probability and is usable from ready.
+func (s *sim) fill(id int32, ready float64) {
+	p := &s.peers[id]
+	members := s.swarms[p.swarm]
+	want := s.sc.Tracker.Neighbours
+	for tries := 0; len(p.neigh) < want && tries < 3*want && len(members) > 1; tries++ {
+		j := members[s.rng.IntN(len(members))]
+		if j == id || contains(p.neigh, j) {
+			continue
+		}
+		s.res.ConnectAttempts++
+		if s.rng.Float64() >= s.sc.NAT.Success[p.nat][s.peers[j].nat] {
+			s.res.ConnectFailures++
+			continue
+		}
+		p.neigh = append(p.neigh, j)
+		p.ready = append(p.ready, ready)
+		p.nbw = append(p.nbw, 0)
+	}
+}
+
+func contains(a []int32, x int32) bool {
+	for _, v := range a {
+		if v == x {
+			return true
+		}
+	}
+	return false
+}
+
+func (s *sim) leaveSwarm(id int32) {
+	p := &s.peers[id]
+	if p.swarm < 0 {
+		return
+	}
+	m := s.swarms[p.swarm]
+	last := m[len(m)-1]
+	m[p.spos] = last
+	s.peers[last].spos = p.spos
+	s.swarms[p.swarm] = m[:len(m)-1]
+	p.swarm = -1
+}
