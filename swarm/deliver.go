@@ -42,7 +42,7 @@ func (s *sim) Deliver(v abr.View, seg, q int, bits float64) abr.Delivery {
 	id := s.cur
 	p := &s.peers[id]
 	T := p.join + v.NetworkTimeMs()
-	s.lastP2P, s.lastBad, s.lastUp = false, false, -1
+	s.lastP2P, s.lastBad, s.lastUp, s.lastCounted = false, false, -1, false
 	sch := &s.sc.Scheduler
 	if sch.Preset == PresetCDNOnly {
 		return s.http(T, 0)
@@ -57,30 +57,32 @@ func (s *sim) Deliver(v abr.View, seg, q int, bits float64) abr.Delivery {
 	s.neighSum += float64(connected)
 	s.reqs++
 	highMs := sch.HighDemandS * 1000
-	if inTimeWindow(bl/1000, sch.HighDemandS) {
-		return s.http(T, 0) // rule 1
+	if h := &p.ring[int(g)%s.w]; h.g == g && int(h.q) == q && h.done < math.Inf(1) {
+		// the seeding timer loaded it over HTTP already (its bytes were
+		// counted then)
+		d := s.supplied(T, h.start, h.done, false)
+		s.lastCounted = true
+		return d
 	}
-	deadline := T + (bl - highMs) // enters the high-demand window
-	// P2P window (rule 2): a segment beyond it waits until it enters
-	from := T
+	// The loader works ahead of the player: generateQueue (utils/queue.ts)
+	// lists every segment from the last requested one through the P2P
+	// window, so segment g has been in the queue since it was published
+	// (live) or since the peer joined this rendition's swarm, whichever is
+	// later; it may be in the cache before the player asks for it.
+	deadline := T + (bl - highMs) // g enters the high-demand window
+	tq := math.Max(s.avail(g), p.swarmSince)
 	if !inTimeWindow(bl/1000, sch.P2PWindowS) {
-		from = T + bl - sch.P2PWindowS*1000
+		tq = math.Max(tq, T+bl-sch.P2PWindowS*1000)
+	}
+	if inTimeWindow(bl/1000, sch.HighDemandS) && !(deadline > tq) {
+		s.res.ByRule.HighDemand++
+		return s.http(T, 0) // rule 1: high demand from the start
 	}
 	// when could a neighbour serve it, and when is someone loading it
-	tHave, tLoad := s.holders(id, g, q, from)
-	// rule 3: this peer's own seeding timer while it waits
-	t := from
-	if !sch.DisableRandomHTTP && connected > 0 {
-		f := t + s.rng.Float64()*seedingTimeout(s.rng.Float64(), connected)
-		for f < deadline && f < tHave {
-			if f < tLoad {
-				if seedingPicks(1, connected, sch.SimultaneousHTTP, sch.SimultaneousHTTP, s.rng.Float64) > 0 {
-					return s.http(T, f-T)
-				}
-			}
-			f += seedingTimeout(s.rng.Float64(), connected)
-		}
-	}
+	tHave, _ := s.holders(id, g, q, tq)
+	// rule 3 (the seeding timer) runs as its own events (seed); what it
+	// loaded is in the peer's own cache, checked above
+	t := tq
 	failed := 0
 	for tHave < deadline {
 		t = math.Max(t, tHave)
@@ -92,8 +94,25 @@ func (s *sim) Deliver(v abr.View, seg, q int, bits float64) abr.Delivery {
 		up := &s.peers[u]
 		cl, ucl := &s.classes[p.class], &s.classes[up.class]
 		lat := (cl.RTTMs + ucl.RTTMs) / 2
-		start := math.Max(t+lat, up.upBusy)
-		if start-t > sch.P2PNotReceivingMs { // rule 5
+		// The uplink is shared by the uploads it serves: bytes start
+		// flowing after the round trip, and the download ends when both
+		// the downloader's link and the uploader's backlog (its uplink is
+		// work-conserving: the bits queued before ours go first) allow.
+		start := t + lat
+		down := s.downKbps(id, start)
+		if !(down > 0) {
+			break
+		}
+		end := start + bits/down
+		busy := math.Max(up.upBusy, start)
+		if !math.IsInf(up.up, 1) {
+			busy += bits / up.up
+			end = math.Max(end, busy)
+		}
+		// rule 5: data comes in messages of up to webRtcMaxMessageSize
+		// (64 KiB − 1); a peer slower than one message per
+		// p2pNotReceivingBytesTimeoutMs times out
+		if bits/(end-start) < 8*65535/sch.P2PNotReceivingMs {
 			failed++
 			s.res.P2PTimeouts++
 			t += sch.P2PNotReceivingMs
@@ -106,24 +125,20 @@ func (s *sim) Deliver(v abr.View, seg, q int, bits float64) abr.Delivery {
 			tHave, _ = s.holders(id, g, q, t)
 			continue
 		}
-		rate := math.Min(up.up, s.downKbps(id, start))
-		if !(rate > 0) {
-			break
-		}
-		end := start + bits/rate
+		rate := bits / (end - start)
 		if end > deadline { // rule 6
-			s.res.WastedBytes += rate * (deadline - start) / 8
-			s.res.DuplicateBytes += rate * (deadline - start) / 8
+			s.res.WastedBytes += rate * math.Max(0, deadline-start) / 8
+			s.res.DuplicateBytes += rate * math.Max(0, deadline-start) / 8
 			s.res.P2PAborted++
 			break
 		}
 		if !math.IsInf(up.up, 1) {
-			up.upBusy = start + bits/up.up
+			up.upBusy = busy
 		}
 		if k >= 0 {
-			p.nbw[k] = bits / (end - start)
+			p.nbw[k] = rate
 		}
-		bad := up.tamper || s.peers[u].ring[int(g)%s.w].bad
+		bad := up.tamper || up.ring[int(g)%s.w].bad
 		if bad {
 			s.res.TamperedReceived++
 			if s.sc.Integrity.Mode != IntegrityNone { // rule 7
@@ -134,31 +149,59 @@ func (s *sim) Deliver(v abr.View, seg, q int, bits float64) abr.Delivery {
 				if k >= 0 {
 					s.dropNeighbour(id, k)
 				}
-				return s.http(T, end-T)
+				s.res.ByRule.Refetched++
+				return s.http(T, math.Max(0, end-T))
 			}
 			s.res.TamperedAccepted++
 		}
-		s.lastP2P, s.lastBad, s.lastUp, s.lastStart = true, bad, u, start
 		if s.sc.Integrity.Mode == IntegrityHash {
 			// the segment's hash comes from the origin's sidecar (PeerTube's
 			// segments-sha256.json, about 100 bytes an entry, rewritten for
 			// every live segment): one fetch per verified segment
 			s.res.SidecarBytes += 100 * float64(s.w)
 		}
-		// p2p-media-loader-hlsjs reports its own timing to hls.js
-		// (fragment-loader.ts getLoadingStat: DEFAULT_DOWNLOAD_LATENCY 10 ms,
-		// then the transfer): the player does not see the wait for a peer
-		lat10 := math.Min(10, start-T)
-		return abr.Delivery{WaitMs: start - T - lat10, LatencyMs: lat10, TransferMs: end - start, Supplied: true, HideWait: true}
+		s.res.ByRule.Peer++
+		d := s.supplied(T, start, end, true)
+		s.lastBad, s.lastUp = bad, u
+		return d
 	}
-	return s.http(T, math.Max(deadline, t)-T)
+	s.res.ByRule.Deadline++
+	return s.http(T, math.Max(0, math.Max(deadline, t)-T))
+}
+
+// supplied hands the player a segment the loader fetched over [start,
+// end] (from a peer, or over HTTP ahead of the request). The player sees
+// p2p-media-loader-hlsjs's timing (fragment-loader.ts getLoadingStat:
+// DEFAULT_DOWNLOAD_LATENCY 10 ms, then the transfer), not the wait: a
+// segment already in the cache arrives with the transfer time it took.
+func (s *sim) supplied(T, start, end float64, p2p bool) abr.Delivery {
+	s.lastP2P, s.lastBad, s.lastUp, s.lastCounted = p2p, false, -1, false
+	s.lastStart, s.lastDone = start, end
+	const lat = 10
+	if end <= T {
+		return abr.Delivery{LatencyMs: lat, TransferMs: end - start, Supplied: true}
+	}
+	if start <= T {
+		return abr.Delivery{LatencyMs: lat, TransferMs: math.Max(end-T-lat, 1e-3), Supplied: true}
+	}
+	w := start - T
+	l := math.Min(lat, w)
+	return abr.Delivery{WaitMs: w - l, LatencyMs: l, TransferMs: end - start, Supplied: true, HideWait: true}
+}
+
+// avail is when segment g is published (live) — −∞ for VOD.
+func (s *sim) avail(g int32) float64 {
+	if !s.live {
+		return math.Inf(-1)
+	}
+	return float64(g+1)*s.segMs - s.preMs
 }
 
 // http answers "from the trace" after wait ms (plus the CDN's RTT).
 func (s *sim) http(T, wait float64) abr.Delivery {
 	w := wait + s.sc.CDN.RTTMs
-	s.lastStart = T + w
-	s.lastP2P, s.lastBad, s.lastUp = false, false, -1
+	s.lastStart, s.lastDone = T+w, -1
+	s.lastP2P, s.lastBad, s.lastUp, s.lastCounted = false, false, -1, false
 	if s.sc.Integrity.Mode == IntegrityHash && s.sc.Scheduler.Preset != PresetCDNOnly {
 		// data from the origin is trusted; its hash still has to be known
 		// before it is served to others
@@ -294,6 +337,11 @@ func (s *sim) joinSwarm(id int32, q int, T float64) {
 		p.spos = int32(len(s.swarms[q]))
 		s.swarms[q] = append(s.swarms[q], id)
 		p.neigh, p.ready, p.nbw = p.neigh[:0], p.ready[:0], p.nbw[:0]
+		p.swarmSince = T
+		if !p.seeding && s.sc.Scheduler.Preset == PresetP2PML && !s.sc.Scheduler.DisableRandomHTTP {
+			p.seeding = true
+			s.push(event{t: T + seedingTimeout(s.rng.Float64(), 0), p: id, kind: evSeed})
+		}
 		if !tk.EveryoneConnected {
 			s.fill(id, T+(tk.JoinDelayS+tk.SetupS)*1000)
 		}
@@ -369,3 +417,98 @@ func (s *sim) leaveSwarm(id int32) {
 	s.swarms[p.swarm] = m[:len(m)-1]
 	p.swarm = -1
 }
+
+// seed is one round of the peer's random-HTTP timer (hybrid-loader.ts
+// setIntervalLoading → loadRandomThroughHttp), at time t: the candidates
+// are the segments of its queue (from the next one its player needs to the
+// newest published, at most the ring) that it does not hold and that no
+// neighbour has or is loading; seedingPicks says how many it loads, chosen
+// at random (the shuffled indices). Then the timer is set again.
+func (s *sim) seed(id int32, t float64) {
+	p := &s.peers[id]
+	if !p.alive || p.sess == nil {
+		p.seeding = false
+		return
+	}
+	connected := s.connected(id, t)
+	q := int(p.swarm)
+	if q >= 0 && connected > 0 {
+		first := int(p.s0) + p.next
+		last := int(p.s0) + int(p.nseg) - 1
+		if s.live {
+			if newest := int(math.Floor((t+s.preMs)/s.segMs)) - 1; newest < last {
+				last = newest
+			}
+		}
+		if last >= first+s.w {
+			last = first + s.w - 1
+		}
+		var cand [64]int32
+		c := cand[:0]
+		for g := first; g <= last && len(c) < cap(cand); g++ {
+			h := &p.ring[g%s.w]
+			if h.g == int32(g) && int(h.q) == q {
+				continue
+			}
+			if _, load := s.holders(id, int32(g), q, t); load <= t {
+				continue
+			}
+			c = append(c, int32(g))
+		}
+		sch := &s.sc.Scheduler
+		n := seedingPicks(len(c), connected, sch.SimultaneousHTTP, sch.SimultaneousHTTP, s.rng.Float64)
+		for i := 0; i < n; i++ {
+			k := i + s.rng.IntN(len(c)-i)
+			c[i], c[k] = c[k], c[i]
+			g := c[i]
+			bits := s.sizes[int(g)*s.n+q]
+			start := t + s.sc.CDN.RTTMs + s.classes[p.class].LatencyMs
+			down := s.downKbps(id, start)
+			if !(down > 0) {
+				continue
+			}
+			end := start + bits/down
+			h := &p.ring[int(g)%s.w]
+			h.g, h.q, h.bad, h.start, h.done = g, int8(q), false, start, end
+			s.addBits(false, start, end, bits)
+			p.cdnBits += bits
+			s.res.ByRule.Seeded++
+		}
+	}
+	s.push(event{t: t + seedingTimeout(s.rng.Float64(), connected), p: id, kind: evSeed})
+}
+
+// ready reports whether peer id's pending request (at request time T, with
+// the buffer level bl) can be decided at processing time now: p2pml's
+// answer is known once the segment is high-demand, cached, or held by a
+// neighbour; until then the request waits for the swarm (the step is
+// processed again later), so that the decision sees every seed and every
+// transfer that happens before it. The rendition is the one the player is
+// on; if its ABR then switches, Deliver decides with what it knows.
+func (s *sim) ready(id int32, now float64) (bool, float64) {
+	p := &s.peers[id]
+	sch := &s.sc.Scheduler
+	if sch.Preset != PresetP2PML || p.swarm < 0 || p.next >= int(p.nseg) {
+		return true, 0
+	}
+	g := p.s0 + int32(p.next)
+	q := int(p.swarm)
+	T, bl := p.reqT, p.reqBl
+	deadline := T + bl - sch.HighDemandS*1000
+	tq := math.Max(s.avail(g), p.swarmSince)
+	if inTimeWindow(bl/1000, sch.HighDemandS) && !(deadline > tq) || now >= deadline {
+		return true, 0
+	}
+	if h := &p.ring[int(g)%s.w]; h.g == g && int(h.q) == q {
+		return true, 0
+	}
+	if have, _ := s.holders(id, g, q, tq); have < deadline {
+		return true, 0
+	}
+	return false, math.Min(deadline, now+recheckMs)
+}
+
+// recheckMs is how often a waiting request looks at its swarm again
+// (p2p-media-loader re-runs its queue on every announcement; a second is
+// its PEER_UPDATE_LATENCY).
+const recheckMs = 1000

@@ -11,6 +11,6 @@ func TestQuickRun(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Logf("%+v", r.Summary())
+	t.Logf("%+v timeouts %d aborted %d connfail %d/%d", r.ByRule, r.P2PTimeouts, r.P2PAborted, r.ConnectFailures, r.ConnectAttempts)
 	t.Logf("offload %.3f peers %d peak %d rebuf %.4f bitrate %.0f behind %.1f neigh %.1f events %d", r.Offload, r.Peers, r.PeakConcurrent, r.RebufferRatio, r.MeanBitrateKbps, r.BehindLiveMeanS, r.NeighboursMean, r.Events)
 }

@@ -41,8 +41,19 @@ type Result struct {
 	P2PTimeouts      int           `json:"p2p_timeouts"`     // p2pNotReceivingBytesTimeout hits
 	P2PAborted       int           `json:"p2p_aborted"`      // P2P downloads switched to HTTP (high demand)
 	Events           int64         `json:"events"`
+	ByRule           Rules         `json:"by_rule"`
 	Classes          []ClassResult `json:"classes"`
 	Series           []Point       `json:"series"`
+}
+
+// Rules counts requests by the scheduler rule that served them (p2pml;
+// cdn-only counts none).
+type Rules struct {
+	HighDemand int `json:"high_demand_http"` // within the high-demand window: HTTP
+	Seeded     int `json:"seeded_http"`      // the random HTTP timer picked it
+	Deadline   int `json:"deadline_http"`    // no peer had it before it became high-demand
+	Refetched  int `json:"refetched_http"`   // peer data failed verification
+	Peer       int `json:"peer"`             // from a peer
 }
 
 // ClassResult is one network class's share of the traffic.

@@ -68,6 +68,11 @@ type peer struct {
 	up           float64
 	upBusy       float64
 	nextAnnounce float64
+	swarmSince   float64 // joined its current rendition's swarm
+	seeding      bool    // its seeding timer runs
+	next         int     // next session segment its player requests
+	nseg         int32
+	reqT, reqBl  float64 // its pending request: time and buffer level
 	neigh        []int32
 	ready        []float64
 	nbw          []float64
@@ -107,11 +112,18 @@ type classRT struct {
 }
 
 type event struct {
-	t     float64
-	seq   uint64
-	p     int32
-	leave bool
+	t    float64
+	seq  uint64
+	p    int32
+	kind uint8
 }
+
+// event kinds
+const (
+	evStep  = iota // the player's next request (or a re-check of a waiting one)
+	evLeave        // the viewer leaves
+	evSeed         // the loader's random-HTTP timer
+)
 
 // sim is one run. It is the Deliverer of every player's session: Deliver
 // is called inside the current peer's Step.
@@ -139,10 +151,12 @@ type sim struct {
 	cur     int32
 
 	// the current request's outcome, read back after Step
-	lastStart float64
-	lastP2P   bool
-	lastBad   bool
-	lastUp    int32
+	lastStart   float64
+	lastDone    float64 // the loader's completion (supplied), −1: the session's
+	lastCounted bool    // its bytes were counted when the loader fetched it
+	lastP2P     bool
+	lastBad     bool
+	lastUp      int32
 
 	res                                                  Result
 	cdnB, p2pB                                           []float64 // bits per bucket
@@ -384,8 +398,16 @@ func (s *sim) loop() error {
 			continue
 		}
 		e := s.pop()
-		if e.leave {
+		switch e.kind {
+		case evLeave:
 			s.depart(e.p, e.t)
+			continue
+		case evSeed:
+			s.seed(e.p, e.t)
+			continue
+		}
+		if ok, again := s.ready(e.p, e.t); !ok {
+			s.push(event{t: again, p: e.p})
 			continue
 		}
 		if err := s.step(e.p, e.t); err != nil {
@@ -436,7 +458,7 @@ func (s *sim) arrive(t float64) error {
 			nseg = s.nseg
 		}
 	}
-	p.s0 = int32(s0)
+	p.s0, p.nseg = int32(s0), int32(nseg)
 	p.ring = make([]hold, s.w)
 	for i := range p.ring {
 		p.ring[i].g = -1
@@ -527,27 +549,39 @@ func (s *sim) step(id int32, t float64) error {
 	end := p.join + v.NetworkTimeMs()
 	g := int(p.s0) + rec.Index
 	h := &p.ring[g%s.w]
-	h.g, h.q, h.bad, h.start, h.done = int32(g), int8(rec.Quality), s.lastBad, s.lastStart, end
+	done0 := end
+	if s.lastDone >= 0 {
+		done0 = s.lastDone
+	}
+	h.g, h.q, h.bad, h.start, h.done = int32(g), int8(rec.Quality), s.lastBad, s.lastStart, done0
 	bits := rec.Downloaded
-	if s.lastP2P {
-		s.addBits(true, s.lastStart, end, bits)
+	if rec.Abandoned {
+		p.next = rec.Index
+	} else {
+		p.next = rec.Index + 1
+	}
+	switch {
+	case s.lastCounted:
+	case s.lastP2P:
+		s.addBits(true, s.lastStart, done0, bits)
 		p.peerBits += bits
 		u := &s.peers[s.lastUp]
 		u.upBits += bits
-	} else {
-		s.addBits(false, s.lastStart, end, bits)
+	default:
+		s.addBits(false, s.lastStart, done0, bits)
 		p.cdnBits += bits
 	}
 	if done {
 		leave := end + v.BufferLevel()
 		p.leave = leave
-		s.push(event{t: leave, p: id, leave: true})
+		s.push(event{t: leave, p: id, kind: evLeave})
 		return nil
 	}
 	wait := v.BufferLevel() + s.segMs - s.bufMs
 	if wait < 0 {
 		wait = 0
 	}
+	p.reqT, p.reqBl = end+wait, v.BufferLevel()-wait
 	s.push(event{t: end + wait, p: id})
 	return nil
 }
