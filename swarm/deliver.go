@@ -126,6 +126,18 @@ func (s *sim) Deliver(v abr.View, seg, q int, bits float64) abr.Delivery {
 			continue
 		}
 		rate := bits / (end - start)
+		if end > up.leave {
+			// the uploader leaves before the transfer ends: the bytes stop
+			// and the request times out (rule 5)
+			failed++
+			s.res.P2PTimeouts++
+			t = math.Max(t, up.leave) + sch.P2PNotReceivingMs
+			if failed > sch.P2PRetries {
+				break
+			}
+			tHave, _ = s.holders(id, g, q, t)
+			continue
+		}
 		if end > deadline { // rule 6
 			s.res.WastedBytes += rate * math.Max(0, deadline-start) / 8
 			s.res.DuplicateBytes += rate * math.Max(0, deadline-start) / 8
@@ -473,6 +485,9 @@ func (s *sim) seed(id int32, t float64) {
 			s.addBits(false, start, end, bits)
 			p.cdnBits += bits
 			s.res.ByRule.Seeded++
+			if s.cfg.onSeg != nil {
+				s.cfg.onSeg(g, q, false, bits)
+			}
 		}
 	}
 	s.push(event{t: t + seedingTimeout(s.rng.Float64(), connected), p: id, kind: evSeed})

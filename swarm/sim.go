@@ -17,6 +17,7 @@ type runConfig struct {
 	manifest abr.Manifest
 	traces   map[string]*abr.Trace
 	onPeer   func(PeerResult)
+	onSeg    func(g int32, q int, p2p bool, bits float64) // tests: every delivered segment
 }
 
 // WithManifest gives the stream's segment sizes directly (for example from
@@ -37,8 +38,10 @@ type PeerResult struct {
 	ID        int
 	Class     string
 	JoinMs    float64
-	FirstSeg  int         // global index of the first segment played
-	Trace     string      // the trace's name (and rotation)
+	FirstSeg  int        // global index of the first segment played
+	Trace     *abr.Trace // the trace its player ran on (rotated to its random start)
+	UpKbps    float64    // its upload capacity (+Inf: unlimited)
+	LeaveMs   float64
 	Metrics   abr.Metrics // the player's own metrics, as an abr session reports them
 	PeerBits  float64
 	CDNBits   float64
@@ -233,8 +236,12 @@ func (s *sim) setup() error {
 		s.nseg = int(math.Ceil((durMs+s.preMs)/s.segMs)) + 1
 	} else {
 		s.bufMs = sc.ABR.BufferS * 1000
-		s.w = 64
 		s.nseg = int(math.Ceil(durMs / s.segMs))
+		// p2p-media-loader keeps VOD segments in memory up to
+		// segmentMemoryStorageLimit (4096 MiB on desktop: over an hour
+		// at 6 Mbit/s), so a peer holds what it watched; the ring holds
+		// up to 1024 segments of it
+		s.w = min(s.nseg, 1024)
 	}
 	if int64(s.nseg)*int64(s.n) > 1<<26 {
 		return fmt.Errorf("%w: %d segments × %d renditions is too many", ErrScenario, s.nseg, s.n)
@@ -560,6 +567,9 @@ func (s *sim) step(id int32, t float64) error {
 	} else {
 		p.next = rec.Index + 1
 	}
+	if s.cfg.onSeg != nil && !s.lastCounted {
+		s.cfg.onSeg(int32(g), rec.Quality, s.lastP2P, bits)
+	}
 	switch {
 	case s.lastCounted:
 	case s.lastP2P:
@@ -618,7 +628,7 @@ func (s *sim) depart(id int32, t float64) {
 		if p.reqs > 0 {
 			nb = p.neighSum / float64(p.reqs)
 		}
-		s.cfg.onPeer(PeerResult{ID: int(id), Class: cl.Name, JoinMs: p.join, FirstSeg: int(p.s0), Trace: cl.traces[p.trace].t.Name,
+		s.cfg.onPeer(PeerResult{ID: int(id), Class: cl.Name, JoinMs: p.join, FirstSeg: int(p.s0), Trace: cl.traces[p.trace].t, UpKbps: p.up, LeaveMs: p.leave,
 			Metrics: m, PeerBits: p.peerBits, CDNBits: p.cdnBits, UpBits: p.upBits, BehindMs: behind, Neighbors: nb})
 	}
 	// free what the run no longer needs
