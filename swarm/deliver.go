@@ -236,38 +236,42 @@ func (s *sim) downKbps(id int32, t float64) float64 {
 func (s *sim) holders(id, g int32, q int, t float64) (tHave, tLoad float64) {
 	tHave, tLoad = math.Inf(1), math.Inf(1)
 	p := &s.peers[id]
-	cl := &s.classes[p.class]
-	visit := func(j int32, ready float64) {
+	rtt := s.classes[p.class].RTTMs
+	ann := s.sc.Scheduler.AnnounceLatencyMs
+	slot := int(g) % s.w
+	var list []int32
+	all := s.sc.Tracker.EveryoneConnected
+	if all {
+		list = s.swarms[q]
+	} else {
+		list = p.neigh
+	}
+	for k, j := range list {
 		if j == id {
-			return
+			continue
 		}
 		nb := &s.peers[j]
-		if !nb.alive || nb.ring == nil {
-			return
+		if nb.ring == nil {
+			continue
 		}
-		h := &nb.ring[int(g)%s.w]
-		if h.g != g || int(h.q) != q {
-			return
+		h := &nb.ring[slot]
+		if h.g != g || int(h.q) != q || !nb.alive {
+			continue
 		}
-		ann := s.sc.Scheduler.AnnounceLatencyMs
-		if ann == 0 {
-			ann = (cl.RTTMs + s.classes[nb.class].RTTMs) / 4
+		a := ann
+		if a == 0 {
+			a = (rtt + s.classes[nb.class].RTTMs) / 4
 		}
-		have := math.Max(h.done+ann, ready)
+		ready := 0.0
+		if !all {
+			ready = p.ready[k]
+		}
+		have := math.Max(h.done+a, ready)
 		if have < nb.leave && have < tHave {
 			tHave = have
 		}
-		if load := math.Max(h.start+ann, ready); load < tLoad {
+		if load := math.Max(h.start+a, ready); load < tLoad {
 			tLoad = load
-		}
-	}
-	if s.sc.Tracker.EveryoneConnected {
-		for _, j := range s.swarms[q] {
-			visit(j, 0)
-		}
-	} else {
-		for k, j := range p.neigh {
-			visit(j, p.ready[k])
 		}
 	}
 	if tHave < t {
