@@ -2,6 +2,7 @@ package swarm
 
 import (
 	"context"
+	"fmt"
 	"math"
 	"os"
 	"path/filepath"
@@ -232,3 +233,34 @@ func TestDeterministic(t *testing.T) {
 func TestMain(m *testing.M) { os.Exit(m.Run()) }
 
 var _ = math.Inf
+
+// A sweep gives the same table for any number of workers, and its shards
+// merge into it.
+func TestSweepWorkersAndShards(t *testing.T) {
+	sc := &Scenario{Name: "s", Stream: Stream{Live: true, DurationS: 120, HoldBackS: 24}, Audience: Audience{Peers: 60, Arrival: "flash"}}
+	grid := []Axis{{Field: "tracker.neighbours", Values: []string{"4", "12"}}, {Field: "scheduler.preset", Values: []string{"p2pml", "cdn-only"}}}
+	ctx := context.Background()
+	one, err := Sweep(ctx, sc, grid, abr.WithWorkers(1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	four, _ := Sweep(ctx, sc, grid, abr.WithWorkers(4))
+	var parts []*abr.Table
+	for i := 0; i < 3; i++ {
+		p, err := Sweep(ctx, sc, grid, abr.WithWorkers(2), abr.WithShard(i, 3))
+		if err != nil {
+			t.Fatal(err)
+		}
+		parts = append(parts, p)
+	}
+	merged, err := abr.MergeTables(parts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(one.Rows) != 4 || fmt.Sprint(one.Rows) != fmt.Sprint(four.Rows) || fmt.Sprint(one.Rows) != fmt.Sprint(merged.Rows) {
+		t.Fatalf("tables differ:\n%v\n%v\n%v", one.Rows, four.Rows, merged.Rows)
+	}
+	if _, err := Sweep(ctx, sc, []Axis{{Field: "audience.nobody", Values: []string{"1"}}}); err == nil {
+		t.Error("a bad grid field ran")
+	}
+}

@@ -69,28 +69,34 @@ func newAbrMergeCmd() *cobra.Command {
 		Short: "Merge the CSV outputs of sharded sweeps into the unsharded result",
 		Args:  cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			var parts []*abr.Table
-			for _, p := range args {
-				f, err := os.Open(p)
-				if err != nil {
-					return err
-				}
-				t, err := abr.ReadTableCSV(f, p)
-				f.Close()
-				if err != nil {
-					return err
-				}
-				parts = append(parts, t)
-			}
-			t, err := abr.MergeTables(parts)
-			if err != nil {
-				return err
-			}
-			return abrWriteTable(cmd.OutOrStdout(), abrMergeOut, t)
+			return mergeTableFiles(cmd.OutOrStdout(), abrMergeOut, args)
 		},
 	}
 	cmd.Flags().StringVar(&abrMergeOut, "out", "", "output file (.csv or .jsonl); stdout when empty")
 	return cmd
+}
+
+// mergeTableFiles merges the CSV tables of sharded sweeps (abr's and
+// swarm's) into out.
+func mergeTableFiles(stdout io.Writer, out string, paths []string) error {
+	var parts []*abr.Table
+	for _, p := range paths {
+		f, err := os.Open(p)
+		if err != nil {
+			return err
+		}
+		t, err := abr.ReadTableCSV(f, p)
+		f.Close()
+		if err != nil {
+			return err
+		}
+		parts = append(parts, t)
+	}
+	t, err := abr.MergeTables(parts)
+	if err != nil {
+		return err
+	}
+	return abrWriteTable(stdout, out, t)
 }
 
 func abrRunSweep(cmd *cobra.Command, sf *abrSweepFlags) error {
