@@ -1,11 +1,14 @@
 package swarm
 
 import (
+	"context"
 	"errors"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/streamkit-go/streamkit/abr"
 )
 
 func TestScenarioFilesLoad(t *testing.T) {
@@ -88,4 +91,39 @@ func FuzzScenario(f *testing.F) {
 			t.Fatalf("read but invalid: %v", err)
 		}
 	})
+}
+
+// lowest is a user-defined algorithm: always the lowest rendition.
+type lowest struct{}
+
+func (lowest) Init(v abr.View)                           {}
+func (lowest) Decide(v abr.View, seg int) (int, float64) { return 0, 0 }
+
+// Any algorithm registered in abr drives the players, a user's included,
+// and segment sizes come from a manifest file named in the scenario.
+func TestUserAlgorithmAndManifestFile(t *testing.T) {
+	abr.Register("swarm-test-lowest", "always the lowest rendition", func(abr.Config) abr.Algorithm { return lowest{} })
+	sc, err := LoadScenario("../testdata/swarm/tampering-2pct.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, kv := range [][2]string{{"abr.algorithm", "swarm-test-lowest"}, {"audience.peers", "80"}, {"stream.duration_s", "120"},
+		{"stream.manifest", "../testdata/abr/sabre/bbb.json"}} {
+		if err := sc.Set(kv[0], kv[1]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	r, err := Run(context.Background(), sc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.MeanBitrateKbps != 230 { // bbb.json's lowest level
+		t.Errorf("mean bitrate %v, want bbb.json's lowest 230 kbit/s", r.MeanBitrateKbps)
+	}
+	if err := sc.Set("abr.algorithm", "no-such-algo"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Run(context.Background(), sc); err == nil || !errors.Is(err, ErrScenario) {
+		t.Errorf("unknown algorithm: %v", err)
+	}
 }
