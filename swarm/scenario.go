@@ -71,6 +71,10 @@ type Audience struct {
 	// Session is "exponential" (mean session_s), "lognormal" (median
 	// session_s, sigma session_sigma) or "fixed" (default exponential,
 	// mean 1200 s).
+	// MobileShare, when set, rescales the classes' shares so that the
+	// classes marked mobile hold this share of the audience (their
+	// relative weights kept).
+	MobileShare  float64 `json:"mobile_share"`
 	Session      string  `json:"session"`
 	SessionS     float64 `json:"session_s"`
 	SessionSigma float64 `json:"session_sigma"`
@@ -276,8 +280,21 @@ func (sc *Scenario) Validate() error {
 	default:
 		return bad("audience: session %q: want exponential, lognormal or fixed", a.Session)
 	}
-	if !finite(a.ArriveS, a.KickoffS, a.BurstS, a.BurstShare, a.EndS, a.DepartS, a.SessionS, a.SessionSigma) || a.BurstShare > 1 || a.SessionS == 0 || a.SessionSigma > 5 {
-		return bad("audience: times must be finite and non-negative, burst_share at most 1, session_s positive, session_sigma at most 5")
+	if !finite(a.ArriveS, a.KickoffS, a.BurstS, a.BurstShare, a.EndS, a.DepartS, a.SessionS, a.SessionSigma, a.MobileShare) || a.BurstShare > 1 || a.SessionS == 0 || a.SessionSigma > 5 || a.MobileShare > 1 {
+		return bad("audience: times must be finite and non-negative, burst_share and mobile_share at most 1, session_s positive, session_sigma at most 5")
+	}
+	if a.MobileShare > 0 {
+		var mob, fixed int
+		for _, cl := range c.Classes {
+			if cl.Mobile {
+				mob++
+			} else {
+				fixed++
+			}
+		}
+		if (mob == 0) || (fixed == 0 && a.MobileShare < 1) {
+			return bad("audience: mobile_share %v needs classes marked mobile (and others, below 1)", a.MobileShare)
+		}
 	}
 	if len(c.NAT.Types) == 0 || len(c.NAT.Types) > 16 || len(c.NAT.Success) != len(c.NAT.Types) {
 		return bad("nat: %d types need a %d×%d success matrix", len(c.NAT.Types), len(c.NAT.Types), len(c.NAT.Types))

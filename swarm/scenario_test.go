@@ -127,3 +127,28 @@ func TestUserAlgorithmAndManifestFile(t *testing.T) {
 		t.Errorf("unknown algorithm: %v", err)
 	}
 }
+
+func TestMobileShare(t *testing.T) {
+	sc, err := LoadScenario("../testdata/swarm/mobile-heavy.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, kv := range [][2]string{{"audience.peers", "400"}, {"stream.duration_s", "60"}, {"audience.arrive_s", "30"}, {"audience.mobile_share", "0.2"}} {
+		if err := sc.Set(kv[0], kv[1]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	r, err := Run(context.Background(), sc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mob := 0
+	for _, c := range r.Classes {
+		if c.Mobile {
+			mob += c.Peers
+		}
+	}
+	if f := float64(mob) / float64(r.Peers); f < 0.14 || f > 0.26 {
+		t.Errorf("mobile share %v with audience.mobile_share 0.2", f)
+	}
+}

@@ -262,9 +262,25 @@ func (s *sim) setup() error {
 	}
 	// classes and their traces (each trace in 4 rotations, so that peers on
 	// one trace do not see the same network at the same moment)
+	var mobW, fixW float64
+	for _, cl := range sc.Classes {
+		if cl.Mobile {
+			mobW += cl.Share
+		} else {
+			fixW += cl.Share
+		}
+	}
 	for ci := range sc.Classes {
 		cl := classRT{Class: sc.Classes[ci]}
-		s.classW = append(s.classW, cl.Share)
+		w := cl.Share
+		if ms := sc.Audience.MobileShare; ms > 0 {
+			if cl.Mobile {
+				w = ms * cl.Share / mobW
+			} else {
+				w = (1 - ms) * cl.Share / fixW
+			}
+		}
+		s.classW = append(s.classW, w)
 		var base []*abr.Trace
 		for _, path := range cl.Traces {
 			t := s.cfg.traces[path]
