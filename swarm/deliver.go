@@ -79,7 +79,13 @@ func (s *sim) Deliver(v abr.View, seg, q int, bits float64) abr.Delivery {
 		return s.http(T, 0) // rule 1: high demand from the start
 	}
 	// when could a neighbour serve it, and when is someone loading it
-	tHave, _ := s.holders(id, g, q, tq)
+	var tHave float64
+	if m := &s.memo; m.ok && m.id == id && m.g == g && m.q == q && m.t == tq {
+		tHave = m.have // ready() just looked, and nothing changed since
+	} else {
+		tHave, _ = s.holders(id, g, q, tq)
+	}
+	s.memo.ok = false
 	// rule 3 (the seeding timer) runs as its own events (seed); what it
 	// loaded is in the peer's own cache, checked above
 	t := tq
@@ -383,6 +389,7 @@ func (s *sim) joinSwarm(id int32, q int, T float64) {
 }
 
 func (s *sim) dropNeighbour(id int32, k int) {
+	s.memo.ok = false
 	p := &s.peers[id]
 	last := len(p.neigh) - 1
 	p.neigh[k], p.ready[k], p.nbw[k] = p.neigh[last], p.ready[last], p.nbw[last]
@@ -393,6 +400,7 @@ func (s *sim) dropNeighbour(id int32, k int) {
 // tracker.neighbours connections; each offer connects with the NAT
 // matrix's probability and is usable from ready.
 func (s *sim) fill(id int32, ready float64) {
+	s.memo.ok = false
 	p := &s.peers[id]
 	members := s.swarms[p.swarm]
 	want := s.sc.Tracker.Neighbours
@@ -422,6 +430,7 @@ func contains(a []int32, x int32) bool {
 }
 
 func (s *sim) leaveSwarm(id int32) {
+	s.memo.ok = false
 	p := &s.peers[id]
 	if p.swarm < 0 {
 		return
@@ -521,7 +530,9 @@ func (s *sim) ready(id int32, now float64) (bool, float64) {
 	if h := &p.ring[int(g)%s.w]; h.g == g && int(h.q) == q {
 		return true, 0
 	}
-	if have, _ := s.holders(id, g, q, tq); have < deadline {
+	have, _ := s.holders(id, g, q, tq)
+	if have < deadline {
+		s.memo = holdersMemo{ok: true, id: id, g: g, q: q, t: tq, have: have}
 		return true, 0
 	}
 	return false, math.Min(deadline, now+recheckMs)
@@ -531,3 +542,12 @@ func (s *sim) ready(id int32, now float64) (bool, float64) {
 // (p2p-media-loader re-runs its queue on every announcement; a second is
 // its PEER_UPDATE_LATENCY).
 const recheckMs = 1000
+
+// holdersMemo keeps ready()'s answer for the Deliver that follows it in
+// the same step (the same request, neighbours unchanged).
+type holdersMemo struct {
+	ok      bool
+	id, g   int32
+	q       int
+	t, have float64
+}

@@ -8,6 +8,7 @@ import (
 	"io"
 	"math"
 	"os"
+	"path/filepath"
 	"reflect"
 	"strconv"
 	"strings"
@@ -215,12 +216,12 @@ func LoadScenario(path string) (*Scenario, error) {
 	if err != nil {
 		return nil, err
 	}
-	dir := path[:strings.LastIndexByte(path, '/')+1]
+	dir := filepath.Dir(path)
 	rel := func(p string) string {
-		if p == "" || strings.HasPrefix(p, "/") || dir == "" {
+		if p == "" || filepath.IsAbs(p) {
 			return p
 		}
-		return dir + p
+		return filepath.Join(dir, p)
 	}
 	sc.Stream.Manifest = rel(sc.Stream.Manifest)
 	for i := range sc.Classes {

@@ -161,6 +161,7 @@ type sim struct {
 	lastBad     bool
 	lastUp      int32
 
+	memo                                                 holdersMemo
 	res                                                  Result
 	cdnB, p2pB                                           []float64 // bits per bucket
 	conc                                                 []int32   // concurrency difference array per bucket
