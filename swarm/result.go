@@ -8,6 +8,8 @@ import (
 	"io"
 	"math"
 	"strconv"
+
+	"github.com/streamkit-go/streamkit/abr"
 )
 
 // Result is what a run measured. Bytes are payload bytes; rates are over
@@ -202,7 +204,7 @@ func (r *Result) WriteSVG(w io.Writer, title string) error {
 		ymax1 = math.Max(ymax1, p.CDNMbps+p.PeerMbps)
 		cmax = math.Max(cmax, float64(p.Concurrent))
 	}
-	ymax1, cmax = niceMax(ymax1), niceMax(cmax)
+	ymax1, cmax = abr.NiceMax(ymax1), abr.NiceMax(cmax)
 	pw := W - padL - padR
 	x := func(t float64) float64 { return padL + pw*t/xmax }
 	axes := func(y0, ymax float64, label string) {
@@ -240,17 +242,4 @@ func (r *Result) WriteSVG(w io.Writer, title string) error {
 	pf(`<text x="%.1f" y="%.1f" text-anchor="middle">time (s)</text>`+"\n", padL+pw/2, y2+panelH+36)
 	pf("</svg>\n")
 	return bw.Flush()
-}
-
-func niceMax(v float64) float64 {
-	if !(v > 0) {
-		return 1
-	}
-	e := math.Pow(10, math.Floor(math.Log10(v)))
-	for _, m := range []float64{1, 2, 2.5, 5, 10} {
-		if m*e >= v {
-			return m * e
-		}
-	}
-	return 10 * e
 }

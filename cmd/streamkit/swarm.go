@@ -187,9 +187,9 @@ runs as a Kubernetes Indexed Job or a Slurm array (swarm/README.md).`,
 			}
 			o := []abr.SweepOption{abr.WithWorkers(workers)}
 			if shard != "" {
-				var i, n int
-				if _, err := fmt.Sscanf(shard, "%d/%d", &i, &n); err != nil || n < 1 {
-					return fmt.Errorf("swarm sweep: --shard %q: want i/n", shard)
+				i, n, err := parseShard(shard)
+				if err != nil {
+					return fmt.Errorf("swarm sweep: %w", err)
 				}
 				o = append(o, abr.WithShard(i, n))
 			}
@@ -214,15 +214,5 @@ runs as a Kubernetes Indexed Job or a Slurm array (swarm/README.md).`,
 }
 
 func newSwarmMergeCmd() *cobra.Command {
-	var out string
-	cmd := &cobra.Command{
-		Use:   "merge --out F.csv PART.csv...",
-		Short: "Merge the CSV outputs of sharded swarm sweeps into the unsharded result",
-		Args:  cobra.MinimumNArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			return mergeTableFiles(cmd.OutOrStdout(), out, args)
-		},
-	}
-	cmd.Flags().StringVar(&out, "out", "", "output file (.csv or .jsonl); stdout when empty")
-	return cmd
+	return newMergeCmd("Merge the CSV outputs of sharded swarm sweeps into the unsharded result")
 }
