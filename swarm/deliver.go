@@ -40,6 +40,7 @@ import (
 // has requested the segment, with its start and completion times.
 func (s *sim) Deliver(v abr.View, seg, q int, bits float64) abr.Delivery {
 	id := s.cur
+	s.curBits = bits
 	p := &s.peers[id]
 	T := p.join + v.NetworkTimeMs()
 	s.lastP2P, s.lastBad, s.lastUp, s.lastCounted = false, false, -1, false
@@ -190,21 +191,38 @@ func (s *sim) Deliver(v abr.View, seg, q int, bits float64) abr.Delivery {
 // supplied hands the player a segment the loader fetched over [start,
 // end] (from a peer, or over HTTP ahead of the request). The player sees
 // p2p-media-loader-hlsjs's timing (fragment-loader.ts getLoadingStat:
-// DEFAULT_DOWNLOAD_LATENCY 10 ms, then the transfer), not the wait: a
-// segment already in the cache arrives with the transfer time it took.
+// DEFAULT_DOWNLOAD_LATENCY 10 ms, then the segment's bytes at the
+// bandwidth the core reports), not the wait for peers. The core reports
+// (hybrid-loader.ts getBandwidth) its measured bandwidth over recent
+// downloads of every source, not this transfer's own: modelled as the
+// fastest of this transfer and the peer's last three downloads. The
+// player's clock still advances by the real time, the hidden wait taking
+// up the difference; a segment already in the cache costs it only the
+// reported transfer.
 func (s *sim) supplied(T, start, end float64, p2p bool) abr.Delivery {
 	s.lastP2P, s.lastBad, s.lastUp, s.lastCounted = p2p, false, -1, false
 	s.lastStart, s.lastDone = start, end
+	p := &s.peers[s.cur]
+	bits := s.curBits
+	rate := bits / math.Max(end-start, 1e-3)
+	for _, r := range p.recent {
+		rate = math.Max(rate, r)
+	}
 	const lat = 10
-	if end <= T {
-		return abr.Delivery{LatencyMs: lat, TransferMs: end - start, Supplied: true}
+	report := bits / rate
+	real := end - T // time from the request to the last byte
+	if real < lat+report {
+		return abr.Delivery{LatencyMs: lat, TransferMs: report, Supplied: true}
 	}
-	if start <= T {
-		return abr.Delivery{LatencyMs: lat, TransferMs: math.Max(end-T-lat, 1e-3), Supplied: true}
+	return abr.Delivery{WaitMs: real - lat - report, LatencyMs: lat, TransferMs: report, Supplied: true, HideWait: true}
+}
+
+// measured records a download rate (kbit/s) of the peer's loader.
+func (p *peer) measured(kbps float64) {
+	if kbps > 0 && !math.IsInf(kbps, 1) {
+		p.recent[p.nrecent%len(p.recent)] = kbps
+		p.nrecent++
 	}
-	w := start - T
-	l := math.Min(lat, w)
-	return abr.Delivery{WaitMs: w - l, LatencyMs: l, TransferMs: end - start, Supplied: true, HideWait: true}
 }
 
 // avail is when segment g is published (live) — −∞ for VOD.

@@ -26,5 +26,5 @@ func Example() {
 	}
 	// Output:
 	// cdn-only offload  0 %, rebuffering 0.00 %
-	// p2pml    offload 45 %, rebuffering 0.00 %
+	// p2pml    offload 49 %, rebuffering 0.00 %
 }

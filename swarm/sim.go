@@ -75,7 +75,9 @@ type peer struct {
 	seeding      bool    // its seeding timer runs
 	next         int     // next session segment its player requests
 	nseg         int32
-	reqT, reqBl  float64 // its pending request: time and buffer level
+	reqT, reqBl  float64    // its pending request: time and buffer level
+	recent       [3]float64 // its loader's last download rates (kbit/s)
+	nrecent      int
 	neigh        []int32
 	ready        []float64
 	nbw          []float64
@@ -157,6 +159,7 @@ type sim struct {
 	lastStart   float64
 	lastDone    float64 // the loader's completion (supplied), −1: the session's
 	lastCounted bool    // its bytes were counted when the loader fetched it
+	curBits     float64 // the current request's size
 	lastP2P     bool
 	lastBad     bool
 	lastUp      int32
@@ -576,6 +579,9 @@ func (s *sim) step(id int32, t float64) error {
 	done0 := end
 	if s.lastDone >= 0 {
 		done0 = s.lastDone
+	}
+	if !s.lastCounted && done0 > s.lastStart {
+		p.measured(rec.Downloaded / (done0 - s.lastStart))
 	}
 	h.g, h.q, h.bad, h.start, h.done = int32(g), int8(rec.Quality), s.lastBad, s.lastStart, done0
 	bits := rec.Downloaded

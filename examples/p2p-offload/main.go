@@ -60,8 +60,9 @@ func main() {
 		rc.CDNPeakGbps, rc.CostUSD, 100*rc.RebufferRatio, rc.MeanBitrateKbps)
 	fmt.Printf("P2P saves %.0f %% of the egress cost. Rebuffering: %.3f %% (CDN only: %.3f %%). Mean bitrate: %.0f kbit/s\n",
 		100*(1-r.CostUSD/rc.CostUSD), 100*r.RebufferRatio, 100*rc.RebufferRatio, r.MeanBitrateKbps)
-	fmt.Printf("(CDN only: %.0f): p2p-media-loader reports each transfer's own speed to the player, and a peer's\n", rc.MeanBitrateKbps)
-	fmt.Println("uplink is slower than the CDN, so a throughput-based ABR steps down; the buffer stays safe.")
+	fmt.Printf("(CDN only: %.0f). p2p-media-loader tells the player its loader's recent bandwidth over all\n", rc.MeanBitrateKbps)
+	fmt.Println("sources (hybrid-loader.ts getBandwidth, the maximum over short windows), not a slow peer's, so")
+	fmt.Println("uplinks slower than the CDN barely move a throughput-based ABR.")
 
 	fmt.Println("\n== What drives offload ==")
 	fmt.Println("\n1. The live hold-back. p2p-media-loader fetches a segment over HTTP once it is within")
