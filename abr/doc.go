@@ -57,6 +57,11 @@
 // and RegisterTraceFormat plugs in another one.
 // Every parser names the file and line or field of a problem, and a trace
 // that cannot deliver ends in ErrNeverDelivers instead of a hang.
+// WithDeliverer lets a caller decide where each segment comes from (the
+// trace, after an optional wait, or a supplied arrival time): the swarm
+// simulator (package swarm) serves segments from peers through it while
+// the player stays this package's. A Manifest implementing SizeTabler is
+// read in place instead of copied.
 //
 // # Performance
 //

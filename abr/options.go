@@ -34,6 +34,7 @@ type config struct {
 	Exact            bool
 	NoSkip           bool
 	OnSegment        func(*SegmentRecord)
+	Deliverer        Deliverer
 }
 
 // NoRampupThreshold, given to WithRampupThreshold, measures rampup against
@@ -121,6 +122,12 @@ const (
 	PlayerBufferMs  = 30000 // buffer cap
 	PlayerStartupMs = 4000  // buffered media before playback starts
 )
+
+// WithDeliverer puts d between the player and its trace: d says, for each
+// request, whether the segment comes from the trace (after an optional
+// wait) or arrives in a time d supplies (see Deliverer). Without it every
+// segment comes from the trace.
+func WithDeliverer(d Deliverer) Option { return func(c *config) { c.Deliverer = d } }
 
 // WithPlayerDefaults is streamkit's default player model (used by
 // `streamkit abr run` and the tutorials): a PlayerBufferMs buffer cap,

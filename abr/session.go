@@ -47,6 +47,44 @@ type FirstQualityChooser interface {
 	FirstQuality(v View) int
 }
 
+// Deliverer supplies where each segment comes from, for simulators that
+// put the player behind something other than its trace: a peer-to-peer
+// swarm, a cache, a shaped link (WithDeliverer). Deliver is called once per
+// request, after the algorithm's decision and before any byte moves, with
+// the session at the request (View.NetworkTimeMs is the request time,
+// View.BufferLevel the buffer the request was made with). It must not
+// allocate if the session is to stay allocation-free.
+type Deliverer interface {
+	Deliver(v View, seg, quality int, bits float64) Delivery
+}
+
+// Delivery is a Deliverer's answer. The zero value downloads from the
+// trace, exactly as without a Deliverer. WaitMs is time spent before the
+// request reaches the trace (e.g. looking for peers first); it counts as
+// time to first bit and the network clock advances over it. With Supplied
+// the segment does not touch the trace: it arrives LatencyMs + TransferMs
+// after the wait (TransferMs > 0), the network clock advances by as much,
+// and the estimator measures it like any download. Supplied downloads are
+// never stepped, so no Abandoner is asked about them. With HideWait the
+// wait is not part of the latency the estimator measures (the request's
+// time to first bit in the records still includes it): a loader that
+// reports its own timing to the player, as p2p-media-loader does to hls.js
+// (a 10 ms latency and its transfer time), makes the player blind to the
+// time a segment waited for peers.
+type Delivery struct {
+	WaitMs, LatencyMs, TransferMs float64
+	Supplied, HideWait            bool
+}
+
+// SizeTabler is implemented by a Manifest whose segment sizes are one
+// row-major table (segment i, quality q at i·levels + q, bits). A session
+// reads such a table in place instead of copying it (it must then not
+// change while the session runs), so many sessions over one stream share
+// one table.
+type SizeTabler interface {
+	SizeTable() []float64
+}
+
 // Progress describes a download in progress, for Abandoner.
 type Progress struct {
 	Index      int     // segment index
@@ -130,8 +168,10 @@ type Session struct {
 	trName  string
 
 	// play side
-	buf                                    []int
+	buf                                    []int // play queue: qualities of buffered segments from bh on
 	bh                                     int
+	dropped                                int     // entries popHead compacted away
+	hiddenWait                             float64 // the Deliverer's wait the estimator does not see
 	fcc                                    float64
 	tPlay, tRebuf                          float64
 	eRebuf                                 int
@@ -204,15 +244,26 @@ func NewSession(m Manifest, t *Trace, alg Algorithm, opts ...Option) (*Session, 
 	if s.nseg > maxSegments/s.n {
 		return nil, fmt.Errorf("abr: %d segments × %d levels is more than the simulator holds (%d sizes)", s.nseg, s.n, maxSegments)
 	}
-	s.sizes = make([]float64, s.nseg*s.n)
-	for i := 0; i < s.nseg; i++ {
-		for q := 0; q < s.n; q++ {
-			sz := m.SegmentSize(i, q)
+	if st, ok := m.(SizeTabler); ok && len(st.SizeTable()) == s.nseg*s.n {
+		// shared, not copied: thousands of sessions over one stream (the
+		// swarm simulator) would otherwise hold thousands of copies
+		s.sizes = st.SizeTable()
+		for i, sz := range s.sizes {
 			if !(sz >= 0 && sz <= math.MaxFloat64) {
-				// (a code-built Manifest is not checked by any reader)
-				return nil, fmt.Errorf("%w: segment %d quality %d: size %v bits", ErrMalformed, i, q, sz)
+				return nil, fmt.Errorf("%w: segment %d quality %d: size %v bits", ErrMalformed, i/s.n, i%s.n, sz)
 			}
-			s.sizes[i*s.n+q] = sz
+		}
+	} else {
+		s.sizes = make([]float64, s.nseg*s.n)
+		for i := 0; i < s.nseg; i++ {
+			for q := 0; q < s.n; q++ {
+				sz := m.SegmentSize(i, q)
+				if !(sz >= 0 && sz <= math.MaxFloat64) {
+					// (a code-built Manifest is not checked by any reader)
+					return nil, fmt.Errorf("%w: segment %d quality %d: size %v bits", ErrMalformed, i, q, sz)
+				}
+				s.sizes[i*s.n+q] = sz
+			}
 		}
 	}
 	s.util = make([]float64, s.n)
@@ -231,7 +282,9 @@ func NewSession(m Manifest, t *Trace, alg Algorithm, opts ...Option) (*Session, 
 	}
 	s.trName = t.Name
 	s.periods = t.Periods
-	s.buf = make([]int, s.nseg+1)
+	// the play queue is compacted as it drains (popHead), so it holds the
+	// buffered segments, not the whole session
+	s.buf = make([]int, 0, min(s.nseg+1, 2*bufCompact))
 	s.pending = make([]pendingRec, 0, 16)
 	s.ab, _ = alg.(Abandoner)
 	s.qc, _ = alg.(quietChecker)
@@ -297,7 +350,7 @@ func (s *Session) reset(opt config) error {
 	s.bufMs = opt.BufferMs
 	s.gp = opt.GammaP
 	s.bh, s.fcc, s.tPlay, s.tRebuf, s.eRebuf = 0, 0, 0, 0, 0
-	s.buf = s.buf[:0]
+	s.buf, s.dropped = s.buf[:0], 0
 	s.playedUtility, s.playedBitrate, s.totalBitrateChange, s.totalLogBitrateChg = 0, 0, 0, 0
 	s.lastPlayed = -1
 	s.rampupTime, s.rampupSet = 0, false
@@ -779,6 +832,29 @@ func (s *Session) download(d *Download, size float64, idx, q int, levelAtReq flo
 			return err
 		}
 	}
+	s.hiddenWait = 0
+	if s.opt.Deliverer != nil {
+		dv := s.opt.Deliverer.Deliver(View{s}, idx, q, size)
+		if !(dv.WaitMs >= 0) || !(dv.LatencyMs >= 0) || !(dv.TransferMs > 0 || !dv.Supplied) ||
+			math.IsInf(dv.WaitMs+dv.LatencyMs+dv.TransferMs, 0) {
+			return fmt.Errorf("abr: Deliverer answered segment %d with %+v", idx, dv)
+		}
+		if dv.WaitMs > 0 {
+			s.wait(dv.WaitMs)
+			d.TTFBMs += dv.WaitMs
+			d.TimeMs += dv.WaitMs
+			if dv.HideWait {
+				s.hiddenWait = dv.WaitMs
+			}
+		}
+		if dv.Supplied {
+			s.wait(dv.LatencyMs + dv.TransferMs)
+			d.TTFBMs += dv.LatencyMs
+			d.TimeMs = d.TTFBMs + dv.TransferMs
+			d.Downloaded = size
+			return s.stuck()
+		}
+	}
 	if !useRule {
 		d.TTFBMs += s.latency()
 		d.TimeMs = d.TTFBMs + s.transfer(size)
@@ -890,7 +966,18 @@ func (s *Session) download(d *Download, size float64, idx, q int, levelAtReq flo
 
 // ---- player (§2.5) ----
 
-func (s *Session) popHead() { s.bh++ }
+// bufCompact is how many played entries the play queue keeps before
+// popHead moves the buffered ones to its front.
+const bufCompact = 64
+
+func (s *Session) popHead() {
+	s.bh++
+	if s.bh >= bufCompact && 2*s.bh >= len(s.buf) {
+		n := copy(s.buf, s.buf[s.bh:])
+		s.dropped += s.bh
+		s.buf, s.bh = s.buf[:n], 0
+	}
+}
 
 func (s *Session) play(t float64) {
 	if !s.playing {
@@ -1032,7 +1119,7 @@ func (s *Session) checkReplace(q int) int {
 }
 
 func (s *Session) checkStart() {
-	if !s.playing && (s.bufferLevel() >= s.opt.StartupMs || s.bufferLevel()+s.segMs > s.bufMs || s.next >= s.nseg || len(s.buf) >= s.nseg) {
+	if !s.playing && (s.bufferLevel() >= s.opt.StartupMs || s.bufferLevel()+s.segMs > s.bufMs || s.next >= s.nseg || s.dropped+len(s.buf) >= s.nseg) {
 		s.playing = true
 	}
 }
@@ -1099,7 +1186,7 @@ func (s *Session) step1() error {
 		dl := d.TimeMs - d.TTFBMs
 		s.buf = append(s.buf, q)
 		s.checkStart()
-		s.pushSample(dl, size/dl, d.TTFBMs)
+		s.pushSample(dl, size/dl, d.TTFBMs-s.hiddenWait)
 		s.tPlay += d.TimeMs
 		s.startup = d.TimeMs
 		*r = SegmentRecord{Index: 0, Quality: q, BitrateKbps: s.kbps[q], SizeBits: size, Downloaded: d.Downloaded,
@@ -1189,7 +1276,7 @@ func (s *Session) step1() error {
 	}
 	s.estAvg += (thr - tput - s.estAvg) / float64(s.overCount+s.leqCount)
 	if d.AbandonTo < 0 {
-		s.pushSample(dl, tput, d.TTFBMs)
+		s.pushSample(dl, tput, d.TTFBMs-s.hiddenWait)
 	} else {
 		s.abandoned++
 		s.abandonedBits += d.Downloaded

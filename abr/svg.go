@@ -39,6 +39,11 @@ func (s *svgWriter) p(format string, a ...any) {
 	}
 }
 
+// NiceMax is the top of an axis that shows v, as the package's SVGs draw
+// it: the smallest 1, 2, 2.5, 5 or 10 × 10^k not below v (1 for v ≤ 0).
+// Other packages' plots (swarm's time series) use it for the same axes.
+func NiceMax(v float64) float64 { return niceMax(v) }
+
 func niceMax(v float64) float64 {
 	if !(v > 0) {
 		return 1

@@ -80,6 +80,23 @@ func (o sweepConfig) shardTraces(traces []string) ([]string, error) {
 	return out, nil
 }
 
+// SweepRows runs fn for every key (a trace path, a grid point, …) on the
+// sweep's pool of WithWorkers goroutines, keeping only WithShard's keys
+// (key k belongs to shard k mod n), and returns the rows sorted by their
+// first keyCols columns: the same rows for any number of workers, and
+// shards that MergeTables puts back together. SweepSabre and
+// SweepPensieve shard and pool the same way (shardTraces, runTraces), and
+// other simulators' sweeps (package swarm) run through it, so sharding
+// follows one rule.
+func SweepRows(ctx context.Context, keys []string, keyCols int, fn func(key string) ([][]string, error), opts ...SweepOption) ([][]string, error) {
+	o := newSweepConfig(opts)
+	keys, err := o.shardTraces(keys)
+	if err != nil {
+		return nil, err
+	}
+	return runTraces(ctx, keys, o, keyCols, fn)
+}
+
 // runTraces runs fn for every trace on a pool of workers; fn returns the
 // rows of its trace. Rows are gathered by trace index and sorted by key.
 func runTraces(ctx context.Context, traces []string, o sweepConfig, keyCols int, fn func(path string) ([][]string, error)) ([][]string, error) {
@@ -333,7 +350,7 @@ func (t *Table) WriteJSONL(w io.Writer) error {
 }
 
 // ReadTableCSV reads a table written by WriteCSV. keyCols is inferred from
-// the header (trace[, algo[, args]]).
+// the header (trace[, algo[, args]], or scenario, point for a swarm sweep).
 func ReadTableCSV(r io.Reader, name string) (*Table, error) {
 	cr := csv.NewReader(r)
 	recs, err := cr.ReadAll()
@@ -348,11 +365,11 @@ func ReadTableCSV(r io.Reader, name string) (*Table, error) {
 		return nil, perr(name, 0, "", ErrMalformed, "empty file")
 	}
 	t := &Table{Columns: recs[0], Rows: recs[1:]}
-	if t.Columns[0] != "trace" {
-		return nil, perr(name, 1, "header", ErrMalformed, "first column is %q, want trace", t.Columns[0])
+	if t.Columns[0] != "trace" && t.Columns[0] != "scenario" {
+		return nil, perr(name, 1, "header", ErrMalformed, "first column is %q, want trace (or scenario, a swarm sweep)", t.Columns[0])
 	}
 	t.KeyCols = 1
-	for t.KeyCols < len(t.Columns) && (t.Columns[t.KeyCols] == "algo" || t.Columns[t.KeyCols] == "args") {
+	for t.KeyCols < len(t.Columns) && (t.Columns[t.KeyCols] == "algo" || t.Columns[t.KeyCols] == "args" || t.Columns[t.KeyCols] == "point") {
 		t.KeyCols++
 	}
 	return t, nil

@@ -64,34 +64,53 @@ chunks 1..47, algorithm state fresh for every trace.`,
 }
 
 func newAbrMergeCmd() *cobra.Command {
-	var abrMergeOut string
+	return newMergeCmd("Merge the CSV outputs of sharded sweeps into the unsharded result")
+}
+
+// newMergeCmd builds a "merge" command (abr's and swarm's: one merge).
+func newMergeCmd(short string) *cobra.Command {
+	var out string
 	cmd := &cobra.Command{
 		Use:   "merge --out F.csv PART.csv...",
-		Short: "Merge the CSV outputs of sharded sweeps into the unsharded result",
+		Short: short,
 		Args:  cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			var parts []*abr.Table
-			for _, p := range args {
-				f, err := os.Open(p)
-				if err != nil {
-					return err
-				}
-				t, err := abr.ReadTableCSV(f, p)
-				f.Close()
-				if err != nil {
-					return err
-				}
-				parts = append(parts, t)
-			}
-			t, err := abr.MergeTables(parts)
-			if err != nil {
-				return err
-			}
-			return abrWriteTable(cmd.OutOrStdout(), abrMergeOut, t)
+			return mergeTableFiles(cmd.OutOrStdout(), out, args)
 		},
 	}
-	cmd.Flags().StringVar(&abrMergeOut, "out", "", "output file (.csv or .jsonl); stdout when empty")
+	cmd.Flags().StringVar(&out, "out", "", "output file (.csv or .jsonl); stdout when empty")
 	return cmd
+}
+
+// parseShard parses --shard i/n.
+func parseShard(s string) (i, n int, err error) {
+	if _, err := fmt.Sscanf(s, "%d/%d", &i, &n); err != nil || n < 1 {
+		return 0, 0, fmt.Errorf("--shard %q: want i/n", s)
+	}
+	return i, n, nil
+}
+
+// mergeTableFiles merges the CSV tables of sharded sweeps (abr's and
+// swarm's) into out.
+func mergeTableFiles(stdout io.Writer, out string, paths []string) error {
+	var parts []*abr.Table
+	for _, p := range paths {
+		f, err := os.Open(p)
+		if err != nil {
+			return err
+		}
+		t, err := abr.ReadTableCSV(f, p)
+		f.Close()
+		if err != nil {
+			return err
+		}
+		parts = append(parts, t)
+	}
+	t, err := abr.MergeTables(parts)
+	if err != nil {
+		return err
+	}
+	return abrWriteTable(stdout, out, t)
 }
 
 func abrRunSweep(cmd *cobra.Command, sf *abrSweepFlags) error {
@@ -105,8 +124,8 @@ func abrRunSweep(cmd *cobra.Command, sf *abrSweepFlags) error {
 	o := []abr.SweepOption{abr.WithWorkers(sf.workers)}
 	shard, shards := 0, 0
 	if sf.shard != "" {
-		if _, err := fmt.Sscanf(sf.shard, "%d/%d", &shard, &shards); err != nil || shards < 1 {
-			return fmt.Errorf("sweep: --shard %q: want i/n", sf.shard)
+		if shard, shards, err = parseShard(sf.shard); err != nil {
+			return fmt.Errorf("sweep: %w", err)
 		}
 		o = append(o, abr.WithShard(shard, shards))
 	}

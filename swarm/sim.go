@@ -1,0 +1,694 @@
+package swarm
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"sort"
+
+	"github.com/streamkit-go/streamkit/abr"
+)
+
+// Option configures Run.
+type Option func(*runConfig)
+
+type runConfig struct {
+	manifest abr.Manifest
+	traces   map[string]*abr.Trace
+	onPeer   func(PeerResult)
+	onSeg    func(g int32, q int, p2p bool, bits float64) // tests: every delivered segment
+}
+
+// WithManifest gives the stream's segment sizes directly (for example from
+// manifest.Load, which reads packaged .m3u8/.mpd presentations), instead of
+// the scenario's stream.manifest or synthetic ladder.
+func WithManifest(m abr.Manifest) Option { return func(c *runConfig) { c.manifest = m } }
+
+// WithTraces supplies already loaded traces by the names the scenario's
+// classes list (tests, embedded data); names not found are loaded from disk.
+func WithTraces(t map[string]*abr.Trace) Option { return func(c *runConfig) { c.traces = t } }
+
+// WithPeerResults calls fn for every viewer when its session ends, in the
+// order sessions end (deterministic).
+func WithPeerResults(fn func(PeerResult)) Option { return func(c *runConfig) { c.onPeer = fn } }
+
+// PeerResult is one viewer's session.
+type PeerResult struct {
+	ID        int
+	Class     string
+	JoinMs    float64
+	FirstSeg  int        // global index of the first segment played
+	Trace     *abr.Trace // the trace its player ran on (rotated to its random start)
+	UpKbps    float64    // its upload capacity (+Inf: unlimited)
+	LeaveMs   float64
+	Metrics   abr.Metrics // the player's own metrics, as an abr session reports them
+	PeerBits  float64
+	CDNBits   float64
+	UpBits    float64
+	BehindMs  float64 // live: distance behind the live edge at the end
+	Neighbors float64 // mean connected neighbours at its requests
+}
+
+// hold is one segment a peer holds (ring of the live window).
+type hold struct {
+	g           int32
+	q           int8
+	bad         bool // altered data (accepted without verification)
+	start, done float64
+}
+
+type peer struct {
+	sess         *abr.Session
+	join, leave  float64
+	s0           int32
+	class, nat   uint8
+	tamper       bool
+	alive        bool
+	swarm        int8
+	spos         int32 // index in its swarm's member list
+	trace        int32 // index into the class's traces
+	up           float64
+	upBusy       float64
+	nextAnnounce float64
+	swarmSince   float64 // joined its current rendition's swarm
+	seeding      bool    // its seeding timer runs
+	next         int     // next session segment its player requests
+	nseg         int32
+	reqT, reqBl  float64    // its pending request: time and buffer level
+	recent       [3]float64 // its loader's last download rates (kbit/s)
+	nrecent      int
+	neigh        []int32
+	ready        []float64
+	nbw          []float64
+	ring         []hold
+	peerBits     float64
+	cdnBits      float64
+	upBits       float64
+	reqs         int32
+	neighSum     float64
+}
+
+type traceRT struct {
+	t     *abr.Trace
+	cum   []float64 // end time of each period
+	total float64
+}
+
+// kbpsAt is the trace's bandwidth ms after its start (it loops).
+func (tr *traceRT) kbpsAt(ms float64) float64 {
+	if tr.total > 0 {
+		ms = math.Mod(ms, tr.total)
+	}
+	i := sort.SearchFloat64s(tr.cum, ms)
+	if i < len(tr.cum) && tr.cum[i] == ms {
+		i++
+	}
+	if i >= len(tr.cum) {
+		i = len(tr.cum) - 1
+	}
+	return tr.t.Periods[i].Kbps
+}
+
+type classRT struct {
+	Class
+	traces []traceRT
+	natCum []float64
+}
+
+type event struct {
+	t    float64
+	seq  uint64
+	p    int32
+	kind uint8
+}
+
+// event kinds
+const (
+	evStep  = iota // the player's next request (or a re-check of a waiting one)
+	evLeave        // the viewer leaves
+	evSeed         // the loader's random-HTTP timer
+)
+
+// sim is one run. It is the Deliverer of every player's session: Deliver
+// is called inside the current peer's Step.
+type sim struct {
+	sc      Scenario
+	ctx     context.Context
+	cfg     runConfig
+	rng     *rand.Rand
+	segMs   float64
+	n       int
+	kbps    []float64
+	sizes   []float64
+	nseg    int // global segments
+	live    bool
+	hold    int     // hold-back in segments
+	preMs   float64 // live: segment g is complete at (g+1)·P − pre
+	bufMs   float64
+	w       int // ring size
+	classes []classRT
+	classW  []float64
+	peers   []peer
+	swarms  [][]int32
+	heap    []event
+	seq     uint64
+	cur     int32
+
+	// the current request's outcome, read back after Step
+	lastStart   float64
+	lastDone    float64 // the loader's completion (supplied), −1: the session's
+	lastCounted bool    // its bytes were counted when the loader fetched it
+	curBits     float64 // the current request's size
+	lastP2P     bool
+	lastBad     bool
+	lastUp      int32
+
+	memo                                                 holdersMemo
+	res                                                  Result
+	cdnB, p2pB                                           []float64 // bits per bucket
+	conc                                                 []int32   // concurrency difference array per bucket
+	bucketMs                                             float64
+	events                                               int64
+	sumStartup, sumBehind, sumBitrate, sumRebuf, sumPlay float64
+	segsPlayed                                           int
+	neighSum                                             float64
+	reqs                                                 int64
+}
+
+// Run simulates the scenario and returns its results. The run is one
+// goroutine and deterministic: the same scenario and seed give the same
+// Result, bit for bit.
+func Run(ctx context.Context, sc *Scenario, opts ...Option) (*Result, error) {
+	if err := sc.Validate(); err != nil {
+		return nil, err
+	}
+	s := &sim{sc: *sc, ctx: ctx}
+	s.sc.Classes = append([]Class(nil), sc.Classes...)
+	s.sc.defaults()
+	for _, o := range opts {
+		o(&s.cfg)
+	}
+	if err := s.setup(); err != nil {
+		return nil, err
+	}
+	if err := s.loop(); err != nil {
+		return nil, err
+	}
+	s.finish()
+	return &s.res, nil
+}
+
+func (s *sim) setup() error {
+	sc := &s.sc
+	s.rng = rand.New(rand.NewPCG(sc.Seed, 0x5eed5eed))
+	if _, err := abr.New(sc.ABR.Algorithm); err != nil {
+		return fmt.Errorf("%w: abr.algorithm: %v", ErrScenario, err)
+	}
+	st := sc.Stream
+	m := s.cfg.manifest
+	if m == nil && st.Manifest != "" {
+		var err error
+		if m, err = abr.LoadManifest(st.Manifest); err != nil {
+			return err
+		}
+	}
+	if m != nil {
+		s.segMs = m.SegmentDuration()
+		s.kbps = append([]float64(nil), m.Bitrates()...)
+	} else {
+		s.segMs = st.SegmentS * 1000
+		s.kbps = append([]float64(nil), st.LadderKbps...)
+	}
+	s.n = len(s.kbps)
+	if s.n == 0 || !(s.segMs > 0) {
+		return fmt.Errorf("%w: empty ladder", ErrScenario)
+	}
+	s.live = st.Live
+	durMs := st.DurationS * 1000
+	if s.live {
+		s.hold = int(math.Ceil(st.HoldBackS*1000/s.segMs - 1e-9))
+		if s.hold < 1 {
+			s.hold = 1
+		}
+		s.preMs = float64(s.hold+1) * s.segMs
+		s.bufMs = float64(s.hold) * s.segMs
+		s.w = int(math.Ceil(st.WindowS*1000/s.segMs)) + 1
+		if s.w < s.hold+2 {
+			s.w = s.hold + 2
+		}
+		s.nseg = int(math.Ceil((durMs+s.preMs)/s.segMs)) + 1
+	} else {
+		s.bufMs = sc.ABR.BufferS * 1000
+		s.nseg = int(math.Ceil(durMs / s.segMs))
+		// p2p-media-loader keeps VOD segments in memory up to
+		// segmentMemoryStorageLimit (4096 MiB on desktop: over an hour
+		// at 6 Mbit/s), so a peer holds what it watched; the ring holds
+		// up to 1024 segments of it
+		s.w = min(s.nseg, 1024)
+	}
+	if int64(s.nseg)*int64(s.n) > 1<<26 {
+		return fmt.Errorf("%w: %d segments × %d renditions is too many", ErrScenario, s.nseg, s.n)
+	}
+	s.sizes = make([]float64, s.nseg*s.n)
+	for g := 0; g < s.nseg; g++ {
+		for q := 0; q < s.n; q++ {
+			if m != nil {
+				s.sizes[g*s.n+q] = m.SegmentSize(g%m.NumSegments(), q)
+			} else {
+				v := 1.0
+				if st.VBR > 0 {
+					v += st.VBR * (2*s.rng.Float64() - 1)
+				}
+				s.sizes[g*s.n+q] = s.kbps[q] * s.segMs * v
+			}
+		}
+	}
+	// classes and their traces (each trace in 4 rotations, so that peers on
+	// one trace do not see the same network at the same moment)
+	var mobW, fixW float64
+	for _, cl := range sc.Classes {
+		if cl.Mobile {
+			mobW += cl.Share
+		} else {
+			fixW += cl.Share
+		}
+	}
+	for ci := range sc.Classes {
+		cl := classRT{Class: sc.Classes[ci]}
+		w := cl.Share
+		if ms := sc.Audience.MobileShare; ms > 0 {
+			if cl.Mobile {
+				w = ms * cl.Share / mobW
+			} else {
+				w = (1 - ms) * cl.Share / fixW
+			}
+		}
+		s.classW = append(s.classW, w)
+		var base []*abr.Trace
+		for _, path := range cl.Traces {
+			t := s.cfg.traces[path]
+			if t == nil {
+				var err error
+				if t, err = abr.LoadTrace(path, cl.LatencyMs); err != nil {
+					return err
+				}
+			}
+			base = append(base, t)
+		}
+		if len(base) == 0 {
+			base = append(base, &abr.Trace{Name: fmt.Sprintf("%s-%gkbps", cl.Name, cl.DownKbps),
+				Periods: []abr.Period{{DurationMs: 3600e3, Kbps: cl.DownKbps, LatencyMs: cl.LatencyMs}}})
+		}
+		for _, t := range base {
+			for r := 0; r < 4; r++ {
+				rt := t
+				if r > 0 && len(t.Periods) > 1 {
+					k := s.rng.IntN(len(t.Periods))
+					rt = &abr.Trace{Name: fmt.Sprintf("%s@%d", t.Name, k), Periods: append(append([]abr.Period(nil), t.Periods[k:]...), t.Periods[:k]...)}
+				}
+				tr := traceRT{t: rt}
+				for _, p := range rt.Periods {
+					tr.total += p.DurationMs
+					tr.cum = append(tr.cum, tr.total)
+				}
+				cl.traces = append(cl.traces, tr)
+				if len(t.Periods) <= 1 {
+					break
+				}
+			}
+		}
+		tot := 0.0
+		for ni, name := range sc.NAT.Types {
+			tot += cl.NAT[name]
+			if len(cl.NAT) == 0 && ni == 0 {
+				tot = 1
+			}
+			cl.natCum = append(cl.natCum, tot)
+		}
+		s.classes = append(s.classes, cl)
+	}
+	s.swarms = make([][]int32, s.n)
+	for _, cl := range s.classes {
+		s.res.Classes = append(s.res.Classes, ClassResult{Name: cl.Name, Mobile: cl.Mobile})
+	}
+	s.bucketMs = sc.BucketS * 1000
+	s.res.Scenario = sc.Name
+	return nil
+}
+
+// arrivals draws every arrival time (ms), sorted.
+func (s *sim) arrivals() []float64 {
+	a := s.sc.Audience
+	out := make([]float64, a.Peers)
+	for i := range out {
+		if a.Arrival != "poisson" && s.rng.Float64() < a.BurstShare {
+			out[i] = (a.KickoffS + s.rng.ExpFloat64()*a.BurstS) * 1000
+		} else {
+			// a Poisson process conditioned on its count is uniform
+			out[i] = s.rng.Float64() * a.ArriveS * 1000
+		}
+	}
+	sort.Float64s(out)
+	return out
+}
+
+func (s *sim) sessionMs() float64 {
+	a := s.sc.Audience
+	switch a.Session {
+	case "fixed":
+		return a.SessionS * 1000
+	case "lognormal":
+		return a.SessionS * 1000 * math.Exp(a.SessionSigma*s.rng.NormFloat64())
+	}
+	return a.SessionS * 1000 * s.rng.ExpFloat64()
+}
+
+func (s *sim) push(e event) {
+	s.seq++
+	e.seq = s.seq
+	h := append(s.heap, e)
+	i := len(h) - 1
+	for i > 0 {
+		p := (i - 1) / 2
+		if !less(h[i], h[p]) {
+			break
+		}
+		h[i], h[p] = h[p], h[i]
+		i = p
+	}
+	s.heap = h
+}
+
+func less(a, b event) bool { return a.t < b.t || (a.t == b.t && a.seq < b.seq) }
+
+func (s *sim) pop() event {
+	h := s.heap
+	e := h[0]
+	n := len(h) - 1
+	h[0] = h[n]
+	h = h[:n]
+	i := 0
+	for {
+		l := 2*i + 1
+		if l >= n {
+			break
+		}
+		m := l
+		if r := l + 1; r < n && less(h[r], h[l]) {
+			m = r
+		}
+		if !less(h[m], h[i]) {
+			break
+		}
+		h[i], h[m] = h[m], h[i]
+		i = m
+	}
+	s.heap = h
+	return e
+}
+
+func (s *sim) loop() error {
+	arr := s.arrivals()
+	s.peers = make([]peer, 0, len(arr))
+	ai := 0
+	for ai < len(arr) || len(s.heap) > 0 {
+		if s.events&0xfff == 0 && s.ctx.Err() != nil {
+			return s.ctx.Err()
+		}
+		s.events++
+		if ai < len(arr) && (len(s.heap) == 0 || arr[ai] < s.heap[0].t) {
+			if err := s.arrive(arr[ai]); err != nil {
+				return err
+			}
+			ai++
+			continue
+		}
+		e := s.pop()
+		switch e.kind {
+		case evLeave:
+			s.depart(e.p, e.t)
+			continue
+		case evSeed:
+			s.seed(e.p, e.t)
+			continue
+		}
+		if ok, again := s.ready(e.p, e.t); !ok {
+			s.push(event{t: again, p: e.p})
+			continue
+		}
+		if err := s.step(e.p, e.t); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (s *sim) arrive(t float64) error {
+	sc := &s.sc
+	id := int32(len(s.peers))
+	s.peers = append(s.peers, peer{})
+	p := &s.peers[id]
+	p.join, p.alive, p.swarm, p.leave = t, true, -1, math.Inf(1)
+	p.class = uint8(pick(s.classW, s.rng.Float64()))
+	cl := &s.classes[p.class]
+	p.nat = uint8(pick(cl.natCum, s.rng.Float64()))
+	p.trace = int32(s.rng.IntN(len(cl.traces)))
+	p.tamper = s.rng.Float64() < sc.Integrity.TamperShare
+	switch {
+	case cl.UpUnlimited:
+		p.up = math.Inf(1)
+	case cl.UpSigma > 0:
+		p.up = cl.UpMedianKbps * math.Exp(cl.UpSigma*s.rng.NormFloat64())
+	default:
+		p.up = cl.UpMedianKbps
+	}
+	// what it will watch: live from the hold-back, VOD from the start
+	lenMs := s.sessionMs()
+	if sc.Audience.Arrival == "event" {
+		end := sc.Audience.EndS*1000 + s.rng.Float64()*sc.Audience.DepartS*1000
+		lenMs = math.Min(lenMs, end-t)
+	}
+	var s0, nseg int
+	if s.live {
+		last := int(math.Floor((t+s.preMs)/s.segMs)) - 1 // newest complete segment
+		s0 = last - s.hold + 1
+		endMs := sc.Stream.DurationS * 1000
+		lenMs = math.Min(lenMs, endMs-t)
+		nseg = int(math.Ceil(lenMs / s.segMs))
+		if s0+nseg > s.nseg {
+			nseg = s.nseg - s0
+		}
+	} else {
+		nseg = int(math.Ceil(lenMs / s.segMs))
+		if nseg > s.nseg {
+			nseg = s.nseg
+		}
+	}
+	p.s0, p.nseg = int32(s0), int32(nseg)
+	p.ring = make([]hold, s.w)
+	for i := range p.ring {
+		p.ring[i].g = -1
+	}
+	if nseg < 1 {
+		// arrives after the end (or leaves at once): never plays
+		p.alive = false
+		return nil
+	}
+	k := sc.Tracker.Neighbours
+	p.neigh, p.ready, p.nbw = make([]int32, 0, k), make([]float64, 0, k), make([]float64, 0, k)
+	alg, err := abr.New(sc.ABR.Algorithm)
+	if err != nil {
+		return err
+	}
+	win := &window{table: s.sizes[s0*s.n : (s0+nseg)*s.n], kbps: s.kbps, segMs: s.segMs, nseg: nseg}
+	opts := []abr.Option{abr.WithBuffer(s.bufMs), abr.WithDeliverer(s)}
+	if sc.ABR.StartupS > 0 {
+		opts = append(opts, abr.WithStartup(sc.ABR.StartupS*1000))
+	}
+	p.sess, err = abr.NewSession(win, cl.traces[p.trace].t, alg, opts...)
+	if err != nil {
+		return err
+	}
+	s.concAdd(t, 1)
+	s.push(event{t: t, p: id})
+	return nil
+}
+
+func pick(cum []float64, u float64) int {
+	// cum may be weights (classes) or cumulative (NAT): normalise on the fly
+	if len(cum) == 0 {
+		return 0
+	}
+	isCum := true
+	for i := 1; i < len(cum); i++ {
+		if cum[i] < cum[i-1] {
+			isCum = false
+		}
+	}
+	if !isCum || len(cum) == 1 {
+		tot := 0.0
+		for _, w := range cum {
+			tot += w
+		}
+		r := u * tot
+		for i, w := range cum {
+			r -= w
+			if r < 0 {
+				return i
+			}
+		}
+		return len(cum) - 1
+	}
+	r := u * cum[len(cum)-1]
+	for i, c := range cum {
+		if r < c {
+			return i
+		}
+	}
+	return len(cum) - 1
+}
+
+// window is one viewer's part of the stream, sharing the run's size table.
+type window struct {
+	table []float64
+	kbps  []float64
+	segMs float64
+	nseg  int
+}
+
+func (w *window) SegmentDuration() float64     { return w.segMs }
+func (w *window) Bitrates() []float64          { return w.kbps }
+func (w *window) NumSegments() int             { return w.nseg }
+func (w *window) SegmentSize(i, q int) float64 { return w.table[i*len(w.kbps)+q] }
+func (w *window) SizeTable() []float64         { return w.table }
+
+func (s *sim) step(id int32, t float64) error {
+	p := &s.peers[id]
+	s.cur = id
+	done, err := p.sess.Step()
+	if err != nil {
+		return err
+	}
+	p = &s.peers[id]
+	v := p.sess.View()
+	rec := p.sess.Last()
+	end := p.join + v.NetworkTimeMs()
+	g := int(p.s0) + rec.Index
+	h := &p.ring[g%s.w]
+	done0 := end
+	if s.lastDone >= 0 {
+		done0 = s.lastDone
+	}
+	if !s.lastCounted && done0 > s.lastStart {
+		p.measured(rec.Downloaded / (done0 - s.lastStart))
+	}
+	h.g, h.q, h.bad, h.start, h.done = int32(g), int8(rec.Quality), s.lastBad, s.lastStart, done0
+	bits := rec.Downloaded
+	if rec.Abandoned {
+		p.next = rec.Index
+	} else {
+		p.next = rec.Index + 1
+	}
+	if s.cfg.onSeg != nil && !s.lastCounted {
+		s.cfg.onSeg(int32(g), rec.Quality, s.lastP2P, bits)
+	}
+	switch {
+	case s.lastCounted:
+	case s.lastP2P:
+		s.addBits(true, s.lastStart, done0, bits)
+		p.peerBits += bits
+		u := &s.peers[s.lastUp]
+		u.upBits += bits
+	default:
+		s.addBits(false, s.lastStart, done0, bits)
+		p.cdnBits += bits
+	}
+	if done {
+		leave := end + v.BufferLevel()
+		p.leave = leave
+		s.push(event{t: leave, p: id, kind: evLeave})
+		return nil
+	}
+	wait := v.BufferLevel() + s.segMs - s.bufMs
+	if wait < 0 {
+		wait = 0
+	}
+	p.reqT, p.reqBl = end+wait, v.BufferLevel()-wait
+	s.push(event{t: end + wait, p: id})
+	return nil
+}
+
+func (s *sim) depart(id int32, t float64) {
+	p := &s.peers[id]
+	p.alive = false
+	s.leaveSwarm(id)
+	s.concAdd(t, -1)
+	m := p.sess.Metrics()
+	s.sumStartup += m.StartupMs
+	s.sumRebuf += m.RebufferMs
+	s.sumPlay += m.PlayTimeMs
+	s.sumBitrate += m.PlayedBitrate
+	s.segsPlayed += m.Segments
+	behind := 0.0
+	if s.live {
+		// edge at join minus the hold-back, plus the join phase, startup
+		// and every stall (players here do not catch up, as hls.js with
+		// its default maxLiveSyncPlaybackRate 1)
+		phase := math.Mod(p.join+s.preMs, s.segMs)
+		behind = float64(s.hold)*s.segMs + phase + m.StartupMs + m.RebufferMs
+		s.sumBehind += behind
+	}
+	cl := &s.classes[p.class]
+	cr := &s.res.Classes[p.class]
+	cr.Peers++
+	cr.UploadBytes += p.upBits / 8
+	cr.PeerBytes += p.peerBits / 8
+	cr.CDNBytes += p.cdnBits / 8
+	s.res.Peers++
+	if s.cfg.onPeer != nil {
+		nb := 0.0
+		if p.reqs > 0 {
+			nb = p.neighSum / float64(p.reqs)
+		}
+		s.cfg.onPeer(PeerResult{ID: int(id), Class: cl.Name, JoinMs: p.join, FirstSeg: int(p.s0), Trace: cl.traces[p.trace].t, UpKbps: p.up, LeaveMs: p.leave,
+			Metrics: m, PeerBits: p.peerBits, CDNBits: p.cdnBits, UpBits: p.upBits, BehindMs: behind, Neighbors: nb})
+	}
+	// free what the run no longer needs
+	p.sess, p.neigh, p.ready, p.nbw, p.ring = nil, nil, nil, nil, nil
+}
+
+func (s *sim) concAdd(t float64, d int32) {
+	b := int(t / s.bucketMs)
+	for len(s.conc) <= b {
+		s.conc = append(s.conc, 0)
+	}
+	s.conc[b] += d
+}
+
+// addBits spreads bits evenly over [a, b] into the per-bucket sums of
+// peer (p2p) or CDN bits.
+func (s *sim) addBits(p2p bool, a, b, bits float64) {
+	if !(b > a) {
+		b = a
+	}
+	ba, bb := int(a/s.bucketMs), int(b/s.bucketMs)
+	for len(s.cdnB) <= bb {
+		s.cdnB = append(s.cdnB, 0)
+		s.p2pB = append(s.p2pB, 0)
+	}
+	dst := s.cdnB
+	if p2p {
+		dst = s.p2pB
+	}
+	if ba == bb {
+		dst[ba] += bits
+		return
+	}
+	rate := bits / (b - a)
+	for k := ba; k <= bb; k++ {
+		lo := math.Max(a, float64(k)*s.bucketMs)
+		hi := math.Min(b, float64(k+1)*s.bucketMs)
+		dst[k] += rate * (hi - lo)
+	}
+}
