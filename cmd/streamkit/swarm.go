@@ -13,6 +13,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/streamkit-go/streamkit/abr"
+	"github.com/streamkit-go/streamkit/internal/atomicfile"
 	"github.com/streamkit-go/streamkit/swarm"
 )
 
@@ -97,7 +98,7 @@ scenario and seed give the same result, bit for bit.`,
 				return err
 			}
 			if out != "" {
-				if err := abrWriteFile(out, func(f *os.File) error {
+				if err := atomicfile.Write(out, func(f *os.File) error {
 					switch {
 					case strings.HasSuffix(out, ".csv"):
 						return r.WriteSeriesCSV(f)
@@ -110,7 +111,7 @@ scenario and seed give the same result, bit for bit.`,
 				}
 			}
 			if svg != "" {
-				if err := abrWriteFile(svg, func(f *os.File) error { return r.WriteSVG(f, sc.Name) }); err != nil {
+				if err := atomicfile.Write(svg, func(f *os.File) error { return r.WriteSVG(f, sc.Name) }); err != nil {
 					return err
 				}
 			}
