@@ -87,10 +87,13 @@ func Write(dir string, p *segment.Presentation) (string, error) {
 // TargetDuration returns EXT-X-TARGETDURATION for segments of the given
 // durations (seconds) at protocol version ver: RFC 8216 (version 6 and
 // later) requires every EXTINF rounded to the nearest integer to be at
-// most the target; earlier versions round up.
+// most the target; earlier versions round up. Each duration is first
+// rounded as the playlist prints EXTINF (to the millisecond): 2.4996 s is
+// written 2.500, which rounds to 3.
 func TargetDuration(durations []float64, ver uint8) uint {
 	var t uint
 	for _, d := range durations {
+		d = math.Round(d*1000) / 1000
 		var r uint
 		if ver >= 6 {
 			r = uint(math.Round(d))

@@ -333,6 +333,7 @@ func TestTargetDurationRounding(t *testing.T) {
 		{[]float64{4, 4, 2.1}, 6, 4},
 		{[]float64{4.4, 3.9}, 6, 4},
 		{[]float64{4.5}, 6, 5},
+		{[]float64{2.4996}, 6, 3}, // printed as EXTINF:2.500
 		{[]float64{4.4, 3.9}, 3, 5},
 		{[]float64{0.2}, 6, 1},
 		{nil, 6, 1},

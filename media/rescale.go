@@ -69,12 +69,24 @@ func absU(v int64) uint64 {
 // at 0; an empty first edit of 0.5 s adds 0.5 s. Only the first real edit
 // counts: later edits change which samples are shown, not this offset.
 // No edits (and MPEG-TS) give 0.
+//
+// A hostile edit list whose shift does not fit in ±2^62 ticks (an empty
+// edit whose duration overflows when rescaled, or a huge media_time) is
+// ignored, giving 0, rather than wrapping around into a plausible value.
 func EditShift(t *Track) int64 {
+	const limit = 1 << 62
 	var empty int64
 	for _, e := range t.Edits {
 		if e.MediaTime == -1 {
-			empty += Rescale(e.Duration, int64(t.Timescale), int64(t.MovieTimescale))
+			v := Rescale(e.Duration, int64(t.Timescale), int64(t.MovieTimescale))
+			if v == math.MinInt64 || v > limit || v < -limit || empty+v > limit || empty+v < -limit {
+				return 0
+			}
+			empty += v
 			continue
+		}
+		if e.MediaTime > limit || e.MediaTime < -limit {
+			return 0
 		}
 		return empty - e.MediaTime
 	}

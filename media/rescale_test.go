@@ -84,6 +84,11 @@ func TestEditShift(t *testing.T) {
 		// 1001 movie ticks of 1/90000 s at 48 kHz: 533.87 → 534.
 		{"empty edit rounded", Track{Timescale: 48000, MovieTimescale: 90000, Edits: []Edit{{Duration: 1001, MediaTime: -1}, {Duration: 90000, MediaTime: 0}}}, 534},
 		{"empty then media", Track{Timescale: 90000, MovieTimescale: 1000, Edits: []Edit{{Duration: 500, MediaTime: -1}, {Duration: 1000, MediaTime: 3003}}}, 45000 - 3003},
+		// Hostile: an empty edit whose rescale overflows, two that wrap
+		// around together, a huge media_time: ignored, never wrapped.
+		{"overflowing empty edit", Track{Timescale: 90000, MovieTimescale: 1, Edits: []Edit{{Duration: 1 << 62, MediaTime: -1}, {Duration: 1, MediaTime: 1}}}, 0},
+		{"empty edits summing past the bound", Track{Timescale: 1, MovieTimescale: 1, Edits: []Edit{{Duration: 1 << 61, MediaTime: -1}, {Duration: 1<<62 - 1, MediaTime: -1}, {Duration: 1, MediaTime: 0}}}, 0},
+		{"huge media time", Track{Timescale: 1, MovieTimescale: 1, Edits: []Edit{{Duration: 1, MediaTime: 1<<63 - 1}}}, 0},
 	}
 	for _, c := range cases {
 		if got := EditShift(&c.tr); got != c.want {

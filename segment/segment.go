@@ -176,7 +176,9 @@ type Rendition struct {
 	// source hid before zero with its edit list (AAC priming, the pre-roll
 	// of a cut) is kept before it. The CMAF header's edit list has this
 	// media_time and DASH signals it as presentationTimeOffset. 0 when the
-	// source hid nothing, and for TS.
+	// source hid nothing. TS segments have no edit list: for them it is
+	// where the first presented sample starts (the priming frame left out),
+	// and only the playlist durations use it.
 	PresentationTimeOffset int64
 	// Init is the CMAF header (ftyp+moov); nil for TS.
 	Init *Range

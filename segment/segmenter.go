@@ -248,9 +248,8 @@ func Cut(ctx context.Context, dir string, inputs []Input, opts ...Option) (*Pres
 			}
 		}
 	}
-	target := p.targetDuration()
 	for _, r := range p.Renditions() {
-		r.Bandwidth, r.AverageBandwidth = bandwidths(r, target)
+		r.Bandwidth, r.AverageBandwidth = bandwidths(r)
 	}
 	sort.SliceStable(p.Video, func(i, j int) bool { return p.Video[i].AverageBandwidth < p.Video[j].AverageBandwidth })
 	return p, nil
@@ -411,9 +410,10 @@ func cutTimes(ref *trackData, target float64) []float64 {
 		}
 		if k+slack >= next {
 			cuts = append(cuts, k)
-			for next <= k+slack {
-				next += target
-			}
+			// The first multiple of the target past this key frame, in
+			// one step: a hostile gap between key frames (a 1e9 s sample
+			// delta) must not cost one iteration per target length.
+			next = (math.Floor((k+slack)/target) + 1) * target
 		}
 	}
 	return cuts
@@ -708,58 +708,29 @@ func assembleSingleFile(dir, id string, r *Rendition, init []byte, body *os.File
 	return out.Close()
 }
 
-// bandwidths returns the peak segment bit rate as RFC 8216bis defines it
-// (§4.4.6.2: the largest bit rate of any contiguous run of segments
-// lasting between 0.5 and 1.5 times the target duration) and the average
-// bit rate. target is the presentation's EXT-X-TARGETDURATION, the longest
-// segment of any rendition (one rule for every playlist): then every
-// segment but a short last one counts on its own, and a short last
-// segment only with the ones before it. The peak is never below the
-// average, nor below the rate of any segment on its own.
-func bandwidths(r *Rendition, target float64) (peak, avg int64) {
+// bandwidths returns the peak and the average segment bit rate of r.
+// The peak is the largest bit rate of any segment on its own. That also
+// bounds RFC 8216bis's peak (§4.4.6.2: the largest rate of any contiguous
+// run of segments lasting 0.5 to 1.5 target durations), since a run's rate
+// is a duration-weighted average of its segments' rates and so never
+// exceeds the largest of them; Apple's validator measures each segment
+// alone, and players (hls.js) judge a variant by the rate of the segment
+// they fetch. A short last segment counts too: BANDWIDTH must hold for
+// every segment a client may fetch. The peak is never below the average.
+func bandwidths(r *Rendition) (peak, avg int64) {
 	var total, dur float64
-	// Durations as the playlist writes them (EXTINF to the millisecond):
-	// a player measures the rate of a 0.1001 s segment over 0.100 s.
-	secsOf := func(s Segment) float64 { return math.Round(r.Seconds(s.Duration)*1000) / 1000 }
-	for i, s := range r.Segments {
+	for _, s := range r.Segments {
+		// Durations as the playlist writes them (EXTINF to the
+		// millisecond): a player measures a 0.1001 s segment over 0.100 s.
+		d := math.Round(r.Seconds(s.Duration)*1000) / 1000
 		total += float64(s.Size) * 8
-		dur += secsOf(s)
-		var bits, secs float64
-		for j := i; j < len(r.Segments); j++ {
-			bits += float64(r.Segments[j].Size) * 8
-			secs += secsOf(r.Segments[j])
-			if secs > 1.5*target+1e-9 {
-				break
-			}
-			if secs >= 0.5*target && secs > 0 {
-				peak = max(peak, int64(math.Ceil(bits/secs)))
-			}
+		dur += d
+		if d > 0 {
+			peak = max(peak, int64(math.Ceil(float64(s.Size)*8/d)))
 		}
 	}
 	if dur > 0 {
 		avg = int64(math.Ceil(total / dur))
 	}
-	// Apple's validator measures every segment on its own, and players
-	// (hls.js) judge a variant by the rate of the segment they fetch: the
-	// peak also covers each segment alone.
-	for _, s := range r.Segments {
-		if d := secsOf(s); d > 0 {
-			peak = max(peak, int64(math.Ceil(float64(s.Size)*8/d)))
-		}
-	}
 	return max(peak, avg), avg
-}
-
-// targetDuration is the presentation's segment target duration in seconds
-// as HLS states it (EXT-X-TARGETDURATION): the longest segment of any
-// rendition rounded up to whole seconds. Every playlist of the
-// presentation carries it, and the BANDWIDTH window uses it.
-func (p *Presentation) targetDuration() float64 {
-	var d float64
-	for _, r := range p.Renditions() {
-		for _, s := range r.Segments {
-			d = max(d, r.Seconds(s.Duration))
-		}
-	}
-	return max(math.Ceil(d-1e-9), 1)
 }

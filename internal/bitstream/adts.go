@@ -98,6 +98,11 @@ func ADTSTemplate(asc []byte) ([7]byte, error) {
 	if ch == 0 {
 		return h, fmt.Errorf("%w: channel configuration 0 (PCE)", ErrADTS)
 	}
+	// ADTS has 3 bits for the channel configuration and, like ParseADTS,
+	// takes sampling-frequency indexes 0–12 only.
+	if ch > 7 || sfi > 12 {
+		return h, fmt.Errorf("%w: channel configuration %d, sampling frequency index %d", ErrADTS, ch, sfi)
+	}
 	h[0] = 0xff
 	h[1] = 0xf1 // MPEG-4, layer 0, no CRC
 	h[2] = (aot-1)<<6 | sfi<<2 | ch>>2

@@ -134,3 +134,18 @@ func BenchmarkAnnexB(b *testing.B) {
 		}
 	}
 }
+
+// TestADTSTemplateBounds: channel configurations past 7 and sampling
+// frequency indexes 13–14 have no ADTS header (ParseADTS rejects them).
+func TestADTSTemplateBounds(t *testing.T) {
+	for _, asc := range [][]byte{
+		{0x12, 0x10}, // LC, 44.1 kHz, stereo: fine
+		{0x12, 0x40}, // LC, 44.1 kHz, channel configuration 8
+		{0x16, 0x88}, // LC, sampling frequency index 13, mono
+	} {
+		_, err := ADTSTemplate(asc)
+		if ok := asc[1] == 0x10; (err == nil) != ok {
+			t.Errorf("ADTSTemplate(% x): err %v", asc, err)
+		}
+	}
+}
