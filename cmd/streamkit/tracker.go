@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"github.com/streamkit-go/streamkit/tracker"
 )
@@ -20,7 +21,7 @@ func init() { register(newTrackerCmd) }
 
 func newTrackerCmd() *cobra.Command {
 	var addr string
-	var cfg tracker.Config
+	var f trackerFlags
 	cmd := &cobra.Command{
 		Use:   "tracker [--addr 127.0.0.1:8000]",
 		Short: "Run a WebTorrent WebSocket tracker for p2p-media-loader swarms",
@@ -47,25 +48,51 @@ get close code 1001 (going away).`,
 			}
 			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt)
 			defer stop()
-			return runTracker(ctx, ln, cfg, cmd.OutOrStdout())
+			return runTracker(ctx, ln, f.options(), cmd.OutOrStdout())
 		},
 	}
-	f := cmd.Flags()
-	f.StringVar(&addr, "addr", "127.0.0.1:8000", "listen address")
-	f.DurationVar(&cfg.Interval, "interval", 2*time.Minute, "announce interval told to clients")
-	f.IntVar(&cfg.MaxConns, "max-conns", 10000, "most WebSocket connections at once (more get HTTP 503)")
-	f.IntVar(&cfg.MaxPeersPerSwarm, "max-peers-per-swarm", 1000, "most peers in one swarm")
-	f.Int64Var(&cfg.MaxMessageSize, "max-message-size", 64<<10, "largest client message in bytes (larger: close code 1009)")
-	f.Float64Var(&cfg.AnnounceRate, "announce-rate", 2, "announces per second allowed per connection (token bucket)")
-	f.DurationVar(&cfg.IdleTimeout, "idle-timeout", 5*time.Minute, "close connections silent for this long")
-	f.StringSliceVar(&cfg.OriginPatterns, "allow-origin", nil, "browser origins allowed to connect (host patterns, e.g. player.example.com); default: any")
+	cmd.Flags().StringVar(&addr, "addr", "127.0.0.1:8000", "listen address")
+	f.register(cmd.Flags(), "")
 	return cmd
+}
+
+// trackerFlags are the tracker's limits as flags, shared by 'streamkit
+// tracker' and 'streamkit serve --tracker'.
+type trackerFlags struct {
+	interval, idle     time.Duration
+	maxConns, maxPeers int
+	maxMessage         int64
+	announceRate       float64
+	origins            []string
+}
+
+// register adds the flags to fs, each name after prefix.
+func (t *trackerFlags) register(fs *pflag.FlagSet, prefix string) {
+	fs.DurationVar(&t.interval, prefix+"interval", 2*time.Minute, "announce interval told to clients")
+	fs.IntVar(&t.maxConns, prefix+"max-conns", 10000, "most WebSocket connections at once (more get HTTP 503)")
+	fs.IntVar(&t.maxPeers, prefix+"max-peers-per-swarm", 1000, "most peers in one swarm")
+	fs.Int64Var(&t.maxMessage, prefix+"max-message-size", 64<<10, "largest client message in bytes (larger: close code 1009)")
+	fs.Float64Var(&t.announceRate, prefix+"announce-rate", 2, "announces per second allowed per connection (token bucket)")
+	fs.DurationVar(&t.idle, prefix+"idle-timeout", 5*time.Minute, "close connections silent for this long")
+	fs.StringSliceVar(&t.origins, prefix+"allow-origin", nil, "browser origins allowed to connect (host patterns, e.g. player.example.com); default: any")
+}
+
+func (t *trackerFlags) options() []tracker.Option {
+	return []tracker.Option{
+		tracker.WithInterval(t.interval),
+		tracker.WithMaxConns(t.maxConns),
+		tracker.WithMaxPeersPerSwarm(t.maxPeers),
+		tracker.WithMaxMessageSize(t.maxMessage),
+		tracker.WithAnnounceRate(t.announceRate),
+		tracker.WithIdleTimeout(t.idle),
+		tracker.WithOriginPatterns(t.origins...),
+	}
 }
 
 // runTracker serves the tracker on ln until ctx ends, then closes every
 // client connection and drains.
-func runTracker(ctx context.Context, ln net.Listener, cfg tracker.Config, out io.Writer) error {
-	tr := tracker.New(cfg)
+func runTracker(ctx context.Context, ln net.Listener, opts []tracker.Option, out io.Writer) error {
+	tr := tracker.New(opts...)
 	srv := &http.Server{
 		Handler:           tr,
 		ReadHeaderTimeout: 10 * time.Second,
