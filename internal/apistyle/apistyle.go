@@ -84,8 +84,8 @@ func optionsName(name string) bool {
 }
 
 // Check reports the violations in every library package under root: every
-// directory with Go files except main packages, test files, internal,
-// testdata and hidden directories (internal packages are checked too:
+// directory with Go files except main packages, test files, testdata
+// and hidden directories (internal packages are checked too:
 // they are the library's own API to itself). root is the module root.
 func Check(root string) ([]Violation, error) {
 	var out []Violation
