@@ -52,7 +52,7 @@ get close code 1001 (going away).`,
 		},
 	}
 	cmd.Flags().StringVar(&addr, "addr", "127.0.0.1:8000", "listen address")
-	f.register(cmd.Flags(), "")
+	f.register(cmd.Flags(), "", 10000, "most WebSocket connections at once (more get HTTP 503)")
 	return cmd
 }
 
@@ -66,10 +66,12 @@ type trackerFlags struct {
 	origins            []string
 }
 
-// register adds the flags to fs, each name after prefix.
-func (t *trackerFlags) register(fs *pflag.FlagSet, prefix string) {
+// register adds the flags to fs, each name after prefix; maxConns is the
+// default of the connection limit (0: the caller computes one, as its
+// usage says).
+func (t *trackerFlags) register(fs *pflag.FlagSet, prefix string, maxConns int, maxConnsUsage string) {
 	fs.DurationVar(&t.interval, prefix+"interval", 2*time.Minute, "announce interval told to clients")
-	fs.IntVar(&t.maxConns, prefix+"max-conns", 10000, "most WebSocket connections at once (more get HTTP 503)")
+	fs.IntVar(&t.maxConns, prefix+"max-conns", maxConns, maxConnsUsage)
 	fs.IntVar(&t.maxPeers, prefix+"max-peers-per-swarm", 1000, "most peers in one swarm")
 	fs.Int64Var(&t.maxMessage, prefix+"max-message-size", 64<<10, "largest client message in bytes (larger: close code 1009)")
 	fs.Float64Var(&t.announceRate, prefix+"announce-rate", 2, "announces per second allowed per connection (token bucket)")
