@@ -19,7 +19,7 @@ func ExampleRun() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	shaped, err := shape.Wrap(files, "testdata/shape/outage.json", 1)
+	shaped, err := shape.Wrap(files, "testdata/shape/outage.json", shape.WithSeed(1))
 	if err != nil {
 		log.Fatal(err)
 	}

@@ -9,7 +9,7 @@
 // player's first manifest request), then [Run] the page:
 //
 //	files, _ := serve.Handler(dir)
-//	shaped, _ := shape.Wrap(files, "testdata/shape/outage.json", 1)
+//	shaped, _ := shape.Wrap(files, "testdata/shape/outage.json", shape.WithSeed(1))
 //	srv := httptest.NewServer(playtest.Mux(files, shaped))
 //	res, err := playtest.Run(ctx, srv.URL, "/master.m3u8", playtest.WithDuration(20*time.Second))
 //

@@ -66,7 +66,7 @@ ends, fails, or --duration passes.`,
 			if err != nil {
 				return err // without hls.js/dash.js there is nothing to play with
 			}
-			shaped, err := shape.Wrap(files, shapeFile, seed)
+			shaped, err := shape.Wrap(files, shapeFile, shape.WithSeed(seed))
 			if err != nil {
 				return err
 			}

@@ -100,7 +100,7 @@ at once; the files' grace period is not spent waiting for them.`,
 			if err != nil {
 				fmt.Fprintf(cmd.ErrOrStderr(), "streamkit: warning: %v (files are served, the player page will not play)\n", err)
 			}
-			if h, err = shape.Wrap(h, shapeFile, seed); err != nil {
+			if h, err = shape.Wrap(h, shapeFile, shape.WithSeed(seed)); err != nil {
 				return err
 			}
 			if shapeFile != "" {
