@@ -2,11 +2,9 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"net"
-	"net/http"
 	"os"
 	"os/signal"
 	"time"
@@ -14,6 +12,7 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
+	"github.com/streamkit-go/streamkit/internal/httpserver"
 	"github.com/streamkit-go/streamkit/tracker"
 )
 
@@ -48,7 +47,7 @@ get close code 1001 (going away).`,
 			}
 			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt)
 			defer stop()
-			return runTracker(ctx, ln, f.options(), cmd.OutOrStdout())
+			return runTracker(ctx, ln, f, cmd.OutOrStdout())
 		},
 	}
 	cmd.Flags().StringVar(&addr, "addr", "127.0.0.1:8000", "listen address")
@@ -92,30 +91,18 @@ func (t *trackerFlags) options() []tracker.Option {
 }
 
 // runTracker serves the tracker on ln until ctx ends, then closes every
-// client connection and drains.
-func runTracker(ctx context.Context, ln net.Listener, opts []tracker.Option, out io.Writer) error {
-	tr := tracker.New(opts...)
-	srv := &http.Server{
-		Handler:           tr,
-		ReadHeaderTimeout: 10 * time.Second,
-		ReadTimeout:       30 * time.Second, // the tracker clears both for WebSocket connections
-		WriteTimeout:      30 * time.Second,
-		IdleTimeout:       time.Minute,
-		MaxHeaderBytes:    16 << 10,
+// client connection and drains. It runs on internal/httpserver, as every
+// streamkit server does, with room for the tracker's own connection limit
+// (which answers 503 beyond it) and a few plain GETs of the counters.
+func runTracker(ctx context.Context, ln net.Listener, tf trackerFlags, out io.Writer) error {
+	tr := tracker.New(tf.options()...)
+	conns := tf.maxConns
+	if conns <= 0 {
+		conns = 10000
 	}
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		<-ctx.Done()
-		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		srv.Shutdown(sctx)
-		tr.Shutdown(sctx)
-	}()
+	srv := httpserver.New(tr, httpserver.WithMaxConns(conns+64))
 	fmt.Fprintf(out, "tracker on ws://%s/ (stats: http://%s/; Ctrl-C to stop)\n", ln.Addr(), ln.Addr())
-	err := srv.Serve(ln)
-	<-done
-	if err != nil && !errors.Is(err, http.ErrServerClosed) {
+	if err := serveWithTracker(ctx, srv, ln, tr); err != nil {
 		return fmt.Errorf("tracker: %w", err)
 	}
 	st := tr.Stats()
