@@ -19,7 +19,7 @@ func ExampleRun() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	shaped, err := shape.Wrap(files, "testdata/shape/outage.json", 1)
+	shaped, err := shape.Wrap(files, "testdata/shape/outage.json", shape.WithSeed(1))
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -29,7 +29,7 @@ func ExampleRun() {
 	}
 	defer srv.Close()
 	res, err := playtest.Run(context.Background(), srv.URL, "/master.m3u8",
-		playtest.Options{Player: "hlsjs", Duration: 60 * time.Second})
+		playtest.WithPlayer("hlsjs"), playtest.WithDuration(60*time.Second))
 	if err != nil {
 		log.Fatal(err)
 	}

@@ -9,9 +9,9 @@
 // player's first manifest request), then [Run] the page:
 //
 //	files, _ := serve.Handler(dir)
-//	shaped, _ := shape.Wrap(files, "testdata/shape/outage.json", 1)
+//	shaped, _ := shape.Wrap(files, "testdata/shape/outage.json", shape.WithSeed(1))
 //	srv := httptest.NewServer(playtest.Mux(files, shaped))
-//	res, err := playtest.Run(ctx, srv.URL, "/master.m3u8", playtest.Options{Player: "hlsjs", Duration: 20 * time.Second})
+//	res, err := playtest.Run(ctx, srv.URL, "/master.m3u8", playtest.WithDuration(20*time.Second))
 //
 // Chromium is Debian's chromium (or $STREAMKIT_CHROMIUM, or chromium,
 // chromium-browser, google-chrome on PATH), started headless with a new
@@ -148,12 +148,25 @@ func (c *limitConn) Close() error {
 // Players Run knows.
 var Players = []string{"hlsjs", "dashjs"}
 
-// Options configures Run.
-type Options struct {
-	Player   string        // "hlsjs" or "dashjs"
-	Duration time.Duration // how long to watch at most (default 30 s); the run ends early when playback ends or fails
-	Chromium string        // binary (default FindChromium)
+// Option configures Run.
+type Option func(*config)
+
+type config struct {
+	player   string
+	duration time.Duration
+	chromium string
 }
+
+// WithPlayer picks the player: "hlsjs" (the default) or "dashjs" (see
+// Players). Run refuses any other name.
+func WithPlayer(name string) Option { return func(c *config) { c.player = name } }
+
+// WithDuration bounds how long Run watches (default 30 s; zero or negative
+// keeps the default); the run ends early when playback ends or fails.
+func WithDuration(d time.Duration) Option { return func(c *config) { c.duration = d } }
+
+// WithChromium sets the Chromium binary (default FindChromium).
+func WithChromium(bin string) Option { return func(c *config) { c.chromium = bin } }
 
 // Stall is one rebuffering event after playback started.
 type Stall struct {
@@ -208,18 +221,23 @@ type Result struct {
 }
 
 // Run opens base+PagePath in headless Chromium to play src (a path on the
-// server, e.g. /master.m3u8) with opt.Player, waits until playback ends,
-// fails, or opt.Duration passes, and returns the QoE recorded.
-func Run(ctx context.Context, base, src string, opt Options) (*Result, error) {
-	switch opt.Player {
+// server, e.g. /master.m3u8) with the player WithPlayer names (hls.js by
+// default), waits until playback ends, fails, or the WithDuration time passes
+// (30 s by default), and returns the QoE recorded.
+func Run(ctx context.Context, base, src string, opts ...Option) (*Result, error) {
+	opt := config{player: "hlsjs", duration: 30 * time.Second}
+	for _, o := range opts {
+		o(&opt)
+	}
+	switch opt.player {
 	case "hlsjs", "dashjs":
 	default:
-		return nil, fmt.Errorf("playtest: unknown player %q (want %s)", opt.Player, strings.Join(Players, " or "))
+		return nil, fmt.Errorf("playtest: unknown player %q (want %s)", opt.player, strings.Join(Players, " or "))
 	}
-	if opt.Duration <= 0 {
-		opt.Duration = 30 * time.Second
+	if opt.duration <= 0 {
+		opt.duration = 30 * time.Second
 	}
-	bin := opt.Chromium
+	bin := opt.chromium
 	if bin == "" {
 		var err error
 		if bin, err = FindChromium(); err != nil {
@@ -252,11 +270,11 @@ func Run(ctx context.Context, base, src string, opt Options) (*Result, error) {
 	defer cancelAlloc()
 	bctx, cancelBrowser := chromedp.NewContext(allocCtx)
 	defer cancelBrowser()
-	page := strings.TrimRight(base, "/") + PagePath + "?" + url.Values{"src": {src}, "player": {opt.Player}}.Encode()
+	page := strings.TrimRight(base, "/") + PagePath + "?" + url.Values{"src": {src}, "player": {opt.player}}.Encode()
 	if _, err := chromedp.Run(bctx, chromedp.Navigate(page)); err != nil {
 		return nil, fmt.Errorf("playtest: start Chromium (%s): %w", bin, err)
 	}
-	deadline := time.Now().Add(opt.Duration)
+	deadline := time.Now().Add(opt.duration)
 	for time.Now().Before(deadline) {
 		done, err := chromedp.Run(bctx, chromedp.Evaluate[bool](`!!(window.__qoe && (window.__qoe.ended || window.__qoe.fatal.length))`))
 		if err != nil {

@@ -93,7 +93,7 @@ func TestOutageStalls(t *testing.T) {
 			var r *Result
 			for try := 1; ; try++ {
 				ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
-				r, err = Run(ctx, srv.URL, c.src, Options{Player: c.player, Duration: 30 * time.Second})
+				r, err = Run(ctx, srv.URL, c.src, WithPlayer(c.player), WithDuration(30*time.Second))
 				cancel()
 				if err != nil {
 					t.Fatal(err)
@@ -174,7 +174,7 @@ func TestDropDownSwitch(t *testing.T) {
 					t.Fatal(err)
 				}
 				ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
-				r, err = Run(ctx, srv.URL, c.src, Options{Player: c.player, Duration: 45 * time.Second})
+				r, err = Run(ctx, srv.URL, c.src, WithPlayer(c.player), WithDuration(45*time.Second))
 				cancel()
 				srv.Close()
 				if err != nil {

@@ -60,9 +60,9 @@ func ExampleParseScenario() {
 // as it is.
 func ExampleWrap() {
 	var h http.Handler = http.FileServer(http.Dir("."))
-	h, err := shape.Wrap(h, "../testdata/shape/bandwidth-drop.json", 1)
+	h, err := shape.Wrap(h, "../testdata/shape/bandwidth-drop.json", shape.WithSeed(1))
 	fmt.Println(err)
-	_, err = shape.Wrap(h, "../testdata/shape/missing.json", 1)
+	_, err = shape.Wrap(h, "../testdata/shape/missing.json", shape.WithSeed(1))
 	fmt.Println(strings.Contains(err.Error(), "no such file"))
 	// Output:
 	// <nil>

@@ -137,12 +137,13 @@ func New(sc *Scenario, opts ...Option) (*Shaper, error) {
 }
 
 // Wrap loads the scenario file (LoadScenario: a JSON scenario or a trace
-// in any format abr reads) and wraps h with a Shaper seeded with seed;
-// with an empty path it returns h unchanged. It is the one call a server
-// command needs for a --shape flag:
+// in any format abr reads) and wraps h with a Shaper built with opts (as
+// New takes them; WithSeed for reproducible draws); with an empty path it
+// returns h unchanged. It is the one call a server command needs for a
+// --shape flag:
 //
-//	h, err = shape.Wrap(h, shapeFlag, seedFlag)
-func Wrap(h http.Handler, scenarioPath string, seed uint64, opts ...Option) (http.Handler, error) {
+//	h, err = shape.Wrap(h, shapeFlag, shape.WithSeed(seedFlag))
+func Wrap(h http.Handler, scenarioPath string, opts ...Option) (http.Handler, error) {
 	if scenarioPath == "" {
 		return h, nil
 	}
@@ -150,7 +151,7 @@ func Wrap(h http.Handler, scenarioPath string, seed uint64, opts ...Option) (htt
 	if err != nil {
 		return nil, err
 	}
-	s, err := New(sc, append([]Option{WithSeed(seed)}, opts...)...)
+	s, err := New(sc, opts...)
 	if err != nil {
 		return nil, err
 	}

@@ -36,7 +36,7 @@ func BenchmarkParseRequest(b *testing.B) {
 // and relayed to 5 peers (whose clients read them).
 func BenchmarkAnnounceLoopback(b *testing.B) {
 	const peers = 200
-	tr := tracker.New(tracker.Config{AnnounceRate: 1e9, AnnounceBurst: 1 << 30})
+	tr := tracker.New(tracker.WithAnnounceRate(1e9), tracker.WithAnnounceBurst(1<<30))
 	srv := httptest.NewServer(tr)
 	defer srv.Close()
 	defer tr.Shutdown(context.Background())

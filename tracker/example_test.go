@@ -14,7 +14,7 @@ import (
 
 // A tracker relays one peer's WebRTC offer to another peer of the swarm.
 func ExampleNew() {
-	tr := tracker.New(tracker.Config{})
+	tr := tracker.New()
 	srv := httptest.NewServer(tr) // or http.Handle("/announce", tr)
 	defer srv.Close()
 	defer tr.Shutdown(context.Background())

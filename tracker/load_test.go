@@ -30,7 +30,7 @@ func BenchmarkTrackerLoad(b *testing.B) {
 	if v := os.Getenv("STREAMKIT_TRACKER_PEERS"); v != "" {
 		peers, _ = strconv.Atoi(v)
 	}
-	tr := tracker.New(tracker.Config{AnnounceRate: 1e9, AnnounceBurst: 1 << 30, MaxConns: peers + 10})
+	tr := tracker.New(tracker.WithAnnounceRate(1e9), tracker.WithAnnounceBurst(1<<30), tracker.WithMaxConns(peers+10))
 	srv := httptest.NewServer(tr)
 	defer srv.Close()
 	defer tr.Shutdown(context.Background())

@@ -74,7 +74,7 @@ func TestReferenceTracker(t *testing.T) {
 	}
 	ref := transcript(t, fmt.Sprintf("ws://127.0.0.1:%d", hello.Port))
 
-	tr := tracker.New(tracker.Config{AnnounceBurst: 1000})
+	tr := tracker.New(tracker.WithAnnounceBurst(1000))
 	srv := httptest.NewServer(tr)
 	defer srv.Close()
 	defer tr.Shutdown(context.Background())

@@ -24,7 +24,7 @@
 // a close code (1003 binary, 1007 not JSON, 1008 policy, 1009 too big,
 // 1013 too slow to read what it is sent).
 //
-// Limits, all in [Config]: connections, swarms, peers per swarm, swarms
+// Limits, each a [New] option: connections, swarms, peers per swarm, swarms
 // per connection, message size, offers per announce, announce rate per
 // connection (a token bucket), answers only for offers actually relayed
 // to that connection, outgoing bytes queued per connection, and an idle
@@ -45,50 +45,91 @@ import (
 	"github.com/coder/websocket"
 )
 
-// Config sets the tracker's limits. Zero fields take the defaults below.
-type Config struct {
-	// Interval is the announce interval told to clients (120 s, what
-	// bittorrent-tracker tells WebSocket clients by default).
-	Interval time.Duration
-	// MaxConns bounds open connections (10 000); beyond it upgrades get
-	// HTTP 503.
-	MaxConns int
-	// MaxSwarms bounds the swarms (100 000); MaxPeersPerSwarm the peers
-	// of one (1 000, bittorrent-tracker's default); MaxSwarmsPerConn the
-	// swarms one connection may join (16: p2p-media-loader shares one
-	// socket between a page's streams).
-	MaxSwarms, MaxPeersPerSwarm, MaxSwarmsPerConn int
-	// MaxMessageSize bounds a client message (64 KiB: five offers with
-	// full SDP are about 20 KiB).
-	MaxMessageSize int64
-	// MaxOffers bounds the offers of one announce (10; the
-	// bittorrent-tracker client sends at most 5).
-	MaxOffers int
-	// AnnounceRate and AnnounceBurst are the token bucket of announces
-	// and scrapes per connection (2 per second, bursts of 20); answers
-	// are limited by the offers relayed to the connection instead.
-	AnnounceRate  float64
-	AnnounceBurst int
-	// IdleTimeout closes a connection that sent nothing for this long
-	// (5 min: clients announce every Interval).
-	IdleTimeout time.Duration
-	// WriteTimeout bounds sending one message (10 s); MaxQueued bounds
-	// the bytes waiting to be sent to one connection (256 KiB: with
-	// 10 000 connections at most 2.5 GiB in all), beyond
-	// which it is closed as too slow.
-	WriteTimeout time.Duration
-	MaxQueued    int64
-	// OriginPatterns restricts the browser origins allowed to connect
-	// (websocket.AcceptOptions); empty allows any origin, as public
-	// WebTorrent trackers do.
-	OriginPatterns []string
-	// Now is the clock of the rate limiter (time.Now).
-	Now func() time.Time
-	// Rand picks the peers offers go to (seeded randomly when nil).
-	Rand *rand.Rand
+// Option sets one of the tracker's limits; New takes any number. A zero or
+// negative value keeps the default.
+type Option func(*config)
+
+// WithInterval sets the announce interval told to clients (120 s, what
+// bittorrent-tracker tells WebSocket clients by default).
+func WithInterval(d time.Duration) Option { return func(c *config) { c.Interval = d } }
+
+// WithMaxConns bounds open connections (10 000); beyond it upgrades get
+// HTTP 503.
+func WithMaxConns(n int) Option { return func(c *config) { c.MaxConns = n } }
+
+// WithMaxSwarms bounds the swarms (100 000).
+func WithMaxSwarms(n int) Option { return func(c *config) { c.MaxSwarms = n } }
+
+// WithMaxPeersPerSwarm bounds the peers of one swarm (1 000,
+// bittorrent-tracker's default).
+func WithMaxPeersPerSwarm(n int) Option { return func(c *config) { c.MaxPeersPerSwarm = n } }
+
+// WithMaxSwarmsPerConn bounds the swarms one connection may join (16:
+// p2p-media-loader shares one socket between a page's streams).
+func WithMaxSwarmsPerConn(n int) Option { return func(c *config) { c.MaxSwarmsPerConn = n } }
+
+// WithMaxMessageSize bounds a client message in bytes (64 KiB: five offers
+// with full SDP are about 20 KiB); larger ones close with code 1009.
+func WithMaxMessageSize(n int64) Option { return func(c *config) { c.MaxMessageSize = n } }
+
+// WithMaxOffers bounds the offers of one announce (10; the
+// bittorrent-tracker client sends at most 5).
+func WithMaxOffers(n int) Option { return func(c *config) { c.MaxOffers = n } }
+
+// WithAnnounceRate sets the refill of the token bucket of announces and
+// scrapes per connection (2 per second); answers are limited by the offers
+// relayed to the connection instead.
+func WithAnnounceRate(perSecond float64) Option {
+	return func(c *config) { c.AnnounceRate = perSecond }
 }
 
-func (c *Config) defaults() {
+// WithAnnounceBurst sets the size of that token bucket (20).
+func WithAnnounceBurst(n int) Option { return func(c *config) { c.AnnounceBurst = n } }
+
+// WithIdleTimeout closes a connection that sent nothing for this long
+// (5 min: clients announce every interval).
+func WithIdleTimeout(d time.Duration) Option { return func(c *config) { c.IdleTimeout = d } }
+
+// WithWriteTimeout bounds sending one message (10 s).
+func WithWriteTimeout(d time.Duration) Option { return func(c *config) { c.WriteTimeout = d } }
+
+// WithMaxQueued bounds the bytes waiting to be sent to one connection
+// (256 KiB: with 10 000 connections at most 2.5 GiB in all), beyond which
+// it is closed as too slow.
+func WithMaxQueued(n int64) Option { return func(c *config) { c.MaxQueued = n } }
+
+// WithOriginPatterns restricts the browser origins allowed to connect
+// (host patterns, as websocket.AcceptOptions takes them); none allows any
+// origin, as public WebTorrent trackers do.
+func WithOriginPatterns(patterns ...string) Option {
+	return func(c *config) { c.OriginPatterns = append([]string(nil), patterns...) }
+}
+
+// WithClock sets the clock of the rate limiter (time.Now).
+func WithClock(now func() time.Time) Option { return func(c *config) { c.Now = now } }
+
+// WithRand sets the source that picks the peers offers go to (seeded
+// randomly by default).
+func WithRand(r *rand.Rand) Option { return func(c *config) { c.Rand = r } }
+
+// config holds the limits the options set; its zero fields take the
+// defaults in defaults.
+type config struct {
+	Interval                                      time.Duration
+	MaxConns                                      int
+	MaxSwarms, MaxPeersPerSwarm, MaxSwarmsPerConn int
+	MaxMessageSize                                int64
+	MaxOffers                                     int
+	AnnounceRate                                  float64
+	AnnounceBurst                                 int
+	IdleTimeout, WriteTimeout                     time.Duration
+	MaxQueued                                     int64
+	OriginPatterns                                []string
+	Now                                           func() time.Time
+	Rand                                          *rand.Rand
+}
+
+func (c *config) defaults() {
 	set := func(p *int, v int) {
 		if *p <= 0 {
 			*p = v
@@ -151,7 +192,7 @@ type Stats struct {
 // clients connect (ws://host/announce, say). A GET without an upgrade gets
 // the Stats as JSON.
 type Server struct {
-	cfg    Config
+	cfg    config
 	ctx    context.Context
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
@@ -195,8 +236,13 @@ type conn struct {
 	stopOnce sync.Once
 }
 
-// New returns a tracker with cfg's limits.
-func New(cfg Config) *Server {
+// New returns a tracker with the limits opts set (the defaults, without
+// any).
+func New(opts ...Option) *Server {
+	var cfg config
+	for _, o := range opts {
+		o(&cfg)
+	}
 	cfg.defaults()
 	ctx, cancel := context.WithCancel(context.Background())
 	return &Server{cfg: cfg, ctx: ctx, cancel: cancel, swarms: map[string]*swarm{}, conns: map[*conn]struct{}{}, rnd: cfg.Rand}

@@ -39,13 +39,11 @@ func (f *fakeClock) Add(d time.Duration) {
 	f.mu.Unlock()
 }
 
-func start(t *testing.T, cfg tracker.Config) (*tracker.Server, string) {
+func start(t *testing.T, opts ...tracker.Option) (*tracker.Server, string) {
 	t.Helper()
 	before := runtime.NumGoroutine()
-	if cfg.Rand == nil {
-		cfg.Rand = rand.New(rand.NewPCG(1, 2))
-	}
-	tr := tracker.New(cfg)
+	// a fixed seed first: a test's own options come after it
+	tr := tracker.New(append([]tracker.Option{tracker.WithRand(rand.New(rand.NewPCG(1, 2)))}, opts...)...)
 	srv := httptest.NewServer(tr) // 127.0.0.1
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
@@ -149,7 +147,7 @@ func waitStats(t *testing.T, tr *tracker.Server, ok func(tracker.Stats) bool) tr
 }
 
 func TestOfferAnswerRelay(t *testing.T) {
-	tr, url := start(t, tracker.Config{})
+	tr, url := start(t)
 	a, b := dial(t, url), dial(t, url)
 	a.send(announce(ih(0), pid(0), 0, nil))
 	r := a.recv()
@@ -210,7 +208,7 @@ func TestOfferAnswerRelay(t *testing.T) {
 }
 
 func TestOffersReachDistinctPeers(t *testing.T) {
-	_, url := start(t, tracker.Config{})
+	_, url := start(t)
 	var peers []*client
 	for i := byte(0); i < 6; i++ {
 		c := dial(t, url)
@@ -243,7 +241,7 @@ func TestOffersReachDistinctPeers(t *testing.T) {
 
 func TestFailuresKeepConnection(t *testing.T) {
 	clk := &fakeClock{t: time.Unix(0, 0)}
-	tr, url := start(t, tracker.Config{MaxPeersPerSwarm: 2, AnnounceBurst: 3, AnnounceRate: 1, Now: clk.Now})
+	tr, url := start(t, tracker.WithMaxPeersPerSwarm(2), tracker.WithAnnounceBurst(3), tracker.WithAnnounceRate(1), tracker.WithClock(clk.Now))
 	c := dial(t, url)
 	for _, tc := range []struct {
 		msg  map[string]any
@@ -299,7 +297,7 @@ func TestFailuresKeepConnection(t *testing.T) {
 }
 
 func TestCloseCodes(t *testing.T) {
-	tr, url := start(t, tracker.Config{MaxMessageSize: 1024, MaxConns: 4})
+	tr, url := start(t, tracker.WithMaxMessageSize(1024), tracker.WithMaxConns(4))
 	cases := []struct {
 		name string
 		typ  websocket.MessageType
@@ -342,12 +340,12 @@ func TestCloseCodes(t *testing.T) {
 // TestIdleAndShutdown is one of the few real-time tests: a 100 ms idle
 // timeout, checked with a generous margin.
 func TestIdleAndShutdown(t *testing.T) {
-	tr, url := start(t, tracker.Config{IdleTimeout: 100 * time.Millisecond})
+	tr, url := start(t, tracker.WithIdleTimeout(100*time.Millisecond))
 	c := dial(t, url)
 	if got := c.closed(); got != websocket.StatusPolicyViolation {
 		t.Errorf("idle: close code %v", got)
 	}
-	tr2, url2 := start(t, tracker.Config{})
+	tr2, url2 := start(t)
 	c2 := dial(t, url2)
 	c2.send(announce(ih(3), pid(3), 0, nil))
 	c2.recv()
@@ -407,7 +405,7 @@ var parseCases = []struct {
 }
 
 func TestOriginPatterns(t *testing.T) {
-	_, url := start(t, tracker.Config{OriginPatterns: []string{"player.example"}})
+	_, url := start(t, tracker.WithOriginPatterns("player.example"))
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	for origin, ok := range map[string]bool{"http://player.example": true, "http://evil.example": false} {
@@ -427,7 +425,7 @@ func TestOriginPatterns(t *testing.T) {
 // clients (p2p-media-loader: one per stream and rendition), each with its
 // own peer id; closing the socket removes all of them.
 func TestSharedSocket(t *testing.T) {
-	tr, url := start(t, tracker.Config{MaxSwarmsPerConn: 2})
+	tr, url := start(t, tracker.WithMaxSwarmsPerConn(2))
 	c := dial(t, url)
 	c.send(announce(ih(0), pid(0), 0, nil))
 	c.recv()

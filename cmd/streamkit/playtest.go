@@ -66,7 +66,7 @@ ends, fails, or --duration passes.`,
 			if err != nil {
 				return err // without hls.js/dash.js there is nothing to play with
 			}
-			shaped, err := shape.Wrap(files, shapeFile, seed)
+			shaped, err := shape.Wrap(files, shapeFile, shape.WithSeed(seed))
 			if err != nil {
 				return err
 			}
@@ -92,7 +92,7 @@ ends, fails, or --duration passes.`,
 				fmt.Fprintf(out, ", shaped by %s (seed %d)", shapeFile, seed)
 			}
 			fmt.Fprintln(out)
-			res, err := playtest.Run(ctx, srv.URL, src, playtest.Options{Player: player, Duration: duration})
+			res, err := playtest.Run(ctx, srv.URL, src, playtest.WithPlayer(player), playtest.WithDuration(duration))
 			if err != nil {
 				return err
 			}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net"
+	"net/http"
 	"os"
 	"os/signal"
 	"syscall"
@@ -14,6 +15,7 @@ import (
 	"github.com/streamkit-go/streamkit/internal/httpserver"
 	"github.com/streamkit-go/streamkit/serve"
 	"github.com/streamkit-go/streamkit/shape"
+	"github.com/streamkit-go/streamkit/tracker"
 )
 
 func init() { register(newServeCmd) }
@@ -26,8 +28,10 @@ func newServeCmd() *cobra.Command {
 	var readHeader, idle, write, grace time.Duration
 	var shapeFile string
 	var seed uint64
+	var withTracker bool
+	var tf trackerFlags
 	cmd := &cobra.Command{
-		Use:   "serve DIR [--addr 127.0.0.1:8080] [--player-js DIR] [--shape SCENARIO [--seed N]]",
+		Use:   "serve DIR [--addr 127.0.0.1:8080] [--player-js DIR] [--shape SCENARIO [--seed N]] [--tracker]",
 		Short: "Serve packaged HLS/DASH over HTTP with a browser player page",
 		Long: `serve serves the files below DIR over HTTP with the MIME types players
 expect (m3u8, mpd, m4s, mp4, ts), CORS headers and range requests, and a
@@ -56,11 +60,20 @@ the streamkit_client cookie, else the remote IP) gets its own shaped link
 whose timeline starts at its first request: bandwidth phases or a trace,
 latency and jitter, TCP-style loss, and faults per request class
 (playlist, init, segment, part). Scenario files: testdata/shape/; the
-model: go doc github.com/streamkit-go/streamkit/shape.`,
+model: go doc github.com/streamkit-go/streamkit/shape.
+
+With --tracker the WebTorrent tracker of 'streamkit tracker' answers at
+ws://ADDR/announce beside the files (p2p-media-loader's announceTrackers),
+unshaped; a plain GET of /announce returns its counters. Its peers' open
+WebSockets count against --max-conns and are never evicted, so they may
+hold at most --tracker-max-conns of them (half by default) and file
+clients always have the rest. Ctrl-C closes them with 1001 (going away)
+at once; the files' grace period is not spent waiting for them.`,
 		Example: `  streamkit package -o out && streamkit serve out
   streamkit serve out --addr 0.0.0.0:8080 --player-js ./web
   streamkit serve out --access-log - --max-conns 10000
-  streamkit serve out --shape testdata/shape/bandwidth-drop.json --seed 7`,
+  streamkit serve out --shape testdata/shape/bandwidth-drop.json --seed 7
+  streamkit serve out --tracker`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			fi, err := os.Stat(args[0])
@@ -87,7 +100,7 @@ model: go doc github.com/streamkit-go/streamkit/shape.`,
 			if err != nil {
 				fmt.Fprintf(cmd.ErrOrStderr(), "streamkit: warning: %v (files are served, the player page will not play)\n", err)
 			}
-			if h, err = shape.Wrap(h, shapeFile, seed); err != nil {
+			if h, err = shape.Wrap(h, shapeFile, shape.WithSeed(seed)); err != nil {
 				return err
 			}
 			if shapeFile != "" {
@@ -120,7 +133,27 @@ model: go doc github.com/streamkit-go/streamkit/shape.`,
 				return err
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "serving %s on http://%s/ (Ctrl-C to stop)\n", args[0], ln.Addr())
-			return httpserver.New(h, sopts...).Serve(ctx, ln)
+			if !withTracker {
+				return httpserver.New(h, sopts...).Serve(ctx, ln)
+			}
+			// The command composes the two: serve knows nothing of the
+			// tracker, the tracker nothing of files. An exact match and
+			// not an http.ServeMux, whose path cleaning (redirects for
+			// "//x" or "/a/../b") would change what the files answer.
+			var tr *tracker.Server
+			srv := httpserver.New(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				if r.URL.Path == trackerPath {
+					tr.ServeHTTP(w, r)
+					return
+				}
+				h.ServeHTTP(w, r)
+			}), sopts...)
+			if !cmd.Flags().Changed("tracker-max-conns") {
+				tf.maxConns = max(1, srv.MaxConns()/2)
+			}
+			tr = tracker.New(tf.options()...)
+			fmt.Fprintf(cmd.OutOrStdout(), "WebTorrent tracker on ws://%s%s (at most %d peers' connections)\n", ln.Addr(), trackerPath, tf.maxConns)
+			return serveWithTracker(ctx, srv, ln, tr)
 		},
 	}
 	f := cmd.Flags()
@@ -137,5 +170,35 @@ model: go doc github.com/streamkit-go/streamkit/shape.`,
 	f.DurationVar(&grace, "grace", httpserver.DefaultGracePeriod, "on Ctrl-C/SIGTERM, time running transfers get to finish")
 	f.StringVar(&shapeFile, "shape", "", "shape each client's link and inject faults: a scenario JSON (see testdata/shape) or a trace file abr reads")
 	f.Uint64Var(&seed, "seed", 1, "seed of the shaper's random draws (jitter, loss, fault rates)")
+	f.BoolVar(&withTracker, "tracker", false, "also run a WebTorrent tracker at ws://ADDR"+trackerPath+" for p2p-media-loader")
+	tf.register(f, "tracker-", 0, "most tracker WebSocket connections at once (more get HTTP 503); default: half of --max-conns")
 	return cmd
+}
+
+// trackerPath is where serve --tracker mounts the tracker.
+const trackerPath = "/announce"
+
+// serveWithTracker runs srv on ln until ctx ends. When the server starts
+// draining, the tracker closes its WebSockets: net/http neither waits for
+// nor closes hijacked connections, so without this the peers would stay
+// connected to a stopped server. A server that fails before draining
+// shuts the tracker down too; nothing is left running either way.
+func serveWithTracker(ctx context.Context, srv *httpserver.Server, ln net.Listener, tr *tracker.Server) error {
+	served := make(chan struct{})
+	closed := make(chan error, 1)
+	go func() {
+		select {
+		case <-srv.Draining():
+		case <-served:
+		}
+		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		closed <- tr.Shutdown(sctx)
+	}()
+	err := srv.Serve(ctx, ln)
+	close(served)
+	if terr := <-closed; terr != nil && err == nil {
+		err = fmt.Errorf("serve: tracker: %w", terr)
+	}
+	return err
 }

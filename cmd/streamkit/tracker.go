@@ -2,17 +2,17 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"net"
-	"net/http"
 	"os"
 	"os/signal"
 	"time"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
+	"github.com/streamkit-go/streamkit/internal/httpserver"
 	"github.com/streamkit-go/streamkit/tracker"
 )
 
@@ -20,7 +20,7 @@ func init() { register(newTrackerCmd) }
 
 func newTrackerCmd() *cobra.Command {
 	var addr string
-	var cfg tracker.Config
+	var f trackerFlags
 	cmd := &cobra.Command{
 		Use:   "tracker [--addr 127.0.0.1:8000]",
 		Short: "Run a WebTorrent WebSocket tracker for p2p-media-loader swarms",
@@ -47,46 +47,62 @@ get close code 1001 (going away).`,
 			}
 			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt)
 			defer stop()
-			return runTracker(ctx, ln, cfg, cmd.OutOrStdout())
+			return runTracker(ctx, ln, f, cmd.OutOrStdout())
 		},
 	}
-	f := cmd.Flags()
-	f.StringVar(&addr, "addr", "127.0.0.1:8000", "listen address")
-	f.DurationVar(&cfg.Interval, "interval", 2*time.Minute, "announce interval told to clients")
-	f.IntVar(&cfg.MaxConns, "max-conns", 10000, "most WebSocket connections at once (more get HTTP 503)")
-	f.IntVar(&cfg.MaxPeersPerSwarm, "max-peers-per-swarm", 1000, "most peers in one swarm")
-	f.Int64Var(&cfg.MaxMessageSize, "max-message-size", 64<<10, "largest client message in bytes (larger: close code 1009)")
-	f.Float64Var(&cfg.AnnounceRate, "announce-rate", 2, "announces per second allowed per connection (token bucket)")
-	f.DurationVar(&cfg.IdleTimeout, "idle-timeout", 5*time.Minute, "close connections silent for this long")
-	f.StringSliceVar(&cfg.OriginPatterns, "allow-origin", nil, "browser origins allowed to connect (host patterns, e.g. player.example.com); default: any")
+	cmd.Flags().StringVar(&addr, "addr", "127.0.0.1:8000", "listen address")
+	f.register(cmd.Flags(), "", 10000, "most WebSocket connections at once (more get HTTP 503)")
 	return cmd
 }
 
-// runTracker serves the tracker on ln until ctx ends, then closes every
-// client connection and drains.
-func runTracker(ctx context.Context, ln net.Listener, cfg tracker.Config, out io.Writer) error {
-	tr := tracker.New(cfg)
-	srv := &http.Server{
-		Handler:           tr,
-		ReadHeaderTimeout: 10 * time.Second,
-		ReadTimeout:       30 * time.Second, // the tracker clears both for WebSocket connections
-		WriteTimeout:      30 * time.Second,
-		IdleTimeout:       time.Minute,
-		MaxHeaderBytes:    16 << 10,
+// trackerFlags are the tracker's limits as flags, shared by 'streamkit
+// tracker' and 'streamkit serve --tracker'.
+type trackerFlags struct {
+	interval, idle     time.Duration
+	maxConns, maxPeers int
+	maxMessage         int64
+	announceRate       float64
+	origins            []string
+}
+
+// register adds the flags to fs, each name after prefix; maxConns is the
+// default of the connection limit (0: the caller computes one, as its
+// usage says).
+func (t *trackerFlags) register(fs *pflag.FlagSet, prefix string, maxConns int, maxConnsUsage string) {
+	fs.DurationVar(&t.interval, prefix+"interval", 2*time.Minute, "announce interval told to clients")
+	fs.IntVar(&t.maxConns, prefix+"max-conns", maxConns, maxConnsUsage)
+	fs.IntVar(&t.maxPeers, prefix+"max-peers-per-swarm", 1000, "most peers in one swarm")
+	fs.Int64Var(&t.maxMessage, prefix+"max-message-size", 64<<10, "largest client message in bytes (larger: close code 1009)")
+	fs.Float64Var(&t.announceRate, prefix+"announce-rate", 2, "announces per second allowed per connection (token bucket)")
+	fs.DurationVar(&t.idle, prefix+"idle-timeout", 5*time.Minute, "close connections silent for this long")
+	fs.StringSliceVar(&t.origins, prefix+"allow-origin", nil, "browser origins allowed to connect (host patterns, e.g. player.example.com); default: any")
+}
+
+func (t *trackerFlags) options() []tracker.Option {
+	return []tracker.Option{
+		tracker.WithInterval(t.interval),
+		tracker.WithMaxConns(t.maxConns),
+		tracker.WithMaxPeersPerSwarm(t.maxPeers),
+		tracker.WithMaxMessageSize(t.maxMessage),
+		tracker.WithAnnounceRate(t.announceRate),
+		tracker.WithIdleTimeout(t.idle),
+		tracker.WithOriginPatterns(t.origins...),
 	}
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		<-ctx.Done()
-		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		srv.Shutdown(sctx)
-		tr.Shutdown(sctx)
-	}()
+}
+
+// runTracker serves the tracker on ln until ctx ends, then closes every
+// client connection and drains. It runs on internal/httpserver, as every
+// streamkit server does, with room for the tracker's own connection limit
+// (which answers 503 beyond it) and a few plain GETs of the counters.
+func runTracker(ctx context.Context, ln net.Listener, tf trackerFlags, out io.Writer) error {
+	tr := tracker.New(tf.options()...)
+	conns := tf.maxConns
+	if conns <= 0 {
+		conns = 10000
+	}
+	srv := httpserver.New(tr, httpserver.WithMaxConns(conns+64))
 	fmt.Fprintf(out, "tracker on ws://%s/ (stats: http://%s/; Ctrl-C to stop)\n", ln.Addr(), ln.Addr())
-	err := srv.Serve(ln)
-	<-done
-	if err != nil && !errors.Is(err, http.ErrServerClosed) {
+	if err := serveWithTracker(ctx, srv, ln, tr); err != nil {
 		return fmt.Errorf("tracker: %w", err)
 	}
 	st := tr.Stats()

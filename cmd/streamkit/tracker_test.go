@@ -11,8 +11,6 @@ import (
 	"time"
 
 	"github.com/coder/websocket"
-
-	"github.com/streamkit-go/streamkit/tracker"
 )
 
 type syncBuf struct {
@@ -31,7 +29,7 @@ func TestTrackerCommand(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	var out syncBuf
 	errc := make(chan error, 1)
-	go func() { errc <- runTracker(ctx, ln, tracker.Config{}, &out) }()
+	go func() { errc <- runTracker(ctx, ln, trackerFlags{}, &out) }()
 
 	dctx, dcancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer dcancel()

@@ -79,7 +79,7 @@ func main() {
 			if err != nil {
 				log.Fatal(err)
 			}
-			r, err := playtest.Run(context.Background(), srv.URL, c.src, playtest.Options{Player: c.player, Duration: 40 * time.Second})
+			r, err := playtest.Run(context.Background(), srv.URL, c.src, playtest.WithPlayer(c.player), playtest.WithDuration(40*time.Second))
 			srv.Close()
 			if err != nil {
 				log.Fatal(err)

@@ -27,7 +27,7 @@ func main() {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 
-	tr := tracker.New(tracker.Config{MaxPeersPerSwarm: 3, MaxMessageSize: 16 << 10})
+	tr := tracker.New(tracker.WithMaxPeersPerSwarm(3), tracker.WithMaxMessageSize(16<<10))
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		log.Fatal(err)
@@ -87,7 +87,7 @@ func main() {
 	st := tr.Stats()
 	b, _ := json.Marshal(st)
 	fmt.Printf("\ncounters (GET %s returns them as JSON):\n  %s\n", strings.Replace(url, "ws:", "http:", 1), b)
-	fmt.Println("\nLimits (tracker.Config, streamkit tracker flags): connections, peers per swarm, swarms per")
+	fmt.Println("\nLimits (tracker.With... options, streamkit tracker flags): connections, peers per swarm, swarms per")
 	fmt.Println("connection, message size, offers per announce, announces per second per connection,")
 	fmt.Println("answers only to offers actually relayed, bytes queued to a slow reader, idle time.")
 }
