@@ -24,6 +24,10 @@
 // HLS, and dynamic MPDs for LL-DASH (availabilityTimeOffset, chunked
 // transfer of segments in progress, ServiceDescription,
 // ProducerReferenceTime, UTCTiming) over the same files. [Serve] runs it
-// with HTTP/1.1, h2c or h2 over TLS, timeouts, a connection limit and a
-// graceful shutdown.
+// on the project's shared HTTP server (internal/httpserver) with
+// HTTP/1.1, h2c or h2 over TLS, timeouts renewed per write, a connection
+// limit and a graceful shutdown: requests held for media are answered
+// the moment the shutdown begins (the server's draining signal reaches
+// them through the request context), transfers drain in the grace
+// period.
 package live
