@@ -16,6 +16,7 @@ import (
 	"github.com/streamkit-go/streamkit/live"
 	"github.com/streamkit-go/streamkit/media"
 	"github.com/streamkit-go/streamkit/serve"
+	"github.com/streamkit-go/streamkit/shape"
 )
 
 func init() { register(newLiveCmd) }
@@ -30,6 +31,8 @@ type liveOptions struct {
 	cert, key        string
 	playerJS         string
 	maxConns         int
+	shape            string // scenario file shaping each client's link
+	seed             uint64
 }
 
 func newLiveCmd() *cobra.Command {
@@ -65,11 +68,18 @@ streams DASH segments in progress with chunked transfer encoding.
 --ll=false serves plain live HLS (no parts) and DASH without
 availabilityTimeOffset, for comparison. --out DIR also writes every file
 there (atomically) for an external web server. --duration stops the
-stream cleanly (EXT-X-ENDLIST, a static MPD) and exits; Ctrl-C too.`,
+stream cleanly (EXT-X-ENDLIST, a static MPD) and exits; Ctrl-C too.
+
+With --shape SCENARIO every client (the X-Streamkit-Client header, else
+the streamkit_client cookie, else the remote IP) gets its own shaped link
+to the origin, as with serve --shape: bandwidth phases or a trace,
+latency, loss and faults per request class (playlist, init, segment,
+part), seeded by --seed. Scenario files: testdata/shape/.`,
 		Example: `  streamkit live                                  # the sample ladder, LL-HLS + LL-DASH on 127.0.0.1:8080
   streamkit live --duration 30s --out /tmp/live   # 30 s, mirrored to /tmp/live
   streamkit live --ll=false --segment 4s r240.mp4 r480.mp4 audio.m4a
-  streamkit live --listen 0.0.0.0:8443 --cert cert.pem --key key.pem`,
+  streamkit live --listen 0.0.0.0:8443 --cert cert.pem --key key.pem
+  streamkit live --shape testdata/shape/segment-5xx.json --seed 7`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return runLive(cmd.Context(), cmd.OutOrStdout(), cmd.ErrOrStderr(), o, args)
 		},
@@ -86,6 +96,8 @@ stream cleanly (EXT-X-ENDLIST, a static MPD) and exits; Ctrl-C too.`,
 	f.StringVar(&o.key, "key", "", "TLS key (PEM)")
 	f.StringVar(&o.playerJS, "player-js", "", "directory with the hls.js, dashjs and shaka-player npm packages")
 	f.IntVar(&o.maxConns, "max-conns", 20000, "maximum open connections")
+	f.StringVar(&o.shape, "shape", "", "shape each client's link and inject faults: a scenario JSON (see testdata/shape) or a trace file abr reads")
+	f.Uint64Var(&o.seed, "seed", 1, "seed of the shaper's random draws (jitter, loss, fault rates)")
 	return cmd
 }
 
@@ -138,6 +150,13 @@ func runLive(ctx context.Context, stdout, stderr io.Writer, o liveOptions, files
 		fmt.Fprintln(stderr, "streamkit: warning: hls.js, dashjs or shaka-player not found (the player page says which); the stream is served anyway")
 	}
 	origin := live.NewOrigin(p, oopts...)
+	// The shaper wraps the origin alone: a held blocking reload is shaped
+	// like any response once it answers, and its deadline moves are the
+	// shaper's (it sets the write deadline before each write).
+	shaped, err := shape.Wrap(origin, o.shape, o.seed)
+	if err != nil {
+		return err
+	}
 	ln, err := net.Listen("tcp", o.listen)
 	if err != nil {
 		return err
@@ -149,6 +168,9 @@ func runLive(ctx context.Context, stdout, stderr io.Writer, o liveOptions, files
 	base := scheme + "://" + displayAddr(ln.Addr()) + origin.Prefix()
 	fmt.Fprintf(stdout, "hls: %smaster.m3u8\ndash: %smanifest.mpd\n", base, base)
 	fmt.Fprintf(stderr, "player: %s://%s/ (Ctrl-C to stop)\n", scheme, displayAddr(ln.Addr()))
+	if o.shape != "" {
+		fmt.Fprintf(stderr, "shaping each client with %s (seed %d)\n", o.shape, o.seed)
+	}
 
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt)
 	defer stop()
@@ -161,7 +183,7 @@ func runLive(ctx context.Context, stdout, stderr io.Writer, o liveOptions, files
 	defer stopServer()
 	served := make(chan error, 1)
 	go func() {
-		served <- live.Serve(srvCtx, ln, origin, p, live.ServerConfig{CertFile: o.cert, KeyFile: o.key, MaxConns: o.maxConns})
+		served <- live.Serve(srvCtx, ln, shaped, p, live.ServerConfig{CertFile: o.cert, KeyFile: o.key, MaxConns: o.maxConns})
 	}()
 	srcErr := src.Run(ctx)
 	if errors.Is(srcErr, context.Canceled) || errors.Is(srcErr, context.DeadlineExceeded) {

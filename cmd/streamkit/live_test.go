@@ -1,11 +1,18 @@
 package main
 
 import (
+	"bytes"
+	"context"
+	"errors"
+	"io"
+	"net/http"
 	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 )
 
 // TestLiveCLI runs `streamkit live` for a short while (real time: the one
@@ -56,5 +63,111 @@ func TestLiveCLIErrors(t *testing.T) {
 		if err == nil || strings.Contains(err.Error(), "\n") {
 			t.Errorf("%v: %v", args, err)
 		}
+	}
+}
+
+// lineWriter sends what is written to it, line by line, on a channel.
+type lineWriter struct {
+	mu    sync.Mutex
+	buf   []byte
+	lines chan string
+}
+
+func (w *lineWriter) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.buf = append(w.buf, p...)
+	for {
+		i := bytes.IndexByte(w.buf, '\n')
+		if i < 0 {
+			return len(p), nil
+		}
+		select {
+		case w.lines <- string(w.buf[:i]):
+		default: // nobody reads any more
+		}
+		w.buf = w.buf[i+1:]
+	}
+}
+
+// startLive runs `streamkit live` (runLive with o) until the returned
+// stop is called, and returns the lines it printed on stdout before the
+// stream started (the entry points) and stop, which returns runLive's
+// result (once; later calls return the same).
+func startLive(t *testing.T, o liveOptions) (map[string]string, func() error) {
+	t.Helper()
+	o.listen, o.segment, o.part, o.window, o.ll = "127.0.0.1:0", 2*time.Second, 200*time.Millisecond, 30*time.Second, true
+	o.maxConns, o.playerJS = 64, t.TempDir()
+	if o.seed == 0 {
+		o.seed = 1
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	stdout := &lineWriter{lines: make(chan string, 16)}
+	done := make(chan error, 1)
+	go func() { done <- runLive(ctx, stdout, io.Discard, o, nil) }()
+	entries := map[string]string{}
+	timeout := time.After(30 * time.Second)
+	for entries["dash"] == "" {
+		select {
+		case line := <-stdout.lines:
+			if k, v, ok := strings.Cut(line, ": "); ok {
+				entries[k] = v
+			}
+		case err := <-done:
+			cancel()
+			t.Fatalf("live ended before printing its entry points: %v", err)
+		case <-timeout:
+			cancel()
+			t.Fatal("no entry points within 30 s")
+		}
+	}
+	var once sync.Once
+	var err error
+	return entries, func() error {
+		once.Do(func() {
+			cancel()
+			select {
+			case err = <-done:
+			case <-time.After(30 * time.Second):
+				err = errors.New("live did not stop within 30 s")
+			}
+		})
+		return err
+	}
+}
+
+// TestLiveShape: with --shape the origin's responses go through the
+// shaper: a scenario failing every playlist request with 503 fails the
+// multivariant playlist, while an init segment is served.
+func TestLiveShape(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs the live origin in real time")
+	}
+	sc := filepath.Join(t.TempDir(), "playlist-503.json")
+	os.WriteFile(sc, []byte(`{"name":"playlist-503","phases":[{"duration_s":60,"kbps":100000}],
+		"faults":[{"class":"playlist","kind":"status","status":503,"rate":1}]}`), 0o600)
+	entries, stop := startLive(t, liveOptions{shape: sc, seed: 3})
+	defer stop()
+	hls := entries["hls"]
+	get := func(url string) int {
+		resp, err := http.Get(url)
+		if err != nil {
+			t.Fatal(err)
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	if code := get(hls); code != http.StatusServiceUnavailable {
+		t.Errorf("shaped playlist: %d, want the scenario's 503", code)
+	}
+	if code := get(strings.TrimSuffix(hls, "master.m3u8") + "v0/init_0.mp4"); code != http.StatusOK {
+		t.Errorf("shaped init segment: %d, want 200", code)
+	}
+	if err := stop(); err != nil {
+		t.Errorf("live: %v", err)
+	}
+	if _, err := runCLI(t, "live", "--shape", filepath.Join(t.TempDir(), "none.json")); err == nil || strings.Contains(err.Error(), "\n") {
+		t.Errorf("missing scenario: %v, want a one-line error", err)
 	}
 }
