@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/http"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -17,6 +18,7 @@ import (
 	"github.com/streamkit-go/streamkit/media"
 	"github.com/streamkit-go/streamkit/serve"
 	"github.com/streamkit-go/streamkit/shape"
+	"github.com/streamkit-go/streamkit/tracker"
 )
 
 func init() { register(newLiveCmd) }
@@ -33,6 +35,7 @@ type liveOptions struct {
 	maxConns         int
 	shape            string // scenario file shaping each client's link
 	seed             uint64
+	tracker          bool // a WebTorrent tracker at /announce
 }
 
 func newLiveCmd() *cobra.Command {
@@ -74,12 +77,21 @@ With --shape SCENARIO every client (the X-Streamkit-Client header, else
 the streamkit_client cookie, else the remote IP) gets its own shaped link
 to the origin, as with serve --shape: bandwidth phases or a trace,
 latency, loss and faults per request class (playlist, init, segment,
-part), seeded by --seed. Scenario files: testdata/shape/.`,
+part), seeded by --seed. Scenario files: testdata/shape/.
+
+With --tracker the origin also runs a WebTorrent tracker (see streamkit
+tracker) at /announce and prints its URL as a third entry point,
+
+  tracker: ws://HOST:PORT/announce
+
+for p2p-media-loader's announceTrackers. Shutdown closes its WebSockets
+(close code 1001) when the drain begins.`,
 		Example: `  streamkit live                                  # the sample ladder, LL-HLS + LL-DASH on 127.0.0.1:8080
   streamkit live --duration 30s --out /tmp/live   # 30 s, mirrored to /tmp/live
   streamkit live --ll=false --segment 4s r240.mp4 r480.mp4 audio.m4a
   streamkit live --listen 0.0.0.0:8443 --cert cert.pem --key key.pem
-  streamkit live --shape testdata/shape/segment-5xx.json --seed 7`,
+  streamkit live --shape testdata/shape/segment-5xx.json --seed 7
+  streamkit live --tracker                        # and a P2P tracker at ws://127.0.0.1:8080/announce`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return runLive(cmd.Context(), cmd.OutOrStdout(), cmd.ErrOrStderr(), o, args)
 		},
@@ -98,6 +110,7 @@ part), seeded by --seed. Scenario files: testdata/shape/.`,
 	f.IntVar(&o.maxConns, "max-conns", 20000, "maximum open connections")
 	f.StringVar(&o.shape, "shape", "", "shape each client's link and inject faults: a scenario JSON (see testdata/shape) or a trace file abr reads")
 	f.Uint64Var(&o.seed, "seed", 1, "seed of the shaper's random draws (jitter, loss, fault rates)")
+	f.BoolVar(&o.tracker, "tracker", false, "also run a WebTorrent tracker (p2p-media-loader) at /announce")
 	return cmd
 }
 
@@ -157,6 +170,25 @@ func runLive(ctx context.Context, stdout, stderr io.Writer, o liveOptions, files
 	if err != nil {
 		return err
 	}
+	handler := shaped
+	cfg := live.ServerConfig{CertFile: o.cert, KeyFile: o.key, MaxConns: o.maxConns}
+	var tr *tracker.Server
+	if o.tracker {
+		// One port for media and discovery: the tracker is a handler on
+		// the origin's mux, outside the shaper (a WebSocket is hijacked;
+		// shaping is about media). Its connections are hijacked, so the
+		// drain neither waits for nor closes them: OnShutdown does.
+		tr = tracker.New(tracker.Config{})
+		mux := http.NewServeMux()
+		mux.Handle("/announce", tr)
+		mux.Handle("/", shaped)
+		handler = mux
+		cfg.OnShutdown = func() {
+			sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			tr.Shutdown(sctx)
+		}
+	}
 	ln, err := net.Listen("tcp", o.listen)
 	if err != nil {
 		return err
@@ -167,6 +199,13 @@ func runLive(ctx context.Context, stdout, stderr io.Writer, o liveOptions, files
 	}
 	base := scheme + "://" + displayAddr(ln.Addr()) + origin.Prefix()
 	fmt.Fprintf(stdout, "hls: %smaster.m3u8\ndash: %smanifest.mpd\n", base, base)
+	if tr != nil {
+		ws := "ws"
+		if o.cert != "" {
+			ws = "wss"
+		}
+		fmt.Fprintf(stdout, "tracker: %s://%s/announce\n", ws, displayAddr(ln.Addr()))
+	}
 	fmt.Fprintf(stderr, "player: %s://%s/ (Ctrl-C to stop)\n", scheme, displayAddr(ln.Addr()))
 	if o.shape != "" {
 		fmt.Fprintf(stderr, "shaping each client with %s (seed %d)\n", o.shape, o.seed)
@@ -183,7 +222,7 @@ func runLive(ctx context.Context, stdout, stderr io.Writer, o liveOptions, files
 	defer stopServer()
 	served := make(chan error, 1)
 	go func() {
-		served <- live.Serve(srvCtx, ln, shaped, p, live.ServerConfig{CertFile: o.cert, KeyFile: o.key, MaxConns: o.maxConns})
+		served <- live.Serve(srvCtx, ln, handler, p, cfg)
 	}()
 	srcErr := src.Run(ctx)
 	if errors.Is(srcErr, context.Canceled) || errors.Is(srcErr, context.DeadlineExceeded) {

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"io"
 	"net/http"
@@ -13,6 +14,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/coder/websocket"
 )
 
 // TestLiveCLI runs `streamkit live` for a short while (real time: the one
@@ -107,7 +110,7 @@ func startLive(t *testing.T, o liveOptions) (map[string]string, func() error) {
 	go func() { done <- runLive(ctx, stdout, io.Discard, o, nil) }()
 	entries := map[string]string{}
 	timeout := time.After(30 * time.Second)
-	for entries["dash"] == "" {
+	for entries["dash"] == "" || (o.tracker && entries["tracker"] == "") {
 		select {
 		case line := <-stdout.lines:
 			if k, v, ok := strings.Cut(line, ": "); ok {
@@ -169,5 +172,60 @@ func TestLiveShape(t *testing.T) {
 	}
 	if _, err := runCLI(t, "live", "--shape", filepath.Join(t.TempDir(), "none.json")); err == nil || strings.Contains(err.Error(), "\n") {
 		t.Errorf("missing scenario: %v, want a one-line error", err)
+	}
+}
+
+// TestLiveTracker: with --tracker the origin's port also serves a
+// WebTorrent tracker at /announce, printed as a third entry point; a peer
+// announces, and stopping the stream closes its WebSocket with 1001
+// (going away) and returns without waiting for it.
+func TestLiveTracker(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs the live origin in real time")
+	}
+	entries, stop := startLive(t, liveOptions{tracker: true})
+	defer stop()
+	url := entries["tracker"]
+	if !regexp.MustCompile(`^ws://127\.0\.0\.1:\d+/announce$`).MatchString(url) {
+		t.Fatalf("tracker entry point %q (entries %q)", url, entries)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	ws, _, err := websocket.Dial(ctx, url, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ws.CloseNow()
+	msg, _ := json.Marshal(map[string]any{"action": "announce", "info_hash": "aaaaaaaaaaaaaaaaaaaa", "peer_id": "-SK0100-bbbbbbbbbbbb", "event": "started"})
+	if err := ws.Write(ctx, websocket.MessageText, msg); err != nil {
+		t.Fatal(err)
+	}
+	_, b, err := ws.Read(ctx)
+	if err != nil || !strings.Contains(string(b), `"incomplete":1`) {
+		t.Fatalf("announce: %s %v", b, err)
+	}
+	// The media is on the same port.
+	resp, err := http.Get(strings.Replace(strings.TrimSuffix(url, "announce"), "ws:", "http:", 1) + "live/v0/init_0.mp4")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Errorf("init segment next to the tracker: %d", resp.StatusCode)
+	}
+	closed := make(chan error, 1)
+	go func() {
+		_, _, err := ws.Read(ctx)
+		closed <- err
+	}()
+	start := time.Now()
+	if err := stop(); err != nil {
+		t.Errorf("live: %v", err)
+	}
+	if err := <-closed; websocket.CloseStatus(err) != websocket.StatusGoingAway {
+		t.Errorf("tracker connection at shutdown: %v, want close 1001", err)
+	}
+	if d := time.Since(start); d > 4*time.Second {
+		t.Logf("shutdown took %v (the tracker's close should not wait for the grace period)", d)
 	}
 }
