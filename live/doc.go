@@ -13,6 +13,12 @@
 // live segment is byte-compatible with a VOD one, and a segment is its
 // parts concatenated.
 //
+// With [WithSigner] each init segment, part and segment is signed
+// (package integrity) as it is published, before the publish that lets a
+// playlist list it; the Origin serves each rendition's sidecar at
+// PREFIX/NAME.integrity.json and the mirror writes it before the
+// playlist.
+//
 // Time comes from a [Clock]: the mapping of the live timeline to wall
 // clock (EXT-X-PROGRAM-DATE-TIME, ProducerReferenceTime), the pacing of a
 // [FileSource] and the deadline of held requests. Tests run on a

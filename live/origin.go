@@ -124,6 +124,10 @@ func (o *Origin) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 		w.Write([]byte(o.p.cfg.clock.Now().UTC().Format("2006-01-02T15:04:05.000Z")))
 		return
 	}
+	if name, ok := strings.CutSuffix(rest, ".integrity.json"); ok && !strings.Contains(name, "/") {
+		o.sidecar(w, req, name)
+		return
+	}
 	name, file, ok := strings.Cut(rest, "/")
 	r := o.p.Rendition(name)
 	if !ok || r == nil {
@@ -180,6 +184,24 @@ func (o *Origin) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	default:
 		o.fail(w, http.StatusNotFound, "not found")
 	}
+}
+
+// sidecar serves a rendition's signed integrity sidecar (WithSigner). It
+// changes with every publish, like a playlist.
+func (o *Origin) sidecar(w http.ResponseWriter, req *http.Request, name string) {
+	r := o.p.Rendition(name)
+	if r == nil {
+		o.fail(w, http.StatusNotFound, "not found")
+		return
+	}
+	o.p.mu.Lock()
+	b := r.sidecar
+	o.p.mu.Unlock()
+	if b == nil {
+		o.fail(w, http.StatusNotFound, "no integrity sidecar (the packager does not sign, or has published nothing yet)")
+		return
+	}
+	o.write(w, req, "application/json", ccLive, b)
 }
 
 func (o *Origin) fail(w http.ResponseWriter, code int, msg string) {

@@ -14,6 +14,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/streamkit-go/streamkit/integrity"
 	"github.com/streamkit-go/streamkit/live"
 	"github.com/streamkit-go/streamkit/media"
 	"github.com/streamkit-go/streamkit/serve"
@@ -35,7 +36,8 @@ type liveOptions struct {
 	maxConns         int
 	shape            string // scenario file shaping each client's link
 	seed             uint64
-	tracker          bool // a WebTorrent tracker at /announce
+	tracker          bool   // a WebTorrent tracker at /announce
+	sign, streamID   string // private key file signing every part and segment; the stream id signed
 }
 
 func newLiveCmd() *cobra.Command {
@@ -85,13 +87,21 @@ tracker) at /announce and prints its URL as a third entry point,
   tracker: ws://HOST:PORT/announce
 
 for p2p-media-loader's announceTrackers. Shutdown closes its WebSockets
-(close code 1001) when the drain begins.`,
+(close code 1001) when the drain begins.
+
+With --sign KEY (a private key from streamkit keygen) every init segment,
+part and segment is signed as it is published, before any playlist lists
+it, into one sidecar per rendition served at PREFIX/NAME.integrity.json
+(and mirrored with --out); entries leave it with the window. --stream-id
+is the stream id signed (default: live). Peers verify with the public
+key (package integrity, js/integrity.mjs, streamkit verify).`,
 		Example: `  streamkit live                                  # the sample ladder, LL-HLS + LL-DASH on 127.0.0.1:8080
   streamkit live --duration 30s --out /tmp/live   # 30 s, mirrored to /tmp/live
   streamkit live --ll=false --segment 4s r240.mp4 r480.mp4 audio.m4a
   streamkit live --listen 0.0.0.0:8443 --cert cert.pem --key key.pem
   streamkit live --shape testdata/shape/segment-5xx.json --seed 7
-  streamkit live --tracker                        # and a P2P tracker at ws://127.0.0.1:8080/announce`,
+  streamkit live --tracker                        # and a P2P tracker at ws://127.0.0.1:8080/announce
+  streamkit keygen live && streamkit live --sign live.key --stream-id match-42`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return runLive(cmd.Context(), cmd.OutOrStdout(), cmd.ErrOrStderr(), o, args)
 		},
@@ -111,6 +121,8 @@ for p2p-media-loader's announceTrackers. Shutdown closes its WebSockets
 	f.StringVar(&o.shape, "shape", "", "shape each client's link and inject faults: a scenario JSON (see testdata/shape) or a trace file abr reads")
 	f.Uint64Var(&o.seed, "seed", 1, "seed of the shaper's random draws (jitter, loss, fault rates)")
 	f.BoolVar(&o.tracker, "tracker", false, "also run a WebTorrent tracker (p2p-media-loader) at /announce")
+	f.StringVar(&o.sign, "sign", "", "sign every part and segment with this private key (streamkit keygen) into RENDITION.integrity.json sidecars")
+	f.StringVar(&o.streamID, "stream-id", "live", "stream id signed into the sidecars")
 	return cmd
 }
 
@@ -129,6 +141,16 @@ func runLive(ctx context.Context, stdout, stderr io.Writer, o liveOptions, files
 	}
 	if o.window < o.segment {
 		return fmt.Errorf("live: --window %v is shorter than a segment (%v)", o.window, o.segment)
+	}
+	var signer *integrity.Signer
+	if o.sign != "" {
+		priv, err := integrity.ReadPrivateKeyFile(o.sign)
+		if err != nil {
+			return fmt.Errorf("live: --sign: %w", err)
+		}
+		if signer, err = integrity.NewSigner(priv, o.streamID); err != nil {
+			return fmt.Errorf("live: %w", err)
+		}
 	}
 	inputs, closeAll, err := liveInputs(files)
 	if err != nil {
@@ -149,6 +171,9 @@ func runLive(ctx context.Context, stdout, stderr io.Writer, o liveOptions, files
 			return err
 		}
 		opts = append(opts, live.WithMirror(o.out))
+	}
+	if signer != nil {
+		opts = append(opts, live.WithSigner(signer))
 	}
 	p := live.New(opts...)
 	src, err := live.NewFileSource(p, inputs)
@@ -207,6 +232,9 @@ func runLive(ctx context.Context, stdout, stderr io.Writer, o liveOptions, files
 		fmt.Fprintf(stdout, "tracker: %s://%s/announce\n", ws, displayAddr(ln.Addr()))
 	}
 	fmt.Fprintf(stderr, "player: %s://%s/ (Ctrl-C to stop)\n", scheme, displayAddr(ln.Addr()))
+	if signer != nil {
+		fmt.Fprintf(stderr, "signing stream %q with key %s: %sNAME.integrity.json\n", signer.Stream(), signer.KeyID(), base)
+	}
 	if o.shape != "" {
 		fmt.Fprintf(stderr, "shaping each client with %s (seed %d)\n", o.shape, o.seed)
 	}

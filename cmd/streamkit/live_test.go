@@ -10,12 +10,15 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/coder/websocket"
+
+	"github.com/streamkit-go/streamkit/integrity"
 )
 
 // TestLiveCLI runs `streamkit live` for a short while (real time: the one
@@ -227,5 +230,69 @@ func TestLiveTracker(t *testing.T) {
 	}
 	if d := time.Since(start); d > 4*time.Second {
 		t.Logf("shutdown took %v (the tracker's close should not wait for the grace period)", d)
+	}
+}
+
+// TestLiveSign: with --sign the live origin serves a signed sidecar per
+// rendition, and the parts it lists verify with the public key; a bad
+// key file is a one-line error.
+func TestLiveSign(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs the live origin in real time")
+	}
+	pub, priv, err := integrity.GenerateKey(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	base := filepath.Join(t.TempDir(), "live")
+	if err := integrity.WriteKeyPair(base, pub, priv); err != nil {
+		t.Fatal(err)
+	}
+	entries, stop := startLive(t, liveOptions{sign: base + ".key", streamID: "match-42"})
+	defer stop()
+	prefix := strings.TrimSuffix(entries["hls"], "master.m3u8")
+	get := func(path string) []byte {
+		t.Helper()
+		resp, err := http.Get(prefix + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, err := io.ReadAll(resp.Body)
+		if err != nil || resp.StatusCode != http.StatusOK {
+			t.Fatalf("GET %s: %d %v", path, resp.StatusCode, err)
+		}
+		return b
+	}
+	get("v1/media.m3u8?_HLS_msn=0&_HLS_part=1") // blocks until part 1 is published
+	var sc integrity.Sidecar
+	if err := sc.Unmarshal(get("v1.integrity.json")); err != nil {
+		t.Fatal(err)
+	}
+	v := integrity.NewVerifier(pub, "match-42")
+	if err := v.Load(&sc); err != nil {
+		t.Fatal(err)
+	}
+	if err := v.VerifyInit("v1", get("v1/init_0.mp4")); err != nil {
+		t.Errorf("init: %v", err)
+	}
+	for i := uint32(0); i < 2; i++ {
+		data := get("v1/part_0_" + strconv.Itoa(int(i)) + ".m4s")
+		if err := v.VerifyPart("v1", 0, i, data); err != nil {
+			t.Errorf("part %d: %v", i, err)
+		}
+		data[len(data)-1] ^= 0x80
+		if err := v.VerifyPart("v1", 0, i, data); !errors.Is(err, integrity.ErrMismatch) {
+			t.Errorf("part %d with a flipped byte: %v, want ErrMismatch", i, err)
+		}
+	}
+	if err := integrity.NewVerifier(pub, "other").Load(&sc); err == nil {
+		t.Error("sidecar accepted for another stream id")
+	}
+	if err := stop(); err != nil {
+		t.Errorf("live: %v", err)
+	}
+	if _, err := runCLI(t, "live", "--sign", base+".pub"); err == nil || strings.Contains(err.Error(), "\n") {
+		t.Errorf("--sign with a public key: %v, want a one-line error", err)
 	}
 }
