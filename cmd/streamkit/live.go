@@ -43,7 +43,7 @@ type liveOptions struct {
 func newLiveCmd() *cobra.Command {
 	var o liveOptions
 	cmd := &cobra.Command{
-		Use:   "live [--listen ADDR] [--segment 2s] [--part 200ms] [--window 30s] [--ll=true|false] [--out DIR] [--duration D] [FILE...]",
+		Use:   "live [--listen ADDR] [--segment 2s] [--part 200ms] [--window 30s] [--ll=true|false] [--out DIR] [--duration D] [--shape SCENARIO [--seed N]] [--tracker] [--sign KEY [--stream-id ID]] [FILE...]",
 		Short: "Play files as a live LL-HLS and LL-DASH stream from a built-in origin",
 		Long: `live plays encoded files as a live stream, in real time and looping with
 continuous timestamps, and serves it as Low-Latency HLS and low-latency
