@@ -21,15 +21,19 @@ import (
 	"github.com/streamkit-go/streamkit/integrity"
 )
 
-// TestLiveCLI runs `streamkit live` for a short while (real time: the one
-// real-time run of the command): it prints exactly the two entry points,
-// mirrors the stream to --out and ends it cleanly.
+// TestLiveCLI runs `streamkit live` for a short while in real time: it
+// prints exactly the two entry points, mirrors the stream to --out, signed
+// with --sign, and ends it cleanly.
 func TestLiveCLI(t *testing.T) {
 	if testing.Short() {
 		t.Skip("plays 3 s of live stream in real time")
 	}
 	dir := t.TempDir()
-	out, err := runCLI(t, "live", "--listen", "127.0.0.1:0", "--duration", "3s", "--out", dir, "--player-js", dir)
+	key := filepath.Join(t.TempDir(), "live")
+	if _, err := runCLI(t, "keygen", "-o", key); err != nil {
+		t.Fatal(err)
+	}
+	out, err := runCLI(t, "live", "--listen", "127.0.0.1:0", "--duration", "3s", "--out", dir, "--player-js", dir, "--sign", key+".key")
 	if err != nil {
 		t.Fatalf("%v\n%s", err, out)
 	}
@@ -54,6 +58,11 @@ func TestLiveCLI(t *testing.T) {
 		if _, err := os.Stat(filepath.Join(dir, f)); err != nil {
 			t.Errorf("--out: %v", err)
 		}
+	}
+	// --sign: the mirror verifies as a signed package (streamkit verify
+	// finds NAME.integrity.json for NAME/media.m3u8 and for the MPD).
+	if out, err := runCLI(t, "verify", dir, "--pubkey", key+".pub", "--stream-id", "live"); err != nil || !strings.Contains(out, "OK: 4 renditions") {
+		t.Errorf("verify the signed mirror: %v\n%s", err, out)
 	}
 }
 
