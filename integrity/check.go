@@ -421,10 +421,17 @@ func hlsRenditions(ctx context.Context, src Source, ref string, data []byte, add
 }
 
 // hlsMedia lists what media playlist ref references. Its rendition is
-// the playlist's name without .m3u8, its sidecar beside it.
+// the playlist's name without .m3u8, its sidecar beside it; but a
+// playlist named media.m3u8 in a folder of its own (the live origin's
+// layout, NAME/media.m3u8) is rendition NAME, whose sidecar sits beside
+// the folder, where the DASH manifest's sidecars are too.
 func hlsMedia(ref string, mp *m3u8.MediaPlaylist) (*checkRendition, error) {
 	id := strings.TrimSuffix(path.Base(ref), ".m3u8")
-	r := &checkRendition{id: id, playlist: ref, sidecar: path.Join(path.Dir(ref), SidecarName(id))}
+	dir := path.Dir(ref)
+	if d := path.Base(dir); id == "media" && d != "." && d != "/" && d != ".." {
+		id, dir = d, path.Dir(dir)
+	}
+	r := &checkRendition{id: id, playlist: ref, sidecar: path.Join(dir, SidecarName(id))}
 	addPiece := func(label, uri string, offset, length int64, k Kind) error {
 		p, err := localRef(ref, uri)
 		if err != nil {

@@ -2,12 +2,15 @@ package live
 
 import (
 	"context"
+	"crypto/ed25519"
 	"net/http"
 	"net/http/httptest"
 	"strconv"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/streamkit-go/streamkit/integrity"
 )
 
 // BenchmarkPush: packaging one second of the four-rendition sample
@@ -90,3 +93,28 @@ func BenchmarkWake1000(b *testing.B) {
 }
 
 func itoa(v int64) string { return strconv.FormatInt(v, 10) }
+
+// BenchmarkPushSigned: BenchmarkPush with WithSigner: every part and
+// segment is hashed and signed, and the sidecar re-signed and rendered,
+// as it is published.
+func BenchmarkPushSigned(b *testing.B) {
+	priv := ed25519.NewKeyFromSeed(make([]byte, ed25519.SeedSize))
+	clock := NewFakeClock(testEpoch)
+	sg, err := integrity.NewSigner(priv, "bench", integrity.WithClock(clock.Now))
+	if err != nil {
+		b.Fatal(err)
+	}
+	p := New(WithClock(clock), WithSigner(sg))
+	src, err := NewSampleSource(p)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer src.Close()
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if _, err := src.PushUntil(time.Duration(i+1) * time.Second); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

@@ -8,11 +8,12 @@ package live
 //
 // Calls used: mp4.NewCMAFFragmenter(track, false), (*Fragmenter).SetStart
 // (trackID, 0, 0), (*Fragmenter).WriteInit, (*Fragmenter).WriteFragment
-// (w, []mp4.FragmentSample, nextDTS), and the type mp4.FragmentSample.
+// (w, []mp4.FragmentSample, nextDTS) for a segment's first chunk,
+// (*Fragmenter).WriteChunk (same arguments, no styp) for the others, and
+// the type mp4.FragmentSample.
 
 import (
 	"bytes"
-	"encoding/binary"
 
 	"github.com/streamkit-go/streamkit/media"
 	"github.com/streamkit-go/streamkit/mp4"
@@ -55,13 +56,10 @@ func (w *cmafWriter) init() ([]byte, error) {
 
 // chunk returns one CMAF chunk (moof+mdat) holding samples; nextDTS is
 // the DTS of the sample that follows (the last sample's duration). With
-// first set the chunk starts its segment and keeps the styp box the
-// fragmenter writes in CMAF mode; later chunks of a segment drop it, so
-// that the segment (the chunks concatenated) has one styp, at its start.
-//
-// Until mp4.Fragmenter can leave styp out itself (the refactoring issue
-// adds the option), the box is cut off here: it is the first box of
-// every CMAF-mode fragment.
+// first set the chunk starts its segment and begins with the styp box
+// (WriteFragment in CMAF mode); later chunks are written without it
+// (WriteChunk), so that the segment (the chunks concatenated) has one
+// styp, at its start, and equals what mp4.Fragmenter.WriteSegment writes.
 func (w *cmafWriter) chunk(samples []pendingSample, nextDTS int64, first bool) ([]byte, error) {
 	w.smp = w.smp[:0]
 	for _, s := range samples {
@@ -70,14 +68,15 @@ func (w *cmafWriter) chunk(samples []pendingSample, nextDTS int64, first bool) (
 		w.smp = append(w.smp, mp4.FragmentSample{Sample: ms, Data: s.data})
 	}
 	w.buf.Reset()
-	if err := w.f.WriteFragment(&w.buf, w.smp, map[int]int64{w.id: nextDTS}); err != nil {
+	next := map[int]int64{w.id: nextDTS}
+	var err error
+	if first {
+		err = w.f.WriteFragment(&w.buf, w.smp, next)
+	} else {
+		_, err = w.f.WriteChunk(&w.buf, w.smp, next)
+	}
+	if err != nil {
 		return nil, err
 	}
-	b := w.buf.Bytes()
-	if !first && len(b) >= 8 && string(b[4:8]) == "styp" {
-		if n := binary.BigEndian.Uint32(b); int(n) <= len(b) && n >= 8 {
-			b = b[n:]
-		}
-	}
-	return bytes.Clone(b), nil
+	return bytes.Clone(w.buf.Bytes()), nil
 }

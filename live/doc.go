@@ -13,6 +13,12 @@
 // live segment is byte-compatible with a VOD one, and a segment is its
 // parts concatenated.
 //
+// With [WithSigner] each init segment, part and segment is signed
+// (package integrity) as it is published, before the publish that lets a
+// playlist list it; the Origin serves each rendition's sidecar at
+// PREFIX/NAME.integrity.json and the mirror writes it before the
+// playlist.
+//
 // Time comes from a [Clock]: the mapping of the live timeline to wall
 // clock (EXT-X-PROGRAM-DATE-TIME, ProducerReferenceTime), the pacing of a
 // [FileSource] and the deadline of held requests. Tests run on a
@@ -24,6 +30,10 @@
 // HLS, and dynamic MPDs for LL-DASH (availabilityTimeOffset, chunked
 // transfer of segments in progress, ServiceDescription,
 // ProducerReferenceTime, UTCTiming) over the same files. [Serve] runs it
-// with HTTP/1.1, h2c or h2 over TLS, timeouts, a connection limit and a
-// graceful shutdown.
+// on the project's shared HTTP server (internal/httpserver) with
+// HTTP/1.1, h2c or h2 over TLS, timeouts renewed per write, a connection
+// limit and a graceful shutdown: requests held for media are answered
+// the moment the shutdown begins (the server's draining signal reaches
+// them through the request context), transfers drain in the grace
+// period.
 package live

@@ -2,6 +2,8 @@ package live_test
 
 import (
 	"context"
+	"crypto/ed25519"
+	"errors"
 	"fmt"
 	"io"
 	"log"
@@ -11,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/streamkit-go/streamkit/integrity"
 	"github.com/streamkit-go/streamkit/live"
 	"github.com/streamkit-go/streamkit/media"
 )
@@ -159,4 +162,59 @@ func ExampleServe() {
 	if err := live.Serve(ctx, ln, live.NewOrigin(p), p, live.ServerConfig{}); err != nil {
 		log.Fatal(err)
 	}
+}
+
+// WithSigner signs every part and segment as the packager publishes it;
+// a player (or a peer) checks what it fetched against the rendition's
+// sidecar, PREFIX/NAME.integrity.json on the origin.
+func ExampleWithSigner() {
+	priv := ed25519.NewKeyFromSeed(make([]byte, ed25519.SeedSize)) // streamkit keygen makes real keys
+	clock := live.NewFakeClock(time.Date(2026, 1, 1, 12, 0, 0, 0, time.UTC))
+	signer, err := integrity.NewSigner(priv, "match-42", integrity.WithClock(clock.Now))
+	if err != nil {
+		log.Fatal(err)
+	}
+	p := live.New(live.WithClock(clock), live.WithSigner(signer))
+	in, err := live.SampleInputs()
+	if err != nil {
+		log.Fatal(err)
+	}
+	src, err := live.NewFileSource(p, in)
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer src.Close()
+	if _, err := src.PushUntil(2500 * time.Millisecond); err != nil {
+		log.Fatal(err)
+	}
+	srv := httptest.NewServer(live.NewOrigin(p))
+	defer srv.Close()
+	fetch := func(path string) []byte {
+		resp, err := http.Get(srv.URL + "/live/" + path)
+		if err != nil {
+			log.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return b
+	}
+	var sc integrity.Sidecar
+	if err := sc.Unmarshal(fetch("v0.integrity.json")); err != nil {
+		log.Fatal(err)
+	}
+	v := integrity.NewVerifier(priv.Public().(ed25519.PublicKey), "match-42")
+	if err := v.Load(&sc); err != nil {
+		log.Fatal(err)
+	}
+	seg := fetch("v0/seg_0.m4s")
+	// At 2.5 s: the init segment, segment 0's ten parts and the
+	// segment, and the two parts of segment 1 published so far.
+	fmt.Println("entries:", len(sc.Entries), "first:", sc.Entries[0].Label())
+	fmt.Println("segment 0:", v.Verify("v0", 0, seg))
+	seg[100] ^= 1
+	fmt.Println("altered:", errors.Is(v.Verify("v0", 0, seg), integrity.ErrMismatch))
+	// Output:
+	// entries: 14 first: init
+	// segment 0: <nil>
+	// altered: true
 }

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+
+	"github.com/streamkit-go/streamkit/integrity"
 )
 
 // ErrQuery means a malformed LL-HLS query (HTTP 400).
@@ -63,6 +65,13 @@ func (p *Packager) mirrorJobs(evs []Event) []mirrorJob {
 			for i := 0; i < e.Part; i++ {
 				jobs = append(jobs, mirrorJob{name: r.Name + "/" + partName(e.MSN, i), remove: true})
 			}
+		}
+	}
+	for _, r := range p.rends {
+		if lists[r] && r.sidecar != nil {
+			// Before the playlist: a reader never sees a piece listed but
+			// not signed.
+			jobs = append(jobs, mirrorJob{name: integrity.SidecarName(r.Name), data: r.sidecar})
 		}
 	}
 	for _, r := range p.rends {

@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/streamkit-go/streamkit/internal/httpserver"
 )
 
 // Origin serves a Packager over HTTP: LL-HLS (or plain HLS) and LL-DASH
@@ -122,6 +124,10 @@ func (o *Origin) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 		w.Write([]byte(o.p.cfg.clock.Now().UTC().Format("2006-01-02T15:04:05.000Z")))
 		return
 	}
+	if name, ok := strings.CutSuffix(rest, ".integrity.json"); ok && !strings.Contains(name, "/") {
+		o.sidecar(w, req, name)
+		return
+	}
 	name, file, ok := strings.Cut(rest, "/")
 	r := o.p.Rendition(name)
 	if !ok || r == nil {
@@ -180,6 +186,24 @@ func (o *Origin) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	}
 }
 
+// sidecar serves a rendition's signed integrity sidecar (WithSigner). It
+// changes with every publish, like a playlist.
+func (o *Origin) sidecar(w http.ResponseWriter, req *http.Request, name string) {
+	r := o.p.Rendition(name)
+	if r == nil {
+		o.fail(w, http.StatusNotFound, "not found")
+		return
+	}
+	o.p.mu.Lock()
+	b := r.sidecar
+	o.p.mu.Unlock()
+	if b == nil {
+		o.fail(w, http.StatusNotFound, "no integrity sidecar (the packager does not sign, or has published nothing yet)")
+		return
+	}
+	o.write(w, req, "application/json", ccLive, b)
+}
+
 func (o *Origin) fail(w http.ResponseWriter, code int, msg string) {
 	h := w.Header()
 	if code == http.StatusNotFound {
@@ -205,10 +229,12 @@ func (o *Origin) write(w http.ResponseWriter, req *http.Request, ctype, cc strin
 }
 
 // await parks the request until cond holds (checked under the packager
-// lock), the stream ends, the request's context is done, or the hold
-// timeout passes (ErrTimeout). Each wake-up comes from a publish on r:
-// no polling.
-func (o *Origin) await(ctx context.Context, r *Rendition, cond func() bool) error {
+// lock), the stream ends, the request's context is done, drain closes
+// (the server's shutdown has begun: a blocking reload or a preload hint
+// answers at once rather than holding the grace period; nil never
+// closes), or the hold timeout passes (ErrTimeout). Each wake-up comes
+// from a publish on r: no polling.
+func (o *Origin) await(ctx context.Context, drain <-chan struct{}, r *Rendition, cond func() bool) error {
 	var timer Timer
 	for {
 		o.p.mu.Lock()
@@ -228,11 +254,16 @@ func (o *Origin) await(ctx context.Context, r *Rendition, cond func() bool) erro
 		case <-ch:
 		case <-ctx.Done():
 			return ctx.Err()
+		case <-drain:
+			return errDraining
 		case <-timer.C():
 			return ErrTimeout
 		}
 	}
 }
+
+// errDraining ends a wait when the server's shutdown begins.
+var errDraining = errors.New("live: server shutting down")
 
 // holdFailed answers a request whose wait failed.
 func (o *Origin) holdFailed(w http.ResponseWriter, err error) {
@@ -260,10 +291,10 @@ func (o *Origin) playlist(w http.ResponseWriter, req *http.Request, r *Rendition
 			o.fail(w, http.StatusBadRequest, "_HLS_msn="+strconv.FormatInt(br.MSN, 10)+" is more than two segments past the last ("+strconv.FormatInt(last, 10)+")")
 			return
 		}
-		err = o.await(req.Context(), r, func() bool { return r.ready(br.MSN, br.Part) })
+		err = o.await(req.Context(), httpserver.DrainingOf(req.Context()), r, func() bool { return r.ready(br.MSN, br.Part) })
 	} else {
 		// Something to list: a part (LL-HLS) or a segment.
-		err = o.await(req.Context(), r, func() bool {
+		err = o.await(req.Context(), httpserver.DrainingOf(req.Context()), r, func() bool {
 			if ll {
 				_, _, ok := r.lastPart()
 				return ok
@@ -288,7 +319,7 @@ func (o *Origin) playlist(w http.ResponseWriter, req *http.Request, r *Rendition
 
 func (o *Origin) master(w http.ResponseWriter, req *http.Request) {
 	ref := o.firstRendition()
-	err := o.await(req.Context(), ref, func() bool { return len(ref.segs) > 0 })
+	err := o.await(req.Context(), httpserver.DrainingOf(req.Context()), ref, func() bool { return len(ref.segs) > 0 })
 	if err != nil {
 		o.holdFailed(w, err)
 		return
@@ -310,7 +341,7 @@ func (o *Origin) firstRendition() *Rendition {
 
 func (o *Origin) manifest(w http.ResponseWriter, req *http.Request, timeline bool) {
 	ref := o.firstRendition()
-	err := o.await(req.Context(), ref, func() bool { return len(o.p.periods) > 0 && len(o.p.rends) > 0 })
+	err := o.await(req.Context(), httpserver.DrainingOf(req.Context()), ref, func() bool { return len(o.p.periods) > 0 && len(o.p.rends) > 0 })
 	if err != nil {
 		o.holdFailed(w, err)
 		return
@@ -348,7 +379,7 @@ func (o *Origin) part(w http.ResponseWriter, req *http.Request, r *Rendition, ms
 	found, never := lookup()
 	o.p.mu.Unlock()
 	if !found && !never {
-		err := o.await(req.Context(), r, func() bool {
+		err := o.await(req.Context(), httpserver.DrainingOf(req.Context()), r, func() bool {
 			f, n := lookup()
 			return f || n
 		})
@@ -375,7 +406,7 @@ func (o *Origin) segment(w http.ResponseWriter, req *http.Request, r *Rendition,
 	s, next := find()
 	o.p.mu.Unlock()
 	if s == nil && next {
-		err := o.await(req.Context(), r, func() bool { s, _ = find(); return s != nil })
+		err := o.await(req.Context(), httpserver.DrainingOf(req.Context()), r, func() bool { s, _ = find(); return s != nil })
 		if err != nil {
 			o.holdFailed(w, err)
 			return
@@ -424,7 +455,9 @@ func (o *Origin) segment(w http.ResponseWriter, req *http.Request, r *Rendition,
 		if err := rc.Flush(); err != nil {
 			return
 		}
-		err := o.await(req.Context(), r, func() bool { return s.Complete || len(s.Parts) > sent })
+		// Not released by the drain: a segment in progress is a transfer,
+		// which the grace period lets finish (it ends within a segment).
+		err := o.await(req.Context(), nil, r, func() bool { return s.Complete || len(s.Parts) > sent })
 		if err != nil {
 			// The response has begun: ending it early without the final
 			// chunk tells the client (and a CDN) it is incomplete.

@@ -1,6 +1,7 @@
 package live
 
 import (
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"math"
@@ -8,6 +9,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/streamkit-go/streamkit/integrity"
 	"github.com/streamkit-go/streamkit/media"
 )
 
@@ -66,6 +68,7 @@ type config struct {
 	dir                   string
 	ll                    bool
 	events                func(Event)
+	signer                *integrity.Signer
 }
 
 // WithSegmentDuration sets the target segment duration (default 2 s):
@@ -105,6 +108,22 @@ func WithClock(c Clock) Option { return func(cf *config) { cf.clock = c } }
 // (the default) or off (plain live HLS). Parts are always cut: LL-DASH
 // sends them as chunks.
 func WithLowLatency(on bool) Option { return func(c *config) { c.ll = on } }
+
+// WithSigner signs every init segment, part and segment as it is
+// published, with s (its stream id is the one players verify against):
+// the entry is added before the publish that lets a playlist list the
+// piece, and the rendition's sidecar (integrity.SidecarName: NAME.
+// integrity.json beside the rendition's folder, URIs relative to it,
+// seq the media sequence number) is re-signed with it, so a sidecar
+// fetched after a playlist covers everything the playlist lists. Entries
+// leave the sidecar with their segments' window. The Origin serves it at
+// PREFIX/NAME.integrity.json and WithMirror writes it before the
+// playlist.
+//
+// After a Discontinuity with a new track configuration the new init
+// segment is not signed (a sidecar has one init entry): verifiers answer
+// integrity.ErrUnknown for it, and a player fetches it from the origin.
+func WithSigner(s *integrity.Signer) Option { return func(c *config) { c.signer = s } }
 
 // WithMirror writes every init segment, part, segment and playlist to dir
 // as well, for an external web server; files are written atomically
@@ -172,6 +191,9 @@ type Rendition struct {
 	periodMSN map[int64]int64
 	discSeq   int64 // discontinuity sequence of the first segment in the window
 	maxSeg    int64 // longest complete segment seen, ticks
+	// sidecar is the rendition's signed integrity sidecar as of the last
+	// publish (WithSigner), JSON.
+	sidecar []byte
 }
 
 type pendingSample struct {
@@ -204,6 +226,9 @@ type Packager struct {
 	// version counts publishes; rendered playlists are cached per version
 	// (every request woken by one publish gets the same text).
 	version uint64
+	// signErr collects signing errors of calls that return none
+	// (completeSegment); finish returns and clears it.
+	signErr error
 }
 
 // isRef reports whether r is the reference rendition, whose segment
@@ -366,6 +391,8 @@ func (p *Packager) Push(name string, s media.Sample, data []byte) error {
 // writes them to the mirror; it returns err, or the mirror's error.
 func (p *Packager) finish(evs []Event, err error) error {
 	out := p.mirrorJobs(evs)
+	err = errors.Join(err, p.signErr)
+	p.signErr = nil
 	p.mu.Unlock()
 	p.emit(evs)
 	if p.mirror != nil {
@@ -466,6 +493,11 @@ func (r *Rendition) startSegment(s media.Sample, disc bool, evs *[]Event) {
 		// configurations (AC-3 from MPEG-TS) from the first sample.
 		if b, err := r.w.init(); err == nil {
 			r.inits[r.gen] = b
+			if sg := r.p.cfg.signer; sg != nil && r.gen == 0 {
+				if _, err := sg.AddInit(r.Name, r.Name+"/"+initName(0), b); err != nil {
+					r.p.signErr = errors.Join(r.p.signErr, err)
+				}
+			}
 			if r.p.mirror != nil {
 				*evs = append(*evs, Event{Kind: evInit, Rendition: r.Name, Part: r.gen})
 			}
@@ -561,8 +593,48 @@ func (r *Rendition) flushPart(next int64, evs *[]Event) error {
 	clear(r.pending)
 	r.pending = r.pending[:0]
 	*evs = append(*evs, Event{Kind: EventPart, Rendition: r.Name, MSN: seg.MSN, Part: part.Index})
+	if sg := r.p.cfg.signer; sg != nil {
+		// Signed before the publish: no playlist lists the part unsigned.
+		if _, err = sg.AddPart(r.Name, uint64(seg.MSN), uint32(part.Index), r.Name+"/"+partName(seg.MSN, part.Index), b); err == nil {
+			err = r.resign()
+		}
+		if err != nil {
+			err = fmt.Errorf("live: %s segment %d part %d: %w", r.Name, seg.MSN, part.Index, err)
+		}
+	}
 	r.publish()
+	return err
+}
+
+// resign renders the rendition's sidecar with the signer's entries.
+func (r *Rendition) resign() error {
+	sc, err := r.p.cfg.signer.Sidecar(r.Name)
+	if err != nil {
+		return err
+	}
+	b, err := sc.Marshal()
+	if err != nil {
+		return err
+	}
+	r.sidecar = b
 	return nil
+}
+
+// signSegment signs complete segment seg (its parts concatenated, hashed
+// without copying) and trims the entries that left the window.
+func (r *Rendition) signSegment(seg *Segment) error {
+	sg := r.p.cfg.signer
+	h := sha256.New()
+	for _, pt := range seg.Parts {
+		h.Write(pt.Data)
+	}
+	e := integrity.Entry{Kind: integrity.KindSegment, Seq: uint64(seg.MSN), URI: r.Name + "/" + segName(seg.MSN), Length: uint64(seg.Size)}
+	h.Sum(e.SHA256[:0])
+	if _, err := sg.AddHashed(r.Name, e); err != nil {
+		return err
+	}
+	sg.Trim(r.Name, uint64(r.segs[0].MSN))
+	return r.resign()
 }
 
 // publish wakes every request waiting on r: the channel is closed and
@@ -626,6 +698,11 @@ func (r *Rendition) completeSegment(end int64, evs *[]Event) {
 					delete(r.p.periods, d)
 				}
 			}
+		}
+	}
+	if r.p.cfg.signer != nil {
+		if err := r.signSegment(seg); err != nil {
+			r.p.signErr = errors.Join(r.p.signErr, fmt.Errorf("live: %s segment %d: %w", r.Name, seg.MSN, err))
 		}
 	}
 	r.publish()

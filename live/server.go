@@ -2,11 +2,12 @@ package live
 
 import (
 	"context"
-	"errors"
+	"io"
 	"net"
 	"net/http"
-	"sync"
 	"time"
+
+	"github.com/streamkit-go/streamkit/internal/httpserver"
 )
 
 // ServerConfig is how Serve runs the origin.
@@ -16,26 +17,38 @@ type ServerConfig struct {
 	// (h2c, prior knowledge), which is what CDNs and load generators use
 	// towards an origin.
 	CertFile, KeyFile string
-	// MaxConns bounds open connections (default 20000); further ones wait
-	// in the listen backlog.
+	// MaxConns bounds open connections (default 20000); at the limit the
+	// connection idle longest is closed to admit a new one.
 	MaxConns int
-	// ReadHeaderTimeout (default 10 s), IdleTimeout (default 120 s) and
-	// WriteTimeout (default: the longest hold plus 10 s) bound each
-	// connection.
+	// ReadHeaderTimeout (default 10 s) and IdleTimeout (default 120 s)
+	// bound each connection; WriteTimeout (default: the longest hold
+	// plus 10 s) bounds each write of a response, and the wait before
+	// its first.
 	ReadHeaderTimeout, IdleTimeout, WriteTimeout time.Duration
 	// ShutdownTimeout bounds the drain after ctx is done (default 5 s).
 	ShutdownTimeout time.Duration
+	// AccessLog, when set, receives one Combined Log Format line per
+	// request.
+	AccessLog io.Writer
+	// OnShutdown, when set, is called in its own goroutine when the
+	// shutdown begins, as http.Server.RegisterOnShutdown's functions are:
+	// the place to close hijacked connections (a tracker's WebSockets),
+	// which the drain neither waits for nor closes.
+	OnShutdown func()
 }
 
 // Serve serves h on ln until ctx is done, then shuts down gracefully:
-// held requests are released at once (their contexts derive from the
-// server's, which is cancelled first), the listener closes, and
-// in-flight responses drain for up to ShutdownTimeout. It returns nil
-// after a clean shutdown.
+// requests held waiting for media (blocking playlist reloads, preload
+// hints, the first manifest) are answered 503 at once, the listener
+// closes, and in-flight transfers (a segment streamed while in progress)
+// drain for up to ShutdownTimeout. It returns nil after a clean shutdown.
 //
-// All of the origin's server setup is in this one function (protocols,
-// timeouts, connection limit, shutdown), so that it can move onto a
-// shared server package unchanged.
+// The server is the project's shared one (internal/httpserver: timeouts
+// renewed per write, a connection limit that evicts idle connections,
+// graceful drain, 400 for a malformed query); this function only chooses
+// the origin's settings: h2c next to HTTP/1.1 (or h2 over TLS), and a
+// write timeout longer than the longest hold. p may be nil (an edge
+// without a packager): the write timeout is then 10 s.
 func Serve(ctx context.Context, ln net.Listener, h http.Handler, p *Packager, cfg ServerConfig) error {
 	if cfg.MaxConns <= 0 {
 		cfg.MaxConns = 20000
@@ -47,8 +60,8 @@ func Serve(ctx context.Context, ln net.Listener, h http.Handler, p *Packager, cf
 		cfg.IdleTimeout = 120 * time.Second
 	}
 	if cfg.WriteTimeout <= 0 {
-		// A response may legitimately take the longest hold (a segment
-		// streamed while in progress) before its last byte.
+		// A response may legitimately wait the longest hold before its
+		// first byte.
 		cfg.WriteTimeout = 10 * time.Second
 		if p != nil {
 			cfg.WriteTimeout += p.HoldLimit()
@@ -57,85 +70,40 @@ func Serve(ctx context.Context, ln net.Listener, h http.Handler, p *Packager, cf
 	if cfg.ShutdownTimeout <= 0 {
 		cfg.ShutdownTimeout = 5 * time.Second
 	}
-	base, cancelBase := context.WithCancel(context.Background())
-	defer cancelBase()
 	protos := new(http.Protocols)
 	protos.SetHTTP1(true)
 	protos.SetHTTP2(true)
-	if cfg.CertFile == "" {
+	opts := []httpserver.Option{
+		httpserver.WithProtocols(protos),
+		httpserver.WithMaxConns(cfg.MaxConns),
+		httpserver.WithReadHeaderTimeout(cfg.ReadHeaderTimeout),
+		httpserver.WithIdleTimeout(cfg.IdleTimeout),
+		httpserver.WithWriteTimeout(cfg.WriteTimeout),
+		httpserver.WithReadTimeout(cfg.ReadHeaderTimeout), // requests have no bodies
+		httpserver.WithGracePeriod(cfg.ShutdownTimeout),
+		httpserver.WithMaxHeaderBytes(16 << 10),
+		httpserver.WithAccessLog(cfg.AccessLog),
+	}
+	if cfg.CertFile != "" {
+		opts = append(opts, httpserver.WithTLS(cfg.CertFile, cfg.KeyFile))
+	} else {
 		protos.SetUnencryptedHTTP2(true)
 	}
-	srv := &http.Server{
-		Handler:           h,
-		ReadHeaderTimeout: cfg.ReadHeaderTimeout,
-		ReadTimeout:       cfg.ReadHeaderTimeout + 5*time.Second, // requests have no bodies
-		WriteTimeout:      cfg.WriteTimeout,
-		IdleTimeout:       cfg.IdleTimeout,
-		MaxHeaderBytes:    16 << 10,
-		Protocols:         protos,
-		BaseContext:       func(net.Listener) context.Context { return base },
+	srv := httpserver.New(h, opts...)
+	if cfg.OnShutdown == nil {
+		return srv.Serve(ctx, ln)
 	}
-	ln = &limitListener{Listener: ln, sem: make(chan struct{}, cfg.MaxConns), done: make(chan struct{})}
-	errc := make(chan error, 1)
+	done, called := make(chan struct{}), make(chan struct{})
 	go func() {
-		var err error
-		if cfg.CertFile != "" {
-			err = srv.ServeTLS(ln, cfg.CertFile, cfg.KeyFile)
-		} else {
-			err = srv.Serve(ln)
+		defer close(called)
+		select {
+		case <-srv.Draining():
+			cfg.OnShutdown()
+		case <-done:
 		}
-		errc <- err
 	}()
-	select {
-	case err := <-errc:
-		return err
-	case <-ctx.Done():
-	}
-	cancelBase()
-	sctx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
-	defer cancel()
-	err := srv.Shutdown(sctx)
-	if serr := <-errc; !errors.Is(serr, http.ErrServerClosed) && err == nil {
-		err = serr
-	}
-	return err
-}
-
-// limitListener caps open connections: Accept waits for a free slot.
-type limitListener struct {
-	net.Listener
-	sem       chan struct{}
-	done      chan struct{}
-	closeOnce sync.Once
-}
-
-func (l *limitListener) Accept() (net.Conn, error) {
-	select {
-	case l.sem <- struct{}{}:
-	case <-l.done:
-		return nil, net.ErrClosed
-	}
-	c, err := l.Listener.Accept()
-	if err != nil {
-		<-l.sem
-		return nil, err
-	}
-	return &limitConn{Conn: c, release: func() { <-l.sem }}, nil
-}
-
-func (l *limitListener) Close() error {
-	l.closeOnce.Do(func() { close(l.done) })
-	return l.Listener.Close()
-}
-
-type limitConn struct {
-	net.Conn
-	once    sync.Once
-	release func()
-}
-
-func (c *limitConn) Close() error {
-	err := c.Conn.Close()
-	c.once.Do(c.release)
+	err := srv.Serve(ctx, ln)
+	close(done)
+	<-called // nothing of the server outlives Serve
 	return err
 }

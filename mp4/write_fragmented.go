@@ -23,7 +23,8 @@ type FragmentSample struct {
 // of tracks: an init segment (ftyp and a moov without samples, with mvex),
 // then one moof+mdat pair per WriteFragment call. In CMAF mode (NewCMAF
 // Fragmenter) it writes a CMAF track (ISO/IEC 23000-19): one track, brand
-// cmfc, every fragment a segment starting with styp.
+// cmfc, every fragment a segment starting with styp (WriteChunk writes a
+// chunk without it, for the parts of a segment after its first).
 //
 // Each traf has tfhd (default-base-is-moof), tfdt (version 1) and one trun
 // with per-sample duration, size, flags and composition offsets (version 1
@@ -305,6 +306,24 @@ func (f *Fragmenter) WriteFragment(w io.Writer, samples []FragmentSample, nextDT
 	}
 	_, err := f.writeFragment(w, samples, nextDTS, f.cmaf)
 	return err
+}
+
+// WriteChunk writes one CMAF chunk (ISO/IEC 23000-19 §7.3.2.3): a
+// moof+mdat without styp, even in CMAF mode, for the chunks after the
+// first of a segment (an LL-HLS part, a low-latency DASH chunk), so that
+// a segment written chunk by chunk — WriteFragment for its first chunk,
+// WriteChunk for the rest — has one styp, at its start, and equals what
+// WriteSegment writes for the same samples. Arguments are as for
+// WriteFragment; the FragmentInfo locates the chunk in what was written.
+//
+// A method rather than a WriteOption: whether a styp belongs is a
+// property of each call (where it falls in its segment), not of the
+// Fragmenter.
+func (f *Fragmenter) WriteChunk(w io.Writer, samples []FragmentSample, nextDTS map[int]int64) (FragmentInfo, error) {
+	if !f.started {
+		return FragmentInfo{}, fmt.Errorf("%w: WriteChunk before WriteInit", ErrWrite)
+	}
+	return f.writeFragment(w, samples, nextDTS, false)
 }
 
 // writeFragment writes one moof+mdat, after a styp when styp is set.

@@ -515,3 +515,83 @@ func BenchmarkFaststart(b *testing.B) {
 		}
 	}
 }
+
+// TestWriteChunkEqualsSegment: a segment written chunk by chunk
+// (WriteFragment for the first, WriteChunk for the others, as the live
+// packager writes LL-HLS parts) is byte for byte what WriteSegment writes
+// for the same samples: one styp, at the start.
+func TestWriteChunkEqualsSegment(t *testing.T) {
+	src, _ := wOpen(t, "h264_nob.mp4")
+	track := src.Tracks()[0]
+	var chunks [][]FragmentSample
+	for s, err := range src.Samples() {
+		if err != nil {
+			t.Fatal(err)
+		}
+		if s.TrackID != track.ID {
+			continue
+		}
+		if len(chunks) == 0 || len(chunks[len(chunks)-1]) == 10 {
+			if len(chunks) == 4 {
+				break
+			}
+			chunks = append(chunks, nil)
+		}
+		data, err := src.ReadSample(&s, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		chunks[len(chunks)-1] = append(chunks[len(chunks)-1], FragmentSample{Sample: s, Data: data})
+	}
+	write := func(byChunk bool) []byte {
+		f, err := NewCMAFFragmenter(track, false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var b bytes.Buffer
+		if err := f.WriteInit(&b); err != nil {
+			t.Fatal(err)
+		}
+		b.Reset()
+		if !byChunk {
+			if _, err := f.WriteSegment(&b, chunks, nil); err != nil {
+				t.Fatal(err)
+			}
+			return b.Bytes()
+		}
+		for k, c := range chunks {
+			next := map[int]int64{}
+			if k+1 < len(chunks) {
+				next[track.ID] = chunks[k+1][0].DTS
+			}
+			if k == 0 {
+				err = f.WriteFragment(&b, c, next)
+			} else {
+				var info FragmentInfo
+				info, err = f.WriteChunk(&b, c, next)
+				if err == nil && info.Offset != 0 {
+					t.Errorf("chunk %d: moof at %d, want 0 (no styp)", k, info.Offset)
+				}
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+		}
+		return b.Bytes()
+	}
+	seg, byChunk := write(false), write(true)
+	if !bytes.Equal(seg, byChunk) {
+		at := 0
+		for at < len(seg) && seg[at] == byChunk[at] {
+			at++
+		}
+		t.Fatalf("chunked segment differs at byte %d: %d bytes, WriteSegment %d", at, len(byChunk), len(seg))
+	}
+	if n := bytes.Count(seg, []byte("styp")); n != 1 {
+		t.Errorf("%d styp boxes, want 1", n)
+	}
+	f, _ := NewCMAFFragmenter(track, false)
+	if _, err := f.WriteChunk(io.Discard, chunks[0], nil); !errors.Is(err, ErrWrite) {
+		t.Errorf("WriteChunk before WriteInit: %v, want ErrWrite", err)
+	}
+}

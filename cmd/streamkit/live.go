@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/http"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -13,9 +14,12 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/streamkit-go/streamkit/integrity"
 	"github.com/streamkit-go/streamkit/live"
 	"github.com/streamkit-go/streamkit/media"
 	"github.com/streamkit-go/streamkit/serve"
+	"github.com/streamkit-go/streamkit/shape"
+	"github.com/streamkit-go/streamkit/tracker"
 )
 
 func init() { register(newLiveCmd) }
@@ -30,12 +34,16 @@ type liveOptions struct {
 	cert, key        string
 	playerJS         string
 	maxConns         int
+	shape            string // scenario file shaping each client's link
+	seed             uint64
+	tracker          bool   // a WebTorrent tracker at /announce
+	sign, streamID   string // private key file signing every part and segment; the stream id signed
 }
 
 func newLiveCmd() *cobra.Command {
 	var o liveOptions
 	cmd := &cobra.Command{
-		Use:   "live [--listen ADDR] [--segment 2s] [--part 200ms] [--window 30s] [--ll=true|false] [--out DIR] [--duration D] [FILE...]",
+		Use:   "live [--listen ADDR] [--segment 2s] [--part 200ms] [--window 30s] [--ll=true|false] [--out DIR] [--duration D] [--shape SCENARIO [--seed N]] [--tracker] [--sign KEY [--stream-id ID]] [FILE...]",
 		Short: "Play files as a live LL-HLS and LL-DASH stream from a built-in origin",
 		Long: `live plays encoded files as a live stream, in real time and looping with
 continuous timestamps, and serves it as Low-Latency HLS and low-latency
@@ -65,11 +73,35 @@ streams DASH segments in progress with chunked transfer encoding.
 --ll=false serves plain live HLS (no parts) and DASH without
 availabilityTimeOffset, for comparison. --out DIR also writes every file
 there (atomically) for an external web server. --duration stops the
-stream cleanly (EXT-X-ENDLIST, a static MPD) and exits; Ctrl-C too.`,
+stream cleanly (EXT-X-ENDLIST, a static MPD) and exits; Ctrl-C too.
+
+With --shape SCENARIO every client (the X-Streamkit-Client header, else
+the streamkit_client cookie, else the remote IP) gets its own shaped link
+to the origin, as with serve --shape: bandwidth phases or a trace,
+latency, loss and faults per request class (playlist, init, segment,
+part), seeded by --seed. Scenario files: testdata/shape/.
+
+With --tracker the origin also runs a WebTorrent tracker (see streamkit
+tracker) at /announce and prints its URL as a third entry point,
+
+  tracker: ws://HOST:PORT/announce
+
+for p2p-media-loader's announceTrackers. Shutdown closes its WebSockets
+(close code 1001) when the drain begins.
+
+With --sign KEY (a private key from streamkit keygen) every init segment,
+part and segment is signed as it is published, before any playlist lists
+it, into one sidecar per rendition served at PREFIX/NAME.integrity.json
+(and mirrored with --out); entries leave it with the window. --stream-id
+is the stream id signed (default: live). Peers verify with the public
+key (package integrity, js/integrity.mjs, streamkit verify).`,
 		Example: `  streamkit live                                  # the sample ladder, LL-HLS + LL-DASH on 127.0.0.1:8080
   streamkit live --duration 30s --out /tmp/live   # 30 s, mirrored to /tmp/live
   streamkit live --ll=false --segment 4s r240.mp4 r480.mp4 audio.m4a
-  streamkit live --listen 0.0.0.0:8443 --cert cert.pem --key key.pem`,
+  streamkit live --listen 0.0.0.0:8443 --cert cert.pem --key key.pem
+  streamkit live --shape testdata/shape/segment-5xx.json --seed 7
+  streamkit live --tracker                        # and a P2P tracker at ws://127.0.0.1:8080/announce
+  streamkit keygen live && streamkit live --sign live.key --stream-id match-42`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return runLive(cmd.Context(), cmd.OutOrStdout(), cmd.ErrOrStderr(), o, args)
 		},
@@ -86,6 +118,11 @@ stream cleanly (EXT-X-ENDLIST, a static MPD) and exits; Ctrl-C too.`,
 	f.StringVar(&o.key, "key", "", "TLS key (PEM)")
 	f.StringVar(&o.playerJS, "player-js", "", "directory with the hls.js, dashjs and shaka-player npm packages")
 	f.IntVar(&o.maxConns, "max-conns", 20000, "maximum open connections")
+	f.StringVar(&o.shape, "shape", "", "shape each client's link and inject faults: a scenario JSON (see testdata/shape) or a trace file abr reads")
+	f.Uint64Var(&o.seed, "seed", 1, "seed of the shaper's random draws (jitter, loss, fault rates)")
+	f.BoolVar(&o.tracker, "tracker", false, "also run a WebTorrent tracker (p2p-media-loader) at /announce")
+	f.StringVar(&o.sign, "sign", "", "sign every part and segment with this private key (streamkit keygen) into RENDITION.integrity.json sidecars")
+	f.StringVar(&o.streamID, "stream-id", "live", "stream id signed into the sidecars")
 	return cmd
 }
 
@@ -104,6 +141,16 @@ func runLive(ctx context.Context, stdout, stderr io.Writer, o liveOptions, files
 	}
 	if o.window < o.segment {
 		return fmt.Errorf("live: --window %v is shorter than a segment (%v)", o.window, o.segment)
+	}
+	var signer *integrity.Signer
+	if o.sign != "" {
+		priv, err := integrity.ReadPrivateKeyFile(o.sign)
+		if err != nil {
+			return fmt.Errorf("live: --sign: %w", err)
+		}
+		if signer, err = integrity.NewSigner(priv, o.streamID); err != nil {
+			return fmt.Errorf("live: %w", err)
+		}
 	}
 	inputs, closeAll, err := liveInputs(files)
 	if err != nil {
@@ -125,6 +172,9 @@ func runLive(ctx context.Context, stdout, stderr io.Writer, o liveOptions, files
 		}
 		opts = append(opts, live.WithMirror(o.out))
 	}
+	if signer != nil {
+		opts = append(opts, live.WithSigner(signer))
+	}
 	p := live.New(opts...)
 	src, err := live.NewFileSource(p, inputs)
 	if err != nil {
@@ -138,6 +188,32 @@ func runLive(ctx context.Context, stdout, stderr io.Writer, o liveOptions, files
 		fmt.Fprintln(stderr, "streamkit: warning: hls.js, dashjs or shaka-player not found (the player page says which); the stream is served anyway")
 	}
 	origin := live.NewOrigin(p, oopts...)
+	// The shaper wraps the origin alone: a held blocking reload is shaped
+	// like any response once it answers, and its deadline moves are the
+	// shaper's (it sets the write deadline before each write).
+	shaped, err := shape.Wrap(origin, o.shape, o.seed)
+	if err != nil {
+		return err
+	}
+	handler := shaped
+	cfg := live.ServerConfig{CertFile: o.cert, KeyFile: o.key, MaxConns: o.maxConns}
+	var tr *tracker.Server
+	if o.tracker {
+		// One port for media and discovery: the tracker is a handler on
+		// the origin's mux, outside the shaper (a WebSocket is hijacked;
+		// shaping is about media). Its connections are hijacked, so the
+		// drain neither waits for nor closes them: OnShutdown does.
+		tr = tracker.New(tracker.Config{})
+		mux := http.NewServeMux()
+		mux.Handle("/announce", tr)
+		mux.Handle("/", shaped)
+		handler = mux
+		cfg.OnShutdown = func() {
+			sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			tr.Shutdown(sctx)
+		}
+	}
 	ln, err := net.Listen("tcp", o.listen)
 	if err != nil {
 		return err
@@ -148,7 +224,20 @@ func runLive(ctx context.Context, stdout, stderr io.Writer, o liveOptions, files
 	}
 	base := scheme + "://" + displayAddr(ln.Addr()) + origin.Prefix()
 	fmt.Fprintf(stdout, "hls: %smaster.m3u8\ndash: %smanifest.mpd\n", base, base)
+	if tr != nil {
+		ws := "ws"
+		if o.cert != "" {
+			ws = "wss"
+		}
+		fmt.Fprintf(stdout, "tracker: %s://%s/announce\n", ws, displayAddr(ln.Addr()))
+	}
 	fmt.Fprintf(stderr, "player: %s://%s/ (Ctrl-C to stop)\n", scheme, displayAddr(ln.Addr()))
+	if signer != nil {
+		fmt.Fprintf(stderr, "signing stream %q with key %s: %sNAME.integrity.json\n", signer.Stream(), signer.KeyID(), base)
+	}
+	if o.shape != "" {
+		fmt.Fprintf(stderr, "shaping each client with %s (seed %d)\n", o.shape, o.seed)
+	}
 
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt)
 	defer stop()
@@ -161,7 +250,7 @@ func runLive(ctx context.Context, stdout, stderr io.Writer, o liveOptions, files
 	defer stopServer()
 	served := make(chan error, 1)
 	go func() {
-		served <- live.Serve(srvCtx, ln, origin, p, live.ServerConfig{CertFile: o.cert, KeyFile: o.key, MaxConns: o.maxConns})
+		served <- live.Serve(srvCtx, ln, handler, p, cfg)
 	}()
 	srcErr := src.Run(ctx)
 	if errors.Is(srcErr, context.Canceled) || errors.Is(srcErr, context.DeadlineExceeded) {

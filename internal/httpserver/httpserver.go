@@ -18,7 +18,14 @@
 //     grace period to finish before they are cut;
 //   - a request whose query string does not parse gets 400 before the
 //     handler sees it;
-//   - an optional access log (Combined Log Format plus the duration).
+//   - an optional access log (Combined Log Format plus the duration);
+//   - TLS (WithTLS: HTTP/2 and HTTP/1.1 by ALPN) and the protocols
+//     spoken (WithProtocols: h2c for an origin behind a CDN).
+//
+// Handlers that hold a request (a blocking playlist reload, a long poll)
+// find the server's Draining channel in the request context
+// ([DrainingOf]), so that handlers wrapped by others (a shaper, a mux)
+// need no reference to the Server.
 //
 // Every setting is a functional [Option]; the defaults suit a public
 // server.
@@ -70,6 +77,8 @@ type config struct {
 	maxHeaderBytes    int
 	accessLog         io.Writer
 	errorLog          *log.Logger
+	protocols         *http.Protocols
+	certFile, keyFile string
 }
 
 // WithReadHeaderTimeout bounds the time a client has to send its request
@@ -128,6 +137,30 @@ func WithAccessLog(w io.Writer) Option { return func(c *config) { c.accessLog = 
 // handlers, accept errors). The default is the log package's standard
 // logger.
 func WithErrorLog(l *log.Logger) Option { return func(c *config) { c.errorLog = l } }
+
+// WithProtocols sets the protocols the server speaks (net/http's
+// default: HTTP/1.1, and HTTP/2 over TLS). An origin adds unencrypted
+// HTTP/2 (h2c with prior knowledge), which CDNs and load generators use
+// towards it.
+func WithProtocols(p *http.Protocols) Option { return func(c *config) { c.protocols = p } }
+
+// WithTLS serves TLS with the certificate and key in these PEM files;
+// HTTP/2 and HTTP/1.1 are offered by ALPN. The files are read when Serve
+// starts; an error reading them is Serve's error.
+func WithTLS(certFile, keyFile string) Option {
+	return func(c *config) { c.certFile, c.keyFile = certFile, keyFile }
+}
+
+// drainingKey is the request-context key of the server's Draining channel.
+type drainingKey struct{}
+
+// DrainingOf returns the Draining channel of the Server serving the
+// request whose context is ctx, or nil (a channel that never closes)
+// outside a Server.
+func DrainingOf(ctx context.Context) <-chan struct{} {
+	ch, _ := ctx.Value(drainingKey{}).(chan struct{})
+	return ch
+}
 
 // Server serves one [http.Handler] with the protections of this package.
 // It runs once: create it with [New], run it with [Server.Serve] or
@@ -224,7 +257,7 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	s.lim = newLimitListener(ln, s.cfg.maxConns)
 	s.startMu.Unlock()
 
-	base, cut := context.WithCancel(context.WithoutCancel(ctx))
+	base, cut := context.WithCancel(context.WithValue(context.WithoutCancel(ctx), drainingKey{}, s.draining))
 	defer cut()
 	srv := &http.Server{
 		Handler:           s.wrap(s.handler),
@@ -233,15 +266,23 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 		MaxHeaderBytes:    s.cfg.maxHeaderBytes,
 		ErrorLog:          s.cfg.errorLog,
 		ConnState:         s.lim.connState,
+		Protocols:         s.cfg.protocols,
 		BaseContext:       func(net.Listener) context.Context { return base },
 		// WriteTimeout stays 0: net/http's is one deadline for the whole
 		// response, which would cut long transfers to healthy clients.
 		// wrap renews a deadline on every write instead.
 	}
 	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(s.lim) }()
+	go func() {
+		if s.cfg.certFile != "" {
+			errc <- srv.ServeTLS(s.lim, s.cfg.certFile, s.cfg.keyFile)
+			return
+		}
+		errc <- srv.Serve(s.lim)
+	}()
 	select {
 	case err := <-errc:
+		s.lim.Close()
 		return err
 	case <-ctx.Done():
 	}

@@ -4,11 +4,20 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/pem"
 	"errors"
 	"fmt"
 	"io"
+	"math/big"
 	"net"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"syscall"
@@ -423,4 +432,119 @@ func TestHijackClearsDeadlines(t *testing.T) {
 	if !strings.HasSuffix(string(b), "hello") {
 		t.Errorf("read %q", b)
 	}
+}
+
+// TestTLSAndDrainingOf: WithTLS serves h2 over TLS and, with
+// WithProtocols, h2c on a plain port; a held request sees DrainingOf
+// close when shutdown begins and answers at once; TLS connections count
+// against the limit.
+func TestTLSAndDrainingOf(t *testing.T) {
+	for _, tlsOn := range []bool{false, true} {
+		held := make(chan struct{})
+		h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if r.URL.Path == "/hold" {
+				close(held)
+				select {
+				case <-httpserver.DrainingOf(r.Context()):
+					http.Error(w, "draining", http.StatusServiceUnavailable)
+				case <-time.After(30 * time.Second):
+				}
+				return
+			}
+			io.WriteString(w, r.Proto)
+		})
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		protos := new(http.Protocols)
+		protos.SetHTTP1(true)
+		protos.SetHTTP2(true)
+		opts := []httpserver.Option{httpserver.WithProtocols(protos), httpserver.WithGracePeriod(20 * time.Second)}
+		client := &http.Client{}
+		scheme := "http"
+		if tlsOn {
+			certFile, keyFile, pool := testCert(t)
+			opts = append(opts, httpserver.WithTLS(certFile, keyFile))
+			client.Transport = &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}, ForceAttemptHTTP2: true}
+			scheme = "https"
+		} else {
+			protos.SetUnencryptedHTTP2(true)
+			cp := new(http.Protocols)
+			cp.SetUnencryptedHTTP2(true)
+			client.Transport = &http.Transport{Protocols: cp}
+		}
+		srv := httpserver.New(h, opts...)
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan error, 1)
+		go func() { done <- srv.Serve(ctx, ln) }()
+		base := scheme + "://" + ln.Addr().String()
+		resp, err := client.Get(base + "/")
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if string(b) != "HTTP/2.0" {
+			t.Errorf("tls %v: protocol %q, want HTTP/2.0", tlsOn, b)
+		}
+		if st := srv.Stats(); st.Open != 1 {
+			t.Errorf("tls %v: stats %+v, want 1 open", tlsOn, st)
+		}
+		code := make(chan int, 1)
+		go func() {
+			resp, err := client.Get(base + "/hold")
+			if err != nil {
+				code <- -1
+				return
+			}
+			resp.Body.Close()
+			code <- resp.StatusCode
+		}()
+		<-held
+		cancel()
+		if c := <-code; c != http.StatusServiceUnavailable {
+			t.Errorf("tls %v: held request %d, want 503", tlsOn, c)
+		}
+		if err := <-done; err != nil {
+			t.Errorf("tls %v: Serve: %v", tlsOn, err)
+		}
+		client.CloseIdleConnections()
+	}
+	if httpserver.DrainingOf(context.Background()) != nil {
+		t.Error("httpserver.DrainingOf outside a server is not nil")
+	}
+}
+
+// testCert writes a self-signed certificate for 127.0.0.1 and its key.
+func testCert(t *testing.T) (certFile, keyFile string, pool *x509.CertPool) {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber: big.NewInt(1),
+		NotBefore:    time.Now().Add(-time.Hour),
+		NotAfter:     time.Now().Add(time.Hour),
+		IPAddresses:  []net.IP{net.IPv4(127, 0, 0, 1)},
+		KeyUsage:     x509.KeyUsageDigitalSignature,
+		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kder, err := x509.MarshalECPrivateKey(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	certFile, keyFile = filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem")
+	os.WriteFile(certFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o600)
+	os.WriteFile(keyFile, pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: kder}), 0o600)
+	cert, _ := x509.ParseCertificate(der)
+	pool = x509.NewCertPool()
+	pool.AddCert(cert)
+	return certFile, keyFile, pool
 }

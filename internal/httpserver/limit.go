@@ -2,6 +2,7 @@ package httpserver
 
 import (
 	"container/list"
+	"crypto/tls"
 	"net"
 	"net/http"
 	"sync"
@@ -84,6 +85,9 @@ func (l *limitListener) Close() error {
 }
 
 func (l *limitListener) connState(c net.Conn, st http.ConnState) {
+	if t, ok := c.(*tls.Conn); ok { // WithTLS: the server wraps our conn
+		c = t.NetConn()
+	}
 	tc, ok := c.(*trackedConn)
 	if !ok {
 		return
@@ -118,6 +122,11 @@ func (l *limitListener) stats() Stats {
 	defer l.mu.Unlock()
 	return Stats{Open: l.open, Idle: l.idle.Len(), Evicted: l.evicted.Load()}
 }
+
+// NetConn returns the accepted connection, as *tls.Conn's does, so that
+// code reaching for the socket (a shaper's reset fault sets SO_LINGER 0
+// on the *net.TCPConn) sees through the tracking.
+func (c *trackedConn) NetConn() net.Conn { return c.Conn }
 
 // Close releases the connection's slot once, however often it is called
 // (by the server, by eviction, by a hijacker).
