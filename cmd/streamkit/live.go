@@ -191,7 +191,7 @@ func runLive(ctx context.Context, stdout, stderr io.Writer, o liveOptions, files
 	// The shaper wraps the origin alone: a held blocking reload is shaped
 	// like any response once it answers, and its deadline moves are the
 	// shaper's (it sets the write deadline before each write).
-	shaped, err := shape.Wrap(origin, o.shape, o.seed)
+	shaped, err := shape.Wrap(origin, o.shape, shape.WithSeed(o.seed))
 	if err != nil {
 		return err
 	}
@@ -203,7 +203,7 @@ func runLive(ctx context.Context, stdout, stderr io.Writer, o liveOptions, files
 		// the origin's mux, outside the shaper (a WebSocket is hijacked;
 		// shaping is about media). Its connections are hijacked, so the
 		// drain neither waits for nor closes them: OnShutdown does.
-		tr = tracker.New(tracker.Config{})
+		tr = tracker.New()
 		mux := http.NewServeMux()
 		mux.Handle("/announce", tr)
 		mux.Handle("/", shaped)
