@@ -345,7 +345,7 @@ func TestServe(t *testing.T) {
 	base := runtime.NumGoroutine()
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	go func() { done <- Serve(ctx, ln, NewOrigin(s.p), s.p, ServerConfig{MaxConns: 8}) }()
+	go func() { done <- Serve(ctx, ln, NewOrigin(s.p), s.p, WithMaxConns(8)) }()
 	url := "http://" + ln.Addr().String() + "/live/v0/media.m3u8"
 	h1 := &http.Client{Transport: &http.Transport{}}
 	resp, err := h1.Get(url)

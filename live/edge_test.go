@@ -66,7 +66,7 @@ func TestNginxEdge(t *testing.T) {
 	if os.Geteuid() == 0 {
 		user = "root"
 	}
-	conf, err := EdgeConfig(EdgeOptions{Origin: strings.TrimPrefix(origin.URL, "http://"), Listen: edgeAddr, Dir: dir, User: user})
+	conf, err := EdgeConfig(strings.TrimPrefix(origin.URL, "http://"), edgeAddr, dir, WithEdgeUser(user))
 	if err != nil {
 		t.Fatal(err)
 	}

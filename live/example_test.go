@@ -159,7 +159,7 @@ func ExampleServe() {
 	defer cancel()
 	go src.Run(ctx)
 	fmt.Println("hls: http://" + ln.Addr().String() + "/live/master.m3u8")
-	if err := live.Serve(ctx, ln, live.NewOrigin(p), p, live.ServerConfig{}); err != nil {
+	if err := live.Serve(ctx, ln, live.NewOrigin(p), p); err != nil {
 		log.Fatal(err)
 	}
 }

@@ -22,26 +22,36 @@ import (
 // for a segment as soon as its first chunk exists, and the origin sends
 // it with chunked transfer encoding as the chunks complete.
 
-// MPDOptions says how to render an MPD.
-type MPDOptions struct {
-	// Timeline selects SegmentTimeline with $Time$ instead of $Number$
-	// with @duration.
-	Timeline bool
-	// UTCTiming is the URL of the origin's time source
-	// (urn:mpeg:dash:utc:http-iso:2014); empty uses the HTTP Date header
-	// of the MPD itself (http-head).
-	UTCTiming string
+// MPDOption says how to render an MPD.
+type MPDOption func(*mpdConfig)
+
+type mpdConfig struct {
+	timeline  bool
+	utcTiming string
 }
 
+// WithTimeline selects SegmentTimeline with $Time$ instead of $Number$
+// with @duration.
+func WithTimeline() MPDOption { return func(c *mpdConfig) { c.timeline = true } }
+
+// WithUTCTiming names the URL of the origin's time source
+// (urn:mpeg:dash:utc:http-iso:2014); without it the MPD points at the HTTP
+// Date header of the MPD itself (http-head).
+func WithUTCTiming(url string) MPDOption { return func(c *mpdConfig) { c.utcTiming = url } }
+
 // MPD renders the dynamic MPD at wall-clock time now.
-func (p *Packager) MPD(now time.Time, o MPDOptions) ([]byte, error) {
+func (p *Packager) MPD(now time.Time, opts ...MPDOption) ([]byte, error) {
+	var o mpdConfig
+	for _, opt := range opts {
+		opt(&o)
+	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	return p.mpdOpts(now, o)
 }
 
 func (p *Packager) mpd(now time.Time, timeline bool) ([]byte, error) {
-	return p.mpdOpts(now, MPDOptions{Timeline: timeline})
+	return p.mpdOpts(now, mpdConfig{timeline: timeline})
 }
 
 func xsDuration(d time.Duration) string {
@@ -60,7 +70,7 @@ func attr(b *bytes.Buffer, name, value string) {
 }
 
 // mpdOpts renders the MPD; the caller holds p.mu.
-func (p *Packager) mpdOpts(now time.Time, o MPDOptions) ([]byte, error) {
+func (p *Packager) mpdOpts(now time.Time, o mpdConfig) ([]byte, error) {
 	if !p.hasEp || len(p.periods) == 0 {
 		return nil, fmt.Errorf("live: no media yet")
 	}
@@ -110,8 +120,8 @@ func (p *Packager) mpdOpts(now time.Time, o MPDOptions) ([]byte, error) {
 	}
 	sort.Slice(seqs, func(i, j int) bool { return seqs[i] < seqs[j] })
 	utcScheme, utcValue := "urn:mpeg:dash:utc:http-head:2014", "manifest.mpd"
-	if o.UTCTiming != "" {
-		utcScheme, utcValue = "urn:mpeg:dash:utc:http-iso:2014", o.UTCTiming
+	if o.utcTiming != "" {
+		utcScheme, utcValue = "urn:mpeg:dash:utc:http-iso:2014", o.utcTiming
 	}
 	for _, d := range seqs {
 		start := p.periods[d]
@@ -157,7 +167,7 @@ func (p *Packager) mpdOpts(now time.Time, o MPDOptions) ([]byte, error) {
 			}
 			fmt.Fprintf(&b, "      <SegmentTemplate timescale=\"%d\" presentationTimeOffset=\"%d\"", ts, pto)
 			attr(&b, "initialization", "$RepresentationID$/"+initName(gen))
-			if o.Timeline {
+			if o.timeline {
 				attr(&b, "media", "$RepresentationID$/t_$Time$.m4s")
 			} else {
 				attr(&b, "media", "$RepresentationID$/seg_$Number$.m4s")
@@ -167,7 +177,7 @@ func (p *Packager) mpdOpts(now time.Time, o MPDOptions) ([]byte, error) {
 				ato := (r.segDur - r.partDur)
 				fmt.Fprintf(&b, " availabilityTimeOffset=\"%s\" availabilityTimeComplete=\"false\"", strconv.FormatFloat(float64(ato)/float64(ts), 'f', -1, 64))
 			}
-			if o.Timeline {
+			if o.timeline {
 				b.WriteString(">\n        <SegmentTimeline>\n")
 				for _, s := range r.segs {
 					if s.DiscSeq != d {

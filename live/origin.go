@@ -350,7 +350,11 @@ func (o *Origin) manifest(w http.ResponseWriter, req *http.Request, timeline boo
 	if req.TLS != nil {
 		scheme = "https"
 	}
-	mpd, err := o.p.MPD(o.p.cfg.clock.Now(), MPDOptions{Timeline: timeline, UTCTiming: scheme + "://" + req.Host + o.prefix + "time"})
+	mopts := []MPDOption{WithUTCTiming(scheme + "://" + req.Host + o.prefix + "time")}
+	if timeline {
+		mopts = append(mopts, WithTimeline())
+	}
+	mpd, err := o.p.MPD(o.p.cfg.clock.Now(), mopts...)
 	if err != nil {
 		o.fail(w, http.StatusServiceUnavailable, err.Error())
 		return

@@ -190,7 +190,7 @@ func TestDiscontinuity(t *testing.T) {
 	if n := strings.Count(pl, "#EXT-X-DISCONTINUITY\n"); n != 1 {
 		t.Errorf("%d EXT-X-DISCONTINUITY tags, want 1:\n%s", n, pl)
 	}
-	mpd, err := s.p.MPD(s.clock.Now(), MPDOptions{})
+	mpd, err := s.p.MPD(s.clock.Now())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -209,7 +209,7 @@ func TestDiscontinuity(t *testing.T) {
 	if !strings.Contains(pl, "#EXT-X-DISCONTINUITY-SEQUENCE:1\n") || strings.Contains(pl, "#EXT-X-DISCONTINUITY\n") {
 		t.Errorf("after the window slid past the restart:\n%s", pl)
 	}
-	mpd, _ = s.p.MPD(s.clock.Now(), MPDOptions{})
+	mpd, _ = s.p.MPD(s.clock.Now())
 	if n := bytes.Count(mpd, []byte("<Period ")); n != 1 || !bytes.Contains(mpd, []byte(`<Period id="p1"`)) {
 		t.Errorf("after the window slid past the restart: %d Periods\n%s", n, mpd)
 	}

@@ -65,7 +65,7 @@ func TestServeTLS(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() {
-		done <- Serve(ctx, ln, NewOrigin(s.p), s.p, ServerConfig{CertFile: certFile, KeyFile: keyFile})
+		done <- Serve(ctx, ln, NewOrigin(s.p), s.p, WithTLS(certFile, keyFile))
 	}()
 	tr := &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}, ForceAttemptHTTP2: true}
 	c := &http.Client{Transport: tr}

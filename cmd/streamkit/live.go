@@ -196,7 +196,10 @@ func runLive(ctx context.Context, stdout, stderr io.Writer, o liveOptions, files
 		return err
 	}
 	handler := shaped
-	cfg := live.ServerConfig{CertFile: o.cert, KeyFile: o.key, MaxConns: o.maxConns}
+	sopts := []live.ServeOption{live.WithMaxConns(o.maxConns)}
+	if o.cert != "" {
+		sopts = append(sopts, live.WithTLS(o.cert, o.key))
+	}
 	var tr *tracker.Server
 	if o.tracker {
 		// One port for media and discovery: the tracker is a handler on
@@ -208,11 +211,11 @@ func runLive(ctx context.Context, stdout, stderr io.Writer, o liveOptions, files
 		mux.Handle("/announce", tr)
 		mux.Handle("/", shaped)
 		handler = mux
-		cfg.OnShutdown = func() {
+		sopts = append(sopts, live.WithOnShutdown(func() {
 			sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 			defer cancel()
 			tr.Shutdown(sctx)
-		}
+		}))
 	}
 	ln, err := net.Listen("tcp", o.listen)
 	if err != nil {
@@ -250,7 +253,7 @@ func runLive(ctx context.Context, stdout, stderr io.Writer, o liveOptions, files
 	defer stopServer()
 	served := make(chan error, 1)
 	go func() {
-		served <- live.Serve(srvCtx, ln, handler, p, cfg)
+		served <- live.Serve(srvCtx, ln, handler, p, sopts...)
 	}()
 	srcErr := src.Run(ctx)
 	if errors.Is(srcErr, context.Canceled) || errors.Is(srcErr, context.DeadlineExceeded) {

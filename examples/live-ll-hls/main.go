@@ -97,7 +97,7 @@ Following rendition %s for %v:
 	srvCtx, stopServer := context.WithCancel(context.Background())
 	defer stopServer()
 	served := make(chan error, 1)
-	go func() { served <- live.Serve(srvCtx, ln, origin, p, live.ServerConfig{}) }()
+	go func() { served <- live.Serve(srvCtx, ln, origin, p) }()
 	srcDone := make(chan error, 1)
 	go func() { srcDone <- src.Run(ctx) }()
 

@@ -135,7 +135,7 @@ func run() error {
 	srvCtx, stopServer := context.WithCancel(context.Background())
 	defer stopServer()
 	served := make(chan error, 1)
-	go func() { served <- live.Serve(srvCtx, ln, live.NewOrigin(p), p, live.ServerConfig{}) }()
+	go func() { served <- live.Serve(srvCtx, ln, live.NewOrigin(p), p) }()
 	srcCtx, stopSource := context.WithCancel(context.Background())
 	defer stopSource()
 	go src.Run(srcCtx)
