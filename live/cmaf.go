@@ -6,7 +6,7 @@ package live
 // byte-compatible: a live segment is exactly what mp4.NewCMAFFragmenter
 // writes for the same samples, split into CMAF chunks.
 //
-// Calls used: mp4.NewCMAFFragmenter(track, false), (*Fragmenter).SetStart
+// Calls used: mp4.NewCMAFFragmenter(track), (*Fragmenter).SetStart
 // (trackID, 0, 0), (*Fragmenter).WriteInit, (*Fragmenter).WriteFragment
 // (w, []mp4.FragmentSample, nextDTS) for a segment's first chunk,
 // (*Fragmenter).WriteChunk (same arguments, no styp) for the others, and
@@ -37,7 +37,7 @@ func newCMAFWriter(t *media.Track) (*cmafWriter, error) {
 	lt := *t
 	lt.Edits, lt.MovieTimescale = nil, 0 // the source's edit list is already applied
 	t = &lt
-	f, err := mp4.NewCMAFFragmenter(t, false)
+	f, err := mp4.NewCMAFFragmenter(t)
 	if err != nil {
 		return nil, err
 	}

@@ -101,7 +101,7 @@ func ExampleFragmenter_WriteSegment() {
 		log.Fatal(err)
 	}
 	track := src.Tracks()[0]
-	f, err := mp4.NewCMAFFragmenter(track, false, mp4.WithPresentationOffset(mp4.EditShift(track)*-1))
+	f, err := mp4.NewCMAFFragmenter(track, mp4.WithPresentationOffset(mp4.EditShift(track)*-1))
 	if err != nil {
 		log.Fatal(err)
 	}

@@ -79,15 +79,16 @@ type FragmentInfo struct {
 }
 
 // NewFragmenter returns a Fragmenter for the audio and video tracks among
-// tracks (WithTracks narrows them). tsTimeline selects MPEG-TS timestamp
-// normalisation (see WithTSTimeline).
-func NewFragmenter(tracks []*media.Track, tsTimeline bool, opts ...WriteOption) (*Fragmenter, error) {
+// tracks (WithTracks narrows them). WithTSTimeline(true) selects MPEG-TS
+// timestamp normalisation; a Fragmenter has no input to guess it from, so
+// it is off by default.
+func NewFragmenter(tracks []*media.Track, opts ...WriteOption) (*Fragmenter, error) {
 	cfg := newWriteConfig(opts)
 	ots, err := planTracks(tracks, &cfg)
 	if err != nil {
 		return nil, err
 	}
-	f := &Fragmenter{tracks: ots, byIn: map[int]*outTrack{}, origin: tsTimeline, next: map[int]int64{},
+	f := &Fragmenter{tracks: ots, byIn: map[int]*outTrack{}, origin: cfg.tsOrigin, next: map[int]int64{},
 		given: cfg.given, presOffset: cfg.presOffset}
 	for _, ot := range ots {
 		f.byIn[ot.t.ID] = ot
@@ -100,8 +101,8 @@ func NewFragmenter(tracks []*media.Track, tsTimeline bool, opts ...WriteOption) 
 }
 
 // NewCMAFFragmenter returns a Fragmenter writing the CMAF track of t.
-func NewCMAFFragmenter(t *media.Track, tsTimeline bool, opts ...WriteOption) (*Fragmenter, error) {
-	f, err := NewFragmenter([]*media.Track{t}, tsTimeline, append(opts, WithTracks(t.ID))...)
+func NewCMAFFragmenter(t *media.Track, opts ...WriteOption) (*Fragmenter, error) {
+	f, err := NewFragmenter([]*media.Track{t}, append(opts[:len(opts):len(opts)], WithTracks(t.ID))...)
 	if err != nil {
 		return nil, err
 	}
@@ -544,11 +545,12 @@ func (f *Fragmenter) writeFragment(w io.Writer, samples []FragmentSample, nextDT
 // buffered in memory (one fragment's payload), never the whole input.
 func WriteFragmented(ctx context.Context, w io.Writer, d media.Demuxer, opts ...WriteOption) error {
 	cfg := newWriteConfig(opts)
-	origin := d.Format() == "mpegts"
-	if cfg.originSet {
-		origin = cfg.tsOrigin
+	if !cfg.originSet {
+		// MPEG-TS input is normalised unless the caller said otherwise.
+		cfg.tsOrigin = d.Format() == "mpegts"
+		opts = append(opts[:len(opts):len(opts)], WithTSTimeline(cfg.tsOrigin))
 	}
-	f, err := NewFragmenter(d.Tracks(), origin, opts...)
+	f, err := NewFragmenter(d.Tracks(), opts...)
 	if err != nil {
 		return err
 	}
@@ -581,18 +583,19 @@ type CMAFSink func(trackID, seq int) (io.WriteCloser, error)
 // frame at or after the target duration).
 func WriteCMAF(ctx context.Context, d media.Demuxer, sink CMAFSink, opts ...WriteOption) error {
 	cfg := newWriteConfig(opts)
-	origin := d.Format() == "mpegts"
-	if cfg.originSet {
-		origin = cfg.tsOrigin
+	if !cfg.originSet {
+		// MPEG-TS input is normalised unless the caller said otherwise.
+		cfg.tsOrigin = d.Format() == "mpegts"
+		opts = append(opts[:len(opts):len(opts)], WithTSTimeline(cfg.tsOrigin))
 	}
-	all, err := NewFragmenter(d.Tracks(), origin, opts...)
+	all, err := NewFragmenter(d.Tracks(), opts...)
 	if err != nil {
 		return err
 	}
 	var frs []*Fragmenter
 	byID := map[int]*Fragmenter{}
 	for _, ot := range all.tracks {
-		fr, err := NewCMAFFragmenter(ot.t, origin, opts...)
+		fr, err := NewCMAFFragmenter(ot.t, opts...)
 		if err != nil {
 			return err
 		}

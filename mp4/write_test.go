@@ -544,7 +544,7 @@ func TestWriteChunkEqualsSegment(t *testing.T) {
 		chunks[len(chunks)-1] = append(chunks[len(chunks)-1], FragmentSample{Sample: s, Data: data})
 	}
 	write := func(byChunk bool) []byte {
-		f, err := NewCMAFFragmenter(track, false)
+		f, err := NewCMAFFragmenter(track)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -590,7 +590,7 @@ func TestWriteChunkEqualsSegment(t *testing.T) {
 	if n := bytes.Count(seg, []byte("styp")); n != 1 {
 		t.Errorf("%d styp boxes, want 1", n)
 	}
-	f, _ := NewCMAFFragmenter(track, false)
+	f, _ := NewCMAFFragmenter(track)
 	if _, err := f.WriteChunk(io.Discard, chunks[0], nil); !errors.Is(err, ErrWrite) {
 		t.Errorf("WriteChunk before WriteInit: %v, want ErrWrite", err)
 	}

@@ -512,7 +512,7 @@ func writeRendition(dir, id string, td *trackData, cuts []float64, cfg *config) 
 	if cfg.format == TS {
 		return r, writeTSRendition(dir, r, td, starts, cfg)
 	}
-	fr, err := mp4.NewCMAFFragmenter(&td.track, false, mp4.WithPresentationOffset(td.presOffset))
+	fr, err := mp4.NewCMAFFragmenter(&td.track, mp4.WithPresentationOffset(td.presOffset))
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrCodec, err)
 	}
