@@ -323,19 +323,35 @@ func TestBrowserLiveRestart(t *testing.T) {
 	js := playerJS(t)
 	for _, engine := range []string{"hls.js", "dash.js"} {
 		t.Run(engine, func(t *testing.T) {
-			rep, _ := playLiveRestart(t, bin, js, engine, true, 20, 8*time.Second)
-			if len(rep.Fatal) > 0 {
-				t.Fatalf("fatal: %v (non-fatal %v)", rep.Fatal, rep.Errors)
+			// Two tries: on a loaded 2-core machine a player that falls
+			// seconds behind in real time can stall at the seam once (seen
+			// in CI, and passing when run alone); a player that cannot
+			// continue after a restart fails both.
+			var why string
+			for try := 1; try <= 2; try++ {
+				rep, _ := playLiveRestart(t, bin, js, engine, true, 20, 8*time.Second)
+				why = restartStall(rep)
+				if why == "" {
+					return
+				}
+				t.Logf("%s, try %d: %s", engine, try, why)
 			}
-			// Frames decoded over the last 5 s of the run, well after the
-			// restart.
-			n := len(rep.Samples)
-			from := rep.Samples[max(n-20, 0)]
-			last := rep.Samples[n-1]
-			t.Logf("%s after the restart: frames %d → %d, time %.2f → %.2f", engine, from.Frames, last.Frames, from.T, last.T)
-			if last.Frames <= from.Frames+25 {
-				t.Errorf("%s stopped after the restart: frames %d → %d over the last 5 s", engine, from.Frames, last.Frames)
-			}
+			t.Errorf("%s: %s", engine, why)
 		})
 	}
+}
+
+// restartStall says why a restart run did not keep playing ("" when it
+// did): a fatal error, or fewer than 25 frames decoded over the last 5 s
+// of the run, well after the restart.
+func restartStall(rep liveReport) string {
+	if len(rep.Fatal) > 0 {
+		return fmt.Sprintf("fatal: %v (non-fatal %v)", rep.Fatal, rep.Errors)
+	}
+	n := len(rep.Samples)
+	from, last := rep.Samples[max(n-20, 0)], rep.Samples[n-1]
+	if last.Frames <= from.Frames+25 {
+		return fmt.Sprintf("stopped after the restart: frames %d → %d, time %.2f → %.2f over the last 5 s", from.Frames, last.Frames, from.T, last.T)
+	}
+	return ""
 }
