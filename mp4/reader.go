@@ -9,6 +9,7 @@ import (
 
 	mp4ff "github.com/Eyevinn/mp4ff/mp4"
 
+	"github.com/streamkit-go/streamkit/internal/readahead"
 	"github.com/streamkit-go/streamkit/media"
 )
 
@@ -79,6 +80,10 @@ type Reader struct {
 	warnings  []error
 	moovBuf   []byte
 	concat    *concatReader // set by NewSegmentReader
+	// ra serves ReadSample: samples read in file order are served from
+	// one 1 MiB window refilled with one ReadAt per run of chunks, not one
+	// system call per sample (internal/readahead).
+	ra *readahead.Reader
 }
 
 // trackInfo is the per-track state behind a media.Track.
@@ -136,6 +141,7 @@ func NewReader(r io.ReaderAt, size int64, opts ...Option) (*Reader, error) {
 	if err := m.finishTracks(); err != nil {
 		return nil, err
 	}
+	m.ra = readahead.New(r, size, 0)
 	return m, nil
 }
 
@@ -663,8 +669,10 @@ func (m *Reader) SegmentIndexes() []Sidx { return m.sidx }
 // Size returns the input size given to NewReader.
 func (m *Reader) Size() int64 { return m.size }
 
-// ReadSample reads the payload of s with one ReadAt, reusing buf when it
-// has room.
+// ReadSample reads the payload of s, reusing buf when it has room.
+// Samples read in file order (the order of Samples) are copied from a
+// read-ahead window refilled once per megabyte, not read one system call
+// each; other reads go to the file directly.
 func (m *Reader) ReadSample(s *media.Sample, buf []byte) ([]byte, error) {
 	if s.Data != nil {
 		return s.Data, nil
@@ -677,7 +685,11 @@ func (m *Reader) ReadSample(s *media.Sample, buf []byte) ([]byte, error) {
 		buf = make([]byte, s.Size)
 	}
 	buf = buf[:s.Size]
-	if _, err := m.r.ReadAt(buf, s.Offset); err != nil && !(err == io.EOF && s.Offset+int64(s.Size) == m.size) {
+	var ra io.ReaderAt = m.r
+	if m.ra != nil {
+		ra = m.ra
+	}
+	if _, err := ra.ReadAt(buf, s.Offset); err != nil && !(err == io.EOF && s.Offset+int64(s.Size) == m.size) {
 		return nil, &media.PosError{Format: "mp4", Offset: s.Offset, What: fmt.Sprintf("track %d sample %d", s.TrackID, s.Index), Err: err}
 	}
 	return buf, nil
