@@ -9,6 +9,7 @@ import (
 	"math"
 	"os"
 
+	"github.com/streamkit-go/streamkit/internal/bitstream"
 	"github.com/streamkit-go/streamkit/media"
 )
 
@@ -72,6 +73,12 @@ func WriteProgressive(ctx context.Context, w io.Writer, d media.Demuxer, opts ..
 		}
 		if n++; n&255 == 1 {
 			if err := ctx.Err(); err != nil {
+				return err
+			}
+		}
+		if !pt.probed {
+			pt.probed = true
+			if err := pt.probeRaw(d, &s, &buf); err != nil {
 				return err
 			}
 		}
@@ -326,9 +333,33 @@ func (c *rangeCopier) flush() error {
 	return err
 }
 
+// probeRaw decides from the first sample of an AAC track read from a
+// file (MP4 input) whether its samples need the ADTS converter at all:
+// MP4 carries raw AAC frames, and a muxer that left ADTS headers in them
+// leaves them in every frame. When the first frame has none, the track's
+// payloads are copied as they are: pass 1 then reads no AAC payload and
+// pass 2 copies the whole mdat in one copy_file_range run instead of
+// breaking it at every audio chunk. (Frames from MPEG-TS, which carry
+// Data, are always converted.)
+func (pt *progTrack) probeRaw(d media.Demuxer, s *media.Sample, buf *[]byte) error {
+	if _, ok := pt.conv.(adtsConv); !ok || s.Data != nil || s.Offset < 0 {
+		return nil
+	}
+	b, err := d.ReadSample(s, *buf)
+	if err != nil {
+		return err
+	}
+	*buf = b
+	if bitstream.ADTSHeaderLen(b) == 0 {
+		pt.conv = nil
+	}
+	return nil
+}
+
 // progTrack accumulates one track's sample tables.
 type progTrack struct {
 	*outTrack
+	probed   bool // probeRaw has seen the first sample
 	count    int64
 	bytes    int64
 	sizes    []uint32
