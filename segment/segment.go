@@ -30,8 +30,10 @@
 // own, cut at their frames.
 //
 // Cut reads sample tables first and payloads one segment at a time, so
-// memory follows the segment size for MP4 inputs; an MPEG-TS reader only
-// hands payloads out while iterating, so TS inputs are held in memory.
+// memory follows the segment size, not the input's. An MPEG-TS reader
+// only hands payloads out while iterating: they are spooled to a
+// temporary file in dir as the tables are read (removed when Cut
+// returns), and read back from it like an MP4 file's.
 //
 // Video segment boundaries of all renditions must coincide, so that a
 // player can switch between them at any segment boundary; Cut checks

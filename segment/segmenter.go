@@ -22,9 +22,10 @@ type trackData struct {
 	in      Input
 	track   media.Track
 	samples []media.Sample
-	// payload holds copies of the payloads of samples that the reader
+	// spooled locates, in sp, the payloads of samples that the reader
 	// only hands out while iterating (MPEG-TS); nil for MP4.
-	payload [][]byte
+	spooled []spoolRef
+	sp      *spool
 	// dts0 and cto0 normalise timestamps: out DTS = DTS-dts0+off, out
 	// CTO = CTO-cto0. cto0 is the most negative composition offset of the
 	// source (0 for almost every file): the output's offsets are never
@@ -114,8 +115,8 @@ func (td *trackData) trimToEdit() {
 		n--
 	}
 	td.samples = td.samples[:n]
-	if td.payload != nil {
-		td.payload = td.payload[:n]
+	if td.spooled != nil {
+		td.spooled = td.spooled[:n]
 	}
 }
 
@@ -203,9 +204,16 @@ func Cut(ctx context.Context, dir string, inputs []Input, opts ...Option) (*Pres
 	if err := cfg.validate(); err != nil {
 		return nil, err
 	}
-	videos, audios, err := selectTracks(ctx, inputs)
+	sp := &spoolOnce{dir: dir}
+	defer func() { sp.s.remove() }()
+	videos, audios, err := selectTracks(ctx, inputs, sp)
 	if err != nil {
 		return nil, err
+	}
+	if sp.s != nil {
+		if err := sp.s.finish(); err != nil {
+			return nil, err
+		}
 	}
 	if err := analyseFrames(ctx, videos); err != nil {
 		return nil, err
@@ -284,7 +292,7 @@ func uniqueID(seen map[string]int, id string) string {
 }
 
 // selectTracks reads the sample tables of the tracks to package.
-func selectTracks(ctx context.Context, inputs []Input) (videos, audios []*trackData, err error) {
+func selectTracks(ctx context.Context, inputs []Input, sp *spoolOnce) (videos, audios []*trackData, err error) {
 	audioOnly := false
 	for _, in := range inputs {
 		if hasKind(in.Demuxer, media.KindAudio) && !hasKind(in.Demuxer, media.KindVideo) {
@@ -333,10 +341,16 @@ func selectTracks(ctx context.Context, inputs []Input) (videos, audios []*trackD
 				continue
 			}
 			if s.Offset < 0 {
-				if td.payload == nil {
-					td.payload = [][]byte{}
+				sp, err := sp.get()
+				if err != nil {
+					return nil, nil, err
 				}
-				td.payload = append(td.payload, bytes.Clone(s.Data))
+				ref, err := sp.add(s.Data)
+				if err != nil {
+					return nil, nil, err
+				}
+				td.sp = sp
+				td.spooled = append(td.spooled, ref)
 			}
 			if n := len(td.samples); n > 0 && s.DTS < td.samples[n-1].DTS {
 				return nil, nil, fmt.Errorf("%s: track %d sample %d (byte %d): DTS %d goes back from %d", in.Name, s.TrackID, n, s.Pos, s.DTS, td.samples[n-1].DTS)
@@ -475,8 +489,8 @@ const maxArena = 256 << 20
 // readPayload returns the MP4-form payload of sample i.
 // buf, when its capacity suffices, receives the payload.
 func (td *trackData) readPayload(i int, buf []byte) ([]byte, error) {
-	if td.payload != nil {
-		return td.payload[i], nil
+	if td.spooled != nil {
+		return td.sp.read(td.spooled[i], buf)
 	}
 	s := td.samples[i]
 	data, err := td.in.Demuxer.ReadSample(&s, buf)

@@ -156,7 +156,7 @@ func writeTSSegment(tw *ts.Writer, cw *countingWriter, r *Rendition, td *trackDa
 		if err := tw.WriteSample(&s, data); err != nil {
 			return err
 		}
-		if cap(data) > cap(scratch) && td.payload == nil {
+		if cap(data) > cap(scratch) {
 			scratch = data[:0]
 		}
 		if key {
