@@ -53,7 +53,7 @@ func (m *Reader) FFprobePackets(i int) []FFprobePacket {
 		return nil
 	}
 	t, ti := m.tracks[i], m.tk[i]
-	var old []media.Sample
+	old := make([]media.Sample, 0, min(ti.st.count, 1<<20))
 	var c tableCursor
 	for c.reset(&ti.st, i, t.ID); !c.done; c.advance() {
 		old = append(old, c.cur)

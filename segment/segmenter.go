@@ -311,6 +311,11 @@ func selectTracks(ctx context.Context, inputs []Input, sp *spoolOnce) (videos, a
 				continue
 			}
 			td := &trackData{in: in, track: *t}
+			if n := t.SampleCount; n > 0 {
+				// A hint from the file, capped so that a hostile table
+				// cannot make us allocate much before a sample is seen.
+				td.samples = make([]media.Sample, 0, min(n, 1<<20))
+			}
 			want[t.ID] = td
 			if t.Kind == media.KindVideo {
 				videos = append(videos, td)
