@@ -73,29 +73,36 @@ for r in $(seq 1 "$runs"); do
 		rm -rf "$out/ph" "$out/pd" "$out/pht" "$out/pdt" "$out/cp.mp4" "$out"/p*.ts "$out"/p*.mp4
 		mkdir -p "$out/ph" "$out/pd" "$out/pht" "$out/pdt"
 		sync
-		/usr/bin/time -o "$dir/time.txt" -f '%e %M' $cmd >/dev/null 2>&1 || { echo "failed: $cmd" >&2; exit 1; }
-		t=$(tail -1 "$dir/time.txt")
-		printf '%s\t%s\t%s\t%s\t%s\n' "$r" "$task" "$who" ${t} "$(cut -d' ' -f1 /proc/loadavg)" | tee -a "$res"
+		/usr/bin/time -o "$dir/time.txt" -f '%e %M %U %S' $cmd >/dev/null 2>&1 || { echo "failed: $cmd" >&2; exit 1; }
+		read -r wall rss usr sys <"$dir/time.txt"
+		printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$r" "$task" "$who" "$wall" "$rss" "$(echo "$usr $sys" | awk '{print $1+$2}')" \
+			"$(cut -d' ' -f1 /proc/loadavg)" | tee -a "$res"
 	done <<<"$lines"
 done
 echo "# done $(date -u +%FT%TZ), load $(cut -d' ' -f1-3 /proc/loadavg)" | tee -a "$dir/session.txt"
 
-# Summary: medians per task and runner, ratios to streamkit.
+# Summary: medians per task and runner; ratios peer/streamkit (above 1:
+# streamkit is faster) and time/cp. CPU is user+sys: on a loaded machine
+# wall time measures the scheduler as much as the program.
 awk -F'\t' '
-function median(key,   n, i, j, t, a) {
-	n = split(vals[key], a, " ")
+function median(s,   n, i, j, t, a) {
+	n = split(s, a, " ")
 	for (i = 2; i <= n; i++) { t = a[i]; for (j = i - 1; j >= 1 && a[j] > t; j--) a[j+1] = a[j]; a[j+1] = t }
 	return (n % 2) ? a[(n+1)/2] : (a[n/2] + a[n/2+1]) / 2
 }
-{ k = $2 "|" $3; vals[k] = vals[k] " " $4; rss[k] = rss[k] " " $5; if (!(k in seen)) { seen[k] = 1; order[++no] = k } }
+NF < 7 { next }
+{ k = $2 "|" $3; w[k] = w[k] " " $4; m[k] = m[k] " " $5; c[k] = c[k] " " $6; l = l " " $7
+  if (!(k in seen)) { seen[k] = 1; order[++no] = k } }
 END {
-	cp = median("cp|cp")
-	printf "| task | runner | median wall | median peak RSS | streamkit speed-up (peer/us) | time / cp |\n|---|---|---|---|---|---|\n"
+	cpw = median(w["cp|cp"]); cpc = median(c["cp|cp"])
+	printf "median load average during the runs: %s\n\n", median(l)
+	printf "| task | runner | wall | CPU | peak RSS | peer/streamkit wall | peer/streamkit CPU | wall / cp | CPU / cp |\n|---|---|---|---|---|---|---|---|---|\n"
 	for (i = 1; i <= no; i++) {
 		k = order[i]; split(k, p, "|")
-		w = median(k); vals["rss"] = rss[k]; m = median("rss")
-		us = median(p[1] "|streamkit")
-		ratio = (p[2] == "streamkit" || p[2] == "cp") ? "" : sprintf("%.2fx", w / us)
-		printf "| %s | %s | %.2f s | %.1f MiB | %s | %.2f |\n", p[1], p[2], w, m / 1024, ratio, w / cp
+		ww = median(w[k]); cc = median(c[k]); mm = median(m[k])
+		us = p[1] "|streamkit"
+		rw = rc = ""
+		if (p[2] != "streamkit" && p[2] != "cp") { rw = sprintf("%.2fx", ww / median(w[us])); rc = sprintf("%.2fx", cc / median(c[us])) }
+		printf "| %s | %s | %.2f s | %.2f s | %.1f MiB | %s | %s | %.2f | %.2f |\n", p[1], p[2], ww, cc, mm / 1024, rw, rc, ww / cpw, (cpc > 0 ? cc / cpc : 0)
 	}
 }' "$res" | tee "$dir/summary.md"
