@@ -54,7 +54,7 @@ func WithoutFragmentScan() Option { return func(c *config) { c.scanFrag = false 
 //
 // Once NewReader returns, a Reader is safe for concurrent use: every
 // Samples iteration keeps its own cursors and buffers, and ReadSample
-// only calls ReadAt.
+// calls ReadAt through one read-ahead window that serialises its callers.
 type Reader struct {
 	r    io.ReaderAt
 	size int64
