@@ -57,8 +57,8 @@ package|streamkit|$sk package --force -o $out/pk --hls --dash --segment 4s $in
 package|ffmpeg-hls|${FF[*]} -i $in -map 0 -c copy -f hls -hls_time 4 -hls_playlist_type vod -hls_segment_type fmp4 -hls_segment_filename $out/ph/s_%d.m4s $out/ph/index.m3u8
 package|ffmpeg-dash|${FF[*]} -i $in -map 0 -c copy -f dash -seg_duration 4 $out/pd/manifest.mpd
 package-ts|streamkit|$sk package --force -o $out/pkt --hls --dash --segment 4s $dir/real.ts
-package-ts|ffmpeg-hls|${FF[*]} -i $dir/real.ts -map 0 -c copy -bsf:a aac_adtstoasc -f hls -hls_time 4 -hls_playlist_type vod -hls_segment_type fmp4 -hls_segment_filename $out/pht/s_%d.m4s $out/pht/index.m3u8
-package-ts|ffmpeg-dash|${FF[*]} -i $dir/real.ts -map 0 -c copy -bsf:a aac_adtstoasc -f dash -seg_duration 4 $out/pdt/manifest.mpd
+package-ts|ffmpeg-hls|${FF[*]} -i $dir/real.ts -map 0 -c copy -bsf:a aac_adtstoasc -tag:v avc1 -tag:a mp4a -f hls -hls_time 4 -hls_playlist_type vod -hls_segment_type fmp4 -hls_segment_filename $out/pht/s_%d.m4s $out/pht/index.m3u8
+package-ts|ffmpeg-dash|${FF[*]} -i $dir/real.ts -map 0 -c copy -bsf:a aac_adtstoasc -tag:v avc1 -tag:a mp4a -f dash -seg_duration 4 $out/pdt/manifest.mpd
 T
 }
 
