@@ -138,8 +138,9 @@ func ReadFrames(ctx context.Context, d media.Demuxer, t *media.Track, opts ...Op
 		shift = PresentationShift(t)
 	}
 	// SampleCount comes from the file: use it as a hint only, capped so
-	// that a hostile stsz cannot make us allocate much up front.
-	n := min(max(t.SampleCount, 0), 1<<14)
+	// that a hostile stsz cannot make us allocate much up front (64 Ki
+	// frames, about 5 MB: 36 minutes at 30 fps without regrowing).
+	n := min(max(t.SampleCount, 0), 1<<16)
 	frames := make([]Frame, 0, n)
 	var buf []byte
 	var errs []error
