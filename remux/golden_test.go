@@ -1,18 +1,13 @@
 package remux
 
 import (
-	"bufio"
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"flag"
-	"fmt"
-	"io/fs"
 	"os"
 	"path/filepath"
-	"sort"
-	"strings"
 	"testing"
+
+	"github.com/streamkit-go/streamkit/internal/golden"
 )
 
 var updateGolden = flag.Bool("update", false, "rewrite testdata/golden.sha256 from the current output")
@@ -66,82 +61,12 @@ func TestGoldenOutputs(t *testing.T) {
 				got[key] = "error"
 				continue
 			}
-			h, err := hashTree(out)
+			h, err := golden.HashTree(out)
 			if err != nil {
 				t.Fatal(err)
 			}
 			got[key] = h
 		}
 	}
-	if *updateGolden {
-		keys := make([]string, 0, len(got))
-		for k := range got {
-			keys = append(keys, k)
-		}
-		sort.Strings(keys)
-		var b strings.Builder
-		b.WriteString("# SHA-256 of remux outputs of testdata/media (go test ./remux -run TestGoldenOutputs -update)\n")
-		for _, k := range keys {
-			fmt.Fprintf(&b, "%s %s\n", k, got[k])
-		}
-		if err := os.MkdirAll(filepath.Dir(goldenFile), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(goldenFile, []byte(b.String()), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	f, err := os.Open(goldenFile)
-	if err != nil {
-		t.Fatalf("%v (record it with -update)", err)
-	}
-	defer f.Close()
-	want := map[string]string{}
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		line := sc.Text()
-		if line == "" || strings.HasPrefix(line, "#") {
-			continue
-		}
-		i := strings.LastIndexByte(line, ' ')
-		want[line[:i]] = line[i+1:]
-	}
-	if len(want) == 0 {
-		t.Fatal("empty golden file")
-	}
-	for k, w := range want {
-		g, ok := got[k]
-		switch {
-		case !ok:
-			t.Errorf("%s: fixture gone (recorded %s)", k, w)
-		case g != w:
-			t.Errorf("%s: output changed: sha256 %s, recorded %s", k, g, w)
-		}
-	}
-	for k := range got {
-		if _, ok := want[k]; !ok {
-			t.Errorf("%s: not recorded (run with -update)", k)
-		}
-	}
-}
-
-// hashTree hashes a file, or a directory as the sorted list of its files'
-// relative paths and contents.
-func hashTree(root string) (string, error) {
-	h := sha256.New()
-	err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
-		if err != nil || d.IsDir() {
-			return err
-		}
-		rel, _ := filepath.Rel(root, p)
-		b, err := os.ReadFile(p)
-		if err != nil {
-			return err
-		}
-		fmt.Fprintf(h, "%s %d\n", filepath.ToSlash(rel), len(b))
-		h.Write(b)
-		return nil
-	})
-	return hex.EncodeToString(h.Sum(nil)), err
+	golden.Check(t, goldenFile, "SHA-256 of remux outputs of testdata/media (go test ./remux -run TestGoldenOutputs -update)", got, *updateGolden)
 }

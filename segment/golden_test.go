@@ -1,19 +1,11 @@
 package segment_test
 
 import (
-	"bufio"
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"flag"
-	"fmt"
-	"io/fs"
-	"os"
-	"path/filepath"
-	"sort"
-	"strings"
 	"testing"
 
+	"github.com/streamkit-go/streamkit/internal/golden"
 	"github.com/streamkit-go/streamkit/segment"
 )
 
@@ -55,75 +47,12 @@ func TestGoldenSegments(t *testing.T) {
 				got[key] = "error"
 				continue
 			}
-			got[key] = hashDir(t, dir)
+			h, err := golden.HashTree(dir)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got[key] = h
 		}
 	}
-	if *updateGolden {
-		keys := make([]string, 0, len(got))
-		for k := range got {
-			keys = append(keys, k)
-		}
-		sort.Strings(keys)
-		var b strings.Builder
-		b.WriteString("# SHA-256 of segment.Cut outputs (go test ./segment -run TestGoldenSegments -update)\n")
-		for _, k := range keys {
-			fmt.Fprintf(&b, "%s %s\n", k, got[k])
-		}
-		if err := os.MkdirAll(filepath.Dir(goldenFile), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(goldenFile, []byte(b.String()), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	f, err := os.Open(goldenFile)
-	if err != nil {
-		t.Fatalf("%v (record it with -update)", err)
-	}
-	defer f.Close()
-	want := map[string]string{}
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		line := sc.Text()
-		if line == "" || strings.HasPrefix(line, "#") {
-			continue
-		}
-		i := strings.LastIndexByte(line, ' ')
-		want[line[:i]] = line[i+1:]
-	}
-	for k, w := range want {
-		if g := got[k]; g != w {
-			t.Errorf("%s: output changed: sha256 %s, recorded %s", k, g, w)
-		}
-	}
-	for k := range got {
-		if _, ok := want[k]; !ok {
-			t.Errorf("%s: not recorded (run with -update)", k)
-		}
-	}
-}
-
-// hashDir hashes the sorted list of a directory's files (relative path,
-// size, contents).
-func hashDir(t *testing.T, root string) string {
-	t.Helper()
-	h := sha256.New()
-	err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
-		if err != nil || d.IsDir() {
-			return err
-		}
-		rel, _ := filepath.Rel(root, p)
-		b, err := os.ReadFile(p)
-		if err != nil {
-			return err
-		}
-		fmt.Fprintf(h, "%s %d\n", filepath.ToSlash(rel), len(b))
-		h.Write(b)
-		return nil
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return hex.EncodeToString(h.Sum(nil))
+	golden.Check(t, goldenFile, "SHA-256 of segment.Cut outputs (go test ./segment -run TestGoldenSegments -update)", got, *updateGolden)
 }
