@@ -36,8 +36,8 @@ type liveOptions struct {
 	maxConns         int
 	shape            string // scenario file shaping each client's link
 	seed             uint64
-	tracker          bool   // a WebTorrent tracker at /announce
-	sign, streamID   string // private key file signing every part and segment; the stream id signed
+	tracker          bool     // a WebTorrent tracker at /announce
+	sign, streamID   string   // private key file signing every part and segment; the stream id signed
 	ingest           []string // --ingest URLs: take streams from encoders (live_ingest.go)
 	publishKey       string
 	maxStreams       int
