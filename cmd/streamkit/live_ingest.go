@@ -119,7 +119,10 @@ func runLiveIngest(ctx context.Context, stdout, stderr io.Writer, o liveOptions,
 		scheme = "https"
 	}
 	httpBase := scheme + "://" + displayAddr(ln.Addr())
+	// Publishers log from their goroutines and streams start on theirs:
+	// one lock for both outputs (they may be one writer).
 	var outMu sync.Mutex
+	stdout, stderr = &lockedWriter{mu: &outMu, w: stdout}, &lockedWriter{mu: &outMu, w: stderr}
 	iopts := []ingest.Option{
 		ingest.WithPackagerOptions(base...),
 		ingest.WithPublishKey(o.publishKey),
@@ -127,8 +130,6 @@ func runLiveIngest(ctx context.Context, stdout, stderr io.Writer, o liveOptions,
 		ingest.WithMaxBitrate(o.maxBitrate),
 		ingest.WithLogger(slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))),
 		ingest.WithOnStart(func(name string) {
-			outMu.Lock()
-			defer outMu.Unlock()
 			fmt.Fprintf(stdout, "hls: %s/live/%s/master.m3u8\ndash: %s/live/%s/manifest.mpd\n", httpBase, name, httpBase, name)
 		}),
 	}
@@ -198,3 +199,14 @@ named NAME_1080, NAME_720, … (or with ?rendition=720) form one ladder at
 reconnects continues its stream after a discontinuity. --publish-key
 refuses publishes without the key (UDP carries none); --max-streams and
 --max-bitrate bound the publishers.`)
+
+type lockedWriter struct {
+	mu *sync.Mutex
+	w  io.Writer
+}
+
+func (l *lockedWriter) Write(b []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(b)
+}
