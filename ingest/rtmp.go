@@ -12,6 +12,7 @@ import (
 
 	"github.com/bluenviron/gortmplib"
 	"github.com/bluenviron/gortmplib/pkg/codecs"
+	"github.com/bluenviron/gortmplib/pkg/message"
 
 	"github.com/streamkit-go/streamkit/media"
 )
@@ -140,10 +141,15 @@ func (s *Server) handleRTMP(ctx context.Context, nc net.Conn) (err error) {
 		return err
 	}
 	defer func() { sess.close(err) }()
-	r := &gortmplib.Reader{Conn: sc}
+	probe := &trackProbe{Conn: sc, probing: true}
+	r := &gortmplib.Reader{Conn: probe}
+	if err := sc.AcceptAction(); err != nil {
+		return fmt.Errorf("rtmp publish: %w", err)
+	}
 	if err := r.Initialize(); err != nil {
 		return fmt.Errorf("rtmp tracks: %w", err)
 	}
+	probe.probing = false
 	nc.SetWriteDeadline(time.Time{})
 	var tracks []*media.Track
 	var cbErr error
@@ -229,6 +235,64 @@ func (s *Server) handleRTMP(ctx context.Context, nc net.Conn) (err error) {
 		}
 		seen = cc.n
 	}
+}
+
+// trackProbe shortens gortmplib's track analysis. gortmplib.Reader reads
+// 2 s of media before it reports the tracks (it cannot know whether an
+// audio track will follow), then replays what it read; a live stream
+// would start 2 s late. Once the configurations of a video and an audio
+// track have both arrived (what ffmpeg and OBS send first) nothing more
+// is to be learnt, so the probe hands the reader a video end-of-sequence
+// message stamped 2 s after the first media message: the analysis ends,
+// and on replay the H.264/HEVC data callbacks ignore that message type.
+// A publish without audio (or without video) keeps the 2 s analysis.
+type trackProbe struct {
+	gortmplib.Conn
+	probing      bool
+	video, audio bool
+	first        time.Duration
+	started      bool
+	done         bool
+	pending      message.Message
+}
+
+func (c *trackProbe) Read() (message.Message, error) {
+	if c.pending != nil {
+		m := c.pending
+		c.pending = nil
+		return m, nil
+	}
+	msg, err := c.Conn.Read()
+	if err != nil || !c.probing || c.done {
+		return msg, err
+	}
+	var dts time.Duration
+	media := true
+	switch m := msg.(type) {
+	case *message.Video:
+		dts = m.DTS
+		c.video = c.video || m.Type == message.VideoTypeConfig
+	case *message.VideoExSequenceStart:
+		media = false
+		c.video = true
+	case *message.Audio:
+		dts = m.DTS
+		c.audio = c.audio || m.Codec != message.CodecMPEG4Audio || m.AACType == message.AudioAACTypeConfig
+	case *message.AudioExSequenceStart:
+		media = false
+		c.audio = true
+	default:
+		media = false
+	}
+	if media && !c.started {
+		c.first, c.started = dts, true
+	}
+	if c.video && c.audio && c.started {
+		c.done = true
+		c.pending = &message.Video{ChunkStreamID: 6, MessageStreamID: 1, Codec: message.CodecH264,
+			Type: message.VideoTypeEOS, DTS: c.first + 2*time.Second}
+	}
+	return msg, nil
 }
 
 func isEOF(err error) bool {
