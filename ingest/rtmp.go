@@ -39,7 +39,7 @@ func (c *conns) add(nc net.Conn) bool {
 	if c.set == nil {
 		c.set = map[net.Conn]struct{}{}
 	}
-	if c.set == nil || len(c.set) >= c.max {
+	if len(c.set) >= c.max {
 		return false
 	}
 	c.set[nc] = struct{}{}
