@@ -1,5 +1,6 @@
 // Package ingest receives live streams from encoders — RTMP (OBS,
-// ffmpeg, hardware encoders), SRT carrying MPEG-TS, and MPEG-TS over UDP
+// ffmpeg, hardware encoders; H.264, Enhanced-RTMP HEVC and AV1, AAC), SRT
+// carrying MPEG-TS, and MPEG-TS over UDP
 // (unicast or multicast) — and feeds each one to its own live.Packager,
 // served by a live.Origin at /live/NAME/ (LL-HLS, plain HLS and LL-DASH
 // from one set of CMAF parts). No transcoding: renditions come from the
