@@ -11,8 +11,9 @@
 // A publish names its stream: the RTMP path's last element
 // (rtmp://HOST/live/NAME), the SRT streamid "publish:NAME" (or
 // "#!::r=NAME,m=publish"), or the UDP listener's ?name=. Publishes named
-// NAME_1080, NAME_720, … (a number after the last underscore, an optional
-// trailing "p") are renditions of one ladder served at /live/NAME/, video
+// NAME_1080, NAME_720, … (three or four digits after the last underscore,
+// a picture height, with an optional trailing "p"; room_1 stays a name)
+// are renditions of one ladder served at /live/NAME/, video
 // renditions v1080, v720, …; the audio of the first publish becomes a0.
 // The query parameter ?rendition=720 (RTMP URL, SRT streamid) says the
 // same without renaming. The members of a ladder are gathered for

@@ -227,7 +227,7 @@ func (s *Server) Close() error {
 
 var (
 	nameRE   = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$`)
-	ladderRE = regexp.MustCompile(`^(.+)_([0-9]{1,5})p?$`)
+	ladderRE = regexp.MustCompile(`^(.+)_([0-9]{3,4})p?$`) // a picture height: room_1 stays a name
 )
 
 // splitName turns a publish name (and an optional ?rendition= value) into
