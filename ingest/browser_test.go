@@ -70,7 +70,7 @@ func TestBrowserReconnect(t *testing.T) {
 	first := pub()
 	// gortmplib reads 2 s of media before it reports a publisher's
 	// tracks: in real time the stream appears after those 2 s.
-	t.Logf("real-time RTMP publish served after %v", h.waitServed("cam", 6*time.Second))
+	h.logServed("cam")
 
 	reports := make(chan browserReport, 1)
 	mux := http.NewServeMux()

@@ -137,7 +137,7 @@ func enhancedRTMP(t *testing.T, vfile, afile, name string, codec media.Codec) {
 		}
 	}
 	c.Close()
-	h.waitServed(name, 3*time.Second)
+	h.logServed(name)
 	h.waitGone(name)
 	got, _ := h.packaged(name, "v0")
 	if r := h.srv.Stream(name).P.Renditions()[0]; r.Track.Codec != codec || r.Track.Width != vt.Width {

@@ -179,7 +179,9 @@ func (h *harness) get(path string) (int, []byte) {
 }
 
 // waitServed waits until stream name answers its HLS and DASH entry
-// points with 200, and fails after limit.
+// points with 200 and returns how long that took (logged; the issue's
+// 3 s is measured, not asserted: no timed assertions in go test). It
+// fails after limit, far above it, for a machine under load.
 func (h *harness) waitServed(name string, limit time.Duration) time.Duration {
 	h.t.Helper()
 	start := time.Now()
@@ -318,4 +320,13 @@ func comparePackets(t *testing.T, what string, got []media.Sample, ts uint32, wa
 		}
 	}
 	return len(got)
+}
+
+// logServed waits for stream name (up to 20 s) and logs how long it took
+// to appear, against the 3 s.
+func (h *harness) logServed(name string) time.Duration {
+	h.t.Helper()
+	d := h.waitServed(name, 20*time.Second)
+	h.t.Logf("stream %s served as HLS and DASH %v after the publisher started (goal 3 s)", name, d.Round(time.Millisecond))
+	return d
 }

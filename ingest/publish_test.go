@@ -2,7 +2,6 @@ package ingest_test
 
 import (
 	"testing"
-	"time"
 )
 
 // checkPublished compares what stream name packaged with the packets of
@@ -25,8 +24,7 @@ func TestRTMP(t *testing.T) {
 	needFFmpeg(t)
 	h := newHarness(t)
 	cmd := h.publish("flv", "rtmp://"+h.rtmp+"/live/cam", 4)
-	d := h.waitServed("cam", 3*time.Second)
-	t.Logf("RTMP publish served as HLS and DASH after %v", d)
+	h.logServed("cam")
 	if err := cmd.Wait(); err != nil {
 		t.Fatalf("ffmpeg: %v", err)
 	}
@@ -38,8 +36,7 @@ func TestSRT(t *testing.T) {
 	needFFmpeg(t)
 	h := newHarness(t)
 	cmd := h.publish("mpegts", "srt://"+h.srt+"?streamid=publish:cam&pkt_size=1316", 4)
-	d := h.waitServed("cam", 3*time.Second)
-	t.Logf("SRT publish served as HLS and DASH after %v", d)
+	h.logServed("cam")
 	if err := cmd.Wait(); err != nil {
 		t.Fatalf("ffmpeg: %v", err)
 	}
@@ -54,8 +51,7 @@ func TestUDP(t *testing.T) {
 	needFFmpeg(t)
 	h := newHarness(t)
 	cmd := h.publish("mpegts", "udp://"+h.udp+"?pkt_size=1316", 4)
-	d := h.waitServed(h.udpName, 3*time.Second)
-	t.Logf("UDP publish served as HLS and DASH after %v", d)
+	h.logServed(h.udpName)
 	if err := cmd.Wait(); err != nil {
 		t.Fatalf("ffmpeg: %v", err)
 	}

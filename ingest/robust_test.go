@@ -20,7 +20,7 @@ func TestReconnectDiscontinuity(t *testing.T) {
 	h := newHarness(t)
 	url := "rtmp://" + h.rtmp + "/live/cam"
 	first := h.publish("flv", url, 2)
-	h.waitServed("cam", 3*time.Second)
+	h.logServed("cam")
 	time.Sleep(1500 * time.Millisecond)
 	first.Process.Kill()
 	first.Wait()
@@ -58,7 +58,7 @@ func TestGarbagePublisher(t *testing.T) {
 	needFFmpeg(t)
 	h := newHarness(t)
 	good := h.publish("flv", "rtmp://"+h.rtmp+"/live/good", 2)
-	h.waitServed("good", 3*time.Second)
+	h.logServed("good")
 	_, before := h.get("/live/good/v0/media.m3u8")
 	// A stalled publisher: connected, silent. It is dropped after the
 	// read timeout and blocks nobody meanwhile.
@@ -159,7 +159,7 @@ func TestUDPLoss(t *testing.T) {
 		}
 	}()
 	pub := h.publish("mpegts", "udp://"+relay.LocalAddr().String()+"?pkt_size=1316", 4)
-	h.waitServed(h.udpName, 3*time.Second)
+	h.logServed(h.udpName)
 	if err := pub.Wait(); err != nil {
 		t.Fatal(err)
 	}
@@ -198,16 +198,18 @@ func TestSRTKeyAndPassphrase(t *testing.T) {
 	}()
 	addr := ln.Addr().String()
 	for _, bad := range []string{"streamid=publish:bad:k2&passphrase=" + pass, "streamid=publish:bad:k1&passphrase=wrongwrongwrong"} {
-		cmd := h.publish("mpegts", "srt://"+addr+"?"+bad+"&pkt_size=1316", 4, "-t", "1")
+		cmd := h.publish("mpegts", "srt://"+addr+"?"+bad+"&pkt_size=1316&connect_timeout=2000", 4, "-t", "1")
+		kill := time.AfterFunc(10*time.Second, func() { cmd.Process.Kill() })
 		if err := cmd.Wait(); err == nil {
 			t.Errorf("%s: ffmpeg published", bad)
 		}
+		kill.Stop()
 		if h.srv.Stream("bad") != nil && len(h.srv.Stream("bad").P.Renditions()) > 0 {
 			t.Errorf("%s: stream bad exists", bad)
 		}
 	}
 	cmd := h.publish("mpegts", "srt://"+addr+"?streamid=publish:good:k1&passphrase="+pass+"&pkt_size=1316", 4, "-t", "2")
-	h.waitServed("good", 3*time.Second)
+	h.logServed("good")
 	if err := cmd.Wait(); err != nil {
 		t.Fatal(err)
 	}

@@ -18,27 +18,35 @@ import (
 // streaming reader.
 
 // SRTOption configures an SRT listener.
-type SRTOption func(*srt.Config)
+type SRTOption func(*srtConfig)
+
+// srtConfig holds the listener's settings; gosrt's Config is built from
+// it in ListenSRT.
+type srtConfig struct {
+	passphrase string
+	latency    time.Duration
+}
 
 // WithSRTPassphrase requires encrypted publishes with this passphrase
 // (10 to 79 characters); unencrypted ones or a wrong passphrase are
 // refused.
-func WithSRTPassphrase(p string) SRTOption { return func(c *srt.Config) { c.Passphrase = p } }
+func WithSRTPassphrase(p string) SRTOption { return func(c *srtConfig) { c.passphrase = p } }
 
 // WithSRTLatency sets the receiver latency (the buffer SRT retransmits
 // within; default 120 ms).
-func WithSRTLatency(d time.Duration) SRTOption {
-	return func(c *srt.Config) { c.ReceiverLatency, c.PeerLatency, c.Latency = d, d, d }
-}
+func WithSRTLatency(d time.Duration) SRTOption { return func(c *srtConfig) { c.latency = d } }
 
 // ListenSRT opens an SRT listener on addr (host:port, UDP).
 func ListenSRT(addr string, opts ...SRTOption) (srt.Listener, error) {
-	c := srt.DefaultConfig()
+	var sc srtConfig
 	for _, o := range opts {
-		o(&c)
+		o(&sc)
 	}
-	pass := c.Passphrase
-	c.Passphrase = "" // checked per request in ServeSRT
+	c := srt.DefaultConfig()
+	if d := sc.latency; d > 0 {
+		c.ReceiverLatency, c.PeerLatency, c.Latency = d, d, d
+	}
+	pass := sc.passphrase // checked per request in ServeSRT
 	ln, err := srt.Listen("srt", addr, c)
 	if err != nil {
 		return nil, err
@@ -210,7 +218,7 @@ func (s *Server) readSRT(ctx context.Context, conn srt.Conn, sess *session) erro
 			case ctx.Err() != nil:
 				return nil
 			}
-			in.ss.tsr.Close()
+			in.close()
 			return nil // the publisher closed the connection
 		}
 	}

@@ -77,6 +77,16 @@ func (in *tsInput) sample(t *media.Track, s media.Sample) error {
 	return in.ss.push(i, s, s.Data, in.at)
 }
 
+// close delivers what the stream still buffers (its last access units)
+// and takes the final counters.
+func (in *tsInput) close() {
+	in.ss.tsr.Close()
+	st := in.ss.st
+	st.mu.Lock()
+	in.ss.tsSnap = in.ss.tsr.Stats()
+	st.mu.Unlock()
+}
+
 // write feeds bytes that arrived at at.
 func (in *tsInput) write(b []byte, at time.Time) error {
 	in.at = at

@@ -53,7 +53,7 @@ func (s *Server) ServeUDP(ctx context.Context, conn net.PacketConn, name string)
 	end := func(err error) {
 		if sess != nil {
 			if err == nil {
-				in.ss.tsr.Close()
+				in.close()
 			}
 			sess.close(err)
 			sess, in = nil, nil

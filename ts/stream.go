@@ -55,16 +55,17 @@ func WithStreamProbeSize(n int) StreamOption {
 // from 33 bits onto a monotonic timeline exactly as the file Reader does.
 // A Stream is not safe for concurrent use.
 type Stream struct {
-	onSample func(t *media.Track, s media.Sample) error
-	probeMax int
-	probe    []byte // buffered start of the stream, until the probe succeeds
-	rd       *Reader
-	d        *demux
-	carry    []byte // a packet cut by the chunking
-	pos, n   int64  // byte offset and packet number of the next packet
-	stats    StreamStats
-	cbErr    error
-	hdr      packetHeader
+	onSample  func(t *media.Track, s media.Sample) error
+	probeMax  int
+	probe     []byte // buffered start of the stream, until the probe succeeds
+	nextProbe int    // buffered size at which the probe is tried next
+	rd        *Reader
+	d         *demux
+	carry     []byte // a packet cut by the chunking
+	pos, n    int64  // byte offset and packet number of the next packet
+	stats     StreamStats
+	cbErr     error
+	hdr       packetHeader
 }
 
 // NewStream returns a Stream that calls onSample for each access unit; an
@@ -94,9 +95,11 @@ func (s *Stream) Stats() StreamStats {
 	return st
 }
 
-// probeStep is how much more of the stream is buffered between probe
-// attempts.
-const probeStep = 64 << 10
+// The probe is tried again each time the buffer has grown by an eighth
+// (at least probeStep): a low-bitrate stream starts after a few KiB, and
+// the cost over a probe that keeps failing stays a small multiple of the
+// bytes buffered.
+const probeStep = 8 << 10
 
 // Write feeds bytes of the stream. It returns an error only when the
 // probe fails (ErrStreamProbe, after the probe size) or the sample
@@ -107,11 +110,11 @@ func (s *Stream) Write(b []byte) (int, error) {
 	}
 	s.stats.Bytes += int64(len(b))
 	if s.rd == nil {
-		before := len(s.probe)
 		s.probe = append(s.probe, b...)
-		if len(s.probe)/probeStep == before/probeStep && len(s.probe) < s.probeMax {
+		if len(s.probe) < s.nextProbe && len(s.probe) < s.probeMax {
 			return len(b), nil
 		}
+		s.nextProbe = len(s.probe) + max(probeStep, len(s.probe)/8)
 		ok, err := s.tryProbe(false)
 		if err != nil {
 			return 0, err
