@@ -16,8 +16,8 @@ import (
 
 	"github.com/streamkit-go/streamkit/integrity"
 	"github.com/streamkit-go/streamkit/live"
-	"github.com/streamkit-go/streamkit/pixclock"
 	"github.com/streamkit-go/streamkit/media"
+	"github.com/streamkit-go/streamkit/pixclock"
 	"github.com/streamkit-go/streamkit/serve"
 	"github.com/streamkit-go/streamkit/shape"
 	"github.com/streamkit-go/streamkit/tracker"
