@@ -52,3 +52,20 @@ func TestServerTiming(t *testing.T) {
 		t.Errorf("script: %d %q %q", r.code, r.body, r.h.Get("Content-Type"))
 	}
 }
+
+func TestLocate(t *testing.T) {
+	o := newTestOrigin(t)
+	o.to(3 * time.Second)
+	r := o.p.Rendition("v0")
+	ts := int64(r.Track.Timescale)
+	loc, ok := o.p.Locate("v0", ts/2) // 0.5 s: segment 0, part 2 (200 ms parts)
+	if !ok || loc.MSN != 0 || loc.Part != 2 || !loc.SegComplete || loc.PartPublish.IsZero() || loc.SegPublish.Before(loc.PartPublish) {
+		t.Errorf("0.5 s: %+v %v", loc, ok)
+	}
+	if _, ok := o.p.Locate("v0", 10*ts); ok {
+		t.Error("a sample not yet pushed is located")
+	}
+	if _, ok := o.p.Locate("nope", 0); ok {
+		t.Error("unknown rendition located")
+	}
+}
