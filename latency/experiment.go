@@ -84,7 +84,7 @@ func WithEncoder(argv []string) Option { return func(c *config) { c.encoder = ar
 func WithDuration(d time.Duration) Option { return func(c *config) { c.duration = d } }
 
 // WithWarmup sets how long after the player starts measuring begins
-// (default 4 s: startup and the first catch-up are not steady state).
+// (default 10 s: startup and the players' catch-up to their target latency are not steady state).
 func WithWarmup(d time.Duration) Option { return func(c *config) { c.warmup = d } }
 
 // WithClockSize sets the clock's frame size and rate (default 640x360, 30).
@@ -124,7 +124,7 @@ type Result struct {
 // and the others still run. The error is for what stops every mode (no
 // encoder, no Chromium, no player library).
 func Run(ctx context.Context, modes []Mode, opts ...Option) ([]Result, error) {
-	c := config{duration: 20 * time.Second, warmup: 4 * time.Second, width: 640, height: 360, fps: 30, ingest: RTMPIngest, log: io.Discard}
+	c := config{duration: 20 * time.Second, warmup: 10 * time.Second, width: 640, height: 360, fps: 30, ingest: RTMPIngest, log: io.Discard}
 	for _, o := range opts {
 		o(&c)
 	}

@@ -90,7 +90,7 @@ func WriteSVG(w io.Writer, results []Result) error {
 	}
 	for i := 0; i <= 4; i++ {
 		d := xMax * time.Duration(i) / 4
-		fmt.Fprintf(&b, `<text x="%.1f" y="%d" text-anchor="middle">%.0f s</text>`+"\n", x(d), top+plotH+16, d.Seconds())
+		fmt.Fprintf(&b, `<text x="%.1f" y="%d" text-anchor="middle">%.3g s</text>`+"\n", x(d), top+plotH+16, d.Seconds())
 	}
 	for i, r := range results {
 		col := modeColors[i%len(modeColors)]

@@ -112,6 +112,6 @@ encoder write MPEG-TS to stdout instead ({url} is "-").`,
 	f.StringVar(&ingestKind, "ingest", "rtmp", "how the encoder reaches the packager: rtmp (package ingest) or pipe (MPEG-TS on stdout)")
 	f.StringVar(&playerJS, "player-js", "", "directory with hls.js and dash.js (an npm prefix; default $"+serve.EnvPlayerJS+" or ~/.cache/streamkit/playerjs)")
 	f.DurationVar(&duration, "duration", 20*time.Second, "how long each mode is measured")
-	f.DurationVar(&warmup, "warmup", 4*time.Second, "how long after the player starts measuring begins")
+	f.DurationVar(&warmup, "warmup", 10*time.Second, "how long after the player starts measuring begins")
 	return cmd
 }
