@@ -97,22 +97,25 @@ func (s *Server) ServeRTMP(ctx context.Context, ln net.Listener) error {
 	return err
 }
 
-// countConn counts the bytes read, for the bitrate limit.
+// countConn counts the bytes read, for the bitrate limit, and renews the
+// read deadline before every read: a publisher is dropped after the read
+// timeout without a byte, whatever gortmplib is waiting for (it reads the
+// first seconds of media before it reports the tracks).
 type countConn struct {
 	net.Conn
-	n int64
+	n       int64
+	timeout time.Duration
 }
 
 func (c *countConn) Read(b []byte) (int, error) {
+	c.Conn.SetReadDeadline(time.Now().Add(c.timeout))
 	n, err := c.Conn.Read(b)
 	c.n += int64(n)
 	return n, err
 }
 
 func (s *Server) handleRTMP(ctx context.Context, nc net.Conn) (err error) {
-	cc := &countConn{Conn: nc}
-	deadline := func() { nc.SetReadDeadline(time.Now().Add(s.cfg.readTimeout)) }
-	deadline()
+	cc := &countConn{Conn: nc, timeout: s.cfg.readTimeout}
 	nc.SetWriteDeadline(time.Now().Add(s.cfg.readTimeout))
 	defer func() {
 		if p := recover(); p != nil {
@@ -208,7 +211,6 @@ func (s *Server) handleRTMP(ctx context.Context, nc net.Conn) (err error) {
 		if ctx.Err() != nil {
 			return nil
 		}
-		deadline()
 		if err := r.Read(); err != nil {
 			var ne net.Error
 			if errors.As(err, &ne) && ne.Timeout() {

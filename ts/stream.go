@@ -133,6 +133,11 @@ func (s *Stream) Write(b []byte) (int, error) {
 func (s *Stream) tryProbe(last bool) (bool, error) {
 	rd, err := NewReader(bytes.NewReader(s.probe), int64(len(s.probe)), WithTailSize(0))
 	full := last || len(s.probe) >= s.probeMax
+	// Random bytes fail fast: no packet grid or no PAT in 128 KiB is not
+	// a transport stream (the file reader looks for the grid in 64 KiB).
+	if err != nil && errors.Is(err, media.ErrCorrupt) && len(s.probe) >= 128<<10 {
+		full = true
+	}
 	if err != nil {
 		if full {
 			return false, fmt.Errorf("%w in the first %d bytes: %w", ErrStreamProbe, len(s.probe), err)

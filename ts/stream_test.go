@@ -239,3 +239,13 @@ func BenchmarkStream(b *testing.B) {
 		st.Close()
 	}
 }
+
+// Random bytes are refused after 128 KiB, not after the whole probe size.
+func TestStreamGarbageFailsFast(t *testing.T) {
+	st := ts.NewStream(func(*media.Track, media.Sample) error { return nil })
+	junk := bytes.Repeat([]byte{0x12, 0x34, 0x56, 0x78, 0x9a}, 40<<10)
+	_, err := st.Write(junk)
+	if !errors.Is(err, ts.ErrStreamProbe) {
+		t.Fatalf("200 KB of junk: %v, want ErrStreamProbe", err)
+	}
+}

@@ -37,8 +37,12 @@ type liveOptions struct {
 	maxConns         int
 	shape            string // scenario file shaping each client's link
 	seed             uint64
-	tracker          bool   // a WebTorrent tracker at /announce
-	sign, streamID   string // private key file signing every part and segment; the stream id signed
+	tracker          bool     // a WebTorrent tracker at /announce
+	sign, streamID   string   // private key file signing every part and segment; the stream id signed
+	ingest           []string // --ingest URLs: take streams from encoders (live_ingest.go)
+	publishKey       string
+	maxStreams       int
+	maxBitrate       int64
 }
 
 func newLiveCmd() *cobra.Command {
@@ -95,14 +99,17 @@ part and segment is signed as it is published, before any playlist lists
 it, into one sidecar per rendition served at PREFIX/NAME.integrity.json
 (and mirrored with --out); entries leave it with the window. --stream-id
 is the stream id signed (default: live). Peers verify with the public
-key (package integrity, js/integrity.mjs, streamkit verify).`,
+key (package integrity, js/integrity.mjs, streamkit verify).
+
+` + ingestUsage,
 		Example: `  streamkit live                                  # the sample ladder, LL-HLS + LL-DASH on 127.0.0.1:8080
   streamkit live --duration 30s --out /tmp/live   # 30 s, mirrored to /tmp/live
   streamkit live --ll=false --segment 4s r240.mp4 r480.mp4 audio.m4a
   streamkit live --listen 0.0.0.0:8443 --cert cert.pem --key key.pem
   streamkit live --shape testdata/shape/segment-5xx.json --seed 7
   streamkit live --tracker                        # and a P2P tracker at ws://127.0.0.1:8080/announce
-  streamkit keygen live && streamkit live --sign live.key --stream-id match-42`,
+  streamkit keygen live && streamkit live --sign live.key --stream-id match-42
+  streamkit live --ingest rtmp://127.0.0.1:1935 --ingest srt://127.0.0.1:9000 --ingest udp://127.0.0.1:5000 --publish-key s3cret`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return runLive(cmd.Context(), cmd.OutOrStdout(), cmd.ErrOrStderr(), o, args)
 		},
@@ -124,6 +131,10 @@ key (package integrity, js/integrity.mjs, streamkit verify).`,
 	f.BoolVar(&o.tracker, "tracker", false, "also run a WebTorrent tracker (p2p-media-loader) at /announce")
 	f.StringVar(&o.sign, "sign", "", "sign every part and segment with this private key (streamkit keygen) into RENDITION.integrity.json sidecars")
 	f.StringVar(&o.streamID, "stream-id", "live", "stream id signed into the sidecars")
+	f.StringArrayVar(&o.ingest, "ingest", nil, "take live streams from encoders: rtmp://HOST:PORT, srt://HOST:PORT, udp://HOST:PORT (repeatable; see above)")
+	f.StringVar(&o.publishKey, "publish-key", "", "with --ingest: refuse publishes without this key")
+	f.IntVar(&o.maxStreams, "max-streams", 16, "with --ingest: most concurrent publishers")
+	f.Int64Var(&o.maxBitrate, "max-bitrate", 50_000_000, "with --ingest: most bit/s per publisher (measured over 2 s)")
 	return cmd
 }
 
@@ -153,7 +164,18 @@ func runLive(ctx context.Context, stdout, stderr io.Writer, o liveOptions, files
 			return fmt.Errorf("live: %w", err)
 		}
 	}
-	inputs, closeAll, err := liveInputs(files)
+	if len(o.ingest) > 0 && len(files) > 0 {
+		return errors.New("live: --ingest takes streams from encoders: give no FILE")
+	}
+	if len(o.ingest) > 0 && (o.out != "" || signer != nil || o.shape != "" || o.tracker) {
+		return errors.New("live: --ingest does not take --out, --sign, --shape or --tracker yet")
+	}
+	var inputs []live.Input
+	closeAll := func() {}
+	var err error
+	if len(o.ingest) == 0 {
+		inputs, closeAll, err = liveInputs(files)
+	}
 	if err != nil {
 		return err
 	}
@@ -175,6 +197,14 @@ func runLive(ctx context.Context, stdout, stderr io.Writer, o liveOptions, files
 	}
 	if signer != nil {
 		opts = append(opts, live.WithSigner(signer))
+	}
+	if len(o.ingest) > 0 {
+		sopts := []live.ServeOption{live.WithMaxConns(o.maxConns)}
+		if o.cert != "" {
+			sopts = append(sopts, live.WithTLS(o.cert, o.key))
+		}
+		js := findLivePlayerJS(o.playerJS)
+		return runLiveIngest(ctx, stdout, stderr, o, opts, js, sopts)
 	}
 	p := live.New(opts...)
 	src, err := live.NewFileSource(p, inputs)
