@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"math"
-	"net/http"
 	"os/exec"
 	"slices"
 	"strings"
@@ -276,17 +275,7 @@ func runMode(parent context.Context, m Mode, c *config) (res Result) {
 		}
 	}
 	// The origin, with the pixel clock decoder beside the player libraries.
-	h := ing.Handler()
-	mux := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.URL.Path == "/js/pixclock.mjs" {
-			w.Header().Set("Content-Type", "text/javascript; charset=utf-8")
-			w.Header().Set("Cache-Control", "no-cache")
-			io.WriteString(w, pixclock.JavaScript)
-			return
-		}
-		h.ServeHTTP(w, r)
-	})
-	srv, err := playtest.Serve(mux)
+	srv, err := playtest.Serve(pixclock.ServeScript(ing.Handler()))
 	if err != nil {
 		res.Err = err
 		return res
