@@ -159,7 +159,9 @@ func TestTooSmall(t *testing.T) {
 }
 
 func TestY4M(t *testing.T) {
-	y4m, stamps := generate(t, 3, pixclock.WithSize(64, 44), pixclock.WithFPS(25))
+	var buf bytes.Buffer
+	stamps := generate(t, &buf, 3, pixclock.WithSize(64, 44), pixclock.WithFPS(25))
+	y4m := buf.Bytes()
 	head, rest, _ := bytes.Cut(y4m, []byte("\n"))
 	if string(head) != "YUV4MPEG2 W64 H44 F25:1 Ip A1:1 C420jpeg XCOLORRANGE=LIMITED" {
 		t.Errorf("header %q", head)
