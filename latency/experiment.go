@@ -113,6 +113,11 @@ type Result struct {
 	Summary Summary
 	Errors  []string // the player's
 	Err     error    // the mode could not be measured
+	// Stalls counts the times playback waited for data; PlayerTarget
+	// is the player's own target latency at the end (hls.js raises it
+	// by a second at every stall; 0 when the player has none).
+	Stalls       int
+	PlayerTarget time.Duration
 }
 
 // Run measures glass-to-glass latency for each mode in turn: `streamkit
@@ -179,6 +184,8 @@ type pageData struct {
 	Error  string   `json:"error"`
 	Errors []string `json:"errors"`
 	Fatal  []string `json:"fatal"`
+	Stalls int      `json:"stalls"`
+	Target *float64 `json:"targetLatency"`
 }
 
 func msTime(ms float64) time.Time { return time.UnixMicro(int64(math.Round(ms * 1000))) }
@@ -298,7 +305,7 @@ func runMode(parent context.Context, m Mode, c *config) (res Result) {
 	}
 	var pd pageData
 	var raw string
-	if err = b.Eval(`JSON.stringify(Object.assign({}, window.__clock || {error: "the page has no pixel clock"}, {errors, fatal}))`, &raw); err == nil {
+	if err = b.Eval(`JSON.stringify(Object.assign({}, window.__clock || {error: "the page has no pixel clock"}, {errors, fatal, targetLatency: window.__clock && window.__clock.target()}))`, &raw); err == nil {
 		err = json.Unmarshal([]byte(raw), &pd)
 	}
 	if err != nil {
@@ -306,6 +313,10 @@ func runMode(parent context.Context, m Mode, c *config) (res Result) {
 		return res
 	}
 	res.Errors = append(pd.Fatal, pd.Errors...)
+	res.Stalls = pd.Stalls
+	if pd.Target != nil {
+		res.PlayerTarget = time.Duration(*pd.Target * float64(time.Second))
+	}
 	if pd.Error != "" {
 		res.Err = errors.New(pd.Error)
 		return res
