@@ -38,10 +38,10 @@ func ExampleWriteTable() {
 	f := latency.Frame{Capture: c, Arrived: c.Add(10 * time.Millisecond), Published: c.Add(120 * time.Millisecond),
 		Fetched: c.Add(130 * time.Millisecond), Displayed: c.Add(900 * time.Millisecond)}
 	res := []latency.Result{{Mode: latency.LLHLS, Frames: []latency.Frame{f}, Summary: latency.Summarize([]latency.Frame{f}, 0),
-		Stalls: 1, PlayerTarget: 1600 * time.Millisecond}}
+		Stalls: 1, PlayerTarget: 1600 * time.Millisecond, Fetches: map[string]int{"part": 40, "segment": 2}}}
 	latency.WriteTable(os.Stdout, res)
 	// Output:
 	//    mode  segment   part  frames  readable  median ms  p95 ms  mean ms  encoder+ingest  packaging  delivery  player buffer  stages sum
 	//   LL-HLS       1s  200ms       1    100.0%        900     900      900              10        110        10            770         900
-	// LL-HLS: stalls 1; hls.js's target latency at the end 1.6s
+	// LL-HLS: stalls 1; hls.js's target latency at the end 1.6s; fetched 40 parts, 0 segments in progress (chunked), 2 complete segments
 }

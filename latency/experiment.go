@@ -118,6 +118,10 @@ type Result struct {
 	// by a second at every stall; 0 when the player has none).
 	Stalls       int
 	PlayerTarget time.Duration
+	// Fetches counts the player's media requests by kind: "part",
+	// "chunked segment" (requested while in progress, sent chunk by
+	// chunk), "segment" (complete when requested).
+	Fetches map[string]int
 }
 
 // Run measures glass-to-glass latency for each mode in turn: `streamkit
@@ -314,6 +318,17 @@ func runMode(parent context.Context, m Mode, c *config) (res Result) {
 	}
 	res.Errors = append(pd.Fatal, pd.Errors...)
 	res.Stalls = pd.Stalls
+	res.Fetches = map[string]int{}
+	for _, r := range pd.Resources {
+		switch {
+		case strings.Contains(r.URL, "/part_"):
+			res.Fetches["part"]++
+		case r.Chunked:
+			res.Fetches["chunked segment"]++
+		case strings.Contains(r.URL, "/seg_"):
+			res.Fetches["segment"]++
+		}
+	}
 	if pd.Target != nil {
 		res.PlayerTarget = time.Duration(*pd.Target * float64(time.Second))
 	}

@@ -44,7 +44,8 @@ func WriteTable(w io.Writer, results []Result) error {
 		if r.Summary.Negative > 0 {
 			fmt.Fprintf(w, "%s: %d frames have a negative stage (the browser's clock and the origin's disagree)\n", r.Mode.Name, r.Summary.Negative)
 		}
-		fmt.Fprintf(w, "%s: stalls %d; %s's target latency at the end %v\n", r.Mode.Name, r.Stalls, r.Mode.Player, r.PlayerTarget.Round(time.Millisecond))
+		fmt.Fprintf(w, "%s: stalls %d; %s's target latency at the end %v; fetched %d parts, %d segments in progress (chunked), %d complete segments\n",
+			r.Mode.Name, r.Stalls, r.Mode.Player, r.PlayerTarget.Round(time.Millisecond), r.Fetches["part"], r.Fetches["chunked segment"], r.Fetches["segment"])
 		if n := r.Summary.Readable - r.Summary.Budgeted; n > 0 {
 			fmt.Fprintf(w, "%s: %d readable frames without a complete budget (fetch not seen, or outside the window)\n", r.Mode.Name, n)
 		}
