@@ -466,12 +466,16 @@ func (o *Origin) segment(w http.ResponseWriter, req *http.Request, r *Rendition,
 	o.p.mu.Lock()
 	parts, complete, published := append([]*Part(nil), s.Parts...), s.Complete, s.Published
 	o.p.mu.Unlock()
-	if len(parts) > 0 {
-		if complete {
-			serverTiming(h, parts[0].Arrived, published, false)
-		} else {
-			serverTiming(h, parts[0].Arrived, parts[0].Published, true)
-		}
+	switch {
+	case complete && len(parts) > 0:
+		serverTiming(h, parts[0].Arrived, published, false)
+	case len(parts) > 0:
+		serverTiming(h, parts[0].Arrived, parts[0].Published, true)
+	case !complete:
+		// Requested before its first part (LL-DASH clients ask early):
+		// nothing to stamp yet but that it comes chunk by chunk.
+		h.Set("Server-Timing", "sk-chunked")
+		h.Set("Timing-Allow-Origin", "*")
 	}
 	if complete {
 		var n int
