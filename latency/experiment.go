@@ -27,6 +27,9 @@ type Mode struct {
 	Part       time.Duration
 	LowLatency bool   // LL-HLS parts, preload hints, blocking reload
 	Player     string // the live page's engine: "hls.js", "dash.js", "shaka"
+	// Delay is dash.js's target live delay (the page's ?delay=; 0: the
+	// page's default, 1.6 s).
+	Delay time.Duration
 }
 
 // The modes of issue 18.
@@ -294,6 +297,9 @@ func runMode(parent context.Context, m Mode, c *config) (res Result) {
 	defer srv.Close()
 	defer p.End() // answers held requests before the server drains
 	page := srv.URL + "/live/" + StreamName + "/?clock=1&seconds=100000&test=" + m.Player
+	if m.Delay > 0 {
+		page += fmt.Sprintf("&delay=%g", m.Delay.Seconds())
+	}
 	b, err := playtest.Open(ctx, page, c.chromium)
 	if err != nil {
 		res.Err = err

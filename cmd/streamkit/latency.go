@@ -18,7 +18,7 @@ func init() { register(newLatencyCmd) }
 func newLatencyCmd() *cobra.Command {
 	var (
 		encoder, svgOut, ingestKind, playerJS, modes string
-		duration, warmup                             time.Duration
+		duration, warmup, dashDelay                  time.Duration
 	)
 	cmd := &cobra.Command{
 		Use:   "latency [--encoder CMD] [--modes hls,ll-hls,ll-dash] [--svg FILE]",
@@ -53,7 +53,9 @@ encoder write MPEG-TS to stdout instead ({url} is "-").`,
 				case "ll-hls", "llhls":
 					ms = append(ms, latency.LLHLS)
 				case "ll-dash", "lldash":
-					ms = append(ms, latency.LLDASH)
+					m := latency.LLDASH
+					m.Delay = dashDelay
+					ms = append(ms, m)
 				default:
 					return fmt.Errorf("latency: --modes: unknown mode %q (hls, ll-hls, ll-dash)", m)
 				}
@@ -112,6 +114,7 @@ encoder write MPEG-TS to stdout instead ({url} is "-").`,
 	f.StringVar(&ingestKind, "ingest", "rtmp", "how the encoder reaches the packager: rtmp (package ingest) or pipe (MPEG-TS on stdout)")
 	f.StringVar(&playerJS, "player-js", "", "directory with hls.js and dash.js (an npm prefix; default $"+serve.EnvPlayerJS+" or ~/.cache/streamkit/playerjs)")
 	f.DurationVar(&duration, "duration", 20*time.Second, "how long each mode is measured")
+	f.DurationVar(&dashDelay, "dash-delay", 0, "dash.js target live delay for LL-DASH (default: the live page's, 1.6 s)")
 	f.DurationVar(&warmup, "warmup", 10*time.Second, "how long after the player starts measuring begins")
 	return cmd
 }
