@@ -1,5 +1,6 @@
 // Package ingest receives live streams from encoders — RTMP (OBS,
-// ffmpeg, hardware encoders), SRT carrying MPEG-TS, and MPEG-TS over UDP
+// ffmpeg, hardware encoders; H.264, Enhanced-RTMP HEVC and AV1, AAC), SRT
+// carrying MPEG-TS, and MPEG-TS over UDP
 // (unicast or multicast) — and feeds each one to its own live.Packager,
 // served by a live.Origin at /live/NAME/ (LL-HLS, plain HLS and LL-DASH
 // from one set of CMAF parts). No transcoding: renditions come from the
@@ -10,8 +11,9 @@
 // A publish names its stream: the RTMP path's last element
 // (rtmp://HOST/live/NAME), the SRT streamid "publish:NAME" (or
 // "#!::r=NAME,m=publish"), or the UDP listener's ?name=. Publishes named
-// NAME_1080, NAME_720, … (a number after the last underscore, an optional
-// trailing "p") are renditions of one ladder served at /live/NAME/, video
+// NAME_1080, NAME_720, … (three or four digits after the last underscore,
+// a picture height, with an optional trailing "p"; room_1 stays a name)
+// are renditions of one ladder served at /live/NAME/, video
 // renditions v1080, v720, …; the audio of the first publish becomes a0.
 // The query parameter ?rendition=720 (RTMP URL, SRT streamid) says the
 // same without renaming. The members of a ladder are gathered for

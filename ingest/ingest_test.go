@@ -75,7 +75,7 @@ func newHarness(t *testing.T, opts ...ingest.Option) *harness {
 	h.srv = ingest.New(append([]ingest.Option{
 		ingest.WithLogger(log),
 		ingest.WithPackagerOptions(live.WithSegmentDuration(2*time.Second), live.WithPartDuration(500*time.Millisecond)),
-		ingest.WithReadTimeout(3 * time.Second),
+		ingest.WithReadTimeout(1500 * time.Millisecond),
 		ingest.WithLadderWait(300 * time.Millisecond),
 	}, opts...)...)
 	h.http = httptest.NewServer(h.srv)

@@ -2,11 +2,14 @@ package ingest_test
 
 import (
 	"bytes"
+	"context"
 	"math/rand/v2"
 	"net"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/streamkit-go/streamkit/ingest"
 )
 
 // A publisher killed mid-stream and started again continues its stream
@@ -57,6 +60,13 @@ func TestGarbagePublisher(t *testing.T) {
 	good := h.publish("flv", "rtmp://"+h.rtmp+"/live/good", 2)
 	h.waitServed("good", 3*time.Second)
 	_, before := h.get("/live/good/v0/media.m3u8")
+	// A stalled publisher: connected, silent. It is dropped after the
+	// read timeout and blocks nobody meanwhile.
+	stalled, err := net.Dial("tcp", h.rtmp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer stalled.Close()
 	rng := rand.New(rand.NewPCG(1, 2))
 	junk := make([]byte, 64<<10)
 	for i := range junk {
@@ -98,6 +108,10 @@ func TestGarbagePublisher(t *testing.T) {
 	}
 	if err := good.Wait(); err != nil {
 		t.Fatalf("the good publisher failed: %v", err)
+	}
+	stalled.SetReadDeadline(time.Now().Add(5 * time.Second))
+	if _, err := stalled.Read(make([]byte, 1)); err == nil || isTimeout(err) {
+		t.Errorf("the stalled connection is still open after the read timeout: %v", err)
 	}
 	h.waitGone("good")
 	_, after := h.get("/live/good/v0/media.m3u8")
@@ -161,4 +175,45 @@ func TestUDPLoss(t *testing.T) {
 	if len(vs) < 150 {
 		t.Errorf("%d of 200 video frames packaged after 1%% loss", len(vs))
 	}
+}
+
+// SRT with a passphrase and a publish key: the right ones publish, a
+// wrong key or passphrase is refused at the handshake.
+func TestSRTKeyAndPassphrase(t *testing.T) {
+	needFFmpeg(t)
+	h := newHarness(t, ingest.WithPublishKey("k1"))
+	const pass = "0123456789abcdef"
+	ln, err := ingest.ListenSRT("127.0.0.1:0", ingest.WithSRTPassphrase(pass), ingest.WithSRTLatency(200*time.Millisecond))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- h.srv.ServeSRT(ctx, ln) }()
+	defer func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Error(err)
+		}
+	}()
+	addr := ln.Addr().String()
+	for _, bad := range []string{"streamid=publish:bad:k2&passphrase=" + pass, "streamid=publish:bad:k1&passphrase=wrongwrongwrong"} {
+		cmd := h.publish("mpegts", "srt://"+addr+"?"+bad+"&pkt_size=1316", 4, "-t", "1")
+		if err := cmd.Wait(); err == nil {
+			t.Errorf("%s: ffmpeg published", bad)
+		}
+		if h.srv.Stream("bad") != nil && len(h.srv.Stream("bad").P.Renditions()) > 0 {
+			t.Errorf("%s: stream bad exists", bad)
+		}
+	}
+	cmd := h.publish("mpegts", "srt://"+addr+"?streamid=publish:good:k1&passphrase="+pass+"&pkt_size=1316", 4, "-t", "2")
+	h.waitServed("good", 3*time.Second)
+	if err := cmd.Wait(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func isTimeout(err error) bool {
+	ne, ok := err.(net.Error)
+	return ok && ne.Timeout()
 }

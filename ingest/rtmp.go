@@ -12,6 +12,8 @@ import (
 
 	"github.com/bluenviron/gortmplib"
 	"github.com/bluenviron/gortmplib/pkg/codecs"
+	"github.com/bluenviron/gortmplib/pkg/message"
+	"github.com/bluenviron/mediacommon/v2/pkg/codecs/av1"
 
 	"github.com/streamkit-go/streamkit/media"
 )
@@ -19,9 +21,9 @@ import (
 // RTMP: the handshake, the AMF commands, the chunk stream and the FLV /
 // Enhanced-RTMP message bodies are gortmplib's; this file turns its
 // access units into media samples. Codecs packaged: H.264 and (Enhanced
-// RTMP) HEVC video, AAC audio. gortmplib also carries AV1, VP9, Opus and
-// others; those publishes are refused with ErrCodec, since gortmplib
-// v1.0.1 hands no av1C/vpcC record for the CMAF sample entry.
+// RTMP) HEVC and AV1 video, AAC audio. gortmplib also carries VP9, Opus
+// and others; those tracks are not packaged (logged), and a publish with
+// none of ours is refused with ErrCodec.
 
 // conns tracks a listener's connections so that shutdown closes them and
 // waits for their goroutines.
@@ -38,7 +40,7 @@ func (c *conns) add(nc net.Conn) bool {
 	if c.set == nil {
 		c.set = map[net.Conn]struct{}{}
 	}
-	if c.set == nil || len(c.set) >= c.max {
+	if len(c.set) >= c.max {
 		return false
 	}
 	c.set[nc] = struct{}{}
@@ -140,10 +142,15 @@ func (s *Server) handleRTMP(ctx context.Context, nc net.Conn) (err error) {
 		return err
 	}
 	defer func() { sess.close(err) }()
-	r := &gortmplib.Reader{Conn: sc}
+	probe := &trackProbe{Conn: sc, probing: true}
+	r := &gortmplib.Reader{Conn: probe}
+	if err := sc.AcceptAction(); err != nil {
+		return fmt.Errorf("rtmp publish: %w", err)
+	}
 	if err := r.Initialize(); err != nil {
 		return fmt.Errorf("rtmp tracks: %w", err)
 	}
+	probe.probing = false
 	nc.SetWriteDeadline(time.Time{})
 	var tracks []*media.Track
 	var cbErr error
@@ -195,6 +202,21 @@ func (s *Server) handleRTMP(ctx context.Context, nc net.Conn) (err error) {
 					cbErr = sess.push(idx, media.Sample{TrackID: idx + 1, DTS: dts, PTS: dts, Duration: uint32(a.frame), Size: uint32(len(au)), Sync: true}, au, clock.Now())
 				}
 			})
+		case *codecs.AV1:
+			if probe.av1C == nil {
+				return fmt.Errorf("%w: AV1 without an AV1CodecConfigurationRecord in its sequence start", ErrCodec)
+			}
+			t := &media.Track{ID: idx + 1, Index: idx, Timescale: 90000, CodecTag: "av01"}
+			if err := t.SetAV1(probe.av1C); err != nil {
+				return fmt.Errorf("rtmp av1 config: %w", err)
+			}
+			tracks = append(tracks, t)
+			var u unwrap32
+			r.OnDataAV1(rt, func(pts time.Duration, tu [][]byte) {
+				if cbErr == nil {
+					cbErr = sess.pushAV1(idx, &u, pts, tu, clock.Now())
+				}
+			})
 		default:
 			s.cfg.log.Warn(fmt.Sprintf("rtmp: %T track not packaged", rt.Codec), "stream", sess.st.Name)
 		}
@@ -229,6 +251,120 @@ func (s *Server) handleRTMP(ctx context.Context, nc net.Conn) (err error) {
 		}
 		seen = cc.n
 	}
+}
+
+// trackProbe shortens gortmplib's track analysis. gortmplib.Reader reads
+// 2 s of media before it reports the tracks (it cannot know whether an
+// audio track will follow), then replays what it read; a live stream
+// would start 2 s late. Once the configurations of a video and an audio
+// track have both arrived (what ffmpeg and OBS send first) nothing more
+// is to be learnt, so the probe hands the reader a video end-of-sequence
+// message stamped 2 s after the first media message: the analysis ends,
+// and on replay the H.264/HEVC data callbacks ignore that message type.
+// A publish without audio (or without video) keeps the 2 s analysis.
+type trackProbe struct {
+	gortmplib.Conn
+	probing      bool
+	video, audio bool
+	first        time.Duration
+	started      bool
+	done         bool
+	pending      message.Message
+	av1C         []byte // AV1CodecConfigurationRecord of an Enhanced-RTMP AV1 sequence start
+	isAV1        bool
+	av1Seq       bool // av1C was rebuilt from the bitstream's sequence header
+}
+
+// av1Frame rebuilds av1C from the first sequence header OBU of the AV1
+// bitstream: the record of the sequence start is not always the stream's
+// (gortmplib's own writer sends a placeholder), the sequence header is.
+func (c *trackProbe) av1Frame(fourCC message.FourCC, payload []byte) {
+	if fourCC != message.FourCCAV1 || c.av1Seq {
+		return
+	}
+	c.isAV1 = true
+	var tu av1.Bitstream
+	if tu.Unmarshal(payload) != nil {
+		return
+	}
+	for _, obu := range tu {
+		if len(obu) == 0 || av1.OBUType(obu[0]>>3&0xf) != av1.OBUTypeSequenceHeader {
+			continue
+		}
+		var sh av1.SequenceHeader
+		if sh.Unmarshal(obu) != nil || len(sh.SeqLevelIdx) == 0 || len(sh.SeqTier) == 0 {
+			return
+		}
+		cfg, err := av1.Bitstream{obu}.Marshal()
+		if err != nil {
+			return
+		}
+		b := func(v bool) byte {
+			if v {
+				return 1
+			}
+			return 0
+		}
+		cc := sh.ColorConfig
+		c.av1C = append([]byte{0x81, sh.SeqProfile<<5 | sh.SeqLevelIdx[0]&0x1f,
+			b(sh.SeqTier[0])<<7 | b(cc.HighBitDepth)<<6 | b(cc.TwelveBit)<<5 | b(cc.MonoChrome)<<4 |
+				b(cc.SubsamplingX)<<3 | b(cc.SubsamplingY)<<2 | byte(cc.ChromaSamplePosition)&3, 0}, cfg...)
+		c.av1Seq = true
+		return
+	}
+}
+
+func (c *trackProbe) Read() (message.Message, error) {
+	if c.pending != nil {
+		m := c.pending
+		c.pending = nil
+		return m, nil
+	}
+	msg, err := c.Conn.Read()
+	if err != nil || !c.probing || c.done {
+		return msg, err
+	}
+	var dts time.Duration
+	media := true
+	switch m := msg.(type) {
+	case *message.Video:
+		dts = m.DTS
+		c.video = c.video || m.Type == message.VideoTypeConfig
+	case *message.VideoExSequenceStart:
+		media = false
+		c.video = true
+		if a := m.AV1Config; a != nil && c.av1C == nil {
+			c.isAV1 = true
+			// gortmplib's AV1 track keeps no configuration record: the
+			// CMAF sample entry needs it (av1C, AV1-ISOBMFF 2.3).
+			c.av1C = append([]byte{0x81, a.SeqProfile<<5 | a.SeqLevelIdx0&0x1f,
+				a.SeqTier0<<7 | a.HighBitdepth<<6 | a.TwelveBit<<5 | a.Monochrome<<4 | a.ChromaSubsamplingX<<3 | a.ChromaSubsamplingY<<2 | a.ChromaSamplePosition&3,
+				a.InitialPresentationDelayPresent<<4 | a.InitialPresentationDelayMinusOne&0xf}, a.ConfigOBUs...)
+		}
+	case *message.Audio:
+		dts = m.DTS
+		c.audio = c.audio || m.Codec != message.CodecMPEG4Audio || m.AACType == message.AudioAACTypeConfig
+	case *message.AudioExSequenceStart:
+		media = false
+		c.audio = true
+	case *message.VideoExFramesX:
+		dts = m.DTS
+		c.av1Frame(m.FourCC, m.Payload)
+	case *message.VideoExCodedFrames:
+		dts = m.DTS
+		c.av1Frame(m.FourCC, m.Payload)
+	default:
+		media = false
+	}
+	if media && !c.started {
+		c.first, c.started = dts, true
+	}
+	if c.video && c.audio && c.started && (!c.isAV1 || c.av1Seq) {
+		c.done = true
+		c.pending = &message.Video{ChunkStreamID: 6, MessageStreamID: 1, Codec: message.CodecH264,
+			Type: message.VideoTypeEOS, DTS: c.first + 2*time.Second}
+	}
+	return msg, nil
 }
 
 func isEOF(err error) bool {
@@ -277,6 +413,27 @@ func (ss *session) pushNALs(i int, u *unwrap32, pts, dts time.Duration, au [][]b
 	d := u.ms(dts) * 90
 	p := d + int64((pts-dts)/time.Millisecond)*90
 	return ss.push(i, media.Sample{TrackID: i + 1, DTS: d, PTS: p, Size: uint32(len(data)), Sync: sync}, data, at)
+}
+
+// pushAV1 pushes one AV1 temporal unit as an AV1-in-ISOBMFF sample: its
+// OBUs with size fields, without temporal delimiters; a unit carrying a
+// sequence header is a key frame (as mediacommon's IsRandomAccess2).
+func (ss *session) pushAV1(i int, u *unwrap32, pts time.Duration, tu [][]byte, at time.Time) error {
+	var obus av1.Bitstream
+	for _, obu := range tu {
+		if len(obu) > 0 && av1.OBUType(obu[0]>>3&0xf) != av1.OBUTypeTemporalDelimiter {
+			obus = append(obus, obu)
+		}
+	}
+	if len(obus) == 0 {
+		return nil
+	}
+	data, err := obus.Marshal()
+	if err != nil {
+		return fmt.Errorf("rtmp av1: %w", err)
+	}
+	d := u.ms(pts) * 90
+	return ss.push(i, media.Sample{TrackID: i + 1, DTS: d, PTS: d, Size: uint32(len(data)), Sync: av1.IsRandomAccess2(tu)}, data, at)
 }
 
 // h264Key reports whether a NAL unit is an IDR slice, and whether it is a

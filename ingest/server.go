@@ -227,7 +227,7 @@ func (s *Server) Close() error {
 
 var (
 	nameRE   = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$`)
-	ladderRE = regexp.MustCompile(`^(.+)_([0-9]{1,5})p?$`)
+	ladderRE = regexp.MustCompile(`^(.+)_([0-9]{3,4})p?$`) // a picture height: room_1 stays a name
 )
 
 // splitName turns a publish name (and an optional ?rendition= value) into
@@ -306,7 +306,9 @@ func (s *Server) open(name, rendition, key, proto, remote string) (*session, err
 	}
 	st := s.streams[sname]
 	if st == nil {
-		st = &Stream{Name: sname, srv: s, members: map[string]*member{}, first: now}
+		// gone is set until the first session is counted: a stream whose
+		// first publish is refused below is reaped like an idle one.
+		st = &Stream{Name: sname, srv: s, members: map[string]*member{}, first: now, gone: now}
 		st.P = live.New(s.packagerOptions(st.event)...)
 		oo := []live.OriginOption{live.WithPrefix("/live/" + sname + "/")}
 		if s.cfg.playerJS != nil {
@@ -345,7 +347,7 @@ func (s *Server) open(name, rendition, key, proto, remote string) (*session, err
 func (s *Server) reapLocked(now time.Time) {
 	for name, st := range s.streams {
 		st.mu.Lock()
-		idle := st.sessions == 0 && !st.gone.IsZero() && now.Sub(st.gone) >= s.cfg.idleEnd
+		idle := st.sessions == 0 && !st.gone.IsZero() && (now.Sub(st.gone) >= s.cfg.idleEnd || len(st.members) == 0)
 		st.mu.Unlock()
 		if idle {
 			st.P.End()

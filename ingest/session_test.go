@@ -267,3 +267,18 @@ func BenchmarkPush(b *testing.B) {
 		s.Close()
 	}
 }
+
+func TestSplitName(t *testing.T) {
+	for _, c := range []struct{ in, rend, stream, variant string }{
+		{"cam", "", "cam", ""},
+		{"cam_720", "", "cam", "720"},
+		{"cam_1080p", "", "cam", "1080"},
+		{"room_1", "", "room_1", ""},
+		{"cam", "480", "cam", "480"},
+	} {
+		s, v, err := splitName(c.in, c.rend)
+		if err != nil || s != c.stream || v != c.variant {
+			t.Errorf("splitName(%q, %q) = %q %q %v, want %q %q", c.in, c.rend, s, v, err, c.stream, c.variant)
+		}
+	}
+}

@@ -59,6 +59,14 @@
 // DVB EIT sections are present, as ffprobe reports); PMT versions that
 // change later in the file are not followed.
 //
+// [Stream] is the streaming mode for live sources (SRT, MPEG-TS over UDP):
+// the same demultiplexer fed packet by packet from Write, in any chunking,
+// with the first packets buffered until the PAT, PMTs and codec
+// parameters are known. A live stream loses packets: lost datagrams are
+// continuity-counter errors, lost sync is found again, and a PES that
+// would end a file read resets that stream's reassembly; all are counted
+// ([Stream.Stats]) and none is fatal.
+//
 // Writing is the other way round: [NewWriter] and [Mux] turn tracks and
 // samples into packets.
 //

@@ -194,7 +194,7 @@ point lines are printed when a stream starts:
   --ingest udp://127.0.0.1:5000[?name=NAME]        MPEG-TS, 7×188-byte datagrams
   --ingest udp://239.1.1.1:5000?name=NAME&iface=eth0   multicast
 
-H.264, HEVC and AAC are packaged as published (no transcoding). Publishes
+H.264, HEVC, AV1 (Enhanced RTMP) and AAC are packaged as published (no transcoding). Publishes
 named NAME_1080, NAME_720, … (or with ?rendition=720) form one ladder at
 /live/NAME/; key-frame alignment is checked live. A publisher that
 reconnects continues its stream after a discontinuity. --publish-key
