@@ -11,8 +11,8 @@
 package main
 
 import (
+	"bytes"
 	"context"
-	"errors"
 	"fmt"
 	"log"
 	"os"
@@ -21,6 +21,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/streamkit-go/streamkit/internal/atomicfile"
 	"github.com/streamkit-go/streamkit/latency"
 	"github.com/streamkit-go/streamkit/playtest"
 	"github.com/streamkit-go/streamkit/serve"
@@ -67,12 +68,11 @@ Measuring 15 s per mode after a 10 s warm-up…`)
 		return err
 	}
 	svg := filepath.Join(os.TempDir(), "live-latency.svg")
-	f, err := os.Create(svg)
-	if err != nil {
+	var b bytes.Buffer
+	if err := latency.WriteSVG(&b, res); err != nil {
 		return err
 	}
-	err = errors.Join(latency.WriteSVG(f, res), f.Close())
-	if err != nil {
+	if err := atomicfile.WriteFile(svg, b.Bytes()); err != nil {
 		return err
 	}
 	fmt.Printf("\nlatency over time and the stage budgets: %s\n", svg)
