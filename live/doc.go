@@ -36,4 +36,11 @@
 // the moment the shutdown begins (the server's draining signal reaches
 // them through the request context), transfers drain in the grace
 // period.
+//
+// For glass-to-glass measurement (package latency) every part and
+// segment response carries Server-Timing: the ingest arrival of its first
+// frame ([Part].Arrived) and its publication, and [Packager.Locate] finds
+// the part of any frame. The player page, with ?clock=1, reads the
+// capture time from the pixels of every displayed frame (package
+// pixclock's decoder, given with [WithScript]).
 package live

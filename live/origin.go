@@ -3,6 +3,7 @@ package live
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"os"
 	"strconv"
@@ -24,14 +25,19 @@ import (
 //	PREFIX/NAME/seg_N.m4s             segment N (chunked while in progress)
 //	PREFIX/NAME/part_N_I.m4s          part I of segment N (blocking when next)
 //	PREFIX/NAME/t_T.m4s               the segment starting at time T ($Time$)
-//	/                                 player page
+//	/                                 player page (?clock=1: pixel clock latency)
+//	/js/NAME                          player libraries (WithPlayerJS, WithScript)
+//
+// Parts and segments carry Server-Timing: sk-arrive (ingest arrival of
+// their first frame) and sk-publish (publication), Unix ms.
 //
 // Nothing is read from a file system: a path that is not one of these is
 // a 404, so path traversal has nothing to reach.
 type Origin struct {
-	p      *Packager
-	prefix string
-	js     map[string]string
+	p       *Packager
+	prefix  string
+	js      map[string]string
+	scripts map[string]string
 }
 
 // OriginOption configures an Origin.
@@ -53,6 +59,21 @@ func WithPrefix(prefix string) OriginOption {
 // loads: keys "hls.js", "dash.js", "shaka.js" (paths on disk).
 func WithPlayerJS(files map[string]string) OriginOption {
 	return func(o *Origin) { o.js = files }
+}
+
+// WithScript serves the JavaScript module js at /js/NAME for the player
+// page. `streamkit live` and the latency experiment give it the pixel
+// clock decoder (pixclock.JavaScript as "pixclock.mjs"), which the page
+// loads with ?clock=1 to report capture → display latency per frame;
+// the decoder lives with its Go twin in package pixclock, which live does
+// not import (pixclock paces frames to a live.Clock).
+func WithScript(name, js string) OriginOption {
+	return func(o *Origin) {
+		if o.scripts == nil {
+			o.scripts = map[string]string{}
+		}
+		o.scripts[name] = js
+	}
 }
 
 // NewOrigin returns the HTTP handler of p.
@@ -83,7 +104,7 @@ const (
 func (o *Origin) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	h := w.Header()
 	h.Set("Access-Control-Allow-Origin", "*")
-	h.Set("Access-Control-Expose-Headers", "Content-Length, Date, Age")
+	h.Set("Access-Control-Expose-Headers", "Content-Length, Date, Age, Server-Timing")
 	switch req.Method {
 	case http.MethodGet, http.MethodHead:
 	case http.MethodOptions:
@@ -399,7 +420,26 @@ func (o *Origin) part(w http.ResponseWriter, req *http.Request, r *Rendition, ms
 		o.fail(w, http.StatusNotFound, "no such part (outside the window, or never produced)")
 		return
 	}
+	serverTiming(w.Header(), pt.Arrived, pt.Published, false)
 	o.write(w, req, "video/mp4", ccImmutable, pt.Data)
+}
+
+// serverTiming stamps a part or segment response with the ingest arrival
+// of its first frame and its publication (Unix ms, as Server-Timing
+// descriptions, which the Resource Timing API hands to the page beside
+// the fetch's own times): the origin's half of the glass-to-glass stage
+// budget (package latency). A segment sent while in progress (chunked,
+// LL-DASH) is marked "chunked" and carries its first part's times.
+func serverTiming(h http.Header, arrived, published time.Time, chunked bool) {
+	if arrived.IsZero() || published.IsZero() {
+		return
+	}
+	v := fmt.Sprintf(`sk-arrive;desc="%d", sk-publish;desc="%d"`, arrived.UnixMilli(), published.UnixMilli())
+	if chunked {
+		v += ", sk-chunked"
+	}
+	h.Set("Server-Timing", v)
+	h.Set("Timing-Allow-Origin", "*")
 }
 
 // segment serves a segment: at once when complete; while in progress
@@ -424,8 +464,19 @@ func (o *Origin) segment(w http.ResponseWriter, req *http.Request, r *Rendition,
 	h.Set("Content-Type", "video/mp4")
 	h.Set("Cache-Control", ccImmutable)
 	o.p.mu.Lock()
-	parts, complete := append([]*Part(nil), s.Parts...), s.Complete
+	parts, complete, published := append([]*Part(nil), s.Parts...), s.Complete, s.Published
 	o.p.mu.Unlock()
+	switch {
+	case complete && len(parts) > 0:
+		serverTiming(h, parts[0].Arrived, published, false)
+	case len(parts) > 0:
+		serverTiming(h, parts[0].Arrived, parts[0].Published, true)
+	case !complete:
+		// Requested before its first part (LL-DASH clients ask early):
+		// nothing to stamp yet but that it comes chunk by chunk.
+		h.Set("Server-Timing", "sk-chunked")
+		h.Set("Timing-Allow-Origin", "*")
+	}
 	if complete {
 		var n int
 		for _, p := range parts {
@@ -478,6 +529,10 @@ func (o *Origin) segment(w http.ResponseWriter, req *http.Request, r *Rendition,
 }
 
 func (o *Origin) playerJS(w http.ResponseWriter, req *http.Request, name string) {
+	if js, ok := o.scripts[name]; ok {
+		o.write(w, req, "text/javascript; charset=utf-8", "no-cache", []byte(js))
+		return
+	}
 	path, ok := o.js[name]
 	if !ok {
 		o.fail(w, http.StatusNotFound, "player library "+name+" not configured")

@@ -401,13 +401,21 @@ func TestChunkedSegment(t *testing.T) {
 	if r.code != 200 || !bytes.Equal(r.body, full.body) {
 		t.Fatalf("chunked %d bytes, complete %d", len(r.body), len(full.body))
 	}
+	// Server-Timing says which (the latency experiment tells a chunk's
+	// delivery from a whole segment's by it).
+	if st := r.h.Get("Server-Timing"); !strings.HasSuffix(st, ", sk-chunked") {
+		t.Errorf("chunked Server-Timing %q", st)
+	}
+	if st := full.h.Get("Server-Timing"); !strings.HasPrefix(st, "sk-arrive;") || strings.Contains(st, "chunked") {
+		t.Errorf("complete Server-Timing %q", st)
+	}
 	// The next segment, not yet started, is held too (LL-DASH clients ask
 	// availabilityTimeOffset early).
 	ch = o.async(context.Background(), "v0/seg_4.m4s")
 	o.parked(t, 1)
 	o.to(10*time.Second + 200*time.Millisecond)
-	if r := <-ch; r.code != 200 || len(r.body) == 0 {
-		t.Errorf("next segment: %d", r.code)
+	if r := <-ch; r.code != 200 || len(r.body) == 0 || r.h.Get("Server-Timing") != "sk-chunked" {
+		t.Errorf("next segment: %d, Server-Timing %q", r.code, r.h.Get("Server-Timing"))
 	}
 }
 

@@ -141,7 +141,12 @@ type Part struct {
 	StartDTS    int64
 	Duration    int64 // in the track timescale
 	Independent bool  // starts with a key frame
-	Published   time.Time
+	// Arrived is when its first sample was pushed (the ingest arrival
+	// of its first frame) and Published when it became available:
+	// Published − Arrived is the packaging wait of the glass-to-glass
+	// stage budget (package latency), served as Server-Timing.
+	Arrived   time.Time
+	Published time.Time
 }
 
 // Segment is one media segment: its parts concatenated.
@@ -198,7 +203,8 @@ type Rendition struct {
 
 type pendingSample struct {
 	media.Sample
-	data []byte
+	data    []byte
+	arrived time.Time
 }
 
 // Packager is the live CMAF packager. Samples are pushed per rendition
@@ -481,7 +487,7 @@ func (r *Rendition) push(s media.Sample, data []byte, evs *[]Event) error {
 		r.startSegment(s, disc, evs)
 		r.started = true
 	}
-	r.pending = append(r.pending, pendingSample{Sample: s, data: append([]byte(nil), data...)})
+	r.pending = append(r.pending, pendingSample{Sample: s, data: append([]byte(nil), data...), arrived: p.cfg.clock.Now()})
 	r.lastDTS = s.DTS
 	return nil
 }
@@ -586,6 +592,7 @@ func (r *Rendition) flushPart(next int64, evs *[]Event) error {
 		StartDTS:    r.pending[0].DTS,
 		Duration:    next - r.pending[0].DTS,
 		Independent: r.Track.Kind != media.KindVideo || r.pending[0].Sync,
+		Arrived:     r.pending[0].arrived,
 		Published:   r.p.cfg.clock.Now(),
 	}
 	seg.Parts = append(seg.Parts, part)

@@ -237,43 +237,13 @@ func Run(ctx context.Context, base, src string, opts ...Option) (*Result, error)
 	if opt.duration <= 0 {
 		opt.duration = 30 * time.Second
 	}
-	bin := opt.chromium
-	if bin == "" {
-		var err error
-		if bin, err = FindChromium(); err != nil {
-			return nil, err
-		}
-	}
-	// a new empty profile and a short TMPDIR for Chromium's sockets
-	tmp, err := os.MkdirTemp("", "skpt")
+	page := strings.TrimRight(base, "/") + PagePath + "?" + url.Values{"src": {src}, "player": {opt.player}}.Encode()
+	b, err := Open(ctx, page, opt.chromium)
 	if err != nil {
 		return nil, err
 	}
-	defer os.RemoveAll(tmp)
-	allocCtx, cancelAlloc := chromedp.NewExecAllocator(ctx,
-		chromedp.ExecPath(bin),
-		chromedp.Flag("headless", true),
-		chromedp.NoSandbox,
-		chromedp.DisableGPU,
-		chromedp.Flag("disable-quic", true),
-		chromedp.NoFirstRun,
-		chromedp.NoDefaultBrowserCheck,
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.Flag("autoplay-policy", "no-user-gesture-required"),
-		chromedp.Flag("mute-audio", true),
-		chromedp.UserDataDir(tmp),
-		chromedp.Env("TMPDIR="+tmp),
-		chromedp.WSURLReadTimeout(60*time.Second),
-	)
-	defer cancelAlloc()
-	bctx, cancelBrowser := chromedp.NewContext(allocCtx)
-	defer cancelBrowser()
-	page := strings.TrimRight(base, "/") + PagePath + "?" + url.Values{"src": {src}, "player": {opt.player}}.Encode()
-	if _, err := chromedp.Run(bctx, chromedp.Navigate(page)); err != nil {
-		return nil, fmt.Errorf("playtest: start Chromium (%s): %w", bin, err)
-	}
+	defer b.Close()
+	bctx := b.ctx
 	deadline := time.Now().Add(opt.duration)
 	for time.Now().Before(deadline) {
 		done, err := chromedp.Run(bctx, chromedp.Evaluate[bool](`!!(window.__qoe && (window.__qoe.ended || window.__qoe.fatal.length))`))
@@ -300,6 +270,76 @@ func Run(ctx context.Context, base, src string, opts ...Option) (*Result, error)
 	r.summarize()
 	return &r, nil
 }
+
+// Browser is a headless Chromium showing one page, for a program that
+// drives its own page (the latency experiment reads the live player
+// page's pixel clock): Open starts it, Eval reads from the page, Close
+// ends the browser and removes its profile.
+type Browser struct {
+	ctx    context.Context
+	cancel func()
+}
+
+// Open starts headless Chromium (bin, or FindChromium when empty) with a
+// new empty profile, autoplay allowed and audio muted, and navigates to
+// pageURL. The browser ends with ctx or Close.
+func Open(ctx context.Context, pageURL, bin string) (*Browser, error) {
+	if bin == "" {
+		var err error
+		if bin, err = FindChromium(); err != nil {
+			return nil, err
+		}
+	}
+	// a new empty profile and a short TMPDIR for Chromium's sockets
+	tmp, err := os.MkdirTemp("", "skpt")
+	if err != nil {
+		return nil, err
+	}
+	allocCtx, cancelAlloc := chromedp.NewExecAllocator(ctx,
+		chromedp.ExecPath(bin),
+		chromedp.Flag("headless", true),
+		chromedp.NoSandbox,
+		chromedp.DisableGPU,
+		chromedp.Flag("disable-quic", true),
+		chromedp.NoFirstRun,
+		chromedp.NoDefaultBrowserCheck,
+		chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true),
+		chromedp.Flag("autoplay-policy", "no-user-gesture-required"),
+		chromedp.Flag("mute-audio", true),
+		chromedp.UserDataDir(tmp),
+		chromedp.Env("TMPDIR="+tmp),
+		chromedp.WSURLReadTimeout(60*time.Second),
+	)
+	bctx, cancelBrowser := chromedp.NewContext(allocCtx)
+	b := &Browser{ctx: bctx, cancel: func() {
+		cancelBrowser()
+		cancelAlloc()
+		os.RemoveAll(tmp)
+	}}
+	if _, err := chromedp.Run(bctx, chromedp.Navigate(pageURL)); err != nil {
+		b.Close()
+		return nil, fmt.Errorf("playtest: start Chromium (%s): %w", bin, err)
+	}
+	return b, nil
+}
+
+// Eval evaluates the JavaScript expression expr in the page and decodes
+// its (JSON) value into out.
+func (b *Browser) Eval(expr string, out any) error {
+	raw, err := chromedp.Run(b.ctx, chromedp.Evaluate[json.RawMessage](expr))
+	if err != nil {
+		return fmt.Errorf("playtest: %w", err)
+	}
+	if out == nil {
+		return nil
+	}
+	return json.Unmarshal(raw, out)
+}
+
+// Close ends the browser and removes its profile.
+func (b *Browser) Close() { b.cancel() }
 
 func (r *Result) summarize() {
 	r.StallCount = len(r.Stalls)

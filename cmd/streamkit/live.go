@@ -17,6 +17,7 @@ import (
 	"github.com/streamkit-go/streamkit/integrity"
 	"github.com/streamkit-go/streamkit/live"
 	"github.com/streamkit-go/streamkit/media"
+	"github.com/streamkit-go/streamkit/pixclock"
 	"github.com/streamkit-go/streamkit/serve"
 	"github.com/streamkit-go/streamkit/shape"
 	"github.com/streamkit-go/streamkit/tracker"
@@ -210,7 +211,8 @@ func runLive(ctx context.Context, stdout, stderr io.Writer, o liveOptions, files
 	if err != nil {
 		return err
 	}
-	var oopts []live.OriginOption
+	// The pixel clock decoder: the page's ?clock=1 reads `streamkit clock` frames.
+	oopts := []live.OriginOption{live.WithScript("pixclock.mjs", pixclock.JavaScript)}
 	if js := findLivePlayerJS(o.playerJS); len(js) > 0 {
 		oopts = append(oopts, live.WithPlayerJS(js))
 	}

@@ -16,6 +16,7 @@ import (
 
 	"github.com/streamkit-go/streamkit/ingest"
 	"github.com/streamkit-go/streamkit/live"
+	"github.com/streamkit-go/streamkit/pixclock"
 )
 
 // ingestListener is one --ingest URL, opened.
@@ -161,7 +162,7 @@ func runLiveIngest(ctx context.Context, stdout, stderr io.Writer, o liveOptions,
 	srvCtx, stopServer := context.WithCancel(context.Background())
 	defer stopServer()
 	served := make(chan error, 1)
-	go func() { served <- live.Serve(srvCtx, ln, srv, srv.Template(), sopts...) }()
+	go func() { served <- live.Serve(srvCtx, ln, pixclock.ServeScript(srv), srv.Template(), sopts...) }() // + the pixel clock decoder for ?clock=1
 	var wg sync.WaitGroup
 	errs := make([]error, len(ls))
 	for i, l := range ls {
