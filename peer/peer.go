@@ -40,7 +40,7 @@ type Peer struct {
 	conns   map[string]*conn // open data channels by remote peer id
 	offers  map[string]*webrtc.PeerConnection
 	pcs     map[*webrtc.PeerConnection]string // every connection, to close them all, with its remote peer id once known
-	changed chan struct{}                   // closed and replaced when a peer announces
+	changed chan struct{}                     // closed and replaced when a peer announces
 
 	wsMu sync.Mutex
 	ws   *websocket.Conn
@@ -48,8 +48,8 @@ type Peer struct {
 	wg sync.WaitGroup
 
 	httpBytes, p2pBytes, upBytes, rejectedBytes atomic.Int64
-	httpSegs, p2pSegs, upSegs, rejectedPeers   atomic.Int64
-	connected                                  atomic.Int64
+	httpSegs, p2pSegs, upSegs, rejectedPeers    atomic.Int64
+	connected                                   atomic.Int64
 }
 
 // New returns a peer for the HLS media playlist at playlistURL.
