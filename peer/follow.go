@@ -297,6 +297,7 @@ func (p *Peer) obtain(ctx context.Context, ch *checker, s *seg) error {
 						p.store(s.id, data)
 						return nil
 					}
+					p.cfg.logf("segment %d from %s: %v", s.id, c.id, err)
 					if errors.Is(err, integrity.ErrMismatch) {
 						p.rejectedBytes.Add(int64(len(data)))
 						p.rejectedPeers.Add(1)
