@@ -147,7 +147,7 @@ func TestBrowsersAndGoPeerShareALiveStream(t *testing.T) {
 
 	gp, err := peer.New(playlist, peer.WithTracker("ws"+strings.TrimPrefix(srv.URL, "http")+"/announce"),
 		peer.WithLoopbackOnly(), peer.WithVerifier(integrity.NewVerifier(pub, "p2p-acceptance")),
-		peer.WithAnnounceInterval(5*time.Second),
+		peer.WithAnnounceInterval(5*time.Second), peer.WithP2PWait(time.Second),
 		peer.WithLogf(func(f string, a ...any) { t.Logf("go peer: "+f, a...) }))
 	if err != nil {
 		t.Fatal(err)
@@ -157,7 +157,7 @@ func TestBrowsersAndGoPeerShareALiveStream(t *testing.T) {
 	go func() { peerDone <- gp.Run(peerCtx) }()
 	defer func() { stopPeer(); <-peerDone }()
 
-	pageURL := fmt.Sprintf("%s%s?src=%s&pubkey=/_test/key.pub&test=1&until=%g&report=/_test/report",
+	pageURL := fmt.Sprintf("%s%s?src=%s&pubkey=/_test/key.pub&hdw=2&test=1&until=%g&report=/_test/report",
 		srv.URL, p2pplayer.Path, url.QueryEscape(playlist), play)
 	for i := range 2 {
 		startChromium(t, bin, pageURL, i)

@@ -18,7 +18,9 @@
 // pubkey (URL of the publisher's PEM public key: turns validation on),
 // stream (the stream id sidecars must be signed for), swarm
 // (p2p-media-loader's swarmId), stun (a STUN server; none by default, so
-// that peers connect on this host or LAN only), and for tests test=1,
+// that peers connect on this host or LAN only), hdw (highDemandTimeWindow
+// in seconds: near the live edge the default 15 s sends everything over
+// HTTP), and for tests test=1,
 // until=SECONDS, report=URL (the stats are POSTed there as JSON, and
 // window.p2pStats has them all along).
 package p2pplayer
