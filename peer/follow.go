@@ -301,6 +301,11 @@ func (p *Peer) obtain(ctx context.Context, ch *checker, s *seg) error {
 					if errors.Is(err, integrity.ErrMismatch) {
 						p.rejectedBytes.Add(int64(len(data)))
 						p.rejectedPeers.Add(1)
+						// Banned for the peer's lifetime: it would
+						// otherwise be back with the next announce.
+						p.mu.Lock()
+						p.banned[c.id] = true
+						p.mu.Unlock()
 						c.close("integrity: " + err.Error())
 					}
 				}

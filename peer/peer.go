@@ -39,6 +39,7 @@ type Peer struct {
 	loading map[int64]bool   // ids being fetched from the origin
 	conns   map[string]*conn // open data channels by remote peer id
 	offers  map[string]*webrtc.PeerConnection
+	banned  map[string]bool                   // peers that sent data failing the integrity check
 	pcs     map[*webrtc.PeerConnection]string // every connection, to close them all, with its remote peer id once known
 	changed chan struct{}                     // closed and replaced when a peer announces
 
@@ -82,6 +83,7 @@ func New(playlistURL string, opts ...Option) (*Peer, error) {
 		loading:  map[int64]bool{},
 		conns:    map[string]*conn{},
 		offers:   map[string]*webrtc.PeerConnection{},
+		banned:   map[string]bool{},
 		pcs:      map[*webrtc.PeerConnection]string{},
 		changed:  make(chan struct{}),
 	}, nil
@@ -335,6 +337,7 @@ func (p *Peer) trackerLoop(ctx context.Context, ws *websocket.Conn) error {
 				pc := p.offers[m.OfferID]
 				delete(p.offers, m.OfferID)
 				_, dup := p.conns[m.PeerID]
+				dup = dup || p.banned[m.PeerID]
 				if _, open := p.pcs[pc]; open && pc != nil {
 					p.pcs[pc] = m.PeerID
 				}
@@ -476,8 +479,9 @@ func (p *Peer) answer(ctx context.Context, m trackerMsg) {
 	p.mu.Lock()
 	_, dup := p.conns[m.PeerID]
 	full := len(p.conns) >= p.cfg.maxPeers
+	banned := p.banned[m.PeerID]
 	p.mu.Unlock()
-	if dup || full {
+	if dup || full || banned {
 		return
 	}
 	pc, err := p.newPC()
@@ -521,7 +525,7 @@ func (p *Peer) watch(pc *webrtc.PeerConnection, dc *webrtc.DataChannel) {
 		p.mu.Lock()
 		id, open := p.pcs[pc]
 		_, dup := p.conns[id]
-		if dup || id == "" || !open {
+		if dup || id == "" || !open || p.banned[id] {
 			p.mu.Unlock()
 			p.closePC(pc)
 			return
