@@ -40,6 +40,7 @@ type Peer struct {
 	conns   map[string]*conn // open data channels by remote peer id
 	offers  map[string]*webrtc.PeerConnection
 	banned  map[string]bool                   // peers that sent data failing the integrity check
+	timers  []*time.Timer                     // offer timeouts, stopped when Run returns
 	pcs     map[*webrtc.PeerConnection]string // every connection, to close them all, with its remote peer id once known
 	changed chan struct{}                     // closed and replaced when a peer announces
 
@@ -137,6 +138,7 @@ func (p *Peer) Run(ctx context.Context) error {
 		cancel()
 		p.closeAll()
 		p.wg.Wait()
+		p.cfg.client.CloseIdleConnections()
 	}()
 	errc := make(chan error, 2)
 	if p.cfg.tracker != "" {
@@ -177,6 +179,10 @@ func (p *Peer) closeAll() {
 	}
 	p.wsMu.Unlock()
 	p.mu.Lock()
+	for _, t := range p.timers {
+		t.Stop()
+	}
+	p.timers = nil
 	pcs := make([]*webrtc.PeerConnection, 0, len(p.pcs))
 	for pc := range p.pcs {
 		pcs = append(pcs, pc)
@@ -438,7 +444,7 @@ func (p *Peer) announce(ctx context.Context, first bool) error {
 		p.offers[offerID] = pc
 		p.mu.Unlock()
 		// An offer nobody answers is dropped after 50 s (OFFER_TIMEOUT).
-		time.AfterFunc(p.cfg.offerTimeout, func() {
+		timer := time.AfterFunc(p.cfg.offerTimeout, func() {
 			p.mu.Lock()
 			stale := p.offers[offerID] == pc
 			delete(p.offers, offerID)
@@ -447,6 +453,19 @@ func (p *Peer) announce(ctx context.Context, first bool) error {
 				p.closePC(pc)
 			}
 		})
+		p.mu.Lock()
+		p.timers = append(p.timers, timer)
+		if len(p.timers) > 4*p.cfg.offers { // forget the ones that fired
+			live := p.timers[:0]
+			for _, t := range p.timers {
+				if t.Stop() {
+					t.Reset(p.cfg.offerTimeout) // still pending: keep it
+					live = append(live, t)
+				}
+			}
+			p.timers = live
+		}
+		p.mu.Unlock()
 		offers = append(offers, wireOffer{OfferID: offerID, Offer: sd})
 	}
 	event := "update"
