@@ -1,6 +1,7 @@
 package peer
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -40,7 +41,7 @@ type Peer struct {
 	conns   map[string]*conn // open data channels by remote peer id
 	offers  map[string]*webrtc.PeerConnection
 	banned  map[string]bool                   // peers that sent data failing the integrity check
-	timers  []*time.Timer                     // offer timeouts, stopped when Run returns
+	timers  map[string]*time.Timer            // offer timeouts by offer id, stopped when Run returns
 	pcs     map[*webrtc.PeerConnection]string // every connection, to close them all, with its remote peer id once known
 	changed chan struct{}                     // closed and replaced when a peer announces
 
@@ -85,6 +86,7 @@ func New(playlistURL string, opts ...Option) (*Peer, error) {
 		conns:    map[string]*conn{},
 		offers:   map[string]*webrtc.PeerConnection{},
 		banned:   map[string]bool{},
+		timers:   map[string]*time.Timer{},
 		pcs:      map[*webrtc.PeerConnection]string{},
 		changed:  make(chan struct{}),
 	}, nil
@@ -182,7 +184,7 @@ func (p *Peer) closeAll() {
 	for _, t := range p.timers {
 		t.Stop()
 	}
-	p.timers = nil
+	p.timers = map[string]*time.Timer{}
 	pcs := make([]*webrtc.PeerConnection, 0, len(p.pcs))
 	for pc := range p.pcs {
 		pcs = append(pcs, pc)
@@ -337,7 +339,13 @@ func (p *Peer) trackerLoop(ctx context.Context, ws *websocket.Conn) error {
 			}
 			switch {
 			case m.Offer != nil:
-				p.answer(ctx, m)
+				// Answering waits for ICE gathering: not on this loop.
+				// (trackerLoop holds a count of wg, so Add is safe.)
+				p.wg.Add(1)
+				go func() {
+					defer p.wg.Done()
+					p.answer(ctx, m)
+				}()
 			case m.Answer != nil:
 				p.mu.Lock()
 				pc := p.offers[m.OfferID]
@@ -411,62 +419,31 @@ type wireOffer struct {
 // still wanted, at most the bittorrent-tracker client's 5).
 func (p *Peer) announce(ctx context.Context, first bool) error {
 	want := min(p.cfg.offers, p.cfg.maxPeers-int(p.connected.Load()))
-	var offers []wireOffer
+	// Gathered in parallel: without trickle each offer waits for ICE
+	// gathering, which takes seconds with STUN on a real network.
+	type made struct {
+		o   wireOffer
+		err error
+	}
+	res := make(chan made, max(want, 0))
 	for i := 0; i < want; i++ {
-		pc, err := p.newPC()
-		if err != nil {
-			return err
+		go func() {
+			o, err := p.offer(ctx)
+			res <- made{o, err}
+		}()
+	}
+	var offers []wireOffer
+	var firstErr error
+	for i := 0; i < want; i++ {
+		m := <-res
+		if m.err != nil {
+			firstErr = cmp.Or(firstErr, m.err)
+			continue
 		}
-		label := make([]byte, 20)
-		_, _ = rand.Read(label)
-		dc, err := pc.CreateDataChannel(hex.EncodeToString(label), nil)
-		if err != nil {
-			p.closePC(pc)
-			return err
-		}
-		idb := make([]byte, 20)
-		_, _ = rand.Read(idb)
-		offerID := binaryString(idb)
-		p.watch(pc, dc)
-		offer, err := pc.CreateOffer(nil)
-		if err == nil {
-			err = pc.SetLocalDescription(offer)
-		}
-		var sd *webrtc.SessionDescription
-		if err == nil {
-			sd, err = gathered(ctx, pc)
-		}
-		if err != nil {
-			p.closePC(pc)
-			return fmt.Errorf("peer: offer: %w", err)
-		}
-		p.mu.Lock()
-		p.offers[offerID] = pc
-		p.mu.Unlock()
-		// An offer nobody answers is dropped after 50 s (OFFER_TIMEOUT).
-		timer := time.AfterFunc(p.cfg.offerTimeout, func() {
-			p.mu.Lock()
-			stale := p.offers[offerID] == pc
-			delete(p.offers, offerID)
-			p.mu.Unlock()
-			if stale {
-				p.closePC(pc)
-			}
-		})
-		p.mu.Lock()
-		p.timers = append(p.timers, timer)
-		if len(p.timers) > 4*p.cfg.offers { // forget the ones that fired
-			live := p.timers[:0]
-			for _, t := range p.timers {
-				if t.Stop() {
-					t.Reset(p.cfg.offerTimeout) // still pending: keep it
-					live = append(live, t)
-				}
-			}
-			p.timers = live
-		}
-		p.mu.Unlock()
-		offers = append(offers, wireOffer{OfferID: offerID, Offer: sd})
+		offers = append(offers, m.o)
+	}
+	if len(offers) == 0 && firstErr != nil {
+		return firstErr
 	}
 	event := "update"
 	if first {
@@ -481,6 +458,52 @@ func (p *Peer) announce(ctx context.Context, first bool) error {
 		"numwant": len(offers), "uploaded": p.upBytes.Load(), "downloaded": p.p2pBytes.Load(),
 		"left": left, "offers": offers,
 	})
+}
+
+// offer makes one offer with its data channel, kept until answered or
+// for the offer timeout (bittorrent-tracker's OFFER_TIMEOUT, 50 s).
+func (p *Peer) offer(ctx context.Context) (wireOffer, error) {
+	pc, err := p.newPC()
+	if err != nil {
+		return wireOffer{}, err
+	}
+	label := make([]byte, 20)
+	_, _ = rand.Read(label)
+	dc, err := pc.CreateDataChannel(hex.EncodeToString(label), nil)
+	if err != nil {
+		p.closePC(pc)
+		return wireOffer{}, err
+	}
+	idb := make([]byte, 20)
+	_, _ = rand.Read(idb)
+	offerID := binaryString(idb)
+	p.watch(pc, dc)
+	offer, err := pc.CreateOffer(nil)
+	if err == nil {
+		err = pc.SetLocalDescription(offer)
+	}
+	var sd *webrtc.SessionDescription
+	if err == nil {
+		sd, err = gathered(ctx, pc)
+	}
+	if err != nil {
+		p.closePC(pc)
+		return wireOffer{}, fmt.Errorf("peer: offer: %w", err)
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.offers[offerID] = pc
+	p.timers[offerID] = time.AfterFunc(p.cfg.offerTimeout, func() {
+		p.mu.Lock()
+		stale := p.offers[offerID] == pc
+		delete(p.offers, offerID)
+		delete(p.timers, offerID)
+		p.mu.Unlock()
+		if stale {
+			p.closePC(pc)
+		}
+	})
+	return wireOffer{OfferID: offerID, Offer: sd}, nil
 }
 
 // binaryString turns bytes into a JavaScript "binary string" (one
