@@ -420,18 +420,29 @@ func hlsRenditions(ctx context.Context, src Source, ref string, data []byte, add
 	return nil
 }
 
+// SidecarFor returns the rendition of the HLS media playlist at path
+// playlist ("/a/video_360p.m3u8" or a URL path) and the path of its
+// sidecar: the playlist's name without .m3u8, its sidecar beside it; but a
+// playlist named media.m3u8 in a folder of its own (the live origin's
+// layout, NAME/media.m3u8) is rendition NAME, whose sidecar sits beside
+// the folder.
+func SidecarFor(playlist string) (rendition, sidecar string) {
+	id := strings.TrimSuffix(path.Base(playlist), ".m3u8")
+	dir := path.Dir(playlist)
+	if d := path.Base(dir); id == "media" && d != "." && d != "/" && d != ".." {
+		id, dir = d, path.Dir(dir)
+	}
+	return id, path.Join(dir, SidecarName(id))
+}
+
 // hlsMedia lists what media playlist ref references. Its rendition is
 // the playlist's name without .m3u8, its sidecar beside it; but a
 // playlist named media.m3u8 in a folder of its own (the live origin's
 // layout, NAME/media.m3u8) is rendition NAME, whose sidecar sits beside
 // the folder, where the DASH manifest's sidecars are too.
 func hlsMedia(ref string, mp *m3u8.MediaPlaylist) (*checkRendition, error) {
-	id := strings.TrimSuffix(path.Base(ref), ".m3u8")
-	dir := path.Dir(ref)
-	if d := path.Base(dir); id == "media" && d != "." && d != "/" && d != ".." {
-		id, dir = d, path.Dir(dir)
-	}
-	r := &checkRendition{id: id, playlist: ref, sidecar: path.Join(dir, SidecarName(id))}
+	id, sidecar := SidecarFor(ref)
+	r := &checkRendition{id: id, playlist: ref, sidecar: sidecar}
 	addPiece := func(label, uri string, offset, length int64, k Kind) error {
 		p, err := localRef(ref, uri)
 		if err != nil {

@@ -18,6 +18,7 @@ import (
 	"github.com/streamkit-go/streamkit/live"
 	"github.com/streamkit-go/streamkit/media"
 	"github.com/streamkit-go/streamkit/pixclock"
+	"github.com/streamkit-go/streamkit/p2pplayer"
 	"github.com/streamkit-go/streamkit/serve"
 	"github.com/streamkit-go/streamkit/shape"
 	"github.com/streamkit-go/streamkit/tracker"
@@ -241,6 +242,7 @@ func runLive(ctx context.Context, stdout, stderr io.Writer, o liveOptions, files
 		tr = tracker.New()
 		mux := http.NewServeMux()
 		mux.Handle("/announce", tr)
+		mux.Handle(p2pplayer.Path, p2pPage(o.playerJS, stderr))
 		mux.Handle("/", shaped)
 		handler = mux
 		sopts = append(sopts, live.WithOnShutdown(func() {
@@ -265,6 +267,7 @@ func runLive(ctx context.Context, stdout, stderr io.Writer, o liveOptions, files
 			ws = "wss"
 		}
 		fmt.Fprintf(stdout, "tracker: %s://%s/announce\n", ws, displayAddr(ln.Addr()))
+		fmt.Fprintf(stdout, "p2p player: %s://%s%s?src=%smaster.m3u8\n", scheme, displayAddr(ln.Addr()), p2pplayer.Path, origin.Prefix())
 	}
 	fmt.Fprintf(stderr, "player: %s://%s/ (Ctrl-C to stop)\n", scheme, displayAddr(ln.Addr()))
 	if signer != nil {

@@ -3,16 +3,19 @@ package main
 import (
 	"context"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/streamkit-go/streamkit/internal/httpserver"
+	"github.com/streamkit-go/streamkit/p2pplayer"
 	"github.com/streamkit-go/streamkit/serve"
 	"github.com/streamkit-go/streamkit/shape"
 	"github.com/streamkit-go/streamkit/tracker"
@@ -141,9 +144,14 @@ at once; the files' grace period is not spent waiting for them.`,
 			// not an http.ServeMux, whose path cleaning (redirects for
 			// "//x" or "/a/../b") would change what the files answer.
 			var tr *tracker.Server
+			p2p := p2pPage(playerJS, cmd.ErrOrStderr())
 			srv := httpserver.New(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 				if r.URL.Path == trackerPath {
 					tr.ServeHTTP(w, r)
+					return
+				}
+				if strings.HasPrefix(r.URL.Path, p2pplayer.Path) {
+					p2p.ServeHTTP(w, r)
 					return
 				}
 				h.ServeHTTP(w, r)
@@ -153,6 +161,7 @@ at once; the files' grace period is not spent waiting for them.`,
 			}
 			tr = tracker.New(tf.options()...)
 			fmt.Fprintf(cmd.OutOrStdout(), "WebTorrent tracker on ws://%s%s (at most %d peers' connections)\n", ln.Addr(), trackerPath, tf.maxConns)
+			fmt.Fprintf(cmd.OutOrStdout(), "P2P player: http://%s%s?src=/PLAYLIST.m3u8[&pubkey=/KEY.pub]\n", ln.Addr(), p2pplayer.Path)
 			return serveWithTracker(ctx, srv, ln, tr)
 		},
 	}
@@ -201,4 +210,19 @@ func serveWithTracker(ctx context.Context, srv *httpserver.Server, ln net.Listen
 		err = fmt.Errorf("serve: tracker: %w", terr)
 	}
 	return err
+}
+
+// p2pPage is the P2P player page (package p2pplayer) that serve --tracker
+// and live --tracker mount at /_p2p/, with hls.js from where the player
+// pages find it; what is missing is a warning, the page says it too.
+func p2pPage(playerJS string, stderr io.Writer) http.Handler {
+	var opts []p2pplayer.Option
+	if found, err := serve.FindPlayerJS(playerJS); err == nil {
+		opts = append(opts, p2pplayer.WithHLSJS(found["hls.js"]))
+	}
+	h, err := p2pplayer.Handler(opts...)
+	if err != nil {
+		fmt.Fprintf(stderr, "streamkit: warning: %v (the P2P player page will not play)\n", err)
+	}
+	return h
 }
