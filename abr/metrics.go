@@ -69,9 +69,19 @@ type SabreMetric struct {
 }
 
 // SabreLines returns Sabre's summary lines (§2.10) in Sabre's order.
-func (m *Metrics) SabreLines() []SabreMetric {
+func (m *Metrics) SabreLines() []SabreMetric { return m.sabreLines(true) }
+
+// sabreLines is SabreLines; without text, the Text of the float lines is
+// left empty (a sweep formats their full-precision Value instead, and
+// "%f" on each line would cost it more than the simulation).
+func (m *Metrics) sabreLines(text bool) []SabreMetric {
 	tta := 1 / (m.PlayTimeMs / m.SegmentMs)
-	f := func(name string, v float64) SabreMetric { return SabreMetric{name, v, fmt.Sprintf("%f", v)} }
+	f := func(name string, v float64) SabreMetric {
+		if !text {
+			return SabreMetric{name, v, ""}
+		}
+		return SabreMetric{name, v, fmt.Sprintf("%f", v)}
+	}
 	d := func(name string, v int) SabreMetric { return SabreMetric{name, float64(v), strconv.Itoa(v)} }
 	out := []SabreMetric{
 		{"buffer size", float64(int64(m.BufferMs)), strconv.FormatInt(int64(m.BufferMs), 10)},
