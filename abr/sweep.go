@@ -160,6 +160,14 @@ func sortRows(rows [][]string, keyCols int) {
 	})
 }
 
+// ends0 is where cell i starts in a row whose cells end at ends.
+func ends0(ends []int, i int) int {
+	if i == 0 {
+		return 0
+	}
+	return ends[i-1]
+}
+
 func fmtFloat(v float64) string { return strconv.FormatFloat(v, 'f', -1, 64) }
 
 // SabreMetricNames lists Sabre's printed metric names in order.
@@ -231,6 +239,9 @@ func SweepSabre(ctx context.Context, base []string, traces []string, algos []str
 	for k, v := range vars {
 		sopts[k] = append(v.run.Args.Options(), WithOutput(nil, false))
 	}
+	lines := make([][]SabreMetric, w)
+	text := make([][]byte, w)
+	cellEnds := make([][]int, w)
 	t.Rows, err = runLoadedTraces(ctx, traces, o, t.KeyCols, func(worker int, tr *Trace) ([][]string, error) {
 		rows := make([][]string, 0, len(vars))
 		name := filepath.Base(tr.Name)
@@ -256,17 +267,28 @@ func SweepSabre(ctx context.Context, base []string, traces []string, algos []str
 			if err != nil {
 				return nil, err
 			}
+			// the row's cells are substrings of one string: one allocation
+			// for the text of a row instead of one per cell
+			lines[worker] = m.appendSabreLines(lines[worker][:0], false)
+			b := text[worker][:0]
+			ends := cellEnds[worker][:0]
+			for _, l := range lines[worker] {
+				if strings.HasSuffix(l.Name, "count") || l.Name == "buffer size" {
+					b = append(b, l.Text...)
+				} else {
+					b = strconv.AppendFloat(b, l.Value, 'f', -1, 64)
+				}
+				ends = append(ends, len(b))
+			}
+			text[worker], cellEnds[worker] = b, ends
+			cells := string(b)
 			row := make([]string, 0, len(t.Columns))
 			row = append(row, name)
 			if extra {
 				row = append(row, v.algo, v.args)
 			}
-			for _, l := range m.sabreLines(false) {
-				if strings.HasSuffix(l.Name, "count") || l.Name == "buffer size" {
-					row = append(row, l.Text)
-				} else {
-					row = append(row, fmtFloat(l.Value))
-				}
+			for i, e := range ends {
+				row = append(row, cells[ends0(ends, i):e])
 			}
 			rows = append(rows, row)
 		}

@@ -1,9 +1,5 @@
 package abr
 
-import (
-	"io"
-	"os"
-)
 
 // A sweep reads a thousand small trace files and simulates each for a few
 // tens of microseconds, so reading them costs more than simulating them
@@ -188,26 +184,10 @@ type traceLoader struct {
 // load reads the trace at path as LoadTrace would (same values, same
 // errors), reusing a Trace given back by put.
 func (l *traceLoader) load(path string) (*Trace, error) {
-	f, err := os.Open(path)
-	if err != nil {
+	var err error
+	if l.buf, err = readFileInto(l.buf, path); err != nil {
 		return nil, err
 	}
-	l.buf = l.buf[:0]
-	for {
-		if len(l.buf) == cap(l.buf) {
-			l.buf = append(l.buf, 0)[:len(l.buf)]
-		}
-		n, err := f.Read(l.buf[len(l.buf):cap(l.buf)])
-		l.buf = l.buf[:len(l.buf)+n]
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			f.Close()
-			return nil, err
-		}
-	}
-	f.Close()
 	var t *Trace
 	if k := len(l.free); k > 0 {
 		t, l.free = l.free[k-1], l.free[:k-1]
