@@ -42,9 +42,6 @@ func BenchmarkSabre4G(b *testing.B) {
 	traces, m := sabre4G(b)
 	for _, name := range []string{"throughput", "bola", "bolae", "dynamic", "dynamicdash", "bba", "robustmpc"} {
 		for _, mode := range []string{"", "-noa", "-exact"} {
-			if mode == "-exact" && name != "bola" {
-				continue // (Exact changes nothing for rules without a path proof)
-			}
 			if mode != "" && (name == "bba" || name == "robustmpc") {
 				continue // (no abandonment rule: -noa changes nothing)
 			}

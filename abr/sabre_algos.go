@@ -788,3 +788,69 @@ func (a *Bola) quietPieces(v View, p *Progress, lvl float64) bool {
 	}
 	return false
 }
+
+// pathRate is the least average rate, bits per ms, of the download along
+// pw since its transfer started (by time τ it has at least pathRate·τ bits
+// on every state of Sabre's steps), lowered by far more than the rounding
+// of the walk and of the steps' sums.
+func pathRate(pw *pathWalk) float64 { return pw.gl * (1 - 1e-9) / pw.tl }
+
+// quietPath for BOLA-E (see Bola.quietPath). The rule's size argument is
+// Z = remain − ttfb·r with r = got/τ (τ the time since the transfer
+// started), so Z = S − got·(1 + ttfb/τ) ≤ S − wlo·(ttfb + τ), wlo the
+// least average rate (got ≥ wlo·τ): a line in τ, as the buffer argument
+// x = lvl − TimeMs + placeholder − ttfb is while it does not clamp at 0.
+// The comparison g = (Aq − x)·Z − (Ap − x)·o_q is linear in Z and negative
+// at Z = o_q (Aq < Ap), so g < 0 on the line bounds it at every state
+// where q is a candidate (Z > o_q): quadQuiet's test, with k = τ.
+func (a *BolaE) quietPath(v View, p *Progress, lvl float64, pw *pathWalk) bool {
+	pq := p.Quality
+	if pq == 0 {
+		return true // no lower quality to abandon to
+	}
+	if !(p.Downloaded == 0) || !(a.vp > 0) {
+		return false
+	}
+	a.caches(v, p)
+	el := pw.el*(1+1e-9) + 1e-6
+	x0 := lvl - p.TimeMs + a.placeholder - p.TTFBMs
+	if !(lvl-p.TimeMs-el > 1e-6*(1+math.Abs(lvl))) || !(x0-el > 1e-6*(1+math.Abs(x0))) {
+		return false // the buffer (or its projection) could clamp at 0
+	}
+	if !(a.av[pq]-a.av[pq-1] > 1e-9*(math.Abs(a.av[pq])+math.Abs(x0))) {
+		return false // Aq < Ap by a margin (av grows with q when Vp > 0)
+	}
+	wlo := pathRate(pw)
+	z0 := p.SizeBits - wlo*p.TTFBMs
+	return quadQuiet(a.av, a.other, pq, x0, z0, z0, 1, wlo, el, 1e-9*p.SizeBits+1e-6)
+}
+
+// quietPath for THROUGHPUT: the rule fires only at TimeMs ≥ 500 and when
+// TimeMs + eta > 1.8·P, with eta = (S − got)·τ/got, so TimeMs + eta =
+// ttfb + S·τ/got ≤ ttfb + S/wlo along the whole path (got ≥ wlo·τ).
+func (a *Throughput) quietPath(v View, p *Progress, lvl float64, pw *pathWalk) bool {
+	if p.Quality == 0 {
+		return true // q < Quality is needed to abandon
+	}
+	if !(p.Downloaded == 0) {
+		return false
+	}
+	if p.TimeMs+pw.el*(1+1e-9)+1e-6 < 500*(1-1e-9) {
+		return true // over before the rule's first possible call
+	}
+	return p.TTFBMs+p.SizeBits/pathRate(pw) < 1.8*v.SegmentMs()*(1-1e-9)
+}
+
+// quietPath for DYNAMIC: THROUGHPUT's rule abandons.
+func (a *Dynamic) quietPath(v View, p *Progress, lvl float64, pw *pathWalk) bool {
+	return a.tput.quietPath(v, p, lvl, pw)
+}
+
+// quietPath for DYNAMICDASH: the rule of the active algorithm (fixed for
+// the download: isBola changes only in Decide).
+func (a *DynamicDash) quietPath(v View, p *Progress, lvl float64, pw *pathWalk) bool {
+	if a.isBola {
+		return a.bola.quietPath(v, p, lvl, pw)
+	}
+	return a.tput.quietPath(v, p, lvl, pw)
+}

@@ -1,6 +1,5 @@
 package abr
 
-
 // A sweep reads a thousand small trace files and simulates each for a few
 // tens of microseconds, so reading them costs more than simulating them
 // unless the reading is as lean as the simulation: the decoder below is
