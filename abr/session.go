@@ -163,6 +163,11 @@ type Session struct {
 	qc      quietChecker // the Abandoner's proofs, if any
 	lc      lineChecker
 	pc      pathChecker
+	// oneTransfer: outside Exact, a download the path proof covers moves as
+	// one transfer (BOLA only: for the rules proven since, the default mode
+	// replays the steps too, so their last bits — and the reaction-time
+	// ties that rest on them — stay exactly what they were)
+	oneTransfer bool
 	dr      DelayReporter
 	rr      DownloadReporter
 	trName  string
@@ -290,6 +295,7 @@ func NewSession(m Manifest, t *Trace, alg Algorithm, opts ...Option) (*Session, 
 	s.qc, _ = alg.(quietChecker)
 	s.lc, _ = alg.(lineChecker)
 	s.pc, _ = alg.(pathChecker)
+	_, s.oneTransfer = alg.(*Bola)
 	s.dr, _ = alg.(DelayReporter)
 	s.rr, _ = alg.(DownloadReporter)
 	if err := s.Reset(opts...); err != nil {
@@ -870,7 +876,7 @@ func (s *Session) download(d *Download, size float64, idx, q int, levelAtReq flo
 	pw := &s.pw // (a field: passed through an interface, a local would escape)
 	if pc != nil && s.walk(size, pw) && pc.quietPath(View{s}, &d.Progress, levelAtReq, pw) {
 		// Proven silent for the whole download: no rule call can happen.
-		if s.opt.Exact {
+		if s.opt.Exact || !s.oneTransfer {
 			return s.silentRun(d, size) // Sabre's steps, without the rule calls
 		}
 		// Sabre's steps add up to the same time as one transfer in exact
