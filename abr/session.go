@@ -169,9 +169,9 @@ type Session struct {
 	// replays the steps too, so their last bits — and the reaction-time
 	// ties that rest on them — stay exactly what they were)
 	oneTransfer bool
-	dr      DelayReporter
-	rr      DownloadReporter
-	trName  string
+	dr          DelayReporter
+	rr          DownloadReporter
+	trName      string
 
 	// play side
 	buf                                    []int // play queue: qualities of buffered segments from bh on
