@@ -62,19 +62,19 @@ func TestDecodeSabreFastMatchesJSON(t *testing.T) {
 	}{
 		{`[{"duration_ms": 5000, "bandwidth_kbps": 1363.5, "latency_ms": 20}]`, true},
 		{` [ {"latency_ms":0,"duration_ms":1,"bandwidth_kbps":0.000001} , {"duration_ms": 2, "bandwidth_kbps": 3, "latency_ms": 4} ] `, true},
-		{`[{"duration_ms": 1e3, "bandwidth_kbps": 1, "latency_ms": 20}]`, false},                     // exponent
-		{`[{"duration_ms": -1, "bandwidth_kbps": 1, "latency_ms": 20}]`, false},                      // sign
-		{`[{"Duration_ms": 1, "bandwidth_kbps": 1, "latency_ms": 20}]`, false},                       // encoding/json folds case
-		{`[{"duration_ms": 1, "duration_ms": 2, "bandwidth_kbps": 1, "latency_ms": 20}]`, false},     // repeated key
-		{`[{"duration_ms": 1, "bandwidth_kbps": 1}]`, false},                                         // missing key
-		{`[{"duration_ms": 1, "bandwidth_kbps": 1, "latency_ms": 20, "x": 1}]`, false},               // other key
-		{`[{"duration_ms": 01, "bandwidth_kbps": 1, "latency_ms": 20}]`, false},                      // not JSON
-		{`[{"duration_ms": 1, "bandwidth_kbps": 1, "latency_ms": 20}] x`, false},                     // trailing data
-		{`[{"duration_ms": 1234567890123456, "bandwidth_kbps": 1, "latency_ms": 20}]`, false},        // 16 digits
-		{`[{"duration_ms": 1., "bandwidth_kbps": 1, "latency_ms": 20}]`, false},                      // not JSON
-		{`[{"duration_ms": null, "bandwidth_kbps": 1, "latency_ms": 20}]`, false},                    // null
-		{`[{"duration_ms": "1", "bandwidth_kbps": 1, "latency_ms": 20}]`, false},                     // string
-		{`[{"duration_ms": 1, "bandwidth_kbps": 1, "latency_ms": 20},]`, false},                      // trailing comma
+		{`[{"duration_ms": 1e3, "bandwidth_kbps": 1, "latency_ms": 20}]`, false},                 // exponent
+		{`[{"duration_ms": -1, "bandwidth_kbps": 1, "latency_ms": 20}]`, false},                  // sign
+		{`[{"Duration_ms": 1, "bandwidth_kbps": 1, "latency_ms": 20}]`, false},                   // encoding/json folds case
+		{`[{"duration_ms": 1, "duration_ms": 2, "bandwidth_kbps": 1, "latency_ms": 20}]`, false}, // repeated key
+		{`[{"duration_ms": 1, "bandwidth_kbps": 1}]`, false},                                     // missing key
+		{`[{"duration_ms": 1, "bandwidth_kbps": 1, "latency_ms": 20, "x": 1}]`, false},           // other key
+		{`[{"duration_ms": 01, "bandwidth_kbps": 1, "latency_ms": 20}]`, false},                  // not JSON
+		{`[{"duration_ms": 1, "bandwidth_kbps": 1, "latency_ms": 20}] x`, false},                 // trailing data
+		{`[{"duration_ms": 1234567890123456, "bandwidth_kbps": 1, "latency_ms": 20}]`, false},    // 16 digits
+		{`[{"duration_ms": 1., "bandwidth_kbps": 1, "latency_ms": 20}]`, false},                  // not JSON
+		{`[{"duration_ms": null, "bandwidth_kbps": 1, "latency_ms": 20}]`, false},                // null
+		{`[{"duration_ms": "1", "bandwidth_kbps": 1, "latency_ms": 20}]`, false},                 // string
+		{`[{"duration_ms": 1, "bandwidth_kbps": 1, "latency_ms": 20},]`, false},                  // trailing comma
 		{`[]`, false},
 		{"\ufeff[]", false},
 	} {
