@@ -193,11 +193,16 @@ func (l *traceLoader) load(path string) (*Trace, error) {
 	} else {
 		t = &Trace{}
 	}
-	// only while ParseTrace would pick the Sabre reader for JSON arrays: a
-	// format registered later is tried first and could claim them
-	if len(traceFormats) != builtinTraceFormats {
-		l.put(t)
-		return ParseTrace(l.buf, path, 0)
+	// only where ParseTrace would pick the Sabre reader: a format registered
+	// after the built-in ones is tried first and may claim the data
+	if extra := len(traceFormats) - builtinTraceFormats; extra > 0 {
+		first := firstContentLine(l.buf)
+		for _, f := range traceFormats[:extra] {
+			if f.sniff(first) {
+				l.put(t)
+				return ParseTrace(l.buf, path, 0)
+			}
+		}
 	}
 	if ps, ok := decodeSabreFast(l.buf, t.Periods[:0]); ok {
 		t.Name, t.Periods = path, ps

@@ -3,6 +3,7 @@ package abr
 import (
 	"bytes"
 	"encoding/json"
+	"io"
 	"math/rand"
 	"os"
 	"path/filepath"
@@ -161,6 +162,16 @@ func TestTraceLoaderAllocs(t *testing.T) {
 	})
 	if allocs > 2 {
 		t.Errorf("%v allocations to load a warm 5000-period trace, want ≤ 2", allocs)
+	}
+	// a format registered later that claims the data takes it (as in ParseTrace)
+	saved := traceFormats
+	defer func() { traceFormats = saved }()
+	RegisterTraceFormat("claims-arrays", func(l []byte) bool { return len(l) > 0 && l[0] == '[' },
+		func(r io.Reader, name string, _ float64) (*Trace, error) {
+			return &Trace{Name: name, Periods: []Period{{1, 2, 3}}}, nil
+		})
+	if tr, err := l.load(f); err != nil || len(tr.Periods) != 1 {
+		t.Errorf("a registered format claiming JSON arrays was bypassed: %v", err)
 	}
 }
 
