@@ -1,6 +1,7 @@
 package abr
 
 import (
+	"context"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -42,9 +43,6 @@ func BenchmarkSabre4G(b *testing.B) {
 	traces, m := sabre4G(b)
 	for _, name := range []string{"throughput", "bola", "bolae", "dynamic", "dynamicdash", "bba", "robustmpc"} {
 		for _, mode := range []string{"", "-noa", "-exact"} {
-			if mode == "-exact" && name != "bola" {
-				continue // (Exact changes nothing for rules without a path proof)
-			}
 			if mode != "" && (name == "bba" || name == "robustmpc") {
 				continue // (no abandonment rule: -noa changes nothing)
 			}
@@ -161,4 +159,79 @@ func BenchmarkRobustMPC(b *testing.B) {
 		}
 		b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "sessions/s")
 	})
+}
+
+// BenchmarkSabreFCC is the issue's sweep configuration, session by session:
+// bbb4k.json looped to 180 s (-ml 180, 60 segments), 25 s buffer, BOLA-O
+// options (-ao), abandonment on, WithExact (what `streamkit abr sweep`
+// runs), over the FCC HD traces of ../shared (skipped without them), and
+// reports segments per CPU-second of its thread.
+func BenchmarkSabreFCC(b *testing.B) {
+	files, err := TraceFiles(filepath.Join(sharedABR, "sabre", "hd_fs"))
+	if err != nil {
+		b.Skip("needs ../shared/abr/sabre/hd_fs")
+	}
+	var traces []*Trace
+	for _, f := range files {
+		t, err := LoadTrace(f, 0)
+		if err != nil {
+			b.Fatal(err)
+		}
+		traces = append(traces, t)
+	}
+	base, err := LoadSabreManifest(filepath.Join(sharedABR, "sabre", "bbb4k.json"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	m := Looped(base, 180000)
+	for _, name := range []string{"throughput", "bola", "bolae", "dynamic", "dynamicdash"} {
+		b.Run(name, func(b *testing.B) {
+			alg, _ := New(name, WithBOLAO())
+			opt := []Option{WithExact(true)}
+			s, err := NewSession(m, traces[0], alg, opt...)
+			if err != nil {
+				b.Fatal(err)
+			}
+			segs := 0
+			runtime.LockOSThread()
+			defer runtime.UnlockOSThread()
+			b.ReportAllocs()
+			b.ResetTimer()
+			cpu0 := threadCPU()
+			for i := 0; i < b.N; i++ {
+				if err := s.ResetTrace(traces[i%len(traces)], opt...); err != nil {
+					b.Fatal(err)
+				}
+				for !s.done {
+					if _, err := s.Step(); err != nil {
+						b.Fatal(err)
+					}
+					segs++
+				}
+			}
+			cpu := threadCPU() - cpu0
+			b.ReportMetric(float64(segs)/b.Elapsed().Seconds(), "segments/s")
+			if cpu > 0 {
+				b.ReportMetric(float64(segs)/cpu, "segments/cpu-s")
+			}
+		})
+	}
+}
+
+// BenchmarkSweepSabreFCC is the whole sweep in process (reading the 1,000
+// FCC HD trace files, simulating, building the table), one worker: the
+// issue's `streamkit abr sweep` without process start-up and CSV output.
+func BenchmarkSweepSabreFCC(b *testing.B) {
+	files, err := TraceFiles(filepath.Join(sharedABR, "sabre", "hd_fs"))
+	if err != nil {
+		b.Skip("needs ../shared/abr/sabre/hd_fs")
+	}
+	args := []string{"-m", filepath.Join(sharedABR, "sabre", "bbb4k.json"), "-b", "25", "-ao", "-a", "bolae", "-ml", "180"}
+	b.ReportAllocs()
+	for i := 0; i < b.N; i++ {
+		if _, err := SweepSabre(context.Background(), args, files, nil, nil, WithWorkers(1)); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(len(files))*float64(b.N)/b.Elapsed().Seconds(), "traces/s")
 }

@@ -66,31 +66,45 @@
 // # Performance
 //
 // A Session uses no goroutines and allocates nothing per segment; Reset and
-// ResetTrace reuse it. Sweeps (SweepSabre, SweepPensieve) run independent
-// sessions on a worker pool and give the same table for any number of
-// workers or shards. See BENCHMARKS.md for the figures.
+// ResetTrace reuse it. Its memory does not grow with the movie: a looped
+// movie (Looped, Sabre's -ml) keeps the table it repeats, and a Sabre movie
+// read by ReadSabreManifest is one flat table sessions share (SizeTabler).
+// Sweeps (SweepSabre, SweepPensieve) run independent sessions on a worker
+// pool and give the same table for any number of workers or shards
+// (WithShard, ParseShard for batch systems). SweepSabre reads the traces
+// ahead of its workers, on one goroutine, with a decoder specialised to
+// Sabre's trace JSON into reused memory (encoding/json for anything outside
+// its subset), and rewinds one session per worker onto each trace. See
+// BENCHMARKS.md for the figures.
 //
 // Stepped downloads are where Sabre spends its time (a rule call every
 // 50 ms of transfer). Before a download starts, the session walks its path
 // through the coming trace periods (a line per period: the bandwidth is
 // constant within one) and asks the rule for a proof that it cannot fire
-// anywhere on that path; BOLA gives one from a single line under the path
-// (its comparison is linear in the bits left and a concave quadratic along
-// the line), with a margin far above float rounding. A proven download
-// makes no rule calls and, by default, moves as one transfer: the time
+// anywhere on that path. Every Sabre rule gives one from a single line
+// under the path, the least average rate since the start: BOLA and BOLA-E
+// (their comparison is linear in the bits left and a concave quadratic
+// along the line; BOLA-E's size argument, remain − ttfb·rate, is under the
+// same kind of line), THROUGHPUT (and so DYNAMIC, and DYNAMICDASH when not
+// in BOLA-E: time + eta ≤ ttfb + size/rate), each with a margin far above
+// float rounding; a download of the lowest quality has nothing to abandon
+// to. A proven BOLA download makes no rule calls and, by default, moves as
+// one transfer: the time
 // Sabre's steps add up to in exact arithmetic, in float64 different in the
 // last bits. So every decision (quality, abandonment) is Sabre's, and
 // times and totals agree to ~1e-12; only numbers that rest on exact ties
 // can move: Sabre's over/under-estimate split, a rebuffer "event" a few
 // ulps long, and the reaction time when a quality change falls on the
 // buffer horizon to the ulp (0.5% of sessions on the FCC and 4G traces).
-// WithExact instead replays Sabre's steps, bit for bit, without the
+// The other rules' proven downloads (and, with WithExact, BOLA's too)
+// replay Sabre's steps instead, bit for bit, without the
 // calls: a period's 50 ms steps of 50·w bits are added in closed form
 // (adding an integer to a float64 is exact below 2^(53+lowest set bit), and
 // the one addition that crosses a power of two rounds once). RunSabre, the
 // Sabre command line and Sabre sweeps set Exact. Downloads without a proof
 // are stepped, with per-period proofs; the tests turn all proofs off
-// (TestSkipIsExact compares the three).
+// (TestSkipIsExact compares the three; TestExactRandomized draws random
+// configurations over the shared traces).
 // The EWMA weight 0.5^x comes from pow05, a table-driven 2^−x that is
 // correctly rounded in 99.9% of cases, like the C library's pow that Sabre
 // calls (math.Pow differs from it in about 10% of the estimator's inputs).

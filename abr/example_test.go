@@ -3,6 +3,7 @@ package abr_test
 import (
 	"fmt"
 	"log"
+	"os"
 
 	"github.com/streamkit-go/streamkit/abr"
 )
@@ -103,4 +104,35 @@ func ExampleRunSabre() {
 	fmt.Printf("rebuffer %.6f s in %d events\n", m.RebufferMs/1000, m.RebufferEvents)
 	// Output:
 	// rebuffer 269.454383 s in 56 events
+}
+
+// ParseShard resolves --shard auto in a Kubernetes Indexed Job's pod (the
+// manifest sets STREAMKIT_SHARDS, Kubernetes sets JOB_COMPLETION_INDEX) and
+// in a Slurm array task (sbatch --array=1-8).
+func ExampleParseShard() {
+	pod := map[string]string{"JOB_COMPLETION_INDEX": "3", "STREAMKIT_SHARDS": "8"}
+	i, n, _ := abr.ParseShard("auto", func(k string) string { return pod[k] })
+	fmt.Printf("pod: shard %d of %d\n", i, n)
+	task := map[string]string{"SLURM_ARRAY_TASK_ID": "8", "SLURM_ARRAY_TASK_MIN": "1", "SLURM_ARRAY_TASK_COUNT": "8"}
+	i, n, _ = abr.ParseShard("auto", func(k string) string { return task[k] })
+	fmt.Printf("task: shard %d of %d\n", i, n)
+	// Output:
+	// pod: shard 3 of 8
+	// task: shard 7 of 8
+}
+
+// A SegmentWriter logs each download as the session makes it, so a log of
+// millions of segments needs no memory per segment.
+func ExampleSegmentWriter() {
+	m := &abr.Ladder{SegmentMs: 2000, Kbps: []float64{500, 1500}, Sizes: [][]float64{{1e6, 3e6}, {1e6, 3e6}}}
+	tr := &abr.Trace{Name: "flat", Periods: []abr.Period{{DurationMs: 1000, Kbps: 2000, LatencyMs: 10}}}
+	s, _ := abr.NewSession(m, tr, abr.NewThroughput())
+	w := abr.NewSegmentWriter(os.Stdout, false)
+	s.SetOnSegment(func(r *abr.SegmentRecord) { w.Write(r) })
+	s.Run()
+	w.Flush()
+	// Output:
+	// index,quality,bitrate_kbps,size_bits,downloaded_bits,start_ms,time_ms,ttfb_ms,wait_ms,delay_ms,buffer_before_ms,buffer_after_ms,rebuffer_ms,abandoned,abandon_to,throughput_kbps,estimate_kbps
+	// 0,0,500,1e+06,1e+06,0,510,10,0,0,0,2000,0,false,-1,2000,2000
+	// 1,1,1500,3e+06,3e+06,510,1510,10,0,0,2000,2490,0,false,-1,2000,1999.9999999999993
 }

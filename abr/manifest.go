@@ -81,6 +81,25 @@ type Ladder struct {
 	SegmentMs float64     // segment duration, ms
 	Kbps      []float64   // ascending bitrates, kbit/s
 	Sizes     [][]float64 // Sizes[i][q] in bits
+	// flat holds the rows of Sizes end to end when ReadSabreManifest made
+	// them so (SizeTable): sessions then share it instead of copying it.
+	flat []float64
+}
+
+// SizeTable implements SizeTabler for a Ladder read by ReadSabreManifest
+// whose rows are still the ones it read (nil otherwise: a session then
+// copies the sizes).
+func (l *Ladder) SizeTable() []float64 {
+	n := len(l.Kbps)
+	if l.flat == nil || n == 0 || len(l.flat) != len(l.Sizes)*n {
+		return nil
+	}
+	for i, row := range l.Sizes {
+		if len(row) != n || &row[0] != &l.flat[i*n] {
+			return nil
+		}
+	}
+	return l.flat
 }
 
 // SegmentDuration implements Manifest.
@@ -134,9 +153,25 @@ func (l *Ladder) Validate(file string) error {
 //
 // name is used in error messages.
 func ReadSabreManifest(r io.Reader, name string) (*Ladder, error) {
-	data, err := io.ReadAll(io.LimitReader(r, 1<<30))
+	data, err := readAllSized(r, 1<<30)
 	if err != nil {
 		return nil, perr(name, 0, "", ErrMalformed, "read: %v", err)
+	}
+	// The size table is decoded by sizeRows into one flat slice (a movie
+	// of 3 million segments in 144 MB, not 3 million small slices and
+	// encoding/json's growth); a table outside its simple subset is decoded
+	// again by encoding/json, so values and errors stay encoding/json's.
+	var fast struct {
+		SegmentMs *float64  `json:"segment_duration_ms"`
+		Kbps      []float64 `json:"bitrates_kbps"`
+		Sizes     sizeRows  `json:"segment_sizes_bits"`
+	}
+	if err := json.Unmarshal(data, &fast); err == nil && fast.Sizes.ok && fast.SegmentMs != nil {
+		l := &Ladder{SegmentMs: *fast.SegmentMs, Kbps: fast.Kbps, Sizes: fast.Sizes.rows, flat: fast.Sizes.flat}
+		if err := l.Validate(name); err != nil {
+			return nil, err
+		}
+		return l, nil
 	}
 	var raw struct {
 		SegmentMs *float64    `json:"segment_duration_ms"`
@@ -154,6 +189,108 @@ func ReadSabreManifest(r io.Reader, name string) (*Ladder, error) {
 		return nil, err
 	}
 	return l, nil
+}
+
+// readAllSized is io.ReadAll(io.LimitReader(r, limit)) that reads a file
+// into a buffer of its size (no doubling growth for a 200 MB movie).
+func readAllSized(r io.Reader, limit int64) ([]byte, error) {
+	if f, ok := r.(*os.File); ok {
+		if st, err := f.Stat(); err == nil && st.Mode().IsRegular() && st.Size() < limit {
+			buf := make([]byte, 0, st.Size()+1)
+			for {
+				n, err := f.Read(buf[len(buf):cap(buf)])
+				buf = buf[:len(buf)+n]
+				if err == io.EOF {
+					return buf, nil
+				}
+				if err != nil {
+					return nil, err
+				}
+				if len(buf) == cap(buf) { // the file grew: finish the usual way
+					rest, err := io.ReadAll(io.LimitReader(f, limit-int64(len(buf))))
+					return append(buf, rest...), err
+				}
+			}
+		}
+	}
+	return io.ReadAll(io.LimitReader(r, limit))
+}
+
+// sizeRows decodes Sabre's segment_sizes_bits when it is an array of
+// equally long arrays of plain decimal numbers (parseDecimal) into rows
+// that share one flat slice; ok is false for anything else.
+type sizeRows struct {
+	rows [][]float64
+	flat []float64
+	ok   bool
+}
+
+// UnmarshalJSON implements json.Unmarshaler. It parses data before it
+// returns (encoding/json's buffer is not kept) and never fails: ok says
+// whether the table was in the subset.
+func (z *sizeRows) UnmarshalJSON(data []byte) error {
+	z.ok = false
+	i := skipWS(data, 0)
+	if i >= len(data) || data[i] != '[' {
+		return nil
+	}
+	// rows ≤ the number of '[' − 1: size the slices once
+	est := bytes.Count(data, []byte{'['}) - 1
+	n := -1
+	var flat []float64
+	rows := 0
+	i = skipWS(data, i+1)
+	for {
+		if i >= len(data) || data[i] != '[' {
+			return nil
+		}
+		i = skipWS(data, i+1)
+		k := 0
+		for {
+			v, m, good := parseDecimal(data[i:])
+			if !good {
+				return nil
+			}
+			flat = append(flat, v)
+			k++
+			i = skipWS(data, i+m)
+			if i < len(data) && data[i] == ',' {
+				i = skipWS(data, i+1)
+				continue
+			}
+			if i >= len(data) || data[i] != ']' {
+				return nil
+			}
+			break
+		}
+		if n < 0 {
+			n = k
+			if est > 1 { // the first row is read: one allocation for the table
+				f := make([]float64, n, n*est)
+				copy(f, flat)
+				flat = f
+			}
+		} else if k != n {
+			return nil
+		}
+		rows++
+		i = skipWS(data, i+1)
+		if i < len(data) && data[i] == ',' {
+			i = skipWS(data, i+1)
+			continue
+		}
+		if i >= len(data) || data[i] != ']' || skipWS(data, i+1) != len(data) {
+			return nil
+		}
+		break
+	}
+	z.flat = flat[:len(flat):len(flat)]
+	z.rows = make([][]float64, rows)
+	for r := range z.rows {
+		z.rows[r] = z.flat[r*n : (r+1)*n : (r+1)*n]
+	}
+	z.ok = true
+	return nil
 }
 
 // jsonErr turns an encoding/json error into a ParseError with a line number.

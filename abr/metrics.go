@@ -69,12 +69,22 @@ type SabreMetric struct {
 }
 
 // SabreLines returns Sabre's summary lines (§2.10) in Sabre's order.
-func (m *Metrics) SabreLines() []SabreMetric {
+func (m *Metrics) SabreLines() []SabreMetric { return m.appendSabreLines(nil, true) }
+
+// appendSabreLines appends SabreLines to dst; without text, the Text of the
+// float lines is left empty (a sweep formats their full-precision Value
+// instead, and "%f" on each line would cost it more than the simulation).
+func (m *Metrics) appendSabreLines(dst []SabreMetric, text bool) []SabreMetric {
 	tta := 1 / (m.PlayTimeMs / m.SegmentMs)
-	f := func(name string, v float64) SabreMetric { return SabreMetric{name, v, fmt.Sprintf("%f", v)} }
+	f := func(name string, v float64) SabreMetric {
+		if !text {
+			return SabreMetric{name, v, ""}
+		}
+		return SabreMetric{name, v, fmt.Sprintf("%f", v)}
+	}
 	d := func(name string, v int) SabreMetric { return SabreMetric{name, float64(v), strconv.Itoa(v)} }
-	out := []SabreMetric{
-		{"buffer size", float64(int64(m.BufferMs)), strconv.FormatInt(int64(m.BufferMs), 10)},
+	out := append(dst,
+		SabreMetric{"buffer size", float64(int64(m.BufferMs)), strconv.FormatInt(int64(m.BufferMs), 10)},
 		f("total played utility", m.PlayedUtility),
 		f("time average played utility", m.PlayedUtility*tta),
 		f("total played bitrate", m.PlayedBitrate),
@@ -91,7 +101,7 @@ func (m *Metrics) SabreLines() []SabreMetric {
 		f("total log bitrate change", m.LogBitrateChange),
 		f("time average log bitrate change", m.LogBitrateChange*tta),
 		f("time average score", tta*(m.PlayedUtility-float64(m.GammaP*m.RebufferMs)/m.SegmentMs)),
-	}
+	)
 	if m.OverCount == 0 {
 		out = append(out, SabreMetric{"over estimate count", 0, "0"}, SabreMetric{"over estimate", 0, "0"})
 	} else {

@@ -148,8 +148,9 @@ func TestZeroAllocsPerSegment(t *testing.T) {
 	tr, _ := LoadTrace(filepath.Join(testdataDir, "sabre", "4Glogs", "report_bus_0001.json"), 0)
 	for _, name := range Names() {
 		alg, _ := New(name)
-		for _, noa := range []bool{false, true} {
-			opt := []Option{WithAbandonment(!noa)}
+		for _, mode := range []int{0, 1, 2} { // abandonment, none, abandonment in Exact mode
+			noa := mode == 1
+			opt := []Option{WithAbandonment(!noa), WithExact(mode == 2)}
 			s, err := NewSession(m, tr, alg, opt...)
 			if err != nil {
 				t.Fatal(err)
@@ -160,7 +161,7 @@ func TestZeroAllocsPerSegment(t *testing.T) {
 				s.Run()
 			})
 			if allocs != 0 {
-				t.Errorf("%s (noa=%v): %v allocations per session", name, noa, allocs)
+				t.Errorf("%s (noa=%v exact=%v): %v allocations per session", name, noa, mode == 2, allocs)
 			}
 		}
 	}

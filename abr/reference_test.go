@@ -16,9 +16,16 @@ import (
 const testdataDir = "../testdata/abr"
 
 // sharedABR holds the full Sabre and Pensieve input sets beside the
-// repository (../shared/abr). Tests that use it add its files to the
-// bundled ones when it is present and run on testdata alone otherwise.
-const sharedABR = "../../shared/abr"
+// repository (../shared/abr, or $STREAMKIT_SHARED/abr for a checkout
+// whose ../shared lives elsewhere, as in a git worktree). Tests that use
+// it add its files to the bundled ones when it is present and run on
+// testdata alone otherwise.
+var sharedABR = func() string {
+	if dir := os.Getenv("STREAMKIT_SHARED"); dir != "" {
+		return filepath.Join(dir, "abr")
+	}
+	return "../../shared/abr"
+}()
 
 // refBlock is one "$ args" block of testdata/abr/reference/sabre_models_md_5.txt:
 // Sabre's printed output copied from MODELS.md §5.

@@ -222,6 +222,7 @@ type BolaE struct {
 	bt          float64
 	startup     bool
 	av, other   []float64 // Vp·(gp_e + u[q]); sizes of the alternatives
+	minLv       []float64 // minLevel(q)
 	oSize       float64
 	oQ          int
 	placeholder float64
@@ -268,10 +269,11 @@ func (a *BolaE) Init(v View) {
 		a.gpe = v.GammaP() - 1
 		a.vp = (v.BufferSize() - v.SegmentMs()) / (a.u[v.Levels()-1] + a.gpe)
 	}
-	a.av, a.other = a.av[:0], a.other[:0]
+	a.av, a.other, a.minLv = a.av[:0], a.other[:0], a.minLv[:0]
 	for q := range a.u {
 		a.av = append(a.av, float64(a.vp*(a.gpe+a.u[q])))
 		a.other = append(a.other, 0)
+		a.minLv = append(a.minLv, a.computeMinLevel(kb, q))
 	}
 	a.oSize, a.oQ = math.NaN(), -1
 	a.startup = true
@@ -291,7 +293,7 @@ func pyFloat(x float64) string {
 func (a *BolaE) score(v View, L float64) int {
 	q, best := 0, math.Inf(-1)
 	for k := 0; k < v.Levels(); k++ {
-		sc := (float64(a.vp*(a.u[k]+a.gpe)) - L) / v.Bitrates()[k]
+		sc := (a.av[k] - L) / v.Bitrates()[k] // av[k] = Vp·(u[k]+γ) exactly (+ commutes)
 		if k == 0 || sc > best {
 			q, best = k, sc
 		}
@@ -301,7 +303,11 @@ func (a *BolaE) score(v View, L float64) int {
 
 // minLevel takes the ladder kb (View.Bitrates), not the View, to stay
 // inlinable in Decide and ReportDownload.
-func (a *BolaE) minLevel(kb []float64, q int) float64 {
+func (a *BolaE) minLevel(kb []float64, q int) float64 { return a.minLv[q] }
+
+// computeMinLevel is minLevel's value, a function of q and of the values
+// Init fixes (Vp, γ, u, the ladder), so Init tabulates it.
+func (a *BolaE) computeMinLevel(kb []float64, q int) float64 {
 	r := 0.0
 	for k := 0; k < q; k++ {
 		if a.u[k] < a.u[q] {
@@ -314,7 +320,7 @@ func (a *BolaE) minLevel(kb []float64, q int) float64 {
 	return r
 }
 
-func (a *BolaE) maxLevel(q int) float64 { return a.vp * (a.u[q] + a.gpe) }
+func (a *BolaE) maxLevel(q int) float64 { return a.av[q] } // Vp·(u[q] + γ), tabulated by Init
 
 // Decide implements Algorithm.
 func (a *BolaE) Decide(v View, i int) (int, float64) {
@@ -326,7 +332,7 @@ func (a *BolaE) Decide(v View, i int) (int, float64) {
 		a.startup = false
 		a.ibr = 0.9
 		q := v.QualityFromThroughput(v.Throughput())
-		a.placeholder = math.Max(0, a.minLevel(v.Bitrates(), q)-L)
+		a.placeholder = fmax(0, a.minLevel(v.Bitrates(), q)-L)
 		return q, 0
 	}
 	q := a.score(v, L+a.placeholder)
@@ -364,7 +370,7 @@ func (a *BolaE) Decide(v View, i int) (int, float64) {
 			if v.Bitrates()[k+1]*v.SegmentMs() > safe {
 				q = k
 				delay = 0
-				a.placeholder = math.Min(a.placeholder, math.Max(0, a.minLevel(v.Bitrates(), q)-L))
+				a.placeholder = fmin(a.placeholder, fmax(0, a.minLevel(v.Bitrates(), q)-L))
 				break
 			}
 		}
@@ -387,9 +393,9 @@ func (a *BolaE) ReportDownload(v View, d *Download) {
 	}
 	if d.AbandonTo < 0 {
 		was := L + d.TimeMs
-		a.placeholder = math.Min(a.placeholder, math.Max(0, a.maxLevel(d.Quality)-was))
+		a.placeholder = fmin(a.placeholder, fmax(0, a.maxLevel(d.Quality)-was))
 		if L > 0 {
-			a.placeholder = math.Max(a.placeholder, a.minLevel(v.Bitrates(), d.Quality)-was)
+			a.placeholder = fmax(a.placeholder, a.minLevel(v.Bitrates(), d.Quality)-was)
 		}
 		return
 	}
@@ -397,7 +403,7 @@ func (a *BolaE) ReportDownload(v View, d *Download) {
 	if d.AbandonTo > 0 {
 		want = a.minLevel(v.Bitrates(), d.AbandonTo)
 	}
-	a.placeholder = math.Min(a.placeholder, math.Max(0, want-L))
+	a.placeholder = fmin(a.placeholder, fmax(0, want-L))
 }
 
 // Abandon implements Abandoner.
@@ -787,4 +793,94 @@ func (a *Bola) quietPieces(v View, p *Progress, lvl float64) bool {
 		ttn = periods[i].DurationMs
 	}
 	return false
+}
+
+// pathRate is the least average rate, bits per ms, of the download along
+// pw since its transfer started (by time τ it has at least pathRate·τ bits
+// on every state of Sabre's steps), lowered by far more than the rounding
+// of the walk and of the steps' sums.
+func pathRate(pw *pathWalk) float64 { return pw.gl * (1 - 1e-9) / pw.tl }
+
+// quietPath for BOLA-E (see Bola.quietPath). The rule's size argument is
+// Z = remain − ttfb·r with r = got/τ (τ the time since the transfer
+// started), so Z = S − got·(1 + ttfb/τ) ≤ S − wlo·(ttfb + τ), wlo the
+// least average rate (got ≥ wlo·τ): a line in τ, as the buffer argument
+// x = lvl − TimeMs + placeholder − ttfb is while it does not clamp at 0.
+// The comparison g = (Aq − x)·Z − (Ap − x)·o_q is linear in Z and negative
+// at Z = o_q (Aq < Ap), so g < 0 on the line bounds it at every state
+// where q is a candidate (Z > o_q): quadQuiet's test, with k = τ.
+func (a *BolaE) quietPath(v View, p *Progress, lvl float64, pw *pathWalk) bool {
+	pq := p.Quality
+	if pq == 0 {
+		return true // no lower quality to abandon to
+	}
+	if !(p.Downloaded == 0) || !(a.vp > 0) {
+		return false
+	}
+	a.caches(v, p)
+	el := pw.el*(1+1e-9) + 1e-6
+	x0 := lvl - p.TimeMs + a.placeholder - p.TTFBMs
+	if !(lvl-p.TimeMs-el > 1e-6*(1+math.Abs(lvl))) || !(x0-el > 1e-6*(1+math.Abs(x0))) {
+		return false // the buffer (or its projection) could clamp at 0
+	}
+	if !(a.av[pq]-a.av[pq-1] > 1e-9*(math.Abs(a.av[pq])+math.Abs(x0))) {
+		return false // Aq < Ap by a margin (av grows with q when Vp > 0)
+	}
+	wlo := pathRate(pw)
+	z0 := p.SizeBits - wlo*p.TTFBMs
+	return quadQuiet(a.av, a.other, pq, x0, z0, z0, 1, wlo, el, 1e-9*p.SizeBits+1e-6)
+}
+
+// quietPath for THROUGHPUT: the rule fires only at TimeMs ≥ 500 and when
+// TimeMs + eta > 1.8·P, with eta = (S − got)·τ/got, so TimeMs + eta =
+// ttfb + S·τ/got ≤ ttfb + S/wlo along the whole path (got ≥ wlo·τ).
+func (a *Throughput) quietPath(v View, p *Progress, lvl float64, pw *pathWalk) bool {
+	if p.Quality == 0 {
+		return true // q < Quality is needed to abandon
+	}
+	if !(p.Downloaded == 0) {
+		return false
+	}
+	if p.TimeMs+pw.el*(1+1e-9)+1e-6 < 500*(1-1e-9) {
+		return true // over before the rule's first possible call
+	}
+	return p.TTFBMs+p.SizeBits/pathRate(pw) < 1.8*v.SegmentMs()*(1-1e-9)
+}
+
+// quietPath for DYNAMIC: THROUGHPUT's rule abandons.
+func (a *Dynamic) quietPath(v View, p *Progress, lvl float64, pw *pathWalk) bool {
+	return a.tput.quietPath(v, p, lvl, pw)
+}
+
+// quietPath for DYNAMICDASH: the rule of the active algorithm (fixed for
+// the download: isBola changes only in Decide).
+func (a *DynamicDash) quietPath(v View, p *Progress, lvl float64, pw *pathWalk) bool {
+	if a.isBola {
+		return a.bola.quietPath(v, p, lvl, pw)
+	}
+	return a.tput.quietPath(v, p, lvl, pw)
+}
+
+// fmax is math.Max, inlined where the arguments differ (math.Max is an
+// assembly call on amd64, per segment in BOLA-E's placeholder updates);
+// ties, signed zeros and NaNs go to math.Max itself, so results are its own.
+func fmax(a, b float64) float64 {
+	if a > b {
+		return a
+	}
+	if b > a {
+		return b
+	}
+	return math.Max(a, b)
+}
+
+// fmin is math.Min, as fmax is math.Max.
+func fmin(a, b float64) float64 {
+	if a < b {
+		return a
+	}
+	if b < a {
+		return b
+	}
+	return math.Min(a, b)
 }

@@ -152,7 +152,8 @@ type Session struct {
 	segMs   float64   // segment duration P, ms
 	kbps    []float64 // the ladder, ascending
 	n, nseg int       // levels, segments N
-	sizes   []float64 // nseg×n, bits
+	sizes   []float64 // rows×n, bits (segSize)
+	rows    int       // rows of sizes: nseg, or the length of a looped movie
 	util    []float64 // Sabre's utility ln(b[q]/b[0]) per level
 	logChg  []float64 // n×n table of |ln(b[q]/b[k])|, nil for very long ladders
 	bufMs   float64   // maximum buffer B, ms
@@ -163,9 +164,14 @@ type Session struct {
 	qc      quietChecker // the Abandoner's proofs, if any
 	lc      lineChecker
 	pc      pathChecker
-	dr      DelayReporter
-	rr      DownloadReporter
-	trName  string
+	// oneTransfer: outside Exact, a download the path proof covers moves as
+	// one transfer (BOLA only: for the rules proven since, the default mode
+	// replays the steps too, so their last bits — and the reaction-time
+	// ties that rest on them — stay exactly what they were)
+	oneTransfer bool
+	dr          DelayReporter
+	rr          DownloadReporter
+	trName      string
 
 	// play side
 	buf                                    []int // play queue: qualities of buffered segments from bh on
@@ -241,10 +247,24 @@ func NewSession(m Manifest, t *Trace, alg Algorithm, opts ...Option) (*Session, 
 	if s.nseg < 1 {
 		return nil, fmt.Errorf("%w: no segments", ErrMismatch)
 	}
-	if s.nseg > maxSegments/s.n {
-		return nil, fmt.Errorf("abr: %d segments × %d levels is more than the simulator holds (%d sizes)", s.nseg, s.n, maxSegments)
+	if s.nseg > maxSessionSegments {
+		return nil, fmt.Errorf("abr: %d segments is more than a session plays (%d)", s.nseg, maxSessionSegments)
 	}
-	if st, ok := m.(SizeTabler); ok && len(st.SizeTable()) == s.nseg*s.n {
+	// A looped movie (Sabre's -ml) keeps the table of the movie it repeats:
+	// segment i has row i mod rows, so memory does not grow with the length.
+	tm := m
+	if r, ok := m.(repeated); ok {
+		tm = r.Manifest
+	}
+	s.rows = tm.NumSegments()
+	if s.rows < 1 || s.rows > s.nseg {
+		s.rows = s.nseg
+		tm = m
+	}
+	if s.rows > maxSegments/s.n {
+		return nil, fmt.Errorf("abr: %d segments × %d levels is more than the simulator holds (%d sizes)", s.rows, s.n, maxSegments)
+	}
+	if st, ok := tm.(SizeTabler); ok && len(st.SizeTable()) == s.rows*s.n {
 		// shared, not copied: thousands of sessions over one stream (the
 		// swarm simulator) would otherwise hold thousands of copies
 		s.sizes = st.SizeTable()
@@ -254,10 +274,10 @@ func NewSession(m Manifest, t *Trace, alg Algorithm, opts ...Option) (*Session, 
 			}
 		}
 	} else {
-		s.sizes = make([]float64, s.nseg*s.n)
-		for i := 0; i < s.nseg; i++ {
+		s.sizes = make([]float64, s.rows*s.n)
+		for i := 0; i < s.rows; i++ {
 			for q := 0; q < s.n; q++ {
-				sz := m.SegmentSize(i, q)
+				sz := tm.SegmentSize(i, q)
 				if !(sz >= 0 && sz <= math.MaxFloat64) {
 					// (a code-built Manifest is not checked by any reader)
 					return nil, fmt.Errorf("%w: segment %d quality %d: size %v bits", ErrMalformed, i, q, sz)
@@ -290,6 +310,7 @@ func NewSession(m Manifest, t *Trace, alg Algorithm, opts ...Option) (*Session, 
 	s.qc, _ = alg.(quietChecker)
 	s.lc, _ = alg.(lineChecker)
 	s.pc, _ = alg.(pathChecker)
+	_, s.oneTransfer = alg.(*Bola)
 	s.dr, _ = alg.(DelayReporter)
 	s.rr, _ = alg.(DownloadReporter)
 	if err := s.Reset(opts...); err != nil {
@@ -298,8 +319,20 @@ func NewSession(m Manifest, t *Trace, alg Algorithm, opts ...Option) (*Session, 
 	return s, nil
 }
 
-// maxSegments bounds N·levels (the session copies every segment size).
+// maxSegments bounds the segment sizes a session holds (rows·levels; it
+// copies them unless the Manifest is a SizeTabler).
 const maxSegments = 1 << 26
+
+// maxSessionSegments bounds N (≈ 8 years of 1 s segments).
+const maxSessionSegments = 1 << 28
+
+// segSize is the size of segment idx at quality q, bits.
+func (s *Session) segSize(idx, q int) float64 {
+	if idx >= s.rows {
+		idx %= s.rows
+	}
+	return s.sizes[idx*s.n+q]
+}
 
 var (
 	defaultHalfLives = []float64{3, 8}
@@ -870,7 +903,7 @@ func (s *Session) download(d *Download, size float64, idx, q int, levelAtReq flo
 	pw := &s.pw // (a field: passed through an interface, a local would escape)
 	if pc != nil && s.walk(size, pw) && pc.quietPath(View{s}, &d.Progress, levelAtReq, pw) {
 		// Proven silent for the whole download: no rule call can happen.
-		if s.opt.Exact {
+		if s.opt.Exact || !s.oneTransfer {
 			return s.silentRun(d, size) // Sabre's steps, without the rule calls
 		}
 		// Sabre's steps add up to the same time as one transfer in exact
@@ -1243,7 +1276,7 @@ func (s *Session) step1() error {
 		}
 	}
 	idx := s.next + roff
-	size := s.sizes[idx*s.n+q]
+	size := s.segSize(idx, q)
 	t0 := s.tPlay
 	lvl := s.bufferLevel()
 	useRule := !s.opt.NoAbandon && (s.ab != nil || roff != 0)

@@ -2,10 +2,12 @@ package abr
 
 import (
 	"fmt"
+	"math/rand"
 	"path/filepath"
 	"reflect"
 	"strconv"
 	"testing"
+	"time"
 )
 
 // TestSkipIsExact: skipping the abandonment calls that the rules prove
@@ -129,4 +131,72 @@ func absInt(x int) int {
 		return -x
 	}
 	return x
+}
+
+// TestExactRandomized: with WithExact, random Sabre configurations over
+// random traces of every set (testdata, and ../shared's 3G, 4G, FCC HD and
+// SD sets when present; fewer with -short) give every metric and record
+// bit for bit as the tests' no-skip mode, which steps every 50 ms state and
+// calls the rule at each: the path and line proofs and the closed-form
+// steps change nothing. The seed is logged.
+func TestExactRandomized(t *testing.T) {
+	files := traceSets(t)
+	var mans []Manifest
+	for _, m := range []string{"bbb.json", "bbb4k.json"} {
+		l, err := LoadSabreManifest(filepath.Join(testdataDir, "sabre", m))
+		if err != nil {
+			t.Fatal(err)
+		}
+		mans = append(mans, l)
+	}
+	seed := time.Now().UnixNano()
+	t.Logf("seed %d", seed)
+	r := rand.New(rand.NewSource(seed))
+	n := 2000
+	if testing.Short() {
+		n = 40
+	}
+	algos := []string{"bola", "bolae", "dynamicdash", "throughput", "dynamic"}
+	aopts := []AlgorithmOption{func(*Config) {}, WithBOLAO(), WithoutIBR(), WithBOLABasic()}
+	for k := 0; k < n; k++ {
+		f := files[r.Intn(len(files))]
+		tr, err := LoadTrace(f, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		m := mans[r.Intn(len(mans))]
+		if r.Intn(3) == 0 {
+			m = Looped(m, float64(60+r.Intn(900))*1000) // -ml
+		}
+		if r.Intn(4) == 0 {
+			tr = tr.Scale([]float64{0.5, 1.5, 3}[r.Intn(3)]) // -nm
+		}
+		name := algos[r.Intn(len(algos))]
+		ao := r.Intn(len(aopts))
+		opt := []Option{WithBuffer(float64(5+r.Intn(56)) * 1000), WithExact(true)}
+		if r.Intn(4) == 0 {
+			opt = append(opt, WithReplacement([]string{"left", "right"}[r.Intn(2)]))
+		}
+		if r.Intn(4) == 0 {
+			opt = append(opt, WithSlidingWindow(3))
+		}
+		run := func(skip bool) (Metrics, []SegmentRecord) {
+			alg, _ := New(name, aopts[ao])
+			var recs []SegmentRecord
+			s, err := NewSession(m, tr, alg, append(opt, withSkip(skip), WithOnSegment(func(r *SegmentRecord) { recs = append(recs, *r) }))...)
+			if err != nil {
+				t.Fatal(err)
+			}
+			met, err := s.Run()
+			if err != nil {
+				t.Fatal(err)
+			}
+			return met, recs
+		}
+		m0, r0 := run(false)
+		m1, r1 := run(true)
+		if m1 != m0 || !reflect.DeepEqual(r1, r0) {
+			t.Errorf("%s %s option %d %d segments: Exact differs from stepping every state", f, name, ao, m.NumSegments())
+		}
+	}
 }

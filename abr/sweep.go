@@ -160,6 +160,14 @@ func sortRows(rows [][]string, keyCols int) {
 	})
 }
 
+// ends0 is where cell i starts in a row whose cells end at ends.
+func ends0(ends []int, i int) int {
+	if i == 0 {
+		return 0
+	}
+	return ends[i-1]
+}
+
 func fmtFloat(v float64) string { return strconv.FormatFloat(v, 'f', -1, 64) }
 
 // SabreMetricNames lists Sabre's printed metric names in order.
@@ -220,31 +228,67 @@ func SweepSabre(ctx context.Context, base []string, traces []string, algos []str
 		t.Columns = append(t.Columns, "algo", "args")
 	}
 	t.Columns = append(t.Columns, SabreMetricNames()...)
-	t.Rows, err = runTraces(ctx, traces, o, t.KeyCols, func(path string) ([][]string, error) {
-		tr, err := LoadTrace(path, 0)
-		if err != nil {
-			return nil, err
-		}
-		var rows [][]string
-		for _, v := range vars {
-			s, err := v.run.Session(tr, nil)
-			if err != nil {
+	w := max(o.Workers, 1)
+	// per worker, one session per variant, rewound onto each trace
+	// (ResetTrace): a session's tables, queues and algorithm are built once
+	sess := make([][]*Session, w)
+	for i := range sess {
+		sess[i] = make([]*Session, len(vars))
+	}
+	sopts := make([][]Option, len(vars))
+	for k, v := range vars {
+		sopts[k] = append(v.run.Args.Options(), WithOutput(nil, false))
+	}
+	lines := make([][]SabreMetric, w)
+	text := make([][]byte, w)
+	cellEnds := make([][]int, w)
+	t.Rows, err = runLoadedTraces(ctx, traces, o, t.KeyCols, func(worker int, tr *Trace) ([][]string, error) {
+		rows := make([][]string, 0, len(vars))
+		name := filepath.Base(tr.Name)
+		for k, v := range vars {
+			st := tr
+			if v.run.Args.NetMult != 1 {
+				st = tr.Scale(v.run.Args.NetMult)
+			}
+			s := sess[worker][k]
+			if s == nil {
+				alg, err := New(v.run.Args.Algorithm, v.run.Args.AlgorithmOptions(false)...)
+				if err != nil {
+					return nil, err
+				}
+				if s, err = NewSession(v.run.Manifest, st, alg, sopts[k]...); err != nil {
+					return nil, err
+				}
+				sess[worker][k] = s
+			} else if err := s.ResetTrace(st, sopts[k]...); err != nil {
 				return nil, err
 			}
 			m, err := s.Run()
 			if err != nil {
 				return nil, err
 			}
-			row := []string{filepath.Base(path)}
+			// the row's cells are substrings of one string: one allocation
+			// for the text of a row instead of one per cell
+			lines[worker] = m.appendSabreLines(lines[worker][:0], false)
+			b := text[worker][:0]
+			ends := cellEnds[worker][:0]
+			for _, l := range lines[worker] {
+				if strings.HasSuffix(l.Name, "count") || l.Name == "buffer size" {
+					b = append(b, l.Text...)
+				} else {
+					b = strconv.AppendFloat(b, l.Value, 'f', -1, 64)
+				}
+				ends = append(ends, len(b))
+			}
+			text[worker], cellEnds[worker] = b, ends
+			cells := string(b)
+			row := make([]string, 0, len(t.Columns))
+			row = append(row, name)
 			if extra {
 				row = append(row, v.algo, v.args)
 			}
-			for _, l := range m.SabreLines() {
-				if strings.HasSuffix(l.Name, "count") || l.Name == "buffer size" {
-					row = append(row, l.Text)
-				} else {
-					row = append(row, fmtFloat(l.Value))
-				}
+			for i, e := range ends {
+				row = append(row, cells[ends0(ends, i):e])
 			}
 			rows = append(rows, row)
 		}
@@ -254,6 +298,92 @@ func SweepSabre(ctx context.Context, base []string, traces []string, algos []str
 		return nil, err
 	}
 	return t, nil
+}
+
+// runLoadedTraces is runTraces for simulators that take a *Trace: one
+// goroutine reads and decodes the traces ahead of the workers (in order,
+// up to a few per worker ahead, into memory the workers hand back), so
+// file reading overlaps simulation even with one worker. fn gets its
+// worker's number (0 ≤ worker < Workers) for per-worker state, and must
+// not keep tr after it returns.
+func runLoadedTraces(ctx context.Context, traces []string, o sweepConfig, keyCols int, fn func(worker int, tr *Trace) ([][]string, error)) ([][]string, error) {
+	w := max(o.Workers, 1)
+	type item struct {
+		k   int
+		t   *Trace
+		err error
+	}
+	ahead := 4 * w
+	ready := make(chan item, ahead)
+	back := make(chan *Trace, ahead+w+1) // never full: at most that many are out
+	parent := ctx
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	go func() {
+		defer close(ready)
+		var l traceLoader
+		for k, path := range traces {
+		drain:
+			for {
+				select {
+				case t := <-back:
+					l.put(t)
+				default:
+					break drain
+				}
+			}
+			t, err := l.load(path)
+			select {
+			case ready <- item{k, t, err}:
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
+	res := make([][][]string, len(traces))
+	errs := make([]error, len(traces))
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	done := 0
+	for i := 0; i < w; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for it := range ready {
+				if it.err != nil {
+					errs[it.k] = it.err
+				} else {
+					res[it.k], errs[it.k] = fn(i, it.t)
+					back <- it.t
+				}
+				if errs[it.k] != nil {
+					cancel() // the first error in trace order is reported; stop early
+				}
+				if o.Progress != nil {
+					mu.Lock()
+					done++
+					o.Progress(done, len(traces))
+					mu.Unlock()
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	if err := parent.Err(); err != nil {
+		return nil, err
+	}
+	// an error cancels the loader: every trace before the failing one was
+	// handed out before it and has run, so the first error in trace order
+	// is the one reported, for any number of workers
+	var rows [][]string
+	for k := range traces {
+		if errs[k] != nil {
+			return nil, errs[k]
+		}
+		rows = append(rows, res[k]...)
+	}
+	sortRows(rows, keyCols)
+	return rows, nil
 }
 
 // NewPensievePolicy returns a fresh Pensieve policy by name: "bb",

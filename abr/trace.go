@@ -350,7 +350,11 @@ func init() {
 	RegisterTraceFormat("sabre", func(l []byte) bool { return len(l) > 0 && l[0] == '[' }, func(r io.Reader, name string, _ float64) (*Trace, error) {
 		return ReadSabreTrace(r, name)
 	})
+	builtinTraceFormats = len(traceFormats)
 }
+
+// builtinTraceFormats counts the formats registered by this package.
+var builtinTraceFormats int
 
 // ParseTrace is LoadTrace on bytes already in memory.
 func ParseTrace(data []byte, name string, latencyMs float64) (*Trace, error) {

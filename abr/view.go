@@ -33,7 +33,7 @@ func (v View) Levels() int { return v.s.n }
 func (v View) NumSegments() int { return v.s.nseg }
 
 // SegmentSize is the size of segment i at quality q in bits.
-func (v View) SegmentSize(i, q int) float64 { return v.s.sizes[i*v.s.n+q] }
+func (v View) SegmentSize(i, q int) float64 { return v.s.segSize(i, q) }
 
 // BufferLevel is the buffered media in ms.
 func (v View) BufferLevel() float64 { return v.s.bufferLevel() }

@@ -55,16 +55,48 @@ Algorithms: ` + strings.Join(abr.Names(), ", "),
 			if err != nil {
 				return err
 			}
+			// Records are kept only for the SVG timeline; the --log file is
+			// written as the session runs, so a movie of millions of
+			// segments needs no memory per segment.
 			var recs []abr.SegmentRecord
+			var logw *abr.SegmentWriter
+			var logErr error
 			s, err := abr.NewSession(man, t, alg, abr.WithPlayerDefaults(),
 				abr.WithBuffer(abrRunF.buffer*1000), abr.WithStartup(abrRunF.startup*1000),
 				abr.WithRequestLatency(abrRunF.latency), abr.WithGammaP(abrRunF.gp),
-				abr.WithAbandonment(!abrRunF.noAbandon),
-				abr.WithOnSegment(func(r *abr.SegmentRecord) { recs = append(recs, *r) }))
+				abr.WithAbandonment(!abrRunF.noAbandon))
 			if err != nil {
 				return err
 			}
-			m, err := s.Run()
+			if abrRunF.log != "" || abrRunF.svg != "" {
+				s.SetOnSegment(func(r *abr.SegmentRecord) {
+					if logw != nil && logErr == nil {
+						logErr = logw.Write(r)
+					}
+					if abrRunF.svg != "" {
+						recs = append(recs, *r)
+					}
+				})
+			}
+			var m abr.Metrics
+			run := func() error {
+				var err error
+				if m, err = s.Run(); err != nil {
+					return err
+				}
+				return logErr
+			}
+			if abrRunF.log != "" {
+				err = atomicfile.Write(abrRunF.log, func(f *os.File) error {
+					logw = abr.NewSegmentWriter(f, strings.HasSuffix(abrRunF.log, ".jsonl"))
+					if err := run(); err != nil {
+						return err
+					}
+					return logw.Flush()
+				})
+			} else {
+				err = run()
+			}
 			if err != nil {
 				return err
 			}
@@ -74,16 +106,6 @@ Algorithms: ` + strings.Join(abr.Names(), ", "),
 				man.Bitrates()[0], man.Bitrates()[len(man.Bitrates())-1], abrRunF.algo)
 			if err := m.WriteReport(out); err != nil {
 				return err
-			}
-			if abrRunF.log != "" {
-				if err := atomicfile.Write(abrRunF.log, func(f *os.File) error {
-					if strings.HasSuffix(abrRunF.log, ".jsonl") {
-						return abr.WriteSegmentJSONL(f, recs)
-					}
-					return abr.WriteSegmentCSV(f, recs)
-				}); err != nil {
-					return err
-				}
 			}
 			if abrRunF.svg != "" {
 				tl := abr.Timeline{Title: fmt.Sprintf("%s, %s, %s", filepath.Base(abrRunF.trace), filepath.Base(abrRunF.manifest), abrRunF.algo),

@@ -31,7 +31,10 @@ func newAbrSweepCmd() *cobra.Command {
 		Long: `Run a simulator over every trace of a directory (or glob), for each algorithm
 and each point of a parameter grid, on --workers parallel sessions. Results are
 the same whatever --workers is; --shard i/n runs a deterministic part that
-'streamkit abr merge' puts back together.
+'streamkit abr merge' puts back together. On a batch system, --shard auto
+takes i from the Kubernetes Indexed Job (JOB_COMPLETION_INDEX) or Slurm job
+array (SLURM_ARRAY_TASK_ID) and n from STREAMKIT_SHARDS or
+SLURM_ARRAY_TASK_COUNT (see examples/abr-sweep-batch).
 
 Sabre model: one row per trace (and algorithm/grid point when --algos/--grid
 are given) with a column per Sabre metric, named as Sabre prints it. The
@@ -56,7 +59,7 @@ chunks 1..47, algorithm state fresh for every trace.`,
 	f.StringArrayVar(&abrSweepF.grid, "grid", nil, "sabre parameter axis, e.g. -b=10,25 (repeatable)")
 	f.StringVar(&abrSweepF.qoe, "qoe", "linear", "pensieve QoE: linear, log or hd")
 	f.IntVar(&abrSweepF.workers, "workers", 1, "parallel sessions")
-	f.StringVar(&abrSweepF.shard, "shard", "", "run only shard i of n, as i/n (0-based)")
+	f.StringVar(&abrSweepF.shard, "shard", "", shardFlagHelp)
 	f.StringVar(&abrSweepF.out, "out", "", "output file (.csv or .jsonl); stdout when empty")
 	f.StringVar(&abrSweepF.svg, "svg", "", "write the per-algorithm CDF of the main QoE metric as SVG")
 	f.BoolVar(&abrSweepF.quiet, "quiet", false, "no summary table")
@@ -82,13 +85,12 @@ func newMergeCmd(short string) *cobra.Command {
 	return cmd
 }
 
-// parseShard parses --shard i/n.
-func parseShard(s string) (i, n int, err error) {
-	if _, err := fmt.Sscanf(s, "%d/%d", &i, &n); err != nil || n < 1 {
-		return 0, 0, fmt.Errorf("--shard %q: want i/n", s)
-	}
-	return i, n, nil
-}
+// parseShard parses --shard i/n, auto/n or auto (abr.ParseShard: the index
+// from a Kubernetes Indexed Job's or a Slurm job array's environment).
+func parseShard(s string) (i, n int, err error) { return abr.ParseShard(s, os.Getenv) }
+
+// shardFlagHelp is the --shard help of the sweeps.
+const shardFlagHelp = "run only shard i of n: i/n (0-based), or auto/n or auto, the index from $JOB_COMPLETION_INDEX (Kubernetes Indexed Job) or $SLURM_ARRAY_TASK_ID (Slurm array), the count from $STREAMKIT_SHARDS or $SLURM_ARRAY_TASK_COUNT"
 
 // mergeTableFiles merges the CSV tables of sharded sweeps (abr's and
 // swarm's) into out.

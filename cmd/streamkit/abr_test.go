@@ -231,3 +231,66 @@ func TestAbrRunAndPensieveCLI(t *testing.T) {
 		t.Errorf("abr pensieve output:\n%s", out)
 	}
 }
+
+// TestAbrSweepShardAuto runs a sweep as the shards of a Kubernetes Indexed
+// Job and of a Slurm job array would (--shard auto with each system's
+// variables set), merges them, and gets the unsharded file.
+func TestAbrSweepShardAuto(t *testing.T) {
+	dir := t.TempDir()
+	args := []string{"abr", "sweep", "--model", "sabre", "--traces", filepath.Join(abrTestdata, "sabre", "*", "*.json"),
+		"--args", "-m " + filepath.Join(abrTestdata, "sabre", "bbb4k.json") + " -b 25 -a bolae", "--quiet"}
+	read := func(p string) string {
+		b, err := os.ReadFile(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return string(b)
+	}
+	whole := filepath.Join(dir, "whole.csv")
+	if _, err := abrRunCLI(t, append(args, "--out", whole)...); err != nil {
+		t.Fatal(err)
+	}
+	for _, sys := range []struct {
+		name string
+		env  func(i int) map[string]string
+	}{
+		{"kubernetes", func(i int) map[string]string {
+			return map[string]string{"JOB_COMPLETION_INDEX": strconv.Itoa(i), "STREAMKIT_SHARDS": "3"}
+		}},
+		{"slurm", func(i int) map[string]string { // sbatch --array=1-3
+			return map[string]string{"SLURM_ARRAY_TASK_ID": strconv.Itoa(i + 1), "SLURM_ARRAY_TASK_MIN": "1", "SLURM_ARRAY_TASK_COUNT": "3"}
+		}},
+	} {
+		t.Run(sys.name, func(t *testing.T) {
+			var parts []string
+			for i := 0; i < 3; i++ {
+				for _, k := range []string{"JOB_COMPLETION_INDEX", "STREAMKIT_SHARDS", "SLURM_ARRAY_TASK_ID", "SLURM_ARRAY_TASK_MIN", "SLURM_ARRAY_TASK_COUNT"} {
+					t.Setenv(k, "")
+				}
+				for k, v := range sys.env(i) {
+					t.Setenv(k, v)
+				}
+				p := filepath.Join(dir, sys.name+strconv.Itoa(i)+".csv")
+				if _, err := abrRunCLI(t, append(args, "--shard", "auto", "--out", p)...); err != nil {
+					t.Fatal(err)
+				}
+				if n := strings.Count(read(p), "\n"); n != 2 {
+					t.Errorf("shard %d has %d lines, want a header and one of the 3 traces", i, n)
+				}
+				parts = append(parts, p)
+			}
+			merged := filepath.Join(dir, sys.name+"-merged.csv")
+			if _, err := abrRunCLI(t, append([]string{"abr", "merge", "--out", merged}, parts...)...); err != nil {
+				t.Fatal(err)
+			}
+			if read(merged) != read(whole) {
+				t.Error("merged shards differ from the unsharded sweep")
+			}
+		})
+	}
+	t.Setenv("JOB_COMPLETION_INDEX", "")
+	t.Setenv("SLURM_ARRAY_TASK_ID", "")
+	if _, err := abrRunCLI(t, append(args, "--shard", "auto", "--out", filepath.Join(dir, "x.csv"))...); err == nil || !strings.Contains(err.Error(), "JOB_COMPLETION_INDEX") {
+		t.Errorf("--shard auto without a batch system: err = %v", err)
+	}
+}

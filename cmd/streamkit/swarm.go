@@ -208,7 +208,7 @@ runs as a Kubernetes Indexed Job or a Slurm array (swarm/README.md).`,
 	f.StringArrayVar(&sets, "set", nil, "override a field for every point, e.g. audience.peers=5000 (repeatable)")
 	f.StringArrayVar(&grid, "grid", nil, "an axis, field=v1,v2,… (repeatable)")
 	f.IntVar(&workers, "workers", 1, "points run in parallel")
-	f.StringVar(&shard, "shard", "", "run only shard i of n, as i/n (0-based)")
+	f.StringVar(&shard, "shard", "", shardFlagHelp)
 	f.Int64Var(&seed, "seed", -1, "random seed (overrides the file's)")
 	f.StringVar(&out, "out", "", "output file (.csv or .jsonl); stdout when empty")
 	return cmd
