@@ -360,8 +360,13 @@ func (tw *Writer) WriteSample(s *media.Sample, payload []byte) error {
 			return err
 		}
 	}
+	// The next frame follows without a gap when it starts one codec frame
+	// later (what a reader assumes inside a PES); the sample's own
+	// duration may cover a gap (an MP4 trun entry).
 	e.pendNext = -1
-	if s.Duration > 0 {
+	if t := e.t; t.FrameSize > 0 && t.SampleRate > 0 {
+		e.pendNext = tw.to90k(e, s.DTS+media.Rescale(int64(t.FrameSize), int64(t.Timescale), int64(t.SampleRate)))
+	} else if s.Duration > 0 {
 		e.pendNext = tw.to90k(e, s.DTS+int64(s.Duration))
 	}
 	if len(data) > tw.cfg.pesPayload {
