@@ -446,19 +446,22 @@ func pesStreamID(r io.ReaderAt, pos int64) int {
 // decimals, a zero duration as N/A (left out), flags K (key) and D
 // (discard) or _.
 func newPacket(t *media.Track, pts, dts, dur int64, size uint32, pos int64, key, discard bool) *Packet {
-	ts := int64(t.Timescale)
+	// ffprobe multiplies by av_q2d(time_base), 1/den as a double: the
+	// same rounding at the sixth decimal needs the same arithmetic.
+	tb := 1 / float64(t.Timescale)
+	sec := func(v int64) string { return fmt.Sprintf("%.6f", float64(v)*tb) }
 	p := &Packet{
 		CodecType:   t.Kind.String(),
 		StreamIndex: t.Index,
 		PTS:         ptr(pts),
-		PTSTime:     seconds(pts, 1, ts),
+		PTSTime:     sec(pts),
 		DTS:         ptr(dts),
-		DTSTime:     seconds(dts, 1, ts),
+		DTSTime:     sec(dts),
 		Size:        fmt.Sprint(size),
 		Flags:       "__",
 	}
 	if dur != 0 {
-		p.Duration, p.DurationTime = ptr(dur), seconds(dur, 1, ts)
+		p.Duration, p.DurationTime = ptr(dur), sec(dur)
 	}
 	if pos >= 0 {
 		p.Pos = fmt.Sprint(pos)
