@@ -24,9 +24,10 @@ func (c *countingWriter) Write(p []byte) (int, error) {
 }
 
 // writeTSRendition writes the segments of one track as MPEG-TS with the
-// ts package's writer: one program, PAT and PMT at the start of every
-// segment (each segment gets a fresh writer, so each is decodable on its
-// own, as HLS requires) and before every key frame. Timestamps are the
+// ts package's writer: one program, PAT, PMT and SDT at the start of every
+// segment (so each is decodable on its own, as HLS requires) and before
+// every key frame (so each I-frame byte range is), and not repeated in
+// between, as ffmpeg's HLS muxer writes them. Timestamps are the
 // writer's: the source's, shifted by its edit list as ffprobe shows them,
 // plus ts.DefaultTimeOffset; audio wholly before the source's time zero
 // is left out.
@@ -157,6 +158,9 @@ func writeTSSegment(tw *ts.Writer, cw *countingWriter, r *Rendition, td *trackDa
 				return err
 			}
 			keyOff = cw.n
+			// Every I-frame range starts with the tables (the writer
+			// repeats them only after non-key frames, as ffmpeg does).
+			tw.ResendTables()
 		}
 		if err := tw.WriteSample(&s, data); err != nil {
 			return err

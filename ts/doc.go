@@ -90,7 +90,8 @@
 // PES packets of up to 2930 bytes or 350 ms ([WithPESPayloadSize]), a PCR
 // rides on the PCR stream's PES starts every multiple of its frame
 // duration up to 100 ms and on key frames ([WithPCRInterval]), PAT and
-// PMT repeat every 100 ms and before key frames, an SDT every 500 ms
+// PMT repeat every 100 ms and before a key frame that follows a non-key
+// frame, an SDT every 500 ms
 // ([WithPSIInterval], [WithSDTInterval]; HLS segments carry them once, at
 // their start, as ffmpeg's HLS muxer does), and timestamps move by
 // [DefaultTimeOffset] (1.4 s) for non-TS input. Unlike ffmpeg, an audio

@@ -86,7 +86,8 @@ func WithTimeOffset(ticks int64) WriteOption {
 
 // WithPSIInterval sets how often PAT and PMT are repeated, in 90 kHz
 // ticks (default 9000: 100 ms, ffmpeg's pat_period). They are also
-// written first, before every video key frame and after ResendTables. A
+// written first, before a video key frame that follows a non-key frame
+// (as ffmpeg does) and after ResendTables. A
 // negative value repeats them only then: what ffmpeg's HLS muxer does
 // for its segments ("one PAT/PMT per segment"), since a client reads a
 // segment from its start.
@@ -195,6 +196,7 @@ type esOut struct {
 	ps         [][]byte
 	adts       [7]byte
 	adtsOK     bool
+	prevKey    bool // the last PES of this stream was a key frame
 	// Audio frames waiting for their PES (see WithPESPayloadSize).
 	pend             []byte
 	pendPTS, pendDTS int64
@@ -395,12 +397,17 @@ func (tw *Writer) writePES(e *esOut, data []byte, pts, dts int64, key bool) erro
 	// The program clock runs maxDelay behind the decoding times; PSI and
 	// PCR schedules are in PCR time, as in ffmpeg.
 	now := max(dts-tw.cfg.maxDelay, 0)
-	// PAT and PMT first, then before every video key frame (segmenters
-	// cut there, and each segment must start with them) and every
-	// psiEvery; SDT every sdtEvery.
+	// PAT and PMT first, then before every video key frame that follows
+	// a non-key frame (as ffmpeg: an all-intra stream does not repeat
+	// them every frame), after ResendTables and every psiEvery; SDT every
+	// sdtEvery.
 	resend := tw.resend
 	tw.resend = false
-	if resend || !tw.psiYet || (tw.cfg.psiEvery > 0 && now-tw.psiAt >= tw.cfg.psiEvery) || (e.video && key) {
+	forcePSI := e.video && key && !e.prevKey
+	if e.video {
+		e.prevKey = key
+	}
+	if resend || !tw.psiYet || (tw.cfg.psiEvery > 0 && now-tw.psiAt >= tw.cfg.psiEvery) || forcePSI {
 		if err := tw.writePSI(); err != nil {
 			return err
 		}
