@@ -24,9 +24,10 @@ func (c *countingWriter) Write(p []byte) (int, error) {
 }
 
 // writeTSRendition writes the segments of one track as MPEG-TS with the
-// ts package's writer: one program, PAT and PMT at the start of every
-// segment (each segment gets a fresh writer, so each is decodable on its
-// own, as HLS requires) and before every key frame. Timestamps are the
+// ts package's writer: one program, PAT, PMT and SDT at the start of every
+// segment (so each is decodable on its own, as HLS requires) and before
+// every key frame (so each I-frame byte range is), and not repeated in
+// between, as ffmpeg's HLS muxer writes them. Timestamps are the
 // writer's: the source's, shifted by its edit list as ffprobe shows them,
 // plus ts.DefaultTimeOffset; audio wholly before the source's time zero
 // is left out.
@@ -79,13 +80,18 @@ func writeTSRendition(dir string, r *Rendition, td *trackData, starts []int, cfg
 		// Video segments start at key frames, before which the writer
 		// puts PAT and PMT: one writer serves the whole rendition and
 		// keeps continuity counters running. Audio gets a new writer per
-		// segment so that each starts with PAT and PMT.
+		// segment so that each starts with PAT and PMT. As in ffmpeg's
+		// HLS muxer, the tables are written once per segment (and before
+		// key frames), not every 100 ms: a client reads a segment from
+		// its start, and the repeats would cost 5 % of a 64 kbit/s audio
+		// rendition.
 		if tw == nil || !video {
 			var err error
-			if tw, err = ts.NewWriter(cw, []*media.Track{&td.track}); err != nil {
+			if tw, err = ts.NewWriter(cw, []*media.Track{&td.track}, ts.WithPSIInterval(-1), ts.WithSDTInterval(-1)); err != nil {
 				return err
 			}
 		}
+		tw.ResendTables()
 		err := writeTSSegment(tw, cw, r, td, &seg, first, end)
 		if f != nil {
 			if cerr := f.Close(); err == nil {
@@ -152,6 +158,9 @@ func writeTSSegment(tw *ts.Writer, cw *countingWriter, r *Rendition, td *trackDa
 				return err
 			}
 			keyOff = cw.n
+			// Every I-frame range starts with the tables (the writer
+			// repeats them only after non-key frames, as ffmpeg does).
+			tw.ResendTables()
 		}
 		if err := tw.WriteSample(&s, data); err != nil {
 			return err

@@ -148,7 +148,7 @@ gen_sample() {
 	"${FF[@]}" $(audio 8) "${AAC[@]}" "${BITEXACT[@]}" -movflags +faststart audio.m4a
 }
 
-# refs writes the three ffprobe references next to a fixture. ffprobe runs
+# refs writes the four ffprobe references next to a fixture. ffprobe runs
 # from inside the fixture's folder so format.filename is the bare name.
 refs() { # refs PATH
 	local dir base
@@ -167,6 +167,9 @@ refs() { # refs PATH
 		ffprobe -v error -show_packets -show_entries \
 			packet=codec_type,stream_index,pts,pts_time,dts,dts_time,duration,size,flags \
 			-of json "$base" > "$base.packets.json"
+		# Every packet field ffprobe prints (pos, side data too), for
+		# "streamkit probe --show-packets --json".
+		ffprobe -v error -show_packets -of json "$base" > "$base.show_packets.json"
 	)
 }
 

@@ -92,7 +92,16 @@
 // MPEG-TS program; [Writer] is the sample-at-a-time form for packagers.
 // Length-prefixed H.264/HEVC becomes Annex B with an access unit delimiter
 // and the parameter sets before every key frame, AAC gets ADTS headers,
-// AC-3 and E-AC-3 pass through; PAT and PMT repeat every 100 ms and before
-// key frames, the video PID carries a PCR at least every 40 ms, and
-// timestamps move by [DefaultTimeOffset] (1.4 s) for non-TS input.
+// AC-3 and E-AC-3 pass through. The layout is ffmpeg's mpegts muxer's, so
+// the output is the size of "ffmpeg -c copy -f mpegts" output (equal on
+// every fixture; a test checks within 2 %): audio frames are packed into
+// PES packets of up to 2930 bytes or 350 ms ([WithPESPayloadSize]), a PCR
+// rides on the PCR stream's PES starts every multiple of its frame
+// duration up to 100 ms and on key frames ([WithPCRInterval]), PAT and
+// PMT repeat every 100 ms and before a key frame that follows a non-key
+// frame, an SDT every 500 ms
+// ([WithPSIInterval], [WithSDTInterval]; HLS segments carry them once, at
+// their start, as ffmpeg's HLS muxer does), and timestamps move by
+// [DefaultTimeOffset] (1.4 s) for non-TS input. Unlike ffmpeg, an audio
+// frame after a timestamp gap starts a new PES, so the gap survives.
 package ts

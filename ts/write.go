@@ -43,14 +43,39 @@ const (
 type WriteOption func(*writeConfig)
 
 type writeConfig struct {
-	offset    int64
-	offsetSet bool
-	psiEvery  int64 // 90 kHz
-	pcrEvery  int64 // 90 kHz
-	pcrLead   int64 // 90 kHz: how far PCR runs behind DTS
-	progress  func(done, total int64)
-	tracks    map[int]bool
+	offset     int64
+	offsetSet  bool
+	psiEvery   int64 // 90 kHz
+	sdtEvery   int64 // 90 kHz; < 0: no SDT
+	pcrEvery   int64 // 90 kHz; 0: ffmpeg's rule from the PCR stream's frame duration
+	maxDelay   int64 // 90 kHz: how far PCR runs behind DTS; audio PES hold at most half of it
+	pesPayload int   // bytes of audio per PES; 0: one frame per PES
+	progress   func(done, total int64)
+	tracks     map[int]bool
 }
+
+// The writer's defaults are those of ffmpeg's mpegts muxer as the ffmpeg
+// command line drives it (libavformat/mpegtsenc.c, -muxdelay 0.7), so that
+// "streamkit remux" output is the size of "ffmpeg -c copy -f mpegts"
+// output and HLS BANDWIDTH of TS variants matches ffmpeg's HLS muxer:
+//
+//   - audio frames are packed into one PES until it would exceed 2930
+//     bytes (pes_payload_size: 16 TS packets) or its first frame is 350 ms
+//     (half the mux delay) older than the next frame. One AAC frame per
+//     PES costs a PES header and a half-empty packet per 20 ms of audio,
+//     doubling low-bitrate audio.
+//   - PCR is carried in the adaptation field of the PCR stream's PES
+//     starts, at most every largest multiple of its frame duration not
+//     above 100 ms (80 ms at 25 fps) and on every key frame; no PCR-only
+//     packets. It runs 0.7 s behind the DTS.
+//   - PAT and PMT every 100 ms (of PCR time) and before every video key
+//     frame; SDT every 500 ms.
+const (
+	defaultPSIEvery   = 9000
+	defaultSDTEvery   = 45000
+	defaultMaxDelay   = 63000
+	DefaultPESPayload = 2930
+)
 
 // WithTimeOffset sets the constant added to every timestamp, in 90 kHz
 // ticks (default DefaultTimeOffset for NewWriter; for Mux, 0 when the
@@ -60,24 +85,50 @@ func WithTimeOffset(ticks int64) WriteOption {
 }
 
 // WithPSIInterval sets how often PAT and PMT are repeated, in 90 kHz
-// ticks (default 9000: 100 ms). They are also written before every
-// video key frame.
+// ticks (default 9000: 100 ms, ffmpeg's pat_period). They are also
+// written first, before a video key frame that follows a non-key frame
+// (as ffmpeg does) and after ResendTables. A
+// negative value repeats them only then: what ffmpeg's HLS muxer does
+// for its segments ("one PAT/PMT per segment"), since a client reads a
+// segment from its start.
 func WithPSIInterval(ticks int64) WriteOption {
 	return func(c *writeConfig) {
-		if ticks > 0 {
+		if ticks != 0 {
 			c.psiEvery = ticks
 		}
 	}
 }
 
-// WithPCRInterval sets the largest gap between two PCRs, in 90 kHz ticks
-// (default 3600: 40 ms, the DVB limit; ISO/IEC 13818-1 allows 100 ms).
+// WithSDTInterval sets how often the DVB service description table is
+// repeated, in 90 kHz ticks (default 45000: 500 ms, ffmpeg's sdt_period);
+// a negative value writes it only first and after ResendTables.
+func WithSDTInterval(ticks int64) WriteOption {
+	return func(c *writeConfig) {
+		if ticks != 0 {
+			c.sdtEvery = ticks
+		}
+	}
+}
+
+// WithPCRInterval sets the PCR period, in 90 kHz ticks: a PES start on the
+// PCR stream carries a PCR when this much time has passed since the last
+// one (and every key frame does). The default is ffmpeg's: the largest
+// multiple of the PCR stream's frame duration not above 100 ms (the
+// ISO/IEC 13818-1 limit).
 func WithPCRInterval(ticks int64) WriteOption {
 	return func(c *writeConfig) {
 		if ticks > 0 {
 			c.pcrEvery = ticks
 		}
 	}
+}
+
+// WithPESPayloadSize sets how many bytes of audio frames one PES packet
+// may carry (default DefaultPESPayload, ffmpeg's pes_payload_size); 0
+// writes one audio frame per PES, the lowest latency and the largest
+// output. A frame larger than the limit gets a PES of its own.
+func WithPESPayloadSize(n int) WriteOption {
+	return func(c *writeConfig) { c.pesPayload = max(n, 0) }
 }
 
 // WithMuxProgress sets a callback that Mux calls with the payload bytes
@@ -103,8 +154,11 @@ func WithMuxTracks(ids ...int) WriteOption {
 // Video samples are written as Annex B with an access unit delimiter first
 // and the parameter sets (VPS, SPS, PPS) before every key frame; length-
 // prefixed (MP4) input is converted. AAC gets ADTS headers, AC-3 and
-// E-AC-3 pass through. Each sample is one PES packet with PTS (and DTS
-// when it differs). Key frames set the random access indicator.
+// E-AC-3 pass through. Each video sample is one PES packet with PTS (and
+// DTS when it differs); audio frames are packed several to a PES as
+// ffmpeg packs them (see WithPESPayloadSize), so Flush must be called at
+// the end (and wherever the output is cut). Key frames and audio PES
+// starts set the random access indicator.
 type Writer struct {
 	w      *bufio.Writer
 	cfg    writeConfig
@@ -113,12 +167,18 @@ type Writer struct {
 	pcrES  *esOut
 	patCC  uint8
 	pmtCC  uint8
+	sdtCC  uint8
 	pmt    []byte
 	pat    []byte
-	psiAt  int64
-	pcrAt  int64 // last PCR base (90 kHz, unwrapped)
+	sdt    []byte
+	psiAt  int64 // PCR time (90 kHz) of the last PAT/PMT
+	sdtAt  int64 // and of the last SDT
+	pcrAt  int64 // last PCR period mark (27 MHz, unwrapped)
+	pcrPer int64 // PCR period (27 MHz)
 	pcrYet bool  // a PCR has been written
 	psiYet bool
+	sdtYet bool
+	resend bool // ResendTables was called
 	pkt    [PacketSize]byte
 	pes    []byte
 	conv   []byte
@@ -136,20 +196,27 @@ type esOut struct {
 	ps         [][]byte
 	adts       [7]byte
 	adtsOK     bool
+	prevKey    bool // the last PES of this stream was a key frame
+	// Audio frames waiting for their PES (see WithPESPayloadSize).
+	pend             []byte
+	pendPTS, pendDTS int64
+	pendNext         int64 // DTS the next frame has when it follows without a gap; -1 unknown
+	pendKey          bool
 }
 
 // NewWriter returns a Writer for tracks (audio and video tracks with
 // codecs MPEG-TS can carry: H.264, HEVC, MPEG-2 video (from MPEG-TS), AAC,
 // AC-3, E-AC-3, MP3, MP2).
 func NewWriter(w io.Writer, tracks []*media.Track, opts ...WriteOption) (*Writer, error) {
-	cfg := writeConfig{offset: DefaultTimeOffset, psiEvery: 9000, pcrEvery: 3600, pcrLead: 9000}
+	cfg := writeConfig{offset: DefaultTimeOffset, psiEvery: defaultPSIEvery, sdtEvery: defaultSDTEvery,
+		maxDelay: defaultMaxDelay, pesPayload: DefaultPESPayload}
 	for _, o := range opts {
 		o(&cfg)
 	}
 	tw := &Writer{w: bufio.NewWriterSize(w, 1<<20), cfg: cfg, byID: map[int]*esOut{}}
 	nv, na := 0, 0
 	for _, t := range tracks {
-		e := &esOut{t: t, pid: uint16(WriterFirstPID + len(tw.es))}
+		e := &esOut{t: t, pid: uint16(WriterFirstPID + len(tw.es)), pendNext: -1}
 		switch t.Codec {
 		case media.CodecH264:
 			e.streamType, e.video = 0x1b, true
@@ -209,7 +276,53 @@ func NewWriter(w io.Writer, tracks []*media.Track, opts ...WriteOption) (*Writer
 	}
 	tw.pat = tw.buildPAT()
 	tw.pmt = tw.buildPMT()
+	tw.sdt = buildSDT()
+	tw.pcrPer = pcrPeriod(tw.pcrES.t, cfg.pcrEvery)
 	return tw, nil
+}
+
+// pcrPeriod returns the PCR period in 27 MHz units: every ticks (90 kHz)
+// when set, else ffmpeg's VBR rule: the largest multiple of the PCR
+// stream's frame duration that is at most 100 ms, or every PES when a
+// frame lasts longer (or its duration is unknown).
+func pcrPeriod(t *media.Track, ticks int64) int64 {
+	if ticks > 0 {
+		return ticks * 300
+	}
+	const limit = 27_000_000 / 10
+	var frame int64 // 27 MHz, rounded up
+	switch {
+	case t.Kind == media.KindAudio:
+		n := int64(t.FrameSize)
+		if n <= 0 {
+			n = audioFrameSamples(t.Codec)
+		}
+		if t.SampleRate > 0 {
+			frame = (n*27_000_000 + int64(t.SampleRate) - 1) / int64(t.SampleRate)
+		}
+	case t.FrameRate.Num > 0 && t.FrameRate.Den > 0:
+		frame = (int64(t.FrameRate.Den)*27_000_000 + int64(t.FrameRate.Num) - 1) / int64(t.FrameRate.Num)
+	case t.SampleCount > 1 && t.Duration > 0 && t.Timescale > 0:
+		// No nominal rate (variable frame rate): the average, as
+		// ffmpeg's avg_frame_rate.
+		frame = (t.Duration*27_000_000 + t.SampleCount*int64(t.Timescale) - 1) / (t.SampleCount * int64(t.Timescale))
+	}
+	if frame <= 0 || frame > limit {
+		return 1
+	}
+	return frame * (limit / frame)
+}
+
+// audioFrameSamples is the samples per frame of an audio codec, when the
+// track does not say.
+func audioFrameSamples(c media.Codec) int64 {
+	switch c {
+	case media.CodecAC3, media.CodecEAC3:
+		return 1536
+	case media.CodecMP3, media.CodecMP2:
+		return 1152
+	}
+	return 1024
 }
 
 // to90k maps a track timestamp to the output 90 kHz clock.
@@ -234,54 +347,102 @@ func (tw *Writer) WriteSample(s *media.Sample, payload []byte) error {
 	if err != nil {
 		return fmt.Errorf("ts: track %d sample %d at byte %d: %w", s.TrackID, s.Index, s.Pos, err)
 	}
-	key := e.video && s.Sync
-	if !tw.psiYet {
+	if e.video || tw.cfg.pesPayload == 0 {
+		return tw.writePES(e, data, pts, dts, s.Sync)
+	}
+	// Audio: pack frames into one PES as ffmpeg does, until the PES
+	// would exceed the payload size or hold more than half the mux
+	// delay. Unlike ffmpeg, a frame that does not follow the previous one
+	// without a gap (or overlap) starts a new PES: a reader gives the
+	// frames inside a PES the timestamps of a gapless run, so the gap
+	// would be lost.
+	gap := e.pendNext >= 0 && (dts-e.pendNext > 1 || e.pendNext-dts > 1)
+	if len(e.pend) > 0 && (gap || len(e.pend)+len(data) > tw.cfg.pesPayload || dts-e.pendDTS >= tw.cfg.maxDelay/2) {
+		if err := tw.flushAudio(e); err != nil {
+			return err
+		}
+	}
+	// The next frame follows without a gap when it starts one codec frame
+	// later (what a reader assumes inside a PES); the sample's own
+	// duration may cover a gap (an MP4 trun entry).
+	e.pendNext = -1
+	if t := e.t; t.FrameSize > 0 && t.SampleRate > 0 {
+		e.pendNext = tw.to90k(e, s.DTS+media.Rescale(int64(t.FrameSize), int64(t.Timescale), int64(t.SampleRate)))
+	} else if s.Duration > 0 {
+		e.pendNext = tw.to90k(e, s.DTS+int64(s.Duration))
+	}
+	if len(data) > tw.cfg.pesPayload {
+		return tw.writePES(e, data, pts, dts, s.Sync)
+	}
+	if len(e.pend) == 0 {
+		e.pendPTS, e.pendDTS, e.pendKey = pts, dts, s.Sync
+	}
+	e.pend = append(e.pend, data...)
+	return nil
+}
+
+// flushAudio writes e's pending audio frames as one PES.
+func (tw *Writer) flushAudio(e *esOut) error {
+	if len(e.pend) == 0 {
+		return nil
+	}
+	err := tw.writePES(e, e.pend, e.pendPTS, e.pendDTS, e.pendKey)
+	e.pend = e.pend[:0]
+	return err
+}
+
+// writePES writes one PES packet of e, preceded by the tables that are
+// due, with a PCR when one is due on the PCR stream.
+func (tw *Writer) writePES(e *esOut, data []byte, pts, dts int64, key bool) error {
+	// The program clock runs maxDelay behind the decoding times; PSI and
+	// PCR schedules are in PCR time, as in ffmpeg.
+	now := max(dts-tw.cfg.maxDelay, 0)
+	// PAT and PMT first, then before every video key frame that follows
+	// a non-key frame (as ffmpeg: an all-intra stream does not repeat
+	// them every frame), after ResendTables and every psiEvery; SDT every
+	// sdtEvery.
+	resend := tw.resend
+	tw.resend = false
+	forcePSI := e.video && key && !e.prevKey
+	if e.video {
+		e.prevKey = key
+	}
+	if resend || !tw.psiYet || (tw.cfg.psiEvery > 0 && now-tw.psiAt >= tw.cfg.psiEvery) || forcePSI {
 		if err := tw.writePSI(); err != nil {
 			return err
 		}
-		tw.psiAt, tw.psiYet = dts, true
+		if !tw.psiYet {
+			tw.psiAt = now
+		}
+		tw.psiAt, tw.psiYet = max(now, tw.psiAt), true
 	}
-	// PCR: embedded in this PES when it is on the PCR PID, else a
-	// PCR-only packet, whenever the interval has elapsed. A long gap
-	// between samples (low frame rate, no audio) is filled with PCR-only
-	// packets so that consecutive PCR values stay within the interval.
-	var pcr int64
+	if resend || !tw.sdtYet || (tw.cfg.sdtEvery > 0 && now-tw.sdtAt >= tw.cfg.sdtEvery) {
+		if err := tw.writeSection(sdtPID, &tw.sdtCC, tw.sdt); err != nil {
+			return err
+		}
+		if !tw.sdtYet {
+			tw.sdtAt = now
+		}
+		tw.sdtAt, tw.sdtYet = max(now, tw.sdtAt), true
+	}
 	withPCR := false
-	now := dts - tw.cfg.pcrLead
-	if tw.pcrYet {
-		for now-tw.pcrAt > tw.cfg.pcrEvery && now-tw.pcrAt < 10*Timescale {
-			tw.pcrAt += tw.cfg.pcrEvery
-			if err := tw.writePCROnly(tw.pcrAt); err != nil {
-				return err
+	pcr := now * 300
+	if e == tw.pcrES {
+		if !tw.pcrYet || pcr-tw.pcrAt >= tw.pcrPer {
+			if tw.pcrYet {
+				tw.pcrAt = max(pcr-tw.pcrPer, tw.pcrAt+tw.pcrPer)
+			} else {
+				tw.pcrAt = pcr
 			}
+			withPCR, tw.pcrYet = true, true
 		}
-	}
-	if !tw.pcrYet || now-tw.pcrAt >= tw.cfg.pcrEvery || (e == tw.pcrES && key) {
-		pcr = now
-		if tw.pcrYet {
-			pcr = max(now, tw.pcrAt)
-		}
-		tw.pcrAt, tw.pcrYet = pcr, true
-		if e != tw.pcrES {
-			if err := tw.writePCROnly(pcr); err != nil {
-				return err
-			}
-		} else {
-			withPCR = true
-		}
-	}
-	// PAT and PMT last, right before a key frame's PES.
-	if dts-tw.psiAt >= tw.cfg.psiEvery || key {
-		if err := tw.writePSI(); err != nil {
-			return err
-		}
-		tw.psiAt, tw.psiYet = dts, true
+		withPCR = withPCR || key
 	}
 	tw.pes = buildPESHeader(tw.pes[:0], e, pts, dts, len(data))
 	if tw.pes == nil {
-		return fmt.Errorf("%w: track %d sample %d: %d-byte audio frame does not fit one PES", ErrWrite, s.TrackID, s.Index, len(data))
+		return fmt.Errorf("%w: track %d: %d-byte audio PES does not fit 16 bits", ErrWrite, e.t.ID, len(data))
 	}
-	return tw.packetize(e, tw.pes, data, pcr, withPCR, s.Sync)
+	return tw.packetize(e, tw.pes, data, now, withPCR, key)
 }
 
 // esPayload converts the payload to its elementary stream form.
@@ -446,7 +607,7 @@ func (tw *Writer) packetize(e *esOut, hdr, data []byte, pcr int64, withPCR, rai 
 		var af [8]byte
 		if first && (withPCR || rai) {
 			af[0] = 0
-			if rai && e.video {
+			if rai {
 				af[0] |= 0x40
 			}
 			n := 1
@@ -522,26 +683,6 @@ func putPCR(b []byte, base int64) {
 	b[5] = 0
 }
 
-// writePCROnly writes an adaptation-field-only packet carrying a PCR on
-// the PCR PID (its continuity counter does not advance).
-func (tw *Writer) writePCROnly(pcr int64) error {
-	e := tw.pcrES
-	p := tw.pkt[:]
-	p[0] = syncByte
-	p[1] = byte(e.pid >> 8 & 0x1f)
-	p[2] = byte(e.pid)
-	p[3] = 0x20 | (e.cc+15)&0xf
-	p[4] = 183
-	p[5] = 0x10
-	putPCR(p[6:12], pcr)
-	for i := 12; i < PacketSize; i++ {
-		p[i] = 0xff
-	}
-	_, err := tw.w.Write(p)
-	tw.n += PacketSize
-	return err
-}
-
 // writePSI writes the PAT and the PMT.
 func (tw *Writer) writePSI() error {
 	if err := tw.writeSection(0, &tw.patCC, tw.pat); err != nil {
@@ -565,6 +706,25 @@ func (tw *Writer) writeSection(pid uint16, cc *uint8, sec []byte) error {
 	_, err := tw.w.Write(p)
 	tw.n += PacketSize
 	return err
+}
+
+// sdtPID carries the DVB service description table.
+const sdtPID = 0x11
+
+// buildSDT returns the service description section (ETSI EN 300 468 5.2.3)
+// for the one service, as ffmpeg writes it (transport_stream_id 1,
+// original_network_id 0xff01, a digital TV service named Service01);
+// players ignore it, but ffmpeg's output carries it every 500 ms and
+// ffprobe shows its names as the program's tags.
+func buildSDT() []byte {
+	const provider, name = "streamkit", "Service01"
+	desc := []byte{0x48, byte(3 + len(provider) + len(name)), 0x01, byte(len(provider))}
+	desc = append(desc, provider...)
+	desc = append(desc, byte(len(name)))
+	desc = append(desc, name...)
+	b := []byte{0x42, 0xf0, 0, 0x00, 0x01, 0xc1, 0x00, 0x00, 0xff, 0x01, 0xff,
+		0x00, 0x01, 0xfc, 0x80 | byte(len(desc)>>8), byte(len(desc))}
+	return finishSection(append(b, desc...))
 }
 
 // buildPAT returns the program association section for program 1.
@@ -602,8 +762,22 @@ func finishSection(b []byte) []byte {
 	return binary.BigEndian.AppendUint32(b, bitstream.CRC32MPEG2(b))
 }
 
-// Flush writes buffered packets to the underlying writer.
-func (tw *Writer) Flush() error { return tw.w.Flush() }
+// ResendTables makes the writer put PAT, PMT and SDT before the next PES
+// packet, as ffmpeg's resend_headers flag does: a segmenter calls it where
+// a segment starts.
+func (tw *Writer) ResendTables() { tw.resend = true }
+
+// Flush writes the audio frames waiting for their PES and the buffered
+// packets to the underlying writer. Call it at the end and wherever the
+// output is cut into segments: audio after a Flush starts a new PES.
+func (tw *Writer) Flush() error {
+	for _, e := range tw.es {
+		if err := tw.flushAudio(e); err != nil {
+			return err
+		}
+	}
+	return tw.w.Flush()
+}
 
 // Mux writes the audio and video tracks of d as an MPEG-TS stream to w.
 // Samples are interleaved by DTS across tracks (a small reorder queue

@@ -16,9 +16,12 @@ func newProbeCmd() *cobra.Command {
 	var (
 		asJSON   bool
 		initPath string
+		show     probe.Selection
+		entries  string
+		selectSp string
 	)
 	cmd := &cobra.Command{
-		Use:   "probe [--json] [--init INIT.mp4] FILE",
+		Use:   "probe [--json] [--init INIT.mp4] [--show-packets] [--show-entries E] [--select-streams S] FILE",
 		Short: "Show what a media file contains, like ffprobe (headers only)",
 		Long: `probe reports the container and every stream of an MP4, fragmented MP4/CMAF
 or MPEG-TS file: codec and RFC 6381 codec string, profile and level,
@@ -37,16 +40,50 @@ writes.
 
 A CMAF media segment (.m4s) has no moov of its own: give its init segment
 with --init, and the segment is probed as if the two were concatenated.
-A file made of an init segment followed by media segments needs no flag.`,
+A file made of an init segment followed by media segments needs no flag.
+
+Output selection works as in ffprobe. --show-packets lists every packet
+(reading the whole file) with ffprobe -show_packets' fields: pts, dts,
+duration and their _time forms, size, pos, flags (K key, D discard) and
+side data; with --json it equals ffprobe -show_packets -of json.
+--show-streams and --show-format pick those sections. --show-entries
+takes ffprobe's syntax, SECTION[=FIELD,...][:SECTION...], with sections
+packet, stream and format (and stream_tags, stream_disposition,
+stream_side_data_list, format_tags, packet_side_data_list); any field
+name of the JSON output can be named. --select-streams takes an ffprobe
+stream specifier: 1 (index), v, a, v:0 (first video), p:1 (program),
+#0x101 (PID or track_ID). Without --json these print ffprobe's default
+format ([STREAM] key=value ... [/STREAM]).`,
 		Example: `  streamkit probe movie.mp4
   streamkit probe --json movie.mp4 | jq -r '.streams[0].codec_name'
   streamkit probe --json live.ts | jq '.format.duration | tonumber'
-  streamkit probe --init init.mp4 seg_3.m4s`,
+  streamkit probe --init init.mp4 seg_3.m4s
+  streamkit probe --show-packets --select-streams a --json movie.mp4
+  streamkit probe --show-entries stream=codec_name,width:format=duration movie.mp4
+  streamkit probe --show-entries packet=pts,flags --select-streams v:0 live.ts`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			var opts []probe.Option
 			if initPath != "" {
 				opts = append(opts, probe.WithInitFile(initPath))
+			}
+			if entries != "" || selectSp != "" || show.Packets || show.Streams || show.Format {
+				var err error
+				if entries != "" {
+					if show.Entries, err = probe.ParseEntries(entries); err != nil {
+						return err
+					}
+				}
+				if selectSp != "" {
+					if show.Select, err = probe.ParseStreamSpecifier(selectSp); err != nil {
+						return err
+					}
+				}
+				if !show.Packets && !show.Streams && !show.Format && show.Entries == nil {
+					show.Streams, show.Format = true, true
+				}
+				show.JSON = asJSON
+				return probe.WriteSelected(cmd.Context(), cmd.OutOrStdout(), args[0], show, opts...)
 			}
 			res, err := probe.File(cmd.Context(), args[0], opts...)
 			if err != nil {
@@ -67,5 +104,10 @@ A file made of an init segment followed by media segments needs no flag.`,
 	}
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print ffprobe's -show_format -show_streams JSON")
 	cmd.Flags().StringVar(&initPath, "init", "", "init segment (ftyp+moov) for a CMAF/fMP4 media segment")
+	cmd.Flags().BoolVar(&show.Packets, "show-packets", false, "list every packet, as ffprobe -show_packets (reads the whole file)")
+	cmd.Flags().BoolVar(&show.Streams, "show-streams", false, "show the streams section (ffprobe -show_streams)")
+	cmd.Flags().BoolVar(&show.Format, "show-format", false, "show the format section (ffprobe -show_format)")
+	cmd.Flags().StringVar(&entries, "show-entries", "", "ffprobe -show_entries: SECTION[=FIELD,...][:SECTION...], e.g. stream=codec_name,width:format=duration")
+	cmd.Flags().StringVar(&selectSp, "select-streams", "", "ffprobe stream specifier: N, v, a, v:0, p:PROG, #ID")
 	return cmd
 }

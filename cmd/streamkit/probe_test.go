@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"os"
 	"strings"
 	"testing"
 
@@ -82,5 +83,34 @@ func TestProbeCLIErrors(t *testing.T) {
 		if _, err := runProbeCLI(t, args...); err == nil {
 			t.Errorf("%v: want an error", args)
 		}
+	}
+}
+
+// TestProbeCLIShowPackets: --show-packets --json prints ffprobe's
+// -show_packets JSON (the committed reference), --show-entries and
+// --select-streams select like ffprobe, and a bad specifier is a one-line
+// error.
+func TestProbeCLIShowPackets(t *testing.T) {
+	const file = "../../testdata/media/ts_ac3.ts"
+	out, err := runProbeCLI(t, "probe", "--json", "--show-packets", file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, err := os.ReadFile(file + ".show_packets.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out != string(want) {
+		t.Errorf("--show-packets --json differs from ffprobe's reference (%d vs %d bytes)", len(out), len(want))
+	}
+	out, err = runProbeCLI(t, "probe", "--show-entries", "stream=index,codec_name:format=nb_streams", "--select-streams", "a:1", file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := "[STREAM]\nindex=2\ncodec_name=eac3\n[/STREAM]\n[FORMAT]\nnb_streams=3\n[/FORMAT]\n"; out != want {
+		t.Errorf("got\n%s\nwant\n%s", out, want)
+	}
+	if _, err := runProbeCLI(t, "probe", "--select-streams", "q:1", file); err == nil || strings.Contains(err.Error(), "\n") {
+		t.Errorf("bad specifier: err = %v, want one line", err)
 	}
 }
