@@ -73,6 +73,31 @@ func (t *Track) SetAVC(sps, pps [][]byte) (err error) {
 			t.FrameRate = Rational{int64(ti.TimeScale), 2 * int64(ti.NumUnitsInTick)}.Reduce()
 		}
 		full = v.VideoSignalTypePresentFlag && v.VideoFullRangeFlag
+		// libavcodec's h264 decoder exports the colour description only
+		// when video_signal_type_present_flag is set.
+		// (An MP4 colr box read before keeps its description otherwise.)
+		if v.VideoSignalTypePresentFlag {
+			t.Color.Range = 1
+			if full {
+				t.Color.Range = 2
+			}
+			if v.ColourDescriptionPresentFlag {
+				t.Color.Described = true
+				t.Color.Primaries, t.Color.Transfer, t.Color.Matrix = int(v.ColourPrimaries), int(v.TransferCharacteristics), int(v.MatrixCoefficients)
+			}
+		}
+		// has_b_frames: the decoder's reorder depth is
+		// max_num_reorder_frames when the SPS carries it; without it
+		// libavcodec starts at 0 (and raises it only while decoding).
+		t.Reorder = 0
+		if br := v.BitstreamRestriction; br != nil {
+			t.Reorder = int(min(br.MaxNumReorderFrames, 16))
+		}
+	}
+	// The h264 decoder reports the cropped size as coded size.
+	t.CodedWidth, t.CodedHeight = t.Width, t.Height
+	if s.FrameMbsOnlyFlag {
+		t.FieldOrder = "progressive"
 	}
 	t.PixelFormat = pixFmt(int(s.ChromaFormatIDC), t.BitDepth, full)
 	return nil
@@ -167,6 +192,23 @@ func (t *Track) SetHEVC(vps, sps, pps [][]byte) (err error) {
 		}
 		t.Interlaced = v.FieldSeqFlag
 		full = v.VideoSignalTypePresentFlag && v.VideoFullRangeFlag
+		// libavcodec's hevc decoder replaces whatever the container said.
+		t.Color.Described = false
+		if v.ColourDescriptionFlag {
+			t.Color.Described = true
+			t.Color.Primaries, t.Color.Transfer, t.Color.Matrix = int(v.ColourPrimaries), int(v.TransferCharacteristics), int(v.MatrixCoefficients)
+		}
+	}
+	// libavcodec's hevc decoder always sets a range: full only when the
+	// VUI says so.
+	t.Color.Range = 1
+	if full {
+		t.Color.Range = 2
+	}
+	t.CodedWidth, t.CodedHeight = int(s.PicWidthInLumaSamples), int(s.PicHeightInLumaSamples)
+	t.Reorder = 0
+	if n := len(s.SubLayeringOrderingInfos); n > 0 {
+		t.Reorder = int(s.SubLayeringOrderingInfos[n-1].MaxNumReorderPics)
 	}
 	t.PixelFormat = pixFmt(int(s.ChromaFormatIDC), t.BitDepth, full)
 	return nil
@@ -229,6 +271,15 @@ func (t *Track) SetAV1(av1C []byte) (err error) {
 	if len(rec.ConfigOBUs) > 0 {
 		if sh, err := rec.SequenceHeader(); err == nil && sh != nil {
 			t.Width, t.Height = int(sh.MaxFrameWidthMinus1)+1, int(sh.MaxFrameHeightMinus1)+1
+			t.CodedWidth, t.CodedHeight = t.Width, t.Height
+			// libavcodec's av1 decoder always sets the range; the
+			// description only when color_description_present_flag.
+			t.Color = Color{Range: 1, Primaries: int(sh.ColorPrimaries), Transfer: int(sh.TransferCharacteristics), Matrix: int(sh.MatrixCoefficients)}
+			if sh.ColorRange {
+				t.Color.Range = 2
+			}
+			t.Color.Described = sh.ColorPrimaries != 2 || sh.TransferCharacteristics != 2 || sh.MatrixCoefficients != 2
+			t.FieldOrder = "progressive"
 		}
 	}
 	return nil

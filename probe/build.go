@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/streamkit-go/streamkit/gop"
 	"github.com/streamkit-go/streamkit/internal/bitstream"
 	"github.com/streamkit-go/streamkit/media"
 	"github.com/streamkit-go/streamkit/mp4"
@@ -174,9 +175,55 @@ func buildMP4(ctx context.Context, res *Result, rd *mp4.Reader, size int64) erro
 				s.RFrameRate = t.FrameRate.Reduce()
 			}
 		}
+		if st == nil || st.n == 0 {
+			undecoded(&s, t)
+		} else if needsFieldOrder(t) {
+			if b, err := rd.ReadSample(&st.first, nil); err == nil {
+				s.FieldOrder = fieldOrder(t, &st.first, b)
+			}
+		}
 		res.Streams = append(res.Streams, s)
 	}
 	return nil
+}
+
+// needsFieldOrder reports whether a track's field order must come from
+// its first frame (interlaced H.264: the SPS alone does not say).
+func needsFieldOrder(t *media.Track) bool {
+	return t.Codec == media.CodecH264 && t.FieldOrder == ""
+}
+
+// fieldOrder returns ffprobe's field_order from the first frame, as
+// libavcodec's h264 parser derives it: picture timing SEI, else the
+// fields' picture order counts (gop reads both).
+func fieldOrder(t *media.Track, s *media.Sample, au []byte) string {
+	a, err := gop.NewAnalyzer(t)
+	if err != nil {
+		return ""
+	}
+	f, err := a.Analyze(s, au)
+	switch {
+	case err != nil:
+		return ""
+	case !f.Interlaced:
+		return "progressive"
+	case f.TopFieldFirst:
+		return "tt"
+	}
+	return "bb"
+}
+
+// undecoded removes from a stream without samples the fields ffprobe
+// learns only by decoding a frame: with nothing to decode it prints
+// has_b_frames 0, no field_order, no bits_per_raw_sample and only the
+// colour description the container gives (an MP4 colr box).
+func undecoded(s *Stream, t *media.Track) {
+	s.HasBFrames = 0
+	s.FieldOrder = ""
+	s.BitsPerRawSample = 0
+	if t.Config.SPS != nil {
+		s.ColorRange, s.ColorSpace, s.ColorTransfer, s.ColorPrimaries = "", "", "", ""
+	}
 }
 
 // sidxEnds returns, per track ID, the end of the last subsegment indexed
@@ -258,6 +305,9 @@ type trackStats struct {
 	// computes it (integer, truncating).
 	aacRate  int64
 	aacCount int64
+	// firstAU is a copy of the first sample's payload of an interlaced
+	// H.264 track read from MPEG-TS, for its field order.
+	firstAU []byte
 }
 
 // gcdDelta returns the greatest common divisor of the DTS steps seen.
@@ -345,6 +395,9 @@ func walkSamplesAll(ctx context.Context, d media.Demuxer, tracks []*media.Track,
 			st = &trackStats{minPTS: smp.PTS, firstDTS: smp.DTS, lastDTS: smp.DTS, lastPos: -1, maxPESPTS: math.MinInt64, first: smp}
 			st.first.Data = nil
 			stats[smp.TrackID] = st
+			if t := byID[smp.TrackID]; t != nil && needsFieldOrder(t) && smp.Data != nil {
+				st.firstAU = append([]byte(nil), smp.Data...)
+			}
 		}
 		if limit < 0 && smp.Offset >= 0 && smp.Offset+int64(smp.Size) > size {
 			return nil, false, &media.PosError{Format: d.Format(), Offset: smp.Offset,
@@ -434,6 +487,11 @@ func buildTS(ctx context.Context, res *Result, rd *ts.Reader, r io.ReaderAt, siz
 		s := newStream(t)
 		s.TimeBase = media.Rational{Num: 1, Den: 90000}
 		st := head[t.ID]
+		if st == nil || st.n == 0 {
+			undecoded(&s, t)
+		} else if st.firstAU != nil {
+			s.FieldOrder = fieldOrder(t, &st.first, st.firstAU)
+		}
 		if st != nil && st.n > 0 {
 			s.StartPTS = t.StartPTS
 			if t.Kind != media.KindVideo && t.Kind != media.KindAudio {
