@@ -188,14 +188,16 @@ func buildMP4(ctx context.Context, res *Result, rd *mp4.Reader, size int64) erro
 }
 
 // needsFieldOrder reports whether a track's field order must come from
-// its first frame (interlaced H.264: the SPS alone does not say).
+// its first frame (interlaced H.264: the SPS alone does not say; MPEG-2:
+// the picture coding extension).
 func needsFieldOrder(t *media.Track) bool {
-	return t.Codec == media.CodecH264 && t.FieldOrder == ""
+	return (t.Codec == media.CodecH264 || t.Codec == media.CodecMPEG2Video) && t.FieldOrder == ""
 }
 
 // fieldOrder returns ffprobe's field_order from the first frame, as
-// libavcodec's h264 parser derives it: picture timing SEI, else the
-// fields' picture order counts (gop reads both).
+// libavcodec's parsers derive it: for H.264 the picture timing SEI, else
+// the fields' picture order counts; for MPEG-2 progressive_frame and
+// top_field_first (gop reads them all).
 func fieldOrder(t *media.Track, s *media.Sample, au []byte) string {
 	a, err := gop.NewAnalyzer(t)
 	if err != nil {
@@ -516,7 +518,15 @@ func buildTS(ctx context.Context, res *Result, rd *ts.Reader, r io.ReaderAt, siz
 					s.RFrameRate = snapRate(avReduce(90000, d, 1001000))
 				}
 			}
-			if st.n > 1 && st.lastDTS > st.firstDTS {
+			switch {
+			case !t.FrameRate.IsZero():
+				// find_stream_info sums the packet durations, which
+				// libavformat's compute_frame_duration takes from the
+				// codec's frame rate (VUI timing, the MPEG-2 sequence
+				// header) when the parser knows one: the average is that
+				// rate, rounded to a standard one within 1 %.
+				s.AvgFrameRate = stdRate(avReduce(t.FrameRate.Num, t.FrameRate.Den, 60000), 0.01)
+			case st.n > 1 && st.lastDTS > st.firstDTS:
 				// Frames over their span, then, as find_stream_info
 				// does, rounded to a standard rate within 1 %.
 				s.AvgFrameRate = stdRate(avReduce((st.n-1)*90000, st.lastDTS-st.firstDTS, 60000), 0.01)

@@ -50,6 +50,7 @@ type jsonStream struct {
 	SampleRate         string           `json:"sample_rate,omitempty"`
 	Channels           *int             `json:"channels,omitempty"`
 	ChannelLayout      string           `json:"channel_layout,omitempty"`
+	BitsPerSample      *int             `json:"bits_per_sample,omitempty"`
 	ID                 string           `json:"id,omitempty"`
 	RFrameRate         string           `json:"r_frame_rate"`
 	AvgFrameRate       string           `json:"avg_frame_rate"`
@@ -180,9 +181,7 @@ func (s *Stream) json(container string) jsonStream {
 		}
 		j.PixFmt = s.PixFmt
 		j.Level = ptr(s.Level)
-		if s.CodedWidth > 0 || s.CodedHeight > 0 {
-			j.CodedWidth, j.CodedHeight = ptr(s.CodedWidth), ptr(s.CodedHeight)
-		}
+		j.CodedWidth, j.CodedHeight = ptr(s.CodedWidth), ptr(s.CodedHeight)
 		j.HasBFrames = ptr(s.HasBFrames)
 		j.ColorRange, j.ColorSpace, j.ColorTransfer, j.ColorPrimaries = s.ColorRange, s.ColorSpace, s.ColorTransfer, s.ColorPrimaries
 		j.FieldOrder = s.FieldOrder
@@ -204,6 +203,7 @@ func (s *Stream) json(container string) jsonStream {
 		}
 		j.Channels = ptr(s.Channels)
 		j.ChannelLayout = s.ChannelLayout
+		j.BitsPerSample = ptr(bitsPerSample(s.CodecName))
 	}
 	if s.StartPTS != Unknown && s.TimeBase.Den > 0 {
 		j.StartPTS = ptr(s.StartPTS)
@@ -334,4 +334,22 @@ func (s *Stream) jsonTags() jsonTags {
 	}
 	out = append(out, rest...)
 	return out
+}
+
+// bitsPerSample is libavcodec's av_get_bits_per_sample: the sample size
+// of PCM codecs ("pcm_s16le" 16, "pcm_mulaw" 8), 0 for compressed audio.
+func bitsPerSample(codec string) int {
+	switch codec {
+	case "pcm_mulaw", "pcm_alaw", "pcm_s8", "pcm_u8":
+		return 8
+	}
+	var n int
+	for _, p := range []string{"pcm_s", "pcm_u", "pcm_f"} {
+		if len(codec) > len(p) && codec[:len(p)] == p {
+			if _, err := fmt.Sscanf(codec[len(p):], "%d", &n); err == nil {
+				return n
+			}
+		}
+	}
+	return 0
 }

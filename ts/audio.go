@@ -204,16 +204,19 @@ func (s *esStream) audioConfig(b []byte, f audioFrame) {
 		}
 		t.Bitrate = int64(m.bitrate) * 1000
 		t.FrameSize = f.samples
-		t.SampleFormat = "s16p"
-		if m.layer == 3 {
-			t.SampleFormat = "fltp"
-		}
-		t.CodecString = "mp4a.40.34"
-		if m.layer == 3 {
+		// libavcodec's float decoders (mp2float, mp3float) come first:
+		// ffprobe reports fltp for every layer.
+		t.SampleFormat = "fltp"
+		// RFC 6381: MP3 as HLS names it (mp4a.40.34, or the MPEG-1 audio
+		// objectTypeIndication 0x6B); Layers I and II by their
+		// objectTypeIndication, 0x6B for MPEG-1 and 0x69 for MPEG-2 LSF.
+		switch {
+		case m.layer == 3 && m.mpeg2:
 			t.CodecString = "mp4a.40.34"
-			if !m.mpeg2 {
-				t.CodecString = "mp4a.6B"
-			}
+		case m.mpeg2:
+			t.CodecString = "mp4a.69"
+		default:
+			t.CodecString = "mp4a.6B"
 		}
 		s.conf = true
 	}
