@@ -575,6 +575,7 @@ func (t *Track) SetMPEG2Video(seq []byte, exts [][]byte) error {
 			t.PixelFormat = [4]string{"", "yuv420p", "yuv422p", "yuv444p"}[e[2]>>1&3]
 			w |= (int(e[2]&1)<<1 | int(e[3]>>7)) << 12
 			h |= int(e[3]>>5&3) << 12
+			t.Interlaced = e[2]&0x08 == 0 // !progressive_sequence
 			t.Reorder = 1
 			if e[6]&0x80 != 0 { // low_delay
 				t.Reorder = 0

@@ -29,7 +29,7 @@ const mediaDir = "../testdata/media"
 func fixtures(t testing.TB) []string {
 	t.Helper()
 	var out []string
-	for _, pat := range []string{"*.mp4", "*.m4a", "*.ts", "cmaf/*.mp4"} {
+	for _, pat := range []string{"*.mp4", "*.m4a", "*.ts", "cmaf/*.mp4", "fields/*.mp4", "fields/*.ts"} {
 		m, err := filepath.Glob(filepath.Join(mediaDir, pat))
 		if err != nil {
 			t.Fatal(err)
