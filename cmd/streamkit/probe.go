@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"os"
 
@@ -18,7 +19,7 @@ func newProbeCmd() *cobra.Command {
 		initPath string
 	)
 	cmd := &cobra.Command{
-		Use:   "probe [--json] [--init INIT.mp4] FILE",
+		Use:   "probe [--json] [--init INIT.mp4] FILE|-|URL",
 		Short: "Show what a media file contains, like ffprobe (headers only)",
 		Long: `probe reports the container and every stream of an MP4, fragmented MP4/CMAF
 or MPEG-TS file: codec and RFC 6381 codec string, profile and level,
@@ -37,18 +38,39 @@ writes.
 
 A CMAF media segment (.m4s) has no moov of its own: give its init segment
 with --init, and the segment is probed as if the two were concatenated.
-A file made of an init segment followed by media segments needs no flag.`,
+A file made of an init segment followed by media segments needs no flag.
+
+FILE may be - for standard input (copied to an unlinked temporary file,
+as the readers seek) or an http:// or https:// URL, read with Range
+requests of 256 KiB (the server must support them): probing a remote
+MP4 or MPEG-TS costs a few requests, not a download.`,
 		Example: `  streamkit probe movie.mp4
   streamkit probe --json movie.mp4 | jq -r '.streams[0].codec_name'
   streamkit probe --json live.ts | jq '.format.duration | tonumber'
-  streamkit probe --init init.mp4 seg_3.m4s`,
+  streamkit probe --init init.mp4 seg_3.m4s
+  cat movie.ts | streamkit probe -
+  streamkit probe --json https://example.com/vod/video_360.mp4`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			ctx := cmd.Context()
+			if ctx == nil {
+				ctx = context.Background()
+			}
+			in, err := openInput(ctx, args[0], cmd.InOrStdin())
+			if err != nil {
+				return fmt.Errorf("probe: %w", err)
+			}
+			defer in.Close()
 			var opts []probe.Option
 			if initPath != "" {
-				opts = append(opts, probe.WithInitFile(initPath))
+				ini, err := openInput(ctx, initPath, nil)
+				if err != nil {
+					return fmt.Errorf("probe: init segment: %w", err)
+				}
+				defer ini.Close()
+				opts = append(opts, probe.WithInit(ini, ini.Size))
 			}
-			res, err := probe.File(cmd.Context(), args[0], opts...)
+			res, err := probe.Reader(ctx, in, in.Size, in.Name, opts...)
 			if err != nil {
 				return err
 			}
