@@ -47,6 +47,12 @@ func buildMP4(ctx context.Context, res *Result, rd *mp4.Reader, size int64) erro
 			"compatible_brands": strings.Join(rd.CompatibleBrands, ""),
 		}
 	}
+	if rd.CreationTime != "" {
+		if f.Tags == nil {
+			f.Tags = map[string]string{}
+		}
+		f.Tags["creation_time"] = rd.CreationTime // mvhd
+	}
 	if rd.MovieDuration > 0 && rd.MovieTimescale > 0 && !rd.Fragmented() {
 		f.Duration = media.Rescale(rd.MovieDuration, 1000000, int64(rd.MovieTimescale))
 	}

@@ -72,7 +72,7 @@ var (
 	// streamTags are the stream tags streamkit reads (language is
 	// compared on its own).
 	streamTags = []string{"creation_time", "handler_name", "vendor_id", "encoder"}
-	formatTags = []string{"major_brand", "minor_version", "compatible_brands"}
+	formatTags = []string{"major_brand", "minor_version", "compatible_brands", "creation_time"}
 )
 
 // tolerance for a stream's times in seconds: one frame or audio frame.
