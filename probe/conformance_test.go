@@ -461,7 +461,12 @@ func TestConformanceInitSegment(t *testing.T) {
 //     find_stream_info happened to analyse) and avg_frame_rate (from the
 //     frames its decoder analysed; 0/0 when too few);
 //   - QuickTime-only details (Macintosh language codes, where ffprobe maps
-//     code 0 to "eng").
+//     code 0 to "eng");
+//   - fields ffprobe learns while decoding: has_b_frames raised by
+//     libavcodec's "Increasing reorder buffer" heuristic when an H.264 SPS
+//     has no bitstream_restriction; field_order and color_range of HEVC
+//     (printed for MP4, not for the same stream in MPEG-TS); and, for a
+//     media segment probed without its init segment, everything.
 //
 // The logged differences are listed in the test output (go test -v -run
 // RealWorldLive) so that regressions and reader improvements are visible.
@@ -477,6 +482,10 @@ var realWorldStrict = map[string]bool{
 	"filename": true, "nb_streams": true, "format_name": true, "format_long_name": true, "size": true,
 	"index": true, "codec_type": true, "width": true, "height": true, "time_base": true,
 	"sample_rate": true, "channels": true, "codec_name": true,
+	// Stream fields from parameter sets and container metadata.
+	"coded_width": true, "coded_height": true, "color_space": true, "color_transfer": true,
+	"color_primaries": true, "bits_per_raw_sample": true, "handler_name": true, "vendor_id": true,
+	"encoder": true, "creation_time": true,
 }
 
 func sharedMedia(t *testing.T) []string {
