@@ -624,3 +624,40 @@ func (t *Track) SetMPEG2Video(seq []byte, exts [][]byte) error {
 	}
 	return nil
 }
+
+// SetMPEGAudioFrame fills the track from the header of an MPEG-1/2/2.5
+// audio frame (Layer I, II or III): codec mp1, mp2 or mp3, rate, channels,
+// nominal bit rate, and ffprobe's sample_fmt (libavcodec's float decoders
+// come first: fltp for every layer).
+func (t *Track) SetMPEGAudioFrame(b []byte) error {
+	m := bitstream.ParseMPEGAudio(b)
+	if m.Layer == 0 {
+		return fmt.Errorf("%w: no MPEG audio frame header", ErrCorrupt)
+	}
+	t.Kind = KindAudio
+	t.Codec = [4]Codec{"", "mp1", CodecMP2, CodecMP3}[m.Layer]
+	t.SampleRate = m.Rate
+	t.Channels, t.ChannelLayout = 2, "stereo"
+	if m.Mono {
+		t.Channels, t.ChannelLayout = 1, "mono"
+	}
+	t.Bitrate = int64(m.Bitrate) * 1000
+	t.FrameSize = m.Samples
+	t.SampleFormat = "fltp"
+	t.LevelIDC = -99
+	// RFC 6381: MP3 as HLS names it (mp4a.40.34, or the MPEG-1 audio
+	// objectTypeIndication 0x6B); Layers I and II by their
+	// objectTypeIndication, 0x6B for MPEG-1 and 0x69 for MPEG-2 LSF. An
+	// MP4 esds keeps its own objectTypeIndication.
+	if t.CodecString == "" || t.CodecTag != "mp4a" {
+		switch {
+		case m.Layer == 3 && m.MPEG2:
+			t.CodecString = "mp4a.40.34"
+		case m.MPEG2:
+			t.CodecString = "mp4a.69"
+		default:
+			t.CodecString = "mp4a.6B"
+		}
+	}
+	return nil
+}

@@ -12,6 +12,7 @@ import (
 	"github.com/Eyevinn/mp4ff/bits"
 	"github.com/Eyevinn/mp4ff/hevc"
 
+	"github.com/streamkit-go/streamkit/internal/bitstream"
 	"github.com/streamkit-go/streamkit/media"
 )
 
@@ -403,6 +404,26 @@ func (r *Reader) applyEsds(t *media.Track, full []byte, off int64, where string)
 		t.CodecString = fmt.Sprintf("mp4a.%02X", dc.ObjectType)
 		t.FrameSize = 1152
 		t.LevelIDC = -99
+	case media.CodecMPEG2Video:
+		// The decoder specific info of MPEG-2 video is its sequence
+		// header and extensions (what ffmpeg writes as extradata).
+		t.CodecString = fmt.Sprintf("mp4v.%02X", dc.ObjectType)
+		t.Config.Record = dsi
+		var units [][]byte
+		for i := bitstream.NextStartCode(dsi, 0); i >= 0; {
+			j := bitstream.NextStartCode(dsi, i+3)
+			end := j
+			if j < 0 {
+				end = len(dsi)
+			}
+			units = append(units, dsi[i+3:end])
+			i = j
+		}
+		if len(units) > 0 {
+			if err := t.SetMPEG2Video(units[0], units[1:]); err != nil {
+				return posErr(off, where, media.ErrCorrupt, "%v", err)
+			}
+		}
 	case media.CodecMPEG4Video:
 		t.CodecString = fmt.Sprintf("mp4v.%02X", dc.ObjectType)
 		t.Config.Record = dsi

@@ -152,6 +152,16 @@ func buildMP4(ctx context.Context, res *Result, rd *mp4.Reader, size int64) erro
 		if (t.Codec == media.CodecAC3 || t.Codec == media.CodecEAC3) && t.Bitrate > 0 {
 			s.BitRate = t.Bitrate
 		}
+		if (t.Codec == media.CodecMP2 || t.Codec == media.CodecMP3) && st != nil && st.n > 0 {
+			// The MP4 sample entry's channel count is often just 2;
+			// libavcodec's parser reads the first frame's header.
+			if b, err := rd.ReadSample(&st.first, nil); err == nil {
+				tt := *t
+				if tt.SetMPEGAudioFrame(b) == nil {
+					s.Channels, s.ChannelLayout, s.SampleFmt, s.SampleRate = tt.Channels, tt.ChannelLayout, tt.SampleFormat, tt.SampleRate
+				}
+			}
+		}
 		if t.Codec == media.CodecEAC3 && st != nil && st.n > 0 {
 			// libavcodec's parser reports the rate of the first frame's
 			// header, which for E-AC-3 can differ from dec3's data_rate

@@ -165,6 +165,9 @@ gen_fields() {
 	# 24 fps, B-frames) + MP2 audio in MPEG-TS.
 	"${FF[@]}" $(video 1 352x288 24) $(audio 1) -c:v mpeg2video -b:v 400k -g 12 -bf 2 -aspect 4:3 \
 		-flags:v +ilme+ildct -top 1 -c:a mp2 -b:a 128k "${BITEXACT[@]}" -f mpegts mpeg2_mp2.ts
+	# The same in MP4 (mp4v, esds objectTypeIndication 0x61 with the
+	# sequence header as decoder specific info; MP2 as mp4a 0x6B).
+	"${FF[@]}" -i mpeg2_mp2.ts -map 0 -c copy "${BITEXACT[@]}" mpeg2_mp2.mp4
 
 	# AAC-LC in LATM (stream_type 0x11) through ffmpeg's LATM muxer.
 	"${FF[@]}" $(audio 1) "${AAC[@]}" "${BITEXACT[@]}" -f latm "$tmp/a.latm"
