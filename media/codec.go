@@ -73,6 +73,31 @@ func (t *Track) SetAVC(sps, pps [][]byte) (err error) {
 			t.FrameRate = Rational{int64(ti.TimeScale), 2 * int64(ti.NumUnitsInTick)}.Reduce()
 		}
 		full = v.VideoSignalTypePresentFlag && v.VideoFullRangeFlag
+		// libavcodec's h264 decoder exports the colour description only
+		// when video_signal_type_present_flag is set.
+		// (An MP4 colr box read before keeps its description otherwise.)
+		if v.VideoSignalTypePresentFlag {
+			t.Color.Range = 1
+			if full {
+				t.Color.Range = 2
+			}
+			if v.ColourDescriptionPresentFlag {
+				t.Color.Described = true
+				t.Color.Primaries, t.Color.Transfer, t.Color.Matrix = int(v.ColourPrimaries), int(v.TransferCharacteristics), int(v.MatrixCoefficients)
+			}
+		}
+		// has_b_frames: the decoder's reorder depth is
+		// max_num_reorder_frames when the SPS carries it; without it
+		// libavcodec starts at 0 (and raises it only while decoding).
+		t.Reorder = 0
+		if br := v.BitstreamRestriction; br != nil {
+			t.Reorder = int(min(br.MaxNumReorderFrames, 16))
+		}
+	}
+	// The h264 decoder reports the cropped size as coded size.
+	t.CodedWidth, t.CodedHeight = t.Width, t.Height
+	if s.FrameMbsOnlyFlag {
+		t.FieldOrder = "progressive"
 	}
 	t.PixelFormat = pixFmt(int(s.ChromaFormatIDC), t.BitDepth, full)
 	return nil
@@ -167,6 +192,23 @@ func (t *Track) SetHEVC(vps, sps, pps [][]byte) (err error) {
 		}
 		t.Interlaced = v.FieldSeqFlag
 		full = v.VideoSignalTypePresentFlag && v.VideoFullRangeFlag
+		// libavcodec's hevc decoder replaces whatever the container said.
+		t.Color.Described = false
+		if v.ColourDescriptionFlag {
+			t.Color.Described = true
+			t.Color.Primaries, t.Color.Transfer, t.Color.Matrix = int(v.ColourPrimaries), int(v.TransferCharacteristics), int(v.MatrixCoefficients)
+		}
+	}
+	// libavcodec's hevc decoder always sets a range: full only when the
+	// VUI says so.
+	t.Color.Range = 1
+	if full {
+		t.Color.Range = 2
+	}
+	t.CodedWidth, t.CodedHeight = int(s.PicWidthInLumaSamples), int(s.PicHeightInLumaSamples)
+	t.Reorder = 0
+	if n := len(s.SubLayeringOrderingInfos); n > 0 {
+		t.Reorder = int(s.SubLayeringOrderingInfos[n-1].MaxNumReorderPics)
 	}
 	t.PixelFormat = pixFmt(int(s.ChromaFormatIDC), t.BitDepth, full)
 	return nil
@@ -229,6 +271,15 @@ func (t *Track) SetAV1(av1C []byte) (err error) {
 	if len(rec.ConfigOBUs) > 0 {
 		if sh, err := rec.SequenceHeader(); err == nil && sh != nil {
 			t.Width, t.Height = int(sh.MaxFrameWidthMinus1)+1, int(sh.MaxFrameHeightMinus1)+1
+			t.CodedWidth, t.CodedHeight = t.Width, t.Height
+			// libavcodec's av1 decoder always sets the range; the
+			// description only when color_description_present_flag.
+			t.Color = Color{Range: 1, Primaries: int(sh.ColorPrimaries), Transfer: int(sh.TransferCharacteristics), Matrix: int(sh.MatrixCoefficients)}
+			if sh.ColorRange {
+				t.Color.Range = 2
+			}
+			t.Color.Described = sh.ColorPrimaries != 2 || sh.TransferCharacteristics != 2 || sh.MatrixCoefficients != 2
+			t.FieldOrder = "progressive"
 		}
 	}
 	return nil
@@ -251,22 +302,38 @@ func (t *Track) SetAAC(asc []byte) (err error) {
 	// (SBR/PS extension) keeps the explicit type as hls.js and Shaka do.
 	t.CodecString = fmt.Sprintf("mp4a.40.%d", aot)
 	t.Profile = map[int]string{1: "Main", 2: "LC", 3: "SSR", 4: "LTP", 5: "HE-AAC", 29: "HE-AACv2"}[aot]
-	if cfg.SBRPresentFlag && aot == 2 {
-		t.Profile = "HE-AAC"
-	}
+	sbr, ps := cfg.SBRPresentFlag, -1
 	if cfg.PSPresentFlag {
-		t.Profile = "HE-AACv2"
+		ps = 1
+	}
+	extRate := cfg.ExtensionFrequency
+	if !sbr {
+		// Backward-compatible (hierarchical) signalling: an LC config
+		// followed by the sync extension 0x2b7, which mp4ff does not read.
+		if x, ok := ascSyncExtension(asc, cfg.ChannelConfiguration); ok {
+			sbr, ps, extRate = x.sbr, x.ps, x.rate
+			if sbr {
+				t.Profile = "HE-AAC"
+			}
+			if ps == 1 {
+				t.Profile = "HE-AACv2"
+			}
+		}
 	}
 	t.LevelIDC = -99
 	t.SampleRate = cfg.SamplingFrequency
-	if cfg.ExtensionFrequency > 0 {
-		t.SampleRate = cfg.ExtensionFrequency
+	if sbr && extRate > 0 {
+		t.SampleRate = extRate
 	}
 	t.Channels = int(cfg.ChannelConfiguration)
 	if t.Channels == 7 { // channel_configuration 7 is 7.1: eight channels
 		t.Channels = 8
 	}
-	if cfg.PSPresentFlag && t.Channels == 1 {
+	// libavcodec's AAC decoder assumes parametric stereo in a mono
+	// stream with SBR unless the config says there is none
+	// ("if (m4ac->sbr == 1 && m4ac->ps == -1) m4ac->ps = 1"), and
+	// outputs stereo: ffprobe reports 2 channels.
+	if sbr && ps != 0 && t.Channels == 1 {
 		t.Channels = 2
 	}
 	t.ChannelLayout = aacLayout(t.Channels)
@@ -277,6 +344,67 @@ func (t *Track) SetAAC(asc []byte) (err error) {
 	}
 	return nil
 }
+
+// ascExt is what the sync extension of an AudioSpecificConfig says.
+type ascExt struct {
+	sbr  bool
+	ps   int // -1 not signalled, 0 or 1
+	rate int // extension (SBR output) sampling rate
+}
+
+// ascSyncExtension reads the backward-compatible SBR/PS signalling at
+// the end of an AAC-LC AudioSpecificConfig (ISO/IEC 14496-3 1.6.5.2:
+// syncExtensionType 0x2b7, extensionAudioObjectType 5, sbrPresentFlag,
+// extensionSamplingFrequencyIndex, then 0x548 and psPresentFlag), as
+// libavcodec's ff_mpeg4audio_get_config does. ok is false when there is
+// none (or a program_config_element, which it does not walk, precedes it).
+func ascSyncExtension(asc []byte, chanConfig byte) (x ascExt, ok bool) {
+	pos, n := 0, len(asc)*8
+	read := func(bits int) (v int) {
+		for i := 0; i < bits; i++ {
+			v <<= 1
+			if pos < n && asc[pos/8]&(0x80>>(pos%8)) != 0 {
+				v |= 1
+			}
+			pos++
+		}
+		return v
+	}
+	rate := func() int {
+		if i := read(4); i == 15 {
+			return read(24)
+		} else if i < len(aacRates) {
+			return aacRates[i]
+		}
+		return 0
+	}
+	if chanConfig == 0 || read(5) != 2 {
+		return x, false
+	}
+	rate()
+	read(4) // channelConfiguration
+	// GASpecificConfig: frameLengthFlag, dependsOnCoreCoder
+	// (coreCoderDelay), extensionFlag (0 for LC).
+	read(1)
+	if read(1) == 1 {
+		read(14)
+	}
+	read(1)
+	if n-pos < 16 || read(11) != 0x2b7 || read(5) != 5 {
+		return x, false
+	}
+	x.ps = -1
+	if x.sbr = read(1) == 1; x.sbr {
+		x.rate = rate()
+		if n-pos >= 12 && read(11) == 0x548 {
+			x.ps = read(1)
+		}
+	}
+	return x, pos <= n
+}
+
+// aacRates are the sampling frequencies of samplingFrequencyIndex.
+var aacRates = []int{96000, 88200, 64000, 48000, 44100, 32000, 24000, 22050, 16000, 12000, 11025, 8000, 7350}
 
 // aacLayout returns ffprobe's layout name for an AAC channel count
 // (channel_configuration 1..6, 8 channels for configuration 7).
@@ -396,5 +524,140 @@ func (t *Track) SetOpus(dOps []byte) error {
 	t.SampleRate = 48000
 	t.SampleFormat = "fltp"
 	t.LevelIDC = -99
+	return nil
+}
+
+// mpeg2FrameRates are frame_rate_code's rates (ISO/IEC 13818-2 table 6-4).
+var mpeg2FrameRates = [16]Rational{
+	{}, {Num: 24000, Den: 1001}, {Num: 24, Den: 1}, {Num: 25, Den: 1}, {Num: 30000, Den: 1001},
+	{Num: 30, Den: 1}, {Num: 50, Den: 1}, {Num: 60000, Den: 1001}, {Num: 60, Den: 1},
+}
+
+// mpeg2Aspects are the display aspect ratios of aspect_ratio_information
+// (1 is square samples), libavcodec's ff_mpeg2_aspect.
+var mpeg2Aspects = [5]Rational{{0, 1}, {1, 1}, {4, 3}, {16, 9}, {221, 100}}
+
+// SetMPEG2Video fills the track from an MPEG-1/2 video sequence header
+// and the extensions that follow it (ISO/IEC 13818-2 6.2.2), each
+// starting with its start code value (0xB3, 0xB5) without the 00 00 01
+// prefix. Without a sequence_extension the stream is MPEG-1 and only the
+// size and frame rate are set. The values are libavcodec's mpeg12dec's:
+// profile and level from profile_and_level_indication, has_b_frames 1
+// unless low_delay, the sample aspect ratio derived from the display
+// aspect ratio, limited colour range, and the colour description of a
+// sequence_display_extension.
+func (t *Track) SetMPEG2Video(seq []byte, exts [][]byte) error {
+	if len(seq) < 8 || seq[0] != 0xB3 {
+		return fmt.Errorf("%w: mpeg2video: sequence header of %d bytes", ErrCorrupt, len(seq))
+	}
+	t.Kind, t.Codec = KindVideo, CodecMPEG2Video
+	w := int(seq[1])<<4 | int(seq[2])>>4
+	h := int(seq[2]&0x0f)<<8 | int(seq[3])
+	aspect := int(seq[4] >> 4)
+	rate := mpeg2FrameRates[seq[4]&0x0f]
+	t.PixelFormat = "yuv420p"
+	var dispW, dispH int
+	mpeg2 := false
+	for _, e := range exts {
+		if len(e) < 2 || e[0] != 0xB5 {
+			continue
+		}
+		switch e[1] >> 4 {
+		case 1: // sequence_extension
+			if len(e) < 7 {
+				continue
+			}
+			mpeg2 = true
+			pl := int(e[1]&0x0f)<<4 | int(e[2]>>4)
+			profile := pl >> 4 & 7
+			t.Profile = [8]string{"4:2:2", "High", "Spatially Scalable", "SNR Scalable", "Main", "Simple"}[profile]
+			t.LevelIDC = pl & 0x0f
+			t.PixelFormat = [4]string{"", "yuv420p", "yuv422p", "yuv444p"}[e[2]>>1&3]
+			w |= (int(e[2]&1)<<1 | int(e[3]>>7)) << 12
+			h |= int(e[3]>>5&3) << 12
+			t.Interlaced = e[2]&0x08 == 0 // !progressive_sequence
+			t.Reorder = 1
+			if e[6]&0x80 != 0 { // low_delay
+				t.Reorder = 0
+			}
+			if n, d := int64(e[6]>>5&3), int64(e[6]&0x1f); rate.Den > 0 && (n > 0 || d > 0) {
+				rate = Rational{rate.Num * (n + 1), rate.Den * (d + 1)}.Reduce()
+			}
+		case 2: // sequence_display_extension
+			b := e[1:]
+			if b[0]&1 != 0 { // colour_description
+				if len(b) < 8 {
+					continue
+				}
+				t.Color.Described = true
+				t.Color.Primaries, t.Color.Transfer, t.Color.Matrix = int(b[1]), int(b[2]), int(b[3])
+				b = b[3:]
+			}
+			if len(b) >= 5 {
+				dispW = int(b[1])<<6 | int(b[2]>>2)
+				dispH = int(b[2]&1)<<13 | int(b[3])<<5 | int(b[4]>>3)
+			}
+		}
+	}
+	t.Width, t.Height = w, h
+	t.FrameRate = rate
+	t.BitDepth = 8
+	if !mpeg2 {
+		return nil
+	}
+	t.Color.Range = 1
+	switch {
+	case aspect == 1:
+		t.SampleAspect = Rational{1, 1}
+	case aspect > 1 && aspect < len(mpeg2Aspects) && w > 0 && h > 0:
+		// libavcodec: DAR over the picture (or the display size when a
+		// display extension gives one that makes 4:3 or 16:9 sense).
+		dar := mpeg2Aspects[aspect]
+		sar := Rational{dar.Num * int64(h), dar.Den * int64(w)}
+		if dispW > 0 && dispH > 0 {
+			d := Rational{dar.Num * int64(dispH) * int64(w), dar.Den * int64(dispW) * int64(h)}.Reduce()
+			if d == (Rational{4, 3}) || d == (Rational{16, 9}) {
+				sar = Rational{dar.Num * int64(dispH), dar.Den * int64(dispW)}
+			}
+		}
+		t.SampleAspect = sar.Reduce()
+	}
+	return nil
+}
+
+// SetMPEGAudioFrame fills the track from the header of an MPEG-1/2/2.5
+// audio frame (Layer I, II or III): codec mp1, mp2 or mp3, rate, channels,
+// nominal bit rate, and ffprobe's sample_fmt (libavcodec's float decoders
+// come first: fltp for every layer).
+func (t *Track) SetMPEGAudioFrame(b []byte) error {
+	m := bitstream.ParseMPEGAudio(b)
+	if m.Layer == 0 {
+		return fmt.Errorf("%w: no MPEG audio frame header", ErrCorrupt)
+	}
+	t.Kind = KindAudio
+	t.Codec = [4]Codec{"", "mp1", CodecMP2, CodecMP3}[m.Layer]
+	t.SampleRate = m.Rate
+	t.Channels, t.ChannelLayout = 2, "stereo"
+	if m.Mono {
+		t.Channels, t.ChannelLayout = 1, "mono"
+	}
+	t.Bitrate = int64(m.Bitrate) * 1000
+	t.FrameSize = m.Samples
+	t.SampleFormat = "fltp"
+	t.LevelIDC = -99
+	// RFC 6381: MP3 as HLS names it (mp4a.40.34, or the MPEG-1 audio
+	// objectTypeIndication 0x6B); Layers I and II by their
+	// objectTypeIndication, 0x6B for MPEG-1 and 0x69 for MPEG-2 LSF. An
+	// MP4 esds keeps its own objectTypeIndication.
+	if t.CodecString == "" || t.CodecTag != "mp4a" {
+		switch {
+		case m.Layer == 3 && m.MPEG2:
+			t.CodecString = "mp4a.40.34"
+		case m.MPEG2:
+			t.CodecString = "mp4a.69"
+		default:
+			t.CodecString = "mp4a.6B"
+		}
+	}
 	return nil
 }

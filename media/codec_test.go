@@ -1,6 +1,7 @@
 package media
 
 import (
+	"bytes"
 	"encoding/hex"
 	"errors"
 	"testing"
@@ -123,7 +124,10 @@ func TestRational(t *testing.T) {
 // FuzzCodecConfig feeds arbitrary bytes to every configuration parser:
 // none may panic.
 func FuzzCodecConfig(f *testing.F) {
-	for _, s := range []string{x264SPS, x265SPS, x265VPS, "1190", "8a0c0000", "0102003c0000bb80000000"} {
+	for _, s := range []string{x264SPS, x265SPS, x265VPS, "1190", "8a0c0000", "0102003c0000bb80000000",
+		"2b8a0800", "130856e59d48", // HE-AAC explicit; LC + sync extension
+		"b3780438320000000000b5144a0001000000", // MPEG-2 sequence header + extension
+	} {
 		f.Add(unhex(f, s))
 	}
 	f.Fuzz(func(t *testing.T, b []byte) {
@@ -135,5 +139,11 @@ func FuzzCodecConfig(f *testing.F) {
 		_ = tr.SetAC3(b)
 		_ = tr.SetEAC3(b)
 		_ = tr.SetOpus(b)
+		// MPEG-2: the whole input as a sequence header, and split at its
+		// first extension start code byte.
+		_ = tr.SetMPEG2Video(b, nil)
+		if i := bytes.IndexByte(b, 0xB5); i > 0 {
+			_ = tr.SetMPEG2Video(b[:i], [][]byte{b[i:], b[i:]})
+		}
 	})
 }

@@ -227,6 +227,26 @@ type Track struct {
 
 	// Language is an ISO 639-2/T code ("eng"), "" or "und" when unknown.
 	Language string
+
+	// Signal and stream metadata, as ffprobe reports them (see stream.go).
+	Color Color
+	// CodedWidth and CodedHeight are the decoded picture size before
+	// cropping as libavcodec reports it (HEVC: the SPS luma size; H.264 and
+	// AV1: the display size); 0 when unknown.
+	CodedWidth, CodedHeight int
+	// Reorder is the number of frames a decoder holds back before output
+	// (H.264 max_num_reorder_frames, HEVC sps_max_num_reorder_pics, MPEG-2
+	// 1 unless low_delay): ffprobe's has_b_frames.
+	Reorder int
+	// FieldOrder is ffprobe's field_order: "progressive", "tt", "bb",
+	// "tb", "bt"; "" when unknown.
+	FieldOrder string
+	// Disposition flags (MP4 tkhd enabled, MPEG-TS audio_type).
+	Disposition Disposition
+	// Tags are the stream metadata ffprobe prints under "tags" besides
+	// language, in the order libavformat sets them (creation_time,
+	// handler_name, vendor_id, encoder, ...).
+	Tags []Tag
 }
 
 // Seconds converts t ticks of the track's timescale to seconds.

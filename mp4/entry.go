@@ -1,8 +1,10 @@
 package mp4
 
 import (
+	"bytes"
 	"fmt"
 	"math"
+	"strings"
 
 	mp4ff "github.com/Eyevinn/mp4ff/mp4"
 
@@ -10,6 +12,7 @@ import (
 	"github.com/Eyevinn/mp4ff/bits"
 	"github.com/Eyevinn/mp4ff/hevc"
 
+	"github.com/streamkit-go/streamkit/internal/bitstream"
 	"github.com/streamkit-go/streamkit/media"
 )
 
@@ -162,12 +165,25 @@ func (r *Reader) parseStsd(t *media.Track, h header, b []byte, where string) err
 			return posErr(eh.off, ewhere, media.ErrTruncated, "visual sample entry of %d bytes", len(entry))
 		}
 		t.Width, t.Height = int(be16(entry[24:])), int(be16(entry[26:]))
+		t.Tags = append(t.Tags, media.Tag{Key: "vendor_id", Value: media.FourCCString(entry[12:16])})
+		// compressorname: a length byte and up to 31 characters; mov
+		// reports a non-empty one as the encoder.
+		if n := min(int(entry[42]), 31); n > 0 {
+			name := entry[43 : 43+n]
+			if i := bytes.IndexByte(name, 0); i >= 0 {
+				name = name[:i]
+			}
+			if len(name) > 0 {
+				t.Tags = append(t.Tags, media.Tag{Key: "encoder", Value: strings.ToValidUTF8(string(name), "\uFFFD")})
+			}
+		}
 		walk(entry[visualEntryLen:], eh.bodyOff()+visualEntryLen, ewhere)
 	case kind == media.KindAudio:
 		if len(entry) < audioEntryLen {
 			return posErr(eh.off, ewhere, media.ErrTruncated, "audio sample entry of %d bytes", len(entry))
 		}
 		ver := be16(entry[8:])
+		t.Tags = append(t.Tags, media.Tag{Key: "vendor_id", Value: media.FourCCString(entry[12:16])})
 		t.Channels = int(be16(entry[16:]))
 		t.SampleRate = int(be32(entry[24:]) >> 16)
 		n := audioEntryLen
@@ -196,6 +212,9 @@ func (r *Reader) parseStsd(t *media.Track, h header, b []byte, where string) err
 	if bt, ok := eb.body[fcc("btrt")]; ok && len(bt) >= 12 {
 		t.Bitrate = int64(be32(bt[8:]))
 	}
+	if c, ok := eb.body[fcc("colr")]; ok {
+		t.Color = colr(c)
+	}
 	if p, ok := eb.body[fcc("pasp")]; ok && len(p) >= 8 && be32(p) > 0 && be32(p[4:]) > 0 {
 		t.SampleAspect = media.Rational{Num: int64(be32(p)), Den: int64(be32(p[4:]))}.Reduce()
 	}
@@ -207,6 +226,27 @@ func (r *Reader) parseStsd(t *media.Track, h header, b []byte, where string) err
 		t.CodecString = tag
 	}
 	return nil
+}
+
+// colr decodes a colour information box as libavformat's mov does:
+// nclx (ISO/IEC 23001-8, with a full-range flag) and QuickTime nclc
+// (without); ICC profiles carry no code points.
+func colr(b []byte) media.Color {
+	if len(b) < 10 {
+		return media.Color{}
+	}
+	typ := string(b[:4])
+	if typ != "nclx" && typ != "nclc" {
+		return media.Color{}
+	}
+	c := media.Color{Described: true, Primaries: int(be16(b[4:])), Transfer: int(be16(b[6:])), Matrix: int(be16(b[8:]))}
+	if typ == "nclx" && len(b) >= 11 {
+		c.Range = 1
+		if b[10]&0x80 != 0 {
+			c.Range = 2
+		}
+	}
+	return c
 }
 
 func isVisualTag(tag string) bool {
@@ -364,6 +404,26 @@ func (r *Reader) applyEsds(t *media.Track, full []byte, off int64, where string)
 		t.CodecString = fmt.Sprintf("mp4a.%02X", dc.ObjectType)
 		t.FrameSize = 1152
 		t.LevelIDC = -99
+	case media.CodecMPEG2Video:
+		// The decoder specific info of MPEG-2 video is its sequence
+		// header and extensions (what ffmpeg writes as extradata).
+		t.CodecString = fmt.Sprintf("mp4v.%02X", dc.ObjectType)
+		t.Config.Record = dsi
+		var units [][]byte
+		for i := bitstream.NextStartCode(dsi, 0); i >= 0; {
+			j := bitstream.NextStartCode(dsi, i+3)
+			end := j
+			if j < 0 {
+				end = len(dsi)
+			}
+			units = append(units, dsi[i+3:end])
+			i = j
+		}
+		if len(units) > 0 {
+			if err := t.SetMPEG2Video(units[0], units[1:]); err != nil {
+				return posErr(off, where, media.ErrCorrupt, "%v", err)
+			}
+		}
 	case media.CodecMPEG4Video:
 		t.CodecString = fmt.Sprintf("mp4v.%02X", dc.ObjectType)
 		t.Config.Record = dsi

@@ -1,11 +1,14 @@
 package mp4
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"io"
 	"iter"
 	"math"
+	"strings"
+	"time"
 
 	mp4ff "github.com/Eyevinn/mp4ff/mp4"
 
@@ -68,6 +71,9 @@ type Reader struct {
 	// MovieTimescale and MovieDuration come from mvhd.
 	MovieTimescale uint32
 	MovieDuration  int64
+	// CreationTime is the mvhd creation_time as ffprobe prints it in the
+	// format tags ("2020-01-02T03:04:05.000000Z"); "" when zero.
+	CreationTime string
 
 	moovOff   int64
 	moovFirst bool
@@ -354,6 +360,7 @@ func (m *Reader) parseMoov(h header, b []byte) error {
 			if mv, ok := bx.(*mp4ff.MvhdBox); ok {
 				m.MovieTimescale = mv.Timescale
 				m.MovieDuration = int64(min(mv.Duration, math.MaxInt64))
+				m.CreationTime = creationTime(mv.CreationTime)
 			}
 		case tTrak:
 			where := fmt.Sprintf("moov/trak[%d]", nTrak)
@@ -403,6 +410,10 @@ func (m *Reader) parseTrak(h header, body []byte, where string) error {
 				t.ID = int(tk.TrackID)
 				tkW, tkH = int(tk.Width>>16), int(tk.Height>>16)
 				matrix, hasMatrix = tk.Matrix, true
+				// libavformat's mov: an enabled track is a default one.
+				if tk.Flags&1 != 0 {
+					t.Disposition |= media.DispositionDefault
+				}
 			}
 		case tEdts:
 			return children(cb, ch.bodyOff(), where+"/edts", func(eh header, eb, efull []byte) error {
@@ -497,6 +508,9 @@ func (m *Reader) parseMdia(t *media.Track, ti *trackInfo, h header, body []byte,
 					t.Duration = 0 // "unknown" (all ones)
 				}
 				t.Language = language(md.Language)
+				if ct := creationTime(md.CreationTime); ct != "" {
+					t.Tags = append(t.Tags, media.Tag{Key: "creation_time", Value: ct})
+				}
 				if md.Timescale == 0 {
 					m.warn(posErr(ch.off, where+"/mdhd", media.ErrCorrupt, "timescale 0"))
 				}
@@ -513,6 +527,9 @@ func (m *Reader) parseMdia(t *media.Track, ti *trackInfo, h header, body []byte,
 				default:
 					t.Kind = media.KindData
 				}
+			}
+			if len(cb) > 24 {
+				t.Tags = append(t.Tags, media.Tag{Key: "handler_name", Value: handlerName(cb[24:], m.MajorBrand == "" || m.MajorBrand == "qt  ")})
 			}
 		case tMinf:
 			return children(cb, ch.bodyOff(), where+"/minf", func(sh header, sb, _ []byte) error {
@@ -553,6 +570,32 @@ func (m *Reader) parseMdia(t *media.Track, ti *trackInfo, h header, body []byte,
 		return posErr(stblH.off, w, media.ErrCorrupt, "%d samples in a %d-byte file", ti.st.count, m.size)
 	}
 	return nil
+}
+
+// creationTime formats an mvhd/mdhd creation_time (seconds since 1904,
+// or since 1970 from writers that got it wrong) as libavformat's mov
+// demuxer stores it; "" for 0 (not set).
+func creationTime(v uint64) string {
+	if v == 0 || v > 1<<40 {
+		return ""
+	}
+	if v >= 2082844800 {
+		v -= 2082844800
+	}
+	return time.Unix(int64(v), 0).UTC().Format("2006-01-02T15:04:05.000000Z")
+}
+
+// handlerName decodes the name of an hdlr box as libavformat does: up to
+// the first NUL, without the length byte of a QuickTime Pascal string
+// (only in QuickTime files: no ftyp, or brand "qt  ").
+func handlerName(b []byte, quicktime bool) string {
+	if quicktime && len(b) > 0 && int(b[0]) == len(b)-1 {
+		b = b[1:]
+	}
+	if i := bytes.IndexByte(b, 0); i >= 0 {
+		b = b[:i]
+	}
+	return strings.ToValidUTF8(string(b), "\uFFFD")
 }
 
 // language decodes the mdhd language field: three 5-bit letters

@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/streamkit-go/streamkit/gop"
 	"github.com/streamkit-go/streamkit/internal/bitstream"
 	"github.com/streamkit-go/streamkit/media"
 	"github.com/streamkit-go/streamkit/mp4"
@@ -45,6 +46,12 @@ func buildMP4(ctx context.Context, res *Result, rd *mp4.Reader, size int64) erro
 			"minor_version":     strconv.FormatUint(uint64(rd.MinorVersion), 10),
 			"compatible_brands": strings.Join(rd.CompatibleBrands, ""),
 		}
+	}
+	if rd.CreationTime != "" {
+		if f.Tags == nil {
+			f.Tags = map[string]string{}
+		}
+		f.Tags["creation_time"] = rd.CreationTime // mvhd
 	}
 	if rd.MovieDuration > 0 && rd.MovieTimescale > 0 && !rd.Fragmented() {
 		f.Duration = media.Rescale(rd.MovieDuration, 1000000, int64(rd.MovieTimescale))
@@ -145,6 +152,16 @@ func buildMP4(ctx context.Context, res *Result, rd *mp4.Reader, size int64) erro
 		if (t.Codec == media.CodecAC3 || t.Codec == media.CodecEAC3) && t.Bitrate > 0 {
 			s.BitRate = t.Bitrate
 		}
+		if (t.Codec == media.CodecMP2 || t.Codec == media.CodecMP3) && st != nil && st.n > 0 {
+			// The MP4 sample entry's channel count is often just 2;
+			// libavcodec's parser reads the first frame's header.
+			if b, err := rd.ReadSample(&st.first, nil); err == nil {
+				tt := *t
+				if tt.SetMPEGAudioFrame(b) == nil {
+					s.Channels, s.ChannelLayout, s.SampleFmt, s.SampleRate = tt.Channels, tt.ChannelLayout, tt.SampleFormat, tt.SampleRate
+				}
+			}
+		}
 		if t.Codec == media.CodecEAC3 && st != nil && st.n > 0 {
 			// libavcodec's parser reports the rate of the first frame's
 			// header, which for E-AC-3 can differ from dec3's data_rate
@@ -174,9 +191,57 @@ func buildMP4(ctx context.Context, res *Result, rd *mp4.Reader, size int64) erro
 				s.RFrameRate = t.FrameRate.Reduce()
 			}
 		}
+		if st == nil || st.n == 0 {
+			undecoded(&s, t)
+		} else if needsFieldOrder(t) {
+			if b, err := rd.ReadSample(&st.first, nil); err == nil {
+				s.FieldOrder = fieldOrder(t, &st.first, b)
+			}
+		}
 		res.Streams = append(res.Streams, s)
 	}
 	return nil
+}
+
+// needsFieldOrder reports whether a track's field order must come from
+// its first frame (interlaced H.264: the SPS alone does not say; MPEG-2:
+// the picture coding extension).
+func needsFieldOrder(t *media.Track) bool {
+	return (t.Codec == media.CodecH264 || t.Codec == media.CodecMPEG2Video) && t.FieldOrder == ""
+}
+
+// fieldOrder returns ffprobe's field_order from the first frame, as
+// libavcodec's parsers derive it: for H.264 the picture timing SEI, else
+// the fields' picture order counts; for MPEG-2 progressive_frame and
+// top_field_first (gop reads them all).
+func fieldOrder(t *media.Track, s *media.Sample, au []byte) string {
+	a, err := gop.NewAnalyzer(t)
+	if err != nil {
+		return ""
+	}
+	f, err := a.Analyze(s, au)
+	switch {
+	case err != nil:
+		return ""
+	case !f.Interlaced:
+		return "progressive"
+	case f.TopFieldFirst:
+		return "tt"
+	}
+	return "bb"
+}
+
+// undecoded removes from a stream without samples the fields ffprobe
+// learns only by decoding a frame: with nothing to decode it prints
+// has_b_frames 0, no field_order, no bits_per_raw_sample and only the
+// colour description the container gives (an MP4 colr box).
+func undecoded(s *Stream, t *media.Track) {
+	s.HasBFrames = 0
+	s.FieldOrder = ""
+	s.BitsPerRawSample = 0
+	if t.Config.SPS != nil {
+		s.ColorRange, s.ColorSpace, s.ColorTransfer, s.ColorPrimaries = "", "", "", ""
+	}
 }
 
 // sidxEnds returns, per track ID, the end of the last subsegment indexed
@@ -258,6 +323,9 @@ type trackStats struct {
 	// computes it (integer, truncating).
 	aacRate  int64
 	aacCount int64
+	// firstAU is a copy of the first sample's payload of an interlaced
+	// H.264 track read from MPEG-TS, for its field order.
+	firstAU []byte
 }
 
 // gcdDelta returns the greatest common divisor of the DTS steps seen.
@@ -345,6 +413,9 @@ func walkSamplesAll(ctx context.Context, d media.Demuxer, tracks []*media.Track,
 			st = &trackStats{minPTS: smp.PTS, firstDTS: smp.DTS, lastDTS: smp.DTS, lastPos: -1, maxPESPTS: math.MinInt64, first: smp}
 			st.first.Data = nil
 			stats[smp.TrackID] = st
+			if t := byID[smp.TrackID]; t != nil && needsFieldOrder(t) && smp.Data != nil {
+				st.firstAU = append([]byte(nil), smp.Data...)
+			}
 		}
 		if limit < 0 && smp.Offset >= 0 && smp.Offset+int64(smp.Size) > size {
 			return nil, false, &media.PosError{Format: d.Format(), Offset: smp.Offset,
@@ -434,6 +505,11 @@ func buildTS(ctx context.Context, res *Result, rd *ts.Reader, r io.ReaderAt, siz
 		s := newStream(t)
 		s.TimeBase = media.Rational{Num: 1, Den: 90000}
 		st := head[t.ID]
+		if st == nil || st.n == 0 {
+			undecoded(&s, t)
+		} else if st.firstAU != nil {
+			s.FieldOrder = fieldOrder(t, &st.first, st.firstAU)
+		}
 		if st != nil && st.n > 0 {
 			s.StartPTS = t.StartPTS
 			if t.Kind != media.KindVideo && t.Kind != media.KindAudio {
@@ -458,7 +534,15 @@ func buildTS(ctx context.Context, res *Result, rd *ts.Reader, r io.ReaderAt, siz
 					s.RFrameRate = snapRate(avReduce(90000, d, 1001000))
 				}
 			}
-			if st.n > 1 && st.lastDTS > st.firstDTS {
+			switch {
+			case !t.FrameRate.IsZero():
+				// find_stream_info sums the packet durations, which
+				// libavformat's compute_frame_duration takes from the
+				// codec's frame rate (VUI timing, the MPEG-2 sequence
+				// header) when the parser knows one: the average is that
+				// rate, rounded to a standard one within 1 %.
+				s.AvgFrameRate = stdRate(avReduce(t.FrameRate.Num, t.FrameRate.Den, 60000), 0.01)
+			case st.n > 1 && st.lastDTS > st.firstDTS:
 				// Frames over their span, then, as find_stream_info
 				// does, rounded to a standard rate within 1 %.
 				s.AvgFrameRate = stdRate(avReduce((st.n-1)*90000, st.lastDTS-st.firstDTS, 60000), 0.01)

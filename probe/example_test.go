@@ -20,7 +20,7 @@ func ExampleFile() {
 	fmt.Print(res)
 	// Output:
 	// h264_b.mp4: MP4 (mov,mp4,m4a,3gp,3g2,mj2), 52.0 KiB, 2.000 s, 213 kb/s, 2 streams
-	//   #0 video h264 High L1.2 (avc1.64000C) 320x180 SAR 1:1 DAR 16:9 yuv420p, 25 fps, 136 kb/s, 50 frames, start 0.000 s, 2.000 s
+	//   #0 video h264 High L1.2 (avc1.64000C) 320x180 SAR 1:1 DAR 16:9 yuv420p(progressive), 25 fps, 136 kb/s, 50 frames, start 0.000 s, 2.000 s
 	//   #1 audio aac LC (mp4a.40.2) 48000 Hz stereo fltp, 65 kb/s, 95 frames, start 0.000 s, 2.000 s
 }
 

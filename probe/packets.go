@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"math"
-	"os"
 
 	"github.com/streamkit-go/streamkit/media"
 	"github.com/streamkit-go/streamkit/mp4"
@@ -47,29 +46,12 @@ type PacketSideData struct {
 
 // PacketsFile is [Packets] for the file at path.
 func PacketsFile(ctx context.Context, path string, fn func(*Packet) error, opts ...Option) error {
-	o := collect(opts)
-	f, err := os.Open(path)
+	f, size, opts, closeAll, err := openPath(path, opts)
 	if err != nil {
-		return fmt.Errorf("probe: %w", err)
+		return err
 	}
-	defer f.Close()
-	st, err := f.Stat()
-	if err != nil {
-		return fmt.Errorf("probe: %w", err)
-	}
-	if o.initPath != "" {
-		fi, err := os.Open(o.initPath)
-		if err != nil {
-			return fmt.Errorf("probe: init segment: %w", err)
-		}
-		defer fi.Close()
-		ist, err := fi.Stat()
-		if err != nil {
-			return fmt.Errorf("probe: init segment: %w", err)
-		}
-		opts = append(opts, WithInit(fi, ist.Size()))
-	}
-	return Packets(ctx, f, st.Size(), fn, opts...)
+	defer closeAll()
+	return Packets(ctx, f, size, fn, opts...)
 }
 
 // Packets calls fn for every packet of the input in the order ffprobe

@@ -17,6 +17,16 @@
 // string, the bytes read) live under "streamkit" keys, which ffprobe never
 // writes. [Result.WriteText] writes a summary for people.
 //
+// Beyond the basics each [Stream] carries the fields ffprobe learns from
+// parameter sets and container metadata: coded size, has_b_frames (the
+// decoder's reorder depth), colour range/space/transfer/primaries,
+// field_order (from the first frame's headers, read with package gop),
+// bits_per_raw_sample, the disposition flags and the tags (creation_time,
+// language, handler_name, vendor_id, encoder) in ffprobe's key order. A
+// stream without samples (an init segment) gets what ffprobe prints when
+// it has nothing to decode: has_b_frames 0, no field_order, no colour
+// from the parameter sets.
+//
 // A CMAF media segment has no moov box: [WithInit] / [WithInitFile] probe
 // it as if its init segment were prepended. An init segment followed by
 // media segments in one file needs nothing special.
@@ -91,29 +101,45 @@ type Result struct {
 // File probes the file at path. A cancelled ctx stops the sample-table
 // walk and returns ctx.Err().
 func File(ctx context.Context, path string, opts ...Option) (*Result, error) {
-	o := collect(opts)
-	f, err := os.Open(path)
+	f, size, opts, closeAll, err := openPath(path, opts)
 	if err != nil {
-		return nil, fmt.Errorf("probe: %w", err)
+		return nil, err
 	}
-	defer f.Close()
+	defer closeAll()
+	return Reader(ctx, f, size, filepath.Base(path), opts...)
+}
+
+// openPath opens the file at path and, when WithInitFile names one, its
+// init segment, turned into a WithInit option: the one place the *File
+// entry points open their inputs. closeAll closes both.
+func openPath(path string, opts []Option) (f *os.File, size int64, _ []Option, closeAll func(), err error) {
+	o := collect(opts)
+	f, err = os.Open(path)
+	if err != nil {
+		return nil, 0, nil, nil, fmt.Errorf("probe: %w", err)
+	}
 	st, err := f.Stat()
 	if err != nil {
-		return nil, fmt.Errorf("probe: %w", err)
+		f.Close()
+		return nil, 0, nil, nil, fmt.Errorf("probe: %w", err)
 	}
+	closeAll = func() { f.Close() }
 	if o.initPath != "" {
 		fi, err := os.Open(o.initPath)
 		if err != nil {
-			return nil, fmt.Errorf("probe: init segment: %w", err)
+			f.Close()
+			return nil, 0, nil, nil, fmt.Errorf("probe: init segment: %w", err)
 		}
-		defer fi.Close()
 		ist, err := fi.Stat()
 		if err != nil {
-			return nil, fmt.Errorf("probe: init segment: %w", err)
+			f.Close()
+			fi.Close()
+			return nil, 0, nil, nil, fmt.Errorf("probe: init segment: %w", err)
 		}
 		opts = append(opts, WithInit(fi, ist.Size()))
+		closeAll = func() { f.Close(); fi.Close() }
 	}
-	return Reader(ctx, f, st.Size(), filepath.Base(path), opts...)
+	return f, st.Size(), opts, closeAll, nil
 }
 
 func collect(opts []Option) options {

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"path/filepath"
 	"strconv"
 	"strings"
 )
@@ -342,7 +343,18 @@ func (s *StreamSpecifier) Match(streams []Stream, i int) bool {
 // asks for, in ffprobe's order (packets, streams, format) and in its
 // JSON or default format. Packets are streamed as they are read.
 func WriteSelected(ctx context.Context, w io.Writer, path string, sel Selection, opts ...Option) error {
-	res, err := File(ctx, path, opts...)
+	f, size, opts, closeAll, err := openPath(path, opts)
+	if err != nil {
+		return err
+	}
+	defer closeAll()
+	return WriteSelectedReader(ctx, w, f, size, filepath.Base(path), sel, opts...)
+}
+
+// WriteSelectedReader is [WriteSelected] for the input r of the given
+// size (standard input, a URL); name is what format.filename reports.
+func WriteSelectedReader(ctx context.Context, w io.Writer, r io.ReaderAt, size int64, name string, sel Selection, opts ...Option) error {
+	res, err := Reader(ctx, r, size, name, opts...)
 	if err != nil {
 		return err
 	}
@@ -359,7 +371,7 @@ func WriteSelected(ctx context.Context, w io.Writer, path string, sel Selection,
 	out.begin()
 	if showPackets {
 		out.array("packets", "PACKET")
-		err := PacketsFile(ctx, path, func(p *Packet) error {
+		err := Packets(ctx, r, size, func(p *Packet) error {
 			if !selected[p.StreamIndex] {
 				return nil
 			}

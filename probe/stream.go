@@ -1,7 +1,6 @@
 package probe
 
 import (
-	"fmt"
 	"strconv"
 	"strings"
 
@@ -55,6 +54,19 @@ type Stream struct {
 	Level              int
 	Rotation           int // degrees as ffprobe's display matrix side data; 0 when none
 	Interlaced         bool
+	// CodedWidth and CodedHeight are the picture size before cropping
+	// as the decoder reports it (HEVC pads to the coding block size).
+	CodedWidth, CodedHeight int
+	// HasBFrames is ffprobe's has_b_frames: the decoder's reorder depth.
+	HasBFrames int
+	// ColorRange, ColorSpace, ColorTransfer and ColorPrimaries are
+	// ffprobe's names ("tv", "bt709"); "" when not signalled.
+	ColorRange, ColorSpace, ColorTransfer, ColorPrimaries string
+	// FieldOrder is "progressive", "tt", "bb", "tb" or "bt"; "" unknown.
+	FieldOrder string
+	// BitsPerRawSample is the decoded sample depth where the decoder
+	// exports it (H.264); 0 otherwise.
+	BitsPerRawSample int
 	// NALLengthSize is the size of the NAL unit length prefix of H.264 and
 	// HEVC samples in MP4 (1, 2 or 4); 0 for Annex B (MPEG-TS).
 	NALLengthSize int
@@ -77,6 +89,11 @@ type Stream struct {
 	BitRate    int64 // bits per second, -1 when unknown
 	NbFrames   int64 // -1 when the container does not say (MPEG-TS, fragments)
 	Language   string
+	// Disposition is ffprobe's disposition object as flags.
+	Disposition media.Disposition
+	// Tags are the stream tags after language, in ffprobe's order
+	// (creation_time, handler_name, vendor_id, encoder).
+	Tags []media.Tag
 }
 
 // StartTime returns the stream start in seconds (0 when Unknown).
@@ -124,30 +141,40 @@ var codecLongNames = map[media.Codec]string{
 // newStream fills the fields every container shares from a track.
 func newStream(t *media.Track) Stream {
 	s := Stream{
-		Index:         t.Index,
-		ID:            t.ID,
-		Program:       t.Program,
-		CodecName:     string(t.Codec),
-		CodecLongName: codecLongNames[t.Codec],
-		Profile:       t.Profile,
-		CodecType:     t.Kind.String(),
-		CodecString:   t.CodecString,
-		Width:         t.Width,
-		Height:        t.Height,
-		PixFmt:        t.PixelFormat,
-		Level:         t.LevelIDC,
-		Rotation:      t.Rotation,
-		Interlaced:    t.Interlaced,
-		NALLengthSize: t.Config.NALLengthSize,
-		SampleFmt:     t.SampleFormat,
-		SampleRate:    t.SampleRate,
-		Channels:      t.Channels,
-		ChannelLayout: t.ChannelLayout,
-		StartPTS:      Unknown,
-		DurationTS:    Unknown,
-		BitRate:       -1,
-		NbFrames:      -1,
-		Language:      t.Language,
+		Index:          t.Index,
+		ID:             t.ID,
+		Program:        t.Program,
+		CodecName:      string(t.Codec),
+		CodecLongName:  codecLongNames[t.Codec],
+		Profile:        t.Profile,
+		CodecType:      t.Kind.String(),
+		CodecString:    t.CodecString,
+		Width:          t.Width,
+		Height:         t.Height,
+		PixFmt:         t.PixelFormat,
+		Level:          t.LevelIDC,
+		Rotation:       t.Rotation,
+		Interlaced:     t.Interlaced,
+		NALLengthSize:  t.Config.NALLengthSize,
+		SampleFmt:      t.SampleFormat,
+		SampleRate:     t.SampleRate,
+		Channels:       t.Channels,
+		ChannelLayout:  t.ChannelLayout,
+		StartPTS:       Unknown,
+		DurationTS:     Unknown,
+		BitRate:        -1,
+		NbFrames:       -1,
+		Language:       t.Language,
+		CodedWidth:     t.CodedWidth,
+		CodedHeight:    t.CodedHeight,
+		HasBFrames:     t.Reorder,
+		ColorRange:     t.Color.RangeName(),
+		ColorSpace:     t.Color.SpaceName(),
+		ColorTransfer:  t.Color.TransferName(),
+		ColorPrimaries: t.Color.PrimariesName(),
+		FieldOrder:     t.FieldOrder,
+		Disposition:    t.Disposition,
+		Tags:           t.Tags,
 		SampleAspectRatio: func() media.Rational {
 			if t.SampleAspect.Num > 0 && t.SampleAspect.Den > 0 {
 				return t.SampleAspect.Reduce()
@@ -157,6 +184,9 @@ func newStream(t *media.Track) Stream {
 	}
 	if t.Codec == media.CodecUnknown {
 		s.CodecName = ""
+	}
+	if t.Codec == media.CodecH264 && t.BitDepth > 0 {
+		s.BitsPerRawSample = t.BitDepth
 	}
 	s.CodecTagString, s.CodecTag = parseTag(t.CodecTag)
 	if s.SampleAspectRatio.Den > 0 && s.Width > 0 && s.Height > 0 {
@@ -189,20 +219,7 @@ func parseTag(tag string) (string, uint32) {
 		b = append(b, 0)
 	}
 	v := uint32(b[0]) | uint32(b[1])<<8 | uint32(b[2])<<16 | uint32(b[3])<<24
-	return fourccString(b), v
-}
-
-// fourccString is libavutil's av_fourcc_make_string.
-func fourccString(b []byte) string {
-	var sb strings.Builder
-	for _, c := range b {
-		if c >= '0' && c <= '9' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c == '.' || c == ' ' || c == '-' || c == '_' {
-			sb.WriteByte(c)
-		} else {
-			fmt.Fprintf(&sb, "[%d]", c)
-		}
-	}
-	return sb.String()
+	return media.FourCCString(b), v
 }
 
 // avReduce is libavutil's av_reduce: the best rational approximation of

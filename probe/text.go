@@ -11,7 +11,7 @@ import (
 // one per stream, with the RFC 6381 codec string a manifest would carry.
 //
 //	h264_b.mp4: MP4 (mov,mp4,m4a,3gp,3g2,mj2), 52.0 KiB, 2.000 s, 213 kb/s, 2 streams
-//	  #0 video h264 High L1.2 (avc1.64000c) 320x180 SAR 1:1 DAR 16:9 yuv420p, 25 fps, 136 kb/s, 50 frames, start 0.000 s, 2.000 s
+//	  #0 video h264 High L1.2 (avc1.64000c) 320x180 SAR 1:1 DAR 16:9 yuv420p(progressive), 25 fps, 136 kb/s, 50 frames, start 0.000 s, 2.000 s
 //	  #1 audio aac LC (mp4a.40.2) 48000 Hz stereo fltp, 65 kb/s, 95 frames, start 0.000 s, 2.000 s [und]
 func (r *Result) WriteText(w io.Writer) error {
 	_, err := io.WriteString(w, r.String())
@@ -59,7 +59,7 @@ func (r *Result) String() string {
 					s.DisplayAspectRatio.Num, s.DisplayAspectRatio.Den))
 			}
 			if s.PixFmt != "" {
-				desc = append(desc, s.PixFmt)
+				desc = append(desc, s.PixFmt+pixDetail(s))
 			}
 			if s.Interlaced {
 				desc = append(desc, "interlaced")
@@ -170,4 +170,35 @@ func humanRate(bps int64) string {
 		return fmt.Sprintf("%.1f Mb/s", float64(bps)/1e6)
 	}
 	return fmt.Sprintf("%d kb/s", (bps+500)/1000)
+}
+
+// pixDetail is what ffmpeg prints in parentheses after the pixel format
+// (libavcodec's avcodec_string): colour range, the colour description
+// (one name when space, primaries and transfer agree), field order.
+func pixDetail(s *Stream) string {
+	var d []string
+	if s.ColorRange != "" {
+		d = append(d, s.ColorRange)
+	}
+	if s.ColorSpace != "" || s.ColorPrimaries != "" || s.ColorTransfer != "" {
+		if s.ColorSpace == s.ColorPrimaries && s.ColorSpace == s.ColorTransfer {
+			d = append(d, s.ColorSpace)
+		} else {
+			name := func(v string) string {
+				if v == "" {
+					return "unknown"
+				}
+				return v
+			}
+			d = append(d, name(s.ColorSpace)+"/"+name(s.ColorPrimaries)+"/"+name(s.ColorTransfer))
+		}
+	}
+	if f, ok := map[string]string{"progressive": "progressive", "tt": "top first", "bb": "bottom first",
+		"tb": "top coded first (swapped)", "bt": "bottom coded first (swapped)"}[s.FieldOrder]; ok {
+		d = append(d, f)
+	}
+	if len(d) == 0 {
+		return ""
+	}
+	return "(" + strings.Join(d, ", ") + ")"
 }

@@ -59,7 +59,13 @@ type config struct {
 	fragDur   time.Duration
 	faststart bool
 	progress  func(done, total int64)
+	initPath  string
 }
+
+// WithInitFile makes Remux read its input as a CMAF/fMP4 media segment
+// that follows the init segment at path (mp4.NewSegmentReader), as a
+// player does: a lone .m4s has no moov to describe its tracks.
+func WithInitFile(path string) Option { return func(c *config) { c.initPath = path } }
 
 // To selects the output form; by default it is inferred from the output
 // path (FormatFromPath).
@@ -166,7 +172,7 @@ func Remux(ctx context.Context, in, out string, opts ...Option) error {
 		return fmt.Errorf("remux: %w", err)
 	}
 	size := st.Size()
-	if c.faststart && c.to == MP4 {
+	if c.faststart && c.to == MP4 && c.initPath == "" {
 		if fs, err := media.Sniff(f, size); err == nil && fs.Name == "mp4" {
 			err := atomicFile(ctx, out, func(w io.Writer) error {
 				_, err := mp4.Faststart(w, f, size)
@@ -178,8 +184,25 @@ func Remux(ctx context.Context, in, out string, opts ...Option) error {
 			// fragmented input: defragment below instead
 		}
 	}
-	d, err := media.Open(f, size)
-	if err != nil {
+	var d media.Demuxer
+	if c.initPath != "" {
+		fi, err := os.Open(c.initPath)
+		if err != nil {
+			return fmt.Errorf("remux: init segment: %w", err)
+		}
+		defer fi.Close()
+		ist, err := fi.Stat()
+		if err != nil {
+			return fmt.Errorf("remux: init segment: %w", err)
+		}
+		d, err = mp4.NewSegmentReader(mp4.Segment{R: fi, Size: ist.Size()}, mp4.Segment{R: f, Size: size})
+		if err != nil {
+			return fmt.Errorf("remux: %s with init segment %s: %w", filepath.Base(in), filepath.Base(c.initPath), err)
+		}
+	} else if d, err = media.Open(f, size); err != nil {
+		if errors.Is(err, mp4.ErrNoMoov) {
+			return fmt.Errorf("remux: %s: %w (a CMAF/fMP4 media segment needs its init segment: WithInitFile, --init)", filepath.Base(in), err)
+		}
 		return fmt.Errorf("remux: %s: %w", filepath.Base(in), err)
 	}
 	if c.to == CMAF {

@@ -10,6 +10,7 @@
 # references are regenerated with the media, so tests stay consistent).
 #
 # Usage: testdata/gen.sh            (from anywhere; needs ffmpeg, ffprobe)
+#        testdata/gen.sh fields     (only the stream-field fixtures, then every reference)
 #        testdata/gen.sh refs       (only rewrite the ffprobe references)
 set -euo pipefail
 
@@ -133,6 +134,46 @@ gen_media() {
 		-x264-params "bframes=2:keyint=45:min-keyint=45:scenecut=0:open-gop=0" "${BITEXACT[@]}" ladder_misaligned.mp4
 }
 
+# gen_fields makes the fixtures for ffprobe's stream fields beyond the
+# basics: colour description, tags and disposition, MPEG-2 video and MP2
+# audio, AAC in LATM. (No HE-AAC: ffmpeg's native encoder writes AAC-LC
+# only; HE-AAC signalling is unit-tested in package media.) They live in
+# media/fields/, which only the probe's conformance tests read: remux,
+# segment and the frame tests cover the codecs every writer supports.
+gen_fields() {
+	mkdir -p "$media/fields"
+	cd "$media/fields"
+
+	# H.264 with a BT.709 VUI colour description (and an MP4 colr box),
+	# stream tags (language, handler_name, creation_time) and a
+	# non-default audio track.
+	"${FF[@]}" $(video 1) $(audio 1) "${X264[@]}" -crf 30 -x264-params "bframes=0:keyint=25:scenecut=0" \
+		-color_range tv -colorspace bt709 -color_trc bt709 -color_primaries bt709 \
+		"${AAC[@]}" "${BITEXACT[@]}" -metadata creation_time=2021-03-04T05:06:07Z \
+		-metadata:s:v:0 language=fra -metadata:s:v:0 handler_name="Camera One" \
+		-metadata:s:a:0 language=eng -metadata:s:a:0 handler_name="Stereo Mix" -disposition:a:0 0 \
+		h264_color_tags.mp4
+
+	# HEVC full-range BT.2020/PQ in MPEG-TS, with German hearing-impaired
+	# audio (ISO 639 descriptor, audio_type 2).
+	"${FF[@]}" $(video 1) $(audio 1) "${X265[@]}" -crf 32 \
+		-x265-params "pools=none:frame-threads=1:keyint=25:bframes=0:info=0:log-level=error:colorprim=bt2020:transfer=smpte2084:colormatrix=bt2020nc:range=full" \
+		"${AAC[@]}" "${BITEXACT[@]}" -metadata:s:a:0 language=deu -disposition:a:0 hearing_impaired \
+		-f mpegts hevc_color.ts
+
+	# MPEG-2 video (Main@Main, 4:3 on 352x288, interlaced top field first,
+	# 24 fps, B-frames) + MP2 audio in MPEG-TS.
+	"${FF[@]}" $(video 1 352x288 24) $(audio 1) -c:v mpeg2video -b:v 400k -g 12 -bf 2 -aspect 4:3 \
+		-flags:v +ilme+ildct -top 1 -c:a mp2 -b:a 128k "${BITEXACT[@]}" -f mpegts mpeg2_mp2.ts
+	# The same in MP4 (mp4v, esds objectTypeIndication 0x61 with the
+	# sequence header as decoder specific info; MP2 as mp4a 0x6B).
+	"${FF[@]}" -i mpeg2_mp2.ts -map 0 -c copy "${BITEXACT[@]}" mpeg2_mp2.mp4
+
+	# AAC-LC in LATM (stream_type 0x11) through ffmpeg's LATM muxer.
+	"${FF[@]}" $(audio 1) "${AAC[@]}" "${BITEXACT[@]}" -f latm "$tmp/a.latm"
+	"${FF[@]}" -i "$tmp/a.latm" -c copy "${BITEXACT[@]}" -f mpegts latm.ts
+}
+
 # gen_sample makes the ladder embedded in the binary by package sample: three
 # H.264 renditions with aligned 2 s closed GOPs and one AAC track, 8 s each.
 gen_sample() {
@@ -176,7 +217,7 @@ refs() { # refs PATH
 gen_refs() {
 	cd "$media"
 	local f
-	for f in *.mp4 *.m4a *.ts cmaf/init.mp4 cmaf/init_and_segs.mp4; do
+	for f in *.mp4 *.m4a *.ts cmaf/init.mp4 cmaf/init_and_segs.mp4 fields/*.mp4 fields/*.ts; do
 		refs "$media/$f"
 	done
 }
@@ -184,12 +225,17 @@ gen_refs() {
 case "${1:-all}" in
 all)
 	gen_media
+	gen_fields
 	gen_sample
+	gen_refs
+	;;
+fields)
+	gen_fields
 	gen_refs
 	;;
 refs) gen_refs ;;
 *)
-	echo "usage: $0 [all|refs]" >&2
+	echo "usage: $0 [all|fields|refs]" >&2
 	exit 2
 	;;
 esac

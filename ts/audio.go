@@ -190,114 +190,20 @@ func (s *esStream) audioConfig(b []byte, f audioFrame) {
 			s.conf = true
 		}
 	case framerMPEGAudio:
-		m := parseMPEGAudioFull(b)
-		if m.layer == 0 {
+		if t.SetMPEGAudioFrame(b) != nil {
 			return
 		}
-		t.Kind = media.KindAudio
-		t.Codec = [4]media.Codec{"", "mp1", media.CodecMP2, media.CodecMP3}[m.layer]
-		t.SampleRate = m.rate
-		t.Channels = 2
-		t.ChannelLayout = "stereo"
-		if m.mono {
-			t.Channels, t.ChannelLayout = 1, "mono"
-		}
-		t.Bitrate = int64(m.bitrate) * 1000
 		t.FrameSize = f.samples
-		t.SampleFormat = "s16p"
-		if m.layer == 3 {
-			t.SampleFormat = "fltp"
-		}
-		t.CodecString = "mp4a.40.34"
-		if m.layer == 3 {
-			t.CodecString = "mp4a.40.34"
-			if !m.mpeg2 {
-				t.CodecString = "mp4a.6B"
-			}
-		}
 		s.conf = true
 	}
 }
 
-type mpegAudioHeader struct {
-	layer   int // 1..3, 0 invalid
-	mpeg2   bool
-	rate    int
-	bitrate int // kbit/s
-	mono    bool
-	size    int
-	samples int
-}
-
-var mpaBitrates = [2][3][16]int{
-	{ // MPEG-1: layer I, II, III
-		{0, 32, 64, 96, 128, 160, 192, 224, 256, 288, 320, 352, 384, 416, 448},
-		{0, 32, 48, 56, 64, 80, 96, 112, 128, 160, 192, 224, 256, 320, 384},
-		{0, 32, 40, 48, 56, 64, 80, 96, 112, 128, 160, 192, 224, 256, 320},
-	},
-	{ // MPEG-2/2.5 (LSF)
-		{0, 32, 48, 56, 64, 80, 96, 112, 128, 144, 160, 176, 192, 224, 256},
-		{0, 8, 16, 24, 32, 40, 48, 56, 64, 80, 96, 112, 128, 144, 160},
-		{0, 8, 16, 24, 32, 40, 48, 56, 64, 80, 96, 112, 128, 144, 160},
-	},
-}
-
-// parseMPEGAudioFull decodes an MPEG-1/2/2.5 audio frame header
-// (ISO/IEC 11172-3 2.4.1.3, 13818-3). It is written here rather than
-// taken from mediacommon's mpeg1audio, which computes Layer I and
-// MPEG-2 Layer III frame lengths with the MPEG-1 Layer II formula.
-func parseMPEGAudioFull(b []byte) mpegAudioHeader {
-	if len(b) < 4 || b[0] != 0xFF || b[1]&0xE0 != 0xE0 {
-		return mpegAudioHeader{}
-	}
-	ver := b[1] >> 3 & 3 // 0: 2.5, 2: 2, 3: 1
-	lay := 4 - int(b[1]>>1&3)
-	bri := int(b[2] >> 4)
-	sri := int(b[2] >> 2 & 3)
-	if ver == 1 || lay == 4 || bri == 0 || bri == 15 || sri == 3 {
-		return mpegAudioHeader{}
-	}
-	h := mpegAudioHeader{layer: lay, mpeg2: ver != 3}
-	rate := [3]int{44100, 48000, 32000}[sri]
-	switch ver {
-	case 2:
-		rate /= 2
-	case 0:
-		rate /= 4
-	}
-	h.rate = rate
-	lsf := 0
-	if h.mpeg2 {
-		lsf = 1
-	}
-	h.bitrate = mpaBitrates[lsf][lay-1][bri]
-	pad := int(b[2] >> 1 & 1)
-	h.mono = b[3]>>6 == 3
-	switch lay {
-	case 1:
-		h.size = (12*h.bitrate*1000/rate + pad) * 4
-		h.samples = 384
-	case 2:
-		h.size = 144*h.bitrate*1000/rate + pad
-		h.samples = 1152
-	case 3:
-		if h.mpeg2 {
-			h.size = 72*h.bitrate*1000/rate + pad
-			h.samples = 576
-		} else {
-			h.size = 144*h.bitrate*1000/rate + pad
-			h.samples = 1152
-		}
-	}
-	return h
-}
-
 func parseMPEGAudio(b []byte) audioFrame {
-	h := parseMPEGAudioFull(b)
-	if h.layer == 0 || h.size < 4 {
+	h := bitstream.ParseMPEGAudio(b)
+	if h.Layer == 0 || h.Size < 4 {
 		return audioFrame{}
 	}
-	return audioFrame{size: h.size, samples: h.samples, rate: h.rate}
+	return audioFrame{size: h.Size, samples: h.Samples, rate: h.Rate}
 }
 
 // frameOpus cuts Opus access units as carried in MPEG-TS (the draft ETSI

@@ -461,6 +461,15 @@ func classify(in *streamInfo, t *media.Track, es *astits.PMTElementaryStream) {
 			hasEAC3 = true
 		case d.ISO639LanguageAndAudioType != nil:
 			setLanguage(t, d.ISO639LanguageAndAudioType.Language)
+			// libavformat's mpegts: audio_type to disposition.
+			switch d.ISO639LanguageAndAudioType.Type {
+			case 1:
+				t.Disposition |= media.DispositionCleanEffects
+			case 2:
+				t.Disposition |= media.DispositionHearingImpaired
+			case 3:
+				t.Disposition |= media.DispositionVisualImpaired
+			}
 		case d.Subtitling != nil && len(d.Subtitling.Items) > 0 && d.Subtitling.Items[0] != nil:
 			setLanguage(t, d.Subtitling.Items[0].Language)
 		case d.Teletext != nil && len(d.Teletext.Items) > 0 && d.Teletext.Items[0] != nil:

@@ -4,7 +4,6 @@ import (
 	"bytes"
 
 	"github.com/streamkit-go/streamkit/internal/bitstream"
-	"github.com/streamkit-go/streamkit/media"
 )
 
 // frameVideo cuts Annex B (H.264, HEVC) or MPEG-1/2 video into access
@@ -230,8 +229,13 @@ func (s *esStream) endNAL(start, end int) {
 			s.capture(&s.pps, nal)
 		}
 	case framerMPEG2Video:
-		if s.nalType == 0xB3 && s.d.mode == modeProbe && !s.conf {
-			s.mpeg2SequenceHeader(nal)
+		// The sequence header and its extensions, for SetMPEG2Video
+		// when the first access unit is cut (tryConfig).
+		switch {
+		case s.nalType == 0xB3:
+			s.capture(&s.sps, nal)
+		case s.nalType == 0xB5 && len(nal) > 1 && (nal[1]>>4 == 1 || nal[1]>>4 == 2) && len(s.sps) > 0:
+			s.capture(&s.pps, nal)
 		}
 	}
 }
@@ -291,28 +295,6 @@ func h264RecoveryPoint(nal []byte) bool {
 	return false
 }
 
-var mpeg2FrameRates = [16]media.Rational{
-	{}, {Num: 24000, Den: 1001}, {Num: 24, Den: 1}, {Num: 25, Den: 1}, {Num: 30000, Den: 1001},
-	{Num: 30, Den: 1}, {Num: 50, Den: 1}, {Num: 60000, Den: 1001}, {Num: 60, Den: 1},
-}
-
-// mpeg2SequenceHeader reads the picture size and frame rate
-// (ISO/IEC 13818-2 6.2.2.1):
-//
-//	sequence_header_code(32) horizontal_size(12) vertical_size(12)
-//	aspect_ratio_information(4) frame_rate_code(4) ...
-func (s *esStream) mpeg2SequenceHeader(nal []byte) {
-	if len(nal) < 8 {
-		return
-	}
-	t := s.info.track
-	t.Width = int(nal[1])<<4 | int(nal[2])>>4
-	t.Height = int(nal[2]&0x0f)<<8 | int(nal[3])
-	t.FrameRate = mpeg2FrameRates[nal[4]&0x0f]
-	t.PixelFormat = "yuv420p"
-	s.conf = true
-}
-
 // tryConfig fills the track from the captured parameter sets as soon as
 // there are some, so that frame durations are known while probing.
 func (s *esStream) tryConfig() {
@@ -326,6 +308,10 @@ func (s *esStream) tryConfig() {
 				s.conf = true
 			}
 			t.CodecTag = tag
+		}
+	case framerMPEG2Video:
+		if len(s.sps) > 0 && t.SetMPEG2Video(s.sps[0], s.pps) == nil {
+			s.conf = true
 		}
 	case framerHEVC:
 		if len(s.sps) > 0 && len(s.pps) > 0 {

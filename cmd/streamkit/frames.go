@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"strconv"
 
 	"github.com/spf13/cobra"
@@ -40,11 +39,13 @@ func (in *gopInput) analysisError() error {
 	return fmt.Errorf("%d access unit(s) could not be analysed (type \"?\"), first: %w", n, in.Err)
 }
 
-// gopLoadVideo opens path, picks its video stream (the first one when
-// stream < 0, else the one with that ffprobe stream index) and analyses
-// every frame. MP4 timestamps follow ffprobe's reading of the edit list.
-func gopLoadVideo(ctx context.Context, path string, stream int) (*gopInput, error) {
-	ins, err := gopLoadVideos(ctx, path, stream, false)
+// gopLoadVideo opens path (a file, "-" for standard input or an http(s)
+// URL; with initPath, a media segment read after its init segment), picks
+// its video stream (the first one when stream < 0, else the one with that
+// ffprobe stream index) and analyses every frame. MP4 timestamps follow
+// ffprobe's reading of the edit list.
+func gopLoadVideo(ctx context.Context, path, initPath string, stream int) (*gopInput, error) {
+	ins, err := gopLoadVideos(ctx, path, initPath, stream, false)
 	if err != nil {
 		return nil, err
 	}
@@ -53,20 +54,12 @@ func gopLoadVideo(ctx context.Context, path string, stream int) (*gopInput, erro
 
 // gopLoadVideos is gopLoadVideo returning every video stream when all is set
 // and stream < 0.
-func gopLoadVideos(ctx context.Context, path string, stream int, all bool) ([]*gopInput, error) {
-	f, err := os.Open(path)
+func gopLoadVideos(ctx context.Context, path, initPath string, stream int, all bool) ([]*gopInput, error) {
+	d, in, closeIn, err := openDemuxer(ctx, path, initPath)
 	if err != nil {
 		return nil, err
 	}
-	defer f.Close()
-	st, err := f.Stat()
-	if err != nil {
-		return nil, err
-	}
-	d, err := media.Open(f, st.Size())
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
-	}
+	defer closeIn()
 	var out []*gopInput
 	for pos, tr := range d.Tracks() {
 		if tr.Kind != media.KindVideo || (stream >= 0 && tr.Index != stream) {
@@ -81,7 +74,7 @@ func gopLoadVideos(ctx context.Context, path string, stream int, all bool) ([]*g
 		if err != nil && !errors.As(err, &fe) {
 			return nil, fmt.Errorf("%s: %w", path, err)
 		}
-		out = append(out, &gopInput{Path: path, Size: st.Size(), Demux: d, Track: tr, Frames: frames, Err: err})
+		out = append(out, &gopInput{Path: path, Size: in.Size, Demux: d, Track: tr, Frames: frames, Err: err})
 		if !all || stream >= 0 {
 			break
 		}
@@ -101,8 +94,9 @@ func init() { register(newFramesCmd) }
 func newFramesCmd() *cobra.Command {
 	var asJSON, asCSV, all bool
 	var stream int
+	var initPath string
 	cmd := &cobra.Command{
-		Use:   "frames FILE",
+		Use:   "frames [--init INIT.mp4] FILE|-|URL",
 		Short: "List every video frame: type (I/P/B), key frame, timestamps, size",
 		Long: `frames reads the headers of every video access unit (H.264, HEVC, AV1,
 MPEG-2, MPEG-4 Part 2) and prints one line per frame in presentation order,
@@ -115,7 +109,7 @@ temporal_id, nal_unit_type, structure) are extras.`,
   streamkit frames --csv segment.ts`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			ins, err := gopLoadVideos(cmd.Context(), args[0], stream, true)
+			ins, err := gopLoadVideos(cmd.Context(), args[0], initPath, stream, true)
 			if err != nil {
 				return err
 			}
@@ -148,6 +142,7 @@ temporal_id, nal_unit_type, structure) are extras.`,
 	cmd.Flags().BoolVar(&asCSV, "csv", false, "CSV with a header row")
 	cmd.Flags().BoolVar(&all, "all", false, "also list frames an edit list hides (ffprobe does not)")
 	cmd.Flags().IntVar(&stream, "stream", -1, "video stream index (default: the first video stream)")
+	cmd.Flags().StringVar(&initPath, "init", "", "init segment (ftyp+moov) for a CMAF/fMP4 media segment")
 	return cmd
 }
 

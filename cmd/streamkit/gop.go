@@ -22,8 +22,9 @@ func newGOPCmd() *cobra.Command {
 	var asJSON bool
 	var svgOut string
 	var stream int
+	var initPath string
 	cmd := &cobra.Command{
-		Use:   "gop FILE",
+		Use:   "gop [--init INIT.mp4] FILE|-|URL",
 		Short: "GOP report: length, open/closed, pattern, B-pyramid, bytes per frame type",
 		Long: `gop groups the video frames of FILE into GOPs at every key frame (as
 ffprobe marks them) and reports, per GOP: start time, length in frames and
@@ -38,7 +39,7 @@ sizes over time coloured by type with the GOP boundaries.`,
   streamkit gop --svg bitrate.svg segment.ts`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			in, err := gopLoadVideo(cmd.Context(), args[0], stream)
+			in, err := gopLoadVideo(cmd.Context(), args[0], initPath, stream)
 			if err != nil {
 				return err
 			}
@@ -74,6 +75,7 @@ sizes over time coloured by type with the GOP boundaries.`,
 	cmd.Flags().BoolVar(&asJSON, "json", false, "report as JSON")
 	cmd.Flags().StringVar(&svgOut, "svg", "", "also write frame sizes over time with GOP boundaries to this SVG file")
 	cmd.Flags().IntVar(&stream, "stream", -1, "video stream index (default: the first video stream)")
+	cmd.Flags().StringVar(&initPath, "init", "", "init segment (ftyp+moov) for a CMAF/fMP4 media segment")
 	return cmd
 }
 

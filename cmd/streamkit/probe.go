@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"os"
 
@@ -21,7 +22,7 @@ func newProbeCmd() *cobra.Command {
 		selectSp string
 	)
 	cmd := &cobra.Command{
-		Use:   "probe [--json] [--init INIT.mp4] [--show-packets] [--show-entries E] [--select-streams S] FILE",
+		Use:   "probe [--json] [--init INIT.mp4] [--show-packets] [--show-entries E] [--select-streams S] FILE|-|URL",
 		Short: "Show what a media file contains, like ffprobe (headers only)",
 		Long: `probe reports the container and every stream of an MP4, fragmented MP4/CMAF
 or MPEG-TS file: codec and RFC 6381 codec string, profile and level,
@@ -53,22 +54,42 @@ stream_side_data_list, format_tags, packet_side_data_list); any field
 name of the JSON output can be named. --select-streams takes an ffprobe
 stream specifier: 1 (index), v, a, v:0 (first video), p:1 (program),
 #0x101 (PID or track_ID). Without --json these print ffprobe's default
-format ([STREAM] key=value ... [/STREAM]).`,
+format ([STREAM] key=value ... [/STREAM]).
+
+FILE may be - for standard input (copied to an unlinked temporary file,
+as the readers seek) or an http:// or https:// URL, read with Range
+requests of 256 KiB (the server must support them): probing a remote
+MP4 or MPEG-TS costs a few requests, not a download.`,
 		Example: `  streamkit probe movie.mp4
   streamkit probe --json movie.mp4 | jq -r '.streams[0].codec_name'
   streamkit probe --json live.ts | jq '.format.duration | tonumber'
   streamkit probe --init init.mp4 seg_3.m4s
   streamkit probe --show-packets --select-streams a --json movie.mp4
   streamkit probe --show-entries stream=codec_name,width:format=duration movie.mp4
-  streamkit probe --show-entries packet=pts,flags --select-streams v:0 live.ts`,
+  streamkit probe --show-entries packet=pts,flags --select-streams v:0 live.ts
+  cat movie.ts | streamkit probe -
+  streamkit probe --json https://example.com/vod/video_360.mp4`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			ctx := cmd.Context()
+			if ctx == nil {
+				ctx = context.Background()
+			}
+			in, err := openInput(ctx, args[0], cmd.InOrStdin())
+			if err != nil {
+				return fmt.Errorf("probe: %w", err)
+			}
+			defer in.Close()
 			var opts []probe.Option
 			if initPath != "" {
-				opts = append(opts, probe.WithInitFile(initPath))
+				ini, err := openInput(ctx, initPath, nil)
+				if err != nil {
+					return fmt.Errorf("probe: init segment: %w", err)
+				}
+				defer ini.Close()
+				opts = append(opts, probe.WithInit(ini, ini.Size))
 			}
 			if entries != "" || selectSp != "" || show.Packets || show.Streams || show.Format {
-				var err error
 				if entries != "" {
 					if show.Entries, err = probe.ParseEntries(entries); err != nil {
 						return err
@@ -83,9 +104,9 @@ format ([STREAM] key=value ... [/STREAM]).`,
 					show.Streams, show.Format = true, true
 				}
 				show.JSON = asJSON
-				return probe.WriteSelected(cmd.Context(), cmd.OutOrStdout(), args[0], show, opts...)
+				return probe.WriteSelectedReader(ctx, cmd.OutOrStdout(), in, in.Size, in.Name, show, opts...)
 			}
-			res, err := probe.File(cmd.Context(), args[0], opts...)
+			res, err := probe.Reader(ctx, in, in.Size, in.Name, opts...)
 			if err != nil {
 				return err
 			}

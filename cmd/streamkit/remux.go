@@ -28,9 +28,10 @@ func init() { register(newRemuxCmd) }
 func newRemuxCmd() *cobra.Command {
 	var to string
 	var faststart, force bool
+	var initPath string
 	var frag time.Duration
 	cmd := &cobra.Command{
-		Use:   "remux IN OUT",
+		Use:   "remux [--init INIT.mp4] IN OUT",
 		Short: "Convert between MP4, fragmented MP4, CMAF and MPEG-TS without re-encoding",
 		Long: `remux copies the audio and video samples of IN into OUT in another container.
 
@@ -72,6 +73,9 @@ the next run. An existing OUT is replaced only with --force.`,
 			if frag > 0 {
 				opts = append(opts, remux.WithFragmentDuration(frag))
 			}
+			if initPath != "" {
+				opts = append(opts, remux.WithInitFile(initPath))
+			}
 			if st, err := os.Stat(in); err == nil && st.Size() >= progressMin && term.IsTerminal(int(os.Stderr.Fd())) {
 				bar := progressbar.NewOptions64(st.Size(), progressbar.OptionSetWriter(os.Stderr),
 					progressbar.OptionSetDescription("remux"), progressbar.OptionShowBytes(true),
@@ -107,6 +111,7 @@ the next run. An existing OUT is replaced only with --force.`,
 	cmd.Flags().StringVar(&to, "to", "", "output form: mp4, fmp4, cmaf or ts (default: from OUT's extension)")
 	cmd.Flags().BoolVar(&faststart, "faststart", false, "MP4 to MP4: move moov before mdat, keeping every other box")
 	cmd.Flags().BoolVar(&force, "force", false, "replace OUT if it exists")
+	cmd.Flags().StringVar(&initPath, "init", "", "init segment (ftyp+moov) when IN is a CMAF/fMP4 media segment")
 	cmd.Flags().DurationVar(&frag, "frag-duration", 2*time.Second, "target fragment duration for fmp4 and cmaf")
 	return cmd
 }

@@ -12,6 +12,7 @@ import (
 	"log"
 	"strings"
 
+	"github.com/streamkit-go/streamkit/media"
 	"github.com/streamkit-go/streamkit/probe"
 	"github.com/streamkit-go/streamkit/sample"
 )
@@ -111,7 +112,37 @@ func main() {
 	fmt.Println("   writes them, so jq filters written for ffprobe keep working; streamkit's")
 	fmt.Println("   extras (the RFC 6381 codecs string) sit under the \"streamkit\" key.")
 	fmt.Println()
-	fmt.Println("Next: streamkit probe FILE on your own media; add --json for scripts.")
+	// 4. What ffprobe learns beyond the basics, from parameter sets and
+	// container metadata (no frame decoded).
+	fmt.Printf("4. %s, the fields that tell how to decode and present it\n\n", name)
+	explain("coded size", fmt.Sprintf("%dx%d", v.CodedWidth, v.CodedHeight), "what the decoder allocates (HEVC pads to its block size)")
+	explain("has_b_frames", fmt.Sprint(v.HasBFrames), "frames the decoder holds back before output: the B-frame reorder depth (SPS VUI)")
+	explain("field_order", v.FieldOrder, "progressive, or tt/bb for interlaced: from the first frame's headers")
+	color := v.ColorRange
+	if color == "" {
+		color = "(not signalled)"
+	}
+	explain("color_range", color, "tv = limited 16-235, pc = full; absent when the stream does not say")
+	explain("bits_per_raw_sample", fmt.Sprint(v.BitsPerRawSample), "bit depth of the decoded samples")
+	var disp []string
+	for i, n := range media.DispositionNames {
+		if v.Disposition&(1<<i) != 0 {
+			disp = append(disp, n)
+		}
+	}
+	explain("disposition", strings.Join(disp, ","), "MP4: an enabled track is a default one; MPEG-TS: audio_type (hearing/visual impaired)")
+	for _, tg := range v.Tags {
+		explain("tags."+tg.Key, tg.Value, map[string]string{
+			"handler_name":  "the hdlr box's name: what the muxer called the track",
+			"vendor_id":     "the sample entry's vendor code ([0][0][0][0]: none)",
+			"encoder":       "the sample entry's compressorname",
+			"creation_time": "mdhd creation time (1904 epoch) as ISO 8601",
+		}[tg.Key])
+	}
+	fmt.Println()
+
+	fmt.Println("Next: streamkit probe FILE on your own media; add --json for scripts. FILE may")
+	fmt.Println("be - (standard input) or an http(s) URL, read with Range requests.")
 }
 
 // explain prints one field: name, value, and what it means.
