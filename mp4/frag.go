@@ -1,6 +1,7 @@
 package mp4
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"math"
@@ -431,6 +432,12 @@ func (m *Reader) fragmentSamplesK(yield func(media.Sample, int, error) bool) {
 			runs, err = m.parseMoof(mh, buf, runs, ft)
 		}
 		if err != nil {
+			if k == len(m.moofs)-1 && errors.Is(err, media.ErrTruncated) && !m.cfg.strict {
+				// A cut-off last fragment (read without the open-time
+				// scan, which drops it): keep the complete ones.
+				m.warn(err)
+				return
+			}
 			yield(media.Sample{}, k, fmt.Errorf("mp4: fragment %d: %w", k, err))
 			return
 		}
@@ -440,11 +447,15 @@ func (m *Reader) fragmentSamplesK(yield func(media.Sample, int, error) bool) {
 		h.reset(len(runs), func(i int) bool { return !runs[i].done })
 		for best := h.top(); best >= 0; best = h.top() {
 			r := &runs[best]
-			if outside(&r.cur, m.size) {
-				yield(media.Sample{}, k, m.checkSample(&r.cur, fmt.Sprintf("moof[%d] track %d", k, r.id)))
+			smp, ok, err := m.checkSample(r.cur, fmt.Sprintf("moof[%d] track %d", k, r.id))
+			if err != nil {
+				yield(media.Sample{}, k, err)
 				return
 			}
-			if !yield(r.cur, k, nil) {
+			if !ok {
+				return
+			}
+			if !yield(smp, k, nil) {
 				return
 			}
 			r.advance()

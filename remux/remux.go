@@ -59,7 +59,18 @@ type config struct {
 	fragDur   time.Duration
 	faststart bool
 	progress  func(done, total int64)
+	strict    bool
+	warnings  func([]media.Warning)
 }
+
+// WithStrict makes Remux refuse damaged input (a truncated last packet or
+// box, bytes skipped to the next sync point) instead of writing what is
+// there, as ffmpeg -c copy does (media.OpenStrict).
+func WithStrict(strict bool) Option { return func(c *config) { c.strict = strict } }
+
+// WithWarnings sets a callback that receives the damage the input reader
+// read past (media.Warning), once the output is written.
+func WithWarnings(fn func([]media.Warning)) Option { return func(c *config) { c.warnings = fn } }
 
 // To selects the output form; by default it is inferred from the output
 // path (FormatFromPath).
@@ -178,9 +189,20 @@ func Remux(ctx context.Context, in, out string, opts ...Option) error {
 			// fragmented input: defragment below instead
 		}
 	}
-	d, err := media.Open(f, size)
+	open := media.Open
+	if c.strict {
+		open = media.OpenStrict
+	}
+	d, err := open(f, size)
 	if err != nil {
 		return fmt.Errorf("remux: %s: %w", filepath.Base(in), err)
+	}
+	if c.warnings != nil {
+		defer func() {
+			if ws := media.WarningsOf(d); len(ws) > 0 {
+				c.warnings(ws)
+			}
+		}()
 	}
 	if c.to == CMAF {
 		return atomicDir(ctx, out, func(dir string) error {

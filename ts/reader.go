@@ -32,6 +32,9 @@ func init() {
 		Open: func(r io.ReaderAt, size int64) (media.Demuxer, error) {
 			return NewReader(r, size)
 		},
+		OpenStrict: func(r io.ReaderAt, size int64) (media.Demuxer, error) {
+			return NewReader(r, size, WithStrict(true))
+		},
 	})
 }
 
@@ -137,6 +140,7 @@ type Reader struct {
 	probedAll   bool
 	probeMaxPTS []int64
 	stats       Stats
+	warn        media.WarningLog
 }
 
 // streamInfo is what the reader knows about a track's PID from the PMT.
@@ -226,6 +230,13 @@ func (rd *Reader) PacketSize() int { return rd.l.stride }
 // Stats returns what the last complete or interrupted Samples iteration
 // skipped.
 func (rd *Reader) Stats() Stats { return rd.stats }
+
+// Warnings returns the damage Samples iterations tolerated (without
+// WithStrict): a last packet or PES cut by the end of the input (its
+// partial payload is still emitted, as ffmpeg does), lost sync skipped to
+// the next packet grid, continuity errors, malformed PES headers and
+// frames. See media.Warning. Repeated passes do not repeat a warning.
+func (rd *Reader) Warnings() []media.Warning { return rd.warn.Warnings() }
 
 // ReadSample returns s.Data: MPEG-TS samples are assembled while iterating
 // and carry their payload. A sample whose Data is gone (copied without

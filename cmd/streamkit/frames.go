@@ -43,8 +43,8 @@ func (in *gopInput) analysisError() error {
 // gopLoadVideo opens path, picks its video stream (the first one when
 // stream < 0, else the one with that ffprobe stream index) and analyses
 // every frame. MP4 timestamps follow ffprobe's reading of the edit list.
-func gopLoadVideo(ctx context.Context, path string, stream int) (*gopInput, error) {
-	ins, err := gopLoadVideos(ctx, path, stream, false)
+func gopLoadVideo(ctx context.Context, path string, stream int, strict bool) (*gopInput, error) {
+	ins, err := gopLoadVideos(ctx, path, stream, false, strict)
 	if err != nil {
 		return nil, err
 	}
@@ -52,8 +52,9 @@ func gopLoadVideo(ctx context.Context, path string, stream int) (*gopInput, erro
 }
 
 // gopLoadVideos is gopLoadVideo returning every video stream when all is set
-// and stream < 0.
-func gopLoadVideos(ctx context.Context, path string, stream int, all bool) ([]*gopInput, error) {
+// and stream < 0. Damage the reader read past is printed on stderr (or,
+// with strict, refused).
+func gopLoadVideos(ctx context.Context, path string, stream int, all, strict bool) ([]*gopInput, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, err
@@ -63,10 +64,11 @@ func gopLoadVideos(ctx context.Context, path string, stream int, all bool) ([]*g
 	if err != nil {
 		return nil, err
 	}
-	d, err := media.Open(f, st.Size())
+	d, err := openInput(f, st.Size(), strict)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
+	defer warnStderr(path, d)
 	var out []*gopInput
 	for pos, tr := range d.Tracks() {
 		if tr.Kind != media.KindVideo || (stream >= 0 && tr.Index != stream) {
@@ -99,7 +101,7 @@ func init() { register(newFramesCmd) }
 
 // newFramesCmd builds the frames command; its flags are locals of this call.
 func newFramesCmd() *cobra.Command {
-	var asJSON, asCSV, all bool
+	var asJSON, asCSV, all, strict bool
 	var stream int
 	cmd := &cobra.Command{
 		Use:   "frames FILE",
@@ -115,7 +117,7 @@ temporal_id, nal_unit_type, structure) are extras.`,
   streamkit frames --csv segment.ts`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			ins, err := gopLoadVideos(cmd.Context(), args[0], stream, true)
+			ins, err := gopLoadVideos(cmd.Context(), args[0], stream, true, strict)
 			if err != nil {
 				return err
 			}
@@ -148,6 +150,7 @@ temporal_id, nal_unit_type, structure) are extras.`,
 	cmd.Flags().BoolVar(&asCSV, "csv", false, "CSV with a header row")
 	cmd.Flags().BoolVar(&all, "all", false, "also list frames an edit list hides (ffprobe does not)")
 	cmd.Flags().IntVar(&stream, "stream", -1, "video stream index (default: the first video stream)")
+	addStrictFlag(cmd, &strict)
 	return cmd
 }
 

@@ -19,7 +19,7 @@ func init() { register(newGOPCmd) }
 
 // newGOPCmd builds the gop command; its flags are locals of this call.
 func newGOPCmd() *cobra.Command {
-	var asJSON bool
+	var asJSON, strict bool
 	var svgOut string
 	var stream int
 	cmd := &cobra.Command{
@@ -38,7 +38,7 @@ sizes over time coloured by type with the GOP boundaries.`,
   streamkit gop --svg bitrate.svg segment.ts`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			in, err := gopLoadVideo(cmd.Context(), args[0], stream)
+			in, err := gopLoadVideo(cmd.Context(), args[0], stream, strict)
 			if err != nil {
 				return err
 			}
@@ -74,6 +74,7 @@ sizes over time coloured by type with the GOP boundaries.`,
 	cmd.Flags().BoolVar(&asJSON, "json", false, "report as JSON")
 	cmd.Flags().StringVar(&svgOut, "svg", "", "also write frame sizes over time with GOP boundaries to this SVG file")
 	cmd.Flags().IntVar(&stream, "stream", -1, "video stream index (default: the first video stream)")
+	addStrictFlag(cmd, &strict)
 	return cmd
 }
 

@@ -32,6 +32,8 @@ type packageOptions struct {
 	ByteRange bool
 	ByTime    bool
 	Force     bool
+	// Strict refuses damaged inputs instead of packaging what is there.
+	Strict bool
 	// Sign is a private key file: every init and segment is signed into
 	// a sidecar per rendition (package integrity); StreamID is the stream
 	// id signed (default: OUT's base name).
@@ -120,6 +122,7 @@ Without inputs, the embedded sample ladder is packaged.`,
 	f.BoolVar(&opt.ByteRange, "byterange", false, "one file per rendition, segments addressed by byte range")
 	f.String("naming", "number", "segment file names: number (seg_1.m4s, DASH $Number$) or time (DASH $Time$)")
 	f.BoolVar(&opt.Force, "force", false, "replace OUT if it exists")
+	addStrictFlag(cmd, &opt.Strict)
 	f.StringVar(&opt.Sign, "sign", "", "sign every segment with this private key (streamkit keygen) into RENDITION.integrity.json sidecars")
 	f.StringVar(&opt.StreamID, "stream-id", "", "stream id signed into the sidecars (default: OUT's base name)")
 	return cmd
@@ -138,10 +141,11 @@ func packageFiles(ctx context.Context, out string, files []string, opt packageOp
 		if err != nil {
 			return nil, err
 		}
-		d, err := media.Open(f, fi.Size())
+		d, err := openInput(f, fi.Size(), opt.Strict)
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", name, err)
 		}
+		defer warnStderr(name, d)
 		inputs = append(inputs, segment.Input{Name: name, Demuxer: d})
 	}
 	return packageInputs(ctx, out, inputs, opt)

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"fmt"
 	"os"
 
 	"github.com/spf13/cobra"
@@ -16,6 +15,7 @@ func newProbeCmd() *cobra.Command {
 	var (
 		asJSON   bool
 		initPath string
+		strict   bool
 	)
 	cmd := &cobra.Command{
 		Use:   "probe [--json] [--init INIT.mp4] FILE",
@@ -48,24 +48,21 @@ A file made of an init segment followed by media segments needs no flag.`,
 			if initPath != "" {
 				opts = append(opts, probe.WithInitFile(initPath))
 			}
+			opts = append(opts, probe.WithStrict(strict))
 			res, err := probe.File(cmd.Context(), args[0], opts...)
 			if err != nil {
 				return err
 			}
+			printWarnings(os.Stderr, args[0], res.Warnings)
 			out := cmd.OutOrStdout()
 			if asJSON {
 				return res.WriteJSON(out)
 			}
-			if err := res.WriteText(out); err != nil {
-				return err
-			}
-			if len(res.Warnings) > 0 {
-				fmt.Fprintf(os.Stderr, "streamkit: %d warning(s), see above\n", len(res.Warnings))
-			}
-			return nil
+			return res.WriteText(out)
 		},
 	}
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print ffprobe's -show_format -show_streams JSON")
 	cmd.Flags().StringVar(&initPath, "init", "", "init segment (ftyp+moov) for a CMAF/fMP4 media segment")
+	addStrictFlag(cmd, &strict)
 	return cmd
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
 
+	"github.com/streamkit-go/streamkit/media"
 	"github.com/streamkit-go/streamkit/remux"
 )
 
@@ -27,7 +28,7 @@ func init() { register(newRemuxCmd) }
 // newRemuxCmd builds the remux command; its flags are locals of this call.
 func newRemuxCmd() *cobra.Command {
 	var to string
-	var faststart, force bool
+	var faststart, force, strict bool
 	var frag time.Duration
 	cmd := &cobra.Command{
 		Use:   "remux IN OUT",
@@ -72,6 +73,9 @@ the next run. An existing OUT is replaced only with --force.`,
 			if frag > 0 {
 				opts = append(opts, remux.WithFragmentDuration(frag))
 			}
+			opts = append(opts, remux.WithStrict(strict), remux.WithWarnings(func(ws []media.Warning) {
+				printWarnings(os.Stderr, in, ws)
+			}))
 			if st, err := os.Stat(in); err == nil && st.Size() >= progressMin && term.IsTerminal(int(os.Stderr.Fd())) {
 				bar := progressbar.NewOptions64(st.Size(), progressbar.OptionSetWriter(os.Stderr),
 					progressbar.OptionSetDescription("remux"), progressbar.OptionShowBytes(true),
@@ -107,6 +111,7 @@ the next run. An existing OUT is replaced only with --force.`,
 	cmd.Flags().StringVar(&to, "to", "", "output form: mp4, fmp4, cmaf or ts (default: from OUT's extension)")
 	cmd.Flags().BoolVar(&faststart, "faststart", false, "MP4 to MP4: move moov before mdat, keeping every other box")
 	cmd.Flags().BoolVar(&force, "force", false, "replace OUT if it exists")
+	addStrictFlag(cmd, &strict)
 	cmd.Flags().DurationVar(&frag, "frag-duration", 2*time.Second, "target fragment duration for fmp4 and cmaf")
 	return cmd
 }
