@@ -322,7 +322,10 @@ func (m *Reader) parseMoof(h header, buf []byte, runs []run, ft []fragTrack) ([]
 				ft[track].nextIdx += int64(r.n)
 				nextOff, nextDTS = r.end, r.dts0+dur
 				ft[track].nextDTS = nextDTS
-				if r.start < 0 || r.start > m.size {
+				// Data past the end of the file is a cut file, not a corrupt
+				// one: its samples are reported missing when Samples
+				// reaches them (checkSample), as ffmpeg does.
+				if r.start < 0 {
 					return posErr(ch.off, "moof/traf/trun", media.ErrCorrupt, "data offset %d outside the %d-byte file", r.start, m.size)
 				}
 				runs = append(runs, r)

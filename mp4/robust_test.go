@@ -128,7 +128,25 @@ func TestCorruptBoxes(t *testing.T) {
 				if oerr != nil {
 					t.Fatalf("open: %v", oerr)
 				}
+				// Read as ffmpeg reads it: the samples past the end are
+				// a warning; WithStrict makes them the error.
 				for _, e := range r.Samples() {
+					if e != nil {
+						t.Fatalf("lenient read: %v", e)
+					}
+				}
+				found := false
+				for _, w := range r.Warnings() {
+					found = found || (errors.Is(w, c.sentinel) && strings.Contains(w.What, c.where))
+				}
+				if !found {
+					t.Errorf("warnings %v, want one naming %q", r.Warnings(), c.where)
+				}
+				sr, serr := NewReader(bytes.NewReader(c.in), int64(len(c.in)), WithStrict(true))
+				if serr != nil {
+					t.Fatalf("strict open: %v", serr)
+				}
+				for _, e := range sr.Samples() {
 					if e != nil {
 						err = e
 						break

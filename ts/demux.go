@@ -254,7 +254,11 @@ func (d *demux) packet(pkt []byte, pos, n int64, h *packetHeader) {
 			}
 			if uint8(last+1)&0x0f != h.cc {
 				d.stats.CCErrors++
-				d.damage(pos, packetWhat(n, h.pid), "continuity counter %d after %d", h.cc, last)
+				// Counted (Stats), not a warning: the data is kept, and a
+				// concatenation of captures has one per PID per seam.
+				if d.rd.cfg.strict {
+					d.damage(pos, packetWhat(n, h.pid), "continuity counter %d after %d", h.cc, last)
+				}
 				if d.stop {
 					return
 				}

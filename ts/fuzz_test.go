@@ -249,6 +249,30 @@ func TestHostileInput(t *testing.T) {
 						got = err
 					}
 				}
+				// Truncation the reader reads past is a warning that
+				// carries the error strict reading fails with.
+				for _, w := range r.Warnings() {
+					if got == nil && c.want != nil && errors.Is(w, c.want) {
+						got = w.PosError()
+					}
+				}
+				if got != nil {
+					sr, err := ts.NewReader(bytes.NewReader(c.data), int64(len(c.data)), ts.WithStrict(true))
+					var serr error = err
+					if err == nil {
+						for _, err := range sr.Samples() {
+							if err != nil {
+								serr = err
+							}
+						}
+					}
+					// Strict fails at the first damage, which may come
+					// before the truncation.
+					var spe *media.PosError
+					if !errors.As(serr, &spe) {
+						t.Errorf("strict: got %v, want a *media.PosError", serr)
+					}
+				}
 			}
 			if c.want == nil {
 				if got != nil {

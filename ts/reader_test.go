@@ -328,8 +328,32 @@ func TestTruncatedIsPosError(t *testing.T) {
 	if err != nil {
 		t.Fatalf("NewReader: %v", err)
 	}
-	var last error
+	// Lenient (ffmpeg's way): every sample, then a positioned warning.
+	n := 0
 	for _, err := range r.Samples() {
+		if err != nil {
+			t.Fatalf("lenient read: %v", err)
+		}
+		n++
+	}
+	ws := r.Warnings()
+	if n == 0 || len(ws) == 0 || !ws[0].Truncated() {
+		t.Fatalf("%d samples, warnings %v: want samples and a truncation warning", n, ws)
+	}
+	if ws[0].Offset <= 0 || ws[0].Offset > int64(len(cut)) {
+		t.Errorf("warning offset %d outside the input", ws[0].Offset)
+	}
+	// Strict: the same damage is the error.
+	r, err = ts.NewReader(bytes.NewReader(cut), int64(len(cut)), ts.WithStrict(true))
+	if err != nil {
+		t.Fatalf("NewReader: %v", err)
+	}
+	var last error
+	strictN := 0
+	for _, err := range r.Samples() {
+		if err == nil {
+			strictN++
+		}
 		last = err
 	}
 	var pe *media.PosError
@@ -338,5 +362,8 @@ func TestTruncatedIsPosError(t *testing.T) {
 	}
 	if pe.Offset <= 0 || pe.Offset > int64(len(cut)) {
 		t.Errorf("offset %d outside the input", pe.Offset)
+	}
+	if strictN >= n {
+		t.Errorf("strict read gave %d samples, lenient %d: the cut sample should be missing", strictN, n)
 	}
 }
