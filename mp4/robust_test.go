@@ -35,6 +35,11 @@ func drain(b []byte) error {
 		}
 		n++
 	}
+	for _, w := range r.Warnings() {
+		if w.What == "" || w.Offset < -1 || w.Offset > int64(len(b)) {
+			panic("warning without a position in the input: " + w.Error())
+		}
+	}
 	for i := range r.Tracks() {
 		_ = r.FFprobePackets(i)
 		_ = EditShift(r.Tracks()[i])
