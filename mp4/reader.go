@@ -756,7 +756,7 @@ func (m *Reader) checkSample(s media.Sample, where string) (media.Sample, bool, 
 	ok := s.Offset >= 0 && s.Offset < m.size && s.Size > 0
 	if ok {
 		// Offset: where the file ends, which is where the data is missing.
-		err = posErr(m.size, what, media.ErrTruncated, "file ends %d bytes into the %d-byte sample at %d; the rest of the file's samples are missing",
+		err = posErr(m.size, what, media.ErrTruncated, "file ends %d bytes into the %d-byte sample at %d (kept shortened)",
 			m.size-s.Offset, s.Size, s.Offset)
 	} else {
 		err = posErr(m.size, what, media.ErrTruncated, "%d-byte sample at %d starts past the end of the %d-byte file; it and the samples after it are missing",
