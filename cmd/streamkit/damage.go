@@ -3,7 +3,6 @@ package main
 import (
 	"fmt"
 	"io"
-	"os"
 
 	"github.com/spf13/cobra"
 
@@ -38,6 +37,3 @@ func printWarnings(w io.Writer, name string, ws []media.Warning) {
 		fmt.Fprintf(w, "streamkit: warning: %s: %v\n", name, x)
 	}
 }
-
-// warnStderr prints the warnings of the demuxer d read from name.
-func warnStderr(name string, d any) { printWarnings(os.Stderr, name, media.WarningsOf(d)) }

@@ -26,6 +26,9 @@ type gopInput struct {
 	// Err collects the access units that could not be analysed (their
 	// frames have type "?"); commands print what they can, then fail.
 	Err error
+	// Warnings is the damage the reader read past in the file (the same
+	// for every video stream of it), for the command to print.
+	Warnings []media.Warning
 }
 
 // analysisError summarises in.Err for the command's final error line.
@@ -68,7 +71,6 @@ func gopLoadVideos(ctx context.Context, path string, stream int, all, strict boo
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
-	defer warnStderr(path, d)
 	var out []*gopInput
 	for pos, tr := range d.Tracks() {
 		if tr.Kind != media.KindVideo || (stream >= 0 && tr.Index != stream) {
@@ -87,6 +89,10 @@ func gopLoadVideos(ctx context.Context, path string, stream int, all, strict boo
 		if !all || stream >= 0 {
 			break
 		}
+	}
+	ws := media.WarningsOf(d)
+	for _, in := range out {
+		in.Warnings = ws
 	}
 	if len(out) == 0 {
 		if stream >= 0 {
@@ -121,6 +127,7 @@ temporal_id, nal_unit_type, structure) are extras.`,
 			if err != nil {
 				return err
 			}
+			printWarnings(cmd.ErrOrStderr(), args[0], ins[0].Warnings)
 			var rows []gop.FFprobeFrame
 			for _, in := range ins {
 				rows = append(rows, gop.FFprobeFrames(in.Track, in.Frames, all)...)

@@ -42,6 +42,7 @@ sizes over time coloured by type with the GOP boundaries.`,
 			if err != nil {
 				return err
 			}
+			printWarnings(cmd.ErrOrStderr(), args[0], in.Warnings)
 			frames := gopShownFrames(in.Frames)
 			rep := gop.Analyze(frames, in.Track.Timescale)
 			if svgOut != "" {

@@ -32,8 +32,10 @@ type packageOptions struct {
 	ByteRange bool
 	ByTime    bool
 	Force     bool
-	// Strict refuses damaged inputs instead of packaging what is there.
-	Strict bool
+	// Strict refuses damaged inputs instead of packaging what is there;
+	// otherwise the damage read past is printed on warnOut (when set).
+	Strict  bool
+	warnOut io.Writer
 	// Sign is a private key file: every init and segment is signed into
 	// a sidecar per rendition (package integrity); StreamID is the stream
 	// id signed (default: OUT's base name).
@@ -104,6 +106,7 @@ Without inputs, the embedded sample ladder is packaged.`,
 			if len(args) == 0 {
 				res, err = packageSample(cmd.Context(), out, opt)
 			} else {
+				opt.warnOut = cmd.ErrOrStderr()
 				res, err = packageFiles(cmd.Context(), out, args, opt)
 			}
 			if err != nil {
@@ -145,7 +148,9 @@ func packageFiles(ctx context.Context, out string, files []string, opt packageOp
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", name, err)
 		}
-		defer warnStderr(name, d)
+		if opt.warnOut != nil {
+			defer func() { printWarnings(opt.warnOut, name, media.WarningsOf(d)) }()
+		}
 		inputs = append(inputs, segment.Input{Name: name, Demuxer: d})
 	}
 	return packageInputs(ctx, out, inputs, opt)

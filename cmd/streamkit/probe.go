@@ -1,8 +1,6 @@
 package main
 
 import (
-	"os"
-
 	"github.com/spf13/cobra"
 
 	"github.com/streamkit-go/streamkit/probe"
@@ -53,7 +51,7 @@ A file made of an init segment followed by media segments needs no flag.`,
 			if err != nil {
 				return err
 			}
-			printWarnings(os.Stderr, args[0], res.Warnings)
+			printWarnings(cmd.ErrOrStderr(), args[0], res.Warnings)
 			out := cmd.OutOrStdout()
 			if asJSON {
 				return res.WriteJSON(out)

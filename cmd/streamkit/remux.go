@@ -74,7 +74,7 @@ the next run. An existing OUT is replaced only with --force.`,
 				opts = append(opts, remux.WithFragmentDuration(frag))
 			}
 			opts = append(opts, remux.WithStrict(strict), remux.WithWarnings(func(ws []media.Warning) {
-				printWarnings(os.Stderr, in, ws)
+				printWarnings(cmd.ErrOrStderr(), in, ws)
 			}))
 			if st, err := os.Stat(in); err == nil && st.Size() >= progressMin && term.IsTerminal(int(os.Stderr.Fd())) {
 				bar := progressbar.NewOptions64(st.Size(), progressbar.OptionSetWriter(os.Stderr),
