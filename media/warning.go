@@ -1,6 +1,7 @@
 package media
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"sync"
@@ -59,6 +60,24 @@ func (w Warning) PosError() *PosError {
 
 // Truncated reports whether the warning is about input that ends early.
 func (w Warning) Truncated() bool { return errors.Is(w.Err, ErrTruncated) }
+
+// MarshalJSON writes the warning as the CLI's JSON outputs list it under
+// "streamkit_warnings" (a key ffprobe does not use): the byte offset,
+// what was being read, the message, and whether the input ended early.
+//
+//	{"offset": 28200, "what": "packet 150", "message": "media: truncated input: …", "truncated": true}
+func (w Warning) MarshalJSON() ([]byte, error) {
+	msg := ""
+	if w.Err != nil {
+		msg = w.Err.Error()
+	}
+	return json.Marshal(struct {
+		Offset    int64  `json:"offset"`
+		What      string `json:"what"`
+		Message   string `json:"message"`
+		Truncated bool   `json:"truncated"`
+	}{w.Offset, w.What, msg, w.Truncated()})
+}
 
 // Warner is implemented by readers that tolerate damage. Warnings returns
 // what was tolerated so far: while opening, then while iterating samples.

@@ -21,32 +21,9 @@ type jsonDoc struct {
 	Streams []jsonStream `json:"streams"`
 	Format  jsonFormat   `json:"format"`
 	// Warnings: the damage the reader read past (Result.Warnings), under
-	// a key ffprobe does not use; absent for an undamaged file.
-	Warnings []JSONWarning `json:"streamkit_warnings,omitempty"`
-}
-
-// JSONWarning is one media.Warning in "streamkit_warnings": the byte
-// offset, what was being read (box path or packet/PES), the message, and
-// whether the input ended early ("truncated") or bytes were skipped.
-type JSONWarning struct {
-	Offset    int64  `json:"offset"`
-	What      string `json:"what"`
-	Message   string `json:"message"`
-	Truncated bool   `json:"truncated"`
-}
-
-// JSONWarnings converts warnings to their "streamkit_warnings" form (the
-// same for every command that writes JSON).
-func JSONWarnings(ws []media.Warning) []JSONWarning {
-	out := make([]JSONWarning, 0, len(ws))
-	for _, w := range ws {
-		msg := ""
-		if w.Err != nil {
-			msg = w.Err.Error()
-		}
-		out = append(out, JSONWarning{Offset: w.Offset, What: w.What, Message: msg, Truncated: w.Truncated()})
-	}
-	return out
+	// a key ffprobe does not use; absent for an undamaged file. See
+	// media.Warning.MarshalJSON.
+	Warnings []media.Warning `json:"streamkit_warnings,omitempty"`
 }
 
 type jsonStream struct {
@@ -154,9 +131,7 @@ func (r *Result) WriteJSON(w io.Writer) error {
 	if f.BitRate >= 0 {
 		doc.Format.BitRate = fmt.Sprint(f.BitRate)
 	}
-	if len(r.Warnings) > 0 {
-		doc.Warnings = JSONWarnings(r.Warnings)
-	}
+	doc.Warnings = r.Warnings
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "    ")
 	enc.SetEscapeHTML(false)

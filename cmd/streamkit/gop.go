@@ -63,7 +63,8 @@ sizes over time coloured by type with the GOP boundaries.`,
 					Stream int    `json:"stream_index"`
 					Codec  string `json:"codec"`
 					*gop.Report
-				}{in.Path, in.Track.Index, string(in.Track.Codec), rep}); err != nil {
+					Warnings []media.Warning `json:"streamkit_warnings,omitempty"`
+				}{in.Path, in.Track.Index, string(in.Track.Codec), rep, in.Warnings}); err != nil {
 					return err
 				}
 			} else if err := gopWriteText(w, in, rep); err != nil {

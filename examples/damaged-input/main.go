@@ -63,7 +63,7 @@ func main() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	js, err := json.MarshalIndent(probe.JSONWarnings(res.Warnings), "   ", "  ")
+	js, err := json.MarshalIndent(res.Warnings, "   ", "  ")
 	if err != nil {
 		log.Fatal(err)
 	}
