@@ -85,6 +85,7 @@ type Reader struct {
 	warnings  media.WarningLog
 	moovBuf   []byte
 	concat    *concatReader // set by NewSegmentReader
+	cutMoov   bool          // moov is cut by the end of the file
 }
 
 // trackInfo is the per-track state behind a media.Track.
@@ -156,6 +157,16 @@ func (m *Reader) walk() error {
 		}
 		h, err := parseHeader(hb[:n], off, m.size-off, "")
 		if err != nil {
+			if h.typ == tMoov && m.moovOff < 0 && h.size > 0 && m.size-h.off > int64(h.hlen) && errors.Is(err, media.ErrTruncated) && !m.cfg.strict {
+				// A moov the end of the file cuts (an init segment or a
+				// moov-at-end file cut short): ffmpeg uses the tracks
+				// that are whole in it, and so do we.
+				m.warn(err)
+				if err := m.parseCutMoov(h, sawMdat); err != nil {
+					return err
+				}
+				break
+			}
 			if h.size > 0 && (h.typ == tMdat || h.typ == fcc("free") || h.typ == fcc("skip")) {
 				// The last mdat claims more bytes than the file has
 				// (an interrupted recording): keep what is there.
@@ -215,10 +226,27 @@ func (m *Reader) walk() error {
 
 // warn records a problem that does not stop the reader; err is normally
 // the *media.PosError strict reading would fail with.
+// parseCutMoov parses the part of the moov box h that the file holds:
+// the tracks whose trak box is whole, and mvhd and mvex when they are.
+func (m *Reader) parseCutMoov(h header, sawMdat bool) error {
+	h.size = m.size - h.off
+	b, err := m.readBox(h, m.cfg.maxBox)
+	if err != nil {
+		return err
+	}
+	m.moovOff, m.moovFirst, m.moovBuf = h.off, !sawMdat, b
+	m.cutMoov = true
+	return m.parseMoov(h, b)
+}
+
 func (m *Reader) warn(err error) {
 	var pe *media.PosError
 	if errors.As(err, &pe) {
-		m.warnings.Add(media.Warning{Format: pe.Format, Offset: pe.Offset, What: pe.What, Err: pe.Err})
+		what := pe.What
+		if what == "" {
+			what = "box header" // a top-level header cut short
+		}
+		m.warnings.Add(media.Warning{Format: pe.Format, Offset: pe.Offset, What: what, Err: pe.Err})
 		return
 	}
 	m.warnings.Add(media.Warning{Format: "mp4", Offset: -1, What: "file", Err: err})
@@ -386,6 +414,11 @@ func (m *Reader) parseMoov(h header, b []byte) error {
 		}
 		return nil
 	})
+	if err != nil && m.cutMoov && errors.Is(err, media.ErrTruncated) {
+		// The box the file ends in: keep the whole ones before it.
+		m.warn(err)
+		err = nil
+	}
 	if err != nil {
 		return err
 	}
