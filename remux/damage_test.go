@@ -84,11 +84,11 @@ func TestDamagedConformance(t *testing.T) {
 		ks = []int{2, 5, 8}
 	}
 	type job struct {
-		in   input
-		k    int
-		name string
-		file string
-		dir  string
+		in    input
+		k     int
+		name  string
+		file  string
+		dir   string
 		res   []string // failures
 		remux bool
 	}
