@@ -109,7 +109,6 @@ func TestDamagedConformance(t *testing.T) {
 			j.dir = filepath.Join(tmp, fmt.Sprint(i, "_", k))
 			j.file = filepath.Join(j.dir, "cut"+filepath.Ext(in.path))
 			jobs = append(jobs, j)
-			_ = cut
 		}
 	}
 	var wg sync.WaitGroup
