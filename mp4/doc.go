@@ -44,7 +44,8 @@
 // or free box that claims more than the file holds is kept, the sample
 // the end of the file cuts is yielded shortened, and the read stops at the
 // first sample past the end, each a media.Warning (Reader.Warnings);
-// WithStrict makes them errors. A file cut before its moov has no movie
+// WithStrict makes them errors. A moov the end of the file cuts keeps the
+// tracks whose trak box is whole; a file cut before its moov has no movie
 // and fails with ErrNoMoov, as ffprobe fails on it.
 //
 // The writers (WriteProgressive, WriteFragmented, WriteCMAF, Faststart)
