@@ -210,7 +210,37 @@ func NewReader(r io.ReaderAt, size int64, opts ...Option) (rd *Reader, err error
 	}
 	rd.readTail()
 	rd.stats = Stats{}
+	if err := rd.checkLastPacket(); err != nil {
+		return nil, err
+	}
 	return rd, nil
+}
+
+// checkLastPacket reports a file that ends inside a packet at open time,
+// so that a caller reading headers only (probe) learns of the cut too:
+// the same warning Samples gives when it reaches it (a repeat is dropped),
+// or the error in strict mode.
+func (rd *Reader) checkLastPacket() error {
+	stride := int64(rd.l.stride)
+	n := (rd.size - rd.start) / stride
+	pos := rd.start + n*stride
+	rem := rd.size - pos
+	if rem <= 0 {
+		return nil
+	}
+	var b [1]byte
+	if rem <= int64(rd.l.lead) {
+		return nil
+	}
+	if _, err := rd.r.ReadAt(b[:], pos+int64(rd.l.lead)); err != nil || b[0] != syncByte {
+		return nil
+	}
+	w := media.WarningAt("mpegts", pos, fmt.Sprintf("packet %d", n), media.ErrTruncated, "last packet cut: %d of %d bytes", rem, stride)
+	if rd.cfg.strict {
+		return w.PosError()
+	}
+	rd.warn.Add(w)
+	return nil
 }
 
 // Format returns "mpegts".
