@@ -16,6 +16,9 @@ type Format struct {
 	// Open reads the headers of an input of the given size and returns a
 	// Demuxer. It must not read sample payloads.
 	Open func(r io.ReaderAt, size int64) (Demuxer, error)
+	// OpenStrict, when set, opens a reader that fails on the damage Open
+	// reads past with a Warning (see OpenStrict).
+	OpenStrict func(r io.ReaderAt, size int64) (Demuxer, error)
 }
 
 // SniffLen is how many leading bytes Match functions are given.
@@ -87,4 +90,26 @@ func Open(r io.ReaderAt, size int64) (Demuxer, error) {
 		return nil, err
 	}
 	return f.Open(r, size)
+}
+
+// OpenStrict is Open for callers that want damaged input refused rather
+// than read as far as it goes: the format's strict reader fails with the
+// *PosError a Warning would have been. A format without OpenStrict is
+// opened with Open and refused when it reports warnings at once.
+func OpenStrict(r io.ReaderAt, size int64) (Demuxer, error) {
+	f, err := Sniff(r, size)
+	if err != nil {
+		return nil, err
+	}
+	if f.OpenStrict != nil {
+		return f.OpenStrict(r, size)
+	}
+	d, err := f.Open(r, size)
+	if err != nil {
+		return nil, err
+	}
+	if ws := WarningsOf(d); len(ws) > 0 {
+		return nil, ws[0].PosError()
+	}
+	return d, nil
 }

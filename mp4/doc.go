@@ -40,7 +40,13 @@
 // Input is treated as hostile: entry counts are checked against box
 // sizes before use, moov/moof sizes against the file and WithMaxBoxSize,
 // and every failure is a *media.PosError naming the box path and byte
-// offset.
+// offset. A file cut short is read as ffmpeg reads it: a last mdat, moof
+// or free box that claims more than the file holds is kept, the sample
+// the end of the file cuts is yielded shortened, and the read stops at the
+// first sample past the end, each a media.Warning (Reader.Warnings);
+// WithStrict makes them errors. A moov the end of the file cuts keeps the
+// tracks whose trak box is whole; a file cut before its moov has no movie
+// and fails with ErrNoMoov, as ffprobe fails on it.
 //
 // The writers (WriteProgressive, WriteFragmented, WriteCMAF, Faststart)
 // take any media.Demuxer, this package's Reader included.

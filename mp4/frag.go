@@ -1,6 +1,7 @@
 package mp4
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"math"
@@ -321,7 +322,10 @@ func (m *Reader) parseMoof(h header, buf []byte, runs []run, ft []fragTrack) ([]
 				ft[track].nextIdx += int64(r.n)
 				nextOff, nextDTS = r.end, r.dts0+dur
 				ft[track].nextDTS = nextDTS
-				if r.start < 0 || r.start > m.size {
+				// Data past the end of the file is a cut file, not a corrupt
+				// one: its samples are reported missing when Samples
+				// reaches them (checkSample), as ffmpeg does.
+				if r.start < 0 {
 					return posErr(ch.off, "moof/traf/trun", media.ErrCorrupt, "data offset %d outside the %d-byte file", r.start, m.size)
 				}
 				runs = append(runs, r)
@@ -431,6 +435,12 @@ func (m *Reader) fragmentSamplesK(yield func(media.Sample, int, error) bool) {
 			runs, err = m.parseMoof(mh, buf, runs, ft)
 		}
 		if err != nil {
+			if k == len(m.moofs)-1 && errors.Is(err, media.ErrTruncated) && !m.cfg.strict {
+				// A cut-off last fragment (read without the open-time
+				// scan, which drops it): keep the complete ones.
+				m.warn(err)
+				return
+			}
 			yield(media.Sample{}, k, fmt.Errorf("mp4: fragment %d: %w", k, err))
 			return
 		}
@@ -440,11 +450,15 @@ func (m *Reader) fragmentSamplesK(yield func(media.Sample, int, error) bool) {
 		h.reset(len(runs), func(i int) bool { return !runs[i].done })
 		for best := h.top(); best >= 0; best = h.top() {
 			r := &runs[best]
-			if outside(&r.cur, m.size) {
-				yield(media.Sample{}, k, m.checkSample(&r.cur, fmt.Sprintf("moof[%d] track %d", k, r.id)))
+			smp, ok, err := m.checkSample(r.cur, fmt.Sprintf("moof[%d] track %d", k, r.id))
+			if err != nil {
+				yield(media.Sample{}, k, err)
 				return
 			}
-			if !yield(r.cur, k, nil) {
+			if !ok {
+				return
+			}
+			if !yield(smp, k, nil) {
 				return
 			}
 			r.advance()

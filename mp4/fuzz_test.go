@@ -43,6 +43,10 @@ func fuzzSeeds(f *testing.F) {
 		f.Add(shrinkMdat(b))
 		if len(b) < 40000 {
 			f.Add(b)
+			// Cut files: mdat, moof or the last sample missing its tail
+			// (read with warnings, as ffmpeg reads them).
+			f.Add(b[:len(b)*2/3])
+			f.Add(b[:len(b)-7])
 		}
 	}
 	f.Add([]byte{0, 0, 0, 8, 'm', 'o', 'o', 'v'})

@@ -32,7 +32,13 @@ type Option func(*config)
 type config struct {
 	maxBox   int64
 	scanFrag bool
+	strict   bool
 }
+
+// WithStrict makes the damage a Reader otherwise reads past, as ffmpeg
+// does, an error: a last box cut short, a sample the end of the file cuts
+// or leaves out, garbage after the movie. See media.Warning.
+func WithStrict(strict bool) Option { return func(c *config) { c.strict = strict } }
 
 // DefaultMaxBoxSize is the largest moov or moof a Reader loads into
 // memory unless WithMaxBoxSize says otherwise.
@@ -83,9 +89,10 @@ type Reader struct {
 	trex      map[uint32]trexBox
 	moofs     []int64
 	sidx      []Sidx
-	warnings  []error
+	warnings  media.WarningLog
 	moovBuf   []byte
 	concat    *concatReader // set by NewSegmentReader
+	cutMoov   bool          // moov is cut by the end of the file
 	// ra serves ReadSample: samples read in file order are served from
 	// one 1 MiB window refilled with one ReadAt per run of chunks, not one
 	// system call per sample (internal/readahead).
@@ -162,6 +169,16 @@ func (m *Reader) walk() error {
 		}
 		h, err := parseHeader(hb[:n], off, m.size-off, "")
 		if err != nil {
+			if h.typ == tMoov && m.moovOff < 0 && h.size > 0 && m.size-h.off > int64(h.hlen) && errors.Is(err, media.ErrTruncated) && !m.cfg.strict {
+				// A moov the end of the file cuts (an init segment or a
+				// moov-at-end file cut short): ffmpeg uses the tracks
+				// that are whole in it, and so do we.
+				m.warn(err)
+				if err := m.parseCutMoov(h, sawMdat); err != nil {
+					return err
+				}
+				break
+			}
 			if h.size > 0 && (h.typ == tMdat || h.typ == fcc("free") || h.typ == fcc("skip")) {
 				// The last mdat claims more bytes than the file has
 				// (an interrupted recording): keep what is there.
@@ -219,11 +236,39 @@ func (m *Reader) walk() error {
 	return nil
 }
 
-func (m *Reader) warn(err error) { m.warnings = append(m.warnings, err) }
+// warn records a problem that does not stop the reader; err is normally
+// the *media.PosError strict reading would fail with.
+// parseCutMoov parses the part of the moov box h that the file holds:
+// the tracks whose trak box is whole, and mvhd and mvex when they are.
+func (m *Reader) parseCutMoov(h header, sawMdat bool) error {
+	h.size = m.size - h.off
+	b, err := m.readBox(h, m.cfg.maxBox)
+	if err != nil {
+		return err
+	}
+	m.moovOff, m.moovFirst, m.moovBuf = h.off, !sawMdat, b
+	m.cutMoov = true
+	return m.parseMoov(h, b)
+}
+
+func (m *Reader) warn(err error) {
+	var pe *media.PosError
+	if errors.As(err, &pe) {
+		what := pe.What
+		if what == "" {
+			what = "box header" // a top-level header cut short
+		}
+		m.warnings.Add(media.Warning{Format: pe.Format, Offset: pe.Offset, What: what, Err: pe.Err})
+		return
+	}
+	m.warnings.Add(media.Warning{Format: "mp4", Offset: -1, What: "file", Err: err})
+}
 
 // Warnings returns problems that did not stop the reader: a truncated
-// last box, garbage after the movie, an unparsable codec configuration.
-func (m *Reader) Warnings() []error { return m.warnings }
+// last box, garbage after the movie, an unparsable codec configuration,
+// and (once Samples has reached them) samples cut or missing because the
+// file ends early. See media.Warning.
+func (m *Reader) Warnings() []media.Warning { return m.warnings.Warnings() }
 
 // readBox reads a whole box into memory, refusing boxes over limit.
 func (m *Reader) readBox(h header, limit int64) ([]byte, error) {
@@ -382,6 +427,11 @@ func (m *Reader) parseMoov(h header, b []byte) error {
 		}
 		return nil
 	})
+	if err != nil && m.cutMoov && errors.Is(err, media.ErrTruncated) {
+		// The box the file ends in: keep the whole ones before it.
+		m.warn(err)
+		err = nil
+	}
 	if err != nil {
 		return err
 	}
@@ -741,8 +791,12 @@ func (m *Reader) ReadSample(s *media.Sample, buf []byte) ([]byte, error) {
 // Samples iterates over every sample in file order: first the samples
 // described by moov (merged across tracks by offset), then each fragment
 // in turn. Nothing is read but the sample tables; fragments are parsed
-// one moof at a time as the iteration reaches them. A sample whose bytes
-// lie past the end of the file ends the iteration with ErrTruncated.
+// one moof at a time as the iteration reaches them.
+//
+// A file that ends early is read as ffmpeg reads it: the sample the end
+// cuts is yielded with the bytes that are there (Size shortened), and the
+// iteration ends at the first sample that starts past the end, each with a
+// media.Warning (see Warnings). WithStrict makes both an ErrTruncated.
 func (m *Reader) Samples() iter.Seq2[media.Sample, error] {
 	return func(yield func(media.Sample, error) bool) {
 		cur := make([]tableCursor, len(m.tracks))
@@ -753,11 +807,15 @@ func (m *Reader) Samples() iter.Seq2[media.Sample, error] {
 		h.reset(len(cur), func(i int) bool { return !cur[i].done })
 		for best := h.top(); best >= 0; best = h.top() {
 			c := &cur[best]
-			if err := m.checkSample(&c.cur, m.tk[best].where); err != nil {
+			smp, ok, err := m.checkSample(c.cur, m.tk[best].where)
+			if err != nil {
 				yield(media.Sample{}, err)
 				return
 			}
-			if !yield(c.cur, nil) {
+			if !ok {
+				return
+			}
+			if !yield(smp, nil) {
 				return
 			}
 			c.advance()
@@ -773,13 +831,33 @@ func outside(s *media.Sample, size int64) bool {
 	return s.Offset < 0 || s.Offset > size || int64(s.Size) > size-s.Offset
 }
 
-func (m *Reader) checkSample(s *media.Sample, where string) error {
-	if outside(s, m.size) {
-		// Offset: where the file ends, which is where the data is missing.
-		return posErr(m.size, fmt.Sprintf("%s sample %d", where, s.Index), media.ErrTruncated,
-			"%d-byte sample at %d runs past the end of the %d-byte file", s.Size, s.Offset, m.size)
+// checkSample returns s as far as the file holds it. A sample the end of
+// the file cuts comes back shortened (ok); one that starts at or past the
+// end does not (!ok): as in ffmpeg's mov demuxer, the read stops there.
+// Both are warnings, or errors in strict mode.
+func (m *Reader) checkSample(s media.Sample, where string) (media.Sample, bool, error) {
+	if !outside(&s, m.size) {
+		return s, true, nil
 	}
-	return nil
+	what := fmt.Sprintf("%s sample %d", where, s.Index)
+	var err error
+	ok := s.Offset >= 0 && s.Offset < m.size && s.Size > 0
+	if ok {
+		// Offset: where the file ends, which is where the data is missing.
+		err = posErr(m.size, what, media.ErrTruncated, "file ends %d bytes into the %d-byte sample at %d (kept shortened)",
+			m.size-s.Offset, s.Size, s.Offset)
+	} else {
+		err = posErr(m.size, what, media.ErrTruncated, "%d-byte sample at %d starts past the end of the %d-byte file; it and the samples after it are missing",
+			s.Size, s.Offset, m.size)
+	}
+	if m.cfg.strict {
+		return media.Sample{}, false, err
+	}
+	m.warn(err)
+	if ok {
+		s.Size = uint32(m.size - s.Offset)
+	}
+	return s, ok, nil
 }
 
 // Boxes returns the file's box tree (see ReadBoxes).

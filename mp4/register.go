@@ -7,9 +7,13 @@ import (
 )
 
 func init() {
-	media.RegisterFormat(media.Format{Name: "mp4", Match: Match, Open: func(r io.ReaderAt, size int64) (media.Demuxer, error) {
-		return NewReader(r, size)
-	}})
+	media.RegisterFormat(media.Format{Name: "mp4", Match: Match,
+		Open: func(r io.ReaderAt, size int64) (media.Demuxer, error) {
+			return NewReader(r, size)
+		},
+		OpenStrict: func(r io.ReaderAt, size int64) (media.Demuxer, error) {
+			return NewReader(r, size, WithStrict(true))
+		}})
 }
 
 // topTypes are the box types an MP4 or QuickTime file may start with.

@@ -35,6 +35,11 @@ func drain(b []byte) error {
 		}
 		n++
 	}
+	for _, w := range r.Warnings() {
+		if w.What == "" || w.Offset < -1 || w.Offset > int64(len(b)) {
+			panic("warning without a position in the input: " + w.Error())
+		}
+	}
 	for i := range r.Tracks() {
 		_ = r.FFprobePackets(i)
 		_ = EditShift(r.Tracks()[i])
@@ -111,7 +116,7 @@ func TestCorruptBoxes(t *testing.T) {
 		{"stts count beyond box", put32(t, fast, "stts", 4, 1<<28), media.ErrTruncated, "stbl/stts", true},
 		{"ctts count beyond box", put32(t, fast, "ctts", 4, 1<<28), media.ErrTruncated, "stbl/ctts", true},
 		{"stsc first_chunk 0", put32(t, fast, "stsc", 8, 0), media.ErrCorrupt, "stbl/stsc", true},
-		{"moov larger than file", put32(t, fast, "moov", -8, 1<<30), media.ErrTruncated, "moov", true},
+		{"moov larger than file", put32(t, fast, "moov", -8, 1<<30), media.ErrTruncated, "moov", false},
 		{"trak size below header", put32(t, fast, "trak", -8, 3), media.ErrCorrupt, "moov/trak", true},
 		{"chunk offset past EOF", put32(t, fast, "stco", 8, 0x7fffff00), media.ErrTruncated, "sample 0", false},
 		{"trun sample_count huge", put32(t, frag, "trun", 4, 0x0fffffff), media.ErrTruncated, "trun", true},
@@ -128,10 +133,28 @@ func TestCorruptBoxes(t *testing.T) {
 				if oerr != nil {
 					t.Fatalf("open: %v", oerr)
 				}
+				// Read as ffmpeg reads it: the samples past the end are
+				// a warning; WithStrict makes them the error.
 				for _, e := range r.Samples() {
 					if e != nil {
-						err = e
-						break
+						t.Fatalf("lenient read: %v", e)
+					}
+				}
+				found := false
+				for _, w := range r.Warnings() {
+					found = found || (errors.Is(w, c.sentinel) && strings.Contains(w.What, c.where))
+				}
+				if !found {
+					t.Errorf("warnings %v, want one naming %q", r.Warnings(), c.where)
+				}
+				sr, serr := NewReader(bytes.NewReader(c.in), int64(len(c.in)), WithStrict(true))
+				err = serr
+				if serr == nil {
+					for _, e := range sr.Samples() {
+						if e != nil {
+							err = e
+							break
+						}
 					}
 				}
 			}

@@ -56,7 +56,6 @@ func buildMP4(ctx context.Context, res *Result, rd *mp4.Reader, size int64) erro
 	if rd.MovieDuration > 0 && rd.MovieTimescale > 0 && !rd.Fragmented() {
 		f.Duration = media.Rescale(rd.MovieDuration, 1000000, int64(rd.MovieTimescale))
 	}
-	res.Warnings = append(res.Warnings, rd.Warnings()...)
 
 	stats, err := walkSamples(ctx, rd, tracks, size, -1)
 	if err != nil {

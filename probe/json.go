@@ -20,6 +20,10 @@ import (
 type jsonDoc struct {
 	Streams []jsonStream `json:"streams"`
 	Format  jsonFormat   `json:"format"`
+	// Warnings: the damage the reader read past (Result.Warnings), under
+	// a key ffprobe does not use; absent for an undamaged file. See
+	// media.Warning.MarshalJSON.
+	Warnings []media.Warning `json:"streamkit_warnings,omitempty"`
 }
 
 type jsonStream struct {
@@ -138,6 +142,7 @@ func (r *Result) WriteJSON(w io.Writer) error {
 	if f.BitRate >= 0 {
 		doc.Format.BitRate = fmt.Sprint(f.BitRate)
 	}
+	doc.Warnings = r.Warnings
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "    ")
 	enc.SetEscapeHTML(false)

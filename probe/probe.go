@@ -70,7 +70,13 @@ type options struct {
 	init     io.ReaderAt
 	initSize int64
 	initPath string
+	strict   bool
 }
+
+// WithStrict refuses damaged input: a truncated last packet or box, or
+// bytes skipped to the next sync point, fail the probe with a
+// *media.PosError instead of being reported in Result.Warnings.
+func WithStrict(strict bool) Option { return func(o *options) { o.strict = strict } }
 
 // WithInit probes a CMAF/fMP4 media segment together with its init
 // segment: the input is read as if the init segment were prepended to it
@@ -93,9 +99,10 @@ type Result struct {
 	// BytesRead is how many bytes the probe read from the input (and the
 	// init segment), counting repeated reads.
 	BytesRead int64
-	// Warnings are problems that did not stop the probe (for example a
-	// truncated last box); they come from the container reader.
-	Warnings []error
+	// Warnings are the damage the container reader read past (a truncated
+	// last packet or box, bytes skipped to the next sync point), with
+	// their byte offsets; see media.Warning. WithStrict makes them errors.
+	Warnings []media.Warning
 }
 
 // File probes the file at path. A cancelled ctx stops the sample-table
@@ -169,7 +176,7 @@ func Reader(ctx context.Context, r io.ReaderAt, size int64, name string, opts ..
 		in = &concatReader{a: ci, aSize: o.initSize, b: cr}
 		total = o.initSize + size
 	}
-	d, err := open(in, total)
+	d, err := open(in, total, o.strict)
 	if err != nil {
 		if errors.Is(err, media.ErrFormat) {
 			return nil, fmt.Errorf("probe: %s: %w (registered: %v)", name, err, media.Formats())
@@ -190,13 +197,16 @@ func Reader(ctx context.Context, r io.ReaderAt, size int64, name string, opts ..
 // open sniffs the format and opens the input. MPEG-TS is opened without
 // the reader's own tail scan: the probe reads the tail itself, the way
 // ffprobe does (see tsDurations).
-func open(r io.ReaderAt, size int64) (media.Demuxer, error) {
+func open(r io.ReaderAt, size int64, strict bool) (media.Demuxer, error) {
 	f, err := media.Sniff(r, size)
 	if err != nil {
 		return nil, err
 	}
-	if f.Name == "mpegts" {
-		return ts.NewReader(r, size, ts.WithTailSize(0))
+	switch {
+	case f.Name == "mpegts":
+		return ts.NewReader(r, size, ts.WithTailSize(0), ts.WithStrict(strict))
+	case strict:
+		return media.OpenStrict(r, size)
 	}
 	return f.Open(r, size)
 }
@@ -299,6 +309,8 @@ func build(ctx context.Context, d media.Demuxer, r io.ReaderAt, size int64, name
 		return nil, err
 	}
 	finishFormat(res)
+	// After the sample walk: readers report damage as they reach it.
+	res.Warnings = media.WarningsOf(d)
 	return res, nil
 }
 

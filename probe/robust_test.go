@@ -84,8 +84,7 @@ func TestTruncated(t *testing.T) {
 
 func hasPosWarning(res *Result) bool {
 	for _, w := range res.Warnings {
-		var pe *media.PosError
-		if errors.As(w, &pe) {
+		if w.What != "" && w.Offset >= 0 && strings.Contains(w.Error(), fmt.Sprintf("at byte %d", w.Offset)) {
 			return true
 		}
 	}

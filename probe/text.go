@@ -111,9 +111,6 @@ func (r *Result) String() string {
 		b.WriteString(line)
 		b.WriteByte('\n')
 	}
-	for _, w := range r.Warnings {
-		fmt.Fprintf(&b, "  warning: %v\n", w)
-	}
 	return b.String()
 }
 

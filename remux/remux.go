@@ -60,12 +60,23 @@ type config struct {
 	faststart bool
 	progress  func(done, total int64)
 	initPath  string
+	strict    bool
+	warnings  func([]media.Warning)
 }
 
 // WithInitFile makes Remux read its input as a CMAF/fMP4 media segment
 // that follows the init segment at path (mp4.NewSegmentReader), as a
 // player does: a lone .m4s has no moov to describe its tracks.
 func WithInitFile(path string) Option { return func(c *config) { c.initPath = path } }
+
+// WithStrict makes Remux refuse damaged input (a truncated last packet or
+// box, bytes skipped to the next sync point) instead of writing what is
+// there, as ffmpeg -c copy does (media.OpenStrict).
+func WithStrict(strict bool) Option { return func(c *config) { c.strict = strict } }
+
+// WithWarnings sets a callback that receives the damage the input reader
+// read past (media.Warning), once the output is written.
+func WithWarnings(fn func([]media.Warning)) Option { return func(c *config) { c.warnings = fn } }
 
 // To selects the output form; by default it is inferred from the output
 // path (FormatFromPath).
@@ -184,6 +195,10 @@ func Remux(ctx context.Context, in, out string, opts ...Option) error {
 			// fragmented input: defragment below instead
 		}
 	}
+	open := media.Open
+	if c.strict {
+		open = media.OpenStrict
+	}
 	var d media.Demuxer
 	if c.initPath != "" {
 		fi, err := os.Open(c.initPath)
@@ -199,11 +214,18 @@ func Remux(ctx context.Context, in, out string, opts ...Option) error {
 		if err != nil {
 			return fmt.Errorf("remux: %s with init segment %s: %w", filepath.Base(in), filepath.Base(c.initPath), err)
 		}
-	} else if d, err = media.Open(f, size); err != nil {
+	} else if d, err = open(f, size); err != nil {
 		if errors.Is(err, mp4.ErrNoMoov) {
 			return fmt.Errorf("remux: %s: %w (a CMAF/fMP4 media segment needs its init segment: WithInitFile, --init)", filepath.Base(in), err)
 		}
 		return fmt.Errorf("remux: %s: %w", filepath.Base(in), err)
+	}
+	if c.warnings != nil {
+		defer func() {
+			if ws := media.WarningsOf(d); len(ws) > 0 {
+				c.warnings(ws)
+			}
+		}()
 	}
 	if c.to == CMAF {
 		return atomicDir(ctx, out, func(dir string) error {

@@ -44,7 +44,16 @@ func (s *esStream) frameAudio(eof bool) {
 		if end > len(s.es) {
 			if eof {
 				s.d.stats.FrameErrors += int64(len(s.es) - p)
-				s.d.damage(s.pesPos, s.what, "last frame cut: %d of %d bytes", len(s.es)-p, f.size)
+				s.d.damageAs(media.ErrTruncated, s.pesPos, s.what, "last frame cut: %d of %d bytes", len(s.es)-p, f.size)
+				// libavcodec's audio parsers hand over what is left at the
+				// end of the input as one last packet; so do we.
+				if s.d.mode == modeSamples && !s.d.stop {
+					if f.rate > 0 {
+						s.sampleRate = f.rate
+					}
+					s.consumed = len(s.es)
+					s.emitFrame(p, len(s.es), true, f.samples)
+				}
 				p = len(s.es)
 			}
 			break
@@ -254,7 +263,7 @@ func (s *esStream) frameOpus(eof bool) {
 		if i+size > len(b) {
 			if eof {
 				s.d.stats.FrameErrors += int64(len(b))
-				s.d.damage(s.pesPos, s.what, "last Opus access unit cut: %d of %d bytes", len(b)-i, size)
+				s.d.damageAs(media.ErrTruncated, s.pesPos, s.what, "last Opus access unit cut: %d of %d bytes", len(b)-i, size)
 				p = len(s.es)
 			}
 			break

@@ -104,13 +104,30 @@ func (d *demux) fail(err error) {
 	d.stop = true
 }
 
-// damage handles damage that ffprobe tolerates: fatal in strict mode.
-// what and cause format the message only then, so that lenient reading
-// of damaged input does not allocate per damaged packet.
+// damage handles damage that ffprobe tolerates: fatal in strict mode, a
+// media.Warning otherwise (on the Samples pass only: the probe and tail
+// passes stop at window edges that are not damage). what and cause are
+// formatted only while the warning log has room, so that reading a file
+// with a million damaged packets does not allocate per packet.
 func (d *demux) damage(pos int64, what func() string, cause string, args ...any) {
+	d.damageAs(media.ErrCorrupt, pos, what, cause, args...)
+}
+
+// damageAs is damage with the sentinel the warning wraps: ErrTruncated
+// for input that ends inside a packet or PES, ErrCorrupt for the rest.
+func (d *demux) damageAs(sentinel error, pos int64, what func() string, cause string, args ...any) {
 	if d.rd.cfg.strict {
-		d.fail(errAt(pos, what(), fmt.Errorf("%w: "+cause, append([]any{media.ErrCorrupt}, args...)...)))
+		d.fail(errAt(pos, what(), fmt.Errorf("%w: "+cause, append([]any{sentinel}, args...)...)))
+		return
 	}
+	if d.mode != modeSamples {
+		return
+	}
+	if d.rd.warn.Len() >= media.MaxWarnings {
+		d.rd.warn.Add(media.Warning{}) // only counted
+		return
+	}
+	d.rd.warn.Add(media.WarningAt("mpegts", pos, what(), sentinel, cause, args...))
 }
 
 func packetWhat(n int64, pid uint16) func() string {
@@ -147,13 +164,16 @@ func (d *demux) run(from, end int64) (err error) {
 		}
 		if short {
 			if rem := end - pos; rem > 0 && d.mode == modeSamples {
+				// A last packet cut short is dropped, as libavformat's
+				// mpegts demuxer drops a short read; what the packets
+				// before it hold is still used (see flush below).
 				w, _ := src.window(pos, int(rem))
-				if len(w) > d.rd.l.lead && w[d.rd.l.lead] == syncByte {
-					d.flush(true)
+				if len(w) > d.rd.l.lead && w[d.rd.l.lead] == syncByte && end == d.rd.size {
+					d.damageAs(media.ErrTruncated, pos, func() string { return fmt.Sprintf("packet %d", n) },
+						"last packet cut: %d of %d bytes", rem, stride)
 					if d.err != nil {
 						return d.err
 					}
-					return errAt(pos, fmt.Sprintf("packet %d", n), fmt.Errorf("%w: %d of %d bytes", media.ErrTruncated, rem, stride))
 				}
 				d.stats.SkippedBytes += rem
 			}
@@ -234,6 +254,8 @@ func (d *demux) packet(pkt []byte, pos, n int64, h *packetHeader) {
 			}
 			if uint8(last+1)&0x0f != h.cc {
 				d.stats.CCErrors++
+				// Counted (Stats), not a warning: the data is kept, and a
+				// concatenation of captures has one per PID per seam.
 				if d.rd.cfg.strict {
 					d.damage(pos, packetWhat(n, h.pid), "continuity counter %d after %d", h.cc, last)
 				}

@@ -75,16 +75,20 @@
 //
 //	import _ "github.com/streamkit-go/streamkit/ts"
 //
-// Input is treated as hostile: sync loss is resynchronised, continuity
-// counter errors are counted (see [Reader.Stats]) and tolerated as ffprobe
-// tolerates them (or made fatal with [WithStrict]), and anything that
-// cannot be read returns a [*media.PosError] naming the packet or PES and
-// its byte offset, wrapping [media.ErrTruncated] or [media.ErrCorrupt]. A
-// file that ends inside a packet or inside a PES whose length says more
-// yields its complete samples, then such an error. Length fields are never
-// trusted for allocation: a PES or access unit is reassembled in a buffer
-// capped at [MaxPESSize], and a panic in third-party parsing becomes an
-// ErrCorrupt.
+// Input is treated as hostile and read as ffmpeg reads it: lost sync is
+// found again on the next packet grid (a 0x47 with more one and two
+// packets further: source.resync, the one resync of the package),
+// malformed PES headers and frames are skipped, and each is a
+// [media.Warning] naming the packet or PES and its byte offset
+// ([Reader.Warnings]; counts in [Reader.Stats]). A file that ends inside a
+// packet or a PES yields every sample, the partial payload of the cut PES
+// and a partial last audio frame included (as ffmpeg emits them), with a
+// warning wrapping [media.ErrTruncated]; the cut packet itself is dropped,
+// as libavformat drops a short read. Continuity errors are counted, not
+// warned. [WithStrict] makes every such damage a [*media.PosError]. Length
+// fields are never trusted for allocation: a PES or access unit is
+// reassembled in a buffer capped at [MaxPESSize], and a panic in
+// third-party parsing becomes an ErrCorrupt.
 //
 // # Writing
 //

@@ -117,8 +117,8 @@ func (s *esStream) endPES(final bool) {
 	if !s.hdrDone && !s.skipPES {
 		if len(s.hdr) > 0 {
 			s.d.stats.PESErrors++
-			if final && s.d.mode == modeSamples {
-				s.d.fail(errAt(s.pesPos, s.what(), fmt.Errorf("%w: PES header cut at %d bytes", media.ErrTruncated, len(s.hdr))))
+			if final {
+				s.d.damageAs(media.ErrTruncated, s.pesPos, s.what, "input ends in the PES header (%d bytes)", len(s.hdr))
 				return
 			}
 			s.d.damage(s.pesPos, s.what, "PES header cut short")
@@ -127,11 +127,13 @@ func (s *esStream) endPES(final bool) {
 	}
 	if s.pesRemain > 0 && !s.skipPES {
 		s.d.stats.PESErrors++
-		if final && s.d.mode == modeSamples {
-			s.d.fail(errAt(s.pesPos, s.what(), fmt.Errorf("%w: %d bytes of PES payload missing", media.ErrTruncated, s.pesRemain)))
-			return
+		// At the end of the input the partial payload is still framed
+		// and emitted (flush), as ffmpeg emits the partial packet.
+		if final {
+			s.d.damageAs(media.ErrTruncated, s.pesPos, s.what, "input ends %d bytes before the end of the PES payload", s.pesRemain)
+		} else {
+			s.d.damage(s.pesPos, s.what, "%d bytes of PES payload missing", s.pesRemain)
 		}
-		s.d.damage(s.pesPos, s.what, "%d bytes of PES payload missing", s.pesRemain)
 	}
 	if s.info.framer == framerPESData && s.hdrDone && !s.skipPES {
 		s.frame(true)

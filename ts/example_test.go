@@ -82,3 +82,15 @@ func ExampleMatch() {
 	// program 1: PMT PID 0x1000, PCR PID 0x100, tracks [0 1]
 	// program 2: PMT PID 0x1001, PCR PID 0x102, tracks [2 3]
 }
+
+// FindSync finds where packets line up again after junk: here 5 bytes of
+// garbage, then three 188-byte packets.
+func ExampleFindSync() {
+	b := make([]byte, 5+3*ts.PacketSize)
+	for i := 0; i < 3; i++ {
+		b[5+i*ts.PacketSize] = 0x47
+	}
+	b[2] = 0x47 // a lone sync byte in the junk is not a packet grid
+	fmt.Println(ts.FindSync(b, ts.PacketSize, 0, true))
+	// Output: 5
+}

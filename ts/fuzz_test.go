@@ -29,6 +29,9 @@ func FuzzDemux(f *testing.F) {
 			b = b[:fuzzSeedLen]
 		}
 		f.Add(b)
+		// Truncated: the last packet and PES cut short (read with a
+		// warning, as ffmpeg reads them).
+		f.Add(b[:len(b)-len(b)%ts.PacketSize-ts.PacketSize+77])
 	}
 	for _, c := range hostileCases() {
 		b := c.data
@@ -61,6 +64,14 @@ func FuzzDemux(f *testing.F) {
 				t.Fatalf("sample of %d bytes from %d bytes of input", s.Size, len(data))
 			}
 			n++
+		}
+		for _, w := range r.Warnings() {
+			if w.What == "" || w.Offset < 0 || w.Offset > int64(len(data)) {
+				t.Fatalf("warning %v: position outside the %d-byte input", w, len(data))
+			}
+			if !errors.Is(w, media.ErrTruncated) && !errors.Is(w, media.ErrCorrupt) {
+				t.Fatalf("warning %v wraps neither ErrTruncated nor ErrCorrupt", w)
+			}
 		}
 	})
 }
@@ -247,6 +258,30 @@ func TestHostileInput(t *testing.T) {
 				for _, err := range r.Samples() {
 					if err != nil {
 						got = err
+					}
+				}
+				// Truncation the reader reads past is a warning that
+				// carries the error strict reading fails with.
+				for _, w := range r.Warnings() {
+					if got == nil && c.want != nil && errors.Is(w, c.want) {
+						got = w.PosError()
+					}
+				}
+				if got != nil {
+					sr, err := ts.NewReader(bytes.NewReader(c.data), int64(len(c.data)), ts.WithStrict(true))
+					var serr error = err
+					if err == nil {
+						for _, err := range sr.Samples() {
+							if err != nil {
+								serr = err
+							}
+						}
+					}
+					// Strict fails at the first damage, which may come
+					// before the truncation.
+					var spe *media.PosError
+					if !errors.As(serr, &spe) {
+						t.Errorf("strict: got %v, want a *media.PosError", serr)
 					}
 				}
 			}

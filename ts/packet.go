@@ -207,22 +207,55 @@ func (s *source) packetAt(pos int64) (pkt []byte, short bool, err error) {
 // by the end of the input). It returns -1 when there is none.
 func (s *source) resync(pos int64) (int64, error) {
 	st, lead := s.l.stride, s.l.lead
-	for p := pos + 1; p+int64(lead) < s.size; p++ {
-		w, err := s.window(p, 3*st)
+	n := max(len(s.buf), 8*st)
+	for p := pos + 1; p+int64(lead) < s.size; {
+		w, err := s.window(p, n)
 		if err != nil {
 			return -1, err
 		}
-		if len(w) <= lead {
+		atEnd := p+int64(len(w)) >= s.size
+		if i := FindSync(w, st, lead, atEnd); i >= 0 {
+			return p + int64(i), nil
+		}
+		if atEnd || len(w) <= lead+2*st {
 			return -1, nil
 		}
-		if w[lead] != syncByte {
-			continue
-		}
-		if (len(w) <= lead+st || w[lead+st] == syncByte) && (len(w) <= lead+2*st || w[lead+2*st] == syncByte) {
-			return p, nil
-		}
+		// A candidate in the last two strides needs bytes past w: look
+		// at it again from the next window.
+		p += int64(len(w) - lead - 2*st)
 	}
 	return -1, nil
+}
+
+// FindSync returns the first index i in b where a packet grid starts:
+// b[i+lead] is the 0x47 sync byte and so are the bytes one and two
+// strides further (stride 188, 192 or 204; lead 4 for 192-byte M2TS
+// packets, else 0). A grid that runs off the end of b counts only when
+// atEnd says b holds the end of the input; otherwise such a candidate
+// and everything after it need more bytes, and FindSync returns -1. It
+// is the one resynchronisation rule of this package, for files (Reader)
+// and for streams fed chunk by chunk.
+func FindSync(b []byte, stride, lead int, atEnd bool) int {
+	for i := 0; i+lead < len(b); i++ {
+		if b[i+lead] != syncByte {
+			continue
+		}
+		ok := true
+		for k := 1; k <= 2 && ok; k++ {
+			j := i + lead + k*stride
+			if j >= len(b) {
+				if !atEnd {
+					return -1
+				}
+				break
+			}
+			ok = b[j] == syncByte
+		}
+		if ok {
+			return i
+		}
+	}
+	return -1
 }
 
 // pidString formats a PID the way error messages show it.

@@ -32,6 +32,9 @@ func init() {
 		Open: func(r io.ReaderAt, size int64) (media.Demuxer, error) {
 			return NewReader(r, size)
 		},
+		OpenStrict: func(r io.ReaderAt, size int64) (media.Demuxer, error) {
+			return NewReader(r, size, WithStrict(true))
+		},
 	})
 }
 
@@ -137,6 +140,7 @@ type Reader struct {
 	probedAll   bool
 	probeMaxPTS []int64
 	stats       Stats
+	warn        media.WarningLog
 }
 
 // streamInfo is what the reader knows about a track's PID from the PMT.
@@ -206,7 +210,37 @@ func NewReader(r io.ReaderAt, size int64, opts ...Option) (rd *Reader, err error
 	}
 	rd.readTail()
 	rd.stats = Stats{}
+	if err := rd.checkLastPacket(); err != nil {
+		return nil, err
+	}
 	return rd, nil
+}
+
+// checkLastPacket reports a file that ends inside a packet at open time,
+// so that a caller reading headers only (probe) learns of the cut too:
+// the same warning Samples gives when it reaches it (a repeat is dropped),
+// or the error in strict mode.
+func (rd *Reader) checkLastPacket() error {
+	stride := int64(rd.l.stride)
+	n := (rd.size - rd.start) / stride
+	pos := rd.start + n*stride
+	rem := rd.size - pos
+	if rem <= 0 {
+		return nil
+	}
+	var b [1]byte
+	if rem <= int64(rd.l.lead) {
+		return nil
+	}
+	if _, err := rd.r.ReadAt(b[:], pos+int64(rd.l.lead)); err != nil || b[0] != syncByte {
+		return nil
+	}
+	w := media.WarningAt("mpegts", pos, fmt.Sprintf("packet %d", n), media.ErrTruncated, "last packet cut: %d of %d bytes", rem, stride)
+	if rd.cfg.strict {
+		return w.PosError()
+	}
+	rd.warn.Add(w)
+	return nil
 }
 
 // Format returns "mpegts".
@@ -226,6 +260,13 @@ func (rd *Reader) PacketSize() int { return rd.l.stride }
 // Stats returns what the last complete or interrupted Samples iteration
 // skipped.
 func (rd *Reader) Stats() Stats { return rd.stats }
+
+// Warnings returns the damage Samples iterations tolerated (without
+// WithStrict): a last packet or PES cut by the end of the input (its
+// partial payload is still emitted, as ffmpeg does), lost sync skipped to
+// the next packet grid, continuity errors, malformed PES headers and
+// frames. See media.Warning. Repeated passes do not repeat a warning.
+func (rd *Reader) Warnings() []media.Warning { return rd.warn.Warnings() }
 
 // ReadSample returns s.Data: MPEG-TS samples are assembled while iterating
 // and carry their payload. A sample whose Data is gone (copied without

@@ -112,8 +112,10 @@ type deviation struct {
 	noDuration map[int]bool
 	// noSize skips the size comparison of a stream.
 	noSize map[int]bool
-	// truncated: the file ends inside a packet or PES; Samples must end
-	// with a *media.PosError wrapping media.ErrTruncated.
+	// truncated: the file ends inside a packet or PES; Samples must read
+	// to the end (the cut PES included, as ffprobe does) and Warnings
+	// report it, wrapping media.ErrTruncated; WithStrict makes it the
+	// error that ends Samples.
 	truncated bool
 }
 
@@ -136,13 +138,15 @@ func compare(t *testing.T, r *ts.Reader, ref []refPacket, dev deviation) {
 			}
 		}
 	}
-	if dev.truncated {
-		var pe *media.PosError
-		if !errors.As(iterErr, &pe) || !errors.Is(iterErr, media.ErrTruncated) {
-			t.Errorf("Samples ended with %v, want a *media.PosError wrapping ErrTruncated", iterErr)
-		}
-	} else if iterErr != nil {
+	if iterErr != nil {
 		t.Fatalf("Samples: %v", iterErr)
+	}
+	truncated := false
+	for _, w := range r.Warnings() {
+		truncated = truncated || w.Truncated()
+	}
+	if truncated != dev.truncated {
+		t.Errorf("truncation warning %v, want %v (warnings %v)", truncated, dev.truncated, r.Warnings())
 	}
 	want := map[int][]refPacket{}
 	for _, p := range ref {
@@ -260,18 +264,17 @@ var sharedTS = []struct {
 	// the first sync frame as a packet stamped with the PES PTS and stamps
 	// the first real frame by interpolation (2880), duplicating the PTS of
 	// the next one; we skip the bytes and give the first frame the PES PTS
-	// (0), so our first sample is compared with neither. ffprobe also
-	// emits the last frame, cut by the end of the file; we count it as
-	// skipped damage.
-	{path: "fetched/androidx/ts/sample_ac3.ts", dev: deviation{skipLeading: map[int]int{0: 2}, skipOurs: map[int]int{0: 1}, dropTrailing: map[int]int{0: 1}}},
+	// (0), so our first sample is compared with neither. The last frame
+	// is cut by the end of the file: both emit what there is of it.
+	{path: "fetched/androidx/ts/sample_ac3.ts", dev: deviation{skipLeading: map[int]int{0: 2}, skipOurs: map[int]int{0: 1}, truncated: true}},
 	{path: "fetched/androidx/ts/sample_eac3.ts"},
 	{path: "fetched/androidx/ts/sample_latm.ts"},
 	{path: "fetched/androidx/ts/sample_scte35.ts"},
-	// Ends 148 bytes into packet 21: reported as truncated after the samples.
+	// Ends 148 bytes into packet 21: a truncation warning after the samples.
 	{path: "fetched/androidx/ts/sample_with_sdt.ts", dev: deviation{truncated: true}},
-	// The last PES declares 2360 bytes more than the file holds.
-	// ffprobe emits what there is of the last frame.
-	{path: "fetched/androidx/ts/sample_ait.ts", dev: deviation{truncated: true, dropTrailing: map[int]int{0: 1}}},
+	// The last PES declares 2360 bytes more than the file holds: both
+	// emit what there is of the last frame.
+	{path: "fetched/androidx/ts/sample_ait.ts", dev: deviation{truncated: true}},
 	{path: "fetched/androidx/ts/bbb_2500ms.ts"},
 	{path: "fetched/androidx/hls_cea608/sd-hls0000000000.ts"},
 	{path: "fetched/shaka/hls_ts_b_frames/1.ts"},
@@ -328,9 +331,33 @@ func TestTruncatedIsPosError(t *testing.T) {
 	if err != nil {
 		t.Fatalf("NewReader: %v", err)
 	}
-	var last error
+	// Lenient (ffmpeg's way): every sample, then a positioned warning.
+	n := 0
 	for _, err := range r.Samples() {
-		last = err
+		if err != nil {
+			t.Fatalf("lenient read: %v", err)
+		}
+		n++
+	}
+	ws := r.Warnings()
+	if n == 0 || len(ws) == 0 || !ws[0].Truncated() {
+		t.Fatalf("%d samples, warnings %v: want samples and a truncation warning", n, ws)
+	}
+	if ws[0].Offset <= 0 || ws[0].Offset > int64(len(cut)) {
+		t.Errorf("warning offset %d outside the input", ws[0].Offset)
+	}
+	// Strict: the same damage is the error, at open (the last packet is
+	// checked there) or from Samples.
+	var last error
+	strictN := 0
+	r, last = ts.NewReader(bytes.NewReader(cut), int64(len(cut)), ts.WithStrict(true))
+	if last == nil {
+		for _, err := range r.Samples() {
+			if err == nil {
+				strictN++
+			}
+			last = err
+		}
 	}
 	var pe *media.PosError
 	if !errors.As(last, &pe) || !errors.Is(last, media.ErrTruncated) {
@@ -338,5 +365,8 @@ func TestTruncatedIsPosError(t *testing.T) {
 	}
 	if pe.Offset <= 0 || pe.Offset > int64(len(cut)) {
 		t.Errorf("offset %d outside the input", pe.Offset)
+	}
+	if strictN >= n {
+		t.Errorf("strict read gave %d samples, lenient %d: the cut sample should be missing", strictN, n)
 	}
 }

@@ -36,7 +36,7 @@ any boundary is misaligned.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			var rends []gop.Rendition
 			for _, p := range args {
-				in, err := gopLoadVideo(cmd.Context(), p, "", -1)
+				in, err := gopLoadVideo(cmd.Context(), p, "", -1, false)
 				if err != nil {
 					return err
 				}

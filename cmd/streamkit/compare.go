@@ -114,7 +114,7 @@ bar chart of the video bitrate split by frame type.`,
 			var rows []gopCompareLine
 			var ins []*gopInput
 			for _, p := range args {
-				in, err := gopLoadVideo(cmd.Context(), p, "", -1)
+				in, err := gopLoadVideo(cmd.Context(), p, "", -1, false)
 				if err != nil {
 					return err
 				}

@@ -25,6 +25,9 @@ type gopInput struct {
 	// Err collects the access units that could not be analysed (their
 	// frames have type "?"); commands print what they can, then fail.
 	Err error
+	// Warnings is the damage the reader read past in the file (the same
+	// for every video stream of it), for the command to print.
+	Warnings []media.Warning
 }
 
 // analysisError summarises in.Err for the command's final error line.
@@ -44,8 +47,8 @@ func (in *gopInput) analysisError() error {
 // its video stream (the first one when stream < 0, else the one with that
 // ffprobe stream index) and analyses every frame. MP4 timestamps follow
 // ffprobe's reading of the edit list.
-func gopLoadVideo(ctx context.Context, path, initPath string, stream int) (*gopInput, error) {
-	ins, err := gopLoadVideos(ctx, path, initPath, stream, false)
+func gopLoadVideo(ctx context.Context, path, initPath string, stream int, strict bool) (*gopInput, error) {
+	ins, err := gopLoadVideos(ctx, path, initPath, stream, false, strict)
 	if err != nil {
 		return nil, err
 	}
@@ -53,9 +56,11 @@ func gopLoadVideo(ctx context.Context, path, initPath string, stream int) (*gopI
 }
 
 // gopLoadVideos is gopLoadVideo returning every video stream when all is set
-// and stream < 0.
-func gopLoadVideos(ctx context.Context, path, initPath string, stream int, all bool) ([]*gopInput, error) {
-	d, in, closeIn, err := openDemuxer(ctx, path, initPath)
+// and stream < 0. Damage the reader read past is returned in each
+// gopInput's Warnings (the commands print it on stderr); with strict it is
+// refused.
+func gopLoadVideos(ctx context.Context, path, initPath string, stream int, all, strict bool) ([]*gopInput, error) {
+	d, in, closeIn, err := openDemuxer(ctx, path, initPath, strict)
 	if err != nil {
 		return nil, err
 	}
@@ -79,6 +84,10 @@ func gopLoadVideos(ctx context.Context, path, initPath string, stream int, all b
 			break
 		}
 	}
+	ws := media.WarningsOf(d)
+	for _, in := range out {
+		in.Warnings = ws
+	}
 	if len(out) == 0 {
 		if stream >= 0 {
 			return nil, fmt.Errorf("%s: no video stream with index %d", path, stream)
@@ -92,7 +101,7 @@ func init() { register(newFramesCmd) }
 
 // newFramesCmd builds the frames command; its flags are locals of this call.
 func newFramesCmd() *cobra.Command {
-	var asJSON, asCSV, all bool
+	var asJSON, asCSV, all, strict bool
 	var stream int
 	var initPath string
 	cmd := &cobra.Command{
@@ -109,10 +118,11 @@ temporal_id, nal_unit_type, structure) are extras.`,
   streamkit frames --csv segment.ts`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			ins, err := gopLoadVideos(cmd.Context(), args[0], initPath, stream, true)
+			ins, err := gopLoadVideos(cmd.Context(), args[0], initPath, stream, true, strict)
 			if err != nil {
 				return err
 			}
+			printWarnings(cmd.ErrOrStderr(), args[0], ins[0].Warnings)
 			var rows []gop.FFprobeFrame
 			for _, in := range ins {
 				rows = append(rows, gop.FFprobeFrames(in.Track, in.Frames, all)...)
@@ -143,6 +153,7 @@ temporal_id, nal_unit_type, structure) are extras.`,
 	cmd.Flags().BoolVar(&all, "all", false, "also list frames an edit list hides (ffprobe does not)")
 	cmd.Flags().IntVar(&stream, "stream", -1, "video stream index (default: the first video stream)")
 	cmd.Flags().StringVar(&initPath, "init", "", "init segment (ftyp+moov) for a CMAF/fMP4 media segment")
+	addStrictFlag(cmd, &strict)
 	return cmd
 }
 

@@ -19,7 +19,7 @@ func init() { register(newGOPCmd) }
 
 // newGOPCmd builds the gop command; its flags are locals of this call.
 func newGOPCmd() *cobra.Command {
-	var asJSON bool
+	var asJSON, strict bool
 	var svgOut string
 	var stream int
 	var initPath string
@@ -39,10 +39,11 @@ sizes over time coloured by type with the GOP boundaries.`,
   streamkit gop --svg bitrate.svg segment.ts`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			in, err := gopLoadVideo(cmd.Context(), args[0], initPath, stream)
+			in, err := gopLoadVideo(cmd.Context(), args[0], initPath, stream, strict)
 			if err != nil {
 				return err
 			}
+			printWarnings(cmd.ErrOrStderr(), args[0], in.Warnings)
 			frames := gopShownFrames(in.Frames)
 			rep := gop.Analyze(frames, in.Track.Timescale)
 			if svgOut != "" {
@@ -63,7 +64,8 @@ sizes over time coloured by type with the GOP boundaries.`,
 					Stream int    `json:"stream_index"`
 					Codec  string `json:"codec"`
 					*gop.Report
-				}{in.Path, in.Track.Index, string(in.Track.Codec), rep}); err != nil {
+					Warnings []media.Warning `json:"streamkit_warnings,omitempty"`
+				}{in.Path, in.Track.Index, string(in.Track.Codec), rep, in.Warnings}); err != nil {
 					return err
 				}
 			} else if err := gopWriteText(w, in, rep); err != nil {
@@ -76,6 +78,7 @@ sizes over time coloured by type with the GOP boundaries.`,
 	cmd.Flags().StringVar(&svgOut, "svg", "", "also write frame sizes over time with GOP boundaries to this SVG file")
 	cmd.Flags().IntVar(&stream, "stream", -1, "video stream index (default: the first video stream)")
 	cmd.Flags().StringVar(&initPath, "init", "", "init segment (ftyp+moov) for a CMAF/fMP4 media segment")
+	addStrictFlag(cmd, &strict)
 	return cmd
 }
 

@@ -76,17 +76,18 @@ func openInput(ctx context.Context, arg string, stdin io.Reader) (*inputFile, er
 	return &inputFile{ReaderAt: f, Size: st.Size(), Name: filepath.Base(arg), close: f.Close}, nil
 }
 
-// openDemuxer opens arg as a media.Demuxer; with initPath, arg is a
+// openDemuxer opens arg as a media.Demuxer, leniently or, with strict,
+// refusing damaged input (openMedia); with initPath, arg is a
 // CMAF/fMP4 media segment read after that init segment (as a player
 // does, and as `cat init seg | ffprobe -` sees it). The returned close
 // releases both inputs.
-func openDemuxer(ctx context.Context, arg, initPath string) (media.Demuxer, *inputFile, func(), error) {
+func openDemuxer(ctx context.Context, arg, initPath string, strict bool) (media.Demuxer, *inputFile, func(), error) {
 	in, err := openInput(ctx, arg, os.Stdin)
 	if err != nil {
 		return nil, nil, nil, err
 	}
 	if initPath == "" {
-		d, err := media.Open(in, in.Size)
+		d, err := openMedia(in, in.Size, strict)
 		if err != nil {
 			in.Close()
 			return nil, nil, nil, fmt.Errorf("%s: %w", arg, err)

@@ -32,6 +32,10 @@ type packageOptions struct {
 	ByteRange bool
 	ByTime    bool
 	Force     bool
+	// Strict refuses damaged inputs instead of packaging what is there;
+	// otherwise the damage read past is printed on warnOut (when set).
+	Strict  bool
+	warnOut io.Writer
 	// Sign is a private key file: every init and segment is signed into
 	// a sidecar per rendition (package integrity); StreamID is the stream
 	// id signed (default: OUT's base name).
@@ -102,6 +106,7 @@ Without inputs, the embedded sample ladder is packaged.`,
 			if len(args) == 0 {
 				res, err = packageSample(cmd.Context(), out, opt)
 			} else {
+				opt.warnOut = cmd.ErrOrStderr()
 				res, err = packageFiles(cmd.Context(), out, args, opt)
 			}
 			if err != nil {
@@ -120,6 +125,7 @@ Without inputs, the embedded sample ladder is packaged.`,
 	f.BoolVar(&opt.ByteRange, "byterange", false, "one file per rendition, segments addressed by byte range")
 	f.String("naming", "number", "segment file names: number (seg_1.m4s, DASH $Number$) or time (DASH $Time$)")
 	f.BoolVar(&opt.Force, "force", false, "replace OUT if it exists")
+	addStrictFlag(cmd, &opt.Strict)
 	f.StringVar(&opt.Sign, "sign", "", "sign every segment with this private key (streamkit keygen) into RENDITION.integrity.json sidecars")
 	f.StringVar(&opt.StreamID, "stream-id", "", "stream id signed into the sidecars (default: OUT's base name)")
 	return cmd
@@ -138,9 +144,12 @@ func packageFiles(ctx context.Context, out string, files []string, opt packageOp
 		if err != nil {
 			return nil, err
 		}
-		d, err := media.Open(f, fi.Size())
+		d, err := openMedia(f, fi.Size(), opt.Strict)
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", name, err)
+		}
+		if opt.warnOut != nil {
+			defer func() { printWarnings(opt.warnOut, name, media.WarningsOf(d)) }()
 		}
 		inputs = append(inputs, segment.Input{Name: name, Demuxer: d})
 	}

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"os"
 
 	"github.com/spf13/cobra"
 
@@ -20,6 +19,7 @@ func newProbeCmd() *cobra.Command {
 		show     probe.Selection
 		entries  string
 		selectSp string
+		strict   bool
 	)
 	cmd := &cobra.Command{
 		Use:   "probe [--json] [--init INIT.mp4] [--show-packets] [--show-entries E] [--select-streams S] FILE|-|URL",
@@ -89,6 +89,7 @@ MP4 or MPEG-TS costs a few requests, not a download.`,
 				defer ini.Close()
 				opts = append(opts, probe.WithInit(ini, ini.Size))
 			}
+			opts = append(opts, probe.WithStrict(strict))
 			if entries != "" || selectSp != "" || show.Packets || show.Streams || show.Format {
 				if entries != "" {
 					if show.Entries, err = probe.ParseEntries(entries); err != nil {
@@ -110,17 +111,12 @@ MP4 or MPEG-TS costs a few requests, not a download.`,
 			if err != nil {
 				return err
 			}
+			printWarnings(cmd.ErrOrStderr(), args[0], res.Warnings)
 			out := cmd.OutOrStdout()
 			if asJSON {
 				return res.WriteJSON(out)
 			}
-			if err := res.WriteText(out); err != nil {
-				return err
-			}
-			if len(res.Warnings) > 0 {
-				fmt.Fprintf(os.Stderr, "streamkit: %d warning(s), see above\n", len(res.Warnings))
-			}
-			return nil
+			return res.WriteText(out)
 		},
 	}
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print ffprobe's -show_format -show_streams JSON")
@@ -130,5 +126,6 @@ MP4 or MPEG-TS costs a few requests, not a download.`,
 	cmd.Flags().BoolVar(&show.Format, "show-format", false, "show the format section (ffprobe -show_format)")
 	cmd.Flags().StringVar(&entries, "show-entries", "", "ffprobe -show_entries: SECTION[=FIELD,...][:SECTION...], e.g. stream=codec_name,width:format=duration")
 	cmd.Flags().StringVar(&selectSp, "select-streams", "", "ffprobe stream specifier: N, v, a, v:0, p:PROG, #ID")
+	addStrictFlag(cmd, &strict)
 	return cmd
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
 
+	"github.com/streamkit-go/streamkit/media"
 	"github.com/streamkit-go/streamkit/remux"
 )
 
@@ -27,7 +28,7 @@ func init() { register(newRemuxCmd) }
 // newRemuxCmd builds the remux command; its flags are locals of this call.
 func newRemuxCmd() *cobra.Command {
 	var to string
-	var faststart, force bool
+	var faststart, force, strict bool
 	var initPath string
 	var frag time.Duration
 	cmd := &cobra.Command{
@@ -76,6 +77,9 @@ the next run. An existing OUT is replaced only with --force.`,
 			if initPath != "" {
 				opts = append(opts, remux.WithInitFile(initPath))
 			}
+			opts = append(opts, remux.WithStrict(strict), remux.WithWarnings(func(ws []media.Warning) {
+				printWarnings(cmd.ErrOrStderr(), in, ws)
+			}))
 			if st, err := os.Stat(in); err == nil && st.Size() >= progressMin && term.IsTerminal(int(os.Stderr.Fd())) {
 				bar := progressbar.NewOptions64(st.Size(), progressbar.OptionSetWriter(os.Stderr),
 					progressbar.OptionSetDescription("remux"), progressbar.OptionShowBytes(true),
@@ -112,6 +116,7 @@ the next run. An existing OUT is replaced only with --force.`,
 	cmd.Flags().BoolVar(&faststart, "faststart", false, "MP4 to MP4: move moov before mdat, keeping every other box")
 	cmd.Flags().BoolVar(&force, "force", false, "replace OUT if it exists")
 	cmd.Flags().StringVar(&initPath, "init", "", "init segment (ftyp+moov) when IN is a CMAF/fMP4 media segment")
+	addStrictFlag(cmd, &strict)
 	cmd.Flags().DurationVar(&frag, "frag-duration", 2*time.Second, "target fragment duration for fmp4 and cmaf")
 	return cmd
 }

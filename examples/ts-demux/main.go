@@ -95,12 +95,27 @@ func main() {
 	n := 0
 	for _, err := range r2.Samples() {
 		if err != nil {
-			var pe *media.PosError
-			fmt.Printf("   cut at byte %d: %d samples, then\n   %v\n   (errors.Is ErrTruncated: %v; a *media.PosError: %v)\n",
-				len(cut), n, err, errors.Is(err, media.ErrTruncated), errors.As(err, &pe))
-			break
+			log.Fatal(err)
 		}
 		n++
+	}
+	fmt.Printf("   cut at byte %d: %d samples (the cut PES's partial payload too, as ffmpeg), and warnings:\n", len(cut), n)
+	for _, w := range r2.Warnings() {
+		fmt.Printf("   - %v\n", w)
+	}
+	strict, err := ts.NewReader(bytes.NewReader(cut), int64(len(cut)), ts.WithStrict(true))
+	if err != nil {
+		log.Fatal(err)
+	}
+	sn := 0
+	for _, err := range strict.Samples() {
+		if err != nil {
+			var pe *media.PosError
+			fmt.Printf("   ts.WithStrict(true): %d samples, then\n   %v\n   (errors.Is ErrTruncated: %v; a *media.PosError: %v)\n",
+				sn, err, errors.Is(err, media.ErrTruncated), errors.As(err, &pe))
+			break
+		}
+		sn++
 	}
 	damaged := bytes.Clone(data)
 	broken, video := 0, 0
