@@ -202,13 +202,12 @@ func (s *Stream) feed(b []byte) {
 	}
 	for len(b) > 0 && s.cbErr == nil {
 		if b[0] != syncByte {
-			// Lost sync: skip to the next 0x47 that starts a packet
-			// followed by another one (or by the end of what we have).
-			i := 1
-			for ; i < len(b); i++ {
-				if b[i] == syncByte && (i+PacketSize >= len(b) || b[i+PacketSize] == syncByte) {
-					break
-				}
+			// Lost sync: skip to the next packet grid (FindSync, the
+			// file reader's rule; a grid running off the end of what
+			// we have counts: the next datagram continues it).
+			i := len(b)
+			if j := FindSync(b[1:], PacketSize, 0, true); j >= 0 {
+				i = 1 + j
 			}
 			s.d.stats.Resyncs++
 			s.d.stats.SkippedBytes += int64(i)
