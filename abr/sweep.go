@@ -138,8 +138,15 @@ feed:
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
+	return gatherRows(res, errs, keyCols)
+}
+
+// gatherRows joins the per-trace rows in trace order, or returns the
+// first error in trace order (the same for any number of workers), and
+// sorts the rows by their key columns.
+func gatherRows(res [][][]string, errs []error, keyCols int) ([][]string, error) {
 	var rows [][]string
-	for k := range traces {
+	for k := range res {
 		if errs[k] != nil {
 			return nil, errs[k]
 		}
@@ -375,15 +382,7 @@ func runLoadedTraces(ctx context.Context, traces []string, o sweepConfig, keyCol
 	// an error cancels the loader: every trace before the failing one was
 	// handed out before it and has run, so the first error in trace order
 	// is the one reported, for any number of workers
-	var rows [][]string
-	for k := range traces {
-		if errs[k] != nil {
-			return nil, errs[k]
-		}
-		rows = append(rows, res[k]...)
-	}
-	sortRows(rows, keyCols)
-	return rows, nil
+	return gatherRows(res, errs, keyCols)
 }
 
 // NewPensievePolicy returns a fresh Pensieve policy by name: "bb",
