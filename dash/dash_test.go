@@ -16,6 +16,7 @@ import (
 
 	"github.com/streamkit-go/streamkit/abr"
 	"github.com/streamkit-go/streamkit/dash"
+	"github.com/streamkit-go/streamkit/internal/testtool"
 	"github.com/streamkit-go/streamkit/mp4"
 	"github.com/streamkit-go/streamkit/sample"
 	"github.com/streamkit-go/streamkit/segment"
@@ -75,12 +76,7 @@ func packageSample(t testing.TB, opts ...segment.Option) (string, *segment.Prese
 
 func requireTool(t *testing.T, name string) {
 	t.Helper()
-	if _, err := exec.LookPath(name); err != nil {
-		if os.Getenv("STREAMKIT_REQUIRE_TOOLS") == "1" {
-			t.Fatalf("%s not installed", name)
-		}
-		t.Skipf("%s not installed", name)
-	}
+	testtool.Path(t, name)
 }
 
 // TestMPDValidatesAgainstSchema runs xmllint with the DASH-MPD.xsd schema
@@ -91,7 +87,7 @@ func TestMPDValidatesAgainstSchema(t *testing.T) {
 		// The schema is data from ../shared, not a tool: a clone without
 		// ../shared skips (STREAMKIT_REQUIRE_TOOLS or not); a ../shared
 		// without the schema is a broken setup where tools are required.
-		if _, serr := os.Stat(filepath.Join("..", "..", "shared")); serr == nil && os.Getenv("STREAMKIT_REQUIRE_TOOLS") == "1" {
+		if _, serr := os.Stat(filepath.Join("..", "..", "shared")); serr == nil && testtool.Required() {
 			t.Fatalf("schema missing from ../shared: %v", err)
 		}
 		t.Skipf("needs the DASH-MPD.xsd schema from ../shared/conformance/dash: %v", err)

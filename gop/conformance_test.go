@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/streamkit-go/streamkit/gop"
+	"github.com/streamkit-go/streamkit/internal/testtool"
 	"github.com/streamkit-go/streamkit/media"
 	"github.com/streamkit-go/streamkit/mp4"
 	_ "github.com/streamkit-go/streamkit/ts"
@@ -31,13 +32,7 @@ func parseFFFrames(t *testing.T, b []byte) []gop.FFprobeFrame {
 // limit reads only the first limit seconds (ffprobe -read_intervals).
 func liveFFprobe(t *testing.T, path string, limit int) []gop.FFprobeFrame {
 	t.Helper()
-	bin, err := exec.LookPath("ffprobe")
-	if err != nil {
-		if os.Getenv("STREAMKIT_REQUIRE_TOOLS") == "1" {
-			t.Fatal("ffprobe not installed and STREAMKIT_REQUIRE_TOOLS=1")
-		}
-		t.Skip("ffprobe not installed")
-	}
+	bin := testtool.Path(t, "ffprobe")
 	args := []string{"-v", "error", "-select_streams", "v", "-show_frames",
 		"-show_entries", "frame=media_type,stream_index,key_frame,pts,pict_type,interlaced_frame,top_field_first", "-of", "json"}
 	if limit > 0 {

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/streamkit-go/streamkit/hls"
+	"github.com/streamkit-go/streamkit/internal/testtool"
 	"github.com/streamkit-go/streamkit/mp4"
 	"github.com/streamkit-go/streamkit/sample"
 	"github.com/streamkit-go/streamkit/segment"
@@ -35,13 +36,7 @@ import (
 // so does this). Within 5 %: TS overhead used to add 30 % (one AAC frame
 // per PES, PAT/PMT every 100 ms in every segment).
 func TestTSBandwidthLikeFFmpeg(t *testing.T) {
-	ffmpeg, err := exec.LookPath("ffmpeg")
-	if err != nil {
-		if os.Getenv("STREAMKIT_REQUIRE_TOOLS") == "1" {
-			t.Fatal("ffmpeg not installed and STREAMKIT_REQUIRE_TOOLS=1")
-		}
-		t.Skip("ffmpeg not installed")
-	}
+	ffmpeg := testtool.Path(t, "ffmpeg")
 	src := t.TempDir()
 	names := append(sample.Videos(), sample.Audio)
 	var ins []segment.Input

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/streamkit-go/streamkit/ingest"
+	"github.com/streamkit-go/streamkit/internal/testtool"
 	"github.com/streamkit-go/streamkit/serve"
 )
 
@@ -47,7 +48,7 @@ func TestBrowserReconnect(t *testing.T) {
 	}
 	js, jsErr := serve.FindPlayerJS("")
 	if bin == "" || jsErr != nil {
-		if os.Getenv("STREAMKIT_REQUIRE_TOOLS") == "1" {
+		if testtool.Required() {
 			t.Fatalf("chromium (%q) or hls.js (%v) missing and STREAMKIT_REQUIRE_TOOLS=1", bin, jsErr)
 		}
 		t.Skipf("needs chromium and hls.js ($%s): %q, %v", serve.EnvPlayerJS, bin, jsErr)

@@ -11,7 +11,6 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"os/exec"
 	"runtime"
 	"strconv"
@@ -21,6 +20,7 @@ import (
 	"time"
 
 	"github.com/streamkit-go/streamkit/ingest"
+	"github.com/streamkit-go/streamkit/internal/testtool"
 	"github.com/streamkit-go/streamkit/live"
 	"github.com/streamkit-go/streamkit/media"
 	_ "github.com/streamkit-go/streamkit/mp4"
@@ -36,7 +36,7 @@ func needFFmpeg(t *testing.T) {
 	t.Helper()
 	for _, tool := range []string{"ffmpeg", "ffprobe"} {
 		if _, err := exec.LookPath(tool); err != nil {
-			if os.Getenv("STREAMKIT_REQUIRE_TOOLS") == "1" {
+			if testtool.Required() {
 				t.Fatalf("%s not installed and STREAMKIT_REQUIRE_TOOLS=1", tool)
 			}
 			t.Skipf("%s not installed: the ingest tests publish with it", tool)

@@ -11,19 +11,14 @@ import (
 	"testing"
 
 	"github.com/streamkit-go/streamkit/integrity"
+	"github.com/streamkit-go/streamkit/internal/testtool"
 )
 
 // TestJavaScriptVerifier checks js/integrity.mjs, the browser half, against
 // sidecars this package signs: same statements, same verdicts. It runs
 // Node 20+ (WebCrypto with Ed25519).
 func TestJavaScriptVerifier(t *testing.T) {
-	node, err := exec.LookPath("node")
-	if err != nil {
-		if os.Getenv("STREAMKIT_REQUIRE_TOOLS") == "1" {
-			t.Fatal("node is required (STREAMKIT_REQUIRE_TOOLS=1)")
-		}
-		t.Skip("node not installed: the JavaScript verifier is not checked")
-	}
+	node := testtool.Path(t, "node")
 	dir := t.TempDir()
 	write := func(name string, b []byte) {
 		os.MkdirAll(filepath.Dir(filepath.Join(dir, name)), 0o755)

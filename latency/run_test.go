@@ -2,12 +2,12 @@ package latency
 
 import (
 	"context"
-	"os"
 	"os/exec"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/streamkit-go/streamkit/internal/testtool"
 	"github.com/streamkit-go/streamkit/playtest"
 	"github.com/streamkit-go/streamkit/serve"
 )
@@ -25,7 +25,7 @@ func TestRun(t *testing.T) {
 	}
 	need := func(what string, err error) {
 		if err != nil {
-			if os.Getenv("STREAMKIT_REQUIRE_TOOLS") == "1" {
+			if testtool.Required() {
 				t.Fatalf("%s is required (STREAMKIT_REQUIRE_TOOLS=1): %v", what, err)
 			}
 			t.Skipf("%s not installed: %v", what, err)

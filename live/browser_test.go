@@ -19,6 +19,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/streamkit-go/streamkit/internal/testtool"
 	"github.com/streamkit-go/streamkit/serve"
 )
 
@@ -48,7 +49,7 @@ func chromiumBin(t *testing.T) string {
 			return p
 		}
 	}
-	if os.Getenv("STREAMKIT_REQUIRE_TOOLS") == "1" {
+	if testtool.Required() {
 		t.Fatal("chromium not found")
 	}
 	t.Skip("chromium not installed")
@@ -61,7 +62,7 @@ func playerJS(t *testing.T) map[string]string {
 	t.Helper()
 	found, err := serve.FindPlayerJS("")
 	if err != nil {
-		if os.Getenv("STREAMKIT_REQUIRE_TOOLS") == "1" {
+		if testtool.Required() {
 			t.Fatal(err)
 		}
 		t.Skip(err)
@@ -119,7 +120,7 @@ func TestBrowserLive(t *testing.T) {
 		}
 		t.Run(name, func(t *testing.T) {
 			if js["shaka.js"] == "" && c.engine == "shaka" {
-				if os.Getenv("STREAMKIT_REQUIRE_TOOLS") == "1" {
+				if testtool.Required() {
 					t.Fatal("shaka-player not installed beside hls.js (npm install shaka-player@5.2.12)")
 				}
 				t.Skip("shaka-player not installed beside hls.js")

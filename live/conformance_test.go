@@ -20,17 +20,13 @@ import (
 
 	m3u8 "github.com/Eyevinn/hls-m3u8/m3u8"
 
+	"github.com/streamkit-go/streamkit/internal/testtool"
 	"github.com/streamkit-go/streamkit/media"
 )
 
 func requireTool(t *testing.T, name string) {
 	t.Helper()
-	if _, err := exec.LookPath(name); err != nil {
-		if os.Getenv("STREAMKIT_REQUIRE_TOOLS") == "1" {
-			t.Fatalf("%s not installed", name)
-		}
-		t.Skipf("%s not installed", name)
-	}
+	testtool.Path(t, name)
 }
 
 // sharedFile finds a file of ../shared beside the repository (or beside
@@ -43,7 +39,7 @@ func sharedFile(t *testing.T, rel string) string {
 			return p
 		}
 	}
-	if os.Getenv("STREAMKIT_REQUIRE_TOOLS") == "1" {
+	if testtool.Required() {
 		t.Fatalf("../shared/%s missing", rel)
 	}
 	t.Skipf("../shared/%s missing (a clone without ../shared)", rel)

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/streamkit-go/streamkit/internal/testtool"
 	"github.com/streamkit-go/streamkit/media"
 )
 
@@ -301,14 +302,7 @@ func sharedMP4(t *testing.T) []string {
 }
 
 func needTool(t *testing.T, name string) string {
-	p, err := exec.LookPath(name)
-	if err != nil {
-		if os.Getenv("STREAMKIT_REQUIRE_TOOLS") == "1" {
-			t.Fatalf("%s not installed and STREAMKIT_REQUIRE_TOOLS=1", name)
-		}
-		t.Skipf("%s not installed", name)
-	}
-	return p
+	return testtool.Path(t, name)
 }
 
 // TestSharedLiveFFprobe compares every real file that has a moov against

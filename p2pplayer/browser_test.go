@@ -20,6 +20,7 @@ import (
 
 	"github.com/streamkit-go/streamkit/integrity"
 	"github.com/streamkit-go/streamkit/internal/netns"
+	"github.com/streamkit-go/streamkit/internal/testtool"
 	"github.com/streamkit-go/streamkit/live"
 	"github.com/streamkit-go/streamkit/p2pplayer"
 	"github.com/streamkit-go/streamkit/peer"
@@ -46,7 +47,7 @@ func need(t *testing.T, what string, err error) {
 	if err == nil {
 		return
 	}
-	if os.Getenv("STREAMKIT_REQUIRE_TOOLS") == "1" {
+	if testtool.Required() {
 		t.Fatalf("%s: %v", what, err)
 	}
 	t.Skipf("%s: %v", what, err)

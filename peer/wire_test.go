@@ -9,6 +9,8 @@ import (
 	"path/filepath"
 	"reflect"
 	"testing"
+
+	"github.com/streamkit-go/streamkit/internal/testtool"
 )
 
 // p2pJS finds the npm install of p2p-media-loader-core 2.3.1:
@@ -24,7 +26,7 @@ func p2pJS(t testing.TB) string {
 	_, nerr := exec.LookPath("node")
 	if err != nil || nerr != nil {
 		msg := "node and p2p-media-loader-core@2.3.1 are needed: npm install --prefix ~/.cache/streamkit/p2pjs --ignore-scripts p2p-media-loader-core@2.3.1 p2p-media-loader-hlsjs@2.3.1"
-		if os.Getenv("STREAMKIT_REQUIRE_TOOLS") == "1" {
+		if testtool.Required() {
 			t.Fatal(msg)
 		}
 		t.Skip(msg)

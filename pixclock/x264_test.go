@@ -15,20 +15,14 @@ import (
 	"testing"
 	"time"
 
+	"github.com/streamkit-go/streamkit/internal/testtool"
 	"github.com/streamkit-go/streamkit/live"
 	"github.com/streamkit-go/streamkit/pixclock"
 )
 
 func needTool(t *testing.T, name string) string {
 	t.Helper()
-	p, err := exec.LookPath(name)
-	if err != nil {
-		if os.Getenv("STREAMKIT_REQUIRE_TOOLS") == "1" {
-			t.Fatalf("%s is required (STREAMKIT_REQUIRE_TOOLS=1)", name)
-		}
-		t.Skipf("%s not installed: skipped", name)
-	}
-	return p
+	return testtool.Path(t, name)
 }
 
 // generate runs pixclock.Run on a fake clock (no sleeping), writing the
@@ -139,7 +133,7 @@ func TestX264(t *testing.T) {
 
 	node, err := exec.LookPath("node")
 	if err != nil {
-		if os.Getenv("STREAMKIT_REQUIRE_TOOLS") == "1" {
+		if testtool.Required() {
 			t.Fatal("node is required (STREAMKIT_REQUIRE_TOOLS=1)")
 		}
 		t.Log("node not installed: the JavaScript decoder is not checked")

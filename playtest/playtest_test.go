@@ -4,12 +4,12 @@ import (
 	"context"
 	"encoding/json"
 	"net/http/httptest"
-	"os"
 	"testing"
 	"time"
 
 	"github.com/streamkit-go/streamkit/dash"
 	"github.com/streamkit-go/streamkit/hls"
+	"github.com/streamkit-go/streamkit/internal/testtool"
 	"github.com/streamkit-go/streamkit/mp4"
 	"github.com/streamkit-go/streamkit/sample"
 	"github.com/streamkit-go/streamkit/segment"
@@ -17,7 +17,7 @@ import (
 	"github.com/streamkit-go/streamkit/shape"
 )
 
-func requireTools() bool { return os.Getenv("STREAMKIT_REQUIRE_TOOLS") == "1" }
+func requireTools() bool { return testtool.Required() }
 
 func tools(t *testing.T) {
 	t.Helper()

@@ -15,6 +15,8 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+
+	"github.com/streamkit-go/streamkit/internal/testtool"
 )
 
 // The conformance tests compare our JSON with ffprobe's, field by field:
@@ -354,14 +356,7 @@ func TestConformanceReferences(t *testing.T) {
 // is not installed.
 func ffprobePath(t testing.TB) string {
 	t.Helper()
-	p, err := exec.LookPath("ffprobe")
-	if err != nil {
-		if os.Getenv("STREAMKIT_REQUIRE_TOOLS") == "1" {
-			t.Fatal("ffprobe not installed and STREAMKIT_REQUIRE_TOOLS=1")
-		}
-		t.Skip("ffprobe not installed")
-	}
-	return p
+	return testtool.Path(t, "ffprobe")
 }
 
 // liveFFprobe runs ffprobe from inside the file's folder, as gen.sh does.

@@ -11,6 +11,8 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/streamkit-go/streamkit/internal/testtool"
 )
 
 // packetFixtures lists the fixtures with a committed -show_packets
@@ -33,7 +35,7 @@ func packetFixtures(t *testing.T) []string {
 func showFFprobe(t *testing.T) string {
 	p, err := exec.LookPath("ffprobe")
 	if err != nil {
-		if os.Getenv("STREAMKIT_REQUIRE_TOOLS") == "1" {
+		if testtool.Required() {
 			t.Fatal("ffprobe not installed and STREAMKIT_REQUIRE_TOOLS=1")
 		}
 		return ""

@@ -16,6 +16,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/streamkit-go/streamkit/internal/testtool"
 	"github.com/streamkit-go/streamkit/media"
 	"github.com/streamkit-go/streamkit/mp4"
 	"github.com/streamkit-go/streamkit/ts"
@@ -102,7 +103,7 @@ func loadRef(t *testing.T, name string) [][]pkt {
 func tool(t *testing.T, name string) string {
 	p, err := exec.LookPath(name)
 	if err != nil {
-		if os.Getenv("STREAMKIT_REQUIRE_TOOLS") == "1" {
+		if testtool.Required() {
 			t.Fatalf("%s not installed and STREAMKIT_REQUIRE_TOOLS=1", name)
 		}
 		return ""

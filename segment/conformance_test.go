@@ -16,6 +16,7 @@ import (
 	"github.com/Eyevinn/hls-m3u8/m3u8"
 
 	"github.com/streamkit-go/streamkit/hls"
+	"github.com/streamkit-go/streamkit/internal/testtool"
 	"github.com/streamkit-go/streamkit/media"
 	"github.com/streamkit-go/streamkit/remux"
 	"github.com/streamkit-go/streamkit/segment"
@@ -41,13 +42,7 @@ import (
 // Without ffprobe (or ../shared) the test skips; STREAMKIT_REQUIRE_TOOLS=1
 // makes a missing ffprobe a failure.
 func TestPackagingConformance(t *testing.T) {
-	ffprobe, err := exec.LookPath("ffprobe")
-	if err != nil {
-		if os.Getenv("STREAMKIT_REQUIRE_TOOLS") == "1" {
-			t.Fatal("ffprobe not installed and STREAMKIT_REQUIRE_TOOLS=1")
-		}
-		t.Skip("ffprobe not installed")
-	}
+	ffprobe := testtool.Path(t, "ffprobe")
 	var files []string
 	for _, pat := range []string{"*.mp4", "*.ts", "*.m4a"} {
 		m, _ := filepath.Glob(filepath.Join("..", "testdata", "media", pat))

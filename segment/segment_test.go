@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/streamkit-go/streamkit/gop"
+	"github.com/streamkit-go/streamkit/internal/testtool"
 	"github.com/streamkit-go/streamkit/media"
 	"github.com/streamkit-go/streamkit/mp4"
 	"github.com/streamkit-go/streamkit/sample"
@@ -393,12 +394,7 @@ func ffprobe(t *testing.T, path string) []ffPacket {
 }
 
 func needFFprobe(t *testing.T) {
-	if _, err := exec.LookPath("ffprobe"); err != nil {
-		if os.Getenv("STREAMKIT_REQUIRE_TOOLS") == "1" {
-			t.Fatal("ffprobe not installed")
-		}
-		t.Skip("ffprobe not installed")
-	}
+	testtool.Path(t, "ffprobe")
 }
 
 // TestFFprobeReadsSegments checks with the installed ffprobe that every

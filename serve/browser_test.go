@@ -18,6 +18,7 @@ import (
 
 	"github.com/streamkit-go/streamkit/dash"
 	"github.com/streamkit-go/streamkit/hls"
+	"github.com/streamkit-go/streamkit/internal/testtool"
 	"github.com/streamkit-go/streamkit/media"
 	_ "github.com/streamkit-go/streamkit/mp4"
 	"github.com/streamkit-go/streamkit/sample"
@@ -49,7 +50,7 @@ var ChromiumFlags = []string{
 	"--autoplay-policy=no-user-gesture-required", "--mute-audio", "--remote-debugging-port=0",
 }
 
-func requireTools() bool { return os.Getenv("STREAMKIT_REQUIRE_TOOLS") == "1" }
+func requireTools() bool { return testtool.Required() }
 
 func chromium(t *testing.T) string {
 	t.Helper()

@@ -15,6 +15,7 @@ import (
 
 	"github.com/coder/websocket"
 
+	"github.com/streamkit-go/streamkit/internal/testtool"
 	"github.com/streamkit-go/streamkit/tracker"
 )
 
@@ -31,7 +32,7 @@ func p2pJS(t *testing.T) string {
 	_, nerr := exec.LookPath("node")
 	if err != nil || nerr != nil {
 		msg := "node and bittorrent-tracker@11.2.3 are needed: npm install --prefix ~/.cache/streamkit/p2pjs --ignore-scripts bittorrent-tracker@11.2.3"
-		if os.Getenv("STREAMKIT_REQUIRE_TOOLS") == "1" {
+		if testtool.Required() {
 			t.Fatal(msg)
 		}
 		t.Skip(msg)

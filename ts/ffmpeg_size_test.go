@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/streamkit-go/streamkit/internal/testtool"
 	"github.com/streamkit-go/streamkit/media"
 	"github.com/streamkit-go/streamkit/ts"
 )
@@ -23,13 +24,7 @@ import (
 // AAC frame per PES, PCR-only packets or PSI every 40 ms each used to
 // cost 25 to 140 %. AV1 and Opus are refused (ErrWrite), which is checked.
 func TestMuxSizeLikeFFmpeg(t *testing.T) {
-	ffmpeg, err := exec.LookPath("ffmpeg")
-	if err != nil {
-		if os.Getenv("STREAMKIT_REQUIRE_TOOLS") == "1" {
-			t.Fatal("ffmpeg not installed and STREAMKIT_REQUIRE_TOOLS=1")
-		}
-		t.Skip("ffmpeg not installed")
-	}
+	ffmpeg := testtool.Path(t, "ffmpeg")
 	var files []string
 	for _, pat := range []string{"*.mp4", "*.m4a", "*.ts"} {
 		m, _ := filepath.Glob(filepath.Join(muxFixtures, pat))

@@ -12,6 +12,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/streamkit-go/streamkit/internal/testtool"
 	"github.com/streamkit-go/streamkit/media"
 	"github.com/streamkit-go/streamkit/ts"
 )
@@ -46,7 +47,7 @@ func loadRef(t *testing.T, b []byte) []refPacket {
 func ffprobeAvailable(t *testing.T) bool {
 	t.Helper()
 	if _, err := exec.LookPath("ffprobe"); err != nil {
-		if os.Getenv("STREAMKIT_REQUIRE_TOOLS") == "1" {
+		if testtool.Required() {
 			t.Fatalf("ffprobe not installed and STREAMKIT_REQUIRE_TOOLS=1")
 		}
 		return false

@@ -16,6 +16,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/streamkit-go/streamkit/internal/testtool"
 )
 
 // EnvInside is set in the environment of the re-executed test.
@@ -37,7 +39,7 @@ func Enter(t *testing.T) bool {
 	}
 	skip := func(format string, a ...any) {
 		t.Helper()
-		if os.Getenv("STREAMKIT_REQUIRE_TOOLS") == "1" {
+		if testtool.Required() {
 			t.Fatalf(format, a...)
 		}
 		t.Skipf(format, a...)
