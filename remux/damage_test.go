@@ -348,7 +348,20 @@ func damagedCase(ffprobe, ffmpeg, src, dir, file string, k int, skipRemux bool) 
 	// and parameter sets they keep, so video sizes are compared for MP4
 	// input only.
 	videoSizes := !strings.HasSuffix(strings.ToLower(src), ".ts")
+	// ffmpeg -c copy can write an MP4 without a single packet from a cut
+	// file it reads (E-AC-3 whose first PES is corrupt: sample_eac3.ts
+	// at its first cut): there is nothing to compare with. Reported, not
+	// failed; a remux that writes nothing where ffmpeg writes packets
+	// still fails.
+	none := true
+	for _, s := range want {
+		none = none && len(s) == 0
+	}
 	for _, m := range comparePrefix(want, have, false, videoSizes) {
+		if none {
+			fail("%sffmpeg -c copy wrote no packet: remux packets: %s", knownPrefix, m)
+			continue
+		}
 		fail("remux packets: %s", m)
 	}
 	return fails
