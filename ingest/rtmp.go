@@ -103,21 +103,44 @@ func (s *Server) ServeRTMP(ctx context.Context, ln net.Listener) error {
 // read deadline before every read: a publisher is dropped after the read
 // timeout without a byte, whatever gortmplib is waiting for (it reads the
 // first seconds of media before it reports the tracks).
+//
+// Until the tracks are known (handshake, connect, publish and gortmplib's
+// track detection, which buffers what it reads) the connection also has
+// an absolute deadline and a byte budget: a client trickling a byte every
+// few seconds, or one streaming media that never lets detection end, is
+// dropped instead of holding a connection slot or memory.
 type countConn struct {
 	net.Conn
 	n       int64
 	timeout time.Duration
+	setup   time.Time // zero once the tracks are known
 }
 
+// The setup bounds: real encoders finish detection within seconds and a
+// few MB (two seconds of media).
+const (
+	rtmpSetupTimeout = 15 * time.Second
+	rtmpSetupBytes   = 32 << 20
+)
+
 func (c *countConn) Read(b []byte) (int, error) {
-	c.Conn.SetReadDeadline(time.Now().Add(c.timeout))
+	dl := time.Now().Add(c.timeout)
+	if !c.setup.IsZero() {
+		if c.n >= rtmpSetupBytes {
+			return 0, fmt.Errorf("rtmp: %d bytes read before the tracks were known (limit %d)", c.n, rtmpSetupBytes)
+		}
+		if c.setup.Before(dl) {
+			dl = c.setup
+		}
+	}
+	c.Conn.SetReadDeadline(dl)
 	n, err := c.Conn.Read(b)
 	c.n += int64(n)
 	return n, err
 }
 
 func (s *Server) handleRTMP(ctx context.Context, nc net.Conn) (err error) {
-	cc := &countConn{Conn: nc, timeout: s.cfg.readTimeout}
+	cc := &countConn{Conn: nc, timeout: s.cfg.readTimeout, setup: time.Now().Add(rtmpSetupTimeout)}
 	nc.SetWriteDeadline(time.Now().Add(s.cfg.readTimeout))
 	defer func() {
 		if p := recover(); p != nil {
@@ -151,6 +174,7 @@ func (s *Server) handleRTMP(ctx context.Context, nc net.Conn) (err error) {
 		return fmt.Errorf("rtmp tracks: %w", err)
 	}
 	probe.probing = false
+	cc.setup = time.Time{}
 	nc.SetWriteDeadline(time.Time{})
 	var tracks []*media.Track
 	var cbErr error

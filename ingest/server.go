@@ -85,7 +85,8 @@ func WithMaxStreams(n int) Option { return func(c *config) { c.maxStreams = n } 
 func WithMaxBitrate(bps int64) Option { return func(c *config) { c.maxBitrate = bps } }
 
 // WithReadTimeout drops a publisher that sends nothing for d (default
-// 10 s; the handshake gets the same bound).
+// 10 s; d <= 0 keeps the default). Until an RTMP publisher's tracks are
+// known it also has 15 s and 32 MB in all.
 func WithReadTimeout(d time.Duration) Option { return func(c *config) { c.readTimeout = d } }
 
 // WithLadderWait is how long the members of a ladder (NAME_720…) are
@@ -140,6 +141,12 @@ func New(opts ...Option) *Server {
 	}
 	if c.log == nil {
 		c.log = slog.New(slog.DiscardHandler)
+	}
+	if c.readTimeout <= 0 {
+		c.readTimeout = 10 * time.Second
+	}
+	if c.maxStreams <= 0 {
+		c.maxStreams = 16
 	}
 	s := &Server{cfg: c, streams: map[string]*Stream{}}
 	s.tmpl = live.New(s.packagerOptions(nil)...)
@@ -305,6 +312,12 @@ func (s *Server) open(name, rendition, key, proto, remote string) (*session, err
 		return nil, fmt.Errorf("%w: %d publishers already (the limit)", ErrRefused, s.cfg.maxStreams)
 	}
 	st := s.streams[sname]
+	if st == nil && len(s.streams) >= 4*s.cfg.maxStreams {
+		// Ended streams stay (their window, for viewers catching up) until
+		// they have been idle for WithIdleEnd: a bound on them keeps
+		// publish-and-leave under new names from growing memory.
+		return nil, fmt.Errorf("%w: %d streams kept already (idle ones end after %v)", ErrRefused, len(s.streams), s.cfg.idleEnd)
+	}
 	if st == nil {
 		// gone is set until the first session is counted: a stream whose
 		// first publish is refused below is reaped like an idle one.
