@@ -52,6 +52,11 @@ func (p *Peer) get(ctx context.Context, u *url.URL, offset, length, limit int64)
 	if resp.StatusCode != http.StatusOK && resp.StatusCode != http.StatusPartialContent {
 		return nil, fmt.Errorf("%w: GET %s: %s", ErrOrigin, u, resp.Status)
 	}
+	if length > 0 && resp.StatusCode != http.StatusPartialContent {
+		// A server that ignores Range sends the whole file: storing it as
+		// the byte range would serve other peers the wrong bytes.
+		return nil, fmt.Errorf("%w: GET %s: %s to a byte-range request (want 206)", ErrOrigin, u, resp.Status)
+	}
 	b, err := io.ReadAll(io.LimitReader(resp.Body, limit+1))
 	if err != nil {
 		return nil, fmt.Errorf("%w: GET %s: %v", ErrOrigin, u, err)
@@ -246,7 +251,7 @@ func (p *Peer) follow(ctx context.Context) error {
 				next = s.id + 1
 			}
 		}
-		if pl != nil && !pl.live && next > pl.segs[len(pl.segs)-1].id {
+		if pl != nil && !pl.live && (len(pl.segs) == 0 || next > pl.segs[len(pl.segs)-1].id) {
 			<-ctx.Done() // VOD done: keep serving
 			return ctx.Err()
 		}

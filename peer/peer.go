@@ -520,7 +520,10 @@ func binaryString(b []byte) string {
 func (p *Peer) answer(ctx context.Context, m trackerMsg) {
 	p.mu.Lock()
 	_, dup := p.conns[m.PeerID]
-	full := len(p.conns) >= p.cfg.maxPeers
+	// p.pcs holds the connections being set up as well as the open
+	// ones: counting them keeps a busy or hostile swarm from making us
+	// set up connections without bound.
+	full := len(p.conns) >= p.cfg.maxPeers || len(p.pcs) >= 2*p.cfg.maxPeers
 	banned := p.banned[m.PeerID]
 	p.mu.Unlock()
 	if dup || full || banned {
@@ -530,8 +533,22 @@ func (p *Peer) answer(ctx context.Context, m trackerMsg) {
 	if err != nil {
 		return
 	}
+	key := "answer:" + m.PeerID + ":" + m.OfferID
 	p.mu.Lock()
 	p.pcs[pc] = m.PeerID
+	// An answered offer whose data channel never opens (ICE failed, the
+	// remote went away) is closed after the offer timeout, like our own
+	// offers; watch only covers connections whose channel arrived.
+	p.timers[key] = time.AfterFunc(p.cfg.offerTimeout, func() {
+		p.mu.Lock()
+		c, ok := p.conns[m.PeerID]
+		_, pending := p.pcs[pc]
+		delete(p.timers, key)
+		p.mu.Unlock()
+		if pending && (!ok || c.pc != pc) {
+			p.closePC(pc)
+		}
+	})
 	p.mu.Unlock()
 	pc.OnDataChannel(func(dc *webrtc.DataChannel) { p.watch(pc, dc) })
 	err = pc.SetRemoteDescription(*m.Offer)

@@ -188,6 +188,9 @@ func runPeers(ctx context.Context, manifest string, f peerFlags, out io.Writer) 
 	}
 	done := make(chan struct{})
 	go func() { wg.Wait(); close(done) }()
+	if f.every <= 0 {
+		return fmt.Errorf("peer: --every must be positive, not %v", f.every)
+	}
 	tick := time.NewTicker(f.every)
 	defer tick.Stop()
 	report := func() {
