@@ -154,7 +154,7 @@ func (pi *pipeIngest) Feed(ctx context.Context, r io.Reader) error {
 			}
 		}
 		if err == io.EOF {
-			return nil
+			return st.Close() // the last access unit of each stream ends here
 		}
 		if err != nil {
 			return err

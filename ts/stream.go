@@ -117,6 +117,8 @@ func (s *Stream) Write(b []byte) (int, error) {
 		s.nextProbe = len(s.probe) + max(probeStep, len(s.probe)/8)
 		ok, err := s.tryProbe(false)
 		if err != nil {
+			s.cbErr = err // sticky: no re-probing of an ever larger buffer
+			s.probe = nil
 			return 0, err
 		}
 		if !ok {
