@@ -265,7 +265,9 @@ func (z *sizeRows) UnmarshalJSON(data []byte) error {
 		}
 		if n < 0 {
 			n = k
-			if est > 1 { // the first row is read: one allocation for the table
+			// Every value takes at least two bytes ("1,"): a capacity above
+			// len(data)/2 could only come from stray '[' (hostile input).
+			if est > 1 && n*est <= len(data)/2 { // the first row is read: one allocation for the table
 				f := make([]float64, n, n*est)
 				copy(f, flat)
 				flat = f

@@ -314,7 +314,7 @@ func selectTracks(ctx context.Context, inputs []Input, sp *spoolOnce) (videos, a
 			if n := t.SampleCount; n > 0 {
 				// A hint from the file, capped so that a hostile table
 				// cannot make us allocate much before a sample is seen.
-				td.samples = make([]media.Sample, 0, min(n, 1<<20))
+				td.samples = make([]media.Sample, 0, min(n, 1<<16))
 			}
 			want[t.ID] = td
 			if t.Kind == media.KindVideo {
