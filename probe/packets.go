@@ -79,11 +79,11 @@ func Packets(ctx context.Context, r io.ReaderAt, size int64, fn func(*Packet) er
 		in = &concatReader{a: o.init, aSize: o.initSize, b: r}
 		total = o.initSize + size
 	}
-	f, err := media.Sniff(in, total)
-	if err != nil {
-		return fmt.Errorf("probe: %w", err)
+	open := media.Open
+	if o.strict {
+		open = media.OpenStrict
 	}
-	d, err := f.Open(in, total)
+	d, err := open(in, total)
 	if err != nil {
 		return fmt.Errorf("probe: %w", err)
 	}

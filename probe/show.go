@@ -10,6 +10,8 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+
+	"github.com/streamkit-go/streamkit/media"
 )
 
 // ErrSelect is wrapped by errors about a -show_entries or -select_streams
@@ -31,6 +33,9 @@ type Selection struct {
 	// JSON selects ffprobe's -of json; otherwise ffprobe's default
 	// writer ([PACKET] ... key=value ... [/PACKET]).
 	JSON bool
+	// Warnings, when set, receives the damage the reader read past
+	// (Result.Warnings), once the sections are written.
+	Warnings func([]media.Warning)
 }
 
 // Entries is a parsed -show_entries argument.
@@ -429,7 +434,13 @@ func WriteSelectedReader(ctx context.Context, w io.Writer, r io.ReaderAt, size i
 		}
 		out.object("format", "FORMAT", b)
 	}
-	return out.end()
+	if err := out.end(); err != nil {
+		return err
+	}
+	if sel.Warnings != nil && len(res.Warnings) > 0 {
+		sel.Warnings(res.Warnings)
+	}
+	return nil
 }
 
 // sectionWriter writes sections as ffprobe's JSON writer (four-space

@@ -6,6 +6,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/streamkit-go/streamkit/media"
 	"github.com/streamkit-go/streamkit/probe"
 )
 
@@ -105,6 +106,7 @@ MP4 or MPEG-TS costs a few requests, not a download.`,
 					show.Streams, show.Format = true, true
 				}
 				show.JSON = asJSON
+				show.Warnings = func(ws []media.Warning) { printWarnings(cmd.ErrOrStderr(), args[0], ws) }
 				return probe.WriteSelectedReader(ctx, cmd.OutOrStdout(), in, in.Size, in.Name, show, opts...)
 			}
 			res, err := probe.Reader(ctx, in, in.Size, in.Name, opts...)
