@@ -23,7 +23,8 @@ import (
 type ingestListener struct {
 	url   *url.URL
 	serve func(ctx context.Context) error
-	addr  string // as bound (port 0 resolved)
+	close func() error // before serve runs (a later --ingest failed to open)
+	addr  string       // as bound (port 0 resolved)
 }
 
 // openIngest opens the listener of one --ingest URL:
@@ -50,6 +51,7 @@ func openIngest(srv *ingest.Server, raw string) (*ingestListener, error) {
 		}
 		l.addr = displayAddr(ln.Addr())
 		l.serve = func(ctx context.Context) error { return srv.ServeRTMP(ctx, ln) }
+		l.close = ln.Close
 	case "srt":
 		var opts []ingest.SRTOption
 		if p := q.Get("passphrase"); p != "" {
@@ -68,6 +70,7 @@ func openIngest(srv *ingest.Server, raw string) (*ingestListener, error) {
 		}
 		l.addr = ln.Addr().String()
 		l.serve = func(ctx context.Context) error { return srv.ServeSRT(ctx, ln) }
+		l.close = func() error { ln.Close(); return nil }
 	case "udp":
 		name := q.Get("name")
 		if name == "" {
@@ -80,6 +83,7 @@ func openIngest(srv *ingest.Server, raw string) (*ingestListener, error) {
 		l.addr = conn.LocalAddr().String()
 		u.RawQuery = "name=" + name
 		l.serve = func(ctx context.Context) error { return srv.ServeUDP(ctx, conn, name) }
+		l.close = conn.Close
 	default:
 		return nil, fmt.Errorf("live: --ingest %q: scheme %q: want rtmp, srt or udp", raw, u.Scheme)
 	}
@@ -143,6 +147,9 @@ func runLiveIngest(ctx context.Context, stdout, stderr io.Writer, o liveOptions,
 		l, err := openIngest(srv, raw)
 		if err != nil {
 			ln.Close()
+			for _, o := range ls {
+				o.close()
+			}
 			return err
 		}
 		ls = append(ls, l)
@@ -159,17 +166,30 @@ func runLiveIngest(ctx context.Context, stdout, stderr io.Writer, o liveOptions,
 		ctx, cancel = context.WithTimeout(ctx, o.duration)
 		defer cancel()
 	}
+	// A failure of the HTTP server or of one ingest listener ends the
+	// whole command: an origin that takes streams it cannot serve, or
+	// serves with one ingest silently gone, is worse than an exit.
+	ctx, failed := context.WithCancel(ctx)
+	defer failed()
 	srvCtx, stopServer := context.WithCancel(context.Background())
 	defer stopServer()
 	served := make(chan error, 1)
-	go func() { served <- live.Serve(srvCtx, ln, pixclock.ServeScript(srv), srv.Template(), sopts...) }() // + the pixel clock decoder for ?clock=1
+	go func() {
+		err := live.Serve(srvCtx, ln, pixclock.ServeScript(srv), srv.Template(), sopts...) // + the pixel clock decoder for ?clock=1
+		if err != nil {
+			failed()
+		}
+		served <- err
+	}()
 	var wg sync.WaitGroup
 	errs := make([]error, len(ls))
 	for i, l := range ls {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			errs[i] = l.serve(ctx)
+			if errs[i] = l.serve(ctx); errs[i] != nil {
+				failed()
+			}
 		}()
 	}
 	wg.Wait()
