@@ -95,6 +95,9 @@ func Open(ctx context.Context, rawURL string, opts ...Option) (*Reader, error) {
 		return nil, err
 	}
 	r.size = total
+	if first, err = r.complete(0, first); err != nil {
+		return nil, err
+	}
 	r.put(0, first)
 	return r, nil
 }
@@ -146,7 +149,29 @@ func (r *Reader) blockAt(start int64) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
+	if b, err = r.complete(start, b); err != nil {
+		return nil, err
+	}
 	r.put(start, b)
+	return b, nil
+}
+
+// complete fills the block at start, of which b holds the first bytes.
+// A server may cap the bytes of one range response: the rest is asked
+// for rather than a short block cached as whole. A response without a
+// byte is the end (the file shrank, or the server is broken).
+func (r *Reader) complete(start int64, b []byte) ([]byte, error) {
+	want := min(r.block, r.size-start)
+	for int64(len(b)) < want {
+		more, _, err := r.get(start+int64(len(b)), want-int64(len(b)))
+		if err != nil {
+			return nil, err
+		}
+		if len(more) == 0 {
+			return nil, fmt.Errorf("httpreader: %s: %w at byte %d of %d", r.url, io.ErrUnexpectedEOF, start+int64(len(b)), r.size)
+		}
+		b = append(b, more...)
+	}
 	return b, nil
 }
 

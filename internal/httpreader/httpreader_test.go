@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"math/rand"
 	"net/http"
@@ -145,4 +146,35 @@ func FuzzParseContentRange(f *testing.F) {
 			t.Fatalf("%q: start %d total %d", s, start, total)
 		}
 	})
+}
+
+// TestCappedRanges: a server that answers at most 1000 bytes per range
+// request (some CDNs and object stores cap them) still gives every byte;
+// a short 206 is completed with more requests, never cached as a whole
+// block.
+func TestCappedRanges(t *testing.T) {
+	data := content(200_000)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var a, b int64
+		if _, err := fmt.Sscanf(r.Header.Get("Range"), "bytes=%d-%d", &a, &b); err != nil || a < 0 || a > b || a >= int64(len(data)) {
+			w.WriteHeader(http.StatusRequestedRangeNotSatisfiable)
+			return
+		}
+		b = min(b, a+999, int64(len(data))-1)
+		w.Header().Set("Content-Range", fmt.Sprintf("bytes %d-%d/%d", a, b, len(data)))
+		w.WriteHeader(http.StatusPartialContent)
+		_, _ = w.Write(data[a : b+1])
+	}))
+	t.Cleanup(srv.Close)
+	r, err := Open(context.Background(), srv.URL+"/x.ts", WithBlockSize(64<<10))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := make([]byte, len(data))
+	if _, err := r.ReadAt(got, 0); err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(got, data) {
+		t.Fatal("bytes differ from the file")
+	}
 }
