@@ -51,7 +51,7 @@ func openInput(ctx context.Context, arg string, stdin io.Reader) (*inputFile, er
 			return nil, err
 		}
 		_ = os.Remove(f.Name())
-		n, err := io.Copy(f, stdin)
+		n, err := io.Copy(f, ctxReader{ctx, stdin}) // Ctrl-C stops the copy
 		if err != nil {
 			f.Close()
 			return nil, fmt.Errorf("reading standard input: %w", err)
@@ -106,4 +106,18 @@ func openDemuxer(ctx context.Context, arg, initPath string, strict bool) (media.
 		return nil, nil, nil, fmt.Errorf("%s with init segment %s: %w", arg, initPath, err)
 	}
 	return d, in, func() { in.Close(); ini.Close() }, nil
+}
+
+// ctxReader ends a read loop once ctx is done (between reads: a read
+// blocked on a silent pipe ends when the process does).
+type ctxReader struct {
+	ctx context.Context
+	r   io.Reader
+}
+
+func (c ctxReader) Read(p []byte) (int, error) {
+	if err := c.ctx.Err(); err != nil {
+		return 0, err
+	}
+	return c.r.Read(p)
 }
