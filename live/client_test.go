@@ -199,6 +199,19 @@ func (o *testOrigin) playlist(t *testing.T, path string) *playlist {
 
 // parked waits until n requests hold a timer on the fake clock: they are
 // parked in the origin, waiting for a publish.
+// idle waits until no request is parked on the clock any more: a
+// finished request's handler stops its timer after the client has its
+// body, so a test that parks the next request waits for that first
+// (else parked(1) could count the old timer).
+func (o *testOrigin) idle(t *testing.T) {
+	t.Helper()
+	for deadline := time.Now().Add(20 * time.Second); o.clock.Timers() > 0; time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d requests still parked", o.clock.Timers())
+		}
+	}
+}
+
 func (o *testOrigin) parked(t *testing.T, n int) {
 	t.Helper()
 	done := make(chan struct{})
