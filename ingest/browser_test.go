@@ -39,19 +39,10 @@ func TestBrowserReconnect(t *testing.T) {
 		t.Skip("plays 12 s in real time in Chromium")
 	}
 	needFFmpeg(t)
-	var bin string
-	for _, c := range []string{os.Getenv("STREAMKIT_CHROMIUM"), "chromium", "chromium-browser", "google-chrome"} {
-		if p, err := exec.LookPath(c); c != "" && err == nil {
-			bin = p
-			break
-		}
-	}
+	bin := testtool.Chromium(t)
 	js, jsErr := serve.FindPlayerJS("")
-	if bin == "" || jsErr != nil {
-		if testtool.Required() {
-			t.Fatalf("chromium (%q) or hls.js (%v) missing and STREAMKIT_REQUIRE_TOOLS=1", bin, jsErr)
-		}
-		t.Skipf("needs chromium and hls.js ($%s): %q, %v", serve.EnvPlayerJS, bin, jsErr)
+	if jsErr != nil {
+		testtool.Missing(t, fmt.Sprintf("needs hls.js ($%s): %v", serve.EnvPlayerJS, jsErr))
 	}
 	h := newHarness(t, ingest.WithPlayerJS(js))
 	url := "rtmp://" + h.rtmp + "/live/cam"
@@ -91,10 +82,7 @@ func TestBrowserReconnect(t *testing.T) {
 	tmp := t.TempDir()
 	const seconds = 12
 	page := fmt.Sprintf("%s/live/cam/?test=hls.js&seconds=%d&report=/_test/report", web.URL, seconds)
-	cmd := exec.Command(bin, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-		"--disable-background-networking", "--disable-component-update", "--disable-sync",
-		"--autoplay-policy=no-user-gesture-required", "--mute-audio", "--remote-debugging-port=0",
-		"--user-data-dir="+filepath.Join(tmp, "profile"), page)
+	cmd := exec.Command(bin, testtool.ChromiumArgs("--user-data-dir="+filepath.Join(tmp, "profile"), page)...)
 	cmd.Env = append(os.Environ(), "TMPDIR="+tmp)
 	cmd.WaitDelay = 5 * time.Second
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}

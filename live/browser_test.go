@@ -31,31 +31,6 @@ import (
 // (playback advances, no fatal error); the latency is logged, not
 // asserted, for BENCHMARKS.md.
 
-// chromiumFlags: headless, no sandbox (root in a container), no network
-// besides the test server, autoplay allowed. See serve/browser_test.go.
-var chromiumFlags = []string{
-	"--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-	"--disable-background-networking", "--disable-component-update", "--disable-sync",
-	"--autoplay-policy=no-user-gesture-required", "--mute-audio", "--remote-debugging-port=0",
-}
-
-func chromiumBin(t *testing.T) string {
-	t.Helper()
-	for _, c := range []string{os.Getenv("STREAMKIT_CHROMIUM"), "chromium", "chromium-browser", "google-chrome"} {
-		if c == "" {
-			continue
-		}
-		if p, err := exec.LookPath(c); err == nil {
-			return p
-		}
-	}
-	if testtool.Required() {
-		t.Fatal("chromium not found")
-	}
-	t.Skip("chromium not installed")
-	return ""
-}
-
 // playerJS finds hls.js and dash.js as `streamkit serve` does, and Shaka
 // Player in the same npm prefix.
 func playerJS(t *testing.T) map[string]string {
@@ -100,7 +75,7 @@ func TestBrowserLive(t *testing.T) {
 	if testing.Short() {
 		t.Skip("plays 20 s per player in real time")
 	}
-	bin := chromiumBin(t)
+	bin := testtool.Chromium(t)
 	js := playerJS(t)
 	cases := []struct {
 		engine string
@@ -271,7 +246,7 @@ func playLiveRestart(t *testing.T, bin string, js map[string]string, engine stri
 	}
 	defer os.RemoveAll(tmp)
 	page := fmt.Sprintf("%s/?test=%s&seconds=%d&report=/_test/report", srv.URL, engine, seconds)
-	cmd := exec.Command(bin, append(append([]string{}, chromiumFlags...), "--user-data-dir="+filepath.Join(tmp, "profile"), page)...)
+	cmd := exec.Command(bin, testtool.ChromiumArgs("--user-data-dir="+filepath.Join(tmp, "profile"), page)...)
 	cmd.Env = append(os.Environ(), "TMPDIR="+tmp)
 	logPath := filepath.Join(tmp, "chromium.log")
 	logFile, err := os.Create(logPath)
@@ -320,7 +295,7 @@ func TestBrowserLiveRestart(t *testing.T) {
 	if testing.Short() {
 		t.Skip("plays 20 s per player in real time")
 	}
-	bin := chromiumBin(t)
+	bin := testtool.Chromium(t)
 	js := playerJS(t)
 	for _, engine := range []string{"hls.js", "dash.js"} {
 		t.Run(engine, func(t *testing.T) {

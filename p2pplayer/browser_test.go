@@ -28,16 +28,13 @@ import (
 	"github.com/streamkit-go/streamkit/tracker"
 )
 
-// chromiumFlags: serve's browser test flags, plus what WebRTC needs in a
+// webrtcFlags: added to the browser tests' flags (chromium.Flags), what WebRTC needs in a
 // namespace with loopback only: --allow-loopback-in-peer-connection
 // (loopback candidates are ignored otherwise), and the "default" IP
 // handling policy without mDNS names (without a media permission Chromium
 // gathers only on the interface of the default route, which the
 // namespace does not have, and announce then waits for offers forever).
-var chromiumFlags = []string{
-	"--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-	"--disable-background-networking", "--disable-component-update", "--disable-sync",
-	"--autoplay-policy=no-user-gesture-required", "--mute-audio", "--remote-debugging-port=0",
+var webrtcFlags = []string{
 	"--allow-loopback-in-peer-connection",
 	"--force-webrtc-ip-handling-policy=default", "--disable-features=WebRtcHideLocalIpsWithMdns",
 }
@@ -81,12 +78,7 @@ func TestBrowsersAndGoPeerShareALiveStream(t *testing.T) {
 	if !netns.Enter(t) {
 		return
 	}
-	bin := os.Getenv("STREAMKIT_CHROMIUM")
-	if bin == "" {
-		var err error
-		bin, err = exec.LookPath("chromium")
-		need(t, "chromium (apt-get install chromium, or STREAMKIT_CHROMIUM)", err)
-	}
+	bin := testtool.Chromium(t)
 	players, err := serve.FindPlayerJS("")
 	need(t, "hls.js", err)
 	page, err := p2pplayer.Handler(p2pplayer.WithHLSJS(players["hls.js"]))
@@ -266,7 +258,7 @@ func startChromium(t *testing.T, bin, url string, n int) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	args := append(append([]string{}, chromiumFlags...), "--user-data-dir="+filepath.Join(tmp, "profile"), url)
+	args := testtool.ChromiumArgs(append(webrtcFlags, "--user-data-dir="+filepath.Join(tmp, "profile"), url)...)
 	cmd := exec.Command(bin, args...)
 	cmd.Env = append(os.Environ(), "TMPDIR="+tmp)
 	logf, err := os.Create(filepath.Join(t.TempDir(), fmt.Sprintf("chromium%d.log", n)))

@@ -29,12 +29,13 @@ import (
 	"net/http"
 	"net/url"
 	"os"
-	"os/exec"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/chromedp/chromedp"
+
+	"github.com/streamkit-go/streamkit/internal/chromium"
 )
 
 //go:embed web/playtest.html
@@ -45,23 +46,20 @@ const PagePath = "/_playtest/"
 
 // EnvChromium names the environment variable that points at a Chromium
 // binary.
-const EnvChromium = "STREAMKIT_CHROMIUM"
+const EnvChromium = chromium.Env
 
 // ErrNoChromium means no Chromium binary was found.
 var ErrNoChromium = errors.New("playtest: Chromium not found (apt-get install chromium, or set " + EnvChromium + ")")
 
 // FindChromium returns the Chromium to run: $STREAMKIT_CHROMIUM, else the
-// first of chromium, chromium-browser, google-chrome on PATH.
+// first of chromium, chromium-browser, google-chrome on PATH
+// (internal/chromium, which the browser tests use too).
 func FindChromium() (string, error) {
-	for _, c := range []string{os.Getenv(EnvChromium), "chromium", "chromium-browser", "google-chrome"} {
-		if c == "" {
-			continue
-		}
-		if p, err := exec.LookPath(c); err == nil {
-			return p, nil
-		}
+	p, err := chromium.Find()
+	if err != nil {
+		return "", ErrNoChromium
 	}
-	return "", ErrNoChromium
+	return p, nil
 }
 
 // Mux serves the playtest page at PagePath and the player libraries

@@ -26,49 +26,7 @@ import (
 	"github.com/streamkit-go/streamkit/serve"
 )
 
-// ChromiumFlags are the flags the browser tests start Chromium with
-// (Debian's chromium package, headless, as root in a container):
-//
-//	--headless            new headless mode, no display needed
-//	--no-sandbox          the setuid sandbox does not work as root in containers
-//	--disable-gpu         no GPU here
-//	--disable-quic --no-first-run --disable-background-networking
-//	--disable-component-update --disable-sync
-//	                      no network traffic besides the test server
-//	--autoplay-policy=no-user-gesture-required --mute-audio
-//	                      let the page start playback by itself
-//	--remote-debugging-port=0
-//	                      keeps the browser running until the test kills it
-//	--user-data-dir=DIR   a new empty profile per run (added by the test)
-//
-// and TMPDIR set to a new short directory: Chromium's singleton socket
-// path there must fit in 108 bytes, and a killed Chromium leaves files in
-// it.
-var ChromiumFlags = []string{
-	"--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-	"--disable-background-networking", "--disable-component-update", "--disable-sync",
-	"--autoplay-policy=no-user-gesture-required", "--mute-audio", "--remote-debugging-port=0",
-}
-
 func requireTools() bool { return testtool.Required() }
-
-func chromium(t *testing.T) string {
-	t.Helper()
-	cands := []string{os.Getenv("STREAMKIT_CHROMIUM"), "chromium", "chromium-browser", "google-chrome"}
-	for _, c := range cands {
-		if c == "" {
-			continue
-		}
-		if p, err := exec.LookPath(c); err == nil {
-			return p
-		}
-	}
-	if requireTools() {
-		t.Fatal("chromium not found (apt-get install chromium, or set STREAMKIT_CHROMIUM)")
-	}
-	t.Skip("chromium not installed")
-	return ""
-}
 
 // packageSample packages the embedded ladder (2 s segments, so that 8 s
 // give four segments per rendition) into a new directory.
@@ -119,7 +77,7 @@ type playResult struct {
 }
 
 func TestBrowserPlayback(t *testing.T) {
-	bin := chromium(t)
+	bin := testtool.Chromium(t)
 	if _, err := serve.FindPlayerJS(""); err != nil {
 		if requireTools() {
 			t.Fatal(err)
@@ -218,7 +176,7 @@ func play(t *testing.T, bin, dir, manifest string) playResult {
 	profile := filepath.Join(tmp, "profile")
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
-	args := append(append([]string{}, ChromiumFlags...), "--user-data-dir="+profile, page)
+	args := testtool.ChromiumArgs("--user-data-dir="+profile, page)
 	cmd := exec.Command(bin, args...)
 	cmd.Env = append(os.Environ(), "TMPDIR="+tmp)
 	// Chromium's output goes to a file: with a pipe, Wait would also wait

@@ -9,6 +9,8 @@ import (
 	"os"
 	"os/exec"
 	"testing"
+
+	"github.com/streamkit-go/streamkit/internal/chromium"
 )
 
 // EnvRequire names the environment variable that turns a missing tool
@@ -38,4 +40,22 @@ func Missing(t testing.TB, msg string) {
 		t.Fatalf("%s (%s=1)", msg, EnvRequire)
 	}
 	t.Skip(msg)
+}
+
+// Chromium returns the Chromium to run (chromium.Find: $STREAMKIT_CHROMIUM
+// or one on PATH). When there is none the test is skipped, or fails when
+// Required.
+func Chromium(t testing.TB) string {
+	t.Helper()
+	p, err := chromium.Find()
+	if err != nil {
+		Missing(t, err.Error())
+	}
+	return p
+}
+
+// ChromiumArgs returns chromium.Flags followed by extra: a new slice, so
+// callers may append to it.
+func ChromiumArgs(extra ...string) []string {
+	return append(append([]string{}, chromium.Flags...), extra...)
 }
