@@ -327,7 +327,7 @@ func restartStall(rep liveReport) string {
 	n := len(rep.Samples)
 	from, last := rep.Samples[max(n-20, 0)], rep.Samples[n-1]
 	if last.Frames <= from.Frames+25 {
-		return fmt.Sprintf("stopped after the restart: frames %d → %d, time %.2f → %.2f over the last 5 s", from.Frames, last.Frames, from.T, last.T)
+		return fmt.Sprintf("stopped after the restart: frames %d → %d, time %.2f → %.2f over the last 5 s (non-fatal errors: %v)", from.Frames, last.Frames, from.T, last.T, rep.Errors)
 	}
 	return ""
 }
