@@ -196,6 +196,10 @@ type Rendition struct {
 	periodMSN map[int64]int64
 	discSeq   int64 // discontinuity sequence of the first segment in the window
 	maxSeg    int64 // longest complete segment seen, ticks
+	// leadDTS and leadPTS are the decode and presentation times of the
+	// first sample since the start or the last discontinuity: how far the
+	// source's presentation runs ahead of its decode timeline (NextTime).
+	leadDTS, leadPTS int64
 	// sidecar is the rendition's signed integrity sidecar as of the last
 	// publish (WithSigner), JSON.
 	sidecar []byte
@@ -411,14 +415,27 @@ func (p *Packager) finish(evs []Event, err error) error {
 
 // closeSegment completes r's segment in progress with the samples
 // pending; the last sample's duration is estimated.
-func (r *Rendition) closeSegment(evs *[]Event) error {
-	if !r.started || r.needDisc || len(r.segs) == 0 || r.segs[len(r.segs)-1].Complete {
+func (r *Rendition) closeSegment(evs *[]Event, stretch int64) error {
+	if !r.closable() {
 		return nil
 	}
-	end := r.lastDTS + r.lastDur()
+	end := r.lastDTS + r.lastDur() + stretch
 	err := r.flushPart(end, evs)
 	r.completeSegment(end, evs)
 	return err
+}
+
+// closable reports whether r has a segment in progress to close.
+func (r *Rendition) closable() bool {
+	return r.started && !r.needDisc && len(r.segs) > 0 && !r.segs[len(r.segs)-1].Complete
+}
+
+// presentationEnd is where r's segment in progress ends on the
+// presentation timeline, in seconds: its start plus the decode time it
+// spans, the rule EXTINF and the trun durations follow.
+func (r *Rendition) presentationEnd() float64 {
+	seg := r.segs[len(r.segs)-1]
+	return r.Track.Seconds(seg.StartPTS + r.lastDTS + r.lastDur() - seg.StartDTS)
 }
 
 func (p *Packager) emit(evs []Event) {
@@ -510,6 +527,9 @@ func (r *Rendition) startSegment(s media.Sample, disc bool, evs *[]Event) {
 		}
 	}
 	seg := &Segment{MSN: r.nextMSN, Disc: disc, Gen: r.gen, StartDTS: s.DTS, StartPTS: s.PTS, keyAtStart: s.Sync, nominal: s.DTS}
+	if len(r.segs) == 0 || disc {
+		r.leadDTS, r.leadPTS = s.DTS, s.PTS
+	}
 	if n := len(r.segs); n == 0 {
 		seg.DiscSeq = r.discSeq
 	} else {
@@ -725,9 +745,32 @@ func (p *Packager) Discontinuity(tracks map[string]*media.Track) error {
 	p.mu.Lock()
 	var evs []Event
 	var err error
+	// A source that stops leaves its renditions ending at different
+	// instants: it interleaves by decode time, video decode times run
+	// ahead of presentation by the B-frame delay, and audio frames do not
+	// line up with video ones. A restart at one instant (NextTime) would
+	// then leave a hole at the seam in the renditions that ended early,
+	// and players stall on it: hls.js does not jump a hole wider than its
+	// maxBufferHole (0.1 s) mid-stream (TestBrowserLiveRestart showed
+	// audio ending 0.18 s before video). So the segments in progress all
+	// close at the latest presentation end: the last sample of each
+	// rendition that ended early lasts longer, by at most maxStretch (a
+	// rendition that stopped long before keeps its hole).
+	var common float64
+	for _, r := range p.rends {
+		if r.closable() {
+			common = max(common, r.presentationEnd())
+		}
+	}
 	for _, r := range p.rends {
 		if r.started && !r.needDisc {
-			if e := r.closeSegment(&evs); e != nil && err == nil {
+			var stretch int64
+			if r.closable() {
+				if d := common - r.presentationEnd(); d > 0 && d <= maxStretch.Seconds() {
+					stretch = media.Ticks(d, r.Track.Timescale)
+				}
+			}
+			if e := r.closeSegment(&evs, stretch); e != nil && err == nil {
 				err = e
 			}
 			r.needDisc = true
@@ -747,6 +790,11 @@ func (p *Packager) Discontinuity(tracks map[string]*media.Track) error {
 	}
 	return p.finish(evs, err)
 }
+
+// maxStretch bounds how much longer Discontinuity makes the last sample
+// of a rendition that ended early: a couple of audio frames or video
+// frames plus the B-frame delay, never a gap that is really in the source.
+const maxStretch = 500 * time.Millisecond
 
 // lastDur estimates the duration of the last pushed sample.
 func (r *Rendition) lastDur() int64 {
@@ -775,7 +823,7 @@ func (p *Packager) End() error {
 	var evs []Event
 	var err error
 	for _, r := range p.rends {
-		if e := r.closeSegment(&evs); e != nil && err == nil {
+		if e := r.closeSegment(&evs, 0); e != nil && err == nil {
 			err = e
 		}
 	}

@@ -215,6 +215,48 @@ func TestDiscontinuity(t *testing.T) {
 	}
 }
 
+// TestDiscontinuitySeam: a source stopped at an arbitrary instant and
+// restarted at NextTime leaves no hole at the seam in any rendition: the
+// segment before the discontinuity ends on the presentation timeline
+// where the one after it starts (players stall on a hole; hls.js does not
+// jump one wider than 0.1 s mid-stream).
+func TestDiscontinuitySeam(t *testing.T) {
+	for _, stop := range []time.Duration{5 * time.Second, 8013 * time.Millisecond, 6999 * time.Millisecond} {
+		s := newTestStream(t, WithLowLatency(true))
+		s.to(stop)
+		if err := s.p.Discontinuity(nil); err != nil {
+			t.Fatal(err)
+		}
+		start := s.p.NextTime()
+		src, err := NewSampleSource(s.p, WithStartAt(start))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := src.PushUntil(start + 3*time.Second); err != nil {
+			t.Fatal(err)
+		}
+		src.Close()
+		for _, r := range s.p.rends {
+			var seam bool
+			for i := 1; i < len(r.segs); i++ {
+				prev, seg := r.segs[i-1], r.segs[i]
+				if !seg.Disc {
+					continue
+				}
+				seam = true
+				end := r.Track.Seconds(prev.StartPTS + prev.Duration)
+				if d := r.Track.Seconds(seg.StartPTS) - end; math.Abs(d) > 0.001 {
+					t.Errorf("stop at %v: %s: segment %d ends at %.3fs, segment %d after the discontinuity starts at %.3fs (%+.3fs)",
+						stop, r.Name, prev.MSN, end, seg.MSN, r.Track.Seconds(seg.StartPTS), d)
+				}
+			}
+			if !seam {
+				t.Errorf("stop at %v: %s: no discontinuity", stop, r.Name)
+			}
+		}
+	}
+}
+
 // TestWindowMemoryHour runs an hour of live stream on the fake clock and
 // checks that memory stays within the window: the segments held never
 // span more than the window, and the bytes held never exceed what the

@@ -339,16 +339,34 @@ func (s *FileSource) Run(ctx context.Context) error {
 	}
 }
 
-// NextTime returns the live time just after the last sample pushed on any
-// rendition: where a restarted source continues (WithStartAt).
+// NextTime returns the live time where a restarted source continues
+// (WithStartAt) so that its media follows the media already published
+// without a hole: the latest presentation end of the renditions (after
+// Discontinuity, where they all end), less the lead of the source's
+// presentation over its decode timeline (the B-frame delay of its video,
+// the instant its first sample is shown), which the restarted source is
+// assumed to have too.
 func (p *Packager) NextTime() time.Duration {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	var end float64
+	var end, leadPTS float64
+	leadDTS := math.Inf(1)
+	leadPTS = math.Inf(1)
 	for _, r := range p.rends {
-		if r.started {
-			end = max(end, r.Track.Seconds(r.lastDTS+r.lastDur()))
+		if !r.started || len(r.segs) == 0 {
+			continue
 		}
+		last := r.segs[len(r.segs)-1]
+		if last.Complete {
+			end = max(end, r.Track.Seconds(last.StartPTS+last.Duration))
+		} else {
+			end = max(end, r.presentationEnd())
+		}
+		leadDTS = min(leadDTS, r.Track.Seconds(r.leadDTS))
+		leadPTS = min(leadPTS, r.Track.Seconds(r.leadPTS))
 	}
-	return time.Duration(math.Ceil(end * float64(time.Second)))
+	if math.IsInf(leadDTS, 1) {
+		return 0
+	}
+	return time.Duration(math.Ceil(max(end-max(leadPTS-leadDTS, 0), 0) * float64(time.Second)))
 }
