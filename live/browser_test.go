@@ -57,10 +57,12 @@ func fileExists(p string) bool {
 }
 
 type liveReport struct {
-	Engine  string   `json:"engine"`
-	Fatal   []string `json:"fatal"`
-	Errors  []string `json:"errors"`
-	Samples []struct {
+	Engine string   `json:"engine"`
+	Fatal  []string `json:"fatal"`
+	Errors []string `json:"errors"`
+	// Buffered is the video element's buffered ranges at the end, s.
+	Buffered [][2]float64 `json:"buffered"`
+	Samples  []struct {
 		T       float64  `json:"t"`
 		Frames  int      `json:"frames"`
 		Dropped int      `json:"dropped"`
@@ -197,7 +199,7 @@ func playLiveRestart(t *testing.T, bin string, js map[string]string, engine stri
 	mux := http.NewServeMux()
 	var reqMu sync.Mutex
 	kinds = map[string]int{}
-	var sampleURIs []string
+	var sampleURIs, emptyPlaylists []string
 	origin := NewOrigin(p, WithPlayerJS(js))
 	mux.Handle("/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		k := "other"
@@ -218,12 +220,29 @@ func playLiveRestart(t *testing.T, bin string, js map[string]string, engine stri
 			sampleURIs = append(sampleURIs, u)
 		}
 		reqMu.Unlock()
-		origin.ServeHTTP(w, r)
+		if !strings.Contains(u, ".m3u8") || strings.Contains(u, "master") {
+			origin.ServeHTTP(w, r)
+			return
+		}
+		rec := &bodyRecorder{ResponseWriter: w}
+		origin.ServeHTTP(rec, r)
+		if rec.code == 0 || rec.code == http.StatusOK {
+			if body := rec.buf.String(); !strings.Contains(body, "#EXTINF") {
+				reqMu.Lock()
+				if len(emptyPlaylists) < 3 {
+					emptyPlaylists = append(emptyPlaylists, u+":\n"+body)
+				}
+				reqMu.Unlock()
+			}
+		}
 	}))
 	defer func() {
 		reqMu.Lock()
 		defer reqMu.Unlock()
 		t.Logf("%s requests: %v; first: %v", engine, kinds, sampleURIs)
+		for _, e := range emptyPlaylists {
+			t.Errorf("%s: the origin served a media playlist without a segment: %s", engine, e)
+		}
 		kinds = maps.Clone(kinds)
 	}()
 	mux.HandleFunc("POST /_test/report", func(w http.ResponseWriter, r *http.Request) {
@@ -327,7 +346,27 @@ func restartStall(rep liveReport) string {
 	n := len(rep.Samples)
 	from, last := rep.Samples[max(n-20, 0)], rep.Samples[n-1]
 	if last.Frames <= from.Frames+25 {
-		return fmt.Sprintf("stopped after the restart: frames %d → %d, time %.2f → %.2f over the last 5 s (non-fatal errors: %v)", from.Frames, last.Frames, from.T, last.T, rep.Errors)
+		return fmt.Sprintf("stopped after the restart: frames %d → %d, time %.2f → %.2f over the last 5 s, buffered %v (non-fatal errors: %v)", from.Frames, last.Frames, from.T, last.T, rep.Buffered, rep.Errors)
 	}
 	return ""
+}
+
+// bodyRecorder keeps a copy of what a handler writes.
+type bodyRecorder struct {
+	http.ResponseWriter
+	code int
+	buf  strings.Builder
+}
+
+func (b *bodyRecorder) WriteHeader(code int) { b.code = code; b.ResponseWriter.WriteHeader(code) }
+func (b *bodyRecorder) Write(p []byte) (int, error) {
+	if b.buf.Len() < 64<<10 {
+		b.buf.Write(p)
+	}
+	return b.ResponseWriter.Write(p)
+}
+func (b *bodyRecorder) Flush() {
+	if f, ok := b.ResponseWriter.(http.Flusher); ok {
+		f.Flush()
+	}
 }
