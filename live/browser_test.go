@@ -102,20 +102,24 @@ func TestBrowserLive(t *testing.T) {
 				}
 				t.Skip("shaka-player not installed beside hls.js")
 			}
-			if c.engine == "shaka" && os.Getenv("STREAMKIT_TEST_SHAKA") != "1" {
-				// Known open bug (issue 14): Shaka Player 5.2.12 stopped
-				// with "TypeError: Cannot read properties of undefined
-				// (reading 'match')" right after fetching the first
-				// segment, on the same playlists and bytes it had played
-				// earlier the same day (also on the commit where it had
-				// passed), so the cause is not in a change of ours that we
-				// could find. Run it with STREAMKIT_TEST_SHAKA=1.
-				t.Skip("Shaka live playback has a known open failure (TypeError reading 'match'); STREAMKIT_TEST_SHAKA=1 runs it")
-			}
 			t.Parallel()
 			sem <- struct{}{}
 			defer func() { <-sem }()
-			rep, kinds := playLive(t, bin, js, c.engine, c.ll, 20)
+			// Two tries, as in TestBrowserLiveRestart: on a loaded 2-core
+			// machine a player can fail once (Shaka 5.2.12 once stopped
+			// with "TypeError: Cannot read properties of undefined (reading
+			// 'match')" on bytes it played on other runs; the page now
+			// reports the stack); a player that cannot play fails both.
+			var rep liveReport
+			var kinds map[string]int
+			for try := 1; try <= 2; try++ {
+				rep, kinds = playLive(t, bin, js, c.engine, c.ll, 20)
+				first, last := rep.Samples[0], rep.Samples[len(rep.Samples)-1]
+				if len(rep.Fatal) == 0 && last.Frames > first.Frames+100 && last.T >= 8 || try == 2 {
+					break
+				}
+				t.Logf("%s, try %d: fatal %v, frames %d → %d, time %.2f → %.2f (non-fatal errors %v)", name, try, rep.Fatal, first.Frames, last.Frames, first.T, last.T, rep.Errors)
+			}
 			if c.ll && c.engine != "dash.js" && (kinds["part"] == 0 || kinds["blocking playlist"] == 0) {
 				t.Errorf("%s in low-latency mode fetched %d parts with %d blocking reloads: not playing LL-HLS", name, kinds["part"], kinds["blocking playlist"])
 			}
@@ -158,7 +162,23 @@ func playLive(t *testing.T, bin string, js map[string]string, engine string, ll 
 // playLiveRestart is playLive with the source restarted (a
 // discontinuity) restartAt into the run, when not 0.
 func playLiveRestart(t *testing.T, bin string, js map[string]string, engine string, ll bool, seconds int, restartAt time.Duration) (rep liveReport, kinds map[string]int) {
+	return playLiveFault(t, bin, js, engine, ll, seconds, liveFault{restartAt: restartAt})
+}
+
+// liveFault is what goes wrong with the source during a browser run.
+type liveFault struct {
+	// restartAt, when not 0, stops the source then and starts a new one
+	// after a discontinuity.
+	restartAt time.Duration
+	// stallAt and stallFor, when not 0, stop the source from pushing for
+	// stallFor, then let it catch up at once, as an encoder that froze.
+	stallAt, stallFor time.Duration
+}
+
+// playLiveFault is playLive with a fault of the source.
+func playLiveFault(t *testing.T, bin string, js map[string]string, engine string, ll bool, seconds int, fault liveFault) (rep liveReport, kinds map[string]int) {
 	t.Helper()
+	restartAt := fault.restartAt
 	p := New(WithLowLatency(ll))
 	src, err := NewSampleSource(p)
 	if err != nil {
@@ -167,9 +187,35 @@ func playLiveRestart(t *testing.T, bin string, js map[string]string, engine stri
 	ctx, cancel := context.WithTimeout(context.Background(), time.Duration(seconds+60)*time.Second)
 	defer cancel()
 	srcDone := make(chan error, 1)
-	if restartAt == 0 {
+	switch {
+	case fault.stallFor > 0:
+		// Driven by hand, in real time, with PushUntil: pushing stops
+		// during the stall and catches up after it.
+		go func() {
+			defer src.Close()
+			start := time.Now()
+			tick := time.NewTicker(10 * time.Millisecond)
+			defer tick.Stop()
+			for {
+				select {
+				case <-ctx.Done():
+					srcDone <- ctx.Err()
+					return
+				case <-tick.C:
+				}
+				el := time.Since(start)
+				if el >= fault.stallAt && el < fault.stallAt+fault.stallFor {
+					continue
+				}
+				if _, err := src.PushUntil(el); err != nil {
+					srcDone <- err
+					return
+				}
+			}
+		}()
+	case restartAt == 0:
 		go func() { srcDone <- src.Run(ctx) }()
-	} else {
+	default:
 		go func() {
 			first, stop := context.WithTimeout(ctx, restartAt)
 			defer stop()
@@ -226,6 +272,11 @@ func playLiveRestart(t *testing.T, bin string, js map[string]string, engine stri
 		}
 		rec := &bodyRecorder{ResponseWriter: w}
 		origin.ServeHTTP(rec, r)
+		if rec.code == http.StatusServiceUnavailable {
+			reqMu.Lock()
+			kinds["503"]++
+			reqMu.Unlock()
+		}
 		if rec.code == 0 || rec.code == http.StatusOK {
 			if body := rec.buf.String(); !strings.Contains(body, "#EXTINF") {
 				reqMu.Lock()
@@ -336,7 +387,31 @@ func TestBrowserLiveRestart(t *testing.T) {
 	}
 }
 
-// restartStall says why a restart run did not keep playing ("" when it
+// TestBrowserLiveStall: the source stalls for 10 s, 6 s into playback.
+// Held blocking reloads get 503 after three target durations, playlists
+// stay served, and hls.js resumes playing once the source catches up.
+func TestBrowserLiveStall(t *testing.T) {
+	if testing.Short() {
+		t.Skip("plays 28 s in real time")
+	}
+	bin := testtool.Chromium(t)
+	js := playerJS(t)
+	var why string
+	for try := 1; try <= 2; try++ {
+		rep, kinds := playLiveFault(t, bin, js, "hls.js", true, 28, liveFault{stallAt: 6 * time.Second, stallFor: 10 * time.Second})
+		if kinds["503"] == 0 {
+			t.Errorf("no held request got 503 during the 10 s stall (requests %v)", kinds)
+		}
+		why = restartStall(rep)
+		if why == "" {
+			return
+		}
+		t.Logf("try %d: %s", try, why)
+	}
+	t.Errorf("hls.js after the stall: %s", why)
+}
+
+// restartStall says why a restart or stall run did not keep playing ("" when it
 // did): a fatal error, or fewer than 25 frames decoded over the last 5 s
 // of the run, well after the restart.
 func restartStall(rep liveReport) string {
@@ -346,7 +421,7 @@ func restartStall(rep liveReport) string {
 	n := len(rep.Samples)
 	from, last := rep.Samples[max(n-20, 0)], rep.Samples[n-1]
 	if last.Frames <= from.Frames+25 {
-		return fmt.Sprintf("stopped after the restart: frames %d → %d, time %.2f → %.2f over the last 5 s, buffered %v (non-fatal errors: %v)", from.Frames, last.Frames, from.T, last.T, rep.Buffered, rep.Errors)
+		return fmt.Sprintf("not playing at the end: frames %d → %d, time %.2f → %.2f over the last 5 s, buffered %v (non-fatal errors: %v)", from.Frames, last.Frames, from.T, last.T, rep.Buffered, rep.Errors)
 	}
 	return ""
 }
