@@ -130,6 +130,10 @@ type Server struct {
 	active  int // publisher sessions
 	closed  bool
 	tmpl    *live.Packager // for HoldLimit
+	// done is closed by Close; reapers (one per stream left without a
+	// publisher, waiting WithIdleEnd on the clock) end with it.
+	done    chan struct{}
+	reapers sync.WaitGroup
 }
 
 // New returns a Server.
@@ -148,7 +152,7 @@ func New(opts ...Option) *Server {
 	if c.maxStreams <= 0 {
 		c.maxStreams = 16
 	}
-	s := &Server{cfg: c, streams: map[string]*Stream{}}
+	s := &Server{cfg: c, streams: map[string]*Stream{}, done: make(chan struct{})}
 	s.tmpl = live.New(s.packagerOptions(nil)...)
 	return s
 }
@@ -219,12 +223,16 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // answered). Call it after the listeners have returned.
 func (s *Server) Close() error {
 	s.mu.Lock()
-	s.closed = true
+	if !s.closed {
+		s.closed = true
+		close(s.done)
+	}
 	sts := make([]*Stream, 0, len(s.streams))
 	for _, st := range s.streams {
 		sts = append(sts, st)
 	}
 	s.mu.Unlock()
+	s.reapers.Wait()
 	var err error
 	for _, st := range sts {
 		err = errors.Join(err, st.P.End())
@@ -354,6 +362,26 @@ func (s *Server) open(name, rendition, key, proto, remote string) (*session, err
 	st.stats.Publishes++
 	s.cfg.log.Info("publish", "stream", sname, "variant", variant, "proto", proto, "remote", remote)
 	return sess, nil
+}
+
+// reapAfter ends the streams still without a publisher once idleEnd has
+// passed on the clock, or returns when the server closes. A stream ends
+// when its time is up, not only when the next publish looks (reapLocked
+// in open): its playlists get EXT-X-ENDLIST then, and players stop
+// waiting for a publisher that is not coming back.
+func (s *Server) reapAfter() {
+	defer s.reapers.Done()
+	t := s.cfg.clock.NewTimer(s.cfg.idleEnd)
+	select {
+	case <-t.C():
+		s.mu.Lock()
+		if !s.closed {
+			s.reapLocked(s.cfg.clock.Now())
+		}
+		s.mu.Unlock()
+	case <-s.done:
+		t.Stop()
+	}
 }
 
 // reapLocked ends and forgets streams idle for longer than idleEnd.
@@ -676,7 +704,8 @@ func (ss *session) close(reason error) {
 		tstats = ss.tsSnap
 		addTS(&st.stats.TS, tstats)
 	}
-	if st.sessions == 0 {
+	idle := st.sessions == 0
+	if idle {
 		st.gone = s.cfg.clock.Now()
 	}
 	if st.begun {
@@ -688,6 +717,10 @@ func (ss *session) close(reason error) {
 	st.mu.Unlock()
 	s.mu.Lock()
 	s.active--
+	if idle && !s.closed {
+		s.reapers.Add(1)
+		go s.reapAfter()
+	}
 	s.mu.Unlock()
 	args := []any{"stream", st.Name, "proto", ss.proto, "remote", ss.remote, "dropped", dropped}
 	if ss.tsr != nil {

@@ -282,3 +282,49 @@ func TestSplitName(t *testing.T) {
 		}
 	}
 }
+
+// TestIdleEnd: a stream whose publisher left ends (EXT-X-ENDLIST) once
+// WithIdleEnd has passed on the clock, without waiting for another
+// publish, and the server forgets it; a publisher back in time keeps it.
+func TestIdleEnd(t *testing.T) {
+	s, clock := newTestServer(t, WithIdleEnd(10*time.Second))
+	tracks, frames := loadSource(t)
+	var gone *Stream
+	for _, name := range []string{"cam", "back"} {
+		ss, err := s.open(name, "", "", "test", "local")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := ss.setTracks(tracks); err != nil {
+			t.Fatal(err)
+		}
+		publishFrames(t, ss, tracks, frames[:200], 0, clock, clock.Now())
+		ss.close(nil)
+		if name == "cam" {
+			gone = s.Stream("cam")
+		}
+	}
+	clock.Advance(5 * time.Second)
+	ss, err := s.open("back", "", "", "test", "local") // back within 10 s
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !clock.WaitTimers(2, nil) {
+		t.Fatal("no reaper waiting on the clock")
+	}
+	clock.Advance(5*time.Second + time.Millisecond)
+	deadline := time.Now().Add(5 * time.Second)
+	for s.Stream("cam") != nil && time.Now().Before(deadline) {
+		time.Sleep(time.Millisecond)
+	}
+	if s.Stream("cam") != nil {
+		t.Fatal("stream cam still kept after 10 s without a publisher")
+	}
+	if !gone.P.Ended() {
+		t.Error("stream cam forgotten but not ended")
+	}
+	if s.Stream("back") == nil {
+		t.Error("stream back ended although its publisher came back")
+	}
+	ss.close(nil)
+}
