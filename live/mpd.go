@@ -89,6 +89,7 @@ func (p *Packager) mpdOpts(now time.Time, o mpdConfig) ([]byte, error) {
 	} else {
 		attr(&b, "type", "dynamic")
 	}
+	p.epochFixed = true // shown (see settleEpoch)
 	attr(&b, "availabilityStartTime", xsTime(p.epoch))
 	attr(&b, "publishTime", xsTime(now))
 	latency := p.latencyTarget()
