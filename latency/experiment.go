@@ -28,7 +28,7 @@ type Mode struct {
 	LowLatency bool   // LL-HLS parts, preload hints, blocking reload
 	Player     string // the live page's engine: "hls.js", "dash.js", "shaka"
 	// Delay is dash.js's target live delay (the page's ?delay=; 0: the
-	// page's default, 1.6 s).
+	// MPD's ServiceDescription target, three parts + 400 ms).
 	Delay time.Duration
 }
 

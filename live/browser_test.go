@@ -123,6 +123,9 @@ func TestBrowserLive(t *testing.T) {
 			if c.ll && c.engine != "dash.js" && (kinds["part"] == 0 || kinds["blocking playlist"] == 0) {
 				t.Errorf("%s in low-latency mode fetched %d parts with %d blocking reloads: not playing LL-HLS", name, kinds["part"], kinds["blocking playlist"])
 			}
+			if c.ll && c.engine == "dash.js" && kinds["segment in progress"] == 0 {
+				t.Errorf("dash.js fetched %d complete segments and none in progress: not playing LL-DASH", kinds["segment"])
+			}
 			if !c.ll && kinds["part"]+kinds["blocking playlist"] > 0 {
 				t.Errorf("plain HLS: %d part and %d blocking requests", kinds["part"], kinds["blocking playlist"])
 			}
@@ -255,6 +258,9 @@ func playLiveFault(t *testing.T, bin string, js map[string]string, engine string
 			k = "part"
 		case strings.Contains(u, "/seg_") || strings.Contains(u, "/t_"):
 			k = "segment"
+			if segmentInProgress(p, u) {
+				k = "segment in progress"
+			}
 		case strings.Contains(u, "_HLS_msn"):
 			k = "blocking playlist"
 		case strings.Contains(u, ".m3u8") || strings.Contains(u, ".mpd"):

@@ -253,9 +253,9 @@ func TestMPDLowLatency(t *testing.T) {
 	s := string(r.body)
 	for _, want := range []string{
 		`type="dynamic"`, `availabilityStartTime="2026-01-02T03:04:05.000Z"`, `publishTime="2026-01-02T03:04:14.000Z"`,
-		`minimumUpdatePeriod="PT2S"`, `timeShiftBufferDepth="PT30S"`, `suggestedPresentationDelay="PT1.6S"`,
-		`availabilityTimeOffset="1.8" availabilityTimeComplete="false"`, `<Latency referenceId="0" target="1600"`,
-		`<PlaybackRate min="0.96" max="1.04"/>`,
+		`minimumUpdatePeriod="PT2S"`, `timeShiftBufferDepth="PT30S"`, `suggestedPresentationDelay="PT1S"`,
+		`availabilityTimeOffset="1.8" availabilityTimeComplete="false"`, `<Latency referenceId="0" target="1000" min="750" max="1500"/>`,
+		`<PlaybackRate min="0.96" max="1.1"/>`,
 		`<ProducerReferenceTime id="0" type="encoder" wallClockTime="2026-01-02T03:04:05.080Z" presentationTime="1024">`,
 		`<UTCTiming schemeIdUri="urn:mpeg:dash:utc:http-iso:2014" value="` + o.srv.URL + `/live/time"/>`,
 		`media="$RepresentationID$/seg_$Number$.m4s" startNumber="0" duration="25600"`,

@@ -22,7 +22,12 @@
 // Time comes from a [Clock]: the mapping of the live timeline to wall
 // clock (EXT-X-PROGRAM-DATE-TIME, ProducerReferenceTime), the pacing of a
 // [FileSource] and the deadline of held requests. Tests run on a
-// [FakeClock] without sleeping.
+// [FakeClock] without sleeping. That mapping is [Packager.SetEpoch]'s, or
+// else the earliest arrival of the first samples (a source whose first
+// seconds arrive late in a burst would otherwise be dated seconds late,
+// and an LL-DASH player, which times its requests by the MPD, would play
+// that much further behind); it no longer moves once an MPD or a
+// playlist has shown it.
 //
 // An [Origin] serves the packager: the multivariant and media playlists
 // of LL-HLS (draft-pantos-hls-rfc8216bis, version 9: parts, preload

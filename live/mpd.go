@@ -89,6 +89,7 @@ func (p *Packager) mpdOpts(now time.Time, o mpdConfig) ([]byte, error) {
 	} else {
 		attr(&b, "type", "dynamic")
 	}
+	p.epochFixed = true // shown (see settleEpoch)
 	attr(&b, "availabilityStartTime", xsTime(p.epoch))
 	attr(&b, "publishTime", xsTime(now))
 	latency := p.latencyTarget()
@@ -109,9 +110,15 @@ func (p *Packager) mpdOpts(now time.Time, o mpdConfig) ([]byte, error) {
 	attr(&b, "maxSegmentDuration", xsDuration(time.Duration(p.targetDuration())*time.Second))
 	b.WriteString(">\n")
 	if ll && !p.ended {
+		// Latency@max is what a player may drift to before it seeks back
+		// to the target (dash.js seeks when the latency exceeds the target
+		// by max - target + 0.5 s; a wider max left it 1.5 s behind after
+		// a slow start). PlaybackRate@max lets it catch up smaller drifts
+		// within seconds: with 1.04 (livesim2's value) dash.js needed
+		// ~40 s to recover 1.5 s. min is livesim2's three quarters.
 		ms := latency.Milliseconds()
-		fmt.Fprintf(&b, "  <ServiceDescription id=\"0\">\n    <Latency referenceId=\"0\" target=\"%d\" min=\"%d\" max=\"%d\"/>\n    <PlaybackRate min=\"0.96\" max=\"1.04\"/>\n  </ServiceDescription>\n",
-			ms, ms/2, ms*2)
+		fmt.Fprintf(&b, "  <ServiceDescription id=\"0\">\n    <Latency referenceId=\"0\" target=\"%d\" min=\"%d\" max=\"%d\"/>\n    <PlaybackRate min=\"0.96\" max=\"1.1\"/>\n  </ServiceDescription>\n",
+			ms, ms*3/4, ms+latencyMaxDrift.Milliseconds())
 	}
 	// Periods, oldest first; each ends where the next starts.
 	seqs := make([]int64, 0, len(p.periods))
@@ -225,12 +232,20 @@ func (p *Packager) mpdOpts(now time.Time, o mpdConfig) ([]byte, error) {
 	return b.Bytes(), nil
 }
 
-// latencyTarget is the latency a player should aim at: three parts plus
-// a second of margin with low latency (1.6 s with 200 ms parts, the
-// DASH-IF low-latency ballpark), three segments without.
+// latencyTarget is the latency a player should aim at. With low
+// latency: three parts plus 400 ms (1 s with 200 ms parts). A player
+// fetching the segment in progress chunk by chunk has media up to about
+// one part behind the live edge, so at this target it holds two to three
+// parts of buffer, as LL-HLS players do at PART-HOLD-BACK (three parts),
+// plus time to fetch, append and decode. Without low latency, three
+// segments.
 func (p *Packager) latencyTarget() time.Duration {
 	if p.cfg.ll {
-		return 3*p.cfg.part + time.Second
+		return 3*p.cfg.part + 400*time.Millisecond
 	}
 	return 3 * p.cfg.segment
 }
+
+// latencyMaxDrift is how far above the target the ServiceDescription's
+// Latency@max lies.
+const latencyMaxDrift = 500 * time.Millisecond

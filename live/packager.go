@@ -239,6 +239,12 @@ type Packager struct {
 	// signErr collects signing errors of calls that return none
 	// (completeSegment); finish returns and clears it.
 	signErr error
+
+	// The epoch taken from the first Push is provisional (see
+	// settleEpoch) until SetEpoch fixes it, something renders it (an MPD,
+	// a playlist's PDT) or epochSettle has passed since that Push.
+	epochFixed bool
+	epochFirst time.Time // clock time of the first Push
 }
 
 // isRef reports whether r is the reference rendition, whose segment
@@ -360,8 +366,41 @@ func (p *Packager) Rendition(name string) *Rendition {
 func (p *Packager) SetEpoch(t time.Time) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	p.epoch, p.hasEp = t, true
+	p.epoch, p.hasEp, p.epochFixed = t, true, true
 	p.version++
+}
+
+// epochSettle bounds how long after the first Push the implicit epoch
+// may still move.
+const epochSettle = 3 * time.Second
+
+// settleEpoch maps a sample pushed now with decode time dts (seconds)
+// onto the wall clock. Without SetEpoch the live timeline's zero is
+// where the first sample says it is: now minus its DTS. But the first
+// samples of a source often arrive late and in a burst: gortmplib holds
+// a video-only RTMP publish for 2 s of track analysis and then replays
+// it, an SRT receiver releases its latency buffer, an encoder starts
+// slowly. Taking the first sample's arrival as the anchor then dates
+// every later sample seconds too late: EXT-X-PROGRAM-DATE-TIME and
+// ProducerReferenceTime lie by that much, and an LL-DASH player, which
+// plans its requests on availabilityStartTime, plays that much further
+// behind (dash.js requested only complete segments and stayed 3.5 s
+// behind a 1 s target behind a video-only RTMP publish). A sample that
+// arrives earlier on that map than the first proves the anchor late, so
+// while the anchor is provisional it moves to the earliest arrival seen:
+// media is never dated before it arrived. It stops moving once shown.
+// The caller holds p.mu.
+func (p *Packager) settleEpoch(now time.Time, dts float64) {
+	at := now.Add(-time.Duration(dts * float64(time.Second)))
+	switch {
+	case !p.hasEp:
+		p.epoch, p.hasEp, p.epochFirst = at, true, now
+	case !p.epochFixed && now.Sub(p.epochFirst) > epochSettle:
+		p.epochFixed = true
+	case !p.epochFixed && at.Before(p.epoch):
+		p.epoch = at
+		p.version++
+	}
 }
 
 // Epoch returns the wall-clock time of live timeline zero.
@@ -373,6 +412,7 @@ func (p *Packager) Epoch() (time.Time, bool) {
 
 // Wall maps ticks of timescale on the live timeline to wall-clock time.
 func (p *Packager) wall(ticks int64, timescale uint32) time.Time {
+	p.epochFixed = true // shown: clients plan on it from now on
 	return p.epoch.Add(time.Duration(float64(ticks) / float64(timescale) * float64(time.Second)))
 }
 
@@ -465,10 +505,7 @@ func (r *Rendition) push(s media.Sample, data []byte, evs *[]Event) error {
 			return nil
 		}
 	}
-	if !p.hasEp {
-		p.epoch = p.cfg.clock.Now().Add(-time.Duration(float64(s.DTS) / float64(r.Track.Timescale) * float64(time.Second)))
-		p.hasEp = true
-	}
+	p.settleEpoch(p.cfg.clock.Now(), float64(s.DTS)/float64(r.Track.Timescale))
 	if r.started && !r.needDisc {
 		seg := r.segs[len(r.segs)-1]
 		dur := int64(s.Duration)

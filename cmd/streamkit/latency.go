@@ -114,7 +114,7 @@ encoder write MPEG-TS to stdout instead ({url} is "-").`,
 	f.StringVar(&ingestKind, "ingest", "rtmp", "how the encoder reaches the packager: rtmp (package ingest) or pipe (MPEG-TS on stdout)")
 	f.StringVar(&playerJS, "player-js", "", "directory with hls.js and dash.js (an npm prefix; default $"+serve.EnvPlayerJS+" or ~/.cache/streamkit/playerjs)")
 	f.DurationVar(&duration, "duration", 20*time.Second, "how long each mode is measured")
-	f.DurationVar(&dashDelay, "dash-delay", 0, "dash.js target live delay for LL-DASH (default: the live page's, 1.6 s)")
+	f.DurationVar(&dashDelay, "dash-delay", 0, "dash.js target live delay for LL-DASH (default: the MPD's ServiceDescription target, three parts + 400 ms: 1 s)")
 	f.DurationVar(&warmup, "warmup", 10*time.Second, "how long after the player starts measuring begins")
 	return cmd
 }
