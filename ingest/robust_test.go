@@ -208,7 +208,7 @@ func TestSRTKeyAndPassphrase(t *testing.T) {
 			t.Errorf("%s: stream bad exists", bad)
 		}
 	}
-	cmd := h.publish("mpegts", "srt://"+addr+"?streamid=publish:good:k1&passphrase="+pass+"&pkt_size=1316", 4, "-t", "2")
+	cmd := h.publish("mpegts", "srt://"+addr+"?streamid=publish:good:k1&passphrase="+pass+"&pkt_size=1316&linger=3", 4, "-t", "2")
 	h.logServed("good")
 	if err := cmd.Wait(); err != nil {
 		t.Fatal(err)

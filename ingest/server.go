@@ -369,9 +369,8 @@ func (s *Server) open(name, rendition, key, proto, remote string) (*session, err
 // when its time is up, not only when the next publish looks (reapLocked
 // in open): its playlists get EXT-X-ENDLIST then, and players stop
 // waiting for a publisher that is not coming back.
-func (s *Server) reapAfter() {
+func (s *Server) reapAfter(t live.Timer) {
 	defer s.reapers.Done()
-	t := s.cfg.clock.NewTimer(s.cfg.idleEnd)
 	select {
 	case <-t.C():
 		s.mu.Lock()
@@ -719,7 +718,9 @@ func (ss *session) close(reason error) {
 	s.active--
 	if idle && !s.closed {
 		s.reapers.Add(1)
-		go s.reapAfter()
+		// The timer starts now, not when the goroutine runs: the idle
+		// time counts from the close.
+		go s.reapAfter(s.cfg.clock.NewTimer(s.cfg.idleEnd))
 	}
 	s.mu.Unlock()
 	args := []any{"stream", st.Name, "proto", ss.proto, "remote", ss.remote, "dropped", dropped}
