@@ -37,3 +37,22 @@ func (s *testStream) to(d time.Duration) {
 	ep, _ := s.p.Epoch()
 	s.clock.Set(ep.Add(d))
 }
+
+// restart stops the stream's source where it is (a discontinuity), starts
+// a new one at NextTime and pushes d of it; it returns the new source and
+// where it started.
+func (s *testStream) restart(d time.Duration) (*FileSource, time.Duration) {
+	s.t.Helper()
+	if err := s.p.Discontinuity(nil); err != nil {
+		s.t.Fatal(err)
+	}
+	start := s.p.NextTime()
+	src, err := NewSampleSource(s.p, WithStartAt(start))
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	if _, err := src.PushUntil(start + d); err != nil {
+		s.t.Fatal(err)
+	}
+	return src, start
+}

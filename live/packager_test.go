@@ -172,18 +172,8 @@ func TestMonotonic(t *testing.T) {
 func TestDiscontinuity(t *testing.T) {
 	s := newTestStream(t)
 	s.to(5 * time.Second)
-	if err := s.p.Discontinuity(nil); err != nil {
-		t.Fatal(err)
-	}
-	start := s.p.NextTime()
-	src, err := NewSampleSource(s.p, WithStartAt(start))
-	if err != nil {
-		t.Fatal(err)
-	}
+	src, start := s.restart(7 * time.Second)
 	defer src.Close()
-	if _, err := src.PushUntil(start + 7*time.Second); err != nil {
-		t.Fatal(err)
-	}
 	s.p.mu.Lock()
 	pl := s.p.mediaPlaylist(s.p.byName["v0"], false)
 	s.p.mu.Unlock()
@@ -224,17 +214,7 @@ func TestDiscontinuitySeam(t *testing.T) {
 	for _, stop := range []time.Duration{5 * time.Second, 8013 * time.Millisecond, 6999 * time.Millisecond} {
 		s := newTestStream(t, WithLowLatency(true))
 		s.to(stop)
-		if err := s.p.Discontinuity(nil); err != nil {
-			t.Fatal(err)
-		}
-		start := s.p.NextTime()
-		src, err := NewSampleSource(s.p, WithStartAt(start))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if _, err := src.PushUntil(start + 3*time.Second); err != nil {
-			t.Fatal(err)
-		}
+		src, _ := s.restart(3 * time.Second)
 		src.Close()
 		for _, r := range s.p.rends {
 			var seam bool
