@@ -8,10 +8,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"os/exec"
-	"path/filepath"
-	"syscall"
 	"testing"
 	"time"
 
@@ -79,22 +76,10 @@ func TestBrowserReconnect(t *testing.T) {
 	})
 	web := httptest.NewServer(mux)
 	defer web.Close()
-	tmp := t.TempDir()
 	const seconds = 12
 	page := fmt.Sprintf("%s/live/cam/?test=hls.js&seconds=%d&report=/_test/report", web.URL, seconds)
-	cmd := exec.Command(bin, testtool.ChromiumArgs("--user-data-dir="+filepath.Join(tmp, "profile"), page)...)
-	cmd.Env = append(os.Environ(), "TMPDIR="+tmp)
-	cmd.WaitDelay = 5 * time.Second
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	exited := make(chan struct{})
-	go func() { cmd.Wait(); close(exited) }()
-	defer func() {
-		syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
-		<-exited
-	}()
+	br := testtool.StartChromium(t, bin, page)
+	defer br.Stop()
 	time.Sleep(5 * time.Second)
 	first.Process.Kill()
 	first.Wait()
@@ -105,8 +90,8 @@ func TestBrowserReconnect(t *testing.T) {
 	var rep browserReport
 	select {
 	case rep = <-reports:
-	case <-exited:
-		t.Fatal("chromium exited early")
+	case <-br.Exited():
+		t.Fatalf("chromium exited early: %v\n%s", br.Err(), br.Log(2000))
 	case <-ctx.Done():
 		t.Fatal("no report from the player")
 	}

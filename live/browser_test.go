@@ -10,12 +10,10 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -316,53 +314,21 @@ func playLiveFault(t *testing.T, bin string, js map[string]string, engine string
 	defer srv.Close()
 	defer p.End() // releases held requests before srv.Close waits for them
 
-	tmp, err := os.MkdirTemp("", "sklive")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer os.RemoveAll(tmp)
 	page := fmt.Sprintf("%s/?test=%s&seconds=%d&report=/_test/report", srv.URL, engine, seconds)
-	cmd := exec.Command(bin, testtool.ChromiumArgs("--user-data-dir="+filepath.Join(tmp, "profile"), page)...)
-	cmd.Env = append(os.Environ(), "TMPDIR="+tmp)
-	logPath := filepath.Join(tmp, "chromium.log")
-	logFile, err := os.Create(logPath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer logFile.Close()
-	cmd.Stdout, cmd.Stderr = logFile, logFile
-	cmd.WaitDelay = 5 * time.Second
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	exited := make(chan struct{})
-	go func() { cmd.Wait(); close(exited) }()
-	defer func() {
-		syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
-		<-exited
-	}()
+	br := testtool.StartChromium(t, bin, page)
+	defer br.Stop()
 	select {
 	case rep = <-reports:
 		if len(rep.Samples) == 0 {
 			t.Fatalf("no samples: fatal %v errors %v", rep.Fatal, rep.Errors)
 		}
 		return rep, kinds
-	case <-exited:
-		b, _ := os.ReadFile(logPath)
-		t.Fatalf("chromium exited early:\n%s", lastBytes(string(b), 2000))
+	case <-br.Exited():
+		t.Fatalf("chromium exited early: %v\n%s", br.Err(), br.Log(2000))
 	case <-ctx.Done():
-		b, _ := os.ReadFile(logPath)
-		t.Fatalf("no report within %d s:\n%s", seconds+60, lastBytes(string(b), 2000))
+		t.Fatalf("no report within %d s:\n%s", seconds+60, br.Log(2000))
 	}
 	return rep, kinds
-}
-
-func lastBytes(s string, n int) string {
-	if len(s) > n {
-		return "…" + s[len(s)-n:]
-	}
-	return strings.TrimSpace(s)
 }
 
 // TestBrowserLiveRestart: the source restarts 8 s into playback (EXT-X-

@@ -47,5 +47,6 @@
 // frame ([Part].Arrived) and its publication, and [Packager.Locate] finds
 // the part of any frame. The player page, with ?clock=1, reads the
 // capture time from the pixels of every displayed frame (package
-// pixclock's decoder, given with [WithScript]).
+// pixclock's decoder, which pixclock.ServeScript serves beside the
+// origin).
 package live

@@ -26,7 +26,7 @@ import (
 //	PREFIX/NAME/part_N_I.m4s          part I of segment N (blocking when next)
 //	PREFIX/NAME/t_T.m4s               the segment starting at time T ($Time$)
 //	/                                 player page (?clock=1: pixel clock latency)
-//	/js/NAME                          player libraries (WithPlayerJS, WithScript)
+//	/js/NAME                          player libraries (WithPlayerJS)
 //
 // Parts and segments carry Server-Timing: sk-arrive (ingest arrival of
 // their first frame) and sk-publish (publication), Unix ms.
@@ -34,10 +34,9 @@ import (
 // Nothing is read from a file system: a path that is not one of these is
 // a 404, so path traversal has nothing to reach.
 type Origin struct {
-	p       *Packager
-	prefix  string
-	js      map[string]string
-	scripts map[string]string
+	p      *Packager
+	prefix string
+	js     map[string]string
 }
 
 // OriginOption configures an Origin.
@@ -59,21 +58,6 @@ func WithPrefix(prefix string) OriginOption {
 // loads: keys "hls.js", "dash.js", "shaka.js" (paths on disk).
 func WithPlayerJS(files map[string]string) OriginOption {
 	return func(o *Origin) { o.js = files }
-}
-
-// WithScript serves the JavaScript module js at /js/NAME for the player
-// page. `streamkit live` and the latency experiment give it the pixel
-// clock decoder (pixclock.JavaScript as "pixclock.mjs"), which the page
-// loads with ?clock=1 to report capture → display latency per frame;
-// the decoder lives with its Go twin in package pixclock, which live does
-// not import (pixclock paces frames to a live.Clock).
-func WithScript(name, js string) OriginOption {
-	return func(o *Origin) {
-		if o.scripts == nil {
-			o.scripts = map[string]string{}
-		}
-		o.scripts[name] = js
-	}
 }
 
 // NewOrigin returns the HTTP handler of p.
@@ -529,10 +513,6 @@ func (o *Origin) segment(w http.ResponseWriter, req *http.Request, r *Rendition,
 }
 
 func (o *Origin) playerJS(w http.ResponseWriter, req *http.Request, name string) {
-	if js, ok := o.scripts[name]; ok {
-		o.write(w, req, "text/javascript; charset=utf-8", "no-cache", []byte(js))
-		return
-	}
 	path, ok := o.js[name]
 	if !ok {
 		o.fail(w, http.StatusNotFound, "player library "+name+" not configured")

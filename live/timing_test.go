@@ -9,8 +9,7 @@ import (
 
 // TestServerTiming: parts and segments carry the ingest arrival of their
 // first frame and their publication as Server-Timing (the origin's half
-// of the glass-to-glass stage budget); a script given WithScript is
-// served under /js/.
+// of the glass-to-glass stage budget).
 func TestServerTiming(t *testing.T) {
 	o := newTestOrigin(t)
 	o.to(1 * time.Second)
@@ -40,16 +39,6 @@ func TestServerTiming(t *testing.T) {
 	sa, sp := stamps("v0/seg_0.m4s")
 	if !sa.Equal(a) || !sp.Equal(ep.Add(3*time.Second)) && !sp.Equal(ep.Add(time.Second)) {
 		t.Errorf("segment 0: arrived %v, published %v", sa, sp)
-	}
-	// Without WithScript there is no pixel clock decoder; with it, there is.
-	if r := o.get("../js/pixclock.mjs"); r.code != 404 {
-		t.Errorf("unconfigured script: %d", r.code)
-	}
-	o.o.scripts = nil
-	WithScript("pixclock.mjs", "export const x = 1;")(o.o)
-	r := fetch(t.Context(), o.srv.URL+"/js/pixclock.mjs")
-	if r.code != 200 || string(r.body) != "export const x = 1;" || r.h.Get("Content-Type") != "text/javascript; charset=utf-8" {
-		t.Errorf("script: %d %q %q", r.code, r.body, r.h.Get("Content-Type"))
 	}
 }
 

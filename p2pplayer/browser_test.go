@@ -9,12 +9,10 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"os"
-	"os/exec"
-	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -187,7 +185,7 @@ func TestBrowsersAndGoPeerShareALiveStream(t *testing.T) {
 	for i := range 2 {
 		pageURL := fmt.Sprintf("%s%s?src=%s&pubkey=/_test/key.pub&hdw=2&test=1&until=%g&report=/_test/report/%d",
 			srv.URL, p2pplayer.Path, url.QueryEscape(playlist), play, i)
-		startChromium(t, bin, pageURL, i)
+		testtool.StartChromium(t, bin, append(slices.Clone(webrtcFlags), pageURL)...)
 		time.Sleep(2 * time.Second) // the second joins a swarm that has a member
 	}
 	// Real time on a shared machine: wait for both pages to play `play`
@@ -249,34 +247,4 @@ func TestBrowsersAndGoPeerShareALiveStream(t *testing.T) {
 	if gs.P2PBytes == 0 {
 		t.Error("the Go peer received no bytes from a browser")
 	}
-}
-
-// startChromium opens url in a headless Chromium with a profile and
-// TMPDIR of its own; the test's cleanup kills its process group.
-func startChromium(t *testing.T, bin, url string, n int) {
-	tmp, err := os.MkdirTemp("", "skp2p")
-	if err != nil {
-		t.Fatal(err)
-	}
-	args := testtool.ChromiumArgs(append(webrtcFlags, "--user-data-dir="+filepath.Join(tmp, "profile"), url)...)
-	cmd := exec.Command(bin, args...)
-	cmd.Env = append(os.Environ(), "TMPDIR="+tmp)
-	logf, err := os.Create(filepath.Join(t.TempDir(), fmt.Sprintf("chromium%d.log", n)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmd.Stdout, cmd.Stderr = logf, logf
-	cmd.WaitDelay = 5 * time.Second
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan struct{})
-	go func() { cmd.Wait(); close(done) }()
-	t.Cleanup(func() {
-		syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
-		<-done
-		logf.Close()
-		os.RemoveAll(tmp)
-	})
 }

@@ -9,10 +9,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"os"
-	"os/exec"
-	"path/filepath"
-	"syscall"
 	"testing"
 	"time"
 
@@ -165,57 +161,17 @@ func play(t *testing.T, bin, dir, manifest string) playResult {
 	defer srv.Close()
 
 	page := fmt.Sprintf("%s%s?src=%s&test=1&report=/_test/report", srv.URL, serve.PlayerPath, url.QueryEscape("/"+manifest))
-	// Chromium leaves files in TMPDIR when killed: give it its own, with
-	// a short path (its singleton socket path must fit in 108 bytes), and
-	// a new empty profile inside.
-	tmp, err := os.MkdirTemp("", "skchr")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer os.RemoveAll(tmp)
-	profile := filepath.Join(tmp, "profile")
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
-	args := testtool.ChromiumArgs("--user-data-dir="+profile, page)
-	cmd := exec.Command(bin, args...)
-	cmd.Env = append(os.Environ(), "TMPDIR="+tmp)
-	// Chromium's output goes to a file: with a pipe, Wait would also wait
-	// for helper processes that inherited it.
-	logPath := filepath.Join(t.TempDir(), "chromium.log")
-	logFile, err := os.Create(logPath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer logFile.Close()
-	cmd.Stdout, cmd.Stderr = logFile, logFile
-	cmd.WaitDelay = 5 * time.Second
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	stderr := func() string { b, _ := os.ReadFile(logPath); return string(b) }
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	exited := make(chan struct{})
-	var waitErr error
-	go func() { waitErr = cmd.Wait(); close(exited) }()
-	defer func() {
-		// Chromium starts helper processes: end the whole group we made.
-		syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
-		<-exited
-	}()
+	br := testtool.StartChromium(t, bin, page)
+	defer br.Stop()
 	select {
 	case res := <-results:
 		return res
-	case <-exited:
-		t.Fatalf("chromium exited before the page reported: %v\n%s", waitErr, tail(stderr()))
+	case <-br.Exited():
+		t.Fatalf("chromium exited before the page reported: %v\n%s", br.Err(), br.Log(2000))
 	case <-ctx.Done():
-		t.Fatalf("no report from the player page within 90 s\n%s", tail(stderr()))
+		t.Fatalf("no report from the player page within 90 s\n%s", br.Log(2000))
 	}
 	return playResult{}
-}
-
-func tail(s string) string {
-	if len(s) > 2000 {
-		s = s[len(s)-2000:]
-	}
-	return s
 }

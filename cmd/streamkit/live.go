@@ -212,8 +212,7 @@ func runLive(ctx context.Context, stdout, stderr io.Writer, o liveOptions, files
 	if err != nil {
 		return err
 	}
-	// The pixel clock decoder: the page's ?clock=1 reads `streamkit clock` frames.
-	oopts := []live.OriginOption{live.WithScript("pixclock.mjs", pixclock.JavaScript)}
+	var oopts []live.OriginOption
 	if js := findLivePlayerJS(o.playerJS); len(js) > 0 {
 		oopts = append(oopts, live.WithPlayerJS(js))
 	}
@@ -288,7 +287,8 @@ func runLive(ctx context.Context, stdout, stderr io.Writer, o liveOptions, files
 	defer stopServer()
 	served := make(chan error, 1)
 	go func() {
-		served <- live.Serve(srvCtx, ln, handler, p, sopts...)
+		// + the pixel clock decoder: the page's ?clock=1 reads `streamkit clock` frames.
+		served <- live.Serve(srvCtx, ln, pixclock.ServeScript(handler), p, sopts...)
 	}()
 	srcErr := src.Run(ctx)
 	if errors.Is(srcErr, context.Canceled) || errors.Is(srcErr, context.DeadlineExceeded) {
