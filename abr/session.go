@@ -345,6 +345,12 @@ func (s *Session) ResetTrace(t *Trace, opts ...Option) error {
 	if err := t.Validate(); err != nil {
 		return err
 	}
+	return s.resetValid(t, opts...)
+}
+
+// resetValid is ResetTrace for a trace its caller has just validated (a
+// sweep's loader validates every trace it decodes).
+func (s *Session) resetValid(t *Trace, opts ...Option) error {
 	s.trName, s.periods = t.Name, t.Periods
 	return s.Reset(opts...)
 }
