@@ -27,9 +27,6 @@ func TestAddSteps(t *testing.T) {
 		if got := addSteps(x, c, n); got != want {
 			t.Fatalf("addSteps(%v, %v, %d) = %v, one by one %v", x, c, n, got, want)
 		}
-		if got := addInt(x, c, n); got != want {
-			t.Fatalf("addInt(%v, %v, %d) = %v, one by one %v", x, c, n, got, want)
-		}
 	}
 }
 

@@ -600,9 +600,9 @@ func (s *Session) fastRun(d *Download, w, cmb, ct, size, kmax, g1, t1 float64, i
 	ttn, tnet, tm, got := s.ttn, s.tnet, d.TimeMs, d.Downloaded
 	if j := fastSteps(ttn, w, cmb, ct, got, size, kmax); j > 0 {
 		s.ttn = ttn - float64(50*j)
-		s.tnet = addInt(tnet, 50, j)
-		d.TimeMs = addInt(tm, 50, j)
-		d.Downloaded = addInt(got, cmb, j)
+		s.tnet = addSteps(tnet, 50, j)
+		d.TimeMs = addSteps(tm, 50, j)
+		d.Downloaded = addSteps(got, cmb, j)
 		*iter += j
 		return true
 	}
@@ -651,10 +651,10 @@ func fastSteps(ttn, w, cmb, ct, got, size, kmax float64) int {
 		if j > n {
 			j = n
 		}
-		for j >= 0 && !(size-addInt(got, cmb, j) > cmb) {
+		for j >= 0 && !(size-addSteps(got, cmb, j) > cmb) {
 			j--
 		}
-		for j < n && size-addInt(got, cmb, j+1) > cmb {
+		for j < n && size-addSteps(got, cmb, j+1) > cmb {
 			j++
 		}
 		if m := j + 1; m < n {
@@ -720,20 +720,6 @@ func addSteps(x, c float64, n int) float64 {
 		n -= k + 1
 	}
 	return x
-}
-
-// addInt is addSteps for an integer c in [1, 2^40) (fastSteps checks
-// cmb; 50 is one), with its common case inlined: x ≥ 1 is a multiple of
-// its ulp, which divides c, so while the sums stay below the power of two
-// above x every one of them is exact, and so is x + n·c computed at once.
-func addInt(x, c float64, n int) float64 {
-	b := math.Float64bits(x)
-	if b-0x3FF0000000000000 < 52<<52 { // 1 ≤ x < 2^52 (unsigned: not below 1, negative or NaN)
-		if y := x + float64(n)*c; y < math.Float64frombits((b>>52+1)<<52) {
-			return y
-		}
-	}
-	return addSteps(x, c, n)
 }
 
 // smallInt reports whether c is an integer in [0, 2^40): math.Trunc's
