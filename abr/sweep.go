@@ -1,6 +1,8 @@
 package abr
 
 import (
+	"bufio"
+	"cmp"
 	"context"
 	"encoding/csv"
 	"encoding/json"
@@ -9,6 +11,7 @@ import (
 	"io"
 	"math"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -157,13 +160,13 @@ func gatherRows(res [][][]string, errs []error, keyCols int) ([][]string, error)
 }
 
 func sortRows(rows [][]string, keyCols int) {
-	sort.SliceStable(rows, func(i, j int) bool {
+	slices.SortStableFunc(rows, func(a, b []string) int {
 		for c := 0; c < keyCols; c++ {
-			if rows[i][c] != rows[j][c] {
-				return rows[i][c] < rows[j][c]
+			if r := cmp.Compare(a[c], b[c]); r != 0 {
+				return r
 			}
 		}
-		return false
+		return 0
 	})
 }
 
@@ -249,13 +252,23 @@ func SweepSabre(ctx context.Context, base []string, traces []string, algos []str
 	lines := make([][]SabreMetric, w)
 	text := make([][]byte, w)
 	cellEnds := make([][]int, w)
+	// rows and their cell slices are cut from per-worker slabs: two
+	// allocations per 64 rows instead of two per row
+	cellSlab := make([][]string, w)
+	rowSlab := make([][][]string, w)
+	ncol := len(t.Columns)
 	t.Rows, err = runLoadedTraces(ctx, traces, o, t.KeyCols, func(worker int, tr *Trace) ([][]string, error) {
-		rows := make([][]string, 0, len(vars))
+		if len(rowSlab[worker]) < len(vars) {
+			rowSlab[worker] = make([][]string, 64*len(vars))
+		}
+		rows := rowSlab[worker][:0:len(vars)]
+		rowSlab[worker] = rowSlab[worker][len(vars):]
 		name := filepath.Base(tr.Name)
 		for k, v := range vars {
 			st := tr
+			valid := true // (the loader validated tr)
 			if v.run.Args.NetMult != 1 {
-				st = tr.Scale(v.run.Args.NetMult)
+				st, valid = tr.Scale(v.run.Args.NetMult), false
 			}
 			s := sess[worker][k]
 			if s == nil {
@@ -267,6 +280,10 @@ func SweepSabre(ctx context.Context, base []string, traces []string, algos []str
 					return nil, err
 				}
 				sess[worker][k] = s
+			} else if valid {
+				if err := s.resetValid(st, sopts[k]...); err != nil {
+					return nil, err
+				}
 			} else if err := s.ResetTrace(st, sopts[k]...); err != nil {
 				return nil, err
 			}
@@ -289,7 +306,11 @@ func SweepSabre(ctx context.Context, base []string, traces []string, algos []str
 			}
 			text[worker], cellEnds[worker] = b, ends
 			cells := string(b)
-			row := make([]string, 0, len(t.Columns))
+			if len(cellSlab[worker]) < ncol {
+				cellSlab[worker] = make([]string, 64*ncol)
+			}
+			row := cellSlab[worker][:0:ncol]
+			cellSlab[worker] = cellSlab[worker][ncol:]
 			row = append(row, name)
 			if extra {
 				row = append(row, v.algo, v.args)
@@ -309,10 +330,16 @@ func SweepSabre(ctx context.Context, base []string, traces []string, algos []str
 
 // runLoadedTraces is runTraces for simulators that take a *Trace: one
 // goroutine reads and decodes the traces ahead of the workers (in order,
-// up to a few per worker ahead, into memory the workers hand back), so
-// file reading overlaps simulation even with one worker. fn gets its
-// worker's number (0 ≤ worker < Workers) for per-worker state, and must
-// not keep tr after it returns.
+// into memory the workers hand back), so file reading overlaps simulation
+// even with one worker. fn gets its worker's number (0 ≤ worker < Workers)
+// for per-worker state, and must not keep tr after it returns.
+//
+// Traces travel in batches of up to loadBatch: a trace simulates in tens
+// of microseconds, so handing them over one by one cost a goroutine wake-up
+// (a futex call each way on a 2-core machine) per trace, about as much as
+// reading it. A batch is sent as soon as it is full, or earlier when the
+// workers are idle waiting (the channel is empty), so a slow loader never
+// holds back work it has ready.
 func runLoadedTraces(ctx context.Context, traces []string, o sweepConfig, keyCols int, fn func(worker int, tr *Trace) ([][]string, error)) ([][]string, error) {
 	w := max(o.Workers, 1)
 	type item struct {
@@ -320,31 +347,53 @@ func runLoadedTraces(ctx context.Context, traces []string, o sweepConfig, keyCol
 		t   *Trace
 		err error
 	}
-	ahead := 4 * w
-	ready := make(chan item, ahead)
-	back := make(chan *Trace, ahead+w+1) // never full: at most that many are out
+	// batch size: large enough to amortise the hand-over, small enough
+	// that every worker gets several batches
+	bsz := min(loadBatch, max(1, len(traces)/(4*w)))
+	ahead := 2 * w // batches loaded ahead of the workers
+	ready := make(chan []item, ahead)
+	back := make(chan []item, ahead+w+1) // never full: at most that many are out
 	parent := ctx
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	go func() {
 		defer close(ready)
 		var l traceLoader
+		var spare [][]item // emptied batches, for reuse
+		var b []item
 		for k, path := range traces {
-		drain:
-			for {
-				select {
-				case t := <-back:
-					l.put(t)
-				default:
-					break drain
+			if b == nil {
+			drain:
+				for {
+					select {
+					case rb := <-back:
+						for _, it := range rb {
+							if it.t != nil {
+								l.put(it.t)
+							}
+						}
+						spare = append(spare, rb[:0])
+					default:
+						break drain
+					}
+				}
+				if n := len(spare); n > 0 {
+					b, spare = spare[n-1], spare[:n-1]
+				} else {
+					b = make([]item, 0, bsz)
 				}
 			}
 			t, err := l.load(path)
+			b = append(b, item{k, t, err})
+			if len(b) < bsz && len(ready) > 0 && k+1 < len(traces) {
+				continue // the workers have work: keep filling this batch
+			}
 			select {
-			case ready <- item{k, t, err}:
+			case ready <- b:
 			case <-ctx.Done():
 				return
 			}
+			b = nil
 		}
 	}()
 	res := make([][][]string, len(traces))
@@ -356,22 +405,24 @@ func runLoadedTraces(ctx context.Context, traces []string, o sweepConfig, keyCol
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			for it := range ready {
-				if it.err != nil {
-					errs[it.k] = it.err
-				} else {
-					res[it.k], errs[it.k] = fn(i, it.t)
-					back <- it.t
+			for b := range ready {
+				for _, it := range b {
+					if it.err != nil {
+						errs[it.k] = it.err
+					} else if parent.Err() == nil {
+						res[it.k], errs[it.k] = fn(i, it.t)
+					}
+					if errs[it.k] != nil {
+						cancel() // the first error in trace order is reported; stop early
+					}
+					if o.Progress != nil {
+						mu.Lock()
+						done++
+						o.Progress(done, len(traces))
+						mu.Unlock()
+					}
 				}
-				if errs[it.k] != nil {
-					cancel() // the first error in trace order is reported; stop early
-				}
-				if o.Progress != nil {
-					mu.Lock()
-					done++
-					o.Progress(done, len(traces))
-					mu.Unlock()
-				}
+				back <- b
 			}
 		}()
 	}
@@ -380,10 +431,14 @@ func runLoadedTraces(ctx context.Context, traces []string, o sweepConfig, keyCol
 		return nil, err
 	}
 	// an error cancels the loader: every trace before the failing one was
-	// handed out before it and has run, so the first error in trace order
-	// is the one reported, for any number of workers
+	// handed out before it and has run (workers run every batch they get),
+	// so the first error in trace order is the one reported, for any
+	// number of workers
 	return gatherRows(res, errs, keyCols)
 }
+
+// loadBatch is the most traces runLoadedTraces hands over at once.
+const loadBatch = 16
 
 // NewPensievePolicy returns a fresh Pensieve policy by name: "bb",
 // "robustmpc" (fast exact) or "robustmpc-exhaustive".
@@ -451,7 +506,10 @@ func SweepPensieve(ctx context.Context, traces []string, vs *VideoSizes, algos [
 
 // WriteCSV writes the table with a header line.
 func (t *Table) WriteCSV(w io.Writer) error {
-	cw := csv.NewWriter(w)
+	// a 64 KiB buffer: csv.Writer's own 4 KiB one made a write system
+	// call per ~8 rows of a Sabre sweep (csv.NewWriter uses a large
+	// enough *bufio.Writer as it is)
+	cw := csv.NewWriter(bufio.NewWriterSize(w, 64<<10))
 	cw.Write(t.Columns)
 	cw.WriteAll(t.Rows)
 	return cw.Error()

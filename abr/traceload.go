@@ -181,7 +181,8 @@ type traceLoader struct {
 }
 
 // load reads the trace at path as LoadTrace would (same values, same
-// errors), reusing a Trace given back by put.
+// errors), reusing a Trace given back by put. The trace it returns is
+// valid (Trace.Validate).
 func (l *traceLoader) load(path string) (*Trace, error) {
 	var err error
 	if l.buf, err = readFileInto(l.buf, path); err != nil {
@@ -200,7 +201,7 @@ func (l *traceLoader) load(path string) (*Trace, error) {
 		for _, f := range traceFormats[:extra] {
 			if f.sniff(first) {
 				l.put(t)
-				return ParseTrace(l.buf, path, 0)
+				return parseValid(l.buf, path)
 			}
 		}
 	}
@@ -215,7 +216,21 @@ func (l *traceLoader) load(path string) (*Trace, error) {
 		t.Periods = ps[:0]
 	}
 	l.put(t)
-	return ParseTrace(l.buf, path, 0)
+	return parseValid(l.buf, path)
+}
+
+// parseValid is ParseTrace, and Validate for a registered format whose
+// reader does not (the built-in ones do): a loaded trace is always valid,
+// so a sweep's sessions need not validate it again.
+func parseValid(data []byte, path string) (*Trace, error) {
+	t, err := ParseTrace(data, path, 0)
+	if err != nil {
+		return nil, err
+	}
+	if err := t.Validate(); err != nil {
+		return nil, err
+	}
+	return t, nil
 }
 
 // put gives a trace from load back for reuse.
