@@ -1,6 +1,7 @@
 package peer
 
 import (
+	"context"
 	"net"
 	"net/http"
 	"time"
@@ -35,6 +36,7 @@ type config struct {
 	logf         func(format string, a ...any)
 	now          func() time.Time
 	offerTimeout time.Duration
+	uplink       Uplink
 }
 
 func defaults() config {
@@ -118,6 +120,18 @@ func WithP2PTimeout(d time.Duration) Option { return func(c *config) { c.p2pTime
 // WithAnnounceInterval re-announces to the tracker this often (default:
 // the interval the tracker asks for).
 func WithAnnounceInterval(d time.Duration) Option { return func(c *config) { c.announce = d } }
+
+// Uplink paces the bytes a peer uploads: Wait returns when n more bytes
+// may be sent (shape.Pacer is one: a token bucket following a rate or a
+// trace), or early with ctx's error.
+type Uplink interface {
+	Wait(ctx context.Context, n int) error
+}
+
+// WithUplink shapes the peer's upload: every data message to every peer
+// waits on u first, so all its uploads share one uplink, as a viewer's
+// connections share its access link (none by default: loopback speed).
+func WithUplink(u Uplink) Option { return func(c *config) { c.uplink = u } }
 
 // WithLogf sets a logger for connection events (none by default).
 func WithLogf(f func(format string, a ...any)) Option { return func(c *config) { c.logf = f } }

@@ -9,6 +9,7 @@ import (
 	"net/http/httptest"
 	"runtime"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -136,7 +137,8 @@ func TestGoPeersShareSegments(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 40*time.Second)
 	defer cancel()
 	o := newOrigin(t, 6, 150_000) // > 2 data chunks per segment
-	a := o.peer(t, WithSeed())
+	up := &countingUplink{}
+	a := o.peer(t, WithSeed(), WithUplink(up))
 	stopA := run(t, ctx, a)
 	defer stopA()
 	if !waitFor(ctx, func() bool { return a.Stats().HTTPSegments == 6 }) {
@@ -161,9 +163,20 @@ func TestGoPeersShareSegments(t *testing.T) {
 			t.Errorf("segment %d: follower has %d bytes that differ from the origin's %d", i, len(got), len(want))
 		}
 	}
+	if n := up.n.Load(); n != sa.UploadBytes {
+		t.Errorf("seeder's uplink paced %d bytes, it uploaded %d", n, sa.UploadBytes)
+	}
 	if sa.Peers != 1 || sb.Peers != 1 {
 		t.Errorf("peers connected: seeder %d, follower %d, want 1 each", sa.Peers, sb.Peers)
 	}
+}
+
+// countingUplink counts the bytes it is asked to pace.
+type countingUplink struct{ n atomic.Int64 }
+
+func (u *countingUplink) Wait(ctx context.Context, n int) error {
+	u.n.Add(int64(n))
+	return ctx.Err()
 }
 
 // A peer that sends altered bytes is caught by the integrity check and
