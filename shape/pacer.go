@@ -30,10 +30,25 @@ func (p *Pacer) Wait(ctx context.Context, n int) error {
 	if n <= 0 {
 		return ctx.Err()
 	}
-	now := p.s.clock.Now()
-	ready := p.l.reserve(now, n, -1)
-	if d := ready.Sub(now); d > 0 {
-		return p.s.clock.Sleep(ctx, d)
+	// Reserved a chunk at a time (about 10 ms of data, as responses
+	// are): a sender that gives up (ctx ends) has booked at most one
+	// chunk it will not send, instead of the link's time for all n bytes
+	// — booked time is never given back, and a peer whose downloads
+	// time out would otherwise push its uplink ever further into the
+	// future. Concurrent waiters share the rate chunk by chunk.
+	for n > 0 {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		now := p.s.clock.Now()
+		k := min(n, p.l.chunk(now))
+		n -= k
+		ready := p.l.reserve(now, k, int64(n))
+		if d := ready.Sub(now); d > 0 {
+			if err := p.s.clock.Sleep(ctx, d); err != nil {
+				return err
+			}
+		}
 	}
 	return ctx.Err()
 }
