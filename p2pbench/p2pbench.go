@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"os"
 	"runtime"
 	"slices"
 	"strconv"
@@ -119,7 +120,10 @@ type Measured struct {
 	// busy); NumCPU the machine's.
 	CPUCores float64
 	NumCPU   int
-	Series   []Sample
+	// Load1 is the machine's one-minute load average at the end (Linux's
+	// /proc/loadavg; 0 elsewhere): other work competing for the cores.
+	Load1  float64
+	Series []Sample
 }
 
 // liveWindow is the live packager's playlist window (live.WithWindow).
@@ -268,6 +272,7 @@ func Measure(ctx context.Context, cfg Config) (*Measured, error) {
 	stopPeers()
 	wg.Wait()
 	m.CPUCores = (cpuTime() - cpu0).Seconds() / time.Since(t0).Seconds()
+	m.Load1 = loadAverage()
 	for _, err := range errs {
 		if err != nil && !errors.Is(err, context.Canceled) && !errors.Is(err, context.DeadlineExceeded) {
 			return nil, err
@@ -297,6 +302,17 @@ func Measure(ctx context.Context, cfg Config) (*Measured, error) {
 		}
 	}
 	return m, nil
+}
+
+// loadAverage reads the one-minute load average (0 when unknown).
+func loadAverage() float64 {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return 0
+	}
+	f, _, _ := strings.Cut(string(b), " ")
+	v, _ := strconv.ParseFloat(f, 64)
+	return v
 }
 
 func share(p2p, http int64) float64 {

@@ -19,12 +19,12 @@ import (
 // STREAMKIT_P2PBENCH_PEERS, _UPLINK and _SECONDS change the scenario.
 func TestCompareSmall(t *testing.T) {
 	if testing.Short() {
-		t.Skip("runs a real swarm for 20 s")
+		t.Skip("runs a real swarm for 16 s")
 	}
 	if !netns.Enter(t) {
 		return
 	}
-	cfg := Config{Peers: 10, UplinkKbps: 2000, Duration: 20 * time.Second, Warmup: 8 * time.Second, JoinOver: 4 * time.Second}
+	cfg := Config{Peers: 10, UplinkKbps: 2000, Duration: 16 * time.Second, Warmup: 6 * time.Second, JoinOver: 3 * time.Second}
 	env := func(name string, p *float64) {
 		if v, err := strconv.ParseFloat(os.Getenv(name), 64); err == nil {
 			*p = v

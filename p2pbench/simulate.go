@@ -218,6 +218,7 @@ type Summary struct {
 	FirstLinkMaxS      float64         `json:"first_link_max_s"`
 	CPUCores           float64         `json:"cpu_cores"`
 	NumCPU             int             `json:"num_cpu"`
+	Load1              float64         `json:"load_average_1m"`
 	SimDeadlineHTTP    int             `json:"sim_deadline_http"`
 	SimHighDemandHTTP  int             `json:"sim_high_demand_http"`
 	SimPeerRequests    int             `json:"sim_peer_requests"`
@@ -233,7 +234,7 @@ func (r *Report) Summary() Summary {
 		BitrateKbps: m.BitrateKbps, SegmentS: m.SegmentS, Measured: m.Offload, MeasuredAll: m.OffloadAll,
 		Simulated: s.Offload, SimulatedAll: s.OffloadAll, DiffPoints: r.DiffPoints(),
 		LinksMean: m.LinksMean, FirstLinkMedianS: m.FirstLinkMedianS, FirstLinkMaxS: m.FirstLinkMaxS,
-		CPUCores: m.CPUCores, NumCPU: m.NumCPU, Scenario: r.Scenario}
+		CPUCores: m.CPUCores, NumCPU: m.NumCPU, Load1: m.Load1, Scenario: r.Scenario}
 	if d := r.SimulatedDiscovery; d != nil {
 		out.SimulatedDiscovery = d.Offload
 	}
@@ -265,7 +266,7 @@ func (r *Report) String() string {
 		fmt.Fprintf(&b, "simulator's requests: %d from peers, %d HTTP at the deadline, %d HTTP high-demand (start-up), %d P2P timeouts, %.1f neighbours connected at a request\n",
 			res.ByRule.Peer, res.ByRule.Deadline, res.ByRule.HighDemand, res.P2PTimeouts, res.NeighboursMean)
 	}
-	fmt.Fprintf(&b, "CPU %.2f of %d cores", m.CPUCores, m.NumCPU)
+	fmt.Fprintf(&b, "CPU %.2f of %d cores (load average %.1f)", m.CPUCores, m.NumCPU, m.Load1)
 	if c.UplinkKbps > 0 && m.BitrateKbps > 0 {
 		fmt.Fprintf(&b, "; upload bound U/D = %.0f %%", 100*math.Min(1, c.UplinkKbps/m.BitrateKbps))
 	}
