@@ -102,8 +102,12 @@ type Measured struct {
 	// Offload is P2P / (HTTP + P2P) bytes over the steady-state window
 	// [Warmup, Duration]; OffloadAll over the whole run.
 	Offload, OffloadAll float64
-	// HTTPBytes and P2PBytes are the window's bytes.
+	// HTTPBytes and P2PBytes are the window's bytes. Delivered is their
+	// sum over what the peers would need to keep up with the stream
+	// (peers × bitrate × window): below 1 the peers fell behind the live
+	// edge (the Go peer waits for peers without a playback deadline).
 	HTTPBytes, P2PBytes int64
+	Delivered           float64
 	// SegmentS and BitrateKbps describe the followed rendition;
 	// SegmentBytes are the sizes of the segments in its playlist at the
 	// end (the simulator loops them).
@@ -283,6 +287,9 @@ func Measure(ctx context.Context, cfg Config) (*Measured, error) {
 	if win0 != nil {
 		m.HTTPBytes, m.P2PBytes = last.HTTPBytes-win0.HTTPBytes, last.P2PBytes-win0.P2PBytes
 		m.Offload = share(m.P2PBytes, m.HTTPBytes)
+		if need := float64(cfg.Peers) * m.BitrateKbps * 1000 / 8 * (last.T - win0.T).Seconds(); need > 0 {
+			m.Delivered = float64(m.HTTPBytes+m.P2PBytes) / need
+		}
 	}
 	if linkN > 0 {
 		m.LinksMean = linkSum / float64(linkN)

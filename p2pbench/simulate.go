@@ -209,6 +209,7 @@ type Summary struct {
 	SegmentS           float64         `json:"segment_s"`
 	Measured           float64         `json:"measured_offload"`
 	MeasuredAll        float64         `json:"measured_offload_whole_run"`
+	Delivered          float64         `json:"measured_delivered_share"`
 	Simulated          float64         `json:"simulated_offload"`
 	SimulatedAll       float64         `json:"simulated_offload_whole_run"`
 	SimulatedDiscovery float64         `json:"simulated_offload_measured_discovery"`
@@ -231,7 +232,7 @@ type Summary struct {
 func (r *Report) Summary() Summary {
 	c, m, s := r.Config, r.Measured, r.Simulated
 	out := Summary{Peers: c.Peers, UplinkKbps: c.UplinkKbps, DurationS: c.Duration.Seconds(), WarmupS: c.Warmup.Seconds(),
-		BitrateKbps: m.BitrateKbps, SegmentS: m.SegmentS, Measured: m.Offload, MeasuredAll: m.OffloadAll,
+		BitrateKbps: m.BitrateKbps, SegmentS: m.SegmentS, Measured: m.Offload, MeasuredAll: m.OffloadAll, Delivered: m.Delivered,
 		Simulated: s.Offload, SimulatedAll: s.OffloadAll, DiffPoints: r.DiffPoints(),
 		LinksMean: m.LinksMean, FirstLinkMedianS: m.FirstLinkMedianS, FirstLinkMaxS: m.FirstLinkMaxS,
 		CPUCores: m.CPUCores, NumCPU: m.NumCPU, Load1: m.Load1, Scenario: r.Scenario}
@@ -254,8 +255,8 @@ func (r *Report) String() string {
 	c, m := r.Config, r.Measured
 	fmt.Fprintf(&b, "%d Go peers on loopback, uplink %s, %v (steady window %v–%v), rendition %.0f kbit/s in %.1f s segments\n",
 		c.Peers, uplinkName(c.UplinkKbps), c.Duration, c.Warmup, c.Duration, m.BitrateKbps, m.SegmentS)
-	fmt.Fprintf(&b, "measured offload   %5.1f %%  (whole run %.1f %%; window: %.1f MB from the origin, %.1f MB from peers)\n",
-		100*m.Offload, 100*m.OffloadAll, float64(m.HTTPBytes)/1e6, float64(m.P2PBytes)/1e6)
+	fmt.Fprintf(&b, "measured offload   %5.1f %%  (whole run %.1f %%; window: %.1f MB from the origin, %.1f MB from peers, %.0f %% of what keeping up needs)\n",
+		100*m.Offload, 100*m.OffloadAll, float64(m.HTTPBytes)/1e6, float64(m.P2PBytes)/1e6, 100*m.Delivered)
 	fmt.Fprintf(&b, "simulated offload  %5.1f %%  (whole run %.1f %%; %d neighbours, set-up %.1f s)  difference %+.1f points\n",
 		100*r.Simulated.Offload, 100*r.Simulated.OffloadAll, r.Scenario.Tracker.Neighbours, r.Scenario.Tracker.SetupS, r.DiffPoints())
 	if d := r.SimulatedDiscovery; d != nil {
@@ -263,8 +264,8 @@ func (r *Report) String() string {
 			100*d.Offload, m.LinksMean, m.FirstLinkMedianS, m.FirstLinkMaxS)
 	}
 	if res := r.Simulated.Result; res != nil {
-		fmt.Fprintf(&b, "simulator's requests: %d from peers, %d HTTP at the deadline, %d HTTP high-demand (start-up), %d P2P timeouts, %.1f neighbours connected at a request\n",
-			res.ByRule.Peer, res.ByRule.Deadline, res.ByRule.HighDemand, res.P2PTimeouts, res.NeighboursMean)
+		fmt.Fprintf(&b, "simulator's requests: %d from peers, %d HTTP at the deadline, %d HTTP high-demand (start-up), %d P2P timeouts, %d P2P aborted for HTTP, %.1f neighbours connected at a request, rebuffer ratio %.3f\n",
+			res.ByRule.Peer, res.ByRule.Deadline, res.ByRule.HighDemand, res.P2PTimeouts, res.P2PAborted, res.NeighboursMean, res.RebufferRatio)
 	}
 	fmt.Fprintf(&b, "CPU %.2f of %d cores (load average %.1f)", m.CPUCores, m.NumCPU, m.Load1)
 	if c.UplinkKbps > 0 && m.BitrateKbps > 0 {
