@@ -58,7 +58,7 @@ func TestCompareSmall(t *testing.T) {
 	if len(m.SegmentBytes) == 0 || !(m.BitrateKbps > 0) || !(m.SegmentS > 0) {
 		t.Errorf("rendition not measured: %d segments, %v kbit/s, %v s", len(m.SegmentBytes), m.BitrateKbps, m.SegmentS)
 	}
-	for name, s := range map[string]*Simulated{"simulated": r.Simulated, "simulated with measured discovery": r.SimulatedDiscovery} {
+	for name, s := range map[string]*Simulated{"simulated": r.Simulated, "simulated with measured discovery": r.SimulatedDiscovery, "simulated, latest deadline": r.SimulatedPatient} {
 		if s == nil || s.Result == nil || math.IsNaN(s.Offload) || s.Offload < 0 || s.Offload > 1 {
 			t.Errorf("%s offload missing or outside [0, 1]: %+v", name, s)
 			continue

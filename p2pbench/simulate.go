@@ -83,12 +83,24 @@ func Scenario(cfg Config, m *Measured) (*swarm.Scenario, error) {
 		hd = 0.001
 	}
 	neigh := min(2*goPeerOffers, cfg.MaxPeers, max(cfg.Peers-1, 1))
+	// the rendition also as a one-rung ladder with the measured spread,
+	// so that the scenario alone (--report json) reruns with
+	// streamkit swarm run; Simulate passes the exact sizes
+	var mean, dev float64
+	for _, b := range m.SegmentBytes {
+		mean += float64(b)
+	}
+	mean /= float64(len(m.SegmentBytes))
+	for _, b := range m.SegmentBytes {
+		dev = math.Max(dev, math.Abs(float64(b)-mean)/mean)
+	}
 	sc := &swarm.Scenario{
 		Name:    fmt.Sprintf("loopback %d Go peers, uplink %s", cfg.Peers, uplinkName(cfg.UplinkKbps)),
 		Seed:    cfg.Seed,
 		BucketS: 1,
 		Stream: swarm.Stream{Live: true, DurationS: (cfg.Duration + cfg.JoinOver).Seconds() + 4*seg,
-			HoldBackS: goPeerHoldBack * seg, WindowS: m.WindowS, SegmentS: seg},
+			HoldBackS: goPeerHoldBack * seg, WindowS: m.WindowS, SegmentS: seg,
+			LadderKbps: []float64{mean * 8 / seg / 1000}, VBR: math.Min(math.Max(dev, 0.001), 0.99)},
 		Audience: swarm.Audience{Peers: cfg.Peers, Arrival: "poisson", ArriveS: math.Max(cfg.JoinOver.Seconds(), 0.001),
 			Session: "fixed", SessionS: cfg.Duration.Seconds()},
 		Classes: []swarm.Class{{Name: "loopback", Share: 1, DownKbps: 1e6, LatencyMs: 1, RTTMs: 1,
@@ -164,8 +176,13 @@ type Report struct {
 	// SimulatedDiscovery the same with the discovery the run measured
 	// (neighbours = mean connections, set-up = median time to the first
 	// connection).
-	Simulated, SimulatedDiscovery *Simulated
-	Scenario                      *swarm.Scenario
+	// SimulatedPatient moves the HTTP deadline as late as a live player
+	// at the hold-back can afford (high-demand window 1 ms: the segment
+	// is needed (hold-back − 1) segments after it is asked for), the
+	// nearest p2pml comes to the Go peer's patience with a peer that has
+	// the segment (up to 8 holders, 2 s without bytes each, no deadline).
+	Simulated, SimulatedDiscovery, SimulatedPatient *Simulated
+	Scenario                                        *swarm.Scenario
 }
 
 // Run measures the real swarm of cfg and simulates the same scenario.
@@ -195,7 +212,13 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Report{Config: cfg, Measured: m, Simulated: sim, SimulatedDiscovery: simD, Scenario: sc}, nil
+	psc := *sc
+	psc.Scheduler.HighDemandS = 0.001
+	simP, err := Simulate(ctx, cfg, &psc, m)
+	if err != nil {
+		return nil, err
+	}
+	return &Report{Config: cfg, Measured: m, Simulated: sim, SimulatedDiscovery: simD, SimulatedPatient: simP, Scenario: sc}, nil
 }
 
 // Summary is the report's figures for JSON output (without the time
@@ -213,6 +236,7 @@ type Summary struct {
 	Simulated          float64         `json:"simulated_offload"`
 	SimulatedAll       float64         `json:"simulated_offload_whole_run"`
 	SimulatedDiscovery float64         `json:"simulated_offload_measured_discovery"`
+	SimulatedPatient   float64         `json:"simulated_offload_latest_deadline"`
 	DiffPoints         float64         `json:"difference_points"`
 	LinksMean          float64         `json:"links_per_peer"`
 	FirstLinkMedianS   float64         `json:"first_link_median_s"`
@@ -239,6 +263,9 @@ func (r *Report) Summary() Summary {
 	if d := r.SimulatedDiscovery; d != nil {
 		out.SimulatedDiscovery = d.Offload
 	}
+	if p := r.SimulatedPatient; p != nil {
+		out.SimulatedPatient = p.Offload
+	}
 	if s.Result != nil {
 		out.SimDeadlineHTTP, out.SimHighDemandHTTP, out.SimPeerRequests = s.Result.ByRule.Deadline, s.Result.ByRule.HighDemand, s.Result.ByRule.Peer
 		out.SimP2PTimeouts, out.SimNeighboursMean = s.Result.P2PTimeouts, s.Result.NeighboursMean
@@ -262,6 +289,9 @@ func (r *Report) String() string {
 	if d := r.SimulatedDiscovery; d != nil {
 		fmt.Fprintf(&b, "simulated with the measured discovery %5.1f %%  (%.1f connections per peer, first connection after %.1f s median, %.1f s slowest)\n",
 			100*d.Offload, m.LinksMean, m.FirstLinkMedianS, m.FirstLinkMaxS)
+	}
+	if p := r.SimulatedPatient; p != nil {
+		fmt.Fprintf(&b, "simulated with the latest HTTP deadline a player can afford %5.1f %%\n", 100*p.Offload)
 	}
 	if res := r.Simulated.Result; res != nil {
 		fmt.Fprintf(&b, "simulator's requests: %d from peers, %d HTTP at the deadline, %d HTTP high-demand (start-up), %d P2P timeouts, %d P2P aborted for HTTP, %.1f neighbours connected at a request, rebuffer ratio %.3f\n",
