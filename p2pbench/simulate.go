@@ -244,6 +244,7 @@ type Summary struct {
 	CPUCores           float64         `json:"cpu_cores"`
 	NumCPU             int             `json:"num_cpu"`
 	Load1              float64         `json:"load_average_1m"`
+	PeersFailed        int             `json:"peers_stopped_early"`
 	SimDeadlineHTTP    int             `json:"sim_deadline_http"`
 	SimHighDemandHTTP  int             `json:"sim_high_demand_http"`
 	SimPeerRequests    int             `json:"sim_peer_requests"`
@@ -259,7 +260,7 @@ func (r *Report) Summary() Summary {
 		BitrateKbps: m.BitrateKbps, SegmentS: m.SegmentS, Measured: m.Offload, MeasuredAll: m.OffloadAll, Delivered: m.Delivered,
 		Simulated: s.Offload, SimulatedAll: s.OffloadAll, DiffPoints: r.DiffPoints(),
 		LinksMean: m.LinksMean, FirstLinkMedianS: m.FirstLinkMedianS, FirstLinkMaxS: m.FirstLinkMaxS,
-		CPUCores: m.CPUCores, NumCPU: m.NumCPU, Load1: m.Load1, Scenario: r.Scenario}
+		CPUCores: m.CPUCores, NumCPU: m.NumCPU, Load1: m.Load1, PeersFailed: m.PeersFailed, Scenario: r.Scenario}
 	if d := r.SimulatedDiscovery; d != nil {
 		out.SimulatedDiscovery = d.Offload
 	}
@@ -296,6 +297,9 @@ func (r *Report) String() string {
 	if res := r.Simulated.Result; res != nil {
 		fmt.Fprintf(&b, "simulator's requests: %d from peers, %d HTTP at the deadline, %d HTTP high-demand (start-up), %d P2P timeouts, %d P2P aborted for HTTP, %.1f neighbours connected at a request, rebuffer ratio %.3f\n",
 			res.ByRule.Peer, res.ByRule.Deadline, res.ByRule.HighDemand, res.P2PTimeouts, res.P2PAborted, res.NeighboursMean, res.RebufferRatio)
+	}
+	if m.PeersFailed > 0 {
+		fmt.Fprintf(&b, "%d peers stopped early (first: %s)\n", m.PeersFailed, m.FirstError)
 	}
 	fmt.Fprintf(&b, "CPU %.2f of %d cores (load average %.1f)", m.CPUCores, m.NumCPU, m.Load1)
 	if c.UplinkKbps > 0 && m.BitrateKbps > 0 {
