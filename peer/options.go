@@ -37,6 +37,7 @@ type config struct {
 	now          func() time.Time
 	offerTimeout time.Duration
 	uplink       Uplink
+	p2pDeadline  time.Duration
 }
 
 func defaults() config {
@@ -116,6 +117,15 @@ func WithP2PWait(d time.Duration) Option { return func(c *config) { c.p2pWait = 
 // WithP2PTimeout sets how long a download from a peer may receive
 // nothing before it is cancelled (2 s: p2pNotReceivingBytesTimeoutMs).
 func WithP2PTimeout(d time.Duration) Option { return func(c *config) { c.p2pTimeout = d } }
+
+// WithP2PDeadline makes a following peer give up on peers for a segment
+// d after it started to get it, and fetch it from the origin, cancelling
+// a P2P transfer still running: the role of p2p-media-loader's
+// high-demand window, which sends a segment about to be played to HTTP.
+// Without it (0, the default) a peer keeps trying holders as long as they
+// send bytes, and under weak uplinks falls behind the live edge instead
+// of fetching from the origin (BENCHMARKS.md, "Real swarm vs simulator").
+func WithP2PDeadline(d time.Duration) Option { return func(c *config) { c.p2pDeadline = d } }
 
 // WithAnnounceInterval re-announces to the tracker this often (default:
 // the interval the tracker asks for).

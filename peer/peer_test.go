@@ -171,6 +171,44 @@ func TestGoPeersShareSegments(t *testing.T) {
 	}
 }
 
+// With a P2P deadline a follower stops waiting for a holder that sends
+// nothing and takes the segment from the origin; without one it would try
+// that holder again and again (2 s without bytes each time).
+func TestP2PDeadlineFallsBackToOrigin(t *testing.T) {
+	if !netns.Enter(t) {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 40*time.Second)
+	defer cancel()
+	o := newOrigin(t, 4, 100_000)
+	a := o.peer(t, WithSeed(), WithUplink(stuckUplink{}))
+	stopA := run(t, ctx, a)
+	defer stopA()
+	if !waitFor(ctx, func() bool { return a.Stats().HTTPSegments == 4 }) {
+		t.Fatalf("seeder got %d of 4 segments", a.Stats().HTTPSegments)
+	}
+	b := o.peer(t, WithP2PWait(5*time.Second), WithP2PDeadline(300*time.Millisecond))
+	stopB := run(t, ctx, b)
+	defer stopB()
+	if !waitFor(ctx, func() bool { s := b.Stats(); return s.HTTPSegments+s.P2PSegments == 4 }) {
+		t.Fatalf("follower got %+v", b.Stats())
+	}
+	if s := b.Stats(); s.HTTPSegments != 4 || s.P2PBytes != 0 {
+		t.Errorf("follower: %+v, want every segment from the origin", s)
+	}
+	if s := a.Stats(); s.UploadSegments != 0 {
+		t.Errorf("the stuck seeder completed %d uploads", s.UploadSegments)
+	}
+}
+
+// stuckUplink never lets a byte through.
+type stuckUplink struct{}
+
+func (stuckUplink) Wait(ctx context.Context, n int) error {
+	<-ctx.Done()
+	return ctx.Err()
+}
+
 // countingUplink counts the bytes it is asked to pace.
 type countingUplink struct{ n atomic.Int64 }
 
