@@ -35,9 +35,11 @@ type Config struct {
 	Warmup     time.Duration // left out of the steady-state window (default a third of Duration)
 	JoinOver   time.Duration // peers start evenly spread over this (default 10 s)
 	P2PWait    time.Duration // peer.WithP2PWait (default 2 s, the Go peer's)
-	Announce   time.Duration // tracker announce interval (default 120 s, the tracker's)
-	MaxPeers   int           // peer.WithMaxPeers (default 20, the Go peer's)
-	Seed       uint64        // the simulator's seed (default 1)
+	// P2PDeadline is peer.WithP2PDeadline (0, the default: none).
+	P2PDeadline time.Duration
+	Announce    time.Duration // tracker announce interval (default 120 s, the tracker's)
+	MaxPeers    int           // peer.WithMaxPeers (default 20, the Go peer's)
+	Seed        uint64        // the simulator's seed (default 1)
 	// Logf, when set, gets a line of the swarm's counters every LogEvery
 	// (default 5 s) while the swarm runs.
 	Logf     func(format string, a ...any)
@@ -83,7 +85,7 @@ func (c *Config) defaults() error {
 		return fmt.Errorf("%w: warm-up %v must leave at least a second of %v", ErrConfig, c.Warmup, c.Duration)
 	case c.JoinOver < 0 || c.JoinOver >= c.Duration:
 		return fmt.Errorf("%w: join-over %v must be shorter than the duration %v", ErrConfig, c.JoinOver, c.Duration)
-	case c.P2PWait < 0 || c.Announce < time.Second || c.MaxPeers < 1:
+	case c.P2PWait < 0 || c.P2PDeadline < 0 || c.Announce < time.Second || c.MaxPeers < 1:
 		return fmt.Errorf("%w: p2p wait, announce interval (at least 1 s) and max peers must be positive", ErrConfig)
 	}
 	return nil
@@ -193,7 +195,8 @@ func Measure(ctx context.Context, cfg Config) (*Measured, error) {
 	peers := make([]*peer.Peer, cfg.Peers)
 	for i := range peers {
 		opts := []peer.Option{peer.WithTracker("ws://" + ln.Addr().String() + "/announce"), peer.WithLoopbackOnly(),
-			peer.WithHTTPClient(client), peer.WithP2PWait(cfg.P2PWait), peer.WithMaxPeers(cfg.MaxPeers)}
+			peer.WithHTTPClient(client), peer.WithP2PWait(cfg.P2PWait), peer.WithMaxPeers(cfg.MaxPeers),
+			peer.WithP2PDeadline(cfg.P2PDeadline)}
 		if shaper != nil {
 			opts = append(opts, peer.WithUplink(shaper.Pacer("peer-"+strconv.Itoa(i))))
 		}

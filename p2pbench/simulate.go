@@ -62,7 +62,8 @@ func (m *manifest) SegmentSize(i, _ int) float64 { return m.bits[i] }
 //     average, then waits a uniform part of its P2P wait (half of it on
 //     average) for a peer. Equating the two gives
 //     high-demand = (hold-back − 0.75)·seg − P2PWait/2 (3.5 s for 2 s
-//     segments and the 2 s wait).
+//     segments and the 2 s wait; with a P2PDeadline shorter than half
+//     the wait, the deadline takes its place).
 //
 // What this cannot express (and BENCHMARKS.md measures the cost of): the
 // simulator's neighbours are the peers a viewer found through its own
@@ -78,7 +79,11 @@ func Scenario(cfg Config, m *Measured) (*swarm.Scenario, error) {
 		return nil, fmt.Errorf("%w: no measured rendition", ErrConfig)
 	}
 	seg := m.SegmentS
-	hd := (goPeerHoldBack-0.75)*seg - cfg.P2PWait.Seconds()/2
+	wait := cfg.P2PWait.Seconds() / 2
+	if d := cfg.P2PDeadline.Seconds(); d > 0 && d < wait {
+		wait = d // the Go peer's deadline comes first
+	}
+	hd := (goPeerHoldBack-0.75)*seg - wait
 	if hd < 0.001 {
 		hd = 0.001
 	}
@@ -226,6 +231,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 type Summary struct {
 	Peers              int             `json:"peers"`
 	UplinkKbps         float64         `json:"uplink_kbps"`
+	P2PDeadlineS       float64         `json:"p2p_deadline_s"`
 	DurationS          float64         `json:"duration_s"`
 	WarmupS            float64         `json:"warmup_s"`
 	BitrateKbps        float64         `json:"bitrate_kbps"`
@@ -256,7 +262,7 @@ type Summary struct {
 // Summary returns the report's figures.
 func (r *Report) Summary() Summary {
 	c, m, s := r.Config, r.Measured, r.Simulated
-	out := Summary{Peers: c.Peers, UplinkKbps: c.UplinkKbps, DurationS: c.Duration.Seconds(), WarmupS: c.Warmup.Seconds(),
+	out := Summary{Peers: c.Peers, UplinkKbps: c.UplinkKbps, P2PDeadlineS: c.P2PDeadline.Seconds(), DurationS: c.Duration.Seconds(), WarmupS: c.Warmup.Seconds(),
 		BitrateKbps: m.BitrateKbps, SegmentS: m.SegmentS, Measured: m.Offload, MeasuredAll: m.OffloadAll, Delivered: m.Delivered,
 		Simulated: s.Offload, SimulatedAll: s.OffloadAll, DiffPoints: r.DiffPoints(),
 		LinksMean: m.LinksMean, FirstLinkMedianS: m.FirstLinkMedianS, FirstLinkMaxS: m.FirstLinkMaxS,
@@ -281,8 +287,12 @@ func (r *Report) DiffPoints() float64 { return 100 * (r.Measured.Offload - r.Sim
 func (r *Report) String() string {
 	var b strings.Builder
 	c, m := r.Config, r.Measured
-	fmt.Fprintf(&b, "%d Go peers on loopback, uplink %s, %v (steady window %v–%v), rendition %.0f kbit/s in %.1f s segments\n",
+	fmt.Fprintf(&b, "%d Go peers on loopback, uplink %s, %v (steady window %v–%v), rendition %.0f kbit/s in %.1f s segments",
 		c.Peers, uplinkName(c.UplinkKbps), c.Duration, c.Warmup, c.Duration, m.BitrateKbps, m.SegmentS)
+	if c.P2PDeadline > 0 {
+		fmt.Fprintf(&b, ", P2P deadline %v", c.P2PDeadline)
+	}
+	b.WriteString("\n")
 	fmt.Fprintf(&b, "measured offload   %5.1f %%  (whole run %.1f %%; window: %.1f MB from the origin, %.1f MB from peers, %.0f %% of what keeping up needs)\n",
 		100*m.Offload, 100*m.OffloadAll, float64(m.HTTPBytes)/1e6, float64(m.P2PBytes)/1e6, 100*m.Delivered)
 	fmt.Fprintf(&b, "simulated offload  %5.1f %%  (whole run %.1f %%; %d neighbours, set-up %.1f s)  difference %+.1f points\n",

@@ -32,6 +32,7 @@ type peerFlags struct {
 	loopback, tamper        bool
 	duration, every         time.Duration
 	p2pWait, ahead          time.Duration
+	p2pDeadline             time.Duration
 	local                   bool
 	uplink                  float64
 	warmup, joinOver        time.Duration
@@ -121,6 +122,7 @@ simulator's scenario). BENCHMARKS.md has the figures for 10, 50 and 200.`,
 	fs.DurationVar(&f.duration, "duration", 0, "stop after this long (default: at Ctrl-C)")
 	fs.DurationVar(&f.every, "every", 5*time.Second, "print the swarm's counters this often")
 	fs.DurationVar(&f.p2pWait, "p2p-wait", 2*time.Second, "longest wait for a peer to get a segment nobody has, before the origin")
+	fs.DurationVar(&f.p2pDeadline, "p2p-deadline", 0, "give up on peers for a segment after this long and use the origin (0: wait as long as peers send)")
 	fs.DurationVar(&f.ahead, "buffer-ahead", 30*time.Second, "media fetched ahead of the play clock (VOD)")
 	fs.Float64Var(&f.uplink, "uplink", 0, "shape each peer's upload to this many kbit/s (0: unshaped)")
 	fs.BoolVar(&f.local, "local", false, "run origin, tracker and peers on 127.0.0.1 and compare the offload with the swarm simulator's")
@@ -166,7 +168,7 @@ func runPeers(ctx context.Context, manifest string, f peerFlags, out io.Writer) 
 		tr = scheme + "://" + mu.Host + "/announce"
 	}
 	opts := append([]peer.Option{peer.WithTracker(tr), peer.WithHTTPClient(client),
-		peer.WithP2PWait(f.p2pWait), peer.WithBufferAhead(f.ahead)}, v.Options...)
+		peer.WithP2PWait(f.p2pWait), peer.WithP2PDeadline(f.p2pDeadline), peer.WithBufferAhead(f.ahead)}, v.Options...)
 	if f.loopback {
 		opts = append(opts, peer.WithLoopbackOnly())
 	}
@@ -293,7 +295,7 @@ func runLocalComparison(ctx context.Context, f peerFlags, out io.Writer) error {
 		dur = time.Minute
 	}
 	cfg := p2pbench.Config{Peers: f.count, UplinkKbps: f.uplink, Duration: dur, Warmup: f.warmup, JoinOver: f.joinOver,
-		P2PWait: f.p2pWait, LogEvery: f.every}
+		P2PWait: f.p2pWait, P2PDeadline: f.p2pDeadline, LogEvery: f.every}
 	if f.report == "text" {
 		cfg.Logf = func(format string, a ...any) { fmt.Fprintf(out, format+"\n", a...) }
 	}
