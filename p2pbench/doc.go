@@ -33,6 +33,11 @@
 // measured (mean connections, median time to the first connection), so a
 // gap can be told apart into discovery and scheduling.
 //
+// The Go peer has no playback deadline unless Config.P2PDeadline gives it
+// one (peer.WithP2PDeadline): without it, on weak uplinks, it keeps trying
+// holders and falls behind the live edge where p2p-media-loader would go
+// to HTTP; Measured.Delivered shows how much of the stream the peers got.
+//
 // Everything stays on 127.0.0.1: WebRTC is restricted to loopback
 // candidates (peer.WithLoopbackOnly: no STUN, TURN or mDNS); the test runs
 // in a network namespace of its own.

@@ -70,6 +70,10 @@ first sidecar names).
 --loopback restricts WebRTC to loopback addresses (no STUN/TURN, no mDNS):
 for experiments on one machine.
 
+--p2p-deadline D makes a following peer give up on peers for a segment
+after D and take it from the origin, cancelling a transfer in progress
+(p2p-media-loader's high-demand switch); without it a peer waits as long
+as peers send bytes, and on weak uplinks falls behind the live edge.
 --uplink KBPS shapes each peer's upload (one token bucket per peer shared
 by all its connections, package shape).
 
