@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/streamkit-go/streamkit/internal/netns"
+	"github.com/streamkit-go/streamkit/internal/testtool"
 )
 
 // TestCompareSmall runs the real swarm and the simulator on a small
@@ -40,7 +41,7 @@ func TestCompareSmall(t *testing.T) {
 	}
 	cfg.Logf = t.Logf
 	before := runtime.NumGoroutine()
-	defer checkGoroutines(t, before)
+	defer testtool.CheckGoroutines(t, before)
 	ctx, cancel := context.WithTimeout(context.Background(), cfg.Duration+2*time.Minute)
 	defer cancel()
 	r, err := Run(ctx, cfg)
@@ -70,21 +71,6 @@ func TestCompareSmall(t *testing.T) {
 		if bound := float64(cfg.Peers-1) / float64(cfg.Peers); s.OffloadAll > bound+1e-9 {
 			t.Errorf("%s offload %.3f over the (N−1)/N bound %.3f", name, s.OffloadAll, bound)
 		}
-	}
-}
-
-// checkGoroutines fails when goroutines started since before are still
-// running a few seconds after the run returned (pion ends some of its own
-// asynchronously after Close).
-func checkGoroutines(t *testing.T, before int) {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for runtime.NumGoroutine() > before && time.Now().Before(deadline) {
-		time.Sleep(100 * time.Millisecond)
-	}
-	if n := runtime.NumGoroutine(); n > before {
-		buf := make([]byte, 1<<20)
-		t.Errorf("%d goroutines left running:\n%s", n-before, buf[:runtime.Stack(buf, true)])
 	}
 }
 

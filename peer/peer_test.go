@@ -15,6 +15,7 @@ import (
 
 	"github.com/streamkit-go/streamkit/integrity"
 	"github.com/streamkit-go/streamkit/internal/netns"
+	"github.com/streamkit-go/streamkit/internal/testtool"
 	"github.com/streamkit-go/streamkit/tracker"
 )
 
@@ -133,7 +134,7 @@ func TestGoPeersShareSegments(t *testing.T) {
 		return
 	}
 	before := runtime.NumGoroutine()
-	t.Cleanup(func() { checkGoroutines(t, before) }) // after the servers' cleanups
+	t.Cleanup(func() { testtool.CheckGoroutines(t, before) }) // after the servers' cleanups
 	ctx, cancel := context.WithTimeout(context.Background(), 40*time.Second)
 	defer cancel()
 	o := newOrigin(t, 6, 150_000) // > 2 data chunks per segment
@@ -253,20 +254,5 @@ func TestTamperingPeerIsDisconnected(t *testing.T) {
 		if got := b.segment(int64(i)); !bytes.Equal(got, want) {
 			t.Errorf("segment %d differs from the origin's", i)
 		}
-	}
-}
-
-// checkGoroutines fails when goroutines started since before are still
-// running a few seconds after everything was stopped (pion ends some of
-// its own asynchronously after Close returns).
-func checkGoroutines(t *testing.T, before int) {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for runtime.NumGoroutine() > before && time.Now().Before(deadline) {
-		time.Sleep(100 * time.Millisecond)
-	}
-	if n := runtime.NumGoroutine(); n > before {
-		buf := make([]byte, 1<<20)
-		t.Errorf("%d goroutines left running:\n%s", n-before, buf[:runtime.Stack(buf, true)])
 	}
 }
