@@ -288,6 +288,13 @@ func (c *conn) sendData(id, req int64, data []byte, stop chan struct{}) bool {
 			}
 		})
 	})
+	var uctx context.Context
+	var cancel func()
+	defer func() {
+		if cancel != nil {
+			cancel()
+		}
+	}()
 	c.send(&Message{Cmd: CmdData, Segment: id, Request: req, Size: int64(len(data))})
 	for len(data) > 0 {
 		for c.dc.BufferedAmount() > highWater {
@@ -310,6 +317,14 @@ func (c *conn) sendData(id, req int64, data []byte, stop chan struct{}) bool {
 		default:
 		}
 		n := min(len(data), MaxMessageSize)
+		if u := c.p.cfg.uplink; u != nil {
+			if uctx == nil {
+				uctx = c.uploadContext(stop, &cancel)
+			}
+			if u.Wait(uctx, n) != nil {
+				return false
+			}
+		}
 		c.sendMu.Lock()
 		err := c.dc.Send(data[:n])
 		c.sendMu.Unlock()
@@ -322,6 +337,25 @@ func (c *conn) sendData(id, req int64, data []byte, stop chan struct{}) bool {
 	}
 	c.send(&Message{Cmd: CmdCompleted, Segment: id, Request: req})
 	return true
+}
+
+// uploadContext is a context that ends when the upload is stopped or the
+// connection closes, for the uplink's Wait; *cancel ends it and waits for
+// its watcher to return.
+func (c *conn) uploadContext(stop chan struct{}, cancel *func()) context.Context {
+	ctx, end := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		select {
+		case <-stop:
+		case <-c.closed:
+		case <-ctx.Done():
+		}
+		end()
+	}()
+	*cancel = func() { end(); <-done }
+	return ctx
 }
 
 // tamper returns a copy of data with one byte in 1000 inverted.

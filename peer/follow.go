@@ -285,8 +285,15 @@ func (p *Peer) obtain(ctx context.Context, ch *checker, s *seg) error {
 		return nil
 	}
 	if !p.cfg.seed {
+		// pctx ends at the P2P deadline (WithP2PDeadline): the wait for
+		// peers and a transfer in progress stop there for the origin.
+		pctx, cancel := ctx, context.CancelFunc(func() {})
+		if p.cfg.p2pDeadline > 0 {
+			pctx, cancel = context.WithTimeout(ctx, p.cfg.p2pDeadline)
+		}
+		defer cancel()
 		deadline := time.Now().Add(time.Duration(mrand.Int64N(int64(p.cfg.p2pWait) + 1)))
-		for tries := 0; tries < 8; {
+		for tries := 0; tries < 8 && pctx.Err() == nil; {
 			p.mu.Lock()
 			changed := p.changed
 			p.mu.Unlock()
@@ -294,7 +301,7 @@ func (p *Peer) obtain(ctx context.Context, ch *checker, s *seg) error {
 			if len(free) > 0 {
 				tries++
 				c := free[mrand.IntN(len(free))]
-				data, err := c.fetch(ctx, s.id)
+				data, err := c.fetch(pctx, s.id)
 				if err == nil {
 					if err = p.check(ch, s, data); err == nil {
 						p.p2pBytes.Add(int64(len(data)))
@@ -331,9 +338,11 @@ func (p *Peer) obtain(ctx context.Context, ch *checker, s *seg) error {
 			case <-changed:
 			case <-t.C:
 				tries = 8
-			case <-ctx.Done():
+			case <-pctx.Done():
 				t.Stop()
-				return ctx.Err()
+				if ctx.Err() != nil {
+					return ctx.Err()
+				}
 			}
 			t.Stop()
 		}

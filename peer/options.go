@@ -1,6 +1,7 @@
 package peer
 
 import (
+	"context"
 	"net"
 	"net/http"
 	"time"
@@ -35,6 +36,8 @@ type config struct {
 	logf         func(format string, a ...any)
 	now          func() time.Time
 	offerTimeout time.Duration
+	uplink       Uplink
+	p2pDeadline  time.Duration
 }
 
 func defaults() config {
@@ -115,9 +118,30 @@ func WithP2PWait(d time.Duration) Option { return func(c *config) { c.p2pWait = 
 // nothing before it is cancelled (2 s: p2pNotReceivingBytesTimeoutMs).
 func WithP2PTimeout(d time.Duration) Option { return func(c *config) { c.p2pTimeout = d } }
 
+// WithP2PDeadline makes a following peer give up on peers for a segment
+// d after it started to get it, and fetch it from the origin, cancelling
+// a P2P transfer still running: the role of p2p-media-loader's
+// high-demand window, which sends a segment about to be played to HTTP.
+// Without it (0, the default) a peer keeps trying holders as long as they
+// send bytes, and under weak uplinks falls behind the live edge instead
+// of fetching from the origin (BENCHMARKS.md, "Real swarm vs simulator").
+func WithP2PDeadline(d time.Duration) Option { return func(c *config) { c.p2pDeadline = d } }
+
 // WithAnnounceInterval re-announces to the tracker this often (default:
 // the interval the tracker asks for).
 func WithAnnounceInterval(d time.Duration) Option { return func(c *config) { c.announce = d } }
+
+// Uplink paces the bytes a peer uploads: Wait returns when n more bytes
+// may be sent (shape.Pacer is one: a token bucket following a rate or a
+// trace), or early with ctx's error.
+type Uplink interface {
+	Wait(ctx context.Context, n int) error
+}
+
+// WithUplink shapes the peer's upload: every data message to every peer
+// waits on u first, so all its uploads share one uplink, as a viewer's
+// connections share its access link (none by default: loopback speed).
+func WithUplink(u Uplink) Option { return func(c *config) { c.uplink = u } }
 
 // WithLogf sets a logger for connection events (none by default).
 func WithLogf(f func(format string, a ...any)) Option { return func(c *config) { c.logf = f } }

@@ -9,11 +9,13 @@ import (
 	"net/http/httptest"
 	"runtime"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/streamkit-go/streamkit/integrity"
 	"github.com/streamkit-go/streamkit/internal/netns"
+	"github.com/streamkit-go/streamkit/internal/testtool"
 	"github.com/streamkit-go/streamkit/tracker"
 )
 
@@ -132,11 +134,12 @@ func TestGoPeersShareSegments(t *testing.T) {
 		return
 	}
 	before := runtime.NumGoroutine()
-	t.Cleanup(func() { checkGoroutines(t, before) }) // after the servers' cleanups
+	t.Cleanup(func() { testtool.CheckGoroutines(t, before) }) // after the servers' cleanups
 	ctx, cancel := context.WithTimeout(context.Background(), 40*time.Second)
 	defer cancel()
 	o := newOrigin(t, 6, 150_000) // > 2 data chunks per segment
-	a := o.peer(t, WithSeed())
+	up := &countingUplink{}
+	a := o.peer(t, WithSeed(), WithUplink(up))
 	stopA := run(t, ctx, a)
 	defer stopA()
 	if !waitFor(ctx, func() bool { return a.Stats().HTTPSegments == 6 }) {
@@ -161,9 +164,58 @@ func TestGoPeersShareSegments(t *testing.T) {
 			t.Errorf("segment %d: follower has %d bytes that differ from the origin's %d", i, len(got), len(want))
 		}
 	}
+	if n := up.n.Load(); n != sa.UploadBytes {
+		t.Errorf("seeder's uplink paced %d bytes, it uploaded %d", n, sa.UploadBytes)
+	}
 	if sa.Peers != 1 || sb.Peers != 1 {
 		t.Errorf("peers connected: seeder %d, follower %d, want 1 each", sa.Peers, sb.Peers)
 	}
+}
+
+// With a P2P deadline a follower stops waiting for a holder that sends
+// nothing and takes the segment from the origin; without one it would try
+// that holder again and again (2 s without bytes each time).
+func TestP2PDeadlineFallsBackToOrigin(t *testing.T) {
+	if !netns.Enter(t) {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 40*time.Second)
+	defer cancel()
+	o := newOrigin(t, 4, 100_000)
+	a := o.peer(t, WithSeed(), WithUplink(stuckUplink{}))
+	stopA := run(t, ctx, a)
+	defer stopA()
+	if !waitFor(ctx, func() bool { return a.Stats().HTTPSegments == 4 }) {
+		t.Fatalf("seeder got %d of 4 segments", a.Stats().HTTPSegments)
+	}
+	b := o.peer(t, WithP2PWait(5*time.Second), WithP2PDeadline(300*time.Millisecond))
+	stopB := run(t, ctx, b)
+	defer stopB()
+	if !waitFor(ctx, func() bool { s := b.Stats(); return s.HTTPSegments+s.P2PSegments == 4 }) {
+		t.Fatalf("follower got %+v", b.Stats())
+	}
+	if s := b.Stats(); s.HTTPSegments != 4 || s.P2PBytes != 0 {
+		t.Errorf("follower: %+v, want every segment from the origin", s)
+	}
+	if s := a.Stats(); s.UploadSegments != 0 {
+		t.Errorf("the stuck seeder completed %d uploads", s.UploadSegments)
+	}
+}
+
+// stuckUplink never lets a byte through.
+type stuckUplink struct{}
+
+func (stuckUplink) Wait(ctx context.Context, n int) error {
+	<-ctx.Done()
+	return ctx.Err()
+}
+
+// countingUplink counts the bytes it is asked to pace.
+type countingUplink struct{ n atomic.Int64 }
+
+func (u *countingUplink) Wait(ctx context.Context, n int) error {
+	u.n.Add(int64(n))
+	return ctx.Err()
 }
 
 // A peer that sends altered bytes is caught by the integrity check and
@@ -202,20 +254,5 @@ func TestTamperingPeerIsDisconnected(t *testing.T) {
 		if got := b.segment(int64(i)); !bytes.Equal(got, want) {
 			t.Errorf("segment %d differs from the origin's", i)
 		}
-	}
-}
-
-// checkGoroutines fails when goroutines started since before are still
-// running a few seconds after everything was stopped (pion ends some of
-// its own asynchronously after Close returns).
-func checkGoroutines(t *testing.T, before int) {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for runtime.NumGoroutine() > before && time.Now().Before(deadline) {
-		time.Sleep(100 * time.Millisecond)
-	}
-	if n := runtime.NumGoroutine(); n > before {
-		buf := make([]byte, 1<<20)
-		t.Errorf("%d goroutines left running:\n%s", n-before, buf[:runtime.Stack(buf, true)])
 	}
 }

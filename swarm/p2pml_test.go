@@ -185,6 +185,14 @@ func TestRuleNotReceivingBytesTimeout(t *testing.T) {
 	if r.P2PTimeouts == 0 || r.ByRule.Peer != 0 {
 		t.Errorf("200 kbit/s uplinks: %d timeouts, %d peer segments", r.P2PTimeouts, r.ByRule.Peer)
 	}
+	// a segment smaller than one message is one message: 200 kbit at
+	// 200 kbit/s arrives whole after 1 s, within the 2 s
+	small := rulesScenario()
+	small.Stream.LadderKbps = []float64{100}
+	small.Classes[0].UpMedianKbps = 200
+	if rs, _ := Run(context.Background(), small); rs.ByRule.Peer == 0 {
+		t.Errorf("200 kbit segments at 200 kbit/s: no peer segment (%d timeouts, %+v)", rs.P2PTimeouts, rs.ByRule)
+	}
 	sc.Scheduler.P2PNotReceivingMs = 20000 // 26 kbit/s suffices
 	r, _ = Run(context.Background(), sc)
 	if r.ByRule.Peer == 0 {
