@@ -12,7 +12,8 @@ import (
 
 // ---- dash.js ----
 
-// DashJS is dash.js v5.1.1's default ABR: the Dynamic strategy switching
+// DashJS is dash.js v5's default ABR (5.2.1: the Dynamic strategy's
+// thresholds are hybridSwitchBufferTime's 12 s and 6 s): the Dynamic strategy switching
 // between ThroughputRule and BolaRule (BOLA-E as shipped, scoring with
 // u−1+γp), combined by lowest bitrate with InsufficientBufferRule and
 // SwitchHistoryRule, plus AbandonRequestsRule.
@@ -46,6 +47,10 @@ type DashJS struct {
 	bufferTimeDefaultS float64 // 18
 	bufferTimeTopS     float64 // 30
 }
+
+// dashHybridSwitchS is dash.js 5.2's streaming.abr.hybridSwitchBufferTime:
+// the buffer level at which the Dynamic strategy turns to BolaRule.
+const dashHybridSwitchS = 12
 
 // NewDashJS returns the dash.js preset with its default settings.
 func NewDashJS(opts ...AlgorithmOption) *DashJS { return newDashJS(NewConfig(opts...)) }
@@ -129,10 +134,16 @@ func (a *DashJS) Decide(v View, seg int) (int, float64) {
 	est, _, have := a.estimates()
 	safe := est * 0.9
 	inAbandon := a.abandonedAt >= 0 && now-a.abandonedAt < 10000
-	// Dynamic strategy (§4.1.5)
+	// Dynamic strategy (§4.1.5): BOLA from hybridSwitchBufferTime of
+	// buffer, back to ThroughputRule below half of it. dash.js 5.2
+	// (AbrController._updateDynamicAbrStrategy) takes the thresholds from
+	// streaming.abr.hybridSwitchBufferTime, 12 s by default, not from
+	// bufferTimeDefault (18 s) as MODELS.md §4.1.5 describes for 5.1.1:
+	// with 18 s the preset stayed on ThroughputRule for 6 s of buffer
+	// longer than the player (found by playtest --compare-sim).
 	if a.isBola {
-		a.isBola = L >= 0.5*a.bufferTimeDefaultS
-	} else if L >= a.bufferTimeDefaultS {
+		a.isBola = L >= 0.5*dashHybridSwitchS
+	} else if L >= dashHybridSwitchS {
 		a.isBola = true
 	}
 	best := -1
