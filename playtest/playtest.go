@@ -13,6 +13,13 @@
 //	srv := httptest.NewServer(playtest.Mux(files, shaped))
 //	res, err := playtest.Run(ctx, srv.URL, "/master.m3u8", playtest.WithDuration(20*time.Second))
 //
+// Simulate runs the simulator's preset of the same player (package abr's
+// hlsjs or dashjs) over the same scenario and segment sizes, and Compare
+// sets its prediction beside the real run against the calibration goals
+// (mean played bitrate within 10 %, stall time within 1 s, switches
+// within 2); testdata/calibration holds the calibration set that
+// `streamkit playtest --calibrate` runs.
+//
 // Chromium is Debian's chromium (or $STREAMKIT_CHROMIUM, or chromium,
 // chromium-browser, google-chrome on PATH), started headless with a new
 // empty profile and the flags of serve's browser test; hls.js and dash.js
