@@ -197,6 +197,10 @@ type Sample struct {
 	PositionS    float64  `json:"position_s"`
 	BufferS      float64  `json:"buffer_s"`
 	LiveLatencyS *float64 `json:"live_latency_s,omitempty"`
+	// EstimateKbps is the player's own bandwidth estimate (hls.js
+	// bandwidthEstimate, dash.js getAverageThroughput of video): what
+	// its ABR decides with, to set beside the simulator's.
+	EstimateKbps *float64 `json:"estimate_kbps,omitempty"`
 }
 
 // Result is the QoE of one run. Times are seconds since the player was
