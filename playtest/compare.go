@@ -130,11 +130,11 @@ func Simulate(manifestPath, player string, sc *shape.Scenario, opts ...SimOption
 	default:
 		return nil, fmt.Errorf("playtest: %s: want a packaged .m3u8 or .mpd to simulate", manifestPath)
 	}
-	alg, err := abr.New(player)
+	preset, err := abr.New(player)
 	if err != nil {
 		return nil, err
 	}
-	s, err := abr.NewSession(man, tr, alg, abr.WithBuffer(simBufferMs), abr.WithStartup(0), abr.WithAbandonment(true))
+	s, err := abr.NewSession(man, tr, preset, abr.WithBuffer(simBufferMs), abr.WithStartup(0), abr.WithAbandonment(true))
 	if err != nil {
 		return nil, err
 	}

@@ -27,7 +27,7 @@ func newPlaytestCmd() *cobra.Command {
 	var player, src, shapeFile, playerJS, jsonOut, svgOut string
 	var seed uint64
 	var compareSim bool
-	var calibrate string
+	var calibrate, realFrom string
 	var duration time.Duration
 	cmd := &cobra.Command{
 		Use:   "playtest DIR [--player hlsjs|dashjs] [--shape SCENARIO [--seed N] [--compare-sim]] [--duration 30s] [--json FILE] [--svg FILE] | playtest DIR --calibrate SETDIR",
@@ -61,7 +61,9 @@ scenario has them.
 --calibrate SETDIR runs every *.json scenario of SETDIR with hls.js and then
 dash.js, compares each run with its preset, and ends with the "presets vs
 real players" table in Markdown (the calibration set and the ladder it is
-made for: playtest/testdata/calibration).`,
+made for: playtest/testdata/calibration). With --real FILE (the --json of an
+earlier --calibrate run) the recorded real runs are compared with the presets
+as they are now, without a browser.`,
 		Example: `  streamkit package -o out
   streamkit playtest out --player hlsjs --shape testdata/shape/outage.json --json qoe.json --svg qoe.svg
   streamkit playtest out --player dashjs --shape testdata/shape/bandwidth-drop.json --duration 60s
@@ -102,7 +104,7 @@ made for: playtest/testdata/calibration).`,
 				if !cmd.Flags().Changed("duration") {
 					pt.duration = 120 * time.Second // each run ends when playback does
 				}
-				return pt.calibrate(ctx, calibrate, jsonOut)
+				return pt.calibrate(ctx, calibrate, jsonOut, realFrom)
 			}
 			res, cmp, err := pt.run(ctx, player, src, shapeFile, compareSim)
 			if err != nil {
@@ -138,6 +140,7 @@ made for: playtest/testdata/calibration).`,
 	f.StringVar(&jsonOut, "json", "", "write the QoE record as JSON to FILE (- for stdout)")
 	f.StringVar(&svgOut, "svg", "", "draw the run as an SVG timeline (played bitrate; buffer with stalls shaded)")
 	f.BoolVar(&compareSim, "compare-sim", false, "also run the simulator's preset of the player (abr hlsjs/dashjs) over the --shape scenario and the same segment sizes, and print the differences")
+	f.StringVar(&realFrom, "real", "", "with --calibrate: take the real players' runs from this --json of an earlier --calibrate run and only re-run the simulator (no browser)")
 	f.StringVar(&calibrate, "calibrate", "", "run every scenario (*.json) in this directory with hls.js and dash.js, compare each with its preset, and print the presets-vs-players table (see playtest/testdata/calibration)")
 	return cmd
 }
@@ -239,7 +242,7 @@ func (p *playtestRun) run(ctx context.Context, player, src, shapeFile string, co
 
 // calibrate runs every scenario of set with both players and prints the
 // presets-vs-players table.
-func (p *playtestRun) calibrate(ctx context.Context, set, jsonOut string) error {
+func (p *playtestRun) calibrate(ctx context.Context, set, jsonOut, realFrom string) error {
 	scenarios, err := filepath.Glob(filepath.Join(set, "*.json"))
 	if err != nil {
 		return err
@@ -249,8 +252,16 @@ func (p *playtestRun) calibrate(ctx context.Context, set, jsonOut string) error 
 	}
 	sort.Strings(scenarios)
 	var all []*playtest.Comparison
+	if realFrom != "" {
+		if all, err = p.resimulate(set, scenarios, realFrom); err != nil {
+			return err
+		}
+	}
 	for _, sc := range scenarios {
 		for _, player := range playtest.Players {
+			if realFrom != "" {
+				break
+			}
 			_, cmp, err := p.run(ctx, player, "", sc, true)
 			if err != nil {
 				return fmt.Errorf("%s with %s: %w", filepath.Base(sc), player, err)
@@ -274,6 +285,54 @@ func (p *playtestRun) calibrate(ctx context.Context, set, jsonOut string) error 
 		return writeJSON(p.out, jsonOut, all)
 	}
 	return nil
+}
+
+// resimulate compares the real runs recorded by an earlier --calibrate
+// --json with the presets as they are now: a preset can be changed and
+// checked against the players without a browser.
+func (p *playtestRun) resimulate(set string, scenarios []string, realFrom string) ([]*playtest.Comparison, error) {
+	data, err := os.ReadFile(realFrom)
+	if err != nil {
+		return nil, err
+	}
+	var recorded []*playtest.Comparison
+	if err := json.Unmarshal(data, &recorded); err != nil {
+		return nil, fmt.Errorf("playtest: %s: %w (want the --json of a --calibrate run)", realFrom, err)
+	}
+	byName := map[string]*shape.Scenario{}
+	for _, f := range scenarios {
+		sc, err := shape.LoadScenario(f)
+		if err != nil {
+			return nil, err
+		}
+		byName[sc.Name] = sc
+	}
+	var out []*playtest.Comparison
+	for _, r := range recorded {
+		sc := byName[r.Scenario]
+		if sc == nil || r.Real == nil {
+			return nil, fmt.Errorf("playtest: %s: run %q is not a scenario of %s", realFrom, r.Scenario, set)
+		}
+		man := "master.m3u8"
+		if r.Real.Player == "dashjs" {
+			man = "manifest.mpd"
+		}
+		var opts []playtest.SimOption
+		if !r.Real.Ended {
+			opts = append(opts, playtest.SimUntil(r.Real.PositionS))
+		}
+		sim, err := playtest.Simulate(filepath.Join(p.dir, man), r.Real.Player, sc, opts...)
+		if err != nil {
+			return nil, err
+		}
+		c := playtest.Compare(sc.Name, r.Real, sim)
+		if err := c.WriteText(p.out); err != nil {
+			return nil, err
+		}
+		fmt.Fprintln(p.out)
+		out = append(out, c)
+	}
+	return out, nil
 }
 
 // writeJSON writes v indented to path, or to out when path is "-".
