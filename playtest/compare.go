@@ -200,13 +200,13 @@ func notes(sc *shape.Scenario) []string {
 	}
 	out := []string{}
 	if jitter {
-		out = append(out, "jitter: the simulator uses the mean latency")
+		out = append(out, "jitter (the simulator uses the mean latency)")
 	}
 	if loss {
-		out = append(out, "packet loss: not simulated (the shaper's TCP stalls and window halving slow the real link)")
+		out = append(out, "packet loss (the shaper's TCP stalls and window halving slow only the real link)")
 	}
 	if len(sc.Faults) > 0 {
-		out = append(out, "faults: not simulated (errors, truncation, resets and slow first bytes only reach the real player)")
+		out = append(out, "faults (errors, truncated bodies, resets and slow first bytes reach only the real player)")
 	}
 	return out
 }
