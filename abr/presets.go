@@ -266,6 +266,15 @@ func (a *DashJS) ReportDownload(v View, d *Download) {
 			want = a.minLevel(v, d.AbandonTo)
 		}
 		a.placeholder = math.Min(a.placeholder, math.Max(0, want-v.BufferLevel()/1000))
+		// The aborted request is an HTTP request metric like any other:
+		// ThroughputModel.addEntry does not check for an abort, so what
+		// the abandoned download moved, over its whole transfer time,
+		// becomes a throughput sample with its (large) weight. Seen in
+		// dash.js 5.2.1 by playtest: its estimate fell from 2970 to 207
+		// kbit/s at the abandonment after the outage scenario and took
+		// 15 s to recover, where the preset, without the sample, went
+		// straight back to the top.
+		a.sample(d)
 		return
 	}
 	a.appended++
@@ -275,6 +284,12 @@ func (a *DashJS) ReportDownload(v View, d *Download) {
 	if d.TimeMs < 10 {
 		return // treated as cached
 	}
+	a.sample(d)
+}
+
+// sample feeds a download's throughput and latency to the EWMAs
+// (§4.1.2): the transfer after the first byte, weighted by its duration.
+func (a *DashJS) sample(d *Download) {
 	dl := d.TimeMs - d.TTFBMs
 	if dl <= 0 {
 		return
