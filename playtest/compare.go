@@ -256,7 +256,7 @@ type Comparison struct {
 
 // Compare sets the simulator's prediction beside the real run: mean played
 // bitrate, stall time, switch count against the calibration goals, and
-// startup and stall count for information.
+// stall count, startup and abandoned downloads for information.
 func Compare(scenario string, real *Result, sim *SimResult) *Comparison {
 	c := &Comparison{Scenario: scenario, Player: real.Player, Real: real, Sim: sim}
 	add := func(metric string, r, s float64, goal string, met bool) {
@@ -271,6 +271,7 @@ func Compare(scenario string, real *Result, sim *SimResult) *Comparison {
 	add("switches", float64(real.Switches), float64(sim.Switches), fmt.Sprintf("within %d", GoalSwitches), abs(sim.Switches-real.Switches) <= GoalSwitches)
 	add("stall_count", float64(real.StallCount), float64(sim.StallCount), "", true)
 	add("startup_s", real.StartupS, sim.StartupS, "", true)
+	add("abandoned", float64(len(real.Abandoned)), float64(sim.Abandoned), "", true)
 	return c
 }
 

@@ -191,6 +191,13 @@ type Switch struct {
 	PositionS float64 `json:"position_s"`
 }
 
+// Abandon is one download the player abandoned.
+type Abandon struct {
+	TS        float64 `json:"t_s"`
+	PositionS float64 `json:"position_s"`
+	Level     int     `json:"level"`
+}
+
 // Sample is the player's state every half second.
 type Sample struct {
 	TS           float64  `json:"t_s"`
@@ -221,6 +228,11 @@ type Result struct {
 	Samples       []Sample `json:"samples"`
 	Errors        []string `json:"errors"`
 	Fatal         []string `json:"fatal"`
+	// Abandoned lists the video downloads the player's ABR gave up on
+	// (hls.js FRAG_LOAD_EMERGENCY_ABORTED, dash.js
+	// FRAGMENT_LOADING_ABANDONED): level is the level being downloaded
+	// (-1 when dash.js does not say).
+	Abandoned []Abandon `json:"abandoned"`
 	Ended         bool     `json:"ended"`      // played to the end (or stuck within 1 s of it for 2 s)
 	EndGapS       float64  `json:"end_gap_s"`  // how far from the end playback stopped, when stuck
 	DurationS     float64  `json:"duration_s"` // of the presentation (0 for live)
@@ -377,6 +389,9 @@ func (r *Result) summarize() {
 	}
 	if r.Fatal == nil {
 		r.Fatal = []string{}
+	}
+	if r.Abandoned == nil {
+		r.Abandoned = []Abandon{}
 	}
 }
 
