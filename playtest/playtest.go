@@ -233,12 +233,12 @@ type Result struct {
 	// FRAGMENT_LOADING_ABANDONED): level is the level being downloaded
 	// (-1 when dash.js does not say).
 	Abandoned []Abandon `json:"abandoned"`
-	Ended         bool     `json:"ended"`      // played to the end (or stuck within 1 s of it for 2 s)
-	EndGapS       float64  `json:"end_gap_s"`  // how far from the end playback stopped, when stuck
-	DurationS     float64  `json:"duration_s"` // of the presentation (0 for live)
-	Live          bool     `json:"live"`
-	ElapsedS      float64  `json:"elapsed_s"`
-	PositionS     float64  `json:"position_s"`
+	Ended     bool      `json:"ended"`      // played to the end (or stuck within 1 s of it for 2 s)
+	EndGapS   float64   `json:"end_gap_s"`  // how far from the end playback stopped, when stuck
+	DurationS float64   `json:"duration_s"` // of the presentation (0 for live)
+	Live      bool      `json:"live"`
+	ElapsedS  float64   `json:"elapsed_s"`
+	PositionS float64   `json:"position_s"`
 }
 
 // Run opens base+PagePath in headless Chromium to play src (a path on the
