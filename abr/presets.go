@@ -12,7 +12,8 @@ import (
 
 // ---- dash.js ----
 
-// DashJS is dash.js v5.1.1's default ABR: the Dynamic strategy switching
+// DashJS is dash.js v5's default ABR (5.2.1: the Dynamic strategy's
+// thresholds are hybridSwitchBufferTime's 12 s and 6 s): the Dynamic strategy switching
 // between ThroughputRule and BolaRule (BOLA-E as shipped, scoring with
 // u−1+γp), combined by lowest bitrate with InsufficientBufferRule and
 // SwitchHistoryRule, plus AbandonRequestsRule.
@@ -46,6 +47,10 @@ type DashJS struct {
 	bufferTimeDefaultS float64 // 18
 	bufferTimeTopS     float64 // 30
 }
+
+// dashHybridSwitchS is dash.js 5.2's streaming.abr.hybridSwitchBufferTime:
+// the buffer level at which the Dynamic strategy turns to BolaRule.
+const dashHybridSwitchS = 12
 
 // NewDashJS returns the dash.js preset with its default settings.
 func NewDashJS(opts ...AlgorithmOption) *DashJS { return newDashJS(NewConfig(opts...)) }
@@ -129,10 +134,16 @@ func (a *DashJS) Decide(v View, seg int) (int, float64) {
 	est, _, have := a.estimates()
 	safe := est * 0.9
 	inAbandon := a.abandonedAt >= 0 && now-a.abandonedAt < 10000
-	// Dynamic strategy (§4.1.5)
+	// Dynamic strategy (§4.1.5): BOLA from hybridSwitchBufferTime of
+	// buffer, back to ThroughputRule below half of it. dash.js 5.2
+	// (AbrController._updateDynamicAbrStrategy) takes the thresholds from
+	// streaming.abr.hybridSwitchBufferTime, 12 s by default, not from
+	// bufferTimeDefault (18 s) as MODELS.md §4.1.5 describes for 5.1.1:
+	// with 18 s the preset stayed on ThroughputRule for 6 s of buffer
+	// longer than the player (found by playtest --compare-sim).
 	if a.isBola {
-		a.isBola = L >= 0.5*a.bufferTimeDefaultS
-	} else if L >= a.bufferTimeDefaultS {
+		a.isBola = L >= 0.5*dashHybridSwitchS
+	} else if L >= dashHybridSwitchS {
 		a.isBola = true
 	}
 	best := -1
@@ -255,6 +266,15 @@ func (a *DashJS) ReportDownload(v View, d *Download) {
 			want = a.minLevel(v, d.AbandonTo)
 		}
 		a.placeholder = math.Min(a.placeholder, math.Max(0, want-v.BufferLevel()/1000))
+		// The aborted request is an HTTP request metric like any other:
+		// ThroughputModel.addEntry does not check for an abort, so what
+		// the abandoned download moved, over its whole transfer time,
+		// becomes a throughput sample with its (large) weight. Seen in
+		// dash.js 5.2.1 by playtest: its estimate fell from 2970 to 207
+		// kbit/s at the abandonment after the outage scenario and took
+		// 15 s to recover, where the preset, without the sample, went
+		// straight back to the top.
+		a.sample(d)
 		return
 	}
 	a.appended++
@@ -264,6 +284,12 @@ func (a *DashJS) ReportDownload(v View, d *Download) {
 	if d.TimeMs < 10 {
 		return // treated as cached
 	}
+	a.sample(d)
+}
+
+// sample feeds a download's throughput and latency to the EWMAs
+// (§4.1.2): the transfer after the first byte, weighted by its duration.
+func (a *DashJS) sample(d *Download) {
 	dl := d.TimeMs - d.TTFBMs
 	if dl <= 0 {
 		return

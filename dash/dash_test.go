@@ -270,6 +270,16 @@ func TestReadLadder(t *testing.T) {
 			if d := lad.SegmentDuration(); d < 1900 || d > 4100 {
 				t.Errorf("segment duration %v ms", d)
 			}
+			// the audio a player fetches beside the video: the first
+			// audio rendition's segments
+			if len(p.Audio) == 0 || len(lad.AudioSizes) != len(p.Audio[0].Segments) {
+				t.Fatalf("%d audio segment sizes, want those of %d audio renditions' first", len(lad.AudioSizes), len(p.Audio))
+			}
+			for i, s := range p.Audio[0].Segments {
+				if got := lad.AudioSizes[i]; got != float64(s.Size*8) {
+					t.Errorf("audio segment %d: %v bits, want %d", i, got, s.Size*8)
+				}
+			}
 		})
 	}
 }

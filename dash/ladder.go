@@ -43,6 +43,12 @@ type Ladder struct {
 	Sizes [][]float64
 	// IDs are the Representation ids of the levels.
 	IDs []string
+	// AudioSizes[i] is the size in bits of segment i of the first audio
+	// AdaptationSet's first Representation, nil without audio. A player
+	// fetches it over the same link as the video: a simulator that wants
+	// the bytes a real player moves adds it to Sizes (playtest's
+	// --compare-sim does).
+	AudioSizes []float64
 }
 
 // SegmentDuration returns the mean segment duration in milliseconds.
@@ -143,7 +149,35 @@ func ReadLadder(path string) (*Ladder, error) {
 		}
 	}
 	l.SegmentMs = secs / float64(count) * 1000
+	for ai := range period.AdaptationSets {
+		as := &period.AdaptationSets[ai]
+		if !isAudio(as) || len(as.Representations) == 0 {
+			continue
+		}
+		rep := &as.Representations[0]
+		sizes, _, err := repSegments(base, as, rep, total)
+		if err != nil {
+			return nil, fmt.Errorf("%s: Representation %q: %w", path, rep.ID, err)
+		}
+		for i := range sizes {
+			sizes[i] *= 8
+		}
+		l.AudioSizes = sizes
+		break
+	}
 	return l, nil
+}
+
+func isAudio(as *xAdaptationSet) bool {
+	if as.ContentType == "audio" || strings.HasPrefix(as.MimeType, "audio/") {
+		return true
+	}
+	for _, r := range as.Representations {
+		if strings.HasPrefix(r.MimeType, "audio/") {
+			return true
+		}
+	}
+	return false
 }
 
 // The MPD is read with encoding/xml into the few elements ReadLadder

@@ -368,6 +368,16 @@ func TestReadLadder(t *testing.T) {
 			if d := lad.SegmentDuration(); d < 2000 || d > 4000 {
 				t.Errorf("segment duration %v ms", d)
 			}
+			// the audio a player fetches beside the video: the first
+			// audio rendition's segments
+			if len(p.Audio) == 0 || len(lad.AudioSizes) != len(p.Audio[0].Segments) {
+				t.Fatalf("%d audio segment sizes, want those of %d audio renditions' first", len(lad.AudioSizes), len(p.Audio))
+			}
+			for i, s := range p.Audio[0].Segments {
+				if got := lad.AudioSizes[i]; got != float64(s.Size*8) {
+					t.Errorf("audio segment %d: %v bits, want %d", i, got, s.Size*8)
+				}
+			}
 			// The simulator accepts it.
 			m := abr.Manifest(lad)
 			if m.NumSegments() == 0 {

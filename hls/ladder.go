@@ -36,6 +36,12 @@ type Ladder struct {
 	Sizes [][]float64
 	// Playlists are the media playlists of the levels (paths on disk).
 	Playlists []string
+	// AudioSizes[i] is the size in bits of segment i of the default audio
+	// rendition (the first EXT-X-MEDIA TYPE=AUDIO with a URI), nil when
+	// the audio is muxed or absent. A player fetches it over the same
+	// link as the video: a simulator that wants the bytes a real player
+	// moves adds it to Sizes (playtest's --compare-sim does).
+	AudioSizes []float64
 }
 
 // SegmentDuration returns the mean segment duration in milliseconds.
@@ -117,7 +123,47 @@ func ReadLadder(path string) (*Ladder, error) {
 		return nil, fmt.Errorf("%w: %s lists no video variant with segments", ErrNotPackaged, path)
 	}
 	l.SegmentMs = totalDur / float64(totalSegs) * 1000
+	if l.AudioSizes, err = audioSizes(base, master); err != nil {
+		return nil, err
+	}
 	return l, nil
+}
+
+// audioSizes reads the segment sizes (bits) of the first audio
+// rendition with a URI, preferring DEFAULT=YES.
+func audioSizes(base string, master *m3u8.MasterPlaylist) ([]float64, error) {
+	var pick *m3u8.Alternative
+	for _, a := range master.GetAllAlternatives() {
+		if a == nil || !strings.EqualFold(a.Type, "AUDIO") || a.URI == "" {
+			continue
+		}
+		if pick == nil || a.Default && !pick.Default {
+			pick = a
+		}
+	}
+	if pick == nil {
+		return nil, nil
+	}
+	p, err := localPath(base, pick.URI)
+	if err != nil {
+		return nil, err
+	}
+	pl, err := readPlaylist(p)
+	if err != nil {
+		return nil, err
+	}
+	mp, ok := pl.(*m3u8.MediaPlaylist)
+	if !ok {
+		return nil, fmt.Errorf("%w: %s is not a media playlist", ErrNotPackaged, p)
+	}
+	sizes, _, err := segmentSizes(filepath.Dir(p), mp)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", p, err)
+	}
+	for i := range sizes {
+		sizes[i] *= 8
+	}
+	return sizes, nil
 }
 
 func readPlaylist(path string) (m3u8.Playlist, error) {

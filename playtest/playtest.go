@@ -13,6 +13,13 @@
 //	srv := httptest.NewServer(playtest.Mux(files, shaped))
 //	res, err := playtest.Run(ctx, srv.URL, "/master.m3u8", playtest.WithDuration(20*time.Second))
 //
+// Simulate runs the simulator's preset of the same player (package abr's
+// hlsjs or dashjs) over the same scenario and segment sizes, and Compare
+// sets its prediction beside the real run against the calibration goals
+// (mean played bitrate within 10 %, stall time within 1 s, switches
+// within 2); testdata/calibration holds the calibration set that
+// `streamkit playtest --calibrate` runs.
+//
 // Chromium is Debian's chromium (or $STREAMKIT_CHROMIUM, or chromium,
 // chromium-browser, google-chrome on PATH), started headless with a new
 // empty profile and the flags of serve's browser test; hls.js and dash.js
@@ -184,12 +191,23 @@ type Switch struct {
 	PositionS float64 `json:"position_s"`
 }
 
+// Abandon is one download the player abandoned.
+type Abandon struct {
+	TS        float64 `json:"t_s"`
+	PositionS float64 `json:"position_s"`
+	Level     int     `json:"level"`
+}
+
 // Sample is the player's state every half second.
 type Sample struct {
 	TS           float64  `json:"t_s"`
 	PositionS    float64  `json:"position_s"`
 	BufferS      float64  `json:"buffer_s"`
 	LiveLatencyS *float64 `json:"live_latency_s,omitempty"`
+	// EstimateKbps is the player's own bandwidth estimate (hls.js
+	// bandwidthEstimate, dash.js getAverageThroughput of video): what
+	// its ABR decides with, to set beside the simulator's.
+	EstimateKbps *float64 `json:"estimate_kbps,omitempty"`
 }
 
 // Result is the QoE of one run. Times are seconds since the player was
@@ -210,12 +228,17 @@ type Result struct {
 	Samples       []Sample `json:"samples"`
 	Errors        []string `json:"errors"`
 	Fatal         []string `json:"fatal"`
-	Ended         bool     `json:"ended"`      // played to the end (or stuck within 1 s of it for 2 s)
-	EndGapS       float64  `json:"end_gap_s"`  // how far from the end playback stopped, when stuck
-	DurationS     float64  `json:"duration_s"` // of the presentation (0 for live)
-	Live          bool     `json:"live"`
-	ElapsedS      float64  `json:"elapsed_s"`
-	PositionS     float64  `json:"position_s"`
+	// Abandoned lists the video downloads the player's ABR gave up on
+	// (hls.js FRAG_LOAD_EMERGENCY_ABORTED, dash.js
+	// FRAGMENT_LOADING_ABANDONED): level is the level being downloaded
+	// (-1 when dash.js does not say).
+	Abandoned []Abandon `json:"abandoned"`
+	Ended     bool      `json:"ended"`      // played to the end (or stuck within 1 s of it for 2 s)
+	EndGapS   float64   `json:"end_gap_s"`  // how far from the end playback stopped, when stuck
+	DurationS float64   `json:"duration_s"` // of the presentation (0 for live)
+	Live      bool      `json:"live"`
+	ElapsedS  float64   `json:"elapsed_s"`
+	PositionS float64   `json:"position_s"`
 }
 
 // Run opens base+PagePath in headless Chromium to play src (a path on the
@@ -366,6 +389,9 @@ func (r *Result) summarize() {
 	}
 	if r.Fatal == nil {
 		r.Fatal = []string{}
+	}
+	if r.Abandoned == nil {
+		r.Abandoned = []Abandon{}
 	}
 }
 

@@ -1,12 +1,16 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
+	"net/http"
 	"os"
 	"os/signal"
 	"path/filepath"
+	"sort"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -22,9 +26,11 @@ func init() { register(newPlaytestCmd) }
 func newPlaytestCmd() *cobra.Command {
 	var player, src, shapeFile, playerJS, jsonOut, svgOut string
 	var seed uint64
+	var compareSim bool
+	var calibrate, realFrom string
 	var duration time.Duration
 	cmd := &cobra.Command{
-		Use:   "playtest DIR [--player hlsjs|dashjs] [--shape SCENARIO [--seed N]] [--duration 30s] [--json FILE] [--svg FILE]",
+		Use:   "playtest DIR [--player hlsjs|dashjs] [--shape SCENARIO [--seed N] [--compare-sim]] [--duration 30s] [--json FILE] [--svg FILE] | playtest DIR --calibrate SETDIR",
 		Short: "Play a packaged stream in headless Chromium with hls.js or dash.js and record QoE",
 		Long: `playtest serves DIR on 127.0.0.1 (through the --shape scenario when given),
 plays it in headless Chromium with hls.js or dash.js, and reports what the
@@ -41,10 +47,28 @@ chromium); the player libraries from the cache 'streamkit serve' uses:
 
 The scenario's timeline starts with the player's first manifest request; the
 page and the player libraries are not shaped. The run ends when playback
-ends, fails, or --duration passes.`,
+ends, fails, or --duration passes.
+
+--compare-sim also runs the simulator's preset of the player ('abr run --algo
+hlsjs|dashjs') over the same scenario, the same ladder and the same segment
+sizes (video plus the audio fetched beside it), with the player's own buffer
+targets and playback starting after the first segment, and prints the
+simulator's prediction beside what the player did: mean played bitrate, stall
+time, switch count (goals: within 10 %, 1 s, 2), stall count and startup.
+Jitter, loss and faults reach only the real player; they are named when a
+scenario has them.
+
+--calibrate SETDIR runs every *.json scenario of SETDIR with hls.js and then
+dash.js, compares each run with its preset, and ends with the "presets vs
+real players" table in Markdown (the calibration set and the ladder it is
+made for: playtest/testdata/calibration). With --real FILE (the --json of an
+earlier --calibrate run) the recorded real runs are compared with the presets
+as they are now, without a browser.`,
 		Example: `  streamkit package -o out
   streamkit playtest out --player hlsjs --shape testdata/shape/outage.json --json qoe.json --svg qoe.svg
-  streamkit playtest out --player dashjs --shape testdata/shape/bandwidth-drop.json --duration 60s`,
+  streamkit playtest out --player dashjs --shape testdata/shape/bandwidth-drop.json --duration 60s
+  streamkit playtest out --player hlsjs --shape testdata/shape/outage.json --compare-sim --duration 60s
+  playtest/testdata/calibration/gen.sh /tmp/cal && streamkit playtest /tmp/cal --calibrate playtest/testdata/calibration`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if player != "hlsjs" && player != "dashjs" {
@@ -54,6 +78,12 @@ ends, fails, or --duration passes.`,
 				return err
 			} else if !fi.IsDir() {
 				return fmt.Errorf("playtest: %s is not a directory", args[0])
+			}
+			if compareSim && shapeFile == "" {
+				return errors.New("playtest: --compare-sim needs --shape (an unshaped loopback link has no rate to simulate)")
+			}
+			if calibrate != "" && (shapeFile != "" || src != "") {
+				return errors.New("playtest: --calibrate runs every scenario of its set with both players; leave out --shape and --src")
 			}
 			if _, err := playtest.FindChromium(); err != nil {
 				return err
@@ -66,52 +96,31 @@ ends, fails, or --duration passes.`,
 			if err != nil {
 				return err // without hls.js/dash.js there is nothing to play with
 			}
-			shaped, err := shape.Wrap(files, shapeFile, shape.WithSeed(seed))
-			if err != nil {
-				return err
-			}
-			if src == "" {
-				src = "/master.m3u8"
-				if player == "dashjs" {
-					src = "/manifest.mpd"
-				}
-			}
-			if _, err := os.Stat(filepath.Join(args[0], filepath.FromSlash(src))); err != nil {
-				return fmt.Errorf("playtest: no %s in %s (--src names the manifest)", src, args[0])
-			}
-			srv, err := playtest.Serve(playtest.Mux(files, shaped))
-			if err != nil {
-				return err
-			}
-			defer srv.Close()
 			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt)
 			defer stop()
 			out := cmd.OutOrStdout()
-			fmt.Fprintf(out, "playing http://%s%s with %s for at most %v", srv.Addr, src, player, duration)
-			if shapeFile != "" {
-				fmt.Fprintf(out, ", shaped by %s (seed %d)", shapeFile, seed)
+			pt := playtestRun{dir: args[0], files: files, seed: seed, duration: duration, out: out}
+			if calibrate != "" {
+				if !cmd.Flags().Changed("duration") {
+					pt.duration = 120 * time.Second // each run ends when playback does
+				}
+				return pt.calibrate(ctx, calibrate, jsonOut, realFrom)
 			}
-			fmt.Fprintln(out)
-			res, err := playtest.Run(ctx, srv.URL, src, playtest.WithPlayer(player), playtest.WithDuration(duration))
+			res, cmp, err := pt.run(ctx, player, src, shapeFile, compareSim)
 			if err != nil {
 				return err
 			}
-			printQoE(out, res)
 			if svgOut != "" {
 				if err := atomicfile.Write(svgOut, func(f *os.File) error { return res.WriteSVG(f) }); err != nil {
 					return err
 				}
 			}
 			if jsonOut != "" {
-				b, err := json.MarshalIndent(res, "", "  ")
-				if err != nil {
-					return err
+				var v any = res
+				if cmp != nil {
+					v = cmp
 				}
-				if jsonOut == "-" {
-					_, err = out.Write(append(b, '\n'))
-					return err
-				}
-				if err := atomicfile.WriteFile(jsonOut, append(b, '\n')); err != nil {
+				if err := writeJSON(out, jsonOut, v); err != nil {
 					return err
 				}
 			}
@@ -130,6 +139,9 @@ ends, fails, or --duration passes.`,
 	f.StringVar(&playerJS, "player-js", "", "directory with the hls.js and dashjs npm packages")
 	f.StringVar(&jsonOut, "json", "", "write the QoE record as JSON to FILE (- for stdout)")
 	f.StringVar(&svgOut, "svg", "", "draw the run as an SVG timeline (played bitrate; buffer with stalls shaded)")
+	f.BoolVar(&compareSim, "compare-sim", false, "also run the simulator's preset of the player (abr hlsjs/dashjs) over the --shape scenario and the same segment sizes, and print the differences")
+	f.StringVar(&realFrom, "real", "", "with --calibrate: take the real players' runs from this --json of an earlier --calibrate run and only re-run the simulator (no browser)")
+	f.StringVar(&calibrate, "calibrate", "", "run every scenario (*.json) in this directory with hls.js and dash.js, compare each with its preset, and print the presets-vs-players table (see playtest/testdata/calibration)")
 	return cmd
 }
 
@@ -157,4 +169,181 @@ func printQoE(w interface{ Write([]byte) (int, error) }, r *playtest.Result) {
 	for _, e := range r.Fatal {
 		fmt.Fprintln(w, "  FATAL:", e)
 	}
+}
+
+// playtestRun is one playtest command's server-side state: the files to
+// serve, and how every run is shaped and bounded.
+type playtestRun struct {
+	dir      string
+	files    http.Handler
+	seed     uint64
+	duration time.Duration
+	out      io.Writer
+}
+
+// run plays src (default: the player's manifest) through shapeFile and,
+// with compare, simulates the player's preset over the same scenario.
+func (p *playtestRun) run(ctx context.Context, player, src, shapeFile string, compare bool) (*playtest.Result, *playtest.Comparison, error) {
+	if src == "" {
+		src = "/master.m3u8"
+		if player == "dashjs" {
+			src = "/manifest.mpd"
+		}
+	}
+	manifestPath := filepath.Join(p.dir, filepath.FromSlash(src))
+	if _, err := os.Stat(manifestPath); err != nil {
+		return nil, nil, fmt.Errorf("playtest: no %s in %s (--src names the manifest)", src, p.dir)
+	}
+	var sc *shape.Scenario
+	shaped := p.files
+	if shapeFile != "" {
+		var err error
+		if sc, err = shape.LoadScenario(shapeFile); err != nil {
+			return nil, nil, err
+		}
+		s, err := shape.New(sc, shape.WithSeed(p.seed))
+		if err != nil {
+			return nil, nil, err
+		}
+		shaped = s.Handler(p.files)
+	}
+	srv, err := playtest.Serve(playtest.Mux(p.files, shaped))
+	if err != nil {
+		return nil, nil, err
+	}
+	defer srv.Close()
+	fmt.Fprintf(p.out, "playing http://%s%s with %s for at most %v", srv.Addr, src, player, p.duration)
+	if shapeFile != "" {
+		fmt.Fprintf(p.out, ", shaped by %s (seed %d)", shapeFile, p.seed)
+	}
+	fmt.Fprintln(p.out)
+	res, err := playtest.Run(ctx, srv.URL, src, playtest.WithPlayer(player), playtest.WithDuration(p.duration))
+	if err != nil {
+		return nil, nil, err
+	}
+	printQoE(p.out, res)
+	if !compare {
+		return res, nil, nil
+	}
+	var opts []playtest.SimOption
+	if !res.Ended {
+		opts = append(opts, playtest.SimUntil(res.PositionS)) // compare the part the player played
+	}
+	sim, err := playtest.Simulate(manifestPath, player, sc, opts...)
+	if err != nil {
+		return nil, nil, err
+	}
+	cmp := playtest.Compare(sc.Name, res, sim)
+	if err := cmp.WriteText(p.out); err != nil {
+		return nil, nil, err
+	}
+	return res, cmp, nil
+}
+
+// calibrate runs every scenario of set with both players and prints the
+// presets-vs-players table.
+func (p *playtestRun) calibrate(ctx context.Context, set, jsonOut, realFrom string) error {
+	scenarios, err := filepath.Glob(filepath.Join(set, "*.json"))
+	if err != nil {
+		return err
+	}
+	if len(scenarios) == 0 {
+		return fmt.Errorf("playtest: no *.json scenario in %s", set)
+	}
+	sort.Strings(scenarios)
+	var all []*playtest.Comparison
+	if realFrom != "" {
+		if all, err = p.resimulate(set, scenarios, realFrom); err != nil {
+			return err
+		}
+	}
+	for _, sc := range scenarios {
+		for _, player := range playtest.Players {
+			if realFrom != "" {
+				break
+			}
+			_, cmp, err := p.run(ctx, player, "", sc, true)
+			if err != nil {
+				return fmt.Errorf("%s with %s: %w", filepath.Base(sc), player, err)
+			}
+			all = append(all, cmp)
+			fmt.Fprintln(p.out)
+		}
+	}
+	met := 0
+	for _, c := range all {
+		if c.Met() {
+			met++
+		}
+	}
+	fmt.Fprintf(p.out, "presets vs real players: %d of %d runs within every goal (mean played bitrate %.0f %%, stall time %g s, switches %d)\n\n",
+		met, len(all), playtest.GoalMeanRel*100, playtest.GoalStallS, playtest.GoalSwitches)
+	if err := playtest.WriteMarkdown(p.out, all); err != nil {
+		return err
+	}
+	if jsonOut != "" {
+		return writeJSON(p.out, jsonOut, all)
+	}
+	return nil
+}
+
+// resimulate compares the real runs recorded by an earlier --calibrate
+// --json with the presets as they are now: a preset can be changed and
+// checked against the players without a browser.
+func (p *playtestRun) resimulate(set string, scenarios []string, realFrom string) ([]*playtest.Comparison, error) {
+	data, err := os.ReadFile(realFrom)
+	if err != nil {
+		return nil, err
+	}
+	var recorded []*playtest.Comparison
+	if err := json.Unmarshal(data, &recorded); err != nil {
+		return nil, fmt.Errorf("playtest: %s: %w (want the --json of a --calibrate run)", realFrom, err)
+	}
+	byName := map[string]*shape.Scenario{}
+	for _, f := range scenarios {
+		sc, err := shape.LoadScenario(f)
+		if err != nil {
+			return nil, err
+		}
+		byName[sc.Name] = sc
+	}
+	var out []*playtest.Comparison
+	for _, r := range recorded {
+		sc := byName[r.Scenario]
+		if sc == nil || r.Real == nil {
+			return nil, fmt.Errorf("playtest: %s: run %q is not a scenario of %s", realFrom, r.Scenario, set)
+		}
+		man := "master.m3u8"
+		if r.Real.Player == "dashjs" {
+			man = "manifest.mpd"
+		}
+		var opts []playtest.SimOption
+		if !r.Real.Ended {
+			opts = append(opts, playtest.SimUntil(r.Real.PositionS))
+		}
+		sim, err := playtest.Simulate(filepath.Join(p.dir, man), r.Real.Player, sc, opts...)
+		if err != nil {
+			return nil, err
+		}
+		c := playtest.Compare(sc.Name, r.Real, sim)
+		if err := c.WriteText(p.out); err != nil {
+			return nil, err
+		}
+		fmt.Fprintln(p.out)
+		out = append(out, c)
+	}
+	return out, nil
+}
+
+// writeJSON writes v indented to path, or to out when path is "-".
+func writeJSON(out io.Writer, path string, v any) error {
+	b, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		return err
+	}
+	if path == "-" {
+		_, err = out.Write(append(b, '\n'))
+		return err
+	}
+	return atomicfile.WriteFile(path, append(b, '\n'))
 }

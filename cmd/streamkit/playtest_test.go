@@ -15,6 +15,8 @@ func TestPlaytestErrors(t *testing.T) {
 	}{
 		{[]string{"playtest", dir, "--player", "vlc"}, `--player must be hlsjs or dashjs, got "vlc"`},
 		{[]string{"playtest", dir + "/missing"}, "no such file"},
+		{[]string{"playtest", dir, "--compare-sim"}, "--compare-sim needs --shape"},
+		{[]string{"playtest", dir, "--calibrate", dir, "--shape", "x.json"}, "leave out --shape and --src"},
 	} {
 		_, err := runCLI(t, c.args...)
 		if err == nil || !strings.Contains(err.Error(), c.want) {

@@ -86,6 +86,15 @@ func main() {
 			}
 			report(r)
 			explain(sc, r)
+			// the simulator's preset of the same player over the same
+			// scenario and segment sizes: what `abr` predicted
+			sim, err := playtest.Simulate(filepath.Join(dir, filepath.FromSlash(c.src)), c.player, sc)
+			if err != nil {
+				log.Fatal(err)
+			}
+			if err := playtest.Compare(sc.Name, r, sim).WriteText(os.Stdout); err != nil {
+				log.Fatal(err)
+			}
 		}
 	}
 	fmt.Println("\nTry the same with any presentation: streamkit playtest DIR --player hlsjs --shape FILE --json qoe.json")

@@ -1,0 +1,352 @@
+package playtest
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"path/filepath"
+	"strings"
+
+	"github.com/streamkit-go/streamkit/abr"
+	"github.com/streamkit-go/streamkit/dash"
+	"github.com/streamkit-go/streamkit/hls"
+	"github.com/streamkit-go/streamkit/shape"
+)
+
+// The simulator side of a playtest: the abr preset of the player (hlsjs,
+// dashjs) run over the same scenario and the same segment sizes, and the
+// differences from what the real player did.
+//
+// What is the same: the link's rate and per-request latency phase by
+// phase (the scenario's timeline starts with the first manifest request,
+// the simulator's with the first segment request: the manifest, playlist
+// and init requests, a few round trips, are not simulated), the ladder as
+// the player sees it (HLS BANDWIDTH, DASH @bandwidth), every video segment's
+// size plus the size of the audio segment the player fetches beside it,
+// playback starting after the first segment, the players' own buffer
+// targets (the presets enforce them; the session's buffer cap is set out
+// of their way). What the simulator does not model: jitter (it sees the
+// mean latency), packet loss, HTTP faults, parallel audio and video
+// requests (it moves their bytes one after the other), and the
+// wall-clock timers of the players. Simulate reports each one a scenario
+// uses in SimResult.Notes.
+
+// ErrNoScenario means a comparison with the simulator was asked for
+// without a shaping scenario: an unshaped loopback link has no rate to
+// simulate.
+var ErrNoScenario = errors.New("playtest: comparing with the simulator needs a shaping scenario")
+
+// simBufferMs is the session's buffer cap in a comparison: hls.js's
+// maxMaxBufferLength (600 s). The presets stop requesting at their
+// player's own target (hls.js max(30 s, 8·60 MB/bitrate), dash.js 18 s
+// or 30 s at the top), so the cap never binds before the player's does.
+const simBufferMs = 600_000
+
+// holdS is how long the last phase of a scenario that does not loop is
+// held in the simulator's trace (abr traces loop; a scenario's last
+// phase holds): longer than any playtest.
+const holdS = 24 * 3600
+
+// SimTrace turns a shaping scenario into the trace the simulator plays:
+// each phase a period with its rate and latency. A scenario that does
+// not loop holds its last phase, so that phase is stretched by a day
+// (abr traces loop). Jitter, loss and faults have no counterpart (see
+// Simulate's notes).
+func SimTrace(sc *shape.Scenario) (*abr.Trace, error) {
+	if sc == nil || len(sc.Phases) == 0 {
+		return nil, ErrNoScenario
+	}
+	t := &abr.Trace{Name: sc.Name}
+	for _, p := range sc.Phases {
+		t.Periods = append(t.Periods, abr.Period{DurationMs: p.DurationS * 1000, Kbps: p.Kbps, LatencyMs: p.LatencyMs})
+	}
+	if !sc.Loop {
+		t.Periods[len(t.Periods)-1].DurationMs += holdS * 1000
+	}
+	if err := t.Validate(); err != nil {
+		return nil, err
+	}
+	return t, nil
+}
+
+// SimResult is what the simulator's preset predicts, in the units of
+// Result: seconds, kbit/s of the ladder as the player reads it, switches
+// between consecutive played segments.
+type SimResult struct {
+	Preset     string   `json:"preset"`
+	StartupS   float64  `json:"startup_s"`
+	StallCount int      `json:"stall_count"`
+	StallS     float64  `json:"stall_s"`
+	MeanKbps   float64  `json:"mean_played_kbps"`
+	Switches   int      `json:"switches"`
+	Segments   int      `json:"segments"`  // compared (played) segments
+	Bitrate    []Switch `json:"bitrate"`   // the played renditions, like Result.Bitrate (TS is the play clock when the segment was requested)
+	Notes      []string `json:"notes"`     // what the scenario has that the simulator does not model
+	Abandoned  int      `json:"abandoned"` // downloads the preset abandoned
+}
+
+// SimOption configures Simulate.
+type SimOption func(*simConfig)
+
+type simConfig struct {
+	untilS float64
+}
+
+// SimUntil compares only the segments that start before position s (the
+// real player's position when its run ended before the presentation
+// did); zero or negative: every segment.
+func SimUntil(s float64) SimOption { return func(c *simConfig) { c.untilS = s } }
+
+// Simulate runs the simulator's preset of player ("hlsjs" or "dashjs") on
+// the presentation whose manifest is at manifestPath (a packaged
+// master.m3u8 or manifest.mpd on disk) over the scenario sc.
+func Simulate(manifestPath, player string, sc *shape.Scenario, opts ...SimOption) (*SimResult, error) {
+	var cfg simConfig
+	for _, o := range opts {
+		o(&cfg)
+	}
+	if player != "hlsjs" && player != "dashjs" {
+		return nil, fmt.Errorf("playtest: unknown player %q (want %s)", player, strings.Join(Players, " or "))
+	}
+	tr, err := SimTrace(sc)
+	if err != nil {
+		return nil, err
+	}
+	var man *withAudio
+	switch strings.ToLower(filepath.Ext(manifestPath)) {
+	case ".m3u8":
+		l, err := hls.ReadLadder(manifestPath)
+		if err != nil {
+			return nil, err
+		}
+		man = &withAudio{l, l.AudioSizes}
+	case ".mpd":
+		l, err := dash.ReadLadder(manifestPath)
+		if err != nil {
+			return nil, err
+		}
+		man = &withAudio{l, l.AudioSizes}
+	default:
+		return nil, fmt.Errorf("playtest: %s: want a packaged .m3u8 or .mpd to simulate", manifestPath)
+	}
+	preset, err := abr.New(player)
+	if err != nil {
+		return nil, err
+	}
+	s, err := abr.NewSession(man, tr, preset, abr.WithBuffer(simBufferMs), abr.WithStartup(0), abr.WithAbandonment(true))
+	if err != nil {
+		return nil, err
+	}
+	res := &SimResult{Preset: player, Notes: notes(sc), Bitrate: []Switch{}}
+	segS := man.SegmentDuration() / 1000
+	played := make([]int, man.NumSegments())
+	reqAt := make([]float64, man.NumSegments())
+	for i := range played {
+		played[i] = -1
+	}
+	stallUntil := make([]float64, man.NumSegments()) // stall time during the step that fetched segment i
+	events := make([]int, man.NumSegments())
+	s.SetOnSegment(func(r *abr.SegmentRecord) {
+		if r.Index < 0 || r.Index >= len(played) {
+			return
+		}
+		stallUntil[r.Index] += r.RebufMs / 1000
+		if r.RebufMs > 0 {
+			events[r.Index]++
+		}
+		if r.Abandoned {
+			res.Abandoned++
+			return
+		}
+		played[r.Index], reqAt[r.Index] = r.Quality, r.StartMs/1000
+	})
+	m, err := s.Run()
+	if err != nil {
+		return nil, err
+	}
+	res.StartupS = m.StartupMs / 1000
+	n := len(played)
+	if cfg.untilS > 0 {
+		n = min(n, int(math.Ceil(cfg.untilS/segS)))
+	}
+	kb := man.Bitrates()
+	var sum float64
+	for i := 0; i < n && played[i] >= 0; i++ {
+		q := played[i]
+		if i == 0 || q != played[i-1] {
+			if i > 0 {
+				res.Switches++
+			}
+			res.Bitrate = append(res.Bitrate, Switch{TS: reqAt[i], Kbps: math.Round(kb[q]), Level: q, PositionS: float64(i) * segS})
+		}
+		sum += math.Round(kb[q])
+		res.StallS += stallUntil[i]
+		res.StallCount += events[i]
+		res.Segments++
+	}
+	if res.Segments > 0 {
+		res.MeanKbps = sum / float64(res.Segments)
+	}
+	return res, nil
+}
+
+// notes lists what the scenario uses that the simulator does not model.
+func notes(sc *shape.Scenario) []string {
+	var jitter, loss bool
+	for _, p := range sc.Phases {
+		jitter = jitter || p.JitterMs > 0
+		loss = loss || p.Loss > 0
+	}
+	out := []string{}
+	if jitter {
+		out = append(out, "jitter (the simulator uses the mean latency)")
+	}
+	if loss {
+		out = append(out, "packet loss (the shaper's TCP stalls and window halving slow only the real link)")
+	}
+	if len(sc.Faults) > 0 {
+		out = append(out, "faults (errors, truncated bodies, resets and slow first bytes reach only the real player)")
+	}
+	return out
+}
+
+// withAudio is a ladder whose segments carry the audio segment fetched
+// beside them: the bytes a real player moves over the link per segment.
+type withAudio struct {
+	abr.Manifest
+	audio []float64
+}
+
+func (w *withAudio) SegmentSize(i, q int) float64 {
+	s := w.Manifest.SegmentSize(i, q)
+	if i < len(w.audio) {
+		s += w.audio[i]
+	}
+	return s
+}
+
+// Goals of the calibration (issue 16): the preset is within them of the
+// real player when mean played bitrate differs by at most 10 %, stall
+// time by at most 1 s and the switch count by at most 2.
+const (
+	GoalMeanRel  = 0.10
+	GoalStallS   = 1.0
+	GoalSwitches = 2
+)
+
+// Diff is one metric of a comparison.
+type Diff struct {
+	Metric string  `json:"metric"`
+	Real   float64 `json:"real"`
+	Sim    float64 `json:"sim"`
+	Diff   float64 `json:"diff"`           // sim − real
+	Goal   string  `json:"goal,omitempty"` // empty: informative only
+	Met    bool    `json:"met"`
+}
+
+// Comparison is a real player's run beside its preset's prediction.
+type Comparison struct {
+	Scenario string     `json:"scenario"`
+	Player   string     `json:"player"`
+	Real     *Result    `json:"real"`
+	Sim      *SimResult `json:"sim"`
+	Diffs    []Diff     `json:"diffs"`
+}
+
+// Compare sets the simulator's prediction beside the real run: mean played
+// bitrate, stall time, switch count against the calibration goals, and
+// stall count, startup and abandoned downloads for information.
+func Compare(scenario string, real *Result, sim *SimResult) *Comparison {
+	c := &Comparison{Scenario: scenario, Player: real.Player, Real: real, Sim: sim}
+	add := func(metric string, r, s float64, goal string, met bool) {
+		c.Diffs = append(c.Diffs, Diff{Metric: metric, Real: r, Sim: s, Diff: s - r, Goal: goal, Met: met})
+	}
+	rel := math.Inf(1)
+	if real.MeanKbps > 0 {
+		rel = math.Abs(sim.MeanKbps-real.MeanKbps) / real.MeanKbps
+	}
+	add("mean_played_kbps", real.MeanKbps, sim.MeanKbps, fmt.Sprintf("within %.0f %%", GoalMeanRel*100), rel <= GoalMeanRel)
+	add("stall_s", real.StallS, sim.StallS, fmt.Sprintf("within %g s", GoalStallS), math.Abs(sim.StallS-real.StallS) <= GoalStallS)
+	add("switches", float64(real.Switches), float64(sim.Switches), fmt.Sprintf("within %d", GoalSwitches), abs(sim.Switches-real.Switches) <= GoalSwitches)
+	add("stall_count", float64(real.StallCount), float64(sim.StallCount), "", true)
+	add("startup_s", real.StartupS, sim.StartupS, "", true)
+	add("abandoned", float64(len(real.Abandoned)), float64(sim.Abandoned), "", true)
+	return c
+}
+
+// Met reports whether every goal of the comparison is met.
+func (c *Comparison) Met() bool {
+	for _, d := range c.Diffs {
+		if d.Goal != "" && !d.Met {
+			return false
+		}
+	}
+	return true
+}
+
+func abs(x int) int {
+	if x < 0 {
+		return -x
+	}
+	return x
+}
+
+// WriteText prints the comparison as a table: one line per metric with
+// the real value, the simulator's, the difference and the goal.
+func (c *Comparison) WriteText(w io.Writer) error {
+	fmt.Fprintf(w, "%s vs the %s preset on %s:\n", c.Real.Engine, c.Sim.Preset, c.Scenario)
+	fmt.Fprintf(w, "  %-18s %10s %10s %10s  %s\n", "metric", "real", "sim", "sim-real", "goal")
+	for _, d := range c.Diffs {
+		goal := "(information)"
+		if d.Goal != "" {
+			goal = d.Goal + ": " + metStr(d.Met)
+		}
+		fmt.Fprintf(w, "  %-18s %10.2f %10.2f %+10.2f  %s\n", d.Metric, d.Real, d.Sim, d.Diff, goal)
+	}
+	for _, n := range c.Sim.Notes {
+		fmt.Fprintln(w, "  not simulated:", n)
+	}
+	var b strings.Builder
+	for _, s := range c.Sim.Bitrate {
+		fmt.Fprintf(&b, " %.0f@%.0fs", s.Kbps, s.PositionS)
+	}
+	_, err := fmt.Fprintf(w, "  sim played (kbit/s@position):%s\n", b.String())
+	return err
+}
+
+func metStr(ok bool) string {
+	if ok {
+		return "met"
+	}
+	return "NOT met"
+}
+
+// WriteMarkdown writes comparisons as the "presets vs real players" table
+// of README and BENCHMARKS.md: per scenario and player, real / sim (diff)
+// of each goal metric, marked met (✓) or not (✗), and the startup times.
+func WriteMarkdown(w io.Writer, cs []*Comparison) error {
+	fmt.Fprintln(w, "| scenario | player vs preset | mean played kbit/s real / sim | stall s real / sim | switches real / sim | startup s real / sim |")
+	fmt.Fprintln(w, "| --- | --- | --- | --- | --- | --- |")
+	for _, c := range cs {
+		cell := func(metric, f string) string {
+			for _, d := range c.Diffs {
+				if d.Metric == metric {
+					s := fmt.Sprintf(f+" / "+f, d.Real, d.Sim)
+					if d.Goal != "" {
+						mark := "✗"
+						if d.Met {
+							mark = "✓"
+						}
+						s = fmt.Sprintf("%s (%+"+f[1:]+") %s", s, d.Diff, mark)
+					}
+					return s
+				}
+			}
+			return ""
+		}
+		fmt.Fprintf(w, "| %s | %s vs %s | %s | %s | %s | %s |\n", c.Scenario, c.Real.Engine, c.Sim.Preset,
+			cell("mean_played_kbps", "%.0f"), cell("stall_s", "%.1f"), cell("switches", "%.0f"), cell("startup_s", "%.2f"))
+	}
+	return nil
+}

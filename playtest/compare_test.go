@@ -1,0 +1,175 @@
+package playtest
+
+import (
+	"bytes"
+	"errors"
+	"math"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/streamkit-go/streamkit/hls"
+	"github.com/streamkit-go/streamkit/shape"
+)
+
+func TestSimTrace(t *testing.T) {
+	sc := &shape.Scenario{Name: "x", Phases: []shape.Phase{
+		{DurationS: 2, Kbps: 1000, LatencyMs: 20, JitterMs: 5}, {DurationS: 3, Kbps: 0}, {DurationS: 4, Kbps: 300, LatencyMs: 40},
+	}}
+	tr, err := SimTrace(sc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := [][3]float64{{2000, 1000, 20}, {3000, 0, 0}, {4000 + holdS*1000, 300, 40}}
+	if len(tr.Periods) != len(want) {
+		t.Fatalf("%d periods, want %d", len(tr.Periods), len(want))
+	}
+	for i, p := range tr.Periods {
+		if got := [3]float64{p.DurationMs, p.Kbps, p.LatencyMs}; got != want[i] {
+			t.Errorf("period %d: %v, want %v", i, got, want[i])
+		}
+	}
+	// a looping scenario loops in the simulator too: no hold
+	sc.Loop = true
+	if tr, _ = SimTrace(sc); tr.Periods[2].DurationMs != 4000 {
+		t.Errorf("looping scenario: last period %v ms, want 4000", tr.Periods[2].DurationMs)
+	}
+	if _, err := SimTrace(nil); !errors.Is(err, ErrNoScenario) {
+		t.Errorf("nil scenario: %v", err)
+	}
+	if _, err := SimTrace(&shape.Scenario{Phases: []shape.Phase{{DurationS: 1}}}); err == nil {
+		t.Error("a scenario that never delivers was accepted")
+	}
+}
+
+// TestSimulate runs both presets on the packaged sample (8 s, 90-280
+// kbit/s video plus 64 kbit/s audio): a fast link plays the top rendition
+// without a stall, a slow one the lowest, an outage longer than what the
+// first seconds buffer stalls, and SimUntil compares a prefix.
+func TestSimulate(t *testing.T) {
+	dir := packageSample(t)
+	for _, c := range []struct{ player, man string }{{"hlsjs", "master.m3u8"}, {"dashjs", "manifest.mpd"}} {
+		t.Run(c.player, func(t *testing.T) {
+			man := filepath.Join(dir, c.man)
+			run := func(sc *shape.Scenario, opts ...SimOption) *SimResult {
+				t.Helper()
+				r, err := Simulate(man, c.player, sc, opts...)
+				if err != nil {
+					t.Fatal(err)
+				}
+				t.Logf("%s: startup %.2f s, %d stalls %.2f s, mean %.0f kbit/s, %d switches, played %+v", sc.Name, r.StartupS, r.StallCount, r.StallS, r.MeanKbps, r.Switches, r.Bitrate)
+				return r
+			}
+			fast := run(&shape.Scenario{Name: "fast", Phases: []shape.Phase{{DurationS: 60, Kbps: 20000, LatencyMs: 10}}})
+			if fast.StallS != 0 || fast.Segments != 4 || len(fast.Bitrate) == 0 || fast.Bitrate[len(fast.Bitrate)-1].Level != 2 {
+				t.Errorf("fast link: %+v, want 4 segments ending on level 2 without a stall", fast)
+			}
+			if fast.Switches != len(fast.Bitrate)-1 || fast.MeanKbps <= 0 {
+				t.Errorf("fast link: %d switches for %d played renditions, mean %v", fast.Switches, len(fast.Bitrate), fast.MeanKbps)
+			}
+			// 150 kbit/s carries the lowest video with its audio
+			// (about 160 kbit/s) only just: never more than level 0 for long
+			slow := run(&shape.Scenario{Name: "slow", Phases: []shape.Phase{{DurationS: 60, Kbps: 150, LatencyMs: 40}}})
+			if slow.MeanKbps >= fast.MeanKbps {
+				t.Errorf("slow link mean %v ≥ fast link mean %v", slow.MeanKbps, fast.MeanKbps)
+			}
+			out := run(&shape.Scenario{Name: "outage", Phases: []shape.Phase{{DurationS: 1, Kbps: 2000, LatencyMs: 20}, {DurationS: 15, Kbps: 0}, {DurationS: 1, Kbps: 2000, LatencyMs: 20}}})
+			if out.StallCount == 0 || out.StallS < 5 {
+				t.Errorf("15 s outage after 1 s: %d stalls, %.2f s; want at least 5 s", out.StallCount, out.StallS)
+			}
+			part := run(&shape.Scenario{Name: "fast", Phases: []shape.Phase{{DurationS: 60, Kbps: 20000, LatencyMs: 10}}}, SimUntil(3))
+			if part.Segments != 2 {
+				t.Errorf("SimUntil(3 s) over 2 s segments compared %d segments, want 2", part.Segments)
+			}
+			noted := run(&shape.Scenario{Name: "noted", Phases: []shape.Phase{{DurationS: 60, Kbps: 2000, LatencyMs: 50, JitterMs: 10, Loss: 0.01}},
+				Faults: []shape.Fault{{Class: "segment", Kind: shape.FaultStatus, Status: 503, Rate: 0.1}}})
+			if len(noted.Notes) != 3 {
+				t.Errorf("notes %q, want jitter, loss and faults", noted.Notes)
+			}
+		})
+	}
+	if _, err := Simulate(filepath.Join(dir, "master.m3u8"), "shaka", &shape.Scenario{Phases: []shape.Phase{{DurationS: 1, Kbps: 1}}}); err == nil {
+		t.Error("unknown player accepted")
+	}
+	if _, err := Simulate(filepath.Join(dir, "video_240"), "hlsjs", &shape.Scenario{Phases: []shape.Phase{{DurationS: 1, Kbps: 1}}}); err == nil {
+		t.Error("a path that is no manifest accepted")
+	}
+}
+
+// TestSimulateCountsAudio: the simulator moves, per segment, the video
+// segment and the audio segment a player fetches beside it.
+func TestSimulateCountsAudio(t *testing.T) {
+	dir := packageSample(t)
+	l, err := hls.ReadLadder(filepath.Join(dir, "master.m3u8"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(l.AudioSizes) != l.NumSegments() {
+		t.Fatalf("%d audio sizes for %d segments", len(l.AudioSizes), l.NumSegments())
+	}
+	w := &withAudio{l, l.AudioSizes}
+	for i := range l.NumSegments() {
+		for q := range l.Bitrates() {
+			if got, want := w.SegmentSize(i, q), l.SegmentSize(i, q)+l.AudioSizes[i]; got != want || l.AudioSizes[i] <= 0 {
+				t.Errorf("segment %d level %d: %v bits, want %v", i, q, got, want)
+			}
+		}
+	}
+	// without them the same link is faster: the startup download shrinks
+	sc := &shape.Scenario{Name: "x", Phases: []shape.Phase{{DurationS: 60, Kbps: 300}}}
+	with, err := Simulate(filepath.Join(dir, "master.m3u8"), "hlsjs", sc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	video := l.SegmentSize(0, with.Bitrate[0].Level) / 300
+	if full := (l.SegmentSize(0, with.Bitrate[0].Level) + l.AudioSizes[0]) / 300; math.Abs(with.StartupS*1000-full) > 1 {
+		t.Errorf("startup %.3f s, want the first segment with its audio at 300 kbit/s, %.3f s (video alone %.3f s)", with.StartupS, full/1000, video/1000)
+	}
+}
+
+func TestCompare(t *testing.T) {
+	real := &Result{Player: "hlsjs", Engine: "hls.js 1.7.4", MeanKbps: 1000, StallS: 2, Switches: 3, StartupS: 0.5}
+	for _, c := range []struct {
+		sim  SimResult
+		met  [3]bool
+		all  bool
+		name string
+	}{
+		{SimResult{MeanKbps: 1100, StallS: 3, Switches: 5}, [3]bool{true, true, true}, true, "on every edge"},
+		{SimResult{MeanKbps: 899, StallS: 0.9, Switches: 0}, [3]bool{false, false, false}, false, "just outside each"},
+		{SimResult{MeanKbps: 950, StallS: 2.5, Switches: 6}, [3]bool{true, true, false}, false, "switches only"},
+	} {
+		sim := c.sim
+		sim.Preset = "hlsjs"
+		cmp := Compare("s", real, &sim)
+		for i, d := range cmp.Diffs[:3] {
+			if d.Met != c.met[i] {
+				t.Errorf("%s: %s met %v, want %v (real %v sim %v)", c.name, d.Metric, d.Met, c.met[i], d.Real, d.Sim)
+			}
+		}
+		if cmp.Met() != c.all {
+			t.Errorf("%s: Met() = %v", c.name, cmp.Met())
+		}
+		if d := cmp.Diffs[0]; math.Abs(d.Diff-(sim.MeanKbps-1000)) > 1e-9 {
+			t.Errorf("%s: diff %v", c.name, d.Diff)
+		}
+		var txt, md bytes.Buffer
+		if err := cmp.WriteText(&txt); err != nil {
+			t.Fatal(err)
+		}
+		if err := WriteMarkdown(&md, []*Comparison{cmp}); err != nil {
+			t.Fatal(err)
+		}
+		wantMark := "✓"
+		if !c.met[0] {
+			wantMark = "✗"
+		}
+		if !strings.Contains(md.String(), wantMark) || !strings.Contains(txt.String(), "mean_played_kbps") {
+			t.Errorf("%s: markdown %q text %q", c.name, md.String(), txt.String())
+		}
+	}
+	// no played bitrate on the real side: never met
+	if Compare("s", &Result{Player: "dashjs"}, &SimResult{MeanKbps: 0}).Met() {
+		t.Error("a run that played nothing meets the bitrate goal")
+	}
+}
