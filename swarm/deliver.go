@@ -58,7 +58,7 @@ func (s *sim) Deliver(v abr.View, seg, q int, bits float64) abr.Delivery {
 	s.neighSum += float64(connected)
 	s.reqs++
 	highMs := sch.HighDemandS * 1000
-	if h := &p.ring[int(g)%s.w]; h.g == g && int(h.q) == q && h.done < math.Inf(1) {
+	if h := s.slotOf(id, g); h.g == g && int(h.q) == q && h.done < math.Inf(1) {
 		// the seeding timer loaded it over HTTP already (its bytes were
 		// counted then)
 		d := s.supplied(T, h.start, h.done, false)
@@ -157,7 +157,7 @@ func (s *sim) Deliver(v abr.View, seg, q int, bits float64) abr.Delivery {
 		if k >= 0 {
 			p.nbw[k] = rate
 		}
-		bad := up.tamper || up.ring[int(g)%s.w].bad
+		bad := up.tamper || s.slotOf(u, g).bad
 		if bad {
 			s.res.TamperedReceived++
 			if s.sc.Integrity.Mode != IntegrityNone { // rule 7
@@ -271,27 +271,24 @@ func (s *sim) holders(id, g int32, q int, t float64) (tHave, tLoad float64) {
 		list = p.neigh
 	}
 	for k, j := range list {
-		if j == id {
+		// (the holding bit first: a set bit implies a live peer with a ring)
+		if j == id || !s.holds(j, slot, q) {
 			continue
 		}
-		nb := &s.peers[j]
-		if nb.ring == nil {
-			continue
-		}
-		h := &nb.ring[slot]
-		if h.g != g || int(h.q) != q || !nb.alive {
+		h := &s.rings[int(s.rb[j])*s.w+slot]
+		if h.g != g || int(h.q) != q || !bit(s.aliveB, j) {
 			continue
 		}
 		a := ann
 		if a == 0 {
-			a = (rtt + s.classes[nb.class].RTTMs) / 4
+			a = (rtt + s.classes[s.cls[j]].RTTMs) / 4
 		}
 		ready := 0.0
 		if !all {
 			ready = p.ready[k]
 		}
 		have := math.Max(h.done+a, ready)
-		if have < nb.leave && have < tHave {
+		if have < s.leaveAt[j] && have < tHave {
 			tHave = have
 		}
 		if load := math.Max(h.start+a, ready); load < tLoad {
@@ -313,20 +310,17 @@ func (s *sim) choose(id, g int32, q int, t float64) (slot int, peerID int32) {
 	var slotBuf [64]int
 	bw, ids, slots := bwBuf[:0], idBuf[:0], slotBuf[:0]
 	cl := &s.classes[p.class]
+	rs := int(g) % s.w
 	ok := func(j int32, ready float64) bool {
-		if j == id {
+		if j == id || ready > t || !s.holds(j, rs, q) || !bit(s.aliveB, j) {
 			return false
 		}
-		nb := &s.peers[j]
-		if !nb.alive || nb.ring == nil || ready > t {
-			return false
-		}
-		h := &nb.ring[int(g)%s.w]
+		h := &s.rings[int(s.rb[j])*s.w+rs]
 		ann := s.sc.Scheduler.AnnounceLatencyMs
 		if ann == 0 {
-			ann = (cl.RTTMs + s.classes[nb.class].RTTMs) / 4
+			ann = (cl.RTTMs + s.classes[s.cls[j]].RTTMs) / 4
 		}
-		return h.g == g && int(h.q) == q && h.done+ann <= t && t < nb.leave
+		return h.g == g && int(h.q) == q && h.done+ann <= t && t < s.leaveAt[j]
 	}
 	if s.sc.Tracker.EveryoneConnected {
 		for _, j := range s.swarms[q] {
@@ -356,7 +350,7 @@ func (s *sim) connected(id int32, t float64) int {
 	}
 	n := 0
 	for k, j := range p.neigh {
-		if p.ready[k] <= t && s.peers[j].alive {
+		if p.ready[k] <= t && bit(s.aliveB, j) {
 			n++
 		}
 	}
@@ -489,7 +483,7 @@ func (s *sim) seed(id int32, t float64) {
 		var cand [64]int32
 		c := cand[:0]
 		for g := first; g <= last && len(c) < cap(cand); g++ {
-			h := &p.ring[g%s.w]
+			h := s.slotOf(id, int32(g))
 			if h.g == int32(g) && int(h.q) == q {
 				continue
 			}
@@ -511,8 +505,7 @@ func (s *sim) seed(id int32, t float64) {
 				continue
 			}
 			end := start + bits/down
-			h := &p.ring[int(g)%s.w]
-			h.g, h.q, h.bad, h.start, h.done = g, int8(q), false, start, end
+			s.put(id, g, q, false, start, end)
 			s.addBits(false, start, end, bits)
 			p.cdnBits += bits
 			s.res.ByRule.Seeded++
@@ -545,7 +538,7 @@ func (s *sim) ready(id int32, now float64) (bool, float64) {
 	if inTimeWindow(bl/1000, sch.HighDemandS) && !(deadline > tq) || now >= deadline {
 		return true, 0
 	}
-	if h := &p.ring[int(g)%s.w]; h.g == g && int(h.q) == q {
+	if h := s.slotOf(id, g); h.g == g && int(h.q) == q {
 		return true, 0
 	}
 	have, _ := s.holders(id, g, q, tq)
