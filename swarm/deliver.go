@@ -272,7 +272,7 @@ func (s *sim) holders(id, g int32, q int, t float64) (tHave, tLoad float64) {
 	}
 	for k, j := range list {
 		// (the holding bit first: a set bit implies a live peer with a ring)
-		if j == id || !s.holds(j, slot, q) {
+		if j == id || !s.holds(j, g, q) {
 			continue
 		}
 		h := &s.rings[int(s.rb[j])*s.w+slot]
@@ -312,7 +312,7 @@ func (s *sim) choose(id, g int32, q int, t float64) (slot int, peerID int32) {
 	cl := &s.classes[p.class]
 	rs := int(g) % s.w
 	ok := func(j int32, ready float64) bool {
-		if j == id || ready > t || !s.holds(j, rs, q) || !bit(s.aliveB, j) {
+		if j == id || ready > t || !s.holds(j, g, q) || !bit(s.aliveB, j) {
 			return false
 		}
 		h := &s.rings[int(s.rb[j])*s.w+rs]

@@ -174,7 +174,7 @@ type sim struct {
 	freeRB  []int32   // blocks of departed peers, reused (deterministic: LIFO)
 	leaveAt []float64 // each peer's leave time (peer.leave)
 	aliveB  []uint64  // bitset: peer alive
-	held    []uint64  // per (slot·n + q), words uint64s: peers whose ring slot holds rendition q
+	held    []uint64  // per ((g mod 2w)·n + q), words uint64s: peers whose ring holds g at rendition q (see holds)
 	words   int
 	cls     []uint8 // each peer's class
 
@@ -683,11 +683,11 @@ func (s *sim) initHot(n int) {
 	s.leaveAt = make([]float64, 0, n)
 	s.words = (n + 63) / 64
 	s.aliveB = make([]uint64, s.words)
-	// the holding bitsets: w·n rows of one bit per peer (1.5 MB for 100k
+	// the holding bitsets: 2w·n rows of one bit per peer (3 MB for 100k
 	// peers, a 31-segment live ring and 4 renditions); above 512 MB (VOD
 	// rings of 1024 segments, many renditions, millions of peers) the
 	// rings are looked at directly
-	if rows := int64(s.w) * int64(s.n) * int64(s.words); rows*8 <= 512<<20 {
+	if rows := 2 * int64(s.w) * int64(s.n) * int64(s.words); rows*8 <= 512<<20 {
 		s.held = make([]uint64, rows)
 	}
 }
@@ -702,27 +702,34 @@ func (s *sim) put(id, g int32, q int, bad bool, start, done float64) {
 	slot := int(g) % s.w
 	h := &s.rings[int(s.rb[id])*s.w+slot]
 	if h.g >= 0 {
-		s.setHeld(slot, int(h.q), id, false)
+		s.setHeld(h.g, int(h.q), id, false)
 	}
 	h.g, h.q, h.bad, h.start, h.done = g, int8(q), bad, start, done
-	s.setHeld(slot, q, id, true)
+	s.setHeld(g, q, id, true)
 }
 
-// holds reports whether peer j's ring slot of g holds rendition q (any
-// segment of that slot: the caller checks g); false for a peer without a
-// ring (departed, or never played).
-func (s *sim) holds(j int32, slot, q int) bool {
+// holds reports whether peer j may hold segment g at rendition q: false
+// means it does not; true, that its ring slot holds rendition q of g or of
+// a segment 2w (4w, …) away, which the caller tells apart by the slot's g.
+// (The rows go by g mod 2w, not by ring slot, so that the segment a slot
+// held before, g − w, which everyone still has when g is asked for, does
+// not pass.) A set bit implies a live peer with a ring.
+func (s *sim) holds(j, g int32, q int) bool {
 	if s.held == nil {
-		return s.rb[j] >= 0 && int(s.rings[int(s.rb[j])*s.w+slot].q) == q && s.rings[int(s.rb[j])*s.w+slot].g >= 0
+		if s.rb[j] < 0 {
+			return false
+		}
+		h := &s.rings[int(s.rb[j])*s.w+int(g)%s.w]
+		return h.g == g && int(h.q) == q
 	}
-	return s.held[(slot*s.n+q)*s.words+int(j>>6)]&(1<<(uint(j)&63)) != 0
+	return s.held[((int(g)%(2*s.w))*s.n+q)*s.words+int(j>>6)]&(1<<(uint(j)&63)) != 0
 }
 
-func (s *sim) setHeld(slot, q int, id int32, on bool) {
+func (s *sim) setHeld(g int32, q int, id int32, on bool) {
 	if s.held == nil {
 		return
 	}
-	row := s.held[(slot*s.n+q)*s.words:]
+	row := s.held[((int(g)%(2*s.w))*s.n+q)*s.words:]
 	if on {
 		setBit(row, id)
 	} else {
@@ -761,7 +768,7 @@ func (s *sim) freeRing(id int32) {
 	r := s.rings[int(b)*s.w : int(b+1)*s.w]
 	for slot := range r {
 		if r[slot].g >= 0 {
-			s.setHeld(slot, int(r[slot].q), id, false)
+			s.setHeld(r[slot].g, int(r[slot].q), id, false)
 			r[slot].g = -1
 		}
 	}
