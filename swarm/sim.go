@@ -378,19 +378,25 @@ func (s *sim) sessionMs() float64 {
 	return a.SessionS * 1000 * s.rng.ExpFloat64()
 }
 
+// The event queue is a 4-ary heap of values ordered by (t, seq): no
+// allocation or interface per event, and half the levels of a binary heap
+// (the queue holds about one event per viewer). seq makes every key
+// unique, so the order events come out in is the same for any correct
+// priority queue.
 func (s *sim) push(e event) {
 	s.seq++
 	e.seq = s.seq
 	h := append(s.heap, e)
 	i := len(h) - 1
 	for i > 0 {
-		p := (i - 1) / 2
-		if !less(h[i], h[p]) {
+		p := (i - 1) / 4
+		if !less(e, h[p]) {
 			break
 		}
-		h[i], h[p] = h[p], h[i]
+		h[i] = h[p]
 		i = p
 	}
+	h[i] = e
 	s.heap = h
 }
 
@@ -398,28 +404,33 @@ func less(a, b event) bool { return a.t < b.t || (a.t == b.t && a.seq < b.seq) }
 
 func (s *sim) pop() event {
 	h := s.heap
-	e := h[0]
+	top := h[0]
 	n := len(h) - 1
-	h[0] = h[n]
+	e := h[n]
 	h = h[:n]
-	i := 0
-	for {
-		l := 2*i + 1
-		if l >= n {
-			break
+	if n > 0 {
+		i := 0
+		for {
+			c := 4*i + 1
+			if c >= n {
+				break
+			}
+			m := c
+			for k := c + 1; k < c+4 && k < n; k++ {
+				if less(h[k], h[m]) {
+					m = k
+				}
+			}
+			if !less(h[m], e) {
+				break
+			}
+			h[i] = h[m]
+			i = m
 		}
-		m := l
-		if r := l + 1; r < n && less(h[r], h[l]) {
-			m = r
-		}
-		if !less(h[m], h[i]) {
-			break
-		}
-		h[i], h[m] = h[m], h[i]
-		i = m
+		h[i] = e
 	}
 	s.heap = h
-	return e
+	return top
 }
 
 func (s *sim) loop() error {
