@@ -270,13 +270,15 @@ func (s *sim) holders(id, g int32, q int, t float64) (tHave, tLoad float64) {
 	} else {
 		list = p.neigh
 	}
+	row := s.heldRow(g, q)
 	for k, j := range list {
-		// (the holding bit first: a set bit implies a live peer with a ring)
-		if j == id || !s.holds(j, g, q) {
+		// the holding bit first (see holds); a set bit, or a ring, implies
+		// a live peer
+		if j == id || (row != nil && row[j>>6]&(1<<(uint(j)&63)) == 0) || s.rb[j] < 0 {
 			continue
 		}
 		h := &s.rings[int(s.rb[j])*s.w+slot]
-		if h.g != g || int(h.q) != q || !bit(s.aliveB, j) {
+		if h.g != g || int(h.q) != q {
 			continue
 		}
 		a := ann
@@ -311,8 +313,10 @@ func (s *sim) choose(id, g int32, q int, t float64) (slot int, peerID int32) {
 	bw, ids, slots := bwBuf[:0], idBuf[:0], slotBuf[:0]
 	cl := &s.classes[p.class]
 	rs := int(g) % s.w
+	row := s.heldRow(g, q)
 	ok := func(j int32, ready float64) bool {
-		if j == id || ready > t || !s.holds(j, g, q) || !bit(s.aliveB, j) {
+		// (a set holding bit, or a ring, implies a live peer)
+		if j == id || ready > t || (row != nil && row[j>>6]&(1<<(uint(j)&63)) == 0) || s.rb[j] < 0 {
 			return false
 		}
 		h := &s.rings[int(s.rb[j])*s.w+rs]

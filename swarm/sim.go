@@ -18,6 +18,7 @@ type runConfig struct {
 	traces   map[string]*abr.Trace
 	onPeer   func(PeerResult)
 	onSeg    func(g int32, q int, p2p bool, bits float64) // tests: every delivered segment
+	noBits   bool                                         // tests: no holding bitsets (the path for huge rings)
 }
 
 // WithManifest gives the stream's segment sizes directly (for example from
@@ -698,7 +699,7 @@ func (s *sim) initHot(n int) {
 	// peers, a 31-segment live ring and 4 renditions); above 512 MB (VOD
 	// rings of 1024 segments, many renditions, millions of peers) the
 	// rings are looked at directly
-	if rows := 2 * int64(s.w) * int64(s.n) * int64(s.words); rows*8 <= 512<<20 {
+	if rows := 2 * int64(s.w) * int64(s.n) * int64(s.words); rows*8 <= 512<<20 && !s.cfg.noBits {
 		s.held = make([]uint64, rows)
 	}
 }
@@ -719,21 +720,19 @@ func (s *sim) put(id, g int32, q int, bad bool, start, done float64) {
 	s.setHeld(g, q, id, true)
 }
 
-// holds reports whether peer j may hold segment g at rendition q: false
-// means it does not; true, that its ring slot holds rendition q of g or of
-// a segment 2w (4w, …) away, which the caller tells apart by the slot's g.
-// (The rows go by g mod 2w, not by ring slot, so that the segment a slot
-// held before, g − w, which everyone still has when g is asked for, does
-// not pass.) A set bit implies a live peer with a ring.
-func (s *sim) holds(j, g int32, q int) bool {
+// heldRow is the bitset of the peers that may hold segment g at rendition
+// q (nil without bitsets): a clear bit means peer j does not hold it; a
+// set one, that its ring slot holds rendition q of g or of a segment 2w
+// (4w, …) away, which the caller tells apart by the slot's g. (The rows go
+// by g mod 2w, not by ring slot, so that the segment a slot held before,
+// g − w, which every neighbour still has when g is asked for, does not
+// pass.) A set bit implies a live peer with a ring.
+func (s *sim) heldRow(g int32, q int) []uint64 {
 	if s.held == nil {
-		if s.rb[j] < 0 {
-			return false
-		}
-		h := &s.rings[int(s.rb[j])*s.w+int(g)%s.w]
-		return h.g == g && int(h.q) == q
+		return nil
 	}
-	return s.held[((int(g)%(2*s.w))*s.n+q)*s.words+int(j>>6)]&(1<<(uint(j)&63)) != 0
+	i := ((int(g)%(2*s.w))*s.n + q) * s.words
+	return s.held[i : i+s.words]
 }
 
 func (s *sim) setHeld(g int32, q int, id int32, on bool) {
