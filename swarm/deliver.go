@@ -80,13 +80,17 @@ func (s *sim) Deliver(v abr.View, seg, q int, bits float64) abr.Delivery {
 		return s.http(T, 0) // rule 1: high demand from the start
 	}
 	// when could a neighbour serve it, and when is someone loading it
-	var tHave float64
+	// (the earliest time a neighbour can serve it does not depend on when
+	// we ask, only its clamp to the present does: one scan serves every
+	// retry below, and the holders it found are kept for choose)
+	var rawHave float64
 	if m := &s.memo; m.ok && m.id == id && m.g == g && m.q == q && m.t == tq {
-		tHave = m.have // ready() just looked, and nothing changed since
+		rawHave = m.have // ready() just looked, and nothing changed since
 	} else {
-		tHave, _ = s.holders(id, g, q, tq)
+		rawHave, _ = s.holdersRaw(id, g, q, true)
 	}
 	s.memo.ok = false
+	tHave := atLeast(rawHave, tq)
 	// rule 3 (the seeding timer) runs as its own events (seed); what it
 	// loaded is in the peer's own cache, checked above
 	t := tq
@@ -129,7 +133,7 @@ func (s *sim) Deliver(v abr.View, seg, q int, bits float64) abr.Delivery {
 			if failed > sch.P2PRetries {
 				break
 			}
-			tHave, _ = s.holders(id, g, q, t)
+			tHave = atLeast(rawHave, t)
 			continue
 		}
 		rate := bits / (end - start)
@@ -142,7 +146,7 @@ func (s *sim) Deliver(v abr.View, seg, q int, bits float64) abr.Delivery {
 			if failed > sch.P2PRetries {
 				break
 			}
-			tHave, _ = s.holders(id, g, q, t)
+			tHave = atLeast(rawHave, t)
 			continue
 		}
 		if end > deadline { // rule 6
@@ -258,6 +262,30 @@ func (s *sim) downKbps(id int32, t float64) float64 {
 // one of them can serve g at quality q (loaded, announced, connection
 // ready) and the earliest time one is known to be loading it over HTTP.
 func (s *sim) holders(id, g int32, q int, t float64) (tHave, tLoad float64) {
+	tHave, tLoad = s.holdersRaw(id, g, q, false)
+	return atLeast(tHave, t), tLoad
+}
+
+func atLeast(v, t float64) float64 {
+	if v < t {
+		return t
+	}
+	return v
+}
+
+// cand is a neighbour holding the requested segment, as holdersRaw found
+// it: what choose needs to test it at any time t, without another look at
+// its ring.
+type cand struct {
+	k, j         int32   // neighbour slot and peer
+	ready, avail float64 // connection up; announced (done + announce latency)
+	leave        float64
+}
+
+// holdersRaw is holders without the clamp to t (it does not depend on
+// t). With keep, and neighbours (not everyone connected), it also keeps
+// the holders in s.cands for choose.
+func (s *sim) holdersRaw(id, g int32, q int, keep bool) (tHave, tLoad float64) {
 	tHave, tLoad = math.Inf(1), math.Inf(1)
 	p := &s.peers[id]
 	rtt := s.classes[p.class].RTTMs
@@ -271,8 +299,12 @@ func (s *sim) holders(id, g int32, q int, t float64) (tHave, tLoad float64) {
 		list = p.neigh
 	}
 	row := s.heldRow(g, q)
+	keep = keep && !all
+	if keep {
+		s.cands, s.candKey = s.cands[:0], candKey{ok: true, id: id, g: g, q: q}
+	}
 	for k, j := range list {
-		// the holding bit first (see holds); a set bit, or a ring, implies
+		// the holding bit first (see heldRow); a set bit, or a ring, implies
 		// a live peer
 		if j == id || (row != nil && row[j>>6]&(1<<(uint(j)&63)) == 0) || s.rb[j] < 0 {
 			continue
@@ -296,9 +328,9 @@ func (s *sim) holders(id, g int32, q int, t float64) (tHave, tLoad float64) {
 		if load := math.Max(h.start+a, ready); load < tLoad {
 			tLoad = load
 		}
-	}
-	if tHave < t {
-		tHave = t
+		if keep {
+			s.cands = append(s.cands, cand{k: int32(k), j: j, ready: ready, avail: h.done + a, leave: s.leaveAt[j]})
+		}
 	}
 	return tHave, tLoad
 }
@@ -326,7 +358,15 @@ func (s *sim) choose(id, g int32, q int, t float64) (slot int, peerID int32) {
 		}
 		return h.g == g && int(h.q) == q && h.done+ann <= t && t < s.leaveAt[j]
 	}
-	if s.sc.Tracker.EveryoneConnected {
+	if ck := s.candKey; ck.ok && ck.id == id && ck.g == g && ck.q == q && !s.sc.Tracker.EveryoneConnected {
+		// the holders Deliver's scan found (the same neighbours in the same
+		// order as the loop below would accept)
+		for _, c := range s.cands {
+			if len(ids) < cap(idBuf) && !(c.ready > t) && c.avail <= t && t < c.leave {
+				ids, bw, slots = append(ids, c.j), append(bw, p.nbw[c.k]), append(slots, int(c.k))
+			}
+		}
+	} else if s.sc.Tracker.EveryoneConnected {
 		for _, j := range s.swarms[q] {
 			if len(ids) < cap(idBuf) && ok(j, 0) {
 				ids, bw, slots = append(ids, j), append(bw, 0), append(slots, -1)
@@ -405,7 +445,7 @@ func (s *sim) joinSwarm(id int32, q int, T float64) {
 }
 
 func (s *sim) dropNeighbour(id int32, k int) {
-	s.memo.ok = false
+	s.memo.ok, s.candKey.ok = false, false
 	p := &s.peers[id]
 	last := len(p.neigh) - 1
 	p.neigh[k], p.ready[k], p.nbw[k] = p.neigh[last], p.ready[last], p.nbw[last]
@@ -416,7 +456,7 @@ func (s *sim) dropNeighbour(id int32, k int) {
 // tracker.neighbours connections; each offer connects with the NAT
 // matrix's probability and is usable from ready.
 func (s *sim) fill(id int32, ready float64) {
-	s.memo.ok = false
+	s.memo.ok, s.candKey.ok = false, false
 	p := &s.peers[id]
 	members := s.swarms[p.swarm]
 	want := s.sc.Tracker.Neighbours
@@ -446,7 +486,7 @@ func contains(a []int32, x int32) bool {
 }
 
 func (s *sim) leaveSwarm(id int32) {
-	s.memo.ok = false
+	s.memo.ok, s.candKey.ok = false, false
 	p := &s.peers[id]
 	if p.swarm < 0 {
 		return
@@ -545,9 +585,9 @@ func (s *sim) ready(id int32, now float64) (bool, float64) {
 	if h := s.slotOf(id, g); h.g == g && int(h.q) == q {
 		return true, 0
 	}
-	have, _ := s.holders(id, g, q, tq)
-	if have < deadline {
-		s.memo = holdersMemo{ok: true, id: id, g: g, q: q, t: tq, have: have}
+	raw, _ := s.holdersRaw(id, g, q, true)
+	if have := atLeast(raw, tq); have < deadline {
+		s.memo = holdersMemo{ok: true, id: id, g: g, q: q, t: tq, have: raw}
 		return true, 0
 	}
 	return false, math.Min(deadline, now+recheckMs)
@@ -564,5 +604,12 @@ type holdersMemo struct {
 	ok      bool
 	id, g   int32
 	q       int
-	t, have float64
+	t, have float64 // have: holdersRaw's (not clamped)
+}
+
+// candKey says whose request s.cands holds.
+type candKey struct {
+	ok    bool
+	id, g int32
+	q     int
 }

@@ -180,6 +180,8 @@ type sim struct {
 	cls     []uint8 // each peer's class
 
 	memo                                                 holdersMemo
+	cands                                                []cand // holders of the current request (holdersRaw)
+	candKey                                              candKey
 	res                                                  Result
 	cdnB, p2pB                                           []float64 // bits per bucket
 	conc                                                 []int32   // concurrency difference array per bucket
