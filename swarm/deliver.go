@@ -273,6 +273,43 @@ func atLeast(v, t float64) float64 {
 	return v
 }
 
+// loadingBy reports whether a neighbour of id is known at t to hold or
+// load g at quality q: holders' tLoad ≤ t, stopping at the first such
+// neighbour.
+func (s *sim) loadingBy(id, g int32, q int, t float64) bool {
+	p := &s.peers[id]
+	rtt := s.classes[p.class].RTTMs
+	ann := s.sc.Scheduler.AnnounceLatencyMs
+	slot := int(g) % s.w
+	all := s.sc.Tracker.EveryoneConnected
+	list := p.neigh
+	if all {
+		list = s.swarms[q]
+	}
+	row := s.heldRow(g, q)
+	for k, j := range list {
+		if j == id || (row != nil && row[j>>6]&(1<<(uint(j)&63)) == 0) || s.rb[j] < 0 {
+			continue
+		}
+		h := &s.rings[int(s.rb[j])*s.w+slot]
+		if h.g != g || int(h.q) != q {
+			continue
+		}
+		a := ann
+		if a == 0 {
+			a = (rtt + s.classes[s.cls[j]].RTTMs) / 4
+		}
+		ready := 0.0
+		if !all {
+			ready = p.ready[k]
+		}
+		if math.Max(h.start+a, ready) <= t {
+			return true
+		}
+	}
+	return false
+}
+
 // cand is a neighbour holding the requested segment, as holdersRaw found
 // it: what choose needs to test it at any time t, without another look at
 // its ring.
@@ -531,7 +568,7 @@ func (s *sim) seed(id int32, t float64) {
 			if h.g == int32(g) && int(h.q) == q {
 				continue
 			}
-			if _, load := s.holders(id, int32(g), q, t); load <= t {
+			if s.loadingBy(id, int32(g), q, t) {
 				continue
 			}
 			c = append(c, int32(g))
