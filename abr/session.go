@@ -1363,7 +1363,16 @@ type estimator struct {
 
 func (e *estimator) init(o config, P float64) error {
 	e.sliding = o.Sliding
-	e.H, e.LH, e.Et, e.El, e.aL, e.wtOne = e.H[:0], e.LH[:0], e.Et[:0], e.El[:0], e.aL[:0], e.wtOne[:0]
+	if n := len(o.HalfLives); cap(e.H) < n || cap(e.LH) < n || cap(e.Et) < n || cap(e.El) < n || cap(e.aL) < n || cap(e.wtOne) < n {
+		// one backing array for the six per-half-life slices: push reads
+		// them all for every segment, so they share a cache line or two
+		// instead of six (thousands of sessions side by side, as the
+		// swarm simulator runs them, otherwise miss the cache on each)
+		b := make([]float64, 6*n)
+		e.H, e.LH, e.Et, e.El, e.aL, e.wtOne = b[0:0:n], b[n:n:2*n], b[2*n:2*n:3*n], b[3*n:3*n:4*n], b[4*n:4*n:5*n], b[5*n:5*n:6*n]
+	} else {
+		e.H, e.LH, e.Et, e.El, e.aL, e.wtOne = e.H[:0], e.LH[:0], e.Et[:0], e.El[:0], e.aL[:0], e.wtOne[:0]
+	}
 	for _, h := range o.HalfLives {
 		if !(h > 0) {
 			return fmt.Errorf("abr: half-life must be positive, got %v", h)
