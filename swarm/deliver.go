@@ -87,7 +87,7 @@ func (s *sim) Deliver(v abr.View, seg, q int, bits float64) abr.Delivery {
 	if m := &s.memo; m.ok && m.id == id && m.g == g && m.q == q && m.t == tq {
 		rawHave = m.have // ready() just looked, and nothing changed since
 	} else {
-		rawHave, _ = s.holdersRaw(id, g, q, true)
+		rawHave, _ = s.holdersRaw(id, g, q, true, math.Inf(-1))
 	}
 	s.memo.ok = false
 	tHave := atLeast(rawHave, tq)
@@ -262,7 +262,7 @@ func (s *sim) downKbps(id int32, t float64) float64 {
 // one of them can serve g at quality q (loaded, announced, connection
 // ready) and the earliest time one is known to be loading it over HTTP.
 func (s *sim) holders(id, g int32, q int, t float64) (tHave, tLoad float64) {
-	tHave, tLoad = s.holdersRaw(id, g, q, false)
+	tHave, tLoad = s.holdersRaw(id, g, q, false, math.Inf(-1))
 	return atLeast(tHave, t), tLoad
 }
 
@@ -274,40 +274,11 @@ func atLeast(v, t float64) float64 {
 }
 
 // loadingBy reports whether a neighbour of id is known at t to hold or
-// load g at quality q: holders' tLoad ≤ t, stopping at the first such
+// load g at quality q (holders' tLoad ≤ t), stopping at the first such
 // neighbour.
 func (s *sim) loadingBy(id, g int32, q int, t float64) bool {
-	p := &s.peers[id]
-	rtt := s.classes[p.class].RTTMs
-	ann := s.sc.Scheduler.AnnounceLatencyMs
-	slot := int(g) % s.w
-	all := s.sc.Tracker.EveryoneConnected
-	list := p.neigh
-	if all {
-		list = s.swarms[q]
-	}
-	row := s.heldRow(g, q)
-	for k, j := range list {
-		if j == id || (row != nil && row[j>>6]&(1<<(uint(j)&63)) == 0) || s.rb[j] < 0 {
-			continue
-		}
-		h := &s.rings[int(s.rb[j])*s.w+slot]
-		if h.g != g || int(h.q) != q {
-			continue
-		}
-		a := ann
-		if a == 0 {
-			a = (rtt + s.classes[s.cls[j]].RTTMs) / 4
-		}
-		ready := 0.0
-		if !all {
-			ready = p.ready[k]
-		}
-		if math.Max(h.start+a, ready) <= t {
-			return true
-		}
-	}
-	return false
+	_, load := s.holdersRaw(id, g, q, false, t)
+	return load <= t
 }
 
 // cand is a neighbour holding the requested segment, as holdersRaw found
@@ -321,8 +292,9 @@ type cand struct {
 
 // holdersRaw is holders without the clamp to t (it does not depend on
 // t). With keep, and neighbours (not everyone connected), it also keeps
-// the holders in s.cands for choose.
-func (s *sim) holdersRaw(id, g int32, q int, keep bool) (tHave, tLoad float64) {
+// the holders in s.cands for choose. It returns as soon as a tLoad ≤ stop
+// is found (then tHave is partial): −∞ looks at every neighbour.
+func (s *sim) holdersRaw(id, g int32, q int, keep bool, stop float64) (tHave, tLoad float64) {
 	tHave, tLoad = math.Inf(1), math.Inf(1)
 	p := &s.peers[id]
 	rtt := s.classes[p.class].RTTMs
@@ -364,6 +336,9 @@ func (s *sim) holdersRaw(id, g int32, q int, keep bool) (tHave, tLoad float64) {
 		}
 		if load := math.Max(h.start+a, ready); load < tLoad {
 			tLoad = load
+			if load <= stop {
+				return tHave, tLoad
+			}
 		}
 		if keep {
 			s.cands = append(s.cands, cand{k: int32(k), j: j, ready: ready, avail: h.done + a, leave: s.leaveAt[j]})
@@ -622,7 +597,7 @@ func (s *sim) ready(id int32, now float64) (bool, float64) {
 	if h := s.slotOf(id, g); h.g == g && int(h.q) == q {
 		return true, 0
 	}
-	raw, _ := s.holdersRaw(id, g, q, true)
+	raw, _ := s.holdersRaw(id, g, q, true, math.Inf(-1))
 	if have := atLeast(raw, tq); have < deadline {
 		s.memo = holdersMemo{ok: true, id: id, g: g, q: q, t: tq, have: raw}
 		return true, 0
