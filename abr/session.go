@@ -5,6 +5,7 @@ import (
 
 	"math"
 	"math/bits"
+	"sync"
 )
 
 // Algorithm chooses the quality of each segment. Implementations read what
@@ -1375,7 +1376,16 @@ type estimator struct {
 
 func (e *estimator) init(o config, P float64) error {
 	e.sliding = o.Sliding
-	e.H, e.LH, e.Et, e.El, e.aL, e.wtOne = e.H[:0], e.LH[:0], e.Et[:0], e.El[:0], e.aL[:0], e.wtOne[:0]
+	if n := len(o.HalfLives); cap(e.H) < n || cap(e.LH) < n || cap(e.Et) < n || cap(e.El) < n || cap(e.aL) < n || cap(e.wtOne) < n {
+		// one backing array for the six per-half-life slices: push reads
+		// them all for every segment, so they share a cache line or two
+		// instead of six (thousands of sessions side by side, as the
+		// swarm simulator runs them, otherwise miss the cache on each)
+		b := make([]float64, 6*n)
+		e.H, e.LH, e.Et, e.El, e.aL, e.wtOne = b[0:0:n], b[n:n:2*n], b[2*n:2*n:3*n], b[3*n:3*n:4*n], b[4*n:4*n:5*n], b[5*n:5*n:6*n]
+	} else {
+		e.H, e.LH, e.Et, e.El, e.aL, e.wtOne = e.H[:0], e.LH[:0], e.Et[:0], e.El[:0], e.aL[:0], e.wtOne[:0]
+	}
 	for _, h := range o.HalfLives {
 		if !(h > 0) {
 			return fmt.Errorf("abr: half-life must be positive, got %v", h)
@@ -1400,7 +1410,7 @@ func (e *estimator) init(o config, P float64) error {
 	}
 	for i := range e.H {
 		if e.wlLH[i] != e.LH[i] { // keep the table while LH is unchanged
-			e.wlPow[i], e.wlLH[i] = e.wlPow[i][:0], e.LH[i]
+			e.wlPow[i], e.wlLH[i] = nil, e.LH[i]
 		}
 	}
 	return nil
@@ -1408,18 +1418,57 @@ func (e *estimator) init(o config, P float64) error {
 
 // powWl returns pow(0.5, Wl/LH[i]); Wl counts samples, so the values repeat
 // from one session to the next and are kept (identical inputs, identical
-// results).
+// results) in a table every session with this LH shares (powTable).
 func (e *estimator) powWl(i int) float64 {
 	k := int(e.Wl)
-	t := e.wlPow[i]
-	if float64(k) != e.Wl || k >= 1<<16 {
+	if float64(k) != e.Wl || k >= maxPowTable {
 		return pow05(e.Wl / e.LH[i])
 	}
-	for len(t) <= k {
-		t = append(t, pow05(float64(len(t))/e.LH[i]))
+	t := e.wlPow[i]
+	if k >= len(t) {
+		t = powTable(e.LH[i], k+1)
+		e.wlPow[i] = t
 	}
-	e.wlPow[i] = t
 	return t[k]
+}
+
+// maxPowTable bounds a shared table (sample counts beyond it compute pow05).
+const maxPowTable = 1 << 16
+
+// powTables holds pow(0.5, k/LH) for k = 0, 1, … per LH, shared by every
+// session of the process. Why shared: each session used to fill its own
+// table, one entry per segment; the swarm simulator runs 100k sessions
+// of one LH side by side, which made those tables its largest memory
+// (100k × 2 half-lives × 1,800 segments × 8 bytes = 2.9 GB for an hour)
+// and their growth a seventh of its time. A table is never written after
+// it is published: growing makes a new one (sessions keep reading theirs),
+// so readers need no lock.
+var powTables struct {
+	sync.Mutex
+	m map[float64][]float64
+}
+
+// powTable returns a table of at least n entries for lh (n ≤ maxPowTable).
+func powTable(lh float64, n int) []float64 {
+	powTables.Lock()
+	defer powTables.Unlock()
+	t := powTables.m[lh]
+	if len(t) >= n {
+		return t
+	}
+	size := min(max(n, 2*len(t), 256), maxPowTable)
+	nt := make([]float64, size)
+	copy(nt, t)
+	for k := len(t); k < size; k++ {
+		nt[k] = pow05(float64(k) / lh)
+	}
+	if powTables.m == nil {
+		powTables.m = map[float64][]float64{}
+	}
+	if len(powTables.m) < 1024 { // (a sweep over many segment durations and half-lives)
+		powTables.m[lh] = nt
+	}
+	return nt
 }
 
 func (e *estimator) push(dl, t, l float64) {

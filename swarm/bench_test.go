@@ -2,6 +2,7 @@ package swarm
 
 import (
 	"context"
+	"os"
 	"runtime"
 	"testing"
 )
@@ -34,10 +35,23 @@ func runBench(b *testing.B, sc *Scenario) {
 }
 
 // BenchmarkLive: 1,000 and 10,000 concurrent viewers for 10 minutes of
-// live. (BENCHMARKS.md scales them to an hour and to 100k.)
+// live; with STREAMKIT_SWARM_BENCH_LONG=1 also the sizes, 10k and
+// 100k viewers for an hour (and 100k for 10 minutes), which take minutes
+// (BENCHMARKS.md has the command and the figures).
 func BenchmarkLive(b *testing.B) {
 	b.Run("1k-10min", func(b *testing.B) { runBench(b, benchScenario(1000, 600)) })
 	b.Run("10k-10min", func(b *testing.B) { runBench(b, benchScenario(10000, 600)) })
+	long := func(name string, n int, durS float64) {
+		b.Run(name, func(b *testing.B) {
+			if os.Getenv("STREAMKIT_SWARM_BENCH_LONG") != "1" {
+				b.Skip("set STREAMKIT_SWARM_BENCH_LONG=1")
+			}
+			runBench(b, benchScenario(n, durS))
+		})
+	}
+	long("10k-1h", 10000, 3600)
+	long("100k-10min", 100000, 600)
+	long("100k-1h", 100000, 3600)
 }
 
 // BenchmarkEvent measures the per-event cost alone: one step of a player

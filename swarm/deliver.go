@@ -58,7 +58,7 @@ func (s *sim) Deliver(v abr.View, seg, q int, bits float64) abr.Delivery {
 	s.neighSum += float64(connected)
 	s.reqs++
 	highMs := sch.HighDemandS * 1000
-	if h := &p.ring[int(g)%s.w]; h.g == g && int(h.q) == q && h.done < math.Inf(1) {
+	if h := s.slotOf(id, g); h.g == g && int(h.q) == q && h.done < math.Inf(1) {
 		// the seeding timer loaded it over HTTP already (its bytes were
 		// counted then)
 		d := s.supplied(T, h.start, h.done, false)
@@ -80,13 +80,17 @@ func (s *sim) Deliver(v abr.View, seg, q int, bits float64) abr.Delivery {
 		return s.http(T, 0) // rule 1: high demand from the start
 	}
 	// when could a neighbour serve it, and when is someone loading it
-	var tHave float64
+	// (the earliest time a neighbour can serve it does not depend on when
+	// we ask, only its clamp to the present does: one scan serves every
+	// retry below, and the holders it found are kept for choose)
+	var rawHave float64
 	if m := &s.memo; m.ok && m.id == id && m.g == g && m.q == q && m.t == tq {
-		tHave = m.have // ready() just looked, and nothing changed since
+		rawHave = m.have // ready() just looked, and nothing changed since
 	} else {
-		tHave, _ = s.holders(id, g, q, tq)
+		rawHave, _ = s.holdersRaw(id, g, q, true, math.Inf(-1))
 	}
 	s.memo.ok = false
+	tHave := atLeast(rawHave, tq)
 	// rule 3 (the seeding timer) runs as its own events (seed); what it
 	// loaded is in the peer's own cache, checked above
 	t := tq
@@ -133,7 +137,7 @@ func (s *sim) Deliver(v abr.View, seg, q int, bits float64) abr.Delivery {
 			if failed > sch.P2PRetries {
 				break
 			}
-			tHave, _ = s.holders(id, g, q, t)
+			tHave = atLeast(rawHave, t)
 			continue
 		}
 		rate := bits / (end - start)
@@ -146,7 +150,7 @@ func (s *sim) Deliver(v abr.View, seg, q int, bits float64) abr.Delivery {
 			if failed > sch.P2PRetries {
 				break
 			}
-			tHave, _ = s.holders(id, g, q, t)
+			tHave = atLeast(rawHave, t)
 			continue
 		}
 		if end > deadline { // rule 6
@@ -161,7 +165,7 @@ func (s *sim) Deliver(v abr.View, seg, q int, bits float64) abr.Delivery {
 		if k >= 0 {
 			p.nbw[k] = rate
 		}
-		bad := up.tamper || up.ring[int(g)%s.w].bad
+		bad := up.tamper || s.slotOf(u, g).bad
 		if bad {
 			s.res.TamperedReceived++
 			if s.sc.Integrity.Mode != IntegrityNone { // rule 7
@@ -262,6 +266,39 @@ func (s *sim) downKbps(id int32, t float64) float64 {
 // one of them can serve g at quality q (loaded, announced, connection
 // ready) and the earliest time one is known to be loading it over HTTP.
 func (s *sim) holders(id, g int32, q int, t float64) (tHave, tLoad float64) {
+	tHave, tLoad = s.holdersRaw(id, g, q, false, math.Inf(-1))
+	return atLeast(tHave, t), tLoad
+}
+
+func atLeast(v, t float64) float64 {
+	if v < t {
+		return t
+	}
+	return v
+}
+
+// loadingBy reports whether a neighbour of id is known at t to hold or
+// load g at quality q (holders' tLoad ≤ t), stopping at the first such
+// neighbour.
+func (s *sim) loadingBy(id, g int32, q int, t float64) bool {
+	_, load := s.holdersRaw(id, g, q, false, t)
+	return load <= t
+}
+
+// cand is a neighbour holding the requested segment, as holdersRaw found
+// it: what choose needs to test it at any time t, without another look at
+// its ring.
+type cand struct {
+	k, j         int32   // neighbour slot and peer
+	ready, avail float64 // connection up; announced (done + announce latency)
+	leave        float64
+}
+
+// holdersRaw is holders without the clamp to t (it does not depend on
+// t). With keep, and neighbours (not everyone connected), it also keeps
+// the holders in s.cands for choose. It returns as soon as a tLoad ≤ stop
+// is found (then tHave is partial): −∞ looks at every neighbour.
+func (s *sim) holdersRaw(id, g int32, q int, keep bool, stop float64) (tHave, tLoad float64) {
 	tHave, tLoad = math.Inf(1), math.Inf(1)
 	p := &s.peers[id]
 	rtt := s.classes[p.class].RTTMs
@@ -274,36 +311,42 @@ func (s *sim) holders(id, g int32, q int, t float64) (tHave, tLoad float64) {
 	} else {
 		list = p.neigh
 	}
+	row := s.heldRow(g, q)
+	keep = keep && !all
+	if keep {
+		s.cands, s.candKey = s.cands[:0], candKey{ok: true, id: id, g: g, q: q}
+	}
 	for k, j := range list {
-		if j == id {
+		// the holding bit first (see heldRow); a set bit, or a ring, implies
+		// a live peer
+		if j == id || (row != nil && row[j>>6]&(1<<(uint(j)&63)) == 0) || s.rb[j] < 0 {
 			continue
 		}
-		nb := &s.peers[j]
-		if nb.ring == nil {
-			continue
-		}
-		h := &nb.ring[slot]
-		if h.g != g || int(h.q) != q || !nb.alive {
+		h := &s.rings[int(s.rb[j])*s.w+slot]
+		if h.g != g || int(h.q) != q {
 			continue
 		}
 		a := ann
 		if a == 0 {
-			a = (rtt + s.classes[nb.class].RTTMs) / 4
+			a = (rtt + s.classes[s.cls[j]].RTTMs) / 4
 		}
 		ready := 0.0
 		if !all {
 			ready = p.ready[k]
 		}
 		have := math.Max(h.done+a, ready)
-		if have < nb.leave && have < tHave {
+		if have < s.leaveAt[j] && have < tHave {
 			tHave = have
 		}
 		if load := math.Max(h.start+a, ready); load < tLoad {
 			tLoad = load
+			if load <= stop {
+				return tHave, tLoad
+			}
 		}
-	}
-	if tHave < t {
-		tHave = t
+		if keep {
+			s.cands = append(s.cands, cand{k: int32(k), j: j, ready: ready, avail: h.done + a, leave: s.leaveAt[j]})
+		}
 	}
 	return tHave, tLoad
 }
@@ -317,22 +360,29 @@ func (s *sim) choose(id, g int32, q int, t float64) (slot int, peerID int32) {
 	var slotBuf [64]int
 	bw, ids, slots := bwBuf[:0], idBuf[:0], slotBuf[:0]
 	cl := &s.classes[p.class]
+	rs := int(g) % s.w
+	row := s.heldRow(g, q)
 	ok := func(j int32, ready float64) bool {
-		if j == id {
+		// (a set holding bit, or a ring, implies a live peer)
+		if j == id || ready > t || (row != nil && row[j>>6]&(1<<(uint(j)&63)) == 0) || s.rb[j] < 0 {
 			return false
 		}
-		nb := &s.peers[j]
-		if !nb.alive || nb.ring == nil || ready > t {
-			return false
-		}
-		h := &nb.ring[int(g)%s.w]
+		h := &s.rings[int(s.rb[j])*s.w+rs]
 		ann := s.sc.Scheduler.AnnounceLatencyMs
 		if ann == 0 {
-			ann = (cl.RTTMs + s.classes[nb.class].RTTMs) / 4
+			ann = (cl.RTTMs + s.classes[s.cls[j]].RTTMs) / 4
 		}
-		return h.g == g && int(h.q) == q && h.done+ann <= t && t < nb.leave
+		return h.g == g && int(h.q) == q && h.done+ann <= t && t < s.leaveAt[j]
 	}
-	if s.sc.Tracker.EveryoneConnected {
+	if ck := s.candKey; ck.ok && ck.id == id && ck.g == g && ck.q == q && !s.sc.Tracker.EveryoneConnected {
+		// the holders Deliver's scan found (the same neighbours in the same
+		// order as the loop below would accept)
+		for _, c := range s.cands {
+			if len(ids) < cap(idBuf) && !(c.ready > t) && c.avail <= t && t < c.leave {
+				ids, bw, slots = append(ids, c.j), append(bw, p.nbw[c.k]), append(slots, int(c.k))
+			}
+		}
+	} else if s.sc.Tracker.EveryoneConnected {
 		for _, j := range s.swarms[q] {
 			if len(ids) < cap(idBuf) && ok(j, 0) {
 				ids, bw, slots = append(ids, j), append(bw, 0), append(slots, -1)
@@ -360,7 +410,7 @@ func (s *sim) connected(id int32, t float64) int {
 	}
 	n := 0
 	for k, j := range p.neigh {
-		if p.ready[k] <= t && s.peers[j].alive {
+		if p.ready[k] <= t && bit(s.aliveB, j) {
 			n++
 		}
 	}
@@ -411,7 +461,7 @@ func (s *sim) joinSwarm(id int32, q int, T float64) {
 }
 
 func (s *sim) dropNeighbour(id int32, k int) {
-	s.memo.ok = false
+	s.memo.ok, s.candKey.ok = false, false
 	p := &s.peers[id]
 	last := len(p.neigh) - 1
 	p.neigh[k], p.ready[k], p.nbw[k] = p.neigh[last], p.ready[last], p.nbw[last]
@@ -422,7 +472,7 @@ func (s *sim) dropNeighbour(id int32, k int) {
 // tracker.neighbours connections; each offer connects with the NAT
 // matrix's probability and is usable from ready.
 func (s *sim) fill(id int32, ready float64) {
-	s.memo.ok = false
+	s.memo.ok, s.candKey.ok = false, false
 	p := &s.peers[id]
 	members := s.swarms[p.swarm]
 	want := s.sc.Tracker.Neighbours
@@ -452,7 +502,7 @@ func contains(a []int32, x int32) bool {
 }
 
 func (s *sim) leaveSwarm(id int32) {
-	s.memo.ok = false
+	s.memo.ok, s.candKey.ok = false, false
 	p := &s.peers[id]
 	if p.swarm < 0 {
 		return
@@ -493,11 +543,11 @@ func (s *sim) seed(id int32, t float64) {
 		var cand [64]int32
 		c := cand[:0]
 		for g := first; g <= last && len(c) < cap(cand); g++ {
-			h := &p.ring[g%s.w]
+			h := s.slotOf(id, int32(g))
 			if h.g == int32(g) && int(h.q) == q {
 				continue
 			}
-			if _, load := s.holders(id, int32(g), q, t); load <= t {
+			if s.loadingBy(id, int32(g), q, t) {
 				continue
 			}
 			c = append(c, int32(g))
@@ -515,8 +565,7 @@ func (s *sim) seed(id int32, t float64) {
 				continue
 			}
 			end := start + bits/down
-			h := &p.ring[int(g)%s.w]
-			h.g, h.q, h.bad, h.start, h.done = g, int8(q), false, start, end
+			s.put(id, g, q, false, start, end)
 			s.addBits(false, start, end, bits)
 			p.cdnBits += bits
 			s.res.ByRule.Seeded++
@@ -549,12 +598,12 @@ func (s *sim) ready(id int32, now float64) (bool, float64) {
 	if inTimeWindow(bl/1000, sch.HighDemandS) && !(deadline > tq) || now >= deadline {
 		return true, 0
 	}
-	if h := &p.ring[int(g)%s.w]; h.g == g && int(h.q) == q {
+	if h := s.slotOf(id, g); h.g == g && int(h.q) == q {
 		return true, 0
 	}
-	have, _ := s.holders(id, g, q, tq)
-	if have < deadline {
-		s.memo = holdersMemo{ok: true, id: id, g: g, q: q, t: tq, have: have}
+	raw, _ := s.holdersRaw(id, g, q, true, math.Inf(-1))
+	if have := atLeast(raw, tq); have < deadline {
+		s.memo = holdersMemo{ok: true, id: id, g: g, q: q, t: tq, have: raw}
 		return true, 0
 	}
 	return false, math.Min(deadline, now+recheckMs)
@@ -571,5 +620,12 @@ type holdersMemo struct {
 	ok      bool
 	id, g   int32
 	q       int
-	t, have float64
+	t, have float64 // have: holdersRaw's (not clamped)
+}
+
+// candKey says whose request s.cands holds.
+type candKey struct {
+	ok    bool
+	id, g int32
+	q     int
 }

@@ -75,9 +75,15 @@
 // # Scale
 //
 // Per viewer the simulator keeps a small struct, its neighbours (three
-// slices of tracker.neighbours entries) and a ring of the segments it
-// holds (the live window, or up to 1024 VOD segments), plus its abr
-// Session; the time series is aggregated into buckets as it runs. Events
-// allocate nothing; a viewer's arrival allocates its session.
-// BENCHMARKS.md has the figures.
+// slices of tracker.neighbours entries), a block of the run's flat ring
+// of held segments (the live window, or up to 1024 VOD segments; a
+// departed viewer's block is reused) and its abr Session; the time series
+// is aggregated into buckets as it runs. What the scheduler reads about a
+// neighbour lives in flat arrays indexed by peer id, and one bit per peer
+// per (segment mod 2·ring, rendition) says who may hold a segment, so a
+// request looks only at the neighbours that hold it. Events are values in
+// a 4-ary heap and allocate nothing; a viewer's arrival allocates its
+// session. TestGolden pins the complete output of fixed-seed runs, so a
+// speed-up cannot change a result unnoticed. BENCHMARKS.md has the
+// figures.
 package swarm

@@ -244,8 +244,15 @@ func TestRuleSwarmPerRendition(t *testing.T) {
 	s.sc.defaults()
 	s.w, s.live = 8, false
 	s.classes = []classRT{{Class: s.sc.Classes[0]}}
-	s.peers = []peer{{alive: true, swarm: 0, leave: math.Inf(1), ring: make([]hold, 8)}, {alive: true, swarm: 1, leave: math.Inf(1), ring: make([]hold, 8)}}
-	s.peers[1].ring[3] = hold{g: 3, q: 1, start: 0, done: 10}
+	s.n = 2
+	s.peers = []peer{{alive: true, swarm: 0, leave: math.Inf(1)}, {alive: true, swarm: 1, leave: math.Inf(1)}}
+	s.initHot(2)
+	for id := int32(0); id < 2; id++ {
+		s.rb, s.cls, s.leaveAt = append(s.rb, -1), append(s.cls, 0), append(s.leaveAt, math.Inf(1))
+		s.allocRing(id)
+		setBit(s.aliveB, id)
+	}
+	s.put(1, 3, 1, false, 0, 10)
 	s.peers[0].neigh, s.peers[0].ready, s.peers[0].nbw = []int32{1}, []float64{0}, []float64{0}
 	if have, _ := s.holders(0, 3, 0, 0); !math.IsInf(have, 1) {
 		t.Errorf("a quality-1 holder serves quality 0 at %v", have)

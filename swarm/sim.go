@@ -18,6 +18,7 @@ type runConfig struct {
 	traces   map[string]*abr.Trace
 	onPeer   func(PeerResult)
 	onSeg    func(g int32, q int, p2p bool, bits float64) // tests: every delivered segment
+	noBits   bool                                         // tests: no holding bitsets (the path for huge rings)
 }
 
 // WithManifest gives the stream's segment sizes directly (for example from
@@ -81,7 +82,6 @@ type peer struct {
 	neigh        []int32
 	ready        []float64
 	nbw          []float64
-	ring         []hold
 	peerBits     float64
 	cdnBits      float64
 	upBits       float64
@@ -164,7 +164,24 @@ type sim struct {
 	lastBad     bool
 	lastUp      int32
 
+	// Hot per-peer state in flat arrays indexed by peer id: the scheduler
+	// looks at ~20 neighbours per request, and a peer struct (or a ring
+	// of its own) per neighbour missed the cache every time at 100k
+	// peers. held answers "does neighbour j hold slot/rendition" from a
+	// bit per peer (the segment's bitset is shared by everyone watching
+	// it, so it stays in cache); only holders are then looked at.
+	rings   []hold    // ring blocks of w holds; peer id's block is rb[id]
+	rb      []int32   // each peer's ring block (−1: none)
+	freeRB  []int32   // blocks of departed peers, reused (deterministic: LIFO)
+	leaveAt []float64 // each peer's leave time (peer.leave)
+	aliveB  []uint64  // bitset: peer alive
+	held    []uint64  // per ((g mod 2w)·n + q), words uint64s: peers whose ring holds g at rendition q (see holds)
+	words   int
+	cls     []uint8 // each peer's class
+
 	memo                                                 holdersMemo
+	cands                                                []cand // holders of the current request (holdersRaw)
+	candKey                                              candKey
 	res                                                  Result
 	cdnB, p2pB                                           []float64 // bits per bucket
 	conc                                                 []int32   // concurrency difference array per bucket
@@ -364,19 +381,25 @@ func (s *sim) sessionMs() float64 {
 	return a.SessionS * 1000 * s.rng.ExpFloat64()
 }
 
+// The event queue is a 4-ary heap of values ordered by (t, seq): no
+// allocation or interface per event, and half the levels of a binary heap
+// (the queue holds about one event per viewer). seq makes every key
+// unique, so the order events come out in is the same for any correct
+// priority queue.
 func (s *sim) push(e event) {
 	s.seq++
 	e.seq = s.seq
 	h := append(s.heap, e)
 	i := len(h) - 1
 	for i > 0 {
-		p := (i - 1) / 2
-		if !less(h[i], h[p]) {
+		p := (i - 1) / 4
+		if !less(e, h[p]) {
 			break
 		}
-		h[i], h[p] = h[p], h[i]
+		h[i] = h[p]
 		i = p
 	}
+	h[i] = e
 	s.heap = h
 }
 
@@ -384,33 +407,39 @@ func less(a, b event) bool { return a.t < b.t || (a.t == b.t && a.seq < b.seq) }
 
 func (s *sim) pop() event {
 	h := s.heap
-	e := h[0]
+	top := h[0]
 	n := len(h) - 1
-	h[0] = h[n]
+	e := h[n]
 	h = h[:n]
-	i := 0
-	for {
-		l := 2*i + 1
-		if l >= n {
-			break
+	if n > 0 {
+		i := 0
+		for {
+			c := 4*i + 1
+			if c >= n {
+				break
+			}
+			m := c
+			for k := c + 1; k < c+4 && k < n; k++ {
+				if less(h[k], h[m]) {
+					m = k
+				}
+			}
+			if !less(h[m], e) {
+				break
+			}
+			h[i] = h[m]
+			i = m
 		}
-		m := l
-		if r := l + 1; r < n && less(h[r], h[l]) {
-			m = r
-		}
-		if !less(h[m], h[i]) {
-			break
-		}
-		h[i], h[m] = h[m], h[i]
-		i = m
+		h[i] = e
 	}
 	s.heap = h
-	return e
+	return top
 }
 
 func (s *sim) loop() error {
 	arr := s.arrivals()
 	s.peers = make([]peer, 0, len(arr))
+	s.initHot(len(arr))
 	ai := 0
 	for ai < len(arr) || len(s.heap) > 0 {
 		if s.events&0xfff == 0 && s.ctx.Err() != nil {
@@ -486,15 +515,16 @@ func (s *sim) arrive(t float64) error {
 		}
 	}
 	p.s0, p.nseg = int32(s0), int32(nseg)
-	p.ring = make([]hold, s.w)
-	for i := range p.ring {
-		p.ring[i].g = -1
-	}
+	s.rb = append(s.rb, -1)
+	s.cls = append(s.cls, p.class)
+	s.leaveAt = append(s.leaveAt, p.leave)
 	if nseg < 1 {
 		// arrives after the end (or leaves at once): never plays
 		p.alive = false
 		return nil
 	}
+	s.allocRing(id)
+	setBit(s.aliveB, id)
 	k := sc.Tracker.Neighbours
 	p.neigh, p.ready, p.nbw = make([]int32, 0, k), make([]float64, 0, k), make([]float64, 0, k)
 	alg, err := abr.New(sc.ABR.Algorithm)
@@ -575,7 +605,6 @@ func (s *sim) step(id int32, t float64) error {
 	rec := p.sess.Last()
 	end := p.join + v.NetworkTimeMs()
 	g := int(p.s0) + rec.Index
-	h := &p.ring[g%s.w]
 	done0 := end
 	if s.lastDone >= 0 {
 		done0 = s.lastDone
@@ -583,7 +612,7 @@ func (s *sim) step(id int32, t float64) error {
 	if !s.lastCounted && done0 > s.lastStart {
 		p.measured(rec.Downloaded / (done0 - s.lastStart))
 	}
-	h.g, h.q, h.bad, h.start, h.done = int32(g), int8(rec.Quality), s.lastBad, s.lastStart, done0
+	s.put(id, int32(g), rec.Quality, s.lastBad, s.lastStart, done0)
 	bits := rec.Downloaded
 	if rec.Abandoned {
 		p.next = rec.Index
@@ -607,6 +636,7 @@ func (s *sim) step(id int32, t float64) error {
 	if done {
 		leave := end + v.BufferLevel()
 		p.leave = leave
+		s.leaveAt[id] = leave
 		s.push(event{t: leave, p: id, kind: evLeave})
 		return nil
 	}
@@ -622,6 +652,8 @@ func (s *sim) step(id int32, t float64) error {
 func (s *sim) depart(id int32, t float64) {
 	p := &s.peers[id]
 	p.alive = false
+	clearBit(s.aliveB, id)
+	s.freeRing(id)
 	s.leaveSwarm(id)
 	s.concAdd(t, -1)
 	m := p.sess.Metrics()
@@ -655,7 +687,105 @@ func (s *sim) depart(id int32, t float64) {
 			Metrics: m, PeerBits: p.peerBits, CDNBits: p.cdnBits, UpBits: p.upBits, BehindMs: behind, Neighbors: nb})
 	}
 	// free what the run no longer needs
-	p.sess, p.neigh, p.ready, p.nbw, p.ring = nil, nil, nil, nil, nil
+	p.sess, p.neigh, p.ready, p.nbw = nil, nil, nil, nil
+}
+
+// initHot sizes the flat per-peer arrays for n peers.
+func (s *sim) initHot(n int) {
+	s.rb = make([]int32, 0, n)
+	s.cls = make([]uint8, 0, n)
+	s.leaveAt = make([]float64, 0, n)
+	s.words = (n + 63) / 64
+	s.aliveB = make([]uint64, s.words)
+	// the holding bitsets: 2w·n rows of one bit per peer (3 MB for 100k
+	// peers, a 31-segment live ring and 4 renditions); above 512 MB (VOD
+	// rings of 1024 segments, many renditions, millions of peers) the
+	// rings are looked at directly
+	if rows := 2 * int64(s.w) * int64(s.n) * int64(s.words); rows*8 <= 512<<20 && !s.cfg.noBits {
+		s.held = make([]uint64, rows)
+	}
+}
+
+// slotOf is peer id's ring entry for segment g (the peer has a ring).
+func (s *sim) slotOf(id, g int32) *hold {
+	return &s.rings[int(s.rb[id])*s.w+int(g)%s.w]
+}
+
+// put records that peer id holds (or is loading) segment g at quality q.
+func (s *sim) put(id, g int32, q int, bad bool, start, done float64) {
+	slot := int(g) % s.w
+	h := &s.rings[int(s.rb[id])*s.w+slot]
+	if h.g >= 0 {
+		s.setHeld(h.g, int(h.q), id, false)
+	}
+	h.g, h.q, h.bad, h.start, h.done = g, int8(q), bad, start, done
+	s.setHeld(g, q, id, true)
+}
+
+// heldRow is the bitset of the peers that may hold segment g at rendition
+// q (nil without bitsets): a clear bit means peer j does not hold it; a
+// set one, that its ring slot holds rendition q of g or of a segment 2w
+// (4w, …) away, which the caller tells apart by the slot's g. (The rows go
+// by g mod 2w, not by ring slot, so that the segment a slot held before,
+// g − w, which every neighbour still has when g is asked for, does not
+// pass.) A set bit implies a live peer with a ring.
+func (s *sim) heldRow(g int32, q int) []uint64 {
+	if s.held == nil {
+		return nil
+	}
+	i := ((int(g)%(2*s.w))*s.n + q) * s.words
+	return s.held[i : i+s.words]
+}
+
+func (s *sim) setHeld(g int32, q int, id int32, on bool) {
+	if s.held == nil {
+		return
+	}
+	row := s.held[((int(g)%(2*s.w))*s.n+q)*s.words:]
+	if on {
+		setBit(row, id)
+	} else {
+		clearBit(row, id)
+	}
+}
+
+func setBit(b []uint64, i int32)   { b[i>>6] |= 1 << (uint(i) & 63) }
+func clearBit(b []uint64, i int32) { b[i>>6] &^= 1 << (uint(i) & 63) }
+func bit(b []uint64, i int32) bool { return b[i>>6]&(1<<(uint(i)&63)) != 0 }
+
+// allocRing gives peer id an empty ring block (a departed peer's, or a
+// new one).
+func (s *sim) allocRing(id int32) {
+	var b int32
+	if n := len(s.freeRB); n > 0 {
+		b = s.freeRB[n-1]
+		s.freeRB = s.freeRB[:n-1]
+	} else {
+		b = int32(len(s.rings) / s.w)
+		s.rings = append(s.rings, make([]hold, s.w)...)
+	}
+	s.rb[id] = b
+	r := s.rings[int(b)*s.w : int(b+1)*s.w]
+	for i := range r {
+		r[i] = hold{g: -1}
+	}
+}
+
+// freeRing returns peer id's ring block when it leaves.
+func (s *sim) freeRing(id int32) {
+	b := s.rb[id]
+	if b < 0 {
+		return
+	}
+	r := s.rings[int(b)*s.w : int(b+1)*s.w]
+	for slot := range r {
+		if r[slot].g >= 0 {
+			s.setHeld(r[slot].g, int(r[slot].q), id, false)
+			r[slot].g = -1
+		}
+	}
+	s.rb[id] = -1
+	s.freeRB = append(s.freeRB, b)
 }
 
 func (s *sim) concAdd(t float64, d int32) {
