@@ -129,12 +129,36 @@ func (td *trackData) trimToEdit() {
 // instant in each track's media time, given to the edit list and to
 // DASH: ffprobe of init + segments then shows the source's timestamps
 // (less G when G > 0), and what the source hid stays hidden.
+//
+// One exception: a track that starts before zero and before every video
+// track (AAC priming ahead of a video without B-frames) does not move the
+// video: G is then the video's start (or zero), and that track's extra
+// lead goes into its own edit list. hls.js takes its timestamp offset
+// from the video's first decode time and Chromium's MSE also applies the
+// video's edit list, so a video shifted by the audio priming (decode time
+// and edit of 21 ms) was placed 21 ms before zero: its first key frame
+// was dropped, the rest of that GOP with it, and hls.js 1.7 never started
+// ("appended without buffered range growth"). Shaka Packager leaves such
+// a video at zero too.
 func placeTracks(tracks []*trackData) {
 	var gNum, gDen int64 // earliest start, gNum/gDen seconds
+	var vNum, vDen int64 // earliest video start
 	for _, td := range tracks {
 		ts := int64(td.track.Timescale)
-		if e := td.start(); gDen == 0 || float64(e)/float64(ts) < float64(gNum)/float64(gDen) {
+		e := td.start()
+		if gDen == 0 || float64(e)/float64(ts) < float64(gNum)/float64(gDen) {
 			gNum, gDen = e, ts
+		}
+		if td.track.Kind == media.KindVideo && (vDen == 0 || float64(e)/float64(ts) < float64(vNum)/float64(vDen)) {
+			vNum, vDen = e, ts
+		}
+	}
+	if vDen != 0 && float64(gNum)/float64(gDen) < min(float64(vNum)/float64(vDen), 0) {
+		// G = max(G, min(video start, 0)).
+		if vNum < 0 {
+			gNum, gDen = vNum, vDen
+		} else {
+			gNum, gDen = 0, 1
 		}
 	}
 	for _, td := range tracks {
@@ -143,8 +167,8 @@ func placeTracks(tracks []*trackData) {
 		td.off = max(td.start()-g, 0)
 		// Presented first: output time of max(G, 0) on the source's
 		// timeline, plus the offset that made composition offsets
-		// non-negative.
-		td.presOffset = max(-g, 0) - td.cto0
+		// non-negative, plus what the track has before G (hidden).
+		td.presOffset = max(-g, 0) - td.cto0 + max(g-td.start(), 0)
 	}
 }
 

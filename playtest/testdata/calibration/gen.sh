@@ -4,10 +4,9 @@
 # nal-hrd=cbr pads every 2 s segment to its rate, so the simulator and the
 # players see the sizes a real CBR ladder has) with aligned 2 s closed GOPs,
 # plus 64 kbit/s AAC, packaged by streamkit as HLS and DASH into OUT.
-# B-frames (2, closed GOPs) as in the embedded sample: with bframes=0 and
-# the separate audio rendition, hls.js 1.7.4 never starts (every append
-# reports bufferAppendNoProgress) while dash.js plays; a packaging or
-# player issue still to be found, kept out of the calibration's way.
+# B-frames (2, closed GOPs) as in the embedded sample. (Without B-frames
+# hls.js 1.7.4 once never started on this ladder: the packager moved the
+# video by the AAC priming; segment.placeTracks now leaves it at zero.)
 #
 # The media is generated, not committed (about 19 MB); the scenarios next
 # to this script are the committed calibration set.
