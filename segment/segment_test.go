@@ -525,7 +525,7 @@ func ExampleCut() {
 // (edit list in MP4, PTS in MPEG-TS), as ffprobe reports it with
 // start_time.
 func TestTracksKeepRelativeTiming(t *testing.T) {
-	for _, name := range []string{"h264_editlist.mp4", "ts_single.ts", "h264_b.mp4"} {
+	for _, name := range []string{"h264_editlist.mp4", "ts_single.ts", "h264_b.mp4", "h264_nob.mp4"} {
 		t.Run(name, func(t *testing.T) {
 			b, err := os.ReadFile(filepath.Join("..", "testdata", "media", name+".ffprobe.json"))
 			if err != nil {
@@ -564,6 +564,26 @@ func TestTracksKeepRelativeTiming(t *testing.T) {
 				t.Errorf("video starts %.4f s after audio, source %.4f s (ffprobe start_time video %v audio %v)", got, want, start["video"], start["audio"])
 			}
 		})
+	}
+}
+
+// TestVideoAtZeroBesidePriming: a video without B-frames that starts at
+// zero stays there (first decode time 0, no presentation offset) when
+// the audio's AAC priming starts before it; the priming goes into the
+// audio's offset. Moved by the priming, the video was placed before zero
+// by hls.js and Chromium's MSE together, which dropped its first GOP:
+// hls.js 1.7.4 never started.
+func TestVideoAtZeroBesidePriming(t *testing.T) {
+	p, err := segment.Cut(context.Background(), t.TempDir(), fileInputs(t, "h264_nob.mp4"), segment.WithTargetDuration(time.Second))
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, a := p.Video[0], p.Audio[0]
+	if v.Segments[0].Start != 0 || v.PresentationTimeOffset != 0 {
+		t.Errorf("video: first segment at %d, presentation offset %d; want 0 and 0", v.Segments[0].Start, v.PresentationTimeOffset)
+	}
+	if a.Segments[0].Start != 0 || a.PresentationTimeOffset <= 0 {
+		t.Errorf("audio: first segment at %d, presentation offset %d; want 0 and the priming", a.Segments[0].Start, a.PresentationTimeOffset)
 	}
 }
 
