@@ -37,7 +37,11 @@ type config struct {
 
 // WithStrict makes the damage a Reader otherwise reads past, as ffmpeg
 // does, an error: a last box cut short, a sample the end of the file cuts
-// or leaves out, garbage after the movie. See media.Warning.
+// or leaves out, garbage after the movie. Damage found while opening (a
+// cut mdat or last fragment, trailing garbage, anything NewReader would
+// warn about) makes NewReader and NewSegmentReader fail with the first
+// warning's *media.PosError; samples cut or missing fail Samples where
+// they are reached. See media.Warning.
 func WithStrict(strict bool) Option { return func(c *config) { c.strict = strict } }
 
 // DefaultMaxBoxSize is the largest moov or moof a Reader loads into
@@ -153,6 +157,17 @@ func NewReader(r io.ReaderAt, size int64, opts ...Option) (*Reader, error) {
 	}
 	if err := m.finishTracks(); err != nil {
 		return nil, err
+	}
+	if m.cfg.strict {
+		// Damage found while opening (a cut last mdat or fragment,
+		// garbage after the movie, a second moov, an unreadable codec
+		// configuration) is recorded as a warning where it is found, so
+		// that lenient reading goes on; strict reading refuses the file
+		// at the first one, with its position, as media.OpenStrict does
+		// for every format.
+		if ws := m.warnings.Warnings(); len(ws) > 0 {
+			return nil, ws[0].PosError()
+		}
 	}
 	m.ra = readahead.New(r, size, 0)
 	return m, nil
