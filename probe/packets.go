@@ -375,6 +375,13 @@ func tsCompletion(ctx context.Context, r io.ReaderAt, size int64) (map[int64]int
 	if stride == 0 {
 		return done, nil
 	}
+	// A 192-byte M2TS packet starts with its 4-byte timecode: packets
+	// are known by that offset (the samples' Pos, ffprobe's pos), not by
+	// their sync byte's.
+	lead := int64(0)
+	if stride == 192 && first >= 4 {
+		lead = 4
+	}
 	type pes struct {
 		start, need, got int64
 		open             bool
@@ -395,6 +402,7 @@ func tsCompletion(ctx context.Context, r io.ReaderAt, size int64) (map[int64]int
 		if p[0] != 0x47 {
 			continue
 		}
+		pos := pos - lead
 		pid := uint16(p[1]&0x1f)<<8 | uint16(p[2])
 		afc := p[3] >> 4 & 3
 		if afc&1 == 0 {

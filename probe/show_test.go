@@ -345,3 +345,26 @@ func TestShowPacketsFragmentedAudio(t *testing.T) {
 		})
 	}
 }
+
+// TestShowPacketsM2TS: with 192-byte M2TS packets (a 4-byte timecode
+// before each TS packet) packets come out in ffprobe's order and with
+// its positions: an M2TS copy of ts_ac3.ts written by a live ffmpeg
+// (-mpegts_m2ts_mode 1), compared with a live ffprobe.
+func TestShowPacketsM2TS(t *testing.T) {
+	ffmpeg, ffprobe := testtool.Path(t, "ffmpeg"), testtool.Path(t, "ffprobe")
+	f := filepath.Join(t.TempDir(), "ac3.m2ts")
+	out, err := exec.Command(ffmpeg, "-nostdin", "-v", "error", "-i", "../testdata/media/ts_ac3.ts", "-map", "0", "-c", "copy",
+		"-mpegts_m2ts_mode", "1", "-f", "mpegts", f).CombinedOutput()
+	if err != nil {
+		t.Fatalf("ffmpeg: %v %s", err, out)
+	}
+	var got bytes.Buffer
+	if err := WriteSelected(context.Background(), &got, f, Selection{Packets: true, JSON: true}); err != nil {
+		t.Fatal(err)
+	}
+	want, err := exec.Command(ffprobe, "-v", "error", "-show_packets", "-of", "json", f).Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkPackets(t, "live ffprobe", got.Bytes(), want)
+}
