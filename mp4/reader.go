@@ -184,7 +184,7 @@ func (m *Reader) walk() error {
 		}
 		h, err := parseHeader(hb[:n], off, m.size-off, "")
 		if err != nil {
-			if h.typ == tMoov && m.moovOff < 0 && h.size > 0 && m.size-h.off > int64(h.hlen) && errors.Is(err, media.ErrTruncated) && !m.cfg.strict {
+			if h.typ == tMoov && m.moovOff < 0 && h.size > 0 && m.size-h.off >= int64(h.hlen) && errors.Is(err, media.ErrTruncated) && !m.cfg.strict {
 				// A moov the end of the file cuts (an init segment or a
 				// moov-at-end file cut short): ffmpeg uses the tracks
 				// that are whole in it, and so do we.
@@ -253,17 +253,30 @@ func (m *Reader) walk() error {
 
 // warn records a problem that does not stop the reader; err is normally
 // the *media.PosError strict reading would fail with.
-// parseCutMoov parses the part of the moov box h that the file holds:
-// the tracks whose trak box is whole, and mvhd and mvex when they are.
+// parseCutMoov parses the part of the moov box h that the file holds as
+// libavformat does (see cutmoov.go): the boxes that are whole, and what
+// mov's parsers keep of the one the file ends in, or the error ffmpeg
+// refuses the file with.
 func (m *Reader) parseCutMoov(h header, sawMdat bool) error {
 	h.size = m.size - h.off
 	b, err := m.readBox(h, m.cfg.maxBox)
 	if err != nil {
 		return err
 	}
+	b, cut, err := repairCutMoov(b, h)
+	if err != nil {
+		return err
+	}
+	h.size = int64(len(b))
 	m.moovOff, m.moovFirst, m.moovBuf = h.off, !sawMdat, b
 	m.cutMoov = true
-	return m.parseMoov(h, b)
+	if err := m.parseMoov(h, b); err != nil {
+		return err
+	}
+	if cut.inTrak && cut.trak < len(m.tracks) {
+		return m.checkCutTrak(cut.trak, cut)
+	}
+	return nil
 }
 
 func (m *Reader) warn(err error) {
