@@ -112,3 +112,59 @@ func TestCutMoovLikeFFprobe(t *testing.T) {
 	}
 	wg.Wait()
 }
+
+// TestCutMoofLikeFFprobe cuts h264_frag.mp4 inside every box of its last
+// moof (at bytes 10, 12 and the middle of each) and checks that
+// NewReader refuses the file exactly where a live ffprobe does
+// (cutInTrun), and otherwise reads it with a warning.
+func TestCutMoofLikeFFprobe(t *testing.T) {
+	ffprobe := testtool.Path(t, "ffprobe")
+	whole, err := os.ReadFile(filepath.Join(fixtures, "h264_frag.mp4"))
+	if err != nil {
+		t.Skip(err)
+	}
+	boxes, err := ReadBoxes(bytes.NewReader(whole), int64(len(whole)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var last *Box
+	for _, b := range boxes {
+		if b.Type == "moof" {
+			last = b
+		}
+	}
+	if last == nil {
+		t.Fatal("no moof")
+	}
+	var cuts []int64
+	var walk func(b *Box)
+	walk = func(b *Box) {
+		cuts = append(cuts, b.Offset+10, b.Offset+12, b.Offset+b.Size/2)
+		for _, c := range b.Children {
+			walk(c)
+		}
+	}
+	walk(last)
+	dir := t.TempDir()
+	refused := 0
+	for i, cut := range cuts {
+		b := whole[:cut]
+		f := filepath.Join(dir, fmt.Sprint(i, ".mp4"))
+		if err := os.WriteFile(f, b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		ferr := exec.Command(ffprobe, "-v", "error", "-show_entries", "format=nb_streams", "-of", "json", f).Run()
+		r, err := NewReader(bytes.NewReader(b), int64(len(b)))
+		switch {
+		case (ferr != nil) != (err != nil):
+			t.Errorf("cut at %d: error %v, ffprobe's %v", cut, err, ferr)
+		case err == nil && len(r.Warnings()) == 0:
+			t.Errorf("cut at %d: no warning", cut)
+		case err != nil:
+			refused++
+		}
+	}
+	if refused == 0 || refused == len(cuts) {
+		t.Errorf("%d of %d cuts refused: the test no longer tells the rules apart", refused, len(cuts))
+	}
+}

@@ -194,6 +194,12 @@ func (m *Reader) walk() error {
 				}
 				break
 			}
+			if h.typ == tMoof && h.size > 0 && errors.Is(err, media.ErrTruncated) && m.size-h.off <= m.cfg.maxBox {
+				if at, ok := m.cutInTrun(h); ok {
+					return posErr(at, "moof/traf", media.ErrTruncated,
+						"the file ends inside this fragment's track header or sample run; ffmpeg refuses such a file too")
+				}
+			}
 			if h.size > 0 && (h.typ == tMdat || h.typ == fcc("free") || h.typ == fcc("skip")) {
 				// The last mdat claims more bytes than the file has
 				// (an interrupted recording): keep what is there.
