@@ -65,7 +65,7 @@ func ExampleNewSegmentReader() {
 		}
 		return mp4.Segment{R: bytesReader(b), Size: int64(len(b))}
 	}
-	r, err := mp4.NewSegmentReader(open("init.mp4"), open("seg_1.m4s"), open("seg_2.m4s"))
+	r, err := mp4.NewSegmentReader(open("init.mp4"), []mp4.Segment{open("seg_1.m4s"), open("seg_2.m4s")})
 	if err != nil {
 		log.Fatal(err)
 	}

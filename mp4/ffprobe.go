@@ -15,6 +15,11 @@ type FFprobePacket struct {
 	// Discard is ffprobe's "D" flag: the sample lies before the edit and
 	// is only needed to decode what follows (or to prime an audio decoder).
 	Discard bool
+	// Fragment is set for a sample from a movie fragment (trun): libavformat
+	// keeps no duration for these (its fragment index has composition
+	// offsets for every sample), so a packet's duration comes from the
+	// codec, as the caller of FFprobePackets decides.
+	Fragment bool
 }
 
 // FFprobePackets reproduces, for track i, the packet list that ffprobe
@@ -256,7 +261,7 @@ func (m *Reader) appendFragmentPackets(i int, out []FFprobePacket) []FFprobePack
 			dtsShift, lastK = max(dtsShift, -minCTO[f.k]), f.k
 		}
 		dts := f.s.DTS + shift
-		out = append(out, FFprobePacket{Sample: f.s, DTS: dts, PTS: dts + dtsShift + (f.s.PTS - f.s.DTS)})
+		out = append(out, FFprobePacket{Sample: f.s, DTS: dts, PTS: dts + dtsShift + (f.s.PTS - f.s.DTS), Fragment: true})
 	}
 	return out
 }

@@ -37,7 +37,11 @@ type config struct {
 
 // WithStrict makes the damage a Reader otherwise reads past, as ffmpeg
 // does, an error: a last box cut short, a sample the end of the file cuts
-// or leaves out, garbage after the movie. See media.Warning.
+// or leaves out, garbage after the movie. Damage found while opening (a
+// cut mdat or last fragment, trailing garbage, anything NewReader would
+// warn about) makes NewReader and NewSegmentReader fail with the first
+// warning's *media.PosError; samples cut or missing fail Samples where
+// they are reached. See media.Warning.
 func WithStrict(strict bool) Option { return func(c *config) { c.strict = strict } }
 
 // DefaultMaxBoxSize is the largest moov or moof a Reader loads into
@@ -154,6 +158,17 @@ func NewReader(r io.ReaderAt, size int64, opts ...Option) (*Reader, error) {
 	if err := m.finishTracks(); err != nil {
 		return nil, err
 	}
+	if m.cfg.strict {
+		// Damage found while opening (a cut last mdat or fragment,
+		// garbage after the movie, a second moov, an unreadable codec
+		// configuration) is recorded as a warning where it is found, so
+		// that lenient reading goes on; strict reading refuses the file
+		// at the first one, with its position, as media.OpenStrict does
+		// for every format.
+		if ws := m.warnings.Warnings(); len(ws) > 0 {
+			return nil, ws[0].PosError()
+		}
+	}
 	m.ra = readahead.New(r, size, 0)
 	return m, nil
 }
@@ -169,7 +184,7 @@ func (m *Reader) walk() error {
 		}
 		h, err := parseHeader(hb[:n], off, m.size-off, "")
 		if err != nil {
-			if h.typ == tMoov && m.moovOff < 0 && h.size > 0 && m.size-h.off > int64(h.hlen) && errors.Is(err, media.ErrTruncated) && !m.cfg.strict {
+			if h.typ == tMoov && m.moovOff < 0 && h.size > 0 && m.size-h.off >= int64(h.hlen) && errors.Is(err, media.ErrTruncated) && !m.cfg.strict {
 				// A moov the end of the file cuts (an init segment or a
 				// moov-at-end file cut short): ffmpeg uses the tracks
 				// that are whole in it, and so do we.
@@ -178,6 +193,12 @@ func (m *Reader) walk() error {
 					return err
 				}
 				break
+			}
+			if h.typ == tMoof && h.size > 0 && errors.Is(err, media.ErrTruncated) && m.size-h.off <= m.cfg.maxBox {
+				if at, ok := m.cutInTrun(h); ok {
+					return posErr(at, "moof/traf", media.ErrTruncated,
+						"the file ends inside this fragment's track header or sample run; ffmpeg refuses such a file too")
+				}
 			}
 			if h.size > 0 && (h.typ == tMdat || h.typ == fcc("free") || h.typ == fcc("skip")) {
 				// The last mdat claims more bytes than the file has
@@ -238,17 +259,30 @@ func (m *Reader) walk() error {
 
 // warn records a problem that does not stop the reader; err is normally
 // the *media.PosError strict reading would fail with.
-// parseCutMoov parses the part of the moov box h that the file holds:
-// the tracks whose trak box is whole, and mvhd and mvex when they are.
+// parseCutMoov parses the part of the moov box h that the file holds as
+// libavformat does (see cutmoov.go): the boxes that are whole, and what
+// mov's parsers keep of the one the file ends in, or the error ffmpeg
+// refuses the file with.
 func (m *Reader) parseCutMoov(h header, sawMdat bool) error {
 	h.size = m.size - h.off
 	b, err := m.readBox(h, m.cfg.maxBox)
 	if err != nil {
 		return err
 	}
+	b, cut, err := repairCutMoov(b, h)
+	if err != nil {
+		return err
+	}
+	h.size = int64(len(b))
 	m.moovOff, m.moovFirst, m.moovBuf = h.off, !sawMdat, b
 	m.cutMoov = true
-	return m.parseMoov(h, b)
+	if err := m.parseMoov(h, b); err != nil {
+		return err
+	}
+	if cut.inTrak && cut.trak < len(m.tracks) {
+		return m.checkCutTrak(cut.trak, cut)
+	}
+	return nil
 }
 
 func (m *Reader) warn(err error) {

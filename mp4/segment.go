@@ -21,7 +21,12 @@ type Segment struct {
 //
 // An init segment followed by its media segments in one file needs no
 // special treatment: NewReader reads it.
-func NewSegmentReader(init Segment, segments ...Segment) (*Reader, error) {
+//
+// opts are NewReader's: WithStrict(true) refuses damage in any of the
+// segments (a cut last fragment, samples past the end) instead of reading
+// what is there with a warning. The segments are a slice, not a variadic,
+// so that options can follow them.
+func NewSegmentReader(init Segment, segments []Segment, opts ...Option) (*Reader, error) {
 	parts := append([]Segment{init}, segments...)
 	c := &concatReader{parts: parts, starts: make([]int64, len(parts))}
 	var off int64
@@ -33,7 +38,7 @@ func NewSegmentReader(init Segment, segments ...Segment) (*Reader, error) {
 		off += p.Size
 	}
 	c.size = off
-	r, err := NewReader(c, c.size)
+	r, err := NewReader(c, c.size, opts...)
 	if err != nil {
 		return nil, err
 	}

@@ -2,10 +2,13 @@ package mp4
 
 import (
 	"bytes"
+	"errors"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"testing"
+
+	"github.com/streamkit-go/streamkit/media"
 )
 
 func segmentOf(t *testing.T, path string) Segment {
@@ -31,7 +34,7 @@ func TestSegmentReaderFixture(t *testing.T) {
 	for _, s := range segs {
 		ms = append(ms, segmentOf(t, s))
 	}
-	r, err := NewSegmentReader(segmentOf(t, filepath.Join(dir, "init.mp4")), ms...)
+	r, err := NewSegmentReader(segmentOf(t, filepath.Join(dir, "init.mp4")), ms)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -112,7 +115,7 @@ func TestSegmentReaderShared(t *testing.T) {
 				b, _ := os.ReadFile(filepath.Join(root, s))
 				all = append(all, b...)
 			}
-			r, err := NewSegmentReader(init, ms...)
+			r, err := NewSegmentReader(init, ms)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -165,6 +168,80 @@ func TestFFmpegVariants(t *testing.T) {
 				t.Fatal(err)
 			}
 			comparePackets(t, r, parsePackets(t, pk), true)
+		})
+	}
+}
+
+// TestStrictOpenDamage: damage NewReader finds while opening (the last
+// mdat or fragment cut short, garbage after the movie) is a warning when
+// reading leniently and, with WithStrict, the error NewReader and
+// NewSegmentReader fail with, positioned at the damaged box.
+func TestStrictOpenDamage(t *testing.T) {
+	whole, err := os.ReadFile(filepath.Join(fixtures, "h264_faststart.mp4"))
+	if err != nil {
+		t.Skip(err)
+	}
+	boxes, err := ReadBoxes(bytes.NewReader(whole), int64(len(whole)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var mdat int64 = -1
+	for _, b := range boxes {
+		if b.Type == "mdat" {
+			mdat = b.Offset
+		}
+	}
+	if mdat < 0 {
+		t.Fatal("no mdat in h264_faststart.mp4")
+	}
+	garbage := append(append([]byte{}, whole...), 0, 0, 0, 3, 'j', 'u', 'n', 'k', 1, 2, 3, 4)
+	seg := func(name string) []byte {
+		b, err := os.ReadFile(filepath.Join(fixtures, "cmaf", name))
+		if err != nil {
+			t.Skip(err)
+		}
+		return b
+	}
+	init, seg2 := seg("init.mp4"), seg("seg_2.m4s")
+	cutSeg := seg2[:len(seg2)/2]
+	cases := []struct {
+		name string
+		open func(opts ...Option) (*Reader, error)
+		at   int64 // offset of the error
+	}{
+		{"mdat cut", func(opts ...Option) (*Reader, error) {
+			b := whole[:len(whole)-1000]
+			return NewReader(bytes.NewReader(b), int64(len(b)), opts...)
+		}, mdat},
+		{"garbage after the movie", func(opts ...Option) (*Reader, error) {
+			return NewReader(bytes.NewReader(garbage), int64(len(garbage)), opts...)
+		}, int64(len(whole))},
+		{"segment cut (--init)", func(opts ...Option) (*Reader, error) {
+			return NewSegmentReader(Segment{R: bytes.NewReader(init), Size: int64(len(init))},
+				[]Segment{{R: bytes.NewReader(cutSeg), Size: int64(len(cutSeg))}}, opts...)
+		}, -1},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			r, err := c.open()
+			if err != nil {
+				t.Fatalf("lenient: %v", err)
+			}
+			if len(r.Warnings()) == 0 {
+				t.Fatal("lenient: no warning")
+			}
+			w := r.Warnings()[0]
+			_, err = c.open(WithStrict(true))
+			var pe *media.PosError
+			if !errors.As(err, &pe) {
+				t.Fatalf("strict: %v, want a *media.PosError", err)
+			}
+			if pe.Offset != w.Offset || pe.What != w.What {
+				t.Errorf("strict error %v, lenient warning %v: want the same place", pe, w)
+			}
+			if c.at >= 0 && pe.Offset != c.at {
+				t.Errorf("strict error at %d, want %d", pe.Offset, c.at)
+			}
 		})
 	}
 }

@@ -108,6 +108,18 @@ func mp4Packets(ctx context.Context, m *mp4.Reader, fn func(*Packet) error) erro
 	}
 	next := make([]int, len(tracks))
 	skipDone := make([]bool, len(tracks))
+	// fragAudio: the track has samples from movie fragments. libavformat
+	// then keeps composition offsets for all its samples and no duration
+	// (mov_read_packet's ctts branch); see fragmentAudioDuration.
+	fragAudio := make([]bool, len(tracks))
+	for i, l := range lists {
+		for _, p := range l {
+			if p.Fragment {
+				fragAudio[i] = true
+				break
+			}
+		}
+	}
 	const second = 1_000_000
 	for n := 0; ; n++ {
 		if n&1023 == 0 {
@@ -134,17 +146,18 @@ func mp4Packets(ctx context.Context, m *mp4.Reader, fn func(*Packet) error) erro
 		next[best]++
 		t := tracks[best]
 		dur := int64(p.Sample.Duration)
-		if next[best] == len(lists[best]) && m.Fragmented() && t.Kind == media.KindAudio && t.FrameSize > 0 && t.SampleRate > 0 {
-			// libavformat gives the last packet of a fragmented audio
-			// track the codec's frame duration, not trun's.
-			dur = media.Rescale(int64(t.FrameSize), int64(t.Timescale), int64(t.SampleRate))
+		if t.Kind == media.KindAudio && fragAudio[best] {
+			dur = fragmentAudioDuration(t, next[best] == 1)
 		}
 		out := newPacket(t, p.PTS, p.DTS, dur, p.Sample.Size, p.Sample.Pos, p.Sample.Sync, p.Discard)
 		if t.Kind == media.KindAudio && !skipDone[best] {
 			// libavformat's skip_samples: the priming the edit list cuts,
 			// on the track's first packet.
 			skipDone[best] = true
-			if p.PTS < 0 && t.SampleRate > 0 {
+			// Only mov_fix_index (moov samples under an edit list) sets
+			// the start padding: a track that starts in a fragment has
+			// its timestamps shifted but no skip_samples.
+			if p.PTS < 0 && t.SampleRate > 0 && !p.Fragment {
 				skip := media.Rescale(-p.PTS, int64(t.SampleRate), int64(t.Timescale))
 				zero, zeroI := int64(0), 0
 				out.SideDataList = append(out.SideDataList, PacketSideData{SideDataType: "Skip Samples",
@@ -155,6 +168,34 @@ func mp4Packets(ctx context.Context, m *mp4.Reader, fn func(*Packet) error) erro
 			return err
 		}
 	}
+}
+
+// fragmentAudioDuration is the duration ffprobe prints for a packet of
+// an audio track with samples from movie fragments: mov gives none
+// (trun's durations are only used for timestamps), so libavformat's
+// compute_pkt_fields fills in the codec's frame duration where it knows
+// one. MPEG audio, AC-3 and E-AC-3 go through a parser that gives every
+// frame's duration; the AAC decoder learns its frame size while
+// avformat_find_stream_info decodes the first packet, so the track's first
+// packet has none and the others the frame size; Opus and other codecs
+// have none. Checked with ffprobe 5.1 on h264_frag.mp4 and on fragmented
+// AAC, Opus, MP3, AC-3 and E-AC-3 files written by ffmpeg (-movflags
+// frag_keyframe+empty_moov).
+func fragmentAudioDuration(t *media.Track, first bool) int64 {
+	if t.FrameSize <= 0 || t.SampleRate <= 0 {
+		return 0
+	}
+	frame := media.Rescale(int64(t.FrameSize), int64(t.Timescale), int64(t.SampleRate))
+	switch t.Codec {
+	case media.CodecMP2, media.CodecMP3, media.CodecAC3, media.CodecEAC3:
+		return frame
+	case media.CodecAAC:
+		if first {
+			return 0
+		}
+		return frame
+	}
+	return 0
 }
 
 // demuxPackets lists the samples of any other reader (MPEG-TS) in the
@@ -334,6 +375,13 @@ func tsCompletion(ctx context.Context, r io.ReaderAt, size int64) (map[int64]int
 	if stride == 0 {
 		return done, nil
 	}
+	// A 192-byte M2TS packet starts with its 4-byte timecode: packets
+	// are known by that offset (the samples' Pos, ffprobe's pos), not by
+	// their sync byte's.
+	lead := int64(0)
+	if stride == 192 && first >= 4 {
+		lead = 4
+	}
 	type pes struct {
 		start, need, got int64
 		open             bool
@@ -354,6 +402,7 @@ func tsCompletion(ctx context.Context, r io.ReaderAt, size int64) (map[int64]int
 		if p[0] != 0x47 {
 			continue
 		}
+		pos := pos - lead
 		pid := uint16(p[1]&0x1f)<<8 | uint16(p[2])
 		afc := p[3] >> 4 & 3
 		if afc&1 == 0 {

@@ -210,7 +210,7 @@ func Remux(ctx context.Context, in, out string, opts ...Option) error {
 		if err != nil {
 			return fmt.Errorf("remux: init segment: %w", err)
 		}
-		d, err = mp4.NewSegmentReader(mp4.Segment{R: fi, Size: ist.Size()}, mp4.Segment{R: f, Size: size})
+		d, err = mp4.NewSegmentReader(mp4.Segment{R: fi, Size: ist.Size()}, []mp4.Segment{{R: f, Size: size}}, mp4.WithStrict(c.strict))
 		if err != nil {
 			return fmt.Errorf("remux: %s with init segment %s: %w", filepath.Base(in), filepath.Base(c.initPath), err)
 		}

@@ -99,7 +99,7 @@ func openDemuxer(ctx context.Context, arg, initPath string, strict bool) (media.
 		in.Close()
 		return nil, nil, nil, fmt.Errorf("init segment: %w", err)
 	}
-	d, err := mp4.NewSegmentReader(mp4.Segment{R: ini, Size: ini.Size}, mp4.Segment{R: in, Size: in.Size})
+	d, err := mp4.NewSegmentReader(mp4.Segment{R: ini, Size: ini.Size}, []mp4.Segment{{R: in, Size: in.Size}}, mp4.WithStrict(strict))
 	if err != nil {
 		in.Close()
 		ini.Close()

@@ -41,7 +41,6 @@ import (
 // each with the reason it is data.
 var Allowed = map[string]string{
 	"media.CodecConfig": "a track's decoder configuration record (avcC, hvcC, AudioSpecificConfig, dac3): data read from the container, not options",
-	"mp4.Segment":       "a byte range of a file, the data NewSegmentReader(init, segments...) reads; the variadic is the list of media segments, not options",
 	"abr.Config":        "opaque: the resolved set of AlgorithmOptions that New hands a registered Constructor, read through methods; built only by NewConfig(opts...)",
 }
 
