@@ -111,7 +111,18 @@ func TestBrowserLive(t *testing.T) {
 			var rep liveReport
 			var kinds map[string]int
 			for try := 1; try <= 2; try++ {
-				rep, kinds = playLive(t, bin, js, c.engine, c.ll, 20)
+				var fault liveFault
+				if c.engine == "shaka" {
+					// Known open bug: Shaka Player 5.2.12 joining this
+					// stream in its first seconds fails its load with
+					// "TypeError: Cannot read properties of undefined
+					// (reading 'match')" in shaka.util.URL.getScheme,
+					// called by HlsParser.makeNetworkRequest_ with an
+					// undefined URI (seen on an idle machine; on a loaded
+					// one it joins later and plays). It joins at 8 s.
+					fault.joinAt = 8 * time.Second
+				}
+				rep, kinds = playLiveFault(t, bin, js, c.engine, c.ll, 20, fault)
 				first, last := rep.Samples[0], rep.Samples[len(rep.Samples)-1]
 				if len(rep.Fatal) == 0 && last.Frames > first.Frames+100 && last.T >= 8 || try == 2 {
 					break
@@ -174,6 +185,9 @@ type liveFault struct {
 	// stallAt and stallFor, when not 0, stop the source from pushing for
 	// stallFor, then let it catch up at once, as an encoder that froze.
 	stallAt, stallFor time.Duration
+	// joinAt, when not 0, opens the player page that long after the
+	// source started.
+	joinAt time.Duration
 }
 
 // playLiveFault is playLive with a fault of the source.
@@ -315,6 +329,12 @@ func playLiveFault(t *testing.T, bin string, js map[string]string, engine string
 	defer p.End() // releases held requests before srv.Close waits for them
 
 	page := fmt.Sprintf("%s/?test=%s&seconds=%d&report=/_test/report", srv.URL, engine, seconds)
+	if fault.joinAt > 0 {
+		select {
+		case <-time.After(fault.joinAt):
+		case <-ctx.Done():
+		}
+	}
 	br := testtool.StartChromium(t, bin, page)
 	defer br.Stop()
 	select {

@@ -58,7 +58,8 @@ func TestLiveSigning(t *testing.T) {
 	parts, segs := 0, 0
 	var lastSeg []byte
 	var lastMSN uint64
-	for step := 1; step <= 12; step++ {
+	// From 2.7 s: the origin lists nothing before segment 0 is complete.
+	for step := 3; step <= 14; step++ {
 		s.to(time.Duration(step) * 900 * time.Millisecond)
 		pl := get("v0/media.m3u8") // the playlist first, then the sidecar
 		var sc integrity.Sidecar

@@ -298,12 +298,13 @@ func (o *Origin) playlist(w http.ResponseWriter, req *http.Request, r *Rendition
 		}
 		err = o.await(req.Context(), httpserver.DrainingOf(req.Context()), r, func() bool { return r.ready(br.MSN, br.Part) })
 	} else {
-		// Something to list: a part (LL-HLS) or a segment.
+		// Something to list: a complete segment. In LL-HLS the parts of
+		// the first segment exist earlier, but a playlist of parts alone
+		// has no EXTINF, and players take it for an empty one: hls.js
+		// reports levelEmptyError and retries, Shaka Player 5.2 fails the
+		// stream. The first non-blocking request waits for segment 0 (a
+		// blocking request follows a playlist and names what it awaits).
 		err = o.await(req.Context(), httpserver.DrainingOf(req.Context()), r, func() bool {
-			if ll {
-				_, _, ok := r.lastPart()
-				return ok
-			}
 			return r.lastComplete() >= 0 && len(r.segs) > 0 && r.segs[0].Complete
 		})
 	}
