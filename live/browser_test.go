@@ -165,14 +165,9 @@ func TestBrowserLive(t *testing.T) {
 	}
 }
 
-// playLive runs a live stream in real time behind the origin, opens the
-// player page in test mode and returns its report.
-func playLive(t *testing.T, bin string, js map[string]string, engine string, ll bool, seconds int) (rep liveReport, kinds map[string]int) {
-	return playLiveRestart(t, bin, js, engine, ll, seconds, 0)
-}
-
-// playLiveRestart is playLive with the source restarted (a
-// discontinuity) restartAt into the run, when not 0.
+// playLiveRestart runs a live stream in real time behind the origin,
+// opens the player page in test mode and returns its report, with the
+// source restarted (a discontinuity) restartAt into the run, when not 0.
 func playLiveRestart(t *testing.T, bin string, js map[string]string, engine string, ll bool, seconds int, restartAt time.Duration) (rep liveReport, kinds map[string]int) {
 	return playLiveFault(t, bin, js, engine, ll, seconds, liveFault{restartAt: restartAt})
 }
@@ -190,7 +185,7 @@ type liveFault struct {
 	joinAt time.Duration
 }
 
-// playLiveFault is playLive with a fault of the source.
+// playLiveFault is playLiveRestart with any fault of the source.
 func playLiveFault(t *testing.T, bin string, js map[string]string, engine string, ll bool, seconds int, fault liveFault) (rep liveReport, kinds map[string]int) {
 	t.Helper()
 	restartAt := fault.restartAt
