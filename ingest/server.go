@@ -364,6 +364,17 @@ func (s *Server) open(name, rendition, key, proto, remote string) (*session, err
 	return sess, nil
 }
 
+// discOpts are the options of a discontinuity of a stream with others
+// publishers live besides the one the discontinuity is about: theirs keep
+// their timing (live.KeepTiming); with none, the whole source stopped or
+// restarted and the segments in progress are aligned at the seam.
+func discOpts(others int) []live.DiscontinuityOption {
+	if others > 0 {
+		return []live.DiscontinuityOption{live.KeepTiming()}
+	}
+	return nil
+}
+
 // reapAfter ends the streams still without a publisher once idleEnd has
 // passed on the clock, or returns when the server closes. A stream ends
 // when its time is up, not only when the next publish looks (reapLocked
@@ -498,7 +509,7 @@ func (ss *session) setTracks(tracks []*media.Track) error {
 			_ = i
 		}
 		if st.begun {
-			if err := st.P.Discontinuity(changed); err != nil {
+			if err := st.P.Discontinuity(changed, discOpts(st.sessions-1)...); err != nil {
 				return err
 			}
 		}
@@ -615,7 +626,7 @@ func (ss *session) push(i int, s media.Sample, data []byte, at time.Time) error 
 			st.srv.cfg.log.Warn("timestamp jump: discontinuity", "stream", st.Name, "rendition", tm.rend,
 				"jump", time.Duration(float64(d)/float64(ts)*float64(time.Second)).String())
 			ss.mapped = false
-			if err := st.P.Discontinuity(nil); err != nil {
+			if err := st.P.Discontinuity(nil, discOpts(st.sessions-1)...); err != nil {
 				return err
 			}
 		}
@@ -710,7 +721,7 @@ func (ss *session) close(reason error) {
 	if st.begun {
 		// Complete the segments in progress now rather than at the
 		// reconnection: viewers get everything that arrived.
-		st.P.Discontinuity(nil)
+		st.P.Discontinuity(nil, discOpts(st.sessions)...) // st.sessions: the others
 	}
 	dropped := ss.dropped
 	st.mu.Unlock()

@@ -772,13 +772,30 @@ func (r *Rendition) completeSegment(end int64, evs *[]Event) {
 	r.publish()
 }
 
+// DiscontinuityOption configures one Discontinuity.
+type DiscontinuityOption func(*discConfig)
+
+type discConfig struct{ keepTiming bool }
+
+// KeepTiming is for a discontinuity while some sources keep pushing on
+// their timeline (an ingest ladder member left, or one publisher's
+// timestamps jumped while the others' did not): the segments in progress
+// close where their samples end, without the alignment at the seam that
+// Discontinuity gives a source that stopped (the renditions still fed
+// would otherwise be stretched over samples yet to come).
+func KeepTiming() DiscontinuityOption { return func(c *discConfig) { c.keepTiming = true } }
+
 // Discontinuity marks a restart of the source: the segments in progress
 // are completed, and each rendition's next segment carries
 // EXT-X-DISCONTINUITY (a new DASH Period). tracks gives renditions whose
 // track changed (new codec configuration: a new init segment); nil keeps
 // them. Timestamps pushed afterwards must still increase: the source maps
-// its new clock after the old one.
-func (p *Packager) Discontinuity(tracks map[string]*media.Track) error {
+// its new clock after the old one (NextTime).
+func (p *Packager) Discontinuity(tracks map[string]*media.Track, opts ...DiscontinuityOption) error {
+	var dc discConfig
+	for _, o := range opts {
+		o(&dc)
+	}
 	p.mu.Lock()
 	var evs []Event
 	var err error
@@ -795,7 +812,7 @@ func (p *Packager) Discontinuity(tracks map[string]*media.Track) error {
 	// rendition that stopped long before keeps its hole).
 	var common float64
 	for _, r := range p.rends {
-		if r.closable() {
+		if r.closable() && !dc.keepTiming {
 			common = max(common, r.presentationEnd())
 		}
 	}

@@ -237,6 +237,27 @@ func TestDiscontinuitySeam(t *testing.T) {
 	}
 }
 
+// TestDiscontinuityKeepTiming: with KeepTiming the segments in progress
+// close where their own samples end (renditions still fed continue on
+// their timeline), so audio and video end apart, as pushed.
+func TestDiscontinuityKeepTiming(t *testing.T) {
+	s := newTestStream(t, WithLowLatency(true))
+	s.to(8013 * time.Millisecond)
+	ends := map[string]float64{}
+	for _, r := range s.p.rends {
+		ends[r.Name] = r.Track.Seconds(r.lastDTS + r.lastDur())
+	}
+	if err := s.p.Discontinuity(nil, KeepTiming()); err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range s.p.rends {
+		last := r.segs[len(r.segs)-1]
+		if got := r.Track.Seconds(last.StartDTS + last.Duration); math.Abs(got-ends[r.Name]) > 1e-6 {
+			t.Errorf("%s: segment %d ends at %.4fs, its last sample at %.4fs", r.Name, last.MSN, got, ends[r.Name])
+		}
+	}
+}
+
 // TestWindowMemoryHour runs an hour of live stream on the fake clock and
 // checks that memory stays within the window: the segments held never
 // span more than the window, and the bytes held never exceed what the

@@ -349,24 +349,28 @@ func (s *FileSource) Run(ctx context.Context) error {
 func (p *Packager) NextTime() time.Duration {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	var end, leadPTS float64
-	leadDTS := math.Inf(1)
-	leadPTS = math.Inf(1)
+	var end, lead float64
+	started := false
 	for _, r := range p.rends {
 		if !r.started || len(r.segs) == 0 {
 			continue
 		}
+		started = true
 		last := r.segs[len(r.segs)-1]
 		if last.Complete {
 			end = max(end, r.Track.Seconds(last.StartPTS+last.Duration))
 		} else {
 			end = max(end, r.presentationEnd())
 		}
-		leadDTS = min(leadDTS, r.Track.Seconds(r.leadDTS))
-		leadPTS = min(leadPTS, r.Track.Seconds(r.leadPTS))
+		// The largest presentation-over-decode lead of a rendition: the
+		// video's B-frame delay (a file source also puts audio's first
+		// sample at the video's first presentation; an ingest session
+		// starts at the key frame's decode time, and the rendition's own
+		// lead is what counts).
+		lead = max(lead, r.Track.Seconds(r.leadPTS)-r.Track.Seconds(r.leadDTS))
 	}
-	if math.IsInf(leadDTS, 1) {
+	if !started {
 		return 0
 	}
-	return time.Duration(math.Ceil(max(end-max(leadPTS-leadDTS, 0), 0) * float64(time.Second)))
+	return time.Duration(math.Ceil(max(end-lead, 0) * float64(time.Second)))
 }

@@ -182,10 +182,16 @@ func TestBrowsersAndGoPeerShareALiveStream(t *testing.T) {
 	go func() { badDone <- bad.Run(peerCtx) }()
 	defer func() { stopPeer(); <-badDone }()
 
+	var browsers []*testtool.Browser
+	defer func() { // before the test server closes (deferred after it)
+		for _, b := range browsers {
+			b.Stop()
+		}
+	}()
 	for i := range 2 {
 		pageURL := fmt.Sprintf("%s%s?src=%s&pubkey=/_test/key.pub&hdw=2&test=1&until=%g&report=/_test/report/%d",
 			srv.URL, p2pplayer.Path, url.QueryEscape(playlist), play, i)
-		testtool.StartChromium(t, bin, append(slices.Clone(webrtcFlags), pageURL)...)
+		browsers = append(browsers, testtool.StartChromium(t, bin, append(slices.Clone(webrtcFlags), pageURL)...))
 		time.Sleep(2 * time.Second) // the second joins a swarm that has a member
 	}
 	// Real time on a shared machine: wait for both pages to play `play`
