@@ -42,6 +42,7 @@ import (
 var Allowed = map[string]string{
 	"media.CodecConfig": "a track's decoder configuration record (avcC, hvcC, AudioSpecificConfig, dac3): data read from the container, not options",
 	"abr.Config":        "opaque: the resolved set of AlgorithmOptions that New hands a registered Constructor, read through methods; built only by NewConfig(opts...)",
+	"p2pbench.Config":   "an experiment's description (peers, uplink, durations), shared by the measurement and the simulator and kept whole in every Report beside the results it produced; functional options would be the cleaner API (its Logf/LogEvery fields are settings, not data)",
 }
 
 // Pending are violations known in a package that another branch is
