@@ -38,8 +38,13 @@ type trackData struct {
 	dts0, cto0 int64
 	// off is where the track's first sample lies on the output timeline
 	// (in its timescale): its decode start on the source's presentation
-	// timeline (edit list applied) minus the earliest one of all tracks,
-	// so that audio and video keep their relative timing.
+	// timeline (edit list applied) minus the earliest one G of all tracks,
+	// so that audio and video keep their relative timing; 0 for a track
+	// that starts before G, which placeTracks then sets to the video's
+	// start (AAC priming ahead of a video without B-frames): that track's
+	// lead is in its presOffset instead, and the tracks' decode timelines
+	// no longer share their origin (only their presentation, through the
+	// edit lists, does).
 	off int64
 	// presOffset is the output media time (in the track's timescale)
 	// presented first: the source's time zero, or the track's earliest
