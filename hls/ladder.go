@@ -81,17 +81,9 @@ func ReadLadder(path string) (*Ladder, error) {
 			continue
 		}
 		seen[v.URI] = true
-		p, err := localPath(base, v.URI)
+		p, mp, err := readMediaPlaylist(base, v.URI)
 		if err != nil {
 			return nil, err
-		}
-		pl, err := readPlaylist(p)
-		if err != nil {
-			return nil, err
-		}
-		mp, ok := pl.(*m3u8.MediaPlaylist)
-		if !ok {
-			return nil, fmt.Errorf("%w: %s is not a media playlist", ErrNotPackaged, p)
 		}
 		if !mp.Closed && mp.MediaType != m3u8.VOD {
 			return nil, fmt.Errorf("%w: %s has no EXT-X-ENDLIST", ErrNotPackaged, p)
@@ -144,17 +136,9 @@ func audioSizes(base string, master *m3u8.MasterPlaylist) ([]float64, error) {
 	if pick == nil {
 		return nil, nil
 	}
-	p, err := localPath(base, pick.URI)
+	p, mp, err := readMediaPlaylist(base, pick.URI)
 	if err != nil {
 		return nil, err
-	}
-	pl, err := readPlaylist(p)
-	if err != nil {
-		return nil, err
-	}
-	mp, ok := pl.(*m3u8.MediaPlaylist)
-	if !ok {
-		return nil, fmt.Errorf("%w: %s is not a media playlist", ErrNotPackaged, p)
 	}
 	sizes, _, err := segmentSizes(filepath.Dir(p), mp)
 	if err != nil {
@@ -241,4 +225,22 @@ func segmentSizes(base string, pl *m3u8.MediaPlaylist) ([]float64, float64, erro
 		sizes = append(sizes, float64(n))
 	}
 	return sizes, dur, nil
+}
+
+// readMediaPlaylist reads the media playlist uri names relative to the
+// directory base, returning its local path too.
+func readMediaPlaylist(base, uri string) (string, *m3u8.MediaPlaylist, error) {
+	p, err := localPath(base, uri)
+	if err != nil {
+		return "", nil, err
+	}
+	pl, err := readPlaylist(p)
+	if err != nil {
+		return "", nil, err
+	}
+	mp, ok := pl.(*m3u8.MediaPlaylist)
+	if !ok {
+		return "", nil, fmt.Errorf("%w: %s is not a media playlist", ErrNotPackaged, p)
+	}
+	return p, mp, nil
 }
