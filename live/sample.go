@@ -3,25 +3,21 @@ package live
 import (
 	"fmt"
 
-	"github.com/streamkit-go/streamkit/media"
-	"github.com/streamkit-go/streamkit/sample"
+	"github.com/streamkit-go/streamkit/segment"
 )
 
 // SampleInputs opens the embedded sample ladder (three H.264 renditions
 // with aligned 2 s GOPs and AAC audio, 8 s) as FileSource inputs: the
-// live stream `streamkit live` plays without files.
+// live stream `streamkit live` plays without files. segment.SampleInputs
+// is the one place the ladder is opened.
 func SampleInputs() ([]Input, error) {
-	var in []Input
-	for _, name := range append(sample.Videos(), sample.Audio) {
-		r, size, err := sample.Open(name)
-		if err != nil {
-			return nil, err
-		}
-		d, err := media.Open(r, size)
-		if err != nil {
-			return nil, fmt.Errorf("live: sample %s: %w", name, err)
-		}
-		in = append(in, Input{Name: "sample:" + name, Demuxer: d})
+	seg, err := segment.SampleInputs()
+	if err != nil {
+		return nil, fmt.Errorf("live: %w", err)
+	}
+	in := make([]Input, len(seg))
+	for i, s := range seg {
+		in[i] = Input{Name: s.Name, Demuxer: s.Demuxer}
 	}
 	return in, nil
 }

@@ -19,7 +19,6 @@ import (
 	"github.com/streamkit-go/streamkit/integrity"
 	"github.com/streamkit-go/streamkit/media"
 	_ "github.com/streamkit-go/streamkit/mp4" // register MP4 for media.Open
-	"github.com/streamkit-go/streamkit/sample"
 	"github.com/streamkit-go/streamkit/segment"
 	_ "github.com/streamkit-go/streamkit/ts" // register MPEG-TS for media.Open
 )
@@ -161,17 +160,9 @@ func packageFiles(ctx context.Context, out string, files []string, opt packageOp
 // are. `streamkit demo` calls it; opt's zero value writes both HLS and
 // DASH with the default segment duration.
 func packageSample(ctx context.Context, out string, opt packageOptions) (*packaged, error) {
-	var inputs []segment.Input
-	for _, name := range append(sample.Videos(), sample.Audio) {
-		r, size, err := sample.Open(name)
-		if err != nil {
-			return nil, err
-		}
-		d, err := media.Open(r, size)
-		if err != nil {
-			return nil, fmt.Errorf("sample %s: %w", name, err)
-		}
-		inputs = append(inputs, segment.Input{Name: "sample:" + name, Demuxer: d})
+	inputs, err := segment.SampleInputs()
+	if err != nil {
+		return nil, err
 	}
 	return packageInputs(ctx, out, inputs, opt)
 }

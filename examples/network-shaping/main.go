@@ -24,9 +24,7 @@ import (
 
 	"github.com/streamkit-go/streamkit/dash"
 	"github.com/streamkit-go/streamkit/hls"
-	"github.com/streamkit-go/streamkit/mp4"
 	"github.com/streamkit-go/streamkit/playtest"
-	"github.com/streamkit-go/streamkit/sample"
 	"github.com/streamkit-go/streamkit/segment"
 	"github.com/streamkit-go/streamkit/serve"
 	"github.com/streamkit-go/streamkit/shape"
@@ -202,17 +200,9 @@ func packageSample(dir string) string {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		log.Fatal(err)
 	}
-	var inputs []segment.Input
-	for _, name := range append(sample.Videos(), sample.Audio) {
-		r, size, err := sample.Open(name)
-		if err != nil {
-			log.Fatal(err)
-		}
-		d, err := mp4.NewReader(r, size)
-		if err != nil {
-			log.Fatal(err)
-		}
-		inputs = append(inputs, segment.Input{Name: name, Demuxer: d})
+	inputs, err := segment.SampleInputs()
+	if err != nil {
+		log.Fatal(err)
 	}
 	p, err := segment.Cut(context.Background(), dir, inputs, segment.WithTargetDuration(2*time.Second))
 	if err != nil {

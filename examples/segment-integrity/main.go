@@ -20,8 +20,6 @@ import (
 	"github.com/streamkit-go/streamkit/dash"
 	"github.com/streamkit-go/streamkit/hls"
 	"github.com/streamkit-go/streamkit/integrity"
-	"github.com/streamkit-go/streamkit/mp4"
-	"github.com/streamkit-go/streamkit/sample"
 	"github.com/streamkit-go/streamkit/segment"
 )
 
@@ -166,17 +164,9 @@ func resign2(priv ed25519.PrivateKey, last uint64) *integrity.Signer {
 }
 
 func packageSample(ctx context.Context, out string) *segment.Presentation {
-	var inputs []segment.Input
-	for _, name := range append(sample.Videos(), sample.Audio) {
-		r, size, err := sample.Open(name)
-		if err != nil {
-			log.Fatal(err)
-		}
-		d, err := mp4.NewReader(r, size)
-		if err != nil {
-			log.Fatal(err)
-		}
-		inputs = append(inputs, segment.Input{Name: name, Demuxer: d})
+	inputs, err := segment.SampleInputs()
+	if err != nil {
+		log.Fatal(err)
 	}
 	p, err := segment.Cut(ctx, out, inputs, segment.WithTargetDuration(2*time.Second))
 	if err != nil {
