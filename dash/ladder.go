@@ -16,6 +16,7 @@ import (
 
 	"github.com/Eyevinn/dash-mpd/mpd"
 
+	"github.com/streamkit-go/streamkit/abr"
 	"github.com/streamkit-go/streamkit/mp4"
 )
 
@@ -29,18 +30,16 @@ const (
 )
 
 // Ladder is a packaged DASH presentation seen by an ABR simulator: the
-// video Representations' bandwidths and every segment's size. It has the
-// methods of abr.Manifest (SegmentDuration in ms, Bitrates in kbit/s
-// ascending, NumSegments, SegmentSize in bits) without package abr
-// importing this one.
+// video Representations' bandwidths and every segment's size: an
+// abr.Ladder (so an abr.Manifest, without package abr importing this
+// one) with what DASH adds.
 type Ladder struct {
-	// SegmentMs is the mean segment duration in milliseconds.
-	SegmentMs float64
-	// Kbps is each Representation's @bandwidth in kbit/s, ascending.
-	Kbps []float64
-	// Sizes[i][q] is the size in bits of segment i of level q, from the
-	// segment files (SegmentTemplate) or the sidx (SegmentBase).
-	Sizes [][]float64
+	// Ladder holds the mean segment duration (SegmentMs), each
+	// Representation's @bandwidth in kbit/s ascending (Kbps) and
+	// Sizes[i][q], the size in bits of segment i of level q, from the
+	// segment files (SegmentTemplate) or the sidx (SegmentBase). Its
+	// methods make this an abr.Manifest.
+	abr.Ladder
 	// IDs are the Representation ids of the levels.
 	IDs []string
 	// AudioSizes[i] is the size in bits of segment i of the first audio
@@ -50,18 +49,6 @@ type Ladder struct {
 	// --compare-sim does).
 	AudioSizes []float64
 }
-
-// SegmentDuration returns the mean segment duration in milliseconds.
-func (l *Ladder) SegmentDuration() float64 { return l.SegmentMs }
-
-// Bitrates returns the ladder in kbit/s, ascending.
-func (l *Ladder) Bitrates() []float64 { return l.Kbps }
-
-// NumSegments returns the number of segments common to every level.
-func (l *Ladder) NumSegments() int { return len(l.Sizes) }
-
-// SegmentSize returns the size of segment i at level q, in bits.
-func (l *Ladder) SegmentSize(i, q int) float64 { return l.Sizes[i][q] }
 
 // ReadLadder reads a static MPD from disk and the sizes of the segments
 // of its video Representations (first Period): segment files named by

@@ -11,6 +11,7 @@ import (
 
 	"github.com/Eyevinn/hls-m3u8/m3u8"
 
+	"github.com/streamkit-go/streamkit/abr"
 	"github.com/streamkit-go/streamkit/media"
 )
 
@@ -22,18 +23,15 @@ var ErrNotPackaged = errors.New("hls: not a packaged VOD presentation")
 const maxPlaylist = 64 << 20
 
 // Ladder is a packaged HLS presentation seen by an ABR simulator: the
-// video variants' bit rates and the size of every segment. It has the
-// methods of abr.Manifest (SegmentDuration in ms, Bitrates in kbit/s
-// ascending, NumSegments, SegmentSize in bits), so it can be passed to
-// the simulator without package abr importing this one.
+// video variants' bit rates and the size of every segment: an
+// abr.Ladder (so an abr.Manifest, without package abr importing this
+// one) with what HLS adds.
 type Ladder struct {
-	// SegmentMs is the mean segment duration in milliseconds.
-	SegmentMs float64
-	// Kbps is each level's BANDWIDTH in kbit/s, ascending.
-	Kbps []float64
-	// Sizes[i][q] is the size in bits of segment i at level q, read from
-	// EXT-X-BYTERANGE or from the segment file's size.
-	Sizes [][]float64
+	// Ladder holds the mean segment duration (SegmentMs), each level's
+	// BANDWIDTH in kbit/s ascending (Kbps) and Sizes[i][q], the size in
+	// bits of segment i at level q, read from EXT-X-BYTERANGE or from the
+	// segment file's size. Its methods make this an abr.Manifest.
+	abr.Ladder
 	// Playlists are the media playlists of the levels (paths on disk).
 	Playlists []string
 	// AudioSizes[i] is the size in bits of segment i of the default audio
@@ -43,18 +41,6 @@ type Ladder struct {
 	// moves adds it to Sizes (playtest's --compare-sim does).
 	AudioSizes []float64
 }
-
-// SegmentDuration returns the mean segment duration in milliseconds.
-func (l *Ladder) SegmentDuration() float64 { return l.SegmentMs }
-
-// Bitrates returns the ladder in kbit/s, ascending.
-func (l *Ladder) Bitrates() []float64 { return l.Kbps }
-
-// NumSegments returns the number of segments common to every level.
-func (l *Ladder) NumSegments() int { return len(l.Sizes) }
-
-// SegmentSize returns the size of segment i at level q, in bits.
-func (l *Ladder) SegmentSize(i, q int) float64 { return l.Sizes[i][q] }
 
 // ReadLadder reads a multivariant playlist from disk, then each video
 // variant's media playlist and the sizes of its segments (byte ranges, or
