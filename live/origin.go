@@ -85,10 +85,25 @@ const (
 	ccGone      = "public, max-age=1"
 )
 
+// Header values of the hot paths (a held playlist or part answered the
+// instant its part is published), built once. Assigning a shared slice
+// to the header map skips Header.Set's key canonicalisation and the
+// one-element slice it allocates per value; net/http and its HTTP/2
+// server only read the values (a handler that changes one replaces the
+// slice, as Header.Set does).
+var (
+	hvAllowOrigin = []string{"*"}
+	hvExpose      = []string{"Content-Length, Date, Age, Server-Timing"}
+	hvM3U8        = []string{"application/vnd.apple.mpegurl"}
+	hvMP4         = []string{"video/mp4"}
+	hvLive        = []string{ccLive}
+	hvImmutable   = []string{ccImmutable}
+)
+
 func (o *Origin) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	h := w.Header()
-	h.Set("Access-Control-Allow-Origin", "*")
-	h.Set("Access-Control-Expose-Headers", "Content-Length, Date, Age, Server-Timing")
+	h["Access-Control-Allow-Origin"] = hvAllowOrigin
+	h["Access-Control-Expose-Headers"] = hvExpose
 	switch req.Method {
 	case http.MethodGet, http.MethodHead:
 	case http.MethodOptions:
@@ -222,6 +237,18 @@ func (o *Origin) fail(w http.ResponseWriter, code int, msg string) {
 	w.Write([]byte(msg + "\n"))
 }
 
+// writeShared is write with header values built once (see hvM3U8).
+func (o *Origin) writeShared(w http.ResponseWriter, req *http.Request, ctype, cc, clen []string, b []byte) {
+	h := w.Header()
+	h["Content-Type"] = ctype
+	h["Cache-Control"] = cc
+	h["Content-Length"] = clen
+	if req.Method == http.MethodHead {
+		return
+	}
+	w.Write(b)
+}
+
 func (o *Origin) write(w http.ResponseWriter, req *http.Request, ctype, cc string, b []byte) {
 	h := w.Header()
 	h.Set("Content-Type", ctype)
@@ -287,16 +314,31 @@ func (o *Origin) playlist(w http.ResponseWriter, req *http.Request, r *Rendition
 		return
 	}
 	ll := o.p.cfg.ll
+	skip := br.Skip && ll
 	blocking := ll && br.MSN >= 0
+	// The conditions run under the packager lock; the one that holds
+	// takes the playlist rendered for the current publish in the same
+	// critical section, so a woken request locks once.
+	var resp *renderedPlaylist
 	if blocking {
-		o.p.mu.Lock()
-		last := r.lastComplete()
-		o.p.mu.Unlock()
-		if br.MSN > last+2 {
+		first, last := true, int64(0)
+		err = o.await(req.Context(), httpserver.DrainingOf(req.Context()), r, func() bool {
+			if first {
+				first, last = false, r.lastComplete()
+				if br.MSN > last+2 {
+					return true // answered 400 below
+				}
+			}
+			if !r.ready(br.MSN, br.Part) {
+				return false
+			}
+			resp = o.p.playlistResponse(r, skip)
+			return true
+		})
+		if err == nil && br.MSN > last+2 {
 			o.fail(w, http.StatusBadRequest, "_HLS_msn="+strconv.FormatInt(br.MSN, 10)+" is more than two segments past the last ("+strconv.FormatInt(last, 10)+")")
 			return
 		}
-		err = o.await(req.Context(), httpserver.DrainingOf(req.Context()), r, func() bool { return r.ready(br.MSN, br.Part) })
 	} else {
 		// Something to list: a complete segment. In LL-HLS the parts of
 		// the first segment exist earlier, but a playlist of parts alone
@@ -305,22 +347,27 @@ func (o *Origin) playlist(w http.ResponseWriter, req *http.Request, r *Rendition
 		// stream. The first non-blocking request waits for segment 0 (a
 		// blocking request follows a playlist and names what it awaits).
 		err = o.await(req.Context(), httpserver.DrainingOf(req.Context()), r, func() bool {
-			return r.lastComplete() >= 0 && len(r.segs) > 0 && r.segs[0].Complete
+			if r.lastComplete() >= 0 && len(r.segs) > 0 && r.segs[0].Complete {
+				resp = o.p.playlistResponse(r, skip)
+				return true
+			}
+			return false
 		})
 	}
 	if err != nil {
 		o.holdFailed(w, err)
 		return
 	}
-	o.p.mu.Lock()
-	text := o.p.mediaPlaylist(r, br.Skip && ll)
-	td := o.p.targetDuration()
-	o.p.mu.Unlock()
-	cc := ccLive
-	if blocking {
-		cc = "public, max-age=" + strconv.Itoa(td)
+	if resp == nil { // the stream ended while the request waited
+		o.p.mu.Lock()
+		resp = o.p.playlistResponse(r, skip)
+		o.p.mu.Unlock()
 	}
-	o.write(w, req, "application/vnd.apple.mpegurl", cc, []byte(text))
+	cc := hvLive
+	if blocking {
+		cc = resp.cc
+	}
+	o.writeShared(w, req, hvM3U8, cc, resp.clen, resp.body)
 }
 
 func (o *Origin) master(w http.ResponseWriter, req *http.Request) {
@@ -405,8 +452,17 @@ func (o *Origin) part(w http.ResponseWriter, req *http.Request, r *Rendition, ms
 		o.fail(w, http.StatusNotFound, "no such part (outside the window, or never produced)")
 		return
 	}
-	serverTiming(w.Header(), pt.Arrived, pt.Published, false)
-	o.write(w, req, "video/mp4", ccImmutable, pt.Data)
+	h := w.Header()
+	if pt.clen == nil { // a part not made by flushPart
+		serverTiming(h, pt.Arrived, pt.Published, false)
+		o.write(w, req, "video/mp4", ccImmutable, pt.Data)
+		return
+	}
+	if pt.timing != nil {
+		h["Server-Timing"] = pt.timing
+		h["Timing-Allow-Origin"] = hvAllowOrigin
+	}
+	o.writeShared(w, req, hvMP4, hvImmutable, pt.clen, pt.Data)
 }
 
 // serverTiming stamps a part or segment response with the ingest arrival
@@ -416,15 +472,23 @@ func (o *Origin) part(w http.ResponseWriter, req *http.Request, r *Rendition, ms
 // budget (package latency). A segment sent while in progress (chunked,
 // LL-DASH) is marked "chunked" and carries its first part's times.
 func serverTiming(h http.Header, arrived, published time.Time, chunked bool) {
+	if v := serverTimingValue(arrived, published, chunked); v != "" {
+		h.Set("Server-Timing", v)
+		h.Set("Timing-Allow-Origin", "*")
+	}
+}
+
+// serverTimingValue is serverTiming's header value, "" when a time is
+// missing.
+func serverTimingValue(arrived, published time.Time, chunked bool) string {
 	if arrived.IsZero() || published.IsZero() {
-		return
+		return ""
 	}
 	v := fmt.Sprintf(`sk-arrive;desc="%d", sk-publish;desc="%d"`, arrived.UnixMilli(), published.UnixMilli())
 	if chunked {
 		v += ", sk-chunked"
 	}
-	h.Set("Server-Timing", v)
-	h.Set("Timing-Allow-Origin", "*")
+	return v
 }
 
 // segment serves a segment: at once when complete; while in progress

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math"
 	"regexp"
+	"strconv"
 	"sync"
 	"time"
 
@@ -147,6 +148,11 @@ type Part struct {
 	// stage budget (package latency), served as Server-Timing.
 	Arrived   time.Time
 	Published time.Time
+
+	// Response header values, built once at publication: every request
+	// for the part (a thousand clients pulling it the instant it is
+	// published) shares them.
+	clen, timing []string
 }
 
 // Segment is one media segment: its parts concatenated.
@@ -186,11 +192,9 @@ type Rendition struct {
 	needDisc bool
 	notify   chan struct{}
 	dropped  int64
-	// cache holds the last rendered playlists: full and delta update.
-	cache [2]struct {
-		version uint64
-		text    string
-	}
+	// cache holds the last rendered playlists, full and delta update, as
+	// the origin sends them (see playlistResponse).
+	cache [2]*renderedPlaylist
 	// periodMSN is the first MSN of each discontinuity sequence (DASH
 	// Period startNumber).
 	periodMSN map[int64]int64
@@ -651,6 +655,10 @@ func (r *Rendition) flushPart(next int64, evs *[]Event) error {
 		Independent: r.Track.Kind != media.KindVideo || r.pending[0].Sync,
 		Arrived:     r.pending[0].arrived,
 		Published:   r.p.cfg.clock.Now(),
+	}
+	part.clen = []string{strconv.Itoa(len(b))}
+	if v := serverTimingValue(part.Arrived, part.Published, false); v != "" {
+		part.timing = []string{v}
 	}
 	seg.Parts = append(seg.Parts, part)
 	seg.Size += int64(len(b))
