@@ -138,6 +138,10 @@ func (c *loadClient) next(prefix string) []byte {
 		p = strconv.AppendInt(p, c.msn, 10)
 		p = append(p, "&_HLS_part="...)
 		p = strconv.AppendInt(p, c.part, 10)
+		// A delta update, as hls.js 1.7 asks once it holds a recent
+		// playlist (getSkipValue: CAN-SKIP-UNTIL advertised, playlist
+		// younger than half of it).
+		p = append(p, "&_HLS_skip=YES"...)
 	}
 	c.path = p
 	return p

@@ -77,8 +77,8 @@ func run() error {
 		protos = strings.Split(p, ",")
 	}
 	fmt.Printf("The origin serves the sample ladder live (parts of 200 ms, segments of 2 s) in this process.\n")
-	fmt.Printf("A second process runs %d blocking playlist clients (each asks for the playlist that will list\n", playlistClients)
-	fmt.Printf("the next part, _HLS_msn/_HLS_part, as hls.js does) and %d part clients (each asks for the next part\n", partClients)
+	fmt.Printf("A second process runs %d blocking playlist clients (each asks for the delta update that will list\n", playlistClients)
+	fmt.Printf("the next part, _HLS_msn/_HLS_part/_HLS_skip, as hls.js does) and %d part clients (each asks for the next part\n", partClients)
 	fmt.Printf("before it exists, as a preload hint is fetched), for %v per protocol. Machine: %d CPUs, load average %s.\n", loadFor, runtime.NumCPU(), loadavg())
 	for _, proto := range protos {
 		if err := runOnce(proto); err != nil {
