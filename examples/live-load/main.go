@@ -91,10 +91,8 @@ func run() error {
 
 // pubTimes records when each part was published (Unix ns).
 type pubTimes struct {
-	mu     sync.Mutex
-	at     map[[3]int64]int64 // rendition index, msn, part
-	counts [4]int             // publications per rendition while counting
-	count  bool
+	mu sync.Mutex
+	at map[[3]int64]int64 // rendition index, msn, part
 }
 
 func runOnce(proto string) error {
@@ -109,9 +107,6 @@ func runOnce(proto string) error {
 			r := rendIndex[e.Rendition]
 			pub.mu.Lock()
 			pub.at[[3]int64{int64(r), e.MSN, int64(e.Part)}] = now
-			if pub.count {
-				pub.counts[r]++
-			}
 			pub.mu.Unlock()
 		}
 	}))
@@ -158,12 +153,10 @@ func runOnce(proto string) error {
 		return err
 	}
 	var (
-		during, atEnd snap
-		cpu0, cpu1    time.Duration
-		t0, t1        time.Time
-		summary       clientSummary
-		childErr      strings.Builder
-		stopProfile   = func() {}
+		during      snap
+		summary     clientSummary
+		childErr    strings.Builder
+		stopProfile = func() {}
 	)
 	sc := bufio.NewScanner(stderr)
 	for sc.Scan() {
@@ -182,24 +175,13 @@ func runOnce(proto string) error {
 				}
 				stopProfile = func() { pprof.StopCPUProfile(); f.Close() }
 			}
-			t0, cpu0 = time.Now(), cpuTime()
-			pub.mu.Lock()
-			pub.count = true
-			pub.mu.Unlock()
-			go func() {
-				time.Sleep(loadFor * 2 / 3)
-				s := snapshot()
-				pub.mu.Lock()
-				during = s
-				pub.mu.Unlock()
-			}()
+		case line == "during":
+			during = snapshot()
 		case line == "end":
-			t1, cpu1 = time.Now(), cpuTime()
-			pub.mu.Lock()
-			pub.count = false
-			pub.mu.Unlock()
 			stopProfile()
-			atEnd = snapshot()
+			if during.goroutines == 0 {
+				during = snapshot()
+			}
 		case strings.HasPrefix(line, "summary "):
 			if err := json.Unmarshal([]byte(line[len("summary "):]), &summary); err != nil {
 				return err
@@ -226,10 +208,7 @@ func runOnce(proto string) error {
 	if err := <-served; err != nil {
 		return err
 	}
-	pub.mu.Lock()
-	during = orLater(during, atEnd) // the load ended before two thirds (a short run)
-	pub.mu.Unlock()
-	return report(proto, pub, records.Bytes(), t0, t1, cpu1-cpu0, summary, before, during, after)
+	return report(proto, pub, records.Bytes(), summary, before, during, after)
 }
 
 // waitFirst waits for the stream's first segment.
@@ -246,9 +225,10 @@ func waitFirst(url string) error {
 	return nil
 }
 
-func report(proto string, pub *pubTimes, recs []byte, t0, t1 time.Time, cpu time.Duration, cs clientSummary, before, during, after snap) error {
+func report(proto string, pub *pubTimes, recs []byte, cs clientSummary, before, during, after snap) error {
 	var pl, parts []time.Duration
-	var n503, unmatched int
+	var n503, unmatched, early int
+	cpu := cs.OriginCPU
 	pub.mu.Lock()
 	for ; len(recs) >= 16; recs = recs[16:] {
 		kind, r := int(recs[0]), int64(recs[1])
@@ -267,7 +247,8 @@ func report(proto string, pub *pubTimes, recs []byte, t0, t1 time.Time, cpu time
 			unmatched++
 			continue
 		}
-		if t < t0.UnixNano() || t >= t1.UnixNano() {
+		if t < cs.Start || t >= cs.End {
+			early++
 			continue // published outside the load: not in "expected"
 		}
 		d := time.Duration(done - t)
@@ -277,10 +258,15 @@ func report(proto string, pub *pubTimes, recs []byte, t0, t1 time.Time, cpu time
 			pl = append(pl, d)
 		}
 	}
-	counts := pub.counts
+	var counts [4]int
+	for k, t := range pub.at {
+		if t >= cs.Start && t < cs.End {
+			counts[k[0]]++
+		}
+	}
 	pub.mu.Unlock()
 
-	secs := t1.Sub(t0).Seconds()
+	secs := float64(cs.End-cs.Start) / 1e9
 	var offeredPl, offeredParts int
 	for r, n := range counts {
 		offeredPl += n * clientsOn(playlistClients, r)
@@ -311,6 +297,9 @@ func report(proto string, pub *pubTimes, recs []byte, t0, t1 time.Time, cpu time
 	fmt.Printf("the offered load exceeded what the machine serves, and the latencies measure a queue.)\n")
 	if cs.Errors > 0 || n503 > 0 || unmatched > 0 {
 		fmt.Printf("errors %d, 503s %d, answers without a matching publication %d\n", cs.Errors, n503, unmatched)
+	}
+	if early > 0 {
+		fmt.Printf("(%d answers to parts published before the load began or after it ended are not counted)\n", early)
 	}
 	answers := len(pl) + len(parts)
 	if answers > 0 && secs > 0 {
@@ -354,13 +343,6 @@ func clientsOn(n, r int) int {
 type snap struct {
 	rss        int64
 	goroutines int
-}
-
-func orLater(a, b snap) snap {
-	if a.goroutines == 0 {
-		return b
-	}
-	return a
 }
 
 func snapshot() snap {
