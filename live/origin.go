@@ -265,22 +265,24 @@ func (o *Origin) write(w http.ResponseWriter, req *http.Request, ctype, cc strin
 // (the server's shutdown has begun: a blocking reload or a preload hint
 // answers at once rather than holding the grace period; nil never
 // closes), or the hold timeout passes (ErrTimeout). Each wake-up comes
-// from a publish on r: no polling.
-func (o *Origin) await(ctx context.Context, drain <-chan struct{}, r *Rendition, cond func() bool) error {
+// from a publish on r: no polling. When the hold timeout passes, extend
+// (if not nil; called under the packager lock) may give a longer wait.
+func (o *Origin) await(ctx context.Context, drain <-chan struct{}, r *Rendition, cond func() bool, extend func(now time.Time) time.Duration) error {
 	var timer Timer
+	defer func() {
+		if timer != nil {
+			timer.Stop()
+		}
+	}()
 	for {
 		o.p.mu.Lock()
 		ok, ended, ch, hold := cond(), o.p.ended, r.notify, o.p.holdTimeout()
 		o.p.mu.Unlock()
 		if ok || ended {
-			if timer != nil {
-				timer.Stop()
-			}
 			return nil
 		}
 		if timer == nil {
 			timer = o.p.cfg.clock.NewTimer(hold)
-			defer timer.Stop()
 		}
 		select {
 		case <-ch:
@@ -289,10 +291,23 @@ func (o *Origin) await(ctx context.Context, drain <-chan struct{}, r *Rendition,
 		case <-drain:
 			return errDraining
 		case <-timer.C():
-			return ErrTimeout
+			if extend == nil {
+				return ErrTimeout
+			}
+			o.p.mu.Lock()
+			d := extend(o.p.cfg.clock.Now())
+			o.p.mu.Unlock()
+			if d <= 0 {
+				return ErrTimeout
+			}
+			timer = o.p.cfg.clock.NewTimer(d)
 		}
 	}
 }
+
+// firstWaitSlack: a first playlist request waits for segment 0 up to
+// HoldLimit plus this, while the source publishes parts.
+const firstWaitSlack = 5 * time.Second
 
 // errDraining ends a wait when the server's shutdown begins.
 var errDraining = errors.New("live: server shutting down")
@@ -334,7 +349,7 @@ func (o *Origin) playlist(w http.ResponseWriter, req *http.Request, r *Rendition
 			}
 			resp = o.p.playlistResponse(r, skip)
 			return true
-		})
+		}, nil)
 		if err == nil && br.MSN > last+2 {
 			o.fail(w, http.StatusBadRequest, "_HLS_msn="+strconv.FormatInt(br.MSN, 10)+" is more than two segments past the last ("+strconv.FormatInt(last, 10)+")")
 			return
@@ -346,12 +361,33 @@ func (o *Origin) playlist(w http.ResponseWriter, req *http.Request, r *Rendition
 		// reports levelEmptyError and retries, Shaka Player 5.2 fails the
 		// stream. The first non-blocking request waits for segment 0 (a
 		// blocking request follows a playlist and names what it awaits).
+		//
+		// Segment 0 lasts the source's first GOP, which may be longer
+		// than the hold timeout (3 target durations; an encoder with a
+		// 10 s GOP behind ingest): its 503 would cost hls.js one of its
+		// two playlist retries and Shaka a failed start. The spec's 503 is
+		// for blocking requests that the media did not satisfy in time;
+		// this one waits on while the source is alive (a part of r
+		// published within the hold timeout), up to firstWaitLimit:
+		// below Serve's default write timeout (HoldLimit + 10 s), which
+		// an HTTP/2 stream waiting longer would be reset by.
+		start, limit := o.p.cfg.clock.Now(), o.p.HoldLimit()+firstWaitSlack
 		err = o.await(req.Context(), httpserver.DrainingOf(req.Context()), r, func() bool {
 			if r.lastComplete() >= 0 && len(r.segs) > 0 && r.segs[0].Complete {
 				resp = o.p.playlistResponse(r, skip)
 				return true
 			}
 			return false
+		}, func(now time.Time) time.Duration {
+			seg := r.open()
+			if seg == nil || len(seg.Parts) == 0 {
+				return 0
+			}
+			quiet, hold := now.Sub(seg.Parts[len(seg.Parts)-1].Published), o.p.holdTimeout()
+			if quiet >= hold {
+				return 0 // the source stalled: 503
+			}
+			return min(hold-quiet, start.Add(limit).Sub(now))
 		})
 	}
 	if err != nil {
@@ -372,7 +408,7 @@ func (o *Origin) playlist(w http.ResponseWriter, req *http.Request, r *Rendition
 
 func (o *Origin) master(w http.ResponseWriter, req *http.Request) {
 	ref := o.firstRendition()
-	err := o.await(req.Context(), httpserver.DrainingOf(req.Context()), ref, func() bool { return len(ref.segs) > 0 })
+	err := o.await(req.Context(), httpserver.DrainingOf(req.Context()), ref, func() bool { return len(ref.segs) > 0 }, nil)
 	if err != nil {
 		o.holdFailed(w, err)
 		return
@@ -394,7 +430,7 @@ func (o *Origin) firstRendition() *Rendition {
 
 func (o *Origin) manifest(w http.ResponseWriter, req *http.Request, timeline bool) {
 	ref := o.firstRendition()
-	err := o.await(req.Context(), httpserver.DrainingOf(req.Context()), ref, func() bool { return len(o.p.periods) > 0 && len(o.p.rends) > 0 })
+	err := o.await(req.Context(), httpserver.DrainingOf(req.Context()), ref, func() bool { return len(o.p.periods) > 0 && len(o.p.rends) > 0 }, nil)
 	if err != nil {
 		o.holdFailed(w, err)
 		return
@@ -439,7 +475,7 @@ func (o *Origin) part(w http.ResponseWriter, req *http.Request, r *Rendition, ms
 		err := o.await(req.Context(), httpserver.DrainingOf(req.Context()), r, func() bool {
 			f, n := lookup()
 			return f || n
-		})
+		}, nil)
 		if err != nil {
 			o.holdFailed(w, err)
 			return
@@ -499,7 +535,7 @@ func (o *Origin) segment(w http.ResponseWriter, req *http.Request, r *Rendition,
 	s, next := find()
 	o.p.mu.Unlock()
 	if s == nil && next {
-		err := o.await(req.Context(), httpserver.DrainingOf(req.Context()), r, func() bool { s, _ = find(); return s != nil })
+		err := o.await(req.Context(), httpserver.DrainingOf(req.Context()), r, func() bool { s, _ = find(); return s != nil }, nil)
 		if err != nil {
 			o.holdFailed(w, err)
 			return
@@ -561,7 +597,7 @@ func (o *Origin) segment(w http.ResponseWriter, req *http.Request, r *Rendition,
 		}
 		// Not released by the drain: a segment in progress is a transfer,
 		// which the grace period lets finish (it ends within a segment).
-		err := o.await(req.Context(), nil, r, func() bool { return s.Complete || len(s.Parts) > sent })
+		err := o.await(req.Context(), nil, r, func() bool { return s.Complete || len(s.Parts) > sent }, nil)
 		if err != nil {
 			// The response has begun: ending it early without the final
 			// chunk tells the client (and a CDN) it is incomplete.
