@@ -52,16 +52,6 @@ const (
 	kind503             // a request answered 503
 )
 
-// record is one answer, 16 bytes on the wire: which part it waited for
-// and when its last byte arrived (Unix ns: both processes read the same
-// system clock).
-type record struct {
-	kind, rend uint8
-	part       uint16
-	msn        uint32
-	done       int64
-}
-
 // clientSummary is the client process's report, one JSON line on stderr.
 type clientSummary struct {
 	Start, End int64         // the load, Unix ns
@@ -81,6 +71,9 @@ type recorder struct {
 	stop atomic.Bool
 }
 
+// add records one answer, 16 bytes on stdout: kind, rendition, part
+// (uint16), msn (uint32) and when its last byte arrived (Unix ns: both
+// processes read the same system clock).
 func (r *recorder) add(kind, rend int, msn, part int64) {
 	if r.stop.Load() {
 		return
