@@ -364,13 +364,18 @@ func (o *Origin) playlist(w http.ResponseWriter, req *http.Request, r *Rendition
 		//
 		// Segment 0 lasts the source's first GOP, which may be longer
 		// than the hold timeout (3 target durations; an encoder with a
-		// 10 s GOP behind ingest): its 503 would cost hls.js one of its
-		// two playlist retries and Shaka a failed start. The spec's 503 is
-		// for blocking requests that the media did not satisfy in time;
-		// this one waits on while the source is alive (a part of r
-		// published within the hold timeout), up to firstWaitLimit:
-		// below Serve's default write timeout (HoldLimit + 10 s), which
-		// an HTTP/2 stream waiting longer would be reset by.
+		// 10 s GOP behind ingest). The spec's 503 is for blocking
+		// requests the media did not satisfy in time; a 503 here costs
+		// hls.js 1.7 one of its two playlist error retries (1 s, then
+		// backoff) and Shaka 5.2 one of its two manifest attempts. So
+		// this wait goes on while the source is alive (a part of r
+		// published within the hold timeout), up to HoldLimit +
+		// firstWaitSlack (13 s for 2 s segments): below Serve's default
+		// write timeout (HoldLimit + 10 s), which would reset an HTTP/2
+		// stream waiting longer. hls.js gives a playlist 10 s to its
+		// first byte and then retries at once (timeoutRetry), so a first
+		// GOP up to about 20 s reaches it; Shaka's request timeout is
+		// 30 s.
 		start, limit := o.p.cfg.clock.Now(), o.p.HoldLimit()+firstWaitSlack
 		err = o.await(req.Context(), httpserver.DrainingOf(req.Context()), r, func() bool {
 			if r.lastComplete() >= 0 && len(r.segs) > 0 && r.segs[0].Complete {
