@@ -374,8 +374,9 @@ func (o *Origin) playlist(w http.ResponseWriter, req *http.Request, r *Rendition
 		// write timeout (HoldLimit + 10 s), which would reset an HTTP/2
 		// stream waiting longer. hls.js gives a playlist 10 s to its
 		// first byte and then retries at once (timeoutRetry), so a first
-		// GOP up to about 20 s reaches it; Shaka's request timeout is
-		// 30 s.
+		// GOP up to about 20 s reaches it; Shaka 5.2 waits 10 s for the
+		// response headers (connectionTimeout) on each of its two
+		// attempts.
 		start, limit := o.p.cfg.clock.Now(), o.p.HoldLimit()+firstWaitSlack
 		err = o.await(req.Context(), httpserver.DrainingOf(req.Context()), r, func() bool {
 			if r.lastComplete() >= 0 && len(r.segs) > 0 && r.segs[0].Complete {
