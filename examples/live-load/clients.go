@@ -234,8 +234,14 @@ func runClients() error {
 		}
 	case "h2c":
 		const streams = 200 // below the 250 streams Go's HTTP/2 server allows per connection
-		for i := 0; i < len(clients); i += streams {
-			group := clients[i:min(i+streams, len(clients))]
+		// Clients are dealt to the connections in turn, so that each
+		// carries playlists and parts, as an edge's connections do.
+		n := (len(clients) + streams - 1) / streams
+		groups := make([][]*loadClient, n)
+		for i, c := range clients {
+			groups[i%n] = append(groups[i%n], c)
+		}
+		for _, group := range groups {
 			ready.Add(1)
 			done.Add(1)
 			go func() {
