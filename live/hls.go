@@ -3,6 +3,7 @@ package live
 import (
 	"fmt"
 	"math"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -80,19 +81,48 @@ func partName(msn int64, i int) string {
 	return "part_" + strconv.FormatInt(msn, 10) + "_" + strconv.Itoa(i) + ".m4s"
 }
 
+// renderedPlaylist is a media playlist rendered for one publish, kept
+// with what its responses need, so that the requests the publish wakes
+// (up to tens of thousands of held blocking reloads) share one copy of
+// the bytes and one Content-Length value and allocate nothing for them.
+type renderedPlaylist struct {
+	version uint64
+	text    string
+	body    []byte   // text as bytes, written as is by every response
+	clen    []string // Content-Length header value
+	cc      []string // Cache-Control of a blocking response: max-age = target duration
+}
+
 // mediaPlaylist returns r's media playlist; skip asks for a delta update.
 // The caller holds p.mu. The text is rendered once per publish: the
 // requests a publish wakes all share it.
 func (p *Packager) mediaPlaylist(r *Rendition, skip bool) string {
+	return p.playlistResponse(r, skip).text
+}
+
+// playlistResponse returns r's media playlist of the current publish,
+// rendered on the first call after the publish. The caller holds p.mu;
+// the result is never modified afterwards and may be used without it.
+func (p *Packager) playlistResponse(r *Rendition, skip bool) *renderedPlaylist {
 	i := 0
 	if skip {
 		i = 1
 	}
-	c := &r.cache[i]
-	if c.version != p.version+1 || c.text == "" {
-		c.text, c.version = p.renderMediaPlaylist(r, skip, false), p.version+1
+	c := r.cache[i]
+	if c == nil || c.version != p.version+1 {
+		text := p.renderMediaPlaylist(r, skip, false)
+		// A new value, not an update in place: responses of the previous
+		// publish may still be writing the old one.
+		c = &renderedPlaylist{
+			version: p.version + 1,
+			text:    text,
+			body:    []byte(text),
+			clen:    []string{strconv.Itoa(len(text))},
+			cc:      []string{"public, max-age=" + strconv.Itoa(p.targetDuration())},
+		}
+		r.cache[i] = c
 	}
-	return c.text
+	return c
 }
 
 // renderMediaPlaylist renders r's media playlist. static renders it for
@@ -337,7 +367,7 @@ const maxQueryNumber = 1 << 53
 // parameters are errors (HTTP 400).
 func ParseBlockRequest(query string) (BlockRequest, error) {
 	br := BlockRequest{MSN: -1, Part: -1}
-	seen := map[string]bool{}
+	var seen [3]bool // _HLS_msn, _HLS_part, _HLS_skip
 	for query != "" {
 		var kv string
 		kv, query, _ = strings.Cut(query, "&")
@@ -348,10 +378,14 @@ func ParseBlockRequest(query string) (BlockRequest, error) {
 		if !strings.HasPrefix(k, "_HLS_") {
 			continue // other parameters (cache busters, tokens) are not ours
 		}
-		if seen[k] {
+		i := slices.Index([]string{"_HLS_msn", "_HLS_part", "_HLS_skip"}, k)
+		if i < 0 {
+			return br, fmt.Errorf("%w: unknown parameter %.20q", ErrQuery, k)
+		}
+		if seen[i] {
 			return br, fmt.Errorf("%w: %s repeated", ErrQuery, k)
 		}
-		seen[k] = true
+		seen[i] = true
 		switch k {
 		case "_HLS_msn", "_HLS_part":
 			n, err := parseQueryNumber(v)
@@ -370,8 +404,6 @@ func ParseBlockRequest(query string) (BlockRequest, error) {
 			default:
 				return br, fmt.Errorf("%w: _HLS_skip=%.20q: want YES or v2", ErrQuery, v)
 			}
-		default:
-			return br, fmt.Errorf("%w: unknown parameter %.20q", ErrQuery, k)
 		}
 	}
 	if br.Part >= 0 && br.MSN < 0 {

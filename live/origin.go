@@ -85,10 +85,25 @@ const (
 	ccGone      = "public, max-age=1"
 )
 
+// Header values of the hot paths (a held playlist or part answered the
+// instant its part is published), built once. Assigning a shared slice
+// to the header map skips Header.Set's key canonicalisation and the
+// one-element slice it allocates per value; net/http and its HTTP/2
+// server only read the values (a handler that changes one replaces the
+// slice, as Header.Set does).
+var (
+	hvAllowOrigin = []string{"*"}
+	hvExpose      = []string{"Content-Length, Date, Age, Server-Timing"}
+	hvM3U8        = []string{"application/vnd.apple.mpegurl"}
+	hvMP4         = []string{"video/mp4"}
+	hvLive        = []string{ccLive}
+	hvImmutable   = []string{ccImmutable}
+)
+
 func (o *Origin) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	h := w.Header()
-	h.Set("Access-Control-Allow-Origin", "*")
-	h.Set("Access-Control-Expose-Headers", "Content-Length, Date, Age, Server-Timing")
+	h["Access-Control-Allow-Origin"] = hvAllowOrigin
+	h["Access-Control-Expose-Headers"] = hvExpose
 	switch req.Method {
 	case http.MethodGet, http.MethodHead:
 	case http.MethodOptions:
@@ -222,6 +237,18 @@ func (o *Origin) fail(w http.ResponseWriter, code int, msg string) {
 	w.Write([]byte(msg + "\n"))
 }
 
+// writeShared is write with header values built once (see hvM3U8).
+func (o *Origin) writeShared(w http.ResponseWriter, req *http.Request, ctype, cc, clen []string, b []byte) {
+	h := w.Header()
+	h["Content-Type"] = ctype
+	h["Cache-Control"] = cc
+	h["Content-Length"] = clen
+	if req.Method == http.MethodHead {
+		return
+	}
+	w.Write(b)
+}
+
 func (o *Origin) write(w http.ResponseWriter, req *http.Request, ctype, cc string, b []byte) {
 	h := w.Header()
 	h.Set("Content-Type", ctype)
@@ -238,22 +265,24 @@ func (o *Origin) write(w http.ResponseWriter, req *http.Request, ctype, cc strin
 // (the server's shutdown has begun: a blocking reload or a preload hint
 // answers at once rather than holding the grace period; nil never
 // closes), or the hold timeout passes (ErrTimeout). Each wake-up comes
-// from a publish on r: no polling.
-func (o *Origin) await(ctx context.Context, drain <-chan struct{}, r *Rendition, cond func() bool) error {
+// from a publish on r: no polling. When the hold timeout passes, extend
+// (if not nil; called under the packager lock) may give a longer wait.
+func (o *Origin) await(ctx context.Context, drain <-chan struct{}, r *Rendition, cond func() bool, extend func(now time.Time) time.Duration) error {
 	var timer Timer
+	defer func() {
+		if timer != nil {
+			timer.Stop()
+		}
+	}()
 	for {
 		o.p.mu.Lock()
 		ok, ended, ch, hold := cond(), o.p.ended, r.notify, o.p.holdTimeout()
 		o.p.mu.Unlock()
 		if ok || ended {
-			if timer != nil {
-				timer.Stop()
-			}
 			return nil
 		}
 		if timer == nil {
 			timer = o.p.cfg.clock.NewTimer(hold)
-			defer timer.Stop()
 		}
 		select {
 		case <-ch:
@@ -262,10 +291,23 @@ func (o *Origin) await(ctx context.Context, drain <-chan struct{}, r *Rendition,
 		case <-drain:
 			return errDraining
 		case <-timer.C():
-			return ErrTimeout
+			if extend == nil {
+				return ErrTimeout
+			}
+			o.p.mu.Lock()
+			d := extend(o.p.cfg.clock.Now())
+			o.p.mu.Unlock()
+			if d <= 0 {
+				return ErrTimeout
+			}
+			timer = o.p.cfg.clock.NewTimer(d)
 		}
 	}
 }
+
+// firstWaitSlack: a first playlist request waits for segment 0 up to
+// HoldLimit plus this, while the source publishes parts.
+const firstWaitSlack = 5 * time.Second
 
 // errDraining ends a wait when the server's shutdown begins.
 var errDraining = errors.New("live: server shutting down")
@@ -287,16 +329,31 @@ func (o *Origin) playlist(w http.ResponseWriter, req *http.Request, r *Rendition
 		return
 	}
 	ll := o.p.cfg.ll
+	skip := br.Skip && ll
 	blocking := ll && br.MSN >= 0
+	// The conditions run under the packager lock; the one that holds
+	// takes the playlist rendered for the current publish in the same
+	// critical section, so a woken request locks once.
+	var resp *renderedPlaylist
 	if blocking {
-		o.p.mu.Lock()
-		last := r.lastComplete()
-		o.p.mu.Unlock()
-		if br.MSN > last+2 {
+		first, last := true, int64(0)
+		err = o.await(req.Context(), httpserver.DrainingOf(req.Context()), r, func() bool {
+			if first {
+				first, last = false, r.lastComplete()
+				if br.MSN > last+2 {
+					return true // answered 400 below
+				}
+			}
+			if !r.ready(br.MSN, br.Part) {
+				return false
+			}
+			resp = o.p.playlistResponse(r, skip)
+			return true
+		}, nil)
+		if err == nil && br.MSN > last+2 {
 			o.fail(w, http.StatusBadRequest, "_HLS_msn="+strconv.FormatInt(br.MSN, 10)+" is more than two segments past the last ("+strconv.FormatInt(last, 10)+")")
 			return
 		}
-		err = o.await(req.Context(), httpserver.DrainingOf(req.Context()), r, func() bool { return r.ready(br.MSN, br.Part) })
 	} else {
 		// Something to list: a complete segment. In LL-HLS the parts of
 		// the first segment exist earlier, but a playlist of parts alone
@@ -304,28 +361,60 @@ func (o *Origin) playlist(w http.ResponseWriter, req *http.Request, r *Rendition
 		// reports levelEmptyError and retries, Shaka Player 5.2 fails the
 		// stream. The first non-blocking request waits for segment 0 (a
 		// blocking request follows a playlist and names what it awaits).
+		//
+		// Segment 0 lasts the source's first GOP, which may be longer
+		// than the hold timeout (3 target durations; an encoder with a
+		// 10 s GOP behind ingest). The spec's 503 is for blocking
+		// requests the media did not satisfy in time; a 503 here costs
+		// hls.js 1.7 one of its two playlist error retries (1 s, then
+		// backoff) and Shaka 5.2 one of its two manifest attempts. So
+		// this wait goes on while the source is alive (a part of r
+		// published within the hold timeout), up to HoldLimit +
+		// firstWaitSlack (13 s for 2 s segments): below Serve's default
+		// write timeout (HoldLimit + 10 s), which would reset an HTTP/2
+		// stream waiting longer. hls.js gives a playlist 10 s to its
+		// first byte and then retries at once (timeoutRetry), so a first
+		// GOP up to about 20 s reaches it; Shaka 5.2 waits 10 s for the
+		// response headers (connectionTimeout) on each of its two
+		// attempts.
+		start, limit := o.p.cfg.clock.Now(), o.p.HoldLimit()+firstWaitSlack
 		err = o.await(req.Context(), httpserver.DrainingOf(req.Context()), r, func() bool {
-			return r.lastComplete() >= 0 && len(r.segs) > 0 && r.segs[0].Complete
+			if r.lastComplete() >= 0 && len(r.segs) > 0 && r.segs[0].Complete {
+				resp = o.p.playlistResponse(r, skip)
+				return true
+			}
+			return false
+		}, func(now time.Time) time.Duration {
+			seg := r.open()
+			if seg == nil || len(seg.Parts) == 0 {
+				return 0
+			}
+			quiet, hold := now.Sub(seg.Parts[len(seg.Parts)-1].Published), o.p.holdTimeout()
+			if quiet >= hold {
+				return 0 // the source stalled: 503
+			}
+			return min(hold-quiet, start.Add(limit).Sub(now))
 		})
 	}
 	if err != nil {
 		o.holdFailed(w, err)
 		return
 	}
-	o.p.mu.Lock()
-	text := o.p.mediaPlaylist(r, br.Skip && ll)
-	td := o.p.targetDuration()
-	o.p.mu.Unlock()
-	cc := ccLive
-	if blocking {
-		cc = "public, max-age=" + strconv.Itoa(td)
+	if resp == nil { // the stream ended while the request waited
+		o.p.mu.Lock()
+		resp = o.p.playlistResponse(r, skip)
+		o.p.mu.Unlock()
 	}
-	o.write(w, req, "application/vnd.apple.mpegurl", cc, []byte(text))
+	cc := hvLive
+	if blocking {
+		cc = resp.cc
+	}
+	o.writeShared(w, req, hvM3U8, cc, resp.clen, resp.body)
 }
 
 func (o *Origin) master(w http.ResponseWriter, req *http.Request) {
 	ref := o.firstRendition()
-	err := o.await(req.Context(), httpserver.DrainingOf(req.Context()), ref, func() bool { return len(ref.segs) > 0 })
+	err := o.await(req.Context(), httpserver.DrainingOf(req.Context()), ref, func() bool { return len(ref.segs) > 0 }, nil)
 	if err != nil {
 		o.holdFailed(w, err)
 		return
@@ -347,7 +436,7 @@ func (o *Origin) firstRendition() *Rendition {
 
 func (o *Origin) manifest(w http.ResponseWriter, req *http.Request, timeline bool) {
 	ref := o.firstRendition()
-	err := o.await(req.Context(), httpserver.DrainingOf(req.Context()), ref, func() bool { return len(o.p.periods) > 0 && len(o.p.rends) > 0 })
+	err := o.await(req.Context(), httpserver.DrainingOf(req.Context()), ref, func() bool { return len(o.p.periods) > 0 && len(o.p.rends) > 0 }, nil)
 	if err != nil {
 		o.holdFailed(w, err)
 		return
@@ -392,7 +481,7 @@ func (o *Origin) part(w http.ResponseWriter, req *http.Request, r *Rendition, ms
 		err := o.await(req.Context(), httpserver.DrainingOf(req.Context()), r, func() bool {
 			f, n := lookup()
 			return f || n
-		})
+		}, nil)
 		if err != nil {
 			o.holdFailed(w, err)
 			return
@@ -405,8 +494,17 @@ func (o *Origin) part(w http.ResponseWriter, req *http.Request, r *Rendition, ms
 		o.fail(w, http.StatusNotFound, "no such part (outside the window, or never produced)")
 		return
 	}
-	serverTiming(w.Header(), pt.Arrived, pt.Published, false)
-	o.write(w, req, "video/mp4", ccImmutable, pt.Data)
+	h := w.Header()
+	if pt.clen == nil { // a part not made by flushPart
+		serverTiming(h, pt.Arrived, pt.Published, false)
+		o.write(w, req, "video/mp4", ccImmutable, pt.Data)
+		return
+	}
+	if pt.timing != nil {
+		h["Server-Timing"] = pt.timing
+		h["Timing-Allow-Origin"] = hvAllowOrigin
+	}
+	o.writeShared(w, req, hvMP4, hvImmutable, pt.clen, pt.Data)
 }
 
 // serverTiming stamps a part or segment response with the ingest arrival
@@ -416,15 +514,23 @@ func (o *Origin) part(w http.ResponseWriter, req *http.Request, r *Rendition, ms
 // budget (package latency). A segment sent while in progress (chunked,
 // LL-DASH) is marked "chunked" and carries its first part's times.
 func serverTiming(h http.Header, arrived, published time.Time, chunked bool) {
+	if v := serverTimingValue(arrived, published, chunked); v != "" {
+		h.Set("Server-Timing", v)
+		h.Set("Timing-Allow-Origin", "*")
+	}
+}
+
+// serverTimingValue is serverTiming's header value, "" when a time is
+// missing.
+func serverTimingValue(arrived, published time.Time, chunked bool) string {
 	if arrived.IsZero() || published.IsZero() {
-		return
+		return ""
 	}
 	v := fmt.Sprintf(`sk-arrive;desc="%d", sk-publish;desc="%d"`, arrived.UnixMilli(), published.UnixMilli())
 	if chunked {
 		v += ", sk-chunked"
 	}
-	h.Set("Server-Timing", v)
-	h.Set("Timing-Allow-Origin", "*")
+	return v
 }
 
 // segment serves a segment: at once when complete; while in progress
@@ -435,7 +541,7 @@ func (o *Origin) segment(w http.ResponseWriter, req *http.Request, r *Rendition,
 	s, next := find()
 	o.p.mu.Unlock()
 	if s == nil && next {
-		err := o.await(req.Context(), httpserver.DrainingOf(req.Context()), r, func() bool { s, _ = find(); return s != nil })
+		err := o.await(req.Context(), httpserver.DrainingOf(req.Context()), r, func() bool { s, _ = find(); return s != nil }, nil)
 		if err != nil {
 			o.holdFailed(w, err)
 			return
@@ -497,7 +603,7 @@ func (o *Origin) segment(w http.ResponseWriter, req *http.Request, r *Rendition,
 		}
 		// Not released by the drain: a segment in progress is a transfer,
 		// which the grace period lets finish (it ends within a segment).
-		err := o.await(req.Context(), nil, r, func() bool { return s.Complete || len(s.Parts) > sent })
+		err := o.await(req.Context(), nil, r, func() bool { return s.Complete || len(s.Parts) > sent }, nil)
 		if err != nil {
 			// The response has begun: ending it early without the final
 			// chunk tells the client (and a CDN) it is incomplete.

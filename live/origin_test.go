@@ -6,9 +6,12 @@ import (
 	"fmt"
 	"math"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/streamkit-go/streamkit/media"
 )
 
 // TestBlockingReload: a request for the next part is held while the part
@@ -484,5 +487,103 @@ func TestPlainHLS(t *testing.T) {
 	pl := parsePlaylist(t, text)
 	if len(pl.segs) != 4 || pl.version != 7 {
 		t.Errorf("%d segments, version %d:\n%s", len(pl.segs), pl.version, text)
+	}
+}
+
+// TestFirstPlaylistLongGOP: a source whose first GOP (8 s) is longer
+// than the hold timeout (3 target durations, 6 s). The first playlist
+// request waits for segment 0 while parts keep coming and is answered
+// with it; before, it got 503 at 6 s, which costs hls.js one of its two
+// playlist retries and fails Shaka's start. A source that stalls before
+// segment 0 is complete still gets 503 after the hold timeout.
+func TestFirstPlaylistLongGOP(t *testing.T) {
+	for _, stallAt := range []time.Duration{0, 3 * time.Second} {
+		clock := NewFakeClock(testEpoch)
+		p := New(WithClock(clock), WithLowLatency(true))
+		src, err := NewSampleSource(New(WithClock(NewFakeClock(testEpoch))))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var st *srcTrack
+		for _, x := range src.tracks {
+			if x.rend == "v0" {
+				st = x
+			}
+		}
+		src.Close()
+		if err := p.AddRendition("v0", st.t); err != nil {
+			t.Fatal(err)
+		}
+		type sample struct {
+			s    media.Sample
+			data []byte
+		}
+		// The 8 s sample twice, its key frames but the first removed
+		// from the first pass: a first GOP of 8 s.
+		var samples []sample
+		first := int64(-1)
+		for loop := int64(0); loop < 2; loop++ {
+			for s, err := range media.TrackSamples(st.d, st.t.ID) {
+				if err != nil {
+					t.Fatal(err)
+				}
+				data, err := st.d.ReadSample(&s, nil)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if first < 0 {
+					first = s.DTS
+				}
+				s.DTS, s.PTS = s.DTS-first+loop*st.loopTick, s.PTS-first+loop*st.loopTick
+				if loop == 0 && s.DTS > 0 {
+					s.Sync = false
+				}
+				samples = append(samples, sample{s, data})
+			}
+		}
+		next := 0
+		pushUntil := func(d time.Duration) {
+			clock.Set(testEpoch.Add(d))
+			for ; next < len(samples) && st.t.Seconds(samples[next].s.DTS) < d.Seconds(); next++ {
+				if err := p.Push("v0", samples[next].s, samples[next].data); err != nil {
+					t.Fatal(err)
+				}
+			}
+		}
+		pushUntil(500 * time.Millisecond)
+		srv := httptest.NewServer(NewOrigin(p))
+		ch := make(chan response, 1)
+		go func() { ch <- fetch(context.Background(), srv.URL+"/live/v0/media.m3u8") }()
+		done := make(chan struct{})
+		timer := time.AfterFunc(20*time.Second, func() { close(done) })
+		if !clock.WaitTimers(1, done) {
+			t.Fatal("the request never parked")
+		}
+		timer.Stop()
+		var r response
+	steps:
+		for d := 700 * time.Millisecond; d <= 15*time.Second; d += 200 * time.Millisecond {
+			if stallAt > 0 && d > stallAt {
+				clock.Set(testEpoch.Add(d))
+			} else {
+				pushUntil(d)
+			}
+			select {
+			case r = <-ch:
+				break steps
+			case <-time.After(20 * time.Millisecond):
+			}
+		}
+		if r.code == 0 {
+			r = <-ch
+		}
+		switch {
+		case stallAt == 0 && (r.code != 200 || !strings.Contains(string(r.body), "#EXTINF:")):
+			t.Errorf("first GOP of 8 s: first playlist %d, want 200 with segment 0:\n%s", r.code, r.body)
+		case stallAt > 0 && r.code != http.StatusServiceUnavailable:
+			t.Errorf("source stalled at %v before segment 0: first playlist %d, want 503", stallAt, r.code)
+		}
+		p.End()
+		srv.Close()
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math"
 	"regexp"
+	"strconv"
 	"sync"
 	"time"
 
@@ -147,6 +148,11 @@ type Part struct {
 	// stage budget (package latency), served as Server-Timing.
 	Arrived   time.Time
 	Published time.Time
+
+	// Response header values, built once at publication: every request
+	// for the part (a thousand clients pulling it the instant it is
+	// published) shares them.
+	clen, timing []string
 }
 
 // Segment is one media segment: its parts concatenated.
@@ -186,11 +192,9 @@ type Rendition struct {
 	needDisc bool
 	notify   chan struct{}
 	dropped  int64
-	// cache holds the last rendered playlists: full and delta update.
-	cache [2]struct {
-		version uint64
-		text    string
-	}
+	// cache holds the last rendered playlists, full and delta update, as
+	// the origin sends them (see playlistResponse).
+	cache [2]*renderedPlaylist
 	// periodMSN is the first MSN of each discontinuity sequence (DASH
 	// Period startNumber).
 	periodMSN map[int64]int64
@@ -652,6 +656,10 @@ func (r *Rendition) flushPart(next int64, evs *[]Event) error {
 		Arrived:     r.pending[0].arrived,
 		Published:   r.p.cfg.clock.Now(),
 	}
+	part.clen = []string{strconv.Itoa(len(b))}
+	if v := serverTimingValue(part.Arrived, part.Published, false); v != "" {
+		part.timing = []string{v}
+	}
 	seg.Parts = append(seg.Parts, part)
 	seg.Size += int64(len(b))
 	clear(r.pending)
@@ -837,12 +845,40 @@ func (p *Packager) Discontinuity(tracks map[string]*media.Track, opts ...Discont
 				}
 				continue
 			}
+			r.rescale(r.Track.Timescale, t.Timescale)
 			r.Track, r.w = t, w
 			r.gen++
 			r.setTargets()
 		}
 	}
 	return p.finish(evs, err)
+}
+
+// rescale converts r's bookkeeping from ticks of timescale from to ticks
+// of to, when a discontinuity brings a track with another timescale. The
+// window's segments keep their bytes (their init segment of the old
+// generation still describes them), but everything that reads their
+// times does so through r.Track: the EXTINF of the segments before the
+// restart, NextTime, the monotonic check of the next Push and the
+// MPD's timeline would otherwise take old ticks for new ones. The times
+// are rounded to the nearest new tick. A segment addressed by time
+// (t_T.m4s) gets the name of its rescaled start.
+func (r *Rendition) rescale(from, to uint32) {
+	if from == to || from == 0 || to == 0 {
+		return
+	}
+	conv := func(v int64) int64 { return int64(math.Round(float64(v) * float64(to) / float64(from))) }
+	r.lastDTS, r.leadDTS, r.leadPTS, r.maxSeg = conv(r.lastDTS), conv(r.leadDTS), conv(r.leadPTS), conv(r.maxSeg)
+	for _, seg := range r.segs {
+		seg.StartDTS, seg.StartPTS, seg.Duration, seg.nominal = conv(seg.StartDTS), conv(seg.StartPTS), conv(seg.Duration), conv(seg.nominal)
+		for _, pt := range seg.Parts {
+			pt.StartDTS, pt.Duration = conv(pt.StartDTS), conv(pt.Duration)
+		}
+	}
+	for i := range r.pending {
+		ps := &r.pending[i]
+		ps.DTS, ps.PTS, ps.Duration = conv(ps.DTS), conv(ps.PTS), uint32(conv(int64(ps.Duration)))
+	}
 }
 
 // maxStretch bounds how much longer Discontinuity makes the last sample

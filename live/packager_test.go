@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"math"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -307,4 +308,54 @@ func TestWindowMemoryHour(t *testing.T) {
 		t.Errorf("after an hour the window starts at segment %d, want ≈ 1790", first)
 	}
 	t.Logf("an hour of live: peak %d bytes held", peak)
+}
+
+// TestDiscontinuityNewTimescale: a restart whose tracks change timescale
+// (Discontinuity(tracks)) keeps the window's times: NextTime, the
+// EXTINF of the segments before the restart and the monotonic check all
+// read the old segments in seconds, not the old ticks as new ones.
+func TestDiscontinuityNewTimescale(t *testing.T) {
+	s := newTestStream(t, WithLowLatency(true))
+	s.to(5 * time.Second)
+	if err := s.p.Discontinuity(nil); err != nil {
+		t.Fatal(err)
+	}
+	want := s.p.NextTime()
+	s.p.mu.Lock()
+	before := extinfs(s.p.renderMediaPlaylist(s.p.byName["v0"], false, false))
+	tracks := map[string]*media.Track{}
+	for _, r := range s.p.rends {
+		nt := *r.Track
+		nt.Timescale = r.Track.Timescale * 2 / 3
+		tracks[r.Name] = &nt
+	}
+	s.p.mu.Unlock()
+	if err := s.p.Discontinuity(tracks); err != nil {
+		t.Fatal(err)
+	}
+	if got := s.p.NextTime(); math.Abs((got - want).Seconds()) > 0.001 {
+		t.Errorf("NextTime after the timescale change: %v, want %v", got, want)
+	}
+	s.p.mu.Lock()
+	after := extinfs(s.p.renderMediaPlaylist(s.p.byName["v0"], false, false))
+	s.p.mu.Unlock()
+	if !slices.Equal(before, after) {
+		t.Errorf("EXTINF of the segments before the restart changed with the timescale:\n%v\n%v", before, after)
+	}
+	// A sample at NextTime on the new timescale follows the old ones.
+	ts := tracks["a0"].Timescale
+	dts := media.Ticks(want.Seconds(), ts)
+	if err := s.p.Push("a0", media.Sample{DTS: dts, PTS: dts, Duration: 1024 * ts / 48000, Sync: true}, []byte{0x21, 0x10, 0x04}); err != nil {
+		t.Errorf("push at NextTime on the new timescale: %v", err)
+	}
+}
+
+func extinfs(pl string) []string {
+	var out []string
+	for _, l := range strings.Split(pl, "\n") {
+		if strings.HasPrefix(l, "#EXTINF:") {
+			out = append(out, l)
+		}
+	}
+	return out
 }

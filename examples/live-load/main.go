@@ -1,19 +1,26 @@
 // Command live-load is the live origin's load generator: it runs the
 // sample ladder live behind the origin and puts 10,000 concurrent
-// blocking playlist requests and 1,000 clients pulling parts on it (over
-// h2c, as a CDN tier would), then reports the time from each part's
-// publication to the last byte of each response that was waiting for it,
-// and memory and goroutines before, during and after.
+// blocking playlist requests and 1,000 clients pulling parts on it, then
+// reports the time from each part's publication to the last byte of each
+// response that was waiting for it, the CPU each request costs the origin
+// and the clients, whether the clients kept up with the stream, and the
+// origin's memory and goroutines before, during and after.
 //
 //	go run ./examples/live-load
 //
-// Everything runs in one process on loopback: the RSS and goroutine
-// figures include the clients.
+// The origin runs in this process; the clients run in a second one (this
+// program started again with LIVE_LOAD_ROLE=clients), so that the
+// origin's CPU, memory and goroutines are its own. It runs the load twice:
+// over HTTP/1.1 (one connection per client) and over HTTP/2 without TLS
+// (h2c, 200 streams per connection). LIVE_LOAD_PROTO=h1 or h2c runs one.
 package main
 
 import (
 	"bufio"
+	"bytes"
 	"context"
+	"encoding/binary"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -21,13 +28,13 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"os/exec"
 	"runtime"
 	"runtime/pprof"
 	"slices"
 	"strconv"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/streamkit-go/streamkit/live"
@@ -47,79 +54,59 @@ func envInt(name string, def int) int {
 	return def
 }
 
-const (
-	loadFor    = 15 * time.Second
-	transports = 64 // h2c connections pools; each multiplexes many streams
-)
+const loadFor = 15 * time.Second
 
 var renditions = []string{"v0", "v1", "v2", "a0"}
 
 func main() {
 	log.SetFlags(0)
-	if err := run(); err != nil {
+	var err error
+	if os.Getenv("LIVE_LOAD_ROLE") == "clients" {
+		err = runClients()
+	} else {
+		err = run()
+	}
+	if err != nil {
 		log.Fatal("live-load: ", err)
 	}
 }
 
-// pubTimes records when each part was published.
+func run() error {
+	protos := []string{"h1", "h2c"}
+	if p := os.Getenv("LIVE_LOAD_PROTO"); p != "" {
+		protos = strings.Split(p, ",")
+	}
+	fmt.Printf("The origin serves the sample ladder live (parts of 200 ms, segments of 2 s) in this process.\n")
+	fmt.Printf("A second process runs %d blocking playlist clients (each asks for the delta update that will list\n", playlistClients)
+	fmt.Printf("the next part, _HLS_msn/_HLS_part/_HLS_skip, as hls.js does) and %d part clients (each asks for the next part\n", partClients)
+	fmt.Printf("before it exists, as a preload hint is fetched), for %v per protocol. Machine: %d CPUs, load average %s.\n", loadFor, runtime.NumCPU(), loadavg())
+	for _, proto := range protos {
+		if err := runOnce(proto); err != nil {
+			return err
+		}
+	}
+	fmt.Printf("\nGoals (issue 14): p99 ≤ 10 ms, RSS ≤ 500 MB, goroutines back to the \"before\" count.\n")
+	return nil
+}
+
+// pubTimes records when each part was published (Unix ns).
 type pubTimes struct {
 	mu sync.Mutex
-	at map[[3]int64]time.Time // rendition index, msn, part
+	at map[[3]int64]int64 // rendition index, msn, part
 }
 
-func (p *pubTimes) get(r int, msn int64, part int64) (time.Time, bool) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	t, ok := p.at[[3]int64{int64(r), msn, part}]
-	return t, ok
-}
-
-type recorder struct {
-	mu   sync.Mutex
-	lat  []time.Duration
-	errs atomic.Int64
-	n503 atomic.Int64
-}
-
-// fail counts a failed request (not those cut short by the end of the run).
-func (r *recorder) fail(ctx context.Context, err error) {
-	switch {
-	case ctx.Err() != nil:
-	case errors.Is(err, errStatus503):
-		r.n503.Add(1)
-	default:
-		r.errs.Add(1)
-	}
-}
-
-func (r *recorder) add(d time.Duration) {
-	r.mu.Lock()
-	r.lat = append(r.lat, d)
-	r.mu.Unlock()
-}
-
-func run() error {
-	if path := os.Getenv("LIVE_LOAD_CPUPROFILE"); path != "" {
-		f, err := os.Create(path)
-		if err != nil {
-			return err
-		}
-		defer f.Close()
-		if err := pprof.StartCPUProfile(f); err != nil {
-			return err
-		}
-		defer pprof.StopCPUProfile()
-	}
+func runOnce(proto string) error {
 	rendIndex := map[string]int{}
 	for i, n := range renditions {
 		rendIndex[n] = i
 	}
-	pub := &pubTimes{at: map[[3]int64]time.Time{}}
+	pub := &pubTimes{at: map[[3]int64]int64{}}
 	p := live.New(live.WithEvents(func(e live.Event) {
 		if e.Kind == live.EventPart {
-			now := time.Now()
+			now := time.Now().UnixNano()
+			r := rendIndex[e.Rendition]
 			pub.mu.Lock()
-			pub.at[[3]int64{int64(rendIndex[e.Rendition]), e.MSN, int64(e.Part)}] = now
+			pub.at[[3]int64{int64(r), e.MSN, int64(e.Part)}] = now
 			pub.mu.Unlock()
 		}
 	}))
@@ -131,70 +118,87 @@ func run() error {
 	if err != nil {
 		return err
 	}
-	base := "http://" + ln.Addr().String() + "/live/"
 	srvCtx, stopServer := context.WithCancel(context.Background())
 	defer stopServer()
 	served := make(chan error, 1)
-	go func() { served <- live.Serve(srvCtx, ln, live.NewOrigin(p), p) }()
+	origin := live.NewOrigin(p)
+	go func() { served <- live.Serve(srvCtx, ln, origin, p) }()
 	srcCtx, stopSource := context.WithCancel(context.Background())
 	defer stopSource()
 	go src.Run(srcCtx)
-
-	clients := make([]*http.Client, transports)
-	trs := make([]*http.Transport, transports)
-	for i := range clients {
-		protos := new(http.Protocols)
-		protos.SetUnencryptedHTTP2(true)
-		trs[i] = &http.Transport{Protocols: protos, MaxIdleConnsPerHost: 4}
-		clients[i] = &http.Client{Transport: trs[i]}
-	}
-	// Wait for the stream to have a few parts.
-	if _, err := get(context.Background(), clients[0], base+"v0/media.m3u8?_HLS_msn=1&_HLS_part=0"); err != nil {
+	// Wait for the first segment (a plain playlist request waits for it).
+	if err := waitFirst("http://" + ln.Addr().String() + origin.Prefix() + "v0/media.m3u8"); err != nil {
 		return err
 	}
 	runtime.GC()
 	before := snapshot()
-	fmt.Printf("live origin at %s; %d blocking playlist clients and %d part clients for %v over h2c\n\n", base, playlistClients, partClients, loadFor)
 
-	ctx, cancel := context.WithTimeout(context.Background(), loadFor)
-	defer cancel()
-	var plRec, partRec recorder
-	var wg sync.WaitGroup
-	var during snap
-	var duringOnce sync.Once
-	go func() {
-		select {
-		case <-time.After(loadFor * 2 / 3):
-			duringOnce.Do(func() { during = snapshot() })
-		case <-ctx.Done():
+	exe, err := os.Executable()
+	if err != nil {
+		return err
+	}
+	cmd := exec.Command(exe)
+	cmd.Env = append(os.Environ(), "LIVE_LOAD_ROLE=clients", "LIVE_LOAD_ADDR="+ln.Addr().String(),
+		"LIVE_LOAD_PREFIX="+origin.Prefix(), "LIVE_LOAD_PROTO="+proto)
+	if path := os.Getenv("LIVE_LOAD_CPUPROFILE"); path != "" {
+		cmd.Env = append(cmd.Env, "LIVE_LOAD_CLIENT_CPUPROFILE="+path+"."+proto+".clients")
+	}
+	var records bytes.Buffer
+	cmd.Stdout = &records
+	stderr, err := cmd.StderrPipe()
+	if err != nil {
+		return err
+	}
+	if err := cmd.Start(); err != nil {
+		return err
+	}
+	var (
+		during      snap
+		summary     clientSummary
+		childErr    strings.Builder
+		stopProfile = func() {}
+	)
+	sc := bufio.NewScanner(stderr)
+	for sc.Scan() {
+		line := sc.Text()
+		switch {
+		case line == "ready":
+			runtime.GC()
+		case line == "start":
+			if path := os.Getenv("LIVE_LOAD_CPUPROFILE"); path != "" {
+				f, err := os.Create(path + "." + proto + ".origin")
+				if err != nil {
+					return err
+				}
+				if err := pprof.StartCPUProfile(f); err != nil {
+					return err
+				}
+				stopProfile = func() { pprof.StopCPUProfile(); f.Close() }
+			}
+		case line == "during":
+			during = snapshot()
+		case line == "end":
+			stopProfile()
+			if during.goroutines == 0 {
+				during = snapshot()
+			}
+		case strings.HasPrefix(line, "summary "):
+			if err := json.Unmarshal([]byte(line[len("summary "):]), &summary); err != nil {
+				return err
+			}
+		default:
+			childErr.WriteString(line + "\n")
 		}
-	}()
-	for i := 0; i < playlistClients; i++ {
-		wg.Add(1)
-		go func(i int) {
-			defer wg.Done()
-			playlistClient(ctx, clients[i%transports], base, i%len(renditions), pub, &plRec)
-		}(i)
 	}
-	for i := 0; i < partClients; i++ {
-		wg.Add(1)
-		go func(i int) {
-			defer wg.Done()
-			partClient(ctx, clients[(i+7)%transports], base, i%len(renditions), pub, &partRec)
-		}(i)
-	}
-	wg.Wait()
-	duringOnce.Do(func() { during = snapshot() })
-	for _, tr := range trs {
-		tr.CloseIdleConnections()
+	if err := cmd.Wait(); err != nil {
+		return fmt.Errorf("client process: %v\n%s", err, childErr.String())
 	}
 	// After: the clients are gone; the server's goroutines for them end.
 	var after snap
 	for i := 0; i < 100; i++ {
 		time.Sleep(50 * time.Millisecond)
 		runtime.GC()
-		after = snapshot()
-		if after.goroutines <= before.goroutines {
+		if after = snapshot(); after.goroutines <= before.goroutines {
 			break
 		}
 	}
@@ -204,125 +208,136 @@ func run() error {
 	if err := <-served; err != nil {
 		return err
 	}
-	fmt.Printf("%-28s %8s %9s %9s %9s %7s %6s\n", "from part publication to", "answers", "p50", "p99", "max", "errors", "503s")
-	report("last byte of blocking playlist", &plRec)
-	report("last byte of part", &partRec)
-	fmt.Printf("\n%-8s %10s %10s\n", "", "RSS MB", "goroutines")
+	return report(proto, pub, records.Bytes(), summary, before, during, after)
+}
+
+// waitFirst waits for the stream's first segment.
+func waitFirst(url string) error {
+	resp, err := http.Get(url)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	io.Copy(io.Discard, resp.Body)
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("GET %s: %s", url, resp.Status)
+	}
+	return nil
+}
+
+func report(proto string, pub *pubTimes, recs []byte, cs clientSummary, before, during, after snap) error {
+	var pl, parts []time.Duration
+	var n503, unmatched, early int
+	cpu := cs.OriginCPU
+	pub.mu.Lock()
+	for ; len(recs) >= 16; recs = recs[16:] {
+		kind, r := int(recs[0]), int64(recs[1])
+		part := int64(binary.LittleEndian.Uint16(recs[2:]))
+		msn := int64(binary.LittleEndian.Uint32(recs[4:]))
+		done := int64(binary.LittleEndian.Uint64(recs[8:]))
+		if kind == kind503 {
+			n503++
+			continue
+		}
+		t, ok := pub.at[[3]int64{r, msn, part}]
+		if !ok && kind == kindPlaylist {
+			t, ok = pub.at[[3]int64{r, msn + 1, 0}] // past the segment's end: part 0 of the next
+		}
+		if !ok {
+			unmatched++
+			continue
+		}
+		if t < cs.Start || t >= cs.End {
+			early++
+			continue // published outside the load: not in "expected"
+		}
+		d := time.Duration(done - t)
+		if kind == kindPart {
+			parts = append(parts, d)
+		} else {
+			pl = append(pl, d)
+		}
+	}
+	var counts [4]int
+	for k, t := range pub.at {
+		if t >= cs.Start && t < cs.End {
+			counts[k[0]]++
+		}
+	}
+	pub.mu.Unlock()
+
+	secs := float64(cs.End-cs.Start) / 1e9
+	var offeredPl, offeredParts int
+	for r, n := range counts {
+		offeredPl += n * clientsOn(playlistClients, r)
+		offeredParts += n * clientsOn(partClients, r)
+	}
+	title := map[string]string{"h1": "HTTP/1.1, one connection per client", "h2c": "HTTP/2 without TLS (h2c), 200 streams per connection"}[proto]
+	fmt.Printf("\n== %s ==\n", title)
+	fmt.Printf("%-32s %9s %9s %7s %9s %9s %9s\n", "from part publication to", "answers", "expected", "kept", "p50", "p99", "max")
+	line := func(name string, lat []time.Duration, offered int) {
+		slices.Sort(lat)
+		q := func(f float64) string {
+			if len(lat) == 0 {
+				return "-"
+			}
+			return fmt.Sprintf("%.1fms", float64(lat[int(f*float64(len(lat)-1))].Microseconds())/1000)
+		}
+		kept := "-"
+		if offered > 0 {
+			kept = fmt.Sprintf("%.0f%%", 100*float64(len(lat))/float64(offered))
+		}
+		fmt.Printf("%-32s %9d %9d %7s %9s %9s %9s\n", name, len(lat), offered, kept, q(0.5), q(0.99), q(1))
+	}
+	line("last byte of blocking playlist", pl, offeredPl)
+	line("last byte of part", parts, offeredParts)
+	fmt.Printf("(answers and expected: for the parts published during the %.1f s of load, one answer per client per\n", secs)
+	fmt.Printf("part of its rendition. kept: the share answered. A client answered late asks for the next part after\n")
+	fmt.Printf("the newest its playlist lists, skipping those it missed: below 100%% the clients fell behind the stream,\n")
+	fmt.Printf("the offered load exceeded what the machine serves, and the latencies measure a queue.)\n")
+	if cs.Errors > 0 || n503 > 0 || unmatched > 0 {
+		fmt.Printf("errors %d, 503s %d, answers without a matching publication %d\n", cs.Errors, n503, unmatched)
+	}
+	if early > 0 {
+		fmt.Printf("(%d answers to parts published before the load began or after it ended are not counted)\n", early)
+	}
+	answers := len(pl) + len(parts)
+	if answers > 0 && secs > 0 {
+		fmt.Printf("\nCPU during the load: origin %.2f s (%.0f%% of the %d cores), clients %.2f s (%.0f%%)\n",
+			cpu.Seconds(), 100*cpu.Seconds()/secs/float64(runtime.NumCPU()), runtime.NumCPU(),
+			cs.CPU.Seconds(), 100*cs.CPU.Seconds()/secs/float64(runtime.NumCPU()))
+		perOrigin := cpu.Seconds() / float64(cs.Requests) * 1e6
+		perClient := cs.CPU.Seconds() / float64(cs.Requests) * 1e6
+		fmt.Printf("per request (%d requests): origin %.1f µs, clients %.1f µs\n", cs.Requests, perOrigin, perClient)
+		// The burst: the three video renditions publish a part at the same
+		// instant, waking three quarters of the held playlists at once.
+		burst := playlistClients * 3 / 4
+		fmt.Printf("One video part wakes %d held playlists at once: at %.1f µs each (origin and clients) that is\n", burst, perOrigin+perClient)
+		fmt.Printf("%.1f ms of CPU, so the last of them is answered ≥ %.1f ms after the publication on %d cores.\n",
+			float64(burst)*(perOrigin+perClient)/1000, float64(burst)*(perOrigin+perClient)/1000/float64(runtime.NumCPU()), runtime.NumCPU())
+	}
+	fmt.Printf("\n%-22s %10s %10s\n", "origin process", "RSS MB", "goroutines")
 	for _, s := range []struct {
 		name string
 		s    snap
 	}{{"before", before}, {"during", during}, {"after", after}} {
-		fmt.Printf("%-8s %10.1f %10d\n", s.name, float64(s.s.rss)/(1<<20), s.s.goroutines)
+		fmt.Printf("%-22s %10.1f %10d\n", s.name, float64(s.s.rss)/(1<<20), s.s.goroutines)
 	}
-	fmt.Printf("\nGoals (issue 14): p99 ≤ 10 ms, RSS ≤ 500 MB, goroutines back to the \"before\" count.\n")
-	fmt.Printf("Measured on %d CPUs, load average %s, clients in the same process.\n", runtime.NumCPU(), loadavg())
+	fmt.Printf("%-22s %10.1f %10d\n", "client process, during", float64(cs.RSS)/(1<<20), cs.Goroutines)
+	if after.goroutines > before.goroutines {
+		return errors.New("goroutines left after the clients went")
+	}
 	return nil
 }
 
-func report(name string, r *recorder) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	slices.Sort(r.lat)
-	q := func(f float64) string {
-		if len(r.lat) == 0 {
-			return "-"
-		}
-		return fmt.Sprintf("%.2fms", float64(r.lat[int(f*float64(len(r.lat)-1))].Microseconds())/1000)
+// clientsOn is how many of n clients (spread round-robin) watch
+// rendition r.
+func clientsOn(n, r int) int {
+	k := n / len(renditions)
+	if r < n%len(renditions) {
+		k++
 	}
-	fmt.Printf("%-28s %8d %9s %9s %9s %7d %6d\n", name, len(r.lat), q(0.5), q(0.99), q(1), r.errs.Load(), r.n503.Load())
-}
-
-// playlistClient loops on blocking reloads for the next part.
-func playlistClient(ctx context.Context, c *http.Client, base string, r int, pub *pubTimes, rec *recorder) {
-	name := renditions[r]
-	body, err := get(ctx, c, base+name+"/media.m3u8")
-	if err != nil {
-		return
-	}
-	msn, part := lastPart(body)
-	for ctx.Err() == nil {
-		want := part + 1
-		body, err := get(ctx, c, base+name+"/media.m3u8?_HLS_msn="+strconv.FormatInt(msn, 10)+"&_HLS_part="+strconv.FormatInt(want, 10))
-		done := time.Now()
-		if err != nil {
-			rec.fail(ctx, err)
-			continue
-		}
-		t, ok := pub.get(r, msn, want)
-		if !ok {
-			t, ok = pub.get(r, msn+1, 0) // past the segment's end: part 0 of the next
-		}
-		if ok {
-			rec.add(done.Sub(t))
-		}
-		msn, part = lastPart(body)
-	}
-}
-
-// partClient fetches every part in order, each requested before it exists
-// (as a preload hint would be).
-func partClient(ctx context.Context, c *http.Client, base string, r int, pub *pubTimes, rec *recorder) {
-	name := renditions[r]
-	body, err := get(ctx, c, base+name+"/media.m3u8")
-	if err != nil {
-		return
-	}
-	msn, part := lastPart(body)
-	part++
-	for ctx.Err() == nil {
-		_, err := get(ctx, c, fmt.Sprintf("%s%s/part_%d_%d.m4s", base, name, msn, part))
-		done := time.Now()
-		if errors.Is(err, errStatus404) {
-			msn, part = msn+1, 0 // the segment ended: its next part is part 0 of the next
-			continue
-		}
-		if err != nil {
-			rec.fail(ctx, err)
-			continue
-		}
-		if t, ok := pub.get(r, msn, part); ok {
-			rec.add(done.Sub(t))
-		}
-		part++
-	}
-}
-
-var (
-	errStatus404 = errors.New("404")
-	errStatus503 = errors.New("503")
-)
-
-func get(ctx context.Context, c *http.Client, url string) ([]byte, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
-	if err != nil {
-		return nil, err
-	}
-	resp, err := c.Do(req)
-	if err != nil {
-		return nil, err
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	switch resp.StatusCode {
-	case http.StatusOK:
-		return b, err
-	case http.StatusNotFound:
-		return nil, errStatus404
-	case http.StatusServiceUnavailable:
-		return nil, errStatus503
-	}
-	return nil, fmt.Errorf("GET %s: %s", url, resp.Status)
-}
-
-// lastPart finds the last EXT-X-PART of a playlist (its URI is
-// part_MSN_INDEX.m4s).
-func lastPart(b []byte) (msn, part int64) {
-	i := strings.LastIndex(string(b), "URI=\"part_")
-	if i < 0 {
-		return 0, -1
-	}
-	fmt.Sscanf(string(b[i+len("URI=\"part_"):]), "%d_%d", &msn, &part)
-	return msn, part
+	return k
 }
 
 type snap struct {
@@ -353,8 +368,8 @@ func loadavg() string {
 		return "?"
 	}
 	f := strings.Fields(string(b))
-	if len(f) == 0 {
+	if len(f) < 3 {
 		return "?"
 	}
-	return f[0]
+	return strings.Join(f[:3], " ")
 }

@@ -4,9 +4,10 @@
 //
 //   - a read-header timeout (a client that trickles its request header is
 //     dropped) and an idle timeout (keep-alive connections end);
-//   - a write timeout renewed on every write: a long transfer to a healthy
-//     client finishes however long it takes, while a client that stops
-//     reading is cut off once one write has waited that long; likewise a
+//   - a write timeout renewed as writes go on: a long transfer to a
+//     healthy client finishes however long it takes, while a client that
+//     stops reading is cut off once one write has waited that long (at
+//     least three quarters of it: see deadlineWriter); likewise a
 //     read timeout renewed on every read of a request body;
 //   - a connection limit that evicts idle connections, oldest first, when
 //     a new client arrives at the limit, so that thousands of idle sockets
@@ -42,6 +43,7 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 )
@@ -93,8 +95,9 @@ func WithIdleTimeout(d time.Duration) Option { return func(c *config) { c.idleTi
 
 // WithWriteTimeout bounds each write of a response (and the wait between
 // the start of the handler and its first write): the deadline is renewed
-// on every write, so only a client that stops reading is cut off, never a
-// slow but steady download. 0 disables it.
+// as the writes go on (before a write once a quarter of it has passed), so
+// only a client that stops reading is cut off, never a slow but steady
+// download. 0 disables it.
 func WithWriteTimeout(d time.Duration) Option { return func(c *config) { c.writeTimeout = d } }
 
 // WithReadTimeout bounds each read of a request body: the deadline is
@@ -311,7 +314,7 @@ func (s *Server) wrap(h http.Handler) http.Handler {
 		if s.cfg.readTimeout > 0 && r.Body != nil && r.Body != http.NoBody {
 			r.Body = &deadlineReader{ReadCloser: r.Body, rc: dw.rc, timeout: s.cfg.readTimeout}
 		}
-		if _, err := url.ParseQuery(r.URL.RawQuery); err != nil {
+		if err := checkQuery(r.URL.RawQuery); err != nil {
 			http.Error(dw, "bad query: "+err.Error(), http.StatusBadRequest)
 		} else {
 			h.ServeHTTP(dw, r)
@@ -320,6 +323,20 @@ func (s *Server) wrap(h http.Handler) http.Handler {
 			s.logRequest(r, dw, time.Since(start))
 		}
 	})
+}
+
+// checkQuery reports url.ParseQuery's error for raw. ParseQuery fails
+// only on a semicolon or a bad percent escape, so a query without either
+// (every LL-HLS blocking reload: _HLS_msn=N&_HLS_part=P) is not parsed:
+// parsing builds a map and its strings for every request, which a
+// server answering tens of thousands of held requests per second pays
+// for nothing.
+func checkQuery(raw string) error {
+	if !strings.ContainsAny(raw, "%;") {
+		return nil
+	}
+	_, err := url.ParseQuery(raw)
+	return err
 }
 
 func (s *Server) logRequest(r *http.Request, dw *deadlineWriter, took time.Duration) {
@@ -367,24 +384,40 @@ func (r *deadlineReader) Read(p []byte) (int, error) {
 }
 
 // writeChunk is the most a single write to the connection carries, so
-// that one large Write of a handler is many writes, each with a renewed
-// deadline.
+// that one large Write of a handler is many writes, each under a deadline
+// renewed when due.
 const writeChunk = 64 << 10
 
-// deadlineWriter renews the connection's write deadline before every
-// write. It deliberately does not implement io.ReaderFrom: net/http would
-// then sendfile a whole file under one deadline.
+// deadlineWriter renews the connection's write deadline before a write
+// once a quarter of the timeout has passed since it was last set: each
+// write may then wait between three quarters of the timeout and all of
+// it. Renewing before every write would cost a timer update per write
+// and, on an HTTP/2 stream, a message to the connection's serving
+// goroutine and a timer of its own; a held request answered soon after
+// the handler began needs none. It deliberately does not implement
+// io.ReaderFrom: net/http would then sendfile a whole file under one
+// deadline.
 type deadlineWriter struct {
 	http.ResponseWriter
 	rc      *http.ResponseController
 	timeout time.Duration
 	status  int
 	bytes   int64
+	set     time.Time // when the deadline was last set
 }
 
 func (w *deadlineWriter) renew() {
 	if w.timeout > 0 {
-		w.rc.SetWriteDeadline(time.Now().Add(w.timeout))
+		w.set = time.Now()
+		w.rc.SetWriteDeadline(w.set.Add(w.timeout))
+	}
+}
+
+// renewDue renews the deadline when a quarter of the timeout has passed
+// since it was set.
+func (w *deadlineWriter) renewDue() {
+	if w.timeout > 0 && time.Since(w.set) >= w.timeout/4 {
+		w.renew()
 	}
 }
 
@@ -392,7 +425,7 @@ func (w *deadlineWriter) WriteHeader(code int) {
 	if w.status == 0 && code >= 200 {
 		w.status = code
 	}
-	w.renew()
+	w.renewDue()
 	w.ResponseWriter.WriteHeader(code)
 }
 
@@ -403,7 +436,7 @@ func (w *deadlineWriter) Write(p []byte) (int, error) {
 	total := 0
 	for len(p) > 0 {
 		n := min(len(p), writeChunk)
-		w.renew()
+		w.renewDue()
 		m, err := w.ResponseWriter.Write(p[:n])
 		total += m
 		w.bytes += int64(m)
@@ -418,7 +451,7 @@ func (w *deadlineWriter) Write(p []byte) (int, error) {
 // Flush sends buffered data (LL-HLS parts, chunked CMAF) under a renewed
 // deadline.
 func (w *deadlineWriter) Flush() {
-	w.renew()
+	w.renewDue()
 	w.rc.Flush()
 }
 
