@@ -708,15 +708,11 @@ func fastSteps(ttn, w, cmb, ct, got, size, kmax float64) (int, float64) {
 // k·c; the addition that crosses the power of two rounds once, like the
 // loop's, and the next binade starts over.
 func addSteps(x, c float64, n int) float64 {
-	if x >= 1 && x < 1<<52 && c > 0 && smallInt(c) {
-		// the common case, all n additions below the next binade edge
-		// that would round (see the loop below)
-		xb := math.Float64bits(x)
-		lo := int(xb>>52) - 1075 + bits.TrailingZeros64(xb|1<<52)
-		if lo > 0 {
-			lo = 0
-		}
-		if y := x + float64(n)*c; y < math.Float64frombits(uint64(1023+53+lo)<<52) {
+	// The common case: x + n·c in the binade of x (x ≥ 1 and below 2^52,
+	// so the spacing of floats there divides the integer c), where every
+	// partial sum is exact.
+	if x >= 1 && x < 1<<52 && c >= 1 && c < 1<<40 && float64(int64(c)) == c {
+		if y := x + float64(n)*c; y < math.Float64frombits((math.Float64bits(x)>>52+1)<<52) {
 			return y
 		}
 	}
