@@ -102,7 +102,10 @@
 // (adding an integer to a float64 is exact below 2^(53+lowest set bit), and
 // the one addition that crosses a power of two rounds once). RunSabre, the
 // Sabre command line and Sabre sweeps set Exact. Downloads without a proof
-// are stepped, with per-period proofs; the tests turn all proofs off
+// are stepped, with per-period proofs; where THROUGHPUT's rule (so DYNAMIC's,
+// and DYNAMICDASH's while it uses it) cannot be proven silent for a whole
+// period, it gives in closed form the last step it is silent at, and the
+// download jumps there (TestFirstFiringIsExact); the tests turn all proofs off
 // (TestSkipIsExact compares the three; TestExactRandomized draws random
 // configurations over the shared traces).
 // The EWMA weight 0.5^x comes from pow05, a table-driven 2^−x that is

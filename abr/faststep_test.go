@@ -58,7 +58,7 @@ func TestFastSteps(t *testing.T) {
 				left = got0 + float64(r.Intn(int(ttn*0.02)+2)+1)*cmb // "more than cmb left" fails by equality
 			}
 		}
-		n := fastSteps(ttn, w, cmb, 50, got0, left, math.Inf(1))
+		n, gn := fastSteps(ttn, w, cmb, 50, got0, left, math.Inf(1))
 		if n == 0 {
 			continue
 		}
@@ -75,6 +75,9 @@ func TestFastSteps(t *testing.T) {
 		if addSteps(got0, cmb, n) != got {
 			t.Fatalf("got %v + %d·%v: closed form %v, loop %v", got0, n, cmb, addSteps(got0, cmb, n), got)
 		}
+		if gn >= 0 && gn != got {
+			t.Fatalf("got %v + %d·%v: fastSteps's sum %v, loop %v", got0, n, cmb, gn, got)
+		}
 		if !(left-got > cmb) {
 			ended++
 		}
@@ -88,7 +91,7 @@ func TestFastSteps(t *testing.T) {
 	if ended < 1000 {
 		t.Fatalf("closed form used for only %d downloads ending in the period", ended)
 	}
-	if fastSteps(1000, 100, 12000, 120, 0, 1e9, math.Inf(1)) != 0 {
+	if n, _ := fastSteps(1000, 100, 12000, 120, 0, 1e9, math.Inf(1)); n != 0 {
 		t.Error("closed form used for a 12000-bit step (ct is not 50)")
 	}
 }

@@ -689,6 +689,61 @@ func (a *Throughput) quiet(v View, p *Progress, lvl, g1, t1 float64) bool {
 	return ub < 1.8*v.SegmentMs()*(1-1e-9)
 }
 
+// firstFiring for ThroughputRule: along the period's steps (time
+// T = T0 + k·ct, bits G = G0 + k·cmb) the rule is silent while T < 500 or
+// while T + eta = ttfb + S·(T − ttfb)/G stays below 1.8·P, that is while
+// h(k) = c·G − S·(T − ttfb) > 0 with c = 1.8·P − ttfb: a line in k. The
+// states silent by either test are a prefix of the steps (T only grows; h
+// is tested with a relative margin of 1e-9 and, where it falls, its root
+// is rounded down by one step), so K is the end of the longer prefix.
+func (a *Throughput) firstFiring(v View, p *Progress, lvl, ct, cmb, kmax float64) int {
+	if p.Quality == 0 {
+		return int(kmax) // nothing to abandon to
+	}
+	g0, d0 := p.Downloaded, p.TimeMs-p.TTFBMs
+	if !(g0 > 0) || !(d0 > 0) || !(kmax >= 0) || !(kmax < 1<<30) {
+		return -1
+	}
+	k := -1
+	if x := (500 - p.TimeMs) / ct; x > 0 {
+		k = int(x*(1-1e-9)) - 1 // T < 500 with room to spare
+	}
+	c := 1.8*v.SegmentMs()*(1-1e-9) - p.TTFBMs
+	if c > 0 {
+		S := p.SizeBits
+		// h(k) − 1e-9·(c·G + S·(T − ttfb)) = h0 + h1·k
+		h0 := c*g0*(1-1e-9) - S*d0*(1+1e-9)
+		h1 := c*cmb*(1-1e-9) - S*ct*(1+1e-9)
+		switch {
+		case h0 <= 0:
+		case h1 >= 0:
+			return int(kmax)
+		default:
+			if ka := int(h0/-h1*(1-1e-9)) - 1; ka > k {
+				k = ka
+			}
+		}
+	}
+	if float64(k) > kmax {
+		k = int(kmax)
+	}
+	return k
+}
+
+// firstFiring for DYNAMIC: THROUGHPUT's rule abandons.
+func (a *Dynamic) firstFiring(v View, p *Progress, lvl, ct, cmb, kmax float64) int {
+	return a.tput.firstFiring(v, p, lvl, ct, cmb, kmax)
+}
+
+// firstFiring for DYNAMICDASH while THROUGHPUT's rule is the active one
+// (BOLA-E's is proven with quietLine or stepped).
+func (a *DynamicDash) firstFiring(v View, p *Progress, lvl, ct, cmb, kmax float64) int {
+	if a.isBola {
+		return -1
+	}
+	return a.tput.firstFiring(v, p, lvl, ct, cmb, kmax)
+}
+
 func (a *Dynamic) quiet(v View, p *Progress, lvl, g1, t1 float64) bool {
 	return a.tput.quiet(v, p, lvl, g1, t1)
 }

@@ -165,6 +165,7 @@ type Session struct {
 	qc      quietChecker // the Abandoner's proofs, if any
 	lc      lineChecker
 	pc      pathChecker
+	fc      firstChecker
 	// oneTransfer: outside Exact, a download the path proof covers moves as
 	// one transfer (BOLA only: for the rules proven since, the default mode
 	// replays the steps too, so their last bits — and the reaction-time
@@ -209,6 +210,8 @@ type Session struct {
 	est  estimator
 	hist [histLen]Sample
 	nh   int
+
+	jumps int // downloads that jumped to the rule's first possible firing (tests)
 
 	next int
 	done bool
@@ -311,6 +314,7 @@ func NewSession(m Manifest, t *Trace, alg Algorithm, opts ...Option) (*Session, 
 	s.qc, _ = alg.(quietChecker)
 	s.lc, _ = alg.(lineChecker)
 	s.pc, _ = alg.(pathChecker)
+	s.fc, _ = alg.(firstChecker)
 	_, s.oneTransfer = alg.(*Bola)
 	s.dr, _ = alg.(DelayReporter)
 	s.rr, _ = alg.(DownloadReporter)
@@ -599,11 +603,14 @@ type quietChecker interface {
 // (Downloaded ≤ g1, TimeMs ≤ t1). It reports whether it stayed in the box.
 func (s *Session) fastRun(d *Download, w, cmb, ct, size, kmax, g1, t1 float64, iter *int) bool {
 	ttn, tnet, tm, got := s.ttn, s.tnet, d.TimeMs, d.Downloaded
-	if j := fastSteps(ttn, w, cmb, ct, got, size, kmax); j > 0 {
+	if j, gj := fastSteps(ttn, w, cmb, ct, got, size, kmax); j > 0 {
+		if gj < 0 {
+			gj = addSteps(got, cmb, j)
+		}
 		s.ttn = ttn - float64(50*j)
 		s.tnet = addSteps(tnet, 50, j)
 		d.TimeMs = addSteps(tm, 50, j)
-		d.Downloaded = addSteps(got, cmb, j)
+		d.Downloaded = gj
 		*iter += j
 		return true
 	}
@@ -626,12 +633,18 @@ func (s *Session) fastRun(d *Download, w, cmb, ct, size, kmax, g1, t1 float64, i
 // cmb an integer (integer bandwidths, the common case), so ttn − 50·j is
 // exact for every j and addSteps gives every partial sum of the downloaded
 // bits exactly, which makes both loop tests exact to evaluate for any j.
-// Otherwise it returns 0 and the caller steps one by one.
-func fastSteps(ttn, w, cmb, ct, got, size, kmax float64) int {
+// Otherwise it returns 0 and the caller steps one by one. When the count
+// had to look at the partial sums (the download may end in the period), it
+// also returns the bits downloaded after the steps, else −1.
+func fastSteps(ttn, w, cmb, ct, got, size, kmax float64) (int, float64) {
 	if ct != 50 || !smallInt(cmb) || !(ttn < 1<<40) {
-		return 0
+		return 0, -1
 	}
-	j := int(ttn * 0.02) // ≈ ttn/50; corrected below
+	// The steps j = 0..n−1 pass the period test cmb ≤ (ttn − 50·j)·w: in
+	// exact arithmetic ttn − 50·j ≥ 50, so j ≈ ttn/50 − 1 (the product's
+	// rounding can move the answer by one either way; the tests below are
+	// the loop's own, on exact operands, and the test is monotone in j).
+	j := int(ttn*0.02) - 1
 	for j >= 0 && !(cmb <= float64((ttn-float64(50*j))*w)) {
 		j--
 	}
@@ -640,35 +653,52 @@ func fastSteps(ttn, w, cmb, ct, got, size, kmax float64) int {
 	}
 	n := j + 1 // steps j = 0..n-1 pass the period test; state n fails it
 	if n <= 0 {
-		return 0
+		return 0, -1
 	}
+	gn := -1.0
 	if left := size - got; !(left-float64(n)*cmb > 2*cmb+left*1e-9) {
 		// The download may end in this period: count the states with more
-		// than cmb bits left, evaluated on the exact partial sums.
+		// than cmb bits left, evaluated on the exact partial sums
+		// got_k = addSteps(got, cmb, k), got_{k+1} = got_k + cmb.
 		if !(got >= 0 && got < 1<<52 && left < 1<<52) {
-			return 0
+			return 0, -1
 		}
-		j := int(left/cmb) - 1
-		if j > n {
-			j = n
+		k := int(left/cmb) - 1
+		if k > n {
+			k = n
 		}
-		for j >= 0 && !(size-addSteps(got, cmb, j) > cmb) {
-			j--
+		g := got // got_k, for k ≥ 0
+		if k >= 0 {
+			g = addSteps(got, cmb, k)
+			for k >= 0 && !(size-g > cmb) {
+				if k--; k >= 0 {
+					g = addSteps(got, cmb, k)
+				}
+			}
 		}
-		for j < n && size-addSteps(got, cmb, j+1) > cmb {
-			j++
+		next := got // got_{k+1}
+		if k >= 0 {
+			next = g + cmb
 		}
-		if m := j + 1; m < n {
-			n = m
+		for k < n && size-next > cmb {
+			k++
+			g = next
+			next = g + cmb
+		}
+		// states 0..k have more than cmb left
+		if m := k + 1; m <= n {
+			n, gn = m, next
+		} else {
+			gn = g // k = n
 		}
 		if n <= 0 {
-			return 0
+			return 0, -1
 		}
 	}
 	if float64(n) > kmax {
-		return 0
+		return 0, -1
 	}
-	return n
+	return n, gn
 }
 
 // addSteps returns x after n additions of c, one at a time, in float64,
@@ -678,6 +708,19 @@ func fastSteps(ttn, w, cmb, ct, got, size, kmax float64) int {
 // k·c; the addition that crosses the power of two rounds once, like the
 // loop's, and the next binade starts over.
 func addSteps(x, c float64, n int) float64 {
+	// The common case: x + n·c in the binade of x (x ≥ 1 and below 2^52,
+	// so the spacing of floats there divides the integer c), where every
+	// partial sum is exact.
+	if x >= 1 && x < 1<<52 && c >= 1 && c < 1<<40 && float64(int64(c)) == c {
+		if y := x + float64(n)*c; y < math.Float64frombits((math.Float64bits(x)>>52+1)<<52) {
+			return y
+		}
+	}
+	return addStepsSlow(x, c, n)
+}
+
+// addStepsSlow is addSteps beyond its common case.
+func addStepsSlow(x, c float64, n int) float64 {
 	if !(x >= 0 && x < 1<<52 && c > 0 && smallInt(c)) {
 		for ; n > 0; n-- {
 			x += c
@@ -804,6 +847,30 @@ type lineChecker interface {
 	quietLine(v View, p *Progress, levelAtReq, ct, cmb, kmax float64) bool
 }
 
+// firstChecker is implemented by rules that can tell, in closed form, the
+// first fast step of a trace period at which they could fire: they return
+// K such that the rule answers "keep downloading" (-1, without side
+// effects) at every state p.TimeMs + k·ct, p.Downloaded + k·cmb for
+// integer k in [0, K] (K ≤ kmax), or −1 if they cannot prove it even at
+// k = 0. It is asked when the whole period could not be proven silent, so
+// that the download jumps over the silent states to the first one at which
+// the rule may fire, instead of calling the rule at every 50 ms step up
+// to there. Like the other proofs, K must hold in exact arithmetic with a
+// margin far above float64 rounding.
+type firstChecker interface {
+	firstFiring(v View, p *Progress, levelAtReq, ct, cmb, kmax float64) int
+}
+
+// jumpSteps makes j fast steps (ct = 50, cmb an integer) in closed form, the
+// same sums as j steps one at a time. The caller has checked that fastSteps
+// counts at least j steps from here.
+func (s *Session) jumpSteps(d *Download, cmb float64, j int) {
+	s.ttn -= float64(50 * j)
+	s.tnet = addSteps(s.tnet, 50, j)
+	d.TimeMs = addSteps(d.TimeMs, 50, j)
+	d.Downloaded = addSteps(d.Downloaded, cmb, j)
+}
+
 // proveSilent tries to prove that the abandonment rule answers "keep
 // downloading" for every state the download can reach before the current
 // trace period ends: time in [now, t1] and downloaded bits in [now, g1], with
@@ -908,9 +975,9 @@ func (s *Session) download(d *Download, size float64, idx, q int, levelAtReq flo
 		d.Downloaded = size
 		return s.stuck()
 	}
-	qc, lc, pc := s.qc, s.lc, s.pc
+	qc, lc, pc, fc := s.qc, s.lc, s.pc, s.fc
 	if s.opt.NoSkip || replOff != 0 {
-		qc, lc, pc = nil, nil, nil
+		qc, lc, pc, fc = nil, nil, nil, nil
 	}
 	d.TTFBMs += s.latency()
 	d.TimeMs = d.TTFBMs
@@ -972,6 +1039,19 @@ func (s *Session) download(d *Download, size float64, idx, q int, levelAtReq flo
 					continue // left the proven box (never expected): check this state
 				}
 				retry = 4
+				if fc != nil && ct == 50 {
+					// The rule may fire in this period: jump to the first
+					// step at which it can (the states before it are proven
+					// silent), and ask the rule from there on.
+					if k := fc.firstFiring(View{s}, &d.Progress, levelAtReq, ct, cmb, kmax); k >= 0 {
+						if n, _ := fastSteps(s.ttn, w, cmb, ct, d.Downloaded, size, math.Inf(1)); n > 0 {
+							k = min(k+1, n) // to the first state not proven silent
+							s.jumpSteps(d, cmb, k)
+							iter += k
+							s.jumps++
+						}
+					}
+				}
 			}
 			bl := levelAtReq - d.TimeMs
 			if bl < 0 {
