@@ -213,14 +213,20 @@ type Sample struct {
 // Result is the QoE of one run. Times are seconds since the player was
 // created.
 type Result struct {
-	Player        string   `json:"player"`
-	Engine        string   `json:"engine"`
-	Src           string   `json:"src"`
-	StartupS      float64  `json:"startup_s"` // -1: never started
-	Stalls        []Stall  `json:"stalls"`
-	StallCount    int      `json:"stall_count"`
-	StallS        float64  `json:"stall_s"`
-	Bitrate       []Switch `json:"bitrate"`
+	Player     string   `json:"player"`
+	Engine     string   `json:"engine"`
+	Src        string   `json:"src"`
+	StartupS   float64  `json:"startup_s"` // -1: never started
+	Stalls     []Stall  `json:"stalls"`
+	StallCount int      `json:"stall_count"`
+	StallS     float64  `json:"stall_s"`
+	Bitrate    []Switch `json:"bitrate"`
+	// BitrateFrom says where Bitrate comes from: "rendered" (the height
+	// of the frames shown, each rendition having its own) or "player"
+	// (the player's events: hls.js FRAG_CHANGED, dash.js
+	// QUALITY_CHANGE_RENDERED), which Reported keeps in any case.
+	BitrateFrom   string   `json:"bitrate_from"`
+	Reported      []Switch `json:"reported,omitempty"`
 	Switches      int      `json:"switches"`
 	MeanKbps      float64  `json:"mean_played_kbps"` // time-weighted over the played timeline
 	DroppedFrames int      `json:"dropped_frames"`
@@ -233,12 +239,16 @@ type Result struct {
 	// FRAGMENT_LOADING_ABANDONED): level is the level being downloaded
 	// (-1 when dash.js does not say).
 	Abandoned []Abandon `json:"abandoned"`
-	Ended     bool      `json:"ended"`      // played to the end (or stuck within 1 s of it for 2 s)
-	EndGapS   float64   `json:"end_gap_s"`  // how far from the end playback stopped, when stuck
-	DurationS float64   `json:"duration_s"` // of the presentation (0 for live)
-	Live      bool      `json:"live"`
-	ElapsedS  float64   `json:"elapsed_s"`
-	PositionS float64   `json:"position_s"`
+	// Downloads is the shaper's log of the run's shaped requests and
+	// Link what it says about the link the player got (CheckLink).
+	Downloads []Download `json:"downloads,omitempty"`
+	Link      *LinkCheck `json:"link,omitempty"`
+	Ended     bool       `json:"ended"`      // played to the end (or stuck within 1 s of it for 2 s)
+	EndGapS   float64    `json:"end_gap_s"`  // how far from the end playback stopped, when stuck
+	DurationS float64    `json:"duration_s"` // of the presentation (0 for live)
+	Live      bool       `json:"live"`
+	ElapsedS  float64    `json:"elapsed_s"`
+	PositionS float64    `json:"position_s"`
 }
 
 // Run opens base+PagePath in headless Chromium to play src (a path on the
@@ -329,6 +339,14 @@ func Open(ctx context.Context, pageURL, bin string) (*Browser, error) {
 		chromedp.Flag("disable-sync", true),
 		chromedp.Flag("autoplay-policy", "no-user-gesture-required"),
 		chromedp.Flag("mute-audio", true),
+		// The players' clocks must be wall time: a headless page counts as
+		// hidden to some of Chromium's power savers, which would stretch
+		// the players' timers (hls.js's tick, dash.js's scheduler) on a
+		// loaded machine and make a player's timing differ from a viewer's.
+		chromedp.Flag("disable-background-timer-throttling", true),
+		chromedp.Flag("disable-renderer-backgrounding", true),
+		chromedp.Flag("disable-backgrounding-occluded-windows", true),
+		chromedp.Flag("disable-features", "IntensiveWakeUpThrottling,CalculateNativeWinOcclusion"),
 		chromedp.UserDataDir(tmp),
 		chromedp.Env("TMPDIR="+tmp),
 		chromedp.WSURLReadTimeout(60*time.Second),
