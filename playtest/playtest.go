@@ -242,6 +242,11 @@ type Result struct {
 	// Downloads is the shaper's log of the run's shaped requests and
 	// Link what it says about the link the player got (CheckLink).
 	Downloads []Download `json:"downloads,omitempty"`
+	// LoadAvg is the machine's 1-minute load average when the run began
+	// and when it ended (Linux; empty elsewhere): a player on a loaded
+	// machine parses and appends late, which its bandwidth samples and
+	// its timers feel.
+	LoadAvg   []float64  `json:"load_avg_1m,omitempty"`
 	Link      *LinkCheck `json:"link,omitempty"`
 	Ended     bool       `json:"ended"`      // played to the end (or stuck within 1 s of it for 2 s)
 	EndGapS   float64    `json:"end_gap_s"`  // how far from the end playback stopped, when stuck
@@ -269,6 +274,7 @@ func Run(ctx context.Context, base, src string, opts ...Option) (*Result, error)
 		opt.duration = 30 * time.Second
 	}
 	page := strings.TrimRight(base, "/") + PagePath + "?" + url.Values{"src": {src}, "player": {opt.player}}.Encode()
+	load0 := load1()
 	b, err := Open(ctx, page, opt.chromium)
 	if err != nil {
 		return nil, err
@@ -299,6 +305,9 @@ func Run(ctx context.Context, base, src string, opts ...Option) (*Result, error)
 		return nil, fmt.Errorf("playtest: the page recorded nothing (%s)", clip(string(raw)))
 	}
 	r.summarize()
+	if l := load1(); l >= 0 && load0 >= 0 {
+		r.LoadAvg = []float64{load0, l}
+	}
 	return &r, nil
 }
 

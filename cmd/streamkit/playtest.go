@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"net/http"
 	"os"
 	"os/signal"
@@ -299,6 +300,15 @@ func (p *playtestRun) calibrate(ctx context.Context, set, jsonOut, realFrom stri
 	}
 	fmt.Fprintf(p.out, "presets vs real players: %d of %d cells within every goal against the players' median (mean played bitrate %.0f %%, stall time %g s, switches %d)\n\n",
 		met, len(cells), playtest.GoalMeanRel*100, playtest.GoalStallS, playtest.GoalSwitches)
+	lo, hi := math.Inf(1), math.Inf(-1)
+	for _, c := range all {
+		for _, l := range c.Real.LoadAvg {
+			lo, hi = math.Min(lo, l), math.Max(hi, l)
+		}
+	}
+	if lo <= hi {
+		fmt.Fprintf(p.out, "1-minute load average during the real runs: %.1f-%.1f\n\n", lo, hi)
+	}
 	if err := playtest.WriteMarkdown(p.out, all); err != nil {
 		return err
 	}
