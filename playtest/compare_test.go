@@ -233,6 +233,14 @@ func TestCheckLink(t *testing.T) {
 	if l == nil || l.BusyBins != 20 || math.Abs(l.MedianRatio-1) > 1e-9 || math.Abs(l.MinRatio-1) > 1e-9 {
 		t.Errorf("full: %+v", l)
 	}
+	if l.BusyPeriods != 1 || math.Abs(l.PeriodMedianRatio-1) > 1e-9 {
+		t.Errorf("full, busy periods: %+v (want one of 20 s at the full rate; the 0.2 s request is too short to judge)", l)
+	}
+	// a 100 ms round trip: a period's first 100 ms carry no bytes
+	lat := &shape.Scenario{Name: "rtt", Phases: []shape.Phase{{DurationS: 120, Kbps: 900, LatencyMs: 100}}}
+	if l := CheckLink(lat, []Download{{StartS: 1, EndS: 3.1, Bytes: 900 * 1000 * 2 / 8}}); l == nil || math.Abs(l.PeriodMedianRatio-1) > 1e-9 {
+		t.Errorf("with latency: %+v", l)
+	}
 	if l := CheckLink(sc, half); l == nil || math.Abs(l.MedianRatio-0.5) > 1e-9 {
 		t.Errorf("half: %+v", l)
 	}

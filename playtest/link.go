@@ -60,11 +60,22 @@ func (l *DownloadLog) Downloads() []Download {
 // to the scenario's rate. A ratio near 1 means the player got the
 // scenario's link; the per-request latency (a request's first round
 // trip carries no bytes) keeps it a little under 1 on short requests.
+//
+// Requests shorter than a second (a fast link, low renditions) leave no
+// busy second, so the check also takes each busy period (requests in
+// flight back to back or overlapping, at least half a second long): the
+// bits delivered in it over what the scenario's rate allows in it less
+// one round trip.
 type LinkCheck struct {
 	BusyBins    int     `json:"busy_bins"`
 	MedianRatio float64 `json:"median_ratio"`
 	MinRatio    float64 `json:"min_ratio"`
 	MaxRatio    float64 `json:"max_ratio"`
+
+	BusyPeriods       int     `json:"busy_periods"`
+	PeriodMedianRatio float64 `json:"period_median_ratio"`
+	PeriodMinRatio    float64 `json:"period_min_ratio"`
+	PeriodMaxRatio    float64 `json:"period_max_ratio"`
 }
 
 // CheckLink computes the LinkCheck of a run's downloads over sc (nil
@@ -101,9 +112,22 @@ func CheckLink(sc *shape.Scenario, ds []Download) *LinkCheck {
 	}
 	sort.Slice(ivs, func(i, j int) bool { return ivs[i].a < ivs[j].a })
 	var cur *iv
+	var periods []float64
 	flush := func() {
 		if cur == nil {
 			return
+		}
+		if cur.b-cur.a >= 0.5 {
+			var got float64
+			for _, d := range ds {
+				if d.StartS >= cur.a && d.EndS <= cur.b {
+					got += float64(d.Bytes) * 8
+				}
+			}
+			lat := latAt(tr.Periods, cur.a) / 1000
+			if allow := integrate(tr.Periods, cur.a+lat, cur.b) * 1000; allow > 0 {
+				periods = append(periods, got/allow)
+			}
 		}
 		for b := int(cur.a); b < n && float64(b) < cur.b; b++ {
 			lo, hi := math.Max(cur.a, float64(b)), math.Min(cur.b, float64(b+1))
@@ -131,30 +155,63 @@ func CheckLink(sc *shape.Scenario, ds []Download) *LinkCheck {
 		}
 		ratios = append(ratios, bits[b]/1000/kbps)
 	}
-	if len(ratios) == 0 {
+	if len(ratios) == 0 && len(periods) == 0 {
 		return nil
 	}
-	sort.Float64s(ratios)
-	return &LinkCheck{BusyBins: len(ratios), MedianRatio: median(ratios), MinRatio: ratios[0], MaxRatio: ratios[len(ratios)-1]}
+	lc := &LinkCheck{BusyBins: len(ratios), BusyPeriods: len(periods)}
+	if len(ratios) > 0 {
+		sort.Float64s(ratios)
+		lc.MedianRatio, lc.MinRatio, lc.MaxRatio = median(ratios), ratios[0], ratios[len(ratios)-1]
+	}
+	if len(periods) > 0 {
+		sort.Float64s(periods)
+		lc.PeriodMedianRatio, lc.PeriodMinRatio, lc.PeriodMaxRatio = median(periods), periods[0], periods[len(periods)-1]
+	}
+	return lc
 }
 
-// rateAt is the scenario trace's rate at second t.
-func rateAt(ps []abr.Period, t float64) float64 {
+// latAt is the scenario trace's latency (ms) at second t.
+func latAt(ps []abr.Period, t float64) float64 {
+	i, _ := periodAt(ps, t)
+	return ps[i].LatencyMs
+}
+
+// integrate is the trace's kbit over [a, b] seconds.
+func integrate(ps []abr.Period, a, b float64) float64 {
+	var sum float64
+	for t := a; t < b; {
+		i, end := periodAt(ps, t)
+		e := math.Min(b, end)
+		sum += ps[i].Kbps * (e - t)
+		if e <= t {
+			break
+		}
+		t = e
+	}
+	return sum
+}
+
+// periodAt is the index of the trace's period at second t and the second
+// it ends (the trace loops).
+func periodAt(ps []abr.Period, t float64) (int, float64) {
 	var total float64
 	for _, p := range ps {
 		total += p.DurationMs / 1000
 	}
-	if total <= 0 {
-		return 0
-	}
-	t = math.Mod(t, total)
-	for _, p := range ps {
-		if t < p.DurationMs/1000 {
-			return p.Kbps
+	base := math.Floor(t/total) * total
+	for i, p := range ps {
+		base += p.DurationMs / 1000
+		if t < base {
+			return i, base
 		}
-		t -= p.DurationMs / 1000
 	}
-	return ps[len(ps)-1].Kbps
+	return len(ps) - 1, base
+}
+
+// rateAt is the scenario trace's rate at second t.
+func rateAt(ps []abr.Period, t float64) float64 {
+	i, _ := periodAt(ps, t)
+	return ps[i].Kbps
 }
 
 // median of sorted values.

@@ -237,8 +237,8 @@ func (p *playtestRun) run(ctx context.Context, player, src, shapeFile string, co
 	}
 	printQoE(p.out, res)
 	if l := res.Link; l != nil {
-		fmt.Fprintf(p.out, "  link: delivered/scenario rate %.2f median (%.2f-%.2f) over %d busy seconds, %d requests\n",
-			l.MedianRatio, l.MinRatio, l.MaxRatio, l.BusyBins, len(res.Downloads))
+		fmt.Fprintf(p.out, "  link: delivered/scenario rate %.2f median (%.2f-%.2f) over %d busy seconds, %.2f (%.2f-%.2f) over %d busy periods, %d requests\n",
+			l.MedianRatio, l.MinRatio, l.MaxRatio, l.BusyBins, l.PeriodMedianRatio, l.PeriodMinRatio, l.PeriodMaxRatio, l.BusyPeriods, len(res.Downloads))
 	}
 	if !compare {
 		return res, nil, nil
@@ -356,7 +356,14 @@ func (p *playtestRun) resimulate(set string, scenarios []string, realFrom string
 		if err != nil {
 			return nil, err
 		}
+		if len(r.Real.Downloads) > 0 {
+			r.Real.Link = playtest.CheckLink(sc, r.Real.Downloads) // as the check is now
+		}
 		c := playtest.Compare(sc.Name, r.Real, sim)
+		if l := r.Real.Link; l != nil {
+			fmt.Fprintf(p.out, "%s, %s: link delivered/scenario rate %.2f (%.2f-%.2f) over %d busy periods\n",
+				sc.Name, r.Real.Engine, l.PeriodMedianRatio, l.PeriodMinRatio, l.PeriodMaxRatio, l.BusyPeriods)
+		}
 		if err := c.WriteText(p.out); err != nil {
 			return nil, err
 		}
