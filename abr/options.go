@@ -154,6 +154,7 @@ type Config struct {
 	reservoirMs, cushionMs     float64
 	horizon                    int
 	bufferTargetS, topTargetS  float64
+	processingMs               float64
 }
 
 // NewConfig collects opts into a Config, for a Constructor called directly.
@@ -204,6 +205,21 @@ func WithHorizon(segments int) AlgorithmOption { return func(c *Config) { c.hori
 func WithBufferTargets(stableS, topS float64) AlgorithmOption {
 	return func(c *Config) { c.bufferTargetS, c.topTargetS = stableS, topS }
 }
+
+// WithProcessing sets hlsjs's per-fragment processing time in ms (default
+// 0): what hls.js spends after a fragment's last byte before it takes its
+// bandwidth sample and loads the next fragment (parsing.end − loading.end:
+// the transmuxer's parse, in a worker, and the event loop). hls.js 1.7.4
+// samples bytes over parsing.end − loading.start (abr-controller.ts,
+// onFragBuffered), so this time lowers its estimate, much on short
+// fragments over a fast link; and its stream controller requests the next
+// fragment only once the last is parsed, so the link idles meanwhile. It
+// depends on the machine, not on the network: playtest measures it from
+// the player's own fragment stats.
+func WithProcessing(ms float64) AlgorithmOption { return func(c *Config) { c.processingMs = ms } }
+
+// Processing reports WithProcessing (0 when unset).
+func (c Config) Processing() float64 { return c.processingMs }
 
 // BOLAO reports WithBOLAO.
 func (c Config) BOLAO() bool { return c.osc }

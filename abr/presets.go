@@ -408,17 +408,20 @@ type HlsJS struct {
 	last            int
 	lastCheck       float64
 	chkIndex        int
+	procMs          float64 // WithProcessing
+	first           [1]Sample
+	sampledFirst    bool
 }
 
 // NewHlsJS returns the hls.js preset with its default settings.
-func NewHlsJS(...AlgorithmOption) *HlsJS { return newHlsJS(Config{}) }
+func NewHlsJS(opts ...AlgorithmOption) *HlsJS { return newHlsJS(NewConfig(opts...)) }
 
-func newHlsJS(Config) *HlsJS { return &HlsJS{} }
+func newHlsJS(c Config) *HlsJS { return &HlsJS{procMs: math.Max(0, c.processingMs)} }
 
 var hlsAlphaFast, hlsAlphaSlow = math.Exp(math.Log(0.5) / 3), math.Exp(math.Log(0.5) / 9)
 
 // Init implements Algorithm.
-func (a *HlsJS) Init(v View) { *a = HlsJS{chkIndex: -1} }
+func (a *HlsJS) Init(v View) { *a = HlsJS{chkIndex: -1, procMs: a.procMs} }
 
 func ewmaEst(est, alpha, w float64) float64 {
 	z := 1 - math.Pow(alpha, w)
@@ -498,6 +501,9 @@ func (a *HlsJS) FirstQuality(v View) int {
 
 // Decide implements Algorithm.
 func (a *HlsJS) Decide(v View, seg int) (int, float64) {
+	if !a.sampledFirst {
+		a.sampleFirst(v)
+	}
 	kb := v.Bitrates()
 	bw := a.bandwidth()
 	buf := v.BufferLevel() / 1000
@@ -519,7 +525,26 @@ func (a *HlsJS) Decide(v View, seg int) (int, float64) {
 	a.last = q
 	target := math.Min(math.Max(8*60e6/(kb[q]*1000), 30), 600)
 	delay := math.Max(0, buf-target) * 1000
-	return q, delay
+	// the last fragment is parsed before this one is requested
+	// (WithProcessing): the link idles meanwhile
+	return q, delay + a.procMs
+}
+
+// sampleFirst feeds the first fragment's download to the estimators: the
+// session reports downloads from the second segment on (as Sabre does),
+// but hls.js samples every main fragment it buffers, the first included
+// (abr-controller.ts onFragBuffered; ignoreFragment skips only init
+// segments and other playlists' fragments). Without it the preset chose
+// the second fragment from the 500 kbit/s default estimate.
+func (a *HlsJS) sampleFirst(v View) {
+	a.sampledFirst = true
+	h := v.History(a.first[:0])
+	if len(h) == 0 || !(h[0].DurationMs > 0) {
+		return
+	}
+	lat := math.Max(h[0].LatencyMs, 0)
+	a.sampleTTFB(lat)
+	a.sample(h[0].DurationMs+lat-math.Min(lat, a.ttfbEstimate())+a.procMs, h[0].Kbps*h[0].DurationMs/8)
 }
 
 // ReportDownload implements DownloadReporter.
@@ -529,7 +554,9 @@ func (a *HlsJS) ReportDownload(v View, d *Download) {
 	if d.Abandoned() {
 		return // the partial sample was fed when abandoning
 	}
-	a.sample(d.TimeMs-math.Min(d.TTFBMs, a.ttfbEstimate()), d.Downloaded/8)
+	// hls.js samples up to parsing.end (abr-controller.ts onFragBuffered):
+	// the processing time is part of the sample (WithProcessing)
+	a.sample(d.TimeMs-math.Min(d.TTFBMs, a.ttfbEstimate())+a.procMs, d.Downloaded/8)
 	a.last = d.Quality
 }
 

@@ -1,0 +1,98 @@
+package abr_test
+
+import (
+	"math"
+	"testing"
+
+	"github.com/streamkit-go/streamkit/abr"
+)
+
+// TestHlsJSProcessing pins what WithProcessing adds to the hlsjs preset,
+// after hls.js 1.7.4's abr-controller.ts (onFragBuffered): the bandwidth
+// sample of a fragment is its bytes over parsing.end − loading.start −
+// min(TTFB, TTFB estimate), so the parse after the last byte is part of
+// it; and the stream controller requests the next fragment once the last
+// one is parsed. On the calibration set's HLS ladder over 5 Mbit/s, the
+// second fragment's level must be the one findBestLevel (0.7 up-switch
+// factor, fetch within the buffer) gives on that one sample, and its
+// request must come the processing time after the first download ended.
+func TestHlsJSProcessing(t *testing.T) {
+	kbps := []float64{351, 607, 1139, 2170}
+	l := &abr.Ladder{SegmentMs: 2000, Kbps: kbps}
+	for range 20 {
+		row := make([]float64, len(kbps))
+		for q, k := range kbps {
+			row[q] = k * 2000
+		}
+		l.Sizes = append(l.Sizes, row)
+	}
+	tr := &abr.Trace{Name: "high", Periods: []abr.Period{{DurationMs: 3600e3, Kbps: 5000, LatencyMs: 20}}}
+	levels := map[float64]int{}
+	for _, procMs := range []float64{0, 300, 1000} {
+		alg, err := abr.New("hlsjs", abr.WithProcessing(procMs))
+		if err != nil {
+			t.Fatal(err)
+		}
+		s, err := abr.NewSession(l, tr, alg, abr.WithBuffer(600e3), abr.WithStartup(0), abr.WithAbandonment(true))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var recs []abr.SegmentRecord
+		s.SetOnSegment(func(r *abr.SegmentRecord) { recs = append(recs, *r) })
+		if _, err := s.Run(); err != nil {
+			t.Fatal(err)
+		}
+		r0, r1 := recs[0], recs[1]
+		// one sample: the estimates are that sample exactly
+		ttfb := math.Max(r0.TTFBMs, 5)
+		bw := r0.Downloaded * 1000 / (r0.TimeMs - math.Min(r0.TTFBMs, ttfb) + procMs) // bit/s
+		buf := r1.BufferBefore / 1000
+		want := 0
+		for q := len(kbps) - 1; q >= 0; q-- {
+			fac := 0.95
+			if q > r0.Quality {
+				fac = 0.7
+			}
+			if adj := fac * bw; adj >= kbps[q]*1000 && ttfb/1000+kbps[q]*1000*2/adj < buf {
+				want = q
+				break
+			}
+		}
+		if r1.Quality != want {
+			t.Errorf("processing %v ms: second fragment at level %d, want %d (estimate %.0f kbit/s, buffer %.2f s)", procMs, r1.Quality, want, bw/1000, buf)
+		}
+		if gap := r1.StartMs - (r0.StartMs + r0.TimeMs); math.Abs(gap-procMs) > 1e-6 {
+			t.Errorf("processing %v ms: second request %.1f ms after the first download ended", procMs, gap)
+		}
+		levels[procMs] = r1.Quality
+	}
+	if !(levels[1000] < levels[0]) {
+		t.Errorf("second-fragment levels %v: a 1 s processing time should hold the estimate, and the level, down", levels)
+	}
+}
+
+// TestHlsJSFirstFragmentSample: hls.js samples the first fragment too
+// (abr-controller.ts onFragBuffered; ignoreFragment skips only init
+// segments and alternate-audio fragments), so on a 5 Mbit/s link its
+// second fragment is chosen from that sample (the top level here), not
+// from the 500 kbit/s abrEwmaDefaultEstimate (which gives level 0).
+func TestHlsJSFirstFragmentSample(t *testing.T) {
+	l := &abr.Ladder{SegmentMs: 2000, Kbps: []float64{351, 607, 1139, 2170}}
+	for range 10 {
+		l.Sizes = append(l.Sizes, []float64{351 * 2000, 607 * 2000, 1139 * 2000, 2170 * 2000})
+	}
+	tr := &abr.Trace{Name: "high", Periods: []abr.Period{{DurationMs: 3600e3, Kbps: 5000, LatencyMs: 20}}}
+	alg, _ := abr.New("hlsjs")
+	s, err := abr.NewSession(l, tr, alg, abr.WithBuffer(600e3), abr.WithStartup(0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var q []int
+	s.SetOnSegment(func(r *abr.SegmentRecord) { q = append(q, r.Quality) })
+	if _, err := s.Run(); err != nil {
+		t.Fatal(err)
+	}
+	if q[0] != 0 || q[1] != 3 {
+		t.Errorf("levels %v: want 0 (from the default estimate) then 3 (from the first fragment's 5 Mbit/s sample)", q[:2])
+	}
+}
