@@ -85,13 +85,37 @@ type SimResult struct {
 	Bitrate    []Switch `json:"bitrate"`   // the played renditions, like Result.Bitrate (TS is the play clock when the segment was requested)
 	Notes      []string `json:"notes"`     // what the scenario has that the simulator does not model
 	Abandoned  int      `json:"abandoned"` // downloads the preset abandoned
+	// ProcessingMs is the per-fragment processing time the hlsjs preset
+	// was given (SimProcessing).
+	ProcessingMs float64 `json:"processing_ms,omitempty"`
 }
 
 // SimOption configures Simulate.
 type SimOption func(*simConfig)
 
 type simConfig struct {
-	untilS float64
+	untilS       float64
+	processingMs float64
+}
+
+// SimProcessing gives the hlsjs preset the player's per-fragment
+// processing time in ms (abr.WithProcessing), as Processing measures it
+// from a run; dashjs ignores it (dash.js samples the HTTP transfer only).
+func SimProcessing(ms float64) SimOption { return func(c *simConfig) { c.processingMs = ms } }
+
+// Processing is the median time hls.js took from a fragment's last byte
+// to the end of its parse (Result.Frags: parsed − loaded), in ms; 0 when
+// the run has no fragment stats (dash.js, or a run recorded before they
+// were).
+func Processing(r *Result) float64 {
+	var v []float64
+	for _, f := range r.Frags {
+		if d := f.ParsedS - f.LoadedS; d >= 0 && f.LoadedS > 0 {
+			v = append(v, d*1000)
+		}
+	}
+	sort.Float64s(v)
+	return median(v)
 }
 
 // SimUntil compares only the segments that start before position s (the
@@ -131,7 +155,7 @@ func Simulate(manifestPath, player string, sc *shape.Scenario, opts ...SimOption
 	default:
 		return nil, fmt.Errorf("playtest: %s: want a packaged .m3u8 or .mpd to simulate", manifestPath)
 	}
-	preset, err := abr.New(player)
+	preset, err := abr.New(player, abr.WithProcessing(cfg.processingMs))
 	if err != nil {
 		return nil, err
 	}
@@ -140,6 +164,9 @@ func Simulate(manifestPath, player string, sc *shape.Scenario, opts ...SimOption
 		return nil, err
 	}
 	res := &SimResult{Preset: player, Notes: notes(sc), Bitrate: []Switch{}}
+	if player == "hlsjs" {
+		res.ProcessingMs = cfg.processingMs
+	}
 	segS := man.SegmentDuration() / 1000
 	played := make([]int, man.NumSegments())
 	reqAt := make([]float64, man.NumSegments())

@@ -210,6 +210,21 @@ type Sample struct {
 	EstimateKbps *float64 `json:"estimate_kbps,omitempty"`
 }
 
+// Frag is one fragment hls.js buffered, with its own stats (seconds on
+// the page's clock): its ABR samples bytes over parsed − request less the
+// smaller of the first byte's wait and its TTFB estimate.
+type Frag struct {
+	SN           int     `json:"sn"`
+	Level        int     `json:"level"`
+	Bytes        int64   `json:"bytes"`
+	RequestS     float64 `json:"request_s"`
+	FirstByteS   float64 `json:"first_byte_s"`
+	LoadedS      float64 `json:"loaded_s"`
+	ParsedS      float64 `json:"parsed_s"`
+	BufferedS    float64 `json:"buffered_s"`
+	EstimateKbps float64 `json:"estimate_kbps"` // after the sample
+}
+
 // Result is the QoE of one run. Times are seconds since the player was
 // created.
 type Result struct {
@@ -246,7 +261,10 @@ type Result struct {
 	// and when it ended (Linux; empty elsewhere): a player on a loaded
 	// machine parses and appends late, which its bandwidth samples and
 	// its timers feel.
-	LoadAvg   []float64  `json:"load_avg_1m,omitempty"`
+	LoadAvg []float64 `json:"load_avg_1m,omitempty"`
+	// Frags is hls.js's own timing of every main fragment it buffered
+	// (its FRAG_BUFFERED stats), what its bandwidth estimator samples.
+	Frags     []Frag     `json:"frags,omitempty"`
 	Link      *LinkCheck `json:"link,omitempty"`
 	Ended     bool       `json:"ended"`      // played to the end (or stuck within 1 s of it for 2 s)
 	EndGapS   float64    `json:"end_gap_s"`  // how far from the end playback stopped, when stuck

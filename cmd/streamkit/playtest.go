@@ -31,6 +31,7 @@ func newPlaytestCmd() *cobra.Command {
 	var calibrate, realFrom string
 	var duration time.Duration
 	var runs int
+	var simProcessing bool
 	cmd := &cobra.Command{
 		Use:   "playtest DIR [--player hlsjs|dashjs] [--shape SCENARIO [--seed N] [--compare-sim]] [--duration 30s] [--json FILE] [--svg FILE] | playtest DIR --calibrate SETDIR",
 		Short: "Play a packaged stream in headless Chromium with hls.js or dash.js and record QoE",
@@ -101,10 +102,13 @@ as they are now, without a browser.`,
 			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt)
 			defer stop()
 			out := cmd.OutOrStdout()
-			pt := playtestRun{dir: args[0], files: files, seed: seed, duration: duration, out: out}
+			pt := playtestRun{dir: args[0], files: files, seed: seed, duration: duration, out: out, processing: simProcessing}
 			if calibrate != "" {
 				if !cmd.Flags().Changed("duration") {
 					pt.duration = 120 * time.Second // each run ends when playback does
+				}
+				if cmd.Flags().Changed("player") {
+					pt.only = player
 				}
 				if runs < 1 || runs > 20 {
 					return fmt.Errorf("playtest: --runs must be 1 to 20, got %d", runs)
@@ -146,6 +150,7 @@ as they are now, without a browser.`,
 	f.StringVar(&svgOut, "svg", "", "draw the run as an SVG timeline (played bitrate; buffer with stalls shaded)")
 	f.BoolVar(&compareSim, "compare-sim", false, "also run the simulator's preset of the player (abr hlsjs/dashjs) over the --shape scenario and the same segment sizes, and print the differences")
 	f.StringVar(&realFrom, "real", "", "with --calibrate: take the real players' runs from this --json of an earlier --calibrate run and only re-run the simulator (no browser)")
+	f.BoolVar(&simProcessing, "sim-processing", false, "with --compare-sim or --calibrate: give the hlsjs preset hls.js's own per-fragment processing time measured in the run (parse after the last byte, which hls.js counts in its bandwidth sample; it depends on the machine's load)")
 	f.IntVar(&runs, "runs", 3, "with --calibrate: play every scenario this many times with each player; the table compares each preset with the players' median and shows their spread")
 	f.StringVar(&calibrate, "calibrate", "", "run every scenario (*.json) in this directory with hls.js and dash.js, compare each with its preset, and print the presets-vs-players table (see playtest/testdata/calibration)")
 	return cmd
@@ -185,6 +190,10 @@ type playtestRun struct {
 	seed     uint64
 	duration time.Duration
 	out      io.Writer
+	// processing gives the hlsjs preset the player's measured
+	// per-fragment processing time (--sim-processing)
+	processing bool
+	only       string // --calibrate with --player: that player only
 }
 
 // run plays src (default: the player's manifest) through shapeFile and,
@@ -247,6 +256,9 @@ func (p *playtestRun) run(ctx context.Context, player, src, shapeFile string, co
 	if !res.Ended {
 		opts = append(opts, playtest.SimUntil(res.PositionS)) // compare the part the player played
 	}
+	if p.processing {
+		opts = append(opts, playtest.SimProcessing(playtest.Processing(res)))
+	}
 	sim, err := playtest.Simulate(manifestPath, player, sc, opts...)
 	if err != nil {
 		return nil, nil, err
@@ -281,6 +293,9 @@ func (p *playtestRun) calibrate(ctx context.Context, set, jsonOut, realFrom stri
 	for r := 0; r < runs && realFrom == ""; r++ {
 		for _, sc := range scenarios {
 			for _, player := range playtest.Players {
+				if p.only != "" && player != p.only {
+					continue
+				}
 				fmt.Fprintf(p.out, "run %d of %d: ", r+1, runs)
 				_, cmp, err := p.run(ctx, player, "", sc, true)
 				if err != nil {
@@ -351,6 +366,9 @@ func (p *playtestRun) resimulate(set string, scenarios []string, realFrom string
 		var opts []playtest.SimOption
 		if !r.Real.Ended {
 			opts = append(opts, playtest.SimUntil(r.Real.PositionS))
+		}
+		if p.processing {
+			opts = append(opts, playtest.SimProcessing(playtest.Processing(r.Real)))
 		}
 		sim, err := playtest.Simulate(filepath.Join(p.dir, man), r.Real.Player, sc, opts...)
 		if err != nil {
