@@ -88,6 +88,8 @@ type SimResult struct {
 	// ProcessingMs is the per-fragment processing time the hlsjs preset
 	// was given (SimProcessing).
 	ProcessingMs float64 `json:"processing_ms,omitempty"`
+	// OffsetS is where in the scenario the simulation started (SimOffset).
+	OffsetS float64 `json:"offset_s,omitempty"`
 }
 
 // SimOption configures Simulate.
@@ -96,6 +98,55 @@ type SimOption func(*simConfig)
 type simConfig struct {
 	untilS       float64
 	processingMs float64
+	offsetS      float64
+}
+
+// SimOffset starts the simulator s seconds into the scenario: when the
+// real player requested its first media segment (FirstSegmentS). The
+// scenario's clock starts with the player's first manifest request; the
+// manifest, playlists, init segments and the player's start-up before the
+// first segment request took 0.5-4 s on the loaded calibration machine,
+// not the few round trips first assumed, and a drop or an outage then
+// meets the player seconds earlier in its playback than it met the
+// simulator.
+func SimOffset(s float64) SimOption { return func(c *simConfig) { c.offsetS = s } }
+
+// FirstSegmentS is when the run's first media segment was requested on
+// the scenario's clock (Result.Downloads), 0 without a download log.
+func FirstSegmentS(r *Result) float64 {
+	for _, d := range r.Downloads {
+		if d.Class == "segment" {
+			return d.StartS
+		}
+	}
+	return 0
+}
+
+// rotate moves the first offS seconds of t's periods to its end (abr
+// traces loop, so a looping scenario is the same link from offS on; one
+// that does not loop holds its last phase for a day first).
+func rotate(t *abr.Trace, offS float64) {
+	off := offS * 1000
+	if !(off > 0) {
+		return
+	}
+	var head []abr.Period
+	for len(t.Periods) > 1 && off > 0 {
+		p := t.Periods[0]
+		if p.DurationMs > off {
+			head = append(head, abr.Period{DurationMs: off, Kbps: p.Kbps, LatencyMs: p.LatencyMs})
+			t.Periods[0].DurationMs -= off
+			break
+		}
+		head = append(head, p)
+		t.Periods = t.Periods[1:]
+		off -= p.DurationMs
+	}
+	if len(t.Periods) == 1 && off > 0 && off < t.Periods[0].DurationMs && len(head) == 0 {
+		head = append(head, abr.Period{DurationMs: off, Kbps: t.Periods[0].Kbps, LatencyMs: t.Periods[0].LatencyMs})
+		t.Periods[0].DurationMs -= off
+	}
+	t.Periods = append(t.Periods, head...)
 }
 
 // SimProcessing gives the hlsjs preset the player's per-fragment
@@ -138,6 +189,7 @@ func Simulate(manifestPath, player string, sc *shape.Scenario, opts ...SimOption
 	if err != nil {
 		return nil, err
 	}
+	rotate(tr, cfg.offsetS)
 	var man *withAudio
 	switch strings.ToLower(filepath.Ext(manifestPath)) {
 	case ".m3u8":
@@ -167,6 +219,7 @@ func Simulate(manifestPath, player string, sc *shape.Scenario, opts ...SimOption
 	if player == "hlsjs" {
 		res.ProcessingMs = cfg.processingMs
 	}
+	res.OffsetS = cfg.offsetS
 	segS := man.SegmentDuration() / 1000
 	played := make([]int, man.NumSegments())
 	reqAt := make([]float64, man.NumSegments())

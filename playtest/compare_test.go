@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/streamkit-go/streamkit/abr"
 	"github.com/streamkit-go/streamkit/hls"
 	"github.com/streamkit-go/streamkit/shape"
 )
@@ -246,5 +247,28 @@ func TestCheckLink(t *testing.T) {
 	}
 	if l := CheckLink(sc, nil); l != nil {
 		t.Errorf("no downloads: %+v", l)
+	}
+}
+
+// TestSimOffset: the simulation starts offS into the scenario; the part
+// cut from the front goes to the end (traces loop).
+func TestSimOffset(t *testing.T) {
+	sc := &shape.Scenario{Name: "drop", Phases: []shape.Phase{{DurationS: 10, Kbps: 4000}, {DurationS: 120, Kbps: 600}}}
+	tr, err := SimTrace(sc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rotate(tr, 2.5)
+	want := []abr.Period{{DurationMs: 7500, Kbps: 4000}, {DurationMs: (120 + holdS) * 1000, Kbps: 600}, {DurationMs: 2500, Kbps: 4000}}
+	if len(tr.Periods) != len(want) {
+		t.Fatalf("periods %+v", tr.Periods)
+	}
+	for i := range want {
+		if tr.Periods[i] != want[i] {
+			t.Errorf("period %d: %+v, want %+v", i, tr.Periods[i], want[i])
+		}
+	}
+	if got := FirstSegmentS(&Result{Downloads: []Download{{StartS: 0, Class: "playlist"}, {StartS: 0.4, Class: "init"}, {StartS: 1.7, Class: "segment"}}}); got != 1.7 {
+		t.Errorf("first segment at %v s, want 1.7", got)
 	}
 }

@@ -31,7 +31,7 @@ func newPlaytestCmd() *cobra.Command {
 	var calibrate, realFrom string
 	var duration time.Duration
 	var runs int
-	var simProcessing bool
+	var simProcessing, simAlign bool
 	cmd := &cobra.Command{
 		Use:   "playtest DIR [--player hlsjs|dashjs] [--shape SCENARIO [--seed N] [--compare-sim]] [--duration 30s] [--json FILE] [--svg FILE] | playtest DIR --calibrate SETDIR",
 		Short: "Play a packaged stream in headless Chromium with hls.js or dash.js and record QoE",
@@ -102,7 +102,7 @@ as they are now, without a browser.`,
 			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt)
 			defer stop()
 			out := cmd.OutOrStdout()
-			pt := playtestRun{dir: args[0], files: files, seed: seed, duration: duration, out: out, processing: simProcessing}
+			pt := playtestRun{dir: args[0], files: files, seed: seed, duration: duration, out: out, processing: simProcessing, align: simAlign}
 			if calibrate != "" {
 				if !cmd.Flags().Changed("duration") {
 					pt.duration = 120 * time.Second // each run ends when playback does
@@ -151,6 +151,7 @@ as they are now, without a browser.`,
 	f.BoolVar(&compareSim, "compare-sim", false, "also run the simulator's preset of the player (abr hlsjs/dashjs) over the --shape scenario and the same segment sizes, and print the differences")
 	f.StringVar(&realFrom, "real", "", "with --calibrate: take the real players' runs from this --json of an earlier --calibrate run and only re-run the simulator (no browser)")
 	f.BoolVar(&simProcessing, "sim-processing", false, "with --compare-sim or --calibrate: give the hlsjs preset hls.js's own per-fragment processing time measured in the run (parse after the last byte, which hls.js counts in its bandwidth sample; it depends on the machine's load)")
+	f.BoolVar(&simAlign, "sim-align", false, "with --compare-sim or --calibrate: start the simulator where the player requested its first media segment on the scenario's clock (from the shaper's log), not at the scenario's start")
 	f.IntVar(&runs, "runs", 3, "with --calibrate: play every scenario this many times with each player; the table compares each preset with the players' median and shows their spread")
 	f.StringVar(&calibrate, "calibrate", "", "run every scenario (*.json) in this directory with hls.js and dash.js, compare each with its preset, and print the presets-vs-players table (see playtest/testdata/calibration)")
 	return cmd
@@ -194,6 +195,9 @@ type playtestRun struct {
 	// per-fragment processing time (--sim-processing)
 	processing bool
 	only       string // --calibrate with --player: that player only
+	// align starts the simulation where the player requested its first
+	// segment (--sim-align)
+	align bool
 }
 
 // run plays src (default: the player's manifest) through shapeFile and,
@@ -258,6 +262,9 @@ func (p *playtestRun) run(ctx context.Context, player, src, shapeFile string, co
 	}
 	if p.processing {
 		opts = append(opts, playtest.SimProcessing(playtest.Processing(res)))
+	}
+	if p.align {
+		opts = append(opts, playtest.SimOffset(playtest.FirstSegmentS(res)))
 	}
 	sim, err := playtest.Simulate(manifestPath, player, sc, opts...)
 	if err != nil {
@@ -369,6 +376,9 @@ func (p *playtestRun) resimulate(set string, scenarios []string, realFrom string
 		}
 		if p.processing {
 			opts = append(opts, playtest.SimProcessing(playtest.Processing(r.Real)))
+		}
+		if p.align {
+			opts = append(opts, playtest.SimOffset(playtest.FirstSegmentS(r.Real)))
 		}
 		sim, err := playtest.Simulate(filepath.Join(p.dir, man), r.Real.Player, sc, opts...)
 		if err != nil {
