@@ -409,6 +409,7 @@ type HlsJS struct {
 	lastCheck       float64
 	chkIndex        int
 	procMs          float64 // WithProcessing
+	side            []float64 // WithSideLoad
 	first           [1]Sample
 	sampledFirst    bool
 }
@@ -416,12 +417,22 @@ type HlsJS struct {
 // NewHlsJS returns the hls.js preset with its default settings.
 func NewHlsJS(opts ...AlgorithmOption) *HlsJS { return newHlsJS(NewConfig(opts...)) }
 
-func newHlsJS(c Config) *HlsJS { return &HlsJS{procMs: math.Max(0, c.processingMs)} }
+func newHlsJS(c Config) *HlsJS {
+	return &HlsJS{procMs: math.Max(0, c.processingMs), side: c.sideBits}
+}
 
 var hlsAlphaFast, hlsAlphaSlow = math.Exp(math.Log(0.5) / 3), math.Exp(math.Log(0.5) / 9)
 
 // Init implements Algorithm.
-func (a *HlsJS) Init(v View) { *a = HlsJS{chkIndex: -1, procMs: a.procMs} }
+func (a *HlsJS) Init(v View) { *a = HlsJS{chkIndex: -1, procMs: a.procMs, side: a.side} }
+
+// mainBits is what of a download of segment i hls.js counts (WithSideLoad).
+func (a *HlsJS) mainBits(i int, bits float64) float64 {
+	if i >= 0 && i < len(a.side) {
+		return math.Max(0, bits-a.side[i])
+	}
+	return bits
+}
 
 func ewmaEst(est, alpha, w float64) float64 {
 	z := 1 - math.Pow(alpha, w)
@@ -544,7 +555,7 @@ func (a *HlsJS) sampleFirst(v View) {
 	}
 	lat := math.Max(h[0].LatencyMs, 0)
 	a.sampleTTFB(lat)
-	a.sample(h[0].DurationMs+lat-math.Min(lat, a.ttfbEstimate())+a.procMs, h[0].Kbps*h[0].DurationMs/8)
+	a.sample(h[0].DurationMs+lat-math.Min(lat, a.ttfbEstimate())+a.procMs, a.mainBits(0, h[0].Kbps*h[0].DurationMs)/8)
 }
 
 // ReportDownload implements DownloadReporter.
@@ -556,7 +567,7 @@ func (a *HlsJS) ReportDownload(v View, d *Download) {
 	}
 	// hls.js samples up to parsing.end (abr-controller.ts onFragBuffered):
 	// the processing time is part of the sample (WithProcessing)
-	a.sample(d.TimeMs-math.Min(d.TTFBMs, a.ttfbEstimate())+a.procMs, d.Downloaded/8)
+	a.sample(d.TimeMs-math.Min(d.TTFBMs, a.ttfbEstimate())+a.procMs, a.mainBits(d.Index, d.Downloaded)/8)
 	a.last = d.Quality
 }
 

@@ -96,3 +96,46 @@ func TestHlsJSFirstFragmentSample(t *testing.T) {
 		t.Errorf("levels %v: want 0 (from the default estimate) then 3 (from the first fragment's 5 Mbit/s sample)", q[:2])
 	}
 }
+
+// TestHlsJSSideLoad pins WithSideLoad against hls.js 1.7.4's sample
+// (abr-controller.ts onFragBuffered: the main fragment's stats.loaded over
+// its load time; ignoreFragment skips the audio playlist's fragments): on
+// the calibration's 900 kbit/s link, 2 s segments of 351 kbit/s video and
+// 69 kbit/s audio loaded together, hls.js's estimate is the video's bytes
+// over the time of both, about 750 kbit/s, under the 867 kbit/s its 0.7
+// up-switch factor needs for 607 kbit/s: it stays at 351 (as every run of
+// the calibration's steady-low did). Counting the audio too, the estimate
+// is the link's 900 kbit/s and the preset switches up.
+func TestHlsJSSideLoad(t *testing.T) {
+	kbps := []float64{351, 607, 1139, 2170}
+	l := &abr.Ladder{SegmentMs: 2000, Kbps: kbps}
+	audio := make([]float64, 20)
+	for i := range 20 {
+		audio[i] = 69 * 2000
+		row := make([]float64, len(kbps))
+		for q, k := range kbps {
+			row[q] = k*2000 + audio[i] // the session moves the audio with the fragment
+		}
+		l.Sizes = append(l.Sizes, row)
+	}
+	tr := &abr.Trace{Name: "low", Periods: []abr.Period{{DurationMs: 3600e3, Kbps: 900, LatencyMs: 40}}}
+	top := func(opts ...abr.AlgorithmOption) int {
+		alg, _ := abr.New("hlsjs", opts...)
+		s, err := abr.NewSession(l, tr, alg, abr.WithBuffer(600e3), abr.WithStartup(0))
+		if err != nil {
+			t.Fatal(err)
+		}
+		m := 0
+		s.SetOnSegment(func(r *abr.SegmentRecord) { m = max(m, r.Quality) })
+		if _, err := s.Run(); err != nil {
+			t.Fatal(err)
+		}
+		return m
+	}
+	if q := top(abr.WithSideLoad(audio)); q != 0 {
+		t.Errorf("video-only samples: up to level %d, want 351 kbit/s throughout", q)
+	}
+	if q := top(); q != 1 {
+		t.Errorf("audio counted in the samples: up to level %d, want 1 (607 kbit/s fits 0.7 x 900)", q)
+	}
+}

@@ -207,7 +207,9 @@ func Simulate(manifestPath, player string, sc *shape.Scenario, opts ...SimOption
 	default:
 		return nil, fmt.Errorf("playtest: %s: want a packaged .m3u8 or .mpd to simulate", manifestPath)
 	}
-	preset, err := abr.New(player, abr.WithProcessing(cfg.processingMs))
+	// hls.js samples the video fragment only, over a load that shares
+	// the link with the audio fetched beside it (abr.WithSideLoad)
+	preset, err := abr.New(player, abr.WithProcessing(cfg.processingMs), abr.WithSideLoad(man.audio))
 	if err != nil {
 		return nil, err
 	}
