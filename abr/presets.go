@@ -408,7 +408,7 @@ type HlsJS struct {
 	last            int
 	lastCheck       float64
 	chkIndex        int
-	procMs          float64 // WithProcessing
+	procMs          float64   // WithProcessing
 	side            []float64 // WithSideLoad
 	first           [1]Sample
 	sampledFirst    bool
