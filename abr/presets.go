@@ -22,7 +22,9 @@ import (
 // transfer time after TTFB (useDeadTimeLatency), the latency sample the TTFB;
 // the buffer target (18 s, 30 s at the top representation) is enforced with
 // the algorithm's delay; abandonment progress events come every ~50 ms of
-// transfer. The session's BufferMs should be at least 30 s.
+// transfer; fast switching (on by default in dash.js outside low latency)
+// replaces buffered segments through Replacer. The session's BufferMs
+// should be at least 30 s.
 type DashJS struct {
 	// EWMA state (§4.1.3)
 	tf, ts, tw         float64 // throughput fast/slow estimates and total weight
@@ -398,7 +400,10 @@ func (a *DashJS) Abandon(v View, p *Progress, bl float64) int {
 //
 // Mapping: levels have one bitrate (BANDWIDTH = AVERAGE-BANDWIDTH); the
 // bandwidth sample of a fragment is its total time minus min(TTFB, TTFB
-// estimate); the abandonment check runs every ~100 ms of transfer; the
+// bandwidth sample of a fragment is its total time minus min(TTFB, TTFB
+// estimate), plus WithProcessing's parse time, over the fragment's own
+// bits (WithSideLoad takes out the audio fetched beside it), the first
+// fragment included; the abandonment check runs every ~100 ms of transfer; the
 // forward buffer target min(max(8·60 MB/bitrate, 30 s), 600 s) is enforced
 // with the algorithm's delay (the session's BufferMs also caps it).
 type HlsJS struct {
