@@ -15,31 +15,12 @@ import (
 // outage and must not go back to the top on the first up-switch after it
 // (without the sample it did: its estimate was the link's 3 Mbit/s again).
 func TestDashJSAbandonedSample(t *testing.T) {
-	kbps := []float64{279, 542, 1055, 2094}
-	l := &abr.Ladder{SegmentMs: 2000, Kbps: kbps}
-	for range 20 {
-		row := make([]float64, len(kbps))
-		for q, k := range kbps {
-			row[q] = k*2000 + 138000 // the video and the 69 kbit/s audio fetched beside it
-		}
-		l.Sizes = append(l.Sizes, row)
-	}
+	l := calLadder(20)
+	kbps := l.Kbps
 	tr := &abr.Trace{Name: "outage", Periods: []abr.Period{
 		{DurationMs: 4000, Kbps: 3000, LatencyMs: 20}, {DurationMs: 10000, Kbps: 0}, {DurationMs: 3600e3, Kbps: 3000, LatencyMs: 20},
 	}}
-	alg, err := abr.New("dashjs")
-	if err != nil {
-		t.Fatal(err)
-	}
-	s, err := abr.NewSession(l, tr, alg, abr.WithBuffer(600e3), abr.WithStartup(0), abr.WithAbandonment(true))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var recs []abr.SegmentRecord
-	s.SetOnSegment(func(r *abr.SegmentRecord) { recs = append(recs, *r) })
-	if _, err := s.Run(); err != nil {
-		t.Fatal(err)
-	}
+	recs := runPreset(t, "dashjs", l, tr)
 	ab := -1
 	for i, r := range recs {
 		if r.Abandoned {
@@ -59,6 +40,27 @@ func TestDashJSAbandonedSample(t *testing.T) {
 			return
 		}
 	}
+}
+
+// runPreset runs the preset name on l over tr as playtest's comparison
+// does (buffer cap out of the way, playback from the first segment,
+// abandonment on) and returns every download's record.
+func runPreset(t *testing.T, name string, l *abr.Ladder, tr *abr.Trace, opts ...abr.AlgorithmOption) []abr.SegmentRecord {
+	t.Helper()
+	alg, err := abr.New(name, opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := abr.NewSession(l, tr, alg, abr.WithBuffer(600e3), abr.WithStartup(0), abr.WithAbandonment(true))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var recs []abr.SegmentRecord
+	s.SetOnSegment(func(r *abr.SegmentRecord) { recs = append(recs, *r) })
+	if _, err := s.Run(); err != nil {
+		t.Fatal(err)
+	}
+	return recs
 }
 
 // calLadder is the calibration set's DASH ladder (playtest/testdata/calibration):
@@ -94,19 +96,7 @@ func TestDashJSFastSwitch(t *testing.T) {
 	tr := &abr.Trace{Name: "rise", Periods: []abr.Period{
 		{DurationMs: 30000, Kbps: 600, LatencyMs: 20}, {DurationMs: 3600e3, Kbps: 5000, LatencyMs: 20},
 	}}
-	alg, err := abr.New("dashjs")
-	if err != nil {
-		t.Fatal(err)
-	}
-	s, err := abr.NewSession(l, tr, alg, abr.WithBuffer(600e3), abr.WithStartup(0), abr.WithAbandonment(true))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var recs []abr.SegmentRecord
-	s.SetOnSegment(func(r *abr.SegmentRecord) { recs = append(recs, *r) })
-	if _, err := s.Run(); err != nil {
-		t.Fatal(err)
-	}
+	recs := runPreset(t, "dashjs", l, tr)
 	played := make([]int, 40) // quality buffered (and then played) per segment
 	next, cur := 0, -1
 	first, fsNext := -1, -1 // the first replacement's record; the segment a replacement chain goes on with

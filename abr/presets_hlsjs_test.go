@@ -29,19 +29,7 @@ func TestHlsJSProcessing(t *testing.T) {
 	tr := &abr.Trace{Name: "high", Periods: []abr.Period{{DurationMs: 3600e3, Kbps: 5000, LatencyMs: 20}}}
 	levels := map[float64]int{}
 	for _, procMs := range []float64{0, 300, 1000} {
-		alg, err := abr.New("hlsjs", abr.WithProcessing(procMs))
-		if err != nil {
-			t.Fatal(err)
-		}
-		s, err := abr.NewSession(l, tr, alg, abr.WithBuffer(600e3), abr.WithStartup(0), abr.WithAbandonment(true))
-		if err != nil {
-			t.Fatal(err)
-		}
-		var recs []abr.SegmentRecord
-		s.SetOnSegment(func(r *abr.SegmentRecord) { recs = append(recs, *r) })
-		if _, err := s.Run(); err != nil {
-			t.Fatal(err)
-		}
+		recs := runPreset(t, "hlsjs", l, tr, abr.WithProcessing(procMs))
 		r0, r1 := recs[0], recs[1]
 		// one sample: the estimates are that sample exactly
 		ttfb := math.Max(r0.TTFBMs, 5)
@@ -82,18 +70,9 @@ func TestHlsJSFirstFragmentSample(t *testing.T) {
 		l.Sizes = append(l.Sizes, []float64{351 * 2000, 607 * 2000, 1139 * 2000, 2170 * 2000})
 	}
 	tr := &abr.Trace{Name: "high", Periods: []abr.Period{{DurationMs: 3600e3, Kbps: 5000, LatencyMs: 20}}}
-	alg, _ := abr.New("hlsjs")
-	s, err := abr.NewSession(l, tr, alg, abr.WithBuffer(600e3), abr.WithStartup(0))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var q []int
-	s.SetOnSegment(func(r *abr.SegmentRecord) { q = append(q, r.Quality) })
-	if _, err := s.Run(); err != nil {
-		t.Fatal(err)
-	}
-	if q[0] != 0 || q[1] != 3 {
-		t.Errorf("levels %v: want 0 (from the default estimate) then 3 (from the first fragment's 5 Mbit/s sample)", q[:2])
+	recs := runPreset(t, "hlsjs", l, tr)
+	if recs[0].Quality != 0 || recs[1].Quality != 3 {
+		t.Errorf("levels %d, %d: want 0 (from the default estimate) then 3 (from the first fragment's 5 Mbit/s sample)", recs[0].Quality, recs[1].Quality)
 	}
 }
 
@@ -120,15 +99,9 @@ func TestHlsJSSideLoad(t *testing.T) {
 	}
 	tr := &abr.Trace{Name: "low", Periods: []abr.Period{{DurationMs: 3600e3, Kbps: 900, LatencyMs: 40}}}
 	top := func(opts ...abr.AlgorithmOption) int {
-		alg, _ := abr.New("hlsjs", opts...)
-		s, err := abr.NewSession(l, tr, alg, abr.WithBuffer(600e3), abr.WithStartup(0))
-		if err != nil {
-			t.Fatal(err)
-		}
 		m := 0
-		s.SetOnSegment(func(r *abr.SegmentRecord) { m = max(m, r.Quality) })
-		if _, err := s.Run(); err != nil {
-			t.Fatal(err)
+		for _, r := range runPreset(t, "hlsjs", l, tr, opts...) {
+			m = max(m, r.Quality)
 		}
 		return m
 	}
