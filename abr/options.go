@@ -154,6 +154,8 @@ type Config struct {
 	reservoirMs, cushionMs     float64
 	horizon                    int
 	bufferTargetS, topTargetS  float64
+	processingMs               float64
+	sideBits                   []float64
 }
 
 // NewConfig collects opts into a Config, for a Constructor called directly.
@@ -204,6 +206,38 @@ func WithHorizon(segments int) AlgorithmOption { return func(c *Config) { c.hori
 func WithBufferTargets(stableS, topS float64) AlgorithmOption {
 	return func(c *Config) { c.bufferTargetS, c.topTargetS = stableS, topS }
 }
+
+// WithProcessing sets hlsjs's per-fragment processing time in ms (default
+// 0): what hls.js spends after a fragment's last byte before it takes its
+// bandwidth sample and loads the next fragment (parsing.end − loading.end:
+// the transmuxer's parse, in a worker, and the event loop). hls.js 1.7.4
+// samples bytes over parsing.end − loading.start (abr-controller.ts,
+// onFragBuffered), so this time lowers its estimate, much on short
+// fragments over a fast link; and its stream controller requests the next
+// fragment only once the last is parsed, so the link idles meanwhile. It
+// depends on the machine, not on the network: playtest measures it from
+// the player's own fragment stats.
+func WithProcessing(ms float64) AlgorithmOption { return func(c *Config) { c.processingMs = ms } }
+
+// WithSideLoad tells hlsjs how many bits of each segment's download are
+// a companion it fetches beside the fragment (the audio of a ladder whose
+// audio is its own rendition), by segment index. hls.js samples only the
+// main (video) fragment's bytes (abr-controller.ts onFragBuffered;
+// ignoreFragment skips other playlists' fragments) over the fragment's
+// load time, and the audio loads in parallel on the same link: sharing
+// it, the video fragment ends when both have moved, so its sample is the
+// video's bytes over the time of video and audio together. The session
+// moves both one after the other in the same time; without this the
+// preset's sample was the whole link (audio included) and it switched up
+// where hls.js did not (the calibration's 900 kbit/s link: hls.js's
+// estimate 590-680 kbit/s, under the 867 that 607 kbit/s needs).
+func WithSideLoad(bits []float64) AlgorithmOption { return func(c *Config) { c.sideBits = bits } }
+
+// SideLoad reports WithSideLoad (nil when unset).
+func (c Config) SideLoad() []float64 { return c.sideBits }
+
+// Processing reports WithProcessing (0 when unset).
+func (c Config) Processing() float64 { return c.processingMs }
 
 // BOLAO reports WithBOLAO.
 func (c Config) BOLAO() bool { return c.osc }

@@ -36,6 +36,19 @@ type DelayReporter interface {
 	ReportDelay(v View, ms float64)
 }
 
+// Replacer is implemented by algorithms that replace buffered segments
+// themselves, as dash.js's fast switching does (the preset DashJS): right
+// after Decide, ReplaceOffset names the segment to download at the
+// quality Decide chose, as a negative offset from the end of the buffer
+// (-1 the last buffered segment), or 0 for the next segment as usual.
+// Unlike Sabre's replacement (WithReplacement), the download keeps the
+// delay Decide asked for: the player's buffer target counts the segments
+// being replaced. A replacement still downloading when its segment starts
+// playing is abandoned, as in Sabre's.
+type Replacer interface {
+	ReplaceOffset(v View) int
+}
+
 // DownloadReporter is told about every download after the buffer is updated,
 // including abandoned ones.
 type DownloadReporter interface {
@@ -173,6 +186,7 @@ type Session struct {
 	oneTransfer bool
 	dr          DelayReporter
 	rr          DownloadReporter
+	rp          Replacer
 	trName      string
 
 	// play side
@@ -318,6 +332,7 @@ func NewSession(m Manifest, t *Trace, alg Algorithm, opts ...Option) (*Session, 
 	_, s.oneTransfer = alg.(*Bola)
 	s.dr, _ = alg.(DelayReporter)
 	s.rr, _ = alg.(DownloadReporter)
+	s.rp, _ = alg.(Replacer)
 	if err := s.Reset(opts...); err != nil {
 		return nil, err
 	}
@@ -1352,10 +1367,13 @@ func (s *Session) step1() error {
 	}
 	roff := 0
 	if s.replace != 0 {
-		roff = s.checkReplace(q)
-	}
-	if roff != 0 {
-		delay = 0
+		if roff = s.checkReplace(q); roff != 0 {
+			delay = 0
+		}
+	} else if s.rp != nil {
+		if roff = s.rp.ReplaceOffset(View{s}); roff < -(len(s.buf)-s.bh) || roff > 0 {
+			return fmt.Errorf("abr: algorithm asked to replace the segment at offset %d of %d buffered", roff, len(s.buf)-s.bh)
+		}
 	}
 	if delay > 0 {
 		s.play(delay)

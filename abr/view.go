@@ -38,6 +38,19 @@ func (v View) SegmentSize(i, q int) float64 { return v.s.segSize(i, q) }
 // BufferLevel is the buffered media in ms.
 func (v View) BufferLevel() float64 { return v.s.bufferLevel() }
 
+// Buffered is the number of segments in the buffer, the one playing
+// first.
+func (v View) Buffered() int { return len(v.s.buf) - v.s.bh }
+
+// BufferedQuality is the quality of the k-th buffered segment (0: the one
+// playing), -1 when k is out of the buffer.
+func (v View) BufferedQuality(k int) int {
+	if k < 0 || k >= len(v.s.buf)-v.s.bh {
+		return -1
+	}
+	return v.s.buf[v.s.bh+k]
+}
+
 // BufferSize is the maximum buffer B in ms.
 func (v View) BufferSize() float64 { return v.s.bufMs }
 

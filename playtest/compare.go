@@ -6,6 +6,7 @@ import (
 	"io"
 	"math"
 	"path/filepath"
+	"sort"
 	"strings"
 
 	"github.com/streamkit-go/streamkit/abr"
@@ -84,13 +85,88 @@ type SimResult struct {
 	Bitrate    []Switch `json:"bitrate"`   // the played renditions, like Result.Bitrate (TS is the play clock when the segment was requested)
 	Notes      []string `json:"notes"`     // what the scenario has that the simulator does not model
 	Abandoned  int      `json:"abandoned"` // downloads the preset abandoned
+	// ProcessingMs is the per-fragment processing time the hlsjs preset
+	// was given (SimProcessing).
+	ProcessingMs float64 `json:"processing_ms,omitempty"`
+	// OffsetS is where in the scenario the simulation started (SimOffset).
+	OffsetS float64 `json:"offset_s,omitempty"`
 }
 
 // SimOption configures Simulate.
 type SimOption func(*simConfig)
 
 type simConfig struct {
-	untilS float64
+	untilS       float64
+	processingMs float64
+	offsetS      float64
+}
+
+// SimOffset starts the simulator s seconds into the scenario: when the
+// real player requested its first media segment (FirstSegmentS). The
+// scenario's clock starts with the player's first manifest request; the
+// manifest, playlists, init segments and the player's start-up before the
+// first segment request took 0.5-4 s on the loaded calibration machine,
+// not the few round trips first assumed, and a drop or an outage then
+// meets the player seconds earlier in its playback than it met the
+// simulator.
+func SimOffset(s float64) SimOption { return func(c *simConfig) { c.offsetS = s } }
+
+// FirstSegmentS is when the run's first media segment was requested on
+// the scenario's clock (Result.Downloads), 0 without a download log.
+func FirstSegmentS(r *Result) float64 {
+	for _, d := range r.Downloads {
+		if d.Class == "segment" {
+			return d.StartS
+		}
+	}
+	return 0
+}
+
+// rotate moves the first offS seconds of t's periods to its end (abr
+// traces loop, so a looping scenario is the same link from offS on; one
+// that does not loop holds its last phase for a day first).
+func rotate(t *abr.Trace, offS float64) {
+	off := offS * 1000
+	if !(off > 0) {
+		return
+	}
+	var head []abr.Period
+	for len(t.Periods) > 1 && off > 0 {
+		p := t.Periods[0]
+		if p.DurationMs > off {
+			head = append(head, abr.Period{DurationMs: off, Kbps: p.Kbps, LatencyMs: p.LatencyMs})
+			t.Periods[0].DurationMs -= off
+			break
+		}
+		head = append(head, p)
+		t.Periods = t.Periods[1:]
+		off -= p.DurationMs
+	}
+	if len(t.Periods) == 1 && off > 0 && off < t.Periods[0].DurationMs && len(head) == 0 {
+		head = append(head, abr.Period{DurationMs: off, Kbps: t.Periods[0].Kbps, LatencyMs: t.Periods[0].LatencyMs})
+		t.Periods[0].DurationMs -= off
+	}
+	t.Periods = append(t.Periods, head...)
+}
+
+// SimProcessing gives the hlsjs preset the player's per-fragment
+// processing time in ms (abr.WithProcessing), as Processing measures it
+// from a run; dashjs ignores it (dash.js samples the HTTP transfer only).
+func SimProcessing(ms float64) SimOption { return func(c *simConfig) { c.processingMs = ms } }
+
+// Processing is the median time hls.js took from a fragment's last byte
+// to the end of its parse (Result.Frags: parsed − loaded), in ms; 0 when
+// the run has no fragment stats (dash.js, or a run recorded before they
+// were).
+func Processing(r *Result) float64 {
+	var v []float64
+	for _, f := range r.Frags {
+		if d := f.ParsedS - f.LoadedS; d >= 0 && f.LoadedS > 0 {
+			v = append(v, d*1000)
+		}
+	}
+	sort.Float64s(v)
+	return median(v)
 }
 
 // SimUntil compares only the segments that start before position s (the
@@ -113,6 +189,7 @@ func Simulate(manifestPath, player string, sc *shape.Scenario, opts ...SimOption
 	if err != nil {
 		return nil, err
 	}
+	rotate(tr, cfg.offsetS)
 	var man *withAudio
 	switch strings.ToLower(filepath.Ext(manifestPath)) {
 	case ".m3u8":
@@ -130,7 +207,9 @@ func Simulate(manifestPath, player string, sc *shape.Scenario, opts ...SimOption
 	default:
 		return nil, fmt.Errorf("playtest: %s: want a packaged .m3u8 or .mpd to simulate", manifestPath)
 	}
-	preset, err := abr.New(player)
+	// hls.js samples the video fragment only, over a load that shares
+	// the link with the audio fetched beside it (abr.WithSideLoad)
+	preset, err := abr.New(player, abr.WithProcessing(cfg.processingMs), abr.WithSideLoad(man.audio))
 	if err != nil {
 		return nil, err
 	}
@@ -139,6 +218,10 @@ func Simulate(manifestPath, player string, sc *shape.Scenario, opts ...SimOption
 		return nil, err
 	}
 	res := &SimResult{Preset: player, Notes: notes(sc), Bitrate: []Switch{}}
+	if player == "hlsjs" {
+		res.ProcessingMs = cfg.processingMs
+	}
+	res.OffsetS = cfg.offsetS
 	segS := man.SegmentDuration() / 1000
 	played := make([]int, man.NumSegments())
 	reqAt := make([]float64, man.NumSegments())
@@ -156,7 +239,9 @@ func Simulate(manifestPath, player string, sc *shape.Scenario, opts ...SimOption
 			events[r.Index]++
 		}
 		if r.Abandoned {
-			res.Abandoned++
+			if !r.Replacement { // a replacement given up as its segment starts playing is not the player's abandonment
+				res.Abandoned++
+			}
 			return
 		}
 		played[r.Index], reqAt[r.Index] = r.Quality, r.StartMs/1000
@@ -259,37 +344,127 @@ type Comparison struct {
 // stall count, startup and abandoned downloads for information.
 func Compare(scenario string, real *Result, sim *SimResult) *Comparison {
 	c := &Comparison{Scenario: scenario, Player: real.Player, Real: real, Sim: sim}
-	add := func(metric string, r, s float64, goal string, met bool) {
-		c.Diffs = append(c.Diffs, Diff{Metric: metric, Real: r, Sim: s, Diff: s - r, Goal: goal, Met: met})
-	}
-	rel := math.Inf(1)
-	if real.MeanKbps > 0 {
-		rel = math.Abs(sim.MeanKbps-real.MeanKbps) / real.MeanKbps
-	}
-	add("mean_played_kbps", real.MeanKbps, sim.MeanKbps, fmt.Sprintf("within %.0f %%", GoalMeanRel*100), rel <= GoalMeanRel)
-	add("stall_s", real.StallS, sim.StallS, fmt.Sprintf("within %g s", GoalStallS), math.Abs(sim.StallS-real.StallS) <= GoalStallS)
-	add("switches", float64(real.Switches), float64(sim.Switches), fmt.Sprintf("within %d", GoalSwitches), abs(sim.Switches-real.Switches) <= GoalSwitches)
-	add("stall_count", float64(real.StallCount), float64(sim.StallCount), "", true)
-	add("startup_s", real.StartupS, sim.StartupS, "", true)
-	add("abandoned", float64(len(real.Abandoned)), float64(sim.Abandoned), "", true)
+	c.Diffs = diffs(metricsOf(real), sim)
 	return c
 }
 
+// metrics are the compared values of a real run, or the median of runs.
+type metrics [nMetrics]float64
+
+// The compared metrics, in the order of Comparison.Diffs.
+const (
+	mMean = iota
+	mStall
+	mSwitches
+	mStallCount
+	mStartup
+	mAbandoned
+	nMetrics
+)
+
+var metricNames = [nMetrics]string{"mean_played_kbps", "stall_s", "switches", "stall_count", "startup_s", "abandoned"}
+
+func metricsOf(r *Result) metrics {
+	return metrics{r.MeanKbps, r.StallS, float64(r.Switches), float64(r.StallCount), r.StartupS, float64(len(r.Abandoned))}
+}
+
+func (m metrics) of(s *SimResult) metrics {
+	return metrics{s.MeanKbps, s.StallS, float64(s.Switches), float64(s.StallCount), s.StartupS, float64(s.Abandoned)}
+}
+
+// diffs compares real values (one run's, or the median of runs) with the
+// simulator's.
+func diffs(real metrics, sim *SimResult) []Diff {
+	sv := real.of(sim)
+	out := make([]Diff, nMetrics)
+	for i := range out {
+		out[i] = Diff{Metric: metricNames[i], Real: real[i], Sim: sv[i], Diff: sv[i] - real[i], Met: true}
+	}
+	rel := math.Inf(1)
+	if real[mMean] > 0 {
+		rel = math.Abs(sv[mMean]-real[mMean]) / real[mMean]
+	}
+	out[mMean].Goal, out[mMean].Met = fmt.Sprintf("within %.0f %%", GoalMeanRel*100), rel <= GoalMeanRel
+	out[mStall].Goal, out[mStall].Met = fmt.Sprintf("within %g s", GoalStallS), math.Abs(out[mStall].Diff) <= GoalStallS
+	out[mSwitches].Goal, out[mSwitches].Met = fmt.Sprintf("within %d", GoalSwitches), math.Abs(out[mSwitches].Diff) <= GoalSwitches
+	return out
+}
+
+// Cell is one scenario and player of a calibration played several times:
+// the players' median and spread of every compared metric, and the
+// preset against the median. With one run the median is that run.
+//
+// Why the median: on a loaded machine a real player's runs differ by more
+// than the goals (hls.js on the 900 kbit/s link played 568 and then 351
+// kbit/s), so one run cannot tell a preset's error from the player's own
+// noise; the spread beside the difference shows which one a miss is.
+type Cell struct {
+	Scenario string     `json:"scenario"`
+	Player   string     `json:"player"`
+	Engine   string     `json:"engine"`
+	Runs     int        `json:"runs"`
+	Min      []float64  `json:"min"` // per metric, in the order of Diffs
+	Max      []float64  `json:"max"`
+	Sim      *SimResult `json:"sim"`
+	Diffs    []Diff     `json:"diffs"` // Real is the players' median
+}
+
+// Met reports whether every goal of the cell is met against the median.
+func (c *Cell) Met() bool { return allMet(c.Diffs) }
+
+// Aggregate groups comparisons by scenario and player (in the order they
+// first appear) into cells. The cell's simulation is that of its first
+// run that played to the end (a run cut short compares only the part it
+// played), else its first run's.
+func Aggregate(cs []*Comparison) []*Cell {
+	type key struct{ sc, pl string }
+	idx := map[key]int{}
+	var groups [][]*Comparison
+	for _, c := range cs {
+		k := key{c.Scenario, c.Player}
+		i, ok := idx[k]
+		if !ok {
+			i = len(groups)
+			idx[k] = i
+			groups = append(groups, nil)
+		}
+		groups[i] = append(groups[i], c)
+	}
+	out := make([]*Cell, 0, len(groups))
+	for _, g := range groups {
+		cell := &Cell{Scenario: g[0].Scenario, Player: g[0].Player, Engine: g[0].Real.Engine, Runs: len(g),
+			Min: make([]float64, nMetrics), Max: make([]float64, nMetrics), Sim: g[0].Sim}
+		for _, c := range g {
+			if c.Real.Ended {
+				cell.Sim = c.Sim
+				break
+			}
+		}
+		var med metrics
+		vals := make([]float64, len(g))
+		for m := 0; m < nMetrics; m++ {
+			for i, c := range g {
+				vals[i] = metricsOf(c.Real)[m]
+			}
+			sort.Float64s(vals)
+			med[m], cell.Min[m], cell.Max[m] = median(vals), vals[0], vals[len(vals)-1]
+		}
+		cell.Diffs = diffs(med, cell.Sim)
+		out = append(out, cell)
+	}
+	return out
+}
+
 // Met reports whether every goal of the comparison is met.
-func (c *Comparison) Met() bool {
-	for _, d := range c.Diffs {
+func (c *Comparison) Met() bool { return allMet(c.Diffs) }
+
+func allMet(ds []Diff) bool {
+	for _, d := range ds {
 		if d.Goal != "" && !d.Met {
 			return false
 		}
 	}
 	return true
-}
-
-func abs(x int) int {
-	if x < 0 {
-		return -x
-	}
-	return x
 }
 
 // WriteText prints the comparison as a table: one line per metric with
@@ -323,30 +498,45 @@ func metStr(ok bool) string {
 }
 
 // WriteMarkdown writes comparisons as the "presets vs real players" table
-// of README and BENCHMARKS.md: per scenario and player, real / sim (diff)
-// of each goal metric, marked met (✓) or not (✗), and the startup times.
+// of README and BENCHMARKS.md: per scenario and player (Aggregate), the
+// players' median / the preset (sim − median) of each goal metric, marked
+// met (✓) or not (✗), the players' spread (min–max) when a cell was
+// played more than once, and the startup times.
 func WriteMarkdown(w io.Writer, cs []*Comparison) error {
-	fmt.Fprintln(w, "| scenario | player vs preset | mean played kbit/s real / sim | stall s real / sim | switches real / sim | startup s real / sim |")
+	cells := Aggregate(cs)
+	runs := 1
+	for _, c := range cells {
+		runs = max(runs, c.Runs)
+	}
+	realHdr := "real"
+	if runs > 1 {
+		realHdr = "real median [min–max]"
+	}
+	fmt.Fprintf(w, "| scenario | player vs preset | mean played kbit/s %[1]s / sim | stall s %[1]s / sim | switches %[1]s / sim | startup s real / sim |\n", realHdr)
 	fmt.Fprintln(w, "| --- | --- | --- | --- | --- | --- |")
-	for _, c := range cs {
-		cell := func(metric, f string) string {
-			for _, d := range c.Diffs {
-				if d.Metric == metric {
-					s := fmt.Sprintf(f+" / "+f, d.Real, d.Sim)
-					if d.Goal != "" {
-						mark := "✗"
-						if d.Met {
-							mark = "✓"
-						}
-						s = fmt.Sprintf("%s (%+"+f[1:]+") %s", s, d.Diff, mark)
-					}
-					return s
-				}
+	for _, c := range cells {
+		cell := func(m int, f string) string {
+			d := c.Diffs[m]
+			r := fmt.Sprintf(f, d.Real)
+			if c.Runs > 1 && d.Goal != "" {
+				r += fmt.Sprintf(" ["+f+"–"+f+"]", c.Min[m], c.Max[m])
 			}
-			return ""
+			s := r + " / " + fmt.Sprintf(f, d.Sim)
+			if d.Goal != "" {
+				mark := "✗"
+				if d.Met {
+					mark = "✓"
+				}
+				s = fmt.Sprintf("%s (%+"+f[1:]+") %s", s, d.Diff, mark)
+			}
+			return s
 		}
-		fmt.Fprintf(w, "| %s | %s vs %s | %s | %s | %s | %s |\n", c.Scenario, c.Real.Engine, c.Sim.Preset,
-			cell("mean_played_kbps", "%.0f"), cell("stall_s", "%.1f"), cell("switches", "%.0f"), cell("startup_s", "%.2f"))
+		runs := ""
+		if c.Runs > 1 {
+			runs = fmt.Sprintf(" (%d runs)", c.Runs)
+		}
+		fmt.Fprintf(w, "| %s | %s vs %s%s | %s | %s | %s | %s |\n", c.Scenario, c.Engine, c.Sim.Preset, runs,
+			cell(mMean, "%.0f"), cell(mStall, "%.1f"), cell(mSwitches, "%.0f"), cell(mStartup, "%.2f"))
 	}
 	return nil
 }

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/streamkit-go/streamkit/abr"
 	"github.com/streamkit-go/streamkit/hls"
 	"github.com/streamkit-go/streamkit/shape"
 )
@@ -171,5 +172,103 @@ func TestCompare(t *testing.T) {
 	// no played bitrate on the real side: never met
 	if Compare("s", &Result{Player: "dashjs"}, &SimResult{MeanKbps: 0}).Met() {
 		t.Error("a run that played nothing meets the bitrate goal")
+	}
+}
+
+// TestAggregate: the runs of a cell are compared by their median, each
+// goal metric's spread is kept, and a cell is judged on the median only:
+// here one run of three is far off (a loaded moment), the median meets
+// every goal.
+func TestAggregate(t *testing.T) {
+	sim := &SimResult{Preset: "dashjs", MeanKbps: 1000, StallS: 1, Switches: 3}
+	cut := &SimResult{Preset: "dashjs", MeanKbps: 400}
+	run := func(mean, stall float64, sw int, ended bool, s *SimResult) *Comparison {
+		return Compare("drop", &Result{Player: "dashjs", Engine: "dash.js 5.2.1", MeanKbps: mean, StallS: stall, Switches: sw, Ended: ended}, s)
+	}
+	other := Compare("drop", &Result{Player: "hlsjs", Engine: "hls.js 1.7.4", MeanKbps: 500}, &SimResult{Preset: "hlsjs", MeanKbps: 500})
+	cs := []*Comparison{run(600, 4, 9, false, cut), other, run(1050, 0.5, 2, true, sim), run(980, 1.5, 4, true, sim)}
+	for _, c := range cs[:1] {
+		if c.Met() {
+			t.Fatal("the outlying run alone meets the goals")
+		}
+	}
+	cells := Aggregate(cs)
+	if len(cells) != 2 || cells[0].Player != "dashjs" || cells[1].Player != "hlsjs" || cells[0].Runs != 3 || cells[1].Runs != 1 {
+		t.Fatalf("cells %+v", cells)
+	}
+	c := cells[0]
+	if c.Sim != sim {
+		t.Errorf("cell simulated with %+v, want the run that played to the end", c.Sim)
+	}
+	want := [][3]float64{{980, 600, 1050}, {1.5, 0.5, 4}, {4, 2, 9}} // median, min, max
+	for m, w := range want {
+		if d := c.Diffs[m]; d.Real != w[0] || c.Min[m] != w[1] || c.Max[m] != w[2] {
+			t.Errorf("%s: median %v [%v–%v], want %v [%v–%v]", d.Metric, d.Real, c.Min[m], c.Max[m], w[0], w[1], w[2])
+		}
+	}
+	if !c.Met() {
+		t.Errorf("median cell not met: %+v", c.Diffs)
+	}
+	var md bytes.Buffer
+	if err := WriteMarkdown(&md, cs); err != nil {
+		t.Fatal(err)
+	}
+	if s := md.String(); !strings.Contains(s, "980 [600–1050] / 1000 (+20) ✓") || !strings.Contains(s, "(3 runs)") || !strings.Contains(s, "real median [min–max]") {
+		t.Errorf("markdown:\n%s", s)
+	}
+}
+
+// TestCheckLink: downloads that keep a 900 kbit/s link busy at its rate
+// give a ratio of 1 in every busy second; at half the rate, 0.5; idle
+// seconds are not judged.
+func TestCheckLink(t *testing.T) {
+	sc := &shape.Scenario{Name: "low", Phases: []shape.Phase{{DurationS: 120, Kbps: 900}}}
+	var full, half []Download
+	for i := 0; i < 10; i++ {
+		s := float64(i) * 2
+		full = append(full, Download{StartS: s, EndS: s + 2, Bytes: 900 * 1000 * 2 / 8})
+		half = append(half, Download{StartS: s, EndS: s + 2, Bytes: 900 * 1000 / 8})
+	}
+	full = append(full, Download{StartS: 30.5, EndS: 30.7, Bytes: 1000}) // a short request after idle seconds
+	l := CheckLink(sc, full)
+	if l == nil || l.BusyBins != 20 || math.Abs(l.MedianRatio-1) > 1e-9 || math.Abs(l.MinRatio-1) > 1e-9 {
+		t.Errorf("full: %+v", l)
+	}
+	if l.BusyPeriods != 1 || math.Abs(l.PeriodMedianRatio-1) > 1e-9 {
+		t.Errorf("full, busy periods: %+v (want one of 20 s at the full rate; the 0.2 s request is too short to judge)", l)
+	}
+	// a 100 ms round trip: a period's first 100 ms carry no bytes
+	lat := &shape.Scenario{Name: "rtt", Phases: []shape.Phase{{DurationS: 120, Kbps: 900, LatencyMs: 100}}}
+	if l := CheckLink(lat, []Download{{StartS: 1, EndS: 3.1, Bytes: 900 * 1000 * 2 / 8}}); l == nil || math.Abs(l.PeriodMedianRatio-1) > 1e-9 {
+		t.Errorf("with latency: %+v", l)
+	}
+	if l := CheckLink(sc, half); l == nil || math.Abs(l.MedianRatio-0.5) > 1e-9 {
+		t.Errorf("half: %+v", l)
+	}
+	if l := CheckLink(sc, nil); l != nil {
+		t.Errorf("no downloads: %+v", l)
+	}
+}
+
+// TestSimOffset: the simulation starts offS into the scenario; the part
+// cut from the front goes to the end (traces loop).
+func TestSimOffset(t *testing.T) {
+	sc := &shape.Scenario{Name: "drop", Phases: []shape.Phase{{DurationS: 10, Kbps: 4000}, {DurationS: 120, Kbps: 600}}}
+	tr, err := SimTrace(sc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rotate(tr, 2.5)
+	want := []abr.Period{{DurationMs: 7500, Kbps: 4000}, {DurationMs: (120 + holdS) * 1000, Kbps: 600}, {DurationMs: 2500, Kbps: 4000}}
+	if len(tr.Periods) != len(want) {
+		t.Fatalf("periods %+v", tr.Periods)
+	}
+	for i := range want {
+		if tr.Periods[i] != want[i] {
+			t.Errorf("period %d: %+v, want %+v", i, tr.Periods[i], want[i])
+		}
+	}
+	if got := FirstSegmentS(&Result{Downloads: []Download{{StartS: 0, Class: "playlist"}, {StartS: 0.4, Class: "init"}, {StartS: 1.7, Class: "segment"}}}); got != 1.7 {
+		t.Errorf("first segment at %v s, want 1.7", got)
 	}
 }

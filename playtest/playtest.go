@@ -210,17 +210,38 @@ type Sample struct {
 	EstimateKbps *float64 `json:"estimate_kbps,omitempty"`
 }
 
+// Frag is one fragment hls.js buffered, with its own stats (seconds on
+// the page's clock): its ABR samples bytes over parsed − request less the
+// smaller of the first byte's wait and its TTFB estimate.
+type Frag struct {
+	SN           int     `json:"sn"`
+	Level        int     `json:"level"`
+	Bytes        int64   `json:"bytes"`
+	RequestS     float64 `json:"request_s"`
+	FirstByteS   float64 `json:"first_byte_s"`
+	LoadedS      float64 `json:"loaded_s"`
+	ParsedS      float64 `json:"parsed_s"`
+	BufferedS    float64 `json:"buffered_s"`
+	EstimateKbps float64 `json:"estimate_kbps"` // after the sample
+}
+
 // Result is the QoE of one run. Times are seconds since the player was
 // created.
 type Result struct {
-	Player        string   `json:"player"`
-	Engine        string   `json:"engine"`
-	Src           string   `json:"src"`
-	StartupS      float64  `json:"startup_s"` // -1: never started
-	Stalls        []Stall  `json:"stalls"`
-	StallCount    int      `json:"stall_count"`
-	StallS        float64  `json:"stall_s"`
-	Bitrate       []Switch `json:"bitrate"`
+	Player     string   `json:"player"`
+	Engine     string   `json:"engine"`
+	Src        string   `json:"src"`
+	StartupS   float64  `json:"startup_s"` // -1: never started
+	Stalls     []Stall  `json:"stalls"`
+	StallCount int      `json:"stall_count"`
+	StallS     float64  `json:"stall_s"`
+	Bitrate    []Switch `json:"bitrate"`
+	// BitrateFrom says where Bitrate comes from: "rendered" (the height
+	// of the frames shown, each rendition having its own) or "player"
+	// (the player's events: hls.js FRAG_CHANGED, dash.js
+	// QUALITY_CHANGE_RENDERED), which Reported keeps in any case.
+	BitrateFrom   string   `json:"bitrate_from"`
+	Reported      []Switch `json:"reported,omitempty"`
 	Switches      int      `json:"switches"`
 	MeanKbps      float64  `json:"mean_played_kbps"` // time-weighted over the played timeline
 	DroppedFrames int      `json:"dropped_frames"`
@@ -233,12 +254,24 @@ type Result struct {
 	// FRAGMENT_LOADING_ABANDONED): level is the level being downloaded
 	// (-1 when dash.js does not say).
 	Abandoned []Abandon `json:"abandoned"`
-	Ended     bool      `json:"ended"`      // played to the end (or stuck within 1 s of it for 2 s)
-	EndGapS   float64   `json:"end_gap_s"`  // how far from the end playback stopped, when stuck
-	DurationS float64   `json:"duration_s"` // of the presentation (0 for live)
-	Live      bool      `json:"live"`
-	ElapsedS  float64   `json:"elapsed_s"`
-	PositionS float64   `json:"position_s"`
+	// Downloads is the shaper's log of the run's shaped requests and
+	// Link what it says about the link the player got (CheckLink).
+	Downloads []Download `json:"downloads,omitempty"`
+	// LoadAvg is the machine's 1-minute load average when the run began
+	// and when it ended (Linux; empty elsewhere): a player on a loaded
+	// machine parses and appends late, which its bandwidth samples and
+	// its timers feel.
+	LoadAvg []float64 `json:"load_avg_1m,omitempty"`
+	// Frags is hls.js's own timing of every main fragment it buffered
+	// (its FRAG_BUFFERED stats), what its bandwidth estimator samples.
+	Frags     []Frag     `json:"frags,omitempty"`
+	Link      *LinkCheck `json:"link,omitempty"`
+	Ended     bool       `json:"ended"`      // played to the end (or stuck within 1 s of it for 2 s)
+	EndGapS   float64    `json:"end_gap_s"`  // how far from the end playback stopped, when stuck
+	DurationS float64    `json:"duration_s"` // of the presentation (0 for live)
+	Live      bool       `json:"live"`
+	ElapsedS  float64    `json:"elapsed_s"`
+	PositionS float64    `json:"position_s"`
 }
 
 // Run opens base+PagePath in headless Chromium to play src (a path on the
@@ -259,6 +292,7 @@ func Run(ctx context.Context, base, src string, opts ...Option) (*Result, error)
 		opt.duration = 30 * time.Second
 	}
 	page := strings.TrimRight(base, "/") + PagePath + "?" + url.Values{"src": {src}, "player": {opt.player}}.Encode()
+	load0 := load1()
 	b, err := Open(ctx, page, opt.chromium)
 	if err != nil {
 		return nil, err
@@ -289,6 +323,9 @@ func Run(ctx context.Context, base, src string, opts ...Option) (*Result, error)
 		return nil, fmt.Errorf("playtest: the page recorded nothing (%s)", clip(string(raw)))
 	}
 	r.summarize()
+	if l := load1(); l >= 0 && load0 >= 0 {
+		r.LoadAvg = []float64{load0, l}
+	}
 	return &r, nil
 }
 
@@ -329,6 +366,14 @@ func Open(ctx context.Context, pageURL, bin string) (*Browser, error) {
 		chromedp.Flag("disable-sync", true),
 		chromedp.Flag("autoplay-policy", "no-user-gesture-required"),
 		chromedp.Flag("mute-audio", true),
+		// The players' clocks must be wall time: a headless page counts as
+		// hidden to some of Chromium's power savers, which would stretch
+		// the players' timers (hls.js's tick, dash.js's scheduler) on a
+		// loaded machine and make a player's timing differ from a viewer's.
+		chromedp.Flag("disable-background-timer-throttling", true),
+		chromedp.Flag("disable-renderer-backgrounding", true),
+		chromedp.Flag("disable-backgrounding-occluded-windows", true),
+		chromedp.Flag("disable-features", "IntensiveWakeUpThrottling,CalculateNativeWinOcclusion"),
 		chromedp.UserDataDir(tmp),
 		chromedp.Env("TMPDIR="+tmp),
 		chromedp.WSURLReadTimeout(60*time.Second),

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"net/http"
 	"os"
 	"os/signal"
@@ -29,6 +30,8 @@ func newPlaytestCmd() *cobra.Command {
 	var compareSim bool
 	var calibrate, realFrom string
 	var duration time.Duration
+	var runs int
+	var simProcessing, simAlign bool
 	cmd := &cobra.Command{
 		Use:   "playtest DIR [--player hlsjs|dashjs] [--shape SCENARIO [--seed N] [--compare-sim]] [--duration 30s] [--json FILE] [--svg FILE] | playtest DIR --calibrate SETDIR",
 		Short: "Play a packaged stream in headless Chromium with hls.js or dash.js and record QoE",
@@ -99,12 +102,18 @@ as they are now, without a browser.`,
 			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt)
 			defer stop()
 			out := cmd.OutOrStdout()
-			pt := playtestRun{dir: args[0], files: files, seed: seed, duration: duration, out: out}
+			pt := playtestRun{dir: args[0], files: files, seed: seed, duration: duration, out: out, processing: simProcessing, align: simAlign}
 			if calibrate != "" {
 				if !cmd.Flags().Changed("duration") {
 					pt.duration = 120 * time.Second // each run ends when playback does
 				}
-				return pt.calibrate(ctx, calibrate, jsonOut, realFrom)
+				if cmd.Flags().Changed("player") {
+					pt.only = player
+				}
+				if runs < 1 || runs > 20 {
+					return fmt.Errorf("playtest: --runs must be 1 to 20, got %d", runs)
+				}
+				return pt.calibrate(ctx, calibrate, jsonOut, realFrom, runs)
 			}
 			res, cmp, err := pt.run(ctx, player, src, shapeFile, compareSim)
 			if err != nil {
@@ -141,6 +150,9 @@ as they are now, without a browser.`,
 	f.StringVar(&svgOut, "svg", "", "draw the run as an SVG timeline (played bitrate; buffer with stalls shaded)")
 	f.BoolVar(&compareSim, "compare-sim", false, "also run the simulator's preset of the player (abr hlsjs/dashjs) over the --shape scenario and the same segment sizes, and print the differences")
 	f.StringVar(&realFrom, "real", "", "with --calibrate: take the real players' runs from this --json of an earlier --calibrate run and only re-run the simulator (no browser)")
+	f.BoolVar(&simProcessing, "sim-processing", false, "with --compare-sim or --calibrate: give the hlsjs preset hls.js's own per-fragment processing time measured in the run (parse after the last byte, which hls.js counts in its bandwidth sample; it depends on the machine's load)")
+	f.BoolVar(&simAlign, "sim-align", false, "with --compare-sim or --calibrate: start the simulator where the player requested its first media segment on the scenario's clock (from the shaper's log), not at the scenario's start")
+	f.IntVar(&runs, "runs", 3, "with --calibrate: play every scenario this many times with each player; the table compares each preset with the players' median and shows their spread")
 	f.StringVar(&calibrate, "calibrate", "", "run every scenario (*.json) in this directory with hls.js and dash.js, compare each with its preset, and print the presets-vs-players table (see playtest/testdata/calibration)")
 	return cmd
 }
@@ -179,6 +191,13 @@ type playtestRun struct {
 	seed     uint64
 	duration time.Duration
 	out      io.Writer
+	// processing gives the hlsjs preset the player's measured
+	// per-fragment processing time (--sim-processing)
+	processing bool
+	only       string // --calibrate with --player: that player only
+	// align starts the simulation where the player requested its first
+	// segment (--sim-align)
+	align bool
 }
 
 // run plays src (default: the player's manifest) through shapeFile and,
@@ -195,13 +214,14 @@ func (p *playtestRun) run(ctx context.Context, player, src, shapeFile string, co
 		return nil, nil, fmt.Errorf("playtest: no %s in %s (--src names the manifest)", src, p.dir)
 	}
 	var sc *shape.Scenario
+	var log playtest.DownloadLog
 	shaped := p.files
 	if shapeFile != "" {
 		var err error
 		if sc, err = shape.LoadScenario(shapeFile); err != nil {
 			return nil, nil, err
 		}
-		s, err := shape.New(sc, shape.WithSeed(p.seed))
+		s, err := shape.New(sc, shape.WithSeed(p.seed), shape.WithObserver(log.Observe))
 		if err != nil {
 			return nil, nil, err
 		}
@@ -221,13 +241,30 @@ func (p *playtestRun) run(ctx context.Context, player, src, shapeFile string, co
 	if err != nil {
 		return nil, nil, err
 	}
+	if sc != nil {
+		// What the link delivered, against the scenario: on a loaded
+		// machine a calibration run is only worth comparing when the
+		// player got the scenario's link.
+		res.Downloads = log.Downloads()
+		res.Link = playtest.CheckLink(sc, res.Downloads)
+	}
 	printQoE(p.out, res)
+	if l := res.Link; l != nil {
+		fmt.Fprintf(p.out, "  link: delivered/scenario rate %.2f median (%.2f-%.2f) over %d busy seconds, %.2f (%.2f-%.2f) over %d busy periods, %d requests\n",
+			l.MedianRatio, l.MinRatio, l.MaxRatio, l.BusyBins, l.PeriodMedianRatio, l.PeriodMinRatio, l.PeriodMaxRatio, l.BusyPeriods, len(res.Downloads))
+	}
 	if !compare {
 		return res, nil, nil
 	}
 	var opts []playtest.SimOption
 	if !res.Ended {
 		opts = append(opts, playtest.SimUntil(res.PositionS)) // compare the part the player played
+	}
+	if p.processing {
+		opts = append(opts, playtest.SimProcessing(playtest.Processing(res)))
+	}
+	if p.align {
+		opts = append(opts, playtest.SimOffset(playtest.FirstSegmentS(res)))
 	}
 	sim, err := playtest.Simulate(manifestPath, player, sc, opts...)
 	if err != nil {
@@ -242,7 +279,7 @@ func (p *playtestRun) run(ctx context.Context, player, src, shapeFile string, co
 
 // calibrate runs every scenario of set with both players and prints the
 // presets-vs-players table.
-func (p *playtestRun) calibrate(ctx context.Context, set, jsonOut, realFrom string) error {
+func (p *playtestRun) calibrate(ctx context.Context, set, jsonOut, realFrom string, runs int) error {
 	scenarios, err := filepath.Glob(filepath.Join(set, "*.json"))
 	if err != nil {
 		return err
@@ -257,27 +294,43 @@ func (p *playtestRun) calibrate(ctx context.Context, set, jsonOut, realFrom stri
 			return err
 		}
 	}
-	for _, sc := range scenarios {
-		for _, player := range playtest.Players {
-			if realFrom != "" {
-				break
+	// Run r of every cell before run r+1 of any: a spell of load on the
+	// shared machine then spreads over the cells instead of landing on
+	// all the runs of one.
+	for r := 0; r < runs && realFrom == ""; r++ {
+		for _, sc := range scenarios {
+			for _, player := range playtest.Players {
+				if p.only != "" && player != p.only {
+					continue
+				}
+				fmt.Fprintf(p.out, "run %d of %d: ", r+1, runs)
+				_, cmp, err := p.run(ctx, player, "", sc, true)
+				if err != nil {
+					return fmt.Errorf("%s with %s: %w", filepath.Base(sc), player, err)
+				}
+				all = append(all, cmp)
+				fmt.Fprintln(p.out)
 			}
-			_, cmp, err := p.run(ctx, player, "", sc, true)
-			if err != nil {
-				return fmt.Errorf("%s with %s: %w", filepath.Base(sc), player, err)
-			}
-			all = append(all, cmp)
-			fmt.Fprintln(p.out)
 		}
 	}
+	cells := playtest.Aggregate(all)
 	met := 0
-	for _, c := range all {
+	for _, c := range cells {
 		if c.Met() {
 			met++
 		}
 	}
-	fmt.Fprintf(p.out, "presets vs real players: %d of %d runs within every goal (mean played bitrate %.0f %%, stall time %g s, switches %d)\n\n",
-		met, len(all), playtest.GoalMeanRel*100, playtest.GoalStallS, playtest.GoalSwitches)
+	fmt.Fprintf(p.out, "presets vs real players: %d of %d cells within every goal against the players' median (mean played bitrate %.0f %%, stall time %g s, switches %d)\n\n",
+		met, len(cells), playtest.GoalMeanRel*100, playtest.GoalStallS, playtest.GoalSwitches)
+	lo, hi := math.Inf(1), math.Inf(-1)
+	for _, c := range all {
+		for _, l := range c.Real.LoadAvg {
+			lo, hi = math.Min(lo, l), math.Max(hi, l)
+		}
+	}
+	if lo <= hi {
+		fmt.Fprintf(p.out, "1-minute load average during the real runs: %.1f-%.1f\n\n", lo, hi)
+	}
 	if err := playtest.WriteMarkdown(p.out, all); err != nil {
 		return err
 	}
@@ -321,11 +374,24 @@ func (p *playtestRun) resimulate(set string, scenarios []string, realFrom string
 		if !r.Real.Ended {
 			opts = append(opts, playtest.SimUntil(r.Real.PositionS))
 		}
+		if p.processing {
+			opts = append(opts, playtest.SimProcessing(playtest.Processing(r.Real)))
+		}
+		if p.align {
+			opts = append(opts, playtest.SimOffset(playtest.FirstSegmentS(r.Real)))
+		}
 		sim, err := playtest.Simulate(filepath.Join(p.dir, man), r.Real.Player, sc, opts...)
 		if err != nil {
 			return nil, err
 		}
+		if len(r.Real.Downloads) > 0 {
+			r.Real.Link = playtest.CheckLink(sc, r.Real.Downloads) // as the check is now
+		}
 		c := playtest.Compare(sc.Name, r.Real, sim)
+		if l := r.Real.Link; l != nil {
+			fmt.Fprintf(p.out, "%s, %s: link delivered/scenario rate %.2f (%.2f-%.2f) over %d busy periods\n",
+				sc.Name, r.Real.Engine, l.PeriodMedianRatio, l.PeriodMinRatio, l.PeriodMaxRatio, l.BusyPeriods)
+		}
 		if err := c.WriteText(p.out); err != nil {
 			return nil, err
 		}
