@@ -182,6 +182,7 @@ type Rendition struct {
 	partDur  int64 // part target in ticks
 	segDur   int64 // segment target in ticks
 	lastDTS  int64
+	lastGap  int64 // decode gap before the last sample, 0 after a start or discontinuity
 	started  bool
 	needDisc bool
 	notify   chan struct{}
@@ -506,11 +507,12 @@ func (r *Rendition) push(s media.Sample, data []byte, evs *[]Event) error {
 		}
 	}
 	p.settleEpoch(p.cfg.clock.Now(), float64(s.DTS)/float64(r.Track.Timescale))
-	if r.started && !r.needDisc {
+	cont := r.started && !r.needDisc // continues the timeline of the last sample
+	if cont {
 		seg := r.segs[len(r.segs)-1]
 		dur := int64(s.Duration)
 		if dur == 0 {
-			dur = s.DTS - r.lastDTS
+			dur = r.estimateDur(s.DTS)
 		}
 		// Video is cut at a key frame; audio at the frame nearest the
 		// nominal boundary, counted from the previous nominal boundary
@@ -542,8 +544,37 @@ func (r *Rendition) push(s media.Sample, data []byte, evs *[]Event) error {
 		r.started = true
 	}
 	r.pending = append(r.pending, pendingSample{Sample: s, data: append([]byte(nil), data...), arrived: p.cfg.clock.Now()})
+	r.lastGap = 0
+	if cont {
+		r.lastGap = s.DTS - r.lastDTS
+	}
 	r.lastDTS = s.DTS
 	return nil
+}
+
+// estimateDur is how long a sample at dts lasts when the source does not
+// say (a live source rarely does): the decode gap since the previous
+// sample, or the gap before that when it is shorter. The shorter of the
+// two because timestamps rounded to a coarser clock than the frame rate
+// alternate: RTMP/FLV carries whole milliseconds, so 30 fps arrives as
+// gaps of 33, 34, 33, 33, 34, 33 ms. Estimated from the last gap alone,
+// the sixth frame of a part (at 167 ms, after a 34 ms gap) seemed to end
+// at 201 ms, past a 200 ms part target, and was pushed into the next
+// part: every 1 s segment came out as parts of 167, 200, 200, 200, 200
+// and 33 ms. That one-frame last part is legal (only a segment's last
+// part may be short) but it stalled hls.js 1.7.4 about every other
+// segment: when the playlist lists the segment complete before the part
+// ahead of it is appended, hls.js's fragment tracker counts the segment
+// as fully buffered (its end lies within its 0.2 s buffer padding), the
+// last part is never requested and playback stops 33 ms short of the
+// next segment until a stall nudges it. With the shorter gap the parts
+// are 200 ms each and a segment ends on a full part.
+func (r *Rendition) estimateDur(dts int64) int64 {
+	gap := dts - r.lastDTS
+	if r.lastGap > 0 && r.lastGap < gap {
+		return r.lastGap
+	}
+	return gap
 }
 
 // startSegment opens segment nextMSN with s as its first sample.
