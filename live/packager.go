@@ -172,21 +172,24 @@ type Rendition struct {
 	Name  string
 	Track *media.Track
 
-	p        *Packager
-	w        *cmafWriter
-	inits    map[int][]byte
-	gen      int
-	segs     []*Segment // the window, oldest first; the last may be in progress
-	nextMSN  int64
-	pending  []pendingSample
-	partDur  int64 // part target in ticks
-	segDur   int64 // segment target in ticks
-	lastDTS  int64
-	lastGap  int64 // decode gap before the last sample, 0 after a start or discontinuity
-	started  bool
-	needDisc bool
-	notify   chan struct{}
-	dropped  int64
+	p       *Packager
+	w       *cmafWriter
+	inits   map[int][]byte
+	gen     int
+	segs    []*Segment // the window, oldest first; the last may be in progress
+	nextMSN int64
+	pending []pendingSample
+	partDur int64 // part target in ticks
+	// partsPerSeg, for audio with a known frame size, is how many parts
+	// a segment is cut into on its nominal grid (0: cut by partDur).
+	partsPerSeg int64
+	segDur      int64 // segment target in ticks
+	lastDTS     int64
+	lastGap     int64 // decode gap before the last sample, 0 after a start or discontinuity
+	started     bool
+	needDisc    bool
+	notify      chan struct{}
+	dropped     int64
 	// cache holds the last rendered playlists: full and delta update.
 	cache [2]struct {
 		version uint64
@@ -318,12 +321,29 @@ func (p *Packager) AddRendition(name string, t *media.Track) error {
 // number of frames within the configured duration: with 29.97 fps and
 // 200 ms that is 5 frames (166.8 ms). Advertising 200 ms would make every
 // full part shorter than 85 % of PART-TARGET, which the HLS draft forbids.
+//
+// Audio frames rarely divide the part: 200 ms of 48 kHz AAC is 9.375
+// frames, and parts of 9 frames left every 2 s segment ending on an 85 ms
+// part (1 s: 43 ms), a part hls.js 1.7.4 can skip and stall on (see
+// estimateDur). Audio parts are therefore cut on an even grid over the
+// segment's nominal span, partsPerSeg of them, each at the frame nearest
+// its boundary: they hold 9 or 10 frames and the segment ends on a full
+// part. The part target is then the larger count (10 frames, 213 ms),
+// and 9 frames are 90 % of it.
 func (r *Rendition) setTargets() {
 	r.segDur = media.Ticks(r.p.cfg.segment.Seconds(), r.Track.Timescale)
 	r.partDur = media.Ticks(r.p.cfg.part.Seconds(), r.Track.Timescale)
-	if f := frameTicks(r.Track); f > 0 && f <= r.partDur {
-		r.partDur = r.partDur / f * f
+	f := frameTicks(r.Track)
+	if f <= 0 || f > r.partDur {
+		return
 	}
+	if r.Track.Kind == media.KindAudio {
+		r.partsPerSeg = max(1, int64(math.Round(float64(r.segDur)/float64(r.partDur))))
+		grid := float64(r.segDur) / float64(r.partsPerSeg)
+		r.partDur = int64(math.Ceil(grid/float64(f)-1e-9)) * f
+		return
+	}
+	r.partDur = r.partDur / f * f
 }
 
 // frameTicks is a track's nominal frame duration in ticks, 0 if unknown.
@@ -532,7 +552,7 @@ func (r *Rendition) push(s media.Sample, data []byte, evs *[]Event) error {
 			}
 			r.completeSegment(s.DTS, evs)
 			r.startSegment(s, false, evs)
-		case len(r.pending) > 0 && s.DTS+dur-r.pending[0].DTS > r.partDur:
+		case len(r.pending) > 0 && (r.onGrid(seg, elapsed, dur) || s.DTS+dur-r.pending[0].DTS > r.partDur):
 			if err := r.flushPart(s.DTS, evs); err != nil {
 				return err
 			}
@@ -550,6 +570,14 @@ func (r *Rendition) push(s media.Sample, data []byte, evs *[]Event) error {
 	}
 	r.lastDTS = s.DTS
 	return nil
+}
+
+// onGrid reports whether an audio frame elapsed after the segment's
+// nominal start, lasting dur, is the one nearest the next boundary of the
+// segment's even part grid (see setTargets).
+func (r *Rendition) onGrid(seg *Segment, elapsed, dur int64) bool {
+	k := int64(len(seg.Parts)) + 1
+	return r.partsPerSeg > 0 && k < r.partsPerSeg && elapsed+dur/2 >= k*r.segDur/r.partsPerSeg
 }
 
 // estimateDur is how long a sample at dts lasts when the source does not
