@@ -552,7 +552,7 @@ func (r *Rendition) push(s media.Sample, data []byte, evs *[]Event) error {
 			}
 			r.completeSegment(s.DTS, evs)
 			r.startSegment(s, false, evs)
-		case len(r.pending) > 0 && (r.onGrid(seg, elapsed, dur) || s.DTS+dur-r.pending[0].DTS > r.partDur):
+		case len(r.pending) > 0 && r.partFull(seg, s.DTS, elapsed, dur):
 			if err := r.flushPart(s.DTS, evs); err != nil {
 				return err
 			}
@@ -572,12 +572,21 @@ func (r *Rendition) push(s media.Sample, data []byte, evs *[]Event) error {
 	return nil
 }
 
-// onGrid reports whether an audio frame elapsed after the segment's
-// nominal start, lasting dur, is the one nearest the next boundary of the
-// segment's even part grid (see setTargets).
-func (r *Rendition) onGrid(seg *Segment, elapsed, dur int64) bool {
-	k := int64(len(seg.Parts)) + 1
-	return r.partsPerSeg > 0 && k < r.partsPerSeg && elapsed+dur/2 >= k*r.segDur/r.partsPerSeg
+// partFull reports whether the pending part ends before the sample at
+// dts (elapsed after its segment's nominal start, lasting dur). Audio
+// with a grid (see setTargets) ends a part at the frame nearest the next
+// grid boundary; the part target is then only a safety bound, half a
+// frame wide, because RTMP's millisecond timestamps shift each frame by
+// up to half a millisecond and must not cut a part a frame early (the
+// next one would end on a one-frame sliver at the grid boundary). Other
+// tracks end a part when the sample would carry it past the target.
+func (r *Rendition) partFull(seg *Segment, dts, elapsed, dur int64) bool {
+	span := dts + dur - r.pending[0].DTS
+	if r.partsPerSeg > 0 {
+		k := int64(len(seg.Parts)) + 1
+		return k < r.partsPerSeg && elapsed+dur/2 >= k*r.segDur/r.partsPerSeg || span > r.partDur+dur/2
+	}
+	return span > r.partDur
 }
 
 // estimateDur is how long a sample at dts lasts when the source does not
