@@ -121,6 +121,14 @@ type Result struct {
 	// by a second at every stall; 0 when the player has none).
 	Stalls       int
 	PlayerTarget time.Duration
+	// Segments counts the complete LL segments of the measured
+	// rendition that still had their frames located at the end, and
+	// ShortLastParts those whose last part is under 85 % of the part
+	// duration. A short last part is legal (only a segment's last part
+	// may be short), but hls.js 1.7.4 can take its segment for fully
+	// buffered without fetching it, and stall: with a key frame every
+	// second and 200 ms parts there should be none.
+	Segments, ShortLastParts int
 	// Fetches counts the player's media requests by kind: "part",
 	// "chunked segment" (requested while in progress, sent chunk by
 	// chunk), "segment" (complete when requested).
@@ -372,12 +380,33 @@ func runMode(parent context.Context, m Mode, c *config) (res Result) {
 		}
 		res.Frames = append(res.Frames, fr)
 	}
+	if m.LowLatency {
+		res.Segments, res.ShortLastParts = lastParts(p, rend, arrivals, m.Part)
+	}
 	slices.SortFunc(res.Frames, func(a, b Frame) int { return a.Capture.Compare(b.Capture) })
 	res.Summary = Summarize(res.Frames, unreadable)
 	if res.Summary.Readable == 0 {
 		res.Err = fmt.Errorf("latency: no readable frame displayed (%d unreadable; player errors: %s)", unreadable, strings.Join(res.Errors, "; "))
 	}
 	return res
+}
+
+// lastParts counts the complete segments holding the arrived frames and
+// those whose last part is shorter than 85 % of part.
+func lastParts(p *live.Packager, rend string, arrivals map[int]Arrival, part time.Duration) (segs, short int) {
+	last := map[int64]float64{} // segment → its last part's duration, seconds
+	for _, a := range arrivals {
+		loc, ok := p.Locate(rend, a.DTS)
+		if ok && loc.SegComplete && loc.Part == loc.SegParts-1 {
+			last[loc.MSN] = float64(loc.PartDuration) / float64(a.Timescale)
+		}
+	}
+	for _, d := range last {
+		if d < 0.85*part.Seconds() {
+			short++
+		}
+	}
+	return len(last), short
 }
 
 // fetched is when the player had the frame at loc: the earliest

@@ -46,6 +46,9 @@ func WriteTable(w io.Writer, results []Result) error {
 		}
 		fmt.Fprintf(w, "%s: stalls %d; %s's target latency at the end %v; fetched %d parts, %d segments in progress (chunked), %d complete segments\n",
 			r.Mode.Name, r.Stalls, r.Mode.Player, r.PlayerTarget.Round(time.Millisecond), r.Fetches["part"], r.Fetches["chunked segment"], r.Fetches["segment"])
+		if r.ShortLastParts > 0 {
+			fmt.Fprintf(w, "%s: %d of %d segments end on a part under 85 %% of the part duration (hls.js 1.7.4 can skip such a part and stall)\n", r.Mode.Name, r.ShortLastParts, r.Segments)
+		}
 		if n := r.Summary.Readable - r.Summary.Budgeted; n > 0 {
 			fmt.Fprintf(w, "%s: %d readable frames without a complete budget (fetch not seen, or outside the window)\n", r.Mode.Name, n)
 		}

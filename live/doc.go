@@ -3,7 +3,9 @@
 // A [Packager] is fed sample by sample, per rendition (a video rendition
 // of a ladder or an audio track), on one live timeline. It cuts segments
 // at key frames near the target duration and parts (CMAF chunks:
-// moof+mdat) at the part target, keeps a sliding window of them in
+// moof+mdat) at the part target (audio: on an even grid over the segment,
+// so that a segment never ends on a sliver of a part, which hls.js 1.7.4
+// can skip and stall on), keeps a sliding window of them in
 // memory, optionally mirrors them to a directory, and wakes the HTTP
 // requests waiting for a part or segment when it is published: each
 // rendition has a channel that is closed and replaced on every publish,

@@ -12,6 +12,8 @@ type Location struct {
 	SegPublish   time.Time // the segment was completed (zero while in progress)
 	SegComplete  bool
 	PartStartDTS int64
+	PartDuration int64 // ticks
+	SegParts     int   // parts of the segment so far (all of them once complete)
 }
 
 // Locate returns where the sample with decode time dts (live timeline,
@@ -39,7 +41,8 @@ func (p *Packager) Locate(rendition string, dts int64) (Location, bool) {
 					return Location{}, false // after the last part: not yet published
 				}
 				return Location{MSN: s.MSN, Part: pt.Index, PartArrived: pt.Arrived, PartPublish: pt.Published,
-					SegPublish: s.Published, SegComplete: s.Complete, PartStartDTS: pt.StartDTS}, true
+					SegPublish: s.Published, SegComplete: s.Complete, PartStartDTS: pt.StartDTS,
+					PartDuration: pt.Duration, SegParts: len(s.Parts)}, true
 			}
 		}
 		return Location{}, false

@@ -178,20 +178,24 @@ type Rendition struct {
 	Name  string
 	Track *media.Track
 
-	p        *Packager
-	w        *cmafWriter
-	inits    map[int][]byte
-	gen      int
-	segs     []*Segment // the window, oldest first; the last may be in progress
-	nextMSN  int64
-	pending  []pendingSample
-	partDur  int64 // part target in ticks
-	segDur   int64 // segment target in ticks
-	lastDTS  int64
-	started  bool
-	needDisc bool
-	notify   chan struct{}
-	dropped  int64
+	p       *Packager
+	w       *cmafWriter
+	inits   map[int][]byte
+	gen     int
+	segs    []*Segment // the window, oldest first; the last may be in progress
+	nextMSN int64
+	pending []pendingSample
+	partDur int64 // part target in ticks
+	// partsPerSeg, for audio with a known frame size, is how many parts
+	// a segment is cut into on its nominal grid (0: cut by partDur).
+	partsPerSeg int64
+	segDur      int64 // segment target in ticks
+	lastDTS     int64
+	lastGap     int64 // decode gap before the last sample, 0 after a start or discontinuity
+	started     bool
+	needDisc    bool
+	notify      chan struct{}
+	dropped     int64
 	// cache holds the last rendered playlists, full and delta update, as
 	// the origin sends them (see playlistResponse).
 	cache [2]*renderedPlaylist
@@ -321,12 +325,30 @@ func (p *Packager) AddRendition(name string, t *media.Track) error {
 // number of frames within the configured duration: with 29.97 fps and
 // 200 ms that is 5 frames (166.8 ms). Advertising 200 ms would make every
 // full part shorter than 85 % of PART-TARGET, which the HLS draft forbids.
+//
+// Audio frames rarely divide the part: 200 ms of 48 kHz AAC is 9.375
+// frames, and parts of 9 frames left every 2 s segment ending on an 85 ms
+// part (1 s: 43 ms), a part hls.js 1.7.4 can skip and stall on (see
+// estimateDur). Audio parts are therefore cut on an even grid over the
+// segment's nominal span, partsPerSeg of them, each at the frame nearest
+// its boundary: they hold 9 or 10 frames and the segment ends on a full
+// part. The part target is then the larger count (10 frames, 213 ms),
+// and 9 frames are 90 % of it.
 func (r *Rendition) setTargets() {
 	r.segDur = media.Ticks(r.p.cfg.segment.Seconds(), r.Track.Timescale)
 	r.partDur = media.Ticks(r.p.cfg.part.Seconds(), r.Track.Timescale)
-	if f := frameTicks(r.Track); f > 0 && f <= r.partDur {
-		r.partDur = r.partDur / f * f
+	r.partsPerSeg = 0 // a new track at a discontinuity sets its own
+	f := frameTicks(r.Track)
+	if f <= 0 || f > r.partDur {
+		return
 	}
+	if r.Track.Kind == media.KindAudio {
+		r.partsPerSeg = max(1, int64(math.Round(float64(r.segDur)/float64(r.partDur))))
+		grid := float64(r.segDur) / float64(r.partsPerSeg)
+		r.partDur = int64(math.Ceil(grid/float64(f)-1e-9)) * f
+		return
+	}
+	r.partDur = r.partDur / f * f
 }
 
 // frameTicks is a track's nominal frame duration in ticks, 0 if unknown.
@@ -510,11 +532,12 @@ func (r *Rendition) push(s media.Sample, data []byte, evs *[]Event) error {
 		}
 	}
 	p.settleEpoch(p.cfg.clock.Now(), float64(s.DTS)/float64(r.Track.Timescale))
-	if r.started && !r.needDisc {
+	cont := r.started && !r.needDisc // continues the timeline of the last sample
+	if cont {
 		seg := r.segs[len(r.segs)-1]
 		dur := int64(s.Duration)
 		if dur == 0 {
-			dur = s.DTS - r.lastDTS
+			dur = r.estimateDur(s.DTS)
 		}
 		// Video is cut at a key frame; audio at the frame nearest the
 		// nominal boundary, counted from the previous nominal boundary
@@ -534,7 +557,7 @@ func (r *Rendition) push(s media.Sample, data []byte, evs *[]Event) error {
 			}
 			r.completeSegment(s.DTS, evs)
 			r.startSegment(s, false, evs)
-		case len(r.pending) > 0 && s.DTS+dur-r.pending[0].DTS > r.partDur:
+		case len(r.pending) > 0 && r.partFull(seg, s.DTS, elapsed, dur):
 			if err := r.flushPart(s.DTS, evs); err != nil {
 				return err
 			}
@@ -546,8 +569,54 @@ func (r *Rendition) push(s media.Sample, data []byte, evs *[]Event) error {
 		r.started = true
 	}
 	r.pending = append(r.pending, pendingSample{Sample: s, data: append([]byte(nil), data...), arrived: p.cfg.clock.Now()})
+	r.lastGap = 0
+	if cont {
+		r.lastGap = s.DTS - r.lastDTS
+	}
 	r.lastDTS = s.DTS
 	return nil
+}
+
+// partFull reports whether the pending part ends before the sample at
+// dts (elapsed after its segment's nominal start, lasting dur). Audio
+// with a grid (see setTargets) ends a part at the frame nearest the next
+// grid boundary; the part target is then only a safety bound, half a
+// frame wide, because RTMP's millisecond timestamps shift each frame by
+// up to half a millisecond and must not cut a part a frame early (the
+// next one would end on a one-frame sliver at the grid boundary). Other
+// tracks end a part when the sample would carry it past the target.
+func (r *Rendition) partFull(seg *Segment, dts, elapsed, dur int64) bool {
+	span := dts + dur - r.pending[0].DTS
+	if r.partsPerSeg > 0 {
+		k := int64(len(seg.Parts)) + 1
+		return k < r.partsPerSeg && elapsed+dur/2 >= k*r.segDur/r.partsPerSeg || span > r.partDur+dur/2
+	}
+	return span > r.partDur
+}
+
+// estimateDur is how long a sample at dts lasts when the source does not
+// say (a live source rarely does): the decode gap since the previous
+// sample, or the gap before that when it is shorter. The shorter of the
+// two because timestamps rounded to a coarser clock than the frame rate
+// alternate: RTMP/FLV carries whole milliseconds, so 30 fps arrives as
+// gaps of 33, 34, 33, 33, 34, 33 ms. Estimated from the last gap alone,
+// the sixth frame of a part (at 167 ms, after a 34 ms gap) seemed to end
+// at 201 ms, past a 200 ms part target, and was pushed into the next
+// part: every 1 s segment came out as parts of 167, 200, 200, 200, 200
+// and 33 ms. That one-frame last part is legal (only a segment's last
+// part may be short) but it stalled hls.js 1.7.4 about every other
+// segment: when the playlist lists the segment complete before the part
+// ahead of it is appended, hls.js's fragment tracker counts the segment
+// as fully buffered (its end lies within its 0.2 s buffer padding), the
+// last part is never requested and playback stops 33 ms short of the
+// next segment until a stall nudges it. With the shorter gap the parts
+// are 200 ms each and a segment ends on a full part.
+func (r *Rendition) estimateDur(dts int64) int64 {
+	gap := dts - r.lastDTS
+	if r.lastGap > 0 && r.lastGap < gap {
+		return r.lastGap
+	}
+	return gap
 }
 
 // startSegment opens segment nextMSN with s as its first sample.

@@ -48,7 +48,8 @@ func TestLocate(t *testing.T) {
 	r := o.p.Rendition("v0")
 	ts := int64(r.Track.Timescale)
 	loc, ok := o.p.Locate("v0", ts/2) // 0.5 s: segment 0, part 2 (200 ms parts)
-	if !ok || loc.MSN != 0 || loc.Part != 2 || !loc.SegComplete || loc.PartPublish.IsZero() || loc.SegPublish.Before(loc.PartPublish) {
+	if !ok || loc.MSN != 0 || loc.Part != 2 || !loc.SegComplete || loc.PartPublish.IsZero() || loc.SegPublish.Before(loc.PartPublish) ||
+		loc.PartDuration != ts/5 || loc.SegParts != 10 { // 2 s segments
 		t.Errorf("0.5 s: %+v %v", loc, ok)
 	}
 	if _, ok := o.p.Locate("v0", 10*ts); ok {

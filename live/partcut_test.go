@@ -1,0 +1,124 @@
+package live
+
+import (
+	"math"
+	"testing"
+	"time"
+
+	"github.com/streamkit-go/streamkit/media"
+)
+
+// TestPartsMillisecondTimestamps: 30 fps video whose timestamps are whole
+// milliseconds (RTMP/FLV: frame gaps of 33, 34, 33 ms), key frame every
+// second, no frame rate known, 1 s segments and 200 ms parts: every
+// segment is five parts of 200 ms. Estimating a frame's duration from the
+// gap before it alone cut parts of 167, 200, 200, 200, 200 and 33 ms, and
+// hls.js 1.7.4 skipped the one-frame last part whenever the playlist
+// listed its segment complete before the part ahead of it was appended,
+// then stalled (see estimateDur).
+func TestPartsMillisecondTimestamps(t *testing.T) {
+	in, err := SampleInputs()
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr := *in[0].Demuxer.Tracks()[0]
+	if tr.Kind != media.KindVideo {
+		t.Fatalf("sample track 0 is %v, want video", tr.Kind)
+	}
+	tr.Timescale = 90000 // what ingest gives an RTMP publish
+	tr.FrameRate = media.Rational{}
+	clock := NewFakeClock(testEpoch)
+	p := New(WithClock(clock), WithSegmentDuration(time.Second), WithPartDuration(200*time.Millisecond), WithLowLatency(true))
+	if err := p.AddRendition("v", &tr); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 10 * 30 {
+		ms := math.Round(float64(i) * 1000 / 30)
+		dts := int64(ms) * 90
+		clock.Set(testEpoch.Add(time.Duration(ms) * time.Millisecond))
+		if err := p.Push("v", media.Sample{DTS: dts, PTS: dts, Sync: i%30 == 0}, []byte{0, 0, 0, 1, 0x65}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	r := p.byName["v"]
+	complete := 0
+	for _, seg := range r.segs {
+		if !seg.Complete {
+			continue
+		}
+		complete++
+		var durs []int64
+		for _, pt := range seg.Parts {
+			durs = append(durs, pt.Duration/90)
+		}
+		if len(durs) != 5 || durs[0] != 200 || durs[4] != 200 {
+			t.Errorf("segment %d: parts of %v ms, want 5 of 200", seg.MSN, durs)
+		}
+	}
+	if complete != 9 {
+		t.Errorf("%d complete segments after 10 s, want 9", complete)
+	}
+}
+
+// TestAudioPartsMillisecondTimestamps: AAC at 48 and 44.1 kHz whose
+// timestamps are whole milliseconds (RTMP), 2 s segments and 200 ms
+// parts: audio parts are cut on an even grid, 9 or 10 frames each at
+// 48 kHz (8 or 9 at 44.1), and no part is a sliver, neither a segment's
+// last (9-frame parts left 85 ms at every 48 kHz segment's end) nor one
+// cut a frame early by the jitter (at 44.1 kHz nine frames measure up to
+// 210 ms, past a 209 ms target).
+func TestAudioPartsMillisecondTimestamps(t *testing.T) {
+	in, err := SampleInputs()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var base media.Track
+	for _, i := range in {
+		for _, x := range i.Demuxer.Tracks() {
+			if x.Kind == media.KindAudio {
+				base = *x
+			}
+		}
+	}
+	if base.Kind != media.KindAudio {
+		t.Fatal("no audio track in the sample")
+	}
+	for _, rate := range []int{48000, 44100} {
+		tr := base
+		tr.Timescale, tr.SampleRate = uint32(rate), rate
+		clock := NewFakeClock(testEpoch)
+		p := New(WithClock(clock), WithSegmentDuration(2*time.Second), WithPartDuration(200*time.Millisecond), WithLowLatency(true))
+		if err := p.AddRendition("a", &tr); err != nil {
+			t.Fatal(err)
+		}
+		tick := float64(rate) / 1000
+		for i := range rate * 20 / 1024 {
+			ms := math.Round(float64(i) * 1024 * 1000 / float64(rate))
+			clock.Set(testEpoch.Add(time.Duration(ms) * time.Millisecond))
+			dts := int64(math.Round(ms * tick))
+			if err := p.Push("a", media.Sample{DTS: dts, PTS: dts, Sync: true}, []byte{0x21, 0x10, 0x04}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		p.mu.Lock()
+		r := p.byName["a"]
+		complete := 0
+		for _, seg := range r.segs {
+			if !seg.Complete {
+				continue
+			}
+			complete++
+			for i, pt := range seg.Parts {
+				if float64(pt.Duration) < 0.85*float64(r.partDur) || float64(pt.Duration) > float64(r.partDur)+tick {
+					t.Errorf("%d Hz: segment %d part %d of %d: %.1f ms for a part target of %.1f ms", rate, seg.MSN, i, len(seg.Parts), float64(pt.Duration)/tick, float64(r.partDur)/tick)
+				}
+			}
+		}
+		p.mu.Unlock()
+		if complete < 8 {
+			t.Errorf("%d Hz: %d complete segments after 20 s", rate, complete)
+		}
+	}
+}
