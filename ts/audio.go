@@ -86,6 +86,11 @@ func (s *esStream) frameAudio(eof bool) {
 		if s.d.mode == modeProbe && !s.conf {
 			s.audioConfig(s.es[p:end], f)
 		}
+		if s.d.mode == modeProbe && s.info.framer == framerADTS && len(s.aacFrames) < maxSBRFrames {
+			if h, ok := bitstream.ParseADTS(s.es[p:end]); ok && h.HeaderLen < end-p {
+				s.aacFrames = append(s.aacFrames, append([]byte(nil), s.es[p+h.HeaderLen:end]...))
+			}
+		}
 		if f.rate > 0 {
 			s.sampleRate = f.rate
 		}
@@ -144,6 +149,10 @@ func (s *esStream) parseAudioHeader(b []byte) audioFrame {
 	}
 	return audioFrame{}
 }
+
+// maxSBRFrames is how many first ADTS frames the probe keeps to find
+// implicit SBR (media.Track.SetAACFrames).
+const maxSBRFrames = 8
 
 // audioConfig fills the track from the first frame while probing.
 func (s *esStream) audioConfig(b []byte, f audioFrame) {
