@@ -346,4 +346,3 @@ func nothingToWrite(d media.Demuxer, size int64, name string) error {
 	}
 	return nil
 }
-
