@@ -512,10 +512,8 @@ func damagedReaderPackets(file string) (out [][]pkt, index []int, frames int, er
 		sc := scale[s.TrackID]
 		pts, dts := s.PTS+shift[s.TrackID], s.DTS+shift[s.TrackID]
 		if f := ffts[s.TrackID]; f != nil {
-			var shown bool
-			if pts, dts, shown = f(&s); !shown {
-				continue
-			}
+			// Packets marked for discard are listed too (flag D).
+			pts, dts, _ = f(&s)
 		}
 		out[i] = append(out[i], pkt{typ: kind[s.TrackID], pts: float64(pts) / sc,
 			dts: float64(dts) / sc, hasPTS: true, size: int(s.Size), key: s.Sync})
