@@ -345,6 +345,45 @@ func (t *Track) SetAAC(asc []byte) (err error) {
 	return nil
 }
 
+// SetAACFrames refines an AAC track from its first access units (raw,
+// without ADTS headers), as libavcodec's decoder does when ffprobe probes
+// the stream: a configuration that signals no SBR either way (no SBR or
+// PS object type, no sync extension) leaves SBR to the bitstream, and
+// when the frames carry SBR data (bitstream.AACStreamHasSBR) the decoder
+// outputs twice the core rate and reports HE-AAC; for a mono core it also
+// assumes parametric stereo, reports HE-AACv2 and outputs 2 channels
+// (aacdec's decode_extension_payload, "m4ac->ps == -1 … nb_channels == 1").
+// The codec string keeps the signalled object type (mp4a.40.2), as
+// players expect for implicit signalling. It reports whether it changed
+// the track.
+func (t *Track) SetAACFrames(frames [][]byte) bool {
+	asc := t.Config.AudioSpecificConfig
+	if t.Codec != CodecAAC || len(asc) < 2 || len(frames) == 0 {
+		return false
+	}
+	cfg, err := aac.DecodeAudioSpecificConfig(bytes.NewReader(asc))
+	if err != nil || cfg.SBRPresentFlag || cfg.PSPresentFlag {
+		return false
+	}
+	if aot := cfg.ObjectType; aot < 1 || aot > 4 {
+		return false
+	}
+	if _, ok := ascSyncExtension(asc, cfg.ChannelConfiguration); ok {
+		return false // signalled explicitly, either way
+	}
+	if !bitstream.AACStreamHasSBR(frames) {
+		return false
+	}
+	t.SampleRate = 2 * cfg.SamplingFrequency
+	t.Profile = "HE-AAC"
+	if t.Channels == 1 {
+		t.Profile, t.Channels = "HE-AACv2", 2
+		t.ChannelLayout = aacLayout(2)
+	}
+	t.FrameSize = 2048
+	return true
+}
+
 // ascExt is what the sync extension of an AudioSpecificConfig says.
 type ascExt struct {
 	sbr  bool

@@ -136,6 +136,13 @@ func FuzzCodecConfig(f *testing.F) {
 		_ = tr.SetHEVC(nil, [][]byte{b}, nil)
 		_ = tr.SetAV1(b)
 		_ = tr.SetAAC(b)
+		// The input as config and as its first frames (implicit SBR).
+		if n := len(b) / 2; n >= 2 {
+			var a Track
+			if a.SetAAC(b[:n]) == nil {
+				a.SetAACFrames([][]byte{b[n:], b[:n]})
+			}
+		}
 		_ = tr.SetAC3(b)
 		_ = tr.SetEAC3(b)
 		_ = tr.SetOpus(b)

@@ -107,3 +107,47 @@ func TestColorNames(t *testing.T) {
 		t.Error("FourCCString")
 	}
 }
+
+// TestSetAACFrames: implicit SBR found in the first frames turns an LC
+// config into what ffprobe 5.1 prints after decoding them; explicit
+// signalling either way, or frames without SBR, leave the track alone.
+func TestSetAACFrames(t *testing.T) {
+	// A raw block: 200 bits standing for a channel element, FIL with a
+	// 4-byte EXT_SBR_DATA payload, ID_END, alignment.
+	frame := func(ext int) []byte {
+		w := new(bitWriter)
+		for i := range 200 {
+			w.put(i*7%3&1, 1)
+		}
+		w.put(6, 3).put(4, 4).put(ext, 4).put(0x5a5a5a, 28).put(7, 3)
+		for w.n%8 != 0 {
+			w.put(0, 1)
+		}
+		return w.b
+	}
+	sbr := [][]byte{frame(13), frame(13), frame(14)}
+	lc := func(ch int) []byte { return new(bitWriter).put(2, 5).put(6, 4).put(ch, 4).put(0, 3).b }
+	for _, c := range []struct {
+		name    string
+		asc     []byte
+		frames  [][]byte
+		profile string
+		rate    int
+		ch      int
+	}{
+		{"mono core", lc(1), sbr, "HE-AACv2", 48000, 2},
+		{"stereo core", lc(2), sbr, "HE-AAC", 48000, 2},
+		{"no SBR in the frames", lc(2), [][]byte{frame(0), frame(0)}, "LC", 24000, 2},
+		{"one frame without", lc(2), [][]byte{frame(13), frame(0)}, "LC", 24000, 2},
+		{"sync extension says no SBR", new(bitWriter).put(2, 5).put(6, 4).put(2, 4).put(0, 3).put(0x2b7, 11).put(5, 5).put(0, 1).b, sbr, "LC", 24000, 2},
+	} {
+		var tr Track
+		if err := tr.SetAAC(c.asc); err != nil {
+			t.Fatalf("%s: %v", c.name, err)
+		}
+		tr.SetAACFrames(c.frames)
+		if tr.Profile != c.profile || tr.SampleRate != c.rate || tr.Channels != c.ch {
+			t.Errorf("%s: %s %d Hz %d ch, want %s %d Hz %d ch", c.name, tr.Profile, tr.SampleRate, tr.Channels, c.profile, c.rate, c.ch)
+		}
+	}
+}

@@ -451,7 +451,14 @@ func walkSamplesAll(ctx context.Context, d media.Demuxer, tracks []*media.Track,
 			if len(smp.Data) < 2 || smp.Data[0] != 0xFF || smp.Data[1]&0xF0 != 0xF0 {
 				sz += 7 // libavcodec's parser counts the ADTS header
 			}
-			rate := sz * 8 * int64(t.SampleRate) / 1024
+			// The parser's rate is the ADTS header's (the core rate of
+			// implicit HE-AAC, over 1024 samples): the track's rate over
+			// its frame size is the same ratio.
+			fs := int64(t.FrameSize)
+			if fs <= 0 {
+				fs = 1024
+			}
+			rate := sz * 8 * int64(t.SampleRate) / fs
 			st.aacCount++
 			st.aacRate += (rate - st.aacRate) / st.aacCount
 		}

@@ -54,6 +54,7 @@ func TestDamagedConformance(t *testing.T) {
 	type input struct {
 		path   string
 		shared bool
+		n      int // position in the full list: picks the remuxed cut
 	}
 	var inputs []input
 	for _, fx := range listFixtures(t) {
@@ -78,6 +79,26 @@ func TestDamagedConformance(t *testing.T) {
 		})
 		if err != nil {
 			t.Fatal(err)
+		}
+	}
+	// STREAMKIT_DAMAGE_ONLY=sub[,sub…] keeps the inputs whose path
+	// contains one of them (while working on a few files; the full run is
+	// the acceptance).
+	if only := os.Getenv("STREAMKIT_DAMAGE_ONLY"); only != "" {
+		var keep []input
+		for i, in := range inputs {
+			in.n = i
+			for _, sub := range strings.Split(only, ",") {
+				if sub != "" && strings.Contains(in.path, sub) {
+					keep = append(keep, in)
+					break
+				}
+			}
+		}
+		inputs = keep
+	} else {
+		for i := range inputs {
+			inputs[i].n = i
 		}
 	}
 	ks := []int{1, 2, 3, 4, 5, 6, 7, 8, 9, 10}
@@ -105,7 +126,7 @@ func TestDamagedConformance(t *testing.T) {
 			// Remux costs three tool runs more: fixtures are remuxed at
 			// three of their cuts, shared files at one, rotating over the
 			// offsets from file to file.
-			remux := (!in.shared && k%3 == 2) || (in.shared && k == i%10+1)
+			remux := (!in.shared && k%3 == 2) || (in.shared && k == in.n%10+1)
 			j := &job{in: in, k: k, remux: remux, name: fmt.Sprintf("%s@%d", filepath.Base(in.path), cut)}
 			j.dir = filepath.Join(tmp, fmt.Sprint(i, "_", k))
 			j.file = filepath.Join(j.dir, "cut"+filepath.Ext(in.path))
@@ -161,29 +182,6 @@ var knownDeviations = map[string]string{
 	// The first PES starts inside a frame: ffprobe emits the 73 bytes
 	// before the first sync frame as a packet, we skip them.
 	"sample_ac3.ts": "leading partial AC-3 frame (ts/reader_test.go)",
-	// Implicitly signalled HE-AAC: ffprobe reports the SBR rate and
-	// channels (issue 20 point 3, not damage).
-	"id3-metadata.ts": "implicit HE-AAC stream fields (issue 20 point 3)",
-	// LATM stereo reported as mono (issue 20 point 3), and ffprobe's LATM
-	// parser gives no packet from the first bytes of a cut file.
-	"sample_latm.ts": "LATM channels (issue 20 point 3)",
-	// Open: audio stream fields (sample_rate, channels) missing on some
-	// cuts where ffprobe still gives them.
-	"sample_with_sdt.ts":        "open: AC-3 channels on early cuts",
-	"sample_h262_mpeg_audio.ts": "open: MPEG audio fields at the last cut",
-	"sample_scte35.ts":          "open: MPEG audio fields at the last cut",
-	// Open differences on single cuts, not yet explained (issue 20):
-	// the last cut's DTS lack ffprobe's -2 frame shift, and the first
-	// cut gives no sample; ffmpeg -c copy drops two E-AC-3 packets more;
-	// ffmpeg writes no packet; ffprobe refuses one cut we read.
-	// The first cut (45,399 bytes) falls inside the 398,237-byte free box
-	// between moov and mdat: the file holds no sample. ffmpeg -c copy
-	// writes an MP4 without packets and exits 0; Remux refuses to write
-	// one ("no samples").
-	"sample_2_byte_NAL_length.mp4":                         "no sample before the cut: ffmpeg writes an empty MP4, Remux refuses",
-	"sample_eac3.mp4":                                      "open: ffmpeg -c copy keeps 2 packets fewer",
-	"sample_partially_fragmented.mp4":                      "open: ffmpeg -c copy writes no packet at one cut",
-	"bbb_800x640_768kbps_30fps_avc_2b_firstpts_10_sec.mp4": "open: ffmpeg -c copy writes no packet at one cut",
 }
 
 // knownPrefix marks a difference that is reported, not failed.
@@ -258,10 +256,28 @@ func damagedCase(ffprobe, ffmpeg, src, dir, file string, k int, skipRemux bool) 
 	}
 
 	// Packets up to the cut.
-	got, frames, rerr := damagedReaderPackets(file)
+	got, gotIdx, frames, rerr := damagedReaderPackets(file)
 	if rerr != nil {
 		fail("reading samples: %v", rerr)
 		return fails
+	}
+	// A stream ffprobe lists without a codec_type is one libavformat has
+	// not identified (ffmpeg 5.1 on sample_latm.ts cut inside its first
+	// LATM frame: PMT type 0x11, but "unknown" until its parser has
+	// a complete frame); its packets carry no codec_type and are not in
+	// ffprobe's list. We keep the PMT's aac_latm and what the
+	// StreamMuxConfig says, so that stream's packets have nothing to be
+	// compared with.
+	unidentified := map[int]bool{}
+	for _, s := range ref.Streams {
+		if s.CodecType == "" || s.CodecType == "unknown" {
+			unidentified[s.Index] = true
+		}
+	}
+	for i := len(got) - 1; i >= 0; i-- {
+		if unidentified[gotIdx[i]] {
+			got = append(got[:i], got[i+1:]...)
+		}
 	}
 	if _, dev := knownDeviations[filepath.Base(src)]; !dev {
 		for _, m := range comparePrefix(streams(ref.Packets), got, true, true) {
@@ -296,6 +312,25 @@ func damagedCase(ffprobe, ffmpeg, src, dir, file string, k int, skipRemux bool) 
 		if ourErr == nil {
 			if _, err := os.Stat(ourOut); err != nil {
 				fail("remux succeeded but wrote nothing: %v", err)
+			}
+		}
+		return fails
+	}
+	if errors.Is(ourErr, ErrNothingToWrite) {
+		// Refused where ffmpeg -c copy writes an MP4 without a packet
+		// (nothingToWrite): one line, and ffmpeg's output must be empty.
+		if strings.Contains(ourErr.Error(), "\n") {
+			fail("refusal is not one line: %q", ourErr)
+		}
+		want, err := ffprobePacketsErr(ffprobe, ffOut)
+		if err != nil {
+			fail("%v", err)
+			return fails
+		}
+		for _, s := range want {
+			if len(s) > 0 {
+				fail("remux refuses (%v) but ffmpeg -c copy writes %d packets", ourErr, len(s))
+				break
 			}
 		}
 		return fails
@@ -342,6 +377,22 @@ func damagedCase(ffprobe, ffmpeg, src, dir, file string, k int, skipRemux bool) 
 	for _, s := range want {
 		none = none && len(s) == 0
 	}
+	// ffmpeg's MP4 muxer (movenc.c, handle_eac3) merges E-AC-3 frames of
+	// fewer than 6 blocks into 6-block samples and does not write a
+	// trailing incomplete group: on sample_eac3.mp4 (1-block frames) cut
+	// after 20 frames, ffprobe lists 20 packets in the cut file, ffmpeg
+	// -c copy -f framecrc passes all 20, but its MP4 holds 18 (3 samples
+	// of 6). The frames are in the input and ffprobe shows them, so
+	// Remux keeps them; the comparison stops where ffmpeg's groups end.
+	if eac3 := eac3Only(ref); eac3 {
+		for si := range want {
+			if si < len(have) && len(want[si]) > 0 && want[si][0].typ == "audio" && len(want[si])%6 == 0 {
+				if d := len(have[si]) - len(want[si]); d > 1 && d < 6 {
+					have[si] = have[si][:len(want[si])]
+				}
+			}
+		}
+	}
 	for _, m := range comparePrefix(want, have, false, videoSizes) {
 		if none {
 			fail("%sffmpeg -c copy wrote no packet: remux packets: %s", knownPrefix, m)
@@ -350,6 +401,20 @@ func damagedCase(ffprobe, ffmpeg, src, dir, file string, k int, skipRemux bool) 
 		fail("remux packets: %s", m)
 	}
 	return fails
+}
+
+// eac3Only reports whether every audio stream ffprobe lists is E-AC-3.
+func eac3Only(doc *damagedDoc) bool {
+	n := 0
+	for _, s := range doc.Streams {
+		if s.CodecType == "audio" {
+			if s.CodecName != "eac3" {
+				return false
+			}
+			n++
+		}
+	}
+	return n > 0
 }
 
 type damagedDoc struct {
@@ -382,20 +447,22 @@ func ffprobeDamaged(ffprobe, file string) (*damagedDoc, error) {
 
 // damagedReaderPackets is readerPackets for a damaged file: errors are
 // returned, not fatal; frames is the number of frames the frame analysis
-// gives for the first video track (-1 without one).
-func damagedReaderPackets(file string) (out [][]pkt, frames int, err error) {
+// gives for the first video track (-1 without one); index holds the
+// stream index of each list in out.
+func damagedReaderPackets(file string) (out [][]pkt, index []int, frames int, err error) {
 	f, err := os.Open(file)
 	if err != nil {
-		return nil, -1, err
+		return nil, nil, -1, err
 	}
 	defer f.Close()
 	st, _ := f.Stat()
 	d, err := media.Open(f, st.Size())
 	if err != nil {
-		return nil, -1, err
+		return nil, nil, -1, err
 	}
 	idx := map[int]int{}
 	shift := map[int]int64{}
+	ffts := map[int]func(*media.Sample) (int64, int64, bool){}
 	scale := map[int]float64{}
 	kind := map[int]string{}
 	frames = -1
@@ -405,10 +472,17 @@ func damagedReaderPackets(file string) (out [][]pkt, frames int, err error) {
 		}
 		idx[tr.ID] = len(out)
 		out = append(out, nil)
+		index = append(index, tr.Index)
 		scale[tr.ID] = float64(tr.Timescale)
 		kind[tr.ID] = tr.Kind.String()
 		if d.Format() == "mp4" {
 			shift[tr.ID] = mp4.EditShift(tr)
+			// The timestamps probe --show-packets gives: libavformat's
+			// edit-list re-indexing, which a plain EditShift misses when
+			// the cut leaves fewer samples than the B-frame delay spans.
+			if r, ok := d.(*mp4.Reader); ok {
+				ffts[tr.ID] = r.FFprobeTimestamps(pos)
+			}
 		}
 		// A video stream libavformat keeps from a trak the cut falls in
 		// before its stsd has no codec and no samples: nothing to
@@ -422,24 +496,29 @@ func damagedReaderPackets(file string) (out [][]pkt, frames int, err error) {
 			fr, err := gop.ReadFrames(context.Background(), d, tr, opts...)
 			var fe *gop.FrameError
 			if err != nil && !errors.As(err, &fe) {
-				return nil, -1, fmt.Errorf("frames: %w", err)
+				return nil, nil, -1, fmt.Errorf("frames: %w", err)
 			}
 			frames = len(fr)
 		}
 	}
 	for s, err := range d.Samples() {
 		if err != nil {
-			return nil, -1, err
+			return nil, nil, -1, err
 		}
 		i, ok := idx[s.TrackID]
 		if !ok {
 			continue
 		}
 		sc := scale[s.TrackID]
-		out[i] = append(out[i], pkt{typ: kind[s.TrackID], pts: float64(s.PTS+shift[s.TrackID]) / sc,
-			dts: float64(s.DTS+shift[s.TrackID]) / sc, hasPTS: true, size: int(s.Size), key: s.Sync})
+		pts, dts := s.PTS+shift[s.TrackID], s.DTS+shift[s.TrackID]
+		if f := ffts[s.TrackID]; f != nil {
+			// Packets marked for discard are listed too (flag D).
+			pts, dts, _ = f(&s)
+		}
+		out[i] = append(out[i], pkt{typ: kind[s.TrackID], pts: float64(pts) / sc,
+			dts: float64(dts) / sc, hasPTS: true, size: int(s.Size), key: s.Sync})
 	}
-	return out, frames, nil
+	return out, index, frames, nil
 }
 
 // comparePrefix compares two packet lists of a cut file stream by stream:

@@ -227,6 +227,9 @@ func Remux(ctx context.Context, in, out string, opts ...Option) error {
 			}
 		}()
 	}
+	if err := nothingToWrite(d, size, filepath.Base(in)); err != nil {
+		return err
+	}
 	if c.to == CMAF {
 		return atomicDir(ctx, out, func(dir string) error {
 			var mo []mp4.WriteOption
@@ -291,4 +294,55 @@ func atomicDir(ctx context.Context, out string, write func(dir string) error) er
 		}
 		return ctx.Err()
 	}, atomicfile.Replace())
+}
+
+// ErrNothingToWrite is returned by Remux for a damaged input that holds
+// no sample a player could use: no sample before the damage, or (MP4)
+// only the first video sample, cut by the end of the file.
+var ErrNothingToWrite = errors.New("remux: nothing to write")
+
+// nothingToWrite looks at the first two samples of a damaged input (one
+// that has reported warnings by then) and refuses what ffmpeg -c copy
+// turns into an MP4 without a packet:
+//
+//   - no sample at all (a file cut before its first sample's data);
+//   - one MP4 video sample that the end of the file cuts: libavformat's
+//     H.264 parser finds no complete picture in it and clears its key
+//     flag (ffprobe lists it as "__"), and ffmpeg -c copy drops packets
+//     until a key frame, so it writes nothing. A part of one coded
+//     picture decodes to nothing either: writing it would only hide the
+//     damage.
+//
+// The error names the first warning, which carries the position.
+// Undamaged inputs are not looked at; the look stops after two samples.
+func nothingToWrite(d media.Demuxer, size int64, name string) error {
+	video := map[int]bool{}
+	for _, t := range d.Tracks() {
+		video[t.ID] = t.Kind == media.KindVideo
+	}
+	n := 0
+	var first media.Sample
+	for s, err := range d.Samples() {
+		if err != nil {
+			return nil // the writer reports it
+		}
+		if n == 0 {
+			first = s
+		}
+		if n++; n > 1 {
+			break
+		}
+	}
+	ws := media.WarningsOf(d)
+	if len(ws) == 0 {
+		return nil
+	}
+	switch {
+	case n == 0:
+		return fmt.Errorf("%w: %s: no sample before the damage (%v)", ErrNothingToWrite, name, ws[0])
+	case n == 1 && video[first.TrackID] && first.Offset >= 0 && first.Offset+int64(first.Size) >= size:
+		return fmt.Errorf("%w: %s: the only sample, video sample %d of track %d at byte %d, is cut by the end of the file at byte %d (%d bytes of it are there)",
+			ErrNothingToWrite, name, first.Index, first.TrackID, first.Offset, size, first.Size)
+	}
+	return nil
 }

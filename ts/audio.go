@@ -45,6 +45,9 @@ func (s *esStream) frameAudio(eof bool) {
 			if eof {
 				s.d.stats.FrameErrors += int64(len(s.es) - p)
 				s.d.damageAs(media.ErrTruncated, s.pesPos, s.what, "last frame cut: %d of %d bytes", len(s.es)-p, f.size)
+				if s.d.mode == modeProbe && !s.conf {
+					s.cutFrameConfig(s.es[p:], f)
+				}
 				// libavcodec's audio parsers hand over what is left at the
 				// end of the input as one last packet; so do we.
 				if s.d.mode == modeSamples && !s.d.stop {
@@ -85,6 +88,11 @@ func (s *esStream) frameAudio(eof bool) {
 		}
 		if s.d.mode == modeProbe && !s.conf {
 			s.audioConfig(s.es[p:end], f)
+		}
+		if s.d.mode == modeProbe && s.info.framer == framerADTS && len(s.aacFrames) < maxSBRFrames {
+			if h, ok := bitstream.ParseADTS(s.es[p:end]); ok && h.HeaderLen < end-p {
+				s.aacFrames = append(s.aacFrames, append([]byte(nil), s.es[p+h.HeaderLen:end]...))
+			}
 		}
 		if f.rate > 0 {
 			s.sampleRate = f.rate
@@ -145,6 +153,10 @@ func (s *esStream) parseAudioHeader(b []byte) audioFrame {
 	return audioFrame{}
 }
 
+// maxSBRFrames is how many first ADTS frames the probe keeps to find
+// implicit SBR (media.Track.SetAACFrames).
+const maxSBRFrames = 8
+
 // audioConfig fills the track from the first frame while probing.
 func (s *esStream) audioConfig(b []byte, f audioFrame) {
 	t := s.info.track
@@ -204,6 +216,35 @@ func (s *esStream) audioConfig(b []byte, f audioFrame) {
 		}
 		t.FrameSize = f.samples
 		s.conf = true
+	}
+}
+
+// cutFrameConfig fills a track that has no complete frame from the
+// header of the frame the input cuts, as ffprobe does: libavcodec's
+// parser hands the rest of the input over as a last packet and the
+// decoder fails on it ("incomplete frame"), but what the header says is
+// kept. For MPEG audio the decoder that read it is the one the stream
+// type named (mp3 for types 0x03/0x04: libavformat refines the codec to
+// mp2 only after complete frames), so only the rate and channels are
+// taken; an AC-3 header gives the parser's rate and channels.
+func (s *esStream) cutFrameConfig(b []byte, f audioFrame) {
+	t := s.info.track
+	switch s.info.framer {
+	case framerMPEGAudio:
+		m := bitstream.ParseMPEGAudio(b)
+		if m.Layer == 0 {
+			return
+		}
+		t.SampleRate = m.Rate
+		t.Channels, t.ChannelLayout = 2, "stereo"
+		if m.Mono {
+			t.Channels, t.ChannelLayout = 1, "mono"
+		}
+		s.conf = true
+	case framerAC3:
+		if len(b) >= 16 {
+			s.audioConfig(b, f)
+		}
 	}
 }
 

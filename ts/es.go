@@ -80,6 +80,7 @@ type esStream struct {
 	sps, pps, vps [][]byte
 	conf          bool
 	sampleRate    int
+	aacFrames     [][]byte // ADTS payloads of the first frames, for implicit SBR
 }
 
 func (s *esStream) reset() {

@@ -333,4 +333,8 @@ func (s *esStream) finishConfig() {
 	if !s.conf {
 		s.tryConfig()
 	}
+	if s.conf && len(s.aacFrames) > 0 {
+		s.info.track.SetAACFrames(s.aacFrames)
+	}
+	s.aacFrames = nil
 }

@@ -106,6 +106,8 @@ func FuzzBitstream(f *testing.F) {
 	f.Add([]byte{0, 0, 1, 0x09, 0xf0, 0, 0, 0, 1, 0x67, 0x42, 0, 0})
 	f.Add([]byte{0xff, 0xf1, 0x4c, 0x80, 0x0c, 0x9f, 0xfc, 1, 2, 3, 4, 5})
 	f.Add([]byte{0x0b, 0x77, 0x02, 0xff, 0xf0})
+	// A raw AAC block ending FIL(SBR, 2 bytes), ID_END.
+	f.Add([]byte{0x21, 0x10, 0x05, 0xc2, 0xd5, 0x5f, 0xe0})
 	f.Fuzz(func(t *testing.T, b []byte) {
 		for off, n := range AnnexB(b) {
 			if off < 0 || off+len(n) > len(b) || len(n) == 0 {
@@ -122,6 +124,7 @@ func FuzzBitstream(f *testing.F) {
 		_, _ = ParseEAC3Frame(b)
 		NALLen(b, 4)
 		CRC32MPEG2(b)
+		AACFrameHasSBR(b)
 	})
 }
 
