@@ -19,6 +19,7 @@ type runConfig struct {
 	onPeer   func(PeerResult)
 	onSeg    func(g int32, q int, p2p bool, bits float64) // tests: every delivered segment
 	noBits   bool                                         // tests: no holding bitsets (the path for huge rings)
+	ringRoom int                                          // tests: first room for ring blocks (growRings from the start)
 }
 
 // WithManifest gives the stream's segment sizes directly (for example from
@@ -703,6 +704,9 @@ func (s *sim) initHot(n int) {
 	// room for every peer's ring up to 64 MB of them at once; more grows
 	// on demand (VOD rings of 1024 segments, audiences that churn)
 	s.capHint = max(1, min(n, (64<<20)/(24*max(1, s.w))))
+	if s.cfg.ringRoom > 0 {
+		s.capHint = s.cfg.ringRoom
+	}
 	// the holding bitsets: 2w·n rows of one bit per peer (3 MB for 100k
 	// peers, a 31-segment live ring and 4 renditions); above 512 MB (VOD
 	// rings of 1024 segments, many renditions, millions of peers) the
@@ -789,11 +793,8 @@ func (s *sim) allocRing(id int32) {
 // growRings doubles the ring blocks' room (slot-major: each slot's entries
 // move to their new place).
 func (s *sim) growRings() {
-	nc := 2 * s.rcap
-	if nc < 64 {
-		nc = 64
-	}
-	if s.rcap == 0 && s.capHint > nc {
+	nc := max(2*s.rcap, 1)
+	if s.rcap == 0 {
 		nc = s.capHint
 	}
 	r := make([]hold, s.w*nc)
