@@ -1,6 +1,7 @@
 package abr
 
 import (
+	"encoding/binary"
 	"fmt"
 
 	"math"
@@ -259,7 +260,8 @@ func NewSession(m Manifest, t *Trace, alg Algorithm, opts ...Option) (*Session, 
 	if !(s.segMs > 0) {
 		return nil, fmt.Errorf("%w: segment duration %v", ErrMalformed, s.segMs)
 	}
-	s.kbps = append([]float64(nil), kb...)
+	lt := ladderFor(kb)
+	s.kbps, s.util, s.logChg = lt.kbps, lt.util, lt.logChg
 	s.n = len(kb)
 	s.nseg = m.NumSegments()
 	if s.nseg < 1 {
@@ -301,20 +303,6 @@ func NewSession(m Manifest, t *Trace, alg Algorithm, opts ...Option) (*Session, 
 					return nil, fmt.Errorf("%w: segment %d quality %d: size %v bits", ErrMalformed, i, q, sz)
 				}
 				s.sizes[i*s.n+q] = sz
-			}
-		}
-	}
-	s.util = make([]float64, s.n)
-	l0 := math.Log(s.kbps[0])
-	for q := range s.util {
-		s.util[q] = math.Log(s.kbps[q]) + (0 - l0)
-	}
-	if s.n <= 64 {
-		// |ln(b[q]/b[k])| for every pair, as play computes it
-		s.logChg = make([]float64, s.n*s.n)
-		for q := 0; q < s.n; q++ {
-			for k := 0; k < s.n; k++ {
-				s.logChg[q*s.n+k] = math.Abs(math.Log(s.kbps[q] / s.kbps[k]))
 			}
 		}
 	}
@@ -1532,6 +1520,70 @@ func (e *estimator) powWl(i int) float64 {
 
 // maxPowTable bounds a shared table (sample counts beyond it compute pow05).
 const maxPowTable = 1 << 16
+
+// ladder is a ladder's tables, built once per ladder and shared by every
+// session over it (see ladderFor).
+type ladder struct {
+	kbps   []float64 // the bitrates (kbit/s), ascending
+	util   []float64 // Sabre's utility ln(b[q]/b[0]) per level
+	logChg []float64 // n×n table of |ln(b[q]/b[k])|, nil for very long ladders
+}
+
+func newLadder(kb []float64) *ladder {
+	n := len(kb)
+	l := &ladder{kbps: append([]float64(nil), kb...), util: make([]float64, n)}
+	l0 := math.Log(l.kbps[0])
+	for q := range l.util {
+		l.util[q] = math.Log(l.kbps[q]) + (0 - l0)
+	}
+	if n <= 64 {
+		// |ln(b[q]/b[k])| for every pair, as play computes it
+		l.logChg = make([]float64, n*n)
+		for q := 0; q < n; q++ {
+			for k := 0; k < n; k++ {
+				l.logChg[q*n+k] = math.Abs(math.Log(l.kbps[q] / l.kbps[k]))
+			}
+		}
+	}
+	return l
+}
+
+// ladders holds the tables of the ladders sessions were built over, by
+// their exact bitrates. Why shared: play reads them at every segment, and
+// the swarm simulator steps 100k sessions of one ladder in turn; a copy per
+// session was a cache miss (or two) per segment, one table for all of them
+// stays in cache. Tables are never written after they are built (View's
+// Bitrates says not to modify), so readers need no lock.
+var ladders struct {
+	sync.Mutex
+	m map[string]*ladder
+}
+
+// ladderFor returns the shared tables of ladder kb (a private copy past
+// 256 distinct ladders or 64 levels).
+func ladderFor(kb []float64) *ladder {
+	if len(kb) > 64 {
+		return newLadder(kb)
+	}
+	var key [64 * 8]byte
+	for i, b := range kb {
+		binary.LittleEndian.PutUint64(key[8*i:], math.Float64bits(b))
+	}
+	k := key[:8*len(kb)]
+	ladders.Lock()
+	defer ladders.Unlock()
+	if l := ladders.m[string(k)]; l != nil {
+		return l
+	}
+	l := newLadder(kb)
+	if ladders.m == nil {
+		ladders.m = map[string]*ladder{}
+	}
+	if len(ladders.m) < 256 {
+		ladders.m[string(k)] = l
+	}
+	return l
+}
 
 // powTables holds pow(0.5, k/LH) for k = 0, 1, … per LH, shared by every
 // session of the process. Why shared: each session used to fill its own

@@ -322,7 +322,7 @@ func (s *sim) holdersRaw(id, g int32, q int, keep bool, stop float64) (tHave, tL
 		if j == id || (row != nil && row[j>>6]&(1<<(uint(j)&63)) == 0) || s.rb[j] < 0 {
 			continue
 		}
-		h := &s.rings[int(s.rb[j])*s.w+slot]
+		h := &s.rings[slot*s.rcap+int(s.rb[j])]
 		if h.g != g || int(h.q) != q {
 			continue
 		}
@@ -367,7 +367,7 @@ func (s *sim) choose(id, g int32, q int, t float64) (slot int, peerID int32) {
 		if j == id || ready > t || (row != nil && row[j>>6]&(1<<(uint(j)&63)) == 0) || s.rb[j] < 0 {
 			return false
 		}
-		h := &s.rings[int(s.rb[j])*s.w+rs]
+		h := &s.rings[rs*s.rcap+int(s.rb[j])]
 		ann := s.sc.Scheduler.AnnounceLatencyMs
 		if ann == 0 {
 			ann = (cl.RTTMs + s.classes[s.cls[j]].RTTMs) / 4

@@ -6,7 +6,7 @@
 //
 // # Model
 //
-// Run is a discrete-event simulation in one goroutine: a binary heap of
+// Run is a discrete-event simulation in one goroutine: a 4-ary heap of
 // events in a slice (a player's next request, its loader's random-HTTP
 // timer, a departure) ordered by time and insertion number, and arrivals
 // drawn up front (Poisson, a flash crowd at kick-off, or an event with a
@@ -77,7 +77,10 @@
 // Per viewer the simulator keeps a small struct, its neighbours (three
 // slices of tracker.neighbours entries), a block of the run's flat ring
 // of held segments (the live window, or up to 1024 VOD segments; a
-// departed viewer's block is reused) and its abr Session; the time series
+// departed viewer's block is reused; stored slot-major, every viewer's
+// entry for one slot side by side, so the neighbours' entries for the
+// segment everyone is asking for stay in cache) and its abr Session,
+// whose ladder tables are shared with every other session; the time series
 // is aggregated into buckets as it runs. What the scheduler reads about a
 // neighbour lives in flat arrays indexed by peer id, and one bit per peer
 // per (segment mod 2·ring, rendition) says who may hold a segment, so a

@@ -184,6 +184,10 @@ func TestGolden(t *testing.T) {
 			if d2, _ := digestRun(t, c.build(t), func(c *runConfig) { c.noBits = true }); d2 != w {
 				t.Errorf("%s without holding bitsets: digest %s, golden %s", c.name, d2, w)
 			}
+			// the rings' room grown block by block (slot-major moves)
+			if d2, _ := digestRun(t, c.build(t), func(c *runConfig) { c.ringRoom = 1 }); d2 != w {
+				t.Errorf("%s with the rings grown from one block: digest %s, golden %s", c.name, d2, w)
+			}
 		}
 	}
 	if *updateGolden {
