@@ -332,8 +332,15 @@ func (p *Packager) AddRendition(name string, t *media.Track) error {
 // estimateDur). Audio parts are therefore cut on an even grid over the
 // segment's nominal span, partsPerSeg of them, each at the frame nearest
 // its boundary: they hold 9 or 10 frames and the segment ends on a full
-// part. The part target is then the larger count (10 frames, 213 ms),
-// and 9 frames are 90 % of it.
+// part. The part target is then the larger count (10 frames, 213 ms)
+// plus a millisecond, because timestamps rounded to milliseconds (RTMP)
+// make a part of whole frames measure up to a millisecond more than its
+// frames, and no part may exceed PART-TARGET. 9 frames are 89.6 % of
+// that. The grid is used only when its smaller parts stay at or above
+// 85 % of the target (the draft's floor for every part but a segment's
+// last): with fewer than about seven frames a part (24 kHz or HE-AAC's
+// 2048-sample frames at 200 ms: parts of 4 or 5 frames, 80 %) the parts
+// go back to whole frames within the configured duration.
 func (r *Rendition) setTargets() {
 	r.segDur = media.Ticks(r.p.cfg.segment.Seconds(), r.Track.Timescale)
 	r.partDur = media.Ticks(r.p.cfg.part.Seconds(), r.Track.Timescale)
@@ -343,10 +350,15 @@ func (r *Rendition) setTargets() {
 		return
 	}
 	if r.Track.Kind == media.KindAudio {
-		r.partsPerSeg = max(1, int64(math.Round(float64(r.segDur)/float64(r.partDur))))
-		grid := float64(r.segDur) / float64(r.partsPerSeg)
-		r.partDur = int64(math.Ceil(grid/float64(f)-1e-9)) * f
-		return
+		n := max(1, int64(math.Round(float64(r.segDur)/float64(r.partDur))))
+		g := float64(r.segDur) / float64(n) / float64(f) // frames per grid part
+		hi := int64(math.Ceil(g - 1e-9))
+		lo := int64(math.Floor(g + 1e-9))
+		target := hi*f + media.Ticks(0.001, r.Track.Timescale)
+		if float64(lo*f) >= 0.85*float64(target) {
+			r.partsPerSeg, r.partDur = n, target
+			return
+		}
 	}
 	r.partDur = r.partDur / f * f
 }
@@ -580,16 +592,15 @@ func (r *Rendition) push(s media.Sample, data []byte, evs *[]Event) error {
 // partFull reports whether the pending part ends before the sample at
 // dts (elapsed after its segment's nominal start, lasting dur). Audio
 // with a grid (see setTargets) ends a part at the frame nearest the next
-// grid boundary; the part target is then only a safety bound, half a
-// frame wide, because RTMP's millisecond timestamps shift each frame by
-// up to half a millisecond and must not cut a part a frame early (the
-// next one would end on a one-frame sliver at the grid boundary). Other
-// tracks end a part when the sample would carry it past the target.
+// grid boundary; the part target, which holds the grid's larger part and
+// the millisecond RTMP's rounded timestamps can add to it, is then only
+// a safety bound. Other tracks end a part when the sample would carry it
+// past the target.
 func (r *Rendition) partFull(seg *Segment, dts, elapsed, dur int64) bool {
 	span := dts + dur - r.pending[0].DTS
 	if r.partsPerSeg > 0 {
 		k := int64(len(seg.Parts)) + 1
-		return k < r.partsPerSeg && elapsed+dur/2 >= k*r.segDur/r.partsPerSeg || span > r.partDur+dur/2
+		return k < r.partsPerSeg && elapsed+dur/2 >= k*r.segDur/r.partsPerSeg || span > r.partDur
 	}
 	return span > r.partDur
 }

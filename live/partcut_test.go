@@ -111,7 +111,7 @@ func TestAudioPartsMillisecondTimestamps(t *testing.T) {
 			}
 			complete++
 			for i, pt := range seg.Parts {
-				if float64(pt.Duration) < 0.85*float64(r.partDur) || float64(pt.Duration) > float64(r.partDur)+tick {
+				if float64(pt.Duration) < 0.85*float64(r.partDur) || pt.Duration > r.partDur {
 					t.Errorf("%d Hz: segment %d part %d of %d: %.1f ms for a part target of %.1f ms", rate, seg.MSN, i, len(seg.Parts), float64(pt.Duration)/tick, float64(r.partDur)/tick)
 				}
 			}
@@ -120,5 +120,61 @@ func TestAudioPartsMillisecondTimestamps(t *testing.T) {
 		if complete < 8 {
 			t.Errorf("%d Hz: %d complete segments after 20 s", rate, complete)
 		}
+	}
+}
+
+// TestAudioPartsFewFrames: where the even grid would hold parts of 4 or
+// 5 frames (24 kHz AAC, or HE-AAC's 2048-sample frames, at 200 ms parts)
+// its smaller parts fall under 85 % of PART-TARGET, which the draft
+// forbids for any part but a segment's last: the parts are whole frames
+// within the configured duration instead, each full part ≥ 85 % of the
+// target and none over it.
+func TestAudioPartsFewFrames(t *testing.T) {
+	in, err := SampleInputs()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var tr media.Track
+	for _, i := range in {
+		for _, x := range i.Demuxer.Tracks() {
+			if x.Kind == media.KindAudio {
+				tr = *x
+			}
+		}
+	}
+	tr.Timescale, tr.SampleRate = 24000, 24000
+	clock := NewFakeClock(testEpoch)
+	p := New(WithClock(clock), WithSegmentDuration(2*time.Second), WithPartDuration(200*time.Millisecond), WithLowLatency(true))
+	if err := p.AddRendition("a", &tr); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 24000 * 12 / 1024 {
+		dts := int64(i) * 1024
+		clock.Set(testEpoch.Add(time.Duration(dts) * time.Second / 24000))
+		if err := p.Push("a", media.Sample{DTS: dts, PTS: dts, Sync: true}, []byte{0x21, 0x10, 0x04}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	r := p.byName["a"]
+	if r.partsPerSeg != 0 {
+		t.Errorf("grid of %d parts per segment kept for 24 kHz: parts of 4 and 5 frames", r.partsPerSeg)
+	}
+	complete := 0
+	for _, seg := range r.segs {
+		if !seg.Complete {
+			continue
+		}
+		complete++
+		for i, pt := range seg.Parts {
+			last := i == len(seg.Parts)-1
+			if pt.Duration > r.partDur || !last && float64(pt.Duration) < 0.85*float64(r.partDur) {
+				t.Errorf("segment %d part %d of %d: %d ticks for a part target of %d", seg.MSN, i, len(seg.Parts), pt.Duration, r.partDur)
+			}
+		}
+	}
+	if complete < 4 {
+		t.Errorf("%d complete segments after 12 s", complete)
 	}
 }
