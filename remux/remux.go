@@ -314,7 +314,9 @@ var ErrNothingToWrite = errors.New("remux: nothing to write")
 //     damage.
 //
 // The error names the first warning, which carries the position.
-// Undamaged inputs are not looked at; the look stops after two samples.
+// It reads at most two samples of any input (the damage may only show
+// while reading them); an input without a warning by then is left to
+// the writer.
 func nothingToWrite(d media.Demuxer, size int64, name string) error {
 	video := map[int]bool{}
 	for _, t := range d.Tracks() {
