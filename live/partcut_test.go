@@ -70,21 +70,7 @@ func TestPartsMillisecondTimestamps(t *testing.T) {
 // cut a frame early by the jitter (at 44.1 kHz nine frames measure up to
 // 210 ms, past a 209 ms target).
 func TestAudioPartsMillisecondTimestamps(t *testing.T) {
-	in, err := SampleInputs()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var base media.Track
-	for _, i := range in {
-		for _, x := range i.Demuxer.Tracks() {
-			if x.Kind == media.KindAudio {
-				base = *x
-			}
-		}
-	}
-	if base.Kind != media.KindAudio {
-		t.Fatal("no audio track in the sample")
-	}
+	base := sampleAudioTrack(t)
 	for _, rate := range []int{48000, 44100} {
 		tr := base
 		tr.Timescale, tr.SampleRate = uint32(rate), rate
@@ -130,18 +116,7 @@ func TestAudioPartsMillisecondTimestamps(t *testing.T) {
 // within the configured duration instead, each full part ≥ 85 % of the
 // target and none over it.
 func TestAudioPartsFewFrames(t *testing.T) {
-	in, err := SampleInputs()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var tr media.Track
-	for _, i := range in {
-		for _, x := range i.Demuxer.Tracks() {
-			if x.Kind == media.KindAudio {
-				tr = *x
-			}
-		}
-	}
+	tr := sampleAudioTrack(t)
 	tr.Timescale, tr.SampleRate = 24000, 24000
 	clock := NewFakeClock(testEpoch)
 	p := New(WithClock(clock), WithSegmentDuration(2*time.Second), WithPartDuration(200*time.Millisecond), WithLowLatency(true))
@@ -177,4 +152,23 @@ func TestAudioPartsFewFrames(t *testing.T) {
 	if complete < 4 {
 		t.Errorf("%d complete segments after 12 s", complete)
 	}
+}
+
+// sampleAudioTrack is a copy of the embedded sample's AAC track, for
+// tests that change its rate.
+func sampleAudioTrack(t *testing.T) media.Track {
+	t.Helper()
+	in, err := SampleInputs()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, i := range in {
+		for _, x := range i.Demuxer.Tracks() {
+			if x.Kind == media.KindAudio {
+				return *x
+			}
+		}
+	}
+	t.Fatal("no audio track in the sample")
+	return media.Track{}
 }
