@@ -43,12 +43,9 @@ func TestPartsMillisecondTimestamps(t *testing.T) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	r := p.byName["v"]
-	complete := 0
-	for _, seg := range r.segs {
-		if !seg.Complete {
-			continue
-		}
-		complete++
+	done := completeSegments(r)
+	complete := len(done)
+	for _, seg := range done {
 		var durs []int64
 		for _, pt := range seg.Parts {
 			durs = append(durs, pt.Duration/90)
@@ -90,12 +87,9 @@ func TestAudioPartsMillisecondTimestamps(t *testing.T) {
 		}
 		p.mu.Lock()
 		r := p.byName["a"]
-		complete := 0
-		for _, seg := range r.segs {
-			if !seg.Complete {
-				continue
-			}
-			complete++
+		done := completeSegments(r)
+		complete := len(done)
+		for _, seg := range done {
 			for i, pt := range seg.Parts {
 				if float64(pt.Duration) < 0.85*float64(r.partDur) || pt.Duration > r.partDur {
 					t.Errorf("%d Hz: segment %d part %d of %d: %.1f ms for a part target of %.1f ms", rate, seg.MSN, i, len(seg.Parts), float64(pt.Duration)/tick, float64(r.partDur)/tick)
@@ -136,12 +130,9 @@ func TestAudioPartsFewFrames(t *testing.T) {
 	if r.partsPerSeg != 0 {
 		t.Errorf("grid of %d parts per segment kept for 24 kHz: parts of 4 and 5 frames", r.partsPerSeg)
 	}
-	complete := 0
-	for _, seg := range r.segs {
-		if !seg.Complete {
-			continue
-		}
-		complete++
+	done := completeSegments(r)
+	complete := len(done)
+	for _, seg := range done {
 		for i, pt := range seg.Parts {
 			last := i == len(seg.Parts)-1
 			if pt.Duration > r.partDur || !last && float64(pt.Duration) < 0.85*float64(r.partDur) {
@@ -171,4 +162,15 @@ func sampleAudioTrack(t *testing.T) media.Track {
 	}
 	t.Fatal("no audio track in the sample")
 	return media.Track{}
+}
+
+// completeSegments lists r's complete segments in the window.
+func completeSegments(r *Rendition) []*Segment {
+	var out []*Segment
+	for _, seg := range r.segs {
+		if seg.Complete {
+			out = append(out, seg)
+		}
+	}
+	return out
 }
