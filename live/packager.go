@@ -947,17 +947,27 @@ func (r *Rendition) rescale(from, to uint32) {
 	if from == to || from == 0 || to == 0 {
 		return
 	}
-	conv := func(v int64) int64 { return int64(math.Round(float64(v) * float64(to) / float64(from))) }
+	// Times go through media.Rescale, the module's one conversion, and a
+	// duration is converted as the difference of its converted end and
+	// start: rounding start and duration separately could leave a tick of
+	// gap (or overlap) between a segment and the next, which DASH's
+	// SegmentTimeline for the Period before the restart would show as a
+	// hole.
+	conv := func(v int64) int64 { return media.Rescale(v, int64(to), int64(from)) }
+	span := func(start, dur int64) int64 { return conv(start+dur) - conv(start) }
 	r.lastDTS, r.leadDTS, r.leadPTS, r.maxSeg = conv(r.lastDTS), conv(r.leadDTS), conv(r.leadPTS), conv(r.maxSeg)
 	for _, seg := range r.segs {
-		seg.StartDTS, seg.StartPTS, seg.Duration, seg.nominal = conv(seg.StartDTS), conv(seg.StartPTS), conv(seg.Duration), conv(seg.nominal)
+		seg.Duration = span(seg.StartDTS, seg.Duration)
+		seg.StartDTS, seg.StartPTS, seg.nominal = conv(seg.StartDTS), conv(seg.StartPTS), conv(seg.nominal)
 		for _, pt := range seg.Parts {
-			pt.StartDTS, pt.Duration = conv(pt.StartDTS), conv(pt.Duration)
+			pt.Duration = span(pt.StartDTS, pt.Duration)
+			pt.StartDTS = conv(pt.StartDTS)
 		}
 	}
 	for i := range r.pending {
 		ps := &r.pending[i]
-		ps.DTS, ps.PTS, ps.Duration = conv(ps.DTS), conv(ps.PTS), uint32(conv(int64(ps.Duration)))
+		ps.Duration = uint32(span(ps.DTS, int64(ps.Duration)))
+		ps.DTS, ps.PTS = conv(ps.DTS), conv(ps.PTS)
 	}
 }
 

@@ -343,6 +343,25 @@ func TestDiscontinuityNewTimescale(t *testing.T) {
 	if !slices.Equal(before, after) {
 		t.Errorf("EXTINF of the segments before the restart changed with the timescale:\n%v\n%v", before, after)
 	}
+	// The rescaled window stays contiguous: each segment and part ends
+	// where the next begins (DASH's SegmentTimeline of the old Period
+	// would show a one-tick hole otherwise).
+	s.p.mu.Lock()
+	for _, r := range s.p.rends {
+		for i, seg := range r.segs {
+			if i > 0 && !seg.Disc {
+				if prev := r.segs[i-1]; prev.StartDTS+prev.Duration != seg.StartDTS {
+					t.Errorf("%s: segment %d ends at %d, the next starts at %d", r.Name, prev.MSN, prev.StartDTS+prev.Duration, seg.StartDTS)
+				}
+			}
+			for j := 1; j < len(seg.Parts); j++ {
+				if a, b := seg.Parts[j-1], seg.Parts[j]; a.StartDTS+a.Duration != b.StartDTS {
+					t.Errorf("%s: segment %d part %d ends at %d, the next starts at %d", r.Name, seg.MSN, j-1, a.StartDTS+a.Duration, b.StartDTS)
+				}
+			}
+		}
+	}
+	s.p.mu.Unlock()
 	// A sample at NextTime on the new timescale follows the old ones.
 	ts := tracks["a0"].Timescale
 	dts := media.Ticks(want.Seconds(), ts)
