@@ -37,7 +37,10 @@ func WithMaxConns(n int) ServeOption { return func(c *serveConfig) { c.maxConns 
 // WithTimeouts sets the read-header (default 10 s) and idle (default
 // 120 s) timeouts of each connection, and the write timeout (default: the
 // longest hold plus 10 s) that bounds each write of a response and the
-// wait before its first. Zero keeps a default.
+// wait before its first. Zero keeps a default. A write timeout shorter
+// than the longest wait of a held request (the first playlist's: HoldLimit
+// + 5 s, plus a second of margin) is raised to that: a shorter one would
+// reset a request the origin is still entitled to answer.
 func WithTimeouts(readHeader, idle, write time.Duration) ServeOption {
 	return func(c *serveConfig) { c.readHeaderTimeout, c.idleTimeout, c.writeTimeout = readHeader, idle, write }
 }
@@ -82,14 +85,7 @@ func Serve(ctx context.Context, ln net.Listener, h http.Handler, p *Packager, op
 	if cfg.idleTimeout <= 0 {
 		cfg.idleTimeout = 120 * time.Second
 	}
-	if cfg.writeTimeout <= 0 {
-		// A response may legitimately wait the longest hold before its
-		// first byte.
-		cfg.writeTimeout = 10 * time.Second
-		if p != nil {
-			cfg.writeTimeout += p.HoldLimit()
-		}
-	}
+	cfg.writeTimeout = writeTimeoutFor(cfg.writeTimeout, p)
 	if cfg.shutdownTimeout <= 0 {
 		cfg.shutdownTimeout = 5 * time.Second
 	}
@@ -129,4 +125,21 @@ func Serve(ctx context.Context, ln net.Listener, h http.Handler, p *Packager, op
 	close(done)
 	<-called // nothing of the server outlives Serve
 	return err
+}
+
+// writeTimeoutFor is the write timeout Serve uses for the configured one
+// (0: the default).
+func writeTimeoutFor(configured time.Duration, p *Packager) time.Duration {
+	if p == nil {
+		if configured <= 0 {
+			return 10 * time.Second
+		}
+		return configured
+	}
+	if configured <= 0 {
+		// A response may legitimately wait the longest hold before its
+		// first byte.
+		return p.HoldLimit() + 10*time.Second
+	}
+	return max(configured, p.HoldLimit()+firstWaitSlack+time.Second)
 }
