@@ -346,6 +346,18 @@ func (r *Rendition) setTargets() {
 	r.partDur = media.Ticks(r.p.cfg.part.Seconds(), r.Track.Timescale)
 	r.partsPerSeg = 0 // a new track at a discontinuity sets its own
 	f := frameTicks(r.Track)
+	if f <= 0 && r.Track.Kind == media.KindVideo {
+		// Frame duration unknown (a live source rarely signals it): a
+		// part ends when the next frame, estimated from the gaps so far
+		// (estimateDur), would carry it past the target. Timestamps
+		// rounded to the millisecond (RTMP; 29.97 fps is 33, 33, 34 ms)
+		// make that estimate up to a millisecond short, so six frames
+		// can measure 201 ms against a 200 ms target. The target holds
+		// that millisecond, as the audio grid's does, so that no part
+		// exceeds PART-TARGET.
+		r.partDur += media.Ticks(0.001, r.Track.Timescale)
+		return
+	}
 	if f <= 0 || f > r.partDur {
 		return
 	}

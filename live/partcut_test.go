@@ -59,6 +59,51 @@ func TestPartsMillisecondTimestamps(t *testing.T) {
 	}
 }
 
+// TestPartsNTSCMillisecondTimestamps: 29.97 fps over RTMP (33, 33, 34 ms
+// gaps) without a signalled frame rate: six frames can measure 201 ms,
+// which must not exceed PART-TARGET, and no part but a segment's last may
+// be shorter than 85 % of it.
+func TestPartsNTSCMillisecondTimestamps(t *testing.T) {
+	in, err := SampleInputs()
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr := *in[0].Demuxer.Tracks()[0]
+	tr.Timescale = 90000
+	tr.FrameRate = media.Rational{}
+	clock := NewFakeClock(testEpoch)
+	p := New(WithClock(clock), WithSegmentDuration(time.Second), WithPartDuration(200*time.Millisecond), WithLowLatency(true))
+	if err := p.AddRendition("v", &tr); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 20 * 30 {
+		ms := math.Round(float64(i) * 1001 / 30)
+		dts := int64(ms) * 90
+		clock.Set(testEpoch.Add(time.Duration(ms) * time.Millisecond))
+		if err := p.Push("v", media.Sample{DTS: dts, PTS: dts, Sync: i%30 == 0}, []byte{0, 0, 0, 1, 0x65}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	r := p.byName["v"]
+	target := int64(math.Round(r.partTarget() * 90000))
+	done := completeSegments(r)
+	if len(done) < 18 {
+		t.Fatalf("%d complete segments after 20 s", len(done))
+	}
+	for _, seg := range done {
+		for i, pt := range seg.Parts {
+			if pt.Duration > target {
+				t.Errorf("segment %d part %d: %d ticks, PART-TARGET %d", seg.MSN, i, pt.Duration, target)
+			}
+			if i < len(seg.Parts)-1 && float64(pt.Duration) < 0.85*float64(target) {
+				t.Errorf("segment %d part %d: %d ticks, under 85 %% of PART-TARGET %d", seg.MSN, i, pt.Duration, target)
+			}
+		}
+	}
+}
+
 // TestAudioPartsMillisecondTimestamps: AAC at 48 and 44.1 kHz whose
 // timestamps are whole milliseconds (RTMP), 2 s segments and 200 ms
 // parts: audio parts are cut on an even grid, 9 or 10 frames each at
