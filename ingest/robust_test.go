@@ -5,11 +5,13 @@ import (
 	"context"
 	"math/rand/v2"
 	"net"
+	"os"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/streamkit-go/streamkit/ingest"
+	"github.com/streamkit-go/streamkit/live"
 )
 
 // A publisher killed mid-stream and started again continues its stream
@@ -218,4 +220,74 @@ func TestSRTKeyAndPassphrase(t *testing.T) {
 func isTimeout(err error) bool {
 	ne, ok := err.(net.Error)
 	return ok && ne.Timeout()
+}
+
+// TestUDPStrayDatagram: a datagram from another address while the UDP
+// source is alive — junk or even MPEG-TS — is dropped and counted, not a
+// new publisher; MPEG-TS from another address after the source has been
+// silent for a second takes over (a restarted encoder on a new port).
+func TestUDPStrayDatagram(t *testing.T) {
+	data, err := os.ReadFile("../testdata/media/ts_multi.ts")
+	if err != nil {
+		t.Fatal(err)
+	}
+	epoch := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	clock := live.NewFakeClock(epoch)
+	conn, err := ingest.ListenUDP("127.0.0.1:0", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := ingest.New(ingest.WithClock(clock), ingest.WithReadTimeout(30*time.Second))
+	defer srv.Close()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- srv.ServeUDP(ctx, conn, "u") }()
+	defer func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Error(err)
+		}
+	}()
+	dial := func() net.Conn {
+		c, err := net.Dial("udp", conn.LocalAddr().String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { c.Close() })
+		return c
+	}
+	a, b := dial(), dial()
+	// waitFor polls the stream's counters, bounded in time.
+	waitFor := func(what string, ok func(ingest.Stats) bool) {
+		t.Helper()
+		deadline := time.Now().Add(5 * time.Second)
+		for time.Now().Before(deadline) {
+			if st := srv.Stream("u"); st != nil && ok(st.Stats()) {
+				return
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+		st := srv.Stream("u")
+		if st == nil {
+			t.Fatalf("%s: no stream", what)
+		}
+		t.Fatalf("%s: stats %+v", what, st.Stats())
+	}
+	half := len(data) / 2 / 1316 * 1316
+	for p := 0; p < half; p += 1316 {
+		a.Write(data[p : p+1316])
+		time.Sleep(200 * time.Microsecond)
+	}
+	waitFor("the first half from A", func(s ingest.Stats) bool { return s.TS.Packets >= int64(half/188)*9/10 })
+	clock.Set(epoch.Add(100 * time.Millisecond))
+	b.Write([]byte("GET / HTTP/1.0\r\n\r\n")) // junk
+	b.Write(data[:1316])                      // MPEG-TS, while A is alive
+	waitFor("two strays from B", func(s ingest.Stats) bool { return s.Strays == 2 })
+	if st := srv.Stream("u").Stats(); st.Publishes != 1 {
+		t.Fatalf("a stray datagram started a new publish: %+v", st)
+	}
+	// A falls silent; after a second B's MPEG-TS is a new publisher.
+	clock.Set(epoch.Add(1200 * time.Millisecond))
+	b.Write(data[:1316])
+	waitFor("B taking over", func(s ingest.Stats) bool { return s.Publishes == 2 })
 }

@@ -11,6 +11,9 @@ import (
 type Stats struct {
 	Publishes int64 // sessions opened
 	Dropped   int64 // frames not packaged: before the first key frame, behind the timeline after a jump
+	// Strays counts UDP datagrams from another address dropped while
+	// the current source was alive (see udpTakeover).
+	Strays int64
 	// TS sums the MPEG-TS counters of the SRT and UDP sessions: lost
 	// packets show as CCErrors, garbage as Resyncs and SkippedBytes.
 	TS ts.StreamStats
@@ -26,6 +29,13 @@ func (st *Stream) Stats() Stats {
 		addTS(&s.TS, ss.tsSnap)
 	}
 	return s
+}
+
+// stray counts a UDP datagram dropped from another address.
+func (s *session) stray() {
+	s.st.mu.Lock()
+	s.st.stats.Strays++
+	s.st.mu.Unlock()
 }
 
 func addTS(a *ts.StreamStats, b ts.StreamStats) {

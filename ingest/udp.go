@@ -10,11 +10,35 @@ import (
 
 // MPEG-TS over UDP: datagrams of up to 7 packets (1316 bytes), unicast or
 // multicast. UDP has no sessions: a publish starts with the first
-// datagram, ends when nothing arrives for the read timeout, and a
-// datagram from another source address (a restarted encoder) starts a
-// new one — a discontinuity. Lost datagrams are counted (continuity
+// datagram, ends when nothing arrives for the read timeout, and MPEG-TS
+// from another source address (a restarted encoder) starts a new one — a
+// discontinuity — once the current source has been silent for
+// udpTakeover. A stray datagram from elsewhere (a port scan, a second
+// encoder pointed at the same port by mistake) is dropped and counted
+// while the current source is alive: taking it over would cut a healthy
+// publish for one packet. Lost datagrams are counted (continuity
 // counter errors) and never fatal; a source whose first megabytes hold no
 // transport stream is dropped with a logged reason and may start again.
+
+// udpTakeover is how long the current UDP source must have been silent
+// before MPEG-TS from another address replaces it. An encoder restart
+// (process start, PAT/PMT, first key frame) takes longer than this, so
+// a restarted encoder on a new source port is not held back by it.
+const udpTakeover = time.Second
+
+// looksLikeTS reports whether a datagram could be MPEG-TS: whole 188-byte
+// packets, each starting with the sync byte.
+func looksLikeTS(b []byte) bool {
+	if len(b) == 0 || len(b)%188 != 0 {
+		return false
+	}
+	for i := 0; i < len(b); i += 188 {
+		if b[i] != 0x47 {
+			return false
+		}
+	}
+	return true
+}
 
 // ListenUDP opens a UDP socket on addr (host:port) for ServeUDP. A
 // multicast group address joins the group on the interface named iface
@@ -45,10 +69,11 @@ func (s *Server) ServeUDP(ctx context.Context, conn net.PacketConn, name string)
 	defer conn.Close()
 	buf := make([]byte, 1<<16)
 	var (
-		sess *session
-		in   *tsInput
-		src  string
-		m    meter
+		sess   *session
+		in     *tsInput
+		src    string
+		m      meter
+		lastAt time.Time // of the current source's last datagram
 	)
 	end := func(err error) {
 		if sess != nil {
@@ -82,8 +107,13 @@ func (s *Server) ServeUDP(ctx context.Context, conn net.PacketConn, name string)
 		if addr == failedSrc {
 			continue
 		}
+		now := s.cfg.clock.Now()
 		if sess != nil && addr != src {
-			end(fmt.Errorf("a datagram from %s: a new publisher", addr))
+			if now.Sub(lastAt) < udpTakeover || !looksLikeTS(buf[:n]) {
+				sess.stray()
+				continue
+			}
+			end(fmt.Errorf("MPEG-TS from %s after %v of silence: a new publisher", addr, now.Sub(lastAt).Round(time.Millisecond)))
 		}
 		if sess == nil {
 			ss, oerr := s.open(name, "", s.cfg.key, "udp", addr)
@@ -94,7 +124,7 @@ func (s *Server) ServeUDP(ctx context.Context, conn net.PacketConn, name string)
 			}
 			sess, in, src, m = ss, newTSInput(ss), addr, meter{max: s.cfg.maxBitrate}
 		}
-		now := s.cfg.clock.Now()
+		lastAt = now
 		if werr := in.write(buf[:n], now); werr != nil {
 			end(werr)
 			failedSrc = addr
