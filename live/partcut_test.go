@@ -17,29 +17,7 @@ import (
 // listed its segment complete before the part ahead of it was appended,
 // then stalled (see estimateDur).
 func TestPartsMillisecondTimestamps(t *testing.T) {
-	in, err := SampleInputs()
-	if err != nil {
-		t.Fatal(err)
-	}
-	tr := *in[0].Demuxer.Tracks()[0]
-	if tr.Kind != media.KindVideo {
-		t.Fatalf("sample track 0 is %v, want video", tr.Kind)
-	}
-	tr.Timescale = 90000 // what ingest gives an RTMP publish
-	tr.FrameRate = media.Rational{}
-	clock := NewFakeClock(testEpoch)
-	p := New(WithClock(clock), WithSegmentDuration(time.Second), WithPartDuration(200*time.Millisecond), WithLowLatency(true))
-	if err := p.AddRendition("v", &tr); err != nil {
-		t.Fatal(err)
-	}
-	for i := range 10 * 30 {
-		ms := math.Round(float64(i) * 1000 / 30)
-		dts := int64(ms) * 90
-		clock.Set(testEpoch.Add(time.Duration(ms) * time.Millisecond))
-		if err := p.Push("v", media.Sample{DTS: dts, PTS: dts, Sync: i%30 == 0}, []byte{0, 0, 0, 1, 0x65}); err != nil {
-			t.Fatal(err)
-		}
-	}
+	p := msVideoPackager(t, 1000.0/30, 10*30)
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	r := p.byName["v"]
@@ -64,26 +42,7 @@ func TestPartsMillisecondTimestamps(t *testing.T) {
 // which must not exceed PART-TARGET, and no part but a segment's last may
 // be shorter than 85 % of it.
 func TestPartsNTSCMillisecondTimestamps(t *testing.T) {
-	in, err := SampleInputs()
-	if err != nil {
-		t.Fatal(err)
-	}
-	tr := *in[0].Demuxer.Tracks()[0]
-	tr.Timescale = 90000
-	tr.FrameRate = media.Rational{}
-	clock := NewFakeClock(testEpoch)
-	p := New(WithClock(clock), WithSegmentDuration(time.Second), WithPartDuration(200*time.Millisecond), WithLowLatency(true))
-	if err := p.AddRendition("v", &tr); err != nil {
-		t.Fatal(err)
-	}
-	for i := range 20 * 30 {
-		ms := math.Round(float64(i) * 1001 / 30)
-		dts := int64(ms) * 90
-		clock.Set(testEpoch.Add(time.Duration(ms) * time.Millisecond))
-		if err := p.Push("v", media.Sample{DTS: dts, PTS: dts, Sync: i%30 == 0}, []byte{0, 0, 0, 1, 0x65}); err != nil {
-			t.Fatal(err)
-		}
-	}
+	p := msVideoPackager(t, 1001.0/30, 20*30)
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	r := p.byName["v"]
@@ -102,6 +61,39 @@ func TestPartsNTSCMillisecondTimestamps(t *testing.T) {
 			}
 		}
 	}
+}
+
+// msVideoPackager pushes n frames of the sample's video track, one every
+// frameMS milliseconds with timestamps rounded to the millisecond (RTMP)
+// on a 90 kHz timescale (what ingest gives an RTMP publish) and no
+// signalled frame rate, a key frame every 30, into a packager with 1 s
+// segments and 200 ms parts; the rendition is "v".
+func msVideoPackager(t *testing.T, frameMS float64, n int) *Packager {
+	t.Helper()
+	in, err := SampleInputs()
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr := *in[0].Demuxer.Tracks()[0]
+	if tr.Kind != media.KindVideo {
+		t.Fatalf("sample track 0 is %v, want video", tr.Kind)
+	}
+	tr.Timescale = 90000
+	tr.FrameRate = media.Rational{}
+	clock := NewFakeClock(testEpoch)
+	p := New(WithClock(clock), WithSegmentDuration(time.Second), WithPartDuration(200*time.Millisecond), WithLowLatency(true))
+	if err := p.AddRendition("v", &tr); err != nil {
+		t.Fatal(err)
+	}
+	for i := range n {
+		ms := math.Round(float64(i) * frameMS)
+		dts := int64(ms) * 90
+		clock.Set(testEpoch.Add(time.Duration(ms) * time.Millisecond))
+		if err := p.Push("v", media.Sample{DTS: dts, PTS: dts, Sync: i%30 == 0}, []byte{0, 0, 0, 1, 0x65}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return p
 }
 
 // TestAudioPartsMillisecondTimestamps: AAC at 48 and 44.1 kHz whose
