@@ -232,6 +232,9 @@ func (l *traceLoader) load(path string) (*Trace, error) {
 			break
 		}
 		if n < room && extra == 0 {
+			if cap(t.Periods) == 0 { // a fresh trace: size it from the file (a Sabre period takes 60–70 bytes)
+				t.Periods = make([]Period, 0, len(buf)/48+1)
+			}
 			if ps, ok := decodeSabreFast(buf, t.Periods[:0]); ok {
 				l.buf = buf
 				return l.fast(t, ps, path)
