@@ -59,6 +59,10 @@ type subcommand struct {
 }
 
 // register adds a top-level subcommand; call it from an init function.
+// Prefer registerAs: a command registered without its name makes every run
+// build the whole tree.
+//
+//lint:ignore U1000 every command here uses registerAs; register stays for callers that name none
 func register(newCmd func() *cobra.Command) { commands = append(commands, command{"", newCmd}) }
 
 // registerAs is register for a command whose Name is name: a run of that
