@@ -59,8 +59,8 @@ type subcommand struct {
 }
 
 // register adds a top-level subcommand; call it from an init function.
-// Prefer registerAs: a command registered without its name makes every run
-// build the whole tree.
+// Prefer registerAs: a run of a command registered without its name builds
+// the whole tree.
 //
 //lint:ignore U1000 every command here uses registerAs; register stays for callers that name none
 func register(newCmd func() *cobra.Command) { commands = append(commands, command{"", newCmd}) }
