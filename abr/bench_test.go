@@ -235,3 +235,24 @@ func BenchmarkSweepSabreFCC(b *testing.B) {
 	}
 	b.ReportMetric(float64(len(files))*float64(b.N)/b.Elapsed().Seconds(), "traces/s")
 }
+
+// BenchmarkTraceLoaderFCC reads and decodes the 1,000 FCC-HD traces as a
+// sweep's loader does (one warm traceLoader), without simulating them.
+func BenchmarkTraceLoaderFCC(b *testing.B) {
+	files, err := TraceFiles(filepath.Join(sharedABR, "sabre", "hd_fs"))
+	if err != nil {
+		b.Skip("needs ../shared/abr/sabre/hd_fs")
+	}
+	var l traceLoader
+	b.ReportAllocs()
+	for i := 0; i < b.N; i++ {
+		for _, f := range files {
+			t, err := l.load(f)
+			if err != nil {
+				b.Fatal(err)
+			}
+			l.put(t)
+		}
+	}
+	b.ReportMetric(float64(len(files))*float64(b.N)/b.Elapsed().Seconds(), "traces/s")
+}

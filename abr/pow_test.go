@@ -122,3 +122,25 @@ func BenchmarkPow05(b *testing.B) {
 		_ = s
 	})
 }
+
+// TestExp2Table recomputes the literal exp2Table: 2^(i/128) from √2
+// iterated seven times in 256-bit arithmetic, split into the nearest
+// float64 and the nearest float64 to the rest.
+func TestExp2Table(t *testing.T) {
+	const prec = 256
+	c := new(big.Float).SetPrec(prec).SetInt64(2)
+	for j := 0; j < 7; j++ {
+		c.Sqrt(c) // 2^(1/128)
+	}
+	x := new(big.Float).SetPrec(prec).SetInt64(1)
+	rest := new(big.Float).SetPrec(prec)
+	for i := range exp2Table {
+		hi, _ := x.Float64()
+		rest.Sub(x, new(big.Float).SetPrec(prec).SetFloat64(hi))
+		lo, _ := rest.Float64()
+		if got := exp2Table[i]; math.Float64bits(got[0]) != math.Float64bits(hi) || math.Float64bits(got[1]) != math.Float64bits(lo) {
+			t.Fatalf("exp2Table[%d] = {%x, %x}, want {%x, %x}", i, got[0], got[1], hi, lo)
+		}
+		x.Mul(x, c)
+	}
+}

@@ -7,25 +7,27 @@ import (
 	"os"
 )
 
-// readFileInto reads the file at path into buf[:0], growing it as needed.
-func readFileInto(buf []byte, path string) ([]byte, error) {
+// traceFile is a trace file open for reading.
+type traceFile struct{ f *os.File }
+
+func openTraceFile(path string) (traceFile, error) {
 	f, err := os.Open(path)
-	if err != nil {
-		return buf, err
-	}
-	defer f.Close()
-	buf = buf[:0]
-	for {
-		if len(buf) == cap(buf) {
-			buf = append(buf, 0)[:len(buf)]
-		}
-		n, err := f.Read(buf[len(buf):cap(buf)])
-		buf = buf[:len(buf)+n]
-		if err == io.EOF {
-			return buf, nil
-		}
-		if err != nil {
-			return buf, err
-		}
-	}
+	return traceFile{f}, err
 }
+
+// read reads into p; 0 bytes and no error is the end of the file.
+func (f traceFile) read(p []byte) (int, error) {
+	n, err := f.f.Read(p)
+	if err == io.EOF && n == 0 {
+		return 0, nil
+	}
+	if n > 0 {
+		return n, nil // an error comes back from the next read
+	}
+	if err == nil {
+		return 0, io.ErrNoProgress
+	}
+	return 0, err
+}
+
+func (f traceFile) close() { f.f.Close() }

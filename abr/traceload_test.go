@@ -4,10 +4,13 @@ import (
 	"bytes"
 	"encoding/json"
 	"io"
+	"maps"
 	"math/rand"
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
+	"strings"
 	"testing"
 )
 
@@ -288,6 +291,50 @@ func TestLoopedMovieSharesTable(t *testing.T) {
 		m2, e2 := s2.Run()
 		if e1 != nil || e2 != nil || m1 != m2 {
 			t.Errorf("%s: looped %+v (%v) vs written out %+v (%v)", name, m1, e1, m2, e2)
+		}
+	}
+}
+
+// The loader's one-read path gives what LoadTrace gives, values or error,
+// for files it must not take from a single read: data after the array,
+// an unclosed array, other formats, an empty file, a directory, a file
+// larger than its first buffer.
+func TestTraceLoaderMatchesLoadTrace(t *testing.T) {
+	dir := t.TempDir()
+	row := `{"duration_ms": 1000, "bandwidth_kbps": 1234.5, "latency_ms": 20}`
+	big := "[" + row + strings.Repeat(","+row, minTraceBuf/len(row)+10) + "]"
+	files := map[string]string{
+		"ok.json":       "[" + row + "]\n",
+		"trailing.json": "[" + row + "] x",
+		"unclosed.json": "[" + row,
+		"csv.csv":       "time_s,kbps\n0,1000\n1,2000\n",
+		"empty.json":    "",
+		"big.json":      big,
+		"bigtail.json":  big + "]",
+	}
+	var l traceLoader
+	for name, data := range files {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(data), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, name := range append(slices.Sorted(maps.Keys(files)), "missing.json", ".") {
+		p := filepath.Join(dir, name)
+		want, werr := LoadTrace(p, 0)
+		if werr == nil {
+			werr = want.Validate()
+		}
+		got, gerr := l.load(p)
+		if (werr == nil) != (gerr == nil) || werr != nil && werr.Error() != gerr.Error() {
+			t.Errorf("%s: loader error %v, LoadTrace %v", name, gerr, werr)
+			continue
+		}
+		if werr == nil {
+			if !reflect.DeepEqual(got.Periods, want.Periods) {
+				t.Errorf("%s: loader periods differ from LoadTrace's", name)
+			}
+			l.put(got)
 		}
 	}
 }

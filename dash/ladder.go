@@ -13,6 +13,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/Eyevinn/dash-mpd/mpd"
 
@@ -283,13 +284,17 @@ func repSegments(base string, as *xAdaptationSet, rep *xRepresentation, total fl
 	return nil, nil, fmt.Errorf("%w: no SegmentTemplate or SegmentBase", ErrNotPackaged)
 }
 
-var templateID = regexp.MustCompile(`\$(RepresentationID|Number|Time|Bandwidth)(%0[0-9]+d)?\$`)
+// templateID is compiled on first use, not in every command's start-up.
+var templateID = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`\$(RepresentationID|Number|Time|Bandwidth)(%0[0-9]+d)?\$`)
+})
 
 // expand substitutes a SegmentTemplate identifier (ISO/IEC 23009-1
 // 5.3.9.4.4), including the %0Nd width format.
 func expand(tmpl string, rep *xRepresentation, number, t uint64) string {
-	s := templateID.ReplaceAllStringFunc(tmpl, func(m string) string {
-		sub := templateID.FindStringSubmatch(m)
+	re := templateID()
+	s := re.ReplaceAllStringFunc(tmpl, func(m string) string {
+		sub := re.FindStringSubmatch(m)
 		var v string
 		switch sub[1] {
 		case "RepresentationID":

@@ -240,15 +240,18 @@ func (s *Server) Close() error {
 	return err
 }
 
+// The name patterns are compiled on first use, not at start-up: every
+// streamkit command links this package, and compiling them cost each one
+// a share of its start-up (BENCHMARKS.md, "Start-up").
 var (
-	nameRE   = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$`)
-	ladderRE = regexp.MustCompile(`^(.+)_([0-9]{3,4})p?$`) // a picture height: room_1 stays a name
+	nameRE   = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$`) })
+	ladderRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^(.+)_([0-9]{3,4})p?$`) }) // a picture height: room_1 stays a name
 )
 
 // splitName turns a publish name (and an optional ?rendition= value) into
 // the stream name and the variant ("" for a single publish).
 func splitName(name, rendition string) (stream, variant string, err error) {
-	if !nameRE.MatchString(name) {
+	if !nameRE().MatchString(name) {
 		return "", "", fmt.Errorf("%w: bad stream name %q (want [A-Za-z0-9_-], at most 64)", ErrRefused, name)
 	}
 	if rendition != "" {
@@ -257,7 +260,7 @@ func splitName(name, rendition string) (stream, variant string, err error) {
 		}
 		return name, rendition, nil
 	}
-	if m := ladderRE.FindStringSubmatch(name); m != nil {
+	if m := ladderRE().FindStringSubmatch(name); m != nil {
 		return m[1], m[2], nil
 	}
 	return name, "", nil

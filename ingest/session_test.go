@@ -243,7 +243,7 @@ func FuzzParseStreamID(f *testing.F) {
 		if err != nil {
 			return
 		}
-		if _, _, err := splitName(name, rend); err == nil && !nameRE.MatchString(name) {
+		if _, _, err := splitName(name, rend); err == nil && !nameRE().MatchString(name) {
 			t.Fatalf("name %q accepted", name)
 		}
 	})

@@ -288,14 +288,15 @@ func New(opts ...Option) *Packager {
 	return p
 }
 
-var nameRE = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,31}$`)
+// nameRE is compiled on first use, not in every command's start-up.
+var nameRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,31}$`) })
 
 // AddRendition adds a track under name ([a-z0-9_-], at most 32 bytes).
 // Renditions are added before the first sample is pushed.
 func (p *Packager) AddRendition(name string, t *media.Track) error {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if !nameRE.MatchString(name) || p.byName[name] != nil {
+	if !nameRE().MatchString(name) || p.byName[name] != nil {
 		return fmt.Errorf("%w: name %q", ErrRendition, name)
 	}
 	if t.Kind != media.KindVideo && t.Kind != media.KindAudio {

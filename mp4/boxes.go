@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"sync"
 
 	"github.com/streamkit-go/streamkit/media"
 )
@@ -64,7 +65,7 @@ func ReadBoxes(r io.ReaderAt, size int64, opts ...Option) ([]*Box, error) {
 		}
 		name := h.typ.String()
 		_, isContainer := containers[name]
-		if isContainer || leafFields[name] != nil {
+		if isContainer || leafFields()[name] != nil {
 			limit := cfg.maxBox
 			if !isContainer {
 				limit = min(h.size, 4096) // the fields sit at the start
@@ -94,7 +95,7 @@ func describe(b *Box, h header, full []byte, where string, depth int, nodes *int
 		return posErr(h.off, where, media.ErrCorrupt, "boxes nested more than %d deep", maxDepth)
 	}
 	body := full[min(int(h.hlen), len(full)):]
-	if f := leafFields[name]; f != nil {
+	if f := leafFields()[name]; f != nil {
 		f(b, body)
 	}
 	skip, ok := containers[name]
@@ -216,210 +217,211 @@ func afterTimes(body []byte) (v byte, rest []byte, ok bool) {
 	return v, rest, true
 }
 
-// leafFields decode the key fields of a box body.
-var leafFields = map[string]func(b *Box, body []byte){
-	"ftyp": brands,
-	"styp": brands,
-	"mvhd": func(b *Box, body []byte) {
-		v, rest, ok := afterTimes(body)
-		if !ok || len(rest) < 4 {
-			return
-		}
-		b.add("timescale", be32(rest))
-		if d, _, ok := versioned(v, rest[4:]); ok {
-			b.add("duration", d)
-		}
-	},
-	"tkhd": func(b *Box, body []byte) {
-		v, rest, ok := afterTimes(body)
-		if !ok {
-			return
-		}
-		if len(rest) < 8 {
-			return
-		}
-		b.add("track_id", be32(rest))
-		d, rest, ok := versioned(v, rest[8:])
-		if !ok {
-			return
-		}
-		b.add("duration", d)
-		if len(rest) >= 16+36+8 {
-			b.add("width", float64(be32(rest[52:]))/65536)
-			b.add("height", float64(be32(rest[56:]))/65536)
-		}
-	},
-	"mdhd": func(b *Box, body []byte) {
-		v, rest, ok := afterTimes(body)
-		if !ok {
-			return
-		}
-		if len(rest) < 4 {
-			return
-		}
-		b.add("timescale", be32(rest))
-		d, rest, ok := versioned(v, rest[4:])
-		if !ok {
-			return
-		}
-		b.add("duration", d)
-		if len(rest) >= 2 {
-			b.add("language", language(be16(rest)))
-		}
-	},
-	"hdlr": func(b *Box, body []byte) {
-		if len(body) < 12 {
-			return
-		}
-		b.add("handler_type", fourCC(be32(body[8:])).String())
-		if len(body) > 24 {
-			b.add("name", strings.TrimRight(string(body[24:]), "\x00"))
-		}
-	},
-	"elst": func(b *Box, body []byte) {
-		if len(body) < 8 {
-			return
-		}
-		n := be32(body[4:])
-		b.add("entry_count", n)
-		rest := body[8:]
-		var es []string
-		for i := uint32(0); i < n && i < 8; i++ {
-			d, r, ok := versioned(body[0], rest)
+// leafFields decode the key fields of a box body. The table is built on
+// first use, not at start-up: every streamkit command links this package
+// (BENCHMARKS.md, "Start-up and trace reading").
+var leafFields = sync.OnceValue(func() map[string]func(b *Box, body []byte) {
+	m := map[string]func(b *Box, body []byte){
+		"ftyp": brands,
+		"styp": brands,
+		"mvhd": func(b *Box, body []byte) {
+			v, rest, ok := afterTimes(body)
+			if !ok || len(rest) < 4 {
+				return
+			}
+			b.add("timescale", be32(rest))
+			if d, _, ok := versioned(v, rest[4:]); ok {
+				b.add("duration", d)
+			}
+		},
+		"tkhd": func(b *Box, body []byte) {
+			v, rest, ok := afterTimes(body)
 			if !ok {
-				break
+				return
 			}
-			mt, r, ok := versioned(body[0], r)
-			if !ok || len(r) < 4 {
-				break
+			if len(rest) < 8 {
+				return
 			}
-			m := int64(mt)
-			if body[0] == 0 {
-				m = int64(int32(mt))
+			b.add("track_id", be32(rest))
+			d, rest, ok := versioned(v, rest[8:])
+			if !ok {
+				return
 			}
-			es = append(es, fmt.Sprintf("duration=%d media_time=%d rate=%d", d, m, int16(be16(r))))
-			rest = r[4:]
-		}
-		b.add("entries", es)
-	},
-	"stsd": entryCount, "stts": entryCount, "ctts": entryCount, "stsc": entryCount,
-	"stco": entryCount, "co64": entryCount, "stss": entryCount, "dref": entryCount,
-	"stsz": func(b *Box, body []byte) {
-		if len(body) >= 12 {
-			b.add("sample_size", be32(body[4:]))
-			b.add("sample_count", be32(body[8:]))
-		}
-	},
-	"mehd": func(b *Box, body []byte) {
-		if len(body) >= 4 {
-			if d, _, ok := versioned(body[0], body[4:]); ok {
-				b.add("fragment_duration", d)
+			b.add("duration", d)
+			if len(rest) >= 16+36+8 {
+				b.add("width", float64(be32(rest[52:]))/65536)
+				b.add("height", float64(be32(rest[56:]))/65536)
 			}
-		}
-	},
-	"trex": func(b *Box, body []byte) {
-		if len(body) >= 24 {
-			b.add("track_id", be32(body[4:]))
-			b.add("default_sample_duration", be32(body[12:]))
-			b.add("default_sample_size", be32(body[16:]))
-			b.add("default_sample_flags", fmt.Sprintf("%#08x", be32(body[20:])))
-		}
-	},
-	"mfhd": func(b *Box, body []byte) {
-		if len(body) >= 8 {
-			b.add("sequence_number", be32(body[4:]))
-		}
-	},
-	"tfhd": func(b *Box, body []byte) {
-		if len(body) >= 8 {
-			b.add("flags", fmt.Sprintf("%#06x", be32(body)&0xffffff))
-			b.add("track_id", be32(body[4:]))
-		}
-	},
-	"tfdt": func(b *Box, body []byte) {
-		if len(body) >= 4 {
-			if d, _, ok := versioned(body[0], body[4:]); ok {
-				b.add("base_media_decode_time", d)
+		},
+		"mdhd": func(b *Box, body []byte) {
+			v, rest, ok := afterTimes(body)
+			if !ok {
+				return
 			}
-		}
-	},
-	"trun": func(b *Box, body []byte) {
-		if len(body) < 8 {
-			return
-		}
-		fl := be32(body) & 0xffffff
-		b.add("flags", fmt.Sprintf("%#06x", fl))
-		b.add("sample_count", be32(body[4:]))
-		if fl&trunDataOffset != 0 && len(body) >= 12 {
-			b.add("data_offset", int32(be32(body[8:])))
-		}
-	},
-	"sidx": func(b *Box, body []byte) {
-		if len(body) < 12 {
-			return
-		}
-		b.add("reference_id", be32(body[4:]))
-		b.add("timescale", be32(body[8:]))
-		ept, rest, ok := versioned(body[0], body[12:])
-		if !ok {
-			return
-		}
-		fo, rest, ok := versioned(body[0], rest)
-		if !ok || len(rest) < 4 {
-			return
-		}
-		b.add("earliest_presentation_time", ept)
-		b.add("first_offset", fo)
-		b.add("reference_count", be16(rest[2:]))
-	},
-	"btrt": func(b *Box, body []byte) {
-		if len(body) >= 12 {
-			b.add("max_bitrate", be32(body[4:]))
-			b.add("avg_bitrate", be32(body[8:]))
-		}
-	},
-	"pasp": func(b *Box, body []byte) {
-		if len(body) >= 8 {
-			b.add("h_spacing", be32(body))
-			b.add("v_spacing", be32(body[4:]))
-		}
-	},
-	"hvcC": func(b *Box, body []byte) {
-		if len(body) >= 22 {
-			b.add("profile_idc", body[1]&31)
-			b.add("level_idc", body[12])
-			b.add("nal_length_size", int(body[21]&3)+1)
-		}
-	},
-	"av1C": func(b *Box, body []byte) {
-		if len(body) >= 3 {
-			b.add("seq_profile", body[1]>>5)
-			b.add("seq_level_idx", body[1]&31)
-		}
-	},
-	"dOps": func(b *Box, body []byte) {
-		if len(body) >= 11 {
-			b.add("channels", body[1])
-			b.add("pre_skip", be16(body[2:]))
-			b.add("input_sample_rate", be32(body[4:]))
-		}
-	},
-	"avcC": func(b *Box, body []byte) {
-		if len(body) >= 5 {
-			b.add("profile", body[1])
-			b.add("level", body[3])
-			b.add("nal_length_size", int(body[4]&3)+1)
-		}
-	},
-}
-
-func init() {
+			if len(rest) < 4 {
+				return
+			}
+			b.add("timescale", be32(rest))
+			d, rest, ok := versioned(v, rest[4:])
+			if !ok {
+				return
+			}
+			b.add("duration", d)
+			if len(rest) >= 2 {
+				b.add("language", language(be16(rest)))
+			}
+		},
+		"hdlr": func(b *Box, body []byte) {
+			if len(body) < 12 {
+				return
+			}
+			b.add("handler_type", fourCC(be32(body[8:])).String())
+			if len(body) > 24 {
+				b.add("name", strings.TrimRight(string(body[24:]), "\x00"))
+			}
+		},
+		"elst": func(b *Box, body []byte) {
+			if len(body) < 8 {
+				return
+			}
+			n := be32(body[4:])
+			b.add("entry_count", n)
+			rest := body[8:]
+			var es []string
+			for i := uint32(0); i < n && i < 8; i++ {
+				d, r, ok := versioned(body[0], rest)
+				if !ok {
+					break
+				}
+				mt, r, ok := versioned(body[0], r)
+				if !ok || len(r) < 4 {
+					break
+				}
+				m := int64(mt)
+				if body[0] == 0 {
+					m = int64(int32(mt))
+				}
+				es = append(es, fmt.Sprintf("duration=%d media_time=%d rate=%d", d, m, int16(be16(r))))
+				rest = r[4:]
+			}
+			b.add("entries", es)
+		},
+		"stsd": entryCount, "stts": entryCount, "ctts": entryCount, "stsc": entryCount,
+		"stco": entryCount, "co64": entryCount, "stss": entryCount, "dref": entryCount,
+		"stsz": func(b *Box, body []byte) {
+			if len(body) >= 12 {
+				b.add("sample_size", be32(body[4:]))
+				b.add("sample_count", be32(body[8:]))
+			}
+		},
+		"mehd": func(b *Box, body []byte) {
+			if len(body) >= 4 {
+				if d, _, ok := versioned(body[0], body[4:]); ok {
+					b.add("fragment_duration", d)
+				}
+			}
+		},
+		"trex": func(b *Box, body []byte) {
+			if len(body) >= 24 {
+				b.add("track_id", be32(body[4:]))
+				b.add("default_sample_duration", be32(body[12:]))
+				b.add("default_sample_size", be32(body[16:]))
+				b.add("default_sample_flags", fmt.Sprintf("%#08x", be32(body[20:])))
+			}
+		},
+		"mfhd": func(b *Box, body []byte) {
+			if len(body) >= 8 {
+				b.add("sequence_number", be32(body[4:]))
+			}
+		},
+		"tfhd": func(b *Box, body []byte) {
+			if len(body) >= 8 {
+				b.add("flags", fmt.Sprintf("%#06x", be32(body)&0xffffff))
+				b.add("track_id", be32(body[4:]))
+			}
+		},
+		"tfdt": func(b *Box, body []byte) {
+			if len(body) >= 4 {
+				if d, _, ok := versioned(body[0], body[4:]); ok {
+					b.add("base_media_decode_time", d)
+				}
+			}
+		},
+		"trun": func(b *Box, body []byte) {
+			if len(body) < 8 {
+				return
+			}
+			fl := be32(body) & 0xffffff
+			b.add("flags", fmt.Sprintf("%#06x", fl))
+			b.add("sample_count", be32(body[4:]))
+			if fl&trunDataOffset != 0 && len(body) >= 12 {
+				b.add("data_offset", int32(be32(body[8:])))
+			}
+		},
+		"sidx": func(b *Box, body []byte) {
+			if len(body) < 12 {
+				return
+			}
+			b.add("reference_id", be32(body[4:]))
+			b.add("timescale", be32(body[8:]))
+			ept, rest, ok := versioned(body[0], body[12:])
+			if !ok {
+				return
+			}
+			fo, rest, ok := versioned(body[0], rest)
+			if !ok || len(rest) < 4 {
+				return
+			}
+			b.add("earliest_presentation_time", ept)
+			b.add("first_offset", fo)
+			b.add("reference_count", be16(rest[2:]))
+		},
+		"btrt": func(b *Box, body []byte) {
+			if len(body) >= 12 {
+				b.add("max_bitrate", be32(body[4:]))
+				b.add("avg_bitrate", be32(body[8:]))
+			}
+		},
+		"pasp": func(b *Box, body []byte) {
+			if len(body) >= 8 {
+				b.add("h_spacing", be32(body))
+				b.add("v_spacing", be32(body[4:]))
+			}
+		},
+		"hvcC": func(b *Box, body []byte) {
+			if len(body) >= 22 {
+				b.add("profile_idc", body[1]&31)
+				b.add("level_idc", body[12])
+				b.add("nal_length_size", int(body[21]&3)+1)
+			}
+		},
+		"av1C": func(b *Box, body []byte) {
+			if len(body) >= 3 {
+				b.add("seq_profile", body[1]>>5)
+				b.add("seq_level_idx", body[1]&31)
+			}
+		},
+		"dOps": func(b *Box, body []byte) {
+			if len(body) >= 11 {
+				b.add("channels", body[1])
+				b.add("pre_skip", be16(body[2:]))
+				b.add("input_sample_rate", be32(body[4:]))
+			}
+		},
+		"avcC": func(b *Box, body []byte) {
+			if len(body) >= 5 {
+				b.add("profile", body[1])
+				b.add("level", body[3])
+				b.add("nal_length_size", int(body[4]&3)+1)
+			}
+		},
+	}
 	// Sample entries: size and channel fields.
 	for tag := range codecOfTag {
-		if _, ok := leafFields[tag]; ok {
+		if _, ok := m[tag]; ok {
 			continue
 		}
-		leafFields[tag] = func(b *Box, body []byte) {
+		m[tag] = func(b *Box, body []byte) {
 			if n, ok := sampleEntrySkip(tag, body); ok && n == visualEntryLen && len(body) >= 28 {
 				b.add("width", be16(body[24:]))
 				b.add("height", be16(body[26:]))
@@ -429,4 +431,5 @@ func init() {
 			}
 		}
 	}
-}
+	return m
+})

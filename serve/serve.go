@@ -387,23 +387,29 @@ func (h *handler) listDir(w http.ResponseWriter, p string, f fs.File) {
 	}
 	sort.Strings(names)
 	w.Header().Set("Content-Type", mimeTypes[".html"])
-	listTmpl.Execute(w, struct {
+	listTmpl().Execute(w, struct {
 		Dir   string
 		Names []string
 	}{strings.TrimSuffix(p, "/") + "/", names})
 }
 
-var listTmpl = template.Must(template.New("list").Parse(`<!doctype html>
+// The page templates are parsed on first use, not in every command's
+// start-up (every streamkit command links this package).
+var listTmpl = sync.OnceValue(func() *template.Template {
+	return template.Must(template.New("list").Parse(`<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>{{.Dir}}</title></head>
 <body><h1>{{.Dir}}</h1><ul>{{range .Names}}<li><a href="{{$.Dir}}{{.}}">{{.}}</a></li>{{end}}</ul></body></html>`))
+})
 
-var indexTmpl = template.Must(template.New("index").Parse(`<!doctype html>
+var indexTmpl = sync.OnceValue(func() *template.Template {
+	return template.Must(template.New("index").Parse(`<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>streamkit serve</title>
 <style>body{font:14px system-ui,sans-serif;margin:2em}li{margin:.3em 0}</style></head>
 <body><h1>Presentations</h1>
 {{if .Items}}<ul>{{range .Items}}<li><a href="{{$.Player}}?src=/{{.}}">{{.}}</a> (<a href="/{{.}}">manifest</a>)</li>{{end}}</ul>
 {{else}}<p>No .m3u8 multivariant playlist or .mpd found. Package something first: <code>streamkit package -o DIR ...</code></p>{{end}}
 </body></html>`))
+})
 
 // indexCache keeps the index page until the tree changes. Each GET /
 // walks the directories (at most indexDepth deep) and stats the manifests,
@@ -508,7 +514,7 @@ func (h *handler) indexPage() ([]byte, string) {
 	}
 	sort.Strings(items)
 	var buf bytes.Buffer
-	indexTmpl.Execute(&buf, struct {
+	indexTmpl().Execute(&buf, struct {
 		Items  []string
 		Player string
 	}{items, PlayerPath})

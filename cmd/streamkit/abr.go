@@ -8,7 +8,7 @@ import (
 	"github.com/streamkit-go/streamkit/abr"
 )
 
-func init() { register(newAbrCmd) }
+func init() { registerAs("abr", newAbrCmd) }
 
 // newAbrCmd builds "abr" with its subcommands; its flags are locals of
 // each subcommand's constructor.

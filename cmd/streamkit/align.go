@@ -12,7 +12,7 @@ import (
 	"github.com/streamkit-go/streamkit/gop"
 )
 
-func init() { register(newAlignCmd) }
+func init() { registerAs("align", newAlignCmd) }
 
 // newAlignCmd builds the align command; its flags are locals of this call.
 func newAlignCmd() *cobra.Command {

@@ -12,7 +12,7 @@ import (
 	"github.com/streamkit-go/streamkit/mp4"
 )
 
-func init() { register(newBoxesCmd) }
+func init() { registerAs("boxes", newBoxesCmd) }
 
 // newBoxesCmd builds the boxes command; its flags are locals of this call.
 func newBoxesCmd() *cobra.Command {

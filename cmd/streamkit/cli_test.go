@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"strings"
 	"testing"
 
 	"github.com/spf13/cobra"
@@ -9,11 +10,11 @@ import (
 )
 
 // runCLI runs the streamkit command line in-process, as a fresh process
-// would: newRootCmd builds every command and flag afresh, so a flag one test
-// sets cannot leak into the next (or into a second -count run).
+// would: newRootCmdFor builds the commands and flags afresh, so a flag one
+// test sets cannot leak into the next (or into a second -count run).
 func runCLI(t *testing.T, args ...string) (string, error) {
 	t.Helper()
-	root := newRootCmd()
+	root := newRootCmdFor(args)
 	var out bytes.Buffer
 	root.SetOut(&out)
 	root.SetErr(&out)
@@ -93,4 +94,55 @@ func TestRegisterUnder(t *testing.T) {
 		}
 	}()
 	newRootCmd()
+}
+
+// TestRootCmdFor: the tree built for a run of one named command holds that
+// command as the whole tree has it (every subcommand and flag), and no
+// other; anything else (a flag, help, an unknown name) gets the whole tree.
+func TestRootCmdFor(t *testing.T) {
+	shape := func(c *cobra.Command) []string {
+		var out []string
+		var visit func(c *cobra.Command)
+		visit = func(c *cobra.Command) {
+			c.Flags().VisitAll(func(f *pflag.Flag) { out = append(out, c.CommandPath()+" --"+f.Name+"="+f.DefValue) })
+			out = append(out, c.CommandPath())
+			for _, sub := range c.Commands() {
+				visit(sub)
+			}
+		}
+		visit(c)
+		return out
+	}
+	full := newRootCmd()
+	named := 0
+	for _, c := range commands {
+		if c.name == "" {
+			continue
+		}
+		named++
+		part := newRootCmdFor([]string{c.name, "--help"})
+		var names []string
+		for _, sub := range part.Commands() {
+			if sub.Name() != "help" && sub.Name() != "completion" {
+				names = append(names, sub.Name())
+			}
+		}
+		if len(names) != 1 || names[0] != c.name {
+			t.Errorf("%s: partial tree has %v", c.name, names)
+			continue
+		}
+		want, _, _ := full.Find([]string{c.name})
+		got, _, _ := part.Find([]string{c.name})
+		if w, g := strings.Join(shape(want), "\n"), strings.Join(shape(got), "\n"); w != g {
+			t.Errorf("%s: partial tree differs from the whole tree's:\n%s\nvs\n%s", c.name, g, w)
+		}
+	}
+	if named < 10 {
+		t.Fatalf("only %d commands registered by name", named)
+	}
+	for _, args := range [][]string{nil, {"--version"}, {"help", "abr"}, {"nosuch"}, {""}} {
+		if n, m := len(newRootCmdFor(args).Commands()), len(full.Commands()); n != m {
+			t.Errorf("%q: %d commands, want the whole tree's %d", args, n, m)
+		}
+	}
 }

@@ -16,7 +16,7 @@ import (
 	"github.com/streamkit-go/streamkit/pixclock"
 )
 
-func init() { register(newClockCmd) }
+func init() { registerAs("clock", newClockCmd) }
 
 func newClockCmd() *cobra.Command {
 	size, fps := "640x360", 30

@@ -92,7 +92,7 @@ func gopCompareRow(in *gopInput) gopCompareLine {
 	return r
 }
 
-func init() { register(newCompareCmd) }
+func init() { registerAs("compare", newCompareCmd) }
 
 // newCompareCmd builds the compare command; its flags are locals of this call.
 func newCompareCmd() *cobra.Command {

@@ -17,7 +17,7 @@ import (
 	"github.com/streamkit-go/streamkit/sample"
 )
 
-func init() { register(newDemoCmd) }
+func init() { registerAs("demo", newDemoCmd) }
 
 // newDemoCmd builds the demo command; its flags are locals of this call.
 func newDemoCmd() *cobra.Command {

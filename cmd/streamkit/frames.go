@@ -97,7 +97,7 @@ func gopLoadVideos(ctx context.Context, path, initPath string, stream int, all, 
 	return out, nil
 }
 
-func init() { register(newFramesCmd) }
+func init() { registerAs("frames", newFramesCmd) }
 
 // newFramesCmd builds the frames command; its flags are locals of this call.
 func newFramesCmd() *cobra.Command {

@@ -15,7 +15,7 @@ import (
 	"github.com/streamkit-go/streamkit/media"
 )
 
-func init() { register(newGOPCmd) }
+func init() { registerAs("gop", newGOPCmd) }
 
 // newGOPCmd builds the gop command; its flags are locals of this call.
 func newGOPCmd() *cobra.Command {

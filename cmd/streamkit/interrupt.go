@@ -30,7 +30,7 @@ func execute() error {
 	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
 	defer signal.Stop(sigs)
 	done := make(chan error, 1)
-	go func() { done <- newRootCmd().ExecuteContext(ctx) }()
+	go func() { done <- newRootCmdFor(os.Args[1:]).ExecuteContext(ctx) }()
 	select {
 	case err := <-done:
 		return err

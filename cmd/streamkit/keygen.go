@@ -8,7 +8,7 @@ import (
 	"github.com/streamkit-go/streamkit/integrity"
 )
 
-func init() { register(newKeygenCmd) }
+func init() { registerAs("keygen", newKeygenCmd) }
 
 func newKeygenCmd() *cobra.Command {
 	name := "streamkit"

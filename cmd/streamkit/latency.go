@@ -13,7 +13,7 @@ import (
 	"github.com/streamkit-go/streamkit/serve"
 )
 
-func init() { register(newLatencyCmd) }
+func init() { registerAs("latency", newLatencyCmd) }
 
 func newLatencyCmd() *cobra.Command {
 	var (

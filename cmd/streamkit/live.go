@@ -24,7 +24,7 @@ import (
 	"github.com/streamkit-go/streamkit/tracker"
 )
 
-func init() { register(newLiveCmd) }
+func init() { registerAs("live", newLiveCmd) }
 
 // liveOptions are the choices of `streamkit live`.
 type liveOptions struct {

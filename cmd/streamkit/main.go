@@ -7,7 +7,7 @@
 // afresh, its flags bound to locals of that call, and registers the
 // constructor (not a built command) from an init function:
 //
-//	func init() { register(newLiveCmd) }
+//	func init() { registerAs("live", newLiveCmd) }
 //
 //	func newLiveCmd() *cobra.Command {
 //		var addr string
@@ -23,8 +23,12 @@
 // init. newRootCmd calls every constructor and configurer for each run, so
 // the package holds no flag state: no value set by one Execute (or one
 // test, or one -count run) is seen by the next. main runs
-// newRootCmd().Execute(); tests run newRootCmd() too (runCLI). Features
-// land without touching this file.
+// newRootCmdFor(os.Args[1:]).Execute(), as tests do (runCLI): a command
+// registered with its name (registerAs) is then built alone when the
+// command line starts with that name, the others not at all. Building every
+// command's flags cost each run about 3% of its start-up (BENCHMARKS.md,
+// "Start-up"); register without a name still works and builds the whole
+// tree. Features land without touching this file.
 package main
 
 import (
@@ -39,10 +43,15 @@ import (
 // the constructors added under a command by path ("abr"). Both are filled by
 // init functions only and hold constructors, never built commands.
 var (
-	commands    []func() *cobra.Command
+	commands    []command
 	subcommands []subcommand
 	rootSetup   []func(root *cobra.Command)
 )
+
+type command struct {
+	name string // the command's Name, or "" (always built)
+	new  func() *cobra.Command
+}
 
 type subcommand struct {
 	parent string // space-separated path below the root, e.g. "abr"
@@ -50,7 +59,18 @@ type subcommand struct {
 }
 
 // register adds a top-level subcommand; call it from an init function.
-func register(newCmd func() *cobra.Command) { commands = append(commands, newCmd) }
+// Prefer registerAs: a run of a command registered without its name builds
+// the whole tree.
+//
+//lint:ignore U1000 every command here uses registerAs; register stays for callers that name none
+func register(newCmd func() *cobra.Command) { commands = append(commands, command{"", newCmd}) }
+
+// registerAs is register for a command whose Name is name: a run of that
+// command builds it (and what registerUnder adds below it) without the
+// others.
+func registerAs(name string, newCmd func() *cobra.Command) {
+	commands = append(commands, command{name, newCmd})
+}
 
 // registerUnder adds a subcommand below the command at parent (a
 // space-separated path such as "abr"); call it from an init function.
@@ -64,7 +84,25 @@ func registerUnder(parent string, newCmd func() *cobra.Command) {
 func configureRoot(fn func(root *cobra.Command)) { rootSetup = append(rootSetup, fn) }
 
 // newRootCmd builds the whole command tree, fresh.
-func newRootCmd() *cobra.Command {
+func newRootCmd() *cobra.Command { return buildRoot("") }
+
+// newRootCmdFor builds the tree a run with these arguments needs: only the
+// command args[0] names when it was registered with registerAs, else the
+// whole tree (help, completion, flags first, unknown commands).
+func newRootCmdFor(args []string) *cobra.Command {
+	if len(args) > 0 && args[0] != "" {
+		for _, c := range commands {
+			if c.name == args[0] {
+				return buildRoot(c.name)
+			}
+		}
+	}
+	return newRootCmd()
+}
+
+// buildRoot builds the root command with every registered command, or
+// only the one named only.
+func buildRoot(only string) *cobra.Command {
 	root := &cobra.Command{
 		Use:   "streamkit",
 		Short: "Inspect, remux, package and serve media; simulate ABR players",
@@ -83,10 +121,20 @@ adaptive-bitrate players over throughput traces.`,
 	for _, fn := range rootSetup {
 		fn(root)
 	}
-	for _, newCmd := range commands {
-		root.AddCommand(newCmd())
+	for _, c := range commands {
+		if only != "" && c.name != only {
+			continue
+		}
+		cmd := c.new()
+		if c.name != "" && cmd.Name() != c.name {
+			panic(fmt.Sprintf("streamkit: registerAs(%q) built %q", c.name, cmd.Name()))
+		}
+		root.AddCommand(cmd)
 	}
 	for _, sc := range subcommands {
+		if first, _, _ := strings.Cut(strings.TrimSpace(sc.parent), " "); only != "" && first != only {
+			continue
+		}
 		parent, rest, err := root.Find(strings.Fields(sc.parent))
 		if err != nil || len(rest) > 0 || parent == root {
 			// a programming error in an init function: fail loudly

@@ -52,7 +52,7 @@ type packaged struct {
 	KeyID        string
 }
 
-func init() { register(newPackageCmd) }
+func init() { registerAs("package", newPackageCmd) }
 
 // newPackageCmd builds the package command; its flags are locals of this call.
 func newPackageCmd() *cobra.Command {

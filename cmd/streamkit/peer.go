@@ -22,7 +22,7 @@ import (
 	"github.com/streamkit-go/streamkit/shape"
 )
 
-func init() { register(newPeerCmd) }
+func init() { registerAs("peer", newPeerCmd) }
 
 // peerFlags are the flags of 'streamkit peer'.
 type peerFlags struct {

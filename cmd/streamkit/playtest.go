@@ -22,7 +22,7 @@ import (
 	"github.com/streamkit-go/streamkit/shape"
 )
 
-func init() { register(newPlaytestCmd) }
+func init() { registerAs("playtest", newPlaytestCmd) }
 
 func newPlaytestCmd() *cobra.Command {
 	var player, src, shapeFile, playerJS, jsonOut, svgOut string

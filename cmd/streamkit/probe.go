@@ -10,7 +10,7 @@ import (
 	"github.com/streamkit-go/streamkit/probe"
 )
 
-func init() { register(newProbeCmd) }
+func init() { registerAs("probe", newProbeCmd) }
 
 // newProbeCmd builds the probe command; its flags are locals of this call.
 func newProbeCmd() *cobra.Command {

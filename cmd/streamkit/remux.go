@@ -23,7 +23,7 @@ const remuxMemLimit = 40 << 20
 // (on a terminal only).
 const progressMin = 64 << 20
 
-func init() { register(newRemuxCmd) }
+func init() { registerAs("remux", newRemuxCmd) }
 
 // newRemuxCmd builds the remux command; its flags are locals of this call.
 func newRemuxCmd() *cobra.Command {

@@ -21,7 +21,7 @@ import (
 	"github.com/streamkit-go/streamkit/tracker"
 )
 
-func init() { register(newServeCmd) }
+func init() { registerAs("serve", newServeCmd) }
 
 // newServeCmd builds the serve command; its flags are locals of this call.
 func newServeCmd() *cobra.Command {

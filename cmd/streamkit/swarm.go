@@ -17,7 +17,7 @@ import (
 	"github.com/streamkit-go/streamkit/swarm"
 )
 
-func init() { register(newSwarmCmd) }
+func init() { registerAs("swarm", newSwarmCmd) }
 
 func newSwarmCmd() *cobra.Command {
 	cmd := &cobra.Command{

@@ -16,7 +16,7 @@ import (
 	"github.com/streamkit-go/streamkit/tracker"
 )
 
-func init() { register(newTrackerCmd) }
+func init() { registerAs("tracker", newTrackerCmd) }
 
 func newTrackerCmd() *cobra.Command {
 	var addr string

@@ -16,7 +16,7 @@ import (
 	"github.com/streamkit-go/streamkit/integrity"
 )
 
-func init() { register(newVerifyCmd) }
+func init() { registerAs("verify", newVerifyCmd) }
 
 func newVerifyCmd() *cobra.Command {
 	var pubkey, stream, state string

@@ -10,7 +10,7 @@ import (
 )
 
 func init() {
-	register(newVersionCmd)
+	registerAs("version", newVersionCmd)
 	configureRoot(func(root *cobra.Command) {
 		info, _ := debug.ReadBuildInfo()
 		root.Version = versionString(info)
