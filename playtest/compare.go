@@ -88,6 +88,8 @@ type SimResult struct {
 	// ProcessingMs is the per-fragment processing time the hlsjs preset
 	// was given (SimProcessing).
 	ProcessingMs float64 `json:"processing_ms,omitempty"`
+	// FirstProcessingMs is that of the first fragment (SimFirstProcessing).
+	FirstProcessingMs float64 `json:"first_processing_ms,omitempty"`
 	// OffsetS is where in the scenario the simulation started (SimOffset).
 	OffsetS float64 `json:"offset_s,omitempty"`
 }
@@ -98,6 +100,7 @@ type SimOption func(*simConfig)
 type simConfig struct {
 	untilS       float64
 	processingMs float64
+	firstProcMs  float64
 	offsetS      float64
 }
 
@@ -154,6 +157,27 @@ func rotate(t *abr.Trace, offS float64) {
 // from a run; dashjs ignores it (dash.js samples the HTTP transfer only).
 func SimProcessing(ms float64) SimOption { return func(c *simConfig) { c.processingMs = ms } }
 
+// SimFirstProcessing gives the hlsjs preset the player's processing time
+// of its first fragment in ms (abr.WithFirstProcessing), as
+// FirstProcessing measures it from a run.
+func SimFirstProcessing(ms float64) SimOption { return func(c *simConfig) { c.firstProcMs = ms } }
+
+// FirstProcessing is the time hls.js took from its first fragment's last
+// byte to the end of its parse (the earliest requested of Result.Frags),
+// in ms; 0 when the run has no fragment stats.
+func FirstProcessing(r *Result) float64 {
+	first := -1
+	for i, f := range r.Frags {
+		if f.LoadedS > 0 && f.ParsedS >= f.LoadedS && (first < 0 || f.RequestS < r.Frags[first].RequestS) {
+			first = i
+		}
+	}
+	if first < 0 {
+		return 0
+	}
+	return (r.Frags[first].ParsedS - r.Frags[first].LoadedS) * 1000
+}
+
 // Processing is the median time hls.js took from a fragment's last byte
 // to the end of its parse (Result.Frags: parsed − loaded), in ms; 0 when
 // the run has no fragment stats (dash.js, or a run recorded before they
@@ -209,7 +233,7 @@ func Simulate(manifestPath, player string, sc *shape.Scenario, opts ...SimOption
 	}
 	// hls.js samples the video fragment only, over a load that shares
 	// the link with the audio fetched beside it (abr.WithSideLoad)
-	preset, err := abr.New(player, abr.WithProcessing(cfg.processingMs), abr.WithSideLoad(man.audio))
+	preset, err := abr.New(player, abr.WithProcessing(cfg.processingMs), abr.WithFirstProcessing(cfg.firstProcMs), abr.WithSideLoad(man.audio))
 	if err != nil {
 		return nil, err
 	}
@@ -219,7 +243,7 @@ func Simulate(manifestPath, player string, sc *shape.Scenario, opts ...SimOption
 	}
 	res := &SimResult{Preset: player, Notes: notes(sc), Bitrate: []Switch{}}
 	if player == "hlsjs" {
-		res.ProcessingMs = cfg.processingMs
+		res.ProcessingMs, res.FirstProcessingMs = cfg.processingMs, cfg.firstProcMs
 	}
 	res.OffsetS = cfg.offsetS
 	segS := man.SegmentDuration() / 1000

@@ -272,3 +272,24 @@ func TestSimOffset(t *testing.T) {
 		t.Errorf("first segment at %v s, want 1.7", got)
 	}
 }
+
+// TestProcessingTimes: Processing is the median parse time of every
+// fragment and FirstProcessing that of the first one requested (the
+// transmuxer and SourceBuffer set-up fall on it), whatever the order
+// Frags lists them in.
+func TestProcessingTimes(t *testing.T) {
+	r := &Result{Frags: []Frag{
+		{SN: 1, RequestS: 1.1, LoadedS: 1.5, ParsedS: 1.51},
+		{SN: 0, RequestS: 0.4, LoadedS: 0.7, ParsedS: 1.1},
+		{SN: 2, RequestS: 1.6, LoadedS: 1.9, ParsedS: 1.92},
+	}}
+	if got := FirstProcessing(r); math.Abs(got-400) > 1e-6 {
+		t.Errorf("FirstProcessing = %.3f ms, want 400", got)
+	}
+	if got := Processing(r); math.Abs(got-20) > 1e-6 {
+		t.Errorf("Processing = %.3f ms, want the median 20", got)
+	}
+	if got := FirstProcessing(&Result{}); got != 0 {
+		t.Errorf("no fragment stats: FirstProcessing = %v, want 0", got)
+	}
+}
