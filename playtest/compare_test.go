@@ -209,6 +209,20 @@ func TestAggregate(t *testing.T) {
 	if !c.Met() {
 		t.Errorf("median cell not met: %+v", c.Diffs)
 	}
+	// hls.js runs simulated with their own processing times: the cell's
+	// simulation is the median of the ended runs' simulations
+	h := func(mean, simMean float64, sw, simSw int, ended bool) *Comparison {
+		return Compare("steady-high", &Result{Player: "hlsjs", Engine: "hls.js 1.7.4", MeanKbps: mean, Switches: sw, Ended: ended},
+			&SimResult{Preset: "hlsjs", MeanKbps: simMean, Switches: simSw, StartupS: simMean / 1000})
+	}
+	hc := Aggregate([]*Comparison{h(1444, 1677, 3, 3, true), h(2028, 2028, 2, 2, true), h(1898, 1898, 3, 3, true), h(900, 100, 9, 9, false)})[0]
+	if hc.Sim.MeanKbps != 1898 || hc.Sim.Switches != 3 || hc.Sim.StartupS != 1.898 || hc.Sim.Runs != 3 || hc.Sim.Preset != "hlsjs" {
+		t.Errorf("median simulation %+v, want 1898 kbit/s, 3 switches, 1.898 s startup over 3 runs", hc.Sim)
+	}
+	if d := hc.Diffs[mMean]; d.Real != (1444+1898)/2.0 || d.Sim != 1898 {
+		t.Errorf("mean: real %v sim %v, want the medians 1671 (all four runs) and 1898 (the three that ended)", d.Real, d.Sim)
+	}
+
 	var md bytes.Buffer
 	if err := WriteMarkdown(&md, cs); err != nil {
 		t.Fatal(err)
