@@ -396,12 +396,13 @@ func (a *DashJS) Abandon(v View, p *Progress, bl float64) int {
 
 // HlsJS is hls.js 1.7's default ABR controller (§4.2): dual EWMA bandwidth
 // estimate (3 s / 9 s half-lives) with a TTFB estimate, findBestLevel with
-// the 0.95 / 0.7 (up-switch) factors, and emergency abandonment.
+// the 0.95 / 0.7 (up-switch) factors, and emergency abandonment as 1.7.4
+// does it (the estimator reset and the forced level after it, see Abandon).
 //
 // Mapping: levels have one bitrate (BANDWIDTH = AVERAGE-BANDWIDTH); the
 // bandwidth sample of a fragment is its total time minus min(TTFB, TTFB
-// bandwidth sample of a fragment is its total time minus min(TTFB, TTFB
-// estimate), plus WithProcessing's parse time, over the fragment's own
+// estimate), plus WithProcessing's parse time (WithFirstProcessing's for
+// the first fragment), over the fragment's own
 // bits (WithSideLoad takes out the audio fetched beside it), the first
 // fragment included; the abandonment check runs every ~100 ms of transfer; the
 // forward buffer target min(max(8·60 MB/bitrate, 30 s), 600 s) is enforced
@@ -414,22 +415,38 @@ type HlsJS struct {
 	lastCheck       float64
 	chkIndex        int
 	procMs          float64   // WithProcessing
+	firstProcMs     float64   // WithFirstProcessing (0: procMs)
 	side            []float64 // WithSideLoad
 	first           [1]Sample
 	sampledFirst    bool
+	defBw           float64 // abrEwmaDefaultEstimate (bit/s): 500000, then what an emergency switch resets it to
+	forced          int     // the level an emergency switch forced on the next request; -1 none
 }
 
 // NewHlsJS returns the hls.js preset with its default settings.
 func NewHlsJS(opts ...AlgorithmOption) *HlsJS { return newHlsJS(NewConfig(opts...)) }
 
 func newHlsJS(c Config) *HlsJS {
-	return &HlsJS{procMs: math.Max(0, c.processingMs), side: c.sideBits}
+	return &HlsJS{procMs: math.Max(0, c.processingMs), firstProcMs: math.Max(0, c.firstProcMs), side: c.sideBits, defBw: hlsDefaultEstimate, forced: -1}
 }
 
 var hlsAlphaFast, hlsAlphaSlow = math.Exp(math.Log(0.5) / 3), math.Exp(math.Log(0.5) / 9)
 
 // Init implements Algorithm.
-func (a *HlsJS) Init(v View) { *a = HlsJS{chkIndex: -1, procMs: a.procMs, side: a.side} }
+func (a *HlsJS) Init(v View) {
+	*a = HlsJS{chkIndex: -1, procMs: a.procMs, firstProcMs: a.firstProcMs, side: a.side, defBw: hlsDefaultEstimate, forced: -1}
+}
+
+// hlsDefaultEstimate is hls.js's abrEwmaDefaultEstimate (bit/s).
+const hlsDefaultEstimate = 500000
+
+// resetEstimator is abr-controller.ts resetEstimator: a new
+// EwmaBandWidthEstimator (bandwidth and TTFB averages empty) whose
+// default estimate is bw (bit/s).
+func (a *HlsJS) resetEstimator(bw float64) {
+	a.fast, a.slow, a.bwW, a.fastW, a.ttfb, a.ttfbW = 0, 0, 0, 0, 0, 0
+	a.defBw = bw
+}
 
 // mainBits is what of a download of segment i hls.js counts (WithSideLoad).
 func (a *HlsJS) mainBits(i int, bits float64) float64 {
@@ -450,7 +467,7 @@ func ewmaEst(est, alpha, w float64) float64 {
 // bandwidth returns the estimate in bit/s.
 func (a *HlsJS) bandwidth() float64 {
 	if a.fastW < 0.001 {
-		return 500000
+		return a.defBw
 	}
 	return math.Min(ewmaEst(a.fast, hlsAlphaFast, a.fastW), ewmaEst(a.slow, hlsAlphaSlow, a.bwW))
 }
@@ -538,12 +555,23 @@ func (a *HlsJS) Decide(v View, seg int) (int, float64) {
 			q = 0
 		}
 	}
+	if a.forced >= 0 {
+		// the request after an emergency switch is at the level it
+		// forced (abr-controller.ts nextAutoLevel: forcedAutoLevel wins
+		// while the estimator cannot estimate, and while it has not
+		// errored more than the ABR choice)
+		q, a.forced = a.forced, -1
+	}
 	a.last = q
 	target := math.Min(math.Max(8*60e6/(kb[q]*1000), 30), 600)
 	delay := math.Max(0, buf-target) * 1000
 	// the last fragment is parsed before this one is requested
-	// (WithProcessing): the link idles meanwhile
-	return q, delay + a.procMs
+	// (WithProcessing, WithFirstProcessing): the link idles meanwhile
+	proc := a.procMs
+	if seg == 1 && a.firstProcMs > 0 {
+		proc = a.firstProcMs
+	}
+	return q, delay + proc
 }
 
 // sampleFirst feeds the first fragment's download to the estimators: the
@@ -560,23 +588,57 @@ func (a *HlsJS) sampleFirst(v View) {
 	}
 	lat := math.Max(h[0].LatencyMs, 0)
 	a.sampleTTFB(lat)
-	a.sample(h[0].DurationMs+lat-math.Min(lat, a.ttfbEstimate())+a.procMs, a.mainBits(0, h[0].Kbps*h[0].DurationMs)/8)
+	proc := a.procMs
+	if a.firstProcMs > 0 {
+		proc = a.firstProcMs
+	}
+	a.sample(h[0].DurationMs+lat-math.Min(lat, a.ttfbEstimate())+proc, a.mainBits(0, h[0].Kbps*h[0].DurationMs)/8)
 }
 
 // ReportDownload implements DownloadReporter.
 func (a *HlsJS) ReportDownload(v View, d *Download) {
 	a.chkIndex = -1
-	a.sampleTTFB(d.TTFBMs)
 	if d.Abandoned() {
-		return // the partial sample was fed when abandoning
+		// the partial sample was fed when abandoning; an aborted
+		// fragment never reaches onFragLoaded, where the TTFB is sampled
+		return
 	}
+	a.sampleTTFB(d.TTFBMs)
 	// hls.js samples up to parsing.end (abr-controller.ts onFragBuffered):
 	// the processing time is part of the sample (WithProcessing)
 	a.sample(d.TimeMs-math.Min(d.TTFBMs, a.ttfbEstimate())+a.procMs, a.mainBits(d.Index, d.Downloaded)/8)
 	a.last = d.Quality
 }
 
-// Abandon implements Abandoner (§4.2.3).
+// Abandon implements Abandoner (§4.2.3): hls.js 1.7.4's
+// abr-controller.ts _abandonRulesCheck, line by line:
+//
+//   - the search for a lower level runs from the loading level − 1 down
+//     to, but not including, minAutoLevel (for (nextLoadLevel =
+//     loadingFragForLevel - 1; nextLoadLevel > minAutoLevel; ...)): a
+//     level-1 fragment is never abandoned (the delay stays +Infinity),
+//     and when no level fits the loop ends at level 0 with the delay of
+//     level 1;
+//   - the sample is the load time less min(TTFB estimate, TTFB);
+//   - if the new estimate × abrBandWidthUpFactor exceeds the new level's
+//     bitrate, the estimator is reset with that bitrate as its default
+//     (resetEstimator), and findBestLevel(that bitrate, …, 1, 1) may lower
+//     the level further;
+//   - when the fragment would take more than twice as long as the lower
+//     one (fragLoadedDelay > 2 × fragLevelNextLoadedDelay) abortAndSwitch
+//     runs at once and goes to the lowest level findBestLevel allows at
+//     the lowest level's bitrate, resetting the estimator to it;
+//     otherwise FRAG_LOAD_EMERGENCY_ABORTED makes the stream controller
+//     load the fragment again at the new level (stream-controller.ts
+//     onFragLoadEmergencyAborted; FragmentLoader.load aborts the old
+//     request);
+//   - that level is forced on the next request (nextAutoLevel's
+//     forcedAutoLevel).
+//
+// Before, the preset abandoned level-1 fragments, kept its estimator and
+// let the next decision pick the level: on the drop scenario it came
+// back up after its abandonments where hls.js 1.7.4 stayed down (found
+// by playtest --calibrate).
 func (a *HlsJS) Abandon(v View, p *Progress, bl float64) int {
 	kb := v.Bitrates()
 	if p.Index != a.chkIndex {
@@ -603,23 +665,41 @@ func (a *HlsJS) Abandon(v View, p *Progress, bl float64) int {
 		return -1
 	}
 	bwe := 8 * rate
+	ttfbS := ttfbEst / 1000
 	next := p.Quality - 1
-	t := 0.0
+	t := math.Inf(1)
 	for ; next > 0; next-- {
-		t = ttfbEst/1000 + dur*kb[next]*1000/bwe
-		if t < math.Min(buf, dur+ttfbEst/1000) {
+		t = ttfbS + dur*kb[next]*1000/bwe
+		if t < math.Min(buf, dur+ttfbS) {
 			break
 		}
-	}
-	if next == 0 {
-		t = ttfbEst/1000 + dur*kb[0]*1000/bwe
 	}
 	if t >= remaining || t > 10*dur {
 		return -1
 	}
-	a.sample(el, p.Downloaded/8)
+	a.sample(p.TimeMs-math.Min(ttfbEst, p.TTFBMs), a.mainBits(p.Index, p.Downloaded)/8)
+	if a.bandwidth()*0.7 > kb[next]*1000 {
+		a.resetEstimator(kb[next] * 1000)
+	}
+	if q := a.switchLevel(v, kb[next]*1000, buf, next); q >= 0 {
+		next = q
+	}
+	if remaining > 2*t && next > 0 {
+		// abortAndSwitch at once: the lowest level findBestLevel allows
+		// at the lowest level's bitrate
+		next = max(a.switchLevel(v, kb[0]*1000, buf, next), 0)
+		a.resetEstimator(kb[next] * 1000)
+	}
 	a.last = next
+	a.forced = next
 	return next
+}
+
+// switchLevel is findBestLevel(bw, minAutoLevel, maxLevel, 0, buf, 1, 1)
+// as the abandonment calls it: both factors 1, and a fetch must end
+// within the buffer.
+func (a *HlsJS) switchLevel(v View, bw, buf float64, maxLevel int) int {
+	return a.findBestLevel(v, bw, 0, buf, 1, 1, maxLevel)
 }
 
 func init() {

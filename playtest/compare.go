@@ -88,8 +88,14 @@ type SimResult struct {
 	// ProcessingMs is the per-fragment processing time the hlsjs preset
 	// was given (SimProcessing).
 	ProcessingMs float64 `json:"processing_ms,omitempty"`
+	// FirstProcessingMs is that of the first fragment (SimFirstProcessing).
+	FirstProcessingMs float64 `json:"first_processing_ms,omitempty"`
 	// OffsetS is where in the scenario the simulation started (SimOffset).
 	OffsetS float64 `json:"offset_s,omitempty"`
+	// Runs is, in a calibration cell, how many simulations (one per run,
+	// each with that run's measured inputs) the metrics are the median of;
+	// 0 for one simulation.
+	Runs int `json:"runs,omitempty"`
 }
 
 // SimOption configures Simulate.
@@ -98,6 +104,7 @@ type SimOption func(*simConfig)
 type simConfig struct {
 	untilS       float64
 	processingMs float64
+	firstProcMs  float64
 	offsetS      float64
 }
 
@@ -154,6 +161,27 @@ func rotate(t *abr.Trace, offS float64) {
 // from a run; dashjs ignores it (dash.js samples the HTTP transfer only).
 func SimProcessing(ms float64) SimOption { return func(c *simConfig) { c.processingMs = ms } }
 
+// SimFirstProcessing gives the hlsjs preset the player's processing time
+// of its first fragment in ms (abr.WithFirstProcessing), as
+// FirstProcessing measures it from a run.
+func SimFirstProcessing(ms float64) SimOption { return func(c *simConfig) { c.firstProcMs = ms } }
+
+// FirstProcessing is the time hls.js took from its first fragment's last
+// byte to the end of its parse (the earliest requested of Result.Frags),
+// in ms; 0 when the run has no fragment stats.
+func FirstProcessing(r *Result) float64 {
+	first := -1
+	for i, f := range r.Frags {
+		if f.LoadedS > 0 && f.ParsedS >= f.LoadedS && (first < 0 || f.RequestS < r.Frags[first].RequestS) {
+			first = i
+		}
+	}
+	if first < 0 {
+		return 0
+	}
+	return (r.Frags[first].ParsedS - r.Frags[first].LoadedS) * 1000
+}
+
 // Processing is the median time hls.js took from a fragment's last byte
 // to the end of its parse (Result.Frags: parsed − loaded), in ms; 0 when
 // the run has no fragment stats (dash.js, or a run recorded before they
@@ -209,7 +237,7 @@ func Simulate(manifestPath, player string, sc *shape.Scenario, opts ...SimOption
 	}
 	// hls.js samples the video fragment only, over a load that shares
 	// the link with the audio fetched beside it (abr.WithSideLoad)
-	preset, err := abr.New(player, abr.WithProcessing(cfg.processingMs), abr.WithSideLoad(man.audio))
+	preset, err := abr.New(player, abr.WithProcessing(cfg.processingMs), abr.WithFirstProcessing(cfg.firstProcMs), abr.WithSideLoad(man.audio))
 	if err != nil {
 		return nil, err
 	}
@@ -219,7 +247,7 @@ func Simulate(manifestPath, player string, sc *shape.Scenario, opts ...SimOption
 	}
 	res := &SimResult{Preset: player, Notes: notes(sc), Bitrate: []Switch{}}
 	if player == "hlsjs" {
-		res.ProcessingMs = cfg.processingMs
+		res.ProcessingMs, res.FirstProcessingMs = cfg.processingMs, cfg.firstProcMs
 	}
 	res.OffsetS = cfg.offsetS
 	segS := man.SegmentDuration() / 1000
@@ -413,9 +441,14 @@ type Cell struct {
 func (c *Cell) Met() bool { return allMet(c.Diffs) }
 
 // Aggregate groups comparisons by scenario and player (in the order they
-// first appear) into cells. The cell's simulation is that of its first
-// run that played to the end (a run cut short compares only the part it
-// played), else its first run's.
+// first appear) into cells. The cell's simulation is that of its runs
+// that played to the end (a run cut short compares only the part it
+// played), else its first run's. When those runs' simulations differ
+// (each was given its own run's measured inputs, SimProcessing and
+// SimFirstProcessing), the cell's is the first of them with every
+// compared metric replaced by its median over them, as the players'
+// column is their median: before, the first run's simulation stood for
+// the cell, so one run's measured start-up spoke for all three.
 func Aggregate(cs []*Comparison) []*Cell {
 	type key struct{ sc, pl string }
 	idx := map[key]int{}
@@ -434,11 +467,14 @@ func Aggregate(cs []*Comparison) []*Cell {
 	for _, g := range groups {
 		cell := &Cell{Scenario: g[0].Scenario, Player: g[0].Player, Engine: g[0].Real.Engine, Runs: len(g),
 			Min: make([]float64, nMetrics), Max: make([]float64, nMetrics), Sim: g[0].Sim}
+		var ended []*SimResult
 		for _, c := range g {
 			if c.Real.Ended {
-				cell.Sim = c.Sim
-				break
+				ended = append(ended, c.Sim)
 			}
+		}
+		if len(ended) > 0 {
+			cell.Sim = medianSim(ended)
 		}
 		var med metrics
 		vals := make([]float64, len(g))
@@ -453,6 +489,34 @@ func Aggregate(cs []*Comparison) []*Cell {
 		out = append(out, cell)
 	}
 	return out
+}
+
+// medianSim returns sims[0] when every simulation gives the same
+// metrics, else a copy of it holding each metric's median over sims.
+func medianSim(sims []*SimResult) *SimResult {
+	var m metrics
+	first := m.of(sims[0])
+	same := true
+	for _, x := range sims[1:] {
+		same = same && m.of(x) == first
+	}
+	if same {
+		return sims[0]
+	}
+	var med metrics
+	vals := make([]float64, len(sims))
+	for k := 0; k < nMetrics; k++ {
+		for i, x := range sims {
+			vals[i] = m.of(x)[k]
+		}
+		sort.Float64s(vals)
+		med[k] = median(vals)
+	}
+	out := *sims[0]
+	out.MeanKbps, out.StallS, out.StartupS = med[mMean], med[mStall], med[mStartup]
+	out.Switches, out.StallCount, out.Abandoned = int(math.Round(med[mSwitches])), int(math.Round(med[mStallCount])), int(math.Round(med[mAbandoned]))
+	out.Runs = len(sims)
+	return &out
 }
 
 // Met reports whether every goal of the comparison is met.

@@ -209,6 +209,20 @@ func TestAggregate(t *testing.T) {
 	if !c.Met() {
 		t.Errorf("median cell not met: %+v", c.Diffs)
 	}
+	// hls.js runs simulated with their own processing times: the cell's
+	// simulation is the median of the ended runs' simulations
+	h := func(mean, simMean float64, sw, simSw int, ended bool) *Comparison {
+		return Compare("steady-high", &Result{Player: "hlsjs", Engine: "hls.js 1.7.4", MeanKbps: mean, Switches: sw, Ended: ended},
+			&SimResult{Preset: "hlsjs", MeanKbps: simMean, Switches: simSw, StartupS: simMean / 1000})
+	}
+	hc := Aggregate([]*Comparison{h(1444, 1677, 3, 3, true), h(2028, 2028, 2, 2, true), h(1898, 1898, 3, 3, true), h(900, 100, 9, 9, false)})[0]
+	if hc.Sim.MeanKbps != 1898 || hc.Sim.Switches != 3 || hc.Sim.StartupS != 1.898 || hc.Sim.Runs != 3 || hc.Sim.Preset != "hlsjs" {
+		t.Errorf("median simulation %+v, want 1898 kbit/s, 3 switches, 1.898 s startup over 3 runs", hc.Sim)
+	}
+	if d := hc.Diffs[mMean]; d.Real != (1444+1898)/2.0 || d.Sim != 1898 {
+		t.Errorf("mean: real %v sim %v, want the medians 1671 (all four runs) and 1898 (the three that ended)", d.Real, d.Sim)
+	}
+
 	var md bytes.Buffer
 	if err := WriteMarkdown(&md, cs); err != nil {
 		t.Fatal(err)
@@ -270,5 +284,26 @@ func TestSimOffset(t *testing.T) {
 	}
 	if got := FirstSegmentS(&Result{Downloads: []Download{{StartS: 0, Class: "playlist"}, {StartS: 0.4, Class: "init"}, {StartS: 1.7, Class: "segment"}}}); got != 1.7 {
 		t.Errorf("first segment at %v s, want 1.7", got)
+	}
+}
+
+// TestProcessingTimes: Processing is the median parse time of every
+// fragment and FirstProcessing that of the first one requested (the
+// transmuxer and SourceBuffer set-up fall on it), whatever the order
+// Frags lists them in.
+func TestProcessingTimes(t *testing.T) {
+	r := &Result{Frags: []Frag{
+		{SN: 1, RequestS: 1.1, LoadedS: 1.5, ParsedS: 1.51},
+		{SN: 0, RequestS: 0.4, LoadedS: 0.7, ParsedS: 1.1},
+		{SN: 2, RequestS: 1.6, LoadedS: 1.9, ParsedS: 1.92},
+	}}
+	if got := FirstProcessing(r); math.Abs(got-400) > 1e-6 {
+		t.Errorf("FirstProcessing = %.3f ms, want 400", got)
+	}
+	if got := Processing(r); math.Abs(got-20) > 1e-6 {
+		t.Errorf("Processing = %.3f ms, want the median 20", got)
+	}
+	if got := FirstProcessing(&Result{}); got != 0 {
+		t.Errorf("no fragment stats: FirstProcessing = %v, want 0", got)
 	}
 }

@@ -150,7 +150,7 @@ as they are now, without a browser.`,
 	f.StringVar(&svgOut, "svg", "", "draw the run as an SVG timeline (played bitrate; buffer with stalls shaded)")
 	f.BoolVar(&compareSim, "compare-sim", false, "also run the simulator's preset of the player (abr hlsjs/dashjs) over the --shape scenario and the same segment sizes, and print the differences")
 	f.StringVar(&realFrom, "real", "", "with --calibrate: take the real players' runs from this --json of an earlier --calibrate run and only re-run the simulator (no browser)")
-	f.BoolVar(&simProcessing, "sim-processing", false, "with --compare-sim or --calibrate: give the hlsjs preset hls.js's own per-fragment processing time measured in the run (parse after the last byte, which hls.js counts in its bandwidth sample; it depends on the machine's load)")
+	f.BoolVar(&simProcessing, "sim-processing", false, "with --compare-sim or --calibrate: give the hlsjs preset hls.js's own per-fragment processing time measured in the run (parse after the last byte, which hls.js counts in its bandwidth sample: the median, and the first fragment's own, which includes the transmuxer and SourceBuffer set-up; it depends on the machine's load)")
 	f.BoolVar(&simAlign, "sim-align", false, "with --compare-sim or --calibrate: start the simulator where the player requested its first media segment on the scenario's clock (from the shaper's log), not at the scenario's start")
 	f.IntVar(&runs, "runs", 3, "with --calibrate: play every scenario this many times with each player; the table compares each preset with the players' median and shows their spread")
 	f.StringVar(&calibrate, "calibrate", "", "run every scenario (*.json) in this directory with hls.js and dash.js, compare each with its preset, and print the presets-vs-players table (see playtest/testdata/calibration)")
@@ -261,7 +261,7 @@ func (p *playtestRun) run(ctx context.Context, player, src, shapeFile string, co
 		opts = append(opts, playtest.SimUntil(res.PositionS)) // compare the part the player played
 	}
 	if p.processing {
-		opts = append(opts, playtest.SimProcessing(playtest.Processing(res)))
+		opts = append(opts, playtest.SimProcessing(playtest.Processing(res)), playtest.SimFirstProcessing(playtest.FirstProcessing(res)))
 	}
 	if p.align {
 		opts = append(opts, playtest.SimOffset(playtest.FirstSegmentS(res)))
@@ -375,7 +375,7 @@ func (p *playtestRun) resimulate(set string, scenarios []string, realFrom string
 			opts = append(opts, playtest.SimUntil(r.Real.PositionS))
 		}
 		if p.processing {
-			opts = append(opts, playtest.SimProcessing(playtest.Processing(r.Real)))
+			opts = append(opts, playtest.SimProcessing(playtest.Processing(r.Real)), playtest.SimFirstProcessing(playtest.FirstProcessing(r.Real)))
 		}
 		if p.align {
 			opts = append(opts, playtest.SimOffset(playtest.FirstSegmentS(r.Real)))
