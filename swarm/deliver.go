@@ -132,7 +132,7 @@ func (s *sim) Deliver(v abr.View, seg, q int, bits float64) abr.Delivery {
 			s.res.P2PTimeouts++
 			t += sch.P2PNotReceivingMs
 			if k >= 0 {
-				p.nbw[k] = 0
+				p.nb[k].bw = 0
 			}
 			if failed > sch.P2PRetries {
 				break
@@ -163,7 +163,7 @@ func (s *sim) Deliver(v abr.View, seg, q int, bits float64) abr.Delivery {
 			up.upBusy = busy
 		}
 		if k >= 0 {
-			p.nbw[k] = rate
+			p.nb[k].bw = rate
 		}
 		bad := up.tamper || s.slotOf(u, g).bad
 		if bad {
@@ -304,38 +304,48 @@ func (s *sim) holdersRaw(id, g int32, q int, keep bool, stop float64) (tHave, tL
 	rtt := s.classes[p.class].RTTMs
 	ann := s.sc.Scheduler.AnnounceLatencyMs
 	slot := int(g) % s.w
-	var list []int32
 	all := s.sc.Tracker.EveryoneConnected
+	var list []int32
+	var nbs []neighbour
+	n := len(p.nb)
 	if all {
 		list = s.swarms[q]
+		n = len(list)
 	} else {
-		list = p.neigh
+		nbs = p.nb
 	}
 	row := s.heldRow(g, q)
 	keep = keep && !all
 	if keep {
 		s.cands, s.candKey = s.cands[:0], candKey{ok: true, id: id, g: g, q: q}
 	}
-	for k, j := range list {
+	for k := 0; k < n; k++ {
+		var j int32
+		ready := 0.0
+		if all {
+			j = list[k]
+		} else {
+			j, ready = nbs[k].j, nbs[k].ready
+		}
 		// the holding bit first (see heldRow); a set bit, or a ring, implies
 		// a live peer
-		if j == id || (row != nil && row[j>>6]&(1<<(uint(j)&63)) == 0) || s.rb[j] < 0 {
+		if j == id || (row != nil && row[j>>6]&(1<<(uint(j)&63)) == 0) {
 			continue
 		}
-		h := &s.rings[slot*s.rcap+int(s.rb[j])]
+		ph := &s.ph[j]
+		if ph.rb < 0 {
+			continue
+		}
+		h := &s.rings[slot*s.rcap+int(ph.rb)]
 		if h.g != g || int(h.q) != q {
 			continue
 		}
 		a := ann
 		if a == 0 {
-			a = (rtt + s.classes[s.cls[j]].RTTMs) / 4
-		}
-		ready := 0.0
-		if !all {
-			ready = p.ready[k]
+			a = (rtt + s.classes[ph.cls].RTTMs) / 4
 		}
 		have := math.Max(h.done+a, ready)
-		if have < s.leaveAt[j] && have < tHave {
+		if have < ph.leave && have < tHave {
 			tHave = have
 		}
 		if load := math.Max(h.start+a, ready); load < tLoad {
@@ -345,7 +355,7 @@ func (s *sim) holdersRaw(id, g int32, q int, keep bool, stop float64) (tHave, tL
 			}
 		}
 		if keep {
-			s.cands = append(s.cands, cand{k: int32(k), j: j, ready: ready, avail: h.done + a, leave: s.leaveAt[j]})
+			s.cands = append(s.cands, cand{k: int32(k), j: j, ready: ready, avail: h.done + a, leave: ph.leave})
 		}
 	}
 	return tHave, tLoad
@@ -364,22 +374,22 @@ func (s *sim) choose(id, g int32, q int, t float64) (slot int, peerID int32) {
 	row := s.heldRow(g, q)
 	ok := func(j int32, ready float64) bool {
 		// (a set holding bit, or a ring, implies a live peer)
-		if j == id || ready > t || (row != nil && row[j>>6]&(1<<(uint(j)&63)) == 0) || s.rb[j] < 0 {
+		if j == id || ready > t || (row != nil && row[j>>6]&(1<<(uint(j)&63)) == 0) || s.ph[j].rb < 0 {
 			return false
 		}
-		h := &s.rings[rs*s.rcap+int(s.rb[j])]
+		h := &s.rings[rs*s.rcap+int(s.ph[j].rb)]
 		ann := s.sc.Scheduler.AnnounceLatencyMs
 		if ann == 0 {
-			ann = (cl.RTTMs + s.classes[s.cls[j]].RTTMs) / 4
+			ann = (cl.RTTMs + s.classes[s.ph[j].cls].RTTMs) / 4
 		}
-		return h.g == g && int(h.q) == q && h.done+ann <= t && t < s.leaveAt[j]
+		return h.g == g && int(h.q) == q && h.done+ann <= t && t < s.ph[j].leave
 	}
 	if ck := s.candKey; ck.ok && ck.id == id && ck.g == g && ck.q == q && !s.sc.Tracker.EveryoneConnected {
 		// the holders Deliver's scan found (the same neighbours in the same
 		// order as the loop below would accept)
 		for _, c := range s.cands {
 			if len(ids) < cap(idBuf) && !(c.ready > t) && c.avail <= t && t < c.leave {
-				ids, bw, slots = append(ids, c.j), append(bw, p.nbw[c.k]), append(slots, int(c.k))
+				ids, bw, slots = append(ids, c.j), append(bw, p.nb[c.k].bw), append(slots, int(c.k))
 			}
 		}
 	} else if s.sc.Tracker.EveryoneConnected {
@@ -389,9 +399,9 @@ func (s *sim) choose(id, g int32, q int, t float64) (slot int, peerID int32) {
 			}
 		}
 	} else {
-		for k, j := range p.neigh {
-			if len(ids) < cap(idBuf) && ok(j, p.ready[k]) {
-				ids, bw, slots = append(ids, j), append(bw, p.nbw[k]), append(slots, k)
+		for k, nb := range p.nb {
+			if len(ids) < cap(idBuf) && ok(nb.j, nb.ready) {
+				ids, bw, slots = append(ids, nb.j), append(bw, nb.bw), append(slots, k)
 			}
 		}
 	}
@@ -409,8 +419,8 @@ func (s *sim) connected(id int32, t float64) int {
 		return len(s.swarms[p.swarm]) - 1
 	}
 	n := 0
-	for k, j := range p.neigh {
-		if p.ready[k] <= t && bit(s.aliveB, j) {
+	for _, nb := range p.nb {
+		if nb.ready <= t && bit(s.aliveB, nb.j) {
 			n++
 		}
 	}
@@ -430,7 +440,7 @@ func (s *sim) joinSwarm(id int32, q int, T float64) {
 		p.swarm = int8(q)
 		p.spos = int32(len(s.swarms[q]))
 		s.swarms[q] = append(s.swarms[q], id)
-		p.neigh, p.ready, p.nbw = p.neigh[:0], p.ready[:0], p.nbw[:0]
+		p.nb = p.nb[:0]
 		p.swarmSince = T
 		if !p.seeding && s.sc.Scheduler.Preset == PresetP2PML && !s.sc.Scheduler.DisableRandomHTTP {
 			p.seeding = true
@@ -449,8 +459,8 @@ func (s *sim) joinSwarm(id int32, q int, T float64) {
 		p.nextAnnounce += tk.AnnounceS * 1000
 	}
 	// drop neighbours that left the swarm
-	for k := 0; k < len(p.neigh); {
-		nb := &s.peers[p.neigh[k]]
+	for k := 0; k < len(p.nb); {
+		nb := &s.peers[p.nb[k].j]
 		if !nb.alive || int(nb.swarm) != q {
 			s.dropNeighbour(id, k)
 			continue
@@ -463,9 +473,9 @@ func (s *sim) joinSwarm(id int32, q int, T float64) {
 func (s *sim) dropNeighbour(id int32, k int) {
 	s.memo.ok, s.candKey.ok = false, false
 	p := &s.peers[id]
-	last := len(p.neigh) - 1
-	p.neigh[k], p.ready[k], p.nbw[k] = p.neigh[last], p.ready[last], p.nbw[last]
-	p.neigh, p.ready, p.nbw = p.neigh[:last], p.ready[:last], p.nbw[:last]
+	last := len(p.nb) - 1
+	p.nb[k] = p.nb[last]
+	p.nb = p.nb[:last]
 }
 
 // fill asks the tracker for peers of id's swarm until it has
@@ -476,9 +486,9 @@ func (s *sim) fill(id int32, ready float64) {
 	p := &s.peers[id]
 	members := s.swarms[p.swarm]
 	want := s.sc.Tracker.Neighbours
-	for tries := 0; len(p.neigh) < want && tries < 3*want && len(members) > 1; tries++ {
+	for tries := 0; len(p.nb) < want && tries < 3*want && len(members) > 1; tries++ {
 		j := members[s.rng.IntN(len(members))]
-		if j == id || contains(p.neigh, j) {
+		if j == id || contains(p.nb, j) {
 			continue
 		}
 		s.res.ConnectAttempts++
@@ -486,15 +496,13 @@ func (s *sim) fill(id int32, ready float64) {
 			s.res.ConnectFailures++
 			continue
 		}
-		p.neigh = append(p.neigh, j)
-		p.ready = append(p.ready, ready)
-		p.nbw = append(p.nbw, 0)
+		p.nb = append(p.nb, neighbour{j: j, ready: ready})
 	}
 }
 
-func contains(a []int32, x int32) bool {
+func contains(a []neighbour, x int32) bool {
 	for _, v := range a {
-		if v == x {
+		if v.j == x {
 			return true
 		}
 	}

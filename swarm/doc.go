@@ -74,15 +74,16 @@
 //
 // # Scale
 //
-// Per viewer the simulator keeps a small struct, its neighbours (three
-// slices of tracker.neighbours entries), a block of the run's flat ring
+// Per viewer the simulator keeps a small struct, its neighbours (a slice
+// of tracker.neighbours entries: peer, connection time, measured rate), a block of the run's flat ring
 // of held segments (the live window, or up to 1024 VOD segments; a
 // departed viewer's block is reused; stored slot-major, every viewer's
 // entry for one slot side by side, so the neighbours' entries for the
 // segment everyone is asking for stay in cache) and its abr Session,
 // whose ladder tables are shared with every other session; the time series
 // is aggregated into buckets as it runs. What the scheduler reads about a
-// neighbour lives in flat arrays indexed by peer id, and one bit per peer
+// neighbour (leave time, ring block, class) is one 16-byte entry of a flat
+// array indexed by peer id, and one bit per peer
 // per (segment mod 2·ring, rendition) says who may hold a segment, so a
 // request looks only at the neighbours that hold it. Events are values in
 // a 4-ary heap and allocate nothing; a viewer's arrival allocates its

@@ -248,12 +248,12 @@ func TestRuleSwarmPerRendition(t *testing.T) {
 	s.peers = []peer{{alive: true, swarm: 0, leave: math.Inf(1)}, {alive: true, swarm: 1, leave: math.Inf(1)}}
 	s.initHot(2)
 	for id := int32(0); id < 2; id++ {
-		s.rb, s.cls, s.leaveAt = append(s.rb, -1), append(s.cls, 0), append(s.leaveAt, math.Inf(1))
+		s.ph = append(s.ph, peerHot{leave: math.Inf(1), rb: -1})
 		s.allocRing(id)
 		setBit(s.aliveB, id)
 	}
 	s.put(1, 3, 1, false, 0, 10)
-	s.peers[0].neigh, s.peers[0].ready, s.peers[0].nbw = []int32{1}, []float64{0}, []float64{0}
+	s.peers[0].nb = []neighbour{{j: 1}}
 	if have, _ := s.holders(0, 3, 0, 0); !math.IsInf(have, 1) {
 		t.Errorf("a quality-1 holder serves quality 0 at %v", have)
 	}

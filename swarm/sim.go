@@ -80,9 +80,7 @@ type peer struct {
 	reqT, reqBl  float64    // its pending request: time and buffer level
 	recent       [3]float64 // its loader's last download rates (kbit/s)
 	nrecent      int
-	neigh        []int32
-	ready        []float64
-	nbw          []float64
+	nb           []neighbour
 	peerBits     float64
 	cdnBits      float64
 	upBits       float64
@@ -171,17 +169,15 @@ type sim struct {
 	// peers. held answers "does neighbour j hold slot/rendition" from a
 	// bit per peer (the segment's bitset is shared by everyone watching
 	// it, so it stays in cache); only holders are then looked at.
-	rings   []hold    // slot-major: entry (slot, block) at slot·rcap + block; peer id's block is rb[id]
+	rings   []hold    // slot-major: entry (slot, block) at slot·rcap + block; peer id's block is ph[id].rb
 	rcap    int       // ring blocks room per slot
 	nblk    int       // ring blocks handed out
 	capHint int       // first room
-	rb      []int32   // each peer's ring block (−1: none)
+	ph      []peerHot // what a neighbour's scan reads of each peer, one 16-byte entry
 	freeRB  []int32   // blocks of departed peers, reused (deterministic: LIFO)
-	leaveAt []float64 // each peer's leave time (peer.leave)
 	aliveB  []uint64  // bitset: peer alive
 	held    []uint64  // per ((g mod 2w)·n + q), words uint64s: peers whose ring holds g at rendition q (see holds)
 	words   int
-	cls     []uint8 // each peer's class
 
 	memo                                                 holdersMemo
 	cands                                                []cand // holders of the current request (holdersRaw)
@@ -519,9 +515,7 @@ func (s *sim) arrive(t float64) error {
 		}
 	}
 	p.s0, p.nseg = int32(s0), int32(nseg)
-	s.rb = append(s.rb, -1)
-	s.cls = append(s.cls, p.class)
-	s.leaveAt = append(s.leaveAt, p.leave)
+	s.ph = append(s.ph, peerHot{leave: p.leave, rb: -1, cls: p.class})
 	if nseg < 1 {
 		// arrives after the end (or leaves at once): never plays
 		p.alive = false
@@ -530,7 +524,7 @@ func (s *sim) arrive(t float64) error {
 	s.allocRing(id)
 	setBit(s.aliveB, id)
 	k := sc.Tracker.Neighbours
-	p.neigh, p.ready, p.nbw = make([]int32, 0, k), make([]float64, 0, k), make([]float64, 0, k)
+	p.nb = make([]neighbour, 0, k)
 	alg, err := abr.New(sc.ABR.Algorithm)
 	if err != nil {
 		return err
@@ -640,7 +634,7 @@ func (s *sim) step(id int32, t float64) error {
 	if done {
 		leave := end + v.BufferLevel()
 		p.leave = leave
-		s.leaveAt[id] = leave
+		s.ph[id].leave = leave
 		s.push(event{t: leave, p: id, kind: evLeave})
 		return nil
 	}
@@ -691,14 +685,12 @@ func (s *sim) depart(id int32, t float64) {
 			Metrics: m, PeerBits: p.peerBits, CDNBits: p.cdnBits, UpBits: p.upBits, BehindMs: behind, Neighbors: nb})
 	}
 	// free what the run no longer needs
-	p.sess, p.neigh, p.ready, p.nbw = nil, nil, nil, nil
+	p.sess, p.nb = nil, nil
 }
 
 // initHot sizes the flat per-peer arrays for n peers.
 func (s *sim) initHot(n int) {
-	s.rb = make([]int32, 0, n)
-	s.cls = make([]uint8, 0, n)
-	s.leaveAt = make([]float64, 0, n)
+	s.ph = make([]peerHot, 0, n)
 	s.words = (n + 63) / 64
 	s.aliveB = make([]uint64, s.words)
 	// room for every peer's ring up to 64 MB of them at once; more grows
@@ -716,9 +708,28 @@ func (s *sim) initHot(n int) {
 	}
 }
 
+// neighbour is one connection of a peer: the other peer, when the
+// connection is up, and the loader's last download rate from it (kbit/s,
+// for the bandwidth-weighted choice). One slice of them, not three: a scan
+// reads all three of an entry.
+type neighbour struct {
+	j     int32
+	ready float64
+	bw    float64
+}
+
+// peerHot is what the scheduler reads of a neighbour on every scan, side by
+// side (one cache line fetch, not three: the neighbours of a request are
+// random peers, so their entries are rarely in cache at 100k peers).
+type peerHot struct {
+	leave float64 // its leave time (peer.leave)
+	rb    int32   // its ring block (−1: none)
+	cls   uint8   // its class
+}
+
 // slotOf is peer id's ring entry for segment g (the peer has a ring).
 func (s *sim) slotOf(id, g int32) *hold {
-	return &s.rings[(int(g)%s.w)*s.rcap+int(s.rb[id])]
+	return &s.rings[(int(g)%s.w)*s.rcap+int(s.ph[id].rb)]
 }
 
 // The rings are stored slot-major (every block's entry for one slot side by
@@ -784,7 +795,7 @@ func (s *sim) allocRing(id int32) {
 		b = int32(s.nblk)
 		s.nblk++
 	}
-	s.rb[id] = b
+	s.ph[id].rb = b
 	for slot := 0; slot < s.w; slot++ {
 		s.rings[slot*s.rcap+int(b)] = hold{g: -1}
 	}
@@ -806,7 +817,7 @@ func (s *sim) growRings() {
 
 // freeRing returns peer id's ring block when it leaves.
 func (s *sim) freeRing(id int32) {
-	b := s.rb[id]
+	b := s.ph[id].rb
 	if b < 0 {
 		return
 	}
@@ -817,7 +828,7 @@ func (s *sim) freeRing(id int32) {
 			h.g = -1
 		}
 	}
-	s.rb[id] = -1
+	s.ph[id].rb = -1
 	s.freeRB = append(s.freeRB, b)
 }
 
