@@ -327,13 +327,6 @@ var fixtureSkip = map[string]map[string]bool{
 	// avcC and the SPS VUI, which is more useful and still ffprobe's
 	// schema.
 	"cmaf/init.mp4": {"profile": true, "pix_fmt": true, "level": true, "r_frame_rate": true},
-	// ffprobe 5.1 prints field_order "progressive" for these HEVC
-	// streams in MP4 but none for the same stream in MPEG-TS
-	// (ts_hevc.ts): the value comes from libavformat's internal parser
-	// state, not from the bitstream (no pic_struct SEI, no field_seq), so
-	// streamkit prints none, as for MPEG-TS.
-	"hevc_b_hvc1.mp4": {"field_order": true},
-	"hevc_b_hev1.mp4": {"field_order": true},
 }
 
 func TestConformanceReferences(t *testing.T) {

@@ -185,6 +185,12 @@ func newStream(t *media.Track) Stream {
 	if t.Codec == media.CodecUnknown {
 		s.CodecName = ""
 	}
+	if t.Codec == media.CodecMPEG2Video && s.ColorRange == "" {
+		// A stream whose sequence header was never seen (a short TS
+		// cut): ffprobe still opens mpeg12dec, whose init sets the
+		// limited range media.Track.SetMPEG2Video gives every header.
+		s.ColorRange = media.Color{Range: 1}.RangeName()
+	}
 	if t.Codec == media.CodecH264 && t.BitDepth > 0 {
 		s.BitsPerRawSample = t.BitDepth
 	}
