@@ -450,6 +450,9 @@ func (r *Reader) applyEsds(t *media.Track, full []byte, off int64, where string)
 	case media.CodecMPEG4Video:
 		t.CodecString = fmt.Sprintf("mp4v.%02X", dc.ObjectType)
 		t.Config.Record = dsi
+		// libavcodec's mpeg4 decoder outputs yuv420p for every
+		// profile but the studio ones (mpeg4Profile clears it).
+		t.PixelFormat = "yuv420p"
 		mpeg4Profile(t, dsi)
 	default:
 		t.CodecString = fmt.Sprintf("%s.%02X", t.CodecTag, dc.ObjectType)
@@ -507,6 +510,11 @@ func mpeg4Profile(t *media.Track, dsi []byte) {
 		return
 	}
 	plv := dsi[4]
+	if plv >= 0xe1 && plv <= 0xe8 {
+		// Studio profiles code 4:2:2 and 4:4:4 at 10 bits and more,
+		// which the VOL tells; the pixel format stays unknown.
+		t.PixelFormat = ""
+	}
 	switch {
 	case plv >= 1 && plv <= 3 || plv == 8:
 		t.Profile, t.LevelIDC = "Simple Profile", int(plv&15)
