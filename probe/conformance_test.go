@@ -622,9 +622,12 @@ func compareRealWorld(got, want doc) (strict, soft []string) {
 				}
 			}
 		}
-		if isStrict {
+		switch {
+		case isStrict:
 			strict = append(strict, d)
-		} else {
+		case ffprobeHasNone(d):
+			soft = append(soft, "ffprobe has none: "+d)
+		default:
 			soft = append(soft, d)
 		}
 	}
