@@ -1,7 +1,9 @@
 package probe
 
 import (
+	"context"
 	"encoding/json"
+	"iter"
 	"strings"
 	"testing"
 
@@ -132,5 +134,49 @@ func TestCompareRealWorldParity(t *testing.T) {
 	}
 	if none != 2 {
 		t.Errorf("soft = %q, want pix_fmt and tags.encoder as \"ffprobe has none\"", soft)
+	}
+}
+
+// fakeDemuxer yields fixed sample records.
+type fakeDemuxer struct {
+	tracks  []*media.Track
+	samples []media.Sample
+}
+
+func (f *fakeDemuxer) Format() string         { return "mp4" }
+func (f *fakeDemuxer) Tracks() []*media.Track { return f.tracks }
+func (f *fakeDemuxer) Samples() iter.Seq2[media.Sample, error] {
+	return func(yield func(media.Sample, error) bool) {
+		for _, s := range f.samples {
+			if !yield(s, nil) {
+				return
+			}
+		}
+	}
+}
+func (f *fakeDemuxer) ReadSample(s *media.Sample, buf []byte) ([]byte, error) { return s.Data, nil }
+
+// TestWalkVideoDelay checks that the sample-table walk feeds the delay
+// estimate in decode order for MP4 (limit < 0) and not for MPEG-TS, whose
+// demuxer libavformat gives no such estimate.
+func TestWalkVideoDelay(t *testing.T) {
+	tr := &media.Track{ID: 1, Kind: media.KindVideo, Codec: media.CodecH264, Timescale: 25}
+	// b-pyramid: I0 P4 B2 b1 b3 in decode order.
+	pts := []int64{0, 4, 2, 1, 3, 8, 6, 5, 7}
+	d := &fakeDemuxer{tracks: []*media.Track{tr}}
+	for i, p := range pts {
+		d.samples = append(d.samples, media.Sample{TrackID: 1, Index: int64(i), DTS: int64(i) - 2, PTS: p, Duration: 1, Offset: int64(100 * i), Size: 100})
+	}
+	for _, c := range []struct {
+		limit int64
+		want  int
+	}{{-1, 2}, {1000, 0}} {
+		stats, _, err := walkSamplesAll(context.Background(), d, d.tracks, 10_000, c.limit)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := stats[1].delay.max; got != c.want {
+			t.Errorf("limit %d: delay %d, want %d", c.limit, got, c.want)
+		}
 	}
 }
