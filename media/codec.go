@@ -96,6 +96,9 @@ func (t *Track) SetAVC(sps, pps [][]byte) (err error) {
 	}
 	// The h264 decoder reports the cropped size as coded size.
 	t.CodedWidth, t.CodedHeight = t.Width, t.Height
+	// A frame-only SPS is progressive; otherwise each frame's headers
+	// decide (libavcodec's parser), whatever a container box said.
+	t.FieldOrder = ""
 	if s.FrameMbsOnlyFlag {
 		t.FieldOrder = "progressive"
 	}
@@ -641,10 +644,12 @@ func (t *Track) SetMPEG2Video(seq []byte, exts [][]byte) error {
 	t.Width, t.Height = w, h
 	t.FrameRate = rate
 	t.BitDepth = 8
+	// mpeg12dec's init sets the limited range for MPEG-1 and MPEG-2
+	// alike; no header changes it.
+	t.Color.Range = 1
 	if !mpeg2 {
 		return nil
 	}
-	t.Color.Range = 1
 	switch {
 	case aspect == 1:
 		t.SampleAspect = Rational{1, 1}

@@ -241,6 +241,13 @@ type Track struct {
 	// FieldOrder is ffprobe's field_order: "progressive", "tt", "bb",
 	// "tb", "bt"; "" when unknown.
 	FieldOrder string
+	// ContainerColor and ContainerFieldOrder are what the container
+	// itself signals (an MP4 colr or fiel box), before any codec
+	// configuration replaces them: ffprobe reports these for an H.264
+	// stream it has no frame of to decode (an init segment), because
+	// libavcodec's h264 decoder exports nothing from the avcC alone.
+	ContainerColor      Color
+	ContainerFieldOrder string
 	// Disposition flags (MP4 tkhd enabled, MPEG-TS audio_type).
 	Disposition Disposition
 	// Tags are the stream metadata ffprobe prints under "tags" besides

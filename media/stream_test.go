@@ -89,6 +89,12 @@ func TestSetMPEG2Video(t *testing.T) {
 	if tr.SampleAspect != (Rational{16, 15}) || tr.Color.PrimariesName() != "bt470bg" || tr.Color.SpaceName() != "bt470bg" || tr.FrameRate != (Rational{25, 1}) {
 		t.Errorf("got SAR %v colour %+v rate %v", tr.SampleAspect, tr.Color, tr.FrameRate)
 	}
+	// MPEG-1 (no sequence_extension): mpeg12dec's init still sets the
+	// limited range, which ffprobe prints for mpeg1video too.
+	tr = Track{}
+	if err := tr.SetMPEG2Video(seq, nil); err != nil || tr.Color.RangeName() != "tv" {
+		t.Errorf("MPEG-1 sequence: color_range %q, err %v; want tv", tr.Color.RangeName(), err)
+	}
 	if err := tr.SetMPEG2Video([]byte{0xB3, 1}, nil); err == nil {
 		t.Error("a 2-byte sequence header was accepted")
 	}

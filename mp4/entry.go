@@ -214,6 +214,11 @@ func (r *Reader) parseStsd(t *media.Track, h header, b []byte, where string) err
 	}
 	if c, ok := eb.body[fcc("colr")]; ok {
 		t.Color = colr(c)
+		t.ContainerColor = t.Color
+	}
+	if f, ok := eb.body[fcc("fiel")]; ok {
+		t.FieldOrder = fiel(f)
+		t.ContainerFieldOrder = t.FieldOrder
 	}
 	if p, ok := eb.body[fcc("pasp")]; ok && len(p) >= 8 && be32(p) > 0 && be32(p[4:]) > 0 {
 		t.SampleAspect = media.Rational{Num: int64(be32(p)), Den: int64(be32(p[4:]))}.Reduce()
@@ -247,6 +252,24 @@ func colr(b []byte) media.Color {
 		}
 	}
 	return c
+}
+
+// fiel decodes a QuickTime field information box as libavformat's
+// mov_read_fiel does: a field count of 1 is progressive; 2 fields with
+// detail 1, 6, 9 or 14 are tt, bb, tb and bt; anything else is unknown.
+// ffmpeg's mov muxer writes one whenever it knows the field order, so
+// remuxed HEVC files carry "progressive" that no HEVC bitstream says.
+func fiel(b []byte) string {
+	if len(b) < 2 {
+		return ""
+	}
+	switch b[0] {
+	case 1:
+		return "progressive"
+	case 2:
+		return map[byte]string{0x01: "tt", 0x06: "bb", 0x09: "tb", 0x0E: "bt"}[b[1]]
+	}
+	return ""
 }
 
 func isVisualTag(tag string) bool {
@@ -427,6 +450,9 @@ func (r *Reader) applyEsds(t *media.Track, full []byte, off int64, where string)
 	case media.CodecMPEG4Video:
 		t.CodecString = fmt.Sprintf("mp4v.%02X", dc.ObjectType)
 		t.Config.Record = dsi
+		// libavcodec's mpeg4 decoder outputs yuv420p for every
+		// profile but the studio ones (mpeg4Profile clears it).
+		t.PixelFormat = "yuv420p"
 		mpeg4Profile(t, dsi)
 	default:
 		t.CodecString = fmt.Sprintf("%s.%02X", t.CodecTag, dc.ObjectType)
@@ -484,6 +510,11 @@ func mpeg4Profile(t *media.Track, dsi []byte) {
 		return
 	}
 	plv := dsi[4]
+	if plv >= 0xe1 && plv <= 0xe8 {
+		// Studio profiles code 4:2:2 and 4:4:4 at 10 bits and more,
+		// which the VOL tells; the pixel format stays unknown.
+		t.PixelFormat = ""
+	}
 	switch {
 	case plv >= 1 && plv <= 3 || plv == 8:
 		t.Profile, t.LevelIDC = "Simple Profile", int(plv&15)

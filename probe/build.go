@@ -190,6 +190,9 @@ func buildMP4(ctx context.Context, res *Result, rd *mp4.Reader, size int64) erro
 				s.RFrameRate = t.FrameRate.Reduce()
 			}
 		}
+		if st != nil && t.Codec == media.CodecH264 {
+			s.HasBFrames = max(s.HasBFrames, st.delay.max)
+		}
 		if st == nil || st.n == 0 {
 			undecoded(&s, t)
 		} else if needsFieldOrder(t) {
@@ -231,15 +234,24 @@ func fieldOrder(t *media.Track, s *media.Sample, au []byte) string {
 }
 
 // undecoded removes from a stream without samples the fields ffprobe
-// learns only by decoding a frame: with nothing to decode it prints
-// has_b_frames 0, no field_order, no bits_per_raw_sample and only the
-// colour description the container gives (an MP4 colr box).
+// learns only by decoding a frame. libavcodec's h264 decoder parses the
+// avcC at init but exports its SPS only with the first slice, so with
+// nothing to decode ffprobe prints has_b_frames 0, no
+// bits_per_raw_sample, and only the field order and colour the container
+// gives (MP4 fiel and colr boxes). Its hevc decoder, by contrast, exports
+// the first SPS of the hvcC at init (export_stream_params): has_b_frames
+// (sps_max_num_reorder_pics), the colour range (limited unless the VUI
+// says full) and description stay as the parameter sets give them.
 func undecoded(s *Stream, t *media.Track) {
-	s.HasBFrames = 0
-	s.FieldOrder = ""
+	s.FieldOrder = t.ContainerFieldOrder
 	s.BitsPerRawSample = 0
+	if t.Codec == media.CodecHEVC {
+		return
+	}
+	s.HasBFrames = 0
 	if t.Config.SPS != nil {
-		s.ColorRange, s.ColorSpace, s.ColorTransfer, s.ColorPrimaries = "", "", "", ""
+		c := t.ContainerColor
+		s.ColorRange, s.ColorSpace, s.ColorTransfer, s.ColorPrimaries = c.RangeName(), c.SpaceName(), c.TransferName(), c.PrimariesName()
 	}
 }
 
@@ -325,6 +337,51 @@ type trackStats struct {
 	// firstAU is a copy of the first sample's payload of an interlaced
 	// H.264 track read from MPEG-TS, for its field order.
 	firstAU []byte
+	// delay estimates an MP4 H.264 track's reorder depth from its sample
+	// table, as libavformat's mov demuxer does (videoDelay).
+	delay videoDelay
+}
+
+// videoDelay is libavformat's mov_estimate_video_delay: for an H.264
+// track whose sample table has composition offsets, the demuxer sets
+// video_delay (the has_b_frames ffprobe prints, before the decoder raises
+// it to the SPS's max_num_reorder_frames) to the largest number of
+// places any sample's PTS moves back when inserted, in decode order, into
+// a sorted buffer of the last 17 PTS. Only samples of the moov's sample
+// tables count (fragments are indexed after the estimate); a table
+// without composition offsets gives 0, as PTS then follow DTS.
+type videoDelay struct {
+	buf   [17]int64
+	start int
+	n     int // samples seen (the buffer starts out as INT64_MIN)
+	max   int
+}
+
+// add inserts the next sample's PTS.
+func (v *videoDelay) add(pts int64) {
+	if v.n == 0 {
+		for i := range v.buf {
+			v.buf[i] = math.MinInt64
+		}
+	}
+	v.n++
+	j := v.start
+	v.start = (v.start + 1) % len(v.buf)
+	v.buf[j] = pts
+	swaps := 0
+	for j != v.start {
+		r := j - 1
+		if r < 0 {
+			r = len(v.buf) - 1
+		}
+		if v.buf[j] >= v.buf[r] {
+			break
+		}
+		v.buf[j], v.buf[r] = v.buf[r], v.buf[j]
+		swaps++
+		j = r
+	}
+	v.max = max(v.max, swaps)
 }
 
 // gcdDelta returns the greatest common divisor of the DTS steps seen.
@@ -437,6 +494,9 @@ func walkSamplesAll(ctx context.Context, d media.Demuxer, tracks []*media.Track,
 		st.sumDur += int64(smp.Duration)
 		if smp.Offset >= 0 && smp.Offset < moovEnd {
 			st.moovCount++
+			if limit < 0 {
+				st.delay.add(smp.PTS)
+			}
 		}
 		st.minPTS = min(st.minPTS, smp.PTS)
 		st.lastDTS = smp.DTS

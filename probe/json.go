@@ -31,7 +31,7 @@ type jsonStream struct {
 	CodecName          string           `json:"codec_name,omitempty"`
 	CodecLongName      string           `json:"codec_long_name,omitempty"`
 	Profile            string           `json:"profile,omitempty"`
-	CodecType          string           `json:"codec_type"`
+	CodecType          string           `json:"codec_type,omitempty"`
 	CodecTagString     string           `json:"codec_tag_string"`
 	CodecTag           string           `json:"codec_tag"`
 	Width              *int             `json:"width,omitempty"`
@@ -161,13 +161,23 @@ func ratio(num, den int64) string {
 	return fmt.Sprintf("%d/%d", num, den)
 }
 
+// jsonCodecType is codec_type as ffprobe's JSON writer prints it: a type
+// libavutil has no name for is an optional field (print_str_opt), which
+// the JSON writer omits (the default writer prints "unknown").
+func jsonCodecType(t string) string {
+	if t == "unknown" {
+		return ""
+	}
+	return t
+}
+
 func (s *Stream) json(container string) jsonStream {
 	j := jsonStream{
 		Index:          s.Index,
 		CodecName:      s.CodecName,
 		CodecLongName:  s.CodecLongName,
 		Profile:        s.Profile,
-		CodecType:      s.CodecType,
+		CodecType:      jsonCodecType(s.CodecType),
 		CodecTagString: s.CodecTagString,
 		CodecTag:       fmt.Sprintf("0x%04x", s.CodecTag),
 		RFrameRate:     ratio(s.RFrameRate.Num, s.RFrameRate.Den),

@@ -19,13 +19,15 @@
 //
 // Beyond the basics each [Stream] carries the fields ffprobe learns from
 // parameter sets and container metadata: coded size, has_b_frames (the
-// decoder's reorder depth), colour range/space/transfer/primaries,
-// field_order (from the first frame's headers, read with package gop),
-// bits_per_raw_sample, the disposition flags and the tags (creation_time,
-// language, handler_name, vendor_id, encoder) in ffprobe's key order. A
-// stream without samples (an init segment) gets what ffprobe prints when
-// it has nothing to decode: has_b_frames 0, no field_order, no colour
-// from the parameter sets.
+// decoder's reorder depth; for MP4 H.264 at least libavformat's estimate
+// from the composition offsets), colour range/space/transfer/primaries,
+// field_order (from the first frame's headers, read with package gop, or
+// an MP4 fiel box), bits_per_raw_sample, the disposition flags and the
+// tags (creation_time, language, handler_name, vendor_id, encoder) in
+// ffprobe's key order. A stream without samples (an init segment) gets
+// what ffprobe prints when it has nothing to decode: for H.264
+// has_b_frames 0 and only the container's field order and colour (fiel,
+// colr); HEVC keeps what its decoder exports from the hvcC at init.
 //
 // A CMAF media segment has no moov box: [WithInit] / [WithInitFile] probe
 // it as if its init segment were prepended. An init segment followed by

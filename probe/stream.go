@@ -185,6 +185,20 @@ func newStream(t *media.Track) Stream {
 	if t.Codec == media.CodecUnknown {
 		s.CodecName = ""
 	}
+	if s.CodedWidth == 0 && s.CodedHeight == 0 && t.Kind == media.KindVideo && t.Codec != media.CodecUnknown && t.Codec != media.CodecMPEG2Video {
+		// ffprobe prints coded_width/height from its own decoder context:
+		// avcodec_open2 sets them to width/height (ff_set_dimensions)
+		// unless the decoder's init says otherwise, which the codec
+		// setters in media record (HEVC: the SPS luma size). mpeg12dec's
+		// init zeroes them ("do not trust dimensions from input").
+		s.CodedWidth, s.CodedHeight = t.Width, t.Height
+	}
+	if t.Codec == media.CodecMPEG2Video && s.ColorRange == "" {
+		// A stream whose sequence header was never seen (a short TS
+		// cut): ffprobe still opens mpeg12dec, whose init sets the
+		// limited range media.Track.SetMPEG2Video gives every header.
+		s.ColorRange = media.Color{Range: 1}.RangeName()
+	}
 	if t.Codec == media.CodecH264 && t.BitDepth > 0 {
 		s.BitsPerRawSample = t.BitDepth
 	}

@@ -169,6 +169,23 @@ gen_fields() {
 	# sequence header as decoder specific info; MP2 as mp4a 0x6B).
 	"${FF[@]}" -i mpeg2_mp2.ts -map 0 -c copy "${BITEXACT[@]}" mpeg2_mp2.mp4
 
+	# MPEG-4 Part 2 (Simple Profile) in MP4: coded size and pix_fmt
+	# that ffprobe learns from its decoder, not from the sample entry.
+	"${FF[@]}" $(video 1 176x144 15) -c:v mpeg4 -b:v 100k "${BITEXACT[@]}" mpeg4.mp4
+
+	# Init segments without samples (ffmpeg's HLS fMP4 init): HEVC, whose
+	# decoder exports the hvcC's SPS at init (has_b_frames 2, colour
+	# range) and whose sample entry has a fiel box (field_order), and
+	# H.264 with a colr box, whose decoder exports nothing before a slice.
+	"${FF[@]}" $(video 1) "${X265[@]}" -crf 32 \
+		-x265-params "pools=none:frame-threads=1:keyint=25:bframes=2:info=0:log-level=error" \
+		"${BITEXACT[@]}" -f hls -hls_segment_type fmp4 -hls_fmp4_init_filename hevc_init.mp4 \
+		-hls_segment_filename "$tmp/hevc_%d.m4s" "$tmp/hevc.m3u8"
+	mv "$tmp/hevc_init.mp4" hevc_init.mp4
+	"${FF[@]}" -i h264_color_tags.mp4 -map 0:v -c copy "${BITEXACT[@]}" -f hls -hls_segment_type fmp4 \
+		-hls_fmp4_init_filename h264_colr_init.mp4 -hls_segment_filename "$tmp/h264_%d.m4s" "$tmp/h264.m3u8"
+	mv "$tmp/h264_colr_init.mp4" h264_colr_init.mp4
+
 	# AAC-LC in LATM (stream_type 0x11) through ffmpeg's LATM muxer.
 	"${FF[@]}" $(audio 1) "${AAC[@]}" "${BITEXACT[@]}" -f latm "$tmp/a.latm"
 	"${FF[@]}" -i "$tmp/a.latm" -c copy "${BITEXACT[@]}" -f mpegts latm.ts

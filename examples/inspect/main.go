@@ -116,8 +116,8 @@ func main() {
 	// container metadata (no frame decoded).
 	fmt.Printf("4. %s, the fields that tell how to decode and present it\n\n", name)
 	explain("coded size", fmt.Sprintf("%dx%d", v.CodedWidth, v.CodedHeight), "what the decoder allocates (HEVC pads to its block size)")
-	explain("has_b_frames", fmt.Sprint(v.HasBFrames), "frames the decoder holds back before output: the B-frame reorder depth (SPS VUI)")
-	explain("field_order", v.FieldOrder, "progressive, or tt/bb for interlaced: from the first frame's headers")
+	explain("has_b_frames", fmt.Sprint(v.HasBFrames), "frames the decoder holds back before output: the B-frame reorder depth (SPS VUI, MP4 ctts order)")
+	explain("field_order", v.FieldOrder, "progressive, or tt/bb for interlaced: from the first frame's headers or an MP4 fiel box")
 	color := v.ColorRange
 	if color == "" {
 		color = "(not signalled)"
