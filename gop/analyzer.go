@@ -35,7 +35,7 @@ func NewAnalyzer(t *media.Track) (*Analyzer, error) {
 		a.hevc, err = newHEVCParser(&t.Config)
 	case media.CodecAV1:
 		a.av1, err = newAV1Parser(&t.Config)
-	case media.CodecMPEG2Video, media.CodecMPEG4Video:
+	case media.CodecMPEG1Video, media.CodecMPEG2Video, media.CodecMPEG4Video:
 	default:
 		return nil, fmt.Errorf("gop: track %d: codec %q: %w", t.ID, t.Codec, media.ErrUnsupported)
 	}
@@ -72,7 +72,7 @@ func (a *Analyzer) Analyze(s *media.Sample, au []byte) (Frame, error) {
 		err = a.hevc.frame(au, a.lengthSize, &f)
 	case a.av1 != nil:
 		err = a.av1.frame(au, &f)
-	case a.codec == media.CodecMPEG2Video:
+	case a.codec == media.CodecMPEG2Video || a.codec == media.CodecMPEG1Video:
 		err = a.mpeg2.frame(au, &f)
 	default:
 		err = frameMPEG4(au, &f)

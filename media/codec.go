@@ -582,8 +582,10 @@ var mpeg2Aspects = [5]Rational{{0, 1}, {1, 1}, {4, 3}, {16, 9}, {221, 100}}
 // SetMPEG2Video fills the track from an MPEG-1/2 video sequence header
 // and the extensions that follow it (ISO/IEC 13818-2 6.2.2), each
 // starting with its start code value (0xB3, 0xB5) without the 00 00 01
-// prefix. Without a sequence_extension the stream is MPEG-1 and only the
-// size and frame rate are set. The values are libavcodec's mpeg12dec's:
+// prefix. Without a sequence_extension the stream is MPEG-1 (codec
+// mpeg1video, as libavcodec's mpegvideo parser names a stream whose
+// sequence header no extension follows; MPEG-TS stream type 0x01 and
+// 0x02 alike) and only the size, frame rate and range are set. The values are libavcodec's mpeg12dec's:
 // profile and level from profile_and_level_indication, has_b_frames 1
 // unless low_delay, the sample aspect ratio derived from the display
 // aspect ratio, limited colour range, and the colour description of a
@@ -648,6 +650,23 @@ func (t *Track) SetMPEG2Video(seq []byte, exts [][]byte) error {
 	// alike; no header changes it.
 	t.Color.Range = 1
 	if !mpeg2 {
+		// mpeg1_decode_sequence: no low_delay flag in MPEG-1, so one
+		// frame of reorder delay; aspect_ratio_information is a pixel
+		// aspect ratio (ff_mpeg1_aspect), 1 meaning square. The other
+		// codes are heights-over-widths like 0.6735, which libavcodec
+		// turns into a fraction with av_d2q(1/x, 255); they are left
+		// unset here rather than approximated differently.
+		t.Codec = CodecMPEG1Video
+		t.Reorder = 1
+		// mpeg1_decode_sequence reads bit_rate (18 bits, units of 400
+		// bit/s) into the decoder context, and ffprobe prints it over the
+		// container's figure, the VBR marker 0x3FFFF (104,857,200) too.
+		// MPEG-2's decoder does not export it.
+		t.Bitrate = int64(seq[5])<<10 | int64(seq[6])<<2 | int64(seq[7])>>6
+		t.Bitrate *= 400
+		if aspect == 1 {
+			t.SampleAspect = Rational{1, 1}
+		}
 		return nil
 	}
 	switch {

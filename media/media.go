@@ -70,6 +70,7 @@ const (
 	CodecHEVC       Codec = "hevc"
 	CodecAV1        Codec = "av1"
 	CodecVP9        Codec = "vp9"
+	CodecMPEG1Video Codec = "mpeg1video"
 	CodecMPEG2Video Codec = "mpeg2video"
 	CodecMPEG4Video Codec = "mpeg4"
 	CodecAAC        Codec = "aac"

@@ -95,6 +95,17 @@ func TestSetMPEG2Video(t *testing.T) {
 	if err := tr.SetMPEG2Video(seq, nil); err != nil || tr.Color.RangeName() != "tv" {
 		t.Errorf("MPEG-1 sequence: color_range %q, err %v; want tv", tr.Color.RangeName(), err)
 	}
+	// MPEG-1 is named mpeg1video (libavcodec's mpegvideo parser), has
+	// one frame of reorder delay and exports the header's bit_rate, the
+	// VBR marker 0x3FFFF (x 400) included; aspect code 1 is square.
+	seq1 := new(bitWriter).put(0xB3, 8).put(176, 12).put(144, 12).put(1, 4).put(3, 4).put(0x3FFFF, 18).put(1, 1).put(0, 13).b
+	tr = Track{}
+	if err := tr.SetMPEG2Video(seq1, nil); err != nil {
+		t.Fatal(err)
+	}
+	if tr.Codec != CodecMPEG1Video || tr.Reorder != 1 || tr.Bitrate != 104857200 || tr.SampleAspect != (Rational{1, 1}) {
+		t.Errorf("MPEG-1: codec %q reorder %d bit_rate %d SAR %v; want mpeg1video 1 104857200 1:1", tr.Codec, tr.Reorder, tr.Bitrate, tr.SampleAspect)
+	}
 	if err := tr.SetMPEG2Video([]byte{0xB3, 1}, nil); err == nil {
 		t.Error("a 2-byte sequence header was accepted")
 	}

@@ -77,8 +77,10 @@ func objectTypeCodec(oti byte) media.Codec {
 		return media.CodecHEVC
 	case 0x40, 0x66, 0x67, 0x68:
 		return media.CodecAAC
-	case 0x60, 0x61, 0x62, 0x63, 0x64, 0x65, 0x6a:
+	case 0x60, 0x61, 0x62, 0x63, 0x64, 0x65:
 		return media.CodecMPEG2Video
+	case 0x6a:
+		return media.CodecMPEG1Video
 	case 0x69, 0x6b:
 		return media.CodecMP3
 	case 0xa5:
@@ -427,9 +429,11 @@ func (r *Reader) applyEsds(t *media.Track, full []byte, off int64, where string)
 		t.CodecString = fmt.Sprintf("mp4a.%02X", dc.ObjectType)
 		t.FrameSize = 1152
 		t.LevelIDC = -99
-	case media.CodecMPEG2Video:
+	case media.CodecMPEG2Video, media.CodecMPEG1Video:
 		// The decoder specific info of MPEG-2 video is its sequence
-		// header and extensions (what ffmpeg writes as extradata).
+		// header and extensions (what ffmpeg writes as extradata). The
+		// codec stays the objectTypeIndication's, as libavformat's mov
+		// demuxer keeps it (ff_mp4_obj_type), whatever the header says.
 		t.CodecString = fmt.Sprintf("mp4v.%02X", dc.ObjectType)
 		t.Config.Record = dsi
 		var units [][]byte
@@ -443,9 +447,11 @@ func (r *Reader) applyEsds(t *media.Track, full []byte, off int64, where string)
 			i = j
 		}
 		if len(units) > 0 {
+			codec := t.Codec
 			if err := t.SetMPEG2Video(units[0], units[1:]); err != nil {
 				return posErr(off, where, media.ErrCorrupt, "%v", err)
 			}
+			t.Codec = codec
 		}
 	case media.CodecMPEG4Video:
 		t.CodecString = fmt.Sprintf("mp4v.%02X", dc.ObjectType)

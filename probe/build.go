@@ -148,7 +148,10 @@ func buildMP4(ctx context.Context, res *Result, rd *mp4.Reader, size int64) erro
 			// ffprobe reports for AAC (it ignores btrt).
 			s.BitRate = t.Bitrate
 		}
-		if (t.Codec == media.CodecAC3 || t.Codec == media.CodecEAC3) && t.Bitrate > 0 {
+		if (t.Codec == media.CodecAC3 || t.Codec == media.CodecEAC3 || t.Codec == media.CodecMPEG1Video) && t.Bitrate > 0 {
+			// The decoder's rate from the stream header (for MPEG-1 video
+			// the sequence header's, see media.Track.SetMPEG2Video)
+			// replaces the container's figure in ffprobe's output.
 			s.BitRate = t.Bitrate
 		}
 		if (t.Codec == media.CodecMP2 || t.Codec == media.CodecMP3) && st != nil && st.n > 0 {
@@ -620,7 +623,7 @@ func buildTS(ctx context.Context, res *Result, rd *ts.Reader, r io.ReaderAt, siz
 		switch {
 		case t.Codec == media.CodecAAC && st != nil && st.aacCount > 0:
 			s.BitRate = st.aacRate
-		case t.Kind == media.KindAudio && t.Bitrate > 0:
+		case (t.Kind == media.KindAudio || t.Codec == media.CodecMPEG1Video) && t.Bitrate > 0:
 			s.BitRate = t.Bitrate
 		}
 		res.Streams = append(res.Streams, s)

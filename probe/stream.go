@@ -115,6 +115,7 @@ var codecLongNames = map[media.Codec]string{
 	media.CodecHEVC:       "H.265 / HEVC (High Efficiency Video Coding)",
 	media.CodecAV1:        "Alliance for Open Media AV1",
 	media.CodecVP9:        "Google VP9",
+	media.CodecMPEG1Video: "MPEG-1 video",
 	media.CodecMPEG2Video: "MPEG-2 video",
 	media.CodecMPEG4Video: "MPEG-4 part 2",
 	media.CodecAAC:        "AAC (Advanced Audio Coding)",
@@ -185,7 +186,7 @@ func newStream(t *media.Track) Stream {
 	if t.Codec == media.CodecUnknown {
 		s.CodecName = ""
 	}
-	if s.CodedWidth == 0 && s.CodedHeight == 0 && t.Kind == media.KindVideo && t.Codec != media.CodecUnknown && t.Codec != media.CodecMPEG2Video {
+	if s.CodedWidth == 0 && s.CodedHeight == 0 && t.Kind == media.KindVideo && t.Codec != media.CodecUnknown && t.Codec != media.CodecMPEG2Video && t.Codec != media.CodecMPEG1Video {
 		// ffprobe prints coded_width/height from its own decoder context:
 		// avcodec_open2 sets them to width/height (ff_set_dimensions)
 		// unless the decoder's init says otherwise, which the codec
@@ -193,7 +194,7 @@ func newStream(t *media.Track) Stream {
 		// init zeroes them ("do not trust dimensions from input").
 		s.CodedWidth, s.CodedHeight = t.Width, t.Height
 	}
-	if t.Codec == media.CodecMPEG2Video && s.ColorRange == "" {
+	if (t.Codec == media.CodecMPEG2Video || t.Codec == media.CodecMPEG1Video) && s.ColorRange == "" {
 		// A stream whose sequence header was never seen (a short TS
 		// cut): ffprobe still opens mpeg12dec, whose init sets the
 		// limited range media.Track.SetMPEG2Video gives every header.

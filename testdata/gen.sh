@@ -169,6 +169,12 @@ gen_fields() {
 	# sequence header as decoder specific info; MP2 as mp4a 0x6B).
 	"${FF[@]}" -i mpeg2_mp2.ts -map 0 -c copy "${BITEXACT[@]}" mpeg2_mp2.mp4
 
+	# MPEG-1 video (B-frames, no sequence_extension: ffprobe's mpeg1video,
+	# stream type 0x01) + MP2 in MPEG-TS, and in MP4 (esds 0x6A).
+	"${FF[@]}" $(video 1 176x144 25) $(audio 1) -c:v mpeg1video -b:v 300k -g 12 -bf 2 \
+		-c:a mp2 -b:a 96k "${BITEXACT[@]}" -f mpegts mpeg1_mp2.ts
+	"${FF[@]}" -i mpeg1_mp2.ts -map 0 -c copy "${BITEXACT[@]}" mpeg1_mp2.mp4
+
 	# MPEG-4 Part 2 (Simple Profile) in MP4: coded size and pix_fmt
 	# that ffprobe learns from its decoder, not from the sample entry.
 	"${FF[@]}" $(video 1 176x144 15) -c:v mpeg4 -b:v 100k "${BITEXACT[@]}" mpeg4.mp4

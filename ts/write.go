@@ -222,11 +222,14 @@ func NewWriter(w io.Writer, tracks []*media.Track, opts ...WriteOption) (*Writer
 			e.streamType, e.video = 0x1b, true
 		case media.CodecHEVC:
 			e.streamType, e.video = 0x24, true
-		case media.CodecMPEG2Video:
+		case media.CodecMPEG2Video, media.CodecMPEG1Video:
 			if t.Config.NALLengthSize != 0 {
-				return nil, fmt.Errorf("%w: track %d: MPEG-2 video with NAL lengths", ErrWrite, t.ID)
+				return nil, fmt.Errorf("%w: track %d: MPEG-1/2 video with NAL lengths", ErrWrite, t.ID)
 			}
 			e.streamType, e.video = 0x02, true
+			if t.Codec == media.CodecMPEG1Video {
+				e.streamType = 0x01 // ISO/IEC 11172-2, as ffmpeg's mpegts muxer writes it
+			}
 		case media.CodecAAC:
 			e.streamType = 0x0f
 			if len(t.Config.AudioSpecificConfig) > 0 {
@@ -450,7 +453,7 @@ func (tw *Writer) esPayload(e *esOut, s *media.Sample, p []byte) ([]byte, error)
 	t := e.t
 	switch {
 	case e.video:
-		if t.Config.NALLengthSize == 0 || t.Codec == media.CodecMPEG2Video {
+		if t.Config.NALLengthSize == 0 || t.Codec == media.CodecMPEG2Video || t.Codec == media.CodecMPEG1Video {
 			return p, nil // already Annex B / an MPEG-2 elementary stream
 		}
 		return tw.toAnnexB(e, p, s.Sync)
