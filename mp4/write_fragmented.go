@@ -519,11 +519,6 @@ func (f *Fragmenter) writeFragment(w io.Writer, samples []FragmentSample, nextDT
 		_, err := w.Write(f.pay)
 		return info, err
 	}
-	if ra, ok := f.src.(io.ReaderAt); ok {
-		if done, err := f.writeSpan(w, ra, tfs); done {
-			return info, err
-		}
-	}
 	// Mixed: converted payloads come from f.pay in order, unconverted
 	// ones from their Data, the others are read from the source now.
 	pos := 0
@@ -556,107 +551,6 @@ func (f *Fragmenter) writeFragment(w io.Writer, samples []FragmentSample, nextDT
 	return info, nil
 }
 
-// spanSlack is how many bytes beyond its payloads the stretch of the
-// source holding a fragment may have (chunks of tracks not written) and
-// still be read in one piece by writeSpan.
-const spanSlack = 1 << 20
-
-// writeSpan writes the payloads of a fragment whose samples are read
-// from the source (MP4 input; converted ones, such as AAC checked for
-// ADTS headers, are in f.pay): the stretch of the file that holds the
-// read ones is read with one ReadAt, and each run of samples that lie
-// back to back in it (a chunk) is written with one Write from there,
-// without a copy per sample. done is false (nothing written) when the
-// stretch is much larger than the payloads or cannot be read whole; the
-// caller then reads sample by sample, which names the sample that fails.
-func (f *Fragmenter) writeSpan(w io.Writer, ra io.ReaderAt, tfs []*trackFrag) (done bool, err error) {
-	lo, hi, need := int64(math.MaxInt64), int64(0), int64(0)
-	for _, tf := range tfs {
-		for _, s := range tf.samples {
-			if s.Data != nil || tf.ot.conv != nil {
-				continue
-			}
-			if s.Offset < 0 {
-				return false, nil
-			}
-			lo, hi = min(lo, s.Offset), max(hi, s.Offset+int64(s.Size))
-			need += int64(s.Size)
-		}
-	}
-	span := hi - lo
-	if span <= 0 || span > need+spanSlack || span > 2*maxFragmentBytes {
-		return false, nil
-	}
-	if int64(cap(f.rbuf)) < span {
-		f.rbuf = make([]byte, span)
-	}
-	buf := f.rbuf[:span]
-	if n, err := ra.ReadAt(buf, lo); int64(n) != span || err != nil && err != io.EOF {
-		return false, nil
-	}
-	// Runs in write order: each track's samples in turn.
-	start, end := int64(-1), int64(-1)
-	flush := func() error {
-		if start < 0 {
-			return nil
-		}
-		_, err := w.Write(buf[start-lo : end-lo])
-		start, end = -1, -1
-		return err
-	}
-	pos := 0
-	for _, tf := range tfs {
-		for j, s := range tf.samples {
-			if s.Data != nil || tf.ot.conv != nil {
-				if err := flush(); err != nil {
-					return true, err
-				}
-				p := s.Data
-				if tf.ot.conv != nil {
-					p = f.pay[pos : pos+int(tf.sizes[j])]
-					pos += len(p)
-				}
-				if _, err := w.Write(p); err != nil {
-					return true, err
-				}
-				continue
-			}
-			if s.Offset == end {
-				end += int64(s.Size)
-				continue
-			}
-			if err := flush(); err != nil {
-				return true, err
-			}
-			start, end = s.Offset, s.Offset+int64(s.Size)
-		}
-	}
-	return true, flush()
-}
-
-// passWriter buffers small writes (box headers, short runs of samples)
-// and hands large ones (a chunk of payloads written from the read
-// buffer) to the file directly, flushing what it holds first: the bytes
-// and their order are those of a bufio.Writer, without the copy of every
-// payload into the buffer.
-type passWriter struct {
-	*bufio.Writer
-	w io.Writer
-}
-
-// passThrough is the size from which a write bypasses the buffer.
-const passThrough = 64 << 10
-
-func (p *passWriter) Write(b []byte) (int, error) {
-	if len(b) < passThrough {
-		return p.Writer.Write(b)
-	}
-	if err := p.Writer.Flush(); err != nil {
-		return 0, err
-	}
-	return p.w.Write(b)
-}
-
 // WriteFragmented writes the audio and video tracks of d as one
 // fragmented MP4 file: an init segment followed by fragments of about
 // WithFragmentDuration each, cut before a key frame of the first video
@@ -673,7 +567,7 @@ func WriteFragmented(ctx context.Context, w io.Writer, d media.Demuxer, opts ...
 	if err != nil {
 		return err
 	}
-	bw := &passWriter{Writer: bufio.NewWriterSize(w, 1<<20), w: w}
+	bw := bufio.NewWriterSize(w, 1<<20)
 	ref := f.tracks[0]
 	for _, ot := range f.tracks {
 		if ot.hdlr == "vide" {
