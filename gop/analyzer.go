@@ -125,74 +125,112 @@ func WithTimestamps(fn func(s *media.Sample) (pts, dts int64, shown bool)) Optio
 // ffprobe prints. Access units holding only the second field of a frame
 // are folded into that frame, as ffprobe reports one frame per field pair.
 func ReadFrames(ctx context.Context, d media.Demuxer, t *media.Track, opts ...Option) ([]Frame, error) {
-	var o config
+	c, err := NewCollector(t, opts...)
+	if err != nil {
+		return nil, err
+	}
+	var buf []byte
+	for s, err := range media.TrackSamples(d, t.ID) {
+		if err != nil {
+			return c.frames, err
+		}
+		if len(c.frames)&255 == 0 {
+			if err := ctx.Err(); err != nil {
+				return c.frames, err
+			}
+		}
+		data, err := d.ReadSample(&s, buf)
+		if err != nil {
+			return c.frames, fmt.Errorf("gop: reading sample %d of track %d: %w", s.Index, t.ID, err)
+		}
+		if s.Data == nil {
+			buf = data
+		}
+		if err := c.Add(&s, data); err != nil {
+			return c.frames, err
+		}
+	}
+	return c.Frames()
+}
+
+// Collector does what [ReadFrames] does for a caller that reads the
+// payloads itself: it analyses the samples of one track handed to it in
+// decode order and gathers their frames. A packager that reads every
+// payload to write it analyses the frames in the same pass instead of
+// reading the file once more (package segment). A Collector is not safe
+// for concurrent use.
+type Collector struct {
+	a      *Analyzer
+	o      config
+	shift  int64
+	frames []Frame
+	errs   []error
+}
+
+// NewCollector returns a Collector for track t with ReadFrames' options.
+func NewCollector(t *media.Track, opts ...Option) (*Collector, error) {
+	c := &Collector{}
 	for _, opt := range opts {
-		opt(&o)
+		opt(&c.o)
 	}
 	a, err := NewAnalyzer(t)
 	if err != nil {
 		return nil, err
 	}
-	shift := int64(0)
-	if !o.rawTimestamps {
-		shift = PresentationShift(t)
+	c.a = a
+	if !c.o.rawTimestamps {
+		c.shift = PresentationShift(t)
 	}
 	// SampleCount comes from the file: use it as a hint only, capped so
 	// that a hostile stsz cannot make us allocate much up front (64 Ki
 	// frames, about 5 MB: 36 minutes at 30 fps without regrowing).
-	n := min(max(t.SampleCount, 0), 1<<16)
-	frames := make([]Frame, 0, n)
-	var buf []byte
-	var errs []error
-	for s, err := range media.TrackSamples(d, t.ID) {
-		if err != nil {
-			return frames, err
+	c.frames = make([]Frame, 0, min(max(t.SampleCount, 0), 1<<16))
+	return c, nil
+}
+
+// Add analyses the next sample s of the track, whose payload is au. It
+// returns the sample's error unless WithKeepErrors was given (then the
+// frame is kept with Type "?" and the error returned by Frames); after an
+// error without WithKeepErrors the Collector must not be used further.
+func (c *Collector) Add(s *media.Sample, au []byte) error {
+	f, err := c.a.Analyze(s, au)
+	if err != nil {
+		if !c.o.keepErrors {
+			return err
 		}
-		if len(frames)&255 == 0 {
-			if err := ctx.Err(); err != nil {
-				return frames, err
-			}
-		}
-		data, err := d.ReadSample(&s, buf)
-		if err != nil {
-			return frames, fmt.Errorf("gop: reading sample %d of track %d: %w", s.Index, t.ID, err)
-		}
-		if s.Data == nil {
-			buf = data
-		}
-		f, err := a.Analyze(&s, data)
-		if err != nil {
-			if !o.keepErrors {
-				return frames, err
-			}
-			errs = append(errs, err)
-			f.Type = TypeUnknown
-		}
-		if o.timestamps != nil {
-			var shown bool
-			f.PTS, f.DTS, shown = o.timestamps(&s)
-			f.Discarded = !shown
-		} else {
-			f.PTS += shift
-			f.DTS += shift
-		}
-		if f.SecondField && len(frames) > 0 {
-			p := &frames[len(frames)-1]
-			p.Size += f.Size
-			p.Slices += f.Slices
-			p.Structure = FieldPair
-			p.Duration += f.Duration
-			p.Reference = p.Reference || f.Reference
-			continue
-		}
-		frames = append(frames, f)
+		c.errs = append(c.errs, err)
+		f.Type = TypeUnknown
 	}
-	SetDisplayOrder(frames)
-	MarkLeading(frames)
-	if len(errs) > 0 {
-		return frames, joinErrors(errs)
+	if c.o.timestamps != nil {
+		var shown bool
+		f.PTS, f.DTS, shown = c.o.timestamps(s)
+		f.Discarded = !shown
+	} else {
+		f.PTS += c.shift
+		f.DTS += c.shift
 	}
-	return frames, nil
+	if f.SecondField && len(c.frames) > 0 {
+		p := &c.frames[len(c.frames)-1]
+		p.Size += f.Size
+		p.Slices += f.Slices
+		p.Structure = FieldPair
+		p.Duration += f.Duration
+		p.Reference = p.Reference || f.Reference
+		return nil
+	}
+	c.frames = append(c.frames, f)
+	return nil
+}
+
+// Frames returns the frames added so far in decode order, with Display
+// and Leading set, and the errors WithKeepErrors kept, joined.
+func (c *Collector) Frames() ([]Frame, error) {
+	SetDisplayOrder(c.frames)
+	MarkLeading(c.frames)
+	if len(c.errs) > 0 {
+		return c.frames, joinErrors(c.errs)
+	}
+	return c.frames, nil
 }
 
 // SetDisplayOrder sets Display on frames (in decode order) from their

@@ -239,6 +239,51 @@ func ExampleReadFrames() {
 	// decode 3 display 2 B key=false ref=false
 }
 
+// A Collector analyses payloads the caller reads itself, in decode
+// order: a packager that reads every payload to write it gets the frames
+// without reading the file a second time.
+func ExampleCollector() {
+	r, size, err := sample.Open(sample.Video240)
+	if err != nil {
+		log.Fatal(err)
+	}
+	d, err := mp4.NewReader(r, size)
+	if err != nil {
+		log.Fatal(err)
+	}
+	t := d.Tracks()[0]
+	c, err := gop.NewCollector(t)
+	if err != nil {
+		log.Fatal(err)
+	}
+	var buf []byte
+	for s, err := range media.TrackSamples(d, t.ID) {
+		if err != nil {
+			log.Fatal(err)
+		}
+		if buf, err = d.ReadSample(&s, buf); err != nil {
+			log.Fatal(err)
+		}
+		// ... write buf somewhere, then:
+		if err := c.Add(&s, buf); err != nil {
+			log.Fatal(err)
+		}
+	}
+	frames, err := c.Frames()
+	if err != nil {
+		log.Fatal(err)
+	}
+	keys := 0
+	for _, f := range frames {
+		if f.Key {
+			keys++
+		}
+	}
+	fmt.Printf("%d frames, %d key frames, frame 1 shown %s\n", len(frames), keys, frames[1].Type)
+	// Output:
+	// 200 frames, 4 key frames, frame 1 shown P
+}
+
 func ExampleSplitNALUnits() {
 	// An access unit as stored in MP4: 4-byte lengths, then an SPS header
 	// byte and an IDR slice (truncated here for the example).

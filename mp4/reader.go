@@ -822,6 +822,22 @@ func (m *Reader) ReadSample(s *media.Sample, buf []byte) ([]byte, error) {
 	return buf, nil
 }
 
+// ReadAt reads the input's bytes at off, as io.ReaderAt does, through the
+// read-ahead window that serves ReadSample (reads larger than half the
+// window go to the file directly). A packager that writes several tracks
+// of one file segment by segment reads the stretch of the file holding
+// one segment of all of them with one ReadAt and takes every payload from
+// it in place, instead of copying them out of the window one by one.
+func (m *Reader) ReadAt(p []byte, off int64) (int, error) {
+	if off < 0 || off > m.size {
+		return 0, &media.PosError{Format: "mp4", Offset: off, What: "read", Err: media.ErrTruncated}
+	}
+	if m.ra != nil {
+		return m.ra.ReadAt(p, off)
+	}
+	return m.r.ReadAt(p, off)
+}
+
 // Samples iterates over every sample in file order: first the samples
 // described by moov (merged across tracks by offset), then each fragment
 // in turn. Nothing is read but the sample tables; fragments are parsed

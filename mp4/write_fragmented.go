@@ -367,6 +367,17 @@ func (f *Fragmenter) writeFragment(w io.Writer, samples []FragmentSample, nextDT
 			if s.Data == nil {
 				return info, fmt.Errorf("%w: track %d sample %d has no payload", ErrWrite, s.TrackID, s.Index)
 			}
+			if ot.conv == nil {
+				// Written from s.Data as it is, not copied into f.pay
+				// first (a packager's segment arena).
+				if len(s.Data) > math.MaxUint32 {
+					return info, fmt.Errorf("%w: sample too large", ErrWrite)
+				}
+				tf.sizes = append(tf.sizes, uint32(len(s.Data)))
+				tf.bytes += int64(len(s.Data))
+				streamed = true
+				continue
+			}
 			n := len(f.pay)
 			var err error
 			f.pay, err = f.prepare(ot, s.Data, f.pay)
@@ -508,8 +519,8 @@ func (f *Fragmenter) writeFragment(w io.Writer, samples []FragmentSample, nextDT
 		_, err := w.Write(f.pay)
 		return info, err
 	}
-	// Mixed: converted payloads come from f.pay in order, the others
-	// are read from the source now.
+	// Mixed: converted payloads come from f.pay in order, unconverted
+	// ones from their Data, the others are read from the source now.
 	pos := 0
 	for _, tf := range tfs {
 		for j, s := range tf.samples {
@@ -523,6 +534,8 @@ func (f *Fragmenter) writeFragment(w io.Writer, samples []FragmentSample, nextDT
 					return info, err
 				}
 				p = f.rbuf
+			} else if tf.ot.conv == nil {
+				p = s.Data
 			} else {
 				p = f.pay[pos : pos+int(tf.sizes[j])]
 				pos += int(tf.sizes[j])

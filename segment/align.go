@@ -30,8 +30,12 @@ func (e *MisalignedError) Error() string {
 func (e *MisalignedError) Unwrap() error { return ErrMisaligned }
 
 // analyseFrames reads every video track's frames with gop.ReadFrames
-// (NAL headers only). With one rendition a failure only costs the
-// independence claim; with several the alignment check needs them.
+// (NAL headers only), in a pass of its own: Cut analyses the frames while
+// it writes them, and calls this only when writing failed with several
+// renditions, so that misaligned renditions get the alignment check's
+// report rather than the first cut that did not fit. With one rendition
+// a failure only costs the independence claim; with several the
+// alignment check needs them.
 func analyseFrames(ctx context.Context, videos []*trackData) error {
 	for _, v := range videos {
 		frames, err := gop.ReadFrames(ctx, v.in.Demuxer, &v.track)

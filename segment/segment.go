@@ -30,7 +30,10 @@
 // own, cut at their frames.
 //
 // Cut reads sample tables first and payloads one segment at a time, so
-// memory follows the segment size, not the input's. An MPEG-TS reader
+// memory follows the segment size, not the input's. Each input is read
+// once: segment n of every rendition it feeds (its video and its audio)
+// is written from one read of the stretch of the file that holds them,
+// and the GOP analysis of the video runs on those same payloads. An MPEG-TS reader
 // only hands payloads out while iterating: they are spooled to a
 // temporary file in dir as the tables are read (removed when Cut
 // returns), and read back from it like an MP4 file's.

@@ -19,7 +19,9 @@ import (
 
 // trackData is one selected track with its sample records.
 type trackData struct {
-	in      Input
+	in Input
+	// input is the index of in among Cut's inputs.
+	input   int
 	track   media.Track
 	samples []media.Sample
 	// spooled locates, in sp, the payloads of samples that the reader
@@ -59,6 +61,10 @@ type trackData struct {
 	shift int64
 	// frames is the GOP analysis of a video track (nil when not done).
 	frames []gop.Frame
+	// tail holds the samples trimToEdit dropped (and tailSpool their
+	// payloads' places): not packaged, but analysed with the others.
+	tail      []media.Sample
+	tailSpool []spoolRef
 }
 
 func (td *trackData) outDTS(i int) int64 { return td.samples[i].DTS - td.dts0 + td.off }
@@ -119,9 +125,11 @@ func (td *trackData) trimToEdit() {
 	for n > 1 && td.samples[n-1].PTS >= end {
 		n--
 	}
-	td.samples = td.samples[:n]
+	td.tail = td.samples[n:]
+	td.samples = td.samples[:n:n]
 	if td.spooled != nil {
-		td.spooled = td.spooled[:n]
+		td.tailSpool = td.spooled[n:]
+		td.spooled = td.spooled[:n:n]
 	}
 }
 
@@ -244,12 +252,6 @@ func Cut(ctx context.Context, dir string, inputs []Input, opts ...Option) (*Pres
 			return nil, err
 		}
 	}
-	if err := analyseFrames(ctx, videos); err != nil {
-		return nil, err
-	}
-	if err := checkAligned(videos, cfg.target); err != nil {
-		return nil, err
-	}
 	// Segments are cut at the first video's key frames; an audio-only
 	// presentation (a podcast, a radio ladder) at its first track's frames.
 	var ref *trackData
@@ -260,17 +262,37 @@ func Cut(ctx context.Context, dir string, inputs []Input, opts ...Option) (*Pres
 	}
 	cuts := cutTimes(ref, cfg.target.Seconds())
 
+	all := append(append([]*trackData{}, videos...), audios...)
+	ws, err := writeInputs(ctx, dir, all, cuts, &cfg)
+	if err != nil {
+		if len(videos) > 1 && ctx.Err() == nil {
+			// Renditions that cannot be cut at the same instants are
+			// reported as the alignment check reports them, as when it
+			// ran before writing: on this error path only, the frames
+			// are analysed on their own.
+			if err := analyseFrames(ctx, videos); err != nil {
+				return nil, err
+			}
+			if err := checkAligned(videos, cfg.target); err != nil {
+				return nil, err
+			}
+		}
+		return nil, err
+	}
+	if len(videos) > 1 {
+		for _, w := range ws {
+			if w.video && w.colErr != nil {
+				return nil, fmt.Errorf("%s: analysing frames for the alignment check: %w", w.td.in.Name, w.colErr)
+			}
+		}
+	}
+	if err := checkAligned(videos, cfg.target); err != nil {
+		return nil, err
+	}
 	p := &Presentation{Format: cfg.format, ByteRange: cfg.byteRange, Naming: cfg.naming, TargetDuration: cfg.target}
-	ids := map[string]int{}
-	for _, td := range append(append([]*trackData{}, videos...), audios...) {
-		if err := ctx.Err(); err != nil {
-			return nil, err
-		}
-		r, err := writeRendition(dir, uniqueID(ids, renditionID(&td.track)), td, cuts, &cfg)
-		if err != nil {
-			return nil, fmt.Errorf("%s: %w", td.in.Name, err)
-		}
-		if td.track.Kind == media.KindVideo {
+	for _, w := range ws {
+		r := w.r
+		if w.video {
 			p.Video = append(p.Video, r)
 		} else {
 			p.Audio = append(p.Audio, r)
@@ -329,7 +351,7 @@ func selectTracks(ctx context.Context, inputs []Input, sp *spoolOnce) (videos, a
 		}
 	}
 	tookAudio := false
-	for _, in := range inputs {
+	for k, in := range inputs {
 		want := map[int]*trackData{}
 		isAudioOnly := !hasKind(in.Demuxer, media.KindVideo)
 		for _, t := range in.Demuxer.Tracks() {
@@ -339,7 +361,7 @@ func selectTracks(ctx context.Context, inputs []Input, sp *spoolOnce) (videos, a
 			default:
 				continue
 			}
-			td := &trackData{in: in, track: *t}
+			td := &trackData{in: in, input: k, track: *t}
 			if n := t.SampleCount; n > 0 {
 				// A hint from the file, capped so that a hostile table
 				// cannot make us allocate much before a sample is seen.
@@ -515,196 +537,6 @@ func splitAt(td *trackData, cuts []float64) ([]int, error) {
 		starts = append(starts, i)
 	}
 	return starts, nil
-}
-
-// maxArena bounds the buffer preallocated for one segment's payloads.
-const maxArena = 256 << 20
-
-// readPayload returns the MP4-form payload of sample i.
-// buf, when its capacity suffices, receives the payload.
-func (td *trackData) readPayload(i int, buf []byte) ([]byte, error) {
-	if td.spooled != nil {
-		return td.sp.read(td.spooled[i], buf)
-	}
-	s := td.samples[i]
-	data, err := td.in.Demuxer.ReadSample(&s, buf)
-	if err != nil {
-		return nil, err
-	}
-	return data, nil
-}
-
-// writeRendition writes the segments of one track.
-func writeRendition(dir, id string, td *trackData, cuts []float64, cfg *config) (*Rendition, error) {
-	starts, err := splitAt(td, cuts)
-	if err != nil {
-		return nil, err
-	}
-	if err := os.MkdirAll(filepath.Join(dir, id), 0o755); err != nil {
-		return nil, err
-	}
-	r := &Rendition{ID: id, Source: td.in.Name, Track: td.track, Timescale: td.track.Timescale, ByteRange: cfg.byteRange}
-	r.SAPType = 1
-	if td.track.Kind == media.KindVideo {
-		for n, k := range starts {
-			end := len(td.samples)
-			if n+1 < len(starts) {
-				end = starts[n+1]
-			}
-			r.SAPType = max(r.SAPType, td.sapType(k, end))
-		}
-	}
-	r.Independent = r.SAPType == 1
-	r.PresentationTimeOffset = td.presOffset
-	video := td.track.Kind == media.KindVideo
-	if cfg.format == TS {
-		return r, writeTSRendition(dir, r, td, starts, cfg)
-	}
-	fr, err := mp4.NewCMAFFragmenter(&td.track, mp4.WithPresentationOffset(td.presOffset))
-	if err != nil {
-		return nil, fmt.Errorf("%w: %w", ErrCodec, err)
-	}
-	if fr.NeedsConfiguration(td.track.ID) {
-		// AC-3/E-AC-3 from MPEG-TS: the first syncframe gives dac3/dec3.
-		data, err := td.readPayload(0, nil)
-		if err != nil {
-			return nil, fmt.Errorf("sample 0: %w", err)
-		}
-		if err := fr.Configure(td.track.ID, data); err != nil {
-			return nil, fmt.Errorf("%w: %w", ErrCodec, err)
-		}
-	}
-	var initBuf bytes.Buffer
-	if err := fr.WriteInit(&initBuf); err != nil {
-		return nil, fmt.Errorf("%w: %w", ErrCodec, err)
-	}
-	init := initBuf.Bytes()
-	// In byte-range mode the segments go to a body file first: the sidx
-	// in front of them needs their sizes.
-	var body *os.File
-	var bodyOff int64
-	if cfg.byteRange {
-		body, err = os.CreateTemp(filepath.Join(dir, id), ".body-*")
-		if err != nil {
-			return nil, err
-		}
-		defer func() {
-			body.Close()
-			os.Remove(body.Name())
-		}()
-	} else {
-		r.Init = &Range{URI: path.Join(id, "init.mp4"), Size: int64(len(init))}
-		if err := os.WriteFile(filepath.Join(dir, r.Init.URI), init, 0o644); err != nil {
-			return nil, err
-		}
-	}
-	var buf bytes.Buffer
-	var arena []byte // the payloads of one segment, reused
-	for n, first := range starts {
-		end := len(td.samples)
-		if n+1 < len(starts) {
-			end = starts[n+1]
-		}
-		// Sizes come from the input: only trust them for the arena up to
-		// a bound; beyond it each read is checked by the reader first.
-		need := int64(0)
-		for i := first; i < end; i++ {
-			need += int64(td.samples[i].Size)
-		}
-		if need <= maxArena && int64(cap(arena)) < need {
-			arena = make([]byte, 0, need)
-		}
-		arena = arena[:0]
-		buf.Reset()
-		seg := Segment{Number: n + 1, Start: td.outPTS(first), Samples: end - first}
-		if !video {
-			seg.Start = td.outDTS(first)
-		}
-		// One fragment per GOP for video (so each key frame has its own
-		// moof for I-frame playlists), one per segment for audio.
-		var groups [][]mp4.FragmentSample
-		var keys []int
-		for i := first; i < end; i++ {
-			s := td.samples[i]
-			if i == first || video && s.Sync {
-				groups = append(groups, nil)
-				keys = append(keys, i)
-			}
-			off, size := len(arena), int(s.Size)
-			if off+size <= cap(arena) {
-				arena = arena[:off+size]
-			}
-			data, err := td.readPayload(i, arena[off:len(arena):len(arena)])
-			if err != nil {
-				return nil, fmt.Errorf("sample %d: %w", i, err)
-			}
-			if ls := td.track.Config.NALLengthSize; ls > 0 && (td.track.Codec == media.CodecH264 || td.track.Codec == media.CodecHEVC) {
-				// The rule remux's MPEG-TS writer applies: a NAL length
-				// that overruns its sample is refused, not packaged into
-				// a segment a decoder will choke on.
-				if err := gop.SplitNALUnits(data, ls, func([]byte, int) error { return nil }); err != nil {
-					return nil, fmt.Errorf("track %d sample %d at byte %d: %w", s.TrackID, s.Index, s.Pos, err)
-				}
-			}
-			fs := mp4.FragmentSample{Sample: s, Data: data}
-			fs.DTS, fs.PTS, fs.Duration = td.outDTS(i), td.outPTS(i), td.sampleDur(i)
-			if !video {
-				fs.PTS = fs.DTS
-			}
-			groups[len(groups)-1] = append(groups[len(groups)-1], fs)
-			seg.Duration += int64(fs.Duration)
-		}
-		var next map[int]int64
-		if end < len(td.samples) {
-			next = map[int]int64{td.track.ID: td.outDTS(end)}
-		}
-		frags, err := fr.WriteSegment(&buf, groups, next)
-		if err != nil {
-			return nil, err
-		}
-		if n+1 < len(starts) {
-			// Segments tile the timeline: a segment lasts until the next
-			// one starts (identical to the summed sample durations for
-			// normal input).
-			next := td.outPTS(starts[n+1])
-			if !video {
-				next = td.outDTS(starts[n+1])
-			}
-			seg.Duration = next - seg.Start
-		}
-		if cfg.byteRange {
-			seg.Range = Range{URI: path.Join(id, id+".mp4"), Offset: bodyOff, Size: int64(buf.Len())}
-			if _, err := body.Write(buf.Bytes()); err != nil {
-				return nil, err
-			}
-		} else {
-			name := fmt.Sprintf("seg_%d.m4s", seg.Number)
-			if cfg.naming == ByTime {
-				name = fmt.Sprintf("seg_%d.m4s", seg.Start)
-			}
-			seg.Range = Range{URI: path.Join(id, name), Size: int64(buf.Len())}
-			if err := os.WriteFile(filepath.Join(dir, seg.URI), buf.Bytes(), 0o644); err != nil {
-				return nil, err
-			}
-		}
-		if video {
-			for k, f := range frags {
-				r.IFrames = append(r.IFrames, IFrame{
-					Range: Range{URI: seg.URI, Offset: seg.Offset + f.Offset, Size: f.FirstSampleEnd - f.Offset},
-					Start: td.outPTS(keys[k]), Duration: f.Duration,
-				})
-			}
-		}
-		bodyOff += int64(buf.Len())
-		r.Segments = append(r.Segments, seg)
-		r.Samples += int64(end - first)
-	}
-	if cfg.byteRange {
-		if err := assembleSingleFile(dir, id, r, init, body); err != nil {
-			return nil, err
-		}
-	}
-	return r, nil
 }
 
 // assembleSingleFile writes id/id.mp4 = init + sidx + body and shifts the

@@ -14,6 +14,9 @@
 #   SKB_OUT   where outputs are written             (default $SKB_DIR/out;
 #             a tmpfs such as /dev/shm/skb takes the disk's writeback out)
 #   SKB_ONLY  space-separated task names to run     (default: all)
+#   SKB_BASE  another streamkit binary (an older build) run beside this
+#             one as runner "base" for fmp4, package and package-ts:
+#             before/after in the same rounds
 #
 # Every task runs RUNS times; in each round the peers and streamkit run in
 # turn, the order alternating from round to round, each after `sync`, so
@@ -60,6 +63,13 @@ package-ts|streamkit|$sk package --force -o $out/pkt --hls --dash --segment 4s $
 package-ts|ffmpeg-hls|${FF[*]} -i $dir/real.ts -map 0 -c copy -bsf:a aac_adtstoasc -tag:v avc1 -tag:a mp4a -f hls -hls_time 4 -hls_playlist_type vod -hls_segment_type fmp4 -hls_segment_filename $out/pht/s_%d.m4s $out/pht/index.m3u8
 package-ts|ffmpeg-dash|${FF[*]} -i $dir/real.ts -map 0 -c copy -bsf:a aac_adtstoasc -tag:v avc1 -tag:a mp4a -f dash -seg_duration 4 $out/pdt/manifest.mpd
 T
+	if [ -n "${SKB_BASE:-}" ]; then
+		cat <<T
+fmp4|base|$SKB_BASE remux --force --to fmp4 $in $out/o_frag.mp4
+package|base|$SKB_BASE package --force -o $out/pk --hls --dash --segment 4s $in
+package-ts|base|$SKB_BASE package --force -o $out/pkt --hls --dash --segment 4s $dir/real.ts
+T
+	fi
 }
 
 res=$dir/runs.tsv
