@@ -32,6 +32,13 @@ import (
 // input's timestamps (see WithTSTimeline).
 //
 // fMP4 input is defragmented: the result is a plain progressive file.
+//
+// AC-3 and E-AC-3 samples are written as ffmpeg's MP4 muxer writes them
+// (ETSI TS 102 366 annex F; WriteFragmented too): E-AC-3 frames of fewer
+// than six audio blocks are merged six blocks to a sample and an
+// incomplete last group is left out, and payloads without a syncframe
+// before the first sample are dropped. An input whose frames fill no
+// sample gives an error wrapping [ErrNoSamples].
 func WriteProgressive(ctx context.Context, w io.Writer, d media.Demuxer, opts ...WriteOption) error {
 	cfg := newWriteConfig(opts)
 	tracks, err := planTracks(d.Tracks(), &cfg)
