@@ -70,8 +70,9 @@ type eac3Grouper struct {
 	buf     []byte
 	first   media.Sample
 	dur     uint64
-	dropped int // leading payloads dropped
-	pending int // frames in buf
+	dropped int   // leading payloads dropped
+	dropPTS int64 // the smallest PTS among them
+	pending int   // frames in buf
 }
 
 // heldFrames is the number of frames in the incomplete group.
@@ -89,6 +90,9 @@ func (g *eac3Grouper) add(s *media.Sample, payload []byte) (media.Sample, bool, 
 	n := ac3Blocks(payload)
 	if n == 0 {
 		if !g.started {
+			if g.dropped == 0 || s.PTS < g.dropPTS {
+				g.dropPTS = s.PTS
+			}
 			g.dropped++
 			return media.Sample{}, false, nil
 		}
@@ -150,4 +154,31 @@ func noSamplesError(tracks []*outTrack, groups map[int]*eac3Grouper) error {
 		return fmt.Errorf("%w: %w: %s", ErrWrite, ErrNoSamples, strings.Join(detail, "; "))
 	}
 	return fmt.Errorf("%w: no samples (an init segment without media?)", ErrWrite)
+}
+
+// droppedOrigin returns the time origin (oNum/oDen seconds, for
+// planTimeline) that counts the PTS of leading payloads a grouper
+// dropped: ffmpeg -c copy takes its start time from every packet the
+// demuxer gave, the dropped ones included (libavformat's start_time), so
+// the first written AC-3 frame of sample_ac3.ts stays at 0.032 s, after
+// the 73 bytes stamped 0. It returns oDen 0 when nothing was dropped
+// before the earliest written sample.
+func droppedOrigin(tracks []*outTrack, groups map[int]*eac3Grouper) (oNum, oDen int64) {
+	found := false
+	for _, ot := range tracks {
+		ts := int64(ot.t.Timescale)
+		if ts == 0 {
+			continue
+		}
+		if oDen == 0 || ot.minPTS*oDen < oNum*ts {
+			oNum, oDen = ot.minPTS, ts
+		}
+		if g := groups[ot.t.ID]; g != nil && g.dropped > 0 && g.dropPTS*oDen < oNum*ts {
+			oNum, oDen, found = g.dropPTS, ts, true
+		}
+	}
+	if !found {
+		return 0, 0
+	}
+	return oNum, oDen
 }

@@ -168,7 +168,17 @@ func WriteProgressive(ctx context.Context, w io.Writer, d media.Demuxer, opts ..
 		}
 		return noSamplesError(all, groups)
 	}
-	planTimeline(kept, origin, durations, 0, 0)
+	var oNum, oDen int64
+	if origin {
+		groups := map[int]*eac3Grouper{}
+		for _, pt := range keptP {
+			if pt.group != nil {
+				groups[pt.t.ID] = pt.group
+			}
+		}
+		oNum, oDen = droppedOrigin(kept, groups)
+	}
+	planTimeline(kept, origin, durations, oNum, oDen)
 
 	// Layout: ftyp, moov, mdat header, payload.
 	var ft box
