@@ -679,7 +679,16 @@ func fragmentLoop(ctx context.Context, d media.Demuxer, cfg writeConfig, frs []*
 	for _, fr := range frs {
 		globalTracks = append(globalTracks, fr.tracks...)
 	}
-	var readBuf []byte
+	var readBuf, groupBuf []byte
+	// AC-3/E-AC-3 samples as movenc.c makes them, fragmented or not
+	// (eac3Grouper).
+	groups := map[int]*eac3Grouper{}
+	for _, ot := range globalTracks {
+		if ot.t.Codec == media.CodecAC3 || ot.t.Codec == media.CodecEAC3 {
+			groups[ot.t.ID] = &eac3Grouper{}
+		}
+	}
+	written := 0
 	flush := func(fr *Fragmenter, next map[int]int64) error {
 		s := st[fr]
 		if len(s.cur) == 0 {
@@ -763,6 +772,24 @@ func fragmentLoop(ctx context.Context, d media.Demuxer, cfg writeConfig, frs []*
 				cfg.progress(done, total)
 			}
 		}
+		if g := groups[smp.TrackID]; g != nil {
+			b, err := d.ReadSample(&smp, groupBuf)
+			if err != nil {
+				return err
+			}
+			if smp.Data == nil {
+				groupBuf = b
+			}
+			out, ok, err := g.add(&smp, b)
+			if err != nil {
+				return fmt.Errorf("mp4: %w", err)
+			}
+			if !ok {
+				continue
+			}
+			smp = out
+		}
+		written++
 		s := st[fr]
 		if _, ok := s.firstDTS[smp.TrackID]; !ok {
 			s.firstDTS[smp.TrackID] = smp.DTS
@@ -792,11 +819,13 @@ func fragmentLoop(ctx context.Context, d media.Demuxer, cfg writeConfig, frs []*
 			s.lens = append(s.lens, -1)
 			continue
 		}
-		buf, err := d.ReadSample(&smp, readBuf)
-		if err != nil {
-			return err
+		buf := smp.Data // a grouper's is never handed to ReadSample as a buffer
+		if buf == nil {
+			if buf, err = d.ReadSample(&smp, readBuf); err != nil {
+				return err
+			}
+			readBuf = buf
 		}
-		readBuf = buf
 		if ot.entry == nil && ot.conv != nil {
 			// Learn the configuration (AC-3 from MPEG-TS) now.
 			if _, err := ot.conv.convert(nil, buf); err != nil {
@@ -810,6 +839,9 @@ func fragmentLoop(ctx context.Context, d media.Demuxer, cfg writeConfig, frs []*
 	}
 	if n == 0 {
 		return fmt.Errorf("%w: no samples (an init segment without media?)", ErrWrite)
+	}
+	if written == 0 {
+		return noSamplesError(globalTracks, groups)
 	}
 	for _, fr := range frs {
 		if err := flush(fr, nil); err != nil {

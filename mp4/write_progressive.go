@@ -32,6 +32,13 @@ import (
 // input's timestamps (see WithTSTimeline).
 //
 // fMP4 input is defragmented: the result is a plain progressive file.
+//
+// AC-3 and E-AC-3 samples are written as ffmpeg's MP4 muxer writes them
+// (ETSI TS 102 366 annex F; WriteFragmented too): E-AC-3 frames of fewer
+// than six audio blocks are merged six blocks to a sample and an
+// incomplete last group is left out, and payloads without a syncframe
+// before the first sample are dropped. An input whose frames fill no
+// sample gives an error wrapping [ErrNoSamples].
 func WriteProgressive(ctx context.Context, w io.Writer, d media.Demuxer, opts ...WriteOption) error {
 	cfg := newWriteConfig(opts)
 	tracks, err := planTracks(d.Tracks(), &cfg)
@@ -46,6 +53,9 @@ func WriteProgressive(ctx context.Context, w io.Writer, d media.Demuxer, opts ..
 	pts := make([]*progTrack, len(tracks))
 	for i, ot := range tracks {
 		pts[i] = &progTrack{outTrack: ot}
+		if ot.t.Codec == media.CodecAC3 || ot.t.Codec == media.CodecEAC3 {
+			pts[i].group = &eac3Grouper{}
+		}
 		if n := ot.t.SampleCount; n > 0 && n <= MaxSamples {
 			pts[i].sizes = make([]uint32, 0, n)
 		}
@@ -82,13 +92,25 @@ func WriteProgressive(ctx context.Context, w io.Writer, d media.Demuxer, opts ..
 				return err
 			}
 		}
-		size := s.Size
-		if pt.conv != nil {
-			buf, err = d.ReadSample(&s, buf)
+		if pt.group != nil {
+			ok, err := pt.shape(d, &s)
 			if err != nil {
 				return err
 			}
-			cbf, err = pt.conv.convert(cbf, buf)
+			if !ok {
+				continue
+			}
+		}
+		size := s.Size
+		if pt.conv != nil {
+			in := s.Data // the grouper's: never handed to ReadSample as a buffer
+			if in == nil {
+				if buf, err = d.ReadSample(&s, buf); err != nil {
+					return err
+				}
+				in = buf
+			}
+			cbf, err = pt.conv.convert(cbf, in)
 			if err != nil {
 				return fmt.Errorf("mp4: track %d sample %d at byte %d: %w", s.TrackID, s.Index, s.Pos, err)
 			}
@@ -117,6 +139,11 @@ func WriteProgressive(ctx context.Context, w io.Writer, d media.Demuxer, opts ..
 		pt.finish()
 		durations[pt.id] = pt.pend
 		total += pt.bytes
+		if pt.group != nil {
+			if pt.count == 0 {
+				continue // dropped below; its entry may never have been built
+			}
+		}
 		if pt.entry == nil {
 			return fmt.Errorf("%w: track %d (%s) has no samples to build its configuration from", ErrWrite, pt.t.ID, pt.t.Codec)
 		}
@@ -131,9 +158,27 @@ func WriteProgressive(ctx context.Context, w io.Writer, d media.Demuxer, opts ..
 		keptP = append(keptP, pt)
 	}
 	if len(kept) == 0 {
-		return fmt.Errorf("%w: no samples (an init segment without media?)", ErrWrite)
+		groups := map[int]*eac3Grouper{}
+		var all []*outTrack
+		for _, pt := range pts {
+			all = append(all, pt.outTrack)
+			if pt.group != nil {
+				groups[pt.t.ID] = pt.group
+			}
+		}
+		return noSamplesError(all, groups)
 	}
-	planTimeline(kept, origin, durations, 0, 0)
+	var oNum, oDen int64
+	if origin {
+		groups := map[int]*eac3Grouper{}
+		for _, pt := range keptP {
+			if pt.group != nil {
+				groups[pt.t.ID] = pt.group
+			}
+		}
+		oNum, oDen = droppedOrigin(kept, groups)
+	}
+	planTimeline(kept, origin, durations, oNum, oDen)
 
 	// Layout: ftyp, moov, mdat header, payload.
 	var ft box
@@ -193,6 +238,11 @@ func WriteProgressive(ctx context.Context, w io.Writer, d media.Demuxer, opts ..
 	}
 
 	// Pass 2: payloads.
+	for _, pt := range pts {
+		if pt.group != nil {
+			pt.group = &eac3Grouper{} // the same decisions again
+		}
+	}
 	var written int64
 	next := map[int]int64{}
 	rc := newRangeCopier(d, w, bw)
@@ -203,6 +253,15 @@ func WriteProgressive(ctx context.Context, w io.Writer, d media.Demuxer, opts ..
 		pt := byIn[s.TrackID]
 		if pt == nil || pt.count == 0 {
 			continue
+		}
+		if pt.group != nil {
+			ok, err := pt.shape(d, &s)
+			if err != nil {
+				return err
+			}
+			if !ok {
+				continue
+			}
 		}
 		if n++; n&255 == 1 {
 			if err := ctx.Err(); err != nil {
@@ -233,13 +292,15 @@ func WriteProgressive(ctx context.Context, w io.Writer, d media.Demuxer, opts ..
 				return err
 			}
 		}
-		buf, err = d.ReadSample(&s, buf)
-		if err != nil {
-			return err
+		out := s.Data // the grouper's: never handed to ReadSample as a buffer
+		if out == nil {
+			if buf, err = d.ReadSample(&s, buf); err != nil {
+				return err
+			}
+			out = buf
 		}
-		out := buf
 		if pt.conv != nil {
-			if cbf, err = pt.conv.convert(cbf, buf); err != nil {
+			if cbf, err = pt.conv.convert(cbf, out); err != nil {
 				return fmt.Errorf("mp4: track %d sample %d at byte %d: %w", s.TrackID, s.Index, s.Pos, err)
 			}
 			out = cbf
@@ -356,10 +417,32 @@ func (pt *progTrack) probeRaw(d media.Demuxer, s *media.Sample, buf *[]byte) err
 	return nil
 }
 
+// shape passes s through the track's AC-3/E-AC-3 grouper: false while
+// the frame is held or dropped; a given-out s has Data set.
+func (pt *progTrack) shape(d media.Demuxer, s *media.Sample) (bool, error) {
+	b, err := d.ReadSample(s, pt.gbuf)
+	if err != nil {
+		return false, err
+	}
+	if s.Data == nil {
+		pt.gbuf = b // our buffer (MP4 input), reused
+	}
+	out, ok, err := pt.group.add(s, b)
+	if err != nil {
+		return false, fmt.Errorf("mp4: %w", err)
+	}
+	if ok {
+		*s = out
+	}
+	return ok, nil
+}
+
 // progTrack accumulates one track's sample tables.
 type progTrack struct {
 	*outTrack
-	probed   bool // probeRaw has seen the first sample
+	group    *eac3Grouper // AC-3/E-AC-3: samples as movenc.c makes them
+	gbuf     []byte       // its read buffer
+	probed   bool         // probeRaw has seen the first sample
 	count    int64
 	bytes    int64
 	sizes    []uint32

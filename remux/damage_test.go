@@ -149,19 +149,12 @@ func TestDamagedConformance(t *testing.T) {
 	}
 	close(queue)
 	wg.Wait()
-	failed, known := 0, 0
+	// Every difference fails: the last known ones (a PES starting inside
+	// an AC-3 frame, E-AC-3 frames too few for one MP4 sample) are read
+	// and written as libavformat does now.
+	failed := 0
 	for _, j := range jobs {
 		if len(j.res) == 0 {
-			continue
-		}
-		soft := true
-		for _, r := range j.res {
-			soft = soft && strings.HasPrefix(r, knownPrefix)
-		}
-		if soft {
-			if known++; known <= 60 {
-				t.Logf("%s (k=%d), known difference:\n\t%s", j.name, j.k, strings.Join(j.res, "\n\t"))
-			}
 			continue
 		}
 		failed++
@@ -172,20 +165,8 @@ func TestDamagedConformance(t *testing.T) {
 	if failed > 40 {
 		t.Errorf("%d of %d cut files differ in all", failed, len(jobs))
 	}
-	t.Logf("%d inputs, %d cut files, %d with known differences (logged above)", len(inputs), len(jobs), known)
+	t.Logf("%d inputs, %d cut files", len(inputs), len(jobs))
 }
-
-// knownDeviations are files whose undamaged reading already differs from
-// ffprobe's in a documented way (see ts/reader_test.go), so their packet
-// lists are not compared here.
-var knownDeviations = map[string]string{
-	// The first PES starts inside a frame: ffprobe emits the 73 bytes
-	// before the first sync frame as a packet, we skip them.
-	"sample_ac3.ts": "leading partial AC-3 frame (ts/reader_test.go)",
-}
-
-// knownPrefix marks a difference that is reported, not failed.
-const knownPrefix = "KNOWN "
 
 // damagedCase cuts src to size·k/11 into file and checks it; it returns
 // what differs from ffprobe/ffmpeg.
@@ -207,13 +188,6 @@ func damagedCase(ffprobe, ffmpeg, src, dir, file string, k int, skipRemux bool) 
 	// ffprobe: streams and packets in one run.
 	ref, ferr := ffprobeDamaged(ffprobe, file)
 	res, perr := probe.File(context.Background(), file)
-	if reason, ok := knownDeviations[filepath.Base(src)]; ok {
-		defer func() {
-			for i := range fails {
-				fails[i] = knownPrefix + reason + ": " + fails[i]
-			}
-		}()
-	}
 	if ferr != nil {
 		if perr == nil {
 			fail("ffprobe refuses the file (%v) but probe reads it", ferr)
@@ -279,10 +253,8 @@ func damagedCase(ffprobe, ffmpeg, src, dir, file string, k int, skipRemux bool) 
 			got = append(got[:i], got[i+1:]...)
 		}
 	}
-	if _, dev := knownDeviations[filepath.Base(src)]; !dev {
-		for _, m := range comparePrefix(streams(ref.Packets), got, true, true) {
-			fail("packets: %s", m)
-		}
+	for _, m := range comparePrefix(streams(ref.Packets), got, true, true) {
+		fail("packets: %s", m)
 	}
 	if frames >= 0 {
 		var nv int
@@ -368,53 +340,14 @@ func damagedCase(ffprobe, ffmpeg, src, dir, file string, k int, skipRemux bool) 
 	// and parameter sets they keep, so video sizes are compared for MP4
 	// input only.
 	videoSizes := !strings.HasSuffix(strings.ToLower(src), ".ts")
-	// ffmpeg -c copy can write an MP4 without a single packet from a cut
-	// file it reads (E-AC-3 whose first PES is corrupt: sample_eac3.ts
-	// at its first cut): there is nothing to compare with. Reported, not
-	// failed; a remux that writes nothing where ffmpeg writes packets
-	// still fails.
-	none := true
-	for _, s := range want {
-		none = none && len(s) == 0
-	}
-	// ffmpeg's MP4 muxer (movenc.c, handle_eac3) merges E-AC-3 frames of
-	// fewer than 6 blocks into 6-block samples and does not write a
-	// trailing incomplete group: on sample_eac3.mp4 (1-block frames) cut
-	// after 20 frames, ffprobe lists 20 packets in the cut file, ffmpeg
-	// -c copy -f framecrc passes all 20, but its MP4 holds 18 (3 samples
-	// of 6). The frames are in the input and ffprobe shows them, so
-	// Remux keeps them; the comparison stops where ffmpeg's groups end.
-	if eac3 := eac3Only(ref); eac3 {
-		for si := range want {
-			if si < len(have) && len(want[si]) > 0 && want[si][0].typ == "audio" && len(want[si])%6 == 0 {
-				if d := len(have[si]) - len(want[si]); d > 1 && d < 6 {
-					have[si] = have[si][:len(want[si])]
-				}
-			}
-		}
-	}
+	// Both MP4 writers keep AC-3/E-AC-3 as movenc.c does (mp4's
+	// eac3Grouper: six-block samples, no incomplete last group, payloads
+	// without a syncframe dropped at the start), so the lists compare
+	// as they are.
 	for _, m := range comparePrefix(want, have, false, videoSizes) {
-		if none {
-			fail("%sffmpeg -c copy wrote no packet: remux packets: %s", knownPrefix, m)
-			continue
-		}
 		fail("remux packets: %s", m)
 	}
 	return fails
-}
-
-// eac3Only reports whether every audio stream ffprobe lists is E-AC-3.
-func eac3Only(doc *damagedDoc) bool {
-	n := 0
-	for _, s := range doc.Streams {
-		if s.CodecType == "audio" {
-			if s.CodecName != "eac3" {
-				return false
-			}
-			n++
-		}
-	}
-	return n > 0
 }
 
 type damagedDoc struct {

@@ -252,9 +252,22 @@ func Remux(ctx context.Context, in, out string, opts ...Option) error {
 			}, mo...)
 		})
 	}
-	return atomicFile(ctx, out, func(w io.Writer) error {
+	err = atomicFile(ctx, out, func(w io.Writer) error {
 		return Write(ctx, w, d, c.to, opts...)
 	})
+	if errors.Is(err, mp4.ErrNoSamples) {
+		// The input has frames, but none makes an MP4 sample: E-AC-3
+		// frames of fewer than six blocks that do not fill one six-block
+		// sample (ffmpeg's MP4 muxer, movenc.c handle_eac3, writes an
+		// MP4 without a packet then). As a refusal, with the damage
+		// that left so little.
+		where := "no damage reported"
+		if ws := media.WarningsOf(d); len(ws) > 0 {
+			where = ws[len(ws)-1].Error()
+		}
+		return fmt.Errorf("%w: %s: %v (%s)", ErrNothingToWrite, filepath.Base(in), strings.TrimPrefix(err.Error(), "mp4: cannot write: "), where)
+	}
+	return err
 }
 
 // atomicFile runs write on a temporary file beside out and renames it to
@@ -297,8 +310,9 @@ func atomicDir(ctx context.Context, out string, write func(dir string) error) er
 }
 
 // ErrNothingToWrite is returned by Remux for a damaged input that holds
-// no sample a player could use: no sample before the damage, or (MP4)
-// only the first video sample, cut by the end of the file.
+// no sample a player could use: no sample before the damage, (MP4) only
+// the first video sample, cut by the end of the file, or (MP4 output)
+// E-AC-3 frames too few to fill one six-block MP4 sample.
 var ErrNothingToWrite = errors.New("remux: nothing to write")
 
 // nothingToWrite looks at the first two samples of a damaged input (one

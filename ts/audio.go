@@ -18,7 +18,9 @@ type audioFrame struct {
 
 // frameAudio cuts ADTS, LOAS, AC-3/E-AC-3 and MPEG audio into frames.
 // Bytes that do not start a valid frame header are skipped one at a time
-// until one does, as libavcodec's parsers do.
+// until one does, as libavcodec's parsers do; the bytes before a
+// stream's first frame, and for MPEG audio any skipped bytes, become
+// packets as in libavcodec (see leadingBytes).
 func (s *esStream) frameAudio(eof bool) {
 	hdrLen := 7
 	switch s.info.framer {
@@ -30,15 +32,70 @@ func (s *esStream) frameAudio(eof bool) {
 		hdrLen = 4
 	}
 	p := s.consumed
+	// lead is where the bytes before the stream's first frame start while
+	// that frame is looked for (-1 once found): see leadingBytes.
+	lead := -1
+	if !s.synced {
+		lead = p
+	}
+	// gap is where the bytes without a sync before p start (-1 none):
+	// libavcodec's MPEG audio parser (mpegaudio_parser.c) ends a packet
+	// only at the end of a frame whose header it found, so bytes it
+	// skips go into the next frame's packet; the other parsers' skipped
+	// bytes are dropped here.
+	gap := -1
 	for !s.d.stop {
 		if len(s.es)-p < hdrLen {
 			break
 		}
 		f := s.parseAudioHeader(s.es[p:])
 		if f.size == 0 {
+			if gap < 0 {
+				gap = p
+			}
 			p++
-			s.d.stats.FrameErrors++
+			if lead < 0 && s.info.framer != framerMPEGAudio && s.info.framer != framerADTS {
+				s.d.stats.FrameErrors++
+			}
 			continue
+		}
+		start := p // where the first emitted frame starts
+		if gap >= 0 && lead < 0 {
+			switch s.info.framer {
+			case framerMPEGAudio:
+				start = gap
+			case framerADTS:
+				// aac_sync clears need_next_header, so ff_aac_ac3_parse
+				// looks for each header from the end of the last frame:
+				// skipped bytes end a packet of their own there, as the
+				// leading bytes do. (ac3_sync sets it: the scan starts
+				// at the expected next header and skipped bytes join the
+				// previous frame; here they are dropped.)
+				start = s.leadingBytes(gap, p, f)
+			}
+		}
+		gap = -1
+		if lead >= 0 {
+			// An E-AC-3 dependent substream does not start an access
+			// unit: ac3_sync (libavcodec/ac3_parser.c) clears
+			// new_frame_start for it and ff_aac_ac3_parse scans on
+			// past it, so it belongs to the leading bytes.
+			if s.info.framer == framerAC3 && isEAC3(s.es[p:]) && s.es[p+2]>>6 == 1 {
+				if p+f.size > len(s.es) {
+					break
+				}
+				p += f.size
+				continue
+			}
+			if p == lead || s.info.framer != framerMPEGAudio {
+				s.synced = true
+				if p > lead {
+					start = s.leadingBytes(lead, p, f)
+				}
+				lead = -1
+			} else {
+				start = lead // synced once this frame is emitted
+			}
 		}
 		end := p + f.size
 		if end > len(s.es) {
@@ -55,9 +112,12 @@ func (s *esStream) frameAudio(eof bool) {
 						s.sampleRate = f.rate
 					}
 					s.consumed = len(s.es)
-					s.emitFrame(p, len(s.es), true, f.samples)
+					s.emitFrame(start, len(s.es), true, f.samples)
 				}
-				p = len(s.es)
+				p, lead = len(s.es), -1
+			} else if lead < 0 {
+				s.consumed = start // from the bytes merged into it
+				return
 			}
 			break
 		}
@@ -98,8 +158,27 @@ func (s *esStream) frameAudio(eof bool) {
 			s.sampleRate = f.rate
 		}
 		s.consumed = end
-		s.emitFrame(p, end, true, f.samples)
+		s.emitFrame(start, end, true, f.samples)
 		p = end
+		if lead >= 0 {
+			s.synced, lead = true, -1
+		}
+	}
+	switch {
+	case gap >= 0 && lead < 0 && (s.info.framer == framerMPEGAudio || s.info.framer == framerADTS) && !eof && p-gap <= maxLeadingBytes:
+		s.consumed = gap // kept for the next frame's packet
+		return
+	case gap >= 0 && lead < 0 && (s.info.framer == framerMPEGAudio || s.info.framer == framerADTS):
+		s.d.stats.FrameErrors += int64(p - gap)
+	case lead >= 0 && !eof && p-lead <= maxLeadingBytes:
+		s.consumed = lead // keep the leading bytes until a frame is found
+		return
+	case lead >= 0:
+		// No frame in the first maxLeadingBytes (or none at all): drop
+		// them as any other bytes without a sync; the stream counts as
+		// synced so that what follows is not held back.
+		s.d.stats.FrameErrors += int64(p - lead)
+		s.synced = !eof
 	}
 	if p > s.consumed {
 		s.consumed = p
@@ -107,6 +186,47 @@ func (s *esStream) frameAudio(eof bool) {
 	if eof {
 		s.consumed = len(s.es)
 	}
+}
+
+// maxLeadingBytes bounds the bytes kept before a stream's first frame
+// while it is looked for: a PID of garbage must not grow the buffer.
+const maxLeadingBytes = 64 << 10
+
+// leadingBytes handles the bytes es[lead:p] that come before the first
+// frame of the stream (a PES that starts inside a frame: the first PES of
+// a capture or of a cut file), whose header f starts at p, as libavcodec's
+// parsers do; it returns where the first frame's packet starts.
+//
+//   - AAC (ADTS), AC-3 and E-AC-3 share ff_aac_ac3_parse
+//     (libavcodec/aac_ac3_parser.c): it scans for the first header from
+//     the start of its input and, when that header is not at offset 0
+//     (pc->index+i > 0 with new_frame_start), ends a "frame" there
+//     through ff_combine_frame (parser.c), so the leading bytes become a
+//     packet of their own. ff_fetch_timestamp gives it the PES's PTS and
+//     pos and the parser's duration is that of the header just found;
+//     the first real frame then has no timestamp of its own and
+//     compute_pkt_fields (libavformat/demux.c) interpolates it: PES PTS
+//     plus that duration, the same PTS as the next PES's frame when the
+//     PES PTS belonged to the first real frame (sample_ac3.ts: 0, 2880,
+//     2880). So here: the leading bytes are emitted as a sample with the
+//     duration of f, and the first frame follows unstamped.
+//   - MPEG audio's parser (libavcodec/mpegaudio_parser.c) cuts a packet
+//     only at the end of a frame whose header it found: the bytes before
+//     the first header go into the first frame's packet.
+//
+// LATM and Opus are cut by their own framers and keep skipping.
+func (s *esStream) leadingBytes(lead, p int, f audioFrame) int {
+	switch s.info.framer {
+	case framerADTS, framerAC3:
+		if f.rate > 0 {
+			s.sampleRate = f.rate
+		}
+		s.consumed = p
+		s.emitFrame(lead, p, true, f.samples)
+	default:
+		s.d.stats.FrameErrors += int64(p - lead)
+	}
+	return p
 }
 
 func isEAC3(b []byte) bool { return len(b) >= 6 && b[0] == 0x0B && b[1] == 0x77 && b[5]>>3 > 10 }

@@ -85,7 +85,12 @@
 // and a partial last audio frame included (as ffmpeg emits them), with a
 // warning wrapping [media.ErrTruncated]; the cut packet itself is dropped,
 // as libavformat drops a short read. Continuity errors are counted, not
-// warned. [WithStrict] makes every such damage a [*media.PosError]. Length
+// warned. Audio bytes before a stream's first frame (a capture or cut
+// file whose first PES starts inside a frame) are kept as libavcodec's
+// parsers keep them: for ADTS, AC-3 and E-AC-3 a sample of their own,
+// stamped with the PES PTS and lasting one frame, the first frame then
+// interpolated; for MPEG audio part of the first frame's sample.
+// [WithStrict] makes every such damage a [*media.PosError]. Length
 // fields are never trusted for allocation: a PES or access unit is
 // reassembled in a buffer capped at [MaxPESSize], and a panic in
 // third-party parsing becomes an ErrCorrupt.

@@ -79,6 +79,7 @@ type esStream struct {
 	// Codec parameters captured while probing.
 	sps, pps, vps [][]byte
 	conf          bool
+	synced        bool // the audio framer has found the stream's first frame
 	sampleRate    int
 	aacFrames     [][]byte // ADTS payloads of the first frames, for implicit SBR
 }
