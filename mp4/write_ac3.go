@@ -20,32 +20,6 @@ var ErrNoSamples = errors.New("mp4: no sample to write")
 // syncframe header.
 var errNoSyncFrame = fmt.Errorf("%w: AC-3 frame without syncword", media.ErrCorrupt)
 
-// ac3Blocks returns the number of 256-sample audio blocks of the AC-3 or
-// E-AC-3 syncframe at the start of b, 0 when b does not start with a
-// valid syncframe header (as avpriv_ac3_parse_header,
-// libavcodec/ac3_parser.c, would refuse it).
-func ac3Blocks(b []byte) int {
-	if len(b) < 6 || b[0] != 0x0b || b[1] != 0x77 {
-		return 0
-	}
-	bsid := b[5] >> 3
-	if bsid > 16 {
-		return 0
-	}
-	if bsid <= 10 {
-		// AC-3: fscod(2) frmsizecod(6) after crc1; always 6 blocks.
-		if b[4]>>6 == 3 || b[4]&0x3f >= 38 {
-			return 0
-		}
-		return 6
-	}
-	f, ok := bitstream.ParseEAC3Frame(b)
-	if !ok {
-		return 0
-	}
-	return f.Blocks
-}
-
 // eac3Grouper shapes an AC-3 or E-AC-3 track's samples as ffmpeg's MP4 muxer
 // does (libavformat/movenc.c, handle_eac3), following ETSI TS 102 366
 // annex F, where an ISO BMFF E-AC-3 sample holds six audio blocks (1536
@@ -87,7 +61,7 @@ func (g *eac3Grouper) heldFrames() int {
 // write, whose Data holds the payload (valid until the next call), and
 // false while the frame is held or dropped.
 func (g *eac3Grouper) add(s *media.Sample, payload []byte) (media.Sample, bool, error) {
-	n := ac3Blocks(payload)
+	n := bitstream.AC3Blocks(payload)
 	if n == 0 {
 		if !g.started {
 			if g.dropped == 0 || s.PTS < g.dropPTS {

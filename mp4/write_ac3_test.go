@@ -7,6 +7,7 @@ import (
 	"iter"
 	"testing"
 
+	"github.com/streamkit-go/streamkit/internal/bitstream"
 	"github.com/streamkit-go/streamkit/media"
 )
 
@@ -23,7 +24,7 @@ func (f *eac3Fake) Samples() iter.Seq2[media.Sample, error] {
 	return func(yield func(media.Sample, error) bool) {
 		var dts int64
 		for i, b := range f.frames {
-			n := ac3Blocks(b)
+			n := bitstream.AC3Blocks(b)
 			if n == 0 {
 				n = 1
 			}

@@ -3,17 +3,21 @@ package segment_test
 import (
 	"bytes"
 	"context"
+	"os"
+	"path/filepath"
 	"testing"
 
 	"github.com/streamkit-go/streamkit/media"
+	"github.com/streamkit-go/streamkit/mp4"
 	"github.com/streamkit-go/streamkit/segment"
 	"github.com/streamkit-go/streamkit/ts"
 )
 
 // TestLeadingAC3Bytes: an AC-3 track from MPEG-TS whose first PES starts
 // inside a frame has a first sample without a syncframe (the bytes
-// before the first one, as libavformat gives them); the CMAF sample
-// entry is built from the first sample that has one.
+// before the first one, as libavformat gives them); the packager leaves
+// it out, as ffmpeg's fMP4 muxers do, and builds the sample entry from
+// the first syncframe.
 func TestLeadingAC3Bytes(t *testing.T) {
 	tr := &media.Track{ID: 1, Kind: media.KindAudio, Codec: media.CodecAC3, Timescale: 90000, SampleRate: 48000, Channels: 2, FrameSize: 1536}
 	var b bytes.Buffer
@@ -24,8 +28,9 @@ func TestLeadingAC3Bytes(t *testing.T) {
 	// 128-byte AC-3 syncframe: 48 kHz, 32 kbit/s, bsid 8, stereo.
 	frame := make([]byte, 128)
 	copy(frame, []byte{0x0B, 0x77, 0, 0, 0x00, 0x40, 0x40})
-	payloads := [][]byte{bytes.Repeat([]byte{0x55}, 37)} // a frame's tail
-	for range 40 {
+	// The first PES: a frame's tail, then a whole frame.
+	payloads := [][]byte{append(bytes.Repeat([]byte{0x55}, 37), frame...)}
+	for range 39 {
 		payloads = append(payloads, frame)
 	}
 	for i, p := range payloads {
@@ -51,7 +56,86 @@ func TestLeadingAC3Bytes(t *testing.T) {
 		}
 		first = false
 	}
-	if _, err := segment.Cut(context.Background(), t.TempDir(), []segment.Input{{Name: "ac3.ts", Demuxer: d}}); err != nil {
+	pkg, err := segment.Cut(context.Background(), t.TempDir(), []segment.Input{{Name: "ac3.ts", Demuxer: d}})
+	if err != nil {
 		t.Fatal(err)
+	}
+	// The bytes before the first syncframe are not packaged (ffmpeg's
+	// fMP4 muxers drop them): 40 samples, not 41.
+	n := 0
+	for _, r := range pkg.Renditions() {
+		for _, seg := range r.Segments {
+			n += seg.Samples
+		}
+	}
+	if n != 40 {
+		t.Errorf("%d samples packaged, want the 40 syncframes", n)
+	}
+	// The first syncframe, which shares the dropped bytes' PES, takes the
+	// PES's time rather than the reader's interpolated one (the next
+	// frame's): the segments last exactly the 40 frames.
+	a := pkg.Renditions()[0]
+	if len(a.Segments) == 0 || a.Segments[0].Start != 0 {
+		t.Fatalf("segments %+v: want the first at 0", a.Segments)
+	}
+	var dur int64
+	for _, seg := range a.Segments {
+		dur += seg.Duration
+	}
+	if dur != 40*2880 {
+		t.Errorf("segments last %d ticks, want 40 frames of 2880", dur)
+	}
+}
+
+// TestSharedAC3LeadingBytes: sample_ac3.ts (../shared/media) starts
+// inside an AC-3 frame, and its first syncframe shares that PES; the
+// reader stamps it by interpolation onto the next frame's time, as
+// libavformat does. Packaged, the first syncframe takes the PES's time:
+// the segment's samples are 2880 ticks apart from the first.
+func TestSharedAC3LeadingBytes(t *testing.T) {
+	path := filepath.Join("..", "..", "shared", "media", "fetched", "androidx", "ts", "sample_ac3.ts")
+	f, err := os.Open(path)
+	if err != nil {
+		t.Skipf("no shared media: %v", err)
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, err := ts.NewReader(f, st.Size())
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	pkg, err := segment.Cut(context.Background(), dir, []segment.Input{{Name: "sample_ac3.ts", Demuxer: d}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := pkg.Renditions()[0]
+	open := func(rel string) mp4.Segment {
+		b, err := os.ReadFile(filepath.Join(dir, rel))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return mp4.Segment{R: bytes.NewReader(b), Size: int64(len(b))}
+	}
+	sr, err := mp4.NewSegmentReader(open(r.Init.URI), []mp4.Segment{open(r.Segments[0].URI)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var dts []int64
+	for s, err := range sr.Samples() {
+		if err != nil {
+			t.Fatal(err)
+		}
+		if dts = append(dts, s.DTS); len(dts) == 5 {
+			break
+		}
+	}
+	for i := 1; i < len(dts); i++ {
+		if dts[i]-dts[i-1] != 2880 {
+			t.Fatalf("packaged DTS %v: want steps of 2880 from the first", dts)
+		}
 	}
 }

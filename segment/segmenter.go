@@ -13,6 +13,7 @@ import (
 	"strings"
 
 	"github.com/streamkit-go/streamkit/gop"
+	"github.com/streamkit-go/streamkit/internal/bitstream"
 	"github.com/streamkit-go/streamkit/media"
 	"github.com/streamkit-go/streamkit/mp4"
 )
@@ -27,7 +28,11 @@ type trackData struct {
 	// spooled locates, in sp, the payloads of samples that the reader
 	// only hands out while iterating (MPEG-TS); nil for MP4.
 	spooled []spoolRef
-	sp      *spool
+	// lead: leading AC-3/E-AC-3 bytes without a syncframe were left
+	// out; their timestamps go to the first syncframe.
+	lead             bool
+	leadDTS, leadPTS int64
+	sp               *spool
 	// dts0 and cto0 normalise timestamps: out DTS = DTS-dts0+off, out
 	// CTO = CTO-cto0. cto0 is the most negative composition offset of the
 	// source (0 for almost every file): the output's offsets are never
@@ -396,6 +401,23 @@ func selectTracks(ctx context.Context, inputs []Input, sp *spoolOnce) (videos, a
 			if td == nil {
 				continue
 			}
+			if len(td.samples) == 0 && s.Offset < 0 && (td.track.Codec == media.CodecAC3 || td.track.Codec == media.CodecEAC3) && bitstream.AC3Blocks(s.Data) == 0 {
+				// A PES that starts inside a frame gives a first sample of
+				// the bytes before the first syncframe (ts: leading
+				// bytes); libavformat's movenc, behind ffmpeg's HLS and
+				// DASH fMP4 muxers, drops it ("Dropping invalid packet
+				// from start of the stream"), and so do the MP4 writers
+				// (mp4: eac3Grouper). A decoder would only choke on it.
+				// Its timestamps are the PES's, which ISO/IEC 13818-1
+				// gives the first frame that starts in that PES: the
+				// frame that follows, when it shares the PES (the reader
+				// then stamps it by interpolation, as libavformat does,
+				// duplicating the next frame's time; fixed below).
+				if !td.lead {
+					td.lead, td.leadDTS, td.leadPTS = true, s.DTS, s.PTS
+				}
+				continue
+			}
 			if s.Offset < 0 {
 				sp, err := sp.get()
 				if err != nil {
@@ -417,6 +439,11 @@ func selectTracks(ctx context.Context, inputs []Input, sp *spoolOnce) (videos, a
 		for id, td := range want {
 			if len(td.samples) == 0 {
 				return nil, nil, fmt.Errorf("%s: track %d has no samples", in.Name, id)
+			}
+			if s := td.samples; td.lead && len(s) > 1 && s[0].DTS == s[1].DTS && td.leadDTS < s[0].DTS {
+				// The first syncframe shared the dropped bytes' PES and
+				// was stamped by interpolation onto the next frame's time.
+				s[0].DTS, s[0].PTS = td.leadDTS, td.leadPTS
 			}
 			if td.track.Timescale == 0 {
 				return nil, nil, fmt.Errorf("%s: track %d has no timescale", in.Name, id)

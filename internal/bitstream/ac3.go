@@ -58,3 +58,31 @@ func ParseEAC3Frame(b []byte) (EAC3Frame, bool) {
 	}
 	return f, true
 }
+
+// AC3Blocks returns the number of 256-sample audio blocks of the AC-3 or
+// E-AC-3 syncframe at the start of b, 0 when b does not start with a
+// valid syncframe header (as avpriv_ac3_parse_header,
+// libavcodec/ac3_parser.c, would refuse it). The MP4 writers and the
+// packager drop a track's leading payloads for which it is 0, as
+// libavformat's movenc does.
+func AC3Blocks(b []byte) int {
+	if len(b) < 6 || b[0] != 0x0b || b[1] != 0x77 {
+		return 0
+	}
+	bsid := b[5] >> 3
+	if bsid > 16 {
+		return 0
+	}
+	if bsid <= 10 {
+		// AC-3: fscod(2) frmsizecod(6) after crc1; always 6 blocks.
+		if b[4]>>6 == 3 || b[4]&0x3f >= 38 {
+			return 0
+		}
+		return 6
+	}
+	f, ok := ParseEAC3Frame(b)
+	if !ok {
+		return 0
+	}
+	return f.Blocks
+}
