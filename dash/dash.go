@@ -33,9 +33,10 @@
 // offset written once dash.js starts at 0.06-0.08 s. The live packager
 // makes the same choice the other way round: its CMAF has no edit list
 // (the source's edits are applied to the timestamps) and its
-// presentationTimeOffset only places the period. ffmpeg's dashenc and
-// movenc likewise write the edit list and put the sidx's
-// earliest_presentation_time on the edited timeline.
+// presentationTimeOffset only places the period. ffmpeg's dash muxer does
+// what this package does (x264 with B-frames: an edit list with media_time
+// 1024/12800, <S t="0">, no presentationTimeOffset), and its mp4 muxer
+// writes the sidx's earliest_presentation_time on the edited timeline (0).
 //
 // Every MPD written validates against the DASH-MPD.xsd schema. The model
 // is github.com/Eyevinn/dash-mpd. [ReadLadder] reads a packaged MPD and

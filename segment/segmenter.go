@@ -713,8 +713,8 @@ func assembleSingleFile(dir, id string, r *Rendition, init []byte, body *os.File
 	sidx := &mp4.Sidx{
 		ReferenceID: 1, // the CMAF track's track_ID
 		Timescale:   r.Timescale,
-		// On the edited timeline, as the MPD's SegmentTimeline (and
-		// ffmpeg's movenc, which subtracts the edit's start_cts).
+		// On the edited timeline, as the MPD's SegmentTimeline (ffmpeg's
+		// mp4 muxer writes 0 for B-frame input too, not the delay).
 		EarliestPresentationTime: uint64(r.PresentationTime(r.Segments[0].Start)),
 	}
 	for _, s := range r.Segments {
