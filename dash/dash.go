@@ -20,9 +20,9 @@
 // signalled by the CMAF header's edit list alone, and the MPD describes
 // the timeline that edit list makes: no presentationTimeOffset, the
 // SegmentTimeline, $Time$ names and @duration counted from the edited
-// time zero (segment.Rendition.PresentationTime). CMAF (ISO/IEC 23000-19
-// §7.5.13) makes the offset edit list the one place that maps composition
-// time to presentation time, and DASH over CMAF puts the MPD's times on
+// time zero (segment.Rendition.PresentationTime). CMAF (ISO/IEC 23000-19)
+// makes the offset edit list the one place that maps composition time to
+// presentation time, and DASH over CMAF puts the MPD's times on
 // that presentation timeline (the reading of DASH-IF IOP issue #168).
 // It is also what players do: Chromium's MSE applies the edit list, and
 // dash.js and Shaka set SourceBuffer.timestampOffset = -PTO on top of it,
