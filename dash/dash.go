@@ -13,6 +13,31 @@
 //   - one file per rendition (byte-range mode): SegmentBase with the
 //     sidx's indexRange, isoff-on-demand profile.
 //
+// # Time zero is signalled once
+//
+// What the source hid before its time zero (B-frame delay, AAC priming,
+// the pre-roll of a cut; segment.Rendition's PresentationTimeOffset) is
+// signalled by the CMAF header's edit list alone, and the MPD describes
+// the timeline that edit list makes: no presentationTimeOffset, the
+// SegmentTimeline, $Time$ names and @duration counted from the edited
+// time zero (segment.Rendition.PresentationTime). CMAF (ISO/IEC 23000-19)
+// makes the offset edit list the one place that maps composition time to
+// presentation time, and DASH over CMAF puts the MPD's times on
+// that presentation timeline (the reading of DASH-IF IOP issue #168).
+// It is also what players do: Chromium's MSE applies the edit list, and
+// dash.js and Shaka set SourceBuffer.timestampOffset = -PTO on top of it,
+// so writing both counted the pre-roll twice — the first key frame landed
+// before zero, Chromium dropped the first GOP and dash.js 5.2.1 started at
+// about 2 s in every calibration run (shaka-player#593 and
+// videojs/http-streaming#1247 report the same double shift). With the
+// offset written once dash.js starts at 0.06-0.08 s. The live packager
+// makes the same choice the other way round: its CMAF has no edit list
+// (the source's edits are applied to the timestamps) and its
+// presentationTimeOffset only places the period. ffmpeg's dash muxer does
+// what this package does (x264 with B-frames: an edit list with media_time
+// 1024/12800, <S t="0">, no presentationTimeOffset), and its mp4 muxer
+// writes the sidx's earliest_presentation_time on the edited timeline (0).
+//
 // Every MPD written validates against the DASH-MPD.xsd schema. The model
 // is github.com/Eyevinn/dash-mpd. [ReadLadder] reads a packaged MPD and
 // its segment sizes back for the ABR simulator.
@@ -220,9 +245,8 @@ func representation(p *segment.Presentation, r *segment.Rendition) (*mpd.Represe
 			},
 		}
 		sb.IndexRangeExact = true
-		if r.PresentationTimeOffset > 0 {
-			sb.PresentationTimeOffset = mpd.Ptr(uint64(r.PresentationTimeOffset))
-		}
+		// No presentationTimeOffset: the sidx is on the edited
+		// timeline (see "Time zero is signalled once").
 		rep.SegmentBase = sb
 		return rep, nil
 	}
@@ -230,11 +254,9 @@ func representation(p *segment.Presentation, r *segment.Rendition) (*mpd.Represe
 	st.Timescale = mpd.Ptr(r.Timescale)
 	st.Initialization = r.Init.URI
 	st.StartNumber = mpd.Ptr(uint32(1))
-	if r.PresentationTimeOffset > 0 {
-		// The source's time zero: what its edit list hid before it
-		// (encoder priming, the pre-roll of a cut) stays hidden.
-		st.PresentationTimeOffset = mpd.Ptr(uint64(r.PresentationTimeOffset))
-	}
+	// No presentationTimeOffset: the init's edit list already hides what
+	// lies before the source's time zero, and players apply both (see
+	// "Time zero is signalled once").
 	dir := r.ID + "/"
 	if p.Naming == segment.ByTime {
 		st.Media = dir + "seg_$Time$.m4s"
@@ -257,6 +279,9 @@ func representation(p *segment.Presentation, r *segment.Rendition) (*mpd.Represe
 // gives the number of segments (players derive the count from it): then
 // @duration describes the segments exactly.
 func uniform(r *segment.Rendition, total float64) (int64, bool) {
+	// @duration places segment k at (k-1)*d from time zero: the first
+	// must start exactly at the edited time zero, with nothing hidden
+	// before it.
 	if len(r.Segments) == 0 || r.Segments[0].Start != r.PresentationTimeOffset {
 		return 0, false
 	}
@@ -279,22 +304,25 @@ func uniform(r *segment.Rendition, total float64) (int64, bool) {
 	return d, true
 }
 
-// timeline returns the SegmentTimeline of r with runs of equal durations
-// folded into @r.
+// timeline returns the SegmentTimeline of r on the edited timeline (the
+// first segment starts at zero, losing what its edit list hides) with
+// runs of equal durations folded into @r.
 func timeline(r *segment.Rendition) *mpd.SegmentTimelineType {
 	tl := &mpd.SegmentTimelineType{}
 	var next int64 = -1
 	for _, s := range r.Segments {
-		if n := len(tl.S); n > 0 && int64(tl.S[n-1].D) == s.Duration && s.Start == next {
+		start, end := r.PresentationTime(s.Start), r.PresentationTime(s.Start+s.Duration)
+		d := end - start
+		if n := len(tl.S); n > 0 && int64(tl.S[n-1].D) == d && start == next {
 			tl.S[n-1].R++
 		} else {
-			e := &mpd.S{D: uint64(s.Duration)}
-			if s.Start != next {
-				e.T = mpd.Ptr(uint64(max(s.Start, 0)))
+			e := &mpd.S{D: uint64(d)}
+			if start != next {
+				e.T = mpd.Ptr(uint64(start))
 			}
 			tl.S = append(tl.S, e)
 		}
-		next = s.Start + s.Duration
+		next = end
 	}
 	return tl
 }

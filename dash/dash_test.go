@@ -5,6 +5,8 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"io"
+	"math"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -219,8 +221,11 @@ func checkRep(t *testing.T, dir string, p *segment.Presentation, r *segment.Rend
 			t.Error(err)
 		}
 	}
-	if got := float64(total) / float64(ts); got < r.Duration()-0.001 || got > r.Duration()+0.001 {
-		t.Errorf("%s: timeline lasts %v s, rendition %v s", rep.Id, got, r.Duration())
+	// On the edited timeline: what the edit list hides is not described.
+	last := r.Segments[len(r.Segments)-1]
+	want := r.Seconds(r.PresentationTime(last.Start+last.Duration) - r.PresentationTime(r.Segments[0].Start))
+	if got := float64(total) / float64(ts); got < want-0.001 || got > want+0.001 {
+		t.Errorf("%s: timeline lasts %v s, rendition %v s", rep.Id, got, want)
 	}
 }
 
@@ -364,4 +369,156 @@ func ExampleReadLadder() {
 	// Output:
 	// [video_240p video_360p video_480p] 4 segments of 2000 ms
 	// segment 0 at the lowest level: 225576 bits
+}
+
+// TestTimeZeroSignalledOnce models a browser player over every layout:
+// Chromium's MSE applies the init segment's edit list (presentation time =
+// composition time - media_time) and dash.js and Shaka set
+// SourceBuffer.timestampOffset = -presentationTimeOffset on top of it, so a
+// sample lands at (composition - media_time - PTO) / timescale. The MPD
+// says segment k ends at (S@t + S@d - PTO) / timescale (the sidx's
+// earliest_presentation_time and durations for SegmentBase). The two must
+// agree: an MPD that repeats the edit list's media_time as
+// presentationTimeOffset puts the media a pre-roll before where the MPD
+// says it is (the first key frame lands before zero and Chromium drops the
+// first GOP; dash.js 5.2.1 started at ~2 s, issue 16).
+func TestTimeZeroSignalledOnce(t *testing.T) {
+	for _, l := range layouts {
+		t.Run(l.name, func(t *testing.T) {
+			dir, p := packageSample(t, l.opts...)
+			m, err := mpd.ReadFromFile(filepath.Join(dir, dash.ManifestName))
+			if err != nil {
+				t.Fatal(err)
+			}
+			byID := map[string]*segment.Rendition{}
+			for _, r := range p.Renditions() {
+				byID[r.ID] = r
+			}
+			hidden := 0 // renditions whose edit list hides a pre-roll
+			for _, as := range m.Periods[0].AdaptationSets {
+				for _, rep := range as.Representations {
+					r := byID[rep.Id]
+					elst := initMediaTime(t, dir, r)
+					if elst > 0 {
+						hidden++
+					}
+					pto, ends := mpdEnds(t, dir, rep, r, p.Duration)
+					if len(ends) != len(r.Segments) {
+						t.Fatalf("%s: MPD describes %d segments, %d written", rep.Id, len(ends), len(r.Segments))
+					}
+					for i, s := range r.Segments {
+						media := s.Start + s.Duration - elst - pto // where the browser puts the segment's end
+						// Within a millisecond (the MPD's duration is
+						// rounded to it); the pre-rolls are 21 to 80 ms.
+						if want := ends[i] - pto; abs(media-want) > int64(r.Timescale/1000) {
+							t.Errorf("%s segment %d: the browser plays its end at %.4f s, the MPD says %.4f s (edit list media_time %d, presentationTimeOffset %d)",
+								rep.Id, i+1, r.Seconds(media), r.Seconds(want), elst, pto)
+							break
+						}
+					}
+				}
+			}
+			if hidden == 0 {
+				t.Fatal("no rendition has an edit list with a media_time: the sample no longer tests the pre-roll")
+			}
+		})
+	}
+}
+
+// initMediaTime returns the media_time of the edit list in r's CMAF header.
+func initMediaTime(t *testing.T, dir string, r *segment.Rendition) int64 {
+	t.Helper()
+	f, err := os.Open(filepath.Join(dir, r.Init.URI))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		t.Fatal(err)
+	}
+	rd, err := mp4.NewReader(io.NewSectionReader(f, r.Init.Offset, r.Init.Size), r.Init.Size)
+	if err != nil {
+		t.Fatalf("%s init (%d bytes of %d): %v", r.ID, r.Init.Size, fi.Size(), err)
+	}
+	tr := rd.Tracks()
+	if len(tr) != 1 {
+		t.Fatalf("%s init: %d tracks", r.ID, len(tr))
+	}
+	for _, e := range tr[0].Edits {
+		if e.MediaTime >= 0 {
+			return e.MediaTime
+		}
+	}
+	return 0
+}
+
+// mpdEnds returns the presentationTimeOffset and the end of every segment
+// the MPD describes for rep, in its timescale, before the offset is
+// subtracted.
+func mpdEnds(t *testing.T, dir string, rep *mpd.RepresentationType, r *segment.Rendition, total float64) (int64, []int64) {
+	t.Helper()
+	var ends []int64
+	if sb := rep.SegmentBase; sb != nil {
+		pto := int64(0)
+		if sb.PresentationTimeOffset != nil {
+			pto = int64(*sb.PresentationTimeOffset)
+		}
+		f, err := os.Open(filepath.Join(dir, string(rep.BaseURLs[0].Value)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer f.Close()
+		fi, err := f.Stat()
+		if err != nil {
+			t.Fatal(err)
+		}
+		rd, err := mp4.NewReader(f, fi.Size())
+		if err != nil {
+			t.Fatal(err)
+		}
+		x := rd.SegmentIndexes()
+		if len(x) != 1 || x[0].Timescale != r.Timescale {
+			t.Fatalf("%s: %d sidx boxes", rep.Id, len(x))
+		}
+		end := int64(x[0].EarliestPresentationTime)
+		for _, ref := range x[0].References {
+			end += int64(ref.Duration)
+			ends = append(ends, end)
+		}
+		return pto, ends
+	}
+	st := rep.SegmentTemplate
+	pto := int64(0)
+	if st.PresentationTimeOffset != nil {
+		pto = int64(*st.PresentationTimeOffset)
+	}
+	if tl := st.SegmentTimeline; tl != nil {
+		var tm int64
+		for _, s := range tl.S {
+			if s.T != nil {
+				tm = int64(*s.T)
+			}
+			for range s.R + 1 {
+				tm += int64(s.D)
+				ends = append(ends, tm)
+			}
+		}
+		return pto, ends
+	}
+	// @duration: segment k spans [(k-1)d, kd) after the offset, the last
+	// cut at the presentation's end.
+	d := int64(*st.Duration)
+	for i := range r.Segments {
+		ends = append(ends, pto+int64(i+1)*d)
+	}
+	ends[len(ends)-1] = min(ends[len(ends)-1], pto+int64(math.Round(total*float64(r.Timescale))))
+	return pto, ends
+}
+
+func abs(x int64) int64 {
+	if x < 0 {
+		return -x
+	}
+	return x
 }

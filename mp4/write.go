@@ -96,8 +96,9 @@ func WithTSTimeline(on bool) WriteOption {
 // ones in trun version 1, ISO/IEC 23000-19 §7.5.17), never moved to start
 // at zero, and SetStart is ignored. The CMAF header then carries an edit
 // list only when offset is not 0: one edit whose media_time is offset, the
-// media time that is presentation time zero — the value DASH signals as
-// presentationTimeOffset. A packager uses it to keep what the source hid
+// media time that is presentation time zero (the one place it is said: a
+// DASH MPD over these segments counts from that zero rather than repeating
+// it as presentationTimeOffset, see package dash). A packager uses it to keep what the source hid
 // with its own edit list (AAC encoder priming, the pre-roll of a cut)
 // before time zero, with every track shifted by the same amount so that
 // ffprobe of init + segments shows the source's timestamps and players

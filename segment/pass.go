@@ -226,7 +226,7 @@ func (w *renditionWriter) segment(n int) error {
 	} else {
 		name := fmt.Sprintf("seg_%d.m4s", seg.Number)
 		if w.cfg.naming == ByTime {
-			name = fmt.Sprintf("seg_%d.m4s", seg.Start)
+			name = fmt.Sprintf("seg_%d.m4s", w.r.PresentationTime(seg.Start))
 		}
 		seg.Range = Range{URI: path.Join(id, name), Size: int64(w.buf.Len())}
 		if err := os.WriteFile(filepath.Join(w.dir, seg.URI), w.buf.Bytes(), 0o644); err != nil {

@@ -25,8 +25,9 @@
 // shows it (edit lists applied) shifted so that no track starts before
 // zero, and what the source hid before its time zero (B-frame delay, AAC
 // priming, the pre-roll of a cut) stays before [Rendition]'s
-// PresentationTimeOffset, which the CMAF header's edit list and DASH's
-// presentationTimeOffset carry. Audio-only inputs are packaged on their
+// PresentationTimeOffset, which the CMAF header's edit list carries (once:
+// the DASH MPD describes the edited timeline, see package dash). Audio-only
+// inputs are packaged on their
 // own, cut at their frames.
 //
 // Cut reads sample tables first and payloads one segment at a time, so
@@ -92,8 +93,10 @@ type Naming int
 const (
 	// ByNumber names segments seg_1.m4s, seg_2.m4s ... (DASH $Number$).
 	ByNumber Naming = iota
-	// ByTime names segments by their start time in the track timescale,
+	// ByTime names segments by their start time in the track timescale
+	// on the presentation timeline (Rendition.PresentationTime),
 	// seg_0.m4s, seg_360000.m4s ... (DASH $Time$ with SegmentTimeline).
+	// MPEG-TS segments, which have no edit list, are named by media time.
 	ByTime
 )
 
@@ -178,9 +181,11 @@ type Rendition struct {
 	Timescale uint32
 	// PresentationTimeOffset is the time (in Timescale) of the source's
 	// presentation time zero on this rendition's timeline: what the
-	// source hid before zero with its edit list (AAC priming, the pre-roll
-	// of a cut) is kept before it. The CMAF header's edit list has this
-	// media_time and DASH signals it as presentationTimeOffset. 0 when the
+	// source hid before zero with its edit list (AAC priming, B-frame
+	// delay, the pre-roll of a cut) is kept before it. The CMAF header's
+	// edit list has this media_time; the DASH MPD does not repeat it as
+	// presentationTimeOffset (its times are already on the edited
+	// timeline, see package dash). 0 when the
 	// source hid nothing. TS segments have no edit list: for them it is
 	// where the first presented sample starts (the priming frame left out),
 	// and only the playlist durations use it.
@@ -221,6 +226,18 @@ func (r *Rendition) Seconds(ticks int64) float64 {
 	return float64(ticks) / float64(r.Timescale)
 }
 
+// PresentationTime converts a media time of the rendition (a Segment's or
+// IFrame's Start) to the presentation timeline, the one the CMAF header's
+// edit list makes: media time minus PresentationTimeOffset, where what
+// lies before zero (AAC priming, the pre-roll of a cut) starts at zero,
+// since it is never presented. DASH's SegmentTimeline, $Time$ names and
+// the sidx's earliest_presentation_time are on this timeline, because
+// players that apply the edit list (every MSE browser) put the samples
+// there; see package dash for why the offset is not signalled again.
+func (r *Rendition) PresentationTime(mediaTime int64) int64 {
+	return max(mediaTime-r.PresentationTimeOffset, 0)
+}
+
 // Duration returns the rendition's duration in seconds.
 func (r *Rendition) Duration() float64 {
 	var d int64
@@ -236,9 +253,9 @@ type Segment struct {
 	Number int
 	Range
 	// Start is the composition time of the segment's first sample in
-	// media time (what DASH's SegmentTimeline and $Time$ use; subtract
-	// the rendition's PresentationTimeOffset for the presentation
-	// timeline), Duration its length, both in the rendition's timescale.
+	// media time (Rendition.PresentationTime converts it to the
+	// presentation timeline that DASH's SegmentTimeline and $Time$ use),
+	// Duration its length, both in the rendition's timescale.
 	Start, Duration int64
 	// Samples in this segment.
 	Samples int

@@ -570,17 +570,22 @@ func splitAt(td *trackData, cuts []float64) ([]int, error) {
 // segment and I-frame offsets accordingly.
 func assembleSingleFile(dir, id string, r *Rendition, init []byte, body *os.File) error {
 	sidx := &mp4.Sidx{
-		ReferenceID:              1, // the CMAF track's track_ID
-		Timescale:                r.Timescale,
-		EarliestPresentationTime: uint64(max(r.Segments[0].Start, 0)),
+		ReferenceID: 1, // the CMAF track's track_ID
+		Timescale:   r.Timescale,
+		// On the edited timeline, as the MPD's SegmentTimeline (ffmpeg's
+		// mp4 muxer writes 0 for B-frame input too, not the delay).
+		EarliestPresentationTime: uint64(r.PresentationTime(r.Segments[0].Start)),
 	}
 	for _, s := range r.Segments {
 		if s.Size >= 1<<31 || s.Duration >= 1<<32 || s.Duration < 0 {
 			return fmt.Errorf("segment %d too large for a sidx reference", s.Number)
 		}
 		sap := uint8(r.SAPType)
+		// Durations on the same timeline: the first one loses what is
+		// before zero.
+		d := r.PresentationTime(s.Start+s.Duration) - r.PresentationTime(s.Start)
 		sidx.References = append(sidx.References, mp4.SidxRef{
-			Size: uint32(s.Size), Duration: uint32(s.Duration), StartsWithSAP: true, SAPType: sap,
+			Size: uint32(s.Size), Duration: uint32(d), StartsWithSAP: true, SAPType: sap,
 		})
 	}
 	var head bytes.Buffer

@@ -114,10 +114,10 @@ func TestPackageCLI(t *testing.T) {
 			t.Errorf("output lacks %q:\n%s", want, text)
 		}
 	}
-	// 2 s at 12800 Hz after the source's time zero, which the B-frame
-	// composition delay (two frames, 1024 ticks, hidden by the edit list)
-	// puts at 1024.
-	if _, err := os.Stat(filepath.Join(out, "video_240p", "seg_26624.m4s")); err != nil {
+	// 2 s at 12800 Hz on the presentation timeline: the B-frame
+	// composition delay (two frames, 1024 ticks) is hidden by the edit
+	// list and not counted again in the $Time$ names (package dash).
+	if _, err := os.Stat(filepath.Join(out, "video_240p", "seg_25600.m4s")); err != nil {
 		t.Errorf("--naming time: %v", err)
 	}
 	if _, err := runCLI(t, "package", "-o", out+"2", "--naming", "weird"); err == nil {

@@ -73,10 +73,13 @@ func main() {
 	fmt.Println("boundaries coincide across renditions, so a player can switch at any of them.")
 	// The source's timeline is kept: what its edit lists hid before time
 	// zero (here the video's B-frame delay) stays before it. The CMAF
-	// header's edit list and DASH's presentationTimeOffset say where zero
-	// is, in each track's timescale; ffprobe of init + segments then shows
-	// the source's timestamps, and audio and video stay in sync.
-	fmt.Println("\nThe source's time zero in each rendition (edit list media_time = DASH presentationTimeOffset):")
+	// header's edit list says where zero is, in each track's timescale;
+	// ffprobe of init + segments then shows the source's timestamps, and
+	// audio and video stay in sync. The MPD says it only once: its
+	// SegmentTimeline already counts from the edited zero, with no
+	// presentationTimeOffset, because browsers apply the edit list and
+	// dash.js/Shaka would shift by presentationTimeOffset again.
+	fmt.Println("\nThe source's time zero in each rendition (the init's edit list media_time; the MPD counts from it, no presentationTimeOffset):")
 	for _, r := range p.Renditions() {
 		fmt.Printf("  %-11s %6d ticks of 1/%d s = %.3f s; first segment starts at %.3f s\n", r.ID,
 			r.PresentationTimeOffset, r.Timescale, r.Seconds(r.PresentationTimeOffset),
