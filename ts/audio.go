@@ -54,26 +54,23 @@ func (s *esStream) frameAudio(eof bool) {
 				gap = p
 			}
 			p++
-			if lead < 0 && s.info.framer != framerMPEGAudio && s.info.framer != framerADTS {
+			if lead < 0 && s.info.framer != framerMPEGAudio {
 				s.d.stats.FrameErrors++
 			}
 			continue
 		}
 		start := p // where the first emitted frame starts
-		if gap >= 0 && lead < 0 {
-			switch s.info.framer {
-			case framerMPEGAudio:
-				start = gap
-			case framerADTS:
-				// aac_sync clears need_next_header, so ff_aac_ac3_parse
-				// looks for each header from the end of the last frame:
-				// skipped bytes end a packet of their own there, as the
-				// leading bytes do. (ac3_sync sets it: the scan starts
-				// at the expected next header and skipped bytes join the
-				// previous frame; here they are dropped.)
-				start = s.leadingBytes(gap, p, f)
-			}
+		if gap >= 0 && lead < 0 && s.info.framer == framerMPEGAudio {
+			start = gap
 		}
+		// Other parsers' skipped bytes are dropped (and counted above):
+		// corrupt data in the middle is skipped to the next sync. For
+		// ADTS, libavcodec's aac_sync would end a packet of its own there
+		// (ff_aac_ac3_parse looks for each header from the end of the
+		// last frame), but that packet takes a frame of interpolated
+		// time: the frames after it in the PES would then pass the next
+		// PES's PTS and the timeline would go back, which no writer
+		// accepts (ffmpeg -c copy rewrites such DTS with a warning).
 		gap = -1
 		if lead >= 0 {
 			// An E-AC-3 dependent substream does not start an access
@@ -165,10 +162,10 @@ func (s *esStream) frameAudio(eof bool) {
 		}
 	}
 	switch {
-	case gap >= 0 && lead < 0 && (s.info.framer == framerMPEGAudio || s.info.framer == framerADTS) && !eof && p-gap <= maxLeadingBytes:
+	case gap >= 0 && lead < 0 && s.info.framer == framerMPEGAudio && !eof && p-gap <= maxLeadingBytes:
 		s.consumed = gap // kept for the next frame's packet
 		return
-	case gap >= 0 && lead < 0 && (s.info.framer == framerMPEGAudio || s.info.framer == framerADTS):
+	case gap >= 0 && lead < 0 && s.info.framer == framerMPEGAudio:
 		s.d.stats.FrameErrors += int64(p - gap)
 	case lead >= 0 && !eof && p-lead <= maxLeadingBytes:
 		s.consumed = lead // keep the leading bytes until a frame is found
@@ -210,6 +207,13 @@ const maxLeadingBytes = 64 << 10
 //     PES PTS belonged to the first real frame (sample_ac3.ts: 0, 2880,
 //     2880). So here: the leading bytes are emitted as a sample with the
 //     duration of f, and the first frame follows unstamped.
+//     This reader does so for AC-3 and E-AC-3 only. For ADTS the leading
+//     bytes are dropped (counted as frame errors): libavcodec makes the
+//     same packet of them, but it is no AAC access unit, and the MP4,
+//     fMP4 and TS writers would carry it as one (ffmpeg's aac_adtstoasc
+//     refuses it; its MPEG-TS muxer passes it on), so a TS capture that
+//     starts inside an ADTS frame reads as one that starts at its first
+//     frame, stamped with the PES's PTS.
 //   - MPEG audio's parser (libavcodec/mpegaudio_parser.c) cuts a packet
 //     only at the end of a frame whose header it found: the bytes before
 //     the first header go into the first frame's packet.
@@ -217,7 +221,7 @@ const maxLeadingBytes = 64 << 10
 // LATM and Opus are cut by their own framers and keep skipping.
 func (s *esStream) leadingBytes(lead, p int, f audioFrame) int {
 	switch s.info.framer {
-	case framerADTS, framerAC3:
+	case framerAC3:
 		if f.rate > 0 {
 			s.sampleRate = f.rate
 		}

@@ -69,17 +69,17 @@ func mp2Frame() []byte {
 }
 
 func leadingCases() []leadingCase {
-	// AC-3 and ADTS (ff_aac_ac3_parse): the leading bytes are a packet
+	// AC-3 (ff_aac_ac3_parse): the leading bytes are a packet
 	// with the PES PTS and the next frame's duration; the first frame is
 	// interpolated; the gap is dropped. The second PES's PTS (that of
 	// frame 4 if the first PES's PTS was frame 0's) comes again.
-	split := func(size, d int64, gap bool) [][2]int64 {
-		if gap {
-			// ADTS: the gap is a packet too, and takes its place in the
-			// interpolation.
-			return [][2]int64{{leadLen, 0}, {size, d}, {size, 2 * d}, {gapLen, 3 * d}, {size, 4 * d}, {size, 5 * d}, {size, 4 * d}, {size, 5 * d}}
-		}
+	split := func(size, d int64) [][2]int64 {
 		return [][2]int64{{leadLen, 0}, {size, d}, {size, 2 * d}, {size, 3 * d}, {size, 4 * d}, {size, 4 * d}, {size, 5 * d}}
+	}
+	// ADTS: the leading bytes and the gap are dropped (see leadingBytes):
+	// the first frame takes the PES PTS and the timeline never goes back.
+	dropped := func(size, d int64) [][2]int64 {
+		return [][2]int64{{size, 0}, {size, d}, {size, 2 * d}, {size, 3 * d}, {size, 4 * d}, {size, 5 * d}}
 	}
 	// MPEG audio: the leading bytes and the gap go into the next frame.
 	merged := func(size, d int64) [][2]int64 {
@@ -88,13 +88,13 @@ func leadingCases() []leadingCase {
 	return []leadingCase{
 		// No gap for AC-3: ffmpeg appends it to the previous frame, which
 		// this reader does not do yet.
-		{name: "ac3", streamType: 0x81, streamID: 0xBD, frame: ac3Frame(), ticks: 2880, want: split(128, 2880, false), firstDur: 2880},
+		{name: "ac3", streamType: 0x81, streamID: 0xBD, frame: ac3Frame(), ticks: 2880, want: split(128, 2880), firstDur: 2880},
 		// libavformat maps stream type 0x87 to E-AC-3 only under an HDMV
 		// registration: nothing to compare with here.
-		{name: "eac3", streamType: 0x87, streamID: 0xBD, frame: eac3Frame(), ticks: 2880, want: split(128, 2880, false), firstDur: 2880, noFFprobe: true},
+		{name: "eac3", streamType: 0x87, streamID: 0xBD, frame: eac3Frame(), ticks: 2880, want: split(128, 2880), firstDur: 2880, noFFprobe: true},
 		// ffprobe's aac decoder fails on these frames (no raw data block),
 		// so it gives them no timestamps to compare with.
-		{name: "adts", streamType: 0x0F, streamID: 0xC0, frame: adtsFrame(), ticks: 1920, gap: true, want: split(100, 1920, true), firstDur: 1920, noFFprobe: true},
+		{name: "adts", streamType: 0x0F, streamID: 0xC0, frame: adtsFrame(), ticks: 1920, gap: true, want: dropped(100, 1920), firstDur: 1920, noFFprobe: true},
 		{name: "mp2", streamType: 0x03, streamID: 0xC0, frame: mp2Frame(), ticks: 2160, gap: true, want: merged(192, 2160), firstDur: 2160},
 	}
 }
