@@ -28,13 +28,22 @@ func TestLeadingAC3Bytes(t *testing.T) {
 	// 128-byte AC-3 syncframe: 48 kHz, 32 kbit/s, bsid 8, stereo.
 	frame := make([]byte, 128)
 	copy(frame, []byte{0x0B, 0x77, 0, 0, 0x00, 0x40, 0x40})
-	// The first PES: a frame's tail, then a whole frame.
-	payloads := [][]byte{append(bytes.Repeat([]byte{0x55}, 37), frame...)}
-	for range 39 {
+	// The first PES: a frame's tail, then four whole frames; then a PES
+	// a frame, stamped with its frame's time (frame i at i*2880).
+	pes1 := bytes.Repeat([]byte{0x55}, 37)
+	for range 4 {
+		pes1 = append(pes1, frame...)
+	}
+	payloads := [][]byte{pes1}
+	for range 36 {
 		payloads = append(payloads, frame)
 	}
 	for i, p := range payloads {
-		s := &media.Sample{TrackID: 1, Index: int64(i), DTS: int64(i) * 2880, PTS: int64(i) * 2880, Duration: 2880, Size: uint32(len(p)), Sync: true}
+		ts := int64(i) * 2880
+		if i > 0 {
+			ts = int64(i+3) * 2880
+		}
+		s := &media.Sample{TrackID: 1, Index: int64(i), DTS: ts, PTS: ts, Duration: 2880, Size: uint32(len(p)), Sync: true}
 		if err := w.WriteSample(s, p); err != nil {
 			t.Fatal(err)
 		}
@@ -56,10 +65,12 @@ func TestLeadingAC3Bytes(t *testing.T) {
 		}
 		first = false
 	}
-	pkg, err := segment.Cut(context.Background(), t.TempDir(), []segment.Input{{Name: "ac3.ts", Demuxer: d}})
+	dir := t.TempDir()
+	pkg, err := segment.Cut(context.Background(), dir, []segment.Input{{Name: "ac3.ts", Demuxer: d}})
 	if err != nil {
 		t.Fatal(err)
 	}
+	checkSteps(t, dir, pkg, 2880)
 	// The bytes before the first syncframe are not packaged (ffmpeg's
 	// fMP4 muxers drop them): 40 samples, not 41.
 	n := 0
@@ -112,6 +123,13 @@ func TestSharedAC3LeadingBytes(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	checkSteps(t, dir, pkg, 2880)
+}
+
+// checkSteps reads back the first samples of the first rendition's first
+// CMAF segment and fails unless their DTS are step ticks apart.
+func checkSteps(t *testing.T, dir string, pkg *segment.Presentation, step int64) {
+	t.Helper()
 	r := pkg.Renditions()[0]
 	open := func(rel string) mp4.Segment {
 		b, err := os.ReadFile(filepath.Join(dir, rel))
@@ -134,8 +152,8 @@ func TestSharedAC3LeadingBytes(t *testing.T) {
 		}
 	}
 	for i := 1; i < len(dts); i++ {
-		if dts[i]-dts[i-1] != 2880 {
-			t.Fatalf("packaged DTS %v: want steps of 2880 from the first", dts)
+		if dts[i]-dts[i-1] != step {
+			t.Fatalf("packaged DTS %v: want steps of %d from the first", dts, step)
 		}
 	}
 }

@@ -112,22 +112,14 @@ func (w *renditionWriter) begin(id string, cuts []float64) error {
 		return fmt.Errorf("%w: %w", ErrCodec, err)
 	}
 	if fr.NeedsConfiguration(td.track.ID) {
-		// AC-3/E-AC-3 from MPEG-TS: the first syncframe gives dac3/dec3.
-		// A PES that starts inside a frame gives a first sample of the
-		// bytes before the first syncframe (ts: leadingBytes), so the
-		// first few samples are tried.
-		var cerr error
-		for i := range min(len(td.samples), 4) {
-			data, err := td.readPayload(i, nil)
-			if err != nil {
-				return fmt.Errorf("sample %d: %w", i, err)
-			}
-			if cerr = fr.Configure(td.track.ID, data); cerr == nil {
-				break
-			}
+		// AC-3/E-AC-3 from MPEG-TS: the first syncframe gives dac3/dec3
+		// (selectTracks has dropped the bytes before it, if any).
+		data, err := td.readPayload(0, nil)
+		if err != nil {
+			return fmt.Errorf("sample 0: %w", err)
 		}
-		if cerr != nil {
-			return fmt.Errorf("%w: %w", ErrCodec, cerr)
+		if err := fr.Configure(td.track.ID, data); err != nil {
+			return fmt.Errorf("%w: %w", ErrCodec, err)
 		}
 	}
 	var initBuf bytes.Buffer

@@ -440,10 +440,8 @@ func selectTracks(ctx context.Context, inputs []Input, sp *spoolOnce) (videos, a
 			if len(td.samples) == 0 {
 				return nil, nil, fmt.Errorf("%s: track %d has no samples", in.Name, id)
 			}
-			if s := td.samples; td.lead && len(s) > 1 && s[0].DTS == s[1].DTS && td.leadDTS < s[0].DTS {
-				// The first syncframe shared the dropped bytes' PES and
-				// was stamped by interpolation onto the next frame's time.
-				s[0].DTS, s[0].PTS = td.leadDTS, td.leadPTS
+			if td.lead {
+				td.unshiftLead()
 			}
 			if td.track.Timescale == 0 {
 				return nil, nil, fmt.Errorf("%s: track %d has no timescale", in.Name, id)
@@ -645,4 +643,30 @@ func bandwidths(r *Rendition) (peak, avg int64) {
 		avg = int64(math.Ceil(total / dur))
 	}
 	return max(peak, avg), avg
+}
+
+// unshiftLead gives the first PES's frames back the time the reader's
+// interpolation moved them by, after leading AC-3/E-AC-3 bytes were
+// dropped (selectTracks). The reader stamps the dropped bytes with the
+// PES PTS and each frame of that PES one frame later than ISO/IEC
+// 13818-1 puts it (the PES PTS is the first syncframe's), as libavformat
+// does; the last of them then has the time of the next PES's first
+// frame. Found by that repeated time within the first samples, the
+// shift is taken back from the frames before it; with no repeat (one
+// frame per PES and no overlap) nothing is moved.
+func (td *trackData) unshiftLead() {
+	s := td.samples
+	shift := s[0].DTS - td.leadDTS
+	if shift <= 0 {
+		return
+	}
+	for k := 0; k+1 < min(len(s), 64); k++ {
+		if s[k+1].DTS == s[k].DTS {
+			for i := range k + 1 {
+				s[i].DTS -= shift
+				s[i].PTS -= shift
+			}
+			return
+		}
+	}
 }
