@@ -10,10 +10,10 @@ import (
 
 // MPEG-TS over UDP: datagrams of up to 7 packets (1316 bytes), unicast or
 // multicast. UDP has no sessions: a publish starts with the first
-// datagram, ends when nothing arrives for the read timeout, and MPEG-TS
-// from another source address (a restarted encoder) starts a new one — a
-// discontinuity — once the current source has been silent for
-// udpTakeover. A stray datagram from elsewhere (a port scan, a second
+// datagram, ends when nothing arrives for the read timeout, and a
+// datagram from another source address (a restarted encoder, plain or
+// RTP-wrapped MPEG-TS) starts a new one — a discontinuity — once the
+// current source has been silent for udpTakeover. A stray datagram from elsewhere (a port scan, a second
 // encoder pointed at the same port by mistake) is dropped and counted
 // while the current source is alive: taking it over would cut a healthy
 // publish for one packet. Lost datagrams are counted (continuity
@@ -25,20 +25,6 @@ import (
 // (process start, PAT/PMT, first key frame) takes longer than this, so
 // a restarted encoder on a new source port is not held back by it.
 const udpTakeover = time.Second
-
-// looksLikeTS reports whether a datagram could be MPEG-TS: whole 188-byte
-// packets, each starting with the sync byte.
-func looksLikeTS(b []byte) bool {
-	if len(b) == 0 || len(b)%188 != 0 {
-		return false
-	}
-	for i := 0; i < len(b); i += 188 {
-		if b[i] != 0x47 {
-			return false
-		}
-	}
-	return true
-}
 
 // ListenUDP opens a UDP socket on addr (host:port) for ServeUDP. A
 // multicast group address joins the group on the interface named iface
@@ -109,11 +95,14 @@ func (s *Server) ServeUDP(ctx context.Context, conn net.PacketConn, name string)
 		}
 		now := s.cfg.clock.Now()
 		if sess != nil && addr != src {
-			if now.Sub(lastAt) < udpTakeover || !looksLikeTS(buf[:n]) {
+			if now.Sub(lastAt) < udpTakeover {
 				sess.stray()
 				continue
 			}
-			end(fmt.Errorf("MPEG-TS from %s after %v of silence: a new publisher", addr, now.Sub(lastAt).Round(time.Millisecond)))
+			// What it sends is judged as a first source's is (the TS
+			// input's sniffing: RTP, 188 or 204-byte packets, garbage
+			// dropped after its first megabytes).
+			end(fmt.Errorf("a datagram from %s after %v of silence: a new publisher", addr, now.Sub(lastAt).Round(time.Millisecond)))
 		}
 		if sess == nil {
 			ss, oerr := s.open(name, "", s.cfg.key, "udp", addr)
