@@ -19,7 +19,10 @@ import (
 // SwitchHistoryRule, plus AbandonRequestsRule.
 //
 // Mapping: one decision per segment request; the throughput sample is the
-// transfer time after TTFB (useDeadTimeLatency), the latency sample the TTFB;
+// video request's bits (WithSideLoad takes out the audio fetched beside
+// it) over the transfer time after TTFB (useDeadTimeLatency), the first
+// segment's included, the latency sample the TTFB; the first up-switch's
+// re-download of the first segment (firstRefetch) is a delay;
 // the buffer target (18 s, 30 s at the top representation) is enforced with
 // the algorithm's delay; abandonment progress events come every ~50 ms of
 // transfer; fast switching (on by default in dash.js outside low latency)
