@@ -232,7 +232,7 @@ func WithFirstProcessing(ms float64) AlgorithmOption {
 	return func(c *Config) { c.firstProcMs = ms }
 }
 
-// WithSideLoad tells hlsjs how many bits of each segment's download are
+// WithSideLoad tells hlsjs and dashjs how many bits of each segment's download are
 // a companion it fetches beside the fragment (the audio of a ladder whose
 // audio is its own rendition), by segment index. hls.js samples only the
 // main (video) fragment's bytes (abr-controller.ts onFragBuffered;
@@ -243,7 +243,9 @@ func WithFirstProcessing(ms float64) AlgorithmOption {
 // moves both one after the other in the same time; without this the
 // preset's sample was the whole link (audio included) and it switched up
 // where hls.js did not (the calibration's 900 kbit/s link: hls.js's
-// estimate 590-680 kbit/s, under the 867 that 607 kbit/s needs).
+// estimate 590-680 kbit/s, under the 867 that 607 kbit/s needs). dash.js
+// likewise measures the video request alone (one ThroughputModel per
+// media type), see DashJS.sample.
 func WithSideLoad(bits []float64) AlgorithmOption { return func(c *Config) { c.sideBits = bits } }
 
 // SideLoad reports WithSideLoad (nil when unset).
