@@ -41,7 +41,7 @@ func sabre4G(tb testing.TB) ([]*Trace, Manifest) {
 // count of a whole session.
 func BenchmarkSabre4G(b *testing.B) {
 	traces, m := sabre4G(b)
-	for _, name := range []string{"throughput", "bola", "bolae", "dynamic", "dynamicdash", "bba", "robustmpc"} {
+	for _, name := range []string{"throughput", "bola", "bolae", "dynamic", "dynamicdash", "bba", "robustmpc", "hlsjs", "dashjs"} {
 		for _, mode := range []string{"", "-noa", "-exact"} {
 			if mode != "" && (name == "bba" || name == "robustmpc") {
 				continue // (no abandonment rule: -noa changes nothing)
