@@ -87,9 +87,13 @@
 // as libavformat drops a short read. Continuity errors are counted, not
 // warned. Audio bytes before a stream's first frame (a capture or cut
 // file whose first PES starts inside a frame) are kept as libavcodec's
-// parsers keep them: for ADTS, AC-3 and E-AC-3 a sample of their own,
-// stamped with the PES PTS and lasting one frame, the first frame then
-// interpolated; for MPEG audio part of the first frame's sample.
+// parsers keep them: for AC-3 and E-AC-3 a sample of their own, stamped
+// with the PES PTS and lasting one frame, the first frame then
+// interpolated (the MP4 writers and the packager drop it, as ffmpeg's
+// movenc does); for MPEG audio part of the first frame's sample. ADTS
+// bytes before the first frame or between frames are dropped and counted
+// as frame errors: as a packet they would take a frame of time and reach
+// the output as a garbage AAC access unit.
 // [WithStrict] makes every such damage a [*media.PosError]. Length
 // fields are never trusted for allocation: a PES or access unit is
 // reassembled in a buffer capped at [MaxPESSize], and a panic in
