@@ -138,16 +138,11 @@ func noSamplesError(tracks []*outTrack, groups map[int]*eac3Grouper) error {
 // the 73 bytes stamped 0. It returns oDen 0 when nothing was dropped
 // before the earliest written sample.
 func droppedOrigin(tracks []*outTrack, groups map[int]*eac3Grouper) (oNum, oDen int64) {
+	oNum, oDen = earliestPTS(tracks)
 	found := false
 	for _, ot := range tracks {
 		ts := int64(ot.t.Timescale)
-		if ts == 0 {
-			continue
-		}
-		if oDen == 0 || ot.minPTS*oDen < oNum*ts {
-			oNum, oDen = ot.minPTS, ts
-		}
-		if g := groups[ot.t.ID]; g != nil && g.dropped > 0 && g.dropPTS*oDen < oNum*ts {
+		if g := groups[ot.t.ID]; g != nil && g.dropped > 0 && ts != 0 && (oDen == 0 || g.dropPTS*oDen < oNum*ts) {
 			oNum, oDen, found = g.dropPTS, ts, true
 		}
 	}

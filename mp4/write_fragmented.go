@@ -857,18 +857,20 @@ func fragmentLoop(ctx context.Context, d media.Demuxer, cfg writeConfig, frs []*
 // applySharedOrigin sets the minimum first PTS over all tracks on fr's
 // tracks' timeline plan by giving planTimeline the global minimum.
 func applySharedOrigin(fr *Fragmenter, all []*outTrack) {
-	var bestNum, bestDen int64 = 0, 0
-	for _, ot := range all {
+	if num, den := earliestPTS(all); den != 0 {
+		fr.originNum, fr.originDen = num, den
+	}
+}
+
+// earliestPTS returns the earliest first PTS over tracks, as num/den
+// seconds (den 0 when no track has a timescale): the time origin of
+// every writer that shares one over its tracks.
+func earliestPTS(tracks []*outTrack) (num, den int64) {
+	for _, ot := range tracks {
 		ts := int64(ot.t.Timescale)
-		if ts == 0 {
-			continue
-		}
-		if bestDen == 0 || ot.minPTS*bestDen < bestNum*ts {
-			bestNum, bestDen = ot.minPTS, ts
+		if ts != 0 && (den == 0 || ot.minPTS*den < num*ts) {
+			num, den = ot.minPTS, ts
 		}
 	}
-	if bestDen == 0 {
-		return
-	}
-	fr.originNum, fr.originDen = bestNum, bestDen
+	return num, den
 }

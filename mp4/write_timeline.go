@@ -43,17 +43,8 @@ func planTimeline(tracks []*outTrack, origin bool, durations map[uint32]int64, o
 	var pNum int64
 	var pDen int64 = 1
 	if origin {
-		first := true
-		for _, ot := range tracks {
-			ts := int64(ot.t.Timescale)
-			if ts == 0 {
-				continue
-			}
-			// compare ot.minPTS/ts < pNum/pDen
-			if first || ot.minPTS*pDen < pNum*ts {
-				pNum, pDen = ot.minPTS, ts
-				first = false
-			}
+		if num, den := earliestPTS(tracks); den != 0 {
+			pNum, pDen = num, den
 		}
 		if oDen > 0 {
 			pNum, pDen = oNum, oDen
