@@ -49,7 +49,7 @@ var (
 )
 
 type command struct {
-	name string // the command's Name, or "" (always built)
+	name string // the command's Name
 	new  func() *cobra.Command
 }
 
@@ -58,16 +58,9 @@ type subcommand struct {
 	new    func() *cobra.Command
 }
 
-// register adds a top-level subcommand; call it from an init function.
-// Prefer registerAs: a run of a command registered without its name builds
-// the whole tree.
-//
-//lint:ignore U1000 every command here uses registerAs; register stays for callers that name none
-func register(newCmd func() *cobra.Command) { commands = append(commands, command{"", newCmd}) }
-
-// registerAs is register for a command whose Name is name: a run of that
-// command builds it (and what registerUnder adds below it) without the
-// others.
+// registerAs adds the top-level subcommand whose Name is name; call it
+// from an init function. A run of that command builds it (and what
+// registerUnder adds below it) without the others.
 func registerAs(name string, newCmd func() *cobra.Command) {
 	commands = append(commands, command{name, newCmd})
 }
@@ -126,7 +119,7 @@ adaptive-bitrate players over throughput traces.`,
 			continue
 		}
 		cmd := c.new()
-		if c.name != "" && cmd.Name() != c.name {
+		if cmd.Name() != c.name {
 			panic(fmt.Sprintf("streamkit: registerAs(%q) built %q", c.name, cmd.Name()))
 		}
 		root.AddCommand(cmd)
