@@ -29,10 +29,10 @@ type trackData struct {
 	// only hands out while iterating (MPEG-TS); nil for MP4.
 	spooled []spoolRef
 	// lead: leading AC-3/E-AC-3 bytes without a syncframe were left
-	// out; their timestamps go to the first syncframe.
-	lead             bool
-	leadDTS, leadPTS int64
-	sp               *spool
+	// out; leadDTS is their (the PES's) time, see unshiftLead.
+	lead    bool
+	leadDTS int64
+	sp      *spool
 	// dts0 and cto0 normalise timestamps: out DTS = DTS-dts0+off, out
 	// CTO = CTO-cto0. cto0 is the most negative composition offset of the
 	// source (0 for almost every file): the output's offsets are never
@@ -414,7 +414,7 @@ func selectTracks(ctx context.Context, inputs []Input, sp *spoolOnce) (videos, a
 				// then stamps it by interpolation, as libavformat does,
 				// duplicating the next frame's time; fixed below).
 				if !td.lead {
-					td.lead, td.leadDTS, td.leadPTS = true, s.DTS, s.PTS
+					td.lead, td.leadDTS = true, s.DTS
 				}
 				continue
 			}
